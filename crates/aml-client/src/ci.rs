@@ -1,0 +1,285 @@
+//! CI awareness: output variables, step summaries, error annotations and secret masking
+//! for Azure DevOps, GitHub Actions and Jenkins (`shared/contracts/ci/README.md`).
+//!
+//! Logging commands go to **stderr**: both the Azure Pipelines agent
+//! (`Agent.Worker/Handlers/NodeHandler.cs` wires `ErrorDataReceived` to the same
+//! command parser as stdout) and the GitHub runner (`ScriptHandler.cs`, one
+//! `OutputManager` per stream) parse stderr for commands. That keeps stdout for
+//! results only, so `--output json` stays exactly one JSON document.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use crate::error::Error;
+
+/// Which CI to speak to; `auto` looks at the environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CiMode {
+    Auto,
+    AzureDevops,
+    Github,
+    Jenkins,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CiSystem {
+    AzureDevops,
+    Github,
+    Jenkins,
+}
+
+impl CiSystem {
+    pub fn name(self) -> &'static str {
+        match self {
+            CiSystem::AzureDevops => "azure-devops",
+            CiSystem::Github => "github",
+            CiSystem::Jenkins => "jenkins",
+        }
+    }
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// The CI this process runs in, if any, and how to talk to it.
+#[derive(Debug, Clone)]
+pub struct Ci {
+    pub system: Option<CiSystem>,
+}
+
+impl Ci {
+    pub fn detect(mode: CiMode) -> Ci {
+        let system = match mode {
+            CiMode::None => None,
+            CiMode::AzureDevops => Some(CiSystem::AzureDevops),
+            CiMode::Github => Some(CiSystem::Github),
+            CiMode::Jenkins => Some(CiSystem::Jenkins),
+            CiMode::Auto => {
+                if env("TF_BUILD").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+                    Some(CiSystem::AzureDevops)
+                } else if env("GITHUB_ACTIONS").as_deref() == Some("true") {
+                    Some(CiSystem::Github)
+                } else if env("JENKINS_URL").is_some() {
+                    Some(CiSystem::Jenkins)
+                } else {
+                    None
+                }
+            }
+        };
+        Ci { system }
+    }
+
+    /// Publish a result as a pipeline variable later steps and stages can read.
+    pub fn set_output(&self, name: &str, value: &str) -> Result<(), Error> {
+        self.set_variable(name, value, false)
+    }
+
+    /// Publish a secret: masked in logs, never echoed.
+    pub fn set_secret_output(&self, name: &str, value: &str) -> Result<(), Error> {
+        self.mask(value);
+        self.set_variable(name, value, true)
+    }
+
+    fn set_variable(&self, name: &str, value: &str, secret: bool) -> Result<(), Error> {
+        match self.system {
+            None => Ok(()),
+            Some(CiSystem::AzureDevops) => {
+                let secret = if secret { ";issecret=true" } else { "" };
+                emit(&format!(
+                    "##vso[task.setvariable variable={};isoutput=true{secret}]{}",
+                    ado_property(name),
+                    ado_message(value)
+                ));
+                Ok(())
+            }
+            Some(CiSystem::Github) => match env("GITHUB_OUTPUT") {
+                Some(path) => append(&PathBuf::from(path), &github_output_line(name, value)),
+                None => Ok(()),
+            },
+            Some(CiSystem::Jenkins) => {
+                let path = env("AML_OUTPUTS_FILE").unwrap_or_else(|| "aml-outputs.properties".into());
+                append(&PathBuf::from(path), &format!("{}={}\n", name, properties_escape(value)))
+            }
+        }
+    }
+
+    /// Ask the CI to hide a value wherever it appears in the log.
+    pub fn mask(&self, value: &str) {
+        if value.is_empty() {
+            return;
+        }
+        match self.system {
+            Some(CiSystem::AzureDevops) => emit(&format!("##vso[task.setsecret]{}", ado_message(value))),
+            Some(CiSystem::Github) => emit(&format!("::add-mask::{}", github_message(value))),
+            _ => {}
+        }
+    }
+
+    /// Attach a markdown summary to the run.
+    pub fn summary(&self, markdown: &str) -> Result<(), Error> {
+        match self.system {
+            Some(CiSystem::Github) => match env("GITHUB_STEP_SUMMARY") {
+                Some(path) => append(&PathBuf::from(path), &format!("{markdown}\n")),
+                None => Ok(()),
+            },
+            Some(CiSystem::AzureDevops) => {
+                let dir = env("AGENT_TEMPDIRECTORY").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+                let path = dir.join(format!("aml-summary-{}.md", std::process::id()));
+                std::fs::write(&path, markdown)
+                    .map_err(|e| Error::storage(format!("cannot write summary `{}`", path.display()), e))?;
+                let path = std::path::absolute(&path).unwrap_or(path);
+                emit(&format!("##vso[task.uploadsummary]{}", path.display()));
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Turn an error into an annotation on the run, pointing at the file and line when known.
+    pub fn annotate_error(&self, error: &Error) {
+        let message = error.to_string();
+        let location = error.bad_input().and_then(|b| b.file.clone().map(|f| (f, b.line, b.column)));
+        match self.system {
+            Some(CiSystem::AzureDevops) => {
+                let mut props = String::from("type=error");
+                if let Some((file, line, column)) = &location {
+                    props.push_str(&format!(";sourcepath={}", ado_property(&file.display().to_string())));
+                    if let Some(l) = line {
+                        props.push_str(&format!(";linenumber={l}"));
+                    }
+                    if let Some(c) = column {
+                        props.push_str(&format!(";columnnumber={c}"));
+                    }
+                }
+                emit(&format!("##vso[task.logissue {props}]{}", ado_message(&message)));
+            }
+            Some(CiSystem::Github) => {
+                let mut props = Vec::new();
+                if let Some((file, line, column)) = &location {
+                    props.push(format!("file={}", github_property(&file.display().to_string())));
+                    if let Some(l) = line {
+                        props.push(format!("line={l}"));
+                    }
+                    if let Some(c) = column {
+                        props.push(format!("col={c}"));
+                    }
+                }
+                let props = if props.is_empty() { String::new() } else { format!(" {}", props.join(",")) };
+                emit(&format!("::error{props}::{}", github_message(&message)));
+            }
+            _ => {}
+        }
+    }
+
+    /// Start a collapsible group of log lines.
+    pub fn group(&self, title: &str) {
+        match self.system {
+            Some(CiSystem::AzureDevops) => emit(&format!("##[group]{title}")),
+            Some(CiSystem::Github) => emit(&format!("::group::{}", github_message(title))),
+            _ => {}
+        }
+    }
+
+    pub fn end_group(&self) {
+        match self.system {
+            Some(CiSystem::AzureDevops) => emit("##[endgroup]"),
+            Some(CiSystem::Github) => emit("::endgroup::"),
+            _ => {}
+        }
+    }
+}
+
+/// Who asked for this run: the CI's requester, else the local user.
+pub fn requester() -> Option<String> {
+    ["BUILD_REQUESTEDFOREMAIL", "BUILD_REQUESTEDFOR", "GITHUB_TRIGGERING_ACTOR", "GITHUB_ACTOR", "BUILD_USER_ID", "USER", "USERNAME"]
+        .iter()
+        .find_map(|name| env(name))
+}
+
+/// A link to the CI run, when running in one.
+pub fn run_url() -> Option<String> {
+    if let (Some(collection), Some(project), Some(build)) =
+        (env("SYSTEM_COLLECTIONURI"), env("SYSTEM_TEAMPROJECT"), env("BUILD_BUILDID"))
+    {
+        return Some(format!("{collection}{project}/_build/results?buildId={build}"));
+    }
+    if let (Some(server), Some(repo), Some(run)) = (env("GITHUB_SERVER_URL"), env("GITHUB_REPOSITORY"), env("GITHUB_RUN_ID")) {
+        return Some(format!("{server}/{repo}/actions/runs/{run}"));
+    }
+    env("BUILD_URL")
+}
+
+fn emit(line: &str) {
+    // A closed stderr must not turn a successful step into a failure.
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+fn append(path: &PathBuf, text: &str) -> Result<(), Error> {
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| Error::storage(format!("cannot open CI output file `{}`", path.display()), e))?;
+    file.write_all(text.as_bytes())
+        .map_err(|e| Error::storage(format!("cannot write CI output file `{}`", path.display()), e))
+}
+
+/// Escaping from azure-pipelines-task-lib `taskcommand.ts`: messages escape `%`, CR, LF.
+fn ado_message(value: &str) -> String {
+    value.replace('%', "%AZP25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+/// Property values additionally escape `]` and `;`.
+fn ado_property(value: &str) -> String {
+    ado_message(value).replace(']', "%5D").replace(';', "%3B")
+}
+
+fn github_message(value: &str) -> String {
+    value.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+fn github_property(value: &str) -> String {
+    github_message(value).replace(':', "%3A").replace(',', "%2C")
+}
+
+fn github_output_line(name: &str, value: &str) -> String {
+    if !value.contains('\n') && !value.contains('\r') {
+        return format!("{name}={value}\n");
+    }
+    // A heredoc delimiter that cannot occur in the value, as @actions/core does.
+    let mut delimiter = format!("ghadelimiter_{}", std::process::id());
+    while value.contains(&delimiter) {
+        delimiter.push('_');
+    }
+    format!("{name}<<{delimiter}\n{value}\n{delimiter}\n")
+}
+
+fn properties_escape(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('\n', "\\n").replace('\r', "\\r")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ado_escapes_follow_the_task_lib() {
+        assert_eq!(ado_message("50% done\nnext"), "50%AZP25 done%0Anext");
+        assert_eq!(ado_property("a;b]c"), "a%3Bb%5Dc");
+    }
+
+    #[test]
+    fn github_multiline_outputs_use_a_heredoc() {
+        assert_eq!(github_output_line("v", "3"), "v=3\n");
+        let line = github_output_line("v", "a\nb");
+        assert!(line.starts_with("v<<ghadelimiter_"), "{line}");
+        assert!(line.contains("\na\nb\n"), "{line}");
+    }
+
+    #[test]
+    fn github_properties_escape_colons_and_commas() {
+        assert_eq!(github_property("C:\\a,b"), "C%3A\\a%2Cb");
+    }
+}

@@ -1,0 +1,107 @@
+//! Jobs as both backends describe them, with Azure ML's status names.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::digest::Digest;
+
+/// Azure ML's job statuses (JobStatus in the 2025-12-01 spec); the local runner uses a subset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JobStatus {
+    NotStarted,
+    Queued,
+    Preparing,
+    Running,
+    Completed,
+    Failed,
+    Canceled,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::NotStarted => "NotStarted",
+            JobStatus::Queued => "Queued",
+            JobStatus::Preparing => "Preparing",
+            JobStatus::Running => "Running",
+            JobStatus::Completed => "Completed",
+            JobStatus::Failed => "Failed",
+            JobStatus::Canceled => "Canceled",
+        }
+    }
+
+    pub fn is_terminal(self) -> bool {
+        matches!(self, JobStatus::Completed | JobStatus::Failed | JobStatus::Canceled)
+    }
+}
+
+impl fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for JobStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "NotStarted" => JobStatus::NotStarted,
+            "Queued" => JobStatus::Queued,
+            "Preparing" => JobStatus::Preparing,
+            "Running" => JobStatus::Running,
+            "Completed" => JobStatus::Completed,
+            "Failed" => JobStatus::Failed,
+            "Canceled" => JobStatus::Canceled,
+            other => return Err(format!("unknown job status `{other}`")),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Job {
+    pub name: String,
+    /// `command` or `pipeline`.
+    pub kind: String,
+    pub parent: Option<String>,
+    /// The step name inside the parent pipeline.
+    pub step: Option<String>,
+    pub display_name: Option<String>,
+    pub experiment_name: String,
+    pub status: JobStatus,
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub ended_at: Option<String>,
+    pub inputs: BTreeMap<String, JobInputRecord>,
+    pub outputs: BTreeMap<String, JobOutputRecord>,
+    pub code_digest: Option<Digest>,
+    pub environment: Option<String>,
+    pub error: Option<String>,
+    /// The YAML file the job came from.
+    pub file: Option<String>,
+    pub tags: BTreeMap<String, String>,
+    pub git: Option<crate::model::GitInfo>,
+    pub created_by: Option<String>,
+    /// The `aml-train` process that runs it (local backend).
+    pub runner_pid: Option<u32>,
+}
+
+/// An input as the job saw it: a literal value, or data with the digest of its bytes.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct JobInputRecord {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub value: String,
+    pub digest: Option<Digest>,
+}
+
+/// An output: its stable URI and, on the local backend, where it is on disk.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct JobOutputRecord {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub uri: String,
+    pub path: String,
+}

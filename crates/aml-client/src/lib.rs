@@ -1,0 +1,22 @@
+//! The one library the aml-* tools share: the `Workspace` seam and its local backend,
+//! Azure ML v2 YAML, references, CLI plumbing, CI output and the error type.
+
+pub mod ci;
+pub mod cli;
+pub mod digest;
+pub mod error;
+pub mod jobs;
+pub mod lineage;
+pub mod local;
+pub mod model;
+pub mod refs;
+pub mod time;
+pub mod tree;
+pub mod workspace;
+pub mod yaml;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use error::{Error, Result};
+pub use workspace::{Access, Workspace};

@@ -1,0 +1,162 @@
+//! Content-addressed blob store. Writes go to a temp file, are fsynced, then renamed,
+//! so a crash never leaves a half-written blob under its final name; a database row
+//! that points at a blob is only written after the rename.
+
+use std::fs::{self, File};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use crate::digest::{Digest, hash_reader};
+use crate::error::{Error, IoContext, Result};
+
+pub struct BlobStore {
+    root: PathBuf,
+    tmp: PathBuf,
+}
+
+/// What a file looked like when it was hashed; a change before the copy lands is an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fingerprint {
+    pub len: u64,
+    pub modified: Option<SystemTime>,
+}
+
+impl Fingerprint {
+    pub fn of(meta: &fs::Metadata) -> Self {
+        Fingerprint { len: meta.len(), modified: meta.modified().ok() }
+    }
+}
+
+impl BlobStore {
+    pub fn new(workspace: &Path) -> Self {
+        BlobStore { root: workspace.join("blobs").join("sha256"), tmp: workspace.join("tmp") }
+    }
+
+    pub fn path(&self, digest: &Digest) -> PathBuf {
+        let hex = digest.hex();
+        self.root.join(&hex[..2]).join(hex)
+    }
+
+    pub fn contains(&self, digest: &Digest) -> bool {
+        self.path(digest).is_file()
+    }
+
+    /// Store `source`, already hashed to `digest` while it looked like `seen`.
+    /// Returns false when the blob was already there (nothing copied).
+    pub fn put_file(&self, source: &Path, digest: &Digest, seen: Fingerprint) -> Result<bool> {
+        let target = self.path(digest);
+        if target.is_file() {
+            return Ok(false);
+        }
+        let tmp = self.temp_path()?;
+        let result = (|| {
+            // `fs::copy` lets the kernel copy (copy_file_range), as `cp` does.
+            fs::copy(source, &tmp).with_path("cannot copy into the blob store from", source)?;
+            let file = File::options().write(true).open(&tmp).with_path("cannot open", &tmp)?;
+            file.sync_all().with_path("cannot fsync", &tmp)?;
+            let now = fs::metadata(source).with_path("cannot read", source)?;
+            if Fingerprint::of(&now) != seen {
+                return Err(Error::failed(
+                    format!("`{}` changed while it was being registered", source.display()),
+                    Some("register it again once whatever writes it has finished".into()),
+                ));
+            }
+            self.commit(&tmp, &target)
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result.map(|()| true)
+    }
+
+    /// Store bytes held in memory (manifests, small files).
+    pub fn put_bytes(&self, bytes: &[u8]) -> Result<Digest> {
+        let digest = Digest::of_bytes(bytes);
+        let target = self.path(&digest);
+        if target.is_file() {
+            return Ok(digest);
+        }
+        let tmp = self.temp_path()?;
+        let result = (|| {
+            let mut file = File::create(&tmp).with_path("cannot create", &tmp)?;
+            file.write_all(bytes).with_path("cannot write", &tmp)?;
+            file.sync_all().with_path("cannot fsync", &tmp)?;
+            self.commit(&tmp, &target)
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result.map(|()| digest)
+    }
+
+    fn commit(&self, tmp: &Path, target: &Path) -> Result<()> {
+        let dir = target.parent().unwrap_or(&self.root);
+        fs::create_dir_all(dir).with_path("cannot create", dir)?;
+        let mut perms = fs::metadata(tmp).with_path("cannot read", tmp)?.permissions();
+        perms.set_readonly(true);
+        fs::set_permissions(tmp, perms).with_path("cannot protect", tmp)?;
+        fs::rename(tmp, target).with_path("cannot move a blob into place at", target)?;
+        // The rename is durable only once the directory entry is.
+        File::open(dir).and_then(|d| d.sync_all()).with_path("cannot fsync", dir)
+    }
+
+    fn temp_path(&self) -> Result<PathBuf> {
+        fs::create_dir_all(&self.tmp).with_path("cannot create", &self.tmp)?;
+        let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        Ok(self.tmp.join(format!("{}-{nanos}", std::process::id())))
+    }
+
+    /// Remove temp files left by processes that died mid-write (`kill -9`).
+    pub fn sweep_abandoned(&self) {
+        let Ok(entries) = fs::read_dir(&self.tmp) else { return };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(pid) = name.to_str().and_then(|n| n.split('-').next()).and_then(|p| p.parse::<i32>().ok()) else {
+                continue;
+            };
+            if !process_alive(pid) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+
+    /// Copy a blob out, checking its bytes against the digest on the way.
+    pub fn copy_out(&self, digest: &Digest, target: &Path) -> Result<()> {
+        let source = self.path(digest);
+        let mut input = File::open(&source).map_err(|e| {
+            Error::storage(format!("blob {digest} is missing from the workspace (`{}`)", source.display()), e)
+        })?;
+        let mut output = File::create(target).with_path("cannot create", target)?;
+        let actual = hash_reader(&mut Tee { inner: &mut input, copy: &mut output }).with_path("cannot copy", target)?;
+        if actual != *digest {
+            let _ = fs::remove_file(target);
+            return Err(Error::service(
+                format!("blob `{}` is corrupt: expected {digest}, read {actual}", source.display()),
+                Some("the workspace's files were changed outside the tools; register the model again".into()),
+            ));
+        }
+        output.sync_all().with_path("cannot fsync", target)
+    }
+}
+
+/// Reads from `inner` and writes every byte read to `copy`.
+struct Tee<'a, R: Read, W: Write> {
+    inner: &'a mut R,
+    copy: &'a mut W,
+}
+
+impl<R: Read, W: Write> Read for Tee<'_, R, W> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.copy.write_all(&buf[..n])?;
+        Ok(n)
+    }
+}
+
+#[allow(unsafe_code)]
+pub(crate) fn process_alive(pid: i32) -> bool {
+    // SAFETY: kill with signal 0 only checks that the process exists; it sends nothing.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}

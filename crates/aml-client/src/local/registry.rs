@@ -1,0 +1,415 @@
+//! The local registry: one SQLite database in WAL mode. Model versions are allocated
+//! inside one `BEGIN IMMEDIATE` transaction, so parallel registrations get distinct,
+//! gap-free versions; rows are written only after their blobs are in place.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::jobs::{Job, JobStatus};
+use crate::model::{ModelVersion, NewModelVersion, Registered, VersionSelector};
+use crate::tree::Manifest;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS model_versions (
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    digest TEXT NOT NULL,
+    type TEXT NOT NULL,
+    description TEXT,
+    source TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    file_count INTEGER NOT NULL,
+    manifest TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    properties TEXT NOT NULL,
+    metrics TEXT NOT NULL,
+    lineage TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT,
+    PRIMARY KEY (name, version)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS model_versions_seq ON model_versions (name, seq);
+CREATE INDEX IF NOT EXISTS model_versions_digest ON model_versions (name, digest);
+CREATE TABLE IF NOT EXISTS jobs (
+    name TEXT PRIMARY KEY,
+    record TEXT NOT NULL,
+    status TEXT NOT NULL,
+    parent TEXT,
+    created_seq INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_parent ON jobs (parent);
+CREATE TABLE IF NOT EXISTS job_metrics (
+    id INTEGER PRIMARY KEY,
+    job TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value REAL NOT NULL,
+    step INTEGER NOT NULL,
+    timestamp INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS job_metrics_job ON job_metrics (job, key, id);
+CREATE TABLE IF NOT EXISTS job_params (
+    job TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (job, key)
+);
+CREATE TABLE IF NOT EXISTS job_tags (
+    job TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (job, key)
+);
+";
+
+pub struct Registry {
+    conn: Connection,
+}
+
+const MODEL_COLUMNS: &str =
+    "name, version, digest, type, description, source, size, file_count, tags, properties, metrics, lineage, created_at, created_by";
+
+impl Registry {
+    pub fn open(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path)?;
+        // Eight CI jobs registering at once wait for each other rather than fail.
+        conn.busy_timeout(Duration::from_secs(60))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // FULL: a committed version survives power loss, not just a killed process.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        let mut registry = Registry { conn };
+        let has_schema: bool = registry
+            .conn
+            .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'model_versions'", [], |r| r.get::<_, i64>(0))
+            .map(|n| n > 0)?;
+        if !has_schema {
+            let tx = registry.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute_batch(SCHEMA)?;
+            tx.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1')", [])?;
+            tx.commit()?;
+        }
+        Ok(registry)
+    }
+
+    /// The newest version under `name` holding exactly this content.
+    pub fn find_by_digest(&self, name: &str, digest: &Digest) -> Result<Option<ModelVersion>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {MODEL_COLUMNS} FROM model_versions WHERE name = ?1 AND digest = ?2 ORDER BY seq DESC LIMIT 1"),
+                params![name, digest.to_string()],
+                model_from_row,
+            )
+            .optional()?)
+    }
+
+    /// Allocate the next version and write the row, in one transaction.
+    pub fn insert_model_version(&mut self, new: &NewModelVersion, manifest: &Manifest, now: &str) -> Result<Registered> {
+        let digest = manifest.digest();
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if !new.force_new {
+            let existing = tx
+                .query_row(
+                    &format!("SELECT {MODEL_COLUMNS} FROM model_versions WHERE name = ?1 AND digest = ?2 ORDER BY seq DESC LIMIT 1"),
+                    params![new.name, digest.to_string()],
+                    model_from_row,
+                )
+                .optional()?;
+            if let Some(version) = existing {
+                return Ok(Registered { version, reused: true });
+            }
+        }
+        let seq: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM model_versions WHERE name = ?1", [&new.name], |r| r.get(0))?;
+        let version = new.version.clone().unwrap_or_else(|| seq.to_string());
+        let taken: bool = tx
+            .query_row("SELECT 1 FROM model_versions WHERE name = ?1 AND version = ?2", params![new.name, version], |_| Ok(()))
+            .optional()?
+            .is_some();
+        if taken {
+            return Err(Error::usage(
+                format!("model `{}` already has a version `{version}`", new.name),
+                "leave `version` out to get the next free version, or pick another",
+            ));
+        }
+        let record = ModelVersion {
+            name: new.name.clone(),
+            version,
+            digest,
+            kind: new.kind,
+            description: new.description.clone(),
+            source: new.source.clone(),
+            size: manifest.total_size(),
+            file_count: manifest.entries.len() as u64,
+            tags: new.tags.clone(),
+            properties: new.properties.clone(),
+            metrics: new.metrics.clone(),
+            lineage: new.lineage.clone(),
+            created_at: now.to_string(),
+            created_by: new.lineage.created_by.clone(),
+        };
+        tx.execute(
+            "INSERT INTO model_versions (name, version, seq, digest, type, description, source, size, file_count, manifest,
+                 tags, properties, metrics, lineage, created_at, created_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+            params![
+                record.name,
+                record.version,
+                seq,
+                record.digest.to_string(),
+                record.kind.as_str(),
+                record.description,
+                record.source,
+                record.size as i64,
+                record.file_count as i64,
+                json(&manifest)?,
+                json(&record.tags)?,
+                json(&record.properties)?,
+                json(&record.metrics)?,
+                json(&record.lineage)?,
+                record.created_at,
+                record.created_by,
+            ],
+        )?;
+        tx.commit()?;
+        Ok(Registered { version: record, reused: false })
+    }
+
+    pub fn model_version(&self, name: &str, selector: &VersionSelector) -> Result<Option<ModelVersion>> {
+        match selector {
+            VersionSelector::Exact(version) => Ok(self
+                .conn
+                .query_row(
+                    &format!("SELECT {MODEL_COLUMNS} FROM model_versions WHERE name = ?1 AND version = ?2"),
+                    params![name, version],
+                    model_from_row,
+                )
+                .optional()?),
+            VersionSelector::Latest => Ok(self
+                .conn
+                .query_row(
+                    &format!("SELECT {MODEL_COLUMNS} FROM model_versions WHERE name = ?1 ORDER BY seq DESC LIMIT 1"),
+                    [name],
+                    model_from_row,
+                )
+                .optional()?),
+            VersionSelector::Tag { key, value } => {
+                let path = format!("$.\"{}\"", key.replace('"', "\\\""));
+                let mut stmt = self.conn.prepare(&format!(
+                    "SELECT {MODEL_COLUMNS} FROM model_versions WHERE name = ?1 AND json_extract(tags, ?2) = ?3 ORDER BY seq DESC"
+                ))?;
+                let found: Vec<ModelVersion> = stmt.query_map(params![name, path, value], model_from_row)?.collect::<rusqlite::Result<_>>()?;
+                match found.len() {
+                    0 => Ok(None),
+                    1 => Ok(found.into_iter().next()),
+                    _ => Err(Error::usage(
+                        format!(
+                            "`{name}@{key}={value}` is ambiguous: versions {} carry that tag",
+                            found.iter().map(|v| v.version.as_str()).collect::<Vec<_>>().join(", ")
+                        ),
+                        format!("name one version (`{name}:{}`), or move the tag so one version carries it", found[0].version),
+                    )),
+                }
+            }
+        }
+    }
+
+    /// Newest first; `limit` None lists all. Also returns how many exist.
+    pub fn list_versions(&self, name: &str, limit: Option<u64>) -> Result<(Vec<ModelVersion>, u64)> {
+        let total: i64 = self.conn.query_row("SELECT count(*) FROM model_versions WHERE name = ?1", [name], |r| r.get(0))?;
+        let limit = limit.map(|l| l as i64).unwrap_or(-1);
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT {MODEL_COLUMNS} FROM model_versions WHERE name = ?1 ORDER BY seq DESC LIMIT ?2"))?;
+        let versions = stmt.query_map(params![name, limit], model_from_row)?.collect::<rusqlite::Result<_>>()?;
+        Ok((versions, total as u64))
+    }
+
+    /// The newest version of every model.
+    pub fn list_models(&self) -> Result<Vec<ModelVersion>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {MODEL_COLUMNS} FROM model_versions m
+             WHERE seq = (SELECT MAX(seq) FROM model_versions WHERE name = m.name) ORDER BY name"
+        ))?;
+        Ok(stmt.query_map([], model_from_row)?.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn manifest(&self, name: &str, version: &str) -> Result<Manifest> {
+        let text: String = self.conn.query_row(
+            "SELECT manifest FROM model_versions WHERE name = ?1 AND version = ?2",
+            params![name, version],
+            |r| r.get(0),
+        )?;
+        serde_json::from_str(&text).map_err(|e| Error::storage(format!("the manifest of {name}:{version} is unreadable"), e))
+    }
+
+    /// Set and remove tags in one transaction; returns the updated version.
+    pub fn update_tags(&mut self, name: &str, version: &str, set: &BTreeMap<String, String>, remove: &[String]) -> Result<ModelVersion> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tags: String = tx.query_row("SELECT tags FROM model_versions WHERE name = ?1 AND version = ?2", params![name, version], |r| r.get(0))?;
+        let mut tags: BTreeMap<String, String> = serde_json::from_str(&tags).map_err(|e| Error::storage("stored tags are unreadable", e))?;
+        for key in remove {
+            tags.remove(key);
+        }
+        tags.extend(set.clone());
+        tx.execute("UPDATE model_versions SET tags = ?3 WHERE name = ?1 AND version = ?2", params![name, version, json(&tags)?])?;
+        tx.commit()?;
+        self.model_version(name, &VersionSelector::Exact(version.to_string()))?
+            .ok_or_else(|| Error::service(format!("{name}:{version} vanished while being tagged"), None))
+    }
+
+    // Jobs.
+
+    pub fn insert_job(&mut self, job: &Job) -> Result<()> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let exists = tx.query_row("SELECT 1 FROM jobs WHERE name = ?1", [&job.name], |_| Ok(())).optional()?.is_some();
+        if exists {
+            return Err(Error::usage(
+                format!("a job named `{}` already exists in this workspace", job.name),
+                "job names are unique: remove `name:` from the YAML (a fresh name is generated) or pass `--name`",
+            ));
+        }
+        let seq: i64 = tx.query_row("SELECT COALESCE(MAX(created_seq), 0) + 1 FROM jobs", [], |r| r.get(0))?;
+        tx.execute(
+            "INSERT INTO jobs (name, record, status, parent, created_seq) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![job.name, json(job)?, job.status.as_str(), job.parent, seq],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn update_job(&self, job: &Job) -> Result<()> {
+        self.conn.execute(
+            "UPDATE jobs SET record = ?2, status = ?3 WHERE name = ?1",
+            params![job.name, json(job)?, job.status.as_str()],
+        )?;
+        Ok(())
+    }
+
+    pub fn job(&self, name: &str) -> Result<Option<Job>> {
+        let text: Option<String> = self.conn.query_row("SELECT record FROM jobs WHERE name = ?1", [name], |r| r.get(0)).optional()?;
+        text.map(|t| serde_json::from_str(&t).map_err(|e| Error::storage(format!("the record of job `{name}` is unreadable"), e)))
+            .transpose()
+    }
+
+    pub fn children(&self, parent: &str) -> Result<Vec<Job>> {
+        let mut stmt = self.conn.prepare("SELECT record FROM jobs WHERE parent = ?1 ORDER BY created_seq")?;
+        let rows: Vec<String> = stmt.query_map([parent], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        rows.iter().map(|t| serde_json::from_str(t).map_err(|e| Error::storage("a job record is unreadable", e))).collect()
+    }
+
+    /// The newest jobs, for hints when a name is mistyped.
+    pub fn recent_job_names(&self, limit: u32) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare("SELECT name FROM jobs WHERE parent IS NULL ORDER BY created_seq DESC LIMIT ?1")?;
+        Ok(stmt.query_map([limit], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn log_metric(&self, job: &str, key: &str, value: f64, step: i64, timestamp: i64) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO job_metrics (job, key, value, step, timestamp) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![job, key, value, step, timestamp],
+        )?;
+        Ok(())
+    }
+
+    pub fn log_param(&self, job: &str, key: &str, value: &str) -> Result<()> {
+        self.conn.execute("INSERT OR REPLACE INTO job_params (job, key, value) VALUES (?1, ?2, ?3)", params![job, key, value])?;
+        Ok(())
+    }
+
+    pub fn set_job_tag(&self, job: &str, key: &str, value: &str) -> Result<()> {
+        self.conn.execute("INSERT OR REPLACE INTO job_tags (job, key, value) VALUES (?1, ?2, ?3)", params![job, key, value])?;
+        Ok(())
+    }
+
+    /// The last value logged for each metric, as Azure ML's job page shows them.
+    pub fn latest_metrics(&self, job: &str) -> Result<BTreeMap<String, f64>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT key, value FROM job_metrics WHERE id IN (SELECT MAX(id) FROM job_metrics WHERE job = ?1 GROUP BY key)",
+        )?;
+        let rows = stmt.query_map([job], |r| Ok((r.get::<_, String>(0)?, r.get::<_, f64>(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Every logged value of one metric, oldest first: (step, timestamp ms, value).
+    pub fn metric_history(&self, job: &str, key: &str) -> Result<Vec<(i64, i64, f64)>> {
+        let mut stmt = self.conn.prepare("SELECT step, timestamp, value FROM job_metrics WHERE job = ?1 AND key = ?2 ORDER BY id")?;
+        let rows = stmt.query_map(params![job, key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn params(&self, job: &str) -> Result<BTreeMap<String, String>> {
+        let mut stmt = self.conn.prepare("SELECT key, value FROM job_params WHERE job = ?1")?;
+        let rows = stmt.query_map([job], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn job_tags(&self, job: &str) -> Result<BTreeMap<String, String>> {
+        let mut stmt = self.conn.prepare("SELECT key, value FROM job_tags WHERE job = ?1")?;
+        let rows = stmt.query_map([job], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Bulk insert for benchmarks and tests that need a large registry quickly.
+    pub fn connection(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::storage("cannot encode a registry record", e))
+}
+
+fn model_from_row(row: &Row) -> rusqlite::Result<ModelVersion> {
+    fn parse<T: serde::de::DeserializeOwned>(row: &Row, index: usize) -> rusqlite::Result<T> {
+        let text: String = row.get(index)?;
+        serde_json::from_str(&text)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e)))
+    }
+    let digest: String = row.get(2)?;
+    let kind: String = row.get(3)?;
+    Ok(ModelVersion {
+        name: row.get(0)?,
+        version: row.get(1)?,
+        digest: digest
+            .parse()
+            .map_err(|e: String| rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, e.into()))?,
+        kind: serde_json::from_value(serde_json::Value::String(kind))
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e)))?,
+        description: row.get(4)?,
+        source: row.get(5)?,
+        size: row.get::<_, i64>(6)? as u64,
+        file_count: row.get::<_, i64>(7)? as u64,
+        tags: parse(row, 8)?,
+        properties: parse(row, 9)?,
+        metrics: parse(row, 10)?,
+        lineage: parse(row, 11)?,
+        created_at: row.get(12)?,
+        created_by: row.get(13)?,
+    })
+}
+
+impl std::str::FromStr for crate::yaml::model::ModelType {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        serde_json::from_value(serde_json::Value::String(s.to_string())).map_err(|_| format!("unknown model type `{s}`"))
+    }
+}
+
+/// Status strings stored in the `jobs.status` column.
+pub fn parse_status(text: &str) -> Result<JobStatus> {
+    text.parse().map_err(|e: String| Error::service(e, None))
+}
+
+impl Registry {
+    /// For connections that write many small rows (metrics): no fsync per commit.
+    pub fn relax_durability(&self) -> Result<()> {
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        Ok(())
+    }
+}

@@ -1,0 +1,20 @@
+//! Timestamps as RFC 3339 UTC strings, whole seconds, as the registry stores them.
+
+pub fn now() -> String {
+    let now = jiff::Timestamp::now();
+    jiff::Timestamp::from_second(now.as_second()).unwrap_or(now).to_string()
+}
+
+pub fn now_millis() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+/// Milliseconds since the epoch of a stored timestamp.
+pub fn millis(text: &str) -> Option<i64> {
+    text.parse::<jiff::Timestamp>().ok().map(|t| t.as_millisecond())
+}
+
+/// Seconds between two stored timestamps.
+pub fn seconds_between(start: &str, end: &str) -> Option<f64> {
+    Some((millis(end)? - millis(start)?) as f64 / 1000.0)
+}

@@ -1,0 +1,197 @@
+//! The `Workspace` seam: every tool talks to a workspace through this type, whatever the
+//! backend. Locations are written as `az ml` users know them; the azure backend slots in
+//! as a second variant with the same operations (ARM: jobs, models, code, environments).
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use crate::error::{Error, Result};
+use crate::local::LocalWorkspace;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkspaceLocation {
+    /// A folder holding `registry.db`, `blobs/` and `jobs/`.
+    Local(PathBuf),
+    Azure { subscription: String, resource_group: String, workspace: String },
+}
+
+impl FromStr for WorkspaceLocation {
+    type Err = Error;
+    fn from_str(text: &str) -> Result<Self> {
+        let text = text.trim();
+        if text.is_empty() || text == "local" {
+            return Ok(WorkspaceLocation::Local(PathBuf::from(".aml")));
+        }
+        if let Some(dir) = text.strip_prefix("local:") {
+            if dir.is_empty() {
+                return Err(Error::usage("`--workspace local:` names no folder", "write `local:path/to/workspace`, or `local` for ./.aml"));
+            }
+            return Ok(WorkspaceLocation::Local(PathBuf::from(dir)));
+        }
+        if let Some(rest) = text.strip_prefix("azureml://") {
+            let parts: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
+            if let ["subscriptions", subscription, "resourceGroups" | "resourcegroups", resource_group, "workspaces", workspace] = parts.as_slice() {
+                return Ok(WorkspaceLocation::Azure {
+                    subscription: (*subscription).into(),
+                    resource_group: (*resource_group).into(),
+                    workspace: (*workspace).into(),
+                });
+            }
+        }
+        Err(Error::usage(
+            format!("`{text}` is not a workspace"),
+            "use `local`, `local:DIR`, or `azureml://subscriptions/S/resourceGroups/G/workspaces/W` (flag `--workspace` or AML_WORKSPACE)",
+        ))
+    }
+}
+
+impl fmt::Display for WorkspaceLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WorkspaceLocation::Local(dir) => write!(f, "local:{}", dir.display()),
+            WorkspaceLocation::Azure { subscription, resource_group, workspace } => {
+                write!(f, "azureml://subscriptions/{subscription}/resourceGroups/{resource_group}/workspaces/{workspace}")
+            }
+        }
+    }
+}
+
+/// Whether opening may create a workspace that is not there yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Reading commands: a missing workspace is bad input.
+    Existing,
+    /// Writing commands create a local workspace on first use.
+    CreateIfMissing,
+}
+
+pub enum Workspace {
+    Local(LocalWorkspace),
+}
+
+impl Workspace {
+    pub fn open(location: &str, access: Access) -> Result<Workspace> {
+        match location.parse::<WorkspaceLocation>()? {
+            WorkspaceLocation::Local(dir) => Ok(Workspace::Local(LocalWorkspace::open(&dir, access)?)),
+            azure @ WorkspaceLocation::Azure { .. } => Err(Error::usage(
+                format!("`{azure}` is an Azure ML workspace; this build of the tools drives local workspaces only"),
+                "use `--workspace local` (or `local:DIR`) for now; the azure backend is tracked in the Azure issue",
+            )),
+        }
+    }
+
+    /// The local backend, for operations the azure backend will grow later.
+    #[doc(hidden)]
+    pub fn local(&mut self) -> &mut LocalWorkspace {
+        match self {
+            Workspace::Local(local) => local,
+        }
+    }
+
+    pub fn location(&self) -> String {
+        match self {
+            Workspace::Local(local) => format!("local:{}", local.root().display()),
+        }
+    }
+}
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::jobs::Job;
+use crate::local::runner::plan::Plan;
+use crate::local::runner::{RunOptions, RunResult};
+use crate::model::{ModelVersion, NewModelVersion, Registered};
+use crate::refs::ModelRef;
+use crate::yaml::job::LoadedJob;
+
+/// The operations tools use; each backend implements them.
+impl Workspace {
+    pub fn register_model(&mut self, new: &NewModelVersion) -> Result<Registered> {
+        match self {
+            Workspace::Local(ws) => ws.register_model(new),
+        }
+    }
+
+    pub fn model_version(&self, reference: &ModelRef) -> Result<ModelVersion> {
+        match self {
+            Workspace::Local(ws) => ws.model_version(reference),
+        }
+    }
+
+    pub fn list_versions(&self, name: &str, limit: Option<u64>) -> Result<(Vec<ModelVersion>, u64)> {
+        match self {
+            Workspace::Local(ws) => ws.list_versions(name, limit),
+        }
+    }
+
+    pub fn list_models(&self) -> Result<Vec<ModelVersion>> {
+        match self {
+            Workspace::Local(ws) => ws.list_models(),
+        }
+    }
+
+    pub fn update_tags(&mut self, version: &ModelVersion, set: &BTreeMap<String, String>, remove: &[String]) -> Result<ModelVersion> {
+        match self {
+            Workspace::Local(ws) => ws.update_tags(version, set, remove),
+        }
+    }
+
+    pub fn download_model(&self, version: &ModelVersion, dir: &Path) -> Result<Vec<PathBuf>> {
+        match self {
+            Workspace::Local(ws) => ws.download_model(version, dir),
+        }
+    }
+
+    /// Check a job file against this workspace (paths, references, bindings) without running it.
+    pub fn plan_job(&self, job: &LoadedJob) -> Result<Plan> {
+        match self {
+            Workspace::Local(ws) => crate::local::runner::plan::plan(job, Some(ws)),
+        }
+    }
+
+    pub fn run_job(&mut self, plan: &Plan, options: &RunOptions) -> Result<RunResult> {
+        match self {
+            Workspace::Local(ws) => crate::local::runner::run(ws, plan, options),
+        }
+    }
+
+    pub fn job(&self, name: &str) -> Result<Job> {
+        match self {
+            Workspace::Local(ws) => ws.job(name),
+        }
+    }
+
+    pub fn job_steps(&self, name: &str) -> Result<Vec<Job>> {
+        match self {
+            Workspace::Local(ws) => ws.job_steps(name),
+        }
+    }
+
+    pub fn job_metrics(&self, job: &Job) -> Result<BTreeMap<String, f64>> {
+        match self {
+            Workspace::Local(ws) => ws.job_metrics(job),
+        }
+    }
+
+    pub fn job_params(&self, job: &Job) -> Result<BTreeMap<String, String>> {
+        match self {
+            Workspace::Local(ws) => ws.job_params(job),
+        }
+    }
+
+    /// Where a job's log is kept.
+    pub fn job_log(&self, name: &str) -> PathBuf {
+        match self {
+            Workspace::Local(ws) => ws.job_log(name),
+        }
+    }
+
+    /// A job output as a local path (downloaded first on remote backends).
+    pub fn job_output_path(&self, job: &str, output: &str) -> Result<PathBuf> {
+        match self {
+            Workspace::Local(ws) => ws.job_output_path(job, output),
+        }
+    }
+}

@@ -1,0 +1,354 @@
+//! Command and pipeline jobs as `az ml job create` reads them (CommandJobSchema,
+//! PipelineJobSchema in azure-ai-ml). Fields the local runner cannot honour (compute,
+//! resources, distribution) are accepted, so one file runs on every backend.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::de::{MapAccess, Visitor, value::MapAccessDeserializer};
+use serde::{Deserialize, Deserializer, Serialize};
+use yaml_serde::Value;
+
+use super::environment::EnvironmentRef;
+use super::{OrderedMap, SetArg, Scalar, string_map};
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandJob {
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    pub name: Option<String>,
+    pub display_name: Option<String>,
+    pub experiment_name: Option<String>,
+    pub description: Option<String>,
+    #[serde(default, deserialize_with = "string_map")]
+    pub tags: OrderedMap<String>,
+    #[serde(default, deserialize_with = "string_map")]
+    pub properties: OrderedMap<String>,
+    pub command: String,
+    pub code: Option<String>,
+    pub environment: EnvironmentRef,
+    pub compute: Option<String>,
+    pub resources: Option<Value>,
+    pub distribution: Option<Value>,
+    pub limits: Option<Limits>,
+    #[serde(default, deserialize_with = "string_map")]
+    pub environment_variables: OrderedMap<String>,
+    #[serde(default)]
+    pub inputs: OrderedMap<JobInput>,
+    #[serde(default)]
+    pub outputs: OrderedMap<JobOutput>,
+    pub identity: Option<Value>,
+    pub services: Option<Value>,
+    pub queue_settings: Option<Value>,
+    pub parent_job_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Seconds; the job is stopped and marked Failed when it runs longer.
+    pub timeout: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineJob {
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: Option<String>,
+    pub display_name: Option<String>,
+    pub experiment_name: Option<String>,
+    pub description: Option<String>,
+    #[serde(default, deserialize_with = "string_map")]
+    pub tags: OrderedMap<String>,
+    #[serde(default, deserialize_with = "string_map")]
+    pub properties: OrderedMap<String>,
+    pub compute: Option<String>,
+    pub settings: Option<PipelineSettings>,
+    #[serde(default)]
+    pub inputs: OrderedMap<JobInput>,
+    #[serde(default)]
+    pub outputs: OrderedMap<JobOutput>,
+    pub jobs: OrderedMap<PipelineStep>,
+    pub identity: Option<Value>,
+    pub services: Option<Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct PipelineSettings {
+    pub default_compute: Option<String>,
+    pub default_datastore: Option<String>,
+    #[serde(default)]
+    pub continue_on_step_failure: bool,
+    pub force_rerun: Option<bool>,
+    pub default_environment: Option<String>,
+    pub on_init: Option<String>,
+    pub on_finalize: Option<String>,
+}
+
+/// A step of a pipeline: an inline command job, or a reference to a command component file.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineStep {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub component: Option<String>,
+    pub name: Option<String>,
+    pub display_name: Option<String>,
+    pub description: Option<String>,
+    pub experiment_name: Option<String>,
+    #[serde(default, deserialize_with = "string_map")]
+    pub tags: OrderedMap<String>,
+    #[serde(default, deserialize_with = "string_map")]
+    pub properties: OrderedMap<String>,
+    pub command: Option<String>,
+    pub code: Option<String>,
+    pub environment: Option<EnvironmentRef>,
+    pub compute: Option<String>,
+    pub resources: Option<Value>,
+    pub distribution: Option<Value>,
+    pub limits: Option<Limits>,
+    #[serde(default, deserialize_with = "string_map")]
+    pub environment_variables: OrderedMap<String>,
+    #[serde(default)]
+    pub inputs: OrderedMap<JobInput>,
+    #[serde(default)]
+    pub outputs: OrderedMap<JobOutput>,
+    pub identity: Option<Value>,
+    pub services: Option<Value>,
+    pub queue_settings: Option<Value>,
+}
+
+/// An input value: a literal (`0.5`, `"${{parent.inputs.x}}"`) or an asset (`{type, path, mode}`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum JobInput {
+    Literal(Literal),
+    Asset(AssetInput),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Literal {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+}
+
+impl fmt::Display for Literal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Literal::Bool(b) => write!(f, "{}", if *b { "True" } else { "False" }),
+            Literal::Int(i) => write!(f, "{i}"),
+            Literal::Float(x) => write!(f, "{x}"),
+            Literal::Str(s) => f.write_str(s),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssetInput {
+    #[serde(rename = "type", default = "default_input_type")]
+    pub kind: AssetType,
+    pub path: Option<String>,
+    pub mode: Option<InputMode>,
+    pub datastore: Option<String>,
+    pub path_on_compute: Option<String>,
+    pub description: Option<String>,
+}
+
+fn default_input_type() -> AssetType {
+    AssetType::UriFolder
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssetType {
+    UriFile,
+    UriFolder,
+    Mltable,
+    MlflowModel,
+    CustomModel,
+    TritonModel,
+}
+
+impl AssetType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssetType::UriFile => "uri_file",
+            AssetType::UriFolder => "uri_folder",
+            AssetType::Mltable => "mltable",
+            AssetType::MlflowModel => "mlflow_model",
+            AssetType::CustomModel => "custom_model",
+            AssetType::TritonModel => "triton_model",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputMode {
+    RoMount,
+    Download,
+    Direct,
+    EvalMount,
+    EvalDownload,
+}
+
+impl<'de> Deserialize<'de> for JobInput {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        struct InputVisitor;
+        impl<'de> Visitor<'de> for InputVisitor {
+            type Value = JobInput;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a literal value or a mapping with `type` and `path`")
+            }
+            fn visit_bool<E>(self, v: bool) -> std::result::Result<JobInput, E> {
+                Ok(JobInput::Literal(Literal::Bool(v)))
+            }
+            fn visit_i64<E>(self, v: i64) -> std::result::Result<JobInput, E> {
+                Ok(JobInput::Literal(Literal::Int(v)))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<JobInput, E> {
+                i64::try_from(v).map(|v| JobInput::Literal(Literal::Int(v))).map_err(|_| E::custom("integer too large"))
+            }
+            fn visit_f64<E>(self, v: f64) -> std::result::Result<JobInput, E> {
+                Ok(JobInput::Literal(Literal::Float(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<JobInput, E> {
+                Ok(JobInput::Literal(Literal::Str(v.to_string())))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> std::result::Result<JobInput, A::Error> {
+                AssetInput::deserialize(MapAccessDeserializer::new(map)).map(JobInput::Asset)
+            }
+        }
+        deserializer.deserialize_any(InputVisitor)
+    }
+}
+
+/// An output: nothing (a folder), `{type, mode, path}`, or a binding `${{parent.outputs.x}}`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum JobOutput {
+    Default,
+    Binding(String),
+    Asset(AssetOutput),
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssetOutput {
+    #[serde(rename = "type", default = "default_input_type")]
+    pub kind: AssetType,
+    pub mode: Option<OutputMode>,
+    pub path: Option<String>,
+    pub name: Option<String>,
+    pub version: Option<Scalar>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputMode {
+    RwMount,
+    Upload,
+    Direct,
+}
+
+impl JobOutput {
+    pub fn kind(&self) -> AssetType {
+        match self {
+            JobOutput::Asset(a) => a.kind,
+            _ => AssetType::UriFolder,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for JobOutput {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        struct OutputVisitor;
+        impl<'de> Visitor<'de> for OutputVisitor {
+            type Value = JobOutput;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("nothing, a binding like `${{parent.outputs.x}}`, or a mapping with `type`")
+            }
+            fn visit_unit<E>(self) -> std::result::Result<JobOutput, E> {
+                Ok(JobOutput::Default)
+            }
+            fn visit_none<E>(self) -> std::result::Result<JobOutput, E> {
+                Ok(JobOutput::Default)
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<JobOutput, E> {
+                Ok(JobOutput::Binding(v.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> std::result::Result<JobOutput, A::Error> {
+                AssetOutput::deserialize(MapAccessDeserializer::new(map)).map(JobOutput::Asset)
+            }
+        }
+        deserializer.deserialize_any(OutputVisitor)
+    }
+}
+
+/// A job file after parsing and `--set`.
+#[derive(Debug, Clone)]
+pub struct LoadedJob {
+    /// Absolute path of the YAML file; relative paths inside it are relative to its folder.
+    pub file: PathBuf,
+    pub spec: JobSpec,
+}
+
+#[derive(Debug, Clone)]
+pub enum JobSpec {
+    Command(Box<CommandJob>),
+    Pipeline(Box<PipelineJob>),
+}
+
+impl JobSpec {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            JobSpec::Command(_) => "command",
+            JobSpec::Pipeline(_) => "pipeline",
+        }
+    }
+}
+
+/// Load a job file as `az ml job create --file` would, with `--set` overrides applied.
+pub fn load_job(path: &Path, sets: &[SetArg]) -> Result<LoadedJob> {
+    let text = super::read(path)?;
+    #[derive(Deserialize)]
+    struct Peek {
+        #[serde(rename = "type")]
+        kind: Option<Scalar>,
+    }
+    let peek: Peek = super::parse(path, &text)?;
+    let file = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let spec = match peek.kind.as_ref().map(|k| k.0.as_str()) {
+        None | Some("command") => JobSpec::Command(Box::new(super::parse_with_sets(path, &text, sets)?)),
+        Some("pipeline") => JobSpec::Pipeline(Box::new(super::parse_with_sets(path, &text, sets)?)),
+        Some(other @ ("sweep" | "spark" | "parallel" | "automl" | "import" | "data_transfer")) => {
+            return Err(Error::in_file(
+                path,
+                Some("type"),
+                format!("`{other}` jobs cannot run on the local workspace"),
+                "run it on an Azure ML workspace (`--workspace azureml://…`), or use a `command` or `pipeline` job",
+            ));
+        }
+        Some(other) => {
+            return Err(Error::in_file(
+                path,
+                Some("type"),
+                format!("unknown job type `{other}`"),
+                "use `command` or `pipeline`",
+            ));
+        }
+    };
+    Ok(LoadedJob { file, spec })
+}
