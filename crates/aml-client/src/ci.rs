@@ -193,9 +193,21 @@ impl Ci {
 
 /// Who asked for this run: the CI's requester, else the local user.
 pub fn requester() -> Option<String> {
-    ["BUILD_REQUESTEDFOREMAIL", "BUILD_REQUESTEDFOR", "GITHUB_TRIGGERING_ACTOR", "GITHUB_ACTOR", "BUILD_USER_ID", "USER", "USERNAME"]
+    ["BUILD_REQUESTEDFOREMAIL", "BUILD_REQUESTEDFOR", "GITHUB_TRIGGERING_ACTOR", "GITHUB_ACTOR", "BUILD_USER_ID", "USER", "USERNAME", "LOGNAME"]
         .iter()
         .find_map(|name| env(name))
+        .or_else(account_name)
+}
+
+/// The account this process runs as, from the password database (containers often set no USER).
+fn account_name() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata("/proc/self").ok()?.uid();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split(':').collect();
+        (fields.len() > 2 && fields[2] == uid.to_string()).then(|| fields[0].to_string())
+    })
 }
 
 /// A link to the CI run, when running in one.

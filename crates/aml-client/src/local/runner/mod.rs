@@ -25,6 +25,9 @@ use crate::local::LocalWorkspace;
 use crate::refs::job_output_uri;
 use crate::yaml::job::AssetType;
 
+/// Outputs of finished pipeline steps, by (step, output).
+type Produced = BTreeMap<(String, String), JobOutputRecord>;
+
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     pub name: Option<String>,
@@ -151,7 +154,7 @@ async fn run_pipeline(
     parent.started_at = Some(crate::time::now());
     ws.registry().update_job(parent)?;
 
-    let mut produced: BTreeMap<(String, String), PathBuf> = BTreeMap::new();
+    let mut produced: Produced = BTreeMap::new();
     let mut failed_steps = Vec::new();
     let mut canceled = false;
     for (index, step) in plan.steps.iter().enumerate() {
@@ -177,7 +180,7 @@ async fn run_pipeline(
         match child.status {
             JobStatus::Completed => {
                 for (output, record) in &child.outputs {
-                    produced.insert((step_name.clone(), output.clone()), PathBuf::from(&record.path));
+                    produced.insert((step_name.clone(), output.clone()), record.clone());
                 }
             }
             JobStatus::Canceled => canceled = true,
@@ -187,7 +190,7 @@ async fn run_pipeline(
 
     for (name, kind, binding) in &plan.outputs {
         let path = match binding.as_ref().and_then(|b| produced.get(b)) {
-            Some(path) => path.clone(),
+            Some(record) => PathBuf::from(&record.path),
             None => ws.job_dir(&parent.name).join("outputs").join(name),
         };
         parent.outputs.insert(
@@ -213,7 +216,7 @@ async fn run_step(
     ws: &mut LocalWorkspace,
     step: &StepPlan,
     job: &mut Job,
-    produced: &BTreeMap<(String, String), PathBuf>,
+    produced: &Produced,
     options: &RunOptions,
     server: &mlflow::TrackingServer,
     cancel: &mut Cancellation,
@@ -253,6 +256,8 @@ async fn run_step(
         ("MLFLOW_RUN_ID".into(), job.name.clone()),
         ("AZUREML_RUN_ID".into(), job.name.clone()),
         ("AML_JOB_NAME".into(), job.name.clone()),
+        // The URL MLflow would print points at a UI the local endpoint does not serve.
+        ("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT".into(), "true".into()),
         ("PYTHONUNBUFFERED".into(), "1".into()),
         ("PYTHONDONTWRITEBYTECODE".into(), "1".into()),
     ];
@@ -324,14 +329,14 @@ fn report_status(job: &Job) {
     crate::status!("{who}: {}{took}", job.status);
 }
 
-fn lookup(placeholder: &Placeholder, step: &StepPlan, job: &Job, produced: &BTreeMap<(String, String), PathBuf>) -> std::result::Result<Value, String> {
+fn lookup(placeholder: &Placeholder, step: &StepPlan, job: &Job, produced: &Produced) -> std::result::Result<Value, String> {
     match placeholder {
         Placeholder::Input(name) => match step.inputs.iter().find(|(n, _)| n == name).map(|(_, p)| p) {
             Some(InputPlan::Literal(value)) => Ok(Value::Text(value.clone())),
             Some(InputPlan::Data { source: DataSource::Path(path), .. }) => Ok(Value::Text(path.display().to_string())),
             Some(InputPlan::Data { source: DataSource::StepOutput { step, output }, .. }) => produced
                 .get(&(step.clone(), output.clone()))
-                .map(|p| Value::Text(p.display().to_string()))
+                .map(|record| Value::Text(record.path.clone()))
                 .ok_or_else(|| format!("step `{step}` produced no output `{output}`")),
             Some(InputPlan::Absent) => Ok(Value::Absent),
             None => Err(format!("no input `{name}`")),
@@ -342,22 +347,26 @@ fn lookup(placeholder: &Placeholder, step: &StepPlan, job: &Job, produced: &BTre
 }
 
 /// What each input was, with the digest of the data it pointed at (for lineage).
-fn input_records(inputs: &[(String, InputPlan)], produced: &BTreeMap<(String, String), PathBuf>) -> Result<BTreeMap<String, JobInputRecord>> {
+fn input_records(inputs: &[(String, InputPlan)], produced: &Produced) -> Result<BTreeMap<String, JobInputRecord>> {
     let mut records = BTreeMap::new();
     for (name, input) in inputs {
         let record = match input {
             InputPlan::Literal(value) => JobInputRecord { kind: "literal".into(), value: value.clone(), digest: None },
             InputPlan::Absent => continue,
             InputPlan::Data { kind, source, written } => {
-                let path = match source {
-                    DataSource::Path(path) => Some(path.clone()),
-                    DataSource::StepOutput { step, output } => produced.get(&(step.clone(), output.clone())).cloned(),
+                // A step reading another step's output records that output's URI.
+                let (path, value) = match source {
+                    DataSource::Path(path) => (Some(path.clone()), written.clone()),
+                    DataSource::StepOutput { step, output } => match produced.get(&(step.clone(), output.clone())) {
+                        Some(record) => (Some(PathBuf::from(&record.path)), record.uri.clone()),
+                        None => (None, written.clone()),
+                    },
                 };
                 let digest = match &path {
                     Some(path) if path.exists() => Some(crate::tree::scan(path)?.0.digest()),
                     _ => None,
                 };
-                JobInputRecord { kind: kind.as_str().into(), value: written.clone(), digest }
+                JobInputRecord { kind: kind.as_str().into(), value, digest }
             }
         };
         records.insert(name.clone(), record);

@@ -1,0 +1,158 @@
+//! Test support for the tools' integration tests: a fresh temp folder and workspace per
+//! test, the real binaries run with a hermetic environment (no CI variables leak in from
+//! the machine running the tests), and output rendered for `insta` snapshots.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository's root folder.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
+/// A binary of the workspace, found next to the test's own executable's target folder.
+/// `cargo test --workspace` builds every binary before running any test.
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe.parent().and_then(Path::parent).expect("target/<profile> folder");
+    let path = dir.join(name);
+    assert!(path.is_file(), "`{}` is not built; run the tests with `cargo xtask test` (or `cargo test --workspace`)", path.display());
+    path
+}
+
+/// Built environments are shared by all tests (and kept between runs) under target/.
+pub fn shared_cache() -> PathBuf {
+    repo_root().join("target").join("aml-test-cache")
+}
+
+/// The Python the xtask installed (with uv, mlflow and the azure-ai-ml oracle).
+pub fn venv_python() -> PathBuf {
+    let python = repo_root().join(".venv").join("bin").join("python");
+    assert!(python.is_file(), "`{}` is missing: `cargo xtask test` installs it", python.display());
+    python
+}
+
+const CI_VARIABLES: &[&str] = &[
+    "TF_BUILD", "GITHUB_ACTIONS", "JENKINS_URL", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "BUILD_SOURCEVERSION", "GITHUB_SHA",
+    "GIT_COMMIT", "BUILD_REQUESTEDFOR", "BUILD_REQUESTEDFOREMAIL", "GITHUB_ACTOR", "GITHUB_TRIGGERING_ACTOR", "BUILD_USER_ID",
+    "SYSTEM_COLLECTIONURI", "GITHUB_SERVER_URL", "BUILD_URL", "AML_WORKSPACE", "AML_CI", "AML_OUTPUTS_FILE", "CI",
+];
+
+pub struct TestWorkspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Default for TestWorkspace {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TestWorkspace {
+    pub fn new() -> TestWorkspace {
+        TestWorkspace { dir: tempfile::Builder::new().prefix("aml-test-").tempdir().expect("temp dir") }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The local workspace the tools use: `<tmp>/.aml`.
+    pub fn workspace(&self) -> PathBuf {
+        self.path().join(".aml")
+    }
+
+    /// A command for a tool binary, run in the temp folder, hermetic.
+    pub fn command(&self, program: &Path) -> Command {
+        let mut command = Command::new(program);
+        command.current_dir(self.path());
+        for name in CI_VARIABLES {
+            command.env_remove(name);
+        }
+        command
+            .env("AML_CI", "none")
+            .env("USER", "tester")
+            .env("AML_CACHE_DIR", shared_cache())
+            .env("NO_COLOR", "1");
+        if let Some(venv_bin) = Some(repo_root().join(".venv").join("bin")).filter(|p| p.is_dir()) {
+            // uv from the xtask's venv builds job environments fast; python3 stays the system one.
+            let path = std::env::var("PATH").unwrap_or_default();
+            command.env("PATH", format!("{path}:{}", venv_bin.display()));
+        }
+        command
+    }
+
+    /// Run a tool with arguments and return its output.
+    pub fn run(&self, program: &Path, args: &[&str]) -> Output {
+        self.command(program).args(args).output().expect("run the tool")
+    }
+
+    pub fn write(&self, relative: &str, content: &str) -> PathBuf {
+        let path = self.path().join(relative);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("create folder");
+        std::fs::write(&path, content).expect("write file");
+        path
+    }
+
+    /// Copy `examples/<name>` into the temp folder; returns the copy's path.
+    pub fn copy_example(&self, name: &str) -> PathBuf {
+        let from = repo_root().join("examples").join(name);
+        let to = self.path().join(name);
+        copy_tree(&from, &to);
+        to
+    }
+
+    /// insta settings replacing the temp folder, times and durations with stable tokens.
+    pub fn settings(&self) -> insta::Settings {
+        let mut settings = insta::Settings::clone_current();
+        let tmp = self.path().display().to_string();
+        let real = self.path().canonicalize().map(|p| p.display().to_string()).unwrap_or_else(|_| tmp.clone());
+        settings.add_filter(&regex_escape(&real), "[TMP]");
+        settings.add_filter(&regex_escape(&tmp), "[TMP]");
+        settings.add_filter(&regex_escape(&shared_cache().display().to_string()), "[CACHE]");
+        settings.add_filter(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", "[TIME]");
+        settings.add_filter(r" in \d+s", " in [DURATION]");
+        settings.add_filter(r#""duration_seconds": [0-9.]+"#, r#""duration_seconds": "[DURATION]""#);
+        settings.add_filter(r"envs/[0-9a-f]{16}", "envs/[ENV]");
+        settings
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create folder");
+    for entry in std::fs::read_dir(from).expect("read example") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+fn regex_escape(text: &str) -> String {
+    text.chars().fold(String::new(), |mut out, c| {
+        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+        out
+    })
+}
+
+/// Exit code, stdout and stderr, the way a user sees them.
+pub fn render(output: &Output) -> String {
+    format!(
+        "exit_code: {}\n----- stdout -----\n{}----- stderr -----\n{}",
+        output.status.code().map(|c| c.to_string()).unwrap_or_else(|| "signal".into()),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Parse a tool's JSON stdout.
+pub fn json(output: &Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", render(output)))
+}

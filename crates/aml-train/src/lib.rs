@@ -1,0 +1,127 @@
+//! `aml-train`: validate and run Azure ML v2 training jobs. `run` is what `main` calls and
+//! what the tests call; it returns a report and never exits the process.
+
+mod cli;
+pub mod contract;
+pub mod output;
+
+use std::path::Path;
+
+use aml_client::cli::Report;
+use aml_client::local::runner::RunOptions;
+use aml_client::local::runner::plan::{self, Plan};
+use aml_client::yaml::job::load_job;
+use aml_client::{Access, Error, Result, Workspace};
+pub use cli::{Cli, Command};
+use output::{JobView, LogPart, LogsView, MetricsView, StepView, ValidateView};
+
+pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
+    let global = &cli.global;
+    match cli.command {
+        Command::Validate(args) => {
+            let job = load_job(&args.file, &args.sets)?;
+            // Job-output inputs can only be checked against a workspace that exists.
+            let workspace = match Workspace::open(&global.workspace, Access::Existing) {
+                Ok(ws) => Some(ws),
+                Err(e) if e.exit_code() == 2 && global.workspace.starts_with("local") => None,
+                Err(e) => return Err(e),
+            };
+            let plan = match &workspace {
+                Some(ws) => ws.plan_job(&job)?,
+                None => plan::plan(&job, None)?,
+            };
+            let data_checks = match &args.data_contract {
+                Some(path) => contract::check(path, &contract::load(path)?, &plan)?,
+                None => Vec::new(),
+            };
+            warn(&plan);
+            Ok(Box::new(validate_view(&args.file, &plan, data_checks)))
+        }
+        Command::Run(args) => {
+            let job = load_job(&args.file, &args.sets)?;
+            let mut ws = Workspace::open(&global.workspace, Access::CreateIfMissing)?;
+            let plan = ws.plan_job(&job)?;
+            warn(&plan);
+            if let Some(path) = &args.data_contract {
+                let checks = contract::check(path, &contract::load(path)?, &plan)?;
+                let view = validate_view(&args.file, &plan, checks);
+                if !view.valid {
+                    return Ok(Box::new(view));
+                }
+            }
+            let options = RunOptions {
+                name: args.name,
+                experiment_name: args.experiment_name,
+                display_name: None,
+                stream_logs: !args.quiet,
+                ci: global.ci(),
+            };
+            let result = ws.run_job(&plan, &options)?;
+            Ok(Box::new(job_view(&ws, &result.job)?))
+        }
+        Command::Show(args) => {
+            let ws = Workspace::open(&global.workspace, Access::Existing)?;
+            let job = ws.job(&args.name)?;
+            Ok(Box::new(job_view(&ws, &job)?))
+        }
+        Command::Metrics(args) => {
+            let ws = Workspace::open(&global.workspace, Access::Existing)?;
+            let job = ws.job(&args.name)?;
+            Ok(Box::new(MetricsView { name: job.name.clone(), metrics: ws.job_metrics(&job)? }))
+        }
+        Command::Logs(args) => {
+            let ws = Workspace::open(&global.workspace, Access::Existing)?;
+            let job = ws.job(&args.name)?;
+            let mut parts = Vec::new();
+            let steps = ws.job_steps(&job.name)?;
+            let jobs = if steps.is_empty() { vec![job.clone()] } else { steps };
+            if let Some(wanted) = &args.step {
+                if !jobs.iter().any(|j| j.step.as_deref() == Some(wanted.as_str())) {
+                    return Err(Error::usage(
+                        format!("job `{}` has no step `{wanted}`", job.name),
+                        format!("its steps: {}", jobs.iter().filter_map(|j| j.step.as_deref()).collect::<Vec<_>>().join(", ")),
+                    ));
+                }
+            }
+            for part in jobs.iter().filter(|j| args.step.is_none() || j.step == args.step) {
+                let path = ws.job_log(&part.name);
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                parts.push(LogPart { step: part.step.clone(), job: part.name.clone(), path: path.display().to_string(), text });
+            }
+            Ok(Box::new(LogsView { name: job.name, logs: parts }))
+        }
+    }
+}
+
+fn warn(plan: &Plan) {
+    for warning in &plan.warnings {
+        aml_client::status!("warning: {warning}");
+    }
+}
+
+fn validate_view(file: &Path, plan: &Plan, data_checks: Vec<contract::DataCheck>) -> ValidateView {
+    let (inputs, outputs) = match plan.kind {
+        "pipeline" => (plan.inputs.iter().map(|(n, _)| n.clone()).collect(), plan.outputs.iter().map(|(n, _, _)| n.clone()).collect()),
+        _ => (plan.steps[0].inputs.iter().map(|(n, _)| n.clone()).collect(), plan.steps[0].outputs.iter().map(|(n, _)| n.clone()).collect()),
+    };
+    ValidateView {
+        file: file.display().to_string(),
+        kind: plan.kind.to_string(),
+        valid: data_checks.iter().all(|c| c.passed),
+        steps: plan.steps.iter().filter_map(|s| s.step.clone()).collect(),
+        inputs,
+        outputs,
+        warnings: plan.warnings.clone(),
+        data_checks,
+    }
+}
+
+fn job_view(ws: &Workspace, job: &aml_client::jobs::Job) -> Result<JobView> {
+    let steps = ws
+        .job_steps(&job.name)?
+        .iter()
+        .map(|step| Ok(StepView::new(step, ws.job_metrics(step)?, ws.job_log(&step.name).display().to_string())))
+        .collect::<Result<Vec<_>>>()?;
+    let log = (job.kind != "pipeline").then(|| ws.job_log(&job.name).display().to_string());
+    Ok(JobView::new(job, ws.job_metrics(job)?, ws.job_params(job)?, log, steps))
+}

@@ -1,0 +1,281 @@
+//! What `aml-train` prints. The JSON shapes here are a public contract read by templates
+//! and scripts: fields are only ever added. `run` and `show` print a `JobView`:
+//! `name`, `status`, `metrics` (name → number) and `outputs` (name → URI) are guaranteed.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use aml_client::cli::Report;
+use aml_client::jobs::{Job, JobInputRecord, JobStatus};
+use aml_client::model::GitInfo;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::contract::DataCheck;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct JobView {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub status: String,
+    pub display_name: Option<String>,
+    pub experiment_name: String,
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub ended_at: Option<String>,
+    pub duration_seconds: Option<f64>,
+    pub metrics: BTreeMap<String, f64>,
+    pub params: BTreeMap<String, String>,
+    pub inputs: BTreeMap<String, JobInputRecord>,
+    /// Output name → `azureml://jobs/<job>/outputs/<name>`, the reference every tool understands.
+    pub outputs: BTreeMap<String, String>,
+    /// Output name → where it is on this machine (local workspace).
+    pub output_paths: BTreeMap<String, String>,
+    pub code_digest: Option<String>,
+    pub environment: Option<String>,
+    pub git: Option<GitInfo>,
+    pub error: Option<String>,
+    pub file: Option<String>,
+    /// The job's log; a pipeline's logs are its steps'.
+    pub log: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<StepView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepView {
+    pub step: String,
+    pub name: String,
+    pub status: String,
+    pub duration_seconds: Option<f64>,
+    pub metrics: BTreeMap<String, f64>,
+    pub outputs: BTreeMap<String, String>,
+    pub error: Option<String>,
+    pub log: String,
+}
+
+fn duration(job: &Job) -> Option<f64> {
+    aml_client::time::seconds_between(job.started_at.as_deref()?, job.ended_at.as_deref()?)
+}
+
+impl JobView {
+    pub fn new(job: &Job, metrics: BTreeMap<String, f64>, params: BTreeMap<String, String>, log: Option<String>, steps: Vec<StepView>) -> JobView {
+        JobView {
+            name: job.name.clone(),
+            kind: job.kind.clone(),
+            status: job.status.to_string(),
+            display_name: job.display_name.clone(),
+            experiment_name: job.experiment_name.clone(),
+            created_at: job.created_at.clone(),
+            started_at: job.started_at.clone(),
+            ended_at: job.ended_at.clone(),
+            duration_seconds: duration(job),
+            metrics,
+            params,
+            inputs: job.inputs.clone(),
+            outputs: job.outputs.iter().map(|(k, o)| (k.clone(), o.uri.clone())).collect(),
+            output_paths: job.outputs.iter().map(|(k, o)| (k.clone(), o.path.clone())).collect(),
+            code_digest: job.code_digest.map(|d| d.to_string()),
+            environment: job.environment.clone(),
+            git: job.git.clone(),
+            error: job.error.clone(),
+            file: job.file.clone(),
+            log,
+            steps,
+        }
+    }
+}
+
+impl StepView {
+    pub fn new(job: &Job, metrics: BTreeMap<String, f64>, log: String) -> StepView {
+        StepView {
+            step: job.step.clone().unwrap_or_default(),
+            name: job.name.clone(),
+            status: job.status.to_string(),
+            duration_seconds: duration(job),
+            metrics,
+            outputs: job.outputs.iter().map(|(k, o)| (k.clone(), o.uri.clone())).collect(),
+            error: job.error.clone(),
+            log,
+        }
+    }
+}
+
+fn format_metrics(metrics: &BTreeMap<String, f64>) -> String {
+    metrics.iter().map(|(k, v)| format!("{k}={}", short_number(*v))).collect::<Vec<_>>().join("  ")
+}
+
+/// Numbers as people read them: 4 significant decimals, no float noise.
+pub fn short_number(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        return format!("{value:.0}");
+    }
+    let text = format!("{value:.4}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+impl Report for JobView {
+    fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        let took = self.duration_seconds.map(|s| format!(" in {s:.0}s")).unwrap_or_default();
+        writeln!(out, "job {}: {}{took} ({}, experiment {})", self.name, self.status, self.kind, self.experiment_name)?;
+        if !self.metrics.is_empty() {
+            writeln!(out, "  metrics  {}", format_metrics(&self.metrics))?;
+        }
+        for (name, uri) in &self.outputs {
+            writeln!(out, "  output   {name}  {uri}")?;
+        }
+        for step in &self.steps {
+            let took = step.duration_seconds.map(|s| format!(" in {s:.0}s")).unwrap_or_default();
+            writeln!(out, "  step     {}: {}{took}  {}", step.step, step.status, format_metrics(&step.metrics))?;
+        }
+        if let Some(error) = &self.error {
+            writeln!(out, "  error    {}", error.replace('\n', "\n           "))?;
+        }
+        match &self.log {
+            Some(log) => writeln!(out, "  log      {log}"),
+            None => writeln!(out, "  logs     aml-train logs {}", self.name),
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    fn exit_code(&self) -> u8 {
+        if self.status == JobStatus::Completed.as_str() { 0 } else { 1 }
+    }
+
+    fn ci_outputs(&self) -> Vec<(&'static str, String)> {
+        vec![("jobName", self.name.clone()), ("jobStatus", self.status.clone())]
+    }
+
+    fn summary(&self) -> Option<String> {
+        let mut md = format!("### aml-train: job `{}` {}\n\n", self.name, self.status);
+        if !self.metrics.is_empty() {
+            md.push_str("| metric | value |\n|---|---|\n");
+            for (k, v) in &self.metrics {
+                md.push_str(&format!("| {k} | {} |\n", short_number(*v)));
+            }
+        }
+        for (name, uri) in &self.outputs {
+            md.push_str(&format!("\n- output `{name}`: `{uri}`"));
+        }
+        Some(md)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MetricsView {
+    pub name: String,
+    pub metrics: BTreeMap<String, f64>,
+}
+
+impl Report for MetricsView {
+    fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        let width = self.metrics.keys().map(String::len).max().unwrap_or(0);
+        for (k, v) in &self.metrics {
+            writeln!(out, "{k:width$}  {}", short_number(*v))?;
+        }
+        Ok(())
+    }
+
+    /// The contract for `metrics` is the map itself: name → number.
+    fn to_json(&self) -> Value {
+        serde_json::to_value(&self.metrics).unwrap_or(Value::Null)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LogsView {
+    pub name: String,
+    /// Step (or the job's name) → log text, in the order the steps ran.
+    pub logs: Vec<LogPart>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LogPart {
+    pub step: Option<String>,
+    pub job: String,
+    pub path: String,
+    pub text: String,
+}
+
+impl Report for LogsView {
+    fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        let many = self.logs.len() > 1;
+        for part in &self.logs {
+            if many {
+                writeln!(out, "==> step {} ({}) <==", part.step.as_deref().unwrap_or("-"), part.job)?;
+            }
+            out.write_all(part.text.as_bytes())?;
+            if many && !part.text.ends_with('\n') {
+                writeln!(out)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ValidateView {
+    pub file: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub valid: bool,
+    pub steps: Vec<String>,
+    pub inputs: Vec<String>,
+    pub outputs: Vec<String>,
+    pub warnings: Vec<String>,
+    pub data_checks: Vec<DataCheck>,
+}
+
+impl Report for ValidateView {
+    fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        let shape = if self.kind == "pipeline" {
+            format!("pipeline job, {} steps: {}", self.steps.len(), self.steps.join(" → "))
+        } else {
+            format!("command job, {} inputs, {} outputs", self.inputs.len(), self.outputs.len())
+        };
+        for check in &self.data_checks {
+            if check.passed {
+                writeln!(out, "data ok: input `{}` ({}, {} rows)", check.input, check.file, check.rows)?;
+                continue;
+            }
+            writeln!(out, "data FAILED: input `{}` ({}, {} rows)", check.input, check.file, check.rows)?;
+            for v in &check.violations {
+                let lines = v.examples.iter().map(|e| format!("line {} `{}`", e.line, e.value)).collect::<Vec<_>>().join(", ");
+                writeln!(out, "  {} ({} rows): {}", v.message, v.count, lines)?;
+            }
+        }
+        if self.valid {
+            writeln!(out, "ok: {} ({shape})", self.file)
+        } else {
+            writeln!(out, "invalid: {} ({shape}): data breaks its contract", self.file)
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    fn exit_code(&self) -> u8 {
+        if self.valid { 0 } else { 1 }
+    }
+
+    fn summary(&self) -> Option<String> {
+        (!self.valid).then(|| {
+            let mut md = format!("### aml-train validate: `{}` breaks its data contract\n\n", self.file);
+            for check in self.data_checks.iter().filter(|c| !c.passed) {
+                for v in &check.violations {
+                    md.push_str(&format!("- `{}`: {} ({} rows)\n", check.input, v.message, v.count));
+                }
+            }
+            md
+        })
+    }
+}
