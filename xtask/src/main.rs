@@ -1,1 +1,41 @@
-fn main() {}
+//! Project automation: `cargo xtask demo | test | bench`. Only the standard library, so it
+//! compiles in seconds; every tool it needs it installs or builds itself.
+
+mod bench;
+mod demo;
+mod setup;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("demo") => demo::run(),
+        Some("test") => test(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
+        Some("setup") => setup::ensure_venv().map(|_| ()),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <task>\n\n  demo    validate, train and register the diabetes example on a local workspace\n  test    install what the tests need (idempotent), then run every test\n  bench   measure against the peer tools and write BENCHMARKS.md\n  setup   only install the test venv (.venv)"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Install what the tests need, then run them all. Extra arguments go to `cargo test`.
+fn test(extra: &[String]) -> Result<(), String> {
+    setup::ensure_venv()?;
+    setup::step("cargo test --workspace");
+    let mut command = setup::cargo();
+    command.args(["test", "--workspace", "--all-targets"]);
+    command.args(extra);
+    setup::run(&mut command)
+}

@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::digest::{Digest, hash_reader};
 use crate::error::{Error, IoContext, Result};
-use crate::local::blobs::Fingerprint;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileEntry {
@@ -40,16 +39,14 @@ impl Manifest {
     }
 }
 
-/// A file found on disk, with what it looked like when hashed.
-#[derive(Debug, Clone)]
-pub struct ScannedFile {
-    pub source: PathBuf,
-    pub seen: Fingerprint,
-}
-
 /// Hash a file, or every file under a folder, into a manifest.
 /// A single file becomes a one-entry manifest named after the file.
-pub fn scan(path: &Path) -> Result<(Manifest, Vec<ScannedFile>)> {
+pub fn scan(path: &Path) -> Result<Manifest> {
+    hash_files(list(path)?)
+}
+
+/// The files `scan` would hash, as (name in the tree, path on disk), sorted by name.
+pub fn list(path: &Path) -> Result<Vec<(String, PathBuf)>> {
     let meta = fs::metadata(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => {
             Error::usage(format!("`{}` does not exist", path.display()), "check the path (relative paths start at the current directory)")
@@ -69,21 +66,19 @@ pub fn scan(path: &Path) -> Result<(Manifest, Vec<ScannedFile>)> {
         return Err(Error::usage(format!("`{}` is neither a file nor a folder", path.display()), "register a regular file or folder"));
     }
     files.sort_by(|a, b| a.0.cmp(&b.0));
-    hash_files(files)
+    Ok(files)
 }
 
-/// Hash the listed (relative name, source) files in order.
-pub fn hash_files(files: Vec<(String, PathBuf)>) -> Result<(Manifest, Vec<ScannedFile>)> {
+/// Hash the listed (name in the tree, path on disk) files in order.
+pub fn hash_files(files: Vec<(String, PathBuf)>) -> Result<Manifest> {
     let mut entries = Vec::with_capacity(files.len());
-    let mut scanned = Vec::with_capacity(files.len());
     for (name, source) in files {
         let mut file = File::open(&source).with_path("cannot open", &source)?;
-        let before = Fingerprint::of(&file.metadata().with_path("cannot read", &source)?);
+        let size = file.metadata().with_path("cannot read", &source)?.len();
         let digest = hash_reader(&mut file).with_path("cannot read", &source)?;
-        entries.push(FileEntry { path: name, size: before.len, digest });
-        scanned.push(ScannedFile { source, seen: before });
+        entries.push(FileEntry { path: name, size, digest });
     }
-    Ok((Manifest { entries }, scanned))
+    Ok(Manifest { entries })
 }
 
 fn collect(dir: &Path, prefix: &str, out: &mut Vec<(String, PathBuf)>) -> Result<()> {
@@ -148,9 +143,9 @@ mod tests {
         let b = tempfile::tempdir().unwrap();
         write(&a.path().join("m/x.bin"), "x");
         write(&b.path().join("m/x.bin"), "x");
-        assert_eq!(scan(&a.path().join("m")).unwrap().0.digest(), scan(&b.path().join("m")).unwrap().0.digest());
+        assert_eq!(scan(&a.path().join("m")).unwrap().digest(), scan(&b.path().join("m")).unwrap().digest());
         write(&b.path().join("n/y.bin"), "x");
-        assert_ne!(scan(&a.path().join("m")).unwrap().0.digest(), scan(&b.path().join("n")).unwrap().0.digest());
+        assert_ne!(scan(&a.path().join("m")).unwrap().digest(), scan(&b.path().join("n")).unwrap().digest());
     }
 
     #[test]

@@ -15,19 +15,6 @@ pub struct BlobStore {
     tmp: PathBuf,
 }
 
-/// What a file looked like when it was hashed; a change before the copy lands is an error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Fingerprint {
-    pub len: u64,
-    pub modified: Option<SystemTime>,
-}
-
-impl Fingerprint {
-    pub fn of(meta: &fs::Metadata) -> Self {
-        Fingerprint { len: meta.len(), modified: meta.modified().ok() }
-    }
-}
-
 impl BlobStore {
     pub fn new(workspace: &Path) -> Self {
         BlobStore { root: workspace.join("blobs").join("sha256"), tmp: workspace.join("tmp") }
@@ -42,32 +29,38 @@ impl BlobStore {
         self.path(digest).is_file()
     }
 
-    /// Store `source`, already hashed to `digest` while it looked like `seen`.
-    /// Returns false when the blob was already there (nothing copied).
-    pub fn put_file(&self, source: &Path, digest: &Digest, seen: Fingerprint) -> Result<bool> {
-        let target = self.path(digest);
-        if target.is_file() {
-            return Ok(false);
-        }
+    /// Every blob a manifest names is present.
+    pub fn has_all(&self, manifest: &crate::tree::Manifest) -> bool {
+        manifest.entries.iter().all(|e| self.contains(&e.digest))
+    }
+
+    /// Read `source` once: hash it while a second thread writes it to a temp file (starting
+    /// the disk write as it goes), fsync, then move it under its digest. The digest is of
+    /// the very bytes written, so a file changing mid-read cannot yield a mislabelled blob.
+    /// Returns the digest and size; a blob already present is left as it was.
+    pub fn ingest(&self, source: &Path) -> Result<(Digest, u64)> {
         let tmp = self.temp_path()?;
-        let result = (|| {
-            // `fs::copy` lets the kernel copy (copy_file_range), as `cp` does.
-            fs::copy(source, &tmp).with_path("cannot copy into the blob store from", source)?;
-            let file = File::options().write(true).open(&tmp).with_path("cannot open", &tmp)?;
-            file.sync_all().with_path("cannot fsync", &tmp)?;
-            let now = fs::metadata(source).with_path("cannot read", source)?;
-            if Fingerprint::of(&now) != seen {
-                return Err(Error::failed(
-                    format!("`{}` changed while it was being registered", source.display()),
-                    Some("register it again once whatever writes it has finished".into()),
-                ));
-            }
-            self.commit(&tmp, &target)
-        })();
+        let result = self.ingest_into(source, &tmp);
         if result.is_err() {
             let _ = fs::remove_file(&tmp);
         }
-        result.map(|()| true)
+        result
+    }
+
+    fn ingest_into(&self, source: &Path, tmp: &Path) -> Result<(Digest, u64)> {
+        let mut input = File::open(source).with_path("cannot open", source)?;
+        let output = File::create(tmp).with_path("cannot create", tmp)?;
+        let (digest, size) = crate::digest::hash_and_copy(&mut input, output).map_err(|e| match e {
+            crate::digest::CopyError::Read(e) => Error::storage(format!("cannot read `{}`", source.display()), e),
+            crate::digest::CopyError::Write(e) => Error::storage(format!("cannot write `{}`", tmp.display()), e),
+        })?;
+        let target = self.path(&digest);
+        if target.is_file() {
+            fs::remove_file(tmp).with_path("cannot remove", tmp)?;
+        } else {
+            self.commit(tmp, &target)?;
+        }
+        Ok((digest, size))
     }
 
     /// Store bytes held in memory (manifests, small files).

@@ -84,19 +84,49 @@ impl LocalWorkspace {
 
     // Models.
 
-    /// Hash the source, store the blobs that are new, then write the version's row.
+    /// Store the source's blobs, then write the version's row (in one transaction).
     /// Identical content under the same name returns the existing version, unless forced.
+    ///
+    /// Two ways in. When no version of the name has the same size, the content is new for
+    /// certain: each file is read once, hashed while it is written. Otherwise it may be a
+    /// re-registration: hash first and return the existing version without writing; should
+    /// it be new after all, the blobs are written with a second pass whose digests must match
+    /// the first (a file that changed in between is an error, not a mislabelled blob).
     pub fn register_model(&mut self, new: &NewModelVersion) -> Result<Registered> {
-        let (manifest, scanned) = tree::scan(&new.source_path)?;
-        let digest = manifest.digest();
-        if !new.force_new {
-            if let Some(version) = self.registry.find_by_digest(&new.name, &digest)? {
-                return Ok(Registered { version, reused: true });
+        let files = tree::list(&new.source_path)?;
+        let mut total = 0u64;
+        for (_, source) in &files {
+            total += fs::metadata(source).with_path("cannot read", source)?.len();
+        }
+        let maybe_known = new.force_new || self.registry.has_version_sized(&new.name, total, files.len() as u64)?;
+        let manifest = if maybe_known {
+            let manifest = tree::hash_files(files.clone())?;
+            if !new.force_new {
+                if let Some(version) = self.registry.find_by_digest(&new.name, &manifest.digest())? {
+                    return Ok(Registered { version, reused: true });
+                }
             }
-        }
-        for (entry, file) in manifest.entries.iter().zip(&scanned) {
-            self.blobs.put_file(&file.source, &entry.digest, file.seen)?;
-        }
+            for (entry, (_, source)) in manifest.entries.iter().zip(&files) {
+                if self.blobs.contains(&entry.digest) {
+                    continue;
+                }
+                let (stored, _) = self.blobs.ingest(source)?;
+                if stored != entry.digest {
+                    return Err(Error::failed(
+                        format!("`{}` changed while it was being registered", source.display()),
+                        Some("register it again once whatever writes it has finished".into()),
+                    ));
+                }
+            }
+            manifest
+        } else {
+            let mut entries = Vec::with_capacity(files.len());
+            for (name, source) in &files {
+                let (digest, size) = self.blobs.ingest(source)?;
+                entries.push(tree::FileEntry { path: name.clone(), size, digest });
+            }
+            Manifest { entries }
+        };
         self.registry.insert_model_version(new, &manifest, &crate::time::now())
     }
 

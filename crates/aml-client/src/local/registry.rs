@@ -109,6 +109,20 @@ impl Registry {
             .optional()?)
     }
 
+    /// Whether any version of `name` has this total size and file count: identical content
+    /// needs both, so `false` proves a registration is new without hashing anything.
+    pub fn has_version_sized(&self, name: &str, size: u64, file_count: u64) -> Result<bool> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM model_versions WHERE name = ?1 AND size = ?2 AND file_count = ?3 LIMIT 1",
+                params![name, size as i64, file_count as i64],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
     /// Allocate the next version and write the row, in one transaction.
     pub fn insert_model_version(&mut self, new: &NewModelVersion, manifest: &Manifest, now: &str) -> Result<Registered> {
         let digest = manifest.digest();

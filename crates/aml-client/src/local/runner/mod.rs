@@ -363,7 +363,7 @@ fn input_records(inputs: &[(String, InputPlan)], produced: &Produced) -> Result<
                     },
                 };
                 let digest = match &path {
-                    Some(path) if path.exists() => Some(crate::tree::scan(path)?.0.digest()),
+                    Some(path) if path.exists() => Some(crate::tree::scan(path)?.digest()),
                     _ => None,
                 };
                 JobInputRecord { kind: kind.as_str().into(), value, digest }
@@ -388,7 +388,7 @@ fn snapshot(code: &Path, into: &Path) -> Result<Digest> {
         }
         fs::copy(source, &target).with_path("cannot copy code file", source)?;
     }
-    Ok(crate::tree::hash_files(files)?.0.digest())
+    Ok(crate::tree::hash_files(files)?.digest())
 }
 
 /// `outputs/metrics.json` (`{"rmse": 53.2}`) is the fallback for scripts that do not use MLflow.
