@@ -81,6 +81,26 @@ impl Workspace {
         }
     }
 
+    /// The workspace if it exists; `None` for a local one not created yet. Lets writing
+    /// commands check all their input before they create anything.
+    pub fn open_if_exists(location: &str) -> Result<Option<Workspace>> {
+        if let WorkspaceLocation::Local(dir) = location.parse::<WorkspaceLocation>()? {
+            if !LocalWorkspace::exists(&dir) {
+                return Ok(None);
+            }
+        }
+        Workspace::open(location, Access::Existing).map(Some)
+    }
+
+    /// The error reading commands give when the workspace does not exist.
+    pub fn missing(location: &str) -> Error {
+        match location.parse::<WorkspaceLocation>() {
+            Ok(WorkspaceLocation::Local(dir)) => LocalWorkspace::missing(&dir),
+            Ok(other) => Error::usage(format!("workspace `{other}` does not exist"), "check `--workspace`"),
+            Err(e) => e,
+        }
+    }
+
     /// The local backend, for operations the azure backend will grow later.
     #[doc(hidden)]
     pub fn local(&mut self) -> &mut LocalWorkspace {

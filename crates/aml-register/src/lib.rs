@@ -22,8 +22,13 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
     let global = &cli.global;
     match cli.command {
         Command::Model(args) => {
-            let mut ws = Workspace::open(&global.workspace, Access::CreateIfMissing)?;
-            let new = registration(&ws, args)?;
+            // The request is checked whole before a workspace is created.
+            let existing = Workspace::open_if_exists(&global.workspace)?;
+            let new = registration(existing.as_ref(), &global.workspace, args)?;
+            let mut ws = match existing {
+                Some(ws) => ws,
+                None => Workspace::open(&global.workspace, Access::CreateIfMissing)?,
+            };
             let registered = ws.register_model(&new)?;
             let mut view = ModelView::from(&registered.version);
             view.reused = Some(registered.reused);
@@ -86,7 +91,7 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
 }
 
 /// Merge the YAML file and the flags into one registration request.
-fn registration(ws: &Workspace, args: ModelArgs) -> Result<NewModelVersion> {
+fn registration(ws: Option<&Workspace>, location: &str, args: ModelArgs) -> Result<NewModelVersion> {
     let loaded = args.file.as_deref().map(|f| load_model(f, &args.sets)).transpose()?;
     let spec = loaded.as_ref().map(|l| &l.spec);
     let name = args.name.clone().or_else(|| spec.and_then(|s| s.name.clone())).ok_or_else(|| {
@@ -144,6 +149,7 @@ fn registration(ws: &Workspace, args: ModelArgs) -> Result<NewModelVersion> {
     };
     let (source, source_path, metrics, output_kind) = match job_output {
         Some((job_name, output)) => {
+            let ws = ws.ok_or_else(|| Workspace::missing(location))?;
             let job = ws.job(&job_name)?;
             let output = pick_output(&job, output)?;
             let path = ws.job_output_path(&job.name, &output)?;

@@ -21,11 +21,7 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
         Command::Validate(args) => {
             let job = load_job(&args.file, &args.sets)?;
             // Job-output inputs can only be checked against a workspace that exists.
-            let workspace = match Workspace::open(&global.workspace, Access::Existing) {
-                Ok(ws) => Some(ws),
-                Err(e) if e.exit_code() == 2 && global.workspace.starts_with("local") => None,
-                Err(e) => return Err(e),
-            };
+            let workspace = Workspace::open_if_exists(&global.workspace)?;
             let plan = match &workspace {
                 Some(ws) => ws.plan_job(&job)?,
                 None => plan::plan(&job, None)?,
@@ -39,8 +35,12 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
         }
         Command::Run(args) => {
             let job = load_job(&args.file, &args.sets)?;
-            let mut ws = Workspace::open(&global.workspace, Access::CreateIfMissing)?;
-            let plan = ws.plan_job(&job)?;
+            // Everything is checked before the workspace is created: bad input writes nothing.
+            let existing = Workspace::open_if_exists(&global.workspace)?;
+            let plan = match &existing {
+                Some(ws) => ws.plan_job(&job)?,
+                None => plan::plan(&job, None)?,
+            };
             warn(&plan);
             if let Some(path) = &args.data_contract {
                 let checks = contract::check(path, &contract::load(path)?, &plan)?;
@@ -49,6 +49,10 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
                     return Ok(Box::new(view));
                 }
             }
+            let mut ws = match existing {
+                Some(ws) => ws,
+                None => Workspace::open(&global.workspace, Access::CreateIfMissing)?,
+            };
             let options = RunOptions {
                 name: args.name,
                 experiment_name: args.experiment_name,

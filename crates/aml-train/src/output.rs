@@ -221,6 +221,10 @@ impl Report for LogsView {
     }
 }
 
+fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ValidateView {
     pub file: String,
@@ -239,7 +243,7 @@ impl Report for ValidateView {
         let shape = if self.kind == "pipeline" {
             format!("pipeline job, {} steps: {}", self.steps.len(), self.steps.join(" → "))
         } else {
-            format!("command job, {} inputs, {} outputs", self.inputs.len(), self.outputs.len())
+            format!("command job, {}, {}", count(self.inputs.len(), "input"), count(self.outputs.len(), "output"))
         };
         for check in &self.data_checks {
             if check.passed {

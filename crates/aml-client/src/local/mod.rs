@@ -34,12 +34,7 @@ impl LocalWorkspace {
         let database = root.join(DATABASE);
         if !database.is_file() {
             match access {
-                Access::Existing => {
-                    return Err(Error::usage(
-                        format!("no local workspace at `{}`", root.display()),
-                        "run `aml-train run` or `aml-register model` to create one, or point `--workspace local:DIR` (AML_WORKSPACE) at an existing one",
-                    ));
-                }
+                Access::Existing => return Err(Self::missing(&root)),
                 Access::CreateIfMissing => {
                     fs::create_dir_all(root.join("jobs")).with_path("cannot create the workspace", &root)?;
                     // A workspace is data, not source: keep it out of git by default.
@@ -56,6 +51,19 @@ impl LocalWorkspace {
             blobs.sweep_abandoned();
         }
         Ok(LocalWorkspace { root, registry, blobs })
+    }
+
+    /// The error for a workspace that is not there.
+    pub fn missing(dir: &Path) -> Error {
+        let root = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+        Error::usage(
+            format!("no local workspace at `{}`", root.display()),
+            "run `aml-train run` or `aml-register model` to create one, or point `--workspace local:DIR` (AML_WORKSPACE) at an existing one",
+        )
+    }
+
+    pub fn exists(dir: &Path) -> bool {
+        dir.join(DATABASE).is_file()
     }
 
     pub fn root(&self) -> &Path {
