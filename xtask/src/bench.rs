@@ -294,6 +294,7 @@ fn seed_versions(database: &Path, count: u64) -> Result<(), String> {
          db.execute(f\"\"\"WITH RECURSIVE n(i) AS (SELECT 2 UNION ALL SELECT i + 1 FROM n WHERE i < {count})\n\
            INSERT INTO model_versions ({{cols}}) SELECT name, CAST(i AS TEXT), i, digest, type, description, source, size, file_count,\n\
            manifest, tags, properties, metrics, lineage, created_at, created_by FROM model_versions, n WHERE version = '1'\"\"\")\n\
+         db.execute('UPDATE models SET latest_seq = {count}, version_count = {count}')\n\
          db.commit()\n",
         db = database.display().to_string()
     );

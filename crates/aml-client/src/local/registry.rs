@@ -36,6 +36,13 @@ CREATE TABLE IF NOT EXISTS model_versions (
     PRIMARY KEY (name, version)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS model_versions_seq ON model_versions (name, seq);
+-- One row per model, kept in the same transaction as its versions, so listing models
+-- costs the number of models, not the number of versions.
+CREATE TABLE IF NOT EXISTS models (
+    name TEXT PRIMARY KEY,
+    latest_seq INTEGER NOT NULL,
+    version_count INTEGER NOT NULL
+);
 CREATE INDEX IF NOT EXISTS model_versions_digest ON model_versions (name, digest);
 CREATE TABLE IF NOT EXISTS jobs (
     name TEXT PRIMARY KEY,
@@ -190,6 +197,11 @@ impl Registry {
                 record.created_by,
             ],
         )?;
+        tx.execute(
+            "INSERT INTO models (name, latest_seq, version_count) VALUES (?1, ?2, 1)
+             ON CONFLICT (name) DO UPDATE SET latest_seq = excluded.latest_seq, version_count = version_count + 1",
+            params![record.name, seq],
+        )?;
         tx.commit()?;
         Ok(Registered { version: record, reused: false })
     }
@@ -235,7 +247,11 @@ impl Registry {
 
     /// Newest first; `limit` None lists all. Also returns how many exist.
     pub fn list_versions(&self, name: &str, limit: Option<u64>) -> Result<(Vec<ModelVersion>, u64)> {
-        let total: i64 = self.conn.query_row("SELECT count(*) FROM model_versions WHERE name = ?1", [name], |r| r.get(0))?;
+        let total: i64 = self
+            .conn
+            .query_row("SELECT version_count FROM models WHERE name = ?1", [name], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0);
         let limit = limit.map(|l| l as i64).unwrap_or(-1);
         let mut stmt = self
             .conn
@@ -246,9 +262,9 @@ impl Registry {
 
     /// The newest version of every model.
     pub fn list_models(&self) -> Result<Vec<ModelVersion>> {
+        let columns = MODEL_COLUMNS.split(", ").map(|c| format!("v.{c}")).collect::<Vec<_>>().join(", ");
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT {MODEL_COLUMNS} FROM model_versions m
-             WHERE seq = (SELECT MAX(seq) FROM model_versions WHERE name = m.name) ORDER BY name"
+            "SELECT {columns} FROM models m JOIN model_versions v ON v.name = m.name AND v.seq = m.latest_seq ORDER BY m.name"
         ))?;
         Ok(stmt.query_map([], model_from_row)?.collect::<rusqlite::Result<_>>()?)
     }
