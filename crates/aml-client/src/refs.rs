@@ -38,7 +38,7 @@ impl FromStr for ModelRef {
         } else {
             (bare, VersionSelector::Latest)
         };
-        check_name(name, text)?;
+        check_name(name, "model name").map_err(|e| Error::usage(format!("`{text}`: {e}"), e.hint().unwrap_or_default().to_string()))?;
         Ok(ModelRef { name: name.into(), selector })
     }
 }
@@ -54,7 +54,8 @@ impl fmt::Display for ModelRef {
 }
 
 /// Asset names as Azure ML accepts them: a letter or digit, then letters, digits, `-`, `_`, `.`.
-pub fn check_name(name: &str, context: &str) -> Result<(), Error> {
+/// `what` names the kind of name in the message ("model name", "job name").
+pub fn check_name(name: &str, what: &str) -> Result<(), Error> {
     let valid = !name.is_empty()
         && name.len() <= 255
         && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
@@ -63,7 +64,7 @@ pub fn check_name(name: &str, context: &str) -> Result<(), Error> {
         Ok(())
     } else {
         Err(Error::usage(
-            format!("`{context}`: `{name}` is not a valid name"),
+            format!("`{name}` is not a valid {what}"),
             "names start with a letter or digit and use only letters, digits, `-`, `_` and `.`",
         ))
     }
@@ -132,7 +133,7 @@ mod tests {
         check("diabetes", r#""diabetes" Latest"#);
         check("diabetes@stage=production", r#""diabetes" Tag { key: "stage", value: "production" }"#);
         check("diabetes@prod", "error: `diabetes@prod`: `@prod` is neither `@latest` nor `@<tag>=<value>`");
-        check("dia betes:1", "error: `dia betes:1`: `dia betes` is not a valid name");
+        check("dia betes:1", "error: `dia betes:1`: `dia betes` is not a valid model name");
     }
 
     #[test]

@@ -33,9 +33,11 @@ pub enum Command {
     /// Register a model version from a job's output, a path, or a model YAML file
     ///
     /// Examples:
+    ///
     ///   aml-register model --name diabetes --job JOB --output-name model --tag stage=candidate
     ///   aml-register model -f model.yml --job JOB
     ///   aml-register model --name diabetes --path ./model
+    #[command(verbatim_doc_comment)]
     Model(ModelArgs),
     /// List a model's versions, newest first (or the newest version of every model)
     List(ListArgs),

@@ -108,7 +108,7 @@ fn registration(ws: Option<&Workspace>, location: &str, args: ModelArgs) -> Resu
             DataRef::JobOutput { job, output } => (Some((job, Some(output))), None),
             DataRef::LocalPath(p) => (None, Some(loaded.as_ref().map(|l| resolve_path(&l.file, &p)).unwrap_or_else(|| p.into()))),
             _ => {
-                let file = loaded.as_ref().map(|l| l.file.clone()).unwrap_or_default();
+                let file = args.file.clone().unwrap_or_default();
                 return Err(Error::in_file(
                     &file,
                     Some("path"),
@@ -159,6 +159,12 @@ fn registration(ws: Option<&Workspace>, location: &str, args: ModelArgs) -> Resu
         }
         None => {
             let path = path.unwrap_or_default();
+            if !path.exists() {
+                return Err(Error::usage(
+                    format!("`{}` does not exist", path.display()),
+                    "give an existing file or folder (relative paths start at the current directory)",
+                ));
+            }
             let dir = if path.is_dir() { path.clone() } else { path.parent().map(Path::to_path_buf).unwrap_or_default() };
             lineage.git = aml_client::lineage::git_info(if dir.as_os_str().is_empty() { Path::new(".") } else { &dir });
             if let Some(job) = spec.and_then(|s| s.job_name.clone()) {
