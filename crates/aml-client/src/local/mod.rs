@@ -47,9 +47,6 @@ impl LocalWorkspace {
         }
         let registry = Registry::open(&database)?;
         let blobs = BlobStore::new(&root);
-        if access == Access::CreateIfMissing {
-            blobs.sweep_abandoned();
-        }
         Ok(LocalWorkspace { root, registry, blobs })
     }
 
@@ -101,6 +98,8 @@ impl LocalWorkspace {
     /// it be new after all, the blobs are written with a second pass whose digests must match
     /// the first (a file that changed in between is an error, not a mislabelled blob).
     pub fn register_model(&mut self, new: &NewModelVersion) -> Result<Registered> {
+        // Writers clean up after writers that were killed mid-way.
+        self.blobs.sweep_abandoned();
         let files = tree::list(&new.source_path)?;
         let mut total = 0u64;
         for (_, source) in &files {
