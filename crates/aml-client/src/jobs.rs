@@ -105,3 +105,21 @@ pub struct JobOutputRecord {
     pub uri: String,
     pub path: String,
 }
+
+/// How to run a job.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub name: Option<String>,
+    pub experiment_name: Option<String>,
+    pub display_name: Option<String>,
+    /// Echo the job's output to stderr as it runs (as `az ml job stream`).
+    pub stream_logs: bool,
+    pub ci: crate::ci::Ci,
+}
+
+/// A job that ran to its end, and its steps for a pipeline.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    pub job: Job,
+    pub steps: Vec<Job>,
+}

@@ -5,6 +5,7 @@ pub mod ci;
 pub mod cli;
 pub mod digest;
 pub mod error;
+pub mod jobplan;
 pub mod jobs;
 pub mod lineage;
 pub mod local;

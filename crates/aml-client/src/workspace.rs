@@ -101,14 +101,6 @@ impl Workspace {
         }
     }
 
-    /// The local backend, for operations the azure backend will grow later.
-    #[doc(hidden)]
-    pub fn local(&mut self) -> &mut LocalWorkspace {
-        match self {
-            Workspace::Local(local) => local,
-        }
-    }
-
     pub fn location(&self) -> String {
         match self {
             Workspace::Local(local) => format!("local:{}", local.root().display()),
@@ -120,8 +112,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::jobs::Job;
-use crate::local::runner::plan::Plan;
-use crate::local::runner::{RunOptions, RunResult};
+use crate::jobplan::Plan;
+use crate::jobs::{RunOptions, RunResult};
 use crate::model::{ModelVersion, NewModelVersion, Registered};
 use crate::refs::ModelRef;
 use crate::yaml::job::LoadedJob;
@@ -167,7 +159,7 @@ impl Workspace {
     /// Check a job file against this workspace (paths, references, bindings) without running it.
     pub fn plan_job(&self, job: &LoadedJob) -> Result<Plan> {
         match self {
-            Workspace::Local(ws) => crate::local::runner::plan::plan(job, Some(ws)),
+            Workspace::Local(_) => crate::jobplan::plan(job, Some(self)),
         }
     }
 
@@ -205,6 +197,13 @@ impl Workspace {
     pub fn job_log(&self, name: &str) -> PathBuf {
         match self {
             Workspace::Local(ws) => ws.job_log(name),
+        }
+    }
+
+    /// Where `azureml://datastores/<datastore>/paths/<path>` is.
+    pub fn datastore_path(&self, datastore: &str, path: &str) -> PathBuf {
+        match self {
+            Workspace::Local(ws) => ws.datastore_path(datastore, path),
         }
     }
 

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use aml_client::error::{Error, Result};
-use aml_client::local::runner::plan::{DataSource, InputPlan, Plan};
+use aml_client::jobplan::{DataSource, InputPlan, Plan};
 use aml_client::yaml::{self, OrderedMap, Scalar};
 use serde::{Deserialize, Serialize};
 

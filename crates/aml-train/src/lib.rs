@@ -8,8 +8,8 @@ pub mod output;
 use std::path::Path;
 
 use aml_client::cli::Report;
-use aml_client::local::runner::RunOptions;
-use aml_client::local::runner::plan::{self, Plan};
+use aml_client::jobplan::{self as plan, Plan};
+use aml_client::jobs::RunOptions;
 use aml_client::yaml::job::load_job;
 use aml_client::{Access, Error, Result, Workspace};
 pub use cli::{Cli, Command};

@@ -8,7 +8,7 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::plan::EnvPlan;
+use crate::jobplan::EnvPlan;
 use super::process::{Cancellation, ChildSpec, Outcome, run_child, tail};
 use crate::digest::Digest;
 use crate::error::{Error, IoContext, Result};

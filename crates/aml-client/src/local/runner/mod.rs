@@ -4,45 +4,26 @@
 
 pub mod environment;
 pub mod mlflow;
-pub mod plan;
 pub mod process;
-pub mod template;
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use plan::{DataSource, InputPlan, Plan, StepPlan};
 use process::{Cancellation, ChildSpec, Outcome};
-use template::{Placeholder, Value};
 
-use crate::ci::Ci;
+use crate::jobplan::template::{self, Placeholder, Value};
+use crate::jobplan::{DataSource, InputPlan, Plan, StepPlan};
 use crate::digest::Digest;
 use crate::error::{Error, IoContext, Result};
-use crate::jobs::{Job, JobInputRecord, JobOutputRecord, JobStatus};
+use crate::jobs::{Job, JobInputRecord, JobOutputRecord, JobStatus, RunOptions, RunResult};
 use crate::local::LocalWorkspace;
 use crate::refs::job_output_uri;
 use crate::yaml::job::AssetType;
 
 /// Outputs of finished pipeline steps, by (step, output).
 type Produced = BTreeMap<(String, String), JobOutputRecord>;
-
-#[derive(Debug, Clone)]
-pub struct RunOptions {
-    pub name: Option<String>,
-    pub experiment_name: Option<String>,
-    pub display_name: Option<String>,
-    /// Echo the job's output to stderr as it runs (as `az ml job stream`).
-    pub stream_logs: bool,
-    pub ci: Ci,
-}
-
-#[derive(Debug, Clone)]
-pub struct RunResult {
-    pub job: Job,
-    pub steps: Vec<Job>,
-}
 
 /// Run a planned job to its end. Only storage failures are errors; a failed or canceled
 /// job is a result with that status.

@@ -1,13 +1,15 @@
-//! From job YAML to a plan the local runner can execute: every path resolved, every
-//! placeholder and pipeline binding checked, steps in dependency order. `validate` and
-//! `run` share this, so a job that validates has no input error left for `run` to find.
+//! From job YAML to a plan a backend can execute: every path resolved, every placeholder
+//! and pipeline binding checked, steps in dependency order. `validate` and `run` share it,
+//! so a job that validates has no input error left for `run` to find.
+
+pub mod template;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::template::{self, Placeholder};
+use template::Placeholder;
 use crate::error::{Error, Result};
-use crate::local::LocalWorkspace;
+use crate::workspace::Workspace;
 use crate::refs::DataRef;
 use crate::yaml::component::{DeclaredType, load_component};
 use crate::yaml::environment::{CondaDependency, CondaFile, CondaFileRef, EnvironmentRef, load_conda_file};
@@ -76,7 +78,7 @@ impl Plan {
 }
 
 /// Plan a loaded job. `workspace` resolves `azureml://jobs/…` and datastore inputs.
-pub fn plan(job: &LoadedJob, workspace: Option<&LocalWorkspace>) -> Result<Plan> {
+pub fn plan(job: &LoadedJob, workspace: Option<&Workspace>) -> Result<Plan> {
     let mut warnings = Vec::new();
     match &job.spec {
         JobSpec::Command(command) => plan_command(&job.file, command, workspace, &mut warnings),
@@ -88,7 +90,7 @@ pub fn plan(job: &LoadedJob, workspace: Option<&LocalWorkspace>) -> Result<Plan>
     })
 }
 
-fn plan_command(file: &Path, job: &CommandJob, ws: Option<&LocalWorkspace>, warnings: &mut Vec<String>) -> Result<Plan> {
+fn plan_command(file: &Path, job: &CommandJob, ws: Option<&Workspace>, warnings: &mut Vec<String>) -> Result<Plan> {
     let mut inputs = Vec::new();
     for (name, input) in job.inputs.iter() {
         inputs.push((name.clone(), plan_input(file, &format!("inputs.{name}"), input, ws, warnings)?));
@@ -122,7 +124,7 @@ fn plan_command(file: &Path, job: &CommandJob, ws: Option<&LocalWorkspace>, warn
     })
 }
 
-fn plan_pipeline(file: &Path, job: &PipelineJob, ws: Option<&LocalWorkspace>, warnings: &mut Vec<String>) -> Result<Plan> {
+fn plan_pipeline(file: &Path, job: &PipelineJob, ws: Option<&Workspace>, warnings: &mut Vec<String>) -> Result<Plan> {
     if job.jobs.is_empty() {
         return Err(Error::in_file(file, Some("jobs"), "the pipeline has no steps", "add at least one step under `jobs:`"));
     }
@@ -425,7 +427,7 @@ fn order(file: &Path, mut pending: Vec<StepPlan>) -> Result<Vec<StepPlan>> {
     Ok(done)
 }
 
-fn plan_input(file: &Path, field: &str, input: &JobInput, ws: Option<&LocalWorkspace>, warnings: &mut Vec<String>) -> Result<InputPlan> {
+fn plan_input(file: &Path, field: &str, input: &JobInput, ws: Option<&Workspace>, warnings: &mut Vec<String>) -> Result<InputPlan> {
     match input {
         JobInput::Literal(literal) => Ok(InputPlan::Literal(literal.to_string())),
         JobInput::Asset(asset) => {
