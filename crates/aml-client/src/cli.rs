@@ -74,12 +74,11 @@ pub fn finish(result: Result<Box<dyn Report>, Error>, global: &GlobalArgs) -> Ex
             .and_then(|()| stdout.flush());
             drop(stdout);
             // A reader that stopped early (`| head`) is not our failure.
-            if let Err(e) = printed {
-                if e.kind() != io::ErrorKind::BrokenPipe {
+            if let Err(e) = printed
+                && e.kind() != io::ErrorKind::BrokenPipe {
                     eprintln!("error: cannot write to stdout: {e}");
                     return ExitCode::from(3);
                 }
-            }
             let mut code = report.exit_code();
             for (name, value) in report.ci_outputs() {
                 if let Err(e) = ci.set_output(name, &value) {
@@ -87,12 +86,11 @@ pub fn finish(result: Result<Box<dyn Report>, Error>, global: &GlobalArgs) -> Ex
                     code = code.max(3);
                 }
             }
-            if let Some(summary) = report.summary() {
-                if let Err(e) = ci.summary(&summary) {
+            if let Some(summary) = report.summary()
+                && let Err(e) = ci.summary(&summary) {
                     print_error(&e);
                     code = code.max(3);
                 }
-            }
             ExitCode::from(code)
         }
         Err(error) => {

@@ -90,19 +90,17 @@ impl DataRef {
                 return DataRef::JobOutput { job: (*job).into(), output: (*output).into() };
             }
         }
-        if let Some(rest) = text.strip_prefix("azureml://datastores/") {
-            if let Some((datastore, path)) = rest.split_once("/paths/") {
+        if let Some(rest) = text.strip_prefix("azureml://datastores/")
+            && let Some((datastore, path)) = rest.split_once("/paths/") {
                 return DataRef::Datastore { datastore: datastore.into(), path: path.into() };
             }
-        }
         if text.starts_with("azureml:") {
             return DataRef::Registered(text.into());
         }
-        if let Some((scheme, _)) = text.split_once("://") {
-            if scheme != "file" {
+        if let Some((scheme, _)) = text.split_once("://")
+            && scheme != "file" {
                 return DataRef::Remote(text.into());
             }
-        }
         DataRef::LocalPath(text.strip_prefix("file://").or_else(|| text.strip_prefix("file:")).unwrap_or(text).into())
     }
 }

@@ -2,6 +2,9 @@
 //! test, the real binaries run with a hermetic environment (no CI variables leak in from
 //! the machine running the tests), and output rendered for `insta` snapshots.
 
+// Test support: a panic here is a test failing, with the message saying why.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

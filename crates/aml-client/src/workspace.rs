@@ -84,11 +84,10 @@ impl Workspace {
     /// The workspace if it exists; `None` for a local one not created yet. Lets writing
     /// commands check all their input before they create anything.
     pub fn open_if_exists(location: &str) -> Result<Option<Workspace>> {
-        if let WorkspaceLocation::Local(dir) = location.parse::<WorkspaceLocation>()? {
-            if !LocalWorkspace::exists(&dir) {
+        if let WorkspaceLocation::Local(dir) = location.parse::<WorkspaceLocation>()?
+            && !LocalWorkspace::exists(&dir) {
                 return Ok(None);
             }
-        }
         Workspace::open(location, Access::Existing).map(Some)
     }
 

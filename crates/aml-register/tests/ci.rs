@@ -1,6 +1,8 @@
 //! Running in CI: results become pipeline variables, a summary, and error annotations, in
 //! each CI's own protocol (`shared/contracts/ci/README.md`), while stdout stays the result.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic here is the test failing
+
 use aml_client::testing::{TestWorkspace, binary, json, render};
 
 fn register(ws: &TestWorkspace, ci: &[(&str, &str)], args: &[&str]) -> std::process::Output {

@@ -286,16 +286,14 @@ fn check_value(findings: &mut Findings, name: &str, rules: &ColumnContract, valu
         }
         ColumnType::String => None,
     };
-    if let (Some(n), Some(min)) = (number, rules.min) {
-        if n < min {
+    if let (Some(n), Some(min)) = (number, rules.min)
+        && n < min {
             findings.add(Some(name), "min", format!("`{name}` must be ≥ {min}"), line, value);
         }
-    }
-    if let (Some(n), Some(max)) = (number, rules.max) {
-        if n > max {
+    if let (Some(n), Some(max)) = (number, rules.max)
+        && n > max {
             findings.add(Some(name), "max", format!("`{name}` must be ≤ {max}"), line, value);
         }
-    }
     if let Some(allowed) = &rules.allowed {
         let matches = allowed.iter().any(|a| match number {
             Some(n) => a.as_str().parse::<f64>().is_ok_and(|x| x == n),

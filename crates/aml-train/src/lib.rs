@@ -79,14 +79,13 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
             let mut parts = Vec::new();
             let steps = ws.job_steps(&job.name)?;
             let jobs = if steps.is_empty() { vec![job.clone()] } else { steps };
-            if let Some(wanted) = &args.step {
-                if !jobs.iter().any(|j| j.step.as_deref() == Some(wanted.as_str())) {
+            if let Some(wanted) = &args.step
+                && !jobs.iter().any(|j| j.step.as_deref() == Some(wanted.as_str())) {
                     return Err(Error::usage(
                         format!("job `{}` has no step `{wanted}`", job.name),
                         format!("its steps: {}", jobs.iter().filter_map(|j| j.step.as_deref()).collect::<Vec<_>>().join(", ")),
                     ));
                 }
-            }
             for part in jobs.iter().filter(|j| args.step.is_none() || j.step == args.step) {
                 let path = ws.job_log(&part.name);
                 let text = std::fs::read_to_string(&path).unwrap_or_default();
@@ -105,7 +104,7 @@ fn warn(plan: &Plan) {
 
 fn validate_view(file: &Path, plan: &Plan, data_checks: Vec<contract::DataCheck>) -> ValidateView {
     let (inputs, outputs) = match plan.kind {
-        "pipeline" => (plan.inputs.iter().map(|(n, _)| n.clone()).collect(), plan.outputs.iter().map(|(n, _, _)| n.clone()).collect()),
+        "pipeline" => (plan.inputs.iter().map(|(n, _)| n.clone()).collect(), plan.outputs.iter().map(|o| o.name.clone()).collect()),
         _ => (plan.steps[0].inputs.iter().map(|(n, _)| n.clone()).collect(), plan.steps[0].outputs.iter().map(|(n, _)| n.clone()).collect()),
     };
     ValidateView {

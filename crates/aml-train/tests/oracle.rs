@@ -2,6 +2,8 @@
 //! loaded with azure-ai-ml's own loaders (the oracle of `shared/contracts/azureml/ORACLE.md`),
 //! and the schema errors we reject, it rejects too.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic here is the test failing
+
 use std::path::{Path, PathBuf};
 
 use aml_client::testing::{TestWorkspace, binary, render, repo_root, venv_python};

@@ -2,6 +2,8 @@
 //! failure, timeout, cancellation and pipelines. The fixture jobs use only the standard
 //! library, so no environment needs building.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic here is the test failing
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -37,11 +39,10 @@ const VOLATILE: &[&str] = &[".created_at", ".started_at", ".ended_at", ".duratio
 fn redacted(value: &serde_json::Value) -> serde_json::Value {
     let mut value = value.clone();
     for key in VOLATILE {
-        if let Some(field) = value.get_mut(&key[1..]) {
-            if !field.is_null() {
+        if let Some(field) = value.get_mut(&key[1..])
+            && !field.is_null() {
                 *field = serde_json::Value::String(format!("[{}]", &key[1..]));
             }
-        }
     }
     value
 }
@@ -207,11 +208,10 @@ fn pid_alive(pid: &str) -> bool {
 fn wait_for(path: &Path) -> String {
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(60) {
-        if let Ok(text) = std::fs::read_to_string(path) {
-            if !text.is_empty() {
+        if let Ok(text) = std::fs::read_to_string(path)
+            && !text.is_empty() {
                 return text;
             }
-        }
         std::thread::sleep(Duration::from_millis(50));
     }
     panic!("{} never appeared", path.display());
@@ -234,7 +234,7 @@ fn a_timeout_stops_the_job_and_everything_it_started() {
 fn sigterm_cancels_the_job_and_records_it_as_canceled() {
     let ws = TestWorkspace::new();
     fixture(&ws);
-    let mut runner = ws.command(&aml_train()).args(["run", "echo/sleep.yml", "--name", "cancel-me", "-q"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let runner = ws.command(&aml_train()).args(["run", "echo/sleep.yml", "--name", "cancel-me", "-q"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let grandchild = wait_for(&ws.workspace().join("jobs/cancel-me/code/grandchild.pid"));
     assert!(pid_alive(&grandchild));
     assert!(Command::new("kill").args(["-TERM", &runner.id().to_string()]).status().unwrap().success());

@@ -26,12 +26,20 @@ pub struct Plan {
     pub tags: BTreeMap<String, String>,
     /// The job's own inputs (a pipeline's top-level inputs).
     pub inputs: Vec<(String, InputPlan)>,
-    /// A pipeline's declared outputs, with the step output each is bound to.
-    pub outputs: Vec<(String, AssetType, Option<(String, String)>)>,
+    /// A pipeline's declared outputs.
+    pub outputs: Vec<PipelineOutput>,
     pub steps: Vec<StepPlan>,
     pub continue_on_step_failure: bool,
     /// Things worth telling the user that do not stop the run.
     pub warnings: Vec<String>,
+}
+
+/// A pipeline output and the step output (step, output) bound to it, if any.
+#[derive(Debug, Clone)]
+pub struct PipelineOutput {
+    pub name: String,
+    pub kind: AssetType,
+    pub bound_to: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone)]
@@ -149,8 +157,8 @@ fn plan_pipeline(file: &Path, job: &PipelineJob, ws: Option<&Workspace>, warning
     let mut drafts = Vec::new();
     for (name, step) in job.jobs.iter() {
         let field = format!("jobs.{name}");
-        if let Some(kind) = step.kind.as_deref() {
-            if kind != "command" {
+        if let Some(kind) = step.kind.as_deref()
+            && kind != "command" {
                 return Err(Error::in_file(
                     file,
                     Some(&format!("{field}.type")),
@@ -158,7 +166,6 @@ fn plan_pipeline(file: &Path, job: &PipelineJob, ws: Option<&Workspace>, warning
                     "use `type: command` steps, or run the pipeline on Azure ML",
                 ));
             }
-        }
         let draft = if let Some(component) = &step.component {
             if step.command.is_some() || step.code.is_some() || step.environment.is_some() {
                 return Err(Error::in_file(
@@ -236,8 +243,8 @@ fn plan_pipeline(file: &Path, job: &PipelineJob, ws: Option<&Workspace>, warning
         let mut step_inputs = Vec::new();
         let mut depends_on = Vec::new();
         for (input, value) in draft.step.inputs.iter() {
-            if let Some(declared) = &draft.declared_inputs {
-                if declared.get(input).is_none() {
+            if let Some(declared) = &draft.declared_inputs
+                && declared.get(input).is_none() {
                     return Err(Error::in_file(
                         file,
                         Some(&format!("{field}.inputs.{input}")),
@@ -245,7 +252,6 @@ fn plan_pipeline(file: &Path, job: &PipelineJob, ws: Option<&Workspace>, warning
                         format!("declared inputs: {}", list(declared.keys())),
                     ));
                 }
-            }
             let input_field = format!("{field}.inputs.{input}");
             let planned = match value {
                 JobInput::Literal(crate::yaml::job::Literal::Str(text)) if text.contains("${{") => {
@@ -376,7 +382,7 @@ fn plan_pipeline(file: &Path, job: &PipelineJob, ws: Option<&Workspace>, warning
         if binding.is_none() {
             warnings.push(format!("pipeline output `{name}` is bound to no step output; it will stay empty"));
         }
-        outputs.push((name.clone(), output.kind(), binding));
+        outputs.push(PipelineOutput { name: name.clone(), kind: output.kind(), bound_to: binding });
     }
 
     Ok(Plan {

@@ -108,11 +108,10 @@ impl LocalWorkspace {
         let maybe_known = new.force_new || self.registry.has_version_sized(&new.name, total, files.len() as u64)?;
         let manifest = if maybe_known {
             let manifest = tree::hash_files(files.clone())?;
-            if !new.force_new {
-                if let Some(version) = self.registry.find_by_digest(&new.name, &manifest.digest())? {
+            if !new.force_new
+                && let Some(version) = self.registry.find_by_digest(&new.name, &manifest.digest())? {
                     return Ok(Registered { version, reused: true });
                 }
-            }
             for (entry, (_, source)) in manifest.entries.iter().zip(&files) {
                 if self.blobs.contains(&entry.digest) {
                     continue;
@@ -272,13 +271,11 @@ impl LocalWorkspace {
 
 /// A job still marked running whose `aml-train` process is gone was killed; say so.
 fn refresh_abandoned(mut job: Job) -> Job {
-    if !job.status.is_terminal() && job.status != JobStatus::NotStarted {
-        if let Some(pid) = job.runner_pid {
-            if !blobs::process_alive(pid as i32) {
+    if !job.status.is_terminal() && job.status != JobStatus::NotStarted
+        && let Some(pid) = job.runner_pid
+            && !blobs::process_alive(pid as i32) {
                 job.status = JobStatus::Failed;
                 job.error = Some(format!("the aml-train process (pid {pid}) that ran this job ended without finishing it"));
             }
-        }
-    }
     job
 }

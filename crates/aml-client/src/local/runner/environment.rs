@@ -68,15 +68,14 @@ pub async fn ensure(plan: &EnvPlan, cancel: &mut Cancellation, echo: bool) -> Re
         return Ok(Interpreter { python: base.clone(), venv: None, description: format!("base interpreter `{}` (no packages listed)", base.display()) });
     }
     let version = python_version(&base).await?;
-    if let Some(pin) = pin {
-        if !version.starts_with(pin.trim_end_matches(".*").trim_end_matches('*')) {
+    if let Some(pin) = pin
+        && !version.starts_with(pin.trim_end_matches(".*").trim_end_matches('*')) {
             crate::status!(
                 "warning: `{}` asks for python {pin}; running with {version} (`{}`), the interpreter available here",
                 described_by.display(),
                 base.display()
             );
         }
-    }
     let real_base = fs::canonicalize(&base).unwrap_or_else(|_| base.clone());
     let key_text = format!("aml-env-v1\n{}\n{version}\n{}\n", real_base.display(), packages.join("\n"));
     let key = Digest::of_bytes(key_text.as_bytes()).hex()[..16].to_string();

@@ -169,8 +169,9 @@ async fn run_pipeline(
         }
     }
 
-    for (name, kind, binding) in &plan.outputs {
-        let path = match binding.as_ref().and_then(|b| produced.get(b)) {
+    for output in &plan.outputs {
+        let (name, kind) = (&output.name, output.kind);
+        let path = match output.bound_to.as_ref().and_then(|b| produced.get(b)) {
             Some(record) => PathBuf::from(&record.path),
             None => ws.job_dir(&parent.name).join("outputs").join(name),
         };
