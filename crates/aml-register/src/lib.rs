@@ -32,7 +32,10 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
             let registered = ws.register_model(&new)?;
             let mut view = ModelView::from(&registered.version);
             view.reused = Some(registered.reused);
-            if registered.reused && (!new.tags.is_empty() || new.description.is_some()) {
+            let existing = &registered.version;
+            let differs = new.tags.iter().any(|(k, v)| existing.tags.get(k) != Some(v))
+                || new.description.as_ref().is_some_and(|d| existing.description.as_ref() != Some(d));
+            if registered.reused && differs {
                 aml_client::status!(
                     "note: tags and description were not applied to the existing {}; use `aml-register tag {}` or `--force-new`",
                     view.id,
