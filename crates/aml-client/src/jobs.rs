@@ -78,6 +78,9 @@ pub struct Job {
     pub outputs: BTreeMap<String, JobOutputRecord>,
     pub code_digest: Option<Digest>,
     pub environment: Option<String>,
+    /// The command as it ran, placeholders expanded.
+    #[serde(default)]
+    pub command: Option<String>,
     pub error: Option<String>,
     /// The YAML file the job came from.
     pub file: Option<String>,

@@ -34,6 +34,8 @@ pub struct JobView {
     pub output_paths: BTreeMap<String, String>,
     pub code_digest: Option<String>,
     pub environment: Option<String>,
+    /// The command as it ran, placeholders expanded.
+    pub command: Option<String>,
     pub git: Option<GitInfo>,
     pub error: Option<String>,
     pub file: Option<String>,
@@ -51,6 +53,7 @@ pub struct StepView {
     pub duration_seconds: Option<f64>,
     pub metrics: BTreeMap<String, f64>,
     pub outputs: BTreeMap<String, String>,
+    pub command: Option<String>,
     pub error: Option<String>,
     pub log: String,
 }
@@ -78,6 +81,7 @@ impl JobView {
             output_paths: job.outputs.iter().map(|(k, o)| (k.clone(), o.path.clone())).collect(),
             code_digest: job.code_digest.map(|d| d.to_string()),
             environment: job.environment.clone(),
+            command: job.command.clone(),
             git: job.git.clone(),
             error: job.error.clone(),
             file: job.file.clone(),
@@ -96,6 +100,7 @@ impl StepView {
             duration_seconds: duration(job),
             metrics,
             outputs: job.outputs.iter().map(|(k, o)| (k.clone(), o.uri.clone())).collect(),
+            command: job.command.clone(),
             error: job.error.clone(),
             log,
         }

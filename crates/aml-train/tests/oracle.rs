@@ -16,6 +16,8 @@ const CASES: &[(&str, &str, bool)] = &[
     ("job", "crates/aml-train/tests/fixtures/echo/job.yml", true),
     ("job", "crates/aml-train/tests/fixtures/echo/pipeline.yml", true),
     ("job", "crates/aml-train/tests/fixtures/echo/sleep.yml", true),
+    ("job", "crates/aml-train/tests/fixtures/echo/pipeline-components.yml", true),
+    ("component", "crates/aml-train/tests/fixtures/echo/component.yml", true),
     ("job", "crates/aml-train/tests/fixtures/bad/typo_field/job.yml", false),
     ("job", "crates/aml-train/tests/fixtures/bad/bad_input_type/job.yml", false),
     ("job", "crates/aml-train/tests/fixtures/bad/malformed_yaml/job.yml", false),
@@ -39,6 +41,8 @@ fn oracle() -> serde_json::Value {
 fn ours(ws: &TestWorkspace, kind: &str, path: &Path) -> std::process::Output {
     match kind {
         "job" => ws.run(&binary("aml-train"), &["validate", &path.display().to_string()]),
+        // Components are checked as pipelines use them (the pipeline fixture above).
+        "component" => ws.run(&binary("aml-train"), &["validate", &path.with_file_name("pipeline-components.yml").display().to_string()]),
         _ => {
             ws.write("weights.bin", "weights");
             ws.run(&binary("aml-register"), &["model", "-f", &path.display().to_string(), "--path", "weights.bin"])

@@ -57,6 +57,7 @@ fn a_command_job_reports_status_metrics_and_outputs() {
     ws.settings().bind(|| insta::assert_json_snapshot!(redacted(&job), @r#"
     {
       "code_digest": "sha256:0f2c1da3a762878bb07af850fe2d0d4705f92df31fecf34d63bef399bb468397",
+      "command": "python run.py --greeting hello --count 2 --data [TMP]/echo/data.csv --out [TMP]/.aml/jobs/echo-1/outputs/result --fail no",
       "created_at": "[created_at]",
       "display_name": "echo",
       "duration_seconds": "[duration_seconds]",
@@ -299,4 +300,50 @@ fn a_failed_step_stops_the_steps_that_need_it() {
       logs     aml-train logs broken
     ----- stderr -----
     "));
+}
+
+#[test]
+fn component_steps_take_defaults_optional_sections_and_continue_on_failure() {
+    let ws = TestWorkspace::new();
+    fixture(&ws);
+    let output = ws.run(&aml_train(), &["run", "echo/pipeline-components.yml", "--name", "pc", "-q", "-o", "json"]);
+    assert_eq!(output.status.code(), Some(1), "{}", render(&output));
+    let job = json(&output);
+    let steps: Vec<String> = job["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let command = s["command"].as_str().unwrap_or("-").replace(ws.path().to_str().unwrap(), "[TMP]");
+            format!("{} {}: {command}", s["step"].as_str().unwrap(), s["status"].as_str().unwrap())
+        })
+        .collect();
+    insta::assert_snapshot!(steps.join("\n"), @r"
+    custom Failed: python run.py --greeting ahoy --count 2 --data [TMP]/echo/data.csv --out [TMP]/.aml/jobs/pc_custom/outputs/result --fail yes
+    defaults Completed: python run.py --greeting hey --count 2 --data [TMP]/echo/data.csv --out [TMP]/.aml/jobs/pc_defaults/outputs/result 
+    after_custom NotStarted: -
+    ");
+    assert_eq!(job["error"], "step(s) custom, after_custom did not complete");
+}
+
+#[test]
+fn a_job_whose_runner_was_killed_shows_as_failed() {
+    let ws = TestWorkspace::new();
+    fixture(&ws);
+    let mut runner = ws.command(&aml_train()).args(["run", "echo/sleep.yml", "--name", "orphan", "-q"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let grandchild = wait_for(&ws.workspace().join("jobs/orphan/code/grandchild.pid"));
+    runner.kill().unwrap(); // SIGKILL: no chance to record anything
+    runner.wait().unwrap();
+    let job = json(&ws.run(&aml_train(), &["show", "orphan", "-o", "json"]));
+    assert_eq!(job["status"], "Failed");
+    assert!(job["error"].as_str().unwrap().contains("ended without finishing it"), "{job}");
+    // Nobody is left to stop what the job started; end exactly its processes (the script,
+    // the grandchild's parent, and the grandchild) so the test leaves nothing behind.
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", grandchild.trim())).unwrap_or_default();
+    let parent = stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().nth(1)).unwrap_or("").to_string();
+    for pid in [parent.as_str(), grandchild.trim()] {
+        if !pid.is_empty() && pid != "1" {
+            let _ = Command::new("kill").args(["-KILL", pid]).status();
+        }
+    }
 }

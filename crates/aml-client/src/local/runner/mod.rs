@@ -62,6 +62,7 @@ async fn run_async(ws: &mut LocalWorkspace, plan: &Plan, options: &RunOptions) -
         outputs: BTreeMap::new(),
         code_digest: None,
         environment: None,
+        command: None,
         error: None,
         file: Some(plan.file.display().to_string()),
         tags: plan.tags.clone(),
@@ -122,6 +123,7 @@ async fn run_pipeline(
             outputs: BTreeMap::new(),
             code_digest: None,
             environment: None,
+            command: None,
             error: None,
             started_at: None,
             ended_at: None,
@@ -232,6 +234,7 @@ async fn run_step(
     }
     let command = template::render(&step.command, &|placeholder| lookup(placeholder, step, job, produced))
         .map_err(|problem| Error::usage(format!("cannot expand the command: {problem}"), "check the command's placeholders"))?;
+    job.command = Some(command.clone());
 
     let mut env: Vec<(String, String)> = vec![
         ("MLFLOW_TRACKING_URI".into(), server.uri.clone()),
