@@ -99,9 +99,13 @@ impl TestWorkspace {
 
     /// Copy `examples/<name>` into the temp folder; returns the copy's path.
     pub fn copy_example(&self, name: &str) -> PathBuf {
-        let from = repo_root().join("examples").join(name);
+        self.copy_dir(&repo_root().join("examples").join(name), name)
+    }
+
+    /// Copy a folder (a fixture) into the temp folder as `name`; returns the copy's path.
+    pub fn copy_dir(&self, from: &Path, name: &str) -> PathBuf {
         let to = self.path().join(name);
-        copy_tree(&from, &to);
+        copy_tree(from, &to);
         to
     }
 

@@ -116,9 +116,7 @@ fn the_same_bytes_return_the_same_version_and_are_stored_once() {
 }
 
 fn run_echo_job(ws: &TestWorkspace, name: &str) {
-    let fixture = repo_root().join("crates/aml-train/tests/fixtures/echo");
-    let copy = Command::new("cp").arg("-r").arg(&fixture).arg(ws.path().join("echo")).status().unwrap();
-    assert!(copy.success());
+    ws.copy_dir(&repo_root().join("crates/aml-train/tests/fixtures/echo"), "echo");
     let output = ws.run(&binary("aml-train"), &["run", "echo/job.yml", "--name", name, "-q"]);
     assert_eq!(output.status.code(), Some(0), "{}", render(&output));
 }

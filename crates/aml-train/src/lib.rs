@@ -10,6 +10,7 @@ use std::path::Path;
 use aml_client::cli::Report;
 use aml_client::jobplan::{self as plan, Plan};
 use aml_client::jobs::RunOptions;
+use aml_client::yaml::SetArg;
 use aml_client::yaml::job::load_job;
 use aml_client::{Access, Error, Result, Workspace};
 pub use cli::{Cli, Command};
@@ -19,13 +20,7 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
     let global = &cli.global;
     match cli.command {
         Command::Validate(args) => {
-            let job = load_job(&args.file, &args.sets)?;
-            // Job-output inputs can only be checked against a workspace that exists.
-            let workspace = Workspace::open_if_exists(&global.workspace)?;
-            let plan = match &workspace {
-                Some(ws) => ws.plan_job(&job)?,
-                None => plan::plan(&job, None)?,
-            };
+            let (_, plan) = load_and_plan(&args.file, &args.sets, &global.workspace)?;
             let data_checks = match &args.data_contract {
                 Some(path) => contract::check(path, &contract::load(path)?, &plan)?,
                 None => Vec::new(),
@@ -34,13 +29,8 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
             Ok(Box::new(validate_view(&args.file, &plan, data_checks)))
         }
         Command::Run(args) => {
-            let job = load_job(&args.file, &args.sets)?;
             // Everything is checked before the workspace is created: bad input writes nothing.
-            let existing = Workspace::open_if_exists(&global.workspace)?;
-            let plan = match &existing {
-                Some(ws) => ws.plan_job(&job)?,
-                None => plan::plan(&job, None)?,
-            };
+            let (existing, plan) = load_and_plan(&args.file, &args.sets, &global.workspace)?;
             warn(&plan);
             if let Some(path) = &args.data_contract {
                 let checks = contract::check(path, &contract::load(path)?, &plan)?;
@@ -94,6 +84,18 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
             Ok(Box::new(LogsView { name: job.name, logs: parts }))
         }
     }
+}
+
+/// Load a job file and check it against the workspace, if there is one yet (job-output
+/// inputs can only be resolved against a workspace that exists).
+fn load_and_plan(file: &Path, sets: &[SetArg], workspace: &str) -> Result<(Option<Workspace>, Plan)> {
+    let job = load_job(file, sets)?;
+    let existing = Workspace::open_if_exists(workspace)?;
+    let plan = match &existing {
+        Some(ws) => ws.plan_job(&job)?,
+        None => plan::plan(&job, None)?,
+    };
+    Ok((existing, plan))
 }
 
 fn warn(plan: &Plan) {

@@ -16,22 +16,7 @@ fn aml_train() -> PathBuf {
 }
 
 fn fixture(ws: &TestWorkspace) -> PathBuf {
-    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/echo");
-    let to = ws.path().join("echo");
-    copy_tree(&from, &to);
-    to
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.path().is_dir() {
-            copy_tree(&entry.path(), &to.join(entry.file_name()));
-        } else {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
-    }
+    ws.copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/echo"), "echo")
 }
 
 const VOLATILE: &[&str] = &[".created_at", ".started_at", ".ended_at", ".duration_seconds", ".environment", ".file", ".log"];
