@@ -25,6 +25,21 @@ use crate::yaml::job::AssetType;
 /// Outputs of finished pipeline steps, by (step, output).
 type Produced = BTreeMap<(String, String), JobOutputRecord>;
 
+/// Digests of input data already hashed in this run: a dataset several steps read is hashed once.
+#[derive(Default)]
+struct Digests(std::cell::RefCell<BTreeMap<PathBuf, Digest>>);
+
+impl Digests {
+    fn of(&self, path: &Path) -> Result<Digest> {
+        if let Some(digest) = self.0.borrow().get(path) {
+            return Ok(*digest);
+        }
+        let digest = crate::tree::scan(path)?.digest();
+        self.0.borrow_mut().insert(path.to_path_buf(), digest);
+        Ok(digest)
+    }
+}
+
 /// Run a planned job to its end. Only storage failures are errors; a failed or canceled
 /// job is a result with that status.
 pub fn run(ws: &mut LocalWorkspace, plan: &Plan, options: &RunOptions) -> Result<RunResult> {
@@ -74,12 +89,12 @@ async fn run_async(ws: &mut LocalWorkspace, plan: &Plan, options: &RunOptions) -
     crate::status!("job {name} created (experiment {experiment}); files in `{}`", ws.job_dir(&name).display());
 
     let server = mlflow::TrackingServer::start(&ws.database_path(), &ws.jobs_dir()).await?;
+    let digests = Digests::default();
+    let mut context = StepContext { options, server: &server, cancel: &mut cancel, digests: &digests };
     let result = if plan.kind == "pipeline" {
-        run_pipeline(ws, plan, &mut job, options, &server, &mut cancel).await
+        run_pipeline(ws, plan, &mut job, &mut context).await
     } else {
-        let step = &plan.steps[0];
-        job.inputs = input_records(&step.inputs, &BTreeMap::new())?;
-        run_step(ws, step, &mut job, &BTreeMap::new(), options, &server, &mut cancel).await.map(|()| Vec::new())
+        run_step(ws, &plan.steps[0], &mut job, &BTreeMap::new(), &mut context).await.map(|()| Vec::new())
     };
     let unserved = server.unserved_calls();
     server.stop().await;
@@ -99,15 +114,16 @@ async fn run_async(ws: &mut LocalWorkspace, plan: &Plan, options: &RunOptions) -
     }
 }
 
-async fn run_pipeline(
-    ws: &mut LocalWorkspace,
-    plan: &Plan,
-    parent: &mut Job,
-    options: &RunOptions,
-    server: &mlflow::TrackingServer,
-    cancel: &mut Cancellation,
-) -> Result<Vec<Job>> {
-    parent.inputs = input_records(&plan.inputs, &BTreeMap::new())?;
+/// What every step of one run shares.
+struct StepContext<'a> {
+    options: &'a RunOptions,
+    server: &'a mlflow::TrackingServer,
+    cancel: &'a mut Cancellation,
+    digests: &'a Digests,
+}
+
+async fn run_pipeline(ws: &mut LocalWorkspace, plan: &Plan, parent: &mut Job, context: &mut StepContext<'_>) -> Result<Vec<Job>> {
+    parent.inputs = input_records(&plan.inputs, &BTreeMap::new(), context.digests)?;
     let mut steps: Vec<Job> = Vec::new();
     for step in &plan.steps {
         let step_name = step.step.clone().unwrap_or_default();
@@ -143,7 +159,7 @@ async fn run_pipeline(
     for (index, step) in plan.steps.iter().enumerate() {
         let step_name = step.step.clone().unwrap_or_default();
         let blocked = step.depends_on.iter().find(|d| failed_steps.contains(*d));
-        if canceled || cancel.requested() {
+        if canceled || context.cancel.requested() {
             canceled = true;
             continue;
         }
@@ -156,9 +172,9 @@ async fn run_pipeline(
             continue;
         }
         let child = &mut steps[index];
-        options.ci.group(&format!("step {step_name}"));
-        let outcome = run_step(ws, step, child, &produced, options, server, cancel).await;
-        options.ci.end_group();
+        context.options.ci.group(&format!("step {step_name}"));
+        let outcome = run_step(ws, step, child, &produced, context).await;
+        context.options.ci.end_group();
         outcome?;
         match child.status {
             JobStatus::Completed => {
@@ -196,20 +212,13 @@ async fn run_pipeline(
     Ok(steps)
 }
 
-async fn run_step(
-    ws: &mut LocalWorkspace,
-    step: &StepPlan,
-    job: &mut Job,
-    produced: &Produced,
-    options: &RunOptions,
-    server: &mlflow::TrackingServer,
-    cancel: &mut Cancellation,
-) -> Result<()> {
+async fn run_step(ws: &mut LocalWorkspace, step: &StepPlan, job: &mut Job, produced: &Produced, context: &mut StepContext<'_>) -> Result<()> {
+    let StepContext { options, server, cancel, digests } = context;
     let dir = ws.job_dir(&job.name);
     let code_dir = dir.join("code");
     fs::create_dir_all(&code_dir).with_path("cannot create the job folder", &code_dir)?;
     job.status = JobStatus::Preparing;
-    job.inputs = input_records(&step.inputs, produced)?;
+    job.inputs = input_records(&step.inputs, produced, digests)?;
     ws.registry().update_job(job)?;
     report_status(job);
 
@@ -332,7 +341,7 @@ fn lookup(placeholder: &Placeholder, step: &StepPlan, job: &Job, produced: &Prod
 }
 
 /// What each input was, with the digest of the data it pointed at (for lineage).
-fn input_records(inputs: &[(String, InputPlan)], produced: &Produced) -> Result<BTreeMap<String, JobInputRecord>> {
+fn input_records(inputs: &[(String, InputPlan)], produced: &Produced, digests: &Digests) -> Result<BTreeMap<String, JobInputRecord>> {
     let mut records = BTreeMap::new();
     for (name, input) in inputs {
         let record = match input {
@@ -348,7 +357,7 @@ fn input_records(inputs: &[(String, InputPlan)], produced: &Produced) -> Result<
                     },
                 };
                 let digest = match &path {
-                    Some(path) if path.exists() => Some(crate::tree::scan(path)?.digest()),
+                    Some(path) if path.exists() => Some(digests.of(path)?),
                     _ => None,
                 };
                 JobInputRecord { kind: kind.as_str().into(), value, digest }
