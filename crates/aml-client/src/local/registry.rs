@@ -84,24 +84,26 @@ const MODEL_COLUMNS: &str =
 
 impl Registry {
     pub fn open(path: &Path) -> Result<Self> {
-        let conn = Connection::open(path)?;
+        let mut conn = Connection::open(path)?;
         // Eight CI jobs registering at once wait for each other rather than fail.
         conn.busy_timeout(Duration::from_secs(60))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        // FULL: a committed version survives power loss, not just a killed process.
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        let mut registry = Registry { conn };
-        let has_schema: bool = registry
-            .conn
-            .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'model_versions'", [], |r| r.get::<_, i64>(0))
-            .map(|n| n > 0)?;
-        if !has_schema {
-            let tx = registry.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.execute_batch(SCHEMA)?;
-            tx.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1')", [])?;
-            tx.commit()?;
-        }
-        Ok(registry)
+        // SQLite does not always call the busy handler while a fresh database switches to WAL
+        // and gets its schema (measured: 3 of 40 races of eight processes failed), so that
+        // one-time set-up retries by itself.
+        retry_while_busy(|| {
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            // FULL: a committed version survives power loss, not just a killed process.
+            conn.pragma_update(None, "synchronous", "FULL")?;
+            let has_schema = conn.query_row("SELECT count(*) FROM sqlite_master WHERE name = 'model_versions'", [], |r| r.get::<_, i64>(0))? > 0;
+            if !has_schema {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                tx.execute_batch(SCHEMA)?;
+                tx.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1')", [])?;
+                tx.commit()?;
+            }
+            Ok(())
+        })?;
+        Ok(Registry { conn })
     }
 
     /// The newest version under `name` holding exactly this content.
@@ -388,6 +390,23 @@ impl Registry {
     /// Bulk insert for benchmarks and tests that need a large registry quickly.
     pub fn connection(&mut self) -> &mut Connection {
         &mut self.conn
+    }
+}
+
+fn retry_while_busy(mut attempt: impl FnMut() -> rusqlite::Result<()>) -> rusqlite::Result<()> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut pause = Duration::from_millis(5);
+    loop {
+        match attempt() {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(200));
+            }
+            other => return other,
+        }
     }
 }
 
