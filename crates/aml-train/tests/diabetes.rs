@@ -63,3 +63,17 @@ fn the_example_pipeline_trains_evaluates_and_registers() {
     assert_eq!(model["tags"]["stage"], "candidate");
     assert_eq!(model["tags"]["framework"], "scikit-learn");
 }
+
+#[test]
+fn mlflow_3_logged_models_land_in_the_jobs_artifacts() {
+    let ws = TestWorkspace::new();
+    ws.copy_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mlflow"), "mlflow");
+    let output = ws.run(&binary("aml-train"), &["run", "mlflow/job.yml", "--name", "logged", "-o", "json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", render(&output));
+    assert_eq!(json(&output)["metrics"], serde_json::json!({"accuracy": 0.9}));
+    let log = std::fs::read_to_string(ws.workspace().join("jobs/logged/logs/std_log.txt")).unwrap();
+    assert!(log.contains("logged model READY tags={'stage': 'candidate'} params={'alpha': '0.5'}"), "{log}");
+    let models = ws.workspace().join("jobs/logged/artifacts/models");
+    let model = std::fs::read_dir(&models).unwrap().next().expect("a logged model folder").unwrap().path();
+    assert!(model.join("artifacts/MLmodel").is_file(), "the model's files were not written to the job's artifacts");
+}

@@ -17,10 +17,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::{Path as UrlPath, Query, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, patch, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -41,6 +41,8 @@ struct Inner {
     /// The job whose process runs now; runs a script creates itself log into it.
     current: Mutex<Option<String>>,
     created_runs: Mutex<HashMap<String, String>>,
+    /// MLflow 3's logged models (`mlflow.<flavor>.log_model`), by id, for the life of the run.
+    logged_models: Mutex<HashMap<String, Value>>,
     /// Endpoints scripts called that we do not serve, reported once each.
     unserved: Mutex<BTreeSet<String>>,
 }
@@ -60,6 +62,7 @@ impl TrackingServer {
             jobs_dir: jobs_dir.to_path_buf(),
             current: Mutex::new(None),
             created_runs: Mutex::new(HashMap::new()),
+            logged_models: Mutex::new(HashMap::new()),
             unserved: Mutex::new(BTreeSet::new()),
         });
         let app = Router::new()
@@ -75,6 +78,11 @@ impl TrackingServer {
             .route("/api/2.0/mlflow/runs/outputs", post(accept))
             .route("/api/2.0/mlflow/runs/log-model", post(accept))
             .route("/api/2.0/mlflow/metrics/get-history", get(metric_history))
+            .route("/api/2.0/mlflow/logged-models", post(logged_model_create))
+            .route("/api/2.0/mlflow/logged-models/{model_id}", get(logged_model_get).patch(logged_model_finalize))
+            .route("/api/2.0/mlflow/logged-models/{model_id}/tags", patch(logged_model_tags))
+            .route("/api/2.0/mlflow/logged-models/{model_id}/tags/{key}", delete(logged_model_delete_tag))
+            .route("/api/2.0/mlflow/logged-models/{model_id}/params", post(logged_model_params))
             .route("/api/2.0/mlflow/experiments/get-by-name", get(experiment_by_name))
             .route("/api/2.0/mlflow/experiments/get", get(experiment_get))
             .route("/api/2.0/mlflow/experiments/create", post(experiment_create))
@@ -413,6 +421,93 @@ struct CreateExperiment {
 
 async fn experiment_create(Json(body): Json<CreateExperiment>) -> Response {
     Json(json!({ "experiment_id": body.name })).into_response()
+}
+
+/// `mlflow.<flavor>.log_model` in MLflow 3 creates a logged model, writes its files to the
+/// `artifact_uri` it is given (a `file://` folder in the job's artifacts, so the client
+/// writes them itself), tags it and finalizes it.
+async fn logged_model_create(State(state): Shared, Json(body): Json<Value>) -> Response {
+    let run_id = body.get("source_run_id").and_then(Value::as_str).unwrap_or_default().to_string();
+    let job = match lock(&state.current).clone() {
+        Some(job) => job,
+        None => match job_for_run(&state, &run_id) {
+            Ok(job) => job,
+            Err(response) => return response,
+        },
+    };
+    let model_id = format!("m-{}", &crate::digest::Digest::of_bytes(format!("{job}{:?}", std::time::SystemTime::now()).as_bytes()).hex()[..24]);
+    let artifacts = state.jobs_dir.join(&job).join("artifacts").join("models").join(&model_id).join("artifacts");
+    if let Err(e) = std::fs::create_dir_all(&artifacts) {
+        return mlflow_error(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", format!("cannot create `{}`: {e}", artifacts.display()));
+    }
+    let now = crate::time::now_millis();
+    let model = json!({
+        "info": {
+            "model_id": model_id,
+            "experiment_id": body.get("experiment_id").cloned().unwrap_or(Value::Null),
+            "name": body.get("name").cloned().unwrap_or(Value::Null),
+            "creation_timestamp_ms": now,
+            "last_updated_timestamp_ms": now,
+            "artifact_uri": format!("file://{}", artifacts.display()),
+            "status": "LOGGED_MODEL_PENDING",
+            "model_type": body.get("model_type").cloned().unwrap_or(Value::Null),
+            "source_run_id": run_id,
+            "tags": body.get("tags").cloned().unwrap_or_else(|| json!([])),
+        },
+        "data": { "params": body.get("params").cloned().unwrap_or_else(|| json!([])), "metrics": [] },
+    });
+    lock(&state.logged_models).insert(model_id, model.clone());
+    Json(json!({ "model": model })).into_response()
+}
+
+fn with_logged_model(state: &Inner, model_id: &str, change: impl FnOnce(&mut Value)) -> Response {
+    match lock(&state.logged_models).get_mut(model_id) {
+        Some(model) => {
+            change(model);
+            model["info"]["last_updated_timestamp_ms"] = json!(crate::time::now_millis());
+            Json(json!({ "model": model })).into_response()
+        }
+        None => mlflow_error(StatusCode::NOT_FOUND, "RESOURCE_DOES_NOT_EXIST", format!("Logged model '{model_id}' not found")),
+    }
+}
+
+async fn logged_model_get(State(state): Shared, UrlPath(model_id): UrlPath<String>) -> Response {
+    with_logged_model(&state, &model_id, |_| {})
+}
+
+async fn logged_model_finalize(State(state): Shared, UrlPath(model_id): UrlPath<String>, Json(body): Json<Value>) -> Response {
+    let status = body.get("status").cloned().unwrap_or_else(|| json!("LOGGED_MODEL_READY"));
+    with_logged_model(&state, &model_id, |model| model["info"]["status"] = status)
+}
+
+/// Replace or add entries of a `[{key, value}]` list by key.
+fn merge_pairs(list: &mut Value, new: Option<&Value>) {
+    let Some(new) = new.and_then(Value::as_array) else { return };
+    if !list.is_array() {
+        *list = json!([]);
+    }
+    if let Some(items) = list.as_array_mut() {
+        for pair in new {
+            items.retain(|existing| existing.get("key") != pair.get("key"));
+            items.push(pair.clone());
+        }
+    }
+}
+
+async fn logged_model_tags(State(state): Shared, UrlPath(model_id): UrlPath<String>, Json(body): Json<Value>) -> Response {
+    with_logged_model(&state, &model_id, |model| merge_pairs(&mut model["info"]["tags"], body.get("tags")))
+}
+
+async fn logged_model_delete_tag(State(state): Shared, UrlPath((model_id, key)): UrlPath<(String, String)>) -> Response {
+    with_logged_model(&state, &model_id, |model| {
+        if let Some(tags) = model["info"]["tags"].as_array_mut() {
+            tags.retain(|t| t.get("key").and_then(Value::as_str) != Some(key.as_str()));
+        }
+    })
+}
+
+async fn logged_model_params(State(state): Shared, UrlPath(model_id): UrlPath<String>, Json(body): Json<Value>) -> Response {
+    with_logged_model(&state, &model_id, |model| merge_pairs(&mut model["data"]["params"], body.get("params")))
 }
 
 async fn accept() -> Response {
