@@ -14,7 +14,11 @@ use crate::jobs::{Job, JobStatus};
 use crate::model::{ModelVersion, NewModelVersion, Registered, VersionSelector};
 use crate::tree::Manifest;
 
-const SCHEMA: &str = "
+/// Migrations, in order; `PRAGMA user_version` counts how many a database has had.
+/// Append only: a workspace made by an older build is brought up to date when opened.
+const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2];
+
+const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS model_versions (
     name TEXT NOT NULL,
@@ -75,6 +79,21 @@ CREATE TABLE IF NOT EXISTS job_tags (
 );
 ";
 
+/// Online endpoints and their deployments (aml-deploy, local backend).
+const SCHEMA_V2: &str = "
+CREATE TABLE IF NOT EXISTS endpoints (
+    name TEXT PRIMARY KEY,
+    record TEXT NOT NULL,
+    generation INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS deployments (
+    endpoint TEXT NOT NULL,
+    name TEXT NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (endpoint, name)
+);
+";
+
 pub struct Registry {
     conn: Connection,
 }
@@ -94,11 +113,15 @@ impl Registry {
             conn.pragma_update(None, "journal_mode", "WAL")?;
             // FULL: a committed version survives power loss, not just a killed process.
             conn.pragma_update(None, "synchronous", "FULL")?;
-            let has_schema = conn.query_row("SELECT count(*) FROM sqlite_master WHERE name = 'model_versions'", [], |r| r.get::<_, i64>(0))? > 0;
-            if !has_schema {
+            let applied: usize = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+            if applied < MIGRATIONS.len() {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                tx.execute_batch(SCHEMA)?;
-                tx.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1')", [])?;
+                // Another process may have migrated while this one waited for the lock.
+                let applied: usize = tx.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+                for migration in &MIGRATIONS[applied.min(MIGRATIONS.len())..] {
+                    tx.execute_batch(migration)?;
+                }
+                tx.execute_batch(&format!("PRAGMA user_version = {}", MIGRATIONS.len()))?;
                 tx.commit()?;
             }
             Ok(())
