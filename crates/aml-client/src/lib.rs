@@ -4,12 +4,15 @@
 pub mod ci;
 pub mod cli;
 pub mod digest;
+pub mod duration;
 pub mod error;
 pub mod jobplan;
 pub mod jobs;
 pub mod lineage;
 pub mod local;
 pub mod model;
+pub mod process;
+pub mod online;
 pub mod refs;
 pub mod time;
 pub mod tree;

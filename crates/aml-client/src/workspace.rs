@@ -112,6 +112,9 @@ use std::path::Path;
 
 use crate::jobs::Job;
 use crate::jobplan::Plan;
+pub use crate::local::online::DeployOptions;
+use crate::online::{ApplyOutcome, Endpoint, EndpointAccess};
+use crate::yaml::endpoint::OnlineSpec;
 use crate::jobs::{RunOptions, RunResult};
 use crate::model::{ModelVersion, NewModelVersion, Registered};
 use crate::refs::ModelRef;
@@ -203,6 +206,66 @@ impl Workspace {
     pub fn datastore_path(&self, datastore: &str, path: &str) -> PathBuf {
         match self {
             Workspace::Local(ws) => ws.datastore_path(datastore, path),
+        }
+    }
+
+    pub fn apply_online(&mut self, spec: &OnlineSpec, options: &DeployOptions) -> Result<(Endpoint, ApplyOutcome)> {
+        match self {
+            Workspace::Local(ws) => match spec {
+                OnlineSpec::Endpoint { spec, .. } => ws.apply_endpoint(spec),
+                OnlineSpec::Deployment { file, spec } => ws.apply_deployment(file, spec, options),
+            },
+        }
+    }
+
+    /// An endpoint as it is now (on the local backend, its router is started again if it stopped).
+    pub fn endpoint(&mut self, name: &str) -> Result<Endpoint> {
+        match self {
+            Workspace::Local(ws) => ws.endpoint(name),
+        }
+    }
+
+    pub fn endpoints(&self) -> Result<Vec<Endpoint>> {
+        match self {
+            Workspace::Local(ws) => ws.endpoints(),
+        }
+    }
+
+    /// The scoring URI and key of an endpoint. The key is a secret.
+    pub fn endpoint_access(&mut self, name: &str) -> Result<EndpointAccess> {
+        match self {
+            Workspace::Local(ws) => ws.endpoint_access(name),
+        }
+    }
+
+    pub fn set_traffic(&mut self, name: &str, traffic: Option<BTreeMap<String, u32>>, mirror: Option<BTreeMap<String, u32>>) -> Result<Endpoint> {
+        match self {
+            Workspace::Local(ws) => ws.set_traffic(name, traffic, mirror),
+        }
+    }
+
+    pub fn deployment_log(&self, endpoint: &str, deployment: &str, tail: Option<usize>) -> Result<(PathBuf, String)> {
+        match self {
+            Workspace::Local(ws) => ws.deployment_log(endpoint, deployment, tail),
+        }
+    }
+
+    pub fn delete_endpoint(&mut self, name: &str) -> Result<()> {
+        match self {
+            Workspace::Local(ws) => ws.delete_endpoint(name),
+        }
+    }
+
+    pub fn delete_deployment(&mut self, endpoint: &str, deployment: &str) -> Result<()> {
+        match self {
+            Workspace::Local(ws) => ws.delete_deployment(endpoint, deployment),
+        }
+    }
+
+    /// Run an endpoint's router in this process until the endpoint is deleted (local backend).
+    pub fn serve_endpoint(&self, name: &str) -> Result<()> {
+        match self {
+            Workspace::Local(ws) => crate::local::online::router::serve(ws.root(), name),
         }
     }
 

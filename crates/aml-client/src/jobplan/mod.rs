@@ -532,7 +532,8 @@ fn plan_code(file: &Path, field: &str, code: Option<&str>) -> Result<Option<Path
     Ok(Some(path))
 }
 
-fn plan_environment(file: &Path, field: &str, environment: &EnvironmentRef, warnings: &mut Vec<String>) -> Result<EnvPlan> {
+/// What an `environment:` (inline, with a conda file or a build context) installs locally.
+pub fn plan_environment(file: &Path, field: &str, environment: &EnvironmentRef, warnings: &mut Vec<String>) -> Result<EnvPlan> {
     let env = match environment {
         EnvironmentRef::Registered(name) => {
             return Err(Error::in_file(

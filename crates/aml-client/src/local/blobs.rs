@@ -147,8 +147,18 @@ impl<R: Read, W: Write> Read for Tee<'_, R, W> {
     }
 }
 
+/// Whether a process is running. A zombie is not: an orphan's zombie can linger for good
+/// where pid 1 never reaps (some containers), and `kill(pid, 0)` alone would call it alive.
 #[allow(unsafe_code)]
 pub(crate) fn process_alive(pid: i32) -> bool {
+    if pid <= 0 {
+        return false;
+    }
+    if let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the command name, which is in parentheses and may hold spaces.
+        let state = stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().next());
+        return state.is_some_and(|s| s != "Z" && s != "X");
+    }
     // SAFETY: kill with signal 0 only checks that the process exists; it sends nothing.
     let rc = unsafe { libc::kill(pid, 0) };
     rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)

@@ -3,6 +3,7 @@
 //! MLflow endpoint its own jobs log to), so it runs the same on a laptop and in CI.
 
 pub mod blobs;
+pub mod online;
 pub mod registry;
 pub mod runner;
 
@@ -85,6 +86,10 @@ impl LocalWorkspace {
 
     pub fn registry(&mut self) -> &mut Registry {
         &mut self.registry
+    }
+
+    pub fn registry_ref(&self) -> &Registry {
+        &self.registry
     }
 
     // Models.

@@ -410,6 +410,97 @@ impl Registry {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    // Online endpoints.
+
+    pub fn endpoint(&self, name: &str) -> Result<Option<(String, i64)>> {
+        Ok(self
+            .conn
+            .query_row("SELECT record, generation FROM endpoints WHERE name = ?1", [name], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
+
+    pub fn endpoint_names(&self) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare("SELECT name FROM endpoints ORDER BY name")?;
+        Ok(stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Store an endpoint's record; a new generation tells its router to reload.
+    pub fn put_endpoint(&self, name: &str, record: &str) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "INSERT INTO endpoints (name, record, generation) VALUES (?1, ?2, 1)
+             ON CONFLICT (name) DO UPDATE SET record = excluded.record, generation = generation + 1
+             RETURNING generation",
+            params![name, record],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Change an endpoint's record inside one transaction, so that a CLI command and the
+    /// router changing it at once do not lose each other's change. Returns the new generation.
+    pub fn modify_endpoint(&mut self, name: &str, change: impl FnOnce(&str) -> Result<String>) -> Result<i64> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let current: String = tx
+            .query_row("SELECT record FROM endpoints WHERE name = ?1", [name], |r| r.get(0))
+            .optional()?
+            .ok_or_else(|| Error::usage(format!("no endpoint named `{name}` in this workspace"), "`aml-deploy list` shows the endpoints"))?;
+        let updated = change(&current)?;
+        let generation = tx.query_row(
+            "UPDATE endpoints SET record = ?2, generation = generation + 1 WHERE name = ?1 RETURNING generation",
+            params![name, updated],
+            |r| r.get(0),
+        )?;
+        tx.commit()?;
+        Ok(generation)
+    }
+
+    /// Change a deployment's record inside one transaction.
+    pub fn modify_deployment(&mut self, endpoint: &str, name: &str, change: impl FnOnce(&str) -> Result<String>) -> Result<()> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let current: String = tx
+            .query_row("SELECT record FROM deployments WHERE endpoint = ?1 AND name = ?2", params![endpoint, name], |r| r.get(0))
+            .optional()?
+            .ok_or_else(|| Error::usage(format!("endpoint `{endpoint}` has no deployment `{name}`"), "`aml-deploy show` lists its deployments"))?;
+        let updated = change(&current)?;
+        tx.execute("UPDATE deployments SET record = ?3 WHERE endpoint = ?1 AND name = ?2", params![endpoint, name, updated])?;
+        tx.execute("UPDATE endpoints SET generation = generation + 1 WHERE name = ?1", [endpoint])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn generation(&self, name: &str) -> Result<Option<i64>> {
+        Ok(self.conn.query_row("SELECT generation FROM endpoints WHERE name = ?1", [name], |r| r.get(0)).optional()?)
+    }
+
+    pub fn deployments(&self, endpoint: &str) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare("SELECT record FROM deployments WHERE endpoint = ?1 ORDER BY name")?;
+        Ok(stmt.query_map([endpoint], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn put_deployment(&self, endpoint: &str, name: &str, record: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO deployments (endpoint, name, record) VALUES (?1, ?2, ?3)
+             ON CONFLICT (endpoint, name) DO UPDATE SET record = excluded.record",
+            params![endpoint, name, record],
+        )?;
+        // Deployments changing (a port, a state) is a reason for the router to reload.
+        self.conn.execute("UPDATE endpoints SET generation = generation + 1 WHERE name = ?1", [endpoint])?;
+        Ok(())
+    }
+
+    pub fn delete_deployment(&self, endpoint: &str, name: &str) -> Result<()> {
+        self.conn.execute("DELETE FROM deployments WHERE endpoint = ?1 AND name = ?2", params![endpoint, name])?;
+        self.conn.execute("UPDATE endpoints SET generation = generation + 1 WHERE name = ?1", [endpoint])?;
+        Ok(())
+    }
+
+    pub fn delete_endpoint(&self, name: &str) -> Result<()> {
+        let tx = self.conn.unchecked_transaction()?;
+        tx.execute("DELETE FROM deployments WHERE endpoint = ?1", [name])?;
+        tx.execute("DELETE FROM endpoints WHERE name = ?1", [name])?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Bulk insert for benchmarks and tests that need a large registry quickly.
     pub fn connection(&mut self) -> &mut Connection {
         &mut self.conn

@@ -5,6 +5,7 @@
 //! file should stop the run before compute is spent, not be silently ignored.
 
 pub mod component;
+pub mod endpoint;
 pub mod environment;
 pub mod job;
 pub mod model;
@@ -193,9 +194,19 @@ impl SetArg {
 
 /// A YAML mapping that keeps its keys in file order (pipeline steps run in the order written
 /// when nothing else decides it).
-#[derive(Debug, Clone, Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone)]
 pub struct OrderedMap<V>(pub Vec<(String, V)>);
+
+impl<V: Serialize> Serialize for OrderedMap<V> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, value) in &self.0 {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
 
 impl<V> Default for OrderedMap<V> {
     fn default() -> Self {
@@ -308,6 +319,15 @@ mod tests {
     fn typos_get_a_suggestion() {
         let hint = hint_for("unknown field `comand`, expected one of `command`, `code`, `environment`");
         assert_eq!(hint, "did you mean `command`? `az ml` rejects unknown fields too");
+    }
+
+    #[test]
+    fn ordered_maps_round_trip_as_mappings() {
+        let map: OrderedMap<u32> = yaml_serde::from_str("b: 1\na: 2\n").unwrap();
+        let json = serde_json::to_string(&map).unwrap();
+        assert_eq!(json, r#"{"b":1,"a":2}"#);
+        let back: OrderedMap<u32> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.keys().collect::<Vec<_>>(), ["b", "a"]);
     }
 
     #[test]

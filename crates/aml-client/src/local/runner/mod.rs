@@ -4,14 +4,14 @@
 
 pub mod environment;
 pub mod mlflow;
-pub mod process;
+
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use process::{Cancellation, ChildSpec, Outcome};
+use crate::process::{self, Cancellation, ChildSpec, Outcome};
 
 use crate::jobplan::template::{self, Placeholder, Value};
 use crate::jobplan::{DataSource, InputPlan, Plan, StepPlan};
@@ -369,7 +369,7 @@ fn input_records(inputs: &[(String, InputPlan)], produced: &Produced, digests: &
 }
 
 /// Copy the code into the job's folder (honouring ignore files); return its digest.
-fn snapshot(code: &Path, into: &Path) -> Result<Digest> {
+pub(crate) fn snapshot(code: &Path, into: &Path) -> Result<Digest> {
     let files = if code.is_file() {
         vec![(code.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), code.to_path_buf())]
     } else {

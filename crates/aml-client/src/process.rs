@@ -39,7 +39,8 @@ impl Cancellation {
         *self.requested.borrow()
     }
 
-    async fn wait(&mut self) {
+    /// Resolves once cancellation is requested.
+    pub async fn wait(&mut self) {
         while !*self.requested.borrow() {
             if self.requested.changed().await.is_err() {
                 // The listener is gone; no cancellation can arrive any more.

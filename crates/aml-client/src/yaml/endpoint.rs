@@ -1,0 +1,138 @@
+//! Online endpoints and deployments as `az ml online-endpoint|online-deployment create` read
+//! them (ManagedOnlineEndpointSchema, ManagedOnlineDeploymentSchema in azure-ai-ml).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use yaml_serde::Value;
+
+use super::environment::EnvironmentRef;
+use super::{OrderedMap, SetArg, Scalar, string_map};
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OnlineEndpoint {
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    pub name: String,
+    pub description: Option<String>,
+    #[serde(default, deserialize_with = "string_map")]
+    pub tags: OrderedMap<String>,
+    #[serde(default, deserialize_with = "string_map")]
+    pub properties: OrderedMap<String>,
+    #[serde(default)]
+    pub auth_mode: AuthMode,
+    /// Deployment name → percent of traffic.
+    #[serde(default)]
+    pub traffic: OrderedMap<u32>,
+    /// Deployment name → percent of traffic copied to it (answers ignored).
+    #[serde(default)]
+    pub mirror_traffic: OrderedMap<u32>,
+    pub identity: Option<Value>,
+    pub kind: Option<String>,
+    pub public_network_access: Option<String>,
+    pub location: Option<String>,
+    pub compute: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMode {
+    #[default]
+    Key,
+    AmlToken,
+    AadToken,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OnlineDeployment {
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    pub name: String,
+    pub endpoint_name: String,
+    pub description: Option<String>,
+    #[serde(default, deserialize_with = "string_map")]
+    pub tags: OrderedMap<String>,
+    #[serde(default, deserialize_with = "string_map")]
+    pub properties: OrderedMap<String>,
+    /// `azureml:diabetes:3`, or a local path registered on the fly.
+    pub model: Option<String>,
+    pub model_mount_path: Option<String>,
+    pub code_configuration: Option<CodeConfiguration>,
+    pub environment: Option<EnvironmentRef>,
+    #[serde(default, deserialize_with = "string_map")]
+    pub environment_variables: OrderedMap<String>,
+    pub instance_type: Option<String>,
+    pub instance_count: Option<u32>,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub app_insights_enabled: Option<bool>,
+    pub scale_settings: Option<Value>,
+    pub request_settings: Option<RequestSettings>,
+    pub liveness_probe: Option<Probe>,
+    pub readiness_probe: Option<Probe>,
+    pub data_collector: Option<Value>,
+    pub egress_public_network_access: Option<String>,
+    pub private_network_connection: Option<Value>,
+    pub resources: Option<Value>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeConfiguration {
+    pub code: String,
+    pub scoring_script: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestSettings {
+    pub request_timeout_ms: Option<u64>,
+    pub max_concurrent_requests_per_instance: Option<u32>,
+    pub max_queue_wait_ms: Option<u64>,
+}
+
+/// Probe timings in seconds, as Azure ML's ProbeSettings.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Probe {
+    pub initial_delay: Option<u64>,
+    pub period: Option<u64>,
+    pub timeout: Option<u64>,
+    pub success_threshold: Option<u32>,
+    pub failure_threshold: Option<u32>,
+}
+
+/// An endpoint or a deployment file, told apart by their fields as `az ml` users write them.
+#[derive(Debug, Clone)]
+pub enum OnlineSpec {
+    Endpoint { file: PathBuf, spec: Box<OnlineEndpoint> },
+    Deployment { file: PathBuf, spec: Box<OnlineDeployment> },
+}
+
+pub fn load_online(path: &Path, sets: &[SetArg]) -> Result<OnlineSpec> {
+    let text = super::read(path)?;
+    #[derive(Deserialize)]
+    struct Peek {
+        #[serde(rename = "$schema")]
+        schema: Option<String>,
+        endpoint_name: Option<Scalar>,
+        model: Option<Value>,
+        code_configuration: Option<Value>,
+    }
+    let peek: Peek = super::parse(path, &text)?;
+    let schema = peek.schema.unwrap_or_default().to_ascii_lowercase();
+    let file = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let is_deployment = schema.contains("deployment")
+        || (!schema.contains("endpoint") && (peek.endpoint_name.is_some() || peek.model.is_some() || peek.code_configuration.is_some()));
+    if schema.contains("batch") {
+        return Err(Error::in_file(path, Some("$schema"), "batch endpoints and deployments are not supported", "use an online endpoint or deployment"));
+    }
+    if is_deployment {
+        Ok(OnlineSpec::Deployment { file, spec: Box::new(super::parse_with_sets(path, &text, sets)?) })
+    } else {
+        Ok(OnlineSpec::Endpoint { file, spec: Box::new(super::parse_with_sets(path, &text, sets)?) })
+    }
+}

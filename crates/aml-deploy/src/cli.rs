@@ -1,0 +1,159 @@
+//! Command-line types for `aml-deploy`; the doc comments are the help text.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use aml_client::cli::GlobalArgs;
+use aml_client::yaml::SetArg;
+use clap::{Args, Parser, Subcommand};
+
+/// Create online endpoints and deployments, and roll out new model versions blue/green
+///
+/// Reads the endpoint and deployment YAML `az ml online-endpoint|online-deployment create`
+/// reads. On the local workspace a deployment is the Azure ML inference server running your
+/// `score.py`, and the endpoint is a router on 127.0.0.1 with key auth, a traffic split, the
+/// `azureml-model-deployment` header to pin a deployment, and mirrored traffic. They keep
+/// running after this command exits, until `delete`.
+///
+/// Exit codes: 0 success; 1 a deployment never became ready, or a rollout failed its checks
+/// and was rolled back; 2 bad input, nothing changed; 3 storage or service failure.
+#[derive(Debug, Parser)]
+#[command(name = "aml-deploy", version, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create or update an endpoint or a deployment from its YAML file
+    ///
+    /// Idempotent: the same spec with the same model and code changes nothing and restarts
+    /// nothing. A deployment's first revision on an endpoint that serves nothing yet gets
+    /// 100% of the traffic; otherwise new deployments get none until `traffic` or `rollout`.
+    Apply(ApplyArgs),
+    /// Roll out a deployment blue/green: deploy it, shift traffic in steps with a check
+    /// after each, and put traffic back as it was if anything fails
+    ///
+    /// Example:
+    ///   aml-deploy rollout --endpoint diabetes -f deployment-green.yml --steps 10,50,100 \
+    ///     --check 'smoke-test run --endpoint diabetes --cases smoke.jsonl'
+    #[command(verbatim_doc_comment)]
+    Rollout(RolloutArgs),
+    /// Show an endpoint: scoring URI, traffic, deployments and the model each serves
+    Show(EndpointArg),
+    /// List the endpoints of the workspace
+    List,
+    /// Set the traffic split (and mirrored traffic) of an endpoint: `blue=90 green=10`
+    Traffic(TrafficArgs),
+    /// Print a deployment's server log
+    Logs(LogsArgs),
+    /// Delete an endpoint (stopping everything it runs), or one of its deployments
+    Delete(DeleteArgs),
+    /// Run an endpoint's router (started for you by the other commands)
+    #[command(hide = true)]
+    ServeEndpoint(EndpointArg),
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// An endpoint or deployment YAML file
+    #[arg(long, short = 'f', value_name = "FILE")]
+    pub file: PathBuf,
+    /// Override a field of the file, e.g. `--set model=azureml:diabetes:4` (repeatable)
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    pub sets: Vec<SetArg>,
+    /// Give this deployment all of the endpoint's traffic once it is ready
+    #[arg(long)]
+    pub all_traffic: bool,
+    /// Do not echo the environment build's output
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RolloutArgs {
+    /// The endpoint to roll out on (overrides the file's `endpoint_name`)
+    #[arg(long)]
+    pub endpoint: Option<String>,
+    /// The new deployment's YAML file
+    #[arg(long, short = 'f', value_name = "FILE")]
+    pub file: PathBuf,
+    /// Override a field of the file (repeatable)
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    pub sets: Vec<SetArg>,
+    /// Percent of traffic for the new deployment at each step; the last is where it ends
+    #[arg(long, value_delimiter = ',', default_value = "10,50,100", value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub steps: Vec<u32>,
+    /// A command to run after each step (and after mirroring); exit code 0 means healthy
+    #[arg(long, value_name = "COMMAND")]
+    pub check: Option<String>,
+    /// How long each step lasts before its check runs
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub interval: Duration,
+    /// How many failed checks to tolerate (each is retried after `--interval`) before rolling back
+    #[arg(long, default_value_t = 0)]
+    pub max_failures: u32,
+    /// Mirror this percent of requests to the new deployment (answers ignored) for one
+    /// interval, with a check, before it gets live traffic
+    #[arg(long, value_name = "PERCENT", value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub mirror: Option<u32>,
+    /// A gate to pass before any traffic moves, e.g. `approval-gate wait ID`; failing it rolls back
+    #[arg(long, value_name = "COMMAND")]
+    pub confirm: Option<String>,
+    /// Do not echo the environment build's and the checks' output
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    aml_client::duration::parse(text)
+}
+
+#[derive(Debug, Args)]
+pub struct EndpointArg {
+    /// The endpoint's name
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct TrafficArgs {
+    /// The endpoint's name
+    pub name: String,
+    /// Live traffic per deployment, `blue=90 green=10`; must add up to 100 (or all 0)
+    #[arg(value_name = "DEPLOYMENT=PERCENT")]
+    pub split: Vec<String>,
+    /// Mirrored traffic, `green=10` (repeatable; `green=0` stops it)
+    #[arg(long, value_name = "DEPLOYMENT=PERCENT")]
+    pub mirror: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The endpoint's name
+    pub name: String,
+    /// The deployment's name
+    pub deployment: String,
+    /// Only the last N lines
+    #[arg(long)]
+    pub tail: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// The endpoint's name
+    pub name: String,
+    /// Delete only this deployment (it must get no traffic)
+    #[arg(long)]
+    pub deployment: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn command_line_is_consistent() {
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
+    }
+}

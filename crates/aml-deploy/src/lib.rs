@@ -1,0 +1,101 @@
+//! `aml-deploy`: online endpoints and deployments. `run` is what `main` calls and what the
+//! tests call; it returns a report and never exits the process.
+
+mod cli;
+pub mod output;
+pub mod rollout;
+
+use std::collections::BTreeMap;
+
+use aml_client::cli::Report;
+use aml_client::workspace::DeployOptions;
+use aml_client::yaml::endpoint::{OnlineSpec, load_online};
+use aml_client::{Access, Error, Result, Workspace};
+pub use cli::{Cli, Command};
+use output::{Applied, Deleted, EndpointView, Endpoints, Logs};
+
+pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
+    let global = &cli.global;
+    match cli.command {
+        Command::Apply(args) => {
+            let spec = load_online(&args.file, &args.sets)?;
+            let mut ws = match (&spec, Workspace::open_if_exists(&global.workspace)?) {
+                (_, Some(ws)) => ws,
+                (OnlineSpec::Endpoint { .. }, None) => Workspace::open(&global.workspace, Access::CreateIfMissing)?,
+                (OnlineSpec::Deployment { spec, .. }, None) => {
+                    return Err(Error::in_file(
+                        &args.file,
+                        Some("endpoint_name"),
+                        format!("endpoint `{}` does not exist: there is no workspace here yet", spec.endpoint_name),
+                        "apply the endpoint file first (`aml-deploy apply -f endpoint.yml`)",
+                    ));
+                }
+            };
+            let (kind, name) = match &spec {
+                OnlineSpec::Endpoint { spec, .. } => ("endpoint", spec.name.clone()),
+                OnlineSpec::Deployment { spec, .. } => ("deployment", spec.name.clone()),
+            };
+            let options = DeployOptions { all_traffic: args.all_traffic, keep_traffic: false, stream_logs: !args.quiet };
+            let (endpoint, outcome) = ws.apply_online(&spec, &options)?;
+            Ok(Box::new(Applied { kind, name, outcome, endpoint }))
+        }
+        Command::Rollout(args) => {
+            let mut ws = Workspace::open(&global.workspace, Access::Existing)?;
+            let location = ws.location();
+            Ok(Box::new(rollout::rollout(&mut ws, &location, args, &global.ci())?))
+        }
+        Command::Show(args) => {
+            let mut ws = Workspace::open(&global.workspace, Access::Existing)?;
+            Ok(Box::new(EndpointView(ws.endpoint(&args.name)?)))
+        }
+        Command::List => {
+            let ws = Workspace::open(&global.workspace, Access::Existing)?;
+            Ok(Box::new(Endpoints(ws.endpoints()?)))
+        }
+        Command::Traffic(args) => {
+            let mut ws = Workspace::open(&global.workspace, Access::Existing)?;
+            if args.split.is_empty() && args.mirror.is_empty() {
+                return Err(Error::usage("no traffic given", "write the split as `blue=90 green=10`, or `--mirror green=10`"));
+            }
+            let traffic = (!args.split.is_empty()).then(|| weights(&args.split)).transpose()?;
+            let mirror = (!args.mirror.is_empty()).then(|| weights(&args.mirror)).transpose()?;
+            Ok(Box::new(EndpointView(ws.set_traffic(&args.name, traffic, mirror)?)))
+        }
+        Command::Logs(args) => {
+            let ws = Workspace::open(&global.workspace, Access::Existing)?;
+            let (path, text) = ws.deployment_log(&args.name, &args.deployment, args.tail)?;
+            Ok(Box::new(Logs { path: path.display().to_string(), text }))
+        }
+        Command::Delete(args) => {
+            let mut ws = Workspace::open(&global.workspace, Access::Existing)?;
+            let what = match &args.deployment {
+                Some(deployment) => {
+                    ws.delete_deployment(&args.name, deployment)?;
+                    format!("deployment {deployment} of endpoint {}", args.name)
+                }
+                None => {
+                    ws.delete_endpoint(&args.name)?;
+                    format!("endpoint {}", args.name)
+                }
+            };
+            Ok(Box::new(Deleted { what }))
+        }
+        Command::ServeEndpoint(args) => {
+            let ws = Workspace::open(&global.workspace, Access::Existing)?;
+            ws.serve_endpoint(&args.name)?;
+            Ok(Box::new(Deleted { what: format!("router of endpoint {} (stopped)", args.name) }))
+        }
+    }
+}
+
+/// `blue=90 green=10` → weights.
+fn weights(pairs: &[String]) -> Result<BTreeMap<String, u32>> {
+    pairs
+        .iter()
+        .map(|pair| {
+            let (name, percent) = pair.split_once('=').ok_or_else(|| Error::usage(format!("`{pair}` is not `deployment=percent`"), "write `blue=90`"))?;
+            let percent: u32 = percent.parse().ok().filter(|p| *p <= 100).ok_or_else(|| Error::usage(format!("`{percent}` in `{pair}` is not a percent"), "use a whole number from 0 to 100"))?;
+            Ok((name.to_string(), percent))
+        })
+        .collect()
+}

@@ -1,0 +1,193 @@
+//! What `aml-deploy` prints. The JSON is a public contract: `show` guarantees `name`,
+//! `scoring_uri`, `traffic` (deployment → weight), `mirror_traffic`, and `deployments`
+//! (each with `name`, `model`, `state`). Fields are only ever added. No key is ever printed.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use aml_client::cli::Report;
+use aml_client::online::{ApplyOutcome, Endpoint};
+use serde::Serialize;
+use serde_json::Value;
+
+fn split(traffic: &BTreeMap<String, u32>) -> String {
+    if traffic.is_empty() {
+        return "none".into();
+    }
+    traffic.iter().map(|(k, v)| format!("{k}={v}%")).collect::<Vec<_>>().join(" ")
+}
+
+pub struct EndpointView(pub Endpoint);
+
+impl Report for EndpointView {
+    fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        let e = &self.0;
+        writeln!(out, "endpoint {}  {}", e.name, e.scoring_uri.as_deref().unwrap_or("(not serving)"))?;
+        writeln!(out, "  traffic  {}", split(&e.traffic))?;
+        if !e.mirror_traffic.is_empty() {
+            writeln!(out, "  mirror   {}", split(&e.mirror_traffic))?;
+        }
+        for d in &e.deployments {
+            let error = d.error.as_ref().map(|e| format!("  ({})", e.lines().next().unwrap_or_default())).unwrap_or_default();
+            writeln!(out, "  deployment {}  {}  model {}{error}", d.name, d.state, d.model.as_deref().unwrap_or("-"))?;
+        }
+        Ok(())
+    }
+
+    fn to_json(&self) -> Value {
+        serde_json::to_value(&self.0).unwrap_or(Value::Null)
+    }
+
+    fn ci_outputs(&self) -> Vec<(&'static str, String)> {
+        vec![("endpointName", self.0.name.clone()), ("scoringUri", self.0.scoring_uri.clone().unwrap_or_default())]
+    }
+}
+
+pub struct Endpoints(pub Vec<Endpoint>);
+
+impl Report for Endpoints {
+    fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        if self.0.is_empty() {
+            return writeln!(out, "no endpoints");
+        }
+        for e in &self.0 {
+            writeln!(out, "{}  {}  {}", e.name, e.scoring_uri.as_deref().unwrap_or("-"), split(&e.traffic))?;
+        }
+        Ok(())
+    }
+
+    fn to_json(&self) -> Value {
+        serde_json::to_value(&self.0).unwrap_or(Value::Null)
+    }
+}
+
+#[derive(Serialize)]
+pub struct Applied {
+    /// `endpoint` or `deployment`.
+    pub kind: &'static str,
+    pub name: String,
+    pub outcome: ApplyOutcome,
+    pub endpoint: Endpoint,
+}
+
+impl Report for Applied {
+    fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        let what = match self.outcome {
+            ApplyOutcome::Created => "created",
+            ApplyOutcome::Updated => "updated",
+            ApplyOutcome::Unchanged => "unchanged (same spec, model and code; nothing restarted)",
+        };
+        writeln!(out, "{} {}: {what}", self.kind, self.name)?;
+        EndpointView(self.endpoint.clone()).render_text(out)
+    }
+
+    fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    fn ci_outputs(&self) -> Vec<(&'static str, String)> {
+        vec![("endpointName", self.endpoint.name.clone()), ("scoringUri", self.endpoint.scoring_uri.clone().unwrap_or_default())]
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    /// What happened: `mirror`, `traffic`, `confirm`.
+    pub kind: &'static str,
+    /// The new deployment's weight (or mirrored percent) at this step.
+    pub weight: u32,
+    pub traffic: BTreeMap<String, u32>,
+    pub check: Option<CheckRun>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckRun {
+    pub command: String,
+    pub passed: bool,
+    pub exit_code: Option<i32>,
+    pub attempts: u32,
+}
+
+#[derive(Serialize)]
+pub struct Rollout {
+    pub endpoint: String,
+    pub deployment: String,
+    /// `completed` or `rolled_back`.
+    pub status: &'static str,
+    pub reason: Option<String>,
+    pub previous_traffic: BTreeMap<String, u32>,
+    pub traffic: BTreeMap<String, u32>,
+    pub steps: Vec<Step>,
+    /// On failure: the end of the new deployment's log.
+    pub log_tail: Option<String>,
+}
+
+impl Report for Rollout {
+    fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        for step in &self.steps {
+            let check = step.check.as_ref().map(|c| format!("  check {}", if c.passed { "passed" } else { "FAILED" })).unwrap_or_default();
+            writeln!(out, "  {} {}%: {}{check}", step.kind, step.weight, split(&step.traffic))?;
+        }
+        match self.status {
+            "completed" => writeln!(out, "rollout of {} on {} completed: {}", self.deployment, self.endpoint, split(&self.traffic)),
+            _ => {
+                writeln!(out, "rollout of {} on {} ROLLED BACK: {}", self.deployment, self.endpoint, self.reason.as_deref().unwrap_or(""))?;
+                writeln!(out, "  traffic restored: {}", split(&self.traffic))?;
+                if let Some(tail) = &self.log_tail {
+                    writeln!(out, "  last lines of {}'s log:\n{tail}", self.deployment)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    fn exit_code(&self) -> u8 {
+        if self.status == "completed" { 0 } else { 1 }
+    }
+
+    fn ci_outputs(&self) -> Vec<(&'static str, String)> {
+        vec![("rolloutStatus", self.status.to_string())]
+    }
+
+    fn summary(&self) -> Option<String> {
+        let mut md = format!("### aml-deploy rollout: `{}` on `{}` {}\n\n| step | traffic | check |\n|---|---|---|\n", self.deployment, self.endpoint, self.status);
+        for step in &self.steps {
+            let check = step.check.as_ref().map(|c| if c.passed { "passed" } else { "failed" }).unwrap_or("-");
+            md.push_str(&format!("| {} {}% | {} | {check} |\n", step.kind, step.weight, split(&step.traffic)));
+        }
+        Some(md)
+    }
+}
+
+pub struct Logs {
+    pub path: String,
+    pub text: String,
+}
+
+impl Report for Logs {
+    fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        out.write_all(self.text.as_bytes())
+    }
+
+    fn to_json(&self) -> Value {
+        serde_json::json!({ "path": self.path, "text": self.text })
+    }
+}
+
+pub struct Deleted {
+    pub what: String,
+}
+
+impl Report for Deleted {
+    fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(out, "deleted {}", self.what)
+    }
+
+    fn to_json(&self) -> Value {
+        serde_json::json!({ "deleted": self.what })
+    }
+}

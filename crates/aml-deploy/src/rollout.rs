@@ -1,0 +1,424 @@
+//! Blue/green rollouts: bring the new deployment up beside the old at 0%, optionally mirror
+//! traffic to it, then move traffic in steps with a check after each, as progressive-delivery
+//! tools (Flagger, Argo Rollouts) do. Any failure, or a cancelled run, puts the traffic back
+//! as it was and shows the new deployment's log; a rollout that completes ends with the new
+//! deployment at its final weight, read back from the endpoint.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use aml_client::ci::Ci;
+use aml_client::online::Endpoint;
+use aml_client::process::{Cancellation, ChildSpec, Outcome, run_child};
+use aml_client::workspace::DeployOptions;
+use aml_client::yaml::endpoint::{OnlineSpec, load_online};
+use aml_client::{Error, Result, Workspace};
+
+use crate::cli::RolloutArgs;
+use crate::output::{CheckRun, Rollout, Step};
+
+/// The split at `weight` for the new deployment, the others keeping their proportions.
+pub fn split_at(previous: &BTreeMap<String, u32>, new: &str, weight: u32) -> BTreeMap<String, u32> {
+    let others: Vec<(&String, u32)> = previous
+        .iter()
+        .filter(|(name, w)| name.as_str() != new && **w > 0)
+        .map(|(n, w)| (n, *w))
+        .collect();
+    let total: u32 = others.iter().map(|(_, w)| w).sum();
+    let mut split = BTreeMap::from([(new.to_string(), weight)]);
+    if total == 0 {
+        return split;
+    }
+    let remaining = 100 - weight;
+    // Largest remainder: shares are floored, the points left go to the largest fractions.
+    let mut shares: Vec<(String, u32, u64)> = others
+        .iter()
+        .map(|(name, w)| {
+            let exact = u64::from(remaining) * u64::from(*w);
+            (
+                (*name).clone(),
+                (exact / u64::from(total)) as u32,
+                exact % u64::from(total),
+            )
+        })
+        .collect();
+    let mut left = remaining - shares.iter().map(|(_, s, _)| s).sum::<u32>();
+    shares.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
+    for share in shares.iter_mut() {
+        if left == 0 {
+            break;
+        }
+        share.1 += 1;
+        left -= 1;
+    }
+    for (name, share, _) in shares {
+        split.insert(name, share);
+    }
+    split
+}
+
+struct Context<'a> {
+    ws: &'a mut Workspace,
+    /// Entered only to wait and to run checks: the workspace's own calls run outside it.
+    runtime: tokio::runtime::Runtime,
+    endpoint: String,
+    deployment: String,
+    workspace_location: String,
+    quiet: bool,
+    /// The endpoint's key: scrubbed from every command we print.
+    secret: Option<String>,
+    cancel: Cancellation,
+    steps: Vec<Step>,
+    previous: Endpoint,
+}
+
+pub fn rollout(
+    ws: &mut Workspace,
+    workspace_location: &str,
+    args: RolloutArgs,
+    ci: &Ci,
+) -> Result<Rollout> {
+    let mut spec = match load_online(&args.file, &args.sets)? {
+        OnlineSpec::Deployment { file, spec } => (file, spec),
+        OnlineSpec::Endpoint { .. } => {
+            return Err(Error::in_file(
+                &args.file,
+                None,
+                "is an endpoint file; a rollout takes a deployment file",
+                "give the new deployment's YAML with `-f`",
+            ));
+        }
+    };
+    if let Some(endpoint) = &args.endpoint {
+        spec.1.endpoint_name = endpoint.clone();
+    }
+    let endpoint = spec.1.endpoint_name.clone();
+    let deployment = spec.1.name.clone();
+    if args.steps.is_empty()
+        || args.steps.windows(2).any(|w| w[0] >= w[1])
+        || args.steps.last() == Some(&0)
+    {
+        return Err(Error::usage(
+            format!("`--steps {}` must rise and end above 0", join(&args.steps)),
+            "write e.g. `--steps 10,50,100`",
+        ));
+    }
+    let previous = ws.endpoint(&endpoint)?;
+    if previous.traffic.get(&deployment).copied().unwrap_or(0) > 0 {
+        return Err(Error::usage(
+            format!(
+                "deployment `{deployment}` already gets traffic on `{endpoint}`; a rollout brings in a deployment that gets none"
+            ),
+            "give the new deployment another name (blue/green), or use `aml-deploy traffic`",
+        ));
+    }
+    // Nothing serves yet: there is nothing to shift traffic from, so the only step is 100%.
+    let nothing_serves = previous.traffic.values().sum::<u32>() == 0;
+    let steps = if nothing_serves {
+        vec![100]
+    } else {
+        args.steps.clone()
+    };
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::storage("cannot start a runtime", e))?;
+    let cancel = runtime.block_on(async { Cancellation::install() })?;
+    {
+        let mut cx = Context {
+            ws,
+            runtime,
+            endpoint: endpoint.clone(),
+            deployment: deployment.clone(),
+            workspace_location: workspace_location.to_string(),
+            quiet: args.quiet,
+            secret: None,
+            cancel,
+            steps: Vec::new(),
+            previous: previous.clone(),
+        };
+        // Checks often carry the key: the CI masks it in its logs, and we never print it.
+        if let Ok(access) = cx.ws.endpoint_access(&endpoint) {
+            ci.mask(&access.key);
+            cx.secret = Some(access.key);
+        }
+        aml_client::status!(
+            "rolling out {deployment} on {endpoint}: starting it beside {}",
+            describe(&previous.traffic)
+        );
+        let spec = OnlineSpec::Deployment {
+            file: spec.0,
+            spec: spec.1,
+        };
+        match cx.ws.apply_online(
+            &spec,
+            &DeployOptions {
+                keep_traffic: true,
+                all_traffic: false,
+                stream_logs: !args.quiet,
+            },
+        ) {
+            Ok(_) => {}
+            Err(Error::Failed { message, .. }) => return cx.roll_back(message, false),
+            Err(other) => return Err(other),
+        }
+        if let Some(command) = &args.confirm {
+            ci.group("rollout: confirm");
+            let run = cx.run_check(command, 0, 0)?;
+            ci.end_group();
+            let passed = run.passed;
+            cx.steps.push(Step {
+                kind: "confirm",
+                weight: 0,
+                traffic: previous.traffic.clone(),
+                check: Some(run),
+            });
+            if !passed {
+                return cx.roll_back(format!("the confirmation `{command}` did not pass"), false);
+            }
+        }
+        if let Some(percent) = args.mirror {
+            let mut mirror = previous.mirror_traffic.clone();
+            mirror.insert(deployment.clone(), percent);
+            cx.ws.set_traffic(&endpoint, None, Some(mirror))?;
+            aml_client::status!("mirroring {percent}% of requests to {deployment}");
+            if !cx.pause(args.interval) {
+                return cx.roll_back("canceled".into(), true);
+            }
+            let check = match &args.check {
+                Some(command) => Some(cx.run_check(command, percent, args.max_failures)?),
+                None => None,
+            };
+            let passed = check.as_ref().is_none_or(|c| c.passed);
+            cx.steps.push(Step {
+                kind: "mirror",
+                weight: percent,
+                traffic: previous.traffic.clone(),
+                check,
+            });
+            if !passed {
+                return cx.roll_back(
+                    format!("the check failed while {percent}% was mirrored"),
+                    true,
+                );
+            }
+            cx.ws
+                .set_traffic(&endpoint, None, Some(previous.mirror_traffic.clone()))?;
+        }
+        for weight in &steps {
+            let split = split_at(&previous.traffic, &deployment, *weight);
+            ci.group(&format!("rollout: {deployment} at {weight}%"));
+            let applied = cx.ws.set_traffic(&endpoint, Some(split.clone()), None);
+            if let Err(e) = applied {
+                ci.end_group();
+                return cx.roll_back(format!("could not move traffic to {weight}%: {e}"), true);
+            }
+            aml_client::status!("{deployment} at {weight}%: {}", describe(&split));
+            if !cx.pause(args.interval) {
+                ci.end_group();
+                return cx.roll_back("canceled".into(), true);
+            }
+            let check = match &args.check {
+                Some(command) => Some(cx.run_check(command, *weight, args.max_failures)?),
+                None => None,
+            };
+            ci.end_group();
+            let passed = check.as_ref().is_none_or(|c| c.passed);
+            cx.steps.push(Step {
+                kind: "traffic",
+                weight: *weight,
+                traffic: split,
+                check,
+            });
+            if !passed {
+                return cx.roll_back(
+                    format!("the check failed with {deployment} at {weight}%"),
+                    true,
+                );
+            }
+        }
+        let last = steps.last().copied().unwrap_or(100);
+        let now = cx.ws.endpoint(&endpoint)?;
+        if now.traffic.get(&deployment).copied().unwrap_or(0) != last {
+            return cx.roll_back(
+                format!(
+                    "the endpoint reports {} after the last step, not {deployment}={last}%",
+                    describe(&now.traffic)
+                ),
+                true,
+            );
+        }
+        Ok(Rollout {
+            endpoint,
+            deployment,
+            status: "completed",
+            reason: None,
+            previous_traffic: previous.traffic,
+            traffic: now.traffic,
+            steps: cx.steps,
+            log_tail: None,
+        })
+    }
+}
+
+fn describe(traffic: &BTreeMap<String, u32>) -> String {
+    let serving: Vec<String> = traffic
+        .iter()
+        .filter(|(_, w)| **w > 0)
+        .map(|(k, v)| format!("{k}={v}%"))
+        .collect();
+    if serving.is_empty() {
+        "nothing serving".into()
+    } else {
+        serving.join(" ")
+    }
+}
+
+fn join(steps: &[u32]) -> String {
+    steps
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+impl Context<'_> {
+    fn scrub(&self, text: &str) -> String {
+        match &self.secret {
+            Some(secret) if !secret.is_empty() => text.replace(secret.as_str(), "***"),
+            _ => text.to_string(),
+        }
+    }
+
+    /// Wait out a step; false when the run was cancelled meanwhile.
+    fn pause(&mut self, interval: Duration) -> bool {
+        let cancel = &mut self.cancel;
+        self.runtime.block_on(async {
+            tokio::select! {
+                () = tokio::time::sleep(interval) => !cancel.requested(),
+                () = cancel.wait() => false,
+            }
+        })
+    }
+
+    /// Run the check, retrying after each interval while failures stay within the budget.
+    fn run_check(&mut self, command: &str, weight: u32, max_failures: u32) -> Result<CheckRun> {
+        let log: PathBuf =
+            std::env::temp_dir().join(format!("aml-rollout-check-{}.log", std::process::id()));
+        let shell = ["/bin/bash", "/bin/sh"]
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.is_file())
+            .unwrap_or_else(|| PathBuf::from("sh"));
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            aml_client::status!("check: {}", self.scrub(command));
+            let spec = ChildSpec {
+                program: shell.clone(),
+                args: vec!["-c".into(), command.to_string()],
+                cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+                env: vec![
+                    // The check's own tools talk to the same workspace and endpoint.
+                    ("AML_WORKSPACE".into(), self.workspace_location.clone()),
+                    ("AML_ROLLOUT_ENDPOINT".into(), self.endpoint.clone()),
+                    ("AML_ROLLOUT_DEPLOYMENT".into(), self.deployment.clone()),
+                    ("AML_ROLLOUT_WEIGHT".into(), weight.to_string()),
+                ],
+                log: log.clone(),
+                prefix: "[check] ".into(),
+                echo: !self.quiet,
+                timeout: None,
+            };
+            let cancel = &mut self.cancel;
+            let outcome = self.runtime.block_on(run_child(spec, cancel))?;
+            let _ = std::fs::remove_file(&log);
+            let exit_code = match outcome {
+                Outcome::Exited(code) => code,
+                _ => None,
+            };
+            let passed = exit_code == Some(0);
+            if passed || attempts > max_failures || self.cancel.requested() {
+                return Ok(CheckRun {
+                    command: self.scrub(command),
+                    passed,
+                    exit_code,
+                    attempts,
+                });
+            }
+            aml_client::status!(
+                "check failed ({attempts} of {} tolerated); trying again",
+                max_failures + 1
+            );
+        }
+    }
+
+    /// Put traffic back as it was and report the failure with the new deployment's log.
+    fn roll_back(&mut self, reason: String, traffic_moved: bool) -> Result<Rollout> {
+        aml_client::status!("rolling back: {reason}");
+        if traffic_moved {
+            self.ws.set_traffic(
+                &self.endpoint,
+                Some(self.previous.traffic.clone()),
+                Some(self.previous.mirror_traffic.clone()),
+            )?;
+        }
+        let now = self.ws.endpoint(&self.endpoint)?;
+        let log_tail = self
+            .ws
+            .deployment_log(&self.endpoint, &self.deployment, Some(25))
+            .ok()
+            .map(|(_, text)| text)
+            .filter(|t| !t.is_empty());
+        Ok(Rollout {
+            endpoint: self.endpoint.clone(),
+            deployment: self.deployment.clone(),
+            status: "rolled_back",
+            reason: Some(reason),
+            previous_traffic: self.previous.traffic.clone(),
+            traffic: now.traffic,
+            steps: std::mem::take(&mut self.steps),
+            log_tail,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn check(previous: &[(&str, u32)], weight: u32, expected: &[(&str, u32)]) {
+        let previous = previous.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+        let expected: BTreeMap<String, u32> =
+            expected.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+        assert_eq!(split_at(&previous, "green", weight), expected);
+    }
+
+    #[test]
+    fn one_old_deployment() {
+        check(&[("blue", 100)], 10, &[("blue", 90), ("green", 10)]);
+        check(&[("blue", 100)], 100, &[("blue", 0), ("green", 100)]);
+    }
+
+    #[test]
+    fn several_keep_their_proportions_and_add_up() {
+        check(
+            &[("blue", 80), ("red", 20)],
+            10,
+            &[("blue", 72), ("green", 10), ("red", 18)],
+        );
+        check(
+            &[("a", 34), ("b", 33), ("c", 33)],
+            50,
+            &[("a", 17), ("b", 17), ("c", 16), ("green", 50)],
+        );
+    }
+
+    #[test]
+    fn nothing_serving_yet() {
+        check(&[], 100, &[("green", 100)]);
+    }
+}
