@@ -438,11 +438,10 @@ impl LocalWorkspace {
     /// Start the endpoint's router unless it is running and answering.
     fn ensure_router(&mut self, name: &str) -> Result<()> {
         let record = self.endpoint_record(name)?;
-        if let (Some(pid), Some(port)) = (record.router_pid, record.port) {
-            if process_alive(pid as i32) && server::request(port, "GET", router::HEALTH_PATH, &[], b"", Duration::from_secs(2)).is_ok_and(|(s, _)| s == 200) {
+        if let (Some(pid), Some(port)) = (record.router_pid, record.port)
+            && process_alive(pid as i32) && server::request(port, "GET", router::HEALTH_PATH, &[], b"", Duration::from_secs(2)).is_ok_and(|(s, _)| s == 200) {
                 return Ok(());
             }
-        }
         let program = std::env::current_exe().ok().map(|exe| exe.with_file_name("aml-deploy")).filter(|p| p.is_file()).ok_or_else(|| {
             Error::service(
                 "cannot find the `aml-deploy` program to run the endpoint's router",
@@ -457,11 +456,10 @@ impl LocalWorkspace {
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(20) {
             let record = self.endpoint_record(name)?;
-            if let (Some(p), Some(port)) = (record.router_pid, record.port) {
-                if p == pid && server::request(port, "GET", router::HEALTH_PATH, &[], b"", Duration::from_secs(2)).is_ok_and(|(s, _)| s == 200) {
+            if let (Some(p), Some(port)) = (record.router_pid, record.port)
+                && p == pid && server::request(port, "GET", router::HEALTH_PATH, &[], b"", Duration::from_secs(2)).is_ok_and(|(s, _)| s == 200) {
                     return Ok(());
                 }
-            }
             if !process_alive(pid as i32) {
                 break;
             }

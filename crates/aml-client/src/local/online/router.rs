@@ -313,8 +313,8 @@ async fn handle(State(state): State<Arc<RouterState>>, request: Request) -> Resp
         return message(StatusCode::PAYLOAD_TOO_LARGE, "the request body could not be read (over 256 MiB?)");
     };
     for (mirror, percent) in &routing.mirror {
-        if *mirror != deployment && state.roll(100) < *percent {
-            if let Some(&mirror_port) = routing.ports.get(mirror) {
+        if *mirror != deployment && state.roll(100) < *percent
+            && let Some(&mirror_port) = routing.ports.get(mirror) {
                 let copy = forward_request(&parts, body.clone(), mirror_port);
                 let client = state.client.clone();
                 tokio::spawn(async move {
@@ -323,7 +323,6 @@ async fn handle(State(state): State<Arc<RouterState>>, request: Request) -> Resp
                     }
                 });
             }
-        }
     }
     let Ok(forward) = forward_request(&parts, body, port) else {
         return message(StatusCode::BAD_REQUEST, "the request could not be forwarded");

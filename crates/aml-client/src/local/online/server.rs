@@ -33,11 +33,10 @@ pub fn write_launcher(dir: &Path) -> Result<()> {
 
 /// A port on 127.0.0.1 nobody listens on now. `preferred` is kept when it is free.
 pub fn free_port(preferred: Option<u16>) -> Result<u16> {
-    if let Some(port) = preferred {
-        if TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).is_ok() {
+    if let Some(port) = preferred
+        && TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).is_ok() {
             return Ok(port);
         }
-    }
     let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).map_err(|e| Error::storage("cannot find a free port on 127.0.0.1", e))?;
     listener.local_addr().map(|a| a.port()).map_err(|e| Error::storage("cannot find a free port on 127.0.0.1", e))
 }
