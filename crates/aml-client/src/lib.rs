@@ -14,6 +14,7 @@ pub mod model;
 pub mod process;
 pub mod online;
 pub mod refs;
+pub mod scoring;
 pub mod time;
 pub mod tree;
 pub mod workspace;

@@ -1,0 +1,193 @@
+//! `smoke-test`: prove an endpoint works. `run` is what `main` calls and what the tests
+//! call; it returns a report and never exits the process.
+
+pub mod cases;
+mod cli;
+pub mod histogram;
+pub mod junit;
+pub mod load;
+pub mod output;
+
+use std::sync::Arc;
+
+use aml_client::ci::Ci;
+use aml_client::cli::Report;
+use aml_client::online::EndpointAccess;
+use aml_client::scoring::ScoringClient;
+use aml_client::{Access, Error, Result, Workspace};
+pub use cli::{Cli, Command};
+use cli::Target;
+use load::Until;
+use output::{Budget, CaseResult, Latency, ProfileReport, RunReport};
+
+pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
+    let ci = cli.global.ci();
+    match cli.command {
+        Command::Run(args) => {
+            let cases = Arc::new(cases::load(&args.target.cases)?);
+            let (access, target) = resolve(&args.target, &cli.global.workspace, &ci)?;
+            let client = ScoringClient::new(&access, args.target.deployment.clone(), args.target.timeout)?;
+            let until = match (args.duration, args.requests) {
+                (Some(duration), _) => Until::Elapsed(duration),
+                (None, Some(requests)) => Until::Requests(requests),
+                (None, None) if args.concurrency > 1 => Until::Requests(cases.len() as u64 * args.concurrency as u64),
+                (None, None) => Until::Once,
+            };
+            let outcome = runtime()?.block_on(load::run(&client, &cases, args.concurrency, until));
+            unreachable_endpoint(&outcome, &access)?;
+            let report = run_report(&target, &args, &cases, &outcome)?;
+            Ok(Box::new(report))
+        }
+        Command::Profile(args) => {
+            let cases = Arc::new(cases::load(&args.target.cases)?);
+            let (access, target) = resolve(&args.target, &cli.global.workspace, &ci)?;
+            let client = ScoringClient::new(&access, args.target.deployment.clone(), args.target.timeout)?;
+            let (percentile, quantile, limit) = match (args.p99, args.p95) {
+                (Some(limit), _) => ("p99", 0.99, limit),
+                (None, Some(limit)) => ("p95", 0.95, limit),
+                (None, None) => return Err(Error::usage("no latency budget", "give `--p99 100ms` (or `--p95`)")),
+            };
+            let limit_ms = limit.as_secs_f64() * 1000.0;
+            let steps = runtime()?.block_on(load::profile(&client, &cases, (quantile, limit_ms), args.max_concurrency, args.step));
+            let best = steps.iter().filter(|s| s.within_budget).max_by(|a, b| a.requests_per_second.total_cmp(&b.requests_per_second)).cloned();
+            let actual_ms = best.as_ref().map(|b| if quantile > 0.98 { b.p99_ms } else { b.p95_ms }).unwrap_or(0.0);
+            Ok(Box::new(ProfileReport {
+                target,
+                budget: Budget { percentile: percentile.into(), limit_ms, actual_ms, passed: best.is_some() },
+                steps,
+                best,
+            }))
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| Error::storage("cannot start a runtime", e))
+}
+
+/// The scoring URI and key: from the workspace for `--endpoint`, else the URL and the key's variable.
+fn resolve(target: &Target, workspace: &str, ci: &Ci) -> Result<(EndpointAccess, String)> {
+    if let Some(endpoint) = &target.endpoint {
+        let mut ws = Workspace::open(workspace, Access::Existing)?;
+        let access = ws.endpoint_access(endpoint)?;
+        ci.mask(&access.key);
+        return Ok((access, endpoint.clone()));
+    }
+    let url = target.url.clone().unwrap_or_default();
+    let key = match &target.key_env {
+        Some(variable) => {
+            let key = std::env::var(variable).map_err(|_| Error::usage(format!("the environment variable `{variable}` (from `--key-env`) is not set"), "export the endpoint's key in it, or drop `--key-env` for an endpoint without auth"))?;
+            ci.mask(&key);
+            key
+        }
+        None => String::new(),
+    };
+    Ok((EndpointAccess { scoring_uri: url.clone(), key }, url))
+}
+
+/// Every request unanswered means the endpoint is not there: a service failure, not a wrong answer.
+fn unreachable_endpoint(outcome: &load::Outcome, access: &EndpointAccess) -> Result<()> {
+    if outcome.requests > 0 && outcome.errors == outcome.requests {
+        let reason = outcome.cases.iter().find_map(|c| c.first_failure.clone()).unwrap_or_default();
+        return Err(Error::service(
+            format!("`{}` did not answer any request ({reason})", access.scoring_uri),
+            Some("check the endpoint is running: `aml-deploy show NAME`".into()),
+        ));
+    }
+    Ok(())
+}
+
+fn latency(histogram: &histogram::Histogram) -> Latency {
+    Latency {
+        p50: histogram.percentile_ms(0.50),
+        p95: histogram.percentile_ms(0.95),
+        p99: histogram.percentile_ms(0.99),
+        mean: histogram.mean_ms(),
+        max: histogram.max_ms(),
+    }
+}
+
+fn run_report(target: &str, args: &cli::RunArgs, cases: &[cases::Case], outcome: &load::Outcome) -> Result<RunReport> {
+    let results: Vec<CaseResult> = cases
+        .iter()
+        .zip(&outcome.cases)
+        .map(|(case, stats)| CaseResult {
+            name: case.name.clone(),
+            line: case.line,
+            passed: stats.failures == 0 && stats.requests > 0,
+            requests: stats.requests,
+            failures: stats.failures,
+            error: stats.first_failure.clone().or_else(|| (stats.requests == 0).then(|| "never sent (the run ended first)".to_string())),
+            latency_ms: latency(&stats.histogram),
+        })
+        .collect();
+    let total = latency(&outcome.histogram);
+    let mut budgets = Vec::new();
+    for (name, limit, actual) in [("p50", args.p50, total.p50), ("p95", args.p95, total.p95), ("p99", args.p99, total.p99)] {
+        if let Some(limit) = limit {
+            let limit_ms = limit.as_secs_f64() * 1000.0;
+            budgets.push(Budget { percentile: name.into(), limit_ms, actual_ms: actual, passed: actual <= limit_ms });
+        }
+    }
+    let passed = results.iter().filter(|c| c.passed).count();
+    let mut report = RunReport {
+        target: target.to_string(),
+        deployment: args.target.deployment.clone(),
+        passed,
+        failed: results.len() - passed,
+        cases: results,
+        requests: outcome.requests,
+        errors: outcome.errors,
+        concurrency: args.concurrency.max(1),
+        duration_seconds: outcome.elapsed.as_secs_f64(),
+        requests_per_second: outcome.requests_per_second(),
+        latency_ms: total,
+        budgets,
+        junit: None,
+    };
+    if let Some(path) = &args.junit {
+        write_junit(path, &report, &args.target.cases)?;
+        report.junit = Some(path.display().to_string());
+    }
+    Ok(report)
+}
+
+fn write_junit(path: &std::path::Path, report: &RunReport, cases_file: &std::path::Path) -> Result<()> {
+    let classname = cases_file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "cases".into());
+    let mut tests: Vec<junit::TestCase> = report
+        .cases
+        .iter()
+        .map(|case| junit::TestCase {
+            name: case.name.clone(),
+            classname: classname.clone(),
+            seconds: case.latency_ms.mean / 1000.0,
+            failure: case.error.as_ref().filter(|_| !case.passed).map(|e| (e.clone(), format!("{} of {} requests failed; first: {e}", case.failures, case.requests))),
+        })
+        .collect();
+    for budget in &report.budgets {
+        tests.push(junit::TestCase {
+            name: format!("latency {} <= {} ms", budget.percentile, budget.limit_ms),
+            classname: "budgets".into(),
+            seconds: 0.0,
+            failure: (!budget.passed).then(|| (format!("{} was {:.2} ms", budget.percentile, budget.actual_ms), format!("budget {} ms", budget.limit_ms))),
+        });
+    }
+    let timestamp = aml_client::time::now().trim_end_matches('Z').to_string();
+    let suite = junit::Suite {
+        name: format!("smoke-test {}", report.target),
+        timestamp,
+        hostname: std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "localhost".into()),
+        seconds: report.duration_seconds,
+        properties: vec![
+            ("target".into(), report.target.clone()),
+            ("requests".into(), report.requests.to_string()),
+            ("requests_per_second".into(), format!("{:.1}", report.requests_per_second)),
+        ],
+        cases: tests,
+        output: format!("p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms", report.latency_ms.p50, report.latency_ms.p95, report.latency_ms.p99),
+    };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| Error::storage(format!("cannot create `{}`", parent.display()), e))?;
+    }
+    std::fs::write(path, junit::render(&suite)).map_err(|e| Error::storage(format!("cannot write `{}`", path.display()), e))
+}
