@@ -138,16 +138,14 @@ impl Case {
             Ok(answer) => answer,
             Err(e) => return Some(format!("the answer is not JSON ({e}): {}", String::from_utf8_lossy(body).chars().take(300).collect::<String>())),
         };
-        if let Some(expected) = &self.expect {
-            if let Err(problem) = compare(expected, &answer, self.tolerance, "$") {
+        if let Some(expected) = &self.expect
+            && let Err(problem) = compare(expected, &answer, self.tolerance, "$") {
                 return Some(problem);
             }
-        }
-        if let Some(shape) = &self.shape {
-            if let Err(problem) = conforms(shape, &answer, "$") {
+        if let Some(shape) = &self.shape
+            && let Err(problem) = conforms(shape, &answer, "$") {
                 return Some(problem);
             }
-        }
         None
     }
 }
@@ -216,34 +214,29 @@ pub fn conforms(shape: &Value, value: &Value, path: &str) -> std::result::Result
             return Err(format!("{path}: expected {kind}, got {actual} {}", short(value)));
         }
     }
-    if let Some(Value::Array(allowed)) = get("enum") {
-        if !allowed.contains(value) {
+    if let Some(Value::Array(allowed)) = get("enum")
+        && !allowed.contains(value) {
             return Err(format!("{path}: {} is not one of {}", short(value), short(&Value::Array(allowed.clone()))));
         }
-    }
     if let Some(number) = value.as_f64() {
-        if let Some(min) = get("minimum").and_then(Value::as_f64) {
-            if number < min {
+        if let Some(min) = get("minimum").and_then(Value::as_f64)
+            && number < min {
                 return Err(format!("{path}: {number} is below the minimum {min}"));
             }
-        }
-        if let Some(max) = get("maximum").and_then(Value::as_f64) {
-            if number > max {
+        if let Some(max) = get("maximum").and_then(Value::as_f64)
+            && number > max {
                 return Err(format!("{path}: {number} is above the maximum {max}"));
             }
-        }
     }
     if let Value::Array(items) = value {
-        if let Some(min) = get("minItems").and_then(Value::as_u64) {
-            if (items.len() as u64) < min {
+        if let Some(min) = get("minItems").and_then(Value::as_u64)
+            && (items.len() as u64) < min {
                 return Err(format!("{path}: {} items, fewer than {min}", items.len()));
             }
-        }
-        if let Some(max) = get("maxItems").and_then(Value::as_u64) {
-            if items.len() as u64 > max {
+        if let Some(max) = get("maxItems").and_then(Value::as_u64)
+            && items.len() as u64 > max {
                 return Err(format!("{path}: {} items, more than {max}", items.len()));
             }
-        }
         if let Some(item_shape) = get("items") {
             for (i, item) in items.iter().enumerate() {
                 conforms(item_shape, item, &format!("{path}[{i}]"))?;
