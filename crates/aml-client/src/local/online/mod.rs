@@ -410,6 +410,12 @@ impl LocalWorkspace {
         }
         let deployments = self.deployment_records(endpoint)?;
         let target = deployments.iter().find(|d| d.name == deployment).ok_or_else(|| Error::usage(format!("endpoint `{endpoint}` has no deployment `{deployment}`"), "`aml-deploy show` lists them"))?;
+        // Marked first, so the router's supervisor does not start it again while it stops.
+        self.registry().modify_deployment(endpoint, deployment, |text| {
+            let mut record: DeploymentRecord = decode(text)?;
+            record.state = DeploymentState::Deleting;
+            encode(&record)
+        })?;
         if let Some(pid) = target.pid {
             server::stop(pid);
         }
@@ -422,13 +428,14 @@ impl LocalWorkspace {
     /// Stop the router and every deployment, and forget the endpoint.
     pub fn delete_endpoint(&mut self, name: &str) -> Result<()> {
         let record = self.endpoint_record(name)?;
+        // The router first: it restarts deployments it sees stopped.
+        if let Some(pid) = record.router_pid {
+            server::stop(pid);
+        }
         for deployment in self.deployment_records(name)? {
             if let Some(pid) = deployment.pid {
                 server::stop(pid);
             }
-        }
-        if let Some(pid) = record.router_pid {
-            server::stop(pid);
         }
         self.registry_ref().delete_endpoint(name)?;
         let _ = fs::remove_dir_all(self.endpoints_dir().join(name));

@@ -92,14 +92,14 @@ async fn serve_async(root: PathBuf, endpoint: String) -> Result<()> {
     let mut registry = Registry::open(&database(&root))?;
     let preferred = registry.endpoint(&endpoint)?.and_then(|(r, _)| serde_json::from_str::<EndpointRecord>(&r).ok()).and_then(|r| r.port);
     let listener = match preferred {
-        Some(port) => match tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await {
+        Some(port) => match listen(port) {
             Ok(listener) => listener,
             Err(_) => {
                 eprintln!("port {port} is taken; the endpoint moves to a new port");
-                bind_any().await?
+                listen(0).map_err(|e| Error::storage("cannot listen on 127.0.0.1", e))?
             }
         },
-        None => bind_any().await?,
+        None => listen(0).map_err(|e| Error::storage("cannot listen on 127.0.0.1", e))?,
     };
     let port = listener.local_addr().map_err(|e| Error::storage("cannot read the router's address", e))?.port();
     let pid = std::process::id();
@@ -145,8 +145,14 @@ async fn serve_async(root: PathBuf, endpoint: String) -> Result<()> {
     Ok(())
 }
 
-async fn bind_any() -> Result<tokio::net::TcpListener> {
-    tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await.map_err(|e| Error::storage("cannot listen on 127.0.0.1", e))
+/// Listen with SO_REUSEADDR: a router restarted after a crash gets its port back at once,
+/// despite the connections of the previous one still in TIME_WAIT (measured: without it the
+/// port stayed taken and the endpoint moved).
+fn listen(port: u16) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.set_reuseaddr(true)?;
+    socket.bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))?;
+    socket.listen(1024)
 }
 
 fn reload(state: &RouterState) -> Result<Option<i64>> {
@@ -206,6 +212,10 @@ fn restart_dead(state: &RouterState) -> Result<()> {
         }
         let log = deployment.log_path();
         eprintln!("{} deployment `{}` is not running; restarting it", crate::time::now(), deployment.name);
+        // What is left of the dead server (its workers) goes first.
+        if let Some(pid) = deployment.pid {
+            server::stop(pid);
+        }
         let started = server::start_inference_server(&deployment.python, &deployment.dir, &deployment.entry_script, &deployment.environment_variables, &log, deployment.port);
         let outcome = started.and_then(|(pid, port)| {
             server::wait_ready(pid, port, "/", readiness_timeout(&deployment)).map(|()| (pid, port)).map_err(|reason| {

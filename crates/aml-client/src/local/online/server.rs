@@ -109,14 +109,17 @@ pub fn wait_ready(pid: u32, port: u16, path: &str, timeout: Duration) -> std::re
     }
 }
 
-/// Stop a detached process and everything in its session: SIGTERM, then SIGKILL.
+/// Stop a detached process and everything in its group: SIGTERM, then SIGKILL. The group
+/// is signalled even when its leader is already dead: a gunicorn worker outlives its killed
+/// master for minutes, still holding the port.
 #[allow(unsafe_code)]
 pub fn stop(pid: u32) {
     let pid = pid as i32;
-    if pid <= 0 || !process_alive(pid) {
+    if pid <= 0 {
         return;
     }
-    // SAFETY: the process leads its own session and group (setsid at spawn); we signal that group.
+    // SAFETY: the process leads its own session and group (setsid at spawn); we signal that
+    // group, and a group with no member left just reports ESRCH.
     unsafe {
         libc::killpg(pid, libc::SIGTERM);
     }
