@@ -69,7 +69,13 @@ pub fn load(file: &Path) -> Result<Vec<Case>> {
             continue;
         }
         let case: RawCase = serde_json::from_str(trimmed).map_err(|e| {
-            bad(file, line, Some(e.column()), None, e.to_string().split(" at line").next().unwrap_or_default().to_string(), "each line is one JSON object: {\"name\": …, \"request\": {…}, \"status\": 200, \"expect\": …}")
+            let problem = e.to_string().split(" at line").next().unwrap_or_default().to_string();
+            let hint = if problem.contains("unknown field") {
+                aml_client::yaml::hint_for(&problem).replace("`az ml` rejects unknown fields too", "the cases file has no such field")
+            } else {
+                "each line is one JSON object: {\"name\": …, \"request\": {…}, \"status\": 200, \"expect\": …}".to_string()
+            };
+            bad(file, line, Some(e.column()), None, problem, &hint)
         })?;
         let body = match (&case.request, &case.body) {
             (Some(request), None) => serde_json::to_vec(request).unwrap_or_default(),

@@ -78,7 +78,8 @@ fn yaml_error(path: &Path, error: &yaml_serde::Error, sets: Option<&str>) -> Err
     }))
 }
 
-fn hint_for(problem: &str) -> String {
+/// A hint for a serde error message: the likely field for an unknown one, else what to check.
+pub fn hint_for(problem: &str) -> String {
     if let Some(unknown) = between(problem, "unknown field `", "`") {
         let expected: Vec<&str> = problem
             .split_once("expected")
