@@ -82,7 +82,7 @@ fn yaml_error(path: &Path, error: &yaml_serde::Error, sets: Option<&str>) -> Err
 pub fn hint_for(problem: &str) -> String {
     if let Some(unknown) = between(problem, "unknown field `", "`") {
         let expected: Vec<&str> = problem
-            .split_once("expected")
+            .split_once(", expected ")
             .map(|(_, rest)| rest.split('`').skip(1).step_by(2).collect())
             .unwrap_or_default();
         return match closest(unknown, &expected) {
@@ -314,6 +314,12 @@ mod tests {
     fn swapped_letters_are_one_typo() {
         assert_eq!(closest("tpye", &["type", "path"]), Some("type"));
         assert_eq!(closest("zzz", &["type", "path"]), None);
+    }
+
+    #[test]
+    fn a_field_named_like_the_message_still_gets_its_hint() {
+        let hint = hint_for("unknown field `expected`, expected one of `name`, `expect`, `shape`");
+        assert_eq!(hint, "did you mean `expect`? `az ml` rejects unknown fields too");
     }
 
     #[test]
