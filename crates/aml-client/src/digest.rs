@@ -18,6 +18,11 @@ impl Digest {
         Digest(Sha256::digest(bytes).into())
     }
 
+    /// A digest from a SHA-256 computed elsewhere.
+    pub fn of_hash(bytes: [u8; 32]) -> Self {
+        Digest(bytes)
+    }
+
     pub fn hex(&self) -> String {
         let mut out = String::with_capacity(64);
         for byte in self.0 {

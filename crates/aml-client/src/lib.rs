@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod lineage;
 pub mod local;
 pub mod model;
+pub mod oci;
 pub mod process;
 pub mod online;
 pub mod refs;

@@ -158,6 +158,19 @@ impl Workspace {
         }
     }
 
+    /// A version's files as local paths (downloaded first on remote backends).
+    pub fn model_files(&self, version: &ModelVersion) -> Result<Vec<(String, PathBuf)>> {
+        match self {
+            Workspace::Local(ws) => ws.model_files(version),
+        }
+    }
+
+    pub fn set_model_properties(&mut self, version: &ModelVersion, set: &BTreeMap<String, String>) -> Result<()> {
+        match self {
+            Workspace::Local(ws) => ws.registry().update_properties(&version.name, &version.version, set),
+        }
+    }
+
     /// Check a job file against this workspace (paths, references, bindings) without running it.
     pub fn plan_job(&self, job: &LoadedJob) -> Result<Plan> {
         match self {

@@ -596,6 +596,21 @@ pub fn plan_environment(file: &Path, field: &str, environment: &EnvironmentRef, 
     Ok(EnvPlan::BaseInterpreter { image: env.image.clone() })
 }
 
+/// The pip requirements a conda file or a requirements.txt stands for, and its Python pin.
+pub fn requirements_of(file: &Path) -> Result<(Vec<String>, Option<String>)> {
+    let is_text = file.extension().is_some_and(|e| e == "txt");
+    if is_text {
+        let text = crate::yaml::read(file)?;
+        let packages = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_owned).collect();
+        return Ok((packages, None));
+    }
+    let mut warnings = Vec::new();
+    match conda_packages(&load_conda_file(file)?, file.to_path_buf(), &mut warnings) {
+        EnvPlan::Packages { packages, python, .. } => Ok((packages, python)),
+        EnvPlan::BaseInterpreter { .. } => Ok((Vec::new(), None)),
+    }
+}
+
 /// Conda dependencies become pip requirements: pip entries as written, conda packages by
 /// the same name from PyPI (`name=1.2` → `name==1.2.*`), `python=X.Y` as the interpreter pin.
 fn conda_packages(conda: &CondaFile, described_by: PathBuf, warnings: &mut Vec<String>) -> EnvPlan {

@@ -183,6 +183,12 @@ impl LocalWorkspace {
         self.registry.manifest(&version.name, &version.version)
     }
 
+    /// A version's files: (path in the model, where its bytes are stored).
+    pub fn model_files(&self, version: &ModelVersion) -> Result<Vec<(String, PathBuf)>> {
+        let manifest = self.manifest(version)?;
+        Ok(manifest.entries.iter().map(|e| (e.path.clone(), self.blobs.path(&e.digest))).collect())
+    }
+
     /// Copy a version's files into `dir`, checking every byte against its digest.
     /// Refuses before writing anything if a file would be overwritten.
     pub fn download_model(&self, version: &ModelVersion, dir: &Path) -> Result<Vec<PathBuf>> {

@@ -318,6 +318,17 @@ impl Registry {
             .ok_or_else(|| Error::service(format!("{name}:{version} vanished while being tagged"), None))
     }
 
+    /// Set properties on a version (an image built from it, say), keeping the others.
+    pub fn update_properties(&mut self, name: &str, version: &str, set: &BTreeMap<String, String>) -> Result<()> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let text: String = tx.query_row("SELECT properties FROM model_versions WHERE name = ?1 AND version = ?2", params![name, version], |r| r.get(0))?;
+        let mut properties: BTreeMap<String, String> = serde_json::from_str(&text).map_err(|e| Error::storage("stored properties are unreadable", e))?;
+        properties.extend(set.clone());
+        tx.execute("UPDATE model_versions SET properties = ?3 WHERE name = ?1 AND version = ?2", params![name, version, json(&properties)?])?;
+        tx.commit()?;
+        Ok(())
+    }
+
     // Jobs.
 
     pub fn insert_job(&mut self, job: &Job) -> Result<()> {

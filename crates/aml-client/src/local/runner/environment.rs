@@ -22,19 +22,7 @@ pub struct Interpreter {
     pub description: String,
 }
 
-/// Where built environments live: `AML_CACHE_DIR`, else the user's cache folder.
-pub fn cache_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("AML_CACHE_DIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir).join("aml-tools");
-    }
-    match std::env::var_os("HOME") {
-        Some(home) => PathBuf::from(home).join(".cache").join("aml-tools"),
-        None => std::env::temp_dir().join("aml-tools-cache"),
-    }
-}
+pub use crate::process::{cache_dir, find_on_path};
 
 /// The base interpreter: `AML_PYTHON`, else `python3` on PATH.
 pub fn base_python() -> Result<PathBuf> {
@@ -47,16 +35,6 @@ pub fn base_python() -> Result<PathBuf> {
             Some("install Python 3 and put `python3` on PATH, or set AML_PYTHON to an interpreter".into()),
         )
     })
-}
-
-pub fn find_on_path(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join(program)).find(|candidate| is_executable(candidate))
-}
-
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 pub async fn ensure(plan: &EnvPlan, cancel: &mut Cancellation, echo: bool) -> Result<Interpreter> {

@@ -1,0 +1,228 @@
+//! The OCI Distribution API, as much as pushing and pulling images needs: blob existence
+//! (HEAD first, so unchanged layers are never sent again), chunked uploads (PATCH, 8 MiB at
+//! a time: constant memory), manifests, and blob downloads checked against their digests.
+//! Plain HTTP, for registries on this machine (127.0.0.1, localhost); Azure Container
+//! Registry (HTTPS, AAD token exchange) comes with the azure backend.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::str::FromStr;
+
+use axum::body::Bytes;
+use axum::http::{Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use crate::digest::Digest;
+use crate::error::{Error, IoContext, Result};
+
+const CHUNK: usize = 8 << 20;
+
+/// `REGISTRY/REPOSITORY[:TAG|@DIGEST]`, e.g. `127.0.0.1:5000/diabetes:3`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRef {
+    pub registry: String,
+    pub repository: String,
+    /// A tag or `sha256:…`.
+    pub reference: String,
+}
+
+impl FromStr for ImageRef {
+    type Err = Error;
+    fn from_str(text: &str) -> Result<ImageRef> {
+        let hint = "write `REGISTRY/REPOSITORY:TAG`, e.g. `127.0.0.1:5000/diabetes:3` (the registry is always named)";
+        let (registry, rest) = text.split_once('/').ok_or_else(|| Error::usage(format!("`{text}` names no registry"), hint))?;
+        if !(registry.contains('.') || registry.contains(':') || registry == "localhost") {
+            return Err(Error::usage(format!("`{registry}` in `{text}` is not a registry host"), hint));
+        }
+        let (repository, reference) = if let Some((repo, digest)) = rest.split_once('@') {
+            (repo, digest.to_string())
+        } else {
+            match rest.rsplit_once(':') {
+                Some((repo, tag)) if !tag.contains('/') => (repo, tag.to_string()),
+                _ => (rest, "latest".to_string()),
+            }
+        };
+        let valid = !repository.is_empty()
+            && repository.split('/').all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')));
+        if !valid {
+            return Err(Error::usage(format!("`{repository}` is not a repository name"), "repositories are lower case: letters, digits, `.`, `_`, `-`, parts joined by `/`"));
+        }
+        Ok(ImageRef { registry: registry.into(), repository: repository.into(), reference })
+    }
+}
+
+impl fmt::Display for ImageRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sep = if self.reference.starts_with("sha256:") { '@' } else { ':' };
+        write!(f, "{}/{}{sep}{}", self.registry, self.repository, self.reference)
+    }
+}
+
+pub struct RegistryClient {
+    client: Client<HttpConnector, Full<Bytes>>,
+    base: String,
+    runtime: tokio::runtime::Runtime,
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+}
+
+impl RegistryClient {
+    pub fn new(registry: &str) -> Result<RegistryClient> {
+        let host = registry.split(':').next().unwrap_or(registry);
+        if !(host == "localhost" || host == "127.0.0.1" || host == "[::1]") {
+            return Err(Error::usage(
+                format!("`{registry}` is not on this machine; only local registries (plain HTTP) are supported so far"),
+                "push to an OCI layout (`--to oci:DIR`) or a registry on 127.0.0.1; Azure Container Registry arrives with the azure backend",
+            ));
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Error::storage("cannot start a runtime", e))?;
+        let client = Client::builder(TokioExecutor::new()).build_http();
+        Ok(RegistryClient { client, base: format!("http://{registry}"), runtime })
+    }
+
+    fn send(&self, method: Method, url: &str, headers: &[(&str, &str)], body: Bytes) -> Result<Answer> {
+        let mut request = Request::builder().method(method.clone()).uri(url);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request.body(Full::new(body)).map_err(|e| Error::service(format!("cannot build a request to {url}: {e}"), None))?;
+        self.runtime.block_on(async {
+            let response = self.client.request(request).await.map_err(|e| {
+                Error::service(format!("the registry at {} did not answer {method} {url}: {e}", self.base), Some("check that the registry runs and the address is right".into()))
+            })?;
+            let (parts, body) = response.into_parts();
+            let body = body.collect().await.map_err(|e| Error::service(format!("the registry's answer to {url} broke off: {e}"), None))?.to_bytes();
+            Ok(Answer { status: parts.status, headers: parts.headers, body })
+        })
+    }
+
+    fn failure(&self, what: &str, answer: &Answer) -> Error {
+        // The registry's own words: {"errors": [{"code", "message", "detail"}]}.
+        let detail = serde_json::from_slice::<serde_json::Value>(&answer.body)
+            .ok()
+            .and_then(|v| v["errors"].as_array().map(|errors| errors.iter().map(|e| format!("{}: {}", e["code"].as_str().unwrap_or(""), e["message"].as_str().unwrap_or(""))).collect::<Vec<_>>().join("; ")))
+            .unwrap_or_else(|| String::from_utf8_lossy(&answer.body).chars().take(200).collect());
+        Error::service(format!("{what}: the registry answered {} ({detail})", answer.status), None)
+    }
+
+    pub fn blob_exists(&self, repository: &str, digest: &Digest) -> Result<bool> {
+        let answer = self.send(Method::HEAD, &format!("{}/v2/{repository}/blobs/{digest}", self.base), &[], Bytes::new())?;
+        match answer.status {
+            StatusCode::OK => Ok(true),
+            StatusCode::NOT_FOUND => Ok(false),
+            _ => Err(self.failure(&format!("checking blob {digest}"), &answer)),
+        }
+    }
+
+    /// Upload a file as a blob, in chunks; the registry checks the digest at the end.
+    pub fn upload_blob(&self, repository: &str, digest: &Digest, path: &Path) -> Result<()> {
+        let answer = self.send(Method::POST, &format!("{}/v2/{repository}/blobs/uploads/", self.base), &[("content-length", "0")], Bytes::new())?;
+        if answer.status != StatusCode::ACCEPTED {
+            return Err(self.failure("starting an upload", &answer));
+        }
+        let mut location = self.location(&answer)?;
+        let mut file = File::open(path).with_path("cannot open", path)?;
+        let mut offset: u64 = 0;
+        let mut buffer = vec![0u8; CHUNK];
+        loop {
+            let mut filled = 0;
+            while filled < CHUNK {
+                let n = file.read(&mut buffer[filled..]).with_path("cannot read", path)?;
+                if n == 0 {
+                    break;
+                }
+                filled += n;
+            }
+            if filled == 0 {
+                break;
+            }
+            let range = format!("{offset}-{}", offset + filled as u64 - 1);
+            let length = filled.to_string();
+            let answer = self.send(
+                Method::PATCH,
+                &location,
+                &[("content-type", "application/octet-stream"), ("content-range", &range), ("content-length", &length)],
+                Bytes::copy_from_slice(&buffer[..filled]),
+            )?;
+            if answer.status != StatusCode::ACCEPTED {
+                return Err(self.failure(&format!("uploading bytes {range} of {digest}"), &answer));
+            }
+            location = self.location(&answer)?;
+            offset += filled as u64;
+        }
+        let separator = if location.contains('?') { '&' } else { '?' };
+        let answer = self.send(Method::PUT, &format!("{location}{separator}digest={digest}"), &[("content-length", "0")], Bytes::new())?;
+        if answer.status != StatusCode::CREATED {
+            return Err(self.failure(&format!("finishing the upload of {digest}"), &answer));
+        }
+        Ok(())
+    }
+
+    fn location(&self, answer: &Answer) -> Result<String> {
+        let location = answer.headers.get("location").and_then(|v| v.to_str().ok()).ok_or_else(|| Error::service("the registry gave no upload location", None))?;
+        Ok(if location.starts_with("http") { location.to_string() } else { format!("{}{location}", self.base) })
+    }
+
+    pub fn put_manifest(&self, repository: &str, reference: &str, media_type: &str, bytes: &[u8]) -> Result<()> {
+        let length = bytes.len().to_string();
+        let answer = self.send(
+            Method::PUT,
+            &format!("{}/v2/{repository}/manifests/{reference}", self.base),
+            &[("content-type", media_type), ("content-length", &length)],
+            Bytes::copy_from_slice(bytes),
+        )?;
+        if answer.status != StatusCode::CREATED {
+            return Err(self.failure(&format!("putting the manifest {repository}:{reference}"), &answer));
+        }
+        Ok(())
+    }
+
+    /// A manifest and its media type; an index answers too (for base images).
+    pub fn get_manifest(&self, repository: &str, reference: &str) -> Result<(String, Bytes)> {
+        let accept = [super::MANIFEST, super::INDEX, super::DOCKER_MANIFEST, super::DOCKER_MANIFEST_LIST].join(", ");
+        let answer = self.send(Method::GET, &format!("{}/v2/{repository}/manifests/{reference}", self.base), &[("accept", &accept)], Bytes::new())?;
+        if answer.status != StatusCode::OK {
+            return Err(self.failure(&format!("getting the manifest {repository}:{reference}"), &answer));
+        }
+        let media_type = answer.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or(super::MANIFEST).to_string();
+        Ok((media_type, answer.body))
+    }
+
+    /// Download a blob to a file, checking its digest.
+    pub fn get_blob(&self, repository: &str, digest: &Digest, to: &Path) -> Result<()> {
+        let answer = self.send(Method::GET, &format!("{}/v2/{repository}/blobs/{digest}", self.base), &[], Bytes::new())?;
+        if answer.status != StatusCode::OK {
+            return Err(self.failure(&format!("getting blob {digest}"), &answer));
+        }
+        if Digest::of_bytes(&answer.body) != *digest {
+            return Err(Error::service(format!("blob {digest} from the registry does not match its digest"), None));
+        }
+        let mut file = File::create(to).with_path("cannot create", to)?;
+        file.write_all(&answer.body).with_path("cannot write", to)?;
+        file.sync_all().with_path("cannot fsync", to)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references() {
+        let r: ImageRef = "127.0.0.1:5000/team/diabetes:3".parse().unwrap();
+        assert_eq!((r.registry.as_str(), r.repository.as_str(), r.reference.as_str()), ("127.0.0.1:5000", "team/diabetes", "3"));
+        let r: ImageRef = "localhost:5000/diabetes".parse().unwrap();
+        assert_eq!(r.reference, "latest");
+        assert!("diabetes:3".parse::<ImageRef>().is_err());
+        assert!("127.0.0.1:5000/Diabetes:3".parse::<ImageRef>().is_err());
+    }
+}
