@@ -13,10 +13,10 @@ fn main() -> ExitCode {
         Some("demo") => demo::run(),
         Some("test") => test(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
-        Some("setup") => setup::ensure_venv().map(|_| ()),
+        Some("setup") => setup::ensure_venv().and_then(|_| setup::ensure_debian_packages(&[])).and_then(|()| setup::ensure_base_image().map(|_| ())),
         _ => {
             eprintln!(
-                "usage: cargo xtask <task>\n\n  demo    validate, train and register the diabetes example on a local workspace\n  test    install what the tests need (idempotent), then run every test\n  bench   measure against the peer tools and write BENCHMARKS.md\n  setup   only install the test venv (.venv)"
+                "usage: cargo xtask <task>\n\n  demo    validate, train and register the diabetes example on a local workspace\n  test    install what the tests need (idempotent), then run every test\n  bench   measure against the peer tools and write BENCHMARKS.md\n  setup   only install what the tests need (venv, Debian packages, base image)"
             );
             return ExitCode::from(2);
         }
@@ -33,6 +33,8 @@ fn main() -> ExitCode {
 /// Install what the tests need, then run them all. Extra arguments go to `cargo test`.
 fn test(extra: &[String]) -> Result<(), String> {
     setup::ensure_venv()?;
+    setup::ensure_debian_packages(&[])?;
+    setup::ensure_base_image()?;
     setup::step("cargo test --workspace");
     let mut command = setup::cargo();
     command.args(["test", "--workspace", "--all-targets"]);

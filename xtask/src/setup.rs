@@ -1,5 +1,7 @@
 //! Installing what the tests and the demo need, idempotently: a Python venv in `.venv`
-//! (ignored by git) with the packages in `xtask/requirements-test.txt`.
+//! (ignored by git) with the packages in `xtask/requirements-test.txt`, the Debian packages
+//! of the real parts (a Distribution registry, skopeo, umoci, mmdebstrap, xmllint), and a
+//! Debian base image with Python, built once into the test cache.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -57,4 +59,72 @@ pub fn ensure_venv() -> Result<PathBuf, String> {
 pub fn path_with_venv() -> String {
     let path = std::env::var("PATH").unwrap_or_default();
     format!("{path}:{}", venv().join("bin").display())
+}
+
+/// Debian packages the tests run for real, and a program each provides.
+const DEBIAN_PACKAGES: &[(&str, &str)] = &[
+    ("docker-registry", "/usr/bin/docker-registry"),
+    ("skopeo", "/usr/bin/skopeo"),
+    ("umoci", "/usr/bin/umoci"),
+    ("mmdebstrap", "/usr/bin/mmdebstrap"),
+    ("libxml2-utils", "/usr/bin/xmllint"),
+    ("iproute2", "/usr/sbin/ip"),
+    ("curl", "/usr/bin/curl"),
+];
+
+/// Install the Debian packages that are missing (none: nothing runs).
+pub fn ensure_debian_packages(extra: &[(&str, &str)]) -> Result<(), String> {
+    let missing: Vec<&str> = DEBIAN_PACKAGES.iter().chain(extra).filter(|(_, program)| !Path::new(program).exists()).map(|(package, _)| *package).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    step(&format!("installing Debian packages: {}", missing.join(" ")));
+    let sudo = !is_root();
+    let apt = |args: &[&str]| {
+        let mut command = if sudo { Command::new("sudo") } else { Command::new("apt-get") };
+        if sudo {
+            command.arg("apt-get");
+        }
+        command.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        command
+    };
+    run(&mut apt(&["update", "-q"]))?;
+    let mut install = apt(&["install", "-y", "-q", "--no-install-recommends"]);
+    install.args(&missing);
+    run(&mut install)
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Uid:").map(|v| v.split_whitespace().next() == Some("0"))))
+        .unwrap_or(false)
+}
+
+/// The shared cache of the tests (environments, image layers, the base image).
+pub fn test_cache() -> PathBuf {
+    crate::demo::target_dir().join("aml-test-cache")
+}
+
+/// A Debian bookworm root file system with Python 3 (docs left out), as a tar: the base of
+/// the images the tests and the demo build and run. Built once.
+pub fn ensure_base_image() -> Result<PathBuf, String> {
+    let tar = test_cache().join("base").join("bookworm-python3.tar");
+    if tar.is_file() {
+        return Ok(tar);
+    }
+    step("building a Debian base image with Python (once, ~30 s)");
+    let dir = tar.parent().map(Path::to_path_buf).unwrap_or_default();
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let partial = dir.join("bookworm-python3.tar.partial");
+    let mut command = Command::new("mmdebstrap");
+    // The format is said outright: mmdebstrap guesses it from the extension otherwise.
+    command.args(["--quiet", "--format=tar", "--variant=essential", "--include=python3"]);
+    for folder in ["doc", "man", "locale", "info"] {
+        command.arg(format!("--dpkgopt=path-exclude=/usr/share/{folder}/*"));
+    }
+    command.args(["bookworm"]).arg(&partial);
+    run(&mut command)?;
+    std::fs::rename(&partial, &tar).map_err(|e| format!("cannot move {}: {e}", partial.display()))?;
+    Ok(tar)
 }

@@ -28,6 +28,13 @@ pub fn shared_cache() -> PathBuf {
     repo_root().join("target").join("aml-test-cache")
 }
 
+/// The Debian base image tarball `cargo xtask test` builds (mmdebstrap, with Python 3).
+pub fn base_image_tar() -> PathBuf {
+    let tar = shared_cache().join("base").join("bookworm-python3.tar");
+    assert!(tar.is_file(), "`{}` is missing: `cargo xtask test` builds it", tar.display());
+    tar
+}
+
 /// The Python the xtask installed (with uv, mlflow and the azure-ai-ml oracle).
 pub fn venv_python() -> PathBuf {
     let python = repo_root().join(".venv").join("bin").join("python");
@@ -162,4 +169,46 @@ pub fn render(output: &Output) -> String {
 pub fn json(output: &Output) -> serde_json::Value {
     serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", render(output)))
+}
+
+/// A real Distribution registry (Debian's `docker-registry`) on a free 127.0.0.1 port, its
+/// storage in a temp folder; stopped when dropped.
+pub struct Registry {
+    pub address: String,
+    child: std::process::Child,
+    _storage: tempfile::TempDir,
+}
+
+impl Registry {
+    pub fn start() -> Registry {
+        let storage = tempfile::tempdir().expect("temp dir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+        let config = storage.path().join("config.yml");
+        std::fs::write(
+            &config,
+            format!("version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n", storage.path().join("data").display()),
+        )
+        .expect("write the registry's config");
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("docker-registry (cargo xtask test installs Debian's package)");
+        let address = format!("127.0.0.1:{port}");
+        let start = std::time::Instant::now();
+        while std::net::TcpStream::connect(&address).is_err() {
+            assert!(start.elapsed() < std::time::Duration::from_secs(20), "the registry did not start on {address}");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Registry { address, child, _storage: storage }
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -106,11 +106,10 @@ pub struct BaseInfo {
 /// Look through the base's layers (once per base; the answer is cached by its digest).
 pub fn inspect(base: &Base, cache: &Layout, cache_dir: &Path) -> Result<BaseInfo> {
     let remembered = cache_dir.join("base-info").join(format!("{}.json", base.digest.hex()));
-    if let Ok(text) = std::fs::read(&remembered) {
-        if let Ok(info) = serde_json::from_slice(&text) {
+    if let Ok(text) = std::fs::read(&remembered)
+        && let Ok(info) = serde_json::from_slice(&text) {
             return Ok(info);
         }
-    }
     let mut python = None;
     let mut versions: Vec<(u32, u32)> = Vec::new();
     let mut glibc = None;
@@ -125,13 +124,11 @@ pub fn inspect(base: &Base, cache: &Layout, cache_dir: &Path) -> Result<BaseInfo
             if path == "usr/bin/python3" {
                 python = Some("/usr/bin/python3".to_string());
             }
-            if let Some(rest) = path.strip_prefix("usr/lib/python3.") {
-                if let Some(minor) = rest.split('/').next().and_then(|m| m.parse::<u32>().ok()) {
-                    if !versions.contains(&(3, minor)) && rest.contains("/os.py") {
+            if let Some(rest) = path.strip_prefix("usr/lib/python3.")
+                && let Some(minor) = rest.split('/').next().and_then(|m| m.parse::<u32>().ok())
+                    && !versions.contains(&(3, minor)) && rest.contains("/os.py") {
                         versions.push((3, minor));
                     }
-                }
-            }
             if path == "var/lib/dpkg/status" {
                 let mut text = String::new();
                 let _ = entry.read_to_string(&mut text);

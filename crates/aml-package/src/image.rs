@@ -33,6 +33,11 @@ pub fn build(args: ImageArgs, workspace: &str) -> Result<Image> {
     // Everything is checked before anything is written.
     let base_location: Location = args.base.parse()?;
     let destination: Location = args.to.parse()?;
+    // A registry we cannot push to is bad input, found before any layer is built.
+    let push_client = match &destination {
+        Location::Registry(image) => Some(RegistryClient::new(&image.registry)?),
+        Location::Layout { .. } => None,
+    };
     let code = args.code.clone();
     if !code.join(&args.scoring_script).is_file() {
         return Err(Error::usage(
@@ -153,7 +158,7 @@ pub fn build(args: ImageArgs, workspace: &str) -> Result<Image> {
             format!("oci:{}:{tag}", dir.display())
         }
         Location::Registry(image) => {
-            let client = RegistryClient::new(&image.registry)?;
+            let Some(client) = push_client else { return Err(Error::service("no registry client", None)) };
             for (view, blob) in views.iter_mut().zip(&manifest.layers) {
                 let present = client.blob_exists(&image.repository, &blob.digest)?;
                 if !present {
@@ -186,11 +191,10 @@ pub fn build(args: ImageArgs, workspace: &str) -> Result<Image> {
 fn cached_layer(cache: &Layout, cache_dir: &Path, key: &str, gzip: bool, entries: impl FnOnce() -> Result<(Vec<Entry>, Option<PathBuf>)>) -> Result<(Layer, bool)> {
     let key_hex = Digest::of_bytes(key.as_bytes()).hex();
     let remembered = cache_dir.join("layers").join(format!("{key_hex}.json"));
-    if let Some(layer) = std::fs::read(&remembered).ok().and_then(|t| serde_json::from_slice::<Layer>(&t).ok()) {
-        if cache.has_blob(&layer.descriptor.digest) {
+    if let Some(layer) = std::fs::read(&remembered).ok().and_then(|t| serde_json::from_slice::<Layer>(&t).ok())
+        && cache.has_blob(&layer.descriptor.digest) {
             return Ok((layer, true));
         }
-    }
     let (entries, staging) = entries()?;
     let layer = layers::build(entries, gzip, cache);
     if let Some(staging) = staging {
