@@ -24,6 +24,14 @@ const CASES: &[(&str, &str, bool)] = &[
     ("job", "crates/aml-train/tests/oracle/unknown_step_field.yml", false),
     ("job", "crates/aml-train/tests/oracle/unknown_output_field.yml", false),
     ("model", "crates/aml-train/tests/oracle/model_typo.yml", false),
+    ("endpoint", "examples/diabetes/endpoint.yml", true),
+    ("deployment", "examples/diabetes/deployment-blue.yml", true),
+    ("deployment", "examples/diabetes/deployment-green.yml", true),
+    ("endpoint", "crates/aml-deploy/tests/fixtures/linear/endpoint.yml", true),
+    ("deployment", "crates/aml-deploy/tests/fixtures/linear/deployment-blue.yml", true),
+    ("deployment", "crates/aml-deploy/tests/fixtures/linear/deployment-broken.yml", true),
+    ("endpoint", "crates/aml-train/tests/oracle/endpoint_typo.yml", false),
+    ("deployment", "crates/aml-train/tests/oracle/deployment_typo.yml", false),
 ];
 
 fn oracle() -> serde_json::Value {
@@ -41,6 +49,8 @@ fn oracle() -> serde_json::Value {
 fn ours(ws: &TestWorkspace, kind: &str, path: &Path) -> std::process::Output {
     match kind {
         "job" => ws.run(&binary("aml-train"), &["validate", &path.display().to_string()]),
+        // Endpoint and deployment files: parsed by aml-deploy's loader (which has no dry run).
+        "endpoint" | "deployment" => online(path),
         // Components are checked as pipelines use them (the pipeline fixture above).
         "component" => ws.run(&binary("aml-train"), &["validate", &path.with_file_name("pipeline-components.yml").display().to_string()]),
         _ => {
@@ -48,6 +58,18 @@ fn ours(ws: &TestWorkspace, kind: &str, path: &Path) -> std::process::Output {
             ws.run(&binary("aml-register"), &["model", "-f", &path.display().to_string(), "--path", "weights.bin"])
         }
     }
+}
+
+/// Our loader's verdict on an endpoint or deployment file, as the exit code `aml-deploy` gives.
+fn online(path: &Path) -> std::process::Output {
+    let code = match aml_client::yaml::endpoint::load_online(path, &[]) {
+        Ok(_) => "exit 0",
+        Err(e) => {
+            eprintln!("{e}");
+            "exit 2"
+        }
+    };
+    std::process::Command::new("sh").args(["-c", code]).output().unwrap()
 }
 
 #[test]

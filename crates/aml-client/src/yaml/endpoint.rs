@@ -57,8 +57,8 @@ pub struct OnlineDeployment {
     pub tags: OrderedMap<String>,
     #[serde(default, deserialize_with = "string_map")]
     pub properties: OrderedMap<String>,
-    /// `azureml:diabetes:3`, or a local path registered on the fly.
-    pub model: Option<String>,
+    /// `azureml:diabetes:3`, or an inline model (`{path: ./model}`) registered on the fly.
+    pub model: Option<DeploymentModel>,
     pub model_mount_path: Option<String>,
     pub code_configuration: Option<CodeConfiguration>,
     pub environment: Option<EnvironmentRef>,
@@ -77,6 +77,39 @@ pub struct OnlineDeployment {
     pub egress_public_network_access: Option<String>,
     pub private_network_connection: Option<Value>,
     pub resources: Option<Value>,
+}
+
+/// `model:` in a deployment: a registered reference, or an inline model asset (as `az ml`
+/// writes a local folder: `model: {path: ./model}`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum DeploymentModel {
+    Registered(String),
+    Inline(Box<super::model::ModelSpec>),
+}
+
+impl<'de> Deserialize<'de> for DeploymentModel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        struct ModelVisitor;
+        impl<'de> serde::de::Visitor<'de> for ModelVisitor {
+            type Value = DeploymentModel;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("`azureml:<name>:<version>` or a mapping with `path`")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<DeploymentModel, E> {
+                if !v.starts_with("azureml:") {
+                    return Err(E::custom(format!(
+                        "`{v}` is not a registered model; write `azureml:<name>:<version>`, or a local folder as a mapping: `model: {{path: {v}}}`"
+                    )));
+                }
+                Ok(DeploymentModel::Registered(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> std::result::Result<DeploymentModel, A::Error> {
+                super::model::ModelSpec::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(|m| DeploymentModel::Inline(Box::new(m)))
+            }
+        }
+        deserializer.deserialize_any(ModelVisitor)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -12,9 +12,21 @@ import warnings
 warnings.filterwarnings("ignore")
 logging.disable(logging.CRITICAL)
 
-from azure.ai.ml import load_component, load_job, load_model  # noqa: E402
+from azure.ai.ml import (  # noqa: E402
+    load_component,
+    load_job,
+    load_model,
+    load_online_deployment,
+    load_online_endpoint,
+)
 
-LOADERS = {"job": load_job, "model": load_model, "component": load_component}
+LOADERS = {
+    "job": load_job,
+    "model": load_model,
+    "component": load_component,
+    "endpoint": load_online_endpoint,
+    "deployment": load_online_deployment,
+}
 results = {}
 for argument in sys.argv[1:]:
     kind, path = argument.split(":", 1)

@@ -24,7 +24,7 @@ use crate::process::Cancellation;
 use crate::model::{Lineage, NewModelVersion};
 use crate::online::{ApplyOutcome, DeploymentState, Endpoint, EndpointAccess, check_traffic};
 use crate::refs::ModelRef;
-use crate::yaml::endpoint::{OnlineDeployment, OnlineEndpoint};
+use crate::yaml::endpoint::{DeploymentModel, OnlineDeployment, OnlineEndpoint};
 use crate::yaml::model::ModelType;
 use crate::yaml::resolve_path;
 
@@ -194,7 +194,7 @@ impl LocalWorkspace {
         }
         let model = match &spec.model {
             None => None,
-            Some(written) => Some(self.deployment_model(file, spec, written)?),
+            Some(model) => Some(self.deployment_model(file, spec, model)?),
         };
 
         let code_manifest = crate::tree::hash_files(crate::tree::snapshot_files(&code_dir)?)?;
@@ -308,27 +308,36 @@ impl LocalWorkspace {
         Ok((self.view(&record.endpoint)?, outcome))
     }
 
-    /// The model a deployment serves: a registered reference, or a local path registered on the fly.
-    fn deployment_model(&mut self, file: &Path, spec: &OnlineDeployment, written: &str) -> Result<crate::model::ModelVersion> {
-        let path = resolve_path(file, written.strip_prefix("file:").unwrap_or(written));
-        if !written.starts_with("azureml:") && path.exists() {
-            let new = NewModelVersion {
-                name: format!("{}-{}", spec.endpoint_name, spec.name),
-                version: None,
-                kind: ModelType::CustomModel,
-                description: Some(format!("registered by applying deployment `{}`", spec.name)),
-                source: path.display().to_string(),
-                source_path: path,
-                tags: BTreeMap::from([("anonymous".to_string(), "true".to_string())]),
-                properties: BTreeMap::new(),
-                metrics: BTreeMap::new(),
-                lineage: Lineage { created_by: crate::ci::requester(), created_at: Some(crate::time::now()), ..Lineage::default() },
-                force_new: false,
-            };
-            return Ok(self.register_model(&new)?.version);
+    /// The model a deployment serves: a registered reference, or an inline model registered
+    /// on the fly (as `az ml` registers an anonymous model asset).
+    fn deployment_model(&mut self, file: &Path, spec: &OnlineDeployment, model: &DeploymentModel) -> Result<crate::model::ModelVersion> {
+        match model {
+            DeploymentModel::Registered(written) => {
+                let reference: ModelRef = written.parse().map_err(|e: Error| Error::in_file(file, Some("model"), e.to_string(), "write `azureml:<name>:<version>`"))?;
+                self.model_version(&reference).map_err(|e| Error::in_file(file, Some("model"), e.to_string(), e.hint().unwrap_or("register the model first").to_string()))
+            }
+            DeploymentModel::Inline(inline) => {
+                let written = inline.path.as_deref().ok_or_else(|| Error::in_file(file, Some("model.path"), "is missing", "give the model's local file or folder"))?;
+                let path = resolve_path(file, written);
+                if !path.exists() {
+                    return Err(Error::in_file(file, Some("model.path"), format!("`{written}` does not exist (looked for `{}`)", path.display()), "paths are relative to the deployment file's folder"));
+                }
+                let new = NewModelVersion {
+                    name: inline.name.clone().unwrap_or_else(|| format!("{}-{}", spec.endpoint_name, spec.name)),
+                    version: None,
+                    kind: inline.kind.unwrap_or(ModelType::CustomModel),
+                    description: Some(format!("registered by applying deployment `{}`", spec.name)),
+                    source: path.display().to_string(),
+                    source_path: path,
+                    tags: BTreeMap::from([("anonymous".to_string(), "true".to_string())]),
+                    properties: BTreeMap::new(),
+                    metrics: BTreeMap::new(),
+                    lineage: Lineage { created_by: crate::ci::requester(), created_at: Some(crate::time::now()), ..Lineage::default() },
+                    force_new: false,
+                };
+                Ok(self.register_model(&new)?.version)
+            }
         }
-        let reference: ModelRef = written.parse().map_err(|e: Error| Error::in_file(file, Some("model"), e.to_string(), "write `azureml:<name>:<version>`, or a local path"))?;
-        self.model_version(&reference).map_err(|e| Error::in_file(file, Some("model"), e.to_string(), e.hint().unwrap_or("register the model first").to_string()))
     }
 
     /// A Python with the environment's packages and the inference server.
