@@ -12,10 +12,16 @@ pub fn target_dir() -> PathBuf {
 
 pub fn run() -> Result<(), String> {
     setup::ensure_venv()?;
+    setup::ensure_debian_packages(&[])?;
+    let base_tar = setup::ensure_base_image()?;
     step("building the tools (the dev profile the tests use)");
     setup::run(setup::cargo().args(["build", "--quiet", "--bins"]))?;
     let bin = target_dir().join("debug");
     let demo = target_dir().join("demo");
+    if demo.join(".aml").exists() {
+        // The last demo's endpoint still runs: stop it before its folder goes.
+        let _ = Command::new(bin.join("aml-deploy")).args(["delete", "diabetes", "--workspace"]).arg(format!("local:{}", demo.join(".aml").display())).output();
+    }
     if demo.exists() {
         std::fs::remove_dir_all(&demo).map_err(|e| format!("cannot clear {}: {e}", demo.display()))?;
     }
@@ -26,27 +32,43 @@ pub fn run() -> Result<(), String> {
     let tool = |name: &str, args: &[String]| -> Result<(), String> {
         eprintln!("\n$ {name} {}", args.join(" "));
         let mut command = Command::new(bin.join(name));
-        command.args(args).current_dir(&demo).env("AML_WORKSPACE", "local:.aml").env("PATH", setup::path_with_venv());
+        let path = format!("{}:{}", bin.display(), setup::path_with_venv());
+        command.args(args).current_dir(&demo).env("AML_WORKSPACE", "local:.aml").env("PATH", path).env("AML_CACHE_DIR", setup::test_cache());
         setup::run(&mut command)
     };
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
 
-    step("1/6 check the job and its data before spending compute");
+    step("1/11 check the job and its data before spending compute");
     tool("aml-train", &s(&["validate", &rel("job.yml"), "--data-contract", &rel("data-contract.yml")]))?;
-    step("2/6 train once with a different alpha (the first run builds the environment; later runs reuse it)");
-    tool("aml-train", &s(&["run", &rel("job.yml"), "--set", "inputs.alpha=0.5", "--name", "demo-train"]))?;
-    step("3/6 run the prep → train → evaluate pipeline");
+    step("2/11 run the prep → train → evaluate pipeline (the first run builds the environment; later runs reuse it)");
     tool("aml-train", &s(&["run", &rel("pipeline.yml"), "--name", "demo-pipeline"]))?;
-    step("4/6 register the pipeline's model, with its metrics and lineage");
-    tool("aml-register", &s(&["model", "-f", &rel("model.yml"), "--job", "demo-pipeline", "--tag", "stage=candidate"]))?;
-    step("5/6 registering the same bytes again returns the same version");
+    step("3/11 register the pipeline's model, with its metrics and lineage: diabetes:1");
+    tool("aml-register", &s(&["model", "-f", &rel("model.yml"), "--job", "demo-pipeline", "--tag", "stage=production"]))?;
+    step("4/11 registering the same bytes again returns the same version");
     tool("aml-register", &s(&["model", "-f", &rel("model.yml"), "--job", "demo-pipeline"]))?;
-    step("6/6 the registered model, as templates and scripts read it");
-    tool("aml-register", &s(&["show", "diabetes:1", "--output", "json"]))?;
+    step("5/11 train a second model with another alpha, and register it: diabetes:2");
+    tool("aml-train", &s(&["run", &rel("job.yml"), "--set", "inputs.alpha=0.5", "--name", "demo-train", "--quiet"]))?;
+    tool("aml-register", &s(&["model", "-f", &rel("model.yml"), "--job", "demo-train", "--tag", "stage=candidate"]))?;
+    step("6/11 package diabetes:1 as an OCI image on a Debian base (no Docker daemon)");
+    tool("aml-package", &s(&["base", "--rootfs-tar", &base_tar.display().to_string(), "--to", "oci:images/base:bookworm"]))?;
+    tool("aml-package", &s(&["image", "--model", "diabetes:1", "--environment", &rel("environment/score.yml"), "--code", &rel("src"), "--base", "oci:images/base:bookworm", "--to", "oci:images/diabetes", "--quiet"]))?;
+    step("7/11 deploy diabetes:1 to a staging endpoint: the Azure ML inference server behind a router with key auth");
+    tool("aml-deploy", &s(&["apply", "-f", &rel("endpoint.yml")]))?;
+    tool("aml-deploy", &s(&["apply", "-f", &rel("deployment-blue.yml"), "--quiet"]))?;
+    step("8/11 smoke-test it: the example's cases, then 5 s of load with a latency budget, with a JUnit report");
+    tool("smoke-test", &s(&["run", "--endpoint", "diabetes", "--cases", &rel("smoke.jsonl"), "--junit", "reports/smoke.xml"]))?;
+    tool("smoke-test", &s(&["run", "--endpoint", "diabetes", "--cases", &rel("smoke.jsonl"), "--concurrency", "8", "--duration", "5s", "--p95", "200ms"]))?;
+    step("9/11 roll out diabetes:2 blue/green: 10% → 50% → 100%, a smoke test after each step");
+    let check = format!("smoke-test run --endpoint diabetes --cases {}", rel("smoke.jsonl"));
+    tool("aml-deploy", &s(&["rollout", "--endpoint", "diabetes", "-f", &rel("deployment-green.yml"), "--steps", "10,50,100", "--interval", "2s", "--check", &check, "--quiet"]))?;
+    step("10/11 the endpoint now, as templates and scripts read it");
+    tool("aml-deploy", &s(&["show", "diabetes", "--output", "json"]))?;
+    step("11/11 the registered model, with its metrics, lineage and image");
+    tool("aml-register", &s(&["show", "diabetes:1"]))?;
 
     let ws = demo.join(".aml");
     eprintln!(
-        "\nwhere to look:\n  workspace      {ws}\n  registry       {ws}/registry.db (SQLite)\n  job folders    {ws}/jobs/demo-train, {ws}/jobs/demo-pipeline_*\n  a job's log    aml-train logs demo-pipeline   (run in {demo})\n  model files    aml-register download diabetes:1 ./model",
+        "\nwhere to look (commands run in {demo}, workspace local:.aml):\n  registry       {ws}/registry.db (SQLite)\n  job folders    {ws}/jobs/demo-pipeline_*, {ws}/jobs/demo-train\n  a job's log    aml-train logs demo-pipeline\n  the image      {demo}/images/diabetes (OCI layout)\n  JUnit report   {demo}/reports/smoke.xml\n  the endpoint   aml-deploy show diabetes · aml-deploy logs diabetes green\n\nThe endpoint keeps serving; `aml-deploy delete diabetes` (in {demo}) stops it, and the next demo does too.",
         ws = ws.display(),
         demo = relative(&demo)
     );

@@ -57,6 +57,10 @@ pub struct RunReport {
     pub junit: Option<String>,
 }
 
+fn requests(n: u64) -> String {
+    format!("{n} request{}", if n == 1 { "" } else { "s" })
+}
+
 fn ms(value: f64) -> String {
     if value < 10.0 { format!("{value:.2} ms") } else { format!("{value:.0} ms") }
 }
@@ -65,10 +69,10 @@ impl Report for RunReport {
     fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
         // Failures first: they are what the reader is looking for.
         for case in self.cases.iter().filter(|c| !c.passed) {
-            writeln!(out, "FAIL {} (line {}, {} of {} requests): {}", case.name, case.line, case.failures, case.requests, case.error.as_deref().unwrap_or(""))?;
+            writeln!(out, "FAIL {} (line {}, {} of {}): {}", case.name, case.line, case.failures, requests(case.requests), case.error.as_deref().unwrap_or(""))?;
         }
         for case in self.cases.iter().filter(|c| c.passed) {
-            writeln!(out, "ok   {} ({} requests, p50 {})", case.name, case.requests, ms(case.latency_ms.p50))?;
+            writeln!(out, "ok   {} ({}, p50 {})", case.name, requests(case.requests), ms(case.latency_ms.p50))?;
         }
         for budget in &self.budgets {
             writeln!(out, "{} latency {} ≤ {}: {}", if budget.passed { "ok  " } else { "FAIL" }, budget.percentile, ms(budget.limit_ms), ms(budget.actual_ms))?;

@@ -65,8 +65,8 @@ fn a_wrong_answer_fails_naming_the_case_expected_and_got() {
     assert_eq!(out.status.code(), Some(1), "{}", render(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines[0], "FAIL wrong (line 2, 1 of 1 requests): $[0]: expected 3 ± 0.1, got 3.5", "{stdout}");
-    assert_eq!(lines[1], "FAIL bad shape (line 3, 1 of 1 requests): $: 1 items, fewer than 2", "{stdout}");
+    assert_eq!(lines[0], "FAIL wrong (line 2, 1 of 1 request): $[0]: expected 3 ± 0.1, got 3.5", "{stdout}");
+    assert_eq!(lines[1], "FAIL bad shape (line 3, 1 of 1 request): $: 1 items, fewer than 2", "{stdout}");
     assert!(lines[2].starts_with("ok   right"), "{stdout}");
     let xml = std::fs::read_to_string(e.ws.path().join("wrong.xml")).unwrap();
     assert!(xml.contains("failures=\"2\""), "{xml}");
