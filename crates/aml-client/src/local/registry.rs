@@ -104,6 +104,12 @@ const MODEL_COLUMNS: &str =
 impl Registry {
     pub fn open(path: &Path) -> Result<Self> {
         let mut conn = Connection::open(path)?;
+        // The registry holds endpoint keys: owner only. SQLite gives its WAL and shared-memory
+        // files the database's mode. Best effort: a reader that does not own the file keeps it.
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        }
         // Eight CI jobs registering at once wait for each other rather than fail.
         conn.busy_timeout(Duration::from_secs(60))?;
         // SQLite does not always call the busy handler while a fresh database switches to WAL
