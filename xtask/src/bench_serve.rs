@@ -136,8 +136,8 @@ pub fn run(dir: &Path, bin: &Path, heavy_runs: usize, size_mib: u64) -> Result<V
             }
             // A new version each round, so the model layer is built anew; the rest stays cached.
             version.set(version.get() + 1);
-            // A failed write leaves the same bytes: packaging would reuse the layer, which
-            // the digest check of the next row would show.
+            // Should the write fail, no new version is registered and packaging `big:N`
+            // fails, which stops the bench: no figure comes from reused layers.
             if let Ok(mut file) = std::fs::OpenOptions::new().write(true).open(&big) {
                 use std::io::Write;
                 let _ = file.write_all(format!("round {:06}", version.get()).as_bytes());
