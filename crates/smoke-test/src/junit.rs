@@ -1,5 +1,5 @@
 //! JUnit XML for CI test tabs (Azure DevOps PublishTestResults, Jenkins `junit`, GitHub
-//! report actions), in the subset both `shared/contracts/ci/junit/` schemas accept: every
+//! report actions), in the subset both `contracts/ci/junit/` schemas accept: every
 //! testsuite attribute, `properties`, `system-out` and `system-err` present.
 
 use std::fmt::Write;
