@@ -53,6 +53,10 @@ pub trait Report {
     fn ci_outputs(&self) -> Vec<(&'static str, String)> {
         Vec::new()
     }
+    /// Pipeline variables whose names are made at run time (one per gate rule, say).
+    fn named_ci_outputs(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
     /// A markdown summary for the CI run page.
     fn summary(&self) -> Option<String> {
         None
@@ -80,8 +84,10 @@ pub fn finish(result: Result<Box<dyn Report>, Error>, global: &GlobalArgs) -> Ex
                     return ExitCode::from(3);
                 }
             let mut code = report.exit_code();
-            for (name, value) in report.ci_outputs() {
-                if let Err(e) = ci.set_output(name, &value) {
+            let named = report.named_ci_outputs();
+            let outputs = report.ci_outputs().into_iter().map(|(n, v)| (n.to_string(), v)).chain(named);
+            for (name, value) in outputs {
+                if let Err(e) = ci.set_output(&name, &value) {
                     print_error(&e);
                     code = code.max(3);
                 }

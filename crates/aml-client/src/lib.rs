@@ -1,6 +1,7 @@
 //! The one library the aml-* tools share: the `Workspace` seam and its local backend,
 //! Azure ML v2 YAML, references, CLI plumbing, CI output and the error type.
 
+pub mod approvals;
 pub mod ci;
 pub mod cli;
 pub mod digest;

@@ -6,6 +6,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
+use crate::approvals::{ApprovalRequest, ApprovalState, AuditEntry, Decided, NewAuditEntry};
 use crate::error::{Error, Result};
 use crate::local::LocalWorkspace;
 
@@ -286,6 +287,67 @@ impl Workspace {
     pub fn job_output_path(&self, job: &str, output: &str) -> Result<PathBuf> {
         match self {
             Workspace::Local(ws) => ws.job_output_path(job, output),
+        }
+    }
+
+    /// The version a reference names, or `None` when a query (`@latest`, `@stage=…`) matches
+    /// nothing; an exact version that does not exist is still an error.
+    pub fn find_model_version(&self, reference: &ModelRef) -> Result<Option<ModelVersion>> {
+        match self {
+            Workspace::Local(ws) => match &reference.selector {
+                crate::model::VersionSelector::Exact(_) => ws.model_version(reference).map(Some),
+                selector => ws.registry_ref().model_version(&reference.name, selector),
+            },
+        }
+    }
+
+    /// Append to the audit trail; `tags` are set on the entry's model version in the same
+    /// transaction.
+    pub fn record_audit(&mut self, entry: &NewAuditEntry, tags: &BTreeMap<String, String>) -> Result<AuditEntry> {
+        match self {
+            Workspace::Local(ws) => ws.registry().record_audit(entry, tags),
+        }
+    }
+
+    /// The audit entries about a model version (`name:version`) or a job, oldest first.
+    pub fn audit(&self, model: Option<&str>, job: Option<&str>) -> Result<Vec<AuditEntry>> {
+        match self {
+            Workspace::Local(ws) => ws.registry_ref().audit(model, job),
+        }
+    }
+
+    pub fn request_approval(&mut self, request: &ApprovalRequest, entry: &NewAuditEntry) -> Result<()> {
+        match self {
+            Workspace::Local(ws) => ws.registry().insert_approval(request, entry),
+        }
+    }
+
+    pub fn approval(&self, id: &str) -> Result<ApprovalRequest> {
+        match self {
+            Workspace::Local(ws) => ws.registry_ref().approval(id)?.ok_or_else(|| {
+                Error::usage(format!("no approval request `{id}` in this workspace"), "`approval-gate list` shows the requests; check `--workspace`")
+            }),
+        }
+    }
+
+    pub fn approvals(&self) -> Result<Vec<ApprovalRequest>> {
+        match self {
+            Workspace::Local(ws) => ws.registry_ref().approvals(),
+        }
+    }
+
+    /// Close a pending request (approve, reject, expire); of racing callers one wins.
+    pub fn close_approval(
+        &mut self,
+        id: &str,
+        state: ApprovalState,
+        by: Option<&str>,
+        comment: Option<&str>,
+        entry: &NewAuditEntry,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<Decided> {
+        match self {
+            Workspace::Local(ws) => ws.registry().close_approval(id, state, by, comment, entry, tags),
         }
     }
 }

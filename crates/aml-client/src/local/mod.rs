@@ -2,6 +2,7 @@
 //! and one folder per job. It never opens a connection to anything but 127.0.0.1 (the
 //! MLflow endpoint its own jobs log to), so it runs the same on a laptop and in CI.
 
+pub mod audit;
 pub mod blobs;
 pub mod online;
 pub mod registry;

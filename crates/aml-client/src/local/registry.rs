@@ -16,7 +16,7 @@ use crate::tree::Manifest;
 
 /// Migrations, in order; `PRAGMA user_version` counts how many a database has had.
 /// Append only: a workspace made by an older build is brought up to date when opened.
-const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2];
+const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
 
 const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -94,8 +94,26 @@ CREATE TABLE IF NOT EXISTS deployments (
 );
 ";
 
+/// The audit trail and manual approval requests (approval-gate, local backend).
+const SCHEMA_V3: &str = "
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    model TEXT,
+    job TEXT,
+    request TEXT,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_model ON audit (model, id);
+CREATE INDEX IF NOT EXISTS audit_job ON audit (job, id);
+CREATE TABLE IF NOT EXISTS approval_requests (
+    id TEXT PRIMARY KEY,
+    record TEXT NOT NULL
+);
+";
+
 pub struct Registry {
-    conn: Connection,
+    pub(super) conn: Connection,
 }
 
 const MODEL_COLUMNS: &str =
@@ -312,13 +330,7 @@ impl Registry {
     /// Set and remove tags in one transaction; returns the updated version.
     pub fn update_tags(&mut self, name: &str, version: &str, set: &BTreeMap<String, String>, remove: &[String]) -> Result<ModelVersion> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let tags: String = tx.query_row("SELECT tags FROM model_versions WHERE name = ?1 AND version = ?2", params![name, version], |r| r.get(0))?;
-        let mut tags: BTreeMap<String, String> = serde_json::from_str(&tags).map_err(|e| Error::storage("stored tags are unreadable", e))?;
-        for key in remove {
-            tags.remove(key);
-        }
-        tags.extend(set.clone());
-        tx.execute("UPDATE model_versions SET tags = ?3 WHERE name = ?1 AND version = ?2", params![name, version, json(&tags)?])?;
+        change_tags(&tx, name, version, set, remove)?;
         tx.commit()?;
         self.model_version(name, &VersionSelector::Exact(version.to_string()))?
             .ok_or_else(|| Error::service(format!("{name}:{version} vanished while being tagged"), None))
@@ -541,7 +553,19 @@ fn retry_while_busy(mut attempt: impl FnMut() -> rusqlite::Result<()>) -> rusqli
     }
 }
 
-fn json<T: serde::Serialize>(value: &T) -> Result<String> {
+/// Merge tags into a version's, inside the caller's transaction.
+pub(super) fn change_tags(tx: &rusqlite::Transaction, name: &str, version: &str, set: &BTreeMap<String, String>, remove: &[String]) -> Result<()> {
+    let tags: String = tx.query_row("SELECT tags FROM model_versions WHERE name = ?1 AND version = ?2", params![name, version], |r| r.get(0))?;
+    let mut tags: BTreeMap<String, String> = serde_json::from_str(&tags).map_err(|e| Error::storage("stored tags are unreadable", e))?;
+    for key in remove {
+        tags.remove(key);
+    }
+    tags.extend(set.clone());
+    tx.execute("UPDATE model_versions SET tags = ?3 WHERE name = ?1 AND version = ?2", params![name, version, json(&tags)?])?;
+    Ok(())
+}
+
+pub(super) fn json<T: serde::Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|e| Error::storage("cannot encode a registry record", e))
 }
 

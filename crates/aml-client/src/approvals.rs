@@ -1,0 +1,86 @@
+//! Promotion decisions as both backends keep them: an audit trail of gate decisions and
+//! approvals, and manual approval requests that move from pending to exactly one outcome.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// One line of a workspace's audit trail. `details` holds what the kind needs (a gate's
+/// rules and values, an approval's stage and comment); the other fields are indexed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AuditEntry {
+    pub id: i64,
+    /// `gate`, `approval-requested`, `approved`, `rejected`, `expired`, `ci-approval`.
+    pub kind: String,
+    /// `name:version` of the model version the entry is about.
+    pub model: Option<String>,
+    /// The job it is about (a gate run on a job's metrics, before registration).
+    pub job: Option<String>,
+    /// The approval request it belongs to.
+    pub request: Option<String>,
+    /// `pass`, `fail`, `approved`, `rejected`, `expired`, `requested`.
+    pub decision: String,
+    /// Who decided or asked: the approver, or the CI's requester.
+    pub by: Option<String>,
+    pub ci_run: Option<String>,
+    pub at: String,
+    pub details: serde_json::Value,
+}
+
+/// An entry before the workspace numbers and stamps it.
+#[derive(Debug, Clone)]
+pub struct NewAuditEntry {
+    pub kind: String,
+    pub model: Option<String>,
+    pub job: Option<String>,
+    pub request: Option<String>,
+    pub decision: String,
+    pub by: Option<String>,
+    pub details: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApprovalState {
+    Pending,
+    Approved,
+    Rejected,
+    Expired,
+}
+
+impl fmt::Display for ApprovalState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ApprovalState::Pending => "pending",
+            ApprovalState::Approved => "approved",
+            ApprovalState::Rejected => "rejected",
+            ApprovalState::Expired => "expired",
+        })
+    }
+}
+
+/// A request for a person to approve a model version for a stage.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ApprovalRequest {
+    pub id: String,
+    /// `name:version`, resolved when the request was made.
+    pub model: String,
+    pub stage: String,
+    pub approvers: Vec<String>,
+    pub requester: String,
+    pub allow_self_approval: bool,
+    pub state: ApprovalState,
+    pub decided_by: Option<String>,
+    pub comment: Option<String>,
+    pub created_at: String,
+    pub decided_at: Option<String>,
+    pub ci_run: Option<String>,
+}
+
+/// The outcome of trying to close a request: the request as it is now, and whether this
+/// call is the one that closed it (only one of several racing calls is).
+#[derive(Debug, Clone)]
+pub struct Decided {
+    pub request: ApprovalRequest,
+    pub won: bool,
+}

@@ -1,0 +1,173 @@
+//! Manual approvals on the workspace: a request names its approvers; approving checks the
+//! person against them (and against the requester, unless self-approval is allowed);
+//! closing a request is one conditional update, so of racing decisions exactly one lands.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use aml_client::approvals::{ApprovalRequest, ApprovalState, NewAuditEntry};
+use aml_client::{Access, Error, Result, Workspace};
+use serde_json::json;
+
+use crate::cli::{DecideArgs, RequestArgs, WaitArgs};
+
+/// Ten hex digits from the kernel's random source: short to type, unlikely to collide.
+fn new_id() -> Result<String> {
+    use std::io::Read;
+    let mut bytes = [0u8; 5];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|e| Error::storage("cannot read /dev/urandom for a request id", e))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn who(given: Option<&str>, flag: &str) -> Result<String> {
+    given
+        .map(str::to_owned)
+        .or_else(aml_client::ci::requester)
+        .filter(|w| !w.trim().is_empty())
+        .ok_or_else(|| Error::usage("cannot tell who you are", format!("pass `{flag} NAME`")))
+}
+
+pub fn request(args: RequestArgs, workspace: &str) -> Result<ApprovalRequest> {
+    let approvers: Vec<String> = args.approvers.iter().map(|a| a.trim().to_string()).filter(|a| !a.is_empty()).collect();
+    if approvers.is_empty() {
+        return Err(Error::usage("`--approvers` names nobody", "give the people who may approve: `--approvers ml-lead,qa-lead`"));
+    }
+    if args.stage.trim().is_empty() {
+        return Err(Error::usage("`--stage` is empty", "name the stage the model is approved for: `--stage production`"));
+    }
+    let requester = who(args.requester.as_deref(), "--requester")?;
+    let mut ws = Workspace::open(workspace, Access::Existing)?;
+    let model = ws.model_version(&args.model.parse()?)?;
+    let request = ApprovalRequest {
+        id: new_id()?,
+        model: model.id(),
+        stage: args.stage.trim().to_string(),
+        approvers,
+        requester: requester.clone(),
+        allow_self_approval: args.allow_self_approval,
+        state: ApprovalState::Pending,
+        decided_by: None,
+        comment: None,
+        created_at: aml_client::time::now(),
+        decided_at: None,
+        ci_run: aml_client::ci::run_url(),
+    };
+    let entry = NewAuditEntry {
+        kind: "approval-requested".into(),
+        model: Some(request.model.clone()),
+        job: None,
+        request: Some(request.id.clone()),
+        decision: "requested".into(),
+        by: Some(requester),
+        details: json!({"stage": request.stage, "approvers": request.approvers, "allow_self_approval": request.allow_self_approval}),
+    };
+    ws.request_approval(&request, &entry)?;
+    aml_client::status!(
+        "asked {} to approve {} for {}; they run `approval-gate approve {} --by NAME` (or `reject`), and `approval-gate wait {}` waits for it",
+        request.approvers.join(" or "),
+        request.model,
+        request.stage,
+        request.id,
+        request.id
+    );
+    Ok(request)
+}
+
+fn closed_already(request: &ApprovalRequest) -> Error {
+    let by = request.decided_by.as_ref().map(|b| format!(" by {b}")).unwrap_or_default();
+    let at = request.decided_at.as_ref().map(|a| format!(" at {a}")).unwrap_or_default();
+    Error::usage(
+        format!("request `{}` is already {}{by}{at}; nothing was changed", request.id, request.state),
+        format!("`approval-gate history {}` shows what was decided", request.model),
+    )
+}
+
+/// Approve (`approve == true`) or reject.
+pub fn decide(args: DecideArgs, approve: bool, workspace: &str) -> Result<ApprovalRequest> {
+    let by = who(args.by.as_deref(), "--by")?;
+    let mut ws = Workspace::open(workspace, Access::Existing)?;
+    let request = ws.approval(&args.id)?;
+    if request.state != ApprovalState::Pending {
+        return Err(closed_already(&request));
+    }
+    let is_requester = by == request.requester;
+    let is_approver = request.approvers.contains(&by);
+    // The requester may always withdraw (reject) their own request.
+    if !(is_approver || (!approve && is_requester)) {
+        return Err(Error::usage(
+            format!("`{by}` is not an approver of request `{}`", request.id),
+            format!("its approvers are: {}", request.approvers.join(", ")),
+        ));
+    }
+    if approve && is_requester && !request.allow_self_approval {
+        return Err(Error::usage(
+            format!("`{by}` asked for request `{}` and cannot approve it too", request.id),
+            format!("another approver must: {}", request.approvers.iter().filter(|a| **a != by).cloned().collect::<Vec<_>>().join(", ")),
+        ));
+    }
+    let state = if approve { ApprovalState::Approved } else { ApprovalState::Rejected };
+    let entry = NewAuditEntry {
+        kind: state.to_string(),
+        model: Some(request.model.clone()),
+        job: None,
+        request: Some(request.id.clone()),
+        decision: state.to_string(),
+        by: Some(by.clone()),
+        details: json!({"stage": request.stage, "comment": args.comment, "requester": request.requester}),
+    };
+    let tags = BTreeMap::from([(format!("approval.{}", request.stage), state.to_string()), (format!("approval.{}.by", request.stage), by.clone())]);
+    let decided = ws.close_approval(&request.id, state, Some(&by), args.comment.as_deref(), &entry, &tags)?;
+    if !decided.won {
+        return Err(closed_already(&decided.request));
+    }
+    Ok(decided.request)
+}
+
+pub fn wait(args: WaitArgs, workspace: &str) -> Result<ApprovalRequest> {
+    let timeout = aml_client::duration::parse(&args.timeout).map_err(|e| Error::usage(format!("`--timeout {}`: {e}", args.timeout), "write a duration: `30m`, `2h`, `90s`"))?;
+    let interval = aml_client::duration::parse(&args.interval).map_err(|e| Error::usage(format!("`--interval {}`: {e}", args.interval), "write a duration: `1s`, `250ms`"))?;
+    let mut ws = Workspace::open(workspace, Access::Existing)?;
+    let request = ws.approval(&args.id)?;
+    if request.state == ApprovalState::Pending {
+        aml_client::status!(
+            "waiting up to {} for {} to approve {} for {} (request {})",
+            args.timeout,
+            request.approvers.join(" or "),
+            request.model,
+            request.stage,
+            request.id
+        );
+    }
+    let start = Instant::now();
+    let mut last_note = Instant::now();
+    // Interrupting the wait leaves the request pending: another `wait` picks it up.
+    loop {
+        let request = ws.approval(&args.id)?;
+        if request.state != ApprovalState::Pending {
+            return Ok(request);
+        }
+        if start.elapsed() >= timeout {
+            let why = "no decision in time";
+            let entry = NewAuditEntry {
+                kind: "expired".into(),
+                model: Some(request.model.clone()),
+                job: None,
+                request: Some(request.id.clone()),
+                decision: "expired".into(),
+                by: None,
+                details: json!({"stage": request.stage, "comment": format!("{why} (waited {})", args.timeout)}),
+            };
+            let tags = BTreeMap::from([(format!("approval.{}", request.stage), "expired".to_string())]);
+            let decided = ws.close_approval(&request.id, ApprovalState::Expired, None, Some(why), &entry, &tags)?;
+            return Ok(decided.request);
+        }
+        if last_note.elapsed() >= Duration::from_secs(60) {
+            last_note = Instant::now();
+            let left = timeout.saturating_sub(start.elapsed()).as_secs();
+            aml_client::status!("still waiting for {} ({}m{:02}s left)", request.approvers.join(" or "), left / 60, left % 60);
+        }
+        std::thread::sleep(interval.min(timeout.saturating_sub(start.elapsed())).max(Duration::from_millis(10)));
+    }
+}
