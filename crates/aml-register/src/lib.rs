@@ -66,7 +66,9 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
         Command::Show(args) => {
             let ws = Workspace::open(&global.workspace, Access::Existing)?;
             let version = ws.model_version(&args.model.parse()?)?;
-            Ok(Box::new(ModelView::from(&version)))
+            let mut view = ModelView::from(&version);
+            view.decisions = Some(ws.audit(Some(&version.id()), version.lineage.job.as_deref())?);
+            Ok(Box::new(view))
         }
         Command::Tag(args) => {
             let mut ws = Workspace::open(&global.workspace, Access::Existing)?;

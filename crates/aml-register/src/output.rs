@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
+use aml_client::approvals::AuditEntry;
 use aml_client::cli::Report;
 use aml_client::model::{Lineage, ModelVersion};
 use serde::Serialize;
@@ -32,6 +33,10 @@ pub struct ModelView {
     /// Only from `model`: the bytes were already registered and this version was returned.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reused: Option<bool>,
+    /// Only from `show`: gate decisions and approvals about this version or its job,
+    /// oldest first (`approval-gate`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decisions: Option<Vec<AuditEntry>>,
 }
 
 impl From<&ModelVersion> for ModelView {
@@ -53,6 +58,7 @@ impl From<&ModelVersion> for ModelView {
             created_at: v.created_at.clone(),
             created_by: v.created_by.clone(),
             reused: None,
+            decisions: None,
         }
     }
 }
@@ -155,7 +161,11 @@ impl Report for ModelView {
         if let Some(run) = &lineage.ci_run {
             writeln!(out, "  ci run    {run}")?;
         }
-        writeln!(out, "  created   {} by {}", self.created_at, self.created_by.as_deref().unwrap_or("unknown"))
+        writeln!(out, "  created   {} by {}", self.created_at, self.created_by.as_deref().unwrap_or("unknown"))?;
+        for entry in self.decisions.iter().flatten() {
+            writeln!(out, "  decision  {}", entry.summary())?;
+        }
+        Ok(())
     }
 
     fn to_json(&self) -> Value {

@@ -231,33 +231,13 @@ pub struct History {
     pub entries: Vec<AuditEntry>,
 }
 
-/// One line about an audit entry, shared with `aml-register show`.
-pub fn describe(entry: &AuditEntry) -> String {
-    let by = entry.by.as_ref().map(|b| format!(" by {b}")).unwrap_or_default();
-    let about = entry.model.clone().or_else(|| entry.job.as_ref().map(|j| format!("job:{j}"))).unwrap_or_default();
-    let detail = match entry.kind.as_str() {
-        "gate" => {
-            let champion = entry.details.get("champion").and_then(|c| c.get("reference")).and_then(Value::as_str).unwrap_or("no champion");
-            let forced = if entry.details.get("forced").and_then(Value::as_bool) == Some(true) { " (forced)" } else { "" };
-            format!("gate {}{forced} vs {champion}", entry.decision)
-        }
-        "approval-requested" => format!("approval requested for {}", entry.details.get("stage").and_then(Value::as_str).unwrap_or("?")),
-        _ => {
-            let stage = entry.details.get("stage").and_then(Value::as_str).map(|s| format!(" for {s}")).unwrap_or_default();
-            let comment = entry.details.get("comment").and_then(Value::as_str).map(|c| format!(": {c}")).unwrap_or_default();
-            format!("{}{stage}{comment}", entry.decision)
-        }
-    };
-    format!("{}  #{:<3} {about}  {detail}{by}", entry.at, entry.id)
-}
-
 impl Report for History {
     fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
         if self.entries.is_empty() {
             return writeln!(out, "nothing recorded about {}", self.subject);
         }
         for entry in &self.entries {
-            writeln!(out, "{}", describe(entry))?;
+            writeln!(out, "{}", entry.summary())?;
         }
         Ok(())
     }
