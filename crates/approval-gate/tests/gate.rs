@@ -173,7 +173,7 @@ fn a_job_is_gated_before_registration_and_the_decision_follows_the_model() {
     assert_eq!(expressions, ["candidate.r2 >= 0.35", "candidate.rmse <= champion.rmse - 0.01 * abs(champion.rmse)"]);
     // Registered afterwards, the version shows the gate its job passed.
     let registered = json(&ws.run(&binary("aml-register"), &["model", "--name", "scored", "--job", "next", "-o", "json"]));
-    let shown = json(&ws.run(&binary("aml-register"), &["show", &registered["id"].as_str().unwrap().to_string(), "-o", "json"]));
+    let shown = json(&ws.run(&binary("aml-register"), &["show", registered["id"].as_str().unwrap(), "-o", "json"]));
     assert_eq!(shown["decisions"][0]["job"], "next");
     assert_eq!(shown["decisions"][0]["decision"], "pass");
     // A job that failed cannot be gated.
