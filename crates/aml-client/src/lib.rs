@@ -7,6 +7,7 @@ pub mod cli;
 pub mod digest;
 pub mod duration;
 pub mod error;
+pub mod http;
 pub mod jobplan;
 pub mod jobs;
 pub mod lineage;

@@ -60,6 +60,22 @@ pub enum Command {
     Wait(WaitArgs),
     /// List approval requests, newest first
     List(ListArgs),
+    /// Record an approval given in the CI itself (Azure DevOps, GitHub, Jenkins), with who gave it
+    ///
+    /// Reads who approved from the CI system's API, as a later step of the same run:
+    ///
+    ///   approval-gate record --model diabetes:4 --stage production --from github
+    ///       (GITHUB_TOKEN, GITHUB_API_URL, GITHUB_REPOSITORY, GITHUB_RUN_ID; the review of
+    ///        environment `production`, or `--environment NAME`)
+    ///   approval-gate record --model diabetes:4 --stage production --from azure-devops --approval-id GUID
+    ///       (SYSTEM_ACCESSTOKEN mapped from $(System.AccessToken), SYSTEM_COLLECTIONURI, SYSTEM_TEAMPROJECT)
+    ///   approval-gate record --model diabetes:4 --stage production --from jenkins --approver "$APPROVER"
+    ///       (the `input` step's `submitterParameter`; BUILD_URL)
+    ///
+    /// This build reaches the APIs over plain http only (a proxy, or a test server); https
+    /// arrives with the azure backend's HTTP pipeline.
+    #[command(verbatim_doc_comment)]
+    Record(RecordArgs),
     /// Show every gate decision and approval recorded about a model version or a job
     ///
     /// Examples: `approval-gate history diabetes:4`, `approval-gate history job:JOB`
@@ -153,6 +169,38 @@ pub struct ListArgs {
     /// Only requests in this state: pending, approved, rejected, expired
     #[arg(long)]
     pub state: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CiSource {
+    /// An Azure DevOps approval (environment check or ManualValidation), by its id
+    AzureDevops,
+    /// The review of a GitHub environment in this workflow run
+    Github,
+    /// A Jenkins `input` step's submitter
+    Jenkins,
+}
+
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// The model version approved: `diabetes:4`
+    #[arg(long, value_name = "REF")]
+    pub model: String,
+    /// The stage it was approved for, such as `production`
+    #[arg(long)]
+    pub stage: String,
+    /// Which CI system holds the approval
+    #[arg(long, value_enum)]
+    pub from: CiSource,
+    /// Azure DevOps: the approval's id (a GUID)
+    #[arg(long, value_name = "GUID")]
+    pub approval_id: Option<String>,
+    /// GitHub: the environment whose review to record [default: the stage]
+    #[arg(long, value_name = "NAME")]
+    pub environment: Option<String>,
+    /// Jenkins: who approved, from the `input` step's `submitterParameter`
+    #[arg(long, value_name = "NAME")]
+    pub approver: Option<String>,
 }
 
 #[derive(Debug, Args)]

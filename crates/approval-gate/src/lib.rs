@@ -7,6 +7,7 @@ mod check;
 mod cli;
 pub mod expr;
 pub mod output;
+mod record;
 mod rules;
 mod subjects;
 pub mod threshold;
@@ -24,6 +25,7 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
         Command::Approve(args) => Ok(Box::new(RequestView { request: approvals::decide(args, true, workspace)?, waited: false })),
         Command::Reject(args) => Ok(Box::new(RequestView { request: approvals::decide(args, false, workspace)?, waited: false })),
         Command::Wait(args) => Ok(Box::new(RequestView { request: approvals::wait(args, workspace)?, waited: true })),
+        Command::Record(args) => Ok(Box::new(output::Recorded(record::record(args, workspace)?))),
         Command::List(args) => {
             let ws = Workspace::open(workspace, Access::Existing)?;
             let mut requests = ws.approvals()?;

@@ -246,3 +246,26 @@ impl Report for History {
         serde_json::to_value(&self.entries).unwrap_or(Value::Null)
     }
 }
+
+/// An approval from the CI, as recorded.
+pub struct Recorded(pub AuditEntry);
+
+impl Report for Recorded {
+    fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        let e = &self.0;
+        let system = e.details.get("system").and_then(Value::as_str).unwrap_or("ci");
+        writeln!(out, "recorded from {system}: {}", e.summary())
+    }
+
+    fn to_json(&self) -> Value {
+        serde_json::to_value(&self.0).unwrap_or(Value::Null)
+    }
+
+    fn exit_code(&self) -> u8 {
+        if self.0.decision == "approved" { 0 } else { 1 }
+    }
+
+    fn ci_outputs(&self) -> Vec<(&'static str, String)> {
+        vec![("approvalState", self.0.decision.clone()), ("approvedBy", if self.0.decision == "approved" { self.0.by.clone().unwrap_or_default() } else { String::new() })]
+    }
+}
