@@ -266,3 +266,9 @@ fn ci_gets_the_decision_the_exact_version_and_each_rules_values() {
     | `candidate.r2 >= 0.35` | 0.45 | - | pass |
     ");
 }
+
+#[test]
+fn help_teaches_the_rule_language() {
+    let output = TestWorkspace::new().run(&binary("approval-gate"), &["check", "--help"]);
+    insta::assert_snapshot!(render(&output));
+}
