@@ -21,6 +21,11 @@ fn new_id() -> Result<String> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// An audit entry about a request: `(kind, decision)`, who, and what else to keep.
+fn audit_entry(request: &ApprovalRequest, (kind, decision): (&str, &str), by: Option<String>, details: serde_json::Value) -> NewAuditEntry {
+    NewAuditEntry { kind: kind.into(), model: Some(request.model.clone()), job: None, request: Some(request.id.clone()), decision: decision.into(), by, details }
+}
+
 fn who(given: Option<&str>, flag: &str) -> Result<String> {
     given
         .map(str::to_owned)
@@ -54,15 +59,12 @@ pub fn request(args: RequestArgs, workspace: &str) -> Result<ApprovalRequest> {
         decided_at: None,
         ci_run: aml_client::ci::run_url(),
     };
-    let entry = NewAuditEntry {
-        kind: "approval-requested".into(),
-        model: Some(request.model.clone()),
-        job: None,
-        request: Some(request.id.clone()),
-        decision: "requested".into(),
-        by: Some(requester),
-        details: json!({"stage": request.stage, "approvers": request.approvers, "allow_self_approval": request.allow_self_approval}),
-    };
+    let entry = audit_entry(
+        &request,
+        ("approval-requested", "requested"),
+        Some(requester),
+        json!({"stage": request.stage, "approvers": request.approvers, "allow_self_approval": request.allow_self_approval}),
+    );
     ws.request_approval(&request, &entry)?;
     aml_client::status!(
         "asked {} to approve {} for {}; they run `approval-gate approve {} --by NAME` (or `reject`), and `approval-gate wait {}` waits for it",
@@ -108,15 +110,8 @@ pub fn decide(args: DecideArgs, approve: bool, workspace: &str) -> Result<Approv
         ));
     }
     let state = if approve { ApprovalState::Approved } else { ApprovalState::Rejected };
-    let entry = NewAuditEntry {
-        kind: state.to_string(),
-        model: Some(request.model.clone()),
-        job: None,
-        request: Some(request.id.clone()),
-        decision: state.to_string(),
-        by: Some(by.clone()),
-        details: json!({"stage": request.stage, "comment": args.comment, "requester": request.requester}),
-    };
+    let outcome = state.to_string();
+    let entry = audit_entry(&request, (&outcome, &outcome), Some(by.clone()), json!({"stage": request.stage, "comment": args.comment, "requester": request.requester}));
     let tags = BTreeMap::from([(format!("approval.{}", request.stage), state.to_string()), (format!("approval.{}.by", request.stage), by.clone())]);
     let decided = ws.close_approval(&request.id, state, Some(&by), args.comment.as_deref(), &entry, &tags)?;
     if !decided.won {
@@ -150,15 +145,7 @@ pub fn wait(args: WaitArgs, workspace: &str) -> Result<ApprovalRequest> {
         }
         if start.elapsed() >= timeout {
             let why = "no decision in time";
-            let entry = NewAuditEntry {
-                kind: "expired".into(),
-                model: Some(request.model.clone()),
-                job: None,
-                request: Some(request.id.clone()),
-                decision: "expired".into(),
-                by: None,
-                details: json!({"stage": request.stage, "comment": format!("{why} (waited {})", args.timeout)}),
-            };
+            let entry = audit_entry(&request, ("expired", "expired"), None, json!({"stage": request.stage, "comment": format!("{why} (waited {})", args.timeout)}));
             let tags = BTreeMap::from([(format!("approval.{}", request.stage), "expired".to_string())]);
             let decided = ws.close_approval(&request.id, ApprovalState::Expired, None, Some(why), &entry, &tags)?;
             return Ok(decided.request);
