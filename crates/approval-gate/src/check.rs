@@ -63,7 +63,10 @@ fn evaluate(rule: &Rule, candidate: &Subject, champion: Option<&Subject>) -> Rul
     let one = |v: &[f64]| (v.len() == 1).then(|| v[0]);
     let passed = match champion {
         None if rule.uses_champion() => None,
-        _ => Some(rule.evaluate(&candidate.metrics, &champion.map(|c| c.metrics.clone()).unwrap_or_default())),
+        _ => {
+            let none = BTreeMap::new();
+            Some(rule.evaluate(&candidate.metrics, champion.map(|c| &c.metrics).unwrap_or(&none)))
+        }
     };
     RuleResult { expression: rule.text.clone(), candidate: one(&candidate_values), champion: one(&champion_values), values, passed }
 }
