@@ -97,7 +97,8 @@ pub struct CheckArgs {
     #[arg(long, value_name = "REF")]
     pub candidate: String,
     /// What it must beat: `diabetes:3`, `diabetes@stage=production`, or `endpoint:NAME` (the
-    /// model serving the most traffic there now). Without it, there is no champion
+    /// model serving the most traffic there now; none while the endpoint does not exist).
+    /// Without it, there is no champion
     #[arg(long, value_name = "REF")]
     pub champion: Option<String>,
     /// A rule, such as `candidate.rmse <= champion.rmse * 1.02` (repeatable)

@@ -98,6 +98,13 @@ fn parse_model(reference: &str, flag: &str) -> Result<ModelRef> {
 /// The champion, or `None` with why there is none.
 pub fn champion(ws: &mut Workspace, reference: &str) -> Result<std::result::Result<Subject, String>> {
     if let Some(name) = reference.strip_prefix("endpoint:") {
+        // Before the first deployment the endpoint does not exist: no champion yet. The
+        // reason names the endpoints there are, so a misspelt name shows.
+        let existing: Vec<String> = ws.endpoints()?.into_iter().map(|e| e.name).collect();
+        if !existing.iter().any(|e| e == name) {
+            let there = if existing.is_empty() { "no endpoints exist yet".to_string() } else { format!("endpoints here: {}", existing.join(", ")) };
+            return Ok(Err(format!("endpoint `{name}` does not exist ({there})")));
+        }
         let endpoint = ws.endpoint(name)?;
         // The deployment taking the most traffic now; on a tie, the one deployed first.
         let mut live: Vec<_> = endpoint.deployments.iter().filter_map(|d| endpoint.traffic.get(&d.name).filter(|w| **w > 0).map(|w| (d, *w))).collect();

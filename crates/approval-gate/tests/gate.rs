@@ -218,9 +218,11 @@ fn bad_rules_point_at_the_column_or_the_line() {
     ws.settings().bind(|| insta::assert_snapshot!("metric_flag_error", render(&out)));
     let out = gate(&ws, &["check", "--candidate", "scored:1"]);
     ws.settings().bind(|| insta::assert_snapshot!("no_rules", render(&out)));
-    let out = gate(&ws, &["check", "--candidate", "scored:1", "--champion", "endpoint:nowhere", "--rule", "candidate.r2 > 0"]);
-    assert_eq!(out.status.code(), Some(2), "{}", render(&out));
     assert_eq!(audit_count(&ws, "scored:1"), 0, "bad input records nothing");
+    // An endpoint that does not exist yet (the first deployment) is no champion, said as such.
+    let out = gate(&ws, &["check", "--candidate", "scored:1", "--champion", "endpoint:nowhere", "--rule", "candidate.r2 > 0", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", render(&out));
+    assert_eq!(json(&out)["no_champion"]["reason"], "endpoint `nowhere` does not exist (no endpoints exist yet)");
 }
 
 #[test]
