@@ -139,12 +139,21 @@ impl Ci {
 
     /// Turn an error into an annotation on the run, pointing at the file and line when known.
     pub fn annotate_error(&self, error: &Error) {
-        let message = error.to_string();
+        let message = match error {
+            // Said in so many words: the input is fine, the service or disk was not.
+            Error::Service { .. } => format!("service or storage failure (exit 3; the input is fine, retrying may help): {error}"),
+            _ => error.to_string(),
+        };
         let location = error.bad_input().and_then(|b| b.file.clone().map(|f| (f, b.line, b.column)));
+        self.annotate(&message, location.as_ref().map(|(f, l, c)| (f.as_path(), *l, *c)));
+    }
+
+    /// An error annotation on the run, at a file's line and column when known.
+    pub fn annotate(&self, message: &str, location: Option<(&std::path::Path, Option<usize>, Option<usize>)>) {
         match self.system {
             Some(CiSystem::AzureDevops) => {
                 let mut props = String::from("type=error");
-                if let Some((file, line, column)) = &location {
+                if let Some((file, line, column)) = location {
                     props.push_str(&format!(";sourcepath={}", ado_property(&file.display().to_string())));
                     if let Some(l) = line {
                         props.push_str(&format!(";linenumber={l}"));
@@ -153,11 +162,11 @@ impl Ci {
                         props.push_str(&format!(";columnnumber={c}"));
                     }
                 }
-                emit(&format!("##vso[task.logissue {props}]{}", ado_message(&message)));
+                emit(&format!("##vso[task.logissue {props}]{}", ado_message(message)));
             }
             Some(CiSystem::Github) => {
                 let mut props = Vec::new();
-                if let Some((file, line, column)) = &location {
+                if let Some((file, line, column)) = location {
                     props.push(format!("file={}", github_property(&file.display().to_string())));
                     if let Some(l) = line {
                         props.push(format!("line={l}"));
@@ -167,7 +176,7 @@ impl Ci {
                     }
                 }
                 let props = if props.is_empty() { String::new() } else { format!(" {}", props.join(",")) };
-                emit(&format!("::error{props}::{}", github_message(&message)));
+                emit(&format!("::error{props}::{}", github_message(message)));
             }
             _ => {}
         }

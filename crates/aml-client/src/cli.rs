@@ -84,6 +84,16 @@ pub fn finish(result: Result<Box<dyn Report>, Error>, global: &GlobalArgs) -> Ex
                     return ExitCode::from(3);
                 }
             let mut code = report.exit_code();
+            if code == 1 {
+                // A failed check (a job, a gate, a smoke test) is annotated with what the
+                // tool said first, so the run's summary says why it failed.
+                let mut text = Vec::new();
+                if report.render_text(&mut text).is_ok()
+                    && let Some(first) = String::from_utf8_lossy(&text).lines().find(|l| !l.trim().is_empty())
+                {
+                    ci.annotate(first.trim(), None);
+                }
+            }
             let named = report.named_ci_outputs();
             let outputs = report.ci_outputs().into_iter().map(|(n, v)| (n.to_string(), v)).chain(named);
             for (name, value) in outputs {

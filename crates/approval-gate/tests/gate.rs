@@ -267,6 +267,17 @@ fn ci_gets_the_decision_the_exact_version_and_each_rules_values() {
     | `candidate.rmse <= champion.rmse` | 50 | 55 | pass |
     | `candidate.r2 >= 0.35` | 0.45 | - | pass |
     ");
+    // A failed gate fails the step with the tool's first line as the annotation.
+    let out = ws
+        .command(&binary("approval-gate"))
+        .args(["check", "--candidate", "scored:1", "--champion", "scored:2", "--metric", "rmse:lower"])
+        .env("AML_CI", "auto")
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", &outputs)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("::error::gate FAILED: scored:1 vs scored:2\n"), "{}", render(&out));
 }
 
 #[test]

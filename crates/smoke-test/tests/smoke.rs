@@ -144,6 +144,11 @@ fn an_endpoint_that_does_not_answer_is_a_service_failure() {
     let ws = TestWorkspace::new();
     ws.write("cases.jsonl", "{\"name\": \"a\", \"request\": {}}\n");
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let out = ws.run(&binary("smoke-test"), &["run", "--url", &format!("http://127.0.0.1:{port}/score"), "--cases", "cases.jsonl", "--timeout", "2s"]);
+    let url = format!("http://127.0.0.1:{port}/score");
+    let out = ws.run(&binary("smoke-test"), &["run", "--url", &url, "--cases", "cases.jsonl", "--timeout", "2s"]);
     assert_eq!(out.status.code(), Some(3), "{}", render(&out));
+    // In CI the annotation says it is the service, not the input, that failed.
+    let out = ws.command(&binary("smoke-test")).args(["run", "--url", &url, "--cases", "cases.jsonl", "--timeout", "2s"]).env("AML_CI", "azure-devops").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("##vso[task.logissue type=error]service or storage failure (exit 3; the input is fine, retrying may help): "), "{stderr}");
 }
