@@ -27,6 +27,8 @@ const CASES: &[(&str, &str, bool)] = &[
     ("endpoint", "examples/diabetes/endpoint.yml", true),
     ("deployment", "examples/diabetes/deployment-blue.yml", true),
     ("deployment", "examples/diabetes/deployment-green.yml", true),
+    ("endpoint", "examples/diabetes/endpoint-qa.yml", true),
+    ("deployment", "examples/diabetes/deployment-qa.yml", true),
     ("endpoint", "crates/aml-deploy/tests/fixtures/linear/endpoint.yml", true),
     ("deployment", "crates/aml-deploy/tests/fixtures/linear/deployment-blue.yml", true),
     ("deployment", "crates/aml-deploy/tests/fixtures/linear/deployment-broken.yml", true),
