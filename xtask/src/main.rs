@@ -1,10 +1,11 @@
-//! Project automation: `cargo xtask demo | test | bench`. Only the standard library, so it
+//! Project automation: `cargo xtask demo | test | bench | check-templates`. Only the standard library, so it
 //! compiles in seconds; every tool it needs it installs or builds itself.
 
 mod bench;
 mod bench_serve;
 mod demo;
 mod setup;
+mod templates;
 
 use std::process::ExitCode;
 
@@ -14,10 +15,11 @@ fn main() -> ExitCode {
         Some("demo") => demo::run(),
         Some("test") => test(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("check-templates") => templates::run(),
         Some("setup") => setup::ensure_venv().and_then(|_| setup::ensure_debian_packages(&[])).and_then(|()| setup::ensure_base_image().map(|_| ())),
         _ => {
             eprintln!(
-                "usage: cargo xtask <task>\n\n  demo    validate, train and register the diabetes example on a local workspace\n  test    install what the tests need (idempotent), then run every test\n  bench   measure against the peer tools and write BENCHMARKS.md\n  setup   only install what the tests need (venv, Debian packages, base image)"
+                "usage: cargo xtask <task>\n\n  demo    validate, train and register the diabetes example on a local workspace\n  test    install what the tests need (idempotent), then run every test\n  bench   measure against the peer tools and write BENCHMARKS.md\n  check-templates  validate templates/ and recipes/ (schemas, linters, references, flags, outputs)\n  setup   only install what the tests need (venv, Debian packages, base image)"
             );
             return ExitCode::from(2);
         }
@@ -40,5 +42,6 @@ fn test(extra: &[String]) -> Result<(), String> {
     let mut command = setup::cargo();
     command.args(["test", "--workspace", "--all-targets"]);
     command.args(extra);
-    setup::run(&mut command)
+    setup::run(&mut command)?;
+    templates::run()
 }

