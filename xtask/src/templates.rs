@@ -138,6 +138,7 @@ fn header(text: &str, key: &str) -> Option<String> {
 
 pub fn run() -> Result<(), String> {
     let venv = setup::ensure_venv()?;
+    setup::ensure_debian_packages(&[])?;
     let npm_bin = ensure_npm_tools()?;
     step("building the tools (their --help is what templates are checked against)");
     setup::run(setup::cargo().args(["build", "--quiet", "--bins"]))?;
@@ -156,6 +157,19 @@ pub fn run() -> Result<(), String> {
         let report: Vec<String> = failures.iter().map(|(name, output)| format!("--- {name}\n{}", output.trim_end())).collect();
         return Err(format!("templates and recipes fail {} check(s):\n{}", failures.len(), report.join("\n")));
     }
+
+    step("running the three setup templates against a release archive (from this build, served as file://)");
+    let dist = crate::demo::target_dir().join("setup-check");
+    let _ = std::fs::remove_dir_all(&dist);
+    // Stripped copies: the debug build's symbols would make the archive ten times bigger.
+    let staged = dist.join("bin");
+    std::fs::create_dir_all(&staged).map_err(|e| e.to_string())?;
+    for tool in crate::dist::TOOLS {
+        setup::run(Command::new("strip").arg("-o").arg(staged.join(tool)).arg(validators.bin.join(tool)))?;
+    }
+    let (_, sha) = crate::dist::archive(&staged, &dist)?;
+    setup::run(Command::new(&validators.python).arg(root().join("xtask/check_setup.py")).arg(root()).arg(&dist).arg(&sha).arg(crate::dist::version()?))?;
+    let _ = std::fs::remove_dir_all(&dist);
 
     step("checking that each broken fixture in xtask/template-fixtures/ is caught");
     let fixtures = files(&root().join("xtask/template-fixtures"), &|_| true);
