@@ -197,6 +197,47 @@ pub fn run() -> Result<(), String> {
         eprintln!("    caught {name}: {expect}");
     }
     let _ = std::fs::remove_dir_all(&scratch);
-    eprintln!("templates and recipes pass every check; {} broken fixtures are caught", fixtures.len());
+
+    step("running recipes/github/train-gate-deploy.yml end to end on a local workspace (xtask/run_workflow.py)");
+    run_github_recipe(&validators)?;
+    eprintln!("templates and recipes pass every check; {} broken fixtures are caught; the GitHub recipe runs", fixtures.len());
     Ok(())
+}
+
+/// The GitHub recipe, its composite actions and their expressions, run for real: a pipeline
+/// trained, gated, registered, packaged on the test base image, deployed to QA, smoke-tested,
+/// approved, recorded and rolled out. Its endpoints are deleted however it ends.
+fn run_github_recipe(validators: &Validators) -> Result<(), String> {
+    let work = crate::demo::target_dir().join("recipe-run");
+    let workspace = format!("local:{}", work.join(".aml").display());
+    let delete_endpoints = || {
+        for endpoint in ["diabetes", "diabetes-qa"] {
+            let _ = Command::new(validators.bin.join("aml-deploy")).args(["delete", endpoint, "--workspace", &workspace]).output();
+        }
+    };
+    if work.exists() {
+        delete_endpoints();
+        std::fs::remove_dir_all(&work).map_err(|e| format!("cannot clear {}: {e}", work.display()))?;
+    }
+    std::fs::create_dir_all(work.join("repo")).map_err(|e| e.to_string())?;
+    setup::run(Command::new("cp").arg("-r").arg(root().join("examples")).arg(work.join("repo")))?;
+    let base_tar = setup::ensure_base_image()?;
+    let base = format!("oci:{}:bookworm", work.join("base").display());
+    setup::run(Command::new(validators.bin.join("aml-package")).args(["base", "--rootfs-tar"]).arg(&base_tar).args(["--to", &base, "--workspace", &workspace]).stdout(std::process::Stdio::null()).env("AML_CI", "none"))?;
+    let mut runner = Command::new(&validators.python);
+    runner
+        .arg(root().join("xtask/run_workflow.py"))
+        .arg(root())
+        .arg(root().join("recipes/github/train-gate-deploy.yml"))
+        .arg(&validators.bin)
+        .arg(&work)
+        .arg("ml-lead")
+        .arg(format!("AML_WORKSPACE={workspace}"))
+        .arg(format!("BASE_IMAGE={base}"))
+        .arg("ROLLOUT_INTERVAL=1s")
+        .env("AML_CACHE_DIR", setup::test_cache())
+        .env("PATH", setup::path_with_venv());
+    let result = setup::run(&mut runner);
+    delete_endpoints();
+    result
 }
