@@ -198,16 +198,19 @@ pub fn run() -> Result<(), String> {
     }
     let _ = std::fs::remove_dir_all(&scratch);
 
+    step("running recipes/azure-devops/train-gate-deploy.yml end to end on a local workspace (xtask/run_pipeline.py)");
+    run_recipe(&validators, "run_pipeline.py", "recipes/azure-devops/train-gate-deploy.yml", &["baseImage", "rolloutInterval"])?;
     step("running recipes/github/train-gate-deploy.yml end to end on a local workspace (xtask/run_workflow.py)");
-    run_github_recipe(&validators)?;
-    eprintln!("templates and recipes pass every check; {} broken fixtures are caught; the GitHub recipe runs", fixtures.len());
+    run_recipe(&validators, "run_workflow.py", "recipes/github/train-gate-deploy.yml", &["BASE_IMAGE", "ROLLOUT_INTERVAL"])?;
+    eprintln!("templates and recipes pass every check; {} broken fixtures are caught; the Azure DevOps and GitHub recipes run", fixtures.len());
     Ok(())
 }
 
-/// The GitHub recipe, its composite actions and their expressions, run for real: a pipeline
-/// trained, gated, registered, packaged on the test base image, deployed to QA, smoke-tested,
-/// approved, recorded and rolled out. Its endpoints are deleted however it ends.
-fn run_github_recipe(validators: &Validators) -> Result<(), String> {
+/// A recipe, its templates and their expressions, run for real by a minimal local agent: a
+/// pipeline trained, gated, registered, packaged on the test base image, deployed to QA,
+/// smoke-tested, approved, recorded and rolled out. `knobs` name the recipe's variables for
+/// the base image and the rollout interval. Its endpoints are deleted however it ends.
+fn run_recipe(validators: &Validators, runner_script: &str, recipe: &str, knobs: &[&str; 2]) -> Result<(), String> {
     let work = crate::demo::target_dir().join("recipe-run");
     let workspace = format!("local:{}", work.join(".aml").display());
     let delete_endpoints = || {
@@ -226,15 +229,15 @@ fn run_github_recipe(validators: &Validators) -> Result<(), String> {
     setup::run(Command::new(validators.bin.join("aml-package")).args(["base", "--rootfs-tar"]).arg(&base_tar).args(["--to", &base, "--workspace", &workspace]).stdout(std::process::Stdio::null()).env("AML_CI", "none"))?;
     let mut runner = Command::new(&validators.python);
     runner
-        .arg(root().join("xtask/run_workflow.py"))
+        .arg(root().join("xtask").join(runner_script))
         .arg(root())
-        .arg(root().join("recipes/github/train-gate-deploy.yml"))
+        .arg(root().join(recipe))
         .arg(&validators.bin)
         .arg(&work)
         .arg("ml-lead")
         .arg(format!("AML_WORKSPACE={workspace}"))
-        .arg(format!("BASE_IMAGE={base}"))
-        .arg("ROLLOUT_INTERVAL=1s")
+        .arg(format!("{}={base}", knobs[0]))
+        .arg(format!("{}=1s", knobs[1]))
         .env("AML_CACHE_DIR", setup::test_cache())
         .env("PATH", setup::path_with_venv());
     let result = setup::run(&mut runner);
