@@ -197,17 +197,46 @@ impl RegistryClient {
         Ok((media_type, answer.body))
     }
 
-    /// Download a blob to a file, checking its digest.
+    /// Download a blob to a file, checking its digest. The body is hashed and written as it
+    /// arrives, so a base layer of any size takes a few frames of memory, not its size.
     pub fn get_blob(&self, repository: &str, digest: &Digest, to: &Path) -> Result<()> {
-        let answer = self.send(Method::GET, &format!("{}/v2/{repository}/blobs/{digest}", self.base), &[], Bytes::new())?;
-        if answer.status != StatusCode::OK {
-            return Err(self.failure(&format!("getting blob {digest}"), &answer));
+        use sha2::Digest as _;
+        let url = format!("{}/v2/{repository}/blobs/{digest}", self.base);
+        let request = Request::builder().method(Method::GET).uri(&url).body(Full::new(Bytes::new())).map_err(|e| Error::service(format!("cannot build a request to {url}: {e}"), None))?;
+        let mut file = std::io::BufWriter::with_capacity(1 << 20, File::create(to).with_path("cannot create", to)?);
+        let received = self.runtime.block_on(async {
+            let response = self.client.request(request).await.map_err(|e| {
+                Error::service(format!("the registry at {} did not answer GET {url}: {e}", self.base), Some("check that the registry runs and the address is right".into()))
+            })?;
+            let (parts, mut body) = response.into_parts();
+            if parts.status != StatusCode::OK {
+                let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                return Err(self.failure(&format!("getting blob {digest}"), &Answer { status: parts.status, headers: parts.headers, body }));
+            }
+            let mut hasher = sha2::Sha256::new();
+            while let Some(frame) = body.frame().await {
+                let frame = frame.map_err(|e| Error::service(format!("the registry's answer to {url} broke off: {e}"), None))?;
+                if let Ok(data) = frame.into_data() {
+                    hasher.update(&data);
+                    file.write_all(&data).with_path("cannot write", to)?;
+                }
+            }
+            Ok(Digest::of_hash(hasher.finalize().into()))
+        });
+        let received = match received {
+            Ok(received) => received,
+            Err(e) => {
+                drop(file);
+                let _ = std::fs::remove_file(to);
+                return Err(e);
+            }
+        };
+        if received != *digest {
+            drop(file);
+            let _ = std::fs::remove_file(to);
+            return Err(Error::service(format!("blob {digest} from the registry does not match its digest (got {received})"), None));
         }
-        if Digest::of_bytes(&answer.body) != *digest {
-            return Err(Error::service(format!("blob {digest} from the registry does not match its digest"), None));
-        }
-        let mut file = File::create(to).with_path("cannot create", to)?;
-        file.write_all(&answer.body).with_path("cannot write", to)?;
+        let file = file.into_inner().map_err(|e| Error::storage(format!("cannot write `{}`", to.display()), e.into_error()))?;
         file.sync_all().with_path("cannot fsync", to)
     }
 }
