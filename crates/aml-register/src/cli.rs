@@ -47,6 +47,14 @@ pub enum Command {
     Tag(TagArgs),
     /// Copy a model version's files into a folder, checking every byte against its digest
     Download(DownloadArgs),
+    /// Copy a model version to another workspace (dev → qa → prod), with its metrics,
+    /// lineage and tags; the copy has the same digest
+    ///
+    /// Example:
+    ///
+    ///   aml-register promote diabetes:7 --to local:/srv/aml-prod --tag stage=production
+    #[command(verbatim_doc_comment)]
+    Promote(PromoteArgs),
 }
 
 #[derive(Debug, Args)]
@@ -125,6 +133,18 @@ pub struct DownloadArgs {
     pub model: String,
     /// The folder to write the files into (created; existing files are never overwritten)
     pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    /// The version to copy, in `--workspace`: `NAME:VERSION`, `NAME@latest` or `NAME@TAG=VALUE`
+    pub model: String,
+    /// The workspace to copy it to: `local:DIR` (created if missing) or `azureml://…`
+    #[arg(long, value_name = "WORKSPACE")]
+    pub to: String,
+    /// A tag to set on the copy, `key=value` (repeatable; the source's tags come along)
+    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    pub tags: Vec<String>,
 }
 
 #[cfg(test)]

@@ -92,7 +92,59 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
                 files: files.iter().map(|f| f.display().to_string()).collect(),
             }))
         }
+        Command::Promote(args) => {
+            let tags: BTreeMap<String, String> = args.tags.iter().map(|t| key_value(t, "tag")).collect::<Result<_>>()?;
+            let source = Workspace::open(&global.workspace, Access::Existing)?;
+            let version = source.model_version(&args.model.parse()?)?;
+            if source.location() == Workspace::open_if_exists(&args.to)?.map(|w| w.location()).unwrap_or_default() {
+                return Err(Error::usage(format!("`--to {}` is the workspace the model is in", args.to), "name another workspace: `--to local:DIR` or `--to azureml://…`"));
+            }
+            // Through a verified download: every byte is checked against the source's digests
+            // on the way, and the copy is registered from those files.
+            let staging = tempfile_dir()?;
+            let result = (|| {
+                source.download_model(&version, &staging.join("files"))?;
+                let mut target = Workspace::open(&args.to, Access::CreateIfMissing)?;
+                let mut properties = version.properties.clone();
+                properties.insert("promoted_from".into(), format!("{}#{}", source.location(), version.id()));
+                let mut all_tags = version.tags.clone();
+                all_tags.extend(tags);
+                let new = NewModelVersion {
+                    name: version.name.clone(),
+                    version: None,
+                    kind: version.kind,
+                    description: version.description.clone(),
+                    source: format!("{}#{}", source.location(), version.id()),
+                    source_path: staging.join("files"),
+                    tags: all_tags,
+                    properties,
+                    metrics: version.metrics.clone(),
+                    lineage: version.lineage.clone(),
+                    force_new: false,
+                };
+                let registered = target.register_model(&new)?;
+                if registered.version.digest != version.digest {
+                    return Err(Error::failed(
+                        format!("the copy of {} has digest {}, not {}", version.id(), registered.version.digest, version.digest),
+                        Some("the files changed on the way; promote again".into()),
+                    ));
+                }
+                let mut view = ModelView::from(&registered.version);
+                view.reused = Some(registered.reused);
+                Ok::<_, Error>(view)
+            })();
+            let _ = std::fs::remove_dir_all(&staging);
+            Ok(Box::new(Registration(result?)))
+        }
     }
+}
+
+/// A fresh folder under the system's temp folder, for files on their way between workspaces.
+fn tempfile_dir() -> Result<std::path::PathBuf> {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let dir = std::env::temp_dir().join(format!("aml-promote-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| Error::storage(format!("cannot create `{}`", dir.display()), e))?;
+    Ok(dir)
 }
 
 /// Merge the YAML file and the flags into one registration request.

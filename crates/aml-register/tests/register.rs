@@ -294,3 +294,31 @@ fn help_teaches_the_commands() {
     let output = TestWorkspace::new().run(&aml_register(), &["model", "--help"]);
     insta::assert_snapshot!(render(&output));
 }
+
+#[test]
+fn promote_copies_a_version_with_its_metrics_lineage_and_digest() {
+    let ws = TestWorkspace::new();
+    run_echo_job(&ws, "echo-1");
+    let source = json(&ws.run(&aml_register(), &["model", "--name", "greeter", "--job", "echo-1", "--tag", "stage=dev", "-o", "json"]));
+    let prod = format!("local:{}", ws.path().join("prod").display());
+    let out = ws.run(&aml_register(), &["promote", "greeter:1", "--to", &prod, "--tag", "stage=production", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", render(&out));
+    let copy = json(&out);
+    assert_eq!(copy["digest"], source["digest"], "the copy holds the same bytes");
+    assert_eq!(copy["metrics"], source["metrics"]);
+    assert_eq!(copy["lineage"], source["lineage"]);
+    assert_eq!(copy["tags"]["stage"], "production", "the new tag wins over the source's");
+    assert_eq!(copy["properties"]["promoted_from"], format!("local:{}#greeter:1", ws.workspace().display()));
+    assert_eq!(copy["reused"], false);
+    // Promoting again finds the same bytes there: the same version, nothing copied twice.
+    let again = json(&ws.run(&aml_register(), &["promote", "greeter:1", "--to", &prod, "-o", "json"]));
+    assert_eq!((again["id"].as_str(), again["reused"].as_bool()), (copy["id"].as_str(), Some(true)));
+    // The target shows it like any version of its own.
+    let shown = json(&ws.run(&aml_register(), &["show", "greeter:1", "-w", &prod, "-o", "json"]));
+    assert_eq!(shown["digest"], source["digest"]);
+    // Into the workspace it is already in, or of a model that is not there: bad input.
+    let same = ws.run(&aml_register(), &["promote", "greeter:1", "--to", "local:.aml"]);
+    assert_eq!(same.status.code(), Some(2), "{}", render(&same));
+    let missing = ws.run(&aml_register(), &["promote", "greeter:9", "--to", &prod]);
+    assert_eq!(missing.status.code(), Some(2), "{}", render(&missing));
+}
