@@ -13,6 +13,7 @@ on PATH), `Cache@2` is skipped, `PublishTestResults@2` checks that its files exi
 deployment job's environment approval is given by REVIEWER (said so in the log).
 
 usage: run_pipeline.py ROOT PIPELINE BIN_DIR WORKDIR REVIEWER [NAME=VALUE ...]
+(a NAME of `parameters.X` sets the pipeline's run parameter X; any other, a variable)
 """
 import os
 import pathlib
@@ -201,8 +202,9 @@ class Agent:
     def run(self):
         doc = yaml.safe_load(self.pipeline.read_text())
         parameters = {p["name"]: p.get("default", "") for p in doc.get("parameters", [])}
+        parameters.update({k.split(".", 1)[1]: v for k, v in self.overrides.items() if k.startswith("parameters.")})
         variables = {k: str(compile_value(v, parameters)) for k, v in (doc.get("variables") or {}).items()}
-        variables.update(self.overrides)
+        variables.update({k: v for k, v in self.overrides.items() if not k.startswith("parameters.")})
         variables = {k: self.macros(v, variables) for k, v in variables.items()}
         stages = doc["stages"]
         done = set()

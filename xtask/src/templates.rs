@@ -198,24 +198,31 @@ pub fn run() -> Result<(), String> {
     }
     let _ = std::fs::remove_dir_all(&scratch);
 
-    step("running recipes/azure-devops/train-gate-deploy.yml end to end on a local workspace (xtask/run_pipeline.py)");
-    run_recipe(&validators, "run_pipeline.py", "recipes/azure-devops/train-gate-deploy.yml", &["baseImage", "rolloutInterval"])?;
+    step("running recipes/azure-devops/train-gate-deploy.yml, then promote-dev-qa-prod.yml on its model, end to end on local workspaces (xtask/run_pipeline.py)");
+    run_recipes(&validators, "run_pipeline.py", &["baseImage", "rolloutInterval"], &[
+        ("recipes/azure-devops/train-gate-deploy.yml", &[]),
+        ("recipes/azure-devops/promote-dev-qa-prod.yml", &["parameters.model=diabetes:1", "devWorkspace=local:{work}/.aml", "qaWorkspace=local:{work}/qa", "prodWorkspace=local:{work}/prod"]),
+    ])?;
     step("running recipes/github/train-gate-deploy.yml end to end on a local workspace (xtask/run_workflow.py)");
-    run_recipe(&validators, "run_workflow.py", "recipes/github/train-gate-deploy.yml", &["BASE_IMAGE", "ROLLOUT_INTERVAL"])?;
+    run_recipes(&validators, "run_workflow.py", &["BASE_IMAGE", "ROLLOUT_INTERVAL"], &[("recipes/github/train-gate-deploy.yml", &[])])?;
     eprintln!("templates and recipes pass every check; {} broken fixtures are caught; the Azure DevOps and GitHub recipes run", fixtures.len());
     Ok(())
 }
 
-/// A recipe, its templates and their expressions, run for real by a minimal local agent: a
-/// pipeline trained, gated, registered, packaged on the test base image, deployed to QA,
-/// smoke-tested, approved, recorded and rolled out. `knobs` name the recipe's variables for
-/// the base image and the rollout interval. Its endpoints are deleted however it ends.
-fn run_recipe(validators: &Validators, runner_script: &str, recipe: &str, knobs: &[&str; 2]) -> Result<(), String> {
+/// Recipes, their templates and their expressions, run for real by a minimal local agent, one
+/// after the other in one folder (a later one may use what an earlier one made): a pipeline
+/// trained, gated, registered, packaged on the test base image, deployed to QA, smoke-tested,
+/// approved, recorded, promoted and rolled out. `knobs` name the recipes' variables for the
+/// base image and the rollout interval; `{work}` in an extra setting is the folder. The
+/// endpoints they start are deleted however they end.
+fn run_recipes(validators: &Validators, runner_script: &str, knobs: &[&str; 2], recipes: &[(&str, &[&str])]) -> Result<(), String> {
     let work = crate::demo::target_dir().join("recipe-run");
-    let workspace = format!("local:{}", work.join(".aml").display());
+    let workspaces = ["", "qa", "prod"].map(|w| format!("local:{}", work.join(if w.is_empty() { ".aml" } else { w }).display()));
     let delete_endpoints = || {
-        for endpoint in ["diabetes", "diabetes-qa"] {
-            let _ = Command::new(validators.bin.join("aml-deploy")).args(["delete", endpoint, "--workspace", &workspace]).output();
+        for workspace in &workspaces {
+            for endpoint in ["diabetes", "diabetes-qa"] {
+                let _ = Command::new(validators.bin.join("aml-deploy")).args(["delete", endpoint, "--workspace", workspace]).output();
+            }
         }
     };
     if work.exists() {
@@ -226,21 +233,28 @@ fn run_recipe(validators: &Validators, runner_script: &str, recipe: &str, knobs:
     setup::run(Command::new("cp").arg("-r").arg(root().join("examples")).arg(work.join("repo")))?;
     let base_tar = setup::ensure_base_image()?;
     let base = format!("oci:{}:bookworm", work.join("base").display());
-    setup::run(Command::new(validators.bin.join("aml-package")).args(["base", "--rootfs-tar"]).arg(&base_tar).args(["--to", &base, "--workspace", &workspace]).stdout(std::process::Stdio::null()).env("AML_CI", "none"))?;
-    let mut runner = Command::new(&validators.python);
-    runner
-        .arg(root().join("xtask").join(runner_script))
-        .arg(root())
-        .arg(root().join(recipe))
-        .arg(&validators.bin)
-        .arg(&work)
-        .arg("ml-lead")
-        .arg(format!("AML_WORKSPACE={workspace}"))
-        .arg(format!("{}={base}", knobs[0]))
-        .arg(format!("{}=1s", knobs[1]))
-        .env("AML_CACHE_DIR", setup::test_cache())
-        .env("PATH", setup::path_with_venv());
-    let result = setup::run(&mut runner);
+    setup::run(Command::new(validators.bin.join("aml-package")).args(["base", "--rootfs-tar"]).arg(&base_tar).args(["--to", &base, "--workspace", &workspaces[0]]).stdout(std::process::Stdio::null()).env("AML_CI", "none"))?;
+    let mut result = Ok(());
+    for (recipe, extra) in recipes {
+        let mut runner = Command::new(&validators.python);
+        runner
+            .arg(root().join("xtask").join(runner_script))
+            .arg(root())
+            .arg(root().join(recipe))
+            .arg(&validators.bin)
+            .arg(&work)
+            .arg("ml-lead")
+            .arg(format!("AML_WORKSPACE={}", workspaces[0]))
+            .arg(format!("{}={base}", knobs[0]))
+            .arg(format!("{}=1s", knobs[1]))
+            .args(extra.iter().map(|e| e.replace("{work}", &work.display().to_string())))
+            .env("AML_CACHE_DIR", setup::test_cache())
+            .env("PATH", setup::path_with_venv());
+        result = setup::run(&mut runner);
+        if result.is_err() {
+            break;
+        }
+    }
     delete_endpoints();
     result
 }
