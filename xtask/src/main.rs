@@ -40,6 +40,8 @@ fn test(extra: &[String]) -> Result<(), String> {
     setup::ensure_venv()?;
     setup::ensure_debian_packages(&[])?;
     setup::ensure_base_image()?;
+    templates::ensure_npm_tools()?;
+    setup::ensure_oracle_schema()?;
     setup::step("cargo test --workspace");
     let mut command = setup::cargo();
     command.args(["test", "--workspace", "--all-targets"]);

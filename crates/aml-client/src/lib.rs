@@ -2,6 +2,7 @@
 //! Azure ML v2 YAML, references, CLI plumbing, CI output and the error type.
 
 pub mod approvals;
+pub mod azure;
 pub mod ci;
 pub mod cli;
 pub mod digest;

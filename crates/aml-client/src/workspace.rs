@@ -8,6 +8,7 @@ use std::str::FromStr;
 
 use crate::approvals::{ApprovalRequest, ApprovalState, AuditEntry, Decided, NewAuditEntry};
 use crate::error::{Error, Result};
+use crate::azure::AzureWorkspace;
 use crate::local::LocalWorkspace;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,16 +70,25 @@ pub enum Access {
 
 pub enum Workspace {
     Local(LocalWorkspace),
+    Azure(Box<AzureWorkspace>),
+}
+
+/// What an Azure workspace cannot do yet in this build: bad input, since the user can pick
+/// a local workspace, and the message says so.
+fn not_on_azure(what: &str) -> Error {
+    Error::usage(
+        format!("{what} is not available on an Azure ML workspace in this build"),
+        "models (register, list, show, tag, download, promote) work on Azure; run this step with `--workspace local` for now",
+    )
 }
 
 impl Workspace {
     pub fn open(location: &str, access: Access) -> Result<Workspace> {
         match location.parse::<WorkspaceLocation>()? {
             WorkspaceLocation::Local(dir) => Ok(Workspace::Local(LocalWorkspace::open(&dir, access)?)),
-            azure @ WorkspaceLocation::Azure { .. } => Err(Error::usage(
-                format!("`{azure}` is an Azure ML workspace; this build of the tools drives local workspaces only"),
-                "use `--workspace local` (or `local:DIR`) for now; the azure backend is tracked in the Azure issue",
-            )),
+            WorkspaceLocation::Azure { subscription, resource_group, workspace } => {
+                Ok(Workspace::Azure(Box::new(AzureWorkspace::open(&subscription, &resource_group, &workspace)?)))
+            }
         }
     }
 
@@ -101,9 +111,16 @@ impl Workspace {
         }
     }
 
+    /// Whether gate and approval decisions are kept as an audit table (local), rather than
+    /// only as tags on the model version (Azure, in this build).
+    pub fn keeps_audit_trail(&self) -> bool {
+        matches!(self, Workspace::Local(_))
+    }
+
     pub fn location(&self) -> String {
         match self {
             Workspace::Local(local) => format!("local:{}", local.root().display()),
+            Workspace::Azure(azure) => azure.location(),
         }
     }
 }
@@ -126,36 +143,42 @@ impl Workspace {
     pub fn register_model(&mut self, new: &NewModelVersion) -> Result<Registered> {
         match self {
             Workspace::Local(ws) => ws.register_model(new),
+            Workspace::Azure(ws) => ws.register_model(new),
         }
     }
 
     pub fn model_version(&self, reference: &ModelRef) -> Result<ModelVersion> {
         match self {
             Workspace::Local(ws) => ws.model_version(reference),
+            Workspace::Azure(ws) => ws.model_version(reference),
         }
     }
 
     pub fn list_versions(&self, name: &str, limit: Option<u64>) -> Result<(Vec<ModelVersion>, u64)> {
         match self {
             Workspace::Local(ws) => ws.list_versions(name, limit),
+            Workspace::Azure(ws) => ws.list_versions(name, limit),
         }
     }
 
     pub fn list_models(&self) -> Result<Vec<ModelVersion>> {
         match self {
             Workspace::Local(ws) => ws.list_models(),
+            Workspace::Azure(ws) => ws.list_models(),
         }
     }
 
     pub fn update_tags(&mut self, version: &ModelVersion, set: &BTreeMap<String, String>, remove: &[String]) -> Result<ModelVersion> {
         match self {
             Workspace::Local(ws) => ws.update_tags(version, set, remove),
+            Workspace::Azure(ws) => ws.update_tags(version, set, remove),
         }
     }
 
     pub fn download_model(&self, version: &ModelVersion, dir: &Path) -> Result<Vec<PathBuf>> {
         match self {
             Workspace::Local(ws) => ws.download_model(version, dir),
+            Workspace::Azure(ws) => ws.download_model(version, dir),
         }
     }
 
@@ -163,12 +186,14 @@ impl Workspace {
     pub fn model_files(&self, version: &ModelVersion) -> Result<Vec<(String, PathBuf)>> {
         match self {
             Workspace::Local(ws) => ws.model_files(version),
+            Workspace::Azure(ws) => ws.model_files(version),
         }
     }
 
     pub fn set_model_properties(&mut self, version: &ModelVersion, set: &BTreeMap<String, String>) -> Result<()> {
         match self {
             Workspace::Local(ws) => ws.registry().update_properties(&version.name, &version.version, set),
+            Workspace::Azure(ws) => ws.set_model_properties(version, set),
         }
     }
 
@@ -176,50 +201,58 @@ impl Workspace {
     pub fn plan_job(&self, job: &LoadedJob) -> Result<Plan> {
         match self {
             Workspace::Local(_) => crate::jobplan::plan(job, Some(self)),
+            Workspace::Azure(_) => Err(not_on_azure("`plan job`")),
         }
     }
 
     pub fn run_job(&mut self, plan: &Plan, options: &RunOptions) -> Result<RunResult> {
         match self {
             Workspace::Local(ws) => crate::local::runner::run(ws, plan, options),
+            Workspace::Azure(_) => Err(not_on_azure("`run job`")),
         }
     }
 
     pub fn job(&self, name: &str) -> Result<Job> {
         match self {
             Workspace::Local(ws) => ws.job(name),
+            Workspace::Azure(_) => Err(not_on_azure("`job`")),
         }
     }
 
     pub fn job_steps(&self, name: &str) -> Result<Vec<Job>> {
         match self {
             Workspace::Local(ws) => ws.job_steps(name),
+            Workspace::Azure(_) => Err(not_on_azure("`job steps`")),
         }
     }
 
     pub fn job_metrics(&self, job: &Job) -> Result<BTreeMap<String, f64>> {
         match self {
             Workspace::Local(ws) => ws.job_metrics(job),
+            Workspace::Azure(_) => Err(not_on_azure("`job metrics`")),
         }
     }
 
     pub fn job_params(&self, job: &Job) -> Result<BTreeMap<String, String>> {
         match self {
             Workspace::Local(ws) => ws.job_params(job),
+            Workspace::Azure(_) => Err(not_on_azure("`job params`")),
         }
     }
 
     /// Where a job's log is kept.
-    pub fn job_log(&self, name: &str) -> PathBuf {
+    pub fn job_log(&self, name: &str) -> Result<PathBuf> {
         match self {
-            Workspace::Local(ws) => ws.job_log(name),
+            Workspace::Local(ws) => Ok(ws.job_log(name)),
+            Workspace::Azure(_) => Err(not_on_azure("a job's log file")),
         }
     }
 
     /// Where `azureml://datastores/<datastore>/paths/<path>` is.
-    pub fn datastore_path(&self, datastore: &str, path: &str) -> PathBuf {
+    pub fn datastore_path(&self, datastore: &str, path: &str) -> Result<PathBuf> {
         match self {
-            Workspace::Local(ws) => ws.datastore_path(datastore, path),
+            Workspace::Local(ws) => Ok(ws.datastore_path(datastore, path)),
+            Workspace::Azure(_) => Err(not_on_azure("a datastore path as a local file")),
         }
     }
 
@@ -229,6 +262,7 @@ impl Workspace {
                 OnlineSpec::Endpoint { spec, .. } => ws.apply_endpoint(spec),
                 OnlineSpec::Deployment { file, spec } => ws.apply_deployment(file, spec, options),
             },
+            Workspace::Azure(_) => Err(not_on_azure("`apply online`")),
         }
     }
 
@@ -236,12 +270,14 @@ impl Workspace {
     pub fn endpoint(&mut self, name: &str) -> Result<Endpoint> {
         match self {
             Workspace::Local(ws) => ws.endpoint(name),
+            Workspace::Azure(_) => Err(not_on_azure("`endpoint`")),
         }
     }
 
     pub fn endpoints(&self) -> Result<Vec<Endpoint>> {
         match self {
             Workspace::Local(ws) => ws.endpoints(),
+            Workspace::Azure(_) => Err(not_on_azure("`endpoints`")),
         }
     }
 
@@ -249,30 +285,35 @@ impl Workspace {
     pub fn endpoint_access(&mut self, name: &str) -> Result<EndpointAccess> {
         match self {
             Workspace::Local(ws) => ws.endpoint_access(name),
+            Workspace::Azure(_) => Err(not_on_azure("`endpoint access`")),
         }
     }
 
     pub fn set_traffic(&mut self, name: &str, traffic: Option<BTreeMap<String, u32>>, mirror: Option<BTreeMap<String, u32>>) -> Result<Endpoint> {
         match self {
             Workspace::Local(ws) => ws.set_traffic(name, traffic, mirror),
+            Workspace::Azure(_) => Err(not_on_azure("`set traffic`")),
         }
     }
 
     pub fn deployment_log(&self, endpoint: &str, deployment: &str, tail: Option<usize>) -> Result<(PathBuf, String)> {
         match self {
             Workspace::Local(ws) => ws.deployment_log(endpoint, deployment, tail),
+            Workspace::Azure(_) => Err(not_on_azure("`deployment log`")),
         }
     }
 
     pub fn delete_endpoint(&mut self, name: &str) -> Result<()> {
         match self {
             Workspace::Local(ws) => ws.delete_endpoint(name),
+            Workspace::Azure(_) => Err(not_on_azure("`delete endpoint`")),
         }
     }
 
     pub fn delete_deployment(&mut self, endpoint: &str, deployment: &str) -> Result<()> {
         match self {
             Workspace::Local(ws) => ws.delete_deployment(endpoint, deployment),
+            Workspace::Azure(_) => Err(not_on_azure("`delete deployment`")),
         }
     }
 
@@ -280,6 +321,7 @@ impl Workspace {
     pub fn serve_endpoint(&self, name: &str) -> Result<()> {
         match self {
             Workspace::Local(ws) => crate::local::online::router::serve(ws.root(), name),
+            Workspace::Azure(_) => Err(not_on_azure("`serve endpoint`")),
         }
     }
 
@@ -287,6 +329,7 @@ impl Workspace {
     pub fn job_output_path(&self, job: &str, output: &str) -> Result<PathBuf> {
         match self {
             Workspace::Local(ws) => ws.job_output_path(job, output),
+            Workspace::Azure(_) => Err(not_on_azure("`job output path`")),
         }
     }
 
@@ -298,6 +341,7 @@ impl Workspace {
                 crate::model::VersionSelector::Exact(_) => ws.model_version(reference).map(Some),
                 selector => ws.registry_ref().model_version(&reference.name, selector),
             },
+            Workspace::Azure(ws) => ws.find_model_version(reference),
         }
     }
 
@@ -306,6 +350,7 @@ impl Workspace {
     pub fn record_audit(&mut self, entry: &NewAuditEntry, tags: &BTreeMap<String, String>) -> Result<AuditEntry> {
         match self {
             Workspace::Local(ws) => ws.registry().record_audit(entry, tags),
+            Workspace::Azure(_) => Err(not_on_azure("`record audit`")),
         }
     }
 
@@ -313,12 +358,14 @@ impl Workspace {
     pub fn audit(&self, model: Option<&str>, job: Option<&str>) -> Result<Vec<AuditEntry>> {
         match self {
             Workspace::Local(ws) => ws.registry_ref().audit(model, job),
+            Workspace::Azure(_) => Err(not_on_azure("`audit`")),
         }
     }
 
     pub fn request_approval(&mut self, request: &ApprovalRequest, entry: &NewAuditEntry) -> Result<()> {
         match self {
             Workspace::Local(ws) => ws.registry().insert_approval(request, entry),
+            Workspace::Azure(_) => Err(not_on_azure("`request approval`")),
         }
     }
 
@@ -327,12 +374,14 @@ impl Workspace {
             Workspace::Local(ws) => ws.registry_ref().approval(id)?.ok_or_else(|| {
                 Error::usage(format!("no approval request `{id}` in this workspace"), "`approval-gate list` shows the requests; check `--workspace`")
             }),
+            Workspace::Azure(_) => Err(not_on_azure("`approval`")),
         }
     }
 
     pub fn approvals(&self) -> Result<Vec<ApprovalRequest>> {
         match self {
             Workspace::Local(ws) => ws.registry_ref().approvals(),
+            Workspace::Azure(_) => Err(not_on_azure("`approvals`")),
         }
     }
 
@@ -348,6 +397,7 @@ impl Workspace {
     ) -> Result<Decided> {
         match self {
             Workspace::Local(ws) => ws.registry().close_approval(id, state, by, comment, entry, tags),
+            Workspace::Azure(_) => Err(not_on_azure("`close approval`")),
         }
     }
 }

@@ -77,7 +77,7 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
                     ));
                 }
             for part in jobs.iter().filter(|j| args.step.is_none() || j.step == args.step) {
-                let path = ws.job_log(&part.name);
+                let path = ws.job_log(&part.name)?;
                 let text = std::fs::read_to_string(&path).unwrap_or_default();
                 parts.push(LogPart { step: part.step.clone(), job: part.name.clone(), path: path.display().to_string(), text });
             }
@@ -125,8 +125,8 @@ fn job_view(ws: &Workspace, job: &aml_client::jobs::Job) -> Result<JobView> {
     let steps = ws
         .job_steps(&job.name)?
         .iter()
-        .map(|step| Ok(StepView::new(step, ws.job_metrics(step)?, ws.job_log(&step.name).display().to_string())))
+        .map(|step| Ok(StepView::new(step, ws.job_metrics(step)?, ws.job_log(&step.name)?.display().to_string())))
         .collect::<Result<Vec<_>>>()?;
-    let log = (job.kind != "pipeline").then(|| ws.job_log(&job.name).display().to_string());
+    let log = if job.kind != "pipeline" { Some(ws.job_log(&job.name)?.display().to_string()) } else { None };
     Ok(JobView::new(job, ws.job_metrics(job)?, ws.job_params(job)?, log, steps))
 }

@@ -472,7 +472,7 @@ fn plan_input(file: &Path, field: &str, input: &JobInput, ws: Option<&Workspace>
                 },
                 DataRef::Datastore { datastore, path } => match ws {
                     Some(ws) => {
-                        let resolved = ws.datastore_path(&datastore, &path);
+                        let resolved = ws.datastore_path(&datastore, &path)?;
                         if !resolved.exists() {
                             return Err(Error::in_file(
                                 file,

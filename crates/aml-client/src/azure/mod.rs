@@ -1,0 +1,459 @@
+//! The azure backend: an Azure ML workspace through ARM (api-version 2025-12-01) and its
+//! default datastore's blob storage. Tools stay synchronous; this backend owns a small
+//! tokio runtime and blocks on it at its edges.
+
+pub mod arm;
+pub mod auth;
+pub mod blob;
+pub mod hash;
+pub mod transport;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use azure_core::credentials::Secret;
+use serde_json::{Value, json};
+
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::model::{Lineage, ModelVersion, NewModelVersion, Registered, VersionSelector};
+use crate::refs::ModelRef;
+use crate::yaml::model::ModelType;
+use arm::Arm;
+use blob::{Container, StorageAuth};
+
+/// Every cause of an azure_core error, outermost first: its Display alone hides the reason
+/// (a TLS failure reads "retry policy expired").
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = cause.source();
+    }
+    parts.join(": ")
+}
+
+const DEFAULT_ARM: &str = "https://management.azure.com";
+
+pub struct AzureWorkspace {
+    runtime: tokio::runtime::Runtime,
+    arm: Arm,
+    transport: azure_core::http::Transport,
+    subscription: String,
+    resource_group: String,
+    workspace: String,
+    /// `/subscriptions/…/workspaces/W`
+    prefix: String,
+}
+
+/// A datastore's container, ready for blob calls.
+struct Datastore {
+    name: String,
+    container: Container,
+}
+
+impl AzureWorkspace {
+    /// Connect: pick the identity, then GET the workspace so a wrong name or a refused
+    /// identity is reported before anything else is done.
+    pub fn open(subscription: &str, resource_group: &str, workspace: &str) -> Result<AzureWorkspace> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| Error::storage("cannot start the async runtime", e))?;
+        let transport = transport::transport(std::time::Duration::from_secs(120))?;
+        let identity = auth::identity(auth::AuthMethod::current()?, &transport)?;
+        let endpoint = std::env::var("AML_ARM_ENDPOINT").ok().filter(|e| !e.is_empty()).unwrap_or_else(|| DEFAULT_ARM.into());
+        if !endpoint.starts_with("https://") {
+            return Err(Error::usage(format!("AML_ARM_ENDPOINT=`{endpoint}` is not https"), "Resource Manager is only reached over TLS"));
+        }
+        // Sovereign clouds and emulators name their own audience.
+        let scope = std::env::var("AML_ARM_SCOPE").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| format!("{}/.default", endpoint.trim_end_matches('/')));
+        let arm = Arm::new(&endpoint, &scope, &identity, transport.clone());
+        let prefix = format!("/subscriptions/{subscription}/resourceGroups/{resource_group}/providers/Microsoft.MachineLearningServices/workspaces/{workspace}");
+        let ws = AzureWorkspace {
+            runtime,
+            arm,
+            transport,
+            subscription: subscription.into(),
+            resource_group: resource_group.into(),
+            workspace: workspace.into(),
+            prefix,
+        };
+        ws.runtime.block_on(ws.arm.get::<Value>(&ws.prefix))?;
+        Ok(ws)
+    }
+
+    pub fn location(&self) -> String {
+        format!("azureml://subscriptions/{}/resourceGroups/{}/workspaces/{}", self.subscription, self.resource_group, self.workspace)
+    }
+
+    async fn datastore(&self, name: &str) -> Result<Datastore> {
+        let path = format!("{}/datastores/{name}", self.prefix);
+        let store: Value = self.arm.get_optional(&path).await?.ok_or_else(|| {
+            Error::service(format!("the workspace has no datastore `{name}`"), Some("Azure ML creates `workspaceblobstore` with the workspace; was it removed?".into()))
+        })?;
+        let props = &store["properties"];
+        if props["datastoreType"] != "AzureBlob" {
+            return Err(Error::service(format!("datastore `{name}` is {}, not blob storage", props["datastoreType"]), None));
+        }
+        let account = props["accountName"].as_str().unwrap_or_default().to_string();
+        let container = props["containerName"].as_str().unwrap_or_default().to_string();
+        let endpoint = props["endpoint"].as_str().unwrap_or("core.windows.net");
+        let protocol = props["protocol"].as_str().unwrap_or("https");
+        let secrets: Value = self.arm.post(&format!("{path}/listSecrets"), Some(&json!({"expirableSecret": true, "expireAfterHours": 1}))).await?;
+        let auth = match secrets["secretsType"].as_str() {
+            Some("AccountKey") => StorageAuth::AccountKey(Secret::new(secrets["key"].as_str().unwrap_or_default().to_string())),
+            Some("Sas") => StorageAuth::Sas(Secret::new(secrets["sasToken"].as_str().unwrap_or_default().to_string())),
+            other => {
+                return Err(Error::service(
+                    format!("datastore `{name}` gives {} credentials; this build uploads with an account key or SAS", other.unwrap_or("no")),
+                    Some("identity-based datastores need a storage token; give the datastore an account key meanwhile".into()),
+                ));
+            }
+        };
+        let url = format!("{protocol}://{account}.blob.{endpoint}/{container}");
+        Ok(Datastore { name: name.into(), container: Container::new(&account, &url, auth, self.transport.clone())? })
+    }
+
+    fn models_path(&self, name: &str) -> String {
+        format!("{}/models/{name}", self.prefix)
+    }
+
+    pub fn register_model(&mut self, new: &NewModelVersion) -> Result<Registered> {
+        self.runtime.block_on(self.register_model_async(new))
+    }
+
+    async fn register_model_async(&self, new: &NewModelVersion) -> Result<Registered> {
+        let hashed = hash::hash_tree(&new.source_path)?;
+        let digest = hashed.manifest.digest();
+        let basename = new.source_path.canonicalize().ok().and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())).unwrap_or_else(|| "model".into());
+        let store = self.datastore("workspaceblobstore").await?;
+        let folder = format!("LocalUpload/{}", hashed.object_hash);
+        let is_dir = new.source_path.is_dir();
+        let blob_name = |rel: &str| if is_dir { format!("{folder}/{basename}/{rel}") } else { format!("{folder}/{rel}") };
+        // azure-ai-ml's marker: metadata on the first file by local path says the upload completed.
+        let mut by_local: Vec<&(PathBuf, String)> = hashed.files.iter().collect();
+        by_local.sort_by(|a, b| a.0.cmp(&b.0));
+        let indicator = by_local.first().map(|(_, rel)| blob_name(rel)).unwrap_or_default();
+        let marker = store.container.metadata(&indicator).await?;
+        let completed = marker.as_ref().is_some_and(|m| m.get("upload_status").map(String::as_str) == Some("completed"));
+
+        if !new.force_new
+            && let Some(existing) = self.reusable(new, &digest, marker.as_ref()).await?
+        {
+            return Ok(Registered { version: existing, reused: true });
+        }
+        if let Some(version) = &new.version
+            && let Some(existing) = self.get_version(&new.name, version).await?
+        {
+            if existing.digest == digest {
+                return Ok(Registered { version: existing, reused: true });
+            }
+            return Err(Error::usage(
+                format!("model `{}` already has a version `{version}` with other files ({})", new.name, existing.digest),
+                "leave out `--version` to get the next one, or give a new version",
+            ));
+        }
+        let total = hashed.manifest.total_size();
+        if completed {
+            crate::status!("the files are already in `{}` ({folder}); nothing to upload", store.name);
+        } else {
+            crate::status!("uploading {} file(s), {} to datastore `{}` …", hashed.files.len(), human(total), store.name);
+            let done = AtomicU64::new(0);
+            let step = (total / 10).max(64 << 20);
+            let report = |bytes: u64| {
+                let before = done.fetch_add(bytes, Ordering::Relaxed);
+                if (before + bytes) / step != before / step && before + bytes < total {
+                    crate::status!("  {} of {}", human(before + bytes), human(total));
+                }
+            };
+            let files: Vec<(PathBuf, String)> = hashed.files.iter().map(|(path, rel)| (path.clone(), blob_name(rel))).collect();
+            store.container.upload_files(&files, &report).await?;
+        }
+        let version = match &new.version {
+            Some(v) => v.clone(),
+            None => self.next_version(&new.name).await?,
+        };
+        let mut metadata = BTreeMap::new();
+        metadata.insert("upload_status".to_string(), "completed".to_string());
+        metadata.insert("name".to_string(), new.name.clone());
+        metadata.insert("version".to_string(), version.clone());
+        let model_uri = format!(
+            "azureml://subscriptions/{}/resourcegroups/{}/workspaces/{}/datastores/{}/paths/{}",
+            self.subscription,
+            self.resource_group,
+            self.workspace,
+            store.name,
+            folder + "/" + &basename
+        );
+        let mut properties: BTreeMap<String, String> = new.properties.clone();
+        properties.insert("aml.digest".into(), digest.to_string());
+        properties.insert("aml.size".into(), total.to_string());
+        properties.insert("aml.file_count".into(), hashed.manifest.entries.len().to_string());
+        properties.insert("aml.source".into(), new.source.clone());
+        properties.insert("aml.metrics".into(), serde_json::to_string(&new.metrics).unwrap_or_default());
+        properties.insert("aml.lineage".into(), serde_json::to_string(&new.lineage).unwrap_or_default());
+        let mut body = json!({
+            "properties": {
+                "tags": new.tags,
+                "properties": properties,
+                "modelType": new.kind.as_str(),
+                "modelUri": model_uri,
+            }
+        });
+        if let Some(description) = &new.description {
+            body["properties"]["description"] = json!(description);
+        }
+        if let Some(job) = &new.lineage.job {
+            body["properties"]["jobName"] = json!(job);
+        }
+        let created: Value = self.arm.put(&format!("{}/versions/{version}", self.models_path(&new.name)), &body).await?;
+        store.container.set_metadata(&indicator, &metadata).await?;
+        Ok(Registered { version: from_arm(&new.name, &created)?, reused: false })
+    }
+
+    /// The version an earlier upload of the same files registered under this name.
+    async fn reusable(&self, new: &NewModelVersion, digest: &Digest, marker: Option<&BTreeMap<String, String>>) -> Result<Option<ModelVersion>> {
+        let Some(marker) = marker else { return Ok(None) };
+        if marker.get("name") != Some(&new.name) {
+            return Ok(None);
+        }
+        let Some(version) = marker.get("version") else { return Ok(None) };
+        if new.version.as_ref().is_some_and(|v| v != version) {
+            return Ok(None);
+        }
+        Ok(self.get_version(&new.name, version).await?.filter(|v| &v.digest == digest))
+    }
+
+    async fn get_version(&self, name: &str, version: &str) -> Result<Option<ModelVersion>> {
+        match self.arm.get_optional::<Value>(&format!("{}/versions/{version}", self.models_path(name))).await? {
+            Some(resource) => from_arm(name, &resource).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn next_version(&self, name: &str) -> Result<String> {
+        let container: Option<Value> = self.arm.get_optional(&self.models_path(name)).await?;
+        let Some(container) = container else { return Ok("1".into()) };
+        if let Some(next) = container["properties"]["nextVersion"].as_str() {
+            return Ok(next.to_string());
+        }
+        let latest = container["properties"]["latestVersion"].as_str().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        Ok((latest + 1).to_string())
+    }
+
+    async fn all_versions(&self, name: &str) -> Result<Vec<ModelVersion>> {
+        let resources: Vec<Value> = self.arm.list(&format!("{}/versions", self.models_path(name))).await?;
+        let mut versions = resources.iter().map(|r| from_arm(name, r)).collect::<Result<Vec<_>>>()?;
+        versions.sort_by(|a, b| version_order(&b.version, &a.version));
+        Ok(versions)
+    }
+
+    pub fn find_model_version(&self, reference: &ModelRef) -> Result<Option<ModelVersion>> {
+        self.runtime.block_on(async {
+            match &reference.selector {
+                VersionSelector::Exact(version) => self.get_version(&reference.name, version).await,
+                VersionSelector::Latest => Ok(self.all_versions(&reference.name).await?.into_iter().next()),
+                VersionSelector::Tag { key, value } => Ok(self.all_versions(&reference.name).await?.into_iter().find(|v| v.tags.get(key) == Some(value))),
+            }
+        })
+    }
+
+    pub fn model_version(&self, reference: &ModelRef) -> Result<ModelVersion> {
+        if let Some(found) = self.find_model_version(reference)? {
+            return Ok(found);
+        }
+        let versions = self.runtime.block_on(self.all_versions(&reference.name))?;
+        let what = match &reference.selector {
+            VersionSelector::Tag { key, value } => format!("no version of model `{}` has tag `{key}={value}`", reference.name),
+            _ if versions.is_empty() => format!("no model named `{}` in this workspace", reference.name),
+            _ => format!("model `{}` has no version `{reference}`", reference.name),
+        };
+        let hint = if versions.is_empty() {
+            "`aml-register list` shows every model".to_string()
+        } else {
+            format!(
+                "newest versions: {}; `aml-register list {}` shows them all",
+                versions.iter().take(5).map(|v| format!("`{}`", v.id())).collect::<Vec<_>>().join(", "),
+                reference.name
+            )
+        };
+        Err(Error::usage(what, hint))
+    }
+
+    pub fn list_versions(&self, name: &str, limit: Option<u64>) -> Result<(Vec<ModelVersion>, u64)> {
+        let mut versions = self.runtime.block_on(self.all_versions(name))?;
+        let total = versions.len() as u64;
+        if let Some(limit) = limit {
+            versions.truncate(limit as usize);
+        }
+        Ok((versions, total))
+    }
+
+    /// Every model's newest version.
+    pub fn list_models(&self) -> Result<Vec<ModelVersion>> {
+        self.runtime.block_on(async {
+            let containers: Vec<Value> = self.arm.list(&format!("{}/models", self.prefix)).await?;
+            let mut newest = Vec::new();
+            for container in containers {
+                let Some(name) = container["name"].as_str() else { continue };
+                if let Some(version) = self.all_versions(name).await?.into_iter().next() {
+                    newest.push(version);
+                }
+            }
+            newest.sort_by(|a, b| a.name.cmp(&b.name));
+            Ok(newest)
+        })
+    }
+
+    pub fn update_tags(&mut self, version: &ModelVersion, set: &BTreeMap<String, String>, remove: &[String]) -> Result<ModelVersion> {
+        self.runtime.block_on(async {
+            let path = format!("{}/versions/{}", self.models_path(&version.name), version.version);
+            let current: Value = self.arm.get(&path).await?;
+            let mut tags: BTreeMap<String, String> = serde_json::from_value(current["properties"]["tags"].clone()).unwrap_or_default();
+            for key in remove {
+                tags.remove(key);
+            }
+            tags.extend(set.clone());
+            let body = writable_model_version(&current, &tags);
+            let updated: Value = self.arm.put(&path, &body).await?;
+            from_arm(&version.name, &updated)
+        })
+    }
+
+    pub fn set_model_properties(&mut self, version: &ModelVersion, set: &BTreeMap<String, String>) -> Result<()> {
+        self.runtime.block_on(async {
+            let path = format!("{}/versions/{}", self.models_path(&version.name), version.version);
+            let current: Value = self.arm.get(&path).await?;
+            let tags: BTreeMap<String, String> = serde_json::from_value(current["properties"]["tags"].clone()).unwrap_or_default();
+            let mut body = writable_model_version(&current, &tags);
+            let mut properties: BTreeMap<String, String> = serde_json::from_value(body["properties"]["properties"].clone()).unwrap_or_default();
+            properties.extend(set.clone());
+            body["properties"]["properties"] = json!(properties);
+            self.arm.put::<Value>(&path, &body).await.map(|_| ())
+        })
+    }
+
+    /// Download a version's files into `dir`; the copy must hash to the version's digest.
+    pub fn download_model(&self, version: &ModelVersion, dir: &Path) -> Result<Vec<PathBuf>> {
+        self.runtime.block_on(async {
+            let path = format!("{}/versions/{}", self.models_path(&version.name), version.version);
+            let resource: Value = self.arm.get(&path).await?;
+            let uri = resource["properties"]["modelUri"].as_str().unwrap_or_default().to_string();
+            let (datastore, prefix) = parse_datastore_uri(&uri).ok_or_else(|| {
+                Error::service(format!("{} has modelUri `{uri}`, which this build cannot download", version.id()), Some("models registered from a datastore path are downloaded by this tool".into()))
+            })?;
+            let store = self.datastore(&datastore).await?;
+            let names = store.container.list(&prefix).await?;
+            if names.is_empty() {
+                return Err(Error::service(format!("no files under `{prefix}` in datastore `{datastore}`"), None));
+            }
+            let single = names.len() == 1 && names[0] == prefix;
+            let mut written = Vec::new();
+            for name in &names {
+                let rel = if single {
+                    name.rsplit('/').next().unwrap_or(name).to_string()
+                } else {
+                    name.strip_prefix(&format!("{prefix}/")).unwrap_or(name).to_string()
+                };
+                if rel.split('/').any(|s| s == ".." || s.is_empty()) {
+                    return Err(Error::service(format!("blob `{name}` would land outside `{}`", dir.display()), None));
+                }
+                let target = dir.join(&rel);
+                store.container.download(name, &target).await?;
+                written.push(target);
+            }
+            let copy = crate::tree::scan(if single { &written[0] } else { dir })?;
+            if copy.digest() != version.digest {
+                return Err(Error::failed(format!("the download of {} hashes to {}, not {}", version.id(), copy.digest(), version.digest), Some("download again; if it persists the stored files changed".into())));
+            }
+            Ok(written)
+        })
+    }
+
+    pub fn model_files(&self, version: &ModelVersion) -> Result<Vec<(String, PathBuf)>> {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let dir = std::env::temp_dir().join(format!("aml-model-{}-{nanos}", std::process::id()));
+        self.download_model(version, &dir)?;
+        crate::tree::list(&dir)
+    }
+}
+
+/// `azureml://subscriptions/…/datastores/<ds>/paths/<path>` or the short form → (datastore, path).
+fn parse_datastore_uri(uri: &str) -> Option<(String, String)> {
+    let rest = uri.strip_prefix("azureml://")?;
+    let at = rest.find("datastores/")?;
+    let (datastore, path) = rest[at + "datastores/".len()..].split_once("/paths/")?;
+    Some((datastore.to_string(), path.trim_end_matches('/').to_string()))
+}
+
+/// The fields of a model version a client may send back (read-only ones left out).
+fn writable_model_version(current: &Value, tags: &BTreeMap<String, String>) -> Value {
+    let mut properties = serde_json::Map::new();
+    for key in ["description", "properties", "modelType", "modelUri", "jobName", "isAnonymous", "isArchived", "flavors", "stage"] {
+        if let Some(value) = current["properties"].get(key).filter(|v| !v.is_null()) {
+            properties.insert(key.into(), value.clone());
+        }
+    }
+    properties.insert("tags".into(), json!(tags));
+    json!({ "properties": properties })
+}
+
+fn version_order(a: &str, b: &str) -> std::cmp::Ordering {
+    match (a.parse::<u64>(), b.parse::<u64>()) {
+        (Ok(x), Ok(y)) => x.cmp(&y),
+        (Ok(_), Err(_)) => std::cmp::Ordering::Greater,
+        (Err(_), Ok(_)) => std::cmp::Ordering::Less,
+        _ => a.cmp(b),
+    }
+}
+
+fn from_arm(name: &str, resource: &Value) -> Result<ModelVersion> {
+    let props = &resource["properties"];
+    let own: BTreeMap<String, String> = serde_json::from_value(props["properties"].clone()).unwrap_or_default();
+    let digest = own
+        .get("aml.digest")
+        .and_then(|d| d.parse::<Digest>().ok())
+        .unwrap_or_else(|| Digest::of_bytes(props["modelUri"].as_str().unwrap_or_default().as_bytes()));
+    let kind = match props["modelType"].as_str() {
+        Some("mlflow_model") => ModelType::MlflowModel,
+        Some("triton_model") => ModelType::TritonModel,
+        _ => ModelType::CustomModel,
+    };
+    let lineage: Lineage = own.get("aml.lineage").and_then(|l| serde_json::from_str(l).ok()).unwrap_or_default();
+    let metrics: BTreeMap<String, f64> = own.get("aml.metrics").and_then(|m| serde_json::from_str(m).ok()).unwrap_or_default();
+    let properties = own.iter().filter(|(k, _)| !k.starts_with("aml.")).map(|(k, v)| (k.clone(), v.clone())).collect();
+    Ok(ModelVersion {
+        name: name.to_string(),
+        version: resource["name"].as_str().unwrap_or_default().to_string(),
+        digest,
+        kind,
+        description: props["description"].as_str().map(str::to_owned),
+        source: own.get("aml.source").cloned().unwrap_or_else(|| props["modelUri"].as_str().unwrap_or_default().to_string()),
+        size: own.get("aml.size").and_then(|s| s.parse().ok()).unwrap_or(0),
+        file_count: own.get("aml.file_count").and_then(|s| s.parse().ok()).unwrap_or(0),
+        tags: serde_json::from_value(props["tags"].clone()).unwrap_or_default(),
+        properties,
+        metrics,
+        lineage,
+        created_at: resource["systemData"]["createdAt"].as_str().unwrap_or_default().to_string(),
+        created_by: resource["systemData"]["createdBy"].as_str().map(str::to_owned),
+    })
+}
+
+fn human(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+}

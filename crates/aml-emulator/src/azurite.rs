@@ -1,0 +1,77 @@
+//! Azurite, the storage emulator Microsoft maintains (npm `azurite`, installed by
+//! `cargo xtask test`), started per test on a free port with its own folder.
+
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::Storage;
+
+/// Azurite's documented development account.
+pub const ACCOUNT: &str = "devstoreaccount1";
+pub const KEY: &str = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+pub const CONTAINER: &str = "azureml-blobstore-test";
+
+pub struct Azurite {
+    pub port: u16,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+pub fn azurite_bin() -> PathBuf {
+    crate::repo_root().join("target").join("ci-tools").join("node_modules").join(".bin").join("azurite-blob")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+impl Azurite {
+    pub fn start() -> Azurite {
+        let bin = azurite_bin();
+        assert!(bin.is_file(), "`{}` is missing: `cargo xtask test` installs Azurite", bin.display());
+        let dir = tempfile::Builder::new().prefix("azurite-").tempdir().expect("temp dir");
+        let port = free_port();
+        let child = Command::new(&bin)
+            .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string(), "--silent", "--skipApiVersionCheck", "--location"])
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start azurite");
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(30), "Azurite did not listen on {port} within 30 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let azurite = Azurite { port, child, _dir: dir };
+        azurite.create_container();
+        azurite
+    }
+
+    fn create_container(&self) {
+        use aml_client::azure::blob::{Container, StorageAuth};
+        let transport = aml_client::azure::transport::transport(Duration::from_secs(30)).expect("transport");
+        let container = Container::new(ACCOUNT, &self.container_url(), StorageAuth::AccountKey(KEY.to_string().into()), transport).expect("container client");
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        runtime.block_on(container.create()).expect("create the test container in Azurite");
+    }
+
+    /// The datastore the emulator describes, reached at `port` (Azurite's own or a proxy's).
+    pub fn storage(&self, port: u16) -> Storage {
+        Storage { account: ACCOUNT.into(), key: KEY.into(), container: CONTAINER.into(), endpoint: format!("localhost:{port}") }
+    }
+
+    /// The production-style container URL (`account.blob.localhost`).
+    pub fn container_url(&self) -> String {
+        format!("http://{ACCOUNT}.blob.localhost:{}/{CONTAINER}", self.port)
+    }
+}
+
+impl Drop for Azurite {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

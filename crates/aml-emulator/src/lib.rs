@@ -1,0 +1,239 @@
+//! A strict stand-in for Azure in tests: Azure ML's ARM subset the tools use and the token
+//! endpoints (Entra client credentials and federated assertions, App Service managed
+//! identity, GitHub Actions' OIDC request) over TLS on 127.0.0.1 with a self-signed leaf
+//! certificate, since azure_identity refuses a non-https authority. Every request body and
+//! every answer is held to the classes Microsoft generated from the REST spec
+//! (`schema.rs`); anything else is a violation that fails the test. Faults can be injected
+//! per operation. Blob storage is Azurite (`azurite.rs`), reached through a proxy that can
+//! drop connections mid-body (`proxy.rs`).
+
+// Test support: a panic here is a test failing, with the message saying why.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod azurite;
+mod arm;
+pub mod proxy;
+pub mod schema;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+
+pub use arm::Fault;
+
+pub const SUBSCRIPTION: &str = "00000000-0000-0000-0000-00000000aaaa";
+pub const RESOURCE_GROUP: &str = "rg-mlops";
+pub const WORKSPACE: &str = "mlw-test";
+pub const TENANT: &str = "11111111-2222-3333-4444-555555555555";
+pub const CLIENT_ID: &str = "66666666-7777-8888-9999-000000000000";
+/// Test credentials: the secret-grep tests look for these in every output.
+pub const CLIENT_SECRET: &str = "emulator-client-secret-Zq8~xR2";
+pub const FEDERATED_ASSERTION: &str = "eyJhbGciOiJSUzI1NiJ9.federated-assertion.sig";
+pub const IDENTITY_HEADER: &str = "emulator-identity-header";
+pub const GITHUB_REQUEST_TOKEN: &str = "emulator-github-request-token";
+
+/// Where the blob datastore points.
+#[derive(Clone)]
+pub struct Storage {
+    pub account: String,
+    pub key: String,
+    pub container: String,
+    /// `host:port` after `<account>.blob.` (production-style URL on *.localhost).
+    pub endpoint: String,
+}
+
+pub struct Emulator {
+    pub port: u16,
+    pub cert: PathBuf,
+    state: Arc<Mutex<arm::State>>,
+    _dir: tempfile::TempDir,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Emulator {
+    pub fn start(storage: Option<Storage>) -> Emulator {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let schema = schema::Schema::load(&oracle_schema()).unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::Builder::new().prefix("aml-emulator-").tempdir().unwrap();
+        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+        params.is_ca = rcgen::IsCa::ExplicitNoCa;
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let cert_path = dir.path().join("emulator.pem");
+        std::fs::write(&cert_path, cert.pem()).unwrap();
+        let config = rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.der().clone()], rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()))
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let state = Arc::new(Mutex::new(arm::State::new(schema, storage, port)));
+        let shared = state.clone();
+        runtime.spawn(async move {
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else { continue };
+                let acceptor = acceptor.clone();
+                let state = shared.clone();
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(tcp).await else { return };
+                    let service = hyper::service::service_fn(move |request| handle(state.clone(), request));
+                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tls), service).await;
+                });
+            }
+        });
+        Emulator { port, cert: cert_path, state, _dir: dir, runtime: Some(runtime) }
+    }
+
+    pub fn url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.port)
+    }
+
+    pub fn workspace(&self) -> String {
+        format!("azureml://subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}/workspaces/{WORKSPACE}")
+    }
+
+    /// What a tool needs to reach the emulator as Azure, with a client secret.
+    pub fn env(&self) -> Vec<(String, String)> {
+        [
+            ("AML_ARM_ENDPOINT", self.url()),
+            ("AZURE_AUTHORITY_HOST", self.url()),
+            ("SSL_CERT_FILE", self.cert.display().to_string()),
+            ("AZURE_TENANT_ID", TENANT.into()),
+            ("AZURE_CLIENT_ID", CLIENT_ID.into()),
+            ("AZURE_CLIENT_SECRET", CLIENT_SECRET.into()),
+            ("NO_PROXY", "127.0.0.1,localhost,.localhost".into()),
+            ("AML_WORKSPACE", self.workspace()),
+            // Small budgets: a test that fails should fail in seconds.
+            ("AML_HTTP_RETRIES", "4".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
+    /// Answer the next `times` requests matching `method` and a path containing `path` with `fault`.
+    pub fn inject(&self, method: &str, path: &str, fault: Fault, times: u32) {
+        self.state.lock().unwrap().faults.push((method.to_string(), path.to_string(), fault, times));
+    }
+
+    /// (method, path without query, status) of every request so far.
+    pub fn requests(&self) -> Vec<(String, String, u16)> {
+        self.state.lock().unwrap().log.clone()
+    }
+
+    /// The JSON bodies received for requests whose path contains `path`.
+    pub fn bodies(&self, path: &str) -> Vec<Value> {
+        self.state.lock().unwrap().bodies.iter().filter(|(p, _)| p.contains(path)).map(|(_, b)| b.clone()).collect()
+    }
+
+    /// Every violation of the official models seen so far.
+    pub fn violations(&self) -> Vec<String> {
+        self.state.lock().unwrap().violations.clone()
+    }
+
+    /// Panic, listing them, if any request or answer broke the spec.
+    pub fn assert_clean(&self) {
+        let violations = self.violations();
+        assert!(violations.is_empty(), "requests or answers the official models reject:\n{}", violations.join("\n"));
+    }
+
+    /// Model versions as stored (ARM JSON), for assertions.
+    pub fn model_versions(&self) -> BTreeMap<(String, String), Value> {
+        self.state.lock().unwrap().versions.clone()
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// The schema `cargo xtask test` generates from azure-ai-ml.
+pub fn oracle_schema() -> PathBuf {
+    repo_root().join("target").join("aml-test-cache").join("oracle").join("arm-2025-12-01.json")
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+async fn handle(state: Arc<Mutex<arm::State>>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, std::io::Error> {
+    let method = request.method().to_string();
+    let uri = request.uri().clone();
+    let headers: BTreeMap<String, String> = request
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let answer = state.lock().unwrap().answer(&method, &uri, &headers, &body);
+    match answer {
+        arm::Answer::Reset => Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected reset")),
+        arm::Answer::Reply { status, headers, body } => {
+            let mut response = Response::builder().status(status);
+            for (k, v) in headers {
+                response = response.header(k, v);
+            }
+            let body = match body {
+                Value::Null => Bytes::new(),
+                other => Bytes::from(serde_json::to_vec(&other).unwrap()),
+            };
+            Ok(response.header("content-type", "application/json").body(Full::new(body)).unwrap())
+        }
+    }
+}
+
+/// `key=value&…` with percent-decoding (form bodies and query strings).
+pub fn parse_form(text: &str) -> BTreeMap<String, String> {
+    text.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+pub(crate) fn arm_error(status: u16, code: &str, message: &str) -> arm::Answer {
+    arm::Answer::Reply {
+        status,
+        headers: vec![("x-ms-request-id".into(), format!("emulator-{}", jiff::Timestamp::now().as_nanosecond()))],
+        body: json!({"error": {"code": code, "message": message}}),
+    }
+}

@@ -1,0 +1,212 @@
+//! aml-register on an Azure ML workspace: the real binary against the emulator (ARM and
+//! Entra over TLS, every body held to the official models) and Azurite (blob storage).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::Output;
+
+use aml_client::testing::{TestWorkspace, binary};
+use aml_emulator::azurite::Azurite;
+use aml_emulator::{Emulator, Fault};
+use serde_json::Value;
+
+struct Azure {
+    emulator: Emulator,
+    _azurite: Azurite,
+    ws: TestWorkspace,
+}
+
+impl Azure {
+    fn start() -> Azure {
+        let azurite = Azurite::start();
+        let emulator = Emulator::start(Some(azurite.storage(azurite.port)));
+        Azure { emulator, _azurite: azurite, ws: TestWorkspace::new() }
+    }
+
+    fn run_with(&self, args: &[&str], env: &[(&str, &str)], remove: &[&str]) -> Output {
+        let mut command = self.ws.command(&binary("aml-register"));
+        for (k, v) in self.emulator.env() {
+            command.env(k, v);
+        }
+        for name in remove {
+            command.env_remove(name);
+        }
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let output = command.args(args).output().unwrap();
+        assert_no_secrets(&output);
+        output
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.run_with(args, &[], &[])
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.extend(["--output", "json"]);
+        let output = self.run(&all);
+        assert!(output.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+        serde_json::from_slice(&output.stdout).unwrap()
+    }
+}
+
+/// No secret the test environment holds may appear in what a tool prints.
+fn assert_no_secrets(output: &Output) {
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    for secret in [aml_emulator::CLIENT_SECRET, aml_emulator::azurite::KEY, aml_emulator::FEDERATED_ASSERTION, aml_emulator::GITHUB_REQUEST_TOKEN, "emulator-access-token"] {
+        assert!(!text.contains(secret), "a secret leaked into the output:\n{text}");
+    }
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn register_show_list_tag_download_and_reuse_on_azure() {
+    let azure = Azure::start();
+    let model = azure.ws.write("model/weights.bin", "weights v1");
+    azure.ws.write("model/conf/config.json", "{\"alpha\": 0.1}");
+    let model_dir = model.parent().unwrap().display().to_string();
+
+    let first = azure.json(&["model", "--name", "diabetes", "--path", &model_dir, "--tag", "stage=candidate"]);
+    assert_eq!(first["name"], "diabetes");
+    assert_eq!(first["version"], "1");
+    assert_eq!(first["tags"]["stage"], "candidate");
+    assert_eq!(first["reused"], false);
+
+    // The same files again: found through the upload marker, same version, nothing uploaded.
+    let again = azure.run(&["model", "--name", "diabetes", "--path", &model_dir, "--output", "json"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    let again_json: Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(again_json["version"], "1");
+    assert_eq!(again_json["reused"], true);
+    assert_eq!(again_json["digest"], first["digest"]);
+
+    azure.ws.write("model/weights.bin", "weights v2");
+    let second = azure.json(&["model", "--name", "diabetes", "--path", &model_dir]);
+    assert_eq!(second["version"], "2");
+    assert_ne!(second["digest"], first["digest"]);
+
+    let shown = azure.json(&["show", "diabetes@latest"]);
+    assert_eq!(shown["version"], "2");
+    let tagged = azure.json(&["tag", "diabetes:1", "approved=yes", "--remove", "stage"]);
+    assert_eq!(tagged["tags"], serde_json::json!({"approved": "yes"}));
+    let by_tag = azure.json(&["show", "diabetes@approved=yes"]);
+    assert_eq!(by_tag["version"], "1");
+
+    let listed = azure.json(&["list", "diabetes"]);
+    let versions: Vec<&str> = listed.as_array().unwrap().iter().map(|v| v["version"].as_str().unwrap()).collect();
+    assert_eq!(versions, ["2", "1"]);
+
+    let target = azure.ws.path().join("copy");
+    let downloaded = azure.json(&["download", "diabetes:1", &target.display().to_string()]);
+    assert_eq!(downloaded["digest"], first["digest"]);
+    assert_eq!(std::fs::read_to_string(target.join("weights.bin")).unwrap(), "weights v1");
+    assert_eq!(std::fs::read_to_string(target.join("conf/config.json")).unwrap(), "{\"alpha\": 0.1}");
+
+    // The stored version is what azure-ai-ml itself would write: modelUri on the default
+    // datastore under LocalUpload/<object hash>/<folder>.
+    let stored = azure.emulator.model_versions();
+    let uri = stored[&("diabetes".to_string(), "1".to_string())]["properties"]["modelUri"].as_str().unwrap().to_string();
+    assert!(uri.starts_with("azureml://subscriptions/") && uri.contains("/datastores/workspaceblobstore/paths/LocalUpload/") && uri.ends_with("/model"), "{uri}");
+    azure.emulator.assert_clean();
+}
+
+#[test]
+fn object_hash_is_azure_ai_mls() {
+    // The blob folder name must be the one `az ml` computes, so uploads are shared.
+    let ws = TestWorkspace::new();
+    ws.write("m/b.txt", "bee");
+    ws.write("m/A/c.bin", "sea");
+    ws.write("m/a2.txt", "");
+    let ours = aml_client::azure::hash::hash_tree(&ws.path().join("m")).unwrap().object_hash;
+    let script = "import sys; from azure.ai.ml._utils._asset_utils import get_object_hash; print(get_object_hash(sys.argv[1]))";
+    let theirs = std::process::Command::new(aml_client::testing::venv_python()).args(["-c", script]).arg(ws.path().join("m")).output().unwrap();
+    assert!(theirs.status.success(), "{}", String::from_utf8_lossy(&theirs.stderr));
+    assert_eq!(ours, String::from_utf8_lossy(&theirs.stdout).trim());
+}
+
+#[test]
+fn throttling_and_transient_faults_are_retried() {
+    let azure = Azure::start();
+    azure.ws.write("m.pkl", "pickled");
+    azure.emulator.inject("PUT", "/models/churn/versions/", Fault::Status(429, Some(1)), 2);
+    azure.emulator.inject("GET", "/datastores/workspaceblobstore", Fault::Status(503, Some(1)), 1);
+    azure.emulator.inject("POST", "/listSecrets", Fault::Reset, 1);
+    let registered = azure.json(&["model", "--name", "churn", "--path", "m.pkl"]);
+    assert_eq!(registered["version"], "1");
+    let puts: Vec<u16> = azure.emulator.requests().into_iter().filter(|(m, p, _)| m == "PUT" && p.contains("/models/churn/versions/")).map(|r| r.2).collect();
+    assert_eq!(puts, [429, 429, 201]);
+    azure.emulator.assert_clean();
+}
+
+#[test]
+fn wrong_secret_names_the_source_and_tenant_never_the_secret() {
+    let azure = Azure::start();
+    azure.ws.write("m.pkl", "pickled");
+    let output = azure.run_with(&["list"], &[("AZURE_CLIENT_SECRET", "not-the-secret-k3y")], &[]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let text = stderr(&output);
+    assert!(text.contains("client secret of app") && text.contains(aml_emulator::TENANT) && text.contains("AADSTS7000215"), "{text}");
+    assert!(!text.contains("not-the-secret-k3y"), "{text}");
+}
+
+#[test]
+fn a_workspace_that_does_not_exist_gives_arms_message() {
+    let azure = Azure::start();
+    let missing = format!("azureml://subscriptions/{}/resourceGroups/{}/workspaces/nope", aml_emulator::SUBSCRIPTION, aml_emulator::RESOURCE_GROUP);
+    let output = azure.run(&["list", "--workspace", &missing]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(stderr(&output).contains("ResourceNotFound") && stderr(&output).contains("workspaces/nope"), "{}", stderr(&output));
+}
+
+#[test]
+fn every_identity_source_reaches_the_workspace() {
+    let azure = Azure::start();
+    let token_file = azure.ws.write("federated-token", aml_emulator::FEDERATED_ASSERTION);
+    let token_file = token_file.display().to_string();
+    let url = azure.emulator.url();
+    let msi = format!("{url}/msi/token");
+    let oidc = format!("{url}/github/oidc?api-version=2.0");
+    // A stand-in `az` that prints what `az account get-access-token` prints: the emulator
+    // accepts only tokens it issued, so it fetches one as a managed identity would.
+    let bin = azure.ws.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let az = bin.join("az");
+    std::fs::write(
+        &az,
+        format!(
+            "#!/bin/sh\ntoken=$(curl -s --cacert '{}' -H 'X-IDENTITY-HEADER: {}' '{msi}?api-version=2019-08-01&resource=x' | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')\necho \"{{\\\"accessToken\\\": \\\"$token\\\", \\\"expires_on\\\": $(($(date +%s)+3600)), \\\"tokenType\\\": \\\"Bearer\\\"}}\"\n",
+            azure.emulator.cert.display(),
+            aml_emulator::IDENTITY_HEADER
+        ),
+    )
+    .unwrap();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut std::fs::metadata(&az).unwrap().permissions(), 0o755);
+    std::fs::set_permissions(&az, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, Vec<&'a str>);
+    let cases: Vec<Case> = vec![
+        ("workload", vec![("AZURE_FEDERATED_TOKEN_FILE", token_file.as_str())], vec!["AZURE_CLIENT_SECRET"]),
+        ("workload", vec![("ACTIONS_ID_TOKEN_REQUEST_URL", oidc.as_str()), ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", aml_emulator::GITHUB_REQUEST_TOKEN)], vec!["AZURE_CLIENT_SECRET"]),
+        ("managed-identity", vec![("IDENTITY_ENDPOINT", msi.as_str()), ("IDENTITY_HEADER", aml_emulator::IDENTITY_HEADER)], vec!["AZURE_CLIENT_SECRET", "AZURE_CLIENT_ID"]),
+        ("cli", vec![("PATH", path.as_str())], vec!["AZURE_CLIENT_SECRET", "AZURE_CLIENT_ID"]),
+    ];
+    for (source, env, remove) in cases {
+        // Chosen explicitly, and found by `auto` alone.
+        for auth in [source, "auto"] {
+            let output = azure.run_with(&["list", "--auth", auth], &env, &remove);
+            assert!(output.status.success(), "--auth {auth} with {env:?}: {}", stderr(&output));
+        }
+    }
+    // Nothing configured: the error lists what was tried.
+    let output = azure.run_with(&["list"], &[("PATH", "/usr/bin:/bin")], &["AZURE_CLIENT_SECRET", "AZURE_CLIENT_ID", "AZURE_TENANT_ID"]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let text = stderr(&output);
+    for tried in ["client secret", "workload identity", "managed identity", "Azure CLI"] {
+        assert!(text.contains(tried), "`{tried}` missing from: {text}");
+    }
+}
