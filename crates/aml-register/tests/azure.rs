@@ -64,54 +64,91 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-#[test]
-fn register_show_list_tag_download_and_reuse_on_azure() {
-    let azure = Azure::start();
-    let model = azure.ws.write("model/weights.bin", "weights v1");
-    azure.ws.write("model/conf/config.json", "{\"alpha\": 0.1}");
+/// The model flow every backend must give the same answers to.
+fn model_flow(ws: &TestWorkspace, json: &dyn Fn(&[&str]) -> Value, plain: &dyn Fn(&[&str]) -> Output) -> Value {
+    let model = ws.write("model/weights.bin", "weights v1");
+    ws.write("model/conf/config.json", "{\"alpha\": 0.1}");
     let model_dir = model.parent().unwrap().display().to_string();
 
-    let first = azure.json(&["model", "--name", "diabetes", "--path", &model_dir, "--tag", "stage=candidate"]);
+    let first = json(&["model", "--name", "diabetes", "--path", &model_dir, "--tag", "stage=candidate"]);
     assert_eq!(first["name"], "diabetes");
     assert_eq!(first["version"], "1");
     assert_eq!(first["tags"]["stage"], "candidate");
     assert_eq!(first["reused"], false);
 
-    // The same files again: found through the upload marker, same version, nothing uploaded.
-    let again = azure.run(&["model", "--name", "diabetes", "--path", &model_dir, "--output", "json"]);
-    assert!(again.status.success(), "{}", stderr(&again));
-    let again_json: Value = serde_json::from_slice(&again.stdout).unwrap();
-    assert_eq!(again_json["version"], "1");
-    assert_eq!(again_json["reused"], true);
-    assert_eq!(again_json["digest"], first["digest"]);
+    // The same files again: same version back, nothing stored twice.
+    let again = json(&["model", "--name", "diabetes", "--path", &model_dir]);
+    assert_eq!(again["version"], "1");
+    assert_eq!(again["reused"], true);
+    assert_eq!(again["digest"], first["digest"]);
 
-    azure.ws.write("model/weights.bin", "weights v2");
-    let second = azure.json(&["model", "--name", "diabetes", "--path", &model_dir]);
+    ws.write("model/weights.bin", "weights v2");
+    let second = json(&["model", "--name", "diabetes", "--path", &model_dir]);
     assert_eq!(second["version"], "2");
     assert_ne!(second["digest"], first["digest"]);
 
-    let shown = azure.json(&["show", "diabetes@latest"]);
-    assert_eq!(shown["version"], "2");
-    let tagged = azure.json(&["tag", "diabetes:1", "approved=yes", "--remove", "stage"]);
+    assert_eq!(json(&["show", "diabetes@latest"])["version"], "2");
+    let tagged = json(&["tag", "diabetes:1", "approved=yes", "--remove", "stage"]);
     assert_eq!(tagged["tags"], serde_json::json!({"approved": "yes"}));
-    let by_tag = azure.json(&["show", "diabetes@approved=yes"]);
-    assert_eq!(by_tag["version"], "1");
+    assert_eq!(json(&["show", "diabetes@approved=yes"])["version"], "1");
 
-    let listed = azure.json(&["list", "diabetes"]);
+    let listed = json(&["list", "diabetes"]);
     let versions: Vec<&str> = listed.as_array().unwrap().iter().map(|v| v["version"].as_str().unwrap()).collect();
     assert_eq!(versions, ["2", "1"]);
+    let models = json(&["list"]);
+    assert_eq!(models.as_array().unwrap().len(), 1);
 
-    let target = azure.ws.path().join("copy");
-    let downloaded = azure.json(&["download", "diabetes:1", &target.display().to_string()]);
+    let target = ws.path().join("copy");
+    let downloaded = json(&["download", "diabetes:1", &target.display().to_string()]);
     assert_eq!(downloaded["digest"], first["digest"]);
     assert_eq!(std::fs::read_to_string(target.join("weights.bin")).unwrap(), "weights v1");
     assert_eq!(std::fs::read_to_string(target.join("conf/config.json")).unwrap(), "{\"alpha\": 0.1}");
+
+    // Bad input is refused the same way: exit 2 naming the model.
+    let missing = plain(&["show", "diabetez:1"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("no model named `diabetez`"), "{}", stderr(&missing));
+    first
+}
+
+#[test]
+fn the_model_flow_gives_the_same_answers_on_local_and_azure() {
+    let local = TestWorkspace::new();
+    let run_local = |args: &[&str]| local.run(&binary("aml-register"), args);
+    let json_local = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--output", "json"]);
+        let output = local.run(&binary("aml-register"), &all);
+        assert!(output.status.success(), "{args:?} failed locally: {}", stderr(&output));
+        serde_json::from_slice::<Value>(&output.stdout).unwrap()
+    };
+    let on_local = model_flow(&local, &json_local, &run_local);
+
+    let azure = Azure::start();
+    let on_azure = model_flow(&azure.ws, &|args| azure.json(args), &|args| azure.run(args));
+    // Same files, same digest, on either backend: what promote relies on.
+    assert_eq!(on_local["digest"], on_azure["digest"]);
 
     // The stored version is what azure-ai-ml itself would write: modelUri on the default
     // datastore under LocalUpload/<object hash>/<folder>.
     let stored = azure.emulator.model_versions();
     let uri = stored[&("diabetes".to_string(), "1".to_string())]["properties"]["modelUri"].as_str().unwrap().to_string();
     assert!(uri.starts_with("azureml://subscriptions/") && uri.contains("/datastores/workspaceblobstore/paths/LocalUpload/") && uri.ends_with("/model"), "{uri}");
+    azure.emulator.assert_clean();
+}
+
+#[test]
+fn promote_copies_a_local_version_to_azure_with_the_same_digest() {
+    let azure = Azure::start();
+    azure.ws.write("m/model.pkl", "pickled");
+    let local = azure.ws.path().join("dev");
+    let local_ws = format!("local:{}", local.display());
+    let registered = azure.json(&["model", "--name", "churn", "--path", "m", "--workspace", &local_ws]);
+    let promoted = azure.json(&["promote", "churn:1", "--workspace", &local_ws, "--to", &azure.emulator.workspace()]);
+    assert_eq!(promoted["digest"], registered["digest"]);
+    assert_eq!(promoted["version"], "1");
+    let again = azure.json(&["promote", "churn:1", "--workspace", &local_ws, "--to", &azure.emulator.workspace()]);
+    assert_eq!(again["reused"], true);
     azure.emulator.assert_clean();
 }
 
@@ -209,4 +246,39 @@ fn every_identity_source_reaches_the_workspace() {
     for tried in ["client secret", "workload identity", "managed identity", "Azure CLI"] {
         assert!(text.contains(tried), "`{tried}` missing from: {text}");
     }
+}
+
+#[test]
+fn a_1_gib_upload_survives_connections_dropped_mid_body() {
+    use std::io::Write;
+    let azurite = Azurite::start();
+    // Three connections cut once they have carried 6 MiB: inside a 4 MiB block's body.
+    let proxy = aml_emulator::proxy::Proxy::start(azurite.port, 6 << 20, 3);
+    let emulator = Emulator::start(Some(azurite.storage(proxy.port)));
+    let azure = Azure { emulator, _azurite: azurite, ws: TestWorkspace::new() };
+    let path = azure.ws.path().join("big.bin");
+    {
+        // Distinct bytes everywhere, so a block stored twice or out of order changes the digest.
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut chunk = vec![0u8; 1 << 20];
+        for _ in 0..1024 {
+            for word in chunk.chunks_mut(8) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                word.copy_from_slice(&state.to_le_bytes());
+            }
+            file.write_all(&chunk).unwrap();
+        }
+    }
+    let registered = azure.json(&["model", "--name", "big", "--path", "big.bin"]);
+    assert_eq!(registered["size"], 1u64 << 30);
+    assert_eq!(proxy.resets_left(), 0, "the proxy never cut a connection");
+    std::fs::remove_file(&path).unwrap();
+    // The copy in storage is byte for byte the file: download checks every byte against the digest.
+    let target = azure.ws.path().join("copy");
+    let downloaded = azure.json(&["download", "big:1", &target.display().to_string()]);
+    assert_eq!(downloaded["digest"], registered["digest"]);
+    azure.emulator.assert_clean();
 }
