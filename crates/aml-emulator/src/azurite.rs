@@ -23,39 +23,43 @@ pub fn azurite_bin() -> PathBuf {
     crate::repo_root().join("target").join("ci-tools").join("node_modules").join(".bin").join("azurite-blob")
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+fn free_port() -> Result<u16, String> {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).map_err(|e| format!("no free port: {e}"))
 }
 
 impl Azurite {
-    pub fn start() -> Azurite {
+    pub fn start() -> Result<Azurite, String> {
         let bin = azurite_bin();
-        assert!(bin.is_file(), "`{}` is missing: `cargo xtask test` installs Azurite", bin.display());
-        let dir = tempfile::Builder::new().prefix("azurite-").tempdir().expect("temp dir");
-        let port = free_port();
+        if !bin.is_file() {
+            return Err(format!("`{}` is missing: `cargo xtask test` installs Azurite", bin.display()));
+        }
+        let dir = tempfile::Builder::new().prefix("azurite-").tempdir().map_err(|e| format!("temp dir: {e}"))?;
+        let port = free_port()?;
         let child = Command::new(&bin)
             .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string(), "--silent", "--skipApiVersionCheck", "--location"])
             .arg(dir.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("start azurite");
+            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
         let started = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(30), "Azurite did not listen on {port} within 30 s");
+            if started.elapsed() > Duration::from_secs(30) {
+                return Err(format!("Azurite did not listen on {port} within 30 s"));
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
         let azurite = Azurite { port, child, _dir: dir };
-        azurite.create_container();
-        azurite
+        azurite.create_container()?;
+        Ok(azurite)
     }
 
-    fn create_container(&self) {
+    fn create_container(&self) -> Result<(), String> {
         use aml_client::azure::blob::{Container, StorageAuth};
-        let transport = aml_client::azure::transport::transport(Duration::from_secs(30)).expect("transport");
-        let container = Container::new(ACCOUNT, &self.container_url(), StorageAuth::AccountKey(KEY.to_string().into()), transport).expect("container client");
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-        runtime.block_on(container.create()).expect("create the test container in Azurite");
+        let transport = aml_client::azure::transport::transport(Duration::from_secs(30)).map_err(|e| e.to_string())?;
+        let container = Container::new(ACCOUNT, &self.container_url(), StorageAuth::AccountKey(KEY.to_string().into()), transport).map_err(|e| e.to_string())?;
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+        runtime.block_on(container.create()).map_err(|e| format!("creating the test container in Azurite: {e}"))
     }
 
     /// The datastore the emulator describes, reached at `port` (Azurite's own or a proxy's).

@@ -7,9 +7,6 @@
 //! per operation. Blob storage is Azurite (`azurite.rs`), reached through a proxy that can
 //! drop connections mid-body (`proxy.rs`).
 
-// Test support: a panic here is a test failing, with the message saying why.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 pub mod azurite;
 mod arm;
 pub mod proxy;
@@ -57,25 +54,25 @@ pub struct Emulator {
 }
 
 impl Emulator {
-    pub fn start(storage: Option<Storage>) -> Emulator {
+    pub fn start(storage: Option<Storage>) -> Result<Emulator, String> {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let schema = schema::Schema::load(&oracle_schema()).unwrap_or_else(|e| panic!("{e}"));
-        let dir = tempfile::Builder::new().prefix("aml-emulator-").tempdir().unwrap();
-        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+        let schema = schema::Schema::load(&oracle_schema())?;
+        let dir = tempfile::Builder::new().prefix("aml-emulator-").tempdir().map_err(|e| format!("temp dir: {e}"))?;
+        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).map_err(|e| format!("certificate: {e}"))?;
         params.is_ca = rcgen::IsCa::ExplicitNoCa;
         params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
-        let key = rcgen::KeyPair::generate().unwrap();
-        let cert = params.self_signed(&key).unwrap();
+        let key = rcgen::KeyPair::generate().map_err(|e| format!("key: {e}"))?;
+        let cert = params.self_signed(&key).map_err(|e| format!("certificate: {e}"))?;
         let cert_path = dir.path().join("emulator.pem");
-        std::fs::write(&cert_path, cert.pem()).unwrap();
+        std::fs::write(&cert_path, cert.pem()).map_err(|e| format!("{}: {e}", cert_path.display()))?;
         let config = rustls::ServerConfig::builder()
             .with_no_client_auth()
             .with_single_cert(vec![cert.der().clone()], rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()))
-            .unwrap();
+            .map_err(|e| format!("TLS config: {e}"))?;
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
-        let port = listener.local_addr().unwrap().port();
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| format!("runtime: {e}"))?;
+        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).map_err(|e| format!("bind: {e}"))?;
+        let port = listener.local_addr().map_err(|e| format!("bind: {e}"))?.port();
         let state = Arc::new(Mutex::new(arm::State::new(schema, storage, port)));
         let shared = state.clone();
         runtime.spawn(async move {
@@ -90,7 +87,12 @@ impl Emulator {
                 });
             }
         });
-        Emulator { port, cert: cert_path, state, _dir: dir, runtime: Some(runtime) }
+        Ok(Emulator { port, cert: cert_path, state, _dir: dir, runtime: Some(runtime) })
+    }
+
+    /// A test that panicked while holding the state still leaves it readable.
+    fn state(&self) -> std::sync::MutexGuard<'_, arm::State> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn url(&self) -> String {
@@ -122,22 +124,22 @@ impl Emulator {
 
     /// Answer the next `times` requests matching `method` and a path containing `path` with `fault`.
     pub fn inject(&self, method: &str, path: &str, fault: Fault, times: u32) {
-        self.state.lock().unwrap().faults.push((method.to_string(), path.to_string(), fault, times));
+        self.state().faults.push((method.to_string(), path.to_string(), fault, times));
     }
 
     /// (method, path without query, status) of every request so far.
     pub fn requests(&self) -> Vec<(String, String, u16)> {
-        self.state.lock().unwrap().log.clone()
+        self.state().log.clone()
     }
 
     /// The JSON bodies received for requests whose path contains `path`.
     pub fn bodies(&self, path: &str) -> Vec<Value> {
-        self.state.lock().unwrap().bodies.iter().filter(|(p, _)| p.contains(path)).map(|(_, b)| b.clone()).collect()
+        self.state().bodies.iter().filter(|(p, _)| p.contains(path)).map(|(_, b)| b.clone()).collect()
     }
 
     /// Every violation of the official models seen so far.
     pub fn violations(&self) -> Vec<String> {
-        self.state.lock().unwrap().violations.clone()
+        self.state().violations.clone()
     }
 
     /// Panic, listing them, if any request or answer broke the spec.
@@ -148,7 +150,7 @@ impl Emulator {
 
     /// Model versions as stored (ARM JSON), for assertions.
     pub fn model_versions(&self) -> BTreeMap<(String, String), Value> {
-        self.state.lock().unwrap().versions.clone()
+        self.state().versions.clone()
     }
 }
 
@@ -166,7 +168,8 @@ pub fn oracle_schema() -> PathBuf {
 }
 
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    root.canonicalize().unwrap_or(root)
 }
 
 async fn handle(state: Arc<Mutex<arm::State>>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, std::io::Error> {
@@ -178,7 +181,7 @@ async fn handle(state: Arc<Mutex<arm::State>>, request: Request<Incoming>) -> Re
         .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
         .collect();
     let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-    let answer = state.lock().unwrap().answer(&method, &uri, &headers, &body);
+    let answer = state.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).answer(&method, &uri, &headers, &body);
     match answer {
         arm::Answer::Reset => Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected reset")),
         arm::Answer::Reply { status, headers, body } => {
@@ -188,9 +191,9 @@ async fn handle(state: Arc<Mutex<arm::State>>, request: Request<Incoming>) -> Re
             }
             let body = match body {
                 Value::Null => Bytes::new(),
-                other => Bytes::from(serde_json::to_vec(&other).unwrap()),
+                other => Bytes::from(serde_json::to_vec(&other).unwrap_or_default()),
             };
-            Ok(response.header("content-type", "application/json").body(Full::new(body)).unwrap())
+            response.header("content-type", "application/json").body(Full::new(body)).map_err(std::io::Error::other)
         }
     }
 }

@@ -15,10 +15,10 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    pub fn start(target_port: u16, after_bytes: u64, resets: u32) -> Proxy {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-        let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0")).expect("bind");
-        let port = listener.local_addr().expect("addr").port();
+    pub fn start(target_port: u16, after_bytes: u64, resets: u32) -> Result<Proxy, String> {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| e.to_string())?;
+        let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0")).map_err(|e| format!("bind: {e}"))?;
+        let port = listener.local_addr().map_err(|e| format!("bind: {e}"))?.port();
         let resets_left = Arc::new(AtomicU32::new(resets));
         let left = resets_left.clone();
         runtime.spawn(async move {
@@ -54,7 +54,7 @@ impl Proxy {
                 });
             }
         });
-        Proxy { port, resets_left, runtime: Some(runtime) }
+        Ok(Proxy { port, resets_left, runtime: Some(runtime) })
     }
 
     /// How many of the resets asked for have not happened yet.

@@ -18,8 +18,8 @@ struct Azure {
 
 impl Azure {
     fn start() -> Azure {
-        let azurite = Azurite::start();
-        let emulator = Emulator::start(Some(azurite.storage(azurite.port)));
+        let azurite = Azurite::start().unwrap();
+        let emulator = Emulator::start(Some(azurite.storage(azurite.port))).unwrap();
         Azure { emulator, _azurite: azurite, ws: TestWorkspace::new() }
     }
 
@@ -251,10 +251,10 @@ fn every_identity_source_reaches_the_workspace() {
 #[test]
 fn a_1_gib_upload_survives_connections_dropped_mid_body() {
     use std::io::Write;
-    let azurite = Azurite::start();
+    let azurite = Azurite::start().unwrap();
     // Three connections cut once they have carried 6 MiB: inside a 4 MiB block's body.
-    let proxy = aml_emulator::proxy::Proxy::start(azurite.port, 6 << 20, 3);
-    let emulator = Emulator::start(Some(azurite.storage(proxy.port)));
+    let proxy = aml_emulator::proxy::Proxy::start(azurite.port, 6 << 20, 3).unwrap();
+    let emulator = Emulator::start(Some(azurite.storage(proxy.port))).unwrap();
     let azure = Azure { emulator, _azurite: azurite, ws: TestWorkspace::new() };
     let path = azure.ws.path().join("big.bin");
     {

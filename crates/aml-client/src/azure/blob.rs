@@ -179,7 +179,7 @@ impl Container {
         Ok(response)
     }
 
-    async fn expect(&self, request: Request, what: &str, ok: &[u16]) -> Result<azure_core::http::RawResponse> {
+    async fn send_expecting(&self, request: Request, what: &str, ok: &[u16]) -> Result<azure_core::http::RawResponse> {
         let shown = format!("{} {}", request.method(), super::arm::strip_query(request.url().as_str()));
         let response = self.send(request, what).await?;
         let status = u16::from(response.status());
@@ -220,7 +220,7 @@ impl Container {
             request.insert_header(format!("x-ms-meta-{key}"), value.clone());
         }
         request.set_body(Vec::new());
-        self.expect(request, "setting blob metadata", &[200]).await?;
+        self.send_expecting(request, "setting blob metadata", &[200]).await?;
         Ok(())
     }
 
@@ -236,7 +236,7 @@ impl Container {
             request.insert_header("content-type", "application/octet-stream");
             let length = bytes.len() as u64;
             request.set_body(bytes);
-            self.expect(request, &format!("uploading `{}`", path.display()), &[201]).await?;
+            self.send_expecting(request, &format!("uploading `{}`", path.display()), &[201]).await?;
             on_bytes(length);
             return Ok(length);
         }
@@ -267,7 +267,7 @@ impl Container {
             request.set_body(block);
             let what = format!("uploading `{}`", path.display());
             in_flight.push(async move {
-                self.expect(request, &what, &[201]).await.map(|_| filled as u64)
+                self.send_expecting(request, &what, &[201]).await.map(|_| filled as u64)
             });
             sent += filled as u64;
             if in_flight.len() >= BLOCKS_IN_FLIGHT
@@ -293,7 +293,7 @@ impl Container {
         let mut request = Request::new(self.blob_url(name, "comp=blocklist")?, Method::Put);
         request.insert_header("content-type", "application/xml");
         request.set_body(list.into_bytes());
-        self.expect(request, &format!("committing `{}`", path.display()), &[201]).await?;
+        self.send_expecting(request, &format!("committing `{}`", path.display()), &[201]).await?;
         Ok(size)
     }
 
@@ -330,7 +330,7 @@ impl Container {
                 text.push_str(sas.secret().trim_start_matches('?'));
             }
             let url = Url::parse(&text).map_err(|_| Error::service("the container gives no valid URL", None))?;
-            let response = self.expect(Request::new(url, Method::Get), "listing blobs", &[200]).await?;
+            let response = self.send_expecting(Request::new(url, Method::Get), "listing blobs", &[200]).await?;
             let body = String::from_utf8_lossy(response.body().as_ref()).to_string();
             for blob in body.split("<Blob>").skip(1) {
                 if let Some(name) = blob.split("<Name>").nth(1).and_then(|n| n.split("</Name>").next()) {
@@ -390,7 +390,7 @@ impl Container {
         let url = Url::parse(&text).map_err(|_| Error::service("the container gives no valid URL", None))?;
         let mut request = Request::new(url, Method::Put);
         request.set_body(Vec::new());
-        self.expect(request, "creating the container", &[201, 409]).await?;
+        self.send_expecting(request, "creating the container", &[201, 409]).await?;
         Ok(())
     }
 }
