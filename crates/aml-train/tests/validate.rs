@@ -153,8 +153,10 @@ fn reading_commands_need_an_existing_workspace() {
     error: no local workspace at `[TMP]/missing`
     hint: run `aml-train run` or `aml-register model` to create one, or point `--workspace local:DIR` (AML_WORKSPACE) at an existing one
     "));
+    // An Azure workspace with no identity configured: exit 3 listing every source tried.
     let output = ws.run(&aml_train(), &["show", "some_job", "--workspace", "azureml://subscriptions/s/resourceGroups/g/workspaces/w"]);
-    assert_eq!(output.status.code(), Some(2), "{}", render(&output));
+    assert_eq!(output.status.code(), Some(3), "{}", render(&output));
+    assert!(render(&output).contains("no Azure identity to act as; tried: client secret"), "{}", render(&output));
     assert!(!Path::new(&ws.path().join("missing")).exists());
 }
 
