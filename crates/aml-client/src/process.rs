@@ -194,3 +194,12 @@ pub fn find_on_path(program: &str) -> Option<PathBuf> {
         .map(|dir| dir.join(program))
         .find(|candidate| std::fs::metadata(candidate).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
 }
+
+/// A fresh, empty folder under the system's temp folder (`<prefix>-<pid>-<nanos>`), for files
+/// on their way somewhere (a promote's staging copy, a downloaded model).
+pub fn scratch_dir(prefix: &str) -> crate::Result<PathBuf> {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let dir = std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| crate::Error::storage(format!("cannot create `{}`", dir.display()), e))?;
+    Ok(dir)
+}

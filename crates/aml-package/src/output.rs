@@ -34,16 +34,7 @@ pub struct Image {
     pub layers: Vec<LayerView>,
 }
 
-fn size(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
-}
+use aml_client::cli::human_size as size;
 
 impl Report for Image {
     fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {

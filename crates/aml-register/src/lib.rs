@@ -105,7 +105,7 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
             }
             // Through a verified download: every byte is checked against the source's digests
             // on the way, and the copy is registered from those files.
-            let staging = tempfile_dir()?;
+            let staging = aml_client::process::scratch_dir("aml-promote")?;
             let result = (|| {
                 source.download_model(&version, &staging.join("files"))?;
                 let mut target = Workspace::open(&args.to, Access::CreateIfMissing)?;
@@ -141,14 +141,6 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
             Ok(Box::new(Registration(result?)))
         }
     }
-}
-
-/// A fresh folder under the system's temp folder, for files on their way between workspaces.
-fn tempfile_dir() -> Result<std::path::PathBuf> {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    let dir = std::env::temp_dir().join(format!("aml-promote-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| Error::storage(format!("cannot create `{}`", dir.display()), e))?;
-    Ok(dir)
 }
 
 /// Merge the YAML file and the flags into one registration request.

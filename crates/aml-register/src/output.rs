@@ -63,16 +63,7 @@ impl From<&ModelVersion> for ModelView {
     }
 }
 
-pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
-}
+pub use aml_client::cli::human_size;
 
 fn short_digest(digest: &str) -> &str {
     &digest[..digest.len().min("sha256:".len() + 12)]

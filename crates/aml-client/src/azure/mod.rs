@@ -164,13 +164,13 @@ impl AzureWorkspace {
         if completed {
             crate::status!("the files are already in `{}` ({folder}); nothing to upload", store.name);
         } else {
-            crate::status!("uploading {} file(s), {} to datastore `{}` …", hashed.files.len(), human(total), store.name);
+            crate::status!("uploading {} file(s), {} to datastore `{}` …", hashed.files.len(), crate::cli::human_size(total), store.name);
             let done = AtomicU64::new(0);
             let step = (total / 10).max(64 << 20);
             let report = |bytes: u64| {
                 let before = done.fetch_add(bytes, Ordering::Relaxed);
                 if (before + bytes) / step != before / step && before + bytes < total {
-                    crate::status!("  {} of {}", human(before + bytes), human(total));
+                    crate::status!("  {} of {}", crate::cli::human_size(before + bytes), crate::cli::human_size(total));
                 }
             };
             let files: Vec<(PathBuf, String)> = hashed.files.iter().map(|(path, rel)| (path.clone(), blob_name(rel))).collect();
@@ -248,6 +248,16 @@ impl AzureWorkspace {
         Ok((latest + 1).to_string())
     }
 
+    /// The newest version, as the model's container records it: one GET, not a listing.
+    async fn latest_version(&self, name: &str) -> Result<Option<ModelVersion>> {
+        let container: Option<Value> = self.arm.get_optional(&self.models_path(name)).await?;
+        match container.as_ref().and_then(|c| c["properties"]["latestVersion"].as_str()) {
+            Some(version) => self.get_version(name, version).await,
+            None if container.is_some() => Ok(self.all_versions(name).await?.into_iter().next()),
+            None => Ok(None),
+        }
+    }
+
     async fn all_versions(&self, name: &str) -> Result<Vec<ModelVersion>> {
         let resources: Vec<Value> = self.arm.list(&format!("{}/versions", self.models_path(name))).await?;
         let mut versions = resources.iter().map(|r| from_arm(name, r)).collect::<Result<Vec<_>>>()?;
@@ -259,7 +269,7 @@ impl AzureWorkspace {
         self.runtime.block_on(async {
             match &reference.selector {
                 VersionSelector::Exact(version) => self.get_version(&reference.name, version).await,
-                VersionSelector::Latest => Ok(self.all_versions(&reference.name).await?.into_iter().next()),
+                VersionSelector::Latest => self.latest_version(&reference.name).await,
                 VersionSelector::Tag { key, value } => Ok(self.all_versions(&reference.name).await?.into_iter().find(|v| v.tags.get(key) == Some(value))),
             }
         })
@@ -303,9 +313,11 @@ impl AzureWorkspace {
             let mut newest = Vec::new();
             for container in containers {
                 let Some(name) = container["name"].as_str() else { continue };
-                if let Some(version) = self.all_versions(name).await?.into_iter().next() {
-                    newest.push(version);
-                }
+                let latest = match container["properties"]["latestVersion"].as_str() {
+                    Some(version) => self.get_version(name, version).await?,
+                    None => self.all_versions(name).await?.into_iter().next(),
+                };
+                newest.extend(latest);
             }
             newest.sort_by(|a, b| a.name.cmp(&b.name));
             Ok(newest)
@@ -378,8 +390,7 @@ impl AzureWorkspace {
     }
 
     pub fn model_files(&self, version: &ModelVersion) -> Result<Vec<(String, PathBuf)>> {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-        let dir = std::env::temp_dir().join(format!("aml-model-{}-{nanos}", std::process::id()));
+        let dir = crate::process::scratch_dir("aml-model")?;
         self.download_model(version, &dir)?;
         crate::tree::list(&dir)
     }
@@ -445,15 +456,4 @@ fn from_arm(name: &str, resource: &Value) -> Result<ModelVersion> {
         created_at: resource["systemData"]["createdAt"].as_str().unwrap_or_default().to_string(),
         created_by: resource["systemData"]["createdBy"].as_str().map(str::to_owned),
     })
-}
-
-fn human(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
 }
