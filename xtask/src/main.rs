@@ -2,6 +2,7 @@
 //! compiles in seconds; every tool it needs it installs or builds itself.
 
 mod bench;
+mod bench_blob;
 mod bench_serve;
 mod demo;
 mod dist;

@@ -71,9 +71,6 @@ pub enum Command {
     ///       (SYSTEM_ACCESSTOKEN mapped from $(System.AccessToken), SYSTEM_COLLECTIONURI, SYSTEM_TEAMPROJECT)
     ///   approval-gate record --model diabetes:4 --stage production --from jenkins --approver "$APPROVER"
     ///       (the `input` step's `submitterParameter`; BUILD_URL)
-    ///
-    /// This build reaches the APIs over plain http only (a proxy, or a test server); https
-    /// arrives with the azure backend's HTTP pipeline.
     #[command(verbatim_doc_comment)]
     Record(RecordArgs),
     /// Show every gate decision and approval recorded about a model version or a job

@@ -18,6 +18,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use hmac::{Hmac, KeyInit, Mac};
+use md5::Digest as _;
 use sha2::Sha256;
 
 use crate::error::{Error, IoContext, Result};
@@ -27,6 +28,13 @@ const STORAGE_VERSION: &str = "2021-08-06";
 /// to keep one storage account busy.
 pub const BLOCK_SIZE: usize = 4 * 1024 * 1024;
 pub const BLOCKS_IN_FLIGHT: usize = 4;
+
+/// Block size and blocks in flight: the defaults above, or AML_BLOB_BLOCK_MIB and
+/// AML_BLOB_BLOCKS_IN_FLIGHT (memory is their product).
+fn block_plan() -> (usize, usize) {
+    let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<usize>().ok()).filter(|n| *n > 0);
+    (env("AML_BLOB_BLOCK_MIB").map(|m| m.min(256) << 20).unwrap_or(BLOCK_SIZE), env("AML_BLOB_BLOCKS_IN_FLIGHT").unwrap_or(BLOCKS_IN_FLIGHT))
+}
 /// Files at most this big go up in one Put Blob.
 const SINGLE_PUT_MAX: u64 = BLOCK_SIZE as u64;
 pub const FILES_IN_FLIGHT: usize = 16;
@@ -228,6 +236,7 @@ impl Container {
     pub async fn upload_file(&self, path: &Path, name: &str, on_bytes: &(dyn Fn(u64) + Sync)) -> Result<u64> {
         let mut file = std::fs::File::open(path).with_path("cannot read", path)?;
         let size = file.metadata().with_path("cannot read", path)?.len();
+        let (block_size, blocks_in_flight) = block_plan();
         if size <= SINGLE_PUT_MAX {
             let mut bytes = Vec::with_capacity(size as usize);
             file.read_to_end(&mut bytes).with_path("cannot read", path)?;
@@ -245,9 +254,9 @@ impl Container {
         let mut sent = 0u64;
         let mut index = 0u32;
         loop {
-            let mut block = vec![0u8; BLOCK_SIZE];
+            let mut block = vec![0u8; block_size];
             let mut filled = 0;
-            while filled < BLOCK_SIZE {
+            while filled < block_size {
                 let n = file.read(&mut block[filled..]).with_path("cannot read", path)?;
                 if n == 0 {
                     break;
@@ -264,18 +273,21 @@ impl Container {
             ids.push(id.clone());
             let mut request = Request::new(self.blob_url(name, &format!("comp=block&blockid={}", url_escape(&id)))?, Method::Put);
             request.insert_header("content-type", "application/octet-stream");
+            // The service checks each block against it (a corrupted block fails alone and
+            // is sent again); without it, Azurite computes a CRC64 in JavaScript instead.
+            request.insert_header("content-md5", BASE64.encode(md5::Md5::digest(&block)));
             request.set_body(block);
             let what = format!("uploading `{}`", path.display());
             in_flight.push(async move {
                 self.send_expecting(request, &what, &[201]).await.map(|_| filled as u64)
             });
             sent += filled as u64;
-            if in_flight.len() >= BLOCKS_IN_FLIGHT
+            if in_flight.len() >= blocks_in_flight
                 && let Some(done) = in_flight.next().await
             {
                 on_bytes(done?);
             }
-            if filled < BLOCK_SIZE {
+            if filled < block_size {
                 break;
             }
         }
