@@ -12,29 +12,61 @@ use crate::digest::Digest;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum JobStatus {
     NotStarted,
+    Starting,
+    Provisioning,
     Queued,
     Preparing,
     Running,
+    Finalizing,
+    CancelRequested,
     Completed,
     Failed,
     Canceled,
+    NotResponding,
+    Paused,
+    Unknown,
 }
+
+const ALL: [JobStatus; 14] = [
+    JobStatus::NotStarted,
+    JobStatus::Starting,
+    JobStatus::Provisioning,
+    JobStatus::Queued,
+    JobStatus::Preparing,
+    JobStatus::Running,
+    JobStatus::Finalizing,
+    JobStatus::CancelRequested,
+    JobStatus::Completed,
+    JobStatus::Failed,
+    JobStatus::Canceled,
+    JobStatus::NotResponding,
+    JobStatus::Paused,
+    JobStatus::Unknown,
+];
 
 impl JobStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             JobStatus::NotStarted => "NotStarted",
+            JobStatus::Starting => "Starting",
+            JobStatus::Provisioning => "Provisioning",
             JobStatus::Queued => "Queued",
             JobStatus::Preparing => "Preparing",
             JobStatus::Running => "Running",
+            JobStatus::Finalizing => "Finalizing",
+            JobStatus::CancelRequested => "CancelRequested",
             JobStatus::Completed => "Completed",
             JobStatus::Failed => "Failed",
             JobStatus::Canceled => "Canceled",
+            JobStatus::NotResponding => "NotResponding",
+            JobStatus::Paused => "Paused",
+            JobStatus::Unknown => "Unknown",
         }
     }
 
+    /// Run history's terminal statuses: nothing changes after these.
     pub fn is_terminal(self) -> bool {
-        matches!(self, JobStatus::Completed | JobStatus::Failed | JobStatus::Canceled)
+        matches!(self, JobStatus::Completed | JobStatus::Failed | JobStatus::Canceled | JobStatus::NotResponding | JobStatus::Paused)
     }
 }
 
@@ -47,16 +79,7 @@ impl fmt::Display for JobStatus {
 impl FromStr for JobStatus {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        Ok(match s {
-            "NotStarted" => JobStatus::NotStarted,
-            "Queued" => JobStatus::Queued,
-            "Preparing" => JobStatus::Preparing,
-            "Running" => JobStatus::Running,
-            "Completed" => JobStatus::Completed,
-            "Failed" => JobStatus::Failed,
-            "Canceled" => JobStatus::Canceled,
-            other => return Err(format!("unknown job status `{other}`")),
-        })
+        ALL.into_iter().find(|status| status.as_str() == s).ok_or_else(|| format!("unknown job status `{s}`"))
     }
 }
 

@@ -9,6 +9,7 @@ pub mod digest;
 pub mod duration;
 pub mod error;
 pub mod http;
+pub mod ids;
 pub mod jobplan;
 pub mod jobs;
 pub mod lineage;

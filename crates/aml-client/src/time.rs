@@ -14,6 +14,11 @@ pub fn millis(text: &str) -> Option<i64> {
     text.parse::<jiff::Timestamp>().ok().map(|t| t.as_millisecond())
 }
 
+/// A timestamp from milliseconds since the epoch (MLflow's times), in the stored form.
+pub fn from_millis(millis: i64) -> String {
+    jiff::Timestamp::from_second(millis.div_euclid(1000)).map(|t| t.to_string()).unwrap_or_default()
+}
+
 /// Seconds between two stored timestamps.
 pub fn seconds_between(start: &str, end: &str) -> Option<f64> {
     Some((millis(end)? - millis(start)?) as f64 / 1000.0)

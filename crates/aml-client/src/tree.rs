@@ -99,6 +99,14 @@ fn collect(dir: &Path, prefix: &str, out: &mut Vec<(String, PathBuf)>) -> Result
     Ok(())
 }
 
+/// A job's `code:`: a single file, or a folder's files as `snapshot_files` takes them.
+pub fn code_files(code: &Path) -> Result<Vec<(String, PathBuf)>> {
+    if code.is_file() {
+        return Ok(vec![(code.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), code.to_path_buf())]);
+    }
+    snapshot_files(code)
+}
+
 /// The files of a code folder as they go into a job's snapshot.
 ///
 /// `.amlignore` at the root takes precedence over `.gitignore`, as azure-ai-ml decides;

@@ -78,7 +78,7 @@ pub enum Workspace {
 fn not_on_azure(what: &str) -> Error {
     Error::usage(
         format!("{what} is not available on an Azure ML workspace in this build"),
-        "models (register, list, show, tag, download, promote) work on Azure; run this step with `--workspace local` for now",
+        "models (register, list, show, tag, download, promote) and command jobs (aml-train) work on Azure; run this step with `--workspace local` for now",
     )
 }
 
@@ -200,52 +200,69 @@ impl Workspace {
     /// Check a job file against this workspace (paths, references, bindings) without running it.
     pub fn plan_job(&self, job: &LoadedJob) -> Result<Plan> {
         match self {
-            Workspace::Local(_) => crate::jobplan::plan(job, Some(self)),
-            Workspace::Azure(_) => Err(not_on_azure("`plan job`")),
+            Workspace::Local(_) | Workspace::Azure(_) => crate::jobplan::plan(job, Some(self)),
         }
     }
 
-    pub fn run_job(&mut self, plan: &Plan, options: &RunOptions) -> Result<RunResult> {
+    pub fn run_job(&mut self, job: &LoadedJob, plan: &Plan, options: &RunOptions) -> Result<RunResult> {
         match self {
             Workspace::Local(ws) => crate::local::runner::run(ws, plan, options),
-            Workspace::Azure(_) => Err(not_on_azure("`run job`")),
+            Workspace::Azure(ws) => ws.run_job(job, plan, options),
         }
     }
 
     pub fn job(&self, name: &str) -> Result<Job> {
         match self {
             Workspace::Local(ws) => ws.job(name),
-            Workspace::Azure(_) => Err(not_on_azure("`job`")),
+            Workspace::Azure(ws) => ws.job(name),
         }
     }
 
     pub fn job_steps(&self, name: &str) -> Result<Vec<Job>> {
         match self {
             Workspace::Local(ws) => ws.job_steps(name),
-            Workspace::Azure(_) => Err(not_on_azure("`job steps`")),
+            // Only command jobs are submitted to Azure ML by this build.
+            Workspace::Azure(_) => Ok(Vec::new()),
         }
     }
 
     pub fn job_metrics(&self, job: &Job) -> Result<BTreeMap<String, f64>> {
         match self {
             Workspace::Local(ws) => ws.job_metrics(job),
-            Workspace::Azure(_) => Err(not_on_azure("`job metrics`")),
+            Workspace::Azure(ws) => ws.job_metrics(job),
         }
     }
 
     pub fn job_params(&self, job: &Job) -> Result<BTreeMap<String, String>> {
         match self {
             Workspace::Local(ws) => ws.job_params(job),
-            Workspace::Azure(_) => Err(not_on_azure("`job params`")),
+            Workspace::Azure(ws) => ws.job_params(job),
         }
     }
 
-    /// Where a job's log is kept.
-    pub fn job_log(&self, name: &str) -> Result<PathBuf> {
+    /// Where a job's log is kept: a file here, or a location in the workspace.
+    pub fn job_log(&self, name: &str) -> String {
         match self {
-            Workspace::Local(ws) => Ok(ws.job_log(name)),
-            Workspace::Azure(_) => Err(not_on_azure("a job's log file")),
+            Workspace::Local(ws) => ws.job_log(name).display().to_string(),
+            Workspace::Azure(ws) => ws.job_log_location(name),
         }
+    }
+
+    /// A job's log: where it is, and its text (empty when it has none yet).
+    pub fn job_log_text(&self, name: &str) -> Result<(String, String)> {
+        match self {
+            Workspace::Local(ws) => {
+                let path = ws.job_log(name);
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                Ok((path.display().to_string(), text))
+            }
+            Workspace::Azure(ws) => ws.job_log_text(name),
+        }
+    }
+
+    /// Whether the workspace is remote: data references are resolved by the service, not here.
+    pub fn is_remote(&self) -> bool {
+        matches!(self, Workspace::Azure(_))
     }
 
     /// Where `azureml://datastores/<datastore>/paths/<path>` is.
@@ -329,7 +346,7 @@ impl Workspace {
     pub fn job_output_path(&self, job: &str, output: &str) -> Result<PathBuf> {
         match self {
             Workspace::Local(ws) => ws.job_output_path(job, output),
-            Workspace::Azure(_) => Err(not_on_azure("`job output path`")),
+            Workspace::Azure(ws) => ws.job_output_path(job, output),
         }
     }
 

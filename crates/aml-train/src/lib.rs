@@ -11,7 +11,7 @@ use aml_client::cli::Report;
 use aml_client::jobplan::{self as plan, Plan};
 use aml_client::jobs::RunOptions;
 use aml_client::yaml::SetArg;
-use aml_client::yaml::job::load_job;
+use aml_client::yaml::job::{LoadedJob, load_job};
 use aml_client::{Access, Error, Result, Workspace};
 pub use cli::{Cli, Command};
 use output::{JobView, LogPart, LogsView, MetricsView, StepView, ValidateView};
@@ -20,7 +20,7 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
     let global = &cli.global;
     match cli.command {
         Command::Validate(args) => {
-            let (_, plan) = load_and_plan(&args.file, &args.sets, &global.workspace)?;
+            let (_, _, plan) = load_and_plan(&args.file, &args.sets, &global.workspace)?;
             let data_checks = match &args.data_contract {
                 Some(path) => contract::check(path, &contract::load(path)?, &plan)?,
                 None => Vec::new(),
@@ -30,7 +30,7 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
         }
         Command::Run(args) => {
             // Everything is checked before the workspace is created: bad input writes nothing.
-            let (existing, plan) = load_and_plan(&args.file, &args.sets, &global.workspace)?;
+            let (existing, job, plan) = load_and_plan(&args.file, &args.sets, &global.workspace)?;
             warn(&plan);
             if let Some(path) = &args.data_contract {
                 let checks = contract::check(path, &contract::load(path)?, &plan)?;
@@ -50,7 +50,7 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
                 stream_logs: !args.quiet,
                 ci: global.ci(),
             };
-            let result = ws.run_job(&plan, &options)?;
+            let result = ws.run_job(&job, &plan, &options)?;
             Ok(Box::new(job_view(&ws, &result.job)?))
         }
         Command::Show(args) => {
@@ -77,9 +77,8 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
                     ));
                 }
             for part in jobs.iter().filter(|j| args.step.is_none() || j.step == args.step) {
-                let path = ws.job_log(&part.name)?;
-                let text = std::fs::read_to_string(&path).unwrap_or_default();
-                parts.push(LogPart { step: part.step.clone(), job: part.name.clone(), path: path.display().to_string(), text });
+                let (path, text) = ws.job_log_text(&part.name)?;
+                parts.push(LogPart { step: part.step.clone(), job: part.name.clone(), path, text });
             }
             Ok(Box::new(LogsView { name: job.name, logs: parts }))
         }
@@ -88,14 +87,14 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
 
 /// Load a job file and check it against the workspace, if there is one yet (job-output
 /// inputs can only be resolved against a workspace that exists).
-fn load_and_plan(file: &Path, sets: &[SetArg], workspace: &str) -> Result<(Option<Workspace>, Plan)> {
+fn load_and_plan(file: &Path, sets: &[SetArg], workspace: &str) -> Result<(Option<Workspace>, LoadedJob, Plan)> {
     let job = load_job(file, sets)?;
     let existing = Workspace::open_if_exists(workspace)?;
     let plan = match &existing {
         Some(ws) => ws.plan_job(&job)?,
         None => plan::plan(&job, None)?,
     };
-    Ok((existing, plan))
+    Ok((existing, job, plan))
 }
 
 fn warn(plan: &Plan) {
@@ -125,8 +124,8 @@ fn job_view(ws: &Workspace, job: &aml_client::jobs::Job) -> Result<JobView> {
     let steps = ws
         .job_steps(&job.name)?
         .iter()
-        .map(|step| Ok(StepView::new(step, ws.job_metrics(step)?, ws.job_log(&step.name)?.display().to_string())))
+        .map(|step| Ok(StepView::new(step, ws.job_metrics(step)?, ws.job_log(&step.name))))
         .collect::<Result<Vec<_>>>()?;
-    let log = if job.kind != "pipeline" { Some(ws.job_log(&job.name)?.display().to_string()) } else { None };
+    let log = if job.kind != "pipeline" { Some(ws.job_log(&job.name)) } else { None };
     Ok(JobView::new(job, ws.job_metrics(job)?, ws.job_params(job)?, log, steps))
 }

@@ -356,6 +356,16 @@ impl Container {
         }
     }
 
+    /// A small blob's bytes (a log), or `None` when it does not exist.
+    pub async fn read(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        let request = Request::new(self.blob_url(name, "")?, Method::Get);
+        let response = self.send_expecting(request, "reading a blob", &[200, 404]).await?;
+        if u16::from(response.status()) == 404 {
+            return Ok(None);
+        }
+        Ok(Some(response.into_body().to_vec()))
+    }
+
     /// Stream a blob into `target`.
     pub async fn download(&self, name: &str, target: &Path) -> Result<u64> {
         let request = Request::new(self.blob_url(name, "")?, Method::Get);

@@ -5,7 +5,9 @@
 pub mod arm;
 pub mod auth;
 pub mod blob;
+pub mod code;
 pub mod hash;
+pub mod jobs;
 pub mod transport;
 
 use std::collections::BTreeMap;
@@ -49,6 +51,10 @@ pub struct AzureWorkspace {
     workspace: String,
     /// `/subscriptions/…/workspaces/W`
     prefix: String,
+    /// `properties.discoveryUrl`: where the data-plane hosts (run history) are named.
+    discovery_url: Option<String>,
+    /// `properties.mlFlowTrackingUri` (`azureml://…`): the MLflow API jobs' metrics are read from.
+    tracking_uri: Option<String>,
 }
 
 /// A datastore's container, ready for blob calls.
@@ -76,7 +82,11 @@ impl AzureWorkspace {
         let scope = std::env::var("AML_ARM_SCOPE").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| format!("{}/.default", endpoint.trim_end_matches('/')));
         let arm = Arm::new(&endpoint, &scope, &identity, transport.clone());
         let prefix = format!("/subscriptions/{subscription}/resourceGroups/{resource_group}/providers/Microsoft.MachineLearningServices/workspaces/{workspace}");
-        let ws = AzureWorkspace {
+        let found: Value = runtime.block_on(arm.get(&prefix))?;
+        let property = |name: &str| found["properties"][name].as_str().filter(|v| !v.is_empty()).map(str::to_owned);
+        Ok(AzureWorkspace {
+            discovery_url: property("discoveryUrl"),
+            tracking_uri: property("mlFlowTrackingUri"),
             runtime,
             arm,
             transport,
@@ -84,9 +94,7 @@ impl AzureWorkspace {
             resource_group: resource_group.into(),
             workspace: workspace.into(),
             prefix,
-        };
-        ws.runtime.block_on(ws.arm.get::<Value>(&ws.prefix))?;
-        Ok(ws)
+        })
     }
 
     pub fn location(&self) -> String {
@@ -132,16 +140,9 @@ impl AzureWorkspace {
     async fn register_model_async(&self, new: &NewModelVersion) -> Result<Registered> {
         let hashed = hash::hash_tree(&new.source_path)?;
         let digest = hashed.manifest.digest();
-        let basename = new.source_path.canonicalize().ok().and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())).unwrap_or_else(|| "model".into());
         let store = self.datastore("workspaceblobstore").await?;
-        let folder = format!("LocalUpload/{}", hashed.object_hash);
-        let is_dir = new.source_path.is_dir();
-        let blob_name = |rel: &str| if is_dir { format!("{folder}/{basename}/{rel}") } else { format!("{folder}/{rel}") };
-        // azure-ai-ml's marker: metadata on the first file by local path says the upload completed.
-        let mut by_local: Vec<&(PathBuf, String)> = hashed.files.iter().collect();
-        by_local.sort_by(|a, b| a.0.cmp(&b.0));
-        let indicator = by_local.first().map(|(_, rel)| blob_name(rel)).unwrap_or_default();
-        let marker = store.container.metadata(&indicator).await?;
+        let place = LocalUpload::new(&new.source_path, &hashed);
+        let marker = store.container.metadata(&place.indicator).await?;
         let completed = marker.as_ref().is_some_and(|m| m.get("upload_status").map(String::as_str) == Some("completed"));
 
         if !new.force_new
@@ -162,7 +163,7 @@ impl AzureWorkspace {
         }
         let total = hashed.manifest.total_size();
         if completed {
-            crate::status!("the files are already in `{}` ({folder}); nothing to upload", store.name);
+            crate::status!("the files are already in `{}` ({}); nothing to upload", store.name, place.folder);
         } else {
             crate::status!("uploading {} file(s), {} to datastore `{}` …", hashed.files.len(), crate::cli::human_size(total), store.name);
             let done = AtomicU64::new(0);
@@ -173,24 +174,20 @@ impl AzureWorkspace {
                     crate::status!("  {} of {}", crate::cli::human_size(before + bytes), crate::cli::human_size(total));
                 }
             };
-            let files: Vec<(PathBuf, String)> = hashed.files.iter().map(|(path, rel)| (path.clone(), blob_name(rel))).collect();
+            let files: Vec<(PathBuf, String)> = hashed.files.iter().map(|(path, rel)| (path.clone(), place.blob_name(rel))).collect();
             store.container.upload_files(&files, &report).await?;
         }
         let version = match &new.version {
             Some(v) => v.clone(),
             None => self.next_version(&new.name).await?,
         };
-        let mut metadata = BTreeMap::new();
-        metadata.insert("upload_status".to_string(), "completed".to_string());
-        metadata.insert("name".to_string(), new.name.clone());
-        metadata.insert("version".to_string(), version.clone());
         let model_uri = format!(
             "azureml://subscriptions/{}/resourcegroups/{}/workspaces/{}/datastores/{}/paths/{}",
             self.subscription,
             self.resource_group,
             self.workspace,
             store.name,
-            folder + "/" + &basename
+            place.path()
         );
         let mut properties: BTreeMap<String, String> = new.properties.clone();
         properties.insert("aml.digest".into(), digest.to_string());
@@ -214,7 +211,7 @@ impl AzureWorkspace {
             body["properties"]["jobName"] = json!(job);
         }
         let created: Value = self.arm.put(&format!("{}/versions/{version}", self.models_path(&new.name)), &body).await?;
-        store.container.set_metadata(&indicator, &metadata).await?;
+        place.mark_completed(&store, &new.name, &version).await?;
         Ok(Registered { version: from_arm(&new.name, &created)?, reused: false })
     }
 
@@ -362,25 +359,8 @@ impl AzureWorkspace {
                 Error::service(format!("{} has modelUri `{uri}`, which this build cannot download", version.id()), Some("models registered from a datastore path are downloaded by this tool".into()))
             })?;
             let store = self.datastore(&datastore).await?;
-            let names = store.container.list(&prefix).await?;
-            if names.is_empty() {
-                return Err(Error::service(format!("no files under `{prefix}` in datastore `{datastore}`"), None));
-            }
-            let single = names.len() == 1 && names[0] == prefix;
-            let mut written = Vec::new();
-            for name in &names {
-                let rel = if single {
-                    name.rsplit('/').next().unwrap_or(name).to_string()
-                } else {
-                    name.strip_prefix(&format!("{prefix}/")).unwrap_or(name).to_string()
-                };
-                if rel.split('/').any(|s| s == ".." || s.is_empty()) {
-                    return Err(Error::service(format!("blob `{name}` would land outside `{}`", dir.display()), None));
-                }
-                let target = dir.join(&rel);
-                store.container.download(name, &target).await?;
-                written.push(target);
-            }
+            let written = download_prefix(&store, &prefix, dir).await?;
+            let single = written.len() == 1 && written[0].file_name().is_some_and(|n| prefix.ends_with(&*n.to_string_lossy()));
             let copy = crate::tree::scan(if single { &written[0] } else { dir })?;
             if copy.digest() != version.digest {
                 return Err(Error::failed(format!("the download of {} hashes to {}, not {}", version.id(), copy.digest(), version.digest), Some("download again; if it persists the stored files changed".into())));
@@ -394,6 +374,89 @@ impl AzureWorkspace {
         self.download_model(version, &dir)?;
         crate::tree::list(&dir)
     }
+}
+
+/// Where azure-ai-ml uploads a local file or folder: `LocalUpload/<object hash>/<name>`,
+/// with its `upload_status=completed` marker on the first file by local path.
+struct LocalUpload {
+    folder: String,
+    basename: String,
+    is_dir: bool,
+    indicator: String,
+}
+
+impl LocalUpload {
+    fn new(source: &Path, hashed: &hash::Hashed) -> LocalUpload {
+        let basename = source.canonicalize().ok().and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())).unwrap_or_else(|| "upload".into());
+        let mut place = LocalUpload { folder: format!("LocalUpload/{}", hashed.object_hash), basename, is_dir: source.is_dir(), indicator: String::new() };
+        let mut by_local: Vec<&(PathBuf, String)> = hashed.files.iter().collect();
+        by_local.sort_by(|a, b| a.0.cmp(&b.0));
+        place.indicator = by_local.first().map(|(_, rel)| place.blob_name(rel)).unwrap_or_default();
+        place
+    }
+
+    fn blob_name(&self, rel: &str) -> String {
+        if self.is_dir { format!("{}/{}/{rel}", self.folder, self.basename) } else { format!("{}/{rel}", self.folder) }
+    }
+
+    /// The path in the datastore: the folder, or the single file.
+    fn path(&self) -> String {
+        format!("{}/{}", self.folder, self.basename)
+    }
+
+    async fn completed(&self, store: &Datastore) -> Result<bool> {
+        let marker = store.container.metadata(&self.indicator).await?;
+        Ok(marker.is_some_and(|m| m.get("upload_status").map(String::as_str) == Some("completed")))
+    }
+
+    async fn mark_completed(&self, store: &Datastore, name: &str, version: &str) -> Result<()> {
+        let metadata: BTreeMap<String, String> =
+            [("upload_status", "completed"), ("name", name), ("version", version)].into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        store.container.set_metadata(&self.indicator, &metadata).await
+    }
+}
+
+/// Download every blob under `prefix` into `dir` (a single blob named `prefix` becomes
+/// `dir/<its name>`); refuses names that would land outside `dir`.
+async fn download_prefix(store: &Datastore, prefix: &str, dir: &Path) -> Result<Vec<PathBuf>> {
+    let prefix = prefix.trim_end_matches('/');
+    let names = store.container.list(prefix).await?;
+    let names: Vec<String> = names.into_iter().filter(|n| n == prefix || n.starts_with(&format!("{prefix}/"))).collect();
+    if names.is_empty() {
+        return Err(Error::service(format!("no files under `{prefix}` in datastore `{}`", store.name), None));
+    }
+    let single = names.len() == 1 && names[0] == prefix;
+    let mut written = Vec::new();
+    for name in &names {
+        let rel = if single { name.rsplit('/').next().unwrap_or(name).to_string() } else { name.strip_prefix(&format!("{prefix}/")).unwrap_or(name).to_string() };
+        if rel.split('/').any(|s| s == ".." || s.is_empty()) {
+            return Err(Error::service(format!("blob `{name}` would land outside `{}`", dir.display()), None));
+        }
+        let target = dir.join(&rel);
+        store.container.download(name, &target).await?;
+        written.push(target);
+    }
+    Ok(written)
+}
+
+/// GET a public JSON document (the workspace's discovery URL) with no token.
+async fn plain_get(transport: &azure_core::http::Transport, url: &str) -> Result<Value> {
+    use azure_core::http::{ClientOptions, Context, Pipeline, PipelineSendOptions, Request};
+    let options = ClientOptions { transport: Some(transport.clone()), ..Default::default() };
+    let pipeline = Pipeline::new(Some("aml-client"), Some(env!("CARGO_PKG_VERSION")), options, Vec::new(), Vec::new(), None);
+    let parsed = azure_core::http::Url::parse(url).map_err(|_| Error::service(format!("`{url}` is not a URL"), None))?;
+    let mut request = Request::new(parsed, azure_core::http::Method::Get);
+    request.insert_header("accept", "application/json");
+    let send = PipelineSendOptions { skip_checks: true, ..Default::default() };
+    let response = pipeline
+        .send(&Context::new(), &mut request, Some(send))
+        .await
+        .map_err(|e| Error::service(format!("GET {} failed: {}", arm::strip_query(url), error_chain(&e)), None))?;
+    let status = u16::from(response.status());
+    if status != 200 {
+        return Err(Error::service(format!("GET {}: HTTP {status}", arm::strip_query(url)), None));
+    }
+    serde_json::from_slice(&response.into_body().to_vec()).map_err(|e| Error::service(format!("GET {}: not JSON ({e})", arm::strip_query(url)), None))
 }
 
 /// `azureml://subscriptions/…/datastores/<ds>/paths/<path>` or the short form → (datastore, path).

@@ -440,7 +440,12 @@ fn plan_input(file: &Path, field: &str, input: &JobInput, ws: Option<&Workspace>
             let written = asset.path.clone().ok_or_else(|| {
                 Error::in_file(file, Some(&format!("{field}.path")), "is missing", "give the data's path (a local file or folder, or `azureml://jobs/<job>/outputs/<name>`)")
             })?;
-            let source = match DataRef::parse(&written) {
+            let parsed = DataRef::parse(&written);
+            if ws.is_some_and(Workspace::is_remote) && !matches!(parsed, DataRef::LocalPath(_)) {
+                // The service resolves its own references when the job starts.
+                return Ok(InputPlan::Data { kind: asset.kind, source: DataSource::Path(PathBuf::from(&written)), written });
+            }
+            let source = match parsed {
                 DataRef::LocalPath(path) => {
                     let resolved = resolve_path(file, &path);
                     let exists = match asset.kind {

@@ -49,9 +49,7 @@ fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
 
 /// A secret made of 32 random bytes, hex-encoded.
 fn new_key() -> Result<String> {
-    use std::io::Read;
-    let mut bytes = [0u8; 32];
-    fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)).map_err(|e| Error::storage("cannot read random bytes for a key", e))?;
+    let bytes = crate::ids::random_bytes::<32>()?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 

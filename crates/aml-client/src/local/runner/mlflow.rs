@@ -145,11 +145,11 @@ fn job_for_run(state: &Inner, run_id: &str) -> std::result::Result<String, Respo
 
 fn run_status(status: JobStatus) -> &'static str {
     match status {
-        JobStatus::NotStarted | JobStatus::Queued | JobStatus::Preparing => "SCHEDULED",
-        JobStatus::Running => "RUNNING",
+        JobStatus::NotStarted | JobStatus::Starting | JobStatus::Provisioning | JobStatus::Queued | JobStatus::Preparing => "SCHEDULED",
+        JobStatus::Running | JobStatus::Finalizing | JobStatus::Unknown => "RUNNING",
         JobStatus::Completed => "FINISHED",
-        JobStatus::Failed => "FAILED",
-        JobStatus::Canceled => "KILLED",
+        JobStatus::Failed | JobStatus::NotResponding => "FAILED",
+        JobStatus::Canceled | JobStatus::CancelRequested | JobStatus::Paused => "KILLED",
     }
 }
 

@@ -57,9 +57,9 @@ async fn run_async(ws: &mut LocalWorkspace, plan: &Plan, options: &RunOptions) -
             crate::refs::check_name(&name, "job name")?;
             name
         }
-        None => generate_name(),
+        None => crate::ids::job_name(),
     };
-    let experiment = options.experiment_name.clone().or_else(|| plan.experiment_name.clone()).unwrap_or_else(default_experiment);
+    let experiment = options.experiment_name.clone().or_else(|| plan.experiment_name.clone()).unwrap_or_else(crate::ids::default_experiment);
     let git = crate::lineage::git_info(plan.file.parent().unwrap_or(Path::new(".")));
     let now = crate::time::now();
     let mut job = Job {
@@ -370,11 +370,7 @@ fn input_records(inputs: &[(String, InputPlan)], produced: &Produced, digests: &
 
 /// Copy the code into the job's folder (honouring ignore files); return its digest.
 pub(crate) fn snapshot(code: &Path, into: &Path) -> Result<Digest> {
-    let files = if code.is_file() {
-        vec![(code.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), code.to_path_buf())]
-    } else {
-        crate::tree::snapshot_files(code)?
-    };
+    let files = crate::tree::code_files(code)?;
     for (rel, source) in &files {
         let target = into.join(rel);
         if let Some(parent) = target.parent() {
@@ -406,26 +402,3 @@ fn read_metrics_file(ws: &mut LocalWorkspace, job: &Job, cwd: &Path) -> Result<(
     Ok(())
 }
 
-/// Azure ML names jobs like `sincere_house_2gmt7kxs`; so do we.
-fn generate_name() -> String {
-    const ADJECTIVES: [&str; 16] = [
-        "amber", "brave", "calm", "dapper", "eager", "frosty", "gentle", "happy", "icy", "jolly", "keen", "lucid", "mellow", "nimble", "quiet", "sincere",
-    ];
-    const NOUNS: [&str; 16] = [
-        "apple", "bridge", "cloud", "dream", "engine", "forest", "garden", "harbor", "island", "jungle", "kettle", "lemon", "meadow", "night", "ocean", "river",
-    ];
-    let seed = format!("{:?}{}{:?}", std::time::SystemTime::now(), std::process::id(), std::thread::current().id());
-    let digest = Digest::of_bytes(seed.as_bytes()).hex();
-    let bytes = digest.as_bytes();
-    let pick = |i: usize| usize::from(bytes[i] % 16);
-    let suffix: String = digest.chars().skip(4).take(8).collect();
-    format!("{}_{}_{suffix}", ADJECTIVES[pick(0)], NOUNS[pick(1)])
-}
-
-/// As `az ml`, the experiment defaults to the name of the current folder.
-fn default_experiment() -> String {
-    let cwd = std::env::current_dir().ok();
-    let name = cwd.as_ref().and_then(|d| d.file_name()).map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "Default".into());
-    let cleaned: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
-    if cleaned.is_empty() { "Default".into() } else { cleaned }
-}
