@@ -23,14 +23,14 @@ pub enum Answer {
     Reset,
 }
 
-fn ok(status: u16, body: Value) -> Answer {
+pub(crate) fn ok(status: u16, body: Value) -> Answer {
     Answer::Reply { status, headers: vec![("x-ms-request-id".into(), "emulator-ok".into())], body }
 }
 
 pub struct State {
     schema: Schema,
-    storage: Option<Storage>,
-    port: u16,
+    pub(crate) storage: Option<Storage>,
+    pub(crate) port: u16,
     tokens: BTreeSet<String>,
     pub faults: Vec<(String, String, Fault, u32)>,
     pub log: Vec<(String, String, u16)>,
@@ -38,6 +38,14 @@ pub struct State {
     pub violations: Vec<String>,
     pub versions: BTreeMap<(String, String), Value>,
     containers: BTreeMap<String, Value>,
+    pub(crate) codes: BTreeMap<(String, String), Value>,
+    pub(crate) environments: BTreeMap<(String, String), Value>,
+    pub(crate) jobs: BTreeMap<String, Value>,
+    /// What each job's MLflow run and run history hold.
+    pub(crate) runs: BTreeMap<String, crate::jobs::Run>,
+    /// Jobs submitted and not yet handed to a runner.
+    pub(crate) queued: Vec<String>,
+    pub(crate) cancel_requested: BTreeSet<String>,
     /// Items per list page, small enough that listing follows nextLink.
     page_size: usize,
 }
@@ -55,6 +63,12 @@ impl State {
             violations: Vec::new(),
             versions: BTreeMap::new(),
             containers: BTreeMap::new(),
+            codes: BTreeMap::new(),
+            environments: BTreeMap::new(),
+            jobs: BTreeMap::new(),
+            runs: BTreeMap::new(),
+            queued: Vec::new(),
+            cancel_requested: BTreeSet::new(),
             page_size: 2,
         }
     }
@@ -98,6 +112,20 @@ impl State {
                 return Answer::Reply { status: 401, headers: Vec::new(), body: json!({"message": "bad request token or audience"}) };
             }
             return ok(200, json!({"count": 1, "value": FEDERATED_ASSERTION}));
+        }
+        if method == "GET" && path == "/discovery" {
+            // Public, as Azure's: no token.
+            let base = format!("https://127.0.0.1:{}", self.port);
+            let services: serde_json::Map<String, Value> =
+                ["api", "catalog", "experimentation", "gallery", "history", "hyperdrive", "labeling", "modelmanagement", "pipelines"].iter().map(|k| (k.to_string(), json!(base))).collect();
+            return ok(200, Value::Object(services));
+        }
+        if path.starts_with("/history/v1.0/subscriptions/") || path.starts_with("/mlflow/v2.0/subscriptions/") {
+            let token = headers.get("authorization").and_then(|h| h.strip_prefix("Bearer ")).unwrap_or("");
+            if !self.tokens.contains(token) {
+                return arm_error(401, "InvalidAuthenticationToken", "The access token is invalid.");
+            }
+            return self.data_plane(method, &path, &query);
         }
         if let Some(rest) = path.strip_prefix("/subscriptions/") {
             let token = headers.get("authorization").and_then(|h| h.strip_prefix("Bearer ")).unwrap_or("");
@@ -165,7 +193,7 @@ impl State {
         ok(200, json!({"access_token": token, "expires_on": expires.to_string(), "token_type": "Bearer", "resource": resource}))
     }
 
-    fn check(&mut self, what: &str, class: &str, value: &Value, direction: Direction) -> bool {
+    pub(crate) fn check(&mut self, what: &str, class: &str, value: &Value, direction: Direction) -> bool {
         let problems = self.schema.check(class, value, direction);
         let clean = problems.is_empty();
         for problem in problems {
@@ -208,19 +236,23 @@ impl State {
             ("GET", []) => {
                 let workspace = json!({
                     "id": prefix, "name": WORKSPACE, "type": "Microsoft.MachineLearningServices/workspaces", "location": "westeurope",
-                    "properties": {"friendlyName": WORKSPACE, "discoveryUrl": format!("https://127.0.0.1:{}/discovery", self.port)}
+                    "properties": {
+                        "friendlyName": WORKSPACE,
+                        "discoveryUrl": format!("https://127.0.0.1:{}/discovery", self.port),
+                        "mlFlowTrackingUri": format!("azureml://127.0.0.1:{}/mlflow/v1.0{prefix}", self.port),
+                    }
                 });
                 self.respond(&what, "Workspace", 200, workspace)
             }
             ("GET", ["datastores", name]) => {
-                let Some(storage) = self.storage.clone().filter(|_| *name == "workspaceblobstore") else {
+                let Some((storage, container)) = self.datastore(name) else {
                     return arm_error(404, "UserError", &format!("Datastore {name} not found"));
                 };
                 let datastore = json!({
                     "id": format!("{prefix}/datastores/{name}"), "name": name, "type": "Microsoft.MachineLearningServices/workspaces/datastores",
                     "properties": {
-                        "datastoreType": "AzureBlob", "accountName": storage.account, "containerName": storage.container,
-                        "endpoint": storage.endpoint, "protocol": "http", "isDefault": true,
+                        "datastoreType": "AzureBlob", "accountName": storage.account, "containerName": container,
+                        "endpoint": storage.endpoint, "protocol": "http", "isDefault": *name == "workspaceblobstore",
                         "credentials": {"credentialsType": "AccountKey"}
                     }
                 });
@@ -232,7 +264,7 @@ impl State {
                 {
                     return arm_error(400, "BadRequest", "body does not match SecretExpiry");
                 }
-                let Some(storage) = self.storage.clone().filter(|_| *name == "workspaceblobstore") else {
+                let Some((storage, _)) = self.datastore(name) else {
                     return arm_error(404, "UserError", &format!("Datastore {name} not found"));
                 };
                 self.respond(&what, "DatastoreSecrets", 200, json!({"secretsType": "AccountKey", "key": storage.key}))
@@ -275,11 +307,26 @@ impl State {
                 self.update_container(name, &prefix);
                 self.respond(&what, "ModelVersion", if existed { 200 } else { 201 }, stored)
             }
-            _ => {
-                self.violations.push(format!("{what}: not an operation the emulator knows"));
-                arm_error(404, "NotFound", "not an operation the emulator implements")
-            }
+            (method, tail) => match self.job_assets(method, tail, query, body_json, &prefix, &what) {
+                Some(answer) => answer,
+                None => {
+                    self.violations.push(format!("{what}: not an operation the emulator knows"));
+                    arm_error(404, "NotFound", "not an operation the emulator implements")
+                }
+            },
         }
+    }
+
+    /// The workspace's two blob datastores: models and code in one container, job logs
+    /// (`workspaceartifactstore`) in another.
+    pub(crate) fn datastore(&self, name: &str) -> Option<(Storage, String)> {
+        let storage = self.storage.clone()?;
+        let container = match name {
+            "workspaceblobstore" => storage.container.clone(),
+            "workspaceartifactstore" => crate::azurite::ARTIFACT_CONTAINER.to_string(),
+            _ => return None,
+        };
+        Some((storage, container))
     }
 
     fn update_container(&mut self, name: &str, prefix: &str) {
@@ -299,7 +346,7 @@ impl State {
         );
     }
 
-    fn page(&mut self, what: &str, class: &str, base: &str, items: Vec<Value>, query: &BTreeMap<String, String>) -> Answer {
+    pub(crate) fn page(&mut self, what: &str, class: &str, base: &str, items: Vec<Value>, query: &BTreeMap<String, String>) -> Answer {
         let skip: usize = query.get("$skip").and_then(|s| s.parse().ok()).unwrap_or(0);
         let page: Vec<Value> = items.iter().skip(skip).take(self.page_size).cloned().collect();
         for item in &page {
@@ -312,7 +359,7 @@ impl State {
         ok(200, body)
     }
 
-    fn respond(&mut self, what: &str, class: &str, status: u16, body: Value) -> Answer {
+    pub(crate) fn respond(&mut self, what: &str, class: &str, status: u16, body: Value) -> Answer {
         self.check(&format!("answer to {what}"), class, &body, Direction::Response);
         ok(status, body)
     }

@@ -12,6 +12,8 @@ use crate::Storage;
 pub const ACCOUNT: &str = "devstoreaccount1";
 pub const KEY: &str = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 pub const CONTAINER: &str = "azureml-blobstore-test";
+/// The container behind `workspaceartifactstore` (job logs), as Azure ML names it.
+pub const ARTIFACT_CONTAINER: &str = "azureml";
 
 pub struct Azurite {
     pub port: u16,
@@ -55,11 +57,13 @@ impl Azurite {
     }
 
     fn create_container(&self) -> Result<(), String> {
-        use aml_client::azure::blob::{Container, StorageAuth};
-        let transport = aml_client::azure::transport::transport(Duration::from_secs(30)).map_err(|e| e.to_string())?;
-        let container = Container::new(ACCOUNT, &self.container_url(), StorageAuth::AccountKey(KEY.to_string().into()), transport).map_err(|e| e.to_string())?;
+        let storage = self.storage(self.port);
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
-        runtime.block_on(container.create()).map_err(|e| format!("creating the test container in Azurite: {e}"))
+        for name in [CONTAINER, ARTIFACT_CONTAINER] {
+            let container = storage.container(name)?;
+            runtime.block_on(container.create()).map_err(|e| format!("creating container `{name}` in Azurite: {e}"))?;
+        }
+        Ok(())
     }
 
     /// The datastore the emulator describes, reached at `port` (Azurite's own or a proxy's).

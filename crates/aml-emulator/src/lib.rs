@@ -9,7 +9,9 @@
 
 pub mod azurite;
 mod arm;
+mod jobs;
 pub mod proxy;
+mod runner;
 pub mod schema;
 
 use std::collections::BTreeMap;
@@ -45,10 +47,55 @@ pub struct Storage {
     pub endpoint: String,
 }
 
+impl Storage {
+    pub fn url(&self, container: &str) -> String {
+        format!("http://{}.blob.{}/{container}", self.account, self.endpoint)
+    }
+
+    /// A client for one of the account's containers, with the account key.
+    pub fn container(&self, container: &str) -> Result<aml_client::azure::blob::Container, String> {
+        use aml_client::azure::blob::{Container, StorageAuth};
+        let transport = aml_client::azure::transport::transport(std::time::Duration::from_secs(30)).map_err(|e| e.to_string())?;
+        Container::new(&self.account, &self.url(container), StorageAuth::AccountKey(self.key.clone().into()), transport).map_err(|e| e.to_string())
+    }
+
+    /// A service SAS (signed version 2019-12-12) over a whole container: read, add, create,
+    /// write and list for a day, as `startPendingUpload` hands one out.
+    pub fn container_sas(&self, container: &str) -> String {
+        use base64::Engine as _;
+        use hmac::{KeyInit, Mac};
+        let engine = base64::engine::general_purpose::STANDARD;
+        let expiry = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() + 86_400).map(|t| t.to_string()).unwrap_or_default();
+        let (permissions, version, resource) = ("racwl", "2019-12-12", "c");
+        let to_sign = format!("{permissions}\n\n{expiry}\n/blob/{}/{container}\n\n\n\n{version}\n{resource}\n\n\n\n\n\n", self.account);
+        let key = engine.decode(&self.key).unwrap_or_default();
+        let signature = match hmac::Hmac::<sha2::Sha256>::new_from_slice(&key) {
+            Ok(mut mac) => {
+                mac.update(to_sign.as_bytes());
+                engine.encode(mac.finalize().into_bytes())
+            }
+            Err(_) => String::new(),
+        };
+        format!("sv={version}&sr={resource}&sp={permissions}&se={}&sig={}", encode(&expiry), encode(&signature))
+    }
+}
+
+/// Percent-encode a query value.
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 pub struct Emulator {
     pub port: u16,
     pub cert: PathBuf,
     state: Arc<Mutex<arm::State>>,
+    /// The program that runs submitted jobs (`aml-train`, on a local workspace).
+    compute: Arc<Mutex<Option<PathBuf>>>,
     _dir: tempfile::TempDir,
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -74,20 +121,33 @@ impl Emulator {
         let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).map_err(|e| format!("bind: {e}"))?;
         let port = listener.local_addr().map_err(|e| format!("bind: {e}"))?.port();
         let state = Arc::new(Mutex::new(arm::State::new(schema, storage, port)));
+        let compute: Arc<Mutex<Option<PathBuf>>> = Arc::new(Mutex::new(None));
         let shared = state.clone();
+        let shared_compute = compute.clone();
         runtime.spawn(async move {
             loop {
                 let Ok((tcp, _)) = listener.accept().await else { continue };
                 let acceptor = acceptor.clone();
                 let state = shared.clone();
+                let compute = shared_compute.clone();
                 tokio::spawn(async move {
                     let Ok(tls) = acceptor.accept(tcp).await else { return };
-                    let service = hyper::service::service_fn(move |request| handle(state.clone(), request));
+                    let service = hyper::service::service_fn(move |request| handle(state.clone(), compute.clone(), request));
                     let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tls), service).await;
                 });
             }
         });
-        Ok(Emulator { port, cert: cert_path, state, _dir: dir, runtime: Some(runtime) })
+        Ok(Emulator { port, cert: cert_path, state, compute, _dir: dir, runtime: Some(runtime) })
+    }
+
+    /// Run submitted jobs with this `aml-train` (on a local workspace in a scratch folder).
+    pub fn set_compute(&self, aml_train: PathBuf) {
+        *self.compute.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(aml_train);
+    }
+
+    /// Jobs as stored (ARM JSON), by name.
+    pub fn jobs(&self) -> BTreeMap<String, Value> {
+        self.state().jobs.clone()
     }
 
     /// A test that panicked while holding the state still leaves it readable.
@@ -172,7 +232,7 @@ pub fn repo_root() -> PathBuf {
     root.canonicalize().unwrap_or(root)
 }
 
-async fn handle(state: Arc<Mutex<arm::State>>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, std::io::Error> {
+async fn handle(state: Arc<Mutex<arm::State>>, compute: Arc<Mutex<Option<PathBuf>>>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, std::io::Error> {
     let method = request.method().to_string();
     let uri = request.uri().clone();
     let headers: BTreeMap<String, String> = request
@@ -181,7 +241,15 @@ async fn handle(state: Arc<Mutex<arm::State>>, request: Request<Incoming>) -> Re
         .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
         .collect();
     let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-    let answer = state.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).answer(&method, &uri, &headers, &body);
+    let (answer, submitted) = {
+        let mut locked = state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let answer = locked.answer(&method, &uri, &headers, &body);
+        (answer, std::mem::take(&mut locked.queued))
+    };
+    for job in submitted {
+        let program = compute.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+        runner::spawn(state.clone(), program, job);
+    }
     match answer {
         arm::Answer::Reset => Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected reset")),
         arm::Answer::Reply { status, headers, body } => {

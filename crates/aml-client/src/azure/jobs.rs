@@ -264,13 +264,13 @@ impl AzureWorkspace {
 
     /// The job's std logs (rank 0), sorted by name, as (name, text).
     async fn read_logs(&self, place: &LogPlace) -> Result<Vec<(String, String)>> {
-        let folder = format!("{}/user_logs/", place.prefix);
-        let mut names: Vec<String> = place.store.container.list(&folder).await?.into_iter().filter(|n| is_std_log(n.strip_prefix(&folder).unwrap_or(n))).collect();
+        let base = format!("{}/", place.prefix);
+        let mut names: Vec<String> = place.store.container.list(&format!("{base}user_logs/")).await?.into_iter().filter(|n| is_std_log(n.strip_prefix(&base).unwrap_or(n))).collect();
         names.sort();
         let mut logs = Vec::new();
         for name in names {
             let text = place.store.container.read(&name).await?.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
-            logs.push((name.strip_prefix(&format!("{}/", place.prefix)).unwrap_or(&name).to_string(), text));
+            logs.push((name.strip_prefix(&base).unwrap_or(&name).to_string(), text));
         }
         Ok(logs)
     }

@@ -456,7 +456,7 @@ async fn plain_get(transport: &azure_core::http::Transport, url: &str) -> Result
     if status != 200 {
         return Err(Error::service(format!("GET {}: HTTP {status}", arm::strip_query(url)), None));
     }
-    serde_json::from_slice(&response.into_body().to_vec()).map_err(|e| Error::service(format!("GET {}: not JSON ({e})", arm::strip_query(url)), None))
+    serde_json::from_slice(&response.into_body()).map_err(|e| Error::service(format!("GET {}: not JSON ({e})", arm::strip_query(url)), None))
 }
 
 /// `azureml://subscriptions/…/datastores/<ds>/paths/<path>` or the short form → (datastore, path).

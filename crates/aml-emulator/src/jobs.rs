@@ -1,0 +1,232 @@
+//! Code versions, environment versions and jobs as ARM keeps them, and the two data-plane
+//! APIs a job is followed through: run history's details and MLflow's `runs/get`. The jobs
+//! themselves run in `runner.rs`.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::arm::{Answer, State, ok};
+use crate::schema::Direction;
+use crate::{CLIENT_ID, arm_error};
+
+/// A job's run as MLflow and run history see it.
+#[derive(Clone, Debug, Default)]
+pub struct Run {
+    pub metrics: BTreeMap<String, f64>,
+    pub params: BTreeMap<String, String>,
+    pub start_ms: Option<i64>,
+    pub end_ms: Option<i64>,
+    pub error: Option<String>,
+}
+
+fn now() -> String {
+    jiff::Timestamp::now().to_string()
+}
+
+fn system_data() -> Value {
+    let now = now();
+    json!({"createdAt": now, "createdBy": CLIENT_ID, "createdByType": "Application", "lastModifiedAt": now})
+}
+
+impl State {
+    pub(crate) fn job_assets(&mut self, method: &str, tail: &[&str], query: &BTreeMap<String, String>, body: Option<Value>, prefix: &str, what: &str) -> Option<Answer> {
+        Some(match (method, tail) {
+            // azure-ai-ml asks under a fresh name; the service answers across names.
+            ("GET", ["codes", name, "versions"]) => {
+                let items: Vec<Value> = match (query.get("hash"), query.get("hashVersion")) {
+                    (Some(hash), Some(version)) => self
+                        .codes
+                        .values()
+                        .filter(|c| c["properties"]["properties"]["hash_sha256"] == json!(hash) && c["properties"]["properties"]["hash_version"] == json!(version))
+                        .cloned()
+                        .collect(),
+                    _ => self.codes.iter().filter(|((n, _), _)| n == name).map(|(_, c)| c.clone()).collect(),
+                };
+                self.page(what, "CodeVersion", &format!("{prefix}/codes/{name}/versions"), items, query)
+            }
+            ("POST", ["codes", name, "versions", version, "startPendingUpload"]) => {
+                let Some(request) = body else { return Some(arm_error(400, "BadRequest", "no body")) };
+                if !self.check(what, "PendingUploadRequestDto", &request, Direction::Request) {
+                    return Some(arm_error(400, "UserError", "the body does not match PendingUploadRequestDto"));
+                }
+                let Some((storage, container)) = self.datastore("workspaceblobstore") else { return Some(arm_error(500, "InternalServerError", "the emulator has no storage")) };
+                let blob_uri = format!("{}/LocalUpload/{name}-{version}", storage.url(&container));
+                let answer = json!({
+                    "pendingUploadId": request["pendingUploadId"],
+                    "pendingUploadType": "TemporaryBlobReference",
+                    "blobReferenceForConsumption": {
+                        "blobUri": blob_uri,
+                        "storageAccountArmId": format!("/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Storage/storageAccounts/{}", crate::SUBSCRIPTION, crate::RESOURCE_GROUP, storage.account),
+                        "credential": {"credentialType": "SAS", "sasUri": format!("{blob_uri}?{}", storage.container_sas(&container))},
+                    },
+                });
+                self.respond(what, "PendingUploadResponseDto", 200, answer)
+            }
+            ("GET", ["codes", name, "versions", version]) => match self.codes.get(&(name.to_string(), version.to_string())).cloned() {
+                Some(found) => self.respond(what, "CodeVersion", 200, found),
+                None => arm_error(404, "UserError", &format!("Could not find code {name}:{version}")),
+            },
+            ("PUT", ["codes", name, "versions", version]) => {
+                let Some(value) = body else { return Some(arm_error(400, "BadRequest", "no body")) };
+                if !self.check(what, "CodeVersion", &value, Direction::Request) {
+                    return Some(arm_error(400, "UserError", "the body does not match CodeVersion"));
+                }
+                let key = (name.to_string(), version.to_string());
+                if let Some(existing) = self.codes.get(&key).cloned() {
+                    // Code versions are immutable: the same content is fine, other content is not.
+                    if existing["properties"]["codeUri"] != value["properties"]["codeUri"] {
+                        return Some(arm_error(409, "UserError", "A code version with this name and version already exists with a different codeUri"));
+                    }
+                    return Some(self.respond(what, "CodeVersion", 200, existing));
+                }
+                let mut stored = json!({
+                    "id": format!("{prefix}/codes/{name}/versions/{version}"), "name": version,
+                    "type": "Microsoft.MachineLearningServices/workspaces/codes/versions",
+                    "properties": value["properties"].clone(), "systemData": system_data(),
+                });
+                stored["properties"]["provisioningState"] = json!("Succeeded");
+                self.codes.insert(key, stored.clone());
+                self.respond(what, "CodeVersion", 201, stored)
+            }
+            ("GET", ["environments", name, "versions", version]) => match self.environments.get(&(name.to_string(), version.to_string())).cloned() {
+                Some(found) => self.respond(what, "EnvironmentVersion", 200, found),
+                None => arm_error(404, "UserError", &format!("Could not find environment {name}:{version}")),
+            },
+            ("PUT", ["environments", name, "versions", version]) => {
+                let Some(value) = body else { return Some(arm_error(400, "BadRequest", "no body")) };
+                if !self.check(what, "EnvironmentVersion", &value, Direction::Request) {
+                    return Some(arm_error(400, "UserError", "the body does not match EnvironmentVersion"));
+                }
+                let key = (name.to_string(), version.to_string());
+                let existed = self.environments.contains_key(&key);
+                let mut stored = json!({
+                    "id": format!("{prefix}/environments/{name}/versions/{version}"), "name": version,
+                    "type": "Microsoft.MachineLearningServices/workspaces/environments/versions",
+                    "properties": value["properties"].clone(), "systemData": system_data(),
+                });
+                stored["properties"]["environmentType"] = json!("UserCreated");
+                stored["properties"]["provisioningState"] = json!("Succeeded");
+                self.environments.insert(key, stored.clone());
+                self.respond(what, "EnvironmentVersion", if existed { 200 } else { 201 }, stored)
+            }
+            ("GET", ["jobs", name]) => match self.jobs.get(*name).cloned() {
+                Some(found) => self.respond(what, "JobBase", 200, found),
+                None => arm_error(404, "UserError", &format!("Could not find job {name}")),
+            },
+            ("PUT", ["jobs", name]) => {
+                let Some(value) = body else { return Some(arm_error(400, "BadRequest", "no body")) };
+                if !self.check(what, "JobBase", &value, Direction::Request) {
+                    return Some(arm_error(400, "UserError", "the body does not match JobBase"));
+                }
+                if self.jobs.contains_key(*name) {
+                    return Some(arm_error(409, "UserError", &format!("A job with name {name} already exists and cannot be changed")));
+                }
+                if let Some(problem) = self.dangling_reference(&value["properties"]) {
+                    return Some(arm_error(400, "UserError", &problem));
+                }
+                let mut properties = value["properties"].clone();
+                properties["status"] = json!("NotStarted");
+                properties["outputs"]["default"] = json!({
+                    "jobOutputType": "uri_folder", "mode": "ReadWriteMount",
+                    "uri": format!("azureml://datastores/workspaceartifactstore/paths/ExperimentRun/dcid.{name}/"),
+                });
+                properties["services"] = json!({
+                    "Studio": {"jobServiceType": "Studio", "endpoint": format!("https://ml.azure.com/runs/{name}")},
+                    "Tracking": {"jobServiceType": "Tracking", "endpoint": format!("azureml://127.0.0.1:{}/mlflow/v1.0{prefix}", self.port)},
+                });
+                let stored = json!({
+                    "id": format!("{prefix}/jobs/{name}"), "name": name, "type": "Microsoft.MachineLearningServices/workspaces/jobs",
+                    "properties": properties, "systemData": system_data(),
+                });
+                self.jobs.insert(name.to_string(), stored.clone());
+                self.runs.insert(name.to_string(), Run::default());
+                self.queued.push(name.to_string());
+                self.respond(what, "JobBase", 201, stored)
+            }
+            ("POST", ["jobs", name, "cancel"]) => {
+                if !self.jobs.contains_key(*name) {
+                    return Some(arm_error(404, "UserError", &format!("Could not find job {name}")));
+                }
+                self.cancel_requested.insert(name.to_string());
+                self.set_status(name, "CancelRequested");
+                ok(200, Value::Null)
+            }
+            _ => return None,
+        })
+    }
+
+    /// A job naming a code or environment version the workspace does not have.
+    fn dangling_reference(&self, properties: &Value) -> Option<String> {
+        let version_of = |id: &str, kind: &str| -> Option<(String, String)> {
+            let at = id.find(&format!("/{kind}/"))?;
+            let parts: Vec<&str> = id[at + kind.len() + 2..].split('/').collect();
+            match parts.as_slice() {
+                [name, "versions", version] => Some((name.to_string(), version.to_string())),
+                _ => None,
+            }
+        };
+        if let Some(code) = properties["codeId"].as_str()
+            && !version_of(code, "codes").is_some_and(|key| self.codes.contains_key(&key))
+        {
+            return Some(format!("codeId {code} does not exist"));
+        }
+        let environment = properties["environmentId"].as_str().unwrap_or_default();
+        if !version_of(environment, "environments").is_some_and(|key| self.environments.contains_key(&key)) {
+            return Some(format!("environmentId {environment} does not exist"));
+        }
+        None
+    }
+
+    pub(crate) fn set_status(&mut self, job: &str, status: &str) {
+        if let Some(found) = self.jobs.get_mut(job) {
+            found["properties"]["status"] = json!(status);
+        }
+    }
+
+    /// Run history (`…/runs/{id}/details`) and MLflow (`…/api/2.0/mlflow/runs/get`).
+    pub(crate) fn data_plane(&mut self, method: &str, path: &str, query: &BTreeMap<String, String>) -> Answer {
+        let workspace = format!("/subscriptions/{}/resourceGroups/{}/providers/Microsoft.MachineLearningServices/workspaces/{}", crate::SUBSCRIPTION, crate::RESOURCE_GROUP, crate::WORKSPACE);
+        if method == "GET"
+            && let Some(rest) = path.strip_prefix(&format!("/history/v1.0{workspace}/runs/"))
+            && let Some(run) = rest.strip_suffix("/details")
+        {
+            let (Some(job), Some(record)) = (self.jobs.get(run), self.runs.get(run)) else {
+                return arm_error(404, "UserError", &format!("Run {run} was not found"));
+            };
+            let mut details = json!({"runId": run, "status": job["properties"]["status"], "warnings": []});
+            if let Some(error) = &record.error {
+                details["error"] = json!({"error": {"code": "UserError", "message": error}});
+            }
+            return ok(200, details);
+        }
+        if method == "GET" && path == format!("/mlflow/v2.0{workspace}/api/2.0/mlflow/runs/get") {
+            let run_id = query.get("run_id").cloned().unwrap_or_default();
+            let (Some(job), Some(record)) = (self.jobs.get(&run_id), self.runs.get(&run_id)) else {
+                return Answer::Reply { status: 404, headers: Vec::new(), body: json!({"error_code": "RESOURCE_DOES_NOT_EXIST", "message": format!("Run '{run_id}' not found")}) };
+            };
+            let status = match job["properties"]["status"].as_str().unwrap_or("") {
+                "Completed" => "FINISHED",
+                "Failed" | "NotResponding" => "FAILED",
+                "Canceled" => "KILLED",
+                "Running" | "Finalizing" => "RUNNING",
+                _ => "SCHEDULED",
+            };
+            let mut info = json!({
+                "run_id": run_id, "run_uuid": run_id, "run_name": run_id, "experiment_id": "1", "status": status,
+                "lifecycle_stage": "active", "artifact_uri": format!("azureml://experiments/1/runs/{run_id}/artifacts"),
+            });
+            if let Some(start) = record.start_ms {
+                info["start_time"] = json!(start);
+            }
+            if let Some(end) = record.end_ms {
+                info["end_time"] = json!(end);
+            }
+            let metrics: Vec<Value> = record.metrics.iter().map(|(k, v)| json!({"key": k, "value": v, "timestamp": record.end_ms.unwrap_or(0), "step": 0})).collect();
+            let params: Vec<Value> = record.params.iter().map(|(k, v)| json!({"key": k, "value": v})).collect();
+            return ok(200, json!({"run": {"info": info, "data": {"metrics": metrics, "params": params, "tags": []}}}));
+        }
+        self.violations.push(format!("{method} {path}: not a data-plane operation the emulator knows"));
+        arm_error(404, "NotFound", "not an operation the emulator implements")
+    }
+}

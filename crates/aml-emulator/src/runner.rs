@@ -1,0 +1,231 @@
+//! The emulator's compute: a submitted job really runs. Its code snapshot and inputs are
+//! downloaded from Azurite (the snapshot must hash to what its code version claims), the
+//! job is run by `aml-train` on a local workspace in a scratch folder, its log is copied to
+//! `workspaceartifactstore` as it grows (where clients stream it from), and its outputs,
+//! metrics and status land where Azure ML would put them.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::Storage;
+use crate::arm::State;
+use crate::azurite::ARTIFACT_CONTAINER;
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+pub fn spawn(state: Arc<Mutex<State>>, compute: Option<PathBuf>, job: String) {
+    std::thread::spawn(move || {
+        let outcome = match compute {
+            Some(compute) => run(&state, &compute, &job),
+            None => Err("the emulator was given no compute (Emulator::set_compute)".to_string()),
+        };
+        if let Err(problem) = outcome {
+            let mut state = lock(&state);
+            state.set_status(&job, "Failed");
+            if let Some(run) = state.runs.get_mut(&job) {
+                run.error = Some(problem);
+                run.end_ms = Some(now_ms());
+            }
+        }
+    });
+}
+
+/// `azureml://datastores/<ds>/paths/<path>` → (datastore, path).
+fn datastore_path(uri: &str) -> Option<(String, String)> {
+    let rest = uri.strip_prefix("azureml://")?;
+    let at = rest.find("datastores/")?;
+    let (datastore, path) = rest[at + "datastores/".len()..].split_once("/paths/")?;
+    Some((datastore.to_string(), path.trim_end_matches('/').to_string()))
+}
+
+struct Blobs {
+    runtime: tokio::runtime::Runtime,
+    storage: Storage,
+}
+
+impl Blobs {
+    /// Every blob under `prefix` into `into`, as (path under the prefix, file).
+    fn download(&self, container: &str, prefix: &str, into: &Path) -> Result<Vec<(String, PathBuf)>, String> {
+        let client = self.storage.container(container)?;
+        let names = self.runtime.block_on(client.list(prefix)).map_err(|e| e.to_string())?;
+        let mut files = Vec::new();
+        for name in names {
+            let rel = if name == prefix { name.rsplit('/').next().unwrap_or(&name).to_string() } else { name.strip_prefix(&format!("{prefix}/")).unwrap_or(&name).to_string() };
+            let target = into.join(&rel);
+            self.runtime.block_on(client.download(&name, &target)).map_err(|e| e.to_string())?;
+            files.push((rel, target));
+        }
+        Ok(files)
+    }
+
+    fn upload(&self, container: &str, file: &Path, name: &str) -> Result<(), String> {
+        let client = self.storage.container(container)?;
+        self.runtime.block_on(client.upload_file(file, name, &|_| {})).map(|_| ()).map_err(|e| e.to_string())
+    }
+}
+
+fn run(state: &Arc<Mutex<State>>, compute: &Path, job: &str) -> Result<(), String> {
+    let (resource, storage) = {
+        let mut state = lock(state);
+        state.set_status(job, "Queued");
+        (state.jobs.get(job).cloned().ok_or("the job vanished")?, state.storage.clone().ok_or("the emulator has no storage")?)
+    };
+    let props = &resource["properties"];
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let blobs = Blobs { runtime, storage: storage.clone() };
+    let work = aml_client::testing::TestWorkspace::new();
+    lock(state).set_status(job, "Preparing");
+
+    let mut spec = json!({"type": "command", "command": props["command"], "experiment_name": props["experimentName"], "display_name": props["displayName"]});
+    if let Some(code_id) = props["codeId"].as_str() {
+        let code = find_version(state, code_id, "codes").ok_or(format!("codeId {code_id} does not exist"))?;
+        let uri = code["properties"]["codeUri"].as_str().unwrap_or_default();
+        let base = format!("{}/", storage.url(&storage.container));
+        let prefix = uri.strip_prefix(&base).ok_or(format!("codeUri {uri} is not in the workspace's storage"))?;
+        let files = blobs.download(&storage.container, prefix, &work.path().join("code"))?;
+        let hash = aml_client::azure::code::content_hash(&files).map_err(|e| e.to_string())?;
+        let claimed = code["properties"]["properties"]["hash_sha256"].as_str().unwrap_or_default();
+        if hash != claimed {
+            let problem = format!("code {code_id}: the uploaded snapshot hashes to {hash}, its version claims {claimed}");
+            lock(state).violations.push(problem.clone());
+            return Err(problem);
+        }
+        spec["code"] = json!("./code");
+    }
+    let environment_id = props["environmentId"].as_str().unwrap_or_default();
+    let environment = find_version(state, environment_id, "environments").ok_or(format!("environmentId {environment_id} does not exist"))?;
+    let mut env = json!({"image": environment["properties"]["image"]});
+    if let Some(conda) = environment["properties"]["condaFile"].as_str() {
+        std::fs::write(work.path().join("conda.yml"), conda).map_err(|e| e.to_string())?;
+        env["conda_file"] = json!("./conda.yml");
+    }
+    spec["environment"] = env;
+    let mut inputs = serde_json::Map::new();
+    for (name, input) in props["inputs"].as_object().cloned().unwrap_or_default() {
+        let kind = input["jobInputType"].as_str().unwrap_or_default();
+        if kind == "literal" {
+            inputs.insert(name, input["value"].clone());
+            continue;
+        }
+        let uri = input["uri"].as_str().unwrap_or_default();
+        let (datastore, path) = datastore_path(uri).ok_or(format!("input {name}: the emulator's compute cannot mount `{uri}`"))?;
+        let (_, container) = lock(state).datastore(&datastore).ok_or(format!("input {name}: no datastore {datastore}"))?;
+        let files = blobs.download(&container, &path, &work.path().join("inputs").join(&name))?;
+        let local = match (kind, files.as_slice()) {
+            ("uri_file", [(_, file)]) => file.clone(),
+            _ => work.path().join("inputs").join(&name),
+        };
+        inputs.insert(name, json!({"type": kind, "path": local}));
+    }
+    spec["inputs"] = Value::Object(inputs);
+    let outputs: serde_json::Map<String, Value> =
+        props["outputs"].as_object().cloned().unwrap_or_default().into_iter().filter(|(k, _)| k != "default").map(|(k, o)| (k, json!({"type": o["jobOutputType"]}))).collect();
+    spec["outputs"] = Value::Object(outputs);
+    if let Some(variables) = props["environmentVariables"].as_object() {
+        spec["environment_variables"] = Value::Object(variables.clone());
+    }
+    if let Some(seconds) = props["limits"]["timeout"].as_str().and_then(|t| t.strip_prefix("PT")?.strip_suffix('S')?.parse::<u64>().ok()) {
+        spec["limits"] = json!({"timeout": seconds});
+    }
+    // JSON is YAML: aml-train reads it as the job file.
+    let job_file = work.path().join("job.yml");
+    std::fs::write(&job_file, serde_json::to_vec_pretty(&spec).unwrap_or_default()).map_err(|e| e.to_string())?;
+
+    {
+        let mut state = lock(state);
+        state.set_status(job, "Running");
+        if let Some(run) = state.runs.get_mut(job) {
+            run.start_ms = Some(now_ms());
+        }
+    }
+    let stderr_file = work.path().join("runner-stderr.txt");
+    let mut child = work
+        .command(compute)
+        .args(["run", "job.yml", "--name", job, "--output", "json", "--quiet"])
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&stderr_file).map_err(|e| e.to_string())?)
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", compute.display()))?;
+    let mut stdout = child.stdout.take().ok_or("no stdout")?;
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stdout, &mut text);
+        text
+    });
+    let log = work.path().join(".aml").join("jobs").join(job).join("logs").join("std_log.txt");
+    let log_blob = format!("ExperimentRun/dcid.{job}/user_logs/std_log.txt");
+    let mut copied = 0u64;
+    let mut interrupted = false;
+    let started = Instant::now();
+    loop {
+        let exited = child.try_wait().map_err(|e| e.to_string())?.is_some();
+        let size = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+        if size != copied {
+            blobs.upload(ARTIFACT_CONTAINER, &log, &log_blob)?;
+            copied = size;
+        }
+        if exited {
+            break;
+        }
+        if !interrupted && lock(state).cancel_requested.contains(job) {
+            let _ = std::process::Command::new("kill").arg("-INT").arg(child.id().to_string()).status();
+            interrupted = true;
+        }
+        if started.elapsed() > Duration::from_secs(600) {
+            let _ = child.kill();
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let _ = child.wait();
+    let stdout = reader.join().unwrap_or_default();
+    let result: Value = serde_json::from_str(&stdout).map_err(|_| {
+        let stderr = std::fs::read_to_string(&stderr_file).unwrap_or_default();
+        format!("the job's runner printed no result: {}", stderr.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n"))
+    })?;
+    let mut output_uris = serde_json::Map::new();
+    for (name, path) in result["output_paths"].as_object().cloned().unwrap_or_default() {
+        let folder = PathBuf::from(path.as_str().unwrap_or_default());
+        let prefix = format!("azureml/{job}/{name}");
+        let files = aml_client::tree::list(&folder).unwrap_or_default();
+        for (rel, file) in &files {
+            blobs.upload(&storage.container, file, &format!("{prefix}/{rel}"))?;
+        }
+        output_uris.insert(name, json!(format!("azureml://datastores/workspaceblobstore/paths/{prefix}/")));
+    }
+    let mut state = lock(state);
+    if let Some(stored) = state.jobs.get_mut(job) {
+        for (name, uri) in output_uris {
+            stored["properties"]["outputs"][&name]["uri"] = uri;
+        }
+    }
+    if let Some(run) = state.runs.get_mut(job) {
+        run.metrics = serde_json::from_value(result["metrics"].clone()).unwrap_or_default();
+        run.params = serde_json::from_value(result["params"].clone()).unwrap_or_default();
+        // Run history's message names the failure; the log itself stays in the log.
+        run.error = result["error"].as_str().map(|e| format!("Execution failed: {}. Please check log file 'user_logs/std_log.txt' for error details.", e.lines().next().unwrap_or(e).split(';').next().unwrap_or(e)));
+        run.end_ms = Some(now_ms());
+    }
+    let status = result["status"].as_str().unwrap_or("Failed").to_string();
+    state.set_status(job, &status);
+    Ok(())
+}
+
+/// The stored version an ARM id (`…/<kind>/<name>/versions/<version>`) names.
+fn find_version(state: &Mutex<State>, id: &str, kind: &str) -> Option<Value> {
+    let at = id.find(&format!("/{kind}/"))?;
+    let parts: Vec<&str> = id[at + kind.len() + 2..].split('/').collect();
+    let [name, "versions", version] = parts.as_slice() else { return None };
+    let state = lock(state);
+    let store = if kind == "codes" { &state.codes } else { &state.environments };
+    store.get(&(name.to_string(), version.to_string())).cloned()
+}

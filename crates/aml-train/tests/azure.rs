@@ -1,0 +1,174 @@
+//! aml-train on an Azure ML workspace: the real binary against the emulator (ARM, run
+//! history and MLflow over TLS, every body held to the official models) and Azurite. The
+//! emulator's compute really runs the job (with `aml-train` on a scratch local workspace),
+//! so the same job gives the same answers on both backends.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::Output;
+
+use aml_client::testing::{TestWorkspace, binary};
+use aml_emulator::azurite::Azurite;
+use aml_emulator::{Emulator, Fault};
+use serde_json::Value;
+
+struct Azure {
+    emulator: Emulator,
+    _azurite: Azurite,
+    ws: TestWorkspace,
+}
+
+impl Azure {
+    fn start() -> Azure {
+        let azurite = Azurite::start().unwrap();
+        let emulator = Emulator::start(Some(azurite.storage(azurite.port))).unwrap();
+        emulator.set_compute(binary("aml-train"));
+        let ws = TestWorkspace::new();
+        ws.copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/echo"), "echo");
+        Azure { emulator, _azurite: azurite, ws }
+    }
+
+    fn run_tool(&self, tool: &str, args: &[&str]) -> Output {
+        let mut command = self.ws.command(&binary(tool));
+        for (k, v) in self.emulator.env() {
+            command.env(k, v);
+        }
+        // Poll quickly: the emulated jobs take seconds, not minutes.
+        command.env("AZUREML_RUN_POLLING_INTERVAL_MIN", "0.2");
+        let output = command.args(args).output().unwrap();
+        assert_no_secrets(&output);
+        output
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.run_tool("aml-train", args)
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.extend(["--output", "json"]);
+        let output = self.run(&all);
+        assert!(output.status.success(), "{args:?} failed: {}", stderr(&output));
+        serde_json::from_slice(&output.stdout).unwrap()
+    }
+
+    fn requests_containing(&self, method: &str, part: &str) -> usize {
+        self.emulator.requests().iter().filter(|(m, p, _)| m == method && p.contains(part)).count()
+    }
+}
+
+fn assert_no_secrets(output: &Output) {
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    for secret in [aml_emulator::CLIENT_SECRET, aml_emulator::azurite::KEY, "emulator-access-token", "sig="] {
+        assert!(!text.contains(secret), "a secret leaked into the output:\n{text}");
+    }
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// What the echo job must report on every backend.
+fn assert_echo_job(job: &Value, name: &str) {
+    assert_eq!(job["name"], name);
+    assert_eq!(job["status"], "Completed", "{job:#}");
+    assert_eq!(job["type"], "command");
+    assert_eq!(job["experiment_name"], "tests");
+    assert_eq!(job["display_name"], "echo");
+    assert_eq!(job["metrics"]["count"], 2.0);
+    assert_eq!(job["metrics"]["rows"], 2.0);
+    assert_eq!(job["outputs"]["result"], format!("azureml://jobs/{name}/outputs/result"));
+    assert_eq!(job["inputs"]["greeting"]["value"], "hello");
+    assert_eq!(job["inputs"]["count"]["value"], "2");
+    assert!(job["code_digest"].as_str().unwrap().starts_with("sha256:"));
+    assert!(job["duration_seconds"].as_f64().is_some(), "{job:#}");
+}
+
+#[test]
+fn a_command_job_runs_on_azure_with_the_answers_of_the_local_workspace() {
+    let azure = Azure::start();
+    let local = azure.ws.run(&binary("aml-train"), &["run", "echo/job.yml", "--name", "echo-1", "--output", "json", "--quiet"]);
+    assert!(local.status.success(), "{}", stderr(&local));
+    let local: Value = serde_json::from_slice(&local.stdout).unwrap();
+    assert_echo_job(&local, "echo-1");
+
+    let output = azure.run(&["run", "echo/job.yml", "--name", "echo-1", "--output", "json"]);
+    let log = stderr(&output);
+    assert!(output.status.success(), "{log}");
+    let remote: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_echo_job(&remote, "echo-1");
+    // The same snapshot on both backends.
+    assert_eq!(remote["code_digest"], local["code_digest"]);
+    // Status changes and the job's own output, streamed while it ran.
+    for expected in ["uploading code", "job echo-1 submitted", "job echo-1: Running", "job echo-1: Completed", "streaming user_logs/std_log.txt", "hello x2: 2 data rows"] {
+        assert!(log.contains(expected), "`{expected}` missing from:\n{log}");
+    }
+
+    // What was sent: an anonymous code version and environment, the input uploaded where
+    // azure-ai-ml puts local inputs.
+    let body = azure.emulator.bodies("/jobs/echo-1").pop().unwrap();
+    let props = &body["properties"];
+    assert!(props["codeId"].as_str().unwrap().contains("/codes/"), "{props:#}");
+    assert!(props["environmentId"].as_str().unwrap().contains("/environments/CliV2AnonymousEnvironment/versions/"), "{props:#}");
+    assert!(props["inputs"]["data"]["uri"].as_str().unwrap().starts_with("azureml://datastores/workspaceblobstore/paths/LocalUpload/"), "{props:#}");
+    assert_eq!(props["inputs"]["count"], serde_json::json!({"jobInputType": "literal", "value": "2"}));
+    assert_eq!(props["outputs"]["result"]["jobOutputType"], "uri_folder");
+
+    // show, metrics and logs read the job back from Azure ML.
+    let shown = azure.json(&["show", "echo-1"]);
+    assert_echo_job(&shown, "echo-1");
+    assert_eq!(azure.json(&["metrics", "echo-1"]), serde_json::json!({"count": 2.0, "rows": 2.0}));
+    let logs = azure.run(&["logs", "echo-1"]);
+    assert!(String::from_utf8_lossy(&logs.stdout).contains("hello x2: 2 data rows"), "{}", stderr(&logs));
+
+    // Unchanged code and data: found by their hashes, nothing uploaded again.
+    let uploads_before = azure.requests_containing("PUT", "LocalUpload/");
+    let again = azure.run(&["run", "echo/job.yml", "--name", "echo-2", "--quiet"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(stderr(&again).contains("unchanged"), "{}", stderr(&again));
+    assert_eq!(azure.requests_containing("POST", "startPendingUpload"), 1);
+    assert_eq!(azure.requests_containing("PUT", "LocalUpload/"), uploads_before, "a re-run uploaded files again");
+    let jobs = azure.emulator.jobs();
+    assert_eq!(jobs["echo-1"]["properties"]["codeId"], jobs["echo-2"]["properties"]["codeId"]);
+
+    // aml-register takes the output from Azure as from the local workspace.
+    let registered = azure.run_tool("aml-register", &["model", "--name", "echo-model", "--job", "echo-1", "--output-name", "result", "--output", "json"]);
+    assert!(registered.status.success(), "{}", stderr(&registered));
+    let registered: Value = serde_json::from_slice(&registered.stdout).unwrap();
+    assert_eq!(registered["version"], "1");
+    assert_eq!(registered["lineage"]["job"], "echo-1", "{registered:#}");
+    azure.emulator.assert_clean();
+}
+
+#[test]
+fn a_failing_job_exits_1_with_the_service_error_and_the_end_of_its_log() {
+    let azure = Azure::start();
+    let output = azure.run(&["run", "echo/job.yml", "--name", "fails", "--set", "inputs.fail=yes", "--quiet"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    azure.ws.settings().bind(|| insta::assert_snapshot!(text, @""));
+    azure.emulator.assert_clean();
+}
+
+#[test]
+fn throttling_and_server_errors_are_retried_while_a_job_is_followed() {
+    let azure = Azure::start();
+    azure.emulator.inject("PUT", "/jobs/retried", Fault::Status(503, Some(1)), 1);
+    azure.emulator.inject("GET", "/jobs/retried", Fault::Status(429, Some(1)), 2);
+    azure.emulator.inject("GET", "/mlflow/", Fault::Reset, 1);
+    let job = azure.json(&["run", "echo/job.yml", "--name", "retried", "--quiet"]);
+    assert_echo_job(&job, "retried");
+    let statuses: Vec<u16> = azure.emulator.requests().iter().filter(|(m, p, _)| m == "PUT" && p.ends_with("/jobs/retried")).map(|(_, _, s)| *s).collect();
+    assert_eq!(statuses, [503, 201]);
+    azure.emulator.assert_clean();
+}
+
+#[test]
+fn an_unknown_job_is_bad_input_naming_it() {
+    let azure = Azure::start();
+    let output = azure.run(&["show", "no-such-job"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("no job named `no-such-job`"), "{}", stderr(&output));
+    azure.emulator.assert_clean();
+}
