@@ -147,7 +147,17 @@ fn a_failing_job_exits_1_with_the_service_error_and_the_end_of_its_log() {
     let output = azure.run(&["run", "echo/job.yml", "--name", "fails", "--set", "inputs.fail=yes", "--quiet"]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let text = String::from_utf8_lossy(&output.stdout).into_owned();
-    azure.ws.settings().bind(|| insta::assert_snapshot!(text, @""));
+    azure.ws.settings().bind(|| insta::assert_snapshot!(text, @r"
+    job fails: Failed in [DURATION] (command, experiment tests)
+      metrics  count=2  rows=2
+      output   result  azureml://jobs/fails/outputs/result
+      error    Execution failed: the command ended with exit code 3. Please check log file 'user_logs/std_log.txt' for error details.
+               last lines of the log:
+               hello x2: 2 data rows
+               to stderr
+               failing on purpose
+      log      azureml://jobs/fails/outputs/default/user_logs/std_log.txt
+    "));
     azure.emulator.assert_clean();
 }
 
