@@ -96,3 +96,20 @@ pub fn check_traffic(traffic: &BTreeMap<String, u32>, deployments: &[&str]) -> R
     }
     Ok(())
 }
+
+/// Check mirrored traffic: only to running deployments, at most 50% each, never to one that
+/// also gets live traffic (Azure ML's rules).
+pub fn check_mirror(traffic: &BTreeMap<String, u32>, mirror: &BTreeMap<String, u32>, live: &[&str]) -> Result<(), String> {
+    for (deployment, percent) in mirror {
+        if !live.contains(&deployment.as_str()) {
+            return Err(format!("cannot mirror to `{deployment}`: it is not a running deployment"));
+        }
+        if *percent > 50 {
+            return Err(format!("mirrored traffic to `{deployment}` is {percent}%; at most 50% can be mirrored"));
+        }
+        if traffic.get(deployment).copied().unwrap_or(0) > 0 && *percent > 0 {
+            return Err(format!("`{deployment}` gets live traffic; a deployment cannot also get mirrored traffic"));
+        }
+    }
+    Ok(())
+}

@@ -14,9 +14,17 @@ use hyper_util::rt::TokioExecutor;
 use crate::error::{Error, Result};
 use crate::online::EndpointAccess;
 
+/// Plain http through hyper (the local router, where added latency is measured); https
+/// (Azure ML's managed endpoints) through the shared rustls transport.
+#[derive(Clone)]
+enum Connection {
+    Plain(Client<HttpConnector, Full<Bytes>>),
+    Tls(reqwest::Client),
+}
+
 #[derive(Clone)]
 pub struct ScoringClient {
-    client: Client<HttpConnector, Full<Bytes>>,
+    connection: Connection,
     uri: Uri,
     authorization: Option<String>,
     deployment: Option<String>,
@@ -36,17 +44,17 @@ impl ScoringClient {
     /// `access` from the workspace, or a URL with a key; `deployment` pins one deployment.
     pub fn new(access: &EndpointAccess, deployment: Option<String>, timeout: Duration) -> Result<ScoringClient> {
         let uri: Uri = access.scoring_uri.parse().map_err(|_| Error::usage(format!("`{}` is not a URL", access.scoring_uri), "give the scoring URI, e.g. `http://127.0.0.1:8080/score`"))?;
-        if uri.scheme_str() != Some("http") {
-            return Err(Error::usage(
-                format!("`{}` is not an http:// URL", access.scoring_uri),
-                "https scoring URIs (Azure ML managed endpoints) arrive with the azure backend",
-            ));
-        }
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).pool_max_idle_per_host(1024).build(connector);
+        let connection = match uri.scheme_str() {
+            Some("http") => {
+                let mut connector = HttpConnector::new();
+                connector.set_nodelay(true);
+                Connection::Plain(Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).pool_max_idle_per_host(1024).build(connector))
+            }
+            Some("https") => Connection::Tls(crate::azure::transport::client(timeout)?),
+            _ => return Err(Error::usage(format!("`{}` is not an http:// or https:// URL", access.scoring_uri), "give the endpoint's scoring URI")),
+        };
         Ok(ScoringClient {
-            client,
+            connection,
             uri,
             authorization: (!access.key.is_empty()).then(|| format!("Bearer {}", access.key)),
             deployment,
@@ -55,6 +63,10 @@ impl ScoringClient {
     }
 
     pub async fn score(&self, body: Bytes) -> Answer {
+        let client = match &self.connection {
+            Connection::Plain(client) => client,
+            Connection::Tls(client) => return self.score_tls(client, body).await,
+        };
         let start = Instant::now();
         let mut request = Request::builder().method(Method::POST).uri(self.uri.clone()).header("content-type", "application/json");
         if let Some(authorization) = &self.authorization {
@@ -68,7 +80,7 @@ impl ScoringClient {
             Err(e) => return Answer { status: 0, body: Bytes::new(), latency: start.elapsed(), error: Some(e.to_string()) },
         };
         let exchange = async {
-            let response = self.client.request(request).await.map_err(|e| e.to_string())?;
+            let response = client.request(request).await.map_err(|e| e.to_string())?;
             let status = response.status().as_u16();
             let body = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
             Ok::<_, String>((status, body))
@@ -77,6 +89,27 @@ impl ScoringClient {
             Ok(Ok((status, body))) => Answer { status, body, latency: start.elapsed(), error: None },
             Ok(Err(error)) => Answer { status: 0, body: Bytes::new(), latency: start.elapsed(), error: Some(error) },
             Err(_) => Answer { status: 0, body: Bytes::new(), latency: start.elapsed(), error: Some(format!("no answer within {}s", self.timeout.as_secs_f64())) },
+        }
+    }
+
+    async fn score_tls(&self, client: &reqwest::Client, body: Bytes) -> Answer {
+        let start = Instant::now();
+        let mut request = client.post(self.uri.to_string()).header("content-type", "application/json").timeout(self.timeout).body(body);
+        if let Some(authorization) = &self.authorization {
+            request = request.header("authorization", authorization);
+        }
+        if let Some(deployment) = &self.deployment {
+            request = request.header(crate::local::online::router::DEPLOYMENT_HEADER, deployment);
+        }
+        let exchange = async {
+            let response = request.send().await.map_err(|e| crate::azure::error_chain(&e))?;
+            let status = response.status().as_u16();
+            let body = response.bytes().await.map_err(|e| crate::azure::error_chain(&e))?;
+            Ok::<_, String>((status, body))
+        };
+        match exchange.await {
+            Ok((status, body)) => Answer { status, body, latency: start.elapsed(), error: None },
+            Err(error) => Answer { status: 0, body: Bytes::new(), latency: start.elapsed(), error: Some(error) },
         }
     }
 }

@@ -78,7 +78,7 @@ pub enum Workspace {
 fn not_on_azure(what: &str) -> Error {
     Error::usage(
         format!("{what} is not available on an Azure ML workspace in this build"),
-        "models (register, list, show, tag, download, promote) and command jobs (aml-train) work on Azure; run this step with `--workspace local` for now",
+        "models, command jobs and online endpoints work on Azure; run this step with `--workspace local` for now",
     )
 }
 
@@ -279,7 +279,10 @@ impl Workspace {
                 OnlineSpec::Endpoint { spec, .. } => ws.apply_endpoint(spec),
                 OnlineSpec::Deployment { file, spec } => ws.apply_deployment(file, spec, options),
             },
-            Workspace::Azure(_) => Err(not_on_azure("`apply online`")),
+            Workspace::Azure(ws) => match spec {
+                OnlineSpec::Endpoint { spec, .. } => ws.apply_endpoint(spec),
+                OnlineSpec::Deployment { file, spec } => ws.apply_deployment(file, spec, options),
+            },
         }
     }
 
@@ -287,14 +290,14 @@ impl Workspace {
     pub fn endpoint(&mut self, name: &str) -> Result<Endpoint> {
         match self {
             Workspace::Local(ws) => ws.endpoint(name),
-            Workspace::Azure(_) => Err(not_on_azure("`endpoint`")),
+            Workspace::Azure(ws) => ws.endpoint(name),
         }
     }
 
     pub fn endpoints(&self) -> Result<Vec<Endpoint>> {
         match self {
             Workspace::Local(ws) => ws.endpoints(),
-            Workspace::Azure(_) => Err(not_on_azure("`endpoints`")),
+            Workspace::Azure(ws) => ws.endpoints(),
         }
     }
 
@@ -302,35 +305,36 @@ impl Workspace {
     pub fn endpoint_access(&mut self, name: &str) -> Result<EndpointAccess> {
         match self {
             Workspace::Local(ws) => ws.endpoint_access(name),
-            Workspace::Azure(_) => Err(not_on_azure("`endpoint access`")),
+            Workspace::Azure(ws) => ws.endpoint_access(name),
         }
     }
 
     pub fn set_traffic(&mut self, name: &str, traffic: Option<BTreeMap<String, u32>>, mirror: Option<BTreeMap<String, u32>>) -> Result<Endpoint> {
         match self {
             Workspace::Local(ws) => ws.set_traffic(name, traffic, mirror),
-            Workspace::Azure(_) => Err(not_on_azure("`set traffic`")),
+            Workspace::Azure(ws) => ws.set_traffic(name, traffic, mirror),
         }
     }
 
-    pub fn deployment_log(&self, endpoint: &str, deployment: &str, tail: Option<usize>) -> Result<(PathBuf, String)> {
+    /// Where a deployment's log is, and its text (its last `tail` lines when given).
+    pub fn deployment_log(&self, endpoint: &str, deployment: &str, tail: Option<usize>) -> Result<(String, String)> {
         match self {
             Workspace::Local(ws) => ws.deployment_log(endpoint, deployment, tail),
-            Workspace::Azure(_) => Err(not_on_azure("`deployment log`")),
+            Workspace::Azure(ws) => ws.deployment_log(endpoint, deployment, tail),
         }
     }
 
     pub fn delete_endpoint(&mut self, name: &str) -> Result<()> {
         match self {
             Workspace::Local(ws) => ws.delete_endpoint(name),
-            Workspace::Azure(_) => Err(not_on_azure("`delete endpoint`")),
+            Workspace::Azure(ws) => ws.delete_endpoint(name),
         }
     }
 
     pub fn delete_deployment(&mut self, endpoint: &str, deployment: &str) -> Result<()> {
         match self {
             Workspace::Local(ws) => ws.delete_deployment(endpoint, deployment),
-            Workspace::Azure(_) => Err(not_on_azure("`delete deployment`")),
+            Workspace::Azure(ws) => ws.delete_deployment(endpoint, deployment),
         }
     }
 

@@ -64,7 +64,7 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
         Command::Logs(args) => {
             let ws = Workspace::open(&global.workspace, Access::Existing)?;
             let (path, text) = ws.deployment_log(&args.name, &args.deployment, args.tail)?;
-            Ok(Box::new(Logs { path: path.display().to_string(), text }))
+            Ok(Box::new(Logs { path, text }))
         }
         Command::Delete(args) => {
             let mut ws = Workspace::open(&global.workspace, Access::Existing)?;

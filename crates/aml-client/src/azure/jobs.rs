@@ -159,7 +159,7 @@ impl AzureWorkspace {
 
     /// The environment's ARM id: a registered one named, or an inline one created as the
     /// anonymous version azure-ai-ml would create.
-    async fn ensure_environment(&self, file: &Path, environment: &EnvironmentRef) -> Result<String> {
+    pub(super) async fn ensure_environment(&self, file: &Path, environment: &EnvironmentRef) -> Result<String> {
         let env = match environment {
             EnvironmentRef::Registered(reference) => return self.registered_environment(file, reference).await,
             EnvironmentRef::Inline(env) => env,

@@ -8,6 +8,7 @@ pub mod blob;
 pub mod code;
 pub mod hash;
 pub mod jobs;
+pub mod online;
 pub mod transport;
 
 use std::collections::BTreeMap;
@@ -51,6 +52,9 @@ pub struct AzureWorkspace {
     workspace: String,
     /// `/subscriptions/…/workspaces/W`
     prefix: String,
+    /// The workspace's Azure region: endpoints and deployments are created there.
+    location: String,
+    identity: auth::Identity,
     /// `properties.discoveryUrl`: where the data-plane hosts (run history) are named.
     discovery_url: Option<String>,
     /// `properties.mlFlowTrackingUri` (`azureml://…`): the MLflow API jobs' metrics are read from.
@@ -85,6 +89,8 @@ impl AzureWorkspace {
         let found: Value = runtime.block_on(arm.get(&prefix))?;
         let property = |name: &str| found["properties"][name].as_str().filter(|v| !v.is_empty()).map(str::to_owned);
         Ok(AzureWorkspace {
+            location: found["location"].as_str().unwrap_or_default().to_string(),
+            identity,
             discovery_url: property("discoveryUrl"),
             tracking_uri: property("mlFlowTrackingUri"),
             runtime,

@@ -138,6 +138,23 @@ pub struct Probe {
     pub failure_threshold: Option<u32>,
 }
 
+/// A deployment's scoring code: its folder and its scoring script, checked to exist.
+pub fn scoring_code(file: &Path, spec: &OnlineDeployment) -> Result<(PathBuf, String)> {
+    let code = spec.code_configuration.as_ref().ok_or_else(|| {
+        Error::in_file(file, Some("code_configuration"), "is missing", "give `code` and `scoring_script`; deployments without a scoring script are not supported")
+    })?;
+    let code_dir = super::resolve_path(file, &code.code);
+    if !code_dir.join(&code.scoring_script).is_file() {
+        return Err(Error::in_file(
+            file,
+            Some("code_configuration.scoring_script"),
+            format!("`{}` is not a file in `{}`", code.scoring_script, code_dir.display()),
+            "the scoring script is relative to `code_configuration.code`",
+        ));
+    }
+    Ok((code_dir, code.scoring_script.clone()))
+}
+
 /// An endpoint or a deployment file, told apart by their fields as `az ml` users write them.
 #[derive(Debug, Clone)]
 pub enum OnlineSpec {

@@ -172,18 +172,7 @@ impl LocalWorkspace {
             )
         })?;
         crate::refs::check_name(&spec.name, "deployment name")?;
-        let code = spec.code_configuration.as_ref().ok_or_else(|| {
-            Error::in_file(file, Some("code_configuration"), "is missing", "give `code` and `scoring_script`; deployments without a scoring script are not supported locally")
-        })?;
-        let code_dir = resolve_path(file, &code.code);
-        if !code_dir.join(&code.scoring_script).is_file() {
-            return Err(Error::in_file(
-                file,
-                Some("code_configuration.scoring_script"),
-                format!("`{}` is not a file in `{}`", code.scoring_script, code_dir.display()),
-                "the scoring script is relative to `code_configuration.code`",
-            ));
-        }
+        let (code_dir, scoring_script) = crate::yaml::endpoint::scoring_code(file, spec)?;
         let environment = spec.environment.as_ref().ok_or_else(|| Error::in_file(file, Some("environment"), "is missing", "give the environment (`image` and `conda_file`)"))?;
         let mut warnings = Vec::new();
         let env_plan = plan_environment(file, "environment", environment, &mut warnings)?;
@@ -242,7 +231,7 @@ impl LocalWorkspace {
             fingerprint,
             dir: revision.clone(),
             python,
-            entry_script: code.scoring_script.clone(),
+            entry_script: scoring_script,
             environment_variables: spec.environment_variables.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             port: None,
             pid: None,
@@ -367,17 +356,7 @@ impl LocalWorkspace {
         let traffic = traffic.unwrap_or(record.traffic.clone());
         let mirror = mirror.unwrap_or(record.mirror_traffic.clone());
         check_traffic(&traffic, &live).map_err(|p| Error::usage(p, "`aml-deploy show` lists the endpoint's running deployments"))?;
-        for (deployment, percent) in &mirror {
-            if !live.contains(&deployment.as_str()) {
-                return Err(Error::usage(format!("cannot mirror to `{deployment}`: it is not a running deployment"), "mirror to a deployment of this endpoint"));
-            }
-            if *percent > 50 {
-                return Err(Error::usage(format!("mirrored traffic to `{deployment}` is {percent}%; at most 50% can be mirrored"), "lower the mirrored percentage"));
-            }
-            if traffic.get(deployment).copied().unwrap_or(0) > 0 && *percent > 0 {
-                return Err(Error::usage(format!("`{deployment}` gets live traffic; a deployment cannot also get mirrored traffic"), "mirror to a deployment with 0% live traffic"));
-            }
-        }
+        crate::online::check_mirror(&traffic, &mirror, &live).map_err(|p| Error::usage(p, "mirror to a running deployment of this endpoint with 0% live traffic, at most 50%"))?;
         self.registry().modify_endpoint(name, |text| {
             let mut record: EndpointRecord = decode(text)?;
             record.traffic = traffic.clone();
@@ -391,7 +370,7 @@ impl LocalWorkspace {
     }
 
     /// The deployment's server log, whole or its last `tail` lines.
-    pub fn deployment_log(&self, endpoint: &str, deployment: &str, tail: Option<usize>) -> Result<(PathBuf, String)> {
+    pub fn deployment_log(&self, endpoint: &str, deployment: &str, tail: Option<usize>) -> Result<(String, String)> {
         let records = self.deployment_records(endpoint)?;
         let record = records.iter().find(|d| d.name == deployment).ok_or_else(|| {
             Error::usage(
@@ -404,7 +383,7 @@ impl LocalWorkspace {
             Some(lines) => server::log_tail(&path, lines),
             None => fs::read_to_string(&path).unwrap_or_default(),
         };
-        Ok((path, text))
+        Ok((path.display().to_string(), text))
     }
 
     pub fn delete_deployment(&mut self, endpoint: &str, deployment: &str) -> Result<()> {
