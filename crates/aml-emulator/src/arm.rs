@@ -21,6 +21,8 @@ pub enum Fault {
 pub enum Answer {
     Reply { status: u16, headers: Vec<(String, String)>, body: Value },
     Reset,
+    /// A scoring request for a deployment serving on the local workspace.
+    Forward { url: String, key: String, deployment: String, body: Vec<u8> },
 }
 
 pub(crate) fn ok(status: u16, body: Value) -> Answer {
@@ -31,7 +33,7 @@ pub struct State {
     schema: Schema,
     pub(crate) storage: Option<Storage>,
     pub(crate) port: u16,
-    tokens: BTreeSet<String>,
+    pub(crate) tokens: BTreeSet<String>,
     pub faults: Vec<(String, String, Fault, u32)>,
     pub log: Vec<(String, String, u16)>,
     pub bodies: Vec<(String, Value)>,
@@ -46,12 +48,29 @@ pub struct State {
     /// Jobs submitted and not yet handed to a runner.
     pub(crate) queued: Vec<String>,
     pub(crate) cancel_requested: BTreeSet<String>,
+    pub(crate) endpoints: BTreeMap<String, Value>,
+    pub(crate) deployments: BTreeMap<(String, String), Value>,
+    pub(crate) operations: BTreeMap<String, crate::online::Operation>,
+    pub(crate) endpoint_keys: BTreeMap<String, [String; 2]>,
+    /// AML tokens handed out by `token`, and their endpoint.
+    pub(crate) endpoint_tokens: BTreeMap<String, String>,
+    /// Deploys and deletes for the emulator's compute to carry out.
+    pub(crate) tasks: Vec<crate::online::Task>,
+    /// The local workspace deployments really serve from.
+    pub(crate) local_workspace: std::path::PathBuf,
+    /// The local router's scoring URI and key, by endpoint.
+    pub(crate) local_access: BTreeMap<String, (String, String)>,
+    /// Why a deploy failed before the local workspace had a log for it.
+    pub(crate) deploy_errors: BTreeMap<(String, String), String>,
+    /// In-progress answers an endpoint operation gives before it succeeds.
+    pub(crate) operation_polls: u32,
+    pub(crate) scoring_counter: u64,
     /// Items per list page, small enough that listing follows nextLink.
     page_size: usize,
 }
 
 impl State {
-    pub fn new(schema: Schema, storage: Option<Storage>, port: u16) -> State {
+    pub fn new(schema: Schema, storage: Option<Storage>, port: u16, local_workspace: std::path::PathBuf) -> State {
         State {
             schema,
             storage,
@@ -69,6 +88,17 @@ impl State {
             runs: BTreeMap::new(),
             queued: Vec::new(),
             cancel_requested: BTreeSet::new(),
+            endpoints: BTreeMap::new(),
+            deployments: BTreeMap::new(),
+            operations: BTreeMap::new(),
+            endpoint_keys: BTreeMap::new(),
+            endpoint_tokens: BTreeMap::new(),
+            tasks: Vec::new(),
+            local_workspace,
+            local_access: BTreeMap::new(),
+            deploy_errors: BTreeMap::new(),
+            operation_polls: 1,
+            scoring_counter: 0,
             page_size: 2,
         }
     }
@@ -79,6 +109,7 @@ impl State {
         let status = match &answer {
             Answer::Reply { status, .. } => *status,
             Answer::Reset => 0,
+            Answer::Forward { .. } => 200,
         };
         self.log.push((method.to_string(), path, status));
         answer
@@ -127,10 +158,20 @@ impl State {
             }
             return self.data_plane(method, &path, &query);
         }
+        if method == "POST"
+            && let Some(endpoint) = path.strip_prefix("/score/")
+        {
+            return self.score(endpoint, headers, body);
+        }
         if let Some(rest) = path.strip_prefix("/subscriptions/") {
             let token = headers.get("authorization").and_then(|h| h.strip_prefix("Bearer ")).unwrap_or("");
             if !self.tokens.contains(token) {
                 return arm_error(401, "InvalidAuthenticationToken", "The access token is invalid.");
+            }
+            if method == "GET"
+                && let Some(answer) = self.operation(&path)
+            {
+                return answer;
             }
             if query.get("api-version").map(String::as_str) != Some(self.schema.api_version.as_str()) {
                 self.violations.push(format!("{method} {path}: api-version {:?}, not {}", query.get("api-version"), self.schema.api_version));
@@ -307,6 +348,13 @@ impl State {
                 self.update_container(name, &prefix);
                 self.respond(&what, "ModelVersion", if existed { 200 } else { 201 }, stored)
             }
+            (method, ["onlineEndpoints", ..]) => match self.online(method, &tail, query, body_json, &prefix, &what) {
+                Some(answer) => answer,
+                None => {
+                    self.violations.push(format!("{what}: not an operation the emulator knows"));
+                    arm_error(404, "NotFound", "not an operation the emulator implements")
+                }
+            },
             (method, tail) => match self.job_assets(method, tail, query, body_json, &prefix, &what) {
                 Some(answer) => answer,
                 None => {
@@ -344,6 +392,10 @@ impl State {
                 "properties": {"latestVersion": latest.to_string(), "nextVersion": (latest + 1).to_string(), "provisioningState": "Succeeded"}
             }),
         );
+    }
+
+    pub(crate) fn schema_api_version(&self) -> String {
+        self.schema.api_version.clone()
     }
 
     pub(crate) fn page(&mut self, what: &str, class: &str, base: &str, items: Vec<Value>, query: &BTreeMap<String, String>) -> Answer {

@@ -9,7 +9,9 @@
 
 pub mod azurite;
 mod arm;
+pub mod harness;
 mod jobs;
+mod online;
 pub mod proxy;
 mod runner;
 pub mod schema;
@@ -120,7 +122,7 @@ impl Emulator {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| format!("runtime: {e}"))?;
         let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).map_err(|e| format!("bind: {e}"))?;
         let port = listener.local_addr().map_err(|e| format!("bind: {e}"))?.port();
-        let state = Arc::new(Mutex::new(arm::State::new(schema, storage, port)));
+        let state = Arc::new(Mutex::new(arm::State::new(schema, storage, port, dir.path().join("local-workspace"))));
         let compute: Arc<Mutex<Option<PathBuf>>> = Arc::new(Mutex::new(None));
         let shared = state.clone();
         let shared_compute = compute.clone();
@@ -140,9 +142,26 @@ impl Emulator {
         Ok(Emulator { port, cert: cert_path, state, compute, _dir: dir, runtime: Some(runtime) })
     }
 
-    /// Run submitted jobs with this `aml-train` (on a local workspace in a scratch folder).
-    pub fn set_compute(&self, aml_train: PathBuf) {
-        *self.compute.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(aml_train);
+    /// Run submitted jobs and deployments with the tools in this folder (`aml-train`,
+    /// `aml-deploy`), on local workspaces: the emulator's compute.
+    pub fn set_compute(&self, tools: &std::path::Path) {
+        *self.compute.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(tools.to_path_buf());
+    }
+
+    /// How many times an endpoint's operation answers InProgress before it succeeds (a slow
+    /// long-running operation).
+    pub fn set_operation_polls(&self, polls: u32) {
+        self.state().operation_polls = polls;
+    }
+
+    /// Every endpoint key handed out: the secret-grep looks for them.
+    pub fn endpoint_keys(&self) -> Vec<String> {
+        self.state().endpoint_keys.values().flat_map(|keys| keys.iter().cloned()).collect()
+    }
+
+    /// Online endpoints as stored (ARM JSON), by name.
+    pub fn endpoints(&self) -> BTreeMap<String, Value> {
+        self.state().endpoints.clone()
     }
 
     /// Jobs as stored (ARM JSON), by name.
@@ -216,6 +235,16 @@ impl Emulator {
 
 impl Drop for Emulator {
     fn drop(&mut self) {
+        // Deployments really run on the local workspace: stop them with the emulator.
+        let (local, endpoints) = {
+            let state = self.state();
+            (state.local_workspace.clone(), state.local_access.keys().cloned().collect::<Vec<_>>())
+        };
+        if let Ok(mut ws) = aml_client::Workspace::open(&format!("local:{}", local.display()), aml_client::Access::Existing) {
+            for endpoint in endpoints {
+                let _ = ws.delete_endpoint(&endpoint);
+            }
+        }
         if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_background();
         }
@@ -241,17 +270,21 @@ async fn handle(state: Arc<Mutex<arm::State>>, compute: Arc<Mutex<Option<PathBuf
         .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
         .collect();
     let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-    let (answer, submitted) = {
+    let (answer, submitted, tasks) = {
         let mut locked = state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let answer = locked.answer(&method, &uri, &headers, &body);
-        (answer, std::mem::take(&mut locked.queued))
+        (answer, std::mem::take(&mut locked.queued), std::mem::take(&mut locked.tasks))
     };
+    let tools = compute.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
     for job in submitted {
-        let program = compute.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
-        runner::spawn(state.clone(), program, job);
+        runner::spawn(state.clone(), tools.clone(), job);
+    }
+    for task in tasks {
+        runner::spawn_task(state.clone(), tools.clone(), task);
     }
     match answer {
         arm::Answer::Reset => Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected reset")),
+        arm::Answer::Forward { url, key, deployment, body } => Ok(forward(&url, &key, &deployment, body).await),
         arm::Answer::Reply { status, headers, body } => {
             let mut response = Response::builder().status(status);
             for (k, v) in headers {
@@ -264,6 +297,53 @@ async fn handle(state: Arc<Mutex<arm::State>>, compute: Arc<Mutex<Option<PathBuf
             response.header("content-type", "application/json").body(Full::new(body)).map_err(std::io::Error::other)
         }
     }
+}
+
+/// Send a scoring request to the local router, pinned to the deployment picked, and hand
+/// back its answer (status, body and the model-error headers).
+async fn forward(url: &str, key: &str, deployment: &str, body: Vec<u8>) -> Response<Full<Bytes>> {
+    let failed = |status: u16, message: String| {
+        let mut response = Response::new(Full::new(Bytes::from(serde_json::to_vec(&json!({"message": message})).unwrap_or_default())));
+        *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::BAD_GATEWAY);
+        response
+    };
+    let client = match aml_client::azure::transport::client(std::time::Duration::from_secs(60)) {
+        Ok(client) => client,
+        Err(e) => return failed(500, e.to_string()),
+    };
+    let sent = client
+        .post(url)
+        .header("authorization", format!("Bearer {key}"))
+        .header("azureml-model-deployment", deployment)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await;
+    let answer = match sent {
+        Ok(answer) => answer,
+        Err(e) => return failed(502, format!("the deployment did not answer: {e}")),
+    };
+    let status = answer.status().as_u16();
+    let kept: Vec<(String, String)> = answer
+        .headers()
+        .iter()
+        .filter(|(name, _)| name.as_str() == "content-type" || name.as_str().starts_with("ms-azureml-model-"))
+        .map(|(name, value)| (name.as_str().to_string(), value.to_str().unwrap_or("").to_string()))
+        .collect();
+    let bytes = answer.bytes().await.unwrap_or_default();
+    let mut response = Response::new(Full::new(bytes));
+    *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::BAD_GATEWAY);
+    for (name, value) in kept {
+        if let (Ok(name), Ok(value)) = (hyper::header::HeaderName::from_bytes(name.as_bytes()), hyper::header::HeaderValue::from_str(&value)) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
+}
+
+/// 32 random bytes, hex: endpoint keys and tokens.
+pub(crate) fn random_token() -> String {
+    aml_client::ids::random_bytes::<32>().map(|b| b.iter().map(|x| format!("{x:02x}")).collect()).unwrap_or_else(|_| format!("{}", jiff::Timestamp::now().as_nanosecond()))
 }
 
 /// `key=value&…` with percent-decoding (form bodies and query strings).

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use crate::Storage;
 use crate::arm::State;
+use crate::online::Task;
 use crate::azurite::ARTIFACT_CONTAINER;
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -23,10 +24,10 @@ fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
 
-pub fn spawn(state: Arc<Mutex<State>>, compute: Option<PathBuf>, job: String) {
+pub fn spawn(state: Arc<Mutex<State>>, tools: Option<PathBuf>, job: String) {
     std::thread::spawn(move || {
-        let outcome = match compute {
-            Some(compute) => run(&state, &compute, &job),
+        let outcome = match tools {
+            Some(tools) => run(&state, &tools.join("aml-train"), &job),
             None => Err("the emulator was given no compute (Emulator::set_compute)".to_string()),
         };
         if let Err(problem) = outcome {
@@ -228,4 +229,118 @@ fn find_version(state: &Mutex<State>, id: &str, kind: &str) -> Option<Value> {
     let state = lock(state);
     let store = if kind == "codes" { &state.codes } else { &state.environments };
     store.get(&(name.to_string(), version.to_string())).cloned()
+}
+
+/// Carry out a deploy or delete, then finish its operation.
+pub fn spawn_task(state: Arc<Mutex<State>>, tools: Option<PathBuf>, task: Task) {
+    std::thread::spawn(move || {
+        let (operation, outcome) = match (&task, tools) {
+            (Task::Deploy { endpoint, deployment, operation }, Some(tools)) => (operation.clone(), deploy(&state, &tools, endpoint, deployment)),
+            (Task::DeleteDeployment { endpoint, deployment, operation }, Some(tools)) => {
+                (operation.clone(), local_deploy_tool(&state, &tools, &["delete", endpoint, "--deployment", deployment], None).map(|_| ()))
+            }
+            (Task::DeleteEndpoint { endpoint, operation }, Some(tools)) => (operation.clone(), local_deploy_tool(&state, &tools, &["delete", endpoint], None).map(|_| ())),
+            (Task::Deploy { operation, .. } | Task::DeleteDeployment { operation, .. } | Task::DeleteEndpoint { operation, .. }, None) => {
+                (operation.clone(), Err("the emulator was given no compute (Emulator::set_compute)".to_string()))
+            }
+        };
+        let mut state = lock(&state);
+        match &task {
+            Task::Deploy { endpoint, deployment, .. } => {
+                let key = (endpoint.clone(), deployment.clone());
+                if let Err(problem) = &outcome {
+                    state.deploy_errors.insert(key.clone(), problem.clone());
+                }
+                if let Some(stored) = state.deployments.get_mut(&key) {
+                    stored["properties"]["provisioningState"] = json!(if outcome.is_ok() { "Succeeded" } else { "Failed" });
+                }
+            }
+            Task::DeleteDeployment { endpoint, deployment, .. } => {
+                state.deployments.remove(&(endpoint.clone(), deployment.clone()));
+            }
+            Task::DeleteEndpoint { endpoint, .. } => {
+                state.endpoints.remove(endpoint);
+                state.deployments.retain(|(e, _), _| e != endpoint);
+                state.local_access.remove(endpoint);
+            }
+        }
+        if let Some(found) = state.operations.get_mut(&operation) {
+            found.status = if outcome.is_ok() { "Succeeded".into() } else { "Failed".into() };
+            found.error = outcome.err();
+        }
+    });
+}
+
+/// Run `aml-deploy` on the emulator's local workspace (in `dir`, when given).
+fn local_deploy_tool(state: &Mutex<State>, tools: &Path, args: &[&str], dir: Option<&Path>) -> Result<String, String> {
+    let local = lock(state).local_workspace.clone();
+    let scratch = aml_client::testing::TestWorkspace::new();
+    let mut command = scratch.command(&tools.join("aml-deploy"));
+    command.env("AML_WORKSPACE", format!("local:{}", local.display())).args(args);
+    if let Some(dir) = dir {
+        command.current_dir(dir);
+    }
+    let output = command.output().map_err(|e| format!("cannot run aml-deploy: {e}"))?;
+    if output.status.success() {
+        return Ok(String::from_utf8_lossy(&output.stdout).into_owned());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    Err(stderr.lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("\n"))
+}
+
+/// Deploy on the local workspace what the deployment names in Azure: its model, code and
+/// environment downloaded from the emulated workspace.
+fn deploy(state: &Arc<Mutex<State>>, tools: &Path, endpoint: &str, deployment: &str) -> Result<(), String> {
+    let (resource, storage, has_endpoint) = {
+        let state = lock(state);
+        let resource = state.deployments.get(&(endpoint.to_string(), deployment.to_string())).cloned().ok_or("the deployment vanished")?;
+        (resource, state.storage.clone().ok_or("the emulator has no storage")?, state.local_access.contains_key(endpoint))
+    };
+    let props = &resource["properties"];
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let blobs = Blobs { runtime, storage: storage.clone() };
+    let work = aml_client::testing::TestWorkspace::new();
+    let mut spec = json!({"name": deployment, "endpoint_name": endpoint, "instance_type": props["instanceType"], "instance_count": resource["sku"]["capacity"]});
+    if let Some(model_id) = props["model"].as_str() {
+        let model = {
+            let at = model_id.find("/models/").ok_or("bad model id")?;
+            let parts: Vec<&str> = model_id[at + 8..].split('/').collect();
+            let [name, "versions", version] = parts.as_slice() else { return Err(format!("bad model id {model_id}")) };
+            lock(state).versions.get(&(name.to_string(), version.to_string())).cloned().ok_or(format!("model {model_id} does not exist"))?
+        };
+        let uri = model["properties"]["modelUri"].as_str().unwrap_or_default();
+        let (datastore, path) = datastore_path(uri).ok_or(format!("modelUri {uri} is not on a datastore"))?;
+        let (_, container) = lock(state).datastore(&datastore).ok_or(format!("no datastore {datastore}"))?;
+        blobs.download(&container, &path, &work.path().join("model"))?;
+        spec["model"] = json!({"path": "./model"});
+    }
+    let code_id = props["codeConfiguration"]["codeId"].as_str().unwrap_or_default();
+    let code = find_version(state, code_id, "codes").ok_or(format!("codeId {code_id} does not exist"))?;
+    let uri = code["properties"]["codeUri"].as_str().unwrap_or_default();
+    let prefix = uri.strip_prefix(&format!("{}/", storage.url(&storage.container))).ok_or(format!("codeUri {uri} is not in the workspace's storage"))?;
+    blobs.download(&storage.container, prefix, &work.path().join("code"))?;
+    spec["code_configuration"] = json!({"code": "./code", "scoring_script": props["codeConfiguration"]["scoringScript"]});
+    let environment_id = props["environmentId"].as_str().unwrap_or_default();
+    let environment = find_version(state, environment_id, "environments").ok_or(format!("environmentId {environment_id} does not exist"))?;
+    let mut env = json!({"image": environment["properties"]["image"]});
+    if let Some(conda) = environment["properties"]["condaFile"].as_str() {
+        std::fs::write(work.path().join("conda.yml"), conda).map_err(|e| e.to_string())?;
+        env["conda_file"] = json!("./conda.yml");
+    }
+    spec["environment"] = env;
+    if let Some(variables) = props["environmentVariables"].as_object().filter(|v| !v.is_empty()) {
+        spec["environment_variables"] = Value::Object(variables.clone());
+    }
+    if !has_endpoint {
+        std::fs::write(work.path().join("endpoint.yml"), serde_json::to_vec(&json!({"name": endpoint, "auth_mode": "key"})).unwrap_or_default()).map_err(|e| e.to_string())?;
+        local_deploy_tool(state, tools, &["apply", "-f", "endpoint.yml", "--quiet"], Some(work.path()))?;
+    }
+    std::fs::write(work.path().join("deployment.yml"), serde_json::to_vec_pretty(&spec).unwrap_or_default()).map_err(|e| e.to_string())?;
+    local_deploy_tool(state, tools, &["apply", "-f", "deployment.yml", "--quiet"], Some(work.path()))?;
+    let local = lock(state).local_workspace.clone();
+    let access = aml_client::Workspace::open(&format!("local:{}", local.display()), aml_client::Access::Existing)
+        .and_then(|mut ws| ws.endpoint_access(endpoint))
+        .map_err(|e| e.to_string())?;
+    lock(state).local_access.insert(endpoint.to_string(), (access.scoring_uri, access.key));
+    Ok(())
 }

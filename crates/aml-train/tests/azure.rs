@@ -23,7 +23,7 @@ impl Azure {
     fn start() -> Azure {
         let azurite = Azurite::start().unwrap();
         let emulator = Emulator::start(Some(azurite.storage(azurite.port))).unwrap();
-        emulator.set_compute(binary("aml-train"));
+        emulator.set_compute(binary("aml-train").parent().unwrap());
         let ws = TestWorkspace::new();
         ws.copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/echo"), "echo");
         Azure { emulator, _azurite: azurite, ws }

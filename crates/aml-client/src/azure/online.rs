@@ -16,7 +16,7 @@ use crate::model::VersionSelector;
 use crate::online::{ApplyOutcome, Deployment, DeploymentState, Endpoint, EndpointAccess, check_mirror, check_traffic};
 use crate::refs::ModelRef;
 use crate::workspace::DeployOptions;
-use crate::yaml::endpoint::{AuthMode, DeploymentModel, OnlineDeployment, OnlineEndpoint, scoring_code};
+use crate::yaml::endpoint::{AuthMode, DeploymentModel, OnlineDeployment, OnlineEndpoint, inline_model, scoring_code};
 
 /// Deployments take minutes in Azure; an operation still running after this is reported, not awaited.
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(45 * 60);
@@ -141,13 +141,10 @@ impl AzureWorkspace {
             let model = match &spec.model {
                 None => None,
                 Some(DeploymentModel::Registered(reference)) => Some(self.deployment_model_id(file, reference).await?),
-                Some(DeploymentModel::Inline(_)) => {
-                    return Err(Error::in_file(
-                        file,
-                        Some("model"),
-                        "an inline model is not registered on Azure ML by this build",
-                        "register it first (`aml-register model --name … --path …`) and name it as `azureml:<name>:<version>`",
-                    ));
+                Some(DeploymentModel::Inline(inline)) => {
+                    let registered = self.register_model_async(&inline_model(file, spec, inline)?).await?;
+                    let version = registered.version;
+                    Some(format!("{}/versions/{}", self.models_path(&version.name), version.version))
                 }
             };
             let code = self.ensure_code(&code_dir).await?;

@@ -155,6 +155,30 @@ pub fn scoring_code(file: &Path, spec: &OnlineDeployment) -> Result<(PathBuf, St
     Ok((code_dir, code.scoring_script.clone()))
 }
 
+/// An inline `model: {path: …}` as the model version applying the deployment registers
+/// (as `az ml` registers it): named `<endpoint>-<deployment>` unless it has a name.
+pub fn inline_model(file: &Path, spec: &OnlineDeployment, inline: &super::model::ModelSpec) -> Result<crate::model::NewModelVersion> {
+    use std::collections::BTreeMap;
+    let written = inline.path.as_deref().ok_or_else(|| Error::in_file(file, Some("model.path"), "is missing", "give the model's local file or folder"))?;
+    let path = super::resolve_path(file, written);
+    if !path.exists() {
+        return Err(Error::in_file(file, Some("model.path"), format!("`{written}` does not exist (looked for `{}`)", path.display()), "paths are relative to the deployment file's folder"));
+    }
+    Ok(crate::model::NewModelVersion {
+        name: inline.name.clone().unwrap_or_else(|| format!("{}-{}", spec.endpoint_name, spec.name)),
+        version: None,
+        kind: inline.kind.unwrap_or(super::model::ModelType::CustomModel),
+        description: Some(format!("registered by applying deployment `{}`", spec.name)),
+        source: path.display().to_string(),
+        source_path: path,
+        tags: BTreeMap::from([("anonymous".to_string(), "true".to_string())]),
+        properties: BTreeMap::new(),
+        metrics: BTreeMap::new(),
+        lineage: crate::model::Lineage { created_by: crate::ci::requester(), created_at: Some(crate::time::now()), ..Default::default() },
+        force_new: false,
+    })
+}
+
 /// An endpoint or a deployment file, told apart by their fields as `az ml` users write them.
 #[derive(Debug, Clone)]
 pub enum OnlineSpec {

@@ -21,12 +21,9 @@ use crate::local::LocalWorkspace;
 use crate::local::blobs::process_alive;
 use crate::local::runner::environment;
 use crate::process::Cancellation;
-use crate::model::{Lineage, NewModelVersion};
 use crate::online::{ApplyOutcome, DeploymentState, Endpoint, EndpointAccess, check_traffic};
 use crate::refs::ModelRef;
 use crate::yaml::endpoint::{DeploymentModel, OnlineDeployment, OnlineEndpoint};
-use crate::yaml::model::ModelType;
-use crate::yaml::resolve_path;
 
 /// How to apply a deployment.
 #[derive(Debug, Clone, Default)]
@@ -304,24 +301,7 @@ impl LocalWorkspace {
                 self.model_version(&reference).map_err(|e| Error::in_file(file, Some("model"), e.to_string(), e.hint().unwrap_or("register the model first").to_string()))
             }
             DeploymentModel::Inline(inline) => {
-                let written = inline.path.as_deref().ok_or_else(|| Error::in_file(file, Some("model.path"), "is missing", "give the model's local file or folder"))?;
-                let path = resolve_path(file, written);
-                if !path.exists() {
-                    return Err(Error::in_file(file, Some("model.path"), format!("`{written}` does not exist (looked for `{}`)", path.display()), "paths are relative to the deployment file's folder"));
-                }
-                let new = NewModelVersion {
-                    name: inline.name.clone().unwrap_or_else(|| format!("{}-{}", spec.endpoint_name, spec.name)),
-                    version: None,
-                    kind: inline.kind.unwrap_or(ModelType::CustomModel),
-                    description: Some(format!("registered by applying deployment `{}`", spec.name)),
-                    source: path.display().to_string(),
-                    source_path: path,
-                    tags: BTreeMap::from([("anonymous".to_string(), "true".to_string())]),
-                    properties: BTreeMap::new(),
-                    metrics: BTreeMap::new(),
-                    lineage: Lineage { created_by: crate::ci::requester(), created_at: Some(crate::time::now()), ..Lineage::default() },
-                    force_new: false,
-                };
+                let new = crate::yaml::endpoint::inline_model(file, spec, inline)?;
                 Ok(self.register_model(&new)?.version)
             }
         }
