@@ -22,6 +22,11 @@ impl AzureTest {
     pub fn start() -> AzureTest {
         let azurite = Azurite::start().unwrap_or_else(|e| panic!("Azurite: {e}"));
         let emulator = Emulator::start(Some(azurite.storage(azurite.port))).unwrap_or_else(|e| panic!("emulator: {e}"));
+        AzureTest::with(emulator, azurite)
+    }
+
+    /// From parts wired otherwise (storage behind a fault-injecting proxy).
+    pub fn with(emulator: Emulator, azurite: Azurite) -> AzureTest {
         let tools = binary("aml-train");
         emulator.set_compute(tools.parent().unwrap_or(Path::new(".")));
         AzureTest { emulator, azurite, ws: TestWorkspace::new() }
@@ -58,7 +63,7 @@ impl AzureTest {
     /// signatures, endpoint keys and tokens) may appear in what a tool prints.
     pub fn assert_no_secrets(&self, output: &Output) {
         let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-        let mut secrets = vec![crate::CLIENT_SECRET.to_string(), crate::azurite::KEY.to_string(), crate::FEDERATED_ASSERTION.to_string(), "emulator-access-token".into(), "emulator-endpoint-token".into(), "sig=".into()];
+        let mut secrets = vec![crate::CLIENT_SECRET.to_string(), crate::azurite::KEY.to_string(), crate::FEDERATED_ASSERTION.to_string(), crate::GITHUB_REQUEST_TOKEN.to_string(), "emulator-access-token".into(), "emulator-endpoint-token".into(), "sig=".into()];
         secrets.extend(self.emulator.endpoint_keys());
         for secret in secrets {
             assert!(!text.contains(&secret), "a secret leaked into the output:\n{text}");

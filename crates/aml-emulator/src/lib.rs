@@ -236,13 +236,10 @@ impl Emulator {
 impl Drop for Emulator {
     fn drop(&mut self) {
         // Deployments really run on the local workspace: stop them with the emulator.
-        let (local, endpoints) = {
-            let state = self.state();
-            (state.local_workspace.clone(), state.local_access.keys().cloned().collect::<Vec<_>>())
-        };
+        let local = self.state().local_workspace.clone();
         if let Ok(mut ws) = aml_client::Workspace::open(&format!("local:{}", local.display()), aml_client::Access::Existing) {
-            for endpoint in endpoints {
-                let _ = ws.delete_endpoint(&endpoint);
+            for endpoint in ws.endpoints().unwrap_or_default() {
+                let _ = ws.delete_endpoint(&endpoint.name);
             }
         }
         if let Some(runtime) = self.runtime.take() {

@@ -7,27 +7,26 @@ use std::process::Output;
 
 use aml_client::testing::{TestWorkspace, binary};
 use aml_emulator::azurite::Azurite;
+use aml_emulator::harness::AzureTest;
 use aml_emulator::{Emulator, Fault};
 use serde_json::Value;
 
-struct Azure {
-    emulator: Emulator,
-    _azurite: Azurite,
-    ws: TestWorkspace,
+struct Azure(AzureTest);
+
+impl std::ops::Deref for Azure {
+    type Target = AzureTest;
+    fn deref(&self) -> &AzureTest {
+        &self.0
+    }
 }
 
 impl Azure {
     fn start() -> Azure {
-        let azurite = Azurite::start().unwrap();
-        let emulator = Emulator::start(Some(azurite.storage(azurite.port))).unwrap();
-        Azure { emulator, _azurite: azurite, ws: TestWorkspace::new() }
+        Azure(AzureTest::start())
     }
 
     fn run_with(&self, args: &[&str], env: &[(&str, &str)], remove: &[&str]) -> Output {
-        let mut command = self.ws.command(&binary("aml-register"));
-        for (k, v) in self.emulator.env() {
-            command.env(k, v);
-        }
+        let mut command = self.0.command("aml-register");
         for name in remove {
             command.env_remove(name);
         }
@@ -35,7 +34,7 @@ impl Azure {
             command.env(k, v);
         }
         let output = command.args(args).output().unwrap();
-        assert_no_secrets(&output);
+        self.0.assert_no_secrets(&output);
         output
     }
 
@@ -44,19 +43,7 @@ impl Azure {
     }
 
     fn json(&self, args: &[&str]) -> Value {
-        let mut all = args.to_vec();
-        all.extend(["--output", "json"]);
-        let output = self.run(&all);
-        assert!(output.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
-        serde_json::from_slice(&output.stdout).unwrap()
-    }
-}
-
-/// No secret the test environment holds may appear in what a tool prints.
-fn assert_no_secrets(output: &Output) {
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    for secret in [aml_emulator::CLIENT_SECRET, aml_emulator::azurite::KEY, aml_emulator::FEDERATED_ASSERTION, aml_emulator::GITHUB_REQUEST_TOKEN, "emulator-access-token"] {
-        assert!(!text.contains(secret), "a secret leaked into the output:\n{text}");
+        self.0.json("aml-register", args)
     }
 }
 
@@ -255,7 +242,7 @@ fn a_1_gib_upload_survives_connections_dropped_mid_body() {
     // Three connections cut once they have carried 6 MiB: inside a 4 MiB block's body.
     let proxy = aml_emulator::proxy::Proxy::start(azurite.port, 6 << 20, 3).unwrap();
     let emulator = Emulator::start(Some(azurite.storage(proxy.port))).unwrap();
-    let azure = Azure { emulator, _azurite: azurite, ws: TestWorkspace::new() };
+    let azure = Azure(AzureTest::with(emulator, azurite));
     let path = azure.ws.path().join("big.bin");
     {
         // Distinct bytes everywhere, so a block stored twice or out of order changes the digest.

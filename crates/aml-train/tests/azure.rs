@@ -8,60 +8,37 @@
 use std::path::Path;
 use std::process::Output;
 
-use aml_client::testing::{TestWorkspace, binary};
-use aml_emulator::azurite::Azurite;
-use aml_emulator::{Emulator, Fault};
+use aml_client::testing::binary;
+use aml_emulator::Fault;
+use aml_emulator::harness::AzureTest;
 use serde_json::Value;
 
-struct Azure {
-    emulator: Emulator,
-    _azurite: Azurite,
-    ws: TestWorkspace,
+struct Azure(AzureTest);
+
+impl std::ops::Deref for Azure {
+    type Target = AzureTest;
+    fn deref(&self) -> &AzureTest {
+        &self.0
+    }
 }
 
 impl Azure {
     fn start() -> Azure {
-        let azurite = Azurite::start().unwrap();
-        let emulator = Emulator::start(Some(azurite.storage(azurite.port))).unwrap();
-        emulator.set_compute(binary("aml-train").parent().unwrap());
-        let ws = TestWorkspace::new();
-        ws.copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/echo"), "echo");
-        Azure { emulator, _azurite: azurite, ws }
-    }
-
-    fn run_tool(&self, tool: &str, args: &[&str]) -> Output {
-        let mut command = self.ws.command(&binary(tool));
-        for (k, v) in self.emulator.env() {
-            command.env(k, v);
-        }
-        // Poll quickly: the emulated jobs take seconds, not minutes.
-        command.env("AZUREML_RUN_POLLING_INTERVAL_MIN", "0.2");
-        let output = command.args(args).output().unwrap();
-        assert_no_secrets(&output);
-        output
+        let azure = AzureTest::start();
+        azure.ws.copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/echo"), "echo");
+        Azure(azure)
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        self.run_tool("aml-train", args)
+        self.0.run("aml-train", args)
     }
 
     fn json(&self, args: &[&str]) -> Value {
-        let mut all = args.to_vec();
-        all.extend(["--output", "json"]);
-        let output = self.run(&all);
-        assert!(output.status.success(), "{args:?} failed: {}", stderr(&output));
-        serde_json::from_slice(&output.stdout).unwrap()
+        self.0.json("aml-train", args)
     }
 
-    fn requests_containing(&self, method: &str, part: &str) -> usize {
-        self.emulator.requests().iter().filter(|(m, p, _)| m == method && p.contains(part)).count()
-    }
-}
-
-fn assert_no_secrets(output: &Output) {
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    for secret in [aml_emulator::CLIENT_SECRET, aml_emulator::azurite::KEY, "emulator-access-token", "sig="] {
-        assert!(!text.contains(secret), "a secret leaked into the output:\n{text}");
+    fn run_tool(&self, tool: &str, args: &[&str]) -> Output {
+        self.0.run(tool, args)
     }
 }
 

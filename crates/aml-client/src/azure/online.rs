@@ -95,8 +95,8 @@ impl AzureWorkspace {
                 check_traffic(&traffic, &live).map_err(|p| Error::usage(p, "fix `traffic:` in the endpoint file"))?;
                 check_mirror(&traffic, &mirror, &live).map_err(|p| Error::usage(p, "fix `mirror_traffic:` in the endpoint file"))?;
             }
-            let tags: BTreeMap<&String, &String> = spec.tags.iter().map(|(k, v)| (k, v)).collect();
-            let own: BTreeMap<&String, &String> = spec.properties.iter().map(|(k, v)| (k, v)).collect();
+            let tags: BTreeMap<&String, &String> = spec.tags.iter().collect();
+            let own: BTreeMap<&String, &String> = spec.properties.iter().collect();
             let mut properties = json!({"authMode": auth_mode_name(spec.auth_mode), "traffic": traffic, "mirrorTraffic": mirror, "properties": own});
             if let Some(description) = &spec.description {
                 properties["description"] = json!(description);
@@ -149,7 +149,7 @@ impl AzureWorkspace {
             };
             let code = self.ensure_code(&code_dir).await?;
             let environment_id = self.ensure_environment(file, environment).await?;
-            let variables: BTreeMap<&String, &String> = spec.environment_variables.iter().map(|(k, v)| (k, v)).collect();
+            let variables: BTreeMap<&String, &String> = spec.environment_variables.iter().collect();
             let mut properties = json!({
                 "endpointComputeType": "Managed",
                 "codeConfiguration": {"codeId": code.id, "scoringScript": scoring_script},
@@ -173,7 +173,7 @@ impl AzureWorkspace {
                 }
                 properties["requestSettings"] = Value::Object(request);
             }
-            let tags: BTreeMap<&String, &String> = spec.tags.iter().map(|(k, v)| (k, v)).collect();
+            let tags: BTreeMap<&String, &String> = spec.tags.iter().collect();
             let body = json!({
                 "location": self.location, "kind": "Managed", "tags": tags,
                 "sku": {"name": "Default", "capacity": spec.instance_count.unwrap_or(1)},
