@@ -92,7 +92,7 @@ impl AzureWorkspace {
         properties.insert("tags".into(), json!(plan.tags));
         properties.insert("properties".into(), json!(own));
         if !step.environment_variables.is_empty() {
-            let variables: BTreeMap<&String, &String> = step.environment_variables.iter().collect();
+            let variables: BTreeMap<&String, &String> = step.environment_variables.iter().map(|(k, v)| (k, v)).collect();
             properties.insert("environmentVariables".into(), json!(variables));
         }
         let mut inputs = serde_json::Map::new();
