@@ -16,6 +16,7 @@ use super::AzureWorkspace;
 use super::blob::{Container, StorageAuth};
 use crate::digest::Digest;
 use crate::error::{Error, IoContext, Result};
+use crate::tree::{FileEntry, Manifest};
 
 pub const HASH_VERSION: &str = "202208";
 
@@ -43,6 +44,12 @@ fn snapshot(path: &Path) -> Result<Vec<(String, PathBuf)>> {
 /// azure-ai-ml's `get_content_hash`: the file count, then `#path#size` for each file by
 /// lower-cased path, then every file's bytes in that order.
 pub fn content_hash(files: &[(String, PathBuf)]) -> Result<String> {
+    Ok(hash_snapshot(files)?.0)
+}
+
+/// The content hash and our manifest's digest in one read of every file: re-submitting
+/// unchanged code costs one hash of the folder, not two.
+pub fn hash_snapshot(files: &[(String, PathBuf)]) -> Result<(String, Digest)> {
     let mut sorted: Vec<&(String, PathBuf)> = files.iter().collect();
     sorted.sort_by_key(|(rel, _)| rel.to_lowercase());
     let mut hash = Sha256::new();
@@ -52,26 +59,38 @@ pub fn content_hash(files: &[(String, PathBuf)]) -> Result<String> {
         hash.update(format!("#{rel}#").as_bytes());
         hash.update(size.to_string().as_bytes());
     }
+    let mut entries = Vec::with_capacity(sorted.len());
     let mut buffer = vec![0u8; 1 << 20];
-    for (_, path) in &sorted {
+    for (rel, path) in &sorted {
         let mut file = File::open(path).with_path("cannot open", path)?;
+        let mut own = Sha256::new();
+        let mut size = 0u64;
         loop {
             let n = file.read(&mut buffer).with_path("cannot read", path)?;
             if n == 0 {
                 break;
             }
             hash.update(&buffer[..n]);
+            own.update(&buffer[..n]);
+            size += n as u64;
         }
+        entries.push(FileEntry { path: rel.clone(), size, digest: Digest::of_hash(own.finalize().into()) });
     }
-    Ok(hash.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    let hex: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Ok((hex, Manifest { entries }.digest()))
 }
 
 impl AzureWorkspace {
     /// The code version for a local folder: found by content hash, or uploaded and created.
+    /// The code version for a folder, as a job or deployment would get it (blocking).
+    pub fn code_version(&self, path: &Path) -> Result<CodeAsset> {
+        self.runtime.block_on(self.ensure_code(path))
+    }
+
     pub(super) async fn ensure_code(&self, path: &Path) -> Result<CodeAsset> {
         let files = snapshot(path)?;
-        let hash = content_hash(&files)?;
-        let digest = crate::tree::hash_files(files.clone())?.digest();
+        let (hash, digest) = hash_snapshot(&files)?;
         let bytes: u64 = files.iter().map(|(_, p)| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)).sum();
         // As azure-ai-ml: a fresh anonymous name, and the service answers the hash query
         // across names.
@@ -127,5 +146,9 @@ mod tests {
         expected.update(b"2#A.txt#1#b.txt#1ab");
         let expected: String = expected.finalize().iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(content_hash(&files).unwrap(), expected);
+        // Our digest from the same read is the manifest's, as the local backend records it.
+        let mut by_path = files.clone();
+        by_path.sort();
+        assert_eq!(hash_snapshot(&files).unwrap().1, crate::tree::hash_files(by_path).unwrap().digest());
     }
 }

@@ -103,6 +103,14 @@ impl AzureWorkspace {
         })
     }
 
+    /// Open `azureml://subscriptions/S/resourceGroups/G/workspaces/W`.
+    pub fn open_location(location: &str) -> Result<AzureWorkspace> {
+        match location.parse::<crate::workspace::WorkspaceLocation>()? {
+            crate::workspace::WorkspaceLocation::Azure { subscription, resource_group, workspace } => AzureWorkspace::open(&subscription, &resource_group, &workspace),
+            other => Err(Error::usage(format!("`{other}` is not an Azure ML workspace"), "write `azureml://subscriptions/S/resourceGroups/G/workspaces/W`")),
+        }
+    }
+
     pub fn location(&self) -> String {
         format!("azureml://subscriptions/{}/resourceGroups/{}/workspaces/{}", self.subscription, self.resource_group, self.workspace)
     }
