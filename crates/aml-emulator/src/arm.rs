@@ -23,6 +23,8 @@ pub enum Answer {
     Reset,
     /// A scoring request for a deployment serving on the local workspace.
     Forward { url: String, key: String, deployment: String, body: Vec<u8> },
+    /// A registry call passed to the Distribution registry behind the ACR front.
+    Proxy { method: String, url: String, backend: String, headers: Vec<(String, String)>, body: Vec<u8> },
 }
 
 pub(crate) fn ok(status: u16, body: Value) -> Answer {
@@ -65,6 +67,10 @@ pub struct State {
     /// In-progress answers an endpoint operation gives before it succeeds.
     pub(crate) operation_polls: u32,
     pub(crate) scoring_counter: u64,
+    /// The Distribution registry behind the ACR front, and the tokens handed out for it.
+    pub(crate) registry_backend: Option<String>,
+    pub(crate) acr_refresh: BTreeSet<String>,
+    pub(crate) acr_access: BTreeMap<String, String>,
     /// Items per list page, small enough that listing follows nextLink.
     page_size: usize,
 }
@@ -99,6 +105,9 @@ impl State {
             deploy_errors: BTreeMap::new(),
             operation_polls: 1,
             scoring_counter: 0,
+            registry_backend: None,
+            acr_refresh: BTreeSet::new(),
+            acr_access: BTreeMap::new(),
             page_size: 2,
         }
     }
@@ -109,7 +118,7 @@ impl State {
         let status = match &answer {
             Answer::Reply { status, .. } => *status,
             Answer::Reset => 0,
-            Answer::Forward { .. } => 200,
+            Answer::Forward { .. } | Answer::Proxy { .. } => 200,
         };
         self.log.push((method.to_string(), path, status));
         answer
@@ -157,6 +166,11 @@ impl State {
                 return arm_error(401, "InvalidAuthenticationToken", "The access token is invalid.");
             }
             return self.data_plane(method, &path, &query);
+        }
+        if (path.starts_with("/v2/") || path.starts_with("/oauth2/"))
+            && let Some(answer) = self.registry(method, &path, uri.query().unwrap_or(""), headers, body)
+        {
+            return answer;
         }
         if method == "POST"
             && let Some(endpoint) = path.strip_prefix("/score/")

@@ -65,6 +65,8 @@ impl AzureTest {
         let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
         let mut secrets = vec![crate::CLIENT_SECRET.to_string(), crate::azurite::KEY.to_string(), crate::FEDERATED_ASSERTION.to_string(), crate::GITHUB_REQUEST_TOKEN.to_string(), "emulator-access-token".into(), "emulator-endpoint-token".into(), "sig=".into()];
         secrets.extend(self.emulator.endpoint_keys());
+        secrets.extend(self.emulator.registry_tokens());
+        secrets.extend(["acr-refresh-".to_string(), "acr-access-".to_string()]);
         for secret in secrets {
             assert!(!text.contains(&secret), "a secret leaked into the output:\n{text}");
         }

@@ -7,6 +7,7 @@
 //! per operation. Blob storage is Azurite (`azurite.rs`), reached through a proxy that can
 //! drop connections mid-body (`proxy.rs`).
 
+mod acr;
 pub mod azurite;
 mod arm;
 pub mod harness;
@@ -38,6 +39,9 @@ pub const CLIENT_SECRET: &str = "emulator-client-secret-Zq8~xR2";
 pub const FEDERATED_ASSERTION: &str = "eyJhbGciOiJSUzI1NiJ9.federated-assertion.sig";
 pub const IDENTITY_HEADER: &str = "emulator-identity-header";
 pub const GITHUB_REQUEST_TOKEN: &str = "emulator-github-request-token";
+/// The container registry's name: a `*.localhost` host (RFC 6761) the clients resolve to
+/// the emulator, so it is reached as a remote registry is, over TLS with tokens.
+pub const ACR_HOST: &str = "mlopsacr.azurecr.localhost";
 
 /// Where the blob datastore points.
 #[derive(Clone)]
@@ -107,7 +111,7 @@ impl Emulator {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let schema = schema::Schema::load(&oracle_schema())?;
         let dir = tempfile::Builder::new().prefix("aml-emulator-").tempdir().map_err(|e| format!("temp dir: {e}"))?;
-        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).map_err(|e| format!("certificate: {e}"))?;
+        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string(), ACR_HOST.to_string()]).map_err(|e| format!("certificate: {e}"))?;
         params.is_ca = rcgen::IsCa::ExplicitNoCa;
         params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
         let key = rcgen::KeyPair::generate().map_err(|e| format!("key: {e}"))?;
@@ -152,6 +156,23 @@ impl Emulator {
     /// long-running operation).
     pub fn set_operation_polls(&self, polls: u32) {
         self.state().operation_polls = polls;
+    }
+
+    /// Put Azure Container Registry's token exchange in front of the Distribution registry at
+    /// `address`; push to `acr()`.
+    pub fn set_registry(&self, address: &str) {
+        self.state().registry_backend = Some(address.to_string());
+    }
+
+    /// `mlopsacr.azurecr.localhost:PORT`: the registry as a tool names it.
+    pub fn acr(&self) -> String {
+        format!("{ACR_HOST}:{}", self.port)
+    }
+
+    /// The ACR tokens handed out so far (refresh and access), for the secret grep.
+    pub fn registry_tokens(&self) -> Vec<String> {
+        let state = self.state();
+        state.acr_refresh.iter().cloned().chain(state.acr_access.keys().cloned()).collect()
     }
 
     /// Every endpoint key handed out: the secret-grep looks for them.
@@ -282,6 +303,7 @@ async fn handle(state: Arc<Mutex<arm::State>>, compute: Arc<Mutex<Option<PathBuf
     match answer {
         arm::Answer::Reset => Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected reset")),
         arm::Answer::Forward { url, key, deployment, body } => Ok(forward(&url, &key, &deployment, body).await),
+        arm::Answer::Proxy { method, url, backend, headers, body } => Ok(proxy(&method, &url, &backend, &headers, body).await),
         arm::Answer::Reply { status, headers, body } => {
             let mut response = Response::builder().status(status);
             for (k, v) in headers {
@@ -331,6 +353,51 @@ async fn forward(url: &str, key: &str, deployment: &str, body: Vec<u8>) -> Respo
     let mut response = Response::new(Full::new(bytes));
     *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::BAD_GATEWAY);
     for (name, value) in kept {
+        if let (Ok(name), Ok(value)) = (hyper::header::HeaderName::from_bytes(name.as_bytes()), hyper::header::HeaderValue::from_str(&value)) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
+}
+
+/// Pass a registry call on; the registry's own upload locations point back at the front.
+async fn proxy(method: &str, url: &str, backend: &str, headers: &[(String, String)], body: Vec<u8>) -> Response<Full<Bytes>> {
+    let failed = |message: String| {
+        let mut response = Response::new(Full::new(Bytes::from(message)));
+        *response.status_mut() = hyper::StatusCode::BAD_GATEWAY;
+        response
+    };
+    let client = match aml_client::azure::transport::client(std::time::Duration::from_secs(120)) {
+        Ok(client) => client,
+        Err(e) => return failed(e.to_string()),
+    };
+    let Ok(method) = hyper::Method::from_bytes(method.as_bytes()) else { return failed(format!("bad method {method}")) };
+    let mut request = client.request(method, url).body(body);
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
+    let answer = match request.send().await {
+        Ok(answer) => answer,
+        Err(e) => return failed(format!("the registry behind did not answer: {e}")),
+    };
+    let status = answer.status().as_u16();
+    let kept: Vec<(String, String)> = answer
+        .headers()
+        .iter()
+        .filter(|(name, _)| matches!(name.as_str(), "content-type" | "location" | "docker-content-digest" | "range" | "docker-upload-uuid" | "content-length"))
+        .map(|(name, value)| {
+            let value = value.to_str().unwrap_or("").to_string();
+            let value = if name.as_str() == "location" { value.replace(&format!("http://{backend}"), "") } else { value };
+            (name.as_str().to_string(), value)
+        })
+        .collect();
+    let bytes = answer.bytes().await.unwrap_or_default();
+    let mut response = Response::new(Full::new(bytes));
+    *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::BAD_GATEWAY);
+    for (name, value) in kept {
+        if name == "content-length" {
+            continue;
+        }
         if let (Ok(name), Ok(value)) = (hyper::header::HeaderName::from_bytes(name.as_bytes()), hyper::header::HeaderValue::from_str(&value)) {
             response.headers_mut().insert(name, value);
         }

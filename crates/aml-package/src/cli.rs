@@ -56,6 +56,10 @@ pub struct ImageArgs {
     #[arg(long, value_name = "IMAGE")]
     pub base: String,
     /// Where the image goes: `oci:DIR[:TAG]`, or `REGISTRY/REPOSITORY:TAG` to push it
+    ///
+    /// A registry on this machine (127.0.0.1, localhost) is reached over plain HTTP; any
+    /// other (`myacr.azurecr.io`) over HTTPS with a registry token exchanged for the Azure
+    /// identity (`--auth`): no `docker login`, no stored password.
     #[arg(long, value_name = "IMAGE")]
     pub to: String,
     /// The Python of the base, when it cannot be read from it (`3.11`)

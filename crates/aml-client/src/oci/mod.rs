@@ -2,6 +2,7 @@
 //! disk. Blobs are written to a temp file, fsynced and renamed before `index.json` names
 //! them, so a crash never leaves a layout pointing at missing bytes.
 
+pub mod acr;
 pub mod registry;
 
 use std::collections::BTreeMap;

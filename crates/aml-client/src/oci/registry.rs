@@ -1,8 +1,8 @@
 //! The OCI Distribution API, as much as pushing and pulling images needs: blob existence
 //! (HEAD first, so unchanged layers are never sent again), chunked uploads (PATCH, 8 MiB at
 //! a time: constant memory), manifests, and blob downloads checked against their digests.
-//! Plain HTTP, for registries on this machine (127.0.0.1, localhost); Azure Container
-//! Registry (HTTPS, AAD token exchange) comes with the azure backend.
+//! Plain HTTP for registries on this machine (127.0.0.1, localhost); HTTPS with registry
+//! tokens from the Azure identity (`acr`) for every other host: Azure Container Registry.
 
 use std::fmt;
 use std::fs::File;
@@ -63,10 +63,22 @@ impl fmt::Display for ImageRef {
     }
 }
 
+enum Connection {
+    Plain(Client<HttpConnector, Full<Bytes>>),
+    Tls { client: reqwest::Client, auth: Box<super::acr::RegistryAuth> },
+}
+
 pub struct RegistryClient {
-    client: Client<HttpConnector, Full<Bytes>>,
+    connection: Connection,
     base: String,
     runtime: tokio::runtime::Runtime,
+}
+
+/// `…/v2/<repository>/(blobs|manifests)/…` → the repository a token must cover.
+fn repository_of(url: &str) -> String {
+    let path = url.split("/v2/").nth(1).unwrap_or("");
+    let end = ["/blobs/", "/manifests/", "/tags/"].iter().filter_map(|m| path.find(m)).min().unwrap_or(path.len());
+    path[..end].to_string()
 }
 
 struct Answer {
@@ -78,15 +90,38 @@ struct Answer {
 impl RegistryClient {
     pub fn new(registry: &str) -> Result<RegistryClient> {
         let host = registry.split(':').next().unwrap_or(registry);
-        if !(host == "localhost" || host == "127.0.0.1" || host == "[::1]") {
-            return Err(Error::usage(
-                format!("`{registry}` is not on this machine; only local registries (plain HTTP) are supported so far"),
-                "push to an OCI layout (`--to oci:DIR`) or a registry on 127.0.0.1; Azure Container Registry arrives with the azure backend",
-            ));
-        }
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Error::storage("cannot start a runtime", e))?;
-        let client = Client::builder(TokioExecutor::new()).build_http();
-        Ok(RegistryClient { client, base: format!("http://{registry}"), runtime })
+        if host == "localhost" || host == "127.0.0.1" || host == "[::1]" {
+            let client = Client::builder(TokioExecutor::new()).build_http();
+            return Ok(RegistryClient { connection: Connection::Plain(client), base: format!("http://{registry}"), runtime });
+        }
+        let client = crate::azure::transport::client(std::time::Duration::from_secs(300))?;
+        let auth = Box::new(super::acr::RegistryAuth::new(registry, client.clone())?);
+        runtime.block_on(auth.sign_in())?;
+        Ok(RegistryClient { connection: Connection::Tls { client, auth }, base: format!("https://{registry}"), runtime })
+    }
+
+    /// One request over TLS with the repository's token, asked again once if it expired.
+    async fn send_tls(&self, client: &reqwest::Client, auth: &super::acr::RegistryAuth, method: Method, url: &str, headers: &[(&str, &str)], body: Bytes) -> Result<reqwest::Response> {
+        let repository = repository_of(url);
+        for attempt in 0..2 {
+            let mut request = client.request(method.clone(), url).body(body.clone());
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            if let Some(authorization) = auth.authorization(&repository).await? {
+                request = request.header("authorization", authorization);
+            }
+            let response = request.send().await.map_err(|e| {
+                Error::service(format!("the registry at {} did not answer {method} {url}: {}", self.base, crate::azure::error_chain(&e)), Some("check the registry's name and the network".into()))
+            })?;
+            if response.status().as_u16() == 401 && attempt == 0 {
+                auth.forget(&repository);
+                continue;
+            }
+            return Ok(response);
+        }
+        Err(Error::service(format!("the registry at {} kept refusing {method} {url}", self.base), None))
     }
 
     fn send(&self, method: Method, url: &str, headers: &[(&str, &str)], body: Bytes) -> Result<Answer> {
@@ -94,9 +129,21 @@ impl RegistryClient {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        let request = request.body(Full::new(body)).map_err(|e| Error::service(format!("cannot build a request to {url}: {e}"), None))?;
+        let request = request.body(Full::new(body.clone())).map_err(|e| Error::service(format!("cannot build a request to {url}: {e}"), None))?;
+        let client = match &self.connection {
+            Connection::Plain(client) => client,
+            Connection::Tls { client, auth } => {
+                return self.runtime.block_on(async {
+                    let response = self.send_tls(client, auth, method, url, headers, body).await?;
+                    let status = StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+                    let headers = response.headers().clone();
+                    let body = response.bytes().await.map_err(|e| Error::service(format!("the registry's answer to {url} broke off: {}", crate::azure::error_chain(&e)), None))?;
+                    Ok(Answer { status, headers, body })
+                });
+            }
+        };
         self.runtime.block_on(async {
-            let response = self.client.request(request).await.map_err(|e| {
+            let response = client.request(request).await.map_err(|e| {
                 Error::service(format!("the registry at {} did not answer {method} {url}: {e}", self.base), Some("check that the registry runs and the address is right".into()))
             })?;
             let (parts, body) = response.into_parts();
@@ -205,7 +252,25 @@ impl RegistryClient {
         let request = Request::builder().method(Method::GET).uri(&url).body(Full::new(Bytes::new())).map_err(|e| Error::service(format!("cannot build a request to {url}: {e}"), None))?;
         let mut file = std::io::BufWriter::with_capacity(1 << 20, File::create(to).with_path("cannot create", to)?);
         let received = self.runtime.block_on(async {
-            let response = self.client.request(request).await.map_err(|e| {
+            let client = match &self.connection {
+                Connection::Plain(client) => client,
+                Connection::Tls { client, auth } => {
+                    let mut response = self.send_tls(client, auth, Method::GET, &url, &[], Bytes::new()).await?;
+                    if response.status().as_u16() != 200 {
+                        let status = StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+                        let headers = response.headers().clone();
+                        let body = response.bytes().await.unwrap_or_default();
+                        return Err(self.failure(&format!("getting blob {digest}"), &Answer { status, headers, body }));
+                    }
+                    let mut hasher = sha2::Sha256::new();
+                    while let Some(chunk) = response.chunk().await.map_err(|e| Error::service(format!("the registry's answer to {url} broke off: {}", crate::azure::error_chain(&e)), None))? {
+                        hasher.update(&chunk);
+                        file.write_all(&chunk).with_path("cannot write", to)?;
+                    }
+                    return Ok(Digest::of_hash(hasher.finalize().into()));
+                }
+            };
+            let response = client.request(request).await.map_err(|e| {
                 Error::service(format!("the registry at {} did not answer GET {url}: {e}", self.base), Some("check that the registry runs and the address is right".into()))
             })?;
             let (parts, mut body) = response.into_parts();
@@ -253,5 +318,11 @@ mod tests {
         assert_eq!(r.reference, "latest");
         assert!("diabetes:3".parse::<ImageRef>().is_err());
         assert!("127.0.0.1:5000/Diabetes:3".parse::<ImageRef>().is_err());
+    }
+
+    #[test]
+    fn tokens_are_asked_for_the_repository_a_url_names() {
+        assert_eq!(repository_of("https://r.azurecr.io/v2/team/diabetes/blobs/uploads/"), "team/diabetes");
+        assert_eq!(repository_of("https://r.azurecr.io/v2/diabetes/manifests/3"), "diabetes");
     }
 }
