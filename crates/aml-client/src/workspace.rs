@@ -111,12 +111,6 @@ impl Workspace {
         }
     }
 
-    /// Whether gate and approval decisions are kept as an audit table (local), rather than
-    /// only as tags on the model version (Azure, in this build).
-    pub fn keeps_audit_trail(&self) -> bool {
-        matches!(self, Workspace::Local(_))
-    }
-
     pub fn location(&self) -> String {
         match self {
             Workspace::Local(local) => format!("local:{}", local.root().display()),
@@ -371,7 +365,7 @@ impl Workspace {
     pub fn record_audit(&mut self, entry: &NewAuditEntry, tags: &BTreeMap<String, String>) -> Result<AuditEntry> {
         match self {
             Workspace::Local(ws) => ws.registry().record_audit(entry, tags),
-            Workspace::Azure(_) => Err(not_on_azure("`record audit`")),
+            Workspace::Azure(ws) => ws.record_audit(entry, tags),
         }
     }
 
@@ -379,14 +373,14 @@ impl Workspace {
     pub fn audit(&self, model: Option<&str>, job: Option<&str>) -> Result<Vec<AuditEntry>> {
         match self {
             Workspace::Local(ws) => ws.registry_ref().audit(model, job),
-            Workspace::Azure(_) => Err(not_on_azure("`audit`")),
+            Workspace::Azure(ws) => ws.audit(model, job),
         }
     }
 
     pub fn request_approval(&mut self, request: &ApprovalRequest, entry: &NewAuditEntry) -> Result<()> {
         match self {
             Workspace::Local(ws) => ws.registry().insert_approval(request, entry),
-            Workspace::Azure(_) => Err(not_on_azure("`request approval`")),
+            Workspace::Azure(ws) => ws.request_approval(request, entry),
         }
     }
 
@@ -395,14 +389,14 @@ impl Workspace {
             Workspace::Local(ws) => ws.registry_ref().approval(id)?.ok_or_else(|| {
                 Error::usage(format!("no approval request `{id}` in this workspace"), "`approval-gate list` shows the requests; check `--workspace`")
             }),
-            Workspace::Azure(_) => Err(not_on_azure("`approval`")),
+            Workspace::Azure(ws) => ws.approval(id),
         }
     }
 
     pub fn approvals(&self) -> Result<Vec<ApprovalRequest>> {
         match self {
             Workspace::Local(ws) => ws.registry_ref().approvals(),
-            Workspace::Azure(_) => Err(not_on_azure("`approvals`")),
+            Workspace::Azure(ws) => ws.approvals(),
         }
     }
 
@@ -418,7 +412,7 @@ impl Workspace {
     ) -> Result<Decided> {
         match self {
             Workspace::Local(ws) => ws.registry().close_approval(id, state, by, comment, entry, tags),
-            Workspace::Azure(_) => Err(not_on_azure("`close approval`")),
+            Workspace::Azure(ws) => ws.close_approval(id, state, by, comment, entry, tags),
         }
     }
 }

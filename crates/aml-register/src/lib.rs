@@ -67,11 +67,7 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
             let ws = Workspace::open(&global.workspace, Access::Existing)?;
             let version = ws.model_version(&args.model.parse()?)?;
             let mut view = ModelView::from(&version);
-            // The audit trail lives in a local workspace's registry; on Azure the decisions
-            // are the version's `gate.*` and `approval.*` tags.
-            if ws.keeps_audit_trail() {
-                view.decisions = Some(ws.audit(Some(&version.id()), version.lineage.job.as_deref())?);
-            }
+            view.decisions = Some(ws.audit(Some(&version.id()), version.lineage.job.as_deref())?);
             Ok(Box::new(view))
         }
         Command::Tag(args) => {

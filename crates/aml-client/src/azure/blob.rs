@@ -136,6 +136,15 @@ fn url_escape(text: &str) -> String {
     out
 }
 
+/// When `put_bytes` may write.
+pub enum Condition {
+    Any,
+    /// Only if no blob has the name yet (`If-None-Match: *`).
+    Absent,
+    /// Only if the blob still has this ETag (`If-Match`).
+    Unchanged(String),
+}
+
 pub struct Upload {
     pub bytes: u64,
     pub files: u64,
@@ -230,6 +239,33 @@ impl Container {
         request.set_body(Vec::new());
         self.send_expecting(request, "setting blob metadata", &[200]).await?;
         Ok(())
+    }
+
+    /// Write a small blob whole, if `condition` holds; `false` when it did not (another
+    /// writer was first). How records shared by several processes are changed safely.
+    pub async fn put_bytes(&self, name: &str, bytes: Vec<u8>, condition: Condition) -> Result<bool> {
+        let mut request = Request::new(self.blob_url(name, "")?, Method::Put);
+        request.insert_header("x-ms-blob-type", "BlockBlob");
+        request.insert_header("content-type", "application/json");
+        match condition {
+            Condition::Any => {}
+            Condition::Absent => request.insert_header("if-none-match", "*"),
+            Condition::Unchanged(etag) => request.insert_header("if-match", etag),
+        }
+        request.set_body(bytes);
+        let response = self.send_expecting(request, "writing a blob", &[201, 409, 412]).await?;
+        Ok(u16::from(response.status()) == 201)
+    }
+
+    /// A small blob's bytes and its ETag, or `None` when it does not exist.
+    pub async fn read_tagged(&self, name: &str) -> Result<Option<(Vec<u8>, String)>> {
+        let request = Request::new(self.blob_url(name, "")?, Method::Get);
+        let response = self.send_expecting(request, "reading a blob", &[200, 404]).await?;
+        if u16::from(response.status()) == 404 {
+            return Ok(None);
+        }
+        let etag = response.headers().get_optional_str(&HeaderName::from_static("etag")).unwrap_or("").to_string();
+        Ok(Some((response.into_body().to_vec(), etag)))
     }
 
     /// Upload one file; `on_bytes` is told of each block that landed.

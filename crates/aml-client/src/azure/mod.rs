@@ -3,6 +3,7 @@
 //! tokio runtime and blocks on it at its edges.
 
 pub mod arm;
+pub mod audit;
 pub mod auth;
 pub mod blob;
 pub mod code;
@@ -336,8 +337,12 @@ impl AzureWorkspace {
     }
 
     pub fn update_tags(&mut self, version: &ModelVersion, set: &BTreeMap<String, String>, remove: &[String]) -> Result<ModelVersion> {
-        self.runtime.block_on(async {
-            let path = format!("{}/versions/{}", self.models_path(&version.name), version.version);
+        self.runtime.block_on(self.change_tags(&version.name, &version.version, set, remove))
+    }
+
+    async fn change_tags(&self, name: &str, version: &str, set: &BTreeMap<String, String>, remove: &[String]) -> Result<ModelVersion> {
+        {
+            let path = format!("{}/versions/{version}", self.models_path(name));
             let current: Value = self.arm.get(&path).await?;
             let mut tags: BTreeMap<String, String> = serde_json::from_value(current["properties"]["tags"].clone()).unwrap_or_default();
             for key in remove {
@@ -346,8 +351,8 @@ impl AzureWorkspace {
             tags.extend(set.clone());
             let body = writable_model_version(&current, &tags);
             let updated: Value = self.arm.put(&path, &body).await?;
-            from_arm(&version.name, &updated)
-        })
+            from_arm(name, &updated)
+        }
     }
 
     pub fn set_model_properties(&mut self, version: &ModelVersion, set: &BTreeMap<String, String>) -> Result<()> {
