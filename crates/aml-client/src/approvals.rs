@@ -62,6 +62,24 @@ pub struct NewAuditEntry {
     pub details: serde_json::Value,
 }
 
+impl NewAuditEntry {
+    /// The entry as stored under number `id`: stamped now, with the CI run it came from.
+    pub fn stamp(&self, id: i64) -> AuditEntry {
+        AuditEntry {
+            id,
+            kind: self.kind.clone(),
+            model: self.model.clone(),
+            job: self.job.clone(),
+            request: self.request.clone(),
+            decision: self.decision.clone(),
+            by: self.by.clone(),
+            ci_run: crate::ci::run_url(),
+            at: crate::time::now(),
+            details: self.details.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ApprovalState {
@@ -98,6 +116,16 @@ pub struct ApprovalRequest {
     pub created_at: String,
     pub decided_at: Option<String>,
     pub ci_run: Option<String>,
+}
+
+impl ApprovalRequest {
+    /// Closed as `state`, by whom and why, now.
+    pub fn close(&mut self, state: ApprovalState, by: Option<&str>, comment: Option<&str>) {
+        self.state = state;
+        self.decided_by = by.map(str::to_owned);
+        self.comment = comment.map(str::to_owned);
+        self.decided_at = Some(crate::time::now());
+    }
 }
 
 /// The outcome of trying to close a request: the request as it is now, and whether this

@@ -82,19 +82,10 @@ impl Storage {
             }
             Err(_) => String::new(),
         };
-        format!("sv={version}&sr={resource}&sp={permissions}&se={}&sig={}", encode(&expiry), encode(&signature))
+        format!("sv={version}&sr={resource}&sp={permissions}&se={}&sig={}", aml_client::oci::acr::form_encode(&expiry), aml_client::oci::acr::form_encode(&signature))
     }
 }
 
-/// Percent-encode a query value.
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
 
 pub struct Emulator {
     pub port: u16,

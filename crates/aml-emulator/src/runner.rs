@@ -89,28 +89,10 @@ fn run(state: &Arc<Mutex<State>>, compute: &Path, job: &str) -> Result<(), Strin
 
     let mut spec = json!({"type": "command", "command": props["command"], "experiment_name": props["experimentName"], "display_name": props["displayName"]});
     if let Some(code_id) = props["codeId"].as_str() {
-        let code = find_version(state, code_id, "codes").ok_or(format!("codeId {code_id} does not exist"))?;
-        let uri = code["properties"]["codeUri"].as_str().unwrap_or_default();
-        let base = format!("{}/", storage.url(&storage.container));
-        let prefix = uri.strip_prefix(&base).ok_or(format!("codeUri {uri} is not in the workspace's storage"))?;
-        let files = blobs.download(&storage.container, prefix, &work.path().join("code"))?;
-        let hash = aml_client::azure::code::content_hash(&files).map_err(|e| e.to_string())?;
-        let claimed = code["properties"]["properties"]["hash_sha256"].as_str().unwrap_or_default();
-        if hash != claimed {
-            let problem = format!("code {code_id}: the uploaded snapshot hashes to {hash}, its version claims {claimed}");
-            lock(state).violations.push(problem.clone());
-            return Err(problem);
-        }
+        fetch_code(state, &blobs, code_id, work.path())?;
         spec["code"] = json!("./code");
     }
-    let environment_id = props["environmentId"].as_str().unwrap_or_default();
-    let environment = find_version(state, environment_id, "environments").ok_or(format!("environmentId {environment_id} does not exist"))?;
-    let mut env = json!({"image": environment["properties"]["image"]});
-    if let Some(conda) = environment["properties"]["condaFile"].as_str() {
-        std::fs::write(work.path().join("conda.yml"), conda).map_err(|e| e.to_string())?;
-        env["conda_file"] = json!("./conda.yml");
-    }
-    spec["environment"] = env;
+    spec["environment"] = fetch_environment(state, props["environmentId"].as_str().unwrap_or_default(), work.path())?;
     let mut inputs = serde_json::Map::new();
     for (name, input) in props["inputs"].as_object().cloned().unwrap_or_default() {
         let kind = input["jobInputType"].as_str().unwrap_or_default();
@@ -221,6 +203,34 @@ fn run(state: &Arc<Mutex<State>>, compute: &Path, job: &str) -> Result<(), Strin
     Ok(())
 }
 
+/// A code version's snapshot into `work/code`; it must hash to what the version claims.
+fn fetch_code(state: &Mutex<State>, blobs: &Blobs, code_id: &str, work: &Path) -> Result<(), String> {
+    let code = find_version(state, code_id, "codes").ok_or(format!("codeId {code_id} does not exist"))?;
+    let uri = code["properties"]["codeUri"].as_str().unwrap_or_default();
+    let storage = &blobs.storage;
+    let prefix = uri.strip_prefix(&format!("{}/", storage.url(&storage.container))).ok_or(format!("codeUri {uri} is not in the workspace's storage"))?;
+    let files = blobs.download(&storage.container, prefix, &work.join("code"))?;
+    let hash = aml_client::azure::code::content_hash(&files).map_err(|e| e.to_string())?;
+    let claimed = code["properties"]["properties"]["hash_sha256"].as_str().unwrap_or_default();
+    if hash != claimed {
+        let problem = format!("code {code_id}: the uploaded snapshot hashes to {hash}, its version claims {claimed}");
+        lock(state).violations.push(problem.clone());
+        return Err(problem);
+    }
+    Ok(())
+}
+
+/// An environment version as the inline `environment:` of a local file (`work/conda.yml`).
+fn fetch_environment(state: &Mutex<State>, environment_id: &str, work: &Path) -> Result<Value, String> {
+    let environment = find_version(state, environment_id, "environments").ok_or(format!("environmentId {environment_id} does not exist"))?;
+    let mut env = json!({"image": environment["properties"]["image"]});
+    if let Some(conda) = environment["properties"]["condaFile"].as_str() {
+        std::fs::write(work.join("conda.yml"), conda).map_err(|e| e.to_string())?;
+        env["conda_file"] = json!("./conda.yml");
+    }
+    Ok(env)
+}
+
 /// The stored version an ARM id (`…/<kind>/<name>/versions/<version>`) names.
 fn find_version(state: &Mutex<State>, id: &str, kind: &str) -> Option<Value> {
     let at = id.find(&format!("/{kind}/"))?;
@@ -314,20 +324,9 @@ fn deploy(state: &Arc<Mutex<State>>, tools: &Path, endpoint: &str, deployment: &
         blobs.download(&container, &path, &work.path().join("model"))?;
         spec["model"] = json!({"path": "./model"});
     }
-    let code_id = props["codeConfiguration"]["codeId"].as_str().unwrap_or_default();
-    let code = find_version(state, code_id, "codes").ok_or(format!("codeId {code_id} does not exist"))?;
-    let uri = code["properties"]["codeUri"].as_str().unwrap_or_default();
-    let prefix = uri.strip_prefix(&format!("{}/", storage.url(&storage.container))).ok_or(format!("codeUri {uri} is not in the workspace's storage"))?;
-    blobs.download(&storage.container, prefix, &work.path().join("code"))?;
+    fetch_code(state, &blobs, props["codeConfiguration"]["codeId"].as_str().unwrap_or_default(), work.path())?;
     spec["code_configuration"] = json!({"code": "./code", "scoring_script": props["codeConfiguration"]["scoringScript"]});
-    let environment_id = props["environmentId"].as_str().unwrap_or_default();
-    let environment = find_version(state, environment_id, "environments").ok_or(format!("environmentId {environment_id} does not exist"))?;
-    let mut env = json!({"image": environment["properties"]["image"]});
-    if let Some(conda) = environment["properties"]["condaFile"].as_str() {
-        std::fs::write(work.path().join("conda.yml"), conda).map_err(|e| e.to_string())?;
-        env["conda_file"] = json!("./conda.yml");
-    }
-    spec["environment"] = env;
+    spec["environment"] = fetch_environment(state, props["environmentId"].as_str().unwrap_or_default(), work.path())?;
     if let Some(variables) = props["environmentVariables"].as_object().filter(|v| !v.is_empty()) {
         spec["environment_variables"] = Value::Object(variables.clone());
     }

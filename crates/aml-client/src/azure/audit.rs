@@ -44,18 +44,7 @@ impl AzureWorkspace {
         let taken = store.container.list(ENTRIES).await?;
         let mut id = taken.iter().filter_map(|n| n.strip_prefix(ENTRIES)?.strip_suffix(".json")?.parse::<i64>().ok()).max().unwrap_or(0) + 1;
         loop {
-            let entry = AuditEntry {
-                id,
-                kind: new.kind.clone(),
-                model: new.model.clone(),
-                job: new.job.clone(),
-                request: new.request.clone(),
-                decision: new.decision.clone(),
-                by: new.by.clone(),
-                ci_run: crate::ci::run_url(),
-                at: crate::time::now(),
-                details: new.details.clone(),
-            };
+            let entry = new.stamp(id);
             if store.container.put_bytes(&entry_name(id), encode(&entry)?, Condition::Absent).await? {
                 return Ok(entry);
             }
@@ -138,7 +127,6 @@ impl AzureWorkspace {
 
     /// Move a pending request to `state` with a write conditional on what was read; a
     /// writer that loses reads the request again and finds it closed.
-    #[allow(clippy::too_many_arguments)]
     pub fn close_approval(
         &mut self,
         id: &str,
@@ -156,10 +144,7 @@ impl AzureWorkspace {
                 if request.state != ApprovalState::Pending {
                     return Ok(Decided { request, won: false });
                 }
-                request.state = state;
-                request.decided_by = by.map(str::to_owned);
-                request.comment = comment.map(str::to_owned);
-                request.decided_at = Some(crate::time::now());
+                request.close(state, by, comment);
                 if store.container.put_bytes(&approval_name(id), encode(&request)?, Condition::Unchanged(etag)).await? {
                     self.append(&store, audit).await?;
                     self.tag_model(Some(&request.model), tags).await?;

@@ -16,7 +16,7 @@ use crate::model::VersionSelector;
 use crate::online::{ApplyOutcome, Deployment, DeploymentState, Endpoint, EndpointAccess, check_mirror, check_traffic};
 use crate::refs::ModelRef;
 use crate::workspace::DeployOptions;
-use crate::yaml::endpoint::{AuthMode, DeploymentModel, OnlineDeployment, OnlineEndpoint, inline_model, scoring_code};
+use crate::yaml::endpoint::{AuthMode, DeploymentModel, OnlineDeployment, OnlineEndpoint, inline_model, missing_endpoint, scoring_code};
 
 /// Deployments take minutes in Azure; an operation still running after this is reported, not awaited.
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(45 * 60);
@@ -130,14 +130,7 @@ impl AzureWorkspace {
         let (code_dir, scoring_script) = scoring_code(file, spec)?;
         let environment = spec.environment.as_ref().ok_or_else(|| Error::in_file(file, Some("environment"), "is missing", "give the environment (`image` and `conda_file`)"))?;
         self.runtime.block_on(async {
-            let endpoint = self.arm.get_optional::<Value>(&self.endpoint_path(&spec.endpoint_name)).await?.ok_or_else(|| {
-                Error::in_file(
-                    file,
-                    Some("endpoint_name"),
-                    format!("endpoint `{}` does not exist in this workspace", spec.endpoint_name),
-                    "apply the endpoint file first (`aml-deploy apply -f endpoint.yml`)",
-                )
-            })?;
+            let endpoint = self.arm.get_optional::<Value>(&self.endpoint_path(&spec.endpoint_name)).await?.ok_or_else(|| missing_endpoint(file, spec))?;
             let model = match &spec.model {
                 None => None,
                 Some(DeploymentModel::Registered(reference)) => Some(self.deployment_model_id(file, reference).await?),

@@ -13,18 +13,7 @@ use crate::error::{Error, Result};
 
 fn insert(tx: &rusqlite::Transaction, new: &NewAuditEntry) -> Result<AuditEntry> {
     let id: i64 = tx.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM audit", [], |r| r.get(0))?;
-    let entry = AuditEntry {
-        id,
-        kind: new.kind.clone(),
-        model: new.model.clone(),
-        job: new.job.clone(),
-        request: new.request.clone(),
-        decision: new.decision.clone(),
-        by: new.by.clone(),
-        ci_run: crate::ci::run_url(),
-        at: crate::time::now(),
-        details: new.details.clone(),
-    };
+    let entry = new.stamp(id);
     tx.execute(
         "INSERT INTO audit (id, kind, model, job, request, record) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![entry.id, entry.kind, entry.model, entry.job, entry.request, json(&entry)?],
@@ -102,10 +91,7 @@ impl Registry {
         if request.state != ApprovalState::Pending {
             return Ok(Decided { request, won: false });
         }
-        request.state = state;
-        request.decided_by = by.map(str::to_owned);
-        request.comment = comment.map(str::to_owned);
-        request.decided_at = Some(crate::time::now());
+        request.close(state, by, comment);
         tx.execute("UPDATE approval_requests SET record = ?2 WHERE id = ?1", params![id, json(&request)?])?;
         insert(&tx, audit)?;
         tag_model(&tx, Some(&request.model), tags)?;

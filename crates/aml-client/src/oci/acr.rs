@@ -141,7 +141,8 @@ impl RegistryAuth {
     }
 }
 
-fn form_encode(text: &str) -> String {
+/// Percent-encode a form or query value (RFC 3986 unreserved characters kept).
+pub fn form_encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),

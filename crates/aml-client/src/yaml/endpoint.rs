@@ -138,6 +138,16 @@ pub struct Probe {
     pub failure_threshold: Option<u32>,
 }
 
+/// A deployment file naming an endpoint the workspace does not have.
+pub fn missing_endpoint(file: &Path, spec: &OnlineDeployment) -> Error {
+    Error::in_file(
+        file,
+        Some("endpoint_name"),
+        format!("endpoint `{}` does not exist in this workspace", spec.endpoint_name),
+        "apply the endpoint file first (`aml-deploy apply -f endpoint.yml`)",
+    )
+}
+
 /// A deployment's scoring code: its folder and its scoring script, checked to exist.
 pub fn scoring_code(file: &Path, spec: &OnlineDeployment) -> Result<(PathBuf, String)> {
     let code = spec.code_configuration.as_ref().ok_or_else(|| {

@@ -160,14 +160,7 @@ impl LocalWorkspace {
     /// Create or update a deployment. Same spec, model and code → nothing restarted. An update
     /// starts the new revision beside the old one and switches only once it is ready.
     pub fn apply_deployment(&mut self, file: &Path, spec: &OnlineDeployment, options: &DeployOptions) -> Result<(Endpoint, ApplyOutcome)> {
-        self.endpoint_record(&spec.endpoint_name).map_err(|_| {
-            Error::in_file(
-                file,
-                Some("endpoint_name"),
-                format!("endpoint `{}` does not exist in this workspace", spec.endpoint_name),
-                "apply the endpoint file first (`aml-deploy apply -f endpoint.yml`)",
-            )
-        })?;
+        self.endpoint_record(&spec.endpoint_name).map_err(|_| crate::yaml::endpoint::missing_endpoint(file, spec))?;
         crate::refs::check_name(&spec.name, "deployment name")?;
         let (code_dir, scoring_script) = crate::yaml::endpoint::scoring_code(file, spec)?;
         let environment = spec.environment.as_ref().ok_or_else(|| Error::in_file(file, Some("environment"), "is missing", "give the environment (`image` and `conda_file`)"))?;
