@@ -205,7 +205,7 @@ pub fn run(dir: &Path, bin: &Path, runs: usize, size_mib: u64, python: &Path) ->
     let ratio = ours_resubmit.as_secs_f64() / one_hash.as_secs_f64().max(1e-9);
     rows.push(Row::custom(
         "re-submit unchanged code (10,000 files of 1 KiB)",
-        &format!("content hash + one ARM query; {uploads} uploads"),
+        &format!("code-snapshot code/ (content hash + one ARM query; {uploads} uploads)"),
         fmt(ours_resubmit),
         "find | sort | xargs cat | sha256sum (one hash)",
         fmt(one_hash),
