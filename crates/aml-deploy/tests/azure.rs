@@ -24,7 +24,9 @@ fn render(output: &Output) -> String {
 #[test]
 fn endpoints_deploy_serve_split_traffic_and_delete_on_azure() {
     let azure = start();
+    // Slow operations, and a poll of one throttled: both waited out.
     azure.emulator.set_operation_polls(2);
+    azure.emulator.inject("GET", "/mfeOperationsStatus/", aml_emulator::Fault::Status(429, Some(1)), 1);
     let created = azure.json("aml-deploy", &["apply", "-f", "linear/endpoint.yml"]);
     assert_eq!(created["outcome"], "created", "{created:#}");
     let again = azure.json("aml-deploy", &["apply", "-f", "linear/endpoint.yml"]);

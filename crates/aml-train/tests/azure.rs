@@ -159,3 +159,25 @@ fn an_unknown_job_is_bad_input_naming_it() {
     assert!(stderr(&output).contains("no job named `no-such-job`"), "{}", stderr(&output));
     azure.emulator.assert_clean();
 }
+
+#[test]
+fn sigterm_cancels_the_job_in_azure_and_waits_for_it_to_end() {
+    let azure = Azure::start();
+    let runner = azure.command("aml-train").args(["run", "echo/sleep.yml", "--name", "cancel-me"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let started = std::time::Instant::now();
+    while azure.emulator.jobs().get("cancel-me").is_none_or(|job| job["properties"]["status"] != "Running") {
+        assert!(started.elapsed() < std::time::Duration::from_secs(120), "the job never ran");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // Running in Azure and followed here (the signal handler is in place once it follows).
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(std::process::Command::new("kill").args(["-TERM", &runner.id().to_string()]).status().unwrap().success());
+    let output = runner.wait_with_output().unwrap();
+    azure.assert_no_secrets(&output);
+    assert_eq!(output.status.code(), Some(1), "{}", aml_client::testing::render(&output));
+    assert!(stderr(&output).contains("cancelling job cancel-me"), "{}", stderr(&output));
+    assert_eq!(azure.requests_containing("POST", "/jobs/cancel-me/cancel"), 1);
+    assert_eq!(azure.emulator.jobs()["cancel-me"]["properties"]["status"], "Canceled");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("job cancel-me: Canceled"), "{}", aml_client::testing::render(&output));
+    azure.emulator.assert_clean();
+}
