@@ -181,3 +181,27 @@ fn sigterm_cancels_the_job_in_azure_and_waits_for_it_to_end() {
     assert!(String::from_utf8_lossy(&output.stdout).contains("job cancel-me: Canceled"), "{}", aml_client::testing::render(&output));
     azure.emulator.assert_clean();
 }
+
+/// The worked example's job, unchanged, on Azure: scikit-learn and MLflow in the job's
+/// environment, metrics through MLflow, the model registered from the job's output.
+#[test]
+fn the_diabetes_example_trains_on_azure_and_its_model_is_registered() {
+    let azure = Azure::start();
+    azure.ws.copy_example("diabetes");
+    let job = azure.json(&["run", "diabetes/job.yml", "--name", "ridge", "--set", "inputs.alpha=0.5", "--quiet"]);
+    assert_eq!(job["status"], "Completed", "{job:#}");
+    let rmse = job["metrics"]["rmse"].as_f64().unwrap();
+    assert!((45.0..=65.0).contains(&rmse), "rmse = {rmse}");
+    assert_eq!(job["metrics"]["train_rows"], 353.0);
+    assert_eq!(job["params"], serde_json::json!({"alpha": "0.5"}), "log_param reached the workspace's MLflow");
+    // `compute: azureml:cpu-cluster` is the workspace's cluster.
+    let sent = azure.emulator.bodies("/jobs/ridge").pop().unwrap();
+    assert!(sent["properties"]["computeId"].as_str().unwrap().ends_with("/computes/cpu-cluster"), "{sent:#}");
+
+    let model = azure.0.json("aml-register", &["model", "-f", "diabetes/model.yml", "--job", "ridge"]);
+    assert_eq!(model["id"], "diabetes:1");
+    assert_eq!(model["metrics"], job["metrics"], "the model carries the job's metrics");
+    assert_eq!(model["lineage"]["job"], "ridge");
+    assert_eq!(model["lineage"]["code_digest"], job["code_digest"]);
+    azure.emulator.assert_clean();
+}
