@@ -13,7 +13,8 @@ use clap::{Args, Parser, Subcommand};
 /// reads. On the local workspace a deployment is the Azure ML inference server running your
 /// `score.py`, and the endpoint is a router on 127.0.0.1 with key auth, a traffic split, the
 /// `azureml-model-deployment` header to pin a deployment, and mirrored traffic. They keep
-/// running after this command exits, until `delete`.
+/// running after this command exits, until `delete`. On an Azure ML workspace they are
+/// managed online endpoints and deployments, each change followed until Azure ML is done.
 ///
 /// Exit codes: 0 success; 1 a deployment never became ready, or a rollout failed its checks
 /// and was rolled back; 2 bad input, nothing changed; 3 storage or service failure.

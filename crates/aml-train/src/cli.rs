@@ -10,7 +10,10 @@ use clap::{Args, Parser, Subcommand};
 ///
 /// Reads the job YAML `az ml job create` reads (`type: command` and `type: pipeline`),
 /// unchanged. On the local workspace (the default, `./.aml`) jobs run here in cached
-/// virtualenvs; metrics come from MLflow logging in the script.
+/// virtualenvs; metrics come from MLflow logging in the script. On an Azure ML workspace
+/// (`--workspace azureml://…`) command jobs are submitted there: the code is uploaded unless
+/// an unchanged snapshot is already there, the job is followed with its log streamed, and
+/// its metrics are read from the workspace's MLflow.
 ///
 /// Exit codes: 0 success; 1 the job failed, was canceled, or data broke its contract;
 /// 2 bad input (YAML, flags, paths), nothing written; 3 storage or service failure.
