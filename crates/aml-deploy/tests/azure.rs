@@ -97,3 +97,28 @@ fn a_deployment_that_fails_exits_1_with_its_log() {
     assert_eq!(show["traffic"], json!({}));
     azure.emulator.assert_clean();
 }
+
+#[test]
+fn a_rollout_moves_traffic_in_checked_steps_on_azure() {
+    let azure = start();
+    azure.json("aml-deploy", &["apply", "-f", "linear/endpoint.yml"]);
+    let blue = azure.run("aml-deploy", &["apply", "-f", "linear/deployment-blue.yml", "-q"]);
+    assert_eq!(blue.status.code(), Some(0), "{}", render(&blue));
+    let check = "smoke-test run --endpoint linear --deployment green --cases linear/cases-green.jsonl";
+    let tools = aml_client::testing::binary("aml-deploy").parent().unwrap().display().to_string();
+    let output = azure
+        .command("aml-deploy")
+        .env("PATH", format!("{tools}:{}", std::env::var("PATH").unwrap_or_default()))
+        .args(["rollout", "--endpoint", "linear", "-f", "linear/deployment-green.yml", "--steps", "50,100", "--interval", "200ms", "--check", check, "-q", "-o", "json"])
+        .output()
+        .unwrap();
+    azure.assert_no_secrets(&output);
+    assert_eq!(output.status.code(), Some(0), "{}", render(&output));
+    let rollout: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(rollout["status"], "completed");
+    assert_eq!(rollout["traffic"], json!({"blue": 0, "green": 100}));
+    let steps: Vec<(u64, bool)> = rollout["steps"].as_array().unwrap().iter().map(|s| (s["weight"].as_u64().unwrap(), s["check"]["passed"].as_bool().unwrap())).collect();
+    assert_eq!(steps, [(50, true), (100, true)]);
+    assert_eq!(azure.emulator.endpoints()["linear"]["properties"]["traffic"], json!({"blue": 0, "green": 100}));
+    azure.emulator.assert_clean();
+}

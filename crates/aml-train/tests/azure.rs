@@ -78,7 +78,7 @@ fn a_command_job_runs_on_azure_with_the_answers_of_the_local_workspace() {
     // The same snapshot on both backends.
     assert_eq!(remote["code_digest"], local["code_digest"]);
     // Status changes and the job's own output, streamed while it ran.
-    for expected in ["uploading code", "job echo-1 submitted", "job echo-1: Running", "job echo-1: Completed", "streaming user_logs/std_log.txt", "hello x2: 2 data rows"] {
+    for expected in ["uploading code", "job echo-1 submitted", "web view: https://ml.azure.com/runs/echo-1", "job echo-1: Running", "job echo-1: Completed", "streaming user_logs/std_log.txt", "hello x2: 2 data rows"] {
         assert!(log.contains(expected), "`{expected}` missing from:\n{log}");
     }
 

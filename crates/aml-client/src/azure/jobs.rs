@@ -53,8 +53,11 @@ impl AzureWorkspace {
                 return Err(Error::usage(format!("the workspace already has a job `{name}`"), "job names are unique: give another `--name`, or leave it out for a generated one"));
             }
             let body = self.job_body(spec, plan, options).await?;
-            let _: Value = self.arm.put(&self.job_path(&name), &body).await?;
+            let created: Value = self.arm.put(&self.job_path(&name), &body).await?;
             crate::status!("job {name} submitted (experiment {})", body["properties"]["experimentName"].as_str().unwrap_or_default());
+            if let Some(studio) = created["properties"]["services"]["Studio"]["endpoint"].as_str() {
+                crate::status!("  web view: {studio}");
+            }
             let last = self.follow(&name, options.stream_logs).await?;
             let job = self.job_from_arm(&last).await?;
             Ok(RunResult { job, steps: Vec::new() })
