@@ -252,6 +252,10 @@ async fn run_step(ws: &mut LocalWorkspace, step: &StepPlan, job: &mut Job, produ
         ("AML_JOB_NAME".into(), job.name.clone()),
         // The URL MLflow would print points at a UI the local endpoint does not serve.
         ("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT".into(), "true".into()),
+        // MLflow 3's usage telemetry calls home from a background thread; offline (CI agents,
+        // this runner's sandbox) it fails and unsets an environment variable while requests
+        // read it, failing a tracking call at random. A job's own variables can turn it back on.
+        ("MLFLOW_DISABLE_TELEMETRY".into(), "true".into()),
         ("PYTHONUNBUFFERED".into(), "1".into()),
         ("PYTHONDONTWRITEBYTECODE".into(), "1".into()),
     ];
