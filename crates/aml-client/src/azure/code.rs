@@ -4,8 +4,6 @@
 //! `startPendingUpload` hands out, as `<folder name>/<path>`, then becomes an anonymous
 //! code version.
 
-use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use azure_core::credentials::Secret;
@@ -60,21 +58,9 @@ pub fn hash_snapshot(files: &[(String, PathBuf)]) -> Result<(String, Digest)> {
         hash.update(size.to_string().as_bytes());
     }
     let mut entries = Vec::with_capacity(sorted.len());
-    let mut buffer = vec![0u8; 1 << 20];
     for (rel, path) in &sorted {
-        let mut file = File::open(path).with_path("cannot open", path)?;
-        let mut own = Sha256::new();
-        let mut size = 0u64;
-        loop {
-            let n = file.read(&mut buffer).with_path("cannot read", path)?;
-            if n == 0 {
-                break;
-            }
-            hash.update(&buffer[..n]);
-            own.update(&buffer[..n]);
-            size += n as u64;
-        }
-        entries.push(FileEntry { path: rel.clone(), size, digest: Digest::of_hash(own.finalize().into()) });
+        let (size, digest) = super::hash::hash_file(path, &mut hash)?;
+        entries.push(FileEntry { path: rel.clone(), size, digest });
     }
     entries.sort_by(|a, b| a.path.cmp(&b.path));
     let hex: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();

@@ -72,7 +72,8 @@ fn walk(dir: &Path, prefix: &str, object: &mut Sha256, entries: &mut Vec<FileEnt
     Ok(())
 }
 
-fn hash_file(path: &Path, object: &mut Sha256) -> Result<(u64, Digest)> {
+/// One read of a file: its bytes into `object` (a hash over many files) and its own digest.
+pub(super) fn hash_file(path: &Path, object: &mut Sha256) -> Result<(u64, Digest)> {
     let mut file = fs::File::open(path).with_path("cannot open", path)?;
     let mut own = Sha256::new();
     let mut buffer = vec![0u8; 1 << 20];
