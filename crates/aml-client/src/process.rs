@@ -203,3 +203,24 @@ pub fn scratch_dir(prefix: &str) -> crate::Result<PathBuf> {
     std::fs::create_dir_all(&dir).map_err(|e| crate::Error::storage(format!("cannot create `{}`", dir.display()), e))?;
     Ok(dir)
 }
+
+/// Scratch folders that live as long as their owner: a remote workspace hands out paths to
+/// downloaded job outputs and model files, valid while it is open and removed after.
+#[derive(Default)]
+pub struct ScratchDirs(std::sync::Mutex<Vec<PathBuf>>);
+
+impl ScratchDirs {
+    pub fn create(&self, prefix: &str) -> crate::Result<PathBuf> {
+        let dir = scratch_dir(prefix)?;
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(dir.clone());
+        Ok(dir)
+    }
+}
+
+impl Drop for ScratchDirs {
+    fn drop(&mut self) {
+        for dir in self.0.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner()).drain(..) {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}

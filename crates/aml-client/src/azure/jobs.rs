@@ -461,7 +461,7 @@ impl AzureWorkspace {
             })?;
             let (datastore, prefix) = parse_datastore_uri(uri).ok_or_else(|| Error::service(format!("output `{output}` of job `{job}` is at `{uri}`, which this build cannot download"), None))?;
             let store = self.datastore(&datastore).await?;
-            let dir = crate::process::scratch_dir("aml-job-output")?;
+            let dir = self.scratch.create("aml-job-output")?;
             let written = super::download_prefix(&store, &prefix, &dir).await?;
             if found["jobOutputType"] == "uri_file" && written.len() == 1 {
                 return Ok(written[0].clone());

@@ -60,6 +60,8 @@ pub struct AzureWorkspace {
     discovery_url: Option<String>,
     /// `properties.mlFlowTrackingUri` (`azureml://…`): the MLflow API jobs' metrics are read from.
     tracking_uri: Option<String>,
+    /// Downloaded job outputs and model files, removed when the workspace is dropped.
+    scratch: crate::process::ScratchDirs,
 }
 
 /// A datastore's container, ready for blob calls.
@@ -101,6 +103,7 @@ impl AzureWorkspace {
             resource_group: resource_group.into(),
             workspace: workspace.into(),
             prefix,
+            scratch: Default::default(),
         })
     }
 
@@ -389,7 +392,7 @@ impl AzureWorkspace {
     }
 
     pub fn model_files(&self, version: &ModelVersion) -> Result<Vec<(String, PathBuf)>> {
-        let dir = crate::process::scratch_dir("aml-model")?;
+        let dir = self.scratch.create("aml-model")?;
         self.download_model(version, &dir)?;
         crate::tree::list(&dir)
     }
