@@ -135,31 +135,39 @@ pub fn ensure_base_image() -> Result<PathBuf, String> {
     Ok(tar)
 }
 
-/// The request schema the Azure emulator holds every body to, generated from the models in
-/// the venv's azure-ai-ml (ORACLE.md) — once per venv, under target/.
+/// The request schemas the emulator holds every body to, generated from the models in the
+/// venv's azure-ai-ml (ORACLE.md) and databricks-sdk — once per venv, under target/.
 pub fn oracle_schema_path() -> PathBuf {
     root().join("target").join("aml-test-cache").join("oracle").join("arm-2025-12-01.json")
 }
 
-pub fn ensure_oracle_schema() -> Result<PathBuf, String> {
-    let path = oracle_schema_path();
+pub fn databricks_schema_path() -> PathBuf {
+    root().join("target").join("aml-test-cache").join("oracle").join("databricks.json")
+}
+
+pub fn ensure_oracle_schema() -> Result<(), String> {
+    generate_schema(&oracle_schema_path(), "oracle_schema.py", "azure-ai-ml")?;
+    generate_schema(&databricks_schema_path(), "oracle_databricks.py", "databricks-sdk")
+}
+
+fn generate_schema(path: &Path, script: &str, package: &str) -> Result<(), String> {
     let stamp = venv().join(".xtask-requirements");
     let fresh = |p: &Path| p.metadata().and_then(|m| m.modified()).ok();
-    if path.is_file() && fresh(&path) >= fresh(&stamp) {
-        return Ok(path);
+    if path.is_file() && fresh(path) >= fresh(&stamp) {
+        return Ok(());
     }
-    step("generating the emulator's request schema from azure-ai-ml's models");
+    step(&format!("generating the emulator's request schema from {package}'s models"));
     let dir = path.parent().ok_or("oracle path has no parent")?;
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let output = Command::new(venv().join("bin").join("python"))
-        .arg(root().join("xtask").join("oracle_schema.py"))
+        .arg(root().join("xtask").join(script))
         .output()
-        .map_err(|e| format!("cannot run xtask/oracle_schema.py: {e}"))?;
+        .map_err(|e| format!("cannot run xtask/{script}: {e}"))?;
     if !output.status.success() {
-        return Err(format!("xtask/oracle_schema.py failed: {}", String::from_utf8_lossy(&output.stderr)));
+        return Err(format!("xtask/{script} failed: {}", String::from_utf8_lossy(&output.stderr)));
     }
     let temp = path.with_extension("json.tmp");
     std::fs::write(&temp, &output.stdout).map_err(|e| format!("cannot write {}: {e}", temp.display()))?;
-    std::fs::rename(&temp, &path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    Ok(path)
+    std::fs::rename(&temp, path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(())
 }

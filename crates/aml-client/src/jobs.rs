@@ -141,6 +141,8 @@ pub struct RunOptions {
     /// Echo the job's output to stderr as it runs (as `az ml job stream`).
     pub stream_logs: bool,
     pub ci: crate::ci::Ci,
+    /// Run command steps on Azure Databricks (`--compute databricks:…`) instead of here.
+    pub databricks: Option<crate::databricks::Compute>,
 }
 
 /// A job that ran to its end, and its steps for a pipeline.

@@ -5,6 +5,7 @@ pub mod approvals;
 pub mod azure;
 pub mod ci;
 pub mod cli;
+pub mod databricks;
 pub mod digest;
 pub mod duration;
 pub mod error;

@@ -130,6 +130,14 @@ async fn stop(child: &mut tokio::process::Child, pgid: Option<i32>) {
     }
 }
 
+/// Ask a process to stop as Ctrl-C would (SIGINT); false when it cannot be signalled.
+#[allow(unsafe_code)]
+pub fn interrupt(pid: u32) -> bool {
+    let Ok(pid) = i32::try_from(pid) else { return false };
+    // SAFETY: kill(2) only sends a signal to the one process named.
+    pid > 0 && unsafe { libc::kill(pid, libc::SIGINT) } == 0
+}
+
 #[allow(unsafe_code)]
 fn signal_group(pgid: Option<i32>, signal: i32) {
     if let Some(pgid) = pgid.filter(|p| *p > 0) {

@@ -199,9 +199,23 @@ impl Workspace {
     }
 
     pub fn run_job(&mut self, job: &LoadedJob, plan: &Plan, options: &RunOptions) -> Result<RunResult> {
+        if options.databricks.is_some() && self.is_remote() {
+            return Err(Error::usage(
+                "--compute databricks:… runs jobs recorded in a local workspace; Azure ML does not run command jobs on Databricks",
+                "run with a local `--workspace` and register the output with `aml-register model --job JOB`, then `aml-register promote --to azureml://…`",
+            ));
+        }
         match self {
             Workspace::Local(ws) => crate::local::runner::run(ws, plan, options),
             Workspace::Azure(ws) => ws.run_job(job, plan, options),
+        }
+    }
+
+    /// Cancel a running job and return it once it has ended.
+    pub fn cancel_job(&self, name: &str) -> Result<Job> {
+        match self {
+            Workspace::Local(ws) => ws.cancel_job(name),
+            Workspace::Azure(ws) => ws.cancel_job(name),
         }
     }
 

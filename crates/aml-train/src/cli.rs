@@ -13,7 +13,8 @@ use clap::{Args, Parser, Subcommand};
 /// virtualenvs; metrics come from MLflow logging in the script. On an Azure ML workspace
 /// (`--workspace azureml://…`) command jobs are submitted there: the code is uploaded unless
 /// an unchanged snapshot is already there, the job is followed with its log streamed, and
-/// its metrics are read from the workspace's MLflow.
+/// its metrics are read from the workspace's MLflow. With `--compute databricks:…` command
+/// steps run on Azure Databricks as one-time runs, recorded in the local workspace.
 ///
 /// Exit codes: 0 success; 1 the job failed, was canceled, or data broke its contract;
 /// 2 bad input (YAML, flags, paths), nothing written; 3 storage or service failure.
@@ -46,6 +47,12 @@ pub enum Command {
     Logs(LogsArgs),
     /// Print a job's metrics (the last value logged for each)
     Metrics(JobArgs),
+    /// Cancel a running job and wait until it has stopped
+    ///
+    /// On Azure ML, the job is cancelled there. On the local workspace, the `aml-train run`
+    /// process running it is signalled as Ctrl-C would, and stops it wherever it runs (here,
+    /// or on Databricks with `runs/cancel`).
+    Cancel(JobArgs),
 }
 
 #[derive(Debug, Args)]
@@ -79,6 +86,14 @@ pub struct RunArgs {
     /// Do not echo the job's output (it is still kept in the job's log)
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Where command steps run: `local` (here, the default) or Azure Databricks as
+    /// `databricks:https://adb-….azuredatabricks.net?cluster=CLUSTER_ID` (an existing cluster) or
+    /// `databricks:https://…?node_type=Standard_DS3_v2&workers=2` (a new one; `spark_version=`
+    /// optional); `volume=/Volumes/CATALOG/SCHEMA/VOLUME` holds the run's files
+    /// (default /Volumes/main/default/aml_train, or DATABRICKS_VOLUME). Databricks is reached
+    /// with DATABRICKS_TOKEN, else an Entra token from the `--auth` identity.
+    #[arg(long, value_name = "COMPUTE", env = "AML_COMPUTE", default_value = "local")]
+    pub compute: String,
 }
 
 #[derive(Debug, Args)]

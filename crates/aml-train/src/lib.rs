@@ -31,6 +31,7 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
         Command::Run(args) => {
             // Everything is checked before the workspace is created: bad input writes nothing.
             let (existing, job, plan) = load_and_plan(&args.file, &args.sets, &global.workspace)?;
+            let databricks = compute(&args.compute, &args.file, &plan)?;
             warn(&plan);
             if let Some(path) = &args.data_contract {
                 let checks = contract::check(path, &contract::load(path)?, &plan)?;
@@ -49,6 +50,7 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
                 display_name: None,
                 stream_logs: !args.quiet,
                 ci: global.ci(),
+                databricks,
             };
             let result = ws.run_job(&job, &plan, &options)?;
             Ok(Box::new(job_view(&ws, &result.job)?))
@@ -56,6 +58,11 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
         Command::Show(args) => {
             let ws = Workspace::open(&global.workspace, Access::Existing)?;
             let job = ws.job(&args.name)?;
+            Ok(Box::new(job_view(&ws, &job)?))
+        }
+        Command::Cancel(args) => {
+            let ws = Workspace::open(&global.workspace, Access::Existing)?;
+            let job = ws.cancel_job(&args.name)?;
             Ok(Box::new(job_view(&ws, &job)?))
         }
         Command::Metrics(args) => {
@@ -83,6 +90,28 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
             Ok(Box::new(LogsView { name: job.name, logs: parts }))
         }
     }
+}
+
+/// `--compute`: here, or Databricks — where every step's command must be one Python
+/// invocation (checked now, before anything is written).
+fn compute(text: &str, file: &Path, plan: &Plan) -> Result<Option<aml_client::databricks::Compute>> {
+    if text == "local" {
+        return Ok(None);
+    }
+    let Some(parsed) = aml_client::databricks::Compute::parse(text) else {
+        return Err(Error::usage(format!("--compute `{text}` is not a compute"), "use `local` or `databricks:https://HOST?cluster=ID` (see --help)"));
+    };
+    let compute = parsed?;
+    for step in &plan.steps {
+        if let Err(problem) = aml_client::databricks::python_command(&step.command) {
+            let field = match &step.step {
+                Some(name) => format!("jobs.{name}.command"),
+                None => "command".to_string(),
+            };
+            return Err(Error::in_file(file, Some(&field), problem, "write the command as `python FILE …` to run it on Databricks"));
+        }
+    }
+    Ok(Some(compute))
 }
 
 /// Load a job file and check it against the workspace, if there is one yet (job-output

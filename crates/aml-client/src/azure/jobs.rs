@@ -295,6 +295,19 @@ impl AzureWorkspace {
         Ok(())
     }
 
+    /// Jobs_Cancel, followed to its end; the job as it then is.
+    pub fn cancel_job(&self, name: &str) -> Result<Job> {
+        let job = self.job(name)?;
+        if job.status.is_terminal() {
+            return Err(Error::usage(format!("job `{name}` already ended: {}", job.status), "nothing to cancel"));
+        }
+        self.runtime.block_on(async {
+            let reply = self.arm.call(Method::Post, &format!("{}/cancel", self.job_path(name)), None).await?;
+            self.arm.wait(&format!("cancelling job {name}"), &reply, Duration::from_secs(600), &mut |_| {}).await
+        })?;
+        self.job(name)
+    }
+
     pub fn job(&self, name: &str) -> Result<Job> {
         self.runtime.block_on(async {
             let resource: Value = self.arm.get_optional(&self.job_path(name)).await?.ok_or_else(|| {

@@ -225,6 +225,32 @@ impl LocalWorkspace {
         Err(Error::usage(format!("no job named `{name}` in this workspace"), hint))
     }
 
+    /// Cancel a running job: its `aml-train run` process is sent SIGINT, as Ctrl-C would be,
+    /// and cancels it wherever it runs (its process here, or `runs/cancel` on Databricks);
+    /// then wait for the record to say it ended.
+    pub fn cancel_job(&self, name: &str) -> Result<Job> {
+        let job = self.job(name)?;
+        if job.status.is_terminal() {
+            return Err(Error::usage(format!("job `{name}` already ended: {}", job.status), "nothing to cancel"));
+        }
+        let pid = job.runner_pid.ok_or_else(|| Error::failed(format!("job `{name}` has no runner process to signal"), None))?;
+        if !crate::process::interrupt(pid) {
+            return Err(Error::failed(format!("cannot signal the aml-train process (pid {pid}) running job `{name}`"), Some("is it running as another user?".into())));
+        }
+        crate::status!("asked the aml-train process (pid {pid}) running job {name} to cancel it");
+        let started = std::time::Instant::now();
+        loop {
+            let job = self.job(name)?;
+            if job.status.is_terminal() {
+                return Ok(job);
+            }
+            if started.elapsed() > std::time::Duration::from_secs(600) {
+                return Err(Error::failed(format!("job `{name}` is still {} 10 minutes after it was asked to cancel", job.status), None));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
+
     pub fn job_steps(&self, name: &str) -> Result<Vec<Job>> {
         Ok(self.registry.children(name)?.into_iter().map(refresh_abandoned).collect())
     }

@@ -2,6 +2,7 @@
 //! virtualenvs, with MLflow tracking served locally, and records everything in the
 //! workspace as Azure ML would (statuses, inputs, outputs, metrics, logs).
 
+mod databricks;
 pub mod environment;
 pub mod mlflow;
 
@@ -213,18 +214,22 @@ async fn run_pipeline(ws: &mut LocalWorkspace, plan: &Plan, parent: &mut Job, co
 }
 
 async fn run_step(ws: &mut LocalWorkspace, step: &StepPlan, job: &mut Job, produced: &Produced, context: &mut StepContext<'_>) -> Result<()> {
-    let StepContext { options, server, cancel, digests } = context;
     let dir = ws.job_dir(&job.name);
     let code_dir = dir.join("code");
     fs::create_dir_all(&code_dir).with_path("cannot create the job folder", &code_dir)?;
     job.status = JobStatus::Preparing;
-    job.inputs = input_records(&step.inputs, produced, digests)?;
+    job.inputs = input_records(&step.inputs, produced, context.digests)?;
     ws.registry().update_job(job)?;
     report_status(job);
 
     if let Some(code) = &step.code {
         job.code_digest = Some(snapshot(code, &code_dir)?);
     }
+    if let Some(compute) = &context.options.databricks {
+        job.environment = Some(compute.to_string());
+        return databricks::run_step(ws, step, job, produced, context, compute).await;
+    }
+    let StepContext { options, server, cancel, .. } = context;
     let interpreter = match environment::ensure(&step.environment, cancel, options.stream_logs).await {
         Ok(interpreter) => interpreter,
         Err(Error::Failed { message, .. }) => return finish(ws, job, if cancel.requested() { JobStatus::Canceled } else { JobStatus::Failed }, Some(message)),
