@@ -35,6 +35,12 @@ impl Cancellation {
         Ok(Cancellation { requested: rx })
     }
 
+    /// A cancellation another part of the program triggers through the sender (no signals).
+    pub fn manual() -> (watch::Sender<bool>, Cancellation) {
+        let (tx, rx) = watch::channel(false);
+        (tx, Cancellation { requested: rx })
+    }
+
     pub fn requested(&self) -> bool {
         *self.requested.borrow()
     }

@@ -25,6 +25,8 @@ pub enum Answer {
     Forward { url: String, key: String, deployment: String, body: Vec<u8> },
     /// A registry call passed to the Distribution registry behind the ACR front.
     Proxy { method: String, url: String, backend: String, headers: Vec<(String, String)>, body: Vec<u8> },
+    /// Bytes as they are (a file download).
+    Raw { status: u16, content_type: String, body: Vec<u8> },
 }
 
 pub(crate) fn ok(status: u16, body: Value) -> Answer {
@@ -73,10 +75,14 @@ pub struct State {
     pub(crate) acr_access: BTreeMap<String, String>,
     /// Items per list page, small enough that listing follows nextLink.
     page_size: usize,
+    /// The Azure Databricks workspace at the same address (`/api/2.x/…`).
+    pub(crate) databricks: crate::databricks::Databricks,
+    /// The emulator's certificate, for the processes its compute starts.
+    pub(crate) cert: std::path::PathBuf,
 }
 
 impl State {
-    pub fn new(schema: Schema, storage: Option<Storage>, port: u16, local_workspace: std::path::PathBuf) -> State {
+    pub fn new(schema: Schema, storage: Option<Storage>, port: u16, local_workspace: std::path::PathBuf, databricks: crate::databricks::Databricks, cert: std::path::PathBuf) -> State {
         State {
             schema,
             storage,
@@ -109,6 +115,8 @@ impl State {
             acr_refresh: BTreeSet::new(),
             acr_access: BTreeMap::new(),
             page_size: 2,
+            databricks,
+            cert,
         }
     }
 
@@ -119,6 +127,7 @@ impl State {
             Answer::Reply { status, .. } => *status,
             Answer::Reset => 0,
             Answer::Forward { .. } | Answer::Proxy { .. } => 200,
+            Answer::Raw { status, .. } => *status,
         };
         self.log.push((method.to_string(), path, status));
         answer
@@ -160,6 +169,9 @@ impl State {
                 ["api", "catalog", "experimentation", "gallery", "history", "hyperdrive", "labeling", "modelmanagement", "pipelines"].iter().map(|k| (k.to_string(), json!(base))).collect();
             return ok(200, Value::Object(services));
         }
+        if path.starts_with("/api/2.") {
+            return self.databricks_route(method, uri, headers, body);
+        }
         if path.starts_with("/history/v1.0/subscriptions/") || path.starts_with("/mlflow/v2.0/subscriptions/") {
             let token = headers.get("authorization").and_then(|h| h.strip_prefix("Bearer ")).unwrap_or("");
             if !self.tokens.contains(token) {
@@ -198,6 +210,13 @@ impl State {
         arm_error(404, "NotFound", "not an operation the emulator implements")
     }
 
+    /// An Entra token for Databricks' resource: Databricks takes it, ARM does not.
+    pub(crate) fn issue_databricks_token(&mut self) -> String {
+        let token = format!("emulator-databricks-token-{}", self.databricks.tokens.len() + 1);
+        self.databricks.tokens.insert(token.clone());
+        token
+    }
+
     fn issue_token(&mut self) -> String {
         let token = format!("emulator-access-token-{}", self.tokens.len() + 1);
         self.tokens.insert(token.clone());
@@ -232,7 +251,8 @@ impl State {
         if !authenticated {
             return refuse(7000215, "Invalid client secret provided.");
         }
-        let token = self.issue_token();
+        let for_databricks = form.get("scope").is_some_and(|s| s.starts_with(crate::databricks::RESOURCE));
+        let token = if for_databricks { self.issue_databricks_token() } else { self.issue_token() };
         ok(200, json!({"token_type": "Bearer", "expires_in": 3600, "ext_expires_in": 3600, "access_token": token}))
     }
 
@@ -243,7 +263,7 @@ impl State {
         let Some(resource) = query.get("resource") else {
             return Answer::Reply { status: 400, headers: Vec::new(), body: json!({"error": "invalid_resource"}) };
         };
-        let token = self.issue_token();
+        let token = if resource.starts_with(crate::databricks::RESOURCE) { self.issue_databricks_token() } else { self.issue_token() };
         let expires = jiff::Timestamp::now().as_second() + 3600;
         ok(200, json!({"access_token": token, "expires_on": expires.to_string(), "token_type": "Bearer", "resource": resource}))
     }

@@ -10,6 +10,8 @@
 mod acr;
 pub mod azurite;
 mod arm;
+mod cluster;
+pub mod databricks;
 pub mod harness;
 mod jobs;
 mod online;
@@ -117,7 +119,8 @@ impl Emulator {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| format!("runtime: {e}"))?;
         let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).map_err(|e| format!("bind: {e}"))?;
         let port = listener.local_addr().map_err(|e| format!("bind: {e}"))?.port();
-        let state = Arc::new(Mutex::new(arm::State::new(schema, storage, port, dir.path().join("local-workspace"))));
+        let databricks = databricks::Databricks::new(schema::Schema::load(&databricks_schema())?, dir.path().join("databricks-driver"));
+        let state = Arc::new(Mutex::new(arm::State::new(schema, storage, port, dir.path().join("local-workspace"), databricks, cert_path.clone())));
         let compute: Arc<Mutex<Option<PathBuf>>> = Arc::new(Mutex::new(None));
         let shared = state.clone();
         let shared_compute = compute.clone();
@@ -239,6 +242,39 @@ impl Emulator {
         assert!(violations.is_empty(), "requests or answers the official models reject:\n{}", violations.join("\n"));
     }
 
+    /// The Databricks workspace's URL (the same address as ARM's).
+    pub fn databricks_host(&self) -> String {
+        self.url()
+    }
+
+    /// `--compute` for the existing cluster, or for a new one of `node_type`.
+    pub fn databricks_compute(&self, node_type: Option<&str>) -> String {
+        match node_type {
+            Some(node_type) => format!("databricks:{}?node_type={node_type}&workers=2", self.url()),
+            None => format!("databricks:{}?cluster={}", self.url(), databricks::EXISTING_CLUSTER),
+        }
+    }
+
+    /// One-time runs as submitted, with their state, by run id.
+    pub fn databricks_runs(&self) -> BTreeMap<i64, databricks::DatabricksRun> {
+        self.state().databricks.runs.clone()
+    }
+
+    /// MLflow runs the Databricks workspace holds, by run id.
+    pub fn databricks_mlflow_runs(&self) -> BTreeMap<String, databricks::MlflowRun> {
+        self.state().databricks.mlflow_runs.clone()
+    }
+
+    /// Entra tokens handed out for Databricks, for the secret grep.
+    pub fn databricks_tokens(&self) -> Vec<String> {
+        self.state().databricks.tokens.iter().cloned().collect()
+    }
+
+    /// A file on the emulated volume (`/Volumes/…`), as the driver sees it.
+    pub fn databricks_file(&self, path: &str) -> Option<PathBuf> {
+        self.state().databricks.local(path)
+    }
+
     /// Model versions as stored (ARM JSON), for assertions.
     pub fn model_versions(&self) -> BTreeMap<(String, String), Value> {
         self.state().versions.clone()
@@ -260,6 +296,11 @@ impl Drop for Emulator {
     }
 }
 
+/// The schema `cargo xtask test` generates from databricks-sdk.
+pub fn databricks_schema() -> PathBuf {
+    repo_root().join("target").join("aml-test-cache").join("oracle").join("databricks.json")
+}
+
 /// The schema `cargo xtask test` generates from azure-ai-ml.
 pub fn oracle_schema() -> PathBuf {
     repo_root().join("target").join("aml-test-cache").join("oracle").join("arm-2025-12-01.json")
@@ -279,11 +320,14 @@ async fn handle(state: Arc<Mutex<arm::State>>, compute: Arc<Mutex<Option<PathBuf
         .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
         .collect();
     let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-    let (answer, submitted, tasks) = {
+    let (answer, submitted, tasks, databricks_runs) = {
         let mut locked = state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let answer = locked.answer(&method, &uri, &headers, &body);
-        (answer, std::mem::take(&mut locked.queued), std::mem::take(&mut locked.tasks))
+        (answer, std::mem::take(&mut locked.queued), std::mem::take(&mut locked.tasks), std::mem::take(&mut locked.databricks.queued))
     };
+    for run in databricks_runs {
+        cluster::spawn(state.clone(), run);
+    }
     let tools = compute.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
     for job in submitted {
         runner::spawn(state.clone(), tools.clone(), job);
@@ -295,6 +339,7 @@ async fn handle(state: Arc<Mutex<arm::State>>, compute: Arc<Mutex<Option<PathBuf
         arm::Answer::Reset => Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected reset")),
         arm::Answer::Forward { url, key, deployment, body } => Ok(forward(&url, &key, &deployment, body).await),
         arm::Answer::Proxy { method, url, backend, headers, body } => Ok(proxy(&method, &url, &backend, &headers, body).await),
+        arm::Answer::Raw { status, content_type, body } => Response::builder().status(status).header("content-type", content_type).body(Full::new(Bytes::from(body))).map_err(std::io::Error::other),
         arm::Answer::Reply { status, headers, body } => {
             let mut response = Response::builder().status(status);
             for (k, v) in headers {

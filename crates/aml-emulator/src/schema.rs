@@ -14,6 +14,34 @@ pub struct Schema {
     #[serde(rename = "apiVersion")]
     pub api_version: String,
     classes: BTreeMap<String, Class>,
+    /// The HTTP operations the SDK makes (databricks-sdk's schema lists them; azure-ai-ml's
+    /// is checked per body instead).
+    #[serde(default)]
+    pub operations: Vec<Operation>,
+}
+
+#[derive(Deserialize, Clone)]
+pub struct Operation {
+    pub method: String,
+    /// `/api/2.0/fs/files{file_path}`: a `{…}` takes the rest of the path, slashes and all.
+    pub path: String,
+    /// The class holding the request's fields (the body's, or a GET's query parameters).
+    pub request: String,
+}
+
+impl Operation {
+    pub fn matches(&self, method: &str, path: &str) -> bool {
+        if !self.method.eq_ignore_ascii_case(method) {
+            return false;
+        }
+        match (self.path.find('{'), self.path.find('}')) {
+            (Some(open), Some(close)) => {
+                let (prefix, suffix) = (&self.path[..open], &self.path[close + 1..]);
+                path.len() > prefix.len() + suffix.len() && path.starts_with(prefix) && path.ends_with(suffix)
+            }
+            _ => self.path == path,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -64,6 +92,11 @@ impl Schema {
     pub fn load(path: &Path) -> Result<Schema, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read the oracle schema {}: {e} (`cargo xtask test` writes it)", path.display()))?;
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// The operation the SDK knows for this method and path.
+    pub fn operation(&self, method: &str, path: &str) -> Option<&Operation> {
+        self.operations.iter().find(|o| o.matches(method, path))
     }
 
     /// Every violation of `class` in `value`, as `path: problem`.

@@ -63,7 +63,7 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
         Command::Cancel(args) => {
             let ws = Workspace::open(&global.workspace, Access::Existing)?;
             let job = ws.cancel_job(&args.name)?;
-            Ok(Box::new(job_view(&ws, &job)?))
+            Ok(Box::new(output::CancelView(job_view(&ws, &job)?)))
         }
         Command::Metrics(args) => {
             let ws = Workspace::open(&global.workspace, Access::Existing)?;

@@ -107,6 +107,27 @@ impl StepView {
     }
 }
 
+/// `cancel`'s answer: the job as it ended; success is that it ended Canceled.
+pub struct CancelView(pub JobView);
+
+impl Report for CancelView {
+    fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        self.0.render_text(out)
+    }
+
+    fn to_json(&self) -> Value {
+        self.0.to_json()
+    }
+
+    fn exit_code(&self) -> u8 {
+        if self.0.status == JobStatus::Canceled.as_str() { 0 } else { 1 }
+    }
+
+    fn ci_outputs(&self) -> Vec<(&'static str, String)> {
+        self.0.ci_outputs()
+    }
+}
+
 fn format_metrics(metrics: &BTreeMap<String, f64>) -> String {
     metrics.iter().map(|(k, v)| format!("{k}={}", short_number(*v))).collect::<Vec<_>>().join("  ")
 }

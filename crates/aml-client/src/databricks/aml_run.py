@@ -93,6 +93,14 @@ def parse(argv):
     return settings["--code"], settings["--logs"], env, command
 
 
+def print_user_traceback(error):
+    """The script's traceback, without this entry's and runpy's frames above it."""
+    tb = error.__traceback__
+    while tb is not None and (tb.tb_frame.f_code.co_filename == __file__ or "runpy" in tb.tb_frame.f_code.co_filename):
+        tb = tb.tb_next
+    traceback.print_exception(type(error), error, tb)
+
+
 def main():
     code, logs, env, command = parse(sys.argv[1:])
     os.environ.update(env)
@@ -112,8 +120,8 @@ def main():
         if stop.code not in (None, 0):
             print(f"aml_run: the script exited with {stop.code}", file=sys.stderr)
             raise
-    except BaseException:
-        traceback.print_exc()
+    except BaseException as error:
+        print_user_traceback(error)
         raise
     finally:
         sys.stdout.flush()

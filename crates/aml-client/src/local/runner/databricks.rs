@@ -16,7 +16,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use serde_json::{Value, json};
 
-use super::{Produced, StepContext, finish, report_status};
+use super::{Produced, StepContext, finish, record_metrics_file, report_status};
 use crate::databricks::api::Client;
 use crate::databricks::{Cluster, Compute, python_command};
 use crate::error::{Error, IoContext, Result};
@@ -73,7 +73,7 @@ pub(super) async fn run_step(ws: &mut LocalWorkspace, step: &StepPlan, job: &mut
             "create the volume (`CREATE VOLUME catalog.schema.volume`) or name an existing one with `volume=/Volumes/…` in --compute",
         ));
     }
-    crate::status!("uploading the job's code and inputs to {}{}", compute.host, remote.base);
+    crate::status!("uploading the job's code and inputs to {} on {}", remote.base, compute.host);
     let mut uploads: Vec<(String, PathBuf)> = Vec::new();
     let code_dir = dir.join("code");
     if step.code.is_some() {
@@ -167,9 +167,6 @@ pub(super) async fn run_step(ws: &mut LocalWorkspace, step: &StepPlan, job: &mut
     let submitted = client.post("/api/2.2/jobs/runs/submit", &submit).await?;
     let run_id = submitted["run_id"].as_i64().ok_or_else(|| Error::service("runs/submit answered no run_id", None))?;
 
-    job.status = JobStatus::Queued;
-    job.started_at = Some(crate::time::now());
-    ws.registry().update_job(job)?;
     ws.registry().set_job_tag(&job.name, "databricks.run_id", &run_id.to_string())?;
     ws.registry().set_job_tag(&job.name, "databricks.host", &compute.host)?;
     crate::status!("databricks run {run_id} submitted on {compute}");
@@ -193,8 +190,12 @@ pub(super) async fn run_step(ws: &mut LocalWorkspace, step: &StepPlan, job: &mut
         let state = run["state"]["life_cycle_state"].as_str().unwrap_or("PENDING").to_string();
         if state != last_state {
             let status = job_status(&run);
-            if status != job.status {
+            // The end is recorded (and said) once, with its outputs and metrics, below.
+            if status != job.status && !status.is_terminal() {
                 job.status = status;
+                if status == JobStatus::Running || job.started_at.is_none() && matches!(state.as_str(), "TERMINATING" | "TERMINATED") {
+                    job.started_at = Some(crate::time::now());
+                }
                 ws.registry().update_job(job)?;
                 report_status(job);
             }
@@ -219,11 +220,19 @@ pub(super) async fn run_step(ws: &mut LocalWorkspace, step: &StepPlan, job: &mut
     follower.catch_up(&client, &remote.logs()).await?;
 
     let status = job_status(&run);
+    if job.started_at.is_none() {
+        // The run went from pending to its end between two polls.
+        job.started_at = run["start_time"].as_i64().and_then(|ms| jiff::Timestamp::from_second(ms / 1000).ok()).map(|t| t.to_string()).or_else(|| Some(crate::time::now()));
+    }
     let mut error = None;
     if status != JobStatus::Completed {
         error = Some(failure_message(&client, &run, &log).await?);
     }
     collect_mlflow(ws, &client, job, &mlflow_run, status).await?;
+    let metrics_file = format!("{}/outputs/metrics.json", remote.code());
+    if let Some(bytes) = client.download(&metrics_file).await? {
+        record_metrics_file(ws, job, &String::from_utf8_lossy(&bytes), &metrics_file)?;
+    }
     for (output, at) in &remote_outputs {
         let local_folder = dir.join("outputs");
         if job.outputs.get(output).is_some_and(|o| o.kind == AssetType::UriFile.as_str()) {

@@ -394,10 +394,14 @@ pub(crate) fn snapshot(code: &Path, into: &Path) -> Result<Digest> {
 fn read_metrics_file(ws: &mut LocalWorkspace, job: &Job, cwd: &Path) -> Result<()> {
     let path = cwd.join("outputs").join("metrics.json");
     let Ok(text) = fs::read_to_string(&path) else { return Ok(()) };
-    let values: BTreeMap<String, serde_json::Value> = match serde_json::from_str(&text) {
+    record_metrics_file(ws, job, &text, &path.display().to_string())
+}
+
+fn record_metrics_file(ws: &mut LocalWorkspace, job: &Job, text: &str, shown: &str) -> Result<()> {
+    let values: BTreeMap<String, serde_json::Value> = match serde_json::from_str(text) {
         Ok(values) => values,
         Err(e) => {
-            crate::status!("warning: `{}` is not a JSON object of numbers ({e}); its metrics were not recorded", path.display());
+            crate::status!("warning: `{shown}` is not a JSON object of numbers ({e}); its metrics were not recorded");
             return Ok(());
         }
     };
@@ -405,9 +409,8 @@ fn read_metrics_file(ws: &mut LocalWorkspace, job: &Job, cwd: &Path) -> Result<(
     for (key, value) in values {
         match value.as_f64() {
             Some(number) => ws.registry().log_metric(&job.name, &key, number, 0, now)?,
-            None => crate::status!("warning: metric `{key}` in `{}` is not a number; skipped", path.display()),
+            None => crate::status!("warning: metric `{key}` in `{shown}` is not a number; skipped"),
         }
     }
     Ok(())
 }
-
