@@ -21,6 +21,8 @@ pub const PAT: &str = "dapi0e1f2a3b4c5d6e7f8091a2b3c4d5e6f7-2";
 pub const EXISTING_CLUSTER: &str = "1201-180000-emul4t0r";
 /// Node types this (Azure) workspace offers for new clusters.
 pub const NODE_TYPES: [&str; 3] = ["Standard_DS3_v2", "Standard_DS4_v2", "Standard_F4s_v2"];
+/// Runtimes offered for new clusters.
+pub const SPARK_VERSIONS: [&str; 3] = ["15.4.x-scala2.12", "15.4.x-cpu-ml-scala2.12", "16.4.x-cpu-ml-scala2.13"];
 /// The volume that exists; any other is missing.
 pub const VOLUME: &str = "/Volumes/main/default/aml_train";
 /// Databricks' Entra application: tokens for this scope are Databricks tokens.
@@ -186,6 +188,22 @@ impl State {
             ("GET", "files.FilesAPI.list_directory_contents") => self.fs_list(&target("/api/2.0/fs/directories"), &query),
             ("PUT", "files.FilesAPI.upload") => self.fs_upload(&target("/api/2.0/fs/files"), &query, body),
             ("GET", "files.FilesAPI.download") => self.fs_download(&target("/api/2.0/fs/files")),
+            ("GET", "compute.ClustersAPI.get") => self.cluster(&request),
+            ("GET", "compute.ClustersAPI.list_node_types") => {
+                let types: Vec<Value> = NODE_TYPES
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| json!({"node_type_id": t, "instance_type_id": t, "category": "General Purpose", "description": t, "memory_mb": 14336 * (i + 1), "num_cores": 4.0 * (i + 1) as f64}))
+                    .collect();
+                let answer = json!({"node_types": types});
+                self.databricks_check(&what, "compute.ListNodeTypesResponse", &answer, Direction::Response);
+                reply(answer)
+            }
+            ("GET", "compute.ClustersAPI.spark_versions") => {
+                let answer = json!({"versions": SPARK_VERSIONS.iter().map(|k| json!({"key": k, "name": k})).collect::<Vec<_>>()});
+                self.databricks_check(&what, "compute.GetSparkVersionsResponse", &answer, Direction::Response);
+                reply(answer)
+            }
             ("POST", "jobs.JobsAPI.submit") => self.submit(&request),
             ("GET", "jobs.JobsAPI.get_run") => self.get_run(&request),
             ("GET", "jobs.JobsAPI.get_run_output") => self.get_run_output(&request),
@@ -254,6 +272,16 @@ impl State {
         }
     }
 
+    fn cluster(&mut self, request: &Value) -> Answer {
+        let id = request["cluster_id"].as_str().unwrap_or_default();
+        if id != EXISTING_CLUSTER {
+            return error(400, "INVALID_PARAMETER_VALUE", &format!("Cluster {id} does not exist"));
+        }
+        let answer = json!({"cluster_id": id, "cluster_name": "shared-ml", "state": "RUNNING", "spark_version": SPARK_VERSIONS[1], "node_type_id": NODE_TYPES[0], "num_workers": 2});
+        self.databricks_check("GET clusters/get", "compute.ClusterDetails", &answer, Direction::Response);
+        reply(answer)
+    }
+
     fn submit(&mut self, request: &Value) -> Answer {
         if let Some(token) = request["idempotency_token"].as_str()
             && let Some(run_id) = self.databricks.idempotency.get(token)
@@ -274,7 +302,7 @@ impl State {
                     return error(400, "INVALID_PARAMETER_VALUE", &format!("Node type {node_type} is not supported. Supported node types: {}", NODE_TYPES.join(", ")));
                 }
                 let version = cluster.get("spark_version").and_then(Value::as_str).unwrap_or_default();
-                if !(version.ends_with("-scala2.12") || version.ends_with("-scala2.13")) {
+                if !SPARK_VERSIONS.contains(&version) {
                     return error(400, "INVALID_PARAMETER_VALUE", &format!("Invalid spark version {version}."));
                 }
                 if cluster.get("num_workers").is_none() && cluster.get("autoscale").is_none() {

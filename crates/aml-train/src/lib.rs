@@ -111,6 +111,7 @@ fn compute(text: &str, file: &Path, plan: &Plan) -> Result<Option<aml_client::da
             return Err(Error::in_file(file, Some(&field), problem, "write the command as `python FILE …` to run it on Databricks"));
         }
     }
+    aml_client::databricks::preflight(&compute)?;
     Ok(Some(compute))
 }
 

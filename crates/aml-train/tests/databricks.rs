@@ -181,6 +181,16 @@ fn a_failing_run_exits_1_with_the_task_error_and_the_log_tail() {
     assert_eq!(shown.status.code(), Some(1));
     let shown: Value = serde_json::from_slice(&shown.stdout).unwrap();
     assert_eq!(shown["status"], "Failed");
+    insta::assert_snapshot!(shown["error"].as_str().unwrap(), @r#"
+    databricks run 1003 ended FAILED: Workload failed, see run output for details
+    error: ValueError: the data has no rows
+    last lines of its log:
+    about to fail
+    Traceback (most recent call last):
+      File "boom.py", line 2, in <module>
+        raise ValueError('the data has no rows')
+    ValueError: the data has no rows
+    "#);
     assert_eq!(db.emulator.databricks_mlflow_runs().values().next().unwrap().status, "FAILED", "the MLflow run is closed as failed");
     db.emulator.assert_clean();
 }
@@ -242,16 +252,24 @@ fn bad_input_is_refused_before_anything_runs() {
     assert!(db.emulator.requests().is_empty(), "nothing was sent: {:?}", db.emulator.requests());
     assert!(!db.ws.path().join(".aml").exists(), "nothing was written");
 
-    // A cluster spec Databricks refuses: its message, exit 2, no run.
-    let refused = db.run(&["run", "echo/job.yml", "--compute", &format!("databricks:{host}?node_type=Standard_Huge&workers=2")]);
-    assert_eq!(refused.status.code(), Some(2), "{}", aml_client::testing::render(&refused));
-    assert!(stderr(&refused).contains("Node type Standard_Huge is not supported"), "{}", stderr(&refused));
+    // A cluster Databricks does not have: exit 2 naming what it offers, nothing written or run.
+    for (compute, says) in [
+        (format!("databricks:{host}?node_type=Standard_Huge&workers=2"), "node type `Standard_Huge` is not offered"),
+        (format!("databricks:{host}?node_type=Standard_DS3_v2&spark_version=9.1.x-scala2.12"), "15.4.x-cpu-ml-scala2.12"),
+        (format!("databricks:{host}?cluster=0000-missing"), "cluster `0000-missing` does not exist"),
+    ] {
+        let refused = db.run(&["run", "echo/job.yml", "--compute", &compute]);
+        assert_eq!(refused.status.code(), Some(2), "{}", aml_client::testing::render(&refused));
+        assert!(stderr(&refused).contains(says), "{}", stderr(&refused));
+    }
     assert!(db.emulator.databricks_runs().is_empty());
+    assert!(!db.ws.path().join(".aml").exists(), "nothing was written");
 
     // A volume that does not exist.
     let volume = db.run(&["run", "echo/job.yml", "--compute", &format!("databricks:{host}?cluster={EXISTING_CLUSTER}&volume=/Volumes/main/default/missing")]);
     assert_eq!(volume.status.code(), Some(2), "{}", aml_client::testing::render(&volume));
     assert!(stderr(&volume).contains("/Volumes/main/default/missing") && stderr(&volume).contains("CREATE VOLUME"), "{}", stderr(&volume));
+    assert!(!db.ws.path().join(".aml").exists(), "nothing was written");
 
     // A token Databricks does not take: exit 3 naming the host and the credential, not the token.
     let mut command = db.command();
@@ -261,6 +279,19 @@ fn bad_input_is_refused_before_anything_runs() {
     let text = stderr(&output);
     assert!(text.contains(&host) && text.contains("DATABRICKS_TOKEN (a personal access token)"), "{text}");
     assert!(!text.contains("dapi-not-a-real-token"), "{text}");
+
+    // An identity Entra refuses: exit 3 naming the source and the host.
+    let mut command = db.command();
+    command.env("AZURE_CLIENT_SECRET", "not-the-secret");
+    let output = command.args(["run", "echo/job.yml", "--compute", &db.emulator.databricks_compute(None)]).output().unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", aml_client::testing::render(&output));
+    let text = stderr(&output);
+    assert!(text.contains(&host) && text.contains("client secret") && text.contains(aml_emulator::TENANT), "{text}");
+
+    // A workspace that does not answer: exit 3 naming it.
+    let output = db.run(&["run", "echo/job.yml", "--compute", "databricks:https://127.0.0.1:9?cluster=x"]);
+    assert_eq!(output.status.code(), Some(3), "{}", aml_client::testing::render(&output));
+    assert!(stderr(&output).contains("https://127.0.0.1:9"), "{}", stderr(&output));
 
     // A compute that is not one.
     let unknown = db.run(&["run", "echo/job.yml", "--compute", "spark://somewhere"]);

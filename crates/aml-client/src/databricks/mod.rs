@@ -98,6 +98,52 @@ impl Compute {
     }
 }
 
+/// Before any job is recorded or file uploaded: the credential is taken, the volume exists,
+/// and the cluster exists (or the new cluster's node type and runtime are offered). Each
+/// refusal names what to change (exit 2), a refused credential exits 3.
+pub fn preflight(compute: &Compute) -> Result<()> {
+    let client = api::Client::new(compute)?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Error::storage("cannot start the async runtime", e))?;
+    runtime.block_on(async {
+        match &compute.cluster {
+            Cluster::Existing(id) => {
+                let path = format!("/api/2.1/clusters/get?cluster_id={}", crate::oci::acr::form_encode(id));
+                let reply = client.send(azure_core::http::Method::Get, &path, None, &[("accept", "application/json")]).await?;
+                match reply.status {
+                    200..=299 => {}
+                    400 | 404 => {
+                        return Err(Error::usage(
+                            format!("cluster `{id}` does not exist in {}", compute.host),
+                            "give an existing cluster's id (Compute → the cluster → its URL or JSON), or `node_type=…` for a new cluster",
+                        ));
+                    }
+                    _ => return Err(client.error(&azure_core::http::Method::Get, &path, &reply)),
+                }
+            }
+            Cluster::New { node_type, spark_version, .. } => {
+                let offered = client.get("/api/2.1/clusters/list-node-types").await?;
+                let node_types: Vec<&str> = offered["node_types"].as_array().into_iter().flatten().filter_map(|n| n["node_type_id"].as_str()).collect();
+                if !node_types.contains(&node_type.as_str()) {
+                    return Err(Error::usage(format!("node type `{node_type}` is not offered by {}", compute.host), format!("offered: {}", node_types.join(", "))));
+                }
+                let versions = client.get("/api/2.1/clusters/spark-versions").await?;
+                let keys: Vec<&str> = versions["versions"].as_array().into_iter().flatten().filter_map(|v| v["key"].as_str()).collect();
+                if !keys.contains(&spark_version.as_str()) {
+                    let ml: Vec<&str> = keys.iter().copied().filter(|k| k.contains("-ml-")).collect();
+                    return Err(Error::usage(format!("runtime `{spark_version}` is not offered by {}", compute.host), format!("give `spark_version=` one of: {}", ml.join(", "))));
+                }
+            }
+        }
+        if client.list(&compute.volume).await?.is_none() {
+            return Err(Error::usage(
+                format!("the volume `{}` does not exist in {}", compute.volume, compute.host),
+                "create the volume (`CREATE VOLUME catalog.schema.volume`) or name an existing one with `volume=/Volumes/…` in --compute",
+            ));
+        }
+        Ok(())
+    })
+}
+
 /// What a job's command becomes on Databricks: the script (or `-m MODULE`) and its
 /// arguments, which the driver runs in its own Python as a spark_python_task does.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -66,13 +66,6 @@ pub(super) async fn run_step(ws: &mut LocalWorkspace, step: &StepPlan, job: &mut
     let remote = Remote { base: format!("{}/jobs/{}", compute.volume, job.name) };
     let dir = ws.job_dir(&job.name);
 
-    // Before anything is uploaded: the volume exists and the credential is accepted.
-    if client.list(&compute.volume).await?.is_none() {
-        return Err(Error::usage(
-            format!("the volume `{}` does not exist in {}", compute.volume, compute.host),
-            "create the volume (`CREATE VOLUME catalog.schema.volume`) or name an existing one with `volume=/Volumes/…` in --compute",
-        ));
-    }
     crate::status!("uploading the job's code and inputs to {} on {}", remote.base, compute.host);
     let mut uploads: Vec<(String, PathBuf)> = Vec::new();
     let code_dir = dir.join("code");
