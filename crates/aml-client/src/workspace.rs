@@ -229,8 +229,7 @@ impl Workspace {
     pub fn job_steps(&self, name: &str) -> Result<Vec<Job>> {
         match self {
             Workspace::Local(ws) => ws.job_steps(name),
-            // Only command jobs are submitted to Azure ML by this build.
-            Workspace::Azure(_) => Ok(Vec::new()),
+            Workspace::Azure(ws) => ws.job_steps(name),
         }
     }
 

@@ -46,6 +46,7 @@ pub struct State {
     containers: BTreeMap<String, Value>,
     pub(crate) codes: BTreeMap<(String, String), Value>,
     pub(crate) environments: BTreeMap<(String, String), Value>,
+    pub(crate) components: BTreeMap<(String, String), Value>,
     pub(crate) jobs: BTreeMap<String, Value>,
     /// What each job's MLflow run and run history hold.
     pub(crate) runs: BTreeMap<String, crate::jobs::Run>,
@@ -96,6 +97,7 @@ impl State {
             containers: BTreeMap::new(),
             codes: BTreeMap::new(),
             environments: BTreeMap::new(),
+            components: BTreeMap::new(),
             jobs: BTreeMap::new(),
             runs: BTreeMap::new(),
             queued: Vec::new(),

@@ -110,6 +110,40 @@ impl State {
                 self.environments.insert(key, stored.clone());
                 self.respond(what, "EnvironmentVersion", if existed { 200 } else { 201 }, stored)
             }
+            ("GET", ["components", name, "versions", version]) => match self.components.get(&(name.to_string(), version.to_string())).cloned() {
+                Some(found) => self.respond(what, "ComponentVersion", 200, found),
+                None => arm_error(404, "UserError", &format!("Could not find component {name}:{version}")),
+            },
+            ("PUT", ["components", name, "versions", version]) => {
+                let Some(value) = body else { return Some(arm_error(400, "BadRequest", "no body")) };
+                if !self.check(what, "ComponentVersion", &value, Direction::Request) {
+                    return Some(arm_error(400, "UserError", "the body does not match ComponentVersion"));
+                }
+                // The spec is free-form in the REST models; the parts a command runs from are not.
+                let spec = &value["properties"]["componentSpec"];
+                for field in ["command", "environment"] {
+                    if spec[field].as_str().is_none_or(str::is_empty) {
+                        self.violations.push(format!("{what}: componentSpec.{field} missing"));
+                        return Some(arm_error(400, "UserError", &format!("componentSpec.{field} is required")));
+                    }
+                }
+                for (field, kind) in [("environment", "environments"), ("code", "codes")] {
+                    if let Some(id) = spec[field].as_str()
+                        && find_stored(self, id, kind).is_none()
+                    {
+                        return Some(arm_error(400, "UserError", &format!("componentSpec.{field} {id} does not exist")));
+                    }
+                }
+                let key = (name.to_string(), version.to_string());
+                let mut stored = json!({
+                    "id": format!("{prefix}/components/{name}/versions/{version}"), "name": version,
+                    "type": "Microsoft.MachineLearningServices/workspaces/components/versions",
+                    "properties": value["properties"].clone(), "systemData": system_data(),
+                });
+                stored["properties"]["provisioningState"] = json!("Succeeded");
+                let existed = self.components.insert(key, stored.clone()).is_some();
+                self.respond(what, "ComponentVersion", if existed { 200 } else { 201 }, stored)
+            }
             ("GET", ["jobs", name]) => match self.jobs.get(*name).cloned() {
                 Some(found) => self.respond(what, "JobBase", 200, found),
                 None => arm_error(404, "UserError", &format!("Could not find job {name}")),
@@ -156,8 +190,17 @@ impl State {
         })
     }
 
-    /// A job naming a code or environment version the workspace does not have.
+    /// A job naming a code, environment or component version the workspace does not have.
     fn dangling_reference(&self, properties: &Value) -> Option<String> {
+        if properties["jobType"] == "Pipeline" {
+            for (node, job) in properties["jobs"].as_object().into_iter().flatten() {
+                let id = job["componentId"].as_str().unwrap_or_default();
+                if find_stored(self, id, "components").is_none() {
+                    return Some(format!("jobs.{node}.componentId {id} does not exist"));
+                }
+            }
+            return None;
+        }
         let version_of = |id: &str, kind: &str| -> Option<(String, String)> {
             let at = id.find(&format!("/{kind}/"))?;
             let parts: Vec<&str> = id[at + kind.len() + 2..].split('/').collect();
@@ -176,6 +219,20 @@ impl State {
             return Some(format!("environmentId {environment} does not exist"));
         }
         None
+    }
+
+    /// Run history's children of a pipeline's run: its steps' jobs.
+    fn children(&self, run: &str) -> Answer {
+        if !self.jobs.contains_key(run) {
+            return arm_error(404, "UserError", &format!("Run {run} was not found"));
+        }
+        let value: Vec<Value> = self
+            .jobs
+            .values()
+            .filter(|j| j["properties"]["properties"]["azureml.parentrunid"] == json!(run))
+            .map(|j| json!({"runId": j["name"], "parentRunId": run, "status": j["properties"]["status"], "displayName": j["properties"]["displayName"]}))
+            .collect();
+        ok(200, json!({"value": value}))
     }
 
     pub(crate) fn set_status(&mut self, job: &str, status: &str) {
@@ -199,6 +256,12 @@ impl State {
                 details["error"] = json!({"error": {"code": "UserError", "message": error}});
             }
             return ok(200, details);
+        }
+        if method == "GET"
+            && let Some(rest) = path.strip_prefix(&format!("/history/v1.0{workspace}/runs/"))
+            && let Some(run) = rest.strip_suffix("/children")
+        {
+            return self.children(run);
         }
         if method == "GET" && path == format!("/mlflow/v2.0{workspace}/api/2.0/mlflow/runs/get") {
             let run_id = query.get("run_id").cloned().unwrap_or_default();
@@ -229,4 +292,19 @@ impl State {
         self.violations.push(format!("{method} {path}: not a data-plane operation the emulator knows"));
         arm_error(404, "NotFound", "not an operation the emulator implements")
     }
+}
+
+/// The stored version an ARM id (`…/<kind>/<name>/versions/<version>`, `azureml:` or not) names.
+pub(crate) fn find_stored(state: &State, id: &str, kind: &str) -> Option<Value> {
+    let at = id.find(&format!("/{kind}/"))?;
+    let parts: Vec<&str> = id[at + kind.len() + 2..].split('/').collect();
+    let [name, "versions", version] = parts.as_slice() else { return None };
+    let key = (name.to_string(), version.to_string());
+    match kind {
+        "codes" => state.codes.get(&key),
+        "environments" => state.environments.get(&key),
+        "components" => state.components.get(&key),
+        _ => None,
+    }
+    .cloned()
 }

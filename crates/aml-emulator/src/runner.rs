@@ -87,39 +87,7 @@ fn run(state: &Arc<Mutex<State>>, compute: &Path, job: &str) -> Result<(), Strin
     let work = aml_client::testing::TestWorkspace::new();
     lock(state).set_status(job, "Preparing");
 
-    let mut spec = json!({"type": "command", "command": props["command"], "experiment_name": props["experimentName"], "display_name": props["displayName"]});
-    if let Some(code_id) = props["codeId"].as_str() {
-        fetch_code(state, &blobs, code_id, work.path())?;
-        spec["code"] = json!("./code");
-    }
-    spec["environment"] = fetch_environment(state, props["environmentId"].as_str().unwrap_or_default(), work.path())?;
-    let mut inputs = serde_json::Map::new();
-    for (name, input) in props["inputs"].as_object().cloned().unwrap_or_default() {
-        let kind = input["jobInputType"].as_str().unwrap_or_default();
-        if kind == "literal" {
-            inputs.insert(name, input["value"].clone());
-            continue;
-        }
-        let uri = input["uri"].as_str().unwrap_or_default();
-        let (datastore, path) = datastore_path(uri).ok_or(format!("input {name}: the emulator's compute cannot mount `{uri}`"))?;
-        let (_, container) = lock(state).datastore(&datastore).ok_or(format!("input {name}: no datastore {datastore}"))?;
-        let files = blobs.download(&container, &path, &work.path().join("inputs").join(&name))?;
-        let local = match (kind, files.as_slice()) {
-            ("uri_file", [(_, file)]) => file.clone(),
-            _ => work.path().join("inputs").join(&name),
-        };
-        inputs.insert(name, json!({"type": kind, "path": local}));
-    }
-    spec["inputs"] = Value::Object(inputs);
-    let outputs: serde_json::Map<String, Value> =
-        props["outputs"].as_object().cloned().unwrap_or_default().into_iter().filter(|(k, _)| k != "default").map(|(k, o)| (k, json!({"type": o["jobOutputType"]}))).collect();
-    spec["outputs"] = Value::Object(outputs);
-    if let Some(variables) = props["environmentVariables"].as_object() {
-        spec["environment_variables"] = Value::Object(variables.clone());
-    }
-    if let Some(seconds) = props["limits"]["timeout"].as_str().and_then(|t| t.strip_prefix("PT")?.strip_suffix('S')?.parse::<u64>().ok()) {
-        spec["limits"] = json!({"timeout": seconds});
-    }
+    let spec = if props["jobType"] == "Pipeline" { pipeline_spec(state, &blobs, props, work.path())? } else { command_spec(state, &blobs, props, work.path())? };
     // JSON is YAML: aml-train reads it as the job file.
     let job_file = work.path().join("job.yml");
     std::fs::write(&job_file, serde_json::to_vec_pretty(&spec).unwrap_or_default()).map_err(|e| e.to_string())?;
@@ -185,7 +153,44 @@ fn run(state: &Arc<Mutex<State>>, compute: &Path, job: &str) -> Result<(), Strin
         }
         output_uris.insert(name, json!(format!("azureml://datastores/workspaceblobstore/paths/{prefix}/")));
     }
+    // A pipeline's steps become its run's children: jobs of their own, with logs and metrics.
+    let mut children = Vec::new();
+    for step in result["steps"].as_array().cloned().unwrap_or_default() {
+        let child = step["name"].as_str().unwrap_or_default().to_string();
+        let log = PathBuf::from(step["log"].as_str().unwrap_or_default());
+        if log.is_file() {
+            blobs.upload(ARTIFACT_CONTAINER, &log, &format!("ExperimentRun/dcid.{child}/user_logs/std_log.txt"))?;
+        }
+        children.push((child, step));
+    }
     let mut state = lock(state);
+    let workspace = format!("/subscriptions/{}/resourceGroups/{}/providers/Microsoft.MachineLearningServices/workspaces/{}", crate::SUBSCRIPTION, crate::RESOURCE_GROUP, crate::WORKSPACE);
+    for (child, step) in children {
+        let node = step["step"].as_str().unwrap_or_default();
+        let component_id = props["jobs"][node]["componentId"].as_str().unwrap_or_default();
+        let component = crate::jobs::find_stored(&state, component_id, "components").map(|c| c["properties"]["componentSpec"].clone()).unwrap_or_default();
+        let environment = component["environment"].as_str().unwrap_or_default().trim_start_matches("azureml:").to_string();
+        let resource = json!({
+            "id": format!("{workspace}/jobs/{child}"), "name": child, "type": "Microsoft.MachineLearningServices/workspaces/jobs",
+            "properties": {
+                "jobType": "Command", "displayName": node, "experimentName": props["experimentName"], "status": step["status"],
+                "command": component["command"], "environmentId": environment, "componentId": component_id,
+                "properties": {"azureml.parentrunid": job},
+                "inputs": {},
+                "outputs": {"default": {"jobOutputType": "uri_folder", "mode": "ReadWriteMount", "uri": format!("azureml://datastores/workspaceartifactstore/paths/ExperimentRun/dcid.{child}/")}},
+            },
+            "systemData": {"createdAt": jiff::Timestamp::now().to_string(), "createdBy": crate::CLIENT_ID, "createdByType": "Application"},
+        });
+        state.jobs.insert(child.clone(), resource);
+        let run = crate::jobs::Run {
+            metrics: serde_json::from_value(step["metrics"].clone()).unwrap_or_default(),
+            start_ms: Some(now_ms()),
+            end_ms: Some(now_ms()),
+            error: step["error"].as_str().map(|e| format!("Execution failed: {}", e.lines().next().unwrap_or(e))),
+            ..Default::default()
+        };
+        state.runs.insert(child, run);
+    }
     if let Some(stored) = state.jobs.get_mut(job) {
         for (name, uri) in output_uris {
             stored["properties"]["outputs"][&name]["uri"] = uri;
@@ -201,6 +206,104 @@ fn run(state: &Arc<Mutex<State>>, compute: &Path, job: &str) -> Result<(), Strin
     let status = result["status"].as_str().unwrap_or("Failed").to_string();
     state.set_status(job, &status);
     Ok(())
+}
+
+/// The job file `aml-train` runs for a command job: code, environment and inputs fetched.
+fn command_spec(state: &Mutex<State>, blobs: &Blobs, props: &Value, work: &Path) -> Result<Value, String> {
+    let mut spec = json!({"type": "command", "command": props["command"], "experiment_name": props["experimentName"], "display_name": props["displayName"]});
+    if let Some(code_id) = props["codeId"].as_str() {
+        fetch_code(state, blobs, code_id, work)?;
+        spec["code"] = json!("./code");
+    }
+    spec["environment"] = fetch_environment(state, props["environmentId"].as_str().unwrap_or_default(), work)?;
+    let mut inputs = serde_json::Map::new();
+    for (name, input) in props["inputs"].as_object().cloned().unwrap_or_default() {
+        let value = if input["jobInputType"] == "literal" { input["value"].clone() } else { fetch_input(state, blobs, &name, &input, work)? };
+        inputs.insert(name, value);
+    }
+    spec["inputs"] = Value::Object(inputs);
+    let outputs: serde_json::Map<String, Value> =
+        props["outputs"].as_object().cloned().unwrap_or_default().into_iter().filter(|(k, _)| k != "default").map(|(k, o)| (k, json!({"type": o["jobOutputType"]}))).collect();
+    spec["outputs"] = Value::Object(outputs);
+    if let Some(variables) = props["environmentVariables"].as_object() {
+        spec["environment_variables"] = Value::Object(variables.clone());
+    }
+    if let Some(seconds) = props["limits"]["timeout"].as_str().and_then(|t| t.strip_prefix("PT")?.strip_suffix('S')?.parse::<u64>().ok()) {
+        spec["limits"] = json!({"timeout": seconds});
+    }
+    Ok(spec)
+}
+
+/// Where a data input's files land for the compute: `work/inputs/<name>`, a uri_file as the file.
+fn fetch_input(state: &Mutex<State>, blobs: &Blobs, name: &str, input: &Value, work: &Path) -> Result<Value, String> {
+    let kind = input["jobInputType"].as_str().or(input["job_input_type"].as_str()).unwrap_or_default();
+    let uri = input["uri"].as_str().unwrap_or_default();
+    let (datastore, path) = datastore_path(uri).ok_or(format!("input {name}: the emulator's compute cannot mount `{uri}`"))?;
+    let (_, container) = lock(state).datastore(&datastore).ok_or(format!("input {name}: no datastore {datastore}"))?;
+    let folder = work.join("inputs").join(name);
+    let files = blobs.download(&container, &path, &folder)?;
+    let local = match (kind, files.as_slice()) {
+        ("uri_file", [(_, file)]) => file.clone(),
+        _ => folder,
+    };
+    Ok(json!({"type": kind, "path": local}))
+}
+
+/// The pipeline file `aml-train` runs: each node's component (its code and environment
+/// fetched into `node-<name>/`), its inputs and outputs as the node binds them.
+fn pipeline_spec(state: &Mutex<State>, blobs: &Blobs, props: &Value, work: &Path) -> Result<Value, String> {
+    let mut inputs = serde_json::Map::new();
+    for (name, input) in props["inputs"].as_object().cloned().unwrap_or_default() {
+        let value = if input["jobInputType"] == "literal" { input["value"].clone() } else { fetch_input(state, blobs, &name, &input, work)? };
+        inputs.insert(name, value);
+    }
+    let outputs: serde_json::Map<String, Value> =
+        props["outputs"].as_object().cloned().unwrap_or_default().into_iter().filter(|(k, _)| k != "default").map(|(k, o)| (k, json!({"type": o["jobOutputType"]}))).collect();
+    let mut jobs = serde_json::Map::new();
+    for (node, job) in props["jobs"].as_object().cloned().unwrap_or_default() {
+        let component = crate::jobs::find_stored(&lock(state), job["componentId"].as_str().unwrap_or_default(), "components").ok_or(format!("jobs.{node}: its component does not exist"))?;
+        let component = &component["properties"]["componentSpec"];
+        let folder = work.join(format!("node-{node}"));
+        std::fs::create_dir_all(&folder).map_err(|e| e.to_string())?;
+        let mut step = json!({"type": "command", "command": component["command"]});
+        if let Some(code) = component["code"].as_str() {
+            fetch_code(state, blobs, code.trim_start_matches("azureml:"), &folder)?;
+            step["code"] = json!(format!("./node-{node}/code"));
+        }
+        let mut environment = fetch_environment(state, component["environment"].as_str().unwrap_or_default().trim_start_matches("azureml:"), &folder)?;
+        if environment.get("conda_file").is_some() {
+            environment["conda_file"] = json!(format!("./node-{node}/conda.yml"));
+        }
+        step["environment"] = environment;
+        if let Some(variables) = component["environment_variables"].as_object() {
+            step["environment_variables"] = Value::Object(variables.clone());
+        }
+        let mut step_inputs = serde_json::Map::new();
+        for (name, input) in job["inputs"].as_object().cloned().unwrap_or_default() {
+            let value = if input["job_input_type"] == "literal" { input["value"].clone() } else { fetch_input(state, blobs, &format!("{node}-{name}"), &input, work)? };
+            step_inputs.insert(name, value);
+        }
+        step["inputs"] = Value::Object(step_inputs);
+        // Every output the component declares; a node's binding to a pipeline output kept.
+        let mut step_outputs = serde_json::Map::new();
+        for (name, declared) in component["outputs"].as_object().cloned().unwrap_or_default() {
+            let value = match job["outputs"][&name]["value"].as_str() {
+                Some(binding) => json!(binding),
+                None => json!({"type": declared["type"]}),
+            };
+            step_outputs.insert(name, value);
+        }
+        step["outputs"] = Value::Object(step_outputs);
+        jobs.insert(node, step);
+    }
+    Ok(json!({
+        "type": "pipeline",
+        "experiment_name": props["experimentName"],
+        "display_name": props["displayName"],
+        "inputs": inputs,
+        "outputs": outputs,
+        "jobs": jobs,
+    }))
 }
 
 /// A code version's snapshot into `work/code`; it must hash to what the version claims.

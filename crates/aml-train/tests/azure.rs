@@ -205,3 +205,44 @@ fn the_diabetes_example_trains_on_azure_and_its_model_is_registered() {
     assert_eq!(model["lineage"]["code_digest"], job["code_digest"]);
     azure.emulator.assert_clean();
 }
+
+/// The example's pipeline on Azure: each step registered as an anonymous component, one
+/// PipelineJob of nodes bound as written; the steps read back as the run's children, with
+/// their metrics and logs, and the pipeline's output registered.
+#[test]
+fn the_diabetes_pipeline_runs_on_azure_with_its_steps() {
+    let azure = Azure::start();
+    azure.ws.copy_example("diabetes");
+    let job = azure.json(&["run", "diabetes/pipeline.yml", "--name", "pipe", "--quiet"]);
+    assert_eq!(job["status"], "Completed", "{job:#}");
+    assert_eq!(job["type"], "pipeline");
+    let steps: Vec<(&str, &str)> = job["steps"].as_array().unwrap().iter().map(|s| (s["step"].as_str().unwrap(), s["status"].as_str().unwrap())).collect();
+    assert_eq!(steps, [("prep", "Completed"), ("train", "Completed"), ("evaluate", "Completed")], "{job:#}");
+    let step = |name: &str| job["steps"].as_array().unwrap().iter().find(|s| s["step"] == name).unwrap().clone();
+    assert_eq!(step("train")["metrics"]["train_rows"], 353.0, "{job:#}");
+    let rmse = step("evaluate")["metrics"]["rmse"].as_f64().unwrap();
+    assert!((45.0..=65.0).contains(&rmse), "rmse = {rmse}");
+    assert!(step("train")["command"].as_str().unwrap().starts_with("python train.py --training-data ${{inputs.train_data}}"), "the step's command as the component has it: {job:#}");
+
+    // What was sent: three anonymous components (one per step: same code and environment,
+    // different commands), nodes pointing at them, bindings as written.
+    let sent = azure.emulator.bodies("/jobs/pipe").pop().unwrap();
+    let nodes = sent["properties"]["jobs"].as_object().unwrap();
+    assert_eq!(nodes.keys().collect::<Vec<_>>(), ["evaluate", "prep", "train"]);
+    assert_eq!(nodes["train"]["inputs"]["train_data"], serde_json::json!({"job_input_type": "literal", "value": "${{parent.jobs.prep.outputs.train_data}}"}));
+    assert_eq!(nodes["train"]["outputs"]["model"], serde_json::json!({"value": "${{parent.outputs.model}}", "type": "literal"}));
+    assert!(nodes["prep"]["componentId"].as_str().unwrap().contains("/components/azureml_anonymous/versions/"));
+    assert_eq!(azure.requests_containing("PUT", "/components/azureml_anonymous/versions/"), 3);
+    assert_eq!(azure.requests_containing("POST", "startPendingUpload"), 1, "the three steps share one code snapshot");
+
+    let logs = azure.run(&["logs", "pipe", "--step", "train"]);
+    assert!(logs.status.success(), "{}", aml_client::testing::render(&logs));
+    let model = azure.0.json("aml-register", &["model", "-f", "diabetes/model.yml", "--job", "pipe"]);
+    assert_eq!(model["id"], "diabetes:1");
+
+    // Submitting it again reuses the components.
+    let again = azure.json(&["run", "diabetes/pipeline.yml", "--name", "pipe-2", "--quiet"]);
+    assert_eq!(again["status"], "Completed");
+    assert_eq!(azure.requests_containing("PUT", "/components/azureml_anonymous/versions/"), 3);
+    azure.emulator.assert_clean();
+}

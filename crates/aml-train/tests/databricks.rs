@@ -163,6 +163,27 @@ fn the_diabetes_example_trains_on_databricks_and_its_model_is_registered() {
     db.emulator.assert_clean();
 }
 
+/// The example's pipeline: each step a Databricks run, a step's output (downloaded when its
+/// run ends) uploaded again as the next step's input, the pipeline's output registered.
+#[test]
+fn the_diabetes_pipeline_runs_each_step_on_databricks() {
+    let db = Databricks::start();
+    db.ws.copy_example("diabetes");
+    let compute = db.emulator.databricks_compute(None);
+    let job = db.json(&["run", "diabetes/pipeline.yml", "--name", "pipe", "--quiet", "--compute", &compute]);
+    assert_eq!(job["status"], "Completed", "{job:#}");
+    let steps: Vec<&str> = job["steps"].as_array().unwrap().iter().map(|s| s["status"].as_str().unwrap()).collect();
+    assert_eq!(steps, ["Completed", "Completed", "Completed"], "{job:#}");
+    let runs: Vec<String> = db.emulator.databricks_runs().into_values().map(|r| r.run_name).collect();
+    assert_eq!(runs, ["pipe_prep", "pipe_train", "pipe_evaluate"]);
+    let train = db.emulator.databricks_runs().into_values().find(|r| r.run_name == "pipe_train").unwrap();
+    let parameters = train.task["spark_python_task"]["parameters"].to_string();
+    assert!(parameters.contains("/Volumes/main/default/aml_train/jobs/pipe_train/inputs/train_data"), "{parameters}");
+    let model = db.ws.run(&binary("aml-register"), &["model", "-f", "diabetes/model.yml", "--job", "pipe", "--output", "json"]);
+    assert!(model.status.success(), "{}", aml_client::testing::render(&model));
+    db.emulator.assert_clean();
+}
+
 #[test]
 fn a_failing_run_exits_1_with_the_task_error_and_the_log_tail() {
     let db = Databricks::start();

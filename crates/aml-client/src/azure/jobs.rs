@@ -30,17 +30,11 @@ struct LogPlace {
 }
 
 impl AzureWorkspace {
-    fn job_path(&self, name: &str) -> String {
+    pub(super) fn job_path(&self, name: &str) -> String {
         format!("{}/jobs/{name}", self.prefix)
     }
 
     pub fn run_job(&mut self, loaded: &LoadedJob, plan: &Plan, options: &RunOptions) -> Result<RunResult> {
-        let JobSpec::Command(spec) = &loaded.spec else {
-            return Err(Error::usage(
-                "pipeline jobs are not submitted to Azure ML by this build",
-                "submit each step as a command job, or run the pipeline with `--workspace local`",
-            ));
-        };
         self.runtime.block_on(async {
             let name = match options.name.clone().or_else(|| plan.name.clone()) {
                 Some(name) => {
@@ -52,13 +46,18 @@ impl AzureWorkspace {
             if self.arm.get_optional::<Value>(&self.job_path(&name)).await?.is_some() {
                 return Err(Error::usage(format!("the workspace already has a job `{name}`"), "job names are unique: give another `--name`, or leave it out for a generated one"));
             }
-            let body = self.job_body(spec, plan, options).await?;
+            let body = match &loaded.spec {
+                JobSpec::Command(spec) => self.job_body(spec, plan, options).await?,
+                JobSpec::Pipeline(spec) => self.pipeline_body(spec, plan, options).await?,
+            };
             let created: Value = self.arm.put(&self.job_path(&name), &body).await?;
             crate::status!("job {name} submitted (experiment {})", body["properties"]["experimentName"].as_str().unwrap_or_default());
             if let Some(studio) = created["properties"]["services"]["Studio"]["endpoint"].as_str() {
                 crate::status!("  web view: {studio}");
             }
-            let last = self.follow(&name, options.stream_logs).await?;
+            // A pipeline has no log of its own; its steps' logs are read with `logs --step`.
+            let stream = options.stream_logs && matches!(loaded.spec, JobSpec::Command(_));
+            let last = self.follow(&name, stream).await?;
             let job = self.job_from_arm(&last).await?;
             Ok(RunResult { job, steps: Vec::new() })
         })
@@ -131,7 +130,7 @@ impl AzureWorkspace {
     }
 
     /// `compute: azureml:cpu-cluster` (or an ARM id) → the compute's ARM id; none is serverless.
-    fn compute_id(&self, compute: Option<&str>) -> Result<Option<String>> {
+    pub(super) fn compute_id(&self, compute: Option<&str>) -> Result<Option<String>> {
         let Some(compute) = compute.map(str::trim).filter(|c| !c.is_empty()) else { return Ok(None) };
         let name = compute.strip_prefix("azureml:").unwrap_or(compute);
         if name.starts_with("/subscriptions/") {
@@ -145,7 +144,7 @@ impl AzureWorkspace {
 
     /// A local input file or folder, uploaded where azure-ai-ml puts it
     /// (`LocalUpload/<object hash>/<name>` in the default datastore) unless already there.
-    async fn upload_input(&self, path: &Path) -> Result<String> {
+    pub(super) async fn upload_input(&self, path: &Path) -> Result<String> {
         let hashed = super::hash::hash_tree(path)?;
         let store = self.datastore("workspaceblobstore").await?;
         let place = super::LocalUpload::new(path, &hashed);
@@ -319,7 +318,7 @@ impl AzureWorkspace {
 
     /// Our view of an ARM job: times come from its MLflow run, a failure's message from run
     /// history, with the tail of its log.
-    async fn job_from_arm(&self, resource: &Value) -> Result<Job> {
+    pub(super) async fn job_from_arm(&self, resource: &Value) -> Result<Job> {
         let props = &resource["properties"];
         let name = resource["name"].as_str().unwrap_or_default().to_string();
         let own: BTreeMap<String, String> = serde_json::from_value(props["properties"].clone()).unwrap_or_default();
@@ -399,7 +398,7 @@ impl AzureWorkspace {
         self.arm.call(Method::Get, &url, None).await?.json("run details")
     }
 
-    async fn data_plane_api(&self) -> Result<String> {
+    pub(super) async fn data_plane_api(&self) -> Result<String> {
         let discovery = self.discovery_url.as_deref().ok_or_else(|| Error::service("the workspace names no discovery URL", None))?;
         // Discovery is public; the SDK sends no token there, and neither do we.
         let services = super::plain_get(&self.transport, discovery).await?;

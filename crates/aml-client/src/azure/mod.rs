@@ -10,6 +10,7 @@ pub mod code;
 pub mod hash;
 pub mod jobs;
 pub mod online;
+mod pipelines;
 pub mod transport;
 
 use std::collections::BTreeMap;

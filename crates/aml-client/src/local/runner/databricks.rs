@@ -153,7 +153,7 @@ pub(super) async fn run_step(ws: &mut LocalWorkspace, step: &StepPlan, job: &mut
     {
         task["libraries"] = Value::Array(packages.iter().map(|p| json!({"pypi": {"package": p}})).collect());
     }
-    let mut submit = json!({"run_name": job.name, "tasks": [task], "idempotency_token": idempotency_token(&job.name)});
+    let mut submit = json!({"run_name": job.name, "tasks": [task], "idempotency_token": idempotency_token(job, &dir)});
     if let Some(seconds) = step.timeout_seconds {
         submit["timeout_seconds"] = json!(seconds);
     }
@@ -240,9 +240,14 @@ pub(super) async fn run_step(ws: &mut LocalWorkspace, step: &StepPlan, job: &mut
     finish(ws, job, status, error)
 }
 
-/// A retried submit must not start a second run; the job's name is unique in the workspace.
-fn idempotency_token(job: &str) -> String {
-    job.chars().take(64).collect()
+/// A retried submit must not start a second run, and another workspace's job of the same
+/// name (Databricks remembers tokens) must not be handed that workspace's run: the token is
+/// the job, where it is recorded and when it was created.
+fn idempotency_token(job: &Job, job_dir: &Path) -> String {
+    let identity = format!("{}\n{}\n{}", job.name, job_dir.display(), job.created_at);
+    let digest = crate::digest::Digest::of_bytes(identity.as_bytes()).hex();
+    let name: String = job.name.chars().take(31).collect();
+    format!("{name}-{}", &digest[..32])
 }
 
 fn job_status(run: &Value) -> JobStatus {
