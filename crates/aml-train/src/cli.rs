@@ -11,9 +11,9 @@ use clap::{Args, Parser, Subcommand};
 /// Reads the job YAML `az ml job create` reads (`type: command` and `type: pipeline`),
 /// unchanged. On the local workspace (the default, `./.aml`) jobs run here in cached
 /// virtualenvs; metrics come from MLflow logging in the script. On an Azure ML workspace
-/// (`--workspace azureml://…`) command jobs are submitted there: the code is uploaded unless
-/// an unchanged snapshot is already there, the job is followed with its log streamed, and
-/// its metrics are read from the workspace's MLflow. With `--compute databricks:…` command
+/// (`--workspace azureml://…`) jobs are submitted there (a pipeline's steps as anonymous
+/// components): the code is uploaded unless an unchanged snapshot is already there, the job
+/// is followed with its log streamed, and its metrics are read from the workspace's MLflow. With `--compute databricks:…` command
 /// steps run on Azure Databricks as one-time runs, recorded in the local workspace.
 ///
 /// Exit codes: 0 success; 1 the job failed, was canceled, or data broke its contract;
