@@ -13,7 +13,6 @@ Two kinds of class:
   know is a violation too."""
 
 import dataclasses
-import enum
 import importlib
 import inspect
 import json
@@ -22,6 +21,7 @@ import sys
 import typing
 
 import databricks.sdk
+import oracle_types
 from databricks.sdk.version import __version__
 
 SERVICES = ["jobs", "compute", "files", "ml", "workspace"]
@@ -35,28 +35,7 @@ def qualified(cls):
 
 
 def type_of(hint):
-    origin = typing.get_origin(hint)
-    args = [a for a in typing.get_args(hint) if a is not type(None)]
-    if origin is typing.Union:
-        return type_of(args[0]) if len(args) == 1 else {"kind": "any"}
-    if origin in (list, typing.List):
-        return {"kind": "list", "item": type_of(args[0]) if args else {"kind": "any"}}
-    if origin in (dict, typing.Dict):
-        return {"kind": "dict", "value": type_of(args[1]) if len(args) > 1 else {"kind": "any"}}
-    if inspect.isclass(hint):
-        if dataclasses.is_dataclass(hint):
-            return {"kind": "model", "name": qualified(hint)}
-        if issubclass(hint, enum.Enum):
-            return {"kind": "enum", "name": hint.__name__, "values": sorted(m.value for m in hint)}
-        if hint is bool:
-            return {"kind": "bool"}
-        if hint is int:
-            return {"kind": "int"}
-        if hint is float:
-            return {"kind": "number"}
-        if hint is str:
-            return {"kind": "str"}
-    return {"kind": "any"}
+    return oracle_types.type_of(hint, lambda cls: qualified(cls) if dataclasses.is_dataclass(cls) else None)
 
 
 def field(hint, required):

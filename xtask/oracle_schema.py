@@ -7,49 +7,21 @@ keyword-only without a default in the generated __init__ overload) and whether i
 read-only (visibility ["read"]: a client must not send it) or write-only (never answered); for polymorphic classes, the
 discriminator field and which subclass each value selects."""
 
-import enum
 import inspect
 import json
 import sys
 import typing
 
+import oracle_types
+
 from azure.ai.ml._restclient.arm_ml_service import models
 from azure.ai.ml._restclient.arm_ml_service._utils.model_base import Model, _RestField
-import datetime
 
 API_VERSION = "2025-12-01"
 
 
 def type_of(hint):
-    origin = typing.get_origin(hint)
-    args = [a for a in typing.get_args(hint) if a is not type(None)]
-    if origin is typing.Union:
-        enums = [a for a in args if inspect.isclass(a) and issubclass(a, enum.Enum)]
-        if enums:
-            return {"kind": "enum", "name": enums[0].__name__, "values": sorted(m.value for m in enums[0])}
-        if len(args) == 1:
-            return type_of(args[0])
-        return {"kind": "any"}
-    if origin in (list, typing.List):
-        return {"kind": "list", "item": type_of(args[0])}
-    if origin in (dict, typing.Dict):
-        return {"kind": "dict", "value": type_of(args[1])}
-    if inspect.isclass(hint):
-        if issubclass(hint, Model):
-            return {"kind": "model", "name": hint.__name__}
-        if issubclass(hint, enum.Enum):
-            return {"kind": "enum", "name": hint.__name__, "values": sorted(m.value for m in hint)}
-        if hint is bool:
-            return {"kind": "bool"}
-        if hint is int:
-            return {"kind": "int"}
-        if hint is float:
-            return {"kind": "number"}
-        if hint is str:
-            return {"kind": "str"}
-        if hint in (datetime.datetime, datetime.timedelta, datetime.date):
-            return {"kind": "str"}
-    return {"kind": "any"}
+    return oracle_types.type_of(hint, lambda cls: cls.__name__ if issubclass(cls, Model) else None)
 
 
 def required_fields(cls):

@@ -76,23 +76,10 @@ impl AzureWorkspace {
             properties.insert("codeId".into(), json!(asset.id));
             own.insert("aml.code_digest".into(), asset.digest.to_string());
         }
-        own.insert("aml.file".into(), plan.file.display().to_string());
-        if let Some(git) = crate::lineage::git_info(plan.file.parent().unwrap_or(Path::new("."))) {
-            own.insert("aml.git".into(), serde_json::to_string(&git).unwrap_or_default());
-        }
         if let Some(compute) = self.compute_id(spec.compute.as_deref())? {
             properties.insert("computeId".into(), json!(compute));
         }
-        let experiment = options.experiment_name.clone().or_else(|| plan.experiment_name.clone()).unwrap_or_else(crate::ids::default_experiment);
-        properties.insert("experimentName".into(), json!(experiment));
-        if let Some(display) = options.display_name.clone().or_else(|| plan.display_name.clone()) {
-            properties.insert("displayName".into(), json!(display));
-        }
-        if let Some(description) = &spec.description {
-            properties.insert("description".into(), json!(description));
-        }
-        properties.insert("tags".into(), json!(plan.tags));
-        properties.insert("properties".into(), json!(own));
+        describe_job(&mut properties, plan, options, spec.description.as_ref(), own);
         if !step.environment_variables.is_empty() {
             let variables: BTreeMap<&String, &String> = step.environment_variables.iter().map(|(k, v)| (k, v)).collect();
             properties.insert("environmentVariables".into(), json!(variables));
@@ -103,22 +90,9 @@ impl AzureWorkspace {
                 Some(JobInput::Asset(asset)) => asset.mode.map(input_mode),
                 _ => None,
             };
-            let value = match input {
-                InputPlan::Literal(value) => json!({"jobInputType": "literal", "value": value}),
-                InputPlan::Data { kind, source, written } => {
-                    let uri = match (DataRef::parse(written), source) {
-                        (DataRef::LocalPath(_), DataSource::Path(path)) => self.upload_input(path).await?,
-                        _ => written.clone(),
-                    };
-                    let mut value = json!({"jobInputType": kind.as_str(), "uri": uri});
-                    if let Some(mode) = mode {
-                        value["mode"] = json!(mode);
-                    }
-                    value
-                }
-                InputPlan::Absent => continue,
-            };
-            inputs.insert(name.clone(), value);
+            if let Some(value) = self.rest_input(input, mode).await? {
+                inputs.insert(name.clone(), value);
+            }
         }
         properties.insert("inputs".into(), Value::Object(inputs));
         let outputs: serde_json::Map<String, Value> = step.outputs.iter().map(|(name, kind)| (name.clone(), json!({"jobOutputType": kind.as_str()}))).collect();
@@ -127,6 +101,26 @@ impl AzureWorkspace {
             properties.insert("limits".into(), json!({"jobLimitsType": "Command", "timeout": format!("PT{seconds}S")}));
         }
         Ok(json!({ "properties": properties }))
+    }
+
+    /// A job-level input as ARM takes it: a literal as it is, data by URI (local data uploaded
+    /// first); None for an optional input nobody gave.
+    pub(super) async fn rest_input(&self, input: &InputPlan, mode: Option<&str>) -> Result<Option<Value>> {
+        Ok(Some(match input {
+            InputPlan::Literal(value) => json!({"jobInputType": "literal", "value": value}),
+            InputPlan::Data { kind, source, written } => {
+                let uri = match (DataRef::parse(written), source) {
+                    (DataRef::LocalPath(_), DataSource::Path(path)) => self.upload_input(path).await?,
+                    _ => written.clone(),
+                };
+                let mut value = json!({"jobInputType": kind.as_str(), "uri": uri});
+                if let Some(mode) = mode {
+                    value["mode"] = json!(mode);
+                }
+                value
+            }
+            InputPlan::Absent => return Ok(None),
+        }))
     }
 
     /// `compute: azureml:cpu-cluster` (or an ARM id) → the compute's ARM id; none is serverless.
@@ -481,6 +475,25 @@ impl AzureWorkspace {
             Ok(dir)
         })
     }
+}
+
+/// What every job resource says about itself: experiment, display name, description, tags,
+/// and our own properties (the job file and git commit, with those given).
+pub(super) fn describe_job(properties: &mut serde_json::Map<String, Value>, plan: &Plan, options: &RunOptions, description: Option<&String>, mut own: BTreeMap<String, String>) {
+    own.insert("aml.file".into(), plan.file.display().to_string());
+    if let Some(git) = crate::lineage::git_info(plan.file.parent().unwrap_or(Path::new("."))) {
+        own.insert("aml.git".into(), serde_json::to_string(&git).unwrap_or_default());
+    }
+    let experiment = options.experiment_name.clone().or_else(|| plan.experiment_name.clone()).unwrap_or_else(crate::ids::default_experiment);
+    properties.insert("experimentName".into(), json!(experiment));
+    if let Some(display) = options.display_name.clone().or_else(|| plan.display_name.clone()) {
+        properties.insert("displayName".into(), json!(display));
+    }
+    if let Some(description) = description {
+        properties.insert("description".into(), json!(description));
+    }
+    properties.insert("tags".into(), json!(plan.tags));
+    properties.insert("properties".into(), json!(own));
 }
 
 fn job_status(job: &Value) -> JobStatus {

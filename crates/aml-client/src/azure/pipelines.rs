@@ -113,32 +113,13 @@ impl AzureWorkspace {
         properties.insert("jobType".into(), json!("Pipeline"));
         properties.insert("jobs".into(), Value::Object(nodes));
         properties.insert("isArchived".into(), json!(false));
-        let experiment = options.experiment_name.clone().or_else(|| plan.experiment_name.clone()).unwrap_or_else(crate::ids::default_experiment);
-        properties.insert("experimentName".into(), json!(experiment));
-        if let Some(display) = options.display_name.clone().or_else(|| plan.display_name.clone()) {
-            properties.insert("displayName".into(), json!(display));
-        }
-        if let Some(description) = &spec.description {
-            properties.insert("description".into(), json!(description));
-        }
-        properties.insert("tags".into(), json!(plan.tags));
-        let mut own: BTreeMap<String, String> = spec.properties.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        own.insert("aml.file".into(), plan.file.display().to_string());
-        properties.insert("properties".into(), json!(own));
+        let own: BTreeMap<String, String> = spec.properties.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        super::jobs::describe_job(&mut properties, plan, options, spec.description.as_ref(), own);
         let mut inputs = serde_json::Map::new();
         for (name, input) in &plan.inputs {
-            let value = match input {
-                InputPlan::Literal(value) => json!({"jobInputType": "literal", "value": value}),
-                InputPlan::Data { kind, source, written } => {
-                    let uri = match (DataRef::parse(written), source) {
-                        (DataRef::LocalPath(_), DataSource::Path(path)) => self.upload_input(path).await?,
-                        _ => written.clone(),
-                    };
-                    json!({"jobInputType": kind.as_str(), "uri": uri})
-                }
-                InputPlan::Absent => continue,
-            };
-            inputs.insert(name.clone(), value);
+            if let Some(value) = self.rest_input(input, None).await? {
+                inputs.insert(name.clone(), value);
+            }
         }
         properties.insert("inputs".into(), Value::Object(inputs));
         let outputs: serde_json::Map<String, Value> = plan.outputs.iter().map(|o| (o.name.clone(), json!({"jobOutputType": o.kind.as_str()}))).collect();
