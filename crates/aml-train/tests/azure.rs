@@ -213,9 +213,12 @@ fn the_diabetes_example_trains_on_azure_and_its_model_is_registered() {
 fn the_diabetes_pipeline_runs_on_azure_with_its_steps() {
     let azure = Azure::start();
     azure.ws.copy_example("diabetes");
-    let job = azure.json(&["run", "diabetes/pipeline.yml", "--name", "pipe", "--quiet"]);
+    let output = azure.run(&["run", "diabetes/pipeline.yml", "--name", "pipe", "--quiet", "--output", "json"]);
+    assert!(output.status.success(), "{}", aml_client::testing::render(&output));
+    let job: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(job["status"], "Completed", "{job:#}");
     assert_eq!(job["type"], "pipeline");
+    assert!(stderr(&output).contains("step train (pipe_train): Completed"), "each step's status is said: {}", stderr(&output));
     let steps: Vec<(&str, &str)> = job["steps"].as_array().unwrap().iter().map(|s| (s["step"].as_str().unwrap(), s["status"].as_str().unwrap())).collect();
     assert_eq!(steps, [("prep", "Completed"), ("train", "Completed"), ("evaluate", "Completed")], "{job:#}");
     let step = |name: &str| job["steps"].as_array().unwrap().iter().find(|s| s["step"] == name).unwrap().clone();

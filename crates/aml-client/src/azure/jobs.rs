@@ -212,6 +212,7 @@ impl AzureWorkspace {
         let mut printed: BTreeMap<String, usize> = BTreeMap::new();
         let mut logs: Option<LogPlace> = None;
         let mut log_warning_given = false;
+        let mut step_status: BTreeMap<String, String> = BTreeMap::new();
         loop {
             let job: Value = self.arm.get(&self.job_path(name)).await?;
             let status = job_status(&job);
@@ -220,6 +221,14 @@ impl AzureWorkspace {
                 last_status = status.as_str().to_string();
             }
             let terminal = status.is_terminal();
+            if job["properties"]["jobType"] == "Pipeline" {
+                // A pipeline's progress is its steps': say when each changes.
+                for (step, child, status) in self.step_statuses(name).await.unwrap_or_default() {
+                    if step_status.insert(child.clone(), status.clone()).as_ref() != Some(&status) {
+                        crate::status!("step {step} ({child}): {status}");
+                    }
+                }
+            }
             if stream {
                 if logs.is_none() {
                     logs = self.log_place(&job).await.unwrap_or(None);

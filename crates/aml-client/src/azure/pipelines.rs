@@ -149,6 +149,32 @@ impl AzureWorkspace {
         Ok(created["id"].as_str().map(str::to_owned).unwrap_or(path))
     }
 
+    /// Run history's children of a pipeline's run, every page.
+    async fn child_runs(&self, name: &str) -> Result<Vec<Value>> {
+        let api = self.data_plane_api().await?;
+        let mut next = Some(format!("{api}/history/v1.0{}/runs/{name}/children", self.prefix));
+        let mut children = Vec::new();
+        while let Some(url) = next.take() {
+            let page: Value = self.arm.call(Method::Get, &url, None).await?.json("the pipeline's child runs")?;
+            children.extend(page["value"].as_array().cloned().unwrap_or_default());
+            next = page["nextLink"].as_str().filter(|l| !l.is_empty()).map(str::to_owned);
+        }
+        Ok(children)
+    }
+
+    /// (step, child run, status) of each step started so far, from one children listing.
+    pub(super) async fn step_statuses(&self, name: &str) -> Result<Vec<(String, String, String)>> {
+        Ok(self
+            .child_runs(name)
+            .await?
+            .iter()
+            .filter_map(|c| {
+                let run = c["runId"].as_str()?.to_string();
+                Some((c["displayName"].as_str().unwrap_or(&run).to_string(), run, c["status"].as_str().unwrap_or("Unknown").to_string()))
+            })
+            .collect())
+    }
+
     /// A pipeline's steps: run history's children of its run, each read as a job.
     pub fn job_steps(&self, name: &str) -> Result<Vec<Job>> {
         self.runtime.block_on(async {
@@ -156,16 +182,8 @@ impl AzureWorkspace {
             if resource["properties"]["jobType"] != "Pipeline" {
                 return Ok(Vec::new());
             }
-            let api = self.data_plane_api().await?;
-            let mut next = Some(format!("{api}/history/v1.0{}/runs/{name}/children", self.prefix));
-            let mut children = Vec::new();
-            while let Some(url) = next.take() {
-                let page: Value = self.arm.call(Method::Get, &url, None).await?.json("the pipeline's child runs")?;
-                children.extend(page["value"].as_array().cloned().unwrap_or_default());
-                next = page["nextLink"].as_str().filter(|l| !l.is_empty()).map(str::to_owned);
-            }
             let mut steps = Vec::new();
-            for child in children {
+            for child in self.child_runs(name).await? {
                 let Some(run_id) = child["runId"].as_str() else { continue };
                 let Some(found) = self.arm.get_optional::<Value>(&self.job_path(run_id)).await? else { continue };
                 let mut job = self.job_from_arm(&found).await?;
