@@ -232,6 +232,18 @@ fn throttling_and_dropped_connections_are_retried_and_a_retried_submit_starts_on
     db.emulator.assert_clean();
 }
 
+/// Following fails after its retries: the error says the run may still be going in Databricks.
+#[test]
+fn a_run_that_cannot_be_followed_is_said_to_be_still_running() {
+    let db = Databricks::start();
+    db.emulator.inject("GET", "/jobs/runs/get", Fault::Status(500, None), 50);
+    let output = db.run(&["run", "echo/job.yml", "--name", "lost", "--compute", &db.emulator.databricks_compute(None), "--quiet"]);
+    assert_eq!(output.status.code(), Some(3), "{}", aml_client::testing::render(&output));
+    assert!(stderr(&output).contains("may still be running"), "{}", stderr(&output));
+    assert_eq!(db.emulator.databricks_runs().len(), 1, "the run was submitted and left as it is");
+    db.emulator.assert_clean();
+}
+
 #[test]
 fn cancelling_stops_the_run_on_databricks() {
     let db = Databricks::start();

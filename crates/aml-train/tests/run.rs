@@ -233,6 +233,26 @@ fn sigterm_cancels_the_job_and_records_it_as_canceled() {
     assert_eq!(job["error"], "canceled (SIGINT or SIGTERM)");
 }
 
+/// `aml-train cancel` from another shell does what Ctrl-C in the running one would.
+#[test]
+fn cancel_from_another_process_stops_the_job() {
+    let ws = TestWorkspace::new();
+    fixture(&ws);
+    let runner = ws.command(&aml_train()).args(["run", "echo/sleep.yml", "--name", "stop-me", "-q"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let grandchild = wait_for(&ws.workspace().join("jobs/stop-me/code/grandchild.pid"));
+    let cancel = ws.run(&aml_train(), &["cancel", "stop-me", "-o", "json"]);
+    assert_eq!(cancel.status.code(), Some(0), "{}", render(&cancel));
+    assert_eq!(json(&cancel)["status"], "Canceled");
+    let output = runner.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", render(&output));
+    assert!(!pid_alive(&grandchild), "the script's child outlived the canceled job");
+    let again = ws.run(&aml_train(), &["cancel", "stop-me"]);
+    assert_eq!(again.status.code(), Some(2), "{}", render(&again));
+    assert!(render(&again).contains("already ended: Canceled"), "{}", render(&again));
+    let unknown = ws.run(&aml_train(), &["cancel", "nobody"]);
+    assert_eq!(unknown.status.code(), Some(2), "{}", render(&unknown));
+}
+
 #[test]
 fn a_pipeline_wires_step_outputs_to_later_steps() {
     let ws = TestWorkspace::new();

@@ -164,80 +164,89 @@ pub(super) async fn run_step(ws: &mut LocalWorkspace, step: &StepPlan, job: &mut
     ws.registry().set_job_tag(&job.name, "databricks.host", &compute.host)?;
     crate::status!("databricks run {run_id} submitted on {compute}");
 
-    let log = ws.job_log(&job.name);
-    if let Some(parent) = log.parent() {
-        std::fs::create_dir_all(parent).with_path("cannot create", parent)?;
-    }
-    let mut follower = LogFollower { seen: Default::default(), file: std::fs::OpenOptions::new().create(true).append(true).open(&log).with_path("cannot open the job's log", &log)?, echo: options.stream_logs, prefix: job.step.as_ref().map(|s| format!("[{s}] ")).unwrap_or_default() };
-
-    let mut last_state = String::new();
-    let mut canceling = false;
-    let mut delay = Duration::from_millis(250);
-    let run = loop {
-        let run = client.get(&format!("/api/2.2/jobs/runs/get?run_id={run_id}")).await?;
-        if last_state.is_empty()
-            && let Some(url) = run["run_page_url"].as_str()
-        {
-            crate::status!("run page: {url}");
+    // Once submitted, the run goes on in Databricks whatever happens here: if following it
+    // fails, say so, so nobody takes the job's Failed for the run's end.
+    let followed: Result<()> = async {
+        let log = ws.job_log(&job.name);
+        if let Some(parent) = log.parent() {
+            std::fs::create_dir_all(parent).with_path("cannot create", parent)?;
         }
-        let state = run["state"]["life_cycle_state"].as_str().unwrap_or("PENDING").to_string();
-        if state != last_state {
-            let status = job_status(&run);
-            // The end is recorded (and said) once, with its outputs and metrics, below.
-            if status != job.status && !status.is_terminal() {
-                job.status = status;
-                if status == JobStatus::Running || job.started_at.is_none() && matches!(state.as_str(), "TERMINATING" | "TERMINATED") {
-                    job.started_at = Some(crate::time::now());
+        let mut follower = LogFollower { seen: Default::default(), file: std::fs::OpenOptions::new().create(true).append(true).open(&log).with_path("cannot open the job's log", &log)?, echo: options.stream_logs, prefix: job.step.as_ref().map(|s| format!("[{s}] ")).unwrap_or_default() };
+
+        let mut last_state = String::new();
+        let mut canceling = false;
+        let mut delay = Duration::from_millis(250);
+        let run = loop {
+            let run = client.get(&format!("/api/2.2/jobs/runs/get?run_id={run_id}")).await?;
+            if last_state.is_empty()
+                && let Some(url) = run["run_page_url"].as_str()
+            {
+                crate::status!("run page: {url}");
+            }
+            let state = run["state"]["life_cycle_state"].as_str().unwrap_or("PENDING").to_string();
+            if state != last_state {
+                let status = job_status(&run);
+                // The end is recorded (and said) once, with its outputs and metrics, below.
+                if status != job.status && !status.is_terminal() {
+                    job.status = status;
+                    if status == JobStatus::Running || job.started_at.is_none() && matches!(state.as_str(), "TERMINATING" | "TERMINATED") {
+                        job.started_at = Some(crate::time::now());
+                    }
+                    ws.registry().update_job(job)?;
+                    report_status(job);
                 }
-                ws.registry().update_job(job)?;
-                report_status(job);
+                last_state = state.clone();
+                delay = Duration::from_millis(250);
             }
-            last_state = state.clone();
-            delay = Duration::from_millis(250);
-        }
+            follower.catch_up(&client, &remote.logs()).await?;
+            if matches!(state.as_str(), "TERMINATED" | "SKIPPED" | "INTERNAL_ERROR") {
+                break run;
+            }
+            if !canceling && context.cancel.requested() {
+                crate::status!("canceling databricks run {run_id}");
+                client.post("/api/2.2/jobs/runs/cancel", &json!({"run_id": run_id})).await?;
+                canceling = true;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = context.cancel.wait(), if !canceling => {}
+            }
+            delay = (delay * 2).min(max_poll());
+        };
         follower.catch_up(&client, &remote.logs()).await?;
-        if matches!(state.as_str(), "TERMINATED" | "SKIPPED" | "INTERNAL_ERROR") {
-            break run;
-        }
-        if !canceling && context.cancel.requested() {
-            crate::status!("canceling databricks run {run_id}");
-            client.post("/api/2.2/jobs/runs/cancel", &json!({"run_id": run_id})).await?;
-            canceling = true;
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(delay) => {}
-            _ = context.cancel.wait(), if !canceling => {}
-        }
-        delay = (delay * 2).min(max_poll());
-    };
-    follower.catch_up(&client, &remote.logs()).await?;
 
-    let status = job_status(&run);
-    if job.started_at.is_none() {
-        // The run went from pending to its end between two polls.
-        job.started_at = run["start_time"].as_i64().and_then(|ms| jiff::Timestamp::from_second(ms / 1000).ok()).map(|t| t.to_string()).or_else(|| Some(crate::time::now()));
-    }
-    let mut error = None;
-    if status != JobStatus::Completed {
-        error = Some(failure_message(&client, &run, &log).await?);
-    }
-    collect_mlflow(ws, &client, job, &mlflow_run, status).await?;
-    let metrics_file = format!("{}/outputs/metrics.json", remote.code());
-    if let Some(bytes) = client.download(&metrics_file).await? {
-        record_metrics_file(ws, job, &String::from_utf8_lossy(&bytes), &metrics_file)?;
-    }
-    for (output, at) in &remote_outputs {
-        let local_folder = dir.join("outputs");
-        if job.outputs.get(output).is_some_and(|o| o.kind == AssetType::UriFile.as_str()) {
-            if let Some(bytes) = client.download(at).await? {
-                std::fs::create_dir_all(&local_folder).with_path("cannot create", &local_folder)?;
-                std::fs::write(local_folder.join(output), bytes).with_path("cannot write", &local_folder.join(output))?;
-            }
-        } else {
-            client.download_tree(at, &local_folder.join(output)).await?;
+        let status = job_status(&run);
+        if job.started_at.is_none() {
+            // The run went from pending to its end between two polls.
+            job.started_at = run["start_time"].as_i64().and_then(|ms| jiff::Timestamp::from_second(ms / 1000).ok()).map(|t| t.to_string()).or_else(|| Some(crate::time::now()));
         }
+        let mut error = None;
+        if status != JobStatus::Completed {
+            error = Some(failure_message(&client, &run, &log).await?);
+        }
+        collect_mlflow(ws, &client, job, &mlflow_run, status).await?;
+        let metrics_file = format!("{}/outputs/metrics.json", remote.code());
+        if let Some(bytes) = client.download(&metrics_file).await? {
+            record_metrics_file(ws, job, &String::from_utf8_lossy(&bytes), &metrics_file)?;
+        }
+        for (output, at) in &remote_outputs {
+            let local_folder = dir.join("outputs");
+            if job.outputs.get(output).is_some_and(|o| o.kind == AssetType::UriFile.as_str()) {
+                if let Some(bytes) = client.download(at).await? {
+                    std::fs::create_dir_all(&local_folder).with_path("cannot create", &local_folder)?;
+                    std::fs::write(local_folder.join(output), bytes).with_path("cannot write", &local_folder.join(output))?;
+                }
+            } else {
+                client.download_tree(at, &local_folder.join(output)).await?;
+            }
+        }
+        finish(ws, job, status, error)
     }
-    finish(ws, job, status, error)
+    .await;
+    if followed.is_err() {
+        crate::status!("databricks run {run_id} was not followed to its end and may still be running; cancel it on its run page if it should not");
+    }
+    followed
 }
 
 /// A retried submit must not start a second run, and another workspace's job of the same
