@@ -9,7 +9,8 @@ use std::sync::Arc;
 use azure_core::credentials::Secret;
 use azure_core::http::policies::Policy;
 use azure_core::http::policies::auth::BearerTokenAuthorizationPolicy;
-use azure_core::http::{ClientOptions, Context, ExponentialRetryOptions, Method, Pipeline, PipelineSendOptions, Request, RetryOptions, Url};
+use azure_core::http::{Body, ClientOptions, Context, ExponentialRetryOptions, Method, Pipeline, PipelineSendOptions, Request, RetryOptions, Url};
+use azure_core::stream::{SeekableReadStream, SeekableStream};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -104,7 +105,7 @@ impl Client {
 
     /// Send and return the answer whatever its status; only a failure to get one (after
     /// retries) or a token that cannot be had is an error.
-    pub async fn send(&self, method: Method, path: &str, body: Option<Vec<u8>>, headers: &[(&str, &str)]) -> Result<Reply> {
+    pub async fn send(&self, method: Method, path: &str, body: Option<Body>, headers: &[(&str, &str)]) -> Result<Reply> {
         let url = format!("{}{path}", self.host);
         let parsed = Url::parse(&url).map_err(|_| Error::service(format!("`{url}` is not a URL"), None))?;
         let mut request = Request::new(parsed, method);
@@ -115,7 +116,7 @@ impl Client {
             request.insert_header(name.to_string(), value.to_string());
         }
         match body {
-            Some(bytes) => request.set_body(bytes),
+            Some(body) => request.set_body(body),
             None if matches!(method, Method::Post | Method::Put) => request.set_body(Vec::new()),
             None => {}
         }
@@ -161,7 +162,7 @@ impl Client {
 
     /// A JSON call that must succeed.
     pub async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Value> {
-        let bytes = body.map(|b| serde_json::to_vec(b).unwrap_or_default());
+        let bytes = body.map(|b| Body::from(serde_json::to_vec(b).unwrap_or_default()));
         let headers: &[(&str, &str)] = if body.is_some() { &[("content-type", "application/json"), ("accept", "application/json")] } else { &[("accept", "application/json")] };
         let reply = self.send(method, path, bytes, headers).await?;
         if !reply.ok() {
@@ -201,14 +202,23 @@ impl Client {
     }
 
     pub async fn upload(&self, remote: &str, bytes: Vec<u8>) -> Result<()> {
-        let at = format!("/api/2.0/fs/files{}?overwrite=true", escape_path(remote));
-        let reply = self.send(Method::Put, &at, Some(bytes), &[("content-type", "application/octet-stream")]).await?;
-        if reply.ok() { Ok(()) } else { Err(self.volume_error(&Method::Put, &at, &reply)) }
+        let length = bytes.len().to_string();
+        self.put_file(remote, Body::from(bytes), &length).await
     }
 
+    /// A local file streamed from disk (64 KiB at a time, whatever its size), rewound when a
+    /// retry sends it again.
     pub async fn upload_file(&self, remote: &str, local: &Path) -> Result<()> {
-        let bytes = tokio::fs::read(local).await.with_path("cannot read", local)?;
-        self.upload(remote, bytes).await
+        let file = std::fs::File::open(local).with_path("cannot read", local)?;
+        let length = file.metadata().with_path("cannot read", local)?.len();
+        let stream: Box<dyn SeekableStream> = Box::new(SeekableReadStream::new(futures::io::AllowStdIo::new(file), Some(length)));
+        self.put_file(remote, Body::from(stream), &length.to_string()).await
+    }
+
+    async fn put_file(&self, remote: &str, body: Body, length: &str) -> Result<()> {
+        let at = format!("/api/2.0/fs/files{}?overwrite=true", escape_path(remote));
+        let reply = self.send(Method::Put, &at, Some(body), &[("content-type", "application/octet-stream"), ("content-length", length)]).await?;
+        if reply.ok() { Ok(()) } else { Err(self.volume_error(&Method::Put, &at, &reply)) }
     }
 
     /// A file's bytes; None when there is no such file.
