@@ -29,6 +29,22 @@ pub enum Answer {
     Raw { status: u16, content_type: String, body: Vec<u8> },
 }
 
+/// Entra's resource for Azure Storage: its tokens are JWTs that Azurite's OAuth mode checks
+/// (issuer, audience, lifetime; not the signature, which it cannot know).
+const STORAGE_RESOURCE: &str = "https://storage.azure.com";
+
+fn storage_token(tenant: &str) -> String {
+    use base64::Engine as _;
+    let encode = |value: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap_or_default());
+    let now = jiff::Timestamp::now().as_second();
+    let header = json!({"alg": "RS256", "typ": "JWT"});
+    let claims = json!({
+        "aud": STORAGE_RESOURCE, "iss": format!("https://sts.windows.net/{tenant}/"), "iat": now, "nbf": now - 60, "exp": now + 3600,
+        "appid": CLIENT_ID, "oid": CLIENT_ID, "sub": CLIENT_ID, "tid": tenant, "ver": "1.0",
+    });
+    format!("{}.{}.emulator-storage-signature", encode(&header), encode(&claims))
+}
+
 pub(crate) fn ok(status: u16, body: Value) -> Answer {
     Answer::Reply { status, headers: vec![("x-ms-request-id".into(), "emulator-ok".into())], body }
 }
@@ -253,8 +269,14 @@ impl State {
         if !authenticated {
             return refuse(7000215, "Invalid client secret provided.");
         }
-        let for_databricks = form.get("scope").is_some_and(|s| s.starts_with(crate::databricks::RESOURCE));
-        let token = if for_databricks { self.issue_databricks_token() } else { self.issue_token() };
+        let scope = form.get("scope").cloned().unwrap_or_default();
+        let token = if scope.starts_with(crate::databricks::RESOURCE) {
+            self.issue_databricks_token()
+        } else if scope.starts_with(STORAGE_RESOURCE) {
+            storage_token(tenant)
+        } else {
+            self.issue_token()
+        };
         ok(200, json!({"token_type": "Bearer", "expires_in": 3600, "ext_expires_in": 3600, "access_token": token}))
     }
 
@@ -265,7 +287,13 @@ impl State {
         let Some(resource) = query.get("resource") else {
             return Answer::Reply { status: 400, headers: Vec::new(), body: json!({"error": "invalid_resource"}) };
         };
-        let token = if resource.starts_with(crate::databricks::RESOURCE) { self.issue_databricks_token() } else { self.issue_token() };
+        let token = if resource.starts_with(crate::databricks::RESOURCE) {
+            self.issue_databricks_token()
+        } else if resource.starts_with(STORAGE_RESOURCE) {
+            storage_token(TENANT)
+        } else {
+            self.issue_token()
+        };
         let expires = jiff::Timestamp::now().as_second() + 3600;
         ok(200, json!({"access_token": token, "expires_on": expires.to_string(), "token_type": "Bearer", "resource": resource}))
     }
@@ -329,8 +357,8 @@ impl State {
                     "id": format!("{prefix}/datastores/{name}"), "name": name, "type": "Microsoft.MachineLearningServices/workspaces/datastores",
                     "properties": {
                         "datastoreType": "AzureBlob", "accountName": storage.account, "containerName": container,
-                        "endpoint": storage.endpoint, "protocol": "http", "isDefault": *name == "workspaceblobstore",
-                        "credentials": {"credentialsType": "AccountKey"}
+                        "endpoint": storage.endpoint, "protocol": storage.scheme(), "isDefault": *name == "workspaceblobstore",
+                        "credentials": {"credentialsType": if storage.ca.is_some() { "None" } else { "AccountKey" }}
                     }
                 });
                 self.respond(&what, "Datastore", 200, datastore)
@@ -344,6 +372,11 @@ impl State {
                 let Some((storage, _)) = self.datastore(name) else {
                     return arm_error(404, "UserError", &format!("Datastore {name} not found"));
                 };
+                if storage.ca.is_some() {
+                    // An identity-based datastore has no secret to list; a client asking is wrong.
+                    self.violations.push(format!("{what}: the datastore is identity-based (credentialsType None)"));
+                    return arm_error(400, "UserError", "The datastore has no credentials to list.");
+                }
                 self.respond(&what, "DatastoreSecrets", 200, json!({"secretsType": "AccountKey", "key": storage.key}))
             }
             ("GET", ["models"]) => {

@@ -19,6 +19,8 @@ pub struct Azurite {
     pub port: u16,
     child: Child,
     _dir: tempfile::TempDir,
+    /// Set when it serves https with OAuth (`--oauth basic`): the certificate it presents.
+    ca: Option<PathBuf>,
 }
 
 pub fn azurite_bin() -> PathBuf {
@@ -31,15 +33,29 @@ fn free_port() -> Result<u16, String> {
 
 impl Azurite {
     pub fn start() -> Result<Azurite, String> {
+        Self::launch(None)
+    }
+
+    /// Azurite as storage behind an identity-based datastore: https with this certificate and
+    /// key, and bearer tokens checked as Azure Storage checks them (issuer, audience,
+    /// lifetime) besides the account key.
+    pub fn start_oauth(cert: &std::path::Path, key: &std::path::Path) -> Result<Azurite, String> {
+        Self::launch(Some((cert.to_path_buf(), key.to_path_buf())))
+    }
+
+    fn launch(tls: Option<(PathBuf, PathBuf)>) -> Result<Azurite, String> {
         let bin = azurite_bin();
         if !bin.is_file() {
             return Err(format!("`{}` is missing: `cargo xtask test` installs Azurite", bin.display()));
         }
         let dir = tempfile::Builder::new().prefix("azurite-").tempdir().map_err(|e| format!("temp dir: {e}"))?;
         let port = free_port()?;
-        let child = Command::new(&bin)
-            .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string(), "--silent", "--skipApiVersionCheck", "--location"])
-            .arg(dir.path())
+        let mut command = Command::new(&bin);
+        command.args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string(), "--silent", "--skipApiVersionCheck", "--location"]).arg(dir.path());
+        if let Some((cert, key)) = &tls {
+            command.args(["--oauth", "basic", "--cert"]).arg(cert).arg("--key").arg(key);
+        }
+        let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -51,7 +67,7 @@ impl Azurite {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let azurite = Azurite { port, child, _dir: dir };
+        let azurite = Azurite { port, child, _dir: dir, ca: tls.map(|(cert, _)| cert) };
         azurite.create_container()?;
         Ok(azurite)
     }
@@ -68,7 +84,7 @@ impl Azurite {
 
     /// The datastore the emulator describes, reached at `port` (Azurite's own or a proxy's).
     pub fn storage(&self, port: u16) -> Storage {
-        Storage { account: ACCOUNT.into(), key: KEY.into(), container: CONTAINER.into(), endpoint: format!("localhost:{port}") }
+        Storage { account: ACCOUNT.into(), key: KEY.into(), container: CONTAINER.into(), endpoint: format!("localhost:{port}"), ca: self.ca.clone() }
     }
 
     /// The production-style container URL (`account.blob.localhost`).

@@ -53,17 +53,41 @@ pub struct Storage {
     pub container: String,
     /// `host:port` after `<account>.blob.` (production-style URL on *.localhost).
     pub endpoint: String,
+    /// For storage served over https with OAuth (an identity-based datastore): the
+    /// certificate it presents, which this process's own clients trust.
+    pub ca: Option<PathBuf>,
 }
 
 impl Storage {
+    pub fn scheme(&self) -> &'static str {
+        if self.ca.is_some() { "https" } else { "http" }
+    }
+
     pub fn url(&self, container: &str) -> String {
-        format!("http://{}.blob.{}/{container}", self.account, self.endpoint)
+        format!("{}://{}.blob.{}/{container}", self.scheme(), self.account, self.endpoint)
     }
 
     /// A client for one of the account's containers, with the account key.
     pub fn container(&self, container: &str) -> Result<aml_client::azure::blob::Container, String> {
         use aml_client::azure::blob::{Container, StorageAuth};
-        let transport = aml_client::azure::transport::transport(std::time::Duration::from_secs(30)).map_err(|e| e.to_string())?;
+        let timeout = std::time::Duration::from_secs(30);
+        let transport = match &self.ca {
+            None => aml_client::azure::transport::transport(timeout).map_err(|e| e.to_string())?,
+            // The tools trust it through SSL_CERT_FILE; the test process is given it here.
+            Some(ca) => {
+                aml_client::azure::transport::install_crypto();
+                let pem = std::fs::read(ca).map_err(|e| format!("{}: {e}", ca.display()))?;
+                let certificate = reqwest::Certificate::from_pem(&pem).map_err(|e| format!("{}: {e}", ca.display()))?;
+                let port: u16 = self.endpoint.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(443);
+                let client = reqwest::Client::builder()
+                    .add_root_certificate(certificate)
+                    .resolve(&format!("{}.blob.localhost", self.account), std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+                    .read_timeout(timeout)
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                aml_client::azure::transport::wrap(client)
+            }
+        };
         Container::new(&self.account, &self.url(container), StorageAuth::AccountKey(self.key.clone().into()), transport).map_err(|e| e.to_string())
     }
 
@@ -92,6 +116,8 @@ impl Storage {
 pub struct Emulator {
     pub port: u16,
     pub cert: PathBuf,
+    /// The certificate's private key (PEM): Azurite in OAuth mode serves https with it.
+    pub key: PathBuf,
     state: Arc<Mutex<arm::State>>,
     /// The program that runs submitted jobs (`aml-train`, on a local workspace).
     compute: Arc<Mutex<Option<PathBuf>>>,
@@ -104,13 +130,15 @@ impl Emulator {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let schema = schema::Schema::load(&oracle_schema())?;
         let dir = tempfile::Builder::new().prefix("aml-emulator-").tempdir().map_err(|e| format!("temp dir: {e}"))?;
-        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string(), ACR_HOST.to_string()]).map_err(|e| format!("certificate: {e}"))?;
+        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string(), ACR_HOST.to_string(), "*.blob.localhost".to_string()]).map_err(|e| format!("certificate: {e}"))?;
         params.is_ca = rcgen::IsCa::ExplicitNoCa;
         params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
         let key = rcgen::KeyPair::generate().map_err(|e| format!("key: {e}"))?;
         let cert = params.self_signed(&key).map_err(|e| format!("certificate: {e}"))?;
         let cert_path = dir.path().join("emulator.pem");
         std::fs::write(&cert_path, cert.pem()).map_err(|e| format!("{}: {e}", cert_path.display()))?;
+        let key_path = dir.path().join("emulator-key.pem");
+        std::fs::write(&key_path, key.serialize_pem()).map_err(|e| format!("{}: {e}", key_path.display()))?;
         let config = rustls::ServerConfig::builder()
             .with_no_client_auth()
             .with_single_cert(vec![cert.der().clone()], rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()))
@@ -137,13 +165,19 @@ impl Emulator {
                 });
             }
         });
-        Ok(Emulator { port, cert: cert_path, state, compute, _dir: dir, runtime: Some(runtime) })
+        Ok(Emulator { port, cert: cert_path, key: key_path, state, compute, _dir: dir, runtime: Some(runtime) })
     }
 
     /// Run submitted jobs and deployments with the tools in this folder (`aml-train`,
     /// `aml-deploy`), on local workspaces: the emulator's compute.
     pub fn set_compute(&self, tools: &std::path::Path) {
         *self.compute.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(tools.to_path_buf());
+    }
+
+    /// Put the workspace's datastores on this storage (started after the emulator, e.g. an
+    /// Azurite serving https with the emulator's certificate).
+    pub fn set_storage(&self, storage: Storage) {
+        self.state().storage = Some(storage);
     }
 
     /// How many times an endpoint's operation answers InProgress before it succeeds (a slow

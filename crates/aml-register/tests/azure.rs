@@ -124,6 +124,21 @@ fn the_model_flow_gives_the_same_answers_on_local_and_azure() {
     azure.emulator.assert_clean();
 }
 
+/// An identity-based datastore (no account key to list): storage is reached with the
+/// identity's own Entra token for https://storage.azure.com, which Azurite checks (issuer,
+/// audience, lifetime) in its OAuth mode over https. The same model flow, the same answers.
+#[test]
+fn an_identity_based_datastore_is_reached_with_the_identitys_storage_token() {
+    let emulator = Emulator::start(None).unwrap();
+    let azurite = Azurite::start_oauth(&emulator.cert, &emulator.key).unwrap();
+    emulator.set_storage(azurite.storage(azurite.port));
+    let azure = Azure(AzureTest::with(emulator, azurite));
+    let first = model_flow(&azure.ws, &|args| azure.json(args), &|args| azure.run(args));
+    assert_eq!(first["version"], "1");
+    assert_eq!(azure.requests_containing("POST", "listSecrets"), 0, "no secret was asked for");
+    azure.emulator.assert_clean();
+}
+
 #[test]
 fn promote_copies_a_local_version_to_azure_with_the_same_digest() {
     let azure = Azure::start();

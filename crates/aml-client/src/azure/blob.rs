@@ -46,7 +46,13 @@ pub enum StorageAuth {
     AccountKey(Secret),
     /// A SAS query string (without `?`) appended to every URL.
     Sas(Secret),
+    /// An Entra token for Azure Storage from this identity (an identity-based datastore),
+    /// asked again as it nears expiry.
+    Token(Arc<dyn azure_core::credentials::TokenCredential>),
 }
+
+/// Entra's scope for Azure Storage.
+pub const STORAGE_SCOPE: &str = "https://storage.azure.com/.default";
 
 #[derive(Clone)]
 pub struct Container {
@@ -163,6 +169,10 @@ impl Container {
                 (vec![Arc::new(SharedKeyPolicy { account: account.to_string(), key })], None)
             }
             StorageAuth::Sas(token) => (Vec::new(), Some(token)),
+            StorageAuth::Token(credential) => {
+                let policy: Arc<dyn Policy> = Arc::new(azure_core::http::policies::auth::BearerTokenAuthorizationPolicy::new(credential, [STORAGE_SCOPE.to_string()]));
+                (vec![policy], None)
+            }
         };
         let pipeline = Pipeline::new(Some("aml-client"), Some(env!("CARGO_PKG_VERSION")), options, Vec::new(), per_try, None);
         Ok(Container { pipeline, url: container_url.trim_end_matches('/').to_string(), sas })

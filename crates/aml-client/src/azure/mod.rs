@@ -133,15 +133,20 @@ impl AzureWorkspace {
         let container = props["containerName"].as_str().unwrap_or_default().to_string();
         let endpoint = props["endpoint"].as_str().unwrap_or("core.windows.net");
         let protocol = props["protocol"].as_str().unwrap_or("https");
-        let secrets: Value = self.arm.post(&format!("{path}/listSecrets"), Some(&json!({"expirableSecret": true, "expireAfterHours": 1}))).await?;
-        let auth = match secrets["secretsType"].as_str() {
-            Some("AccountKey") => StorageAuth::AccountKey(Secret::new(secrets["key"].as_str().unwrap_or_default().to_string())),
-            Some("Sas") => StorageAuth::Sas(Secret::new(secrets["sasToken"].as_str().unwrap_or_default().to_string())),
-            other => {
-                return Err(Error::service(
-                    format!("datastore `{name}` gives {} credentials; this build uploads with an account key or SAS", other.unwrap_or("no")),
-                    Some("identity-based datastores need a storage token; give the datastore an account key meanwhile".into()),
-                ));
+        // An identity-based datastore has no secret: storage takes the identity's own token.
+        let auth = if props["credentials"]["credentialsType"] == "None" {
+            StorageAuth::Token(self.identity.credential.clone())
+        } else {
+            let secrets: Value = self.arm.post(&format!("{path}/listSecrets"), Some(&json!({"expirableSecret": true, "expireAfterHours": 1}))).await?;
+            match secrets["secretsType"].as_str() {
+                Some("AccountKey") => StorageAuth::AccountKey(Secret::new(secrets["key"].as_str().unwrap_or_default().to_string())),
+                Some("Sas") => StorageAuth::Sas(Secret::new(secrets["sasToken"].as_str().unwrap_or_default().to_string())),
+                other => {
+                    return Err(Error::service(
+                        format!("datastore `{name}` gives {} credentials; this build reaches storage with an account key, a SAS or the identity's token", other.unwrap_or("no")),
+                        Some("give the datastore an account key or SAS, or make it identity-based (credentials: none)".into()),
+                    ));
+                }
             }
         };
         let url = format!("{protocol}://{account}.blob.{endpoint}/{container}");

@@ -53,5 +53,10 @@ pub fn client(read_timeout: Duration) -> Result<reqwest::Client> {
 }
 
 pub fn transport(read_timeout: Duration) -> Result<Transport> {
-    Ok(Transport::new(Arc::new(client(read_timeout)?)))
+    Ok(wrap(client(read_timeout)?))
+}
+
+/// A client built elsewhere (the test emulator's, trusting its own certificate) as a transport.
+pub fn wrap(client: reqwest::Client) -> Transport {
+    Transport::new(Arc::new(client))
 }
