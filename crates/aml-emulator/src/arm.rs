@@ -269,15 +269,19 @@ impl State {
         if !authenticated {
             return refuse(7000215, "Invalid client secret provided.");
         }
-        let scope = form.get("scope").cloned().unwrap_or_default();
-        let token = if scope.starts_with(crate::databricks::RESOURCE) {
+        let token = self.token_for(form.get("scope").map(String::as_str).unwrap_or_default(), tenant);
+        ok(200, json!({"token_type": "Bearer", "expires_in": 3600, "ext_expires_in": 3600, "access_token": token}))
+    }
+
+    /// A token for a scope (`…/.default`) or resource: Databricks', Storage's (a JWT), or ARM's.
+    fn token_for(&mut self, scope_or_resource: &str, tenant: &str) -> String {
+        if scope_or_resource.starts_with(crate::databricks::RESOURCE) {
             self.issue_databricks_token()
-        } else if scope.starts_with(STORAGE_RESOURCE) {
+        } else if scope_or_resource.starts_with(STORAGE_RESOURCE) {
             storage_token(tenant)
         } else {
             self.issue_token()
-        };
-        ok(200, json!({"token_type": "Bearer", "expires_in": 3600, "ext_expires_in": 3600, "access_token": token}))
+        }
     }
 
     fn managed_identity_token(&mut self, query: &BTreeMap<String, String>, headers: &BTreeMap<String, String>) -> Answer {
@@ -287,13 +291,7 @@ impl State {
         let Some(resource) = query.get("resource") else {
             return Answer::Reply { status: 400, headers: Vec::new(), body: json!({"error": "invalid_resource"}) };
         };
-        let token = if resource.starts_with(crate::databricks::RESOURCE) {
-            self.issue_databricks_token()
-        } else if resource.starts_with(STORAGE_RESOURCE) {
-            storage_token(TENANT)
-        } else {
-            self.issue_token()
-        };
+        let token = self.token_for(resource, TENANT);
         let expires = jiff::Timestamp::now().as_second() + 3600;
         ok(200, json!({"access_token": token, "expires_on": expires.to_string(), "token_type": "Bearer", "resource": resource}))
     }
