@@ -463,61 +463,8 @@ impl State {
                 }
                 None => missing_run(),
             },
-            "update_run" => match db.mlflow_runs.get_mut(&run_id) {
-                Some(run) => {
-                    if let Some(status) = request["status"].as_str() {
-                        run.status = status.to_string();
-                    }
-                    if let Some(end) = request["end_time"].as_i64() {
-                        run.end_time = Some(end);
-                    }
-                    if let Some(name) = request["run_name"].as_str() {
-                        run.run_name = name.to_string();
-                    }
-                    let info = mlflow_run_json(&run_id, run)["info"].clone();
-                    reply(json!({"run_info": info}))
-                }
-                None => missing_run(),
-            },
-            "log_metric" => match db.mlflow_runs.get_mut(&run_id) {
-                Some(run) => {
-                    run.metrics.push((
-                        request["key"].as_str().unwrap_or_default().to_string(),
-                        request["value"].as_f64().unwrap_or(f64::NAN),
-                        request["timestamp"].as_i64().unwrap_or_else(now_ms),
-                        request["step"].as_i64().unwrap_or(0),
-                    ));
-                    reply(json!({}))
-                }
-                None => missing_run(),
-            },
-            "log_param" => match db.mlflow_runs.get_mut(&run_id) {
-                Some(run) => {
-                    run.params.insert(request["key"].as_str().unwrap_or_default().to_string(), request["value"].as_str().unwrap_or_default().to_string());
-                    reply(json!({}))
-                }
-                None => missing_run(),
-            },
-            "set_tag" => match db.mlflow_runs.get_mut(&run_id) {
-                Some(run) => {
-                    run.tags.insert(request["key"].as_str().unwrap_or_default().to_string(), request["value"].as_str().unwrap_or_default().to_string());
-                    reply(json!({}))
-                }
-                None => missing_run(),
-            },
-            "log_batch" => match db.mlflow_runs.get_mut(&run_id) {
-                Some(run) => {
-                    for m in request["metrics"].as_array().into_iter().flatten() {
-                        run.metrics.push((m["key"].as_str().unwrap_or_default().to_string(), m["value"].as_f64().unwrap_or(f64::NAN), m["timestamp"].as_i64().unwrap_or_else(now_ms), m["step"].as_i64().unwrap_or(0)));
-                    }
-                    for p in request["params"].as_array().into_iter().flatten() {
-                        run.params.insert(p["key"].as_str().unwrap_or_default().to_string(), p["value"].as_str().unwrap_or_default().to_string());
-                    }
-                    for t in request["tags"].as_array().into_iter().flatten() {
-                        run.tags.insert(t["key"].as_str().unwrap_or_default().to_string(), t["value"].as_str().unwrap_or_default().to_string());
-                    }
-                    reply(json!({}))
-                }
+            "update_run" | "log_metric" | "log_param" | "set_tag" | "log_batch" => match db.mlflow_runs.get_mut(&run_id) {
+                Some(run) => reply(record(call, &run_id, run, request)),
                 None => missing_run(),
             },
             "get_history" => {
@@ -540,6 +487,49 @@ impl State {
             }
         }
     }
+}
+
+/// (key, value, timestamp, step) of a logged metric.
+fn metric(m: &Value) -> (String, f64, i64, i64) {
+    (m["key"].as_str().unwrap_or_default().to_string(), m["value"].as_f64().unwrap_or(f64::NAN), m["timestamp"].as_i64().unwrap_or_else(now_ms), m["step"].as_i64().unwrap_or(0))
+}
+
+/// (key, value) of a param or tag.
+fn pair(p: &Value) -> (String, String) {
+    (p["key"].as_str().unwrap_or_default().to_string(), p["value"].as_str().unwrap_or_default().to_string())
+}
+
+/// A write to one MLflow run; the answer's body.
+fn record(call: &str, id: &str, run: &mut MlflowRun, request: &Value) -> Value {
+    match call {
+        "update_run" => {
+            if let Some(status) = request["status"].as_str() {
+                run.status = status.to_string();
+            }
+            if let Some(end) = request["end_time"].as_i64() {
+                run.end_time = Some(end);
+            }
+            if let Some(name) = request["run_name"].as_str() {
+                run.run_name = name.to_string();
+            }
+            return json!({"run_info": mlflow_run_json(id, run)["info"].clone()});
+        }
+        "log_metric" => run.metrics.push(metric(request)),
+        "log_param" => {
+            let (key, value) = pair(request);
+            run.params.insert(key, value);
+        }
+        "set_tag" => {
+            let (key, value) = pair(request);
+            run.tags.insert(key, value);
+        }
+        _ => {
+            run.metrics.extend(request["metrics"].as_array().into_iter().flatten().map(metric));
+            run.params.extend(request["params"].as_array().into_iter().flatten().map(pair));
+            run.tags.extend(request["tags"].as_array().into_iter().flatten().map(pair));
+        }
+    }
+    json!({})
 }
 
 fn mlflow_run_json(id: &str, run: &MlflowRun) -> Value {

@@ -201,21 +201,13 @@ impl State {
             }
             return None;
         }
-        let version_of = |id: &str, kind: &str| -> Option<(String, String)> {
-            let at = id.find(&format!("/{kind}/"))?;
-            let parts: Vec<&str> = id[at + kind.len() + 2..].split('/').collect();
-            match parts.as_slice() {
-                [name, "versions", version] => Some((name.to_string(), version.to_string())),
-                _ => None,
-            }
-        };
         if let Some(code) = properties["codeId"].as_str()
-            && !version_of(code, "codes").is_some_and(|key| self.codes.contains_key(&key))
+            && find_stored(self, code, "codes").is_none()
         {
             return Some(format!("codeId {code} does not exist"));
         }
         let environment = properties["environmentId"].as_str().unwrap_or_default();
-        if !version_of(environment, "environments").is_some_and(|key| self.environments.contains_key(&key)) {
+        if find_stored(self, environment, "environments").is_none() {
             return Some(format!("environmentId {environment} does not exist"));
         }
         None

@@ -334,14 +334,9 @@ fn fetch_environment(state: &Mutex<State>, environment_id: &str, work: &Path) ->
     Ok(env)
 }
 
-/// The stored version an ARM id (`…/<kind>/<name>/versions/<version>`) names.
+/// The stored version an ARM id names.
 fn find_version(state: &Mutex<State>, id: &str, kind: &str) -> Option<Value> {
-    let at = id.find(&format!("/{kind}/"))?;
-    let parts: Vec<&str> = id[at + kind.len() + 2..].split('/').collect();
-    let [name, "versions", version] = parts.as_slice() else { return None };
-    let state = lock(state);
-    let store = if kind == "codes" { &state.codes } else { &state.environments };
-    store.get(&(name.to_string(), version.to_string())).cloned()
+    crate::jobs::find_stored(&lock(state), id, kind)
 }
 
 /// Carry out a deploy or delete, then finish its operation.

@@ -178,6 +178,16 @@ impl Client {
         self.call(Method::Get, path, None).await
     }
 
+    /// A GET that tells "there is none" (404) from a failure.
+    pub async fn get_optional(&self, path: &str) -> Result<Option<Value>> {
+        let reply = self.send(Method::Get, path, None, &[("accept", "application/json")]).await?;
+        match reply.status {
+            404 => Ok(None),
+            200..=299 => serde_json::from_slice(&reply.body).map(Some).map_err(|e| Error::service(format!("GET {}{path}: the answer is not JSON: {e}", self.host), None)),
+            _ => Err(self.error(&Method::Get, path, &reply)),
+        }
+    }
+
     pub async fn post(&self, path: &str, body: &Value) -> Result<Value> {
         self.call(Method::Post, path, Some(body)).await
     }

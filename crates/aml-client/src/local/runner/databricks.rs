@@ -283,12 +283,8 @@ async fn upload_all(client: &Client, uploads: Vec<(String, PathBuf)>) -> Result<
 /// The job's MLflow run, in the `/Shared/<experiment>` experiment (created when missing).
 async fn create_mlflow_run(client: &Client, job: &Job) -> Result<String> {
     let name = format!("/Shared/{}", job.experiment_name);
-    let found = client.send(azure_core::http::Method::Get, &format!("/api/2.0/mlflow/experiments/get-by-name?experiment_name={}", crate::oci::acr::form_encode(&name)), None, &[("accept", "application/json")]).await?;
-    let experiment_id = match found.status {
-        200 => serde_json::from_slice::<Value>(&found.body).ok().and_then(|v| v["experiment"]["experiment_id"].as_str().map(str::to_owned)),
-        404 => None,
-        _ => return Err(client.error(&azure_core::http::Method::Get, "/api/2.0/mlflow/experiments/get-by-name", &found)),
-    };
+    let found = client.get_optional(&format!("/api/2.0/mlflow/experiments/get-by-name?experiment_name={}", crate::oci::acr::form_encode(&name))).await?;
+    let experiment_id = found.and_then(|v| v["experiment"]["experiment_id"].as_str().map(str::to_owned));
     let experiment_id = match experiment_id {
         Some(id) => id,
         None => client.post("/api/2.0/mlflow/experiments/create", &json!({"name": name})).await?["experiment_id"].as_str().map(str::to_owned).ok_or_else(|| Error::service("experiments/create answered no experiment_id", None))?,
