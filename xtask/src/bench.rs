@@ -20,7 +20,8 @@ struct Options {
 
 impl Options {
     fn parse(args: &[String]) -> Result<Options, String> {
-        let mut options = Options { size_mib: 1024, heavy_runs: 5, light_runs: 15, versions: 100_000, only_blob: false };
+        let mut options =
+            Options { size_mib: 1024, heavy_runs: 5, light_runs: 15, versions: 100_000, only_blob: false };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
             let mut value = |name: &str| -> Result<u64, String> {
@@ -32,7 +33,11 @@ impl Options {
                 "--light-runs" => options.light_runs = value("--light-runs")? as usize,
                 "--versions" => options.versions = value("--versions")?,
                 "--only" if args.next().map(String::as_str) == Some("blob") => options.only_blob = true,
-                other => return Err(format!("unknown option `{other}`; options: --size-mib N --runs N --light-runs N --versions N --only blob")),
+                other => {
+                    return Err(format!(
+                        "unknown option `{other}`; options: --size-mib N --runs N --light-runs N --versions N --only blob"
+                    ));
+                }
             }
         }
         Ok(options)
@@ -54,19 +59,59 @@ pub(crate) struct Row {
 
 impl Row {
     /// Ours ÷ peer in time; met when at most `max_ratio`.
-    pub(crate) fn ratio(name: impl Into<String>, ours: &str, ours_time: Duration, peer: &str, peer_time: Duration, target: &str, max_ratio: f64) -> Row {
+    pub(crate) fn ratio(
+        name: impl Into<String>,
+        ours: &str,
+        ours_time: Duration,
+        peer: &str,
+        peer_time: Duration,
+        target: &str,
+        max_ratio: f64,
+    ) -> Row {
         let ratio = ratio(ours_time, peer_time);
-        Row::new(name, ours, format_duration(ours_time), peer, format_duration(peer_time), format!("{ratio:.2}×"), target, ratio <= max_ratio)
+        Row::new(
+            name,
+            ours,
+            format_duration(ours_time),
+            peer,
+            format_duration(peer_time),
+            format!("{ratio:.2}×"),
+            target,
+            ratio <= max_ratio,
+        )
     }
 
     /// How many times faster than the peer; met when at least `min_factor`.
-    pub(crate) fn faster(name: impl Into<String>, ours: &str, ours_time: Duration, peer: &str, peer_time: Duration, target: &str, min_factor: f64) -> Row {
+    pub(crate) fn faster(
+        name: impl Into<String>,
+        ours: &str,
+        ours_time: Duration,
+        peer: &str,
+        peer_time: Duration,
+        target: &str,
+        min_factor: f64,
+    ) -> Row {
         let factor = ratio(peer_time, ours_time);
-        Row::new(name, ours, format_duration(ours_time), peer, format_duration(peer_time), format!("{factor:.0}× faster"), target, factor >= min_factor)
+        Row::new(
+            name,
+            ours,
+            format_duration(ours_time),
+            peer,
+            format_duration(peer_time),
+            format!("{factor:.0}× faster"),
+            target,
+            factor >= min_factor,
+        )
     }
 
     /// A figure with no target of its own, shown beside one that has.
-    pub(crate) fn context(name: impl Into<String>, ours: &str, ours_time: Duration, peer: &str, peer_time: Option<Duration>) -> Row {
+    pub(crate) fn context(
+        name: impl Into<String>,
+        ours: &str,
+        ours_time: Duration,
+        peer: &str,
+        peer_time: Option<Duration>,
+    ) -> Row {
         let (peer_value, ratio_text) = match peer_time {
             Some(peer_time) => (format_duration(peer_time), format!("{:.2}×", ratio(ours_time, peer_time))),
             None => ("-".into(), "-".into()),
@@ -80,26 +125,87 @@ impl Row {
     }
 
     /// Throughput, ours ÷ peer; met when at least `min_ratio`.
-    pub(crate) fn rate(name: impl Into<String>, ours: &str, ours_rps: f64, peer: &str, peer_rps: f64, target: &str, min_ratio: f64) -> Row {
+    pub(crate) fn rate(
+        name: impl Into<String>,
+        ours: &str,
+        ours_rps: f64,
+        peer: &str,
+        peer_rps: f64,
+        target: &str,
+        min_ratio: f64,
+    ) -> Row {
         let ratio = ours_rps / peer_rps.max(1e-9);
-        Row::new(name, ours, format!("{ours_rps:.0} req/s"), peer, format!("{peer_rps:.0} req/s"), format!("{ratio:.2}×"), target, ratio >= min_ratio)
+        Row::new(
+            name,
+            ours,
+            format!("{ours_rps:.0} req/s"),
+            peer,
+            format!("{peer_rps:.0} req/s"),
+            format!("{ratio:.2}×"),
+            target,
+            ratio >= min_ratio,
+        )
     }
 
     /// Latency added by a hop: `through` − `straight`, met when at most `max_ms`.
-    pub(crate) fn overhead(name: impl Into<String>, ours: &str, through_ms: f64, peer: &str, straight_ms: f64, target: &str, max_ms: f64) -> Row {
+    pub(crate) fn overhead(
+        name: impl Into<String>,
+        ours: &str,
+        through_ms: f64,
+        peer: &str,
+        straight_ms: f64,
+        target: &str,
+        max_ms: f64,
+    ) -> Row {
         let added = through_ms - straight_ms;
-        Row::new(name, ours, format!("{through_ms:.2} ms"), peer, format!("{straight_ms:.2} ms"), format!("{added:+.2} ms"), target, added <= max_ms)
+        Row::new(
+            name,
+            ours,
+            format!("{through_ms:.2} ms"),
+            peer,
+            format!("{straight_ms:.2} ms"),
+            format!("{added:+.2} ms"),
+            target,
+            added <= max_ms,
+        )
     }
 
     /// Figures already formatted, and whether the target is met.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn custom(name: impl Into<String>, ours: &str, ours_value: String, peer: &str, peer_value: String, ratio: String, target: &str, met: bool) -> Row {
+    pub(crate) fn custom(
+        name: impl Into<String>,
+        ours: &str,
+        ours_value: String,
+        peer: &str,
+        peer_value: String,
+        ratio: String,
+        target: &str,
+        met: bool,
+    ) -> Row {
         Row::new(name, ours, ours_value, peer, peer_value, ratio, target, met)
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn new(name: impl Into<String>, ours: &str, ours_value: String, peer: &str, peer_value: String, ratio: String, target: &str, met: bool) -> Row {
-        Row { name: name.into(), ours: ours.into(), ours_value, peer: peer.into(), peer_value, ratio, target: target.into(), met }
+    fn new(
+        name: impl Into<String>,
+        ours: &str,
+        ours_value: String,
+        peer: &str,
+        peer_value: String,
+        ratio: String,
+        target: &str,
+        met: bool,
+    ) -> Row {
+        Row {
+            name: name.into(),
+            ours: ours.into(),
+            ours_value,
+            peer: peer.into(),
+            peer_value,
+            ratio,
+            target: target.into(),
+            met,
+        }
     }
 }
 
@@ -116,7 +222,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let python = setup::ensure_venv()?.join("bin").join("python");
     if options.only_blob {
         for row in crate::bench_blob::run(&dir, &bin, options.heavy_runs, options.size_mib, &python)? {
-            eprintln!("{} {}: ours {}, peer {} ({}) — {}", if row.met { "ok  " } else { "MISS" }, row.name, row.ours_value, row.peer_value, row.ratio, row.target);
+            eprintln!(
+                "{} {}: ours {}, peer {} ({}) — {}",
+                if row.met { "ok  " } else { "MISS" },
+                row.name,
+                row.ours_value,
+                row.peer_value,
+                row.ratio,
+                row.target
+            );
         }
         return Ok(());
     }
@@ -139,7 +253,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
             sync();
         },
         || register_big(&register, &big, &ws),
-        || shell(&format!("openssl dgst -sha256 {} > /dev/null && cp {} {}", big.display(), big.display(), copy.display())),
+        || {
+            shell(&format!(
+                "openssl dgst -sha256 {} > /dev/null && cp {} {}",
+                big.display(),
+                big.display(),
+                copy.display()
+            ))
+        },
     )?;
     rows.push(Row::ratio(
         format!("`aml-register model` of a new {} MiB file", options.size_mib),
@@ -158,7 +279,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
             sync();
         },
         || shell("true"),
-        || shell(&format!("openssl dgst -sha256 {} > /dev/null && cp {} {} && sync {}", big.display(), big.display(), copy.display(), copy.display())),
+        || {
+            shell(&format!(
+                "openssl dgst -sha256 {} > /dev/null && cp {} {} && sync {}",
+                big.display(),
+                big.display(),
+                copy.display(),
+                copy.display()
+            ))
+        },
     )?;
     rows.push(Row::context(
         "…for context: the same, against the floor made durable (`+ sync`), as our register is",
@@ -194,10 +323,17 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let many = dir.join("ws-many");
     let small = dir.join("small.bin");
     std::fs::write(&small, b"a small model").map_err(|e| e.to_string())?;
-    setup::run(cmd(&register, &["model", "--name", "bench", "--path"]).arg(&small).arg("-w").arg(format!("local:{}", many.display())).stdout(Stdio::null()))?;
+    setup::run(
+        cmd(&register, &["model", "--name", "bench", "--path"])
+            .arg(&small)
+            .arg("-w")
+            .arg(format!("local:{}", many.display()))
+            .stdout(Stdio::null()),
+    )?;
     seed_versions(&many.join("registry.db"), options.versions)?;
     let workspace = format!("local:{}", many.display());
-    let list = measure(options.light_runs, || cmd(&register, &["list", "bench", "--output", "json", "-w", &workspace]))?;
+    let list =
+        measure(options.light_runs, || cmd(&register, &["list", "bench", "--output", "json", "-w", &workspace]))?;
     rows.push(Row::absolute(
         format!("`aml-register list bench` with {} versions (the newest 100, the default page)", options.versions),
         "aml-register list bench --output json",
@@ -213,7 +349,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "≤ 50 ms",
         models <= Duration::from_millis(50),
     ));
-    let all = measure(options.light_runs.min(5), || cmd(&register, &["list", "bench", "--all", "--output", "json", "-w", &workspace]))?;
+    let all = measure(options.light_runs.min(5), || {
+        cmd(&register, &["list", "bench", "--all", "--output", "json", "-w", &workspace])
+    })?;
     rows.push(Row::context(
         format!("…for context: `list bench --all`, every one of the {} versions as JSON", options.versions),
         "aml-register list bench --all --output json",
@@ -224,21 +362,41 @@ pub fn run(args: &[String]) -> Result<(), String> {
 
     step("start-up against `az`");
     let az_env = |c: &mut Command| {
-        c.env("AZURE_CONFIG_DIR", dir.join("azure-config")).env("AZURE_CORE_COLLECT_TELEMETRY", "no").env("AZURE_CORE_NO_COLOR", "1");
+        c.env("AZURE_CONFIG_DIR", dir.join("azure-config"))
+            .env("AZURE_CORE_COLLECT_TELEMETRY", "no")
+            .env("AZURE_CORE_NO_COLOR", "1");
     };
-    let (ours, peer) = interleave(options.light_runs, || {}, || cmd(&register, &["--version"]), || {
-        let mut c = Command::new(&az);
-        c.arg("version");
-        az_env(&mut c);
-        c
-    })?;
-    rows.push(Row::faster("start-up: `aml-register --version` vs `az version`", "aml-register --version", ours, "az version", peer, "≥ 100× faster", 100.0));
-    let (ours, peer) = interleave(options.light_runs, || {}, || cmd(&register, &["show", "bench:1", "-w", &workspace]), || {
-        let mut c = Command::new(&az);
-        c.args(["storage", "blob", "upload", "--help"]);
-        az_env(&mut c);
-        c
-    })?;
+    let (ours, peer) = interleave(
+        options.light_runs,
+        || {},
+        || cmd(&register, &["--version"]),
+        || {
+            let mut c = Command::new(&az);
+            c.arg("version");
+            az_env(&mut c);
+            c
+        },
+    )?;
+    rows.push(Row::faster(
+        "start-up: `aml-register --version` vs `az version`",
+        "aml-register --version",
+        ours,
+        "az version",
+        peer,
+        "≥ 100× faster",
+        100.0,
+    ));
+    let (ours, peer) = interleave(
+        options.light_runs,
+        || {},
+        || cmd(&register, &["show", "bench:1", "-w", &workspace]),
+        || {
+            let mut c = Command::new(&az);
+            c.args(["storage", "blob", "upload", "--help"]);
+            az_env(&mut c);
+            c
+        },
+    )?;
     rows.push(Row::faster(
         "a local `aml-register show` vs `az storage blob upload --help`",
         "aml-register show bench:1",
@@ -254,7 +412,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
 
     write_report(&rows, &options)?;
     for row in &rows {
-        eprintln!("{} {}: ours {}, peer {} ({}) — {}", if row.met { "ok  " } else { "MISS" }, row.name, row.ours_value, row.peer_value, row.ratio, row.target);
+        eprintln!(
+            "{} {}: ours {}, peer {} ({}) — {}",
+            if row.met { "ok  " } else { "MISS" },
+            row.name,
+            row.ours_value,
+            row.peer_value,
+            row.ratio,
+            row.target
+        );
     }
     eprintln!("wrote {}", root().join("BENCHMARKS.md").display());
     Ok(())
@@ -364,7 +530,13 @@ fn ensure_az() -> Result<PathBuf, String> {
     step("installing the peer `az` (azure-cli) into .venv-bench");
     let uv = test_venv.join("bin").join("uv");
     setup::run(Command::new(&uv).args(["venv", "--quiet", "--python", "python3"]).arg(&venv))?;
-    setup::run(Command::new(&uv).args(["pip", "install", "--quiet", "--python"]).arg(venv.join("bin").join("python")).arg("-r").arg(&requirements))?;
+    setup::run(
+        Command::new(&uv)
+            .args(["pip", "install", "--quiet", "--python"])
+            .arg(venv.join("bin").join("python"))
+            .arg("-r")
+            .arg(&requirements),
+    )?;
     std::fs::write(&stamp, wanted).map_err(|e| e.to_string())?;
     Ok(az)
 }
@@ -380,13 +552,22 @@ fn format_duration(d: Duration) -> String {
 }
 
 fn command_output(program: &str, args: &[&str]) -> String {
-    Command::new(program).args(args).output().ok().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default()
+    Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
 }
 
 fn write_report(rows: &[Row], options: &Options) -> Result<(), String> {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_default();
     let mut md = String::from("# Benchmarks\n\n");
     md.push_str("Written by `cargo xtask bench`; every figure below comes from one run of it, ours and the peer's measured alternately.\n");
@@ -408,7 +589,8 @@ fn write_report(rows: &[Row], options: &Options) -> Result<(), String> {
     md.push_str("| benchmark | ours | peer | ours (median) | peer (median) | ratio | target | met |\n|---|---|---|---|---|---|---|---|\n");
     for row in rows {
         // A `|` inside a cell would end it, code span or not.
-        let quoted = |command: &str| if command == "-" { "-".to_string() } else { format!("`{}`", command.replace('|', "\\|")) };
+        let quoted =
+            |command: &str| if command == "-" { "-".to_string() } else { format!("`{}`", command.replace('|', "\\|")) };
         md.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
             row.name,
@@ -418,7 +600,13 @@ fn write_report(rows: &[Row], options: &Options) -> Result<(), String> {
             row.peer_value,
             row.ratio,
             row.target,
-            if row.target.starts_with('(') { "" } else if row.met { "yes" } else { "**no**" }
+            if row.target.starts_with('(') {
+                ""
+            } else if row.met {
+                "yes"
+            } else {
+                "**no**"
+            }
         ));
     }
     md.push_str(NOTES);

@@ -46,26 +46,46 @@ fn timed(command: &str, dir: &Path) -> Result<Usage, String> {
         return Err(format!("`{command}` failed ({status})"));
     }
     let text = std::fs::read_to_string(&out).map_err(|e| e.to_string())?;
-    let fields: Vec<f64> = text.lines().last().unwrap_or("").split_whitespace().filter_map(|f| f.parse().ok()).collect();
-    let [wall, user, system, rss_kib] = fields.as_slice() else { return Err(format!("cannot read GNU time's output: {text}")) };
-    Ok(Usage { wall: Duration::from_secs_f64(*wall), cpu: Duration::from_secs_f64(user + system), rss_mib: rss_kib / 1024.0 })
+    let fields: Vec<f64> =
+        text.lines().last().unwrap_or("").split_whitespace().filter_map(|f| f.parse().ok()).collect();
+    let [wall, user, system, rss_kib] = fields.as_slice() else {
+        return Err(format!("cannot read GNU time's output: {text}"));
+    };
+    Ok(Usage {
+        wall: Duration::from_secs_f64(*wall),
+        cpu: Duration::from_secs_f64(user + system),
+        rss_mib: rss_kib / 1024.0,
+    })
 }
 
 fn medians(runs: &[Usage]) -> Usage {
     let mut rss: Vec<f64> = runs.iter().map(|u| u.rss_mib).collect();
     rss.sort_by(f64::total_cmp);
-    Usage { wall: median(runs.iter().map(|u| u.wall).collect()), cpu: median(runs.iter().map(|u| u.cpu).collect()), rss_mib: rss[rss.len() / 2] }
+    Usage {
+        wall: median(runs.iter().map(|u| u.wall).collect()),
+        cpu: median(runs.iter().map(|u| u.cpu).collect()),
+        rss_mib: rss[rss.len() / 2],
+    }
 }
 
 pub fn run(dir: &Path, bin: &Path, runs: usize, size_mib: u64, python: &Path) -> Result<Vec<Row>, String> {
     let azurite_bin = crate::templates::ensure_npm_tools()?.join("azurite-blob");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
+    let port =
+        std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
     let data = dir.join("azurite");
     std::fs::create_dir_all(&data).map_err(|e| e.to_string())?;
     step(&format!("starting Azurite on 127.0.0.1:{port}"));
     let _azurite = Azurite(
         Command::new(&azurite_bin)
-            .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string(), "--silent", "--skipApiVersionCheck", "--location"])
+            .args([
+                "--blobHost",
+                "127.0.0.1",
+                "--blobPort",
+                &port.to_string(),
+                "--silent",
+                "--skipApiVersionCheck",
+                "--location",
+            ])
             .arg(&data)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -79,7 +99,9 @@ pub fn run(dir: &Path, bin: &Path, runs: usize, size_mib: u64, python: &Path) ->
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    let conn = format!("DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={KEY};BlobEndpoint=http://127.0.0.1:{port}/{ACCOUNT};");
+    let conn = format!(
+        "DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={KEY};BlobEndpoint=http://127.0.0.1:{port}/{ACCOUNT};"
+    );
     let script = root().join("xtask").join("bench_blob.py");
     let sdk = |args: &str| format!("{} {} {args}", python.display(), script.display());
     crate::setup::run(&mut shell(&sdk(&format!("create '{conn}' {CONTAINER}"))))?;
@@ -87,9 +109,17 @@ pub fn run(dir: &Path, bin: &Path, runs: usize, size_mib: u64, python: &Path) ->
     let sas = String::from_utf8_lossy(&sas.stdout).trim().to_string();
     let ours_url = format!("http://{ACCOUNT}.blob.localhost:{port}/{CONTAINER}");
     let upload = bin.join("blob-upload");
-    let ours = |path: &Path, prefix: &str| format!("AZURE_STORAGE_KEY='{KEY}' {} {ours_url} {ACCOUNT} {} {prefix}", upload.display(), path.display());
+    let ours = |path: &Path, prefix: &str| {
+        format!("AZURE_STORAGE_KEY='{KEY}' {} {ours_url} {ACCOUNT} {} {prefix}", upload.display(), path.display())
+    };
     let peer = |path: &Path, prefix: &str| sdk(&format!("upload '{conn}' {CONTAINER} {} {prefix}", path.display()));
-    let curl = |path: &Path| format!("curl -sS -f -T {} -H 'x-ms-blob-type: BlockBlob' 'http://127.0.0.1:{port}/{ACCOUNT}/{CONTAINER}/curl/{}?{sas}'", path.display(), path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+    let curl = |path: &Path| {
+        format!(
+            "curl -sS -f -T {} -H 'x-ms-blob-type: BlockBlob' 'http://127.0.0.1:{port}/{ACCOUNT}/{CONTAINER}/curl/{}?{sas}'",
+            path.display(),
+            path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+        )
+    };
 
     let mut rows = Vec::new();
     let small = dir.join("upload-100.bin");
@@ -98,7 +128,9 @@ pub fn run(dir: &Path, bin: &Path, runs: usize, size_mib: u64, python: &Path) ->
     write_random(&small, 100 << 20)?;
     write_random(&big, size_mib << 20)?;
 
-    step(&format!("{size_mib} MiB upload: ours vs azure-storage-blob's upload_blob vs curl -T (alternating, {runs} runs)"));
+    step(&format!(
+        "{size_mib} MiB upload: ours vs azure-storage-blob's upload_blob vs curl -T (alternating, {runs} runs)"
+    ));
     let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());
     for run in 0..runs.max(1) {
         a.push(timed(&ours(&big, &format!("ours{run}/")), dir)?);
@@ -106,8 +138,11 @@ pub fn run(dir: &Path, bin: &Path, runs: usize, size_mib: u64, python: &Path) ->
         c.push(timed(&curl(&big), dir)?);
     }
     let (ours_big, sdk_big, curl_big) = (medians(&a), medians(&b), medians(&c));
-    let ours_small = medians(&(0..3).map(|run| timed(&ours(&small, &format!("small{run}/")), dir)).collect::<Result<Vec<_>, _>>()?);
-    let sdk_small = medians(&(0..3).map(|run| timed(&peer(&small, &format!("sdksmall{run}/")), dir)).collect::<Result<Vec<_>, _>>()?);
+    let ours_small =
+        medians(&(0..3).map(|run| timed(&ours(&small, &format!("small{run}/")), dir)).collect::<Result<Vec<_>, _>>()?);
+    let sdk_small = medians(
+        &(0..3).map(|run| timed(&peer(&small, &format!("sdksmall{run}/")), dir)).collect::<Result<Vec<_>, _>>()?,
+    );
 
     let ours_cmd = "blob-upload URL ACCOUNT big.bin (4 MiB blocks with Content-MD5, 4 in flight)";
     let sdk_cmd = "BlobClient.upload_blob(f, overwrite=True) (defaults)";
@@ -187,18 +222,25 @@ pub fn run(dir: &Path, bin: &Path, runs: usize, size_mib: u64, python: &Path) ->
     let hash_once = format!("find {} -type f -print0 | sort -z | xargs -0 cat | sha256sum", folder.display());
     let (mut ours_runs, mut peer_runs, mut uploads) = (Vec::new(), Vec::new(), 0u64);
     for _ in 0..runs.clamp(1, 3) {
-        let output = Command::new(&snapshot).arg(&folder).output().map_err(|e| format!("cannot run {}: {e}", snapshot.display()))?;
+        let output = Command::new(&snapshot)
+            .arg(&folder)
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", snapshot.display()))?;
         if !output.status.success() {
             return Err(format!("code-snapshot failed: {}", String::from_utf8_lossy(&output.stderr)));
         }
         let report = String::from_utf8_lossy(&output.stdout).to_string();
-        let field = |name: &str| report.split_whitespace().find_map(|pair| pair.strip_prefix(&format!("{name}="))).unwrap_or("").to_string();
+        let field = |name: &str| {
+            report.split_whitespace().find_map(|pair| pair.strip_prefix(&format!("{name}="))).unwrap_or("").to_string()
+        };
         if field("reused") != "true" {
             return Err(format!("the unchanged folder was not reused: {report}"));
         }
         // One pending upload is the first submission's; any more is the re-submit uploading.
         uploads += field("pending_uploads").parse::<u64>().unwrap_or(0).saturating_sub(1);
-        ours_runs.push(Duration::from_secs_f64(field("resubmit_seconds").parse().map_err(|_| format!("code-snapshot printed no time: {report}"))?));
+        ours_runs.push(Duration::from_secs_f64(
+            field("resubmit_seconds").parse().map_err(|_| format!("code-snapshot printed no time: {report}"))?,
+        ));
         peer_runs.push(timed(&hash_once, dir)?.wall);
     }
     let (ours_resubmit, one_hash) = (median(ours_runs), median(peer_runs));

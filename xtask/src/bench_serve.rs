@@ -26,7 +26,13 @@ fn start_registry(dir: &Path) -> Result<(Registry, String), String> {
     let port = free_port()?;
     let config = dir.join("registry.yml");
     std::fs::write(&config, format!("version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n", dir.join("registry").display())).map_err(|e| e.to_string())?;
-    let child = Command::new("docker-registry").arg("serve").arg(&config).stdout(Stdio::null()).stderr(Stdio::null()).spawn().map_err(|e| format!("docker-registry: {e}"))?;
+    let child = Command::new("docker-registry")
+        .arg("serve")
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("docker-registry: {e}"))?;
     let address = format!("127.0.0.1:{port}");
     let start = Instant::now();
     while std::net::TcpStream::connect(&address).is_err() {
@@ -53,7 +59,8 @@ fn field(json: &str, path: &[&str]) -> Option<String> {
         script.push_str(&format!("[{key:?}]"));
     }
     script.push_str("; print(v)");
-    let mut child = Command::new("python3").args(["-c", &script]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().ok()?;
+    let mut child =
+        Command::new("python3").args(["-c", &script]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().ok()?;
     use std::io::Write;
     child.stdin.take()?.write_all(json.as_bytes()).ok()?;
     let out = child.wait_with_output().ok()?;
@@ -88,7 +95,10 @@ pub fn run(dir: &Path, bin: &Path, heavy_runs: usize, size_mib: u64) -> Result<V
     let workspace = serve.join(".aml");
     let tool = |name: &str| {
         let mut c = cmd(&bin.join(name), &[]);
-        c.current_dir(&serve).env("AML_WORKSPACE", format!("local:{}", workspace.display())).env("AML_CACHE_DIR", setup::test_cache()).env("PATH", format!("{}:{}", bin.display(), setup::path_with_venv()));
+        c.current_dir(&serve)
+            .env("AML_WORKSPACE", format!("local:{}", workspace.display()))
+            .env("AML_CACHE_DIR", setup::test_cache())
+            .env("PATH", format!("{}:{}", bin.display(), setup::path_with_venv()));
         c
     };
     let mut rows = Vec::new();
@@ -111,7 +121,22 @@ pub fn run(dir: &Path, bin: &Path, heavy_runs: usize, size_mib: u64) -> Result<V
     crate::bench::write_random(&big, size_mib << 20)?;
     let package = |model: &str, to: &str| {
         let mut c = tool("aml-package");
-        c.args(["image", "--model", model, "--environment", "linear/environment/serve.yml", "--code", "linear/src", "--base", "oci:base:bookworm", "--to", to, "-q", "-o", "json"]);
+        c.args([
+            "image",
+            "--model",
+            model,
+            "--environment",
+            "linear/environment/serve.yml",
+            "--code",
+            "linear/src",
+            "--base",
+            "oci:base:bookworm",
+            "--to",
+            to,
+            "-q",
+            "-o",
+            "json",
+        ]);
         c
     };
     let mut base = tool("aml-package");
@@ -150,7 +175,15 @@ pub fn run(dir: &Path, bin: &Path, heavy_runs: usize, size_mib: u64) -> Result<V
         || package(&format!("big:{}", version.get()), "oci:images"),
         || shell(&format!("openssl dgst -sha256 {0} > /dev/null && cp {0} {1}", big.display(), copy.display())),
     )?;
-    rows.push(Row::ratio(format!("`aml-package image` of a new {size_mib} MiB model (base, dependencies, code cached)"), "aml-package image --model big:N … --to oci:images", ours, "openssl dgst -sha256 big.bin && cp big.bin copy.bin", floor, "≤ 1.5× the floor", 1.5));
+    rows.push(Row::ratio(
+        format!("`aml-package image` of a new {size_mib} MiB model (base, dependencies, code cached)"),
+        "aml-package image --model big:N … --to oci:images",
+        ours,
+        "openssl dgst -sha256 big.bin && cp big.bin copy.bin",
+        floor,
+        "≤ 1.5× the floor",
+        1.5,
+    ));
     // As for register: the layer is fsynced before it is named, `cp` is not.
     let (_, durable) = interleave(
         heavy_runs.min(3),
@@ -159,7 +192,13 @@ pub fn run(dir: &Path, bin: &Path, heavy_runs: usize, size_mib: u64) -> Result<V
             sync();
         },
         || shell("true"),
-        || shell(&format!("openssl dgst -sha256 {0} > /dev/null && cp {0} {1} && sync {1}", big.display(), copy.display())),
+        || {
+            shell(&format!(
+                "openssl dgst -sha256 {0} > /dev/null && cp {0} {1} && sync {1}",
+                big.display(),
+                copy.display()
+            ))
+        },
     )?;
     rows.push(Row::context(
         "…for context: the same, against the floor made durable (`+ sync`), as the layer is",
@@ -181,7 +220,13 @@ pub fn run(dir: &Path, bin: &Path, heavy_runs: usize, size_mib: u64) -> Result<V
         same &= field(&again, &["digest"]) == field(&first, &["digest"]);
     }
     let again = median(again_times);
-    rows.push(Row::absolute("package unchanged inputs again (same digest)", "aml-package image --model big:N … (again)", again, "≤ 0.2 s, same digest", again <= Duration::from_millis(200) && same));
+    rows.push(Row::absolute(
+        "package unchanged inputs again (same digest)",
+        "aml-package image --model big:N … (again)",
+        again,
+        "≤ 0.2 s, same digest",
+        again <= Duration::from_millis(200) && same,
+    ));
 
     step("pushing the image to a registry, then pushing it again unchanged");
     let to = format!("{address}/big:latest");
@@ -201,7 +246,12 @@ pub fn run(dir: &Path, bin: &Path, heavy_runs: usize, size_mib: u64) -> Result<V
     Ok(rows)
 }
 
-fn serving_rows(serve: &Path, workspace: &Path, tool: &dyn Fn(&str) -> Command, rows: &mut Vec<Row>) -> Result<(), String> {
+fn serving_rows(
+    serve: &Path,
+    workspace: &Path,
+    tool: &dyn Fn(&str) -> Command,
+    rows: &mut Vec<Row>,
+) -> Result<(), String> {
     let (key, server_port) = secret_and_port(workspace)?;
     let show = output({
         let mut c = tool("aml-deploy");
@@ -211,7 +261,8 @@ fn serving_rows(serve: &Path, workspace: &Path, tool: &dyn Fn(&str) -> Command, 
     let uri = field(&show, &["scoring_uri"]).ok_or("no scoring URI")?;
     let body = r#"{"data": [[1, 1]]}"#;
     let cases = serve.join("bench.jsonl");
-    std::fs::write(&cases, format!("{{\"name\": \"score\", \"request\": {body}, \"status\": 200}}\n")).map_err(|e| e.to_string())?;
+    std::fs::write(&cases, format!("{{\"name\": \"score\", \"request\": {body}, \"status\": 200}}\n"))
+        .map_err(|e| e.to_string())?;
     let lua = serve.join("post.lua");
     std::fs::write(&lua, format!("wrk.method = \"POST\"\nwrk.body = '{body}'\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.headers[\"Authorization\"] = \"Bearer {key}\"\n")).map_err(|e| e.to_string())?;
 
@@ -220,19 +271,43 @@ fn serving_rows(serve: &Path, workspace: &Path, tool: &dyn Fn(&str) -> Command, 
     for _ in 0..3 {
         let smoke = output({
             let mut c = tool("smoke-test");
-            c.args(["run", "--endpoint", "linear", "--cases"]).arg(&cases).args(["--concurrency", "16", "--duration", "10s", "-o", "json"]);
+            c.args(["run", "--endpoint", "linear", "--cases"]).arg(&cases).args([
+                "--concurrency",
+                "16",
+                "--duration",
+                "10s",
+                "-o",
+                "json",
+            ]);
             c
         })?;
-        ours.push(field(&smoke, &["requests_per_second"]).and_then(|v| v.parse::<f64>().ok()).ok_or("no rate from smoke-test")?);
+        ours.push(
+            field(&smoke, &["requests_per_second"])
+                .and_then(|v| v.parse::<f64>().ok())
+                .ok_or("no rate from smoke-test")?,
+        );
         let wrk = output({
             let mut c = Command::new("wrk");
             c.args(["-t2", "-c16", "-d10s", "-s"]).arg(&lua).arg(&uri);
             c
         })?;
-        theirs.push(wrk.lines().find_map(|l| l.strip_prefix("Requests/sec:")).and_then(|v| v.trim().parse::<f64>().ok()).ok_or("no rate from wrk")?);
+        theirs.push(
+            wrk.lines()
+                .find_map(|l| l.strip_prefix("Requests/sec:"))
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .ok_or("no rate from wrk")?,
+        );
     }
     let (ours, theirs) = (median_f64(ours), median_f64(theirs));
-    rows.push(Row::rate("requests/s through the router at 16 connections", "smoke-test run --endpoint linear --concurrency 16 --duration 10s", ours, "wrk -t2 -c16 -d10s -s post.lua SCORING_URI", theirs, "≥ 0.9× wrk", 0.9));
+    rows.push(Row::rate(
+        "requests/s through the router at 16 connections",
+        "smoke-test run --endpoint linear --concurrency 16 --duration 10s",
+        ours,
+        "wrk -t2 -c16 -d10s -s post.lua SCORING_URI",
+        theirs,
+        "≥ 0.9× wrk",
+        0.9,
+    ));
 
     step("the router's overhead: p50 through it vs straight to the inference server");
     let direct = format!("http://127.0.0.1:{server_port}/score");

@@ -27,10 +27,21 @@ pub fn archive(bin: &Path, out: &Path) -> Result<(PathBuf, String), String> {
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let archive = dir.join(format!("aml-tools-{version}-x86_64-unknown-linux-gnu.tar.gz"));
     // Fixed owner and time, so the same binaries give the same archive.
-    setup::run(Command::new("tar").args(["--create", "--gzip", "--owner=0", "--group=0", "--numeric-owner", "--mtime=@0", "--file"]).arg(&archive).arg("--directory").arg(bin).args(TOOLS))?;
+    setup::run(
+        Command::new("tar")
+            .args(["--create", "--gzip", "--owner=0", "--group=0", "--numeric-owner", "--mtime=@0", "--file"])
+            .arg(&archive)
+            .arg("--directory")
+            .arg(bin)
+            .args(TOOLS),
+    )?;
     let out = Command::new("sha256sum").arg(&archive).output().map_err(|e| e.to_string())?;
     let sha = String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap_or_default().to_string();
-    std::fs::write(archive.with_extension("gz.sha256"), format!("{sha}  {}\n", archive.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default())).map_err(|e| e.to_string())?;
+    std::fs::write(
+        archive.with_extension("gz.sha256"),
+        format!("{sha}  {}\n", archive.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default()),
+    )
+    .map_err(|e| e.to_string())?;
     Ok((archive, sha))
 }
 
@@ -38,6 +49,9 @@ pub fn run() -> Result<(), String> {
     step("building the tools (release profile)");
     setup::run(setup::cargo().args(["build", "--release", "--quiet", "--bins"]))?;
     let (archive, sha) = archive(&crate::demo::target_dir().join("release"), &crate::demo::target_dir().join("dist"))?;
-    eprintln!("{}\nsha256 {sha}\nupload it as a release asset under vVERSION/; pass the SHA-256 to the setup template", archive.display());
+    eprintln!(
+        "{}\nsha256 {sha}\nupload it as a release asset under vVERSION/; pass the SHA-256 to the setup template",
+        archive.display()
+    );
     Ok(())
 }

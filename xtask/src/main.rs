@@ -19,7 +19,10 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args[1..]),
         Some("check-templates") => templates::run(),
         Some("dist") => dist::run(),
-        Some("setup") => setup::ensure_venv().and_then(|_| setup::ensure_debian_packages(&[])).and_then(|()| setup::ensure_base_image().map(|_| ())).and_then(|()| setup::ensure_oracle_schema()),
+        Some("setup") => setup::ensure_venv()
+            .and_then(|_| setup::ensure_debian_packages(&[]))
+            .and_then(|()| setup::ensure_base_image().map(|_| ()))
+            .and_then(|()| setup::ensure_oracle_schema()),
         _ => {
             eprintln!(
                 "usage: cargo xtask <task>\n\n  demo    validate, train and register the diabetes example on a local workspace\n  test    install what the tests need (idempotent), then run every test\n  bench   measure against the peer tools and write BENCHMARKS.md\n  check-templates  validate templates/ and recipes/ (schemas, linters, references, flags, outputs)\n  dist    build the release archive the CI setup templates install\n  setup   only install what the tests need (venv, Debian packages, base image)"

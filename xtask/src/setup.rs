@@ -33,7 +33,8 @@ pub fn venv() -> PathBuf {
 pub fn ensure_venv() -> Result<PathBuf, String> {
     let venv = venv();
     let requirements = root().join("xtask").join("requirements-test.txt");
-    let wanted = std::fs::read_to_string(&requirements).map_err(|e| format!("cannot read {}: {e}", requirements.display()))?;
+    let wanted =
+        std::fs::read_to_string(&requirements).map_err(|e| format!("cannot read {}: {e}", requirements.display()))?;
     let stamp = venv.join(".xtask-requirements");
     let python = venv.join("bin").join("python");
     if python.is_file() && std::fs::read_to_string(&stamp).is_ok_and(|have| have == wanted) {
@@ -80,7 +81,12 @@ const DEBIAN_PACKAGES: &[(&str, &str)] = &[
 
 /// Install the Debian packages that are missing (none: nothing runs).
 pub fn ensure_debian_packages(extra: &[(&str, &str)]) -> Result<(), String> {
-    let missing: Vec<&str> = DEBIAN_PACKAGES.iter().chain(extra).filter(|(_, program)| !Path::new(program).exists()).map(|(package, _)| *package).collect();
+    let missing: Vec<&str> = DEBIAN_PACKAGES
+        .iter()
+        .chain(extra)
+        .filter(|(_, program)| !Path::new(program).exists())
+        .map(|(package, _)| *package)
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }

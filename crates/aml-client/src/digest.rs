@@ -48,7 +48,8 @@ impl FromStr for Digest {
         }
         let mut bytes = [0u8; 32];
         for (i, byte) in bytes.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| format!("`{s}` is not a sha256 digest"))?;
+            *byte =
+                u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| format!("`{s}` is not a sha256 digest"))?;
         }
         Ok(Digest(bytes))
     }

@@ -74,20 +74,11 @@ impl Error {
 
     /// Bad input with no file: a flag or argument.
     pub fn usage(problem: impl Into<String>, hint: impl Into<String>) -> Self {
-        Error::BadInput(Box::new(BadInput {
-            problem: problem.into(),
-            hint: Some(hint.into()),
-            ..Default::default()
-        }))
+        Error::BadInput(Box::new(BadInput { problem: problem.into(), hint: Some(hint.into()), ..Default::default() }))
     }
 
     /// Bad input found in a file, optionally in one field of it.
-    pub fn in_file(
-        file: &Path,
-        field: Option<&str>,
-        problem: impl Into<String>,
-        hint: impl Into<String>,
-    ) -> Self {
+    pub fn in_file(file: &Path, field: Option<&str>, problem: impl Into<String>, hint: impl Into<String>) -> Self {
         Error::BadInput(Box::new(BadInput {
             file: Some(file.to_path_buf()),
             field: field.map(str::to_owned),

@@ -17,7 +17,8 @@ pub struct Response {
 /// GET `url` with `headers`; any answer (4xx, 5xx included) is returned, only a failure
 /// to get one is an error.
 pub fn get(url: &str, headers: &[(&str, &str)], timeout: Duration) -> Result<Response> {
-    let parsed = reqwest::Url::parse(url).map_err(|_| Error::usage(format!("`{url}` is not a URL"), "check the CI variables it was built from"))?;
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|_| Error::usage(format!("`{url}` is not a URL"), "check the CI variables it was built from"))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(Error::usage(format!("`{url}` is not an http(s) URL"), "check the CI variables it was built from"));
     }
@@ -27,7 +28,10 @@ pub fn get(url: &str, headers: &[(&str, &str)], timeout: Duration) -> Result<Res
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Error::storage("cannot start the async runtime", e))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::storage("cannot start the async runtime", e))?;
     runtime.block_on(async {
         let exchange = async {
             let response = request.send().await?;

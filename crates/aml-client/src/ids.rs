@@ -7,7 +7,9 @@ use crate::error::{Error, Result};
 
 pub fn random_bytes<const N: usize>() -> Result<[u8; N]> {
     let mut bytes = [0u8; N];
-    std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)).map_err(|e| Error::storage("cannot read random bytes", e))?;
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|e| Error::storage("cannot read random bytes", e))?;
     Ok(bytes)
 }
 
@@ -23,10 +25,12 @@ pub fn uuid4() -> Result<String> {
 /// Azure ML names jobs like `sincere_house_2gmt7kxs`; so do we.
 pub fn job_name() -> String {
     const ADJECTIVES: [&str; 16] = [
-        "amber", "brave", "calm", "dapper", "eager", "frosty", "gentle", "happy", "icy", "jolly", "keen", "lucid", "mellow", "nimble", "quiet", "sincere",
+        "amber", "brave", "calm", "dapper", "eager", "frosty", "gentle", "happy", "icy", "jolly", "keen", "lucid",
+        "mellow", "nimble", "quiet", "sincere",
     ];
     const NOUNS: [&str; 16] = [
-        "apple", "bridge", "cloud", "dream", "engine", "forest", "garden", "harbor", "island", "jungle", "kettle", "lemon", "meadow", "night", "ocean", "river",
+        "apple", "bridge", "cloud", "dream", "engine", "forest", "garden", "harbor", "island", "jungle", "kettle",
+        "lemon", "meadow", "night", "ocean", "river",
     ];
     let seed = format!("{:?}{}{:?}", std::time::SystemTime::now(), std::process::id(), std::thread::current().id());
     let digest = Digest::of_bytes(seed.as_bytes()).hex();
@@ -39,7 +43,12 @@ pub fn job_name() -> String {
 /// As `az ml`, the experiment defaults to the name of the current folder.
 pub fn default_experiment() -> String {
     let cwd = std::env::current_dir().ok();
-    let name = cwd.as_ref().and_then(|d| d.file_name()).map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "Default".into());
-    let cleaned: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    let name = cwd
+        .as_ref()
+        .and_then(|d| d.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "Default".into());
+    let cleaned: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
     if cleaned.is_empty() { "Default".into() } else { cleaned }
 }

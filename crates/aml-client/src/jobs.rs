@@ -66,7 +66,14 @@ impl JobStatus {
 
     /// Run history's terminal statuses: nothing changes after these.
     pub fn is_terminal(self) -> bool {
-        matches!(self, JobStatus::Completed | JobStatus::Failed | JobStatus::Canceled | JobStatus::NotResponding | JobStatus::Paused)
+        matches!(
+            self,
+            JobStatus::Completed
+                | JobStatus::Failed
+                | JobStatus::Canceled
+                | JobStatus::NotResponding
+                | JobStatus::Paused
+        )
     }
 }
 

@@ -87,7 +87,10 @@ impl fmt::Debug for EndpointAccess {
 pub fn check_traffic(traffic: &BTreeMap<String, u32>, deployments: &[&str]) -> Result<(), String> {
     for name in traffic.keys() {
         if !deployments.contains(&name.as_str()) {
-            return Err(format!("`{name}` is not a deployment of this endpoint (deployments: {})", deployments.join(", ")));
+            return Err(format!(
+                "`{name}` is not a deployment of this endpoint (deployments: {})",
+                deployments.join(", ")
+            ));
         }
     }
     let total: u32 = traffic.values().sum();
@@ -99,7 +102,11 @@ pub fn check_traffic(traffic: &BTreeMap<String, u32>, deployments: &[&str]) -> R
 
 /// Check mirrored traffic: only to running deployments, at most 50% each, never to one that
 /// also gets live traffic (Azure ML's rules).
-pub fn check_mirror(traffic: &BTreeMap<String, u32>, mirror: &BTreeMap<String, u32>, live: &[&str]) -> Result<(), String> {
+pub fn check_mirror(
+    traffic: &BTreeMap<String, u32>,
+    mirror: &BTreeMap<String, u32>,
+    live: &[&str],
+) -> Result<(), String> {
     for (deployment, percent) in mirror {
         if !live.contains(&deployment.as_str()) {
             return Err(format!("cannot mirror to `{deployment}`: it is not a running deployment"));

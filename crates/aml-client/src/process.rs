@@ -22,8 +22,10 @@ impl Cancellation {
     /// Listen for SIGINT and SIGTERM from now on. Must be called inside the runtime.
     pub fn install() -> Result<Cancellation> {
         use tokio::signal::unix::{SignalKind, signal};
-        let mut interrupt = signal(SignalKind::interrupt()).map_err(|e| Error::storage("cannot listen for SIGINT", e))?;
-        let mut terminate = signal(SignalKind::terminate()).map_err(|e| Error::storage("cannot listen for SIGTERM", e))?;
+        let mut interrupt =
+            signal(SignalKind::interrupt()).map_err(|e| Error::storage("cannot listen for SIGINT", e))?;
+        let mut terminate =
+            signal(SignalKind::terminate()).map_err(|e| Error::storage("cannot listen for SIGTERM", e))?;
         let (tx, rx) = watch::channel(false);
         tokio::spawn(async move {
             tokio::select! {
@@ -87,8 +89,10 @@ pub async fn run_child(spec: ChildSpec, cancel: &mut Cancellation) -> Result<Out
         std::fs::create_dir_all(dir).with_path("cannot create", dir)?;
     }
     let log = OpenOptions::new().create(true).append(true).open(&spec.log).with_path("cannot open log", &spec.log)?;
-    let (reader, writer) = std::io::pipe().map_err(|e| Error::storage("cannot create a pipe for the job's output", e))?;
-    let writer_for_stdout = writer.try_clone().map_err(|e| Error::storage("cannot create a pipe for the job's output", e))?;
+    let (reader, writer) =
+        std::io::pipe().map_err(|e| Error::storage("cannot create a pipe for the job's output", e))?;
+    let writer_for_stdout =
+        writer.try_clone().map_err(|e| Error::storage("cannot create a pipe for the job's output", e))?;
 
     let mut command = tokio::process::Command::new(&spec.program);
     command
@@ -102,7 +106,12 @@ pub async fn run_child(spec: ChildSpec, cancel: &mut Cancellation) -> Result<Out
     let spawned = command.spawn();
     // The command holds the pipe's write ends; drop it so the reader sees EOF when the child exits.
     drop(command);
-    let mut child = spawned.map_err(|e| Error::service(format!("cannot start `{}`: {e}", spec.program.display()), Some("check that the program exists and is executable".into())))?;
+    let mut child = spawned.map_err(|e| {
+        Error::service(
+            format!("cannot start `{}`: {e}", spec.program.display()),
+            Some("check that the program exists and is executable".into()),
+        )
+    })?;
     let pgid = child.id().map(|id| id as i32);
 
     let pump = std::thread::spawn({
@@ -204,9 +213,9 @@ pub fn cache_dir() -> PathBuf {
 pub fn find_on_path(program: &str) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|candidate| std::fs::metadata(candidate).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
+    std::env::split_paths(&path).map(|dir| dir.join(program)).find(|candidate| {
+        std::fs::metadata(candidate).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    })
 }
 
 /// A fresh, empty folder under the system's temp folder (`<prefix>-<pid>-<nanos>`), for files
@@ -214,7 +223,8 @@ pub fn find_on_path(program: &str) -> Option<PathBuf> {
 pub fn scratch_dir(prefix: &str) -> crate::Result<PathBuf> {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     let dir = std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| crate::Error::storage(format!("cannot create `{}`", dir.display()), e))?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| crate::Error::storage(format!("cannot create `{}`", dir.display()), e))?;
     Ok(dir)
 }
 

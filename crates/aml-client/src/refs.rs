@@ -21,7 +21,9 @@ impl FromStr for ModelRef {
         let bare = text.strip_prefix("azureml:").unwrap_or(text);
         let (name, selector) = if let Some((name, label)) = bare.split_once('@') {
             match label.split_once('=') {
-                Some((key, value)) if !key.is_empty() => (name, VersionSelector::Tag { key: key.into(), value: value.into() }),
+                Some((key, value)) if !key.is_empty() => {
+                    (name, VersionSelector::Tag { key: key.into(), value: value.into() })
+                }
                 None if label == "latest" => (name, VersionSelector::Latest),
                 _ => {
                     return Err(Error::usage(
@@ -38,7 +40,8 @@ impl FromStr for ModelRef {
         } else {
             (bare, VersionSelector::Latest)
         };
-        check_name(name, "model name").map_err(|e| Error::usage(format!("`{text}`: {e}"), e.hint().unwrap_or_default().to_string()))?;
+        check_name(name, "model name")
+            .map_err(|e| Error::usage(format!("`{text}`: {e}"), e.hint().unwrap_or_default().to_string()))?;
         Ok(ModelRef { name: name.into(), selector })
     }
 }
@@ -74,8 +77,14 @@ pub fn check_name(name: &str, what: &str) -> Result<(), Error> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DataRef {
     LocalPath(String),
-    JobOutput { job: String, output: String },
-    Datastore { datastore: String, path: String },
+    JobOutput {
+        job: String,
+        output: String,
+    },
+    Datastore {
+        datastore: String,
+        path: String,
+    },
     /// `azureml:name:version` data assets.
     Registered(String),
     /// `https://`, `wasbs://`, `abfss://` and the like.
@@ -91,16 +100,18 @@ impl DataRef {
             }
         }
         if let Some(rest) = text.strip_prefix("azureml://datastores/")
-            && let Some((datastore, path)) = rest.split_once("/paths/") {
-                return DataRef::Datastore { datastore: datastore.into(), path: path.into() };
-            }
+            && let Some((datastore, path)) = rest.split_once("/paths/")
+        {
+            return DataRef::Datastore { datastore: datastore.into(), path: path.into() };
+        }
         if text.starts_with("azureml:") {
             return DataRef::Registered(text.into());
         }
         if let Some((scheme, _)) = text.split_once("://")
-            && scheme != "file" {
-                return DataRef::Remote(text.into());
-            }
+            && scheme != "file"
+        {
+            return DataRef::Remote(text.into());
+        }
         DataRef::LocalPath(text.strip_prefix("file://").or_else(|| text.strip_prefix("file:")).unwrap_or(text).into())
     }
 }
@@ -136,7 +147,10 @@ mod tests {
 
     #[test]
     fn data_references() {
-        assert_eq!(DataRef::parse("azureml://jobs/j1/outputs/model"), DataRef::JobOutput { job: "j1".into(), output: "model".into() });
+        assert_eq!(
+            DataRef::parse("azureml://jobs/j1/outputs/model"),
+            DataRef::JobOutput { job: "j1".into(), output: "model".into() }
+        );
         assert_eq!(DataRef::parse("./data.csv"), DataRef::LocalPath("./data.csv".into()));
         assert_eq!(DataRef::parse("file:./data.csv"), DataRef::LocalPath("./data.csv".into()));
         assert_eq!(DataRef::parse("https://x/y.csv"), DataRef::Remote("https://x/y.csv".into()));

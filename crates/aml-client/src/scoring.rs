@@ -43,15 +43,30 @@ pub struct Answer {
 impl ScoringClient {
     /// `access` from the workspace, or a URL with a key; `deployment` pins one deployment.
     pub fn new(access: &EndpointAccess, deployment: Option<String>, timeout: Duration) -> Result<ScoringClient> {
-        let uri: Uri = access.scoring_uri.parse().map_err(|_| Error::usage(format!("`{}` is not a URL", access.scoring_uri), "give the scoring URI, e.g. `http://127.0.0.1:8080/score`"))?;
+        let uri: Uri = access.scoring_uri.parse().map_err(|_| {
+            Error::usage(
+                format!("`{}` is not a URL", access.scoring_uri),
+                "give the scoring URI, e.g. `http://127.0.0.1:8080/score`",
+            )
+        })?;
         let connection = match uri.scheme_str() {
             Some("http") => {
                 let mut connector = HttpConnector::new();
                 connector.set_nodelay(true);
-                Connection::Plain(Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).pool_max_idle_per_host(1024).build(connector))
+                Connection::Plain(
+                    Client::builder(TokioExecutor::new())
+                        .pool_idle_timeout(Duration::from_secs(30))
+                        .pool_max_idle_per_host(1024)
+                        .build(connector),
+                )
             }
             Some("https") => Connection::Tls(crate::azure::transport::client(timeout)?),
-            _ => return Err(Error::usage(format!("`{}` is not an http:// or https:// URL", access.scoring_uri), "give the endpoint's scoring URI")),
+            _ => {
+                return Err(Error::usage(
+                    format!("`{}` is not an http:// or https:// URL", access.scoring_uri),
+                    "give the endpoint's scoring URI",
+                ));
+            }
         };
         Ok(ScoringClient {
             connection,
@@ -68,7 +83,8 @@ impl ScoringClient {
             Connection::Tls(client) => return self.score_tls(client, body).await,
         };
         let start = Instant::now();
-        let mut request = Request::builder().method(Method::POST).uri(self.uri.clone()).header("content-type", "application/json");
+        let mut request =
+            Request::builder().method(Method::POST).uri(self.uri.clone()).header("content-type", "application/json");
         if let Some(authorization) = &self.authorization {
             request = request.header("authorization", authorization);
         }
@@ -77,7 +93,9 @@ impl ScoringClient {
         }
         let request = match request.body(Full::new(body)) {
             Ok(request) => request,
-            Err(e) => return Answer { status: 0, body: Bytes::new(), latency: start.elapsed(), error: Some(e.to_string()) },
+            Err(e) => {
+                return Answer { status: 0, body: Bytes::new(), latency: start.elapsed(), error: Some(e.to_string()) };
+            }
         };
         let exchange = async {
             let response = client.request(request).await.map_err(|e| e.to_string())?;
@@ -88,13 +106,22 @@ impl ScoringClient {
         match tokio::time::timeout(self.timeout, exchange).await {
             Ok(Ok((status, body))) => Answer { status, body, latency: start.elapsed(), error: None },
             Ok(Err(error)) => Answer { status: 0, body: Bytes::new(), latency: start.elapsed(), error: Some(error) },
-            Err(_) => Answer { status: 0, body: Bytes::new(), latency: start.elapsed(), error: Some(format!("no answer within {}s", self.timeout.as_secs_f64())) },
+            Err(_) => Answer {
+                status: 0,
+                body: Bytes::new(),
+                latency: start.elapsed(),
+                error: Some(format!("no answer within {}s", self.timeout.as_secs_f64())),
+            },
         }
     }
 
     async fn score_tls(&self, client: &reqwest::Client, body: Bytes) -> Answer {
         let start = Instant::now();
-        let mut request = client.post(self.uri.to_string()).header("content-type", "application/json").timeout(self.timeout).body(body);
+        let mut request = client
+            .post(self.uri.to_string())
+            .header("content-type", "application/json")
+            .timeout(self.timeout)
+            .body(body);
         if let Some(authorization) = &self.authorization {
             request = request.header("authorization", authorization);
         }

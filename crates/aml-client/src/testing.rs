@@ -10,7 +10,10 @@ use std::process::{Command, Output};
 
 /// The repository's root folder.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
 }
 
 /// A binary of the workspace, found next to the test's own executable's target folder.
@@ -19,7 +22,11 @@ pub fn binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     let dir = exe.parent().and_then(Path::parent).expect("target/<profile> folder");
     let path = dir.join(name);
-    assert!(path.is_file(), "`{}` is not built; run the tests with `cargo xtask test` (or `cargo test --workspace`)", path.display());
+    assert!(
+        path.is_file(),
+        "`{}` is not built; run the tests with `cargo xtask test` (or `cargo test --workspace`)",
+        path.display()
+    );
     path
 }
 
@@ -43,13 +50,42 @@ pub fn venv_python() -> PathBuf {
 }
 
 const CI_VARIABLES: &[&str] = &[
-    "TF_BUILD", "GITHUB_ACTIONS", "JENKINS_URL", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "BUILD_SOURCEVERSION", "GITHUB_SHA",
-    "GIT_COMMIT", "BUILD_REQUESTEDFOR", "BUILD_REQUESTEDFOREMAIL", "GITHUB_ACTOR", "GITHUB_TRIGGERING_ACTOR", "BUILD_USER_ID",
-    "SYSTEM_COLLECTIONURI", "GITHUB_SERVER_URL", "BUILD_URL", "AML_WORKSPACE", "AML_CI", "AML_OUTPUTS_FILE", "CI",
+    "TF_BUILD",
+    "GITHUB_ACTIONS",
+    "JENKINS_URL",
+    "GITHUB_OUTPUT",
+    "GITHUB_STEP_SUMMARY",
+    "BUILD_SOURCEVERSION",
+    "GITHUB_SHA",
+    "GIT_COMMIT",
+    "BUILD_REQUESTEDFOR",
+    "BUILD_REQUESTEDFOREMAIL",
+    "GITHUB_ACTOR",
+    "GITHUB_TRIGGERING_ACTOR",
+    "BUILD_USER_ID",
+    "SYSTEM_COLLECTIONURI",
+    "GITHUB_SERVER_URL",
+    "BUILD_URL",
+    "AML_WORKSPACE",
+    "AML_CI",
+    "AML_OUTPUTS_FILE",
+    "CI",
     // Azure identity and endpoints: a developer's own login must not leak into a test.
-    "AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_AUTHORITY_HOST",
-    "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "MSI_ENDPOINT", "ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-    "SYSTEM_ACCESSTOKEN", "AZURESUBSCRIPTION_SERVICE_CONNECTION_ID", "AML_AUTH", "AML_ARM_ENDPOINT", "AML_ARM_SCOPE",
+    "AZURE_TENANT_ID",
+    "AZURE_CLIENT_ID",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_FEDERATED_TOKEN_FILE",
+    "AZURE_AUTHORITY_HOST",
+    "IDENTITY_ENDPOINT",
+    "IDENTITY_HEADER",
+    "MSI_ENDPOINT",
+    "ACTIONS_ID_TOKEN_REQUEST_URL",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    "SYSTEM_ACCESSTOKEN",
+    "AZURESUBSCRIPTION_SERVICE_CONNECTION_ID",
+    "AML_AUTH",
+    "AML_ARM_ENDPOINT",
+    "AML_ARM_SCOPE",
 ];
 
 pub struct TestWorkspace {
@@ -83,11 +119,7 @@ impl TestWorkspace {
         for name in CI_VARIABLES {
             command.env_remove(name);
         }
-        command
-            .env("AML_CI", "none")
-            .env("USER", "tester")
-            .env("AML_CACHE_DIR", shared_cache())
-            .env("NO_COLOR", "1");
+        command.env("AML_CI", "none").env("USER", "tester").env("AML_CACHE_DIR", shared_cache()).env("NO_COLOR", "1");
         if let Some(venv_bin) = Some(repo_root().join(".venv").join("bin")).filter(|p| p.is_dir()) {
             // uv from the xtask's venv builds job environments fast; python3 stays the system one.
             let path = std::env::var("PATH").unwrap_or_default();
@@ -171,8 +203,7 @@ pub fn render(output: &Output) -> String {
 
 /// Parse a tool's JSON stdout.
 pub fn json(output: &Output) -> serde_json::Value {
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", render(output)))
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", render(output)))
 }
 
 /// A real Distribution registry (Debian's `docker-registry`) on a free 127.0.0.1 port, its

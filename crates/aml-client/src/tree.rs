@@ -48,9 +48,10 @@ pub fn scan(path: &Path) -> Result<Manifest> {
 /// The files `scan` would hash, as (name in the tree, path on disk), sorted by name.
 pub fn list(path: &Path) -> Result<Vec<(String, PathBuf)>> {
     let meta = fs::metadata(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => {
-            Error::usage(format!("`{}` does not exist", path.display()), "check the path (relative paths start at the current directory)")
-        }
+        std::io::ErrorKind::NotFound => Error::usage(
+            format!("`{}` does not exist", path.display()),
+            "check the path (relative paths start at the current directory)",
+        ),
         _ => Error::storage(format!("cannot read `{}`", path.display()), e),
     })?;
     let mut files = Vec::new();
@@ -60,10 +61,16 @@ pub fn list(path: &Path) -> Result<Vec<(String, PathBuf)>> {
     } else if meta.is_dir() {
         collect(path, "", &mut files)?;
         if files.is_empty() {
-            return Err(Error::usage(format!("`{}` is an empty folder", path.display()), "register a folder that holds the model's files"));
+            return Err(Error::usage(
+                format!("`{}` is an empty folder", path.display()),
+                "register a folder that holds the model's files",
+            ));
         }
     } else {
-        return Err(Error::usage(format!("`{}` is neither a file nor a folder", path.display()), "register a regular file or folder"));
+        return Err(Error::usage(
+            format!("`{}` is neither a file nor a folder", path.display()),
+            "register a regular file or folder",
+        ));
     }
     files.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(files)
@@ -82,7 +89,10 @@ pub fn hash_files(files: Vec<(String, PathBuf)>) -> Result<Manifest> {
 }
 
 fn collect(dir: &Path, prefix: &str, out: &mut Vec<(String, PathBuf)>) -> Result<()> {
-    let mut children: Vec<_> = fs::read_dir(dir).with_path("cannot list", dir)?.collect::<std::io::Result<_>>().with_path("cannot list", dir)?;
+    let mut children: Vec<_> = fs::read_dir(dir)
+        .with_path("cannot list", dir)?
+        .collect::<std::io::Result<_>>()
+        .with_path("cannot list", dir)?;
     children.sort_by_key(|e| e.file_name());
     for child in children {
         let name = child.file_name().to_string_lossy().into_owned();
@@ -102,7 +112,10 @@ fn collect(dir: &Path, prefix: &str, out: &mut Vec<(String, PathBuf)>) -> Result
 /// A job's `code:`: a single file, or a folder's files as `snapshot_files` takes them.
 pub fn code_files(code: &Path) -> Result<Vec<(String, PathBuf)>> {
     if code.is_file() {
-        return Ok(vec![(code.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), code.to_path_buf())]);
+        return Ok(vec![(
+            code.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            code.to_path_buf(),
+        )]);
     }
     snapshot_files(code)
 }
@@ -124,7 +137,8 @@ pub fn snapshot_files(root: &Path) -> Result<Vec<(String, PathBuf)>> {
     builder.filter_entry(|e| e.file_name() != ".git");
     let mut files = Vec::new();
     for entry in builder.build() {
-        let entry = entry.map_err(|e| Error::storage(format!("cannot walk the code folder `{}`", root.display()), e))?;
+        let entry =
+            entry.map_err(|e| Error::storage(format!("cannot walk the code folder `{}`", root.display()), e))?;
         if !entry.file_type().is_some_and(|t| t.is_file()) && !entry.path().is_file() {
             continue;
         }

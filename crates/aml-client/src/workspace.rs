@@ -7,15 +7,19 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use crate::approvals::{ApprovalRequest, ApprovalState, AuditEntry, Decided, NewAuditEntry};
-use crate::error::{Error, Result};
 use crate::azure::AzureWorkspace;
+use crate::error::{Error, Result};
 use crate::local::LocalWorkspace;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WorkspaceLocation {
     /// A folder holding `registry.db`, `blobs/` and `jobs/`.
     Local(PathBuf),
-    Azure { subscription: String, resource_group: String, workspace: String },
+    Azure {
+        subscription: String,
+        resource_group: String,
+        workspace: String,
+    },
 }
 
 impl FromStr for WorkspaceLocation {
@@ -27,13 +31,24 @@ impl FromStr for WorkspaceLocation {
         }
         if let Some(dir) = text.strip_prefix("local:") {
             if dir.is_empty() {
-                return Err(Error::usage("`--workspace local:` names no folder", "write `local:path/to/workspace`, or `local` for ./.aml"));
+                return Err(Error::usage(
+                    "`--workspace local:` names no folder",
+                    "write `local:path/to/workspace`, or `local` for ./.aml",
+                ));
             }
             return Ok(WorkspaceLocation::Local(PathBuf::from(dir)));
         }
         if let Some(rest) = text.strip_prefix("azureml://") {
             let parts: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
-            if let ["subscriptions", subscription, "resourceGroups" | "resourcegroups", resource_group, "workspaces", workspace] = parts.as_slice() {
+            if let [
+                "subscriptions",
+                subscription,
+                "resourceGroups" | "resourcegroups",
+                resource_group,
+                "workspaces",
+                workspace,
+            ] = parts.as_slice()
+            {
                 return Ok(WorkspaceLocation::Azure {
                     subscription: (*subscription).into(),
                     resource_group: (*resource_group).into(),
@@ -53,7 +68,10 @@ impl fmt::Display for WorkspaceLocation {
         match self {
             WorkspaceLocation::Local(dir) => write!(f, "local:{}", dir.display()),
             WorkspaceLocation::Azure { subscription, resource_group, workspace } => {
-                write!(f, "azureml://subscriptions/{subscription}/resourceGroups/{resource_group}/workspaces/{workspace}")
+                write!(
+                    f,
+                    "azureml://subscriptions/{subscription}/resourceGroups/{resource_group}/workspaces/{workspace}"
+                )
             }
         }
     }
@@ -96,9 +114,10 @@ impl Workspace {
     /// commands check all their input before they create anything.
     pub fn open_if_exists(location: &str) -> Result<Option<Workspace>> {
         if let WorkspaceLocation::Local(dir) = location.parse::<WorkspaceLocation>()?
-            && !LocalWorkspace::exists(&dir) {
-                return Ok(None);
-            }
+            && !LocalWorkspace::exists(&dir)
+        {
+            return Ok(None);
+        }
         Workspace::open(location, Access::Existing).map(Some)
     }
 
@@ -122,14 +141,14 @@ impl Workspace {
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::jobs::Job;
 use crate::jobplan::Plan;
-pub use crate::local::online::DeployOptions;
-use crate::online::{ApplyOutcome, Endpoint, EndpointAccess};
-use crate::yaml::endpoint::OnlineSpec;
+use crate::jobs::Job;
 use crate::jobs::{RunOptions, RunResult};
+pub use crate::local::online::DeployOptions;
 use crate::model::{ModelVersion, NewModelVersion, Registered};
+use crate::online::{ApplyOutcome, Endpoint, EndpointAccess};
 use crate::refs::ModelRef;
+use crate::yaml::endpoint::OnlineSpec;
 use crate::yaml::job::LoadedJob;
 
 /// The operations tools use; each backend implements them.
@@ -162,7 +181,12 @@ impl Workspace {
         }
     }
 
-    pub fn update_tags(&mut self, version: &ModelVersion, set: &BTreeMap<String, String>, remove: &[String]) -> Result<ModelVersion> {
+    pub fn update_tags(
+        &mut self,
+        version: &ModelVersion,
+        set: &BTreeMap<String, String>,
+        remove: &[String],
+    ) -> Result<ModelVersion> {
         match self {
             Workspace::Local(ws) => ws.update_tags(version, set, remove),
             Workspace::Azure(ws) => ws.update_tags(version, set, remove),
@@ -316,7 +340,12 @@ impl Workspace {
         }
     }
 
-    pub fn set_traffic(&mut self, name: &str, traffic: Option<BTreeMap<String, u32>>, mirror: Option<BTreeMap<String, u32>>) -> Result<Endpoint> {
+    pub fn set_traffic(
+        &mut self,
+        name: &str,
+        traffic: Option<BTreeMap<String, u32>>,
+        mirror: Option<BTreeMap<String, u32>>,
+    ) -> Result<Endpoint> {
         match self {
             Workspace::Local(ws) => ws.set_traffic(name, traffic, mirror),
             Workspace::Azure(ws) => ws.set_traffic(name, traffic, mirror),
@@ -400,7 +429,10 @@ impl Workspace {
     pub fn approval(&self, id: &str) -> Result<ApprovalRequest> {
         match self {
             Workspace::Local(ws) => ws.registry_ref().approval(id)?.ok_or_else(|| {
-                Error::usage(format!("no approval request `{id}` in this workspace"), "`approval-gate list` shows the requests; check `--workspace`")
+                Error::usage(
+                    format!("no approval request `{id}` in this workspace"),
+                    "`approval-gate list` shows the requests; check `--workspace`",
+                )
             }),
             Workspace::Azure(ws) => ws.approval(id),
         }

@@ -35,7 +35,8 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
                 OnlineSpec::Endpoint { spec, .. } => ("endpoint", spec.name.clone()),
                 OnlineSpec::Deployment { spec, .. } => ("deployment", spec.name.clone()),
             };
-            let options = DeployOptions { all_traffic: args.all_traffic, keep_traffic: false, stream_logs: !args.quiet };
+            let options =
+                DeployOptions { all_traffic: args.all_traffic, keep_traffic: false, stream_logs: !args.quiet };
             let (endpoint, outcome) = ws.apply_online(&spec, &options)?;
             Ok(Box::new(Applied { kind, name, outcome, endpoint }))
         }
@@ -55,7 +56,10 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
         Command::Traffic(args) => {
             let mut ws = Workspace::open(&global.workspace, Access::Existing)?;
             if args.split.is_empty() && args.mirror.is_empty() {
-                return Err(Error::usage("no traffic given", "write the split as `blue=90 green=10`, or `--mirror green=10`"));
+                return Err(Error::usage(
+                    "no traffic given",
+                    "write the split as `blue=90 green=10`, or `--mirror green=10`",
+                ));
             }
             let traffic = (!args.split.is_empty()).then(|| weights(&args.split)).transpose()?;
             let mirror = (!args.mirror.is_empty()).then(|| weights(&args.mirror)).transpose()?;
@@ -93,8 +97,12 @@ fn weights(pairs: &[String]) -> Result<BTreeMap<String, u32>> {
     pairs
         .iter()
         .map(|pair| {
-            let (name, percent) = pair.split_once('=').ok_or_else(|| Error::usage(format!("`{pair}` is not `deployment=percent`"), "write `blue=90`"))?;
-            let percent: u32 = percent.parse().ok().filter(|p| *p <= 100).ok_or_else(|| Error::usage(format!("`{percent}` in `{pair}` is not a percent"), "use a whole number from 0 to 100"))?;
+            let (name, percent) = pair
+                .split_once('=')
+                .ok_or_else(|| Error::usage(format!("`{pair}` is not `deployment=percent`"), "write `blue=90`"))?;
+            let percent: u32 = percent.parse().ok().filter(|p| *p <= 100).ok_or_else(|| {
+                Error::usage(format!("`{percent}` in `{pair}` is not a percent"), "use a whole number from 0 to 100")
+            })?;
             Ok((name.to_string(), percent))
         })
         .collect()

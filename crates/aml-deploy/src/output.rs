@@ -28,7 +28,8 @@ impl Report for EndpointView {
             writeln!(out, "  mirror   {}", split(&e.mirror_traffic))?;
         }
         for d in &e.deployments {
-            let error = d.error.as_ref().map(|e| format!("  ({})", e.lines().next().unwrap_or_default())).unwrap_or_default();
+            let error =
+                d.error.as_ref().map(|e| format!("  ({})", e.lines().next().unwrap_or_default())).unwrap_or_default();
             writeln!(out, "  deployment {}  {}  model {}{error}", d.name, d.state, d.model.as_deref().unwrap_or("-"))?;
         }
         Ok(())
@@ -86,7 +87,10 @@ impl Report for Applied {
     }
 
     fn ci_outputs(&self) -> Vec<(&'static str, String)> {
-        vec![("endpointName", self.endpoint.name.clone()), ("scoringUri", self.endpoint.scoring_uri.clone().unwrap_or_default())]
+        vec![
+            ("endpointName", self.endpoint.name.clone()),
+            ("scoringUri", self.endpoint.scoring_uri.clone().unwrap_or_default()),
+        ]
     }
 }
 
@@ -125,13 +129,25 @@ pub struct Rollout {
 impl Report for Rollout {
     fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
         for step in &self.steps {
-            let check = step.check.as_ref().map(|c| format!("  check {}", if c.passed { "passed" } else { "FAILED" })).unwrap_or_default();
+            let check = step
+                .check
+                .as_ref()
+                .map(|c| format!("  check {}", if c.passed { "passed" } else { "FAILED" }))
+                .unwrap_or_default();
             writeln!(out, "  {} {}%: {}{check}", step.kind, step.weight, split(&step.traffic))?;
         }
         match self.status {
-            "completed" => writeln!(out, "rollout of {} on {} completed: {}", self.deployment, self.endpoint, split(&self.traffic)),
+            "completed" => {
+                writeln!(out, "rollout of {} on {} completed: {}", self.deployment, self.endpoint, split(&self.traffic))
+            }
             _ => {
-                writeln!(out, "rollout of {} on {} ROLLED BACK: {}", self.deployment, self.endpoint, self.reason.as_deref().unwrap_or(""))?;
+                writeln!(
+                    out,
+                    "rollout of {} on {} ROLLED BACK: {}",
+                    self.deployment,
+                    self.endpoint,
+                    self.reason.as_deref().unwrap_or("")
+                )?;
                 writeln!(out, "  traffic restored: {}", split(&self.traffic))?;
                 if let Some(tail) = &self.log_tail {
                     writeln!(out, "  last lines of {}'s log:\n{tail}", self.deployment)?;
@@ -154,7 +170,10 @@ impl Report for Rollout {
     }
 
     fn summary(&self) -> Option<String> {
-        let mut md = format!("### aml-deploy rollout: `{}` on `{}` {}\n\n| step | traffic | check |\n|---|---|---|\n", self.deployment, self.endpoint, self.status);
+        let mut md = format!(
+            "### aml-deploy rollout: `{}` on `{}` {}\n\n| step | traffic | check |\n|---|---|---|\n",
+            self.deployment, self.endpoint, self.status
+        );
         for step in &self.steps {
             let check = step.check.as_ref().map(|c| if c.passed { "passed" } else { "failed" }).unwrap_or("-");
             md.push_str(&format!("| {} {}% | {} | {check} |\n", step.kind, step.weight, split(&step.traffic)));

@@ -20,11 +20,8 @@ use crate::output::{CheckRun, Rollout, Step};
 
 /// The split at `weight` for the new deployment, the others keeping their proportions.
 pub fn split_at(previous: &BTreeMap<String, u32>, new: &str, weight: u32) -> BTreeMap<String, u32> {
-    let others: Vec<(&String, u32)> = previous
-        .iter()
-        .filter(|(name, w)| name.as_str() != new && **w > 0)
-        .map(|(n, w)| (n, *w))
-        .collect();
+    let others: Vec<(&String, u32)> =
+        previous.iter().filter(|(name, w)| name.as_str() != new && **w > 0).map(|(n, w)| (n, *w)).collect();
     let total: u32 = others.iter().map(|(_, w)| w).sum();
     let mut split = BTreeMap::from([(new.to_string(), weight)]);
     if total == 0 {
@@ -36,11 +33,7 @@ pub fn split_at(previous: &BTreeMap<String, u32>, new: &str, weight: u32) -> BTr
         .iter()
         .map(|(name, w)| {
             let exact = u64::from(remaining) * u64::from(*w);
-            (
-                (*name).clone(),
-                (exact / u64::from(total)) as u32,
-                exact % u64::from(total),
-            )
+            ((*name).clone(), (exact / u64::from(total)) as u32, exact % u64::from(total))
         })
         .collect();
     let mut left = remaining - shares.iter().map(|(_, s, _)| s).sum::<u32>();
@@ -73,12 +66,7 @@ struct Context<'a> {
     previous: Endpoint,
 }
 
-pub fn rollout(
-    ws: &mut Workspace,
-    workspace_location: &str,
-    args: RolloutArgs,
-    ci: &Ci,
-) -> Result<Rollout> {
+pub fn rollout(ws: &mut Workspace, workspace_location: &str, args: RolloutArgs, ci: &Ci) -> Result<Rollout> {
     let mut spec = match load_online(&args.file, &args.sets)? {
         OnlineSpec::Deployment { file, spec } => (file, spec),
         OnlineSpec::Endpoint { .. } => {
@@ -95,10 +83,7 @@ pub fn rollout(
     }
     let endpoint = spec.1.endpoint_name.clone();
     let deployment = spec.1.name.clone();
-    if args.steps.is_empty()
-        || args.steps.windows(2).any(|w| w[0] >= w[1])
-        || args.steps.last() == Some(&0)
-    {
+    if args.steps.is_empty() || args.steps.windows(2).any(|w| w[0] >= w[1]) || args.steps.last() == Some(&0) {
         return Err(Error::usage(
             format!("`--steps {}` must rise and end above 0", join(&args.steps)),
             "write e.g. `--steps 10,50,100`",
@@ -115,11 +100,7 @@ pub fn rollout(
     }
     // Nothing serves yet: there is nothing to shift traffic from, so the only step is 100%.
     let nothing_serves = previous.traffic.values().sum::<u32>() == 0;
-    let steps = if nothing_serves {
-        vec![100]
-    } else {
-        args.steps.clone()
-    };
+    let steps = if nothing_serves { vec![100] } else { args.steps.clone() };
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -148,18 +129,11 @@ pub fn rollout(
             "rolling out {deployment} on {endpoint}: starting it beside {}",
             describe(&previous.traffic)
         );
-        let spec = OnlineSpec::Deployment {
-            file: spec.0,
-            spec: spec.1,
-        };
-        match cx.ws.apply_online(
-            &spec,
-            &DeployOptions {
-                keep_traffic: true,
-                all_traffic: false,
-                stream_logs: !args.quiet,
-            },
-        ) {
+        let spec = OnlineSpec::Deployment { file: spec.0, spec: spec.1 };
+        match cx
+            .ws
+            .apply_online(&spec, &DeployOptions { keep_traffic: true, all_traffic: false, stream_logs: !args.quiet })
+        {
             Ok(_) => {}
             Err(Error::Failed { message, .. }) => return cx.roll_back(message, false),
             Err(other) => return Err(other),
@@ -169,12 +143,7 @@ pub fn rollout(
             let run = cx.run_check(command, 0, 0)?;
             ci.end_group();
             let passed = run.passed;
-            cx.steps.push(Step {
-                kind: "confirm",
-                weight: 0,
-                traffic: previous.traffic.clone(),
-                check: Some(run),
-            });
+            cx.steps.push(Step { kind: "confirm", weight: 0, traffic: previous.traffic.clone(), check: Some(run) });
             if !passed {
                 return cx.roll_back(format!("the confirmation `{command}` did not pass"), false);
             }
@@ -192,20 +161,11 @@ pub fn rollout(
                 None => None,
             };
             let passed = check.as_ref().is_none_or(|c| c.passed);
-            cx.steps.push(Step {
-                kind: "mirror",
-                weight: percent,
-                traffic: previous.traffic.clone(),
-                check,
-            });
+            cx.steps.push(Step { kind: "mirror", weight: percent, traffic: previous.traffic.clone(), check });
             if !passed {
-                return cx.roll_back(
-                    format!("the check failed while {percent}% was mirrored"),
-                    true,
-                );
+                return cx.roll_back(format!("the check failed while {percent}% was mirrored"), true);
             }
-            cx.ws
-                .set_traffic(&endpoint, None, Some(previous.mirror_traffic.clone()))?;
+            cx.ws.set_traffic(&endpoint, None, Some(previous.mirror_traffic.clone()))?;
         }
         for weight in &steps {
             let split = split_at(&previous.traffic, &deployment, *weight);
@@ -226,17 +186,9 @@ pub fn rollout(
             };
             ci.end_group();
             let passed = check.as_ref().is_none_or(|c| c.passed);
-            cx.steps.push(Step {
-                kind: "traffic",
-                weight: *weight,
-                traffic: split,
-                check,
-            });
+            cx.steps.push(Step { kind: "traffic", weight: *weight, traffic: split, check });
             if !passed {
-                return cx.roll_back(
-                    format!("the check failed with {deployment} at {weight}%"),
-                    true,
-                );
+                return cx.roll_back(format!("the check failed with {deployment} at {weight}%"), true);
             }
         }
         let last = steps.last().copied().unwrap_or(100);
@@ -264,24 +216,12 @@ pub fn rollout(
 }
 
 fn describe(traffic: &BTreeMap<String, u32>) -> String {
-    let serving: Vec<String> = traffic
-        .iter()
-        .filter(|(_, w)| **w > 0)
-        .map(|(k, v)| format!("{k}={v}%"))
-        .collect();
-    if serving.is_empty() {
-        "nothing serving".into()
-    } else {
-        serving.join(" ")
-    }
+    let serving: Vec<String> = traffic.iter().filter(|(_, w)| **w > 0).map(|(k, v)| format!("{k}={v}%")).collect();
+    if serving.is_empty() { "nothing serving".into() } else { serving.join(" ") }
 }
 
 fn join(steps: &[u32]) -> String {
-    steps
-        .iter()
-        .map(u32::to_string)
-        .collect::<Vec<_>>()
-        .join(",")
+    steps.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
 }
 
 impl Context<'_> {
@@ -305,8 +245,7 @@ impl Context<'_> {
 
     /// Run the check, retrying after each interval while failures stay within the budget.
     fn run_check(&mut self, command: &str, weight: u32, max_failures: u32) -> Result<CheckRun> {
-        let log: PathBuf =
-            std::env::temp_dir().join(format!("aml-rollout-check-{}.log", std::process::id()));
+        let log: PathBuf = std::env::temp_dir().join(format!("aml-rollout-check-{}.log", std::process::id()));
         let shell = ["/bin/bash", "/bin/sh"]
             .iter()
             .map(PathBuf::from)
@@ -341,17 +280,9 @@ impl Context<'_> {
             };
             let passed = exit_code == Some(0);
             if passed || attempts > max_failures || self.cancel.requested() {
-                return Ok(CheckRun {
-                    command: self.scrub(command),
-                    passed,
-                    exit_code,
-                    attempts,
-                });
+                return Ok(CheckRun { command: self.scrub(command), passed, exit_code, attempts });
             }
-            aml_client::status!(
-                "check failed ({attempts} of {} tolerated); trying again",
-                max_failures + 1
-            );
+            aml_client::status!("check failed ({attempts} of {} tolerated); trying again", max_failures + 1);
         }
     }
 
@@ -392,8 +323,7 @@ mod tests {
     #[track_caller]
     fn check(previous: &[(&str, u32)], weight: u32, expected: &[(&str, u32)]) {
         let previous = previous.iter().map(|(k, v)| (k.to_string(), *v)).collect();
-        let expected: BTreeMap<String, u32> =
-            expected.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+        let expected: BTreeMap<String, u32> = expected.iter().map(|(k, v)| (k.to_string(), *v)).collect();
         assert_eq!(split_at(&previous, "green", weight), expected);
     }
 
@@ -405,16 +335,8 @@ mod tests {
 
     #[test]
     fn several_keep_their_proportions_and_add_up() {
-        check(
-            &[("blue", 80), ("red", 20)],
-            10,
-            &[("blue", 72), ("green", 10), ("red", 18)],
-        );
-        check(
-            &[("a", 34), ("b", 33), ("c", 33)],
-            50,
-            &[("a", 17), ("b", 17), ("c", 16), ("green", 50)],
-        );
+        check(&[("blue", 80), ("red", 20)], 10, &[("blue", 72), ("green", 10), ("red", 18)]);
+        check(&[("a", 34), ("b", 33), ("c", 33)], 50, &[("a", 17), ("b", 17), ("c", 16), ("green", 50)]);
     }
 
     #[test]

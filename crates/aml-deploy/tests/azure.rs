@@ -35,7 +35,11 @@ fn endpoints_deploy_serve_split_traffic_and_delete_on_azure() {
     let blue = azure.run("aml-deploy", &["apply", "-f", "linear/deployment-blue.yml", "-q"]);
     assert_eq!(blue.status.code(), Some(0), "{}", render(&blue));
     let log = String::from_utf8_lossy(&blue.stderr);
-    for expected in ["deployment blue of endpoint linear: creating", "deployment blue of endpoint linear: Succeeded", "gets 100% of its traffic"] {
+    for expected in [
+        "deployment blue of endpoint linear: creating",
+        "deployment blue of endpoint linear: Succeeded",
+        "gets 100% of its traffic",
+    ] {
         assert!(log.contains(expected), "`{expected}` missing from:\n{log}");
     }
     let show = azure.json("aml-deploy", &["show", "linear"]);
@@ -56,7 +60,10 @@ fn endpoints_deploy_serve_split_traffic_and_delete_on_azure() {
     let green = azure.run("aml-deploy", &["apply", "-f", "linear/deployment-green.yml", "-q"]);
     assert_eq!(green.status.code(), Some(0), "{}", render(&green));
     assert_eq!(azure.json("aml-deploy", &["show", "linear"])["traffic"], json!({"blue": 100}));
-    let pinned = azure.run("smoke-test", &["run", "--endpoint", "linear", "--deployment", "green", "--cases", "linear/cases-green.jsonl"]);
+    let pinned = azure.run(
+        "smoke-test",
+        &["run", "--endpoint", "linear", "--deployment", "green", "--cases", "linear/cases-green.jsonl"],
+    );
     assert_eq!(pinned.status.code(), Some(0), "{}", render(&pinned));
     let split = azure.json("aml-deploy", &["traffic", "linear", "blue=50", "green=50"]);
     assert_eq!(split["traffic"], json!({"blue": 50, "green": 50}));
@@ -73,7 +80,12 @@ fn endpoints_deploy_serve_split_traffic_and_delete_on_azure() {
     azure.json("aml-deploy", &["traffic", "linear", "blue=100", "green=0"]);
     let deleted = azure.run("aml-deploy", &["delete", "linear", "--deployment", "green"]);
     assert_eq!(deleted.status.code(), Some(0), "{}", render(&deleted));
-    let remaining: Vec<String> = azure.json("aml-deploy", &["show", "linear"])["deployments"].as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap().to_string()).collect();
+    let remaining: Vec<String> = azure.json("aml-deploy", &["show", "linear"])["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(remaining, ["blue"]);
     let gone = azure.run("aml-deploy", &["delete", "linear"]);
     assert_eq!(gone.status.code(), Some(0), "{}", render(&gone));
@@ -109,7 +121,22 @@ fn a_rollout_moves_traffic_in_checked_steps_on_azure() {
     let output = azure
         .command("aml-deploy")
         .env("PATH", format!("{tools}:{}", std::env::var("PATH").unwrap_or_default()))
-        .args(["rollout", "--endpoint", "linear", "-f", "linear/deployment-green.yml", "--steps", "50,100", "--interval", "200ms", "--check", check, "-q", "-o", "json"])
+        .args([
+            "rollout",
+            "--endpoint",
+            "linear",
+            "-f",
+            "linear/deployment-green.yml",
+            "--steps",
+            "50,100",
+            "--interval",
+            "200ms",
+            "--check",
+            check,
+            "-q",
+            "-o",
+            "json",
+        ])
         .output()
         .unwrap();
     azure.assert_no_secrets(&output);
@@ -117,7 +144,12 @@ fn a_rollout_moves_traffic_in_checked_steps_on_azure() {
     let rollout: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(rollout["status"], "completed");
     assert_eq!(rollout["traffic"], json!({"blue": 0, "green": 100}));
-    let steps: Vec<(u64, bool)> = rollout["steps"].as_array().unwrap().iter().map(|s| (s["weight"].as_u64().unwrap(), s["check"]["passed"].as_bool().unwrap())).collect();
+    let steps: Vec<(u64, bool)> = rollout["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["weight"].as_u64().unwrap(), s["check"]["passed"].as_bool().unwrap()))
+        .collect();
     assert_eq!(steps, [(50, true), (100, true)]);
     assert_eq!(azure.emulator.endpoints()["linear"]["properties"]["traffic"], json!({"blue": 0, "green": 100}));
     azure.emulator.assert_clean();

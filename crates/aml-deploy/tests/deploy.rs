@@ -65,7 +65,15 @@ impl Endpoint {
         all_headers.extend_from_slice(headers);
         let mut counts = BTreeMap::new();
         for _ in 0..n {
-            let (status, body) = aml_client::local::online::server::request(port, "POST", "/score", &all_headers, br#"{"data": [[1, 1]]}"#, Duration::from_secs(10)).unwrap();
+            let (status, body) = aml_client::local::online::server::request(
+                port,
+                "POST",
+                "/score",
+                &all_headers,
+                br#"{"data": [[1, 1]]}"#,
+                Duration::from_secs(10),
+            )
+            .unwrap();
             let key = format!("{status} {}", String::from_utf8_lossy(&body));
             *counts.entry(key).or_default() += 1;
         }
@@ -138,7 +146,13 @@ fn a_deployment_serves_with_key_auth_and_apply_is_idempotent() {
     assert_eq!(smoke.status.code(), Some(0), "{}", render(&smoke));
 
     // Wrong and missing keys are refused by the router.
-    let wrong = endpoint.ws.command(&binary("smoke-test")).env("WRONG_KEY", "not-the-key").args(["run", "--url", uri, "--key-env", "WRONG_KEY", "--cases", "linear/cases.jsonl"]).output().unwrap();
+    let wrong = endpoint
+        .ws
+        .command(&binary("smoke-test"))
+        .env("WRONG_KEY", "not-the-key")
+        .args(["run", "--url", uri, "--key-env", "WRONG_KEY", "--cases", "linear/cases.jsonl"])
+        .output()
+        .unwrap();
     assert_eq!(wrong.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&wrong.stdout).contains("expected status 200, got 401"), "{}", render(&wrong));
     let none = endpoint.smoke(&["run", "--url", uri, "--cases", "linear/cases.jsonl", "-o", "json"]);
@@ -150,7 +164,16 @@ fn a_deployment_serves_with_key_auth_and_apply_is_idempotent() {
     assert_eq!(json(&again)["outcome"], "unchanged", "{}", render(&again));
     assert_eq!(deployment_pid(&endpoint.ws.workspace(), "blue"), pid_before, "an unchanged apply restarted the server");
     // A changed spec is a new revision, switched to once ready.
-    let changed = endpoint.deploy(&["apply", "-f", "linear/deployment-blue.yml", "-q", "--set", "environment_variables.NOTE=v2", "-o", "json"]);
+    let changed = endpoint.deploy(&[
+        "apply",
+        "-f",
+        "linear/deployment-blue.yml",
+        "-q",
+        "--set",
+        "environment_variables.NOTE=v2",
+        "-o",
+        "json",
+    ]);
     assert_eq!(json(&changed)["outcome"], "updated", "{}", render(&changed));
     assert_eq!(endpoint.answers(5, &[]), BTreeMap::from([(BLUE.to_string(), 5)]));
 }
@@ -184,7 +207,11 @@ fn traffic_splits_by_weight_pins_by_header_and_mirrors() {
     assert!((20..=80).contains(&mirrored_count), "green saw {mirrored_count} of 100 mirrored at 50%");
 
     // Bad splits are refused and change nothing.
-    for args in [&["traffic", "linear", "blue=60", "green=60"][..], &["traffic", "linear", "purple=100"], &["traffic", "linear", "blue=100", "--mirror", "green=80"]] {
+    for args in [
+        &["traffic", "linear", "blue=60", "green=60"][..],
+        &["traffic", "linear", "purple=100"],
+        &["traffic", "linear", "blue=100", "--mirror", "green=80"],
+    ] {
         let refused = endpoint.deploy(args);
         assert_eq!(refused.status.code(), Some(2), "{}", render(&refused));
     }
@@ -200,14 +227,34 @@ fn a_rollout_moves_traffic_in_checked_steps() {
         .ws
         .command(&binary("aml-deploy"))
         .env("PATH", format!("{bin}:{}", std::env::var("PATH").unwrap_or_default()))
-        .args(["rollout", "--endpoint", "linear", "-f", "linear/deployment-green.yml", "--steps", "10,50,100", "--interval", "200ms", "--check", check, "-q", "-o", "json"])
+        .args([
+            "rollout",
+            "--endpoint",
+            "linear",
+            "-f",
+            "linear/deployment-green.yml",
+            "--steps",
+            "10,50,100",
+            "--interval",
+            "200ms",
+            "--check",
+            check,
+            "-q",
+            "-o",
+            "json",
+        ])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", render(&output));
     let rollout = json(&output);
     assert_eq!(rollout["status"], "completed");
     assert_eq!(rollout["traffic"], serde_json::json!({"blue": 0, "green": 100}));
-    let steps: Vec<(u64, bool)> = rollout["steps"].as_array().unwrap().iter().map(|s| (s["weight"].as_u64().unwrap(), s["check"]["passed"].as_bool().unwrap())).collect();
+    let steps: Vec<(u64, bool)> = rollout["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["weight"].as_u64().unwrap(), s["check"]["passed"].as_bool().unwrap()))
+        .collect();
     assert_eq!(steps, [(10, true), (50, true), (100, true)]);
     assert_eq!(endpoint.answers(10, &[]), BTreeMap::from([(GREEN.to_string(), 10)]));
 }
@@ -215,7 +262,20 @@ fn a_rollout_moves_traffic_in_checked_steps() {
 #[test]
 fn a_failing_check_rolls_back_and_shows_the_log() {
     let endpoint = Endpoint::with_blue();
-    let output = endpoint.deploy(&["rollout", "--endpoint", "linear", "-f", "linear/deployment-green.yml", "--steps", "25,100", "--interval", "100ms", "--check", "exit 7", "-q"]);
+    let output = endpoint.deploy(&[
+        "rollout",
+        "--endpoint",
+        "linear",
+        "-f",
+        "linear/deployment-green.yml",
+        "--steps",
+        "25,100",
+        "--interval",
+        "100ms",
+        "--check",
+        "exit 7",
+        "-q",
+    ]);
     assert_eq!(output.status.code(), Some(1), "{}", render(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("ROLLED BACK: the check failed with green at 25%"), "{stdout}");
@@ -225,7 +285,26 @@ fn a_failing_check_rolls_back_and_shows_the_log() {
     // A tolerated failure is retried.
     let flaky = endpoint.ws.path().join("flaky");
     let check = format!("test -e {0} || {{ touch {0}; exit 1; }}", flaky.display());
-    let output = endpoint.deploy(&["rollout", "--endpoint", "linear", "-f", "linear/deployment-green.yml", "--set", "name=teal", "--steps", "100", "--interval", "100ms", "--check", &check, "--max-failures", "1", "-q", "-o", "json"]);
+    let output = endpoint.deploy(&[
+        "rollout",
+        "--endpoint",
+        "linear",
+        "-f",
+        "linear/deployment-green.yml",
+        "--set",
+        "name=teal",
+        "--steps",
+        "100",
+        "--interval",
+        "100ms",
+        "--check",
+        &check,
+        "--max-failures",
+        "1",
+        "-q",
+        "-o",
+        "json",
+    ]);
     assert_eq!(output.status.code(), Some(0), "{}", render(&output));
     assert_eq!(json(&output)["steps"][0]["check"]["attempts"], 2);
 }
@@ -233,11 +312,28 @@ fn a_failing_check_rolls_back_and_shows_the_log() {
 #[test]
 fn a_deployment_that_never_becomes_ready_gets_no_traffic() {
     let endpoint = Endpoint::with_blue();
-    let output = endpoint.deploy(&["rollout", "--endpoint", "linear", "-f", "linear/deployment-broken.yml", "--steps", "10,100", "--interval", "100ms", "-q"]);
+    let output = endpoint.deploy(&[
+        "rollout",
+        "--endpoint",
+        "linear",
+        "-f",
+        "linear/deployment-broken.yml",
+        "--steps",
+        "10,100",
+        "--interval",
+        "100ms",
+        "-q",
+    ]);
     assert_eq!(output.status.code(), Some(1), "{}", render(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("deployment `broken` never became ready: the server exited before it was ready"), "{stdout}");
-    assert!(stdout.contains("init failed on purpose (FAIL_INIT is set)"), "the failing deployment's log is shown: {stdout}");
+    assert!(
+        stdout.contains("deployment `broken` never became ready: the server exited before it was ready"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("init failed on purpose (FAIL_INIT is set)"),
+        "the failing deployment's log is shown: {stdout}"
+    );
     assert_eq!(endpoint.show()["traffic"], serde_json::json!({"blue": 100}));
     assert_eq!(endpoint.record("broken")["state"], "Failed");
     assert_eq!(endpoint.answers(10, &[]), BTreeMap::from([(BLUE.to_string(), 10)]));
@@ -253,7 +349,10 @@ fn the_endpoint_comes_back_after_crashes_and_a_taken_port() {
     // The deployment's server dies: the router starts it again.
     let blue_pid = deployment_pid(&endpoint.ws.workspace(), "blue");
     kill(blue_pid);
-    wait_until("blue to be restarted", || deployment_pid(&endpoint.ws.workspace(), "blue") != blue_pid && pid_alive(deployment_pid(&endpoint.ws.workspace(), "blue")));
+    wait_until("blue to be restarted", || {
+        deployment_pid(&endpoint.ws.workspace(), "blue") != blue_pid
+            && pid_alive(deployment_pid(&endpoint.ws.workspace(), "blue"))
+    });
     wait_until("blue to answer again", || endpoint.answers(1, &[]).contains_key(BLUE));
 
     // The router dies and its port is taken meanwhile: the next command brings the endpoint
@@ -268,7 +367,9 @@ fn the_endpoint_comes_back_after_crashes_and_a_taken_port() {
     let squatter = loop {
         match std::net::TcpListener::bind(("127.0.0.1", old_port)) {
             Ok(listener) => break listener,
-            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && start.elapsed() < Duration::from_secs(5) => std::thread::sleep(Duration::from_millis(50)),
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && start.elapsed() < Duration::from_secs(5) => {
+                std::thread::sleep(Duration::from_millis(50))
+            }
             Err(e) => panic!("cannot take port {old_port}: {e}"),
         }
     };

@@ -7,7 +7,10 @@ use hyper::Uri;
 use serde_json::{Value, json};
 
 use crate::schema::{Direction, Schema};
-use crate::{CLIENT_ID, CLIENT_SECRET, FEDERATED_ASSERTION, GITHUB_REQUEST_TOKEN, IDENTITY_HEADER, RESOURCE_GROUP, SUBSCRIPTION, Storage, TENANT, WORKSPACE, arm_error, parse_form};
+use crate::{
+    CLIENT_ID, CLIENT_SECRET, FEDERATED_ASSERTION, GITHUB_REQUEST_TOKEN, IDENTITY_HEADER, RESOURCE_GROUP, SUBSCRIPTION,
+    Storage, TENANT, WORKSPACE, arm_error, parse_form,
+};
 
 /// What to answer instead of the real thing.
 #[derive(Clone, Debug)]
@@ -19,14 +22,33 @@ pub enum Fault {
 }
 
 pub enum Answer {
-    Reply { status: u16, headers: Vec<(String, String)>, body: Value },
+    Reply {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Value,
+    },
     Reset,
     /// A scoring request for a deployment serving on the local workspace.
-    Forward { url: String, key: String, deployment: String, body: Vec<u8> },
+    Forward {
+        url: String,
+        key: String,
+        deployment: String,
+        body: Vec<u8>,
+    },
     /// A registry call passed to the Distribution registry behind the ACR front.
-    Proxy { method: String, url: String, backend: String, headers: Vec<(String, String)>, body: Vec<u8> },
+    Proxy {
+        method: String,
+        url: String,
+        backend: String,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
     /// Bytes as they are (a file download).
-    Raw { status: u16, content_type: String, body: Vec<u8> },
+    Raw {
+        status: u16,
+        content_type: String,
+        body: Vec<u8>,
+    },
 }
 
 /// Entra's resource for Azure Storage: its tokens are JWTs that Azurite's OAuth mode checks
@@ -35,7 +57,9 @@ const STORAGE_RESOURCE: &str = "https://storage.azure.com";
 
 fn storage_token(tenant: &str) -> String {
     use base64::Engine as _;
-    let encode = |value: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap_or_default());
+    let encode = |value: &Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap_or_default())
+    };
     let now = jiff::Timestamp::now().as_second();
     let header = json!({"alg": "RS256", "typ": "JWT"});
     let claims = json!({
@@ -99,7 +123,14 @@ pub struct State {
 }
 
 impl State {
-    pub fn new(schema: Schema, storage: Option<Storage>, port: u16, local_workspace: std::path::PathBuf, databricks: crate::databricks::Databricks, cert: std::path::PathBuf) -> State {
+    pub fn new(
+        schema: Schema,
+        storage: Option<Storage>,
+        port: u16,
+        local_workspace: std::path::PathBuf,
+        databricks: crate::databricks::Databricks,
+        cert: std::path::PathBuf,
+    ) -> State {
         State {
             schema,
             storage,
@@ -153,13 +184,19 @@ impl State {
 
     fn route(&mut self, method: &str, uri: &Uri, headers: &BTreeMap<String, String>, body: &[u8]) -> Answer {
         let path = uri.path().to_string();
-        if let Some(index) = self.faults.iter().position(|(m, p, _, times)| m == method && path.contains(p.as_str()) && *times > 0) {
+        if let Some(index) =
+            self.faults.iter().position(|(m, p, _, times)| m == method && path.contains(p.as_str()) && *times > 0)
+        {
             let fault = self.faults[index].2.clone();
             self.faults[index].3 -= 1;
             return match fault {
                 Fault::Reset => Answer::Reset,
                 Fault::Status(status, retry_after) => {
-                    let mut answer = arm_error(status, if status == 429 { "TooManyRequests" } else { "InternalServerError" }, "injected fault");
+                    let mut answer = arm_error(
+                        status,
+                        if status == 429 { "TooManyRequests" } else { "InternalServerError" },
+                        "injected fault",
+                    );
                     if let (Answer::Reply { headers, .. }, Some(seconds)) = (&mut answer, retry_after) {
                         headers.push(("retry-after".into(), seconds.to_string()));
                     }
@@ -175,16 +212,34 @@ impl State {
             return self.managed_identity_token(&query, headers);
         }
         if method == "GET" && path == "/github/oidc" {
-            if headers.get("authorization").map(String::as_str) != Some(&format!("Bearer {GITHUB_REQUEST_TOKEN}")) || query.get("audience").map(String::as_str) != Some("api://AzureADTokenExchange") {
-                return Answer::Reply { status: 401, headers: Vec::new(), body: json!({"message": "bad request token or audience"}) };
+            if headers.get("authorization").map(String::as_str) != Some(&format!("Bearer {GITHUB_REQUEST_TOKEN}"))
+                || query.get("audience").map(String::as_str) != Some("api://AzureADTokenExchange")
+            {
+                return Answer::Reply {
+                    status: 401,
+                    headers: Vec::new(),
+                    body: json!({"message": "bad request token or audience"}),
+                };
             }
             return ok(200, json!({"count": 1, "value": FEDERATED_ASSERTION}));
         }
         if method == "GET" && path == "/discovery" {
             // Public, as Azure's: no token.
             let base = format!("https://127.0.0.1:{}", self.port);
-            let services: serde_json::Map<String, Value> =
-                ["api", "catalog", "experimentation", "gallery", "history", "hyperdrive", "labeling", "modelmanagement", "pipelines"].iter().map(|k| (k.to_string(), json!(base))).collect();
+            let services: serde_json::Map<String, Value> = [
+                "api",
+                "catalog",
+                "experimentation",
+                "gallery",
+                "history",
+                "hyperdrive",
+                "labeling",
+                "modelmanagement",
+                "pipelines",
+            ]
+            .iter()
+            .map(|k| (k.to_string(), json!(base)))
+            .collect();
             return ok(200, Value::Object(services));
         }
         if path.starts_with("/api/2.") {
@@ -218,7 +273,11 @@ impl State {
                 return answer;
             }
             if query.get("api-version").map(String::as_str) != Some(self.schema.api_version.as_str()) {
-                self.violations.push(format!("{method} {path}: api-version {:?}, not {}", query.get("api-version"), self.schema.api_version));
+                self.violations.push(format!(
+                    "{method} {path}: api-version {:?}, not {}",
+                    query.get("api-version"),
+                    self.schema.api_version
+                ));
                 return arm_error(400, "InvalidApiVersionParameter", "unsupported api-version");
             }
             let rest = rest.to_string();
@@ -252,8 +311,13 @@ impl State {
         if tenant != TENANT {
             return refuse(90002, &format!("Tenant '{tenant}' not found."));
         }
-        if form.get("grant_type").map(String::as_str) != Some("client_credentials") || form.get("scope").is_none_or(|s| !s.ends_with("/.default")) {
-            self.violations.push(format!("token request without client_credentials grant or a /.default scope: {:?}", form.keys().collect::<Vec<_>>()));
+        if form.get("grant_type").map(String::as_str) != Some("client_credentials")
+            || form.get("scope").is_none_or(|s| !s.ends_with("/.default"))
+        {
+            self.violations.push(format!(
+                "token request without client_credentials grant or a /.default scope: {:?}",
+                form.keys().collect::<Vec<_>>()
+            ));
             return refuse(900144, "The request body must contain grant_type and scope.");
         }
         if form.get("client_id").map(String::as_str) != Some(CLIENT_ID) {
@@ -262,7 +326,9 @@ impl State {
         let authenticated = match (form.get("client_secret"), form.get("client_assertion")) {
             (Some(secret), None) => secret == CLIENT_SECRET,
             (None, Some(assertion)) => {
-                form.get("client_assertion_type").map(String::as_str) == Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer") && assertion == FEDERATED_ASSERTION
+                form.get("client_assertion_type").map(String::as_str)
+                    == Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+                    && assertion == FEDERATED_ASSERTION
             }
             _ => false,
         };
@@ -284,16 +350,29 @@ impl State {
         }
     }
 
-    fn managed_identity_token(&mut self, query: &BTreeMap<String, String>, headers: &BTreeMap<String, String>) -> Answer {
-        if headers.get("x-identity-header").map(String::as_str) != Some(IDENTITY_HEADER) || query.get("api-version").map(String::as_str) != Some("2019-08-01") {
-            return Answer::Reply { status: 400, headers: Vec::new(), body: json!({"error": "invalid_request", "error_description": "bad identity header or api-version"}) };
+    fn managed_identity_token(
+        &mut self,
+        query: &BTreeMap<String, String>,
+        headers: &BTreeMap<String, String>,
+    ) -> Answer {
+        if headers.get("x-identity-header").map(String::as_str) != Some(IDENTITY_HEADER)
+            || query.get("api-version").map(String::as_str) != Some("2019-08-01")
+        {
+            return Answer::Reply {
+                status: 400,
+                headers: Vec::new(),
+                body: json!({"error": "invalid_request", "error_description": "bad identity header or api-version"}),
+            };
         }
         let Some(resource) = query.get("resource") else {
             return Answer::Reply { status: 400, headers: Vec::new(), body: json!({"error": "invalid_resource"}) };
         };
         let token = self.token_for(resource, TENANT);
         let expires = jiff::Timestamp::now().as_second() + 3600;
-        ok(200, json!({"access_token": token, "expires_on": expires.to_string(), "token_type": "Bearer", "resource": resource}))
+        ok(
+            200,
+            json!({"access_token": token, "expires_on": expires.to_string(), "token_type": "Bearer", "resource": resource}),
+        )
     }
 
     pub(crate) fn check(&mut self, what: &str, class: &str, value: &Value, direction: Direction) -> bool {
@@ -309,17 +388,32 @@ impl State {
         let parts: Vec<&str> = rest.split('/').collect();
         // subscriptions/{s}/resourceGroups/{g}/providers/Microsoft.MachineLearningServices/workspaces/{w}/...
         let (sub, group, provider, kind, ws) = (parts.first(), parts.get(2), parts.get(4), parts.get(5), parts.get(6));
-        if sub != Some(&SUBSCRIPTION) || parts.get(1).map(|s| s.eq_ignore_ascii_case("resourceGroups")) != Some(true) || provider != Some(&"Microsoft.MachineLearningServices") || kind != Some(&"workspaces") {
-            return arm_error(404, "ResourceGroupNotFound", &format!("Resource group '{}' could not be found.", group.unwrap_or(&"")));
+        if sub != Some(&SUBSCRIPTION)
+            || parts.get(1).map(|s| s.eq_ignore_ascii_case("resourceGroups")) != Some(true)
+            || provider != Some(&"Microsoft.MachineLearningServices")
+            || kind != Some(&"workspaces")
+        {
+            return arm_error(
+                404,
+                "ResourceGroupNotFound",
+                &format!("Resource group '{}' could not be found.", group.unwrap_or(&"")),
+            );
         }
         if group != Some(&RESOURCE_GROUP) {
-            return arm_error(404, "ResourceGroupNotFound", &format!("Resource group '{}' could not be found.", group.unwrap_or(&"")));
+            return arm_error(
+                404,
+                "ResourceGroupNotFound",
+                &format!("Resource group '{}' could not be found.", group.unwrap_or(&"")),
+            );
         }
         if ws != Some(&WORKSPACE) {
             return arm_error(
                 404,
                 "ResourceNotFound",
-                &format!("The Resource 'Microsoft.MachineLearningServices/workspaces/{}' under resource group '{RESOURCE_GROUP}' was not found.", ws.unwrap_or(&"")),
+                &format!(
+                    "The Resource 'Microsoft.MachineLearningServices/workspaces/{}' under resource group '{RESOURCE_GROUP}' was not found.",
+                    ws.unwrap_or(&"")
+                ),
             );
         }
         let body_json: Option<Value> = if body.is_empty() { None } else { serde_json::from_slice(body).ok() };
@@ -332,7 +426,9 @@ impl State {
                 }
             }
         }
-        let prefix = format!("/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}/providers/Microsoft.MachineLearningServices/workspaces/{WORKSPACE}");
+        let prefix = format!(
+            "/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}/providers/Microsoft.MachineLearningServices/workspaces/{WORKSPACE}"
+        );
         let tail: Vec<&str> = parts[7..].to_vec();
         let what = format!("{method} {path}");
         match (method, tail.as_slice()) {
@@ -386,13 +482,20 @@ impl State {
                 None => arm_error(404, "UserError", &format!("Could not find asset with name {name}")),
             },
             ("GET", ["models", name, "versions"]) => {
-                let items: Vec<Value> = self.versions.iter().filter(|((n, _), _)| n == name).map(|(_, v)| v.clone()).collect();
+                let items: Vec<Value> =
+                    self.versions.iter().filter(|((n, _), _)| n == name).map(|(_, v)| v.clone()).collect();
                 self.page(&what, "ModelVersion", &format!("{prefix}/models/{name}/versions"), items, query)
             }
-            ("GET", ["models", name, "versions", version]) => match self.versions.get(&(name.to_string(), version.to_string())).cloned() {
-                Some(found) => self.respond(&what, "ModelVersion", 200, found),
-                None => arm_error(404, "UserError", &format!("Could not find asset with name {name} and version {version}")),
-            },
+            ("GET", ["models", name, "versions", version]) => {
+                match self.versions.get(&(name.to_string(), version.to_string())).cloned() {
+                    Some(found) => self.respond(&what, "ModelVersion", 200, found),
+                    None => arm_error(
+                        404,
+                        "UserError",
+                        &format!("Could not find asset with name {name} and version {version}"),
+                    ),
+                }
+            }
             ("PUT", ["models", name, "versions", version]) => {
                 let Some(value) = body_json else { return arm_error(400, "BadRequest", "no body") };
                 if !self.check(&what, "ModelVersion", &value, Direction::Request) {
@@ -465,7 +568,14 @@ impl State {
         self.schema.api_version.clone()
     }
 
-    pub(crate) fn page(&mut self, what: &str, class: &str, base: &str, items: Vec<Value>, query: &BTreeMap<String, String>) -> Answer {
+    pub(crate) fn page(
+        &mut self,
+        what: &str,
+        class: &str,
+        base: &str,
+        items: Vec<Value>,
+        query: &BTreeMap<String, String>,
+    ) -> Answer {
         let skip: usize = query.get("$skip").and_then(|s| s.parse().ok()).unwrap_or(0);
         let page: Vec<Value> = items.iter().skip(skip).take(self.page_size).cloned().collect();
         for item in &page {
@@ -473,7 +583,12 @@ impl State {
         }
         let mut body = json!({"value": page});
         if skip + self.page_size < items.len() {
-            body["nextLink"] = json!(format!("https://127.0.0.1:{}{base}?api-version={}&$skip={}", self.port, self.schema.api_version, skip + self.page_size));
+            body["nextLink"] = json!(format!(
+                "https://127.0.0.1:{}{base}?api-version={}&$skip={}",
+                self.port,
+                self.schema.api_version,
+                skip + self.page_size
+            ));
         }
         ok(200, body)
     }

@@ -28,7 +28,10 @@ pub fn azurite_bin() -> PathBuf {
 }
 
 fn free_port() -> Result<u16, String> {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).map_err(|e| format!("no free port: {e}"))
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| format!("no free port: {e}"))
 }
 
 impl Azurite {
@@ -51,7 +54,17 @@ impl Azurite {
         let dir = tempfile::Builder::new().prefix("azurite-").tempdir().map_err(|e| format!("temp dir: {e}"))?;
         let port = free_port()?;
         let mut command = Command::new(&bin);
-        command.args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string(), "--silent", "--skipApiVersionCheck", "--location"]).arg(dir.path());
+        command
+            .args([
+                "--blobHost",
+                "127.0.0.1",
+                "--blobPort",
+                &port.to_string(),
+                "--silent",
+                "--skipApiVersionCheck",
+                "--location",
+            ])
+            .arg(dir.path());
         if let Some((cert, key)) = &tls {
             command.args(["--oauth", "basic", "--cert"]).arg(cert).arg("--key").arg(key);
         }
@@ -84,7 +97,13 @@ impl Azurite {
 
     /// The datastore the emulator describes, reached at `port` (Azurite's own or a proxy's).
     pub fn storage(&self, port: u16) -> Storage {
-        Storage { account: ACCOUNT.into(), key: KEY.into(), container: CONTAINER.into(), endpoint: format!("localhost:{port}"), ca: self.ca.clone() }
+        Storage {
+            account: ACCOUNT.into(),
+            key: KEY.into(),
+            container: CONTAINER.into(),
+            endpoint: format!("localhost:{port}"),
+            ca: self.ca.clone(),
+        }
     }
 
     /// The production-style container URL (`account.blob.localhost`).

@@ -35,7 +35,11 @@ fn end(state: &Mutex<State>, run_id: i64, life_cycle: &str, result: Option<&str>
 
 pub fn spawn(state: Arc<Mutex<State>>, run_id: i64) {
     std::thread::spawn(move || {
-        let outcome = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string()).and_then(|rt| rt.block_on(run(&state, run_id)));
+        let outcome = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())
+            .and_then(|rt| rt.block_on(run(&state, run_id)));
         if let Err(problem) = outcome {
             end(&state, run_id, "INTERNAL_ERROR", None, &problem);
         }
@@ -47,7 +51,15 @@ async fn run(state: &Arc<Mutex<State>>, run_id: i64) -> Result<(), String> {
         let mut locked = lock(state);
         let token = locked.issue_databricks_token();
         let run = locked.databricks.runs.get(&run_id).cloned().ok_or("the run vanished")?;
-        (run.task.clone(), locked.databricks.root.clone(), locked.port, locked.cert.clone(), token, run.timeout_seconds, run.task["new_cluster"].is_object())
+        (
+            run.task.clone(),
+            locked.databricks.root.clone(),
+            locked.port,
+            locked.cert.clone(),
+            token,
+            run.timeout_seconds,
+            run.task["new_cluster"].is_object(),
+        )
     };
     let (stop, mut cancel) = Cancellation::manual();
     let watcher = {
@@ -65,7 +77,12 @@ async fn run(state: &Arc<Mutex<State>>, run_id: i64) -> Result<(), String> {
     // A new job cluster takes longer to come up than an existing one to take the task.
     tokio::time::sleep(Duration::from_millis(if new_cluster { 800 } else { 300 })).await;
 
-    let packages: Vec<String> = task["libraries"].as_array().into_iter().flatten().filter_map(|l| l["pypi"]["package"].as_str().map(str::to_owned)).collect();
+    let packages: Vec<String> = task["libraries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l["pypi"]["package"].as_str().map(str::to_owned))
+        .collect();
     update(state, run_id, |run| run.message = "Installing libraries".into());
     let plan = EnvPlan::Packages { packages, python: None, described_by: format!("libraries of run {run_id}").into() };
     let interpreter = match aml_client::local::runner::environment::ensure(&plan, &mut cancel, false).await {
@@ -87,7 +104,14 @@ async fn run(state: &Arc<Mutex<State>>, run_id: i64) -> Result<(), String> {
     });
     let python_file = on_driver(&root, task["spark_python_task"]["python_file"].as_str().unwrap_or_default());
     let mut args = vec![python_file];
-    args.extend(task["spark_python_task"]["parameters"].as_array().into_iter().flatten().filter_map(Value::as_str).map(|p| on_driver(&root, p)));
+    args.extend(
+        task["spark_python_task"]["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(|p| on_driver(&root, p)),
+    );
     let driver_dir = root.join("driver").join(run_id.to_string());
     std::fs::create_dir_all(&driver_dir).map_err(|e| e.to_string())?;
     let log = driver_dir.join("stdout");
@@ -101,11 +125,23 @@ async fn run(state: &Arc<Mutex<State>>, run_id: i64) -> Result<(), String> {
         ("PYTHONUNBUFFERED".into(), "1".into()),
     ];
     if let Some(venv) = &interpreter.venv {
-        env.push(("PATH".into(), format!("{}:{}", venv.join("bin").display(), std::env::var("PATH").unwrap_or_default())));
+        env.push((
+            "PATH".into(),
+            format!("{}:{}", venv.join("bin").display(), std::env::var("PATH").unwrap_or_default()),
+        ));
         env.push(("VIRTUAL_ENV".into(), venv.display().to_string()));
     }
     let outcome = aml_client::process::run_child(
-        ChildSpec { program: interpreter.python.clone(), args, cwd: driver_dir.clone(), env, log: log.clone(), prefix: String::new(), echo: false, timeout: timeout.map(Duration::from_secs) },
+        ChildSpec {
+            program: interpreter.python.clone(),
+            args,
+            cwd: driver_dir.clone(),
+            env,
+            log: log.clone(),
+            prefix: String::new(),
+            echo: false,
+            timeout: timeout.map(Duration::from_secs),
+        },
         &mut cancel,
     )
     .await
@@ -120,7 +156,9 @@ async fn run(state: &Arc<Mutex<State>>, run_id: i64) -> Result<(), String> {
     });
     match outcome {
         Outcome::Exited(Some(0)) => end(state, run_id, "TERMINATED", Some("SUCCESS"), ""),
-        Outcome::Exited(_) => end(state, run_id, "TERMINATED", Some("FAILED"), "Workload failed, see run output for details"),
+        Outcome::Exited(_) => {
+            end(state, run_id, "TERMINATED", Some("FAILED"), "Workload failed, see run output for details")
+        }
         Outcome::Canceled => end(state, run_id, "TERMINATED", Some("CANCELED"), "Run cancelled."),
         Outcome::TimedOut => end(state, run_id, "TERMINATED", Some("TIMEDOUT"), "Run timed out."),
     }

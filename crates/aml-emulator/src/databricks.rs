@@ -154,7 +154,13 @@ impl State {
         clean
     }
 
-    pub(crate) fn databricks_route(&mut self, method: &str, uri: &Uri, headers: &BTreeMap<String, String>, body: &[u8]) -> Answer {
+    pub(crate) fn databricks_route(
+        &mut self,
+        method: &str,
+        uri: &Uri,
+        headers: &BTreeMap<String, String>,
+        body: &[u8],
+    ) -> Answer {
         let path = uri.path().to_string();
         let what = format!("{method} {path}");
         let token = headers.get("authorization").and_then(|h| h.strip_prefix("Bearer ")).unwrap_or("");
@@ -185,7 +191,9 @@ impl State {
         let target = |prefix: &str| decode_path(path.strip_prefix(prefix).unwrap_or_default());
         match (method, operation.request.as_str()) {
             ("PUT", "files.FilesAPI.create_directory") => self.fs_mkdir(&target("/api/2.0/fs/directories")),
-            ("GET", "files.FilesAPI.list_directory_contents") => self.fs_list(&target("/api/2.0/fs/directories"), &query),
+            ("GET", "files.FilesAPI.list_directory_contents") => {
+                self.fs_list(&target("/api/2.0/fs/directories"), &query)
+            }
             ("PUT", "files.FilesAPI.upload") => self.fs_upload(&target("/api/2.0/fs/files"), &query, body),
             ("GET", "files.FilesAPI.download") => self.fs_download(&target("/api/2.0/fs/files")),
             ("GET", "compute.ClustersAPI.get") => self.cluster(&request),
@@ -208,7 +216,9 @@ impl State {
             ("GET", "jobs.JobsAPI.get_run") => self.get_run(&request),
             ("GET", "jobs.JobsAPI.get_run_output") => self.get_run_output(&request),
             ("POST", "jobs.JobsAPI.cancel_run") => self.cancel_run(&request),
-            (_, class) if class.starts_with("ml.ExperimentsAPI.") => self.mlflow(&class["ml.ExperimentsAPI.".len()..], &request),
+            (_, class) if class.starts_with("ml.ExperimentsAPI.") => {
+                self.mlflow(&class["ml.ExperimentsAPI.".len()..], &request)
+            }
             _ => {
                 self.violations.push(format!("{what}: the emulator does not serve {}", operation.request));
                 error(501, "NOT_IMPLEMENTED", "not emulated")
@@ -217,7 +227,9 @@ impl State {
     }
 
     fn fs_mkdir(&mut self, path: &str) -> Answer {
-        let Some(local) = self.databricks.local(path) else { return error(404, "NOT_FOUND", &format!("The volume of '{path}' does not exist.")) };
+        let Some(local) = self.databricks.local(path) else {
+            return error(404, "NOT_FOUND", &format!("The volume of '{path}' does not exist."));
+        };
         match std::fs::create_dir_all(&local) {
             Ok(()) => Answer::Reply { status: 204, headers: Vec::new(), body: Value::Null },
             Err(e) => error(409, "ALREADY_EXISTS", &e.to_string()),
@@ -225,12 +237,26 @@ impl State {
     }
 
     fn fs_list(&mut self, path: &str, query: &BTreeMap<String, String>) -> Answer {
-        let Some(local) = self.databricks.local(path).filter(|p| p.is_dir()) else { return error(404, "NOT_FOUND", &format!("The directory '{path}' does not exist.")) };
+        let Some(local) = self.databricks.local(path).filter(|p| p.is_dir()) else {
+            return error(404, "NOT_FOUND", &format!("The directory '{path}' does not exist."));
+        };
         let mut names: Vec<(String, bool, u64)> = std::fs::read_dir(&local)
-            .map(|entries| entries.flatten().map(|e| (e.file_name().to_string_lossy().into_owned(), e.path().is_dir(), e.metadata().map(|m| m.len()).unwrap_or(0))).collect())
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|e| {
+                        (
+                            e.file_name().to_string_lossy().into_owned(),
+                            e.path().is_dir(),
+                            e.metadata().map(|m| m.len()).unwrap_or(0),
+                        )
+                    })
+                    .collect()
+            })
             .unwrap_or_default();
         names.sort();
-        let start: usize = query.get("page_token").and_then(|t| t.strip_prefix("offset-")).and_then(|n| n.parse().ok()).unwrap_or(0);
+        let start: usize =
+            query.get("page_token").and_then(|t| t.strip_prefix("offset-")).and_then(|n| n.parse().ok()).unwrap_or(0);
         let page: Vec<Value> = names
             .iter()
             .skip(start)
@@ -252,7 +278,9 @@ impl State {
     }
 
     fn fs_upload(&mut self, path: &str, query: &BTreeMap<String, String>, body: &[u8]) -> Answer {
-        let Some(local) = self.databricks.local(path) else { return error(404, "NOT_FOUND", &format!("The volume of '{path}' does not exist.")) };
+        let Some(local) = self.databricks.local(path) else {
+            return error(404, "NOT_FOUND", &format!("The volume of '{path}' does not exist."));
+        };
         if local.exists() && query.get("overwrite").map(String::as_str) == Some("false") {
             return error(409, "ALREADY_EXISTS", &format!("The file '{path}' already exists."));
         }
@@ -289,7 +317,9 @@ impl State {
             return reply(json!({"run_id": run_id}));
         }
         let tasks = request["tasks"].as_array().cloned().unwrap_or_default();
-        let [task] = tasks.as_slice() else { return error(400, "INVALID_PARAMETER_VALUE", "The emulator runs one-task submissions only.") };
+        let [task] = tasks.as_slice() else {
+            return error(400, "INVALID_PARAMETER_VALUE", "The emulator runs one-task submissions only.");
+        };
         if task["spark_python_task"].is_null() {
             return error(400, "INVALID_PARAMETER_VALUE", "The emulator runs spark_python_task only.");
         }
@@ -299,17 +329,34 @@ impl State {
             (None, Some(cluster)) => {
                 let node_type = cluster.get("node_type_id").and_then(Value::as_str).unwrap_or_default();
                 if !NODE_TYPES.contains(&node_type) {
-                    return error(400, "INVALID_PARAMETER_VALUE", &format!("Node type {node_type} is not supported. Supported node types: {}", NODE_TYPES.join(", ")));
+                    return error(
+                        400,
+                        "INVALID_PARAMETER_VALUE",
+                        &format!(
+                            "Node type {node_type} is not supported. Supported node types: {}",
+                            NODE_TYPES.join(", ")
+                        ),
+                    );
                 }
                 let version = cluster.get("spark_version").and_then(Value::as_str).unwrap_or_default();
                 if !SPARK_VERSIONS.contains(&version) {
                     return error(400, "INVALID_PARAMETER_VALUE", &format!("Invalid spark version {version}."));
                 }
                 if cluster.get("num_workers").is_none() && cluster.get("autoscale").is_none() {
-                    return error(400, "INVALID_PARAMETER_VALUE", "Cluster size: num_workers or autoscale must be given.");
+                    return error(
+                        400,
+                        "INVALID_PARAMETER_VALUE",
+                        "Cluster size: num_workers or autoscale must be given.",
+                    );
                 }
             }
-            _ => return error(400, "INVALID_PARAMETER_VALUE", "One of existing_cluster_id or new_cluster must be given for the task."),
+            _ => {
+                return error(
+                    400,
+                    "INVALID_PARAMETER_VALUE",
+                    "One of existing_cluster_id or new_cluster must be given for the task.",
+                );
+            }
         }
         let run_id = self.databricks.next();
         let task_run_id = self.databricks.next();
@@ -372,7 +419,9 @@ impl State {
 
     fn get_run(&mut self, request: &Value) -> Answer {
         let run_id = request["run_id"].as_i64().unwrap_or_default();
-        let Some(run) = self.databricks.runs.get(&run_id).cloned() else { return error(400, "INVALID_PARAMETER_VALUE", &format!("Run {run_id} does not exist.")) };
+        let Some(run) = self.databricks.runs.get(&run_id).cloned() else {
+            return error(400, "INVALID_PARAMETER_VALUE", &format!("Run {run_id} does not exist."));
+        };
         let answer = self.run_json(&run);
         self.databricks_check("GET runs/get", "jobs.Run", &answer, Direction::Response);
         reply(answer)
@@ -381,9 +430,15 @@ impl State {
     fn get_run_output(&mut self, request: &Value) -> Answer {
         let run_id = request["run_id"].as_i64().unwrap_or_default();
         if self.databricks.runs.contains_key(&run_id) {
-            return error(400, "INVALID_PARAMETER_VALUE", "Retrieving the output of runs with multiple tasks is not supported. Please retrieve the output of each individual task run instead.");
+            return error(
+                400,
+                "INVALID_PARAMETER_VALUE",
+                "Retrieving the output of runs with multiple tasks is not supported. Please retrieve the output of each individual task run instead.",
+            );
         }
-        let Some(run) = self.databricks.runs.values().find(|r| r.task_run_id == run_id).cloned() else { return error(400, "INVALID_PARAMETER_VALUE", &format!("Run {run_id} does not exist.")) };
+        let Some(run) = self.databricks.runs.values().find(|r| r.task_run_id == run_id).cloned() else {
+            return error(400, "INVALID_PARAMETER_VALUE", &format!("Run {run_id} does not exist."));
+        };
         // Databricks keeps the last 5 MB of the driver's output.
         let logs: String = {
             let bytes = run.logs.as_bytes();
@@ -410,7 +465,9 @@ impl State {
 
     fn cancel_run(&mut self, request: &Value) -> Answer {
         let run_id = request["run_id"].as_i64().unwrap_or_default();
-        let Some(run) = self.databricks.runs.get_mut(&run_id) else { return error(400, "INVALID_PARAMETER_VALUE", &format!("Run {run_id} does not exist.")) };
+        let Some(run) = self.databricks.runs.get_mut(&run_id) else {
+            return error(400, "INVALID_PARAMETER_VALUE", &format!("Run {run_id} does not exist."));
+        };
         run.cancel_requested = true;
         reply(json!({}))
     }
@@ -423,7 +480,9 @@ impl State {
             "get_by_name" => {
                 let name = request["experiment_name"].as_str().unwrap_or_default();
                 match db.experiments.get(name) {
-                    Some(id) => reply(json!({"experiment": {"experiment_id": id, "name": name, "lifecycle_stage": "active"}})),
+                    Some(id) => {
+                        reply(json!({"experiment": {"experiment_id": id, "name": name, "lifecycle_stage": "active"}}))
+                    }
                     None => error(404, "RESOURCE_DOES_NOT_EXIST", &format!("Node named '{name}' does not exist.")),
                 }
             }
@@ -439,10 +498,21 @@ impl State {
             "create_run" => {
                 let experiment_id = request["experiment_id"].as_str().unwrap_or_default().to_string();
                 if !db.experiments.values().any(|id| *id == experiment_id) {
-                    return error(404, "RESOURCE_DOES_NOT_EXIST", &format!("Experiment '{experiment_id}' does not exist."));
+                    return error(
+                        404,
+                        "RESOURCE_DOES_NOT_EXIST",
+                        &format!("Experiment '{experiment_id}' does not exist."),
+                    );
                 }
                 let id = format!("{:032x}", db.next());
-                let tags = request["tags"].as_array().into_iter().flatten().filter_map(|t| Some((t["key"].as_str()?.to_string(), t["value"].as_str().unwrap_or_default().to_string()))).collect();
+                let tags = request["tags"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|t| {
+                        Some((t["key"].as_str()?.to_string(), t["value"].as_str().unwrap_or_default().to_string()))
+                    })
+                    .collect();
                 let run = MlflowRun {
                     experiment_id,
                     run_name: request["run_name"].as_str().unwrap_or_default().to_string(),
@@ -463,17 +533,29 @@ impl State {
                 }
                 None => missing_run(),
             },
-            "update_run" | "log_metric" | "log_param" | "set_tag" | "log_batch" => match db.mlflow_runs.get_mut(&run_id) {
-                Some(run) => reply(record(call, &run_id, run, request)),
-                None => missing_run(),
-            },
+            "update_run" | "log_metric" | "log_param" | "set_tag" | "log_batch" => {
+                match db.mlflow_runs.get_mut(&run_id) {
+                    Some(run) => reply(record(call, &run_id, run, request)),
+                    None => missing_run(),
+                }
+            }
             "get_history" => {
                 let key = request["metric_key"].as_str().unwrap_or_default();
                 match db.mlflow_runs.get(&run_id) {
                     Some(run) => {
-                        let points: Vec<Value> = run.metrics.iter().filter(|m| m.0 == key).map(|(k, v, t, s)| json!({"key": k, "value": v, "timestamp": t, "step": s})).collect();
+                        let points: Vec<Value> = run
+                            .metrics
+                            .iter()
+                            .filter(|m| m.0 == key)
+                            .map(|(k, v, t, s)| json!({"key": k, "value": v, "timestamp": t, "step": s}))
+                            .collect();
                         let answer = json!({"metrics": points});
-                        self.databricks_check("GET mlflow/metrics/get-history", "ml.GetMetricHistoryResponse", &answer, Direction::Response);
+                        self.databricks_check(
+                            "GET mlflow/metrics/get-history",
+                            "ml.GetMetricHistoryResponse",
+                            &answer,
+                            Direction::Response,
+                        );
                         reply(answer)
                     }
                     None => missing_run(),
@@ -491,7 +573,12 @@ impl State {
 
 /// (key, value, timestamp, step) of a logged metric.
 fn metric(m: &Value) -> (String, f64, i64, i64) {
-    (m["key"].as_str().unwrap_or_default().to_string(), m["value"].as_f64().unwrap_or(f64::NAN), m["timestamp"].as_i64().unwrap_or_else(now_ms), m["step"].as_i64().unwrap_or(0))
+    (
+        m["key"].as_str().unwrap_or_default().to_string(),
+        m["value"].as_f64().unwrap_or(f64::NAN),
+        m["timestamp"].as_i64().unwrap_or_else(now_ms),
+        m["step"].as_i64().unwrap_or(0),
+    )
 }
 
 /// (key, value) of a param or tag.

@@ -63,7 +63,16 @@ impl AzureTest {
     /// signatures, endpoint keys and tokens) may appear in what a tool prints.
     pub fn assert_no_secrets(&self, output: &Output) {
         let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-        let mut secrets = vec![crate::CLIENT_SECRET.to_string(), crate::azurite::KEY.to_string(), crate::FEDERATED_ASSERTION.to_string(), crate::GITHUB_REQUEST_TOKEN.to_string(), "emulator-access-token".into(), "emulator-endpoint-token".into(), "emulator-storage-signature".into(), "sig=".into()];
+        let mut secrets = vec![
+            crate::CLIENT_SECRET.to_string(),
+            crate::azurite::KEY.to_string(),
+            crate::FEDERATED_ASSERTION.to_string(),
+            crate::GITHUB_REQUEST_TOKEN.to_string(),
+            "emulator-access-token".into(),
+            "emulator-endpoint-token".into(),
+            "emulator-storage-signature".into(),
+            "sig=".into(),
+        ];
         secrets.extend(self.emulator.endpoint_keys());
         secrets.extend(self.emulator.registry_tokens());
         secrets.extend(["acr-refresh-".to_string(), "acr-access-".to_string()]);

@@ -30,7 +30,15 @@ fn system_data() -> Value {
 }
 
 impl State {
-    pub(crate) fn job_assets(&mut self, method: &str, tail: &[&str], query: &BTreeMap<String, String>, body: Option<Value>, prefix: &str, what: &str) -> Option<Answer> {
+    pub(crate) fn job_assets(
+        &mut self,
+        method: &str,
+        tail: &[&str],
+        query: &BTreeMap<String, String>,
+        body: Option<Value>,
+        prefix: &str,
+        what: &str,
+    ) -> Option<Answer> {
         Some(match (method, tail) {
             // azure-ai-ml asks under a fresh name; the service answers across names.
             ("GET", ["codes", name, "versions"]) => {
@@ -38,7 +46,10 @@ impl State {
                     (Some(hash), Some(version)) => self
                         .codes
                         .values()
-                        .filter(|c| c["properties"]["properties"]["hash_sha256"] == json!(hash) && c["properties"]["properties"]["hash_version"] == json!(version))
+                        .filter(|c| {
+                            c["properties"]["properties"]["hash_sha256"] == json!(hash)
+                                && c["properties"]["properties"]["hash_version"] == json!(version)
+                        })
                         .cloned()
                         .collect(),
                     _ => self.codes.iter().filter(|((n, _), _)| n == name).map(|(_, c)| c.clone()).collect(),
@@ -50,7 +61,9 @@ impl State {
                 if !self.check(what, "PendingUploadRequestDto", &request, Direction::Request) {
                     return Some(arm_error(400, "UserError", "the body does not match PendingUploadRequestDto"));
                 }
-                let Some((storage, container)) = self.datastore("workspaceblobstore") else { return Some(arm_error(500, "InternalServerError", "the emulator has no storage")) };
+                let Some((storage, container)) = self.datastore("workspaceblobstore") else {
+                    return Some(arm_error(500, "InternalServerError", "the emulator has no storage"));
+                };
                 let blob_uri = format!("{}/LocalUpload/{name}-{version}", storage.url(&container));
                 let answer = json!({
                     "pendingUploadId": request["pendingUploadId"],
@@ -63,10 +76,12 @@ impl State {
                 });
                 self.respond(what, "PendingUploadResponseDto", 200, answer)
             }
-            ("GET", ["codes", name, "versions", version]) => match self.codes.get(&(name.to_string(), version.to_string())).cloned() {
-                Some(found) => self.respond(what, "CodeVersion", 200, found),
-                None => arm_error(404, "UserError", &format!("Could not find code {name}:{version}")),
-            },
+            ("GET", ["codes", name, "versions", version]) => {
+                match self.codes.get(&(name.to_string(), version.to_string())).cloned() {
+                    Some(found) => self.respond(what, "CodeVersion", 200, found),
+                    None => arm_error(404, "UserError", &format!("Could not find code {name}:{version}")),
+                }
+            }
             ("PUT", ["codes", name, "versions", version]) => {
                 let Some(value) = body else { return Some(arm_error(400, "BadRequest", "no body")) };
                 if !self.check(what, "CodeVersion", &value, Direction::Request) {
@@ -76,7 +91,11 @@ impl State {
                 if let Some(existing) = self.codes.get(&key).cloned() {
                     // Code versions are immutable: the same content is fine, other content is not.
                     if existing["properties"]["codeUri"] != value["properties"]["codeUri"] {
-                        return Some(arm_error(409, "UserError", "A code version with this name and version already exists with a different codeUri"));
+                        return Some(arm_error(
+                            409,
+                            "UserError",
+                            "A code version with this name and version already exists with a different codeUri",
+                        ));
                     }
                     return Some(self.respond(what, "CodeVersion", 200, existing));
                 }
@@ -89,10 +108,12 @@ impl State {
                 self.codes.insert(key, stored.clone());
                 self.respond(what, "CodeVersion", 201, stored)
             }
-            ("GET", ["environments", name, "versions", version]) => match self.environments.get(&(name.to_string(), version.to_string())).cloned() {
-                Some(found) => self.respond(what, "EnvironmentVersion", 200, found),
-                None => arm_error(404, "UserError", &format!("Could not find environment {name}:{version}")),
-            },
+            ("GET", ["environments", name, "versions", version]) => {
+                match self.environments.get(&(name.to_string(), version.to_string())).cloned() {
+                    Some(found) => self.respond(what, "EnvironmentVersion", 200, found),
+                    None => arm_error(404, "UserError", &format!("Could not find environment {name}:{version}")),
+                }
+            }
             ("PUT", ["environments", name, "versions", version]) => {
                 let Some(value) = body else { return Some(arm_error(400, "BadRequest", "no body")) };
                 if !self.check(what, "EnvironmentVersion", &value, Direction::Request) {
@@ -110,10 +131,12 @@ impl State {
                 self.environments.insert(key, stored.clone());
                 self.respond(what, "EnvironmentVersion", if existed { 200 } else { 201 }, stored)
             }
-            ("GET", ["components", name, "versions", version]) => match self.components.get(&(name.to_string(), version.to_string())).cloned() {
-                Some(found) => self.respond(what, "ComponentVersion", 200, found),
-                None => arm_error(404, "UserError", &format!("Could not find component {name}:{version}")),
-            },
+            ("GET", ["components", name, "versions", version]) => {
+                match self.components.get(&(name.to_string(), version.to_string())).cloned() {
+                    Some(found) => self.respond(what, "ComponentVersion", 200, found),
+                    None => arm_error(404, "UserError", &format!("Could not find component {name}:{version}")),
+                }
+            }
             ("PUT", ["components", name, "versions", version]) => {
                 let Some(value) = body else { return Some(arm_error(400, "BadRequest", "no body")) };
                 if !self.check(what, "ComponentVersion", &value, Direction::Request) {
@@ -131,7 +154,11 @@ impl State {
                     if let Some(id) = spec[field].as_str()
                         && find_stored(self, id, kind).is_none()
                     {
-                        return Some(arm_error(400, "UserError", &format!("componentSpec.{field} {id} does not exist")));
+                        return Some(arm_error(
+                            400,
+                            "UserError",
+                            &format!("componentSpec.{field} {id} does not exist"),
+                        ));
                     }
                 }
                 let key = (name.to_string(), version.to_string());
@@ -154,7 +181,11 @@ impl State {
                     return Some(arm_error(400, "UserError", "the body does not match JobBase"));
                 }
                 if self.jobs.contains_key(*name) {
-                    return Some(arm_error(409, "UserError", &format!("A job with name {name} already exists and cannot be changed")));
+                    return Some(arm_error(
+                        409,
+                        "UserError",
+                        &format!("A job with name {name} already exists and cannot be changed"),
+                    ));
                 }
                 if let Some(problem) = self.dangling_reference(&value["properties"]) {
                     return Some(arm_error(400, "UserError", &problem));
@@ -235,7 +266,12 @@ impl State {
 
     /// Run history (`…/runs/{id}/details`) and MLflow (`…/api/2.0/mlflow/runs/get`).
     pub(crate) fn data_plane(&mut self, method: &str, path: &str, query: &BTreeMap<String, String>) -> Answer {
-        let workspace = format!("/subscriptions/{}/resourceGroups/{}/providers/Microsoft.MachineLearningServices/workspaces/{}", crate::SUBSCRIPTION, crate::RESOURCE_GROUP, crate::WORKSPACE);
+        let workspace = format!(
+            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.MachineLearningServices/workspaces/{}",
+            crate::SUBSCRIPTION,
+            crate::RESOURCE_GROUP,
+            crate::WORKSPACE
+        );
         if method == "GET"
             && let Some(rest) = path.strip_prefix(&format!("/history/v1.0{workspace}/runs/"))
             && let Some(run) = rest.strip_suffix("/details")
@@ -258,7 +294,11 @@ impl State {
         if method == "GET" && path == format!("/mlflow/v2.0{workspace}/api/2.0/mlflow/runs/get") {
             let run_id = query.get("run_id").cloned().unwrap_or_default();
             let (Some(job), Some(record)) = (self.jobs.get(&run_id), self.runs.get(&run_id)) else {
-                return Answer::Reply { status: 404, headers: Vec::new(), body: json!({"error_code": "RESOURCE_DOES_NOT_EXIST", "message": format!("Run '{run_id}' not found")}) };
+                return Answer::Reply {
+                    status: 404,
+                    headers: Vec::new(),
+                    body: json!({"error_code": "RESOURCE_DOES_NOT_EXIST", "message": format!("Run '{run_id}' not found")}),
+                };
             };
             let status = match job["properties"]["status"].as_str().unwrap_or("") {
                 "Completed" => "FINISHED",
@@ -277,7 +317,11 @@ impl State {
             if let Some(end) = record.end_ms {
                 info["end_time"] = json!(end);
             }
-            let metrics: Vec<Value> = record.metrics.iter().map(|(k, v)| json!({"key": k, "value": v, "timestamp": record.end_ms.unwrap_or(0), "step": 0})).collect();
+            let metrics: Vec<Value> = record
+                .metrics
+                .iter()
+                .map(|(k, v)| json!({"key": k, "value": v, "timestamp": record.end_ms.unwrap_or(0), "step": 0}))
+                .collect();
             let params: Vec<Value> = record.params.iter().map(|(k, v)| json!({"key": k, "value": v})).collect();
             return ok(200, json!({"run": {"info": info, "data": {"metrics": metrics, "params": params, "tags": []}}}));
         }

@@ -8,8 +8,8 @@
 //! drop connections mid-body (`proxy.rs`).
 
 mod acr;
-pub mod azurite;
 mod arm;
+pub mod azurite;
 mod cluster;
 pub mod databricks;
 pub mod harness;
@@ -81,14 +81,18 @@ impl Storage {
                 let port: u16 = self.endpoint.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(443);
                 let client = reqwest::Client::builder()
                     .add_root_certificate(certificate)
-                    .resolve(&format!("{}.blob.localhost", self.account), std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+                    .resolve(
+                        &format!("{}.blob.localhost", self.account),
+                        std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+                    )
                     .read_timeout(timeout)
                     .build()
                     .map_err(|e| e.to_string())?;
                 aml_client::azure::transport::wrap(client)
             }
         };
-        Container::new(&self.account, &self.url(container), StorageAuth::AccountKey(self.key.clone().into()), transport).map_err(|e| e.to_string())
+        Container::new(&self.account, &self.url(container), StorageAuth::AccountKey(self.key.clone().into()), transport)
+            .map_err(|e| e.to_string())
     }
 
     /// A service SAS (signed version 2019-12-12) over a whole container: read, add, create,
@@ -97,9 +101,14 @@ impl Storage {
         use base64::Engine as _;
         use hmac::{KeyInit, Mac};
         let engine = base64::engine::general_purpose::STANDARD;
-        let expiry = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() + 86_400).map(|t| t.to_string()).unwrap_or_default();
+        let expiry = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() + 86_400)
+            .map(|t| t.to_string())
+            .unwrap_or_default();
         let (permissions, version, resource) = ("racwl", "2019-12-12", "c");
-        let to_sign = format!("{permissions}\n\n{expiry}\n/blob/{}/{container}\n\n\n\n{version}\n{resource}\n\n\n\n\n\n", self.account);
+        let to_sign = format!(
+            "{permissions}\n\n{expiry}\n/blob/{}/{container}\n\n\n\n{version}\n{resource}\n\n\n\n\n\n",
+            self.account
+        );
         let key = engine.decode(&self.key).unwrap_or_default();
         let signature = match hmac::Hmac::<sha2::Sha256>::new_from_slice(&key) {
             Ok(mut mac) => {
@@ -108,10 +117,13 @@ impl Storage {
             }
             Err(_) => String::new(),
         };
-        format!("sv={version}&sr={resource}&sp={permissions}&se={}&sig={}", aml_client::oci::acr::form_encode(&expiry), aml_client::oci::acr::form_encode(&signature))
+        format!(
+            "sv={version}&sr={resource}&sp={permissions}&se={}&sig={}",
+            aml_client::oci::acr::form_encode(&expiry),
+            aml_client::oci::acr::form_encode(&signature)
+        )
     }
 }
-
 
 pub struct Emulator {
     pub port: u16,
@@ -130,7 +142,13 @@ impl Emulator {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let schema = schema::Schema::load(&oracle_schema())?;
         let dir = tempfile::Builder::new().prefix("aml-emulator-").tempdir().map_err(|e| format!("temp dir: {e}"))?;
-        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string(), ACR_HOST.to_string(), "*.blob.localhost".to_string()]).map_err(|e| format!("certificate: {e}"))?;
+        let mut params = rcgen::CertificateParams::new(vec![
+            "localhost".to_string(),
+            "127.0.0.1".to_string(),
+            ACR_HOST.to_string(),
+            "*.blob.localhost".to_string(),
+        ])
+        .map_err(|e| format!("certificate: {e}"))?;
         params.is_ca = rcgen::IsCa::ExplicitNoCa;
         params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
         let key = rcgen::KeyPair::generate().map_err(|e| format!("key: {e}"))?;
@@ -141,14 +159,32 @@ impl Emulator {
         std::fs::write(&key_path, key.serialize_pem()).map_err(|e| format!("{}: {e}", key_path.display()))?;
         let config = rustls::ServerConfig::builder()
             .with_no_client_auth()
-            .with_single_cert(vec![cert.der().clone()], rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()))
+            .with_single_cert(
+                vec![cert.der().clone()],
+                rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+            )
             .map_err(|e| format!("TLS config: {e}"))?;
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| format!("runtime: {e}"))?;
-        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).map_err(|e| format!("bind: {e}"))?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| format!("runtime: {e}"))?;
+        let listener =
+            runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).map_err(|e| format!("bind: {e}"))?;
         let port = listener.local_addr().map_err(|e| format!("bind: {e}"))?.port();
-        let databricks = databricks::Databricks::new(schema::Schema::load(&databricks_schema())?, dir.path().join("databricks-driver"));
-        let state = Arc::new(Mutex::new(arm::State::new(schema, storage, port, dir.path().join("local-workspace"), databricks, cert_path.clone())));
+        let databricks = databricks::Databricks::new(
+            schema::Schema::load(&databricks_schema())?,
+            dir.path().join("databricks-driver"),
+        );
+        let state = Arc::new(Mutex::new(arm::State::new(
+            schema,
+            storage,
+            port,
+            dir.path().join("local-workspace"),
+            databricks,
+            cert_path.clone(),
+        )));
         let compute: Arc<Mutex<Option<PathBuf>>> = Arc::new(Mutex::new(None));
         let shared = state.clone();
         let shared_compute = compute.clone();
@@ -160,8 +196,10 @@ impl Emulator {
                 let compute = shared_compute.clone();
                 tokio::spawn(async move {
                     let Ok(tls) = acceptor.accept(tcp).await else { return };
-                    let service = hyper::service::service_fn(move |request| handle(state.clone(), compute.clone(), request));
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tls), service).await;
+                    let service =
+                        hyper::service::service_fn(move |request| handle(state.clone(), compute.clone(), request));
+                    let _ =
+                        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tls), service).await;
                 });
             }
         });
@@ -319,7 +357,9 @@ impl Drop for Emulator {
     fn drop(&mut self) {
         // Deployments really run on the local workspace: stop them with the emulator.
         let local = self.state().local_workspace.clone();
-        if let Ok(mut ws) = aml_client::Workspace::open(&format!("local:{}", local.display()), aml_client::Access::Existing) {
+        if let Ok(mut ws) =
+            aml_client::Workspace::open(&format!("local:{}", local.display()), aml_client::Access::Existing)
+        {
             for endpoint in ws.endpoints().unwrap_or_default() {
                 let _ = ws.delete_endpoint(&endpoint.name);
             }
@@ -345,19 +385,25 @@ pub fn repo_root() -> PathBuf {
     root.canonicalize().unwrap_or(root)
 }
 
-async fn handle(state: Arc<Mutex<arm::State>>, compute: Arc<Mutex<Option<PathBuf>>>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, std::io::Error> {
+async fn handle(
+    state: Arc<Mutex<arm::State>>,
+    compute: Arc<Mutex<Option<PathBuf>>>,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, std::io::Error> {
     let method = request.method().to_string();
     let uri = request.uri().clone();
-    let headers: BTreeMap<String, String> = request
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
-        .collect();
+    let headers: BTreeMap<String, String> =
+        request.headers().iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string())).collect();
     let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let (answer, submitted, tasks, databricks_runs) = {
         let mut locked = state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let answer = locked.answer(&method, &uri, &headers, &body);
-        (answer, std::mem::take(&mut locked.queued), std::mem::take(&mut locked.tasks), std::mem::take(&mut locked.databricks.queued))
+        (
+            answer,
+            std::mem::take(&mut locked.queued),
+            std::mem::take(&mut locked.tasks),
+            std::mem::take(&mut locked.databricks.queued),
+        )
     };
     for run in databricks_runs {
         cluster::spawn(state.clone(), run);
@@ -372,8 +418,14 @@ async fn handle(state: Arc<Mutex<arm::State>>, compute: Arc<Mutex<Option<PathBuf
     match answer {
         arm::Answer::Reset => Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected reset")),
         arm::Answer::Forward { url, key, deployment, body } => Ok(forward(&url, &key, &deployment, body).await),
-        arm::Answer::Proxy { method, url, backend, headers, body } => Ok(proxy(&method, &url, &backend, &headers, body).await),
-        arm::Answer::Raw { status, content_type, body } => Response::builder().status(status).header("content-type", content_type).body(Full::new(Bytes::from(body))).map_err(std::io::Error::other),
+        arm::Answer::Proxy { method, url, backend, headers, body } => {
+            Ok(proxy(&method, &url, &backend, &headers, body).await)
+        }
+        arm::Answer::Raw { status, content_type, body } => Response::builder()
+            .status(status)
+            .header("content-type", content_type)
+            .body(Full::new(Bytes::from(body)))
+            .map_err(std::io::Error::other),
         arm::Answer::Reply { status, headers, body } => {
             let mut response = Response::builder().status(status);
             for (k, v) in headers {
@@ -392,7 +444,8 @@ async fn handle(state: Arc<Mutex<arm::State>>, compute: Arc<Mutex<Option<PathBuf
 /// back its answer (status, body and the model-error headers).
 async fn forward(url: &str, key: &str, deployment: &str, body: Vec<u8>) -> Response<Full<Bytes>> {
     let failed = |status: u16, message: String| {
-        let mut response = Response::new(Full::new(Bytes::from(serde_json::to_vec(&json!({"message": message})).unwrap_or_default())));
+        let mut response =
+            Response::new(Full::new(Bytes::from(serde_json::to_vec(&json!({"message": message})).unwrap_or_default())));
         *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::BAD_GATEWAY);
         response
     };
@@ -423,7 +476,9 @@ async fn forward(url: &str, key: &str, deployment: &str, body: Vec<u8>) -> Respo
     let mut response = Response::new(Full::new(bytes));
     *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::BAD_GATEWAY);
     for (name, value) in kept {
-        if let (Ok(name), Ok(value)) = (hyper::header::HeaderName::from_bytes(name.as_bytes()), hyper::header::HeaderValue::from_str(&value)) {
+        if let (Ok(name), Ok(value)) =
+            (hyper::header::HeaderName::from_bytes(name.as_bytes()), hyper::header::HeaderValue::from_str(&value))
+        {
             response.headers_mut().insert(name, value);
         }
     }
@@ -431,7 +486,13 @@ async fn forward(url: &str, key: &str, deployment: &str, body: Vec<u8>) -> Respo
 }
 
 /// Pass a registry call on; the registry's own upload locations point back at the front.
-async fn proxy(method: &str, url: &str, backend: &str, headers: &[(String, String)], body: Vec<u8>) -> Response<Full<Bytes>> {
+async fn proxy(
+    method: &str,
+    url: &str,
+    backend: &str,
+    headers: &[(String, String)],
+    body: Vec<u8>,
+) -> Response<Full<Bytes>> {
     let failed = |message: String| {
         let mut response = Response::new(Full::new(Bytes::from(message)));
         *response.status_mut() = hyper::StatusCode::BAD_GATEWAY;
@@ -441,7 +502,9 @@ async fn proxy(method: &str, url: &str, backend: &str, headers: &[(String, Strin
         Ok(client) => client,
         Err(e) => return failed(e.to_string()),
     };
-    let Ok(method) = hyper::Method::from_bytes(method.as_bytes()) else { return failed(format!("bad method {method}")) };
+    let Ok(method) = hyper::Method::from_bytes(method.as_bytes()) else {
+        return failed(format!("bad method {method}"));
+    };
     let mut request = client.request(method, url).body(body);
     for (name, value) in headers {
         request = request.header(name, value);
@@ -454,10 +517,21 @@ async fn proxy(method: &str, url: &str, backend: &str, headers: &[(String, Strin
     let kept: Vec<(String, String)> = answer
         .headers()
         .iter()
-        .filter(|(name, _)| matches!(name.as_str(), "content-type" | "location" | "docker-content-digest" | "range" | "docker-upload-uuid" | "content-length"))
+        .filter(|(name, _)| {
+            matches!(
+                name.as_str(),
+                "content-type"
+                    | "location"
+                    | "docker-content-digest"
+                    | "range"
+                    | "docker-upload-uuid"
+                    | "content-length"
+            )
+        })
         .map(|(name, value)| {
             let value = value.to_str().unwrap_or("").to_string();
-            let value = if name.as_str() == "location" { value.replace(&format!("http://{backend}"), "") } else { value };
+            let value =
+                if name.as_str() == "location" { value.replace(&format!("http://{backend}"), "") } else { value };
             (name.as_str().to_string(), value)
         })
         .collect();
@@ -468,7 +542,9 @@ async fn proxy(method: &str, url: &str, backend: &str, headers: &[(String, Strin
         if name == "content-length" {
             continue;
         }
-        if let (Ok(name), Ok(value)) = (hyper::header::HeaderName::from_bytes(name.as_bytes()), hyper::header::HeaderValue::from_str(&value)) {
+        if let (Ok(name), Ok(value)) =
+            (hyper::header::HeaderName::from_bytes(name.as_bytes()), hyper::header::HeaderValue::from_str(&value))
+        {
             response.headers_mut().insert(name, value);
         }
     }
@@ -477,7 +553,9 @@ async fn proxy(method: &str, url: &str, backend: &str, headers: &[(String, Strin
 
 /// 32 random bytes, hex: endpoint keys and tokens.
 pub(crate) fn random_token() -> String {
-    aml_client::ids::random_bytes::<32>().map(|b| b.iter().map(|x| format!("{x:02x}")).collect()).unwrap_or_else(|_| format!("{}", jiff::Timestamp::now().as_nanosecond()))
+    aml_client::ids::random_bytes::<32>()
+        .map(|b| b.iter().map(|x| format!("{x:02x}")).collect())
+        .unwrap_or_else(|_| format!("{}", jiff::Timestamp::now().as_nanosecond()))
 }
 
 /// `key=value&…` with percent-decoding (form bodies and query strings).

@@ -45,14 +45,16 @@ impl State {
     fn operation_url(&self, kind: &str, id: &str) -> String {
         format!(
             "https://127.0.0.1:{}/subscriptions/{SUBSCRIPTION}/providers/Microsoft.MachineLearningServices/locations/westeurope/{kind}/{id}?api-version={}",
-            self.port, self.schema_api_version()
+            self.port,
+            self.schema_api_version()
         )
     }
 
     fn start_operation(&mut self, by_task: bool, endpoint: Option<String>) -> String {
         let id = format!("op-{}", self.operations.len() + 1);
         let polls_left = self.operation_polls;
-        self.operations.insert(id.clone(), Operation { status: "InProgress".into(), error: None, polls_left, by_task, endpoint });
+        self.operations
+            .insert(id.clone(), Operation { status: "InProgress".into(), error: None, polls_left, by_task, endpoint });
         id
     }
 
@@ -71,15 +73,22 @@ impl State {
     fn location_reply(&self, operation: &str) -> Answer {
         Answer::Reply {
             status: 202,
-            headers: vec![("location".into(), self.operation_url("mfeOperationResults", operation)), ("retry-after".into(), "1".into())],
+            headers: vec![
+                ("location".into(), self.operation_url("mfeOperationResults", operation)),
+                ("retry-after".into(), "1".into()),
+            ],
             body: Value::Null,
         }
     }
 
     /// A poll of an operation's status (Azure-AsyncOperation) or result (Location).
     pub(crate) fn operation(&mut self, path: &str) -> Option<Answer> {
-        let (kind, id) = ["mfeOperationsStatus", "mfeOperationResults"].iter().find_map(|kind| Some((*kind, path.split(&format!("/{kind}/")).nth(1)?.to_string())))?;
-        let Some(operation) = self.operations.get_mut(&id) else { return Some(arm_error(404, "NotFound", &format!("operation {id} not found"))) };
+        let (kind, id) = ["mfeOperationsStatus", "mfeOperationResults"]
+            .iter()
+            .find_map(|kind| Some((*kind, path.split(&format!("/{kind}/")).nth(1)?.to_string())))?;
+        let Some(operation) = self.operations.get_mut(&id) else {
+            return Some(arm_error(404, "NotFound", &format!("operation {id} not found")));
+        };
         if operation.status == "InProgress" && !operation.by_task {
             if operation.polls_left > 0 {
                 operation.polls_left -= 1;
@@ -92,7 +101,8 @@ impl State {
             && let Some(endpoint) = &operation.endpoint
             && let Some(found) = self.endpoints.get_mut(endpoint)
         {
-            found["properties"]["provisioningState"] = json!(if operation.status == "Succeeded" { "Succeeded" } else { "Failed" });
+            found["properties"]["provisioningState"] =
+                json!(if operation.status == "Succeeded" { "Succeeded" } else { "Failed" });
         }
         let retry = vec![("retry-after".into(), "1".into())];
         Some(match kind {
@@ -104,14 +114,26 @@ impl State {
                 Answer::Reply { status: 200, headers: retry, body }
             }
             _ => match operation.status.as_str() {
-                "InProgress" => Answer::Reply { status: 202, headers: [retry, vec![("location".into(), self.operation_url(kind, &id))]].concat(), body: Value::Null },
+                "InProgress" => Answer::Reply {
+                    status: 202,
+                    headers: [retry, vec![("location".into(), self.operation_url(kind, &id))]].concat(),
+                    body: Value::Null,
+                },
                 "Succeeded" => ok(200, Value::Null),
                 _ => arm_error(500, "OperationFailed", operation.error.as_deref().unwrap_or("the operation failed")),
             },
         })
     }
 
-    pub(crate) fn online(&mut self, method: &str, tail: &[&str], query: &BTreeMap<String, String>, body: Option<Value>, prefix: &str, what: &str) -> Option<Answer> {
+    pub(crate) fn online(
+        &mut self,
+        method: &str,
+        tail: &[&str],
+        query: &BTreeMap<String, String>,
+        body: Option<Value>,
+        prefix: &str,
+        what: &str,
+    ) -> Option<Answer> {
         Some(match (method, tail) {
             ("GET", ["onlineEndpoints"]) => {
                 let items: Vec<Value> = self.endpoints.values().cloned().collect();
@@ -127,9 +149,18 @@ impl State {
                     return Some(arm_error(400, "UserError", "the body does not match OnlineEndpoint"));
                 }
                 let traffic = percents(&value["properties"]["traffic"]);
-                let deployments: Vec<String> = self.deployments.keys().filter(|(e, _)| e == name).map(|(_, d)| d.clone()).collect();
-                if let Some(unknown) = traffic.keys().chain(percents(&value["properties"]["mirrorTraffic"]).keys()).find(|d| !deployments.contains(d)) {
-                    return Some(arm_error(400, "UserError", &format!("Traffic names deployment {unknown}, which endpoint {name} does not have")));
+                let deployments: Vec<String> =
+                    self.deployments.keys().filter(|(e, _)| e == name).map(|(_, d)| d.clone()).collect();
+                if let Some(unknown) = traffic
+                    .keys()
+                    .chain(percents(&value["properties"]["mirrorTraffic"]).keys())
+                    .find(|d| !deployments.contains(d))
+                {
+                    return Some(arm_error(
+                        400,
+                        "UserError",
+                        &format!("Traffic names deployment {unknown}, which endpoint {name} does not have"),
+                    ));
                 }
                 let total: u64 = traffic.values().sum();
                 if total != 0 && total != 100 {
@@ -169,7 +200,12 @@ impl State {
                 self.location_reply(&operation)
             }
             ("POST", ["onlineEndpoints", name, "listKeys"]) => match self.endpoint_keys.get(*name).cloned() {
-                Some([primary, secondary]) => self.respond(what, "EndpointAuthKeys", 200, json!({"primaryKey": primary, "secondaryKey": secondary})),
+                Some([primary, secondary]) => self.respond(
+                    what,
+                    "EndpointAuthKeys",
+                    200,
+                    json!({"primaryKey": primary, "secondaryKey": secondary}),
+                ),
                 None => arm_error(404, "UserError", &format!("Could not find online endpoint {name}")),
             },
             ("POST", ["onlineEndpoints", name, "token"]) => {
@@ -182,13 +218,24 @@ impl State {
                 self.respond(what, "EndpointAuthToken", 200, json!({"accessToken": token, "tokenType": "Bearer", "expiryTimeUtc": now + 3600, "refreshAfterTimeUtc": now + 1800}))
             }
             ("GET", ["onlineEndpoints", endpoint, "deployments"]) => {
-                let items: Vec<Value> = self.deployments.iter().filter(|((e, _), _)| e == endpoint).map(|(_, d)| d.clone()).collect();
-                self.page(what, "OnlineDeployment", &format!("{prefix}/onlineEndpoints/{endpoint}/deployments"), items, query)
+                let items: Vec<Value> =
+                    self.deployments.iter().filter(|((e, _), _)| e == endpoint).map(|(_, d)| d.clone()).collect();
+                self.page(
+                    what,
+                    "OnlineDeployment",
+                    &format!("{prefix}/onlineEndpoints/{endpoint}/deployments"),
+                    items,
+                    query,
+                )
             }
-            ("GET", ["onlineEndpoints", endpoint, "deployments", name]) => match self.deployments.get(&(endpoint.to_string(), name.to_string())).cloned() {
-                Some(found) => self.respond(what, "OnlineDeployment", 200, found),
-                None => arm_error(404, "UserError", &format!("Could not find deployment {name} of endpoint {endpoint}")),
-            },
+            ("GET", ["onlineEndpoints", endpoint, "deployments", name]) => {
+                match self.deployments.get(&(endpoint.to_string(), name.to_string())).cloned() {
+                    Some(found) => self.respond(what, "OnlineDeployment", 200, found),
+                    None => {
+                        arm_error(404, "UserError", &format!("Could not find deployment {name} of endpoint {endpoint}"))
+                    }
+                }
+            }
             ("PUT", ["onlineEndpoints", endpoint, "deployments", name]) => {
                 let Some(value) = body else { return Some(arm_error(400, "BadRequest", "no body")) };
                 if !self.check(what, "OnlineDeployment", &value, Direction::Request) {
@@ -212,7 +259,11 @@ impl State {
                 });
                 self.deployments.insert(key, stored.clone());
                 let operation = self.start_operation(true, None);
-                self.tasks.push(Task::Deploy { endpoint: endpoint.to_string(), deployment: name.to_string(), operation: operation.clone() });
+                self.tasks.push(Task::Deploy {
+                    endpoint: endpoint.to_string(),
+                    deployment: name.to_string(),
+                    operation: operation.clone(),
+                });
                 self.check(&format!("answer to {what}"), "OnlineDeployment", &stored, Direction::Response);
                 self.async_reply(if existed.is_some() { 200 } else { 201 }, stored, &operation)
             }
@@ -222,16 +273,25 @@ impl State {
                     return Some(ok(204, Value::Null));
                 }
                 let serving = self.endpoints.get(*endpoint).is_some_and(|e| {
-                    percents(&e["properties"]["traffic"]).get(*name).copied().unwrap_or(0) > 0 || percents(&e["properties"]["mirrorTraffic"]).get(*name).copied().unwrap_or(0) > 0
+                    percents(&e["properties"]["traffic"]).get(*name).copied().unwrap_or(0) > 0
+                        || percents(&e["properties"]["mirrorTraffic"]).get(*name).copied().unwrap_or(0) > 0
                 });
                 if serving {
-                    return Some(arm_error(400, "UserError", &format!("Deployment {name} has traffic; set its traffic to 0 before deleting it")));
+                    return Some(arm_error(
+                        400,
+                        "UserError",
+                        &format!("Deployment {name} has traffic; set its traffic to 0 before deleting it"),
+                    ));
                 }
                 if let Some(found) = self.deployments.get_mut(&key) {
                     found["properties"]["provisioningState"] = json!("Deleting");
                 }
                 let operation = self.start_operation(true, None);
-                self.tasks.push(Task::DeleteDeployment { endpoint: endpoint.to_string(), deployment: name.to_string(), operation: operation.clone() });
+                self.tasks.push(Task::DeleteDeployment {
+                    endpoint: endpoint.to_string(),
+                    deployment: name.to_string(),
+                    operation: operation.clone(),
+                });
                 self.location_reply(&operation)
             }
             ("POST", ["onlineEndpoints", endpoint, "deployments", name, "getLogs"]) => {
@@ -240,7 +300,11 @@ impl State {
                     return Some(arm_error(400, "UserError", "the body does not match DeploymentLogsRequest"));
                 }
                 if !self.deployments.contains_key(&(endpoint.to_string(), name.to_string())) {
-                    return Some(arm_error(404, "UserError", &format!("Could not find deployment {name} of endpoint {endpoint}")));
+                    return Some(arm_error(
+                        404,
+                        "UserError",
+                        &format!("Could not find deployment {name} of endpoint {endpoint}"),
+                    ));
                 }
                 let tail = request["tail"].as_u64().unwrap_or(100) as usize;
                 let content = self.local_log(endpoint, name, tail);
@@ -277,9 +341,13 @@ impl State {
     /// The inference server's log on the emulator's local workspace.
     fn local_log(&self, endpoint: &str, deployment: &str, tail: usize) -> String {
         let location = format!("local:{}", self.local_workspace.display());
-        match aml_client::Workspace::open(&location, aml_client::Access::Existing).and_then(|ws| ws.deployment_log(endpoint, deployment, Some(tail))) {
+        match aml_client::Workspace::open(&location, aml_client::Access::Existing)
+            .and_then(|ws| ws.deployment_log(endpoint, deployment, Some(tail)))
+        {
             Ok((_, text)) => text,
-            Err(_) => self.deploy_errors.get(&(endpoint.to_string(), deployment.to_string())).cloned().unwrap_or_default(),
+            Err(_) => {
+                self.deploy_errors.get(&(endpoint.to_string(), deployment.to_string())).cloned().unwrap_or_default()
+            }
         }
     }
 
@@ -287,7 +355,11 @@ impl State {
     /// says, a deployment picked (pinned by header, else by traffic), the request forwarded.
     pub(crate) fn score(&mut self, endpoint: &str, headers: &BTreeMap<String, String>, body: &[u8]) -> Answer {
         let Some(found) = self.endpoints.get(endpoint).cloned() else {
-            return Answer::Reply { status: 404, headers: Vec::new(), body: json!({"message": format!("endpoint {endpoint} not found")}) };
+            return Answer::Reply {
+                status: 404,
+                headers: Vec::new(),
+                body: json!({"message": format!("endpoint {endpoint} not found")}),
+            };
         };
         let presented = headers.get("authorization").and_then(|h| h.strip_prefix("Bearer ")).unwrap_or("");
         let allowed = match found["properties"]["authMode"].as_str().unwrap_or("Key") {
@@ -296,13 +368,21 @@ impl State {
             _ => self.endpoint_keys.get(endpoint).is_some_and(|keys| keys.iter().any(|k| k == presented)),
         };
         if !allowed {
-            return Answer::Reply { status: 401, headers: Vec::new(), body: json!({"message": "key or token is missing, wrong, or expired"}) };
+            return Answer::Reply {
+                status: 401,
+                headers: Vec::new(),
+                body: json!({"message": "key or token is missing, wrong, or expired"}),
+            };
         }
         let traffic = percents(&found["properties"]["traffic"]);
         let deployment = match headers.get("azureml-model-deployment") {
             Some(pinned) => {
                 if !self.deployments.contains_key(&(endpoint.to_string(), pinned.clone())) {
-                    return Answer::Reply { status: 404, headers: Vec::new(), body: json!({"message": format!("deployment {pinned} not found")}) };
+                    return Answer::Reply {
+                        status: 404,
+                        headers: Vec::new(),
+                        body: json!({"message": format!("deployment {pinned} not found")}),
+                    };
                 }
                 pinned.clone()
             }
@@ -316,12 +396,22 @@ impl State {
                 });
                 match picked {
                     Some((name, _)) => name.clone(),
-                    None => return Answer::Reply { status: 404, headers: Vec::new(), body: json!({"message": "no deployment has traffic"}) },
+                    None => {
+                        return Answer::Reply {
+                            status: 404,
+                            headers: Vec::new(),
+                            body: json!({"message": "no deployment has traffic"}),
+                        };
+                    }
                 }
             }
         };
         let Some((uri, key)) = self.local_access.get(endpoint).cloned() else {
-            return Answer::Reply { status: 502, headers: Vec::new(), body: json!({"message": "the endpoint is not serving yet"}) };
+            return Answer::Reply {
+                status: 502,
+                headers: Vec::new(),
+                body: json!({"message": "the endpoint is not serving yet"}),
+            };
         };
         Answer::Forward { url: uri, key, deployment, body: body.to_vec() }
     }

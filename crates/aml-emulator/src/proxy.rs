@@ -16,7 +16,11 @@ pub struct Proxy {
 
 impl Proxy {
     pub fn start(target_port: u16, after_bytes: u64, resets: u32) -> Result<Proxy, String> {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| e.to_string())?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
         let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0")).map_err(|e| format!("bind: {e}"))?;
         let port = listener.local_addr().map_err(|e| format!("bind: {e}"))?.port();
         let resets_left = Arc::new(AtomicU32::new(resets));
@@ -40,7 +44,9 @@ impl Proxy {
                             break;
                         }
                         carried += n as u64;
-                        if carried > after_bytes && left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |l| l.checked_sub(1)).is_ok() {
+                        if carried > after_bytes
+                            && left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |l| l.checked_sub(1)).is_ok()
+                        {
                             // Cut: both directions go, mid-body.
                             downstream.abort();
                             return;

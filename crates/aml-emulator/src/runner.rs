@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 
 use crate::Storage;
 use crate::arm::State;
-use crate::online::Task;
 use crate::azurite::ARTIFACT_CONTAINER;
+use crate::online::Task;
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
     state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -61,7 +61,11 @@ impl Blobs {
         let names = self.runtime.block_on(client.list(prefix)).map_err(|e| e.to_string())?;
         let mut files = Vec::new();
         for name in names {
-            let rel = if name == prefix { name.rsplit('/').next().unwrap_or(&name).to_string() } else { name.strip_prefix(&format!("{prefix}/")).unwrap_or(&name).to_string() };
+            let rel = if name == prefix {
+                name.rsplit('/').next().unwrap_or(&name).to_string()
+            } else {
+                name.strip_prefix(&format!("{prefix}/")).unwrap_or(&name).to_string()
+            };
             let target = into.join(&rel);
             self.runtime.block_on(client.download(&name, &target)).map_err(|e| e.to_string())?;
             files.push((rel, target));
@@ -79,7 +83,10 @@ fn run(state: &Arc<Mutex<State>>, compute: &Path, job: &str) -> Result<(), Strin
     let (resource, storage) = {
         let mut state = lock(state);
         state.set_status(job, "Queued");
-        (state.jobs.get(job).cloned().ok_or("the job vanished")?, state.storage.clone().ok_or("the emulator has no storage")?)
+        (
+            state.jobs.get(job).cloned().ok_or("the job vanished")?,
+            state.storage.clone().ok_or("the emulator has no storage")?,
+        )
     };
     let props = &resource["properties"];
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
@@ -87,7 +94,11 @@ fn run(state: &Arc<Mutex<State>>, compute: &Path, job: &str) -> Result<(), Strin
     let work = aml_client::testing::TestWorkspace::new();
     lock(state).set_status(job, "Preparing");
 
-    let spec = if props["jobType"] == "Pipeline" { pipeline_spec(state, &blobs, props, work.path())? } else { command_spec(state, &blobs, props, work.path())? };
+    let spec = if props["jobType"] == "Pipeline" {
+        pipeline_spec(state, &blobs, props, work.path())?
+    } else {
+        command_spec(state, &blobs, props, work.path())?
+    };
     // JSON is YAML: aml-train reads it as the job file.
     let job_file = work.path().join("job.yml");
     std::fs::write(&job_file, serde_json::to_vec_pretty(&spec).unwrap_or_default()).map_err(|e| e.to_string())?;
@@ -141,7 +152,10 @@ fn run(state: &Arc<Mutex<State>>, compute: &Path, job: &str) -> Result<(), Strin
     let stdout = reader.join().unwrap_or_default();
     let result: Value = serde_json::from_str(&stdout).map_err(|_| {
         let stderr = std::fs::read_to_string(&stderr_file).unwrap_or_default();
-        format!("the job's runner printed no result: {}", stderr.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n"))
+        format!(
+            "the job's runner printed no result: {}",
+            stderr.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n")
+        )
     })?;
     let mut output_uris = serde_json::Map::new();
     for (name, path) in result["output_paths"].as_object().cloned().unwrap_or_default() {
@@ -164,12 +178,20 @@ fn run(state: &Arc<Mutex<State>>, compute: &Path, job: &str) -> Result<(), Strin
         children.push((child, step));
     }
     let mut state = lock(state);
-    let workspace = format!("/subscriptions/{}/resourceGroups/{}/providers/Microsoft.MachineLearningServices/workspaces/{}", crate::SUBSCRIPTION, crate::RESOURCE_GROUP, crate::WORKSPACE);
+    let workspace = format!(
+        "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.MachineLearningServices/workspaces/{}",
+        crate::SUBSCRIPTION,
+        crate::RESOURCE_GROUP,
+        crate::WORKSPACE
+    );
     for (child, step) in children {
         let node = step["step"].as_str().unwrap_or_default();
         let component_id = props["jobs"][node]["componentId"].as_str().unwrap_or_default();
-        let component = crate::jobs::find_stored(&state, component_id, "components").map(|c| c["properties"]["componentSpec"].clone()).unwrap_or_default();
-        let environment = component["environment"].as_str().unwrap_or_default().trim_start_matches("azureml:").to_string();
+        let component = crate::jobs::find_stored(&state, component_id, "components")
+            .map(|c| c["properties"]["componentSpec"].clone())
+            .unwrap_or_default();
+        let environment =
+            component["environment"].as_str().unwrap_or_default().trim_start_matches("azureml:").to_string();
         let resource = json!({
             "id": format!("{workspace}/jobs/{child}"), "name": child, "type": "Microsoft.MachineLearningServices/workspaces/jobs",
             "properties": {
@@ -200,7 +222,12 @@ fn run(state: &Arc<Mutex<State>>, compute: &Path, job: &str) -> Result<(), Strin
         run.metrics = serde_json::from_value(result["metrics"].clone()).unwrap_or_default();
         run.params = serde_json::from_value(result["params"].clone()).unwrap_or_default();
         // Run history's message names the failure; the log itself stays in the log.
-        run.error = result["error"].as_str().map(|e| format!("Execution failed: {}. Please check log file 'user_logs/std_log.txt' for error details.", e.lines().next().unwrap_or(e).split(';').next().unwrap_or(e)));
+        run.error = result["error"].as_str().map(|e| {
+            format!(
+                "Execution failed: {}. Please check log file 'user_logs/std_log.txt' for error details.",
+                e.lines().next().unwrap_or(e).split(';').next().unwrap_or(e)
+            )
+        });
         run.end_ms = Some(now_ms());
     }
     let status = result["status"].as_str().unwrap_or("Failed").to_string();
@@ -218,17 +245,29 @@ fn command_spec(state: &Mutex<State>, blobs: &Blobs, props: &Value, work: &Path)
     spec["environment"] = fetch_environment(state, props["environmentId"].as_str().unwrap_or_default(), work)?;
     let mut inputs = serde_json::Map::new();
     for (name, input) in props["inputs"].as_object().cloned().unwrap_or_default() {
-        let value = if input["jobInputType"] == "literal" { input["value"].clone() } else { fetch_input(state, blobs, &name, &input, work)? };
+        let value = if input["jobInputType"] == "literal" {
+            input["value"].clone()
+        } else {
+            fetch_input(state, blobs, &name, &input, work)?
+        };
         inputs.insert(name, value);
     }
     spec["inputs"] = Value::Object(inputs);
-    let outputs: serde_json::Map<String, Value> =
-        props["outputs"].as_object().cloned().unwrap_or_default().into_iter().filter(|(k, _)| k != "default").map(|(k, o)| (k, json!({"type": o["jobOutputType"]}))).collect();
+    let outputs: serde_json::Map<String, Value> = props["outputs"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| k != "default")
+        .map(|(k, o)| (k, json!({"type": o["jobOutputType"]})))
+        .collect();
     spec["outputs"] = Value::Object(outputs);
     if let Some(variables) = props["environmentVariables"].as_object() {
         spec["environment_variables"] = Value::Object(variables.clone());
     }
-    if let Some(seconds) = props["limits"]["timeout"].as_str().and_then(|t| t.strip_prefix("PT")?.strip_suffix('S')?.parse::<u64>().ok()) {
+    if let Some(seconds) =
+        props["limits"]["timeout"].as_str().and_then(|t| t.strip_prefix("PT")?.strip_suffix('S')?.parse::<u64>().ok())
+    {
         spec["limits"] = json!({"timeout": seconds});
     }
     Ok(spec)
@@ -238,7 +277,8 @@ fn command_spec(state: &Mutex<State>, blobs: &Blobs, props: &Value, work: &Path)
 fn fetch_input(state: &Mutex<State>, blobs: &Blobs, name: &str, input: &Value, work: &Path) -> Result<Value, String> {
     let kind = input["jobInputType"].as_str().or(input["job_input_type"].as_str()).unwrap_or_default();
     let uri = input["uri"].as_str().unwrap_or_default();
-    let (datastore, path) = datastore_path(uri).ok_or(format!("input {name}: the emulator's compute cannot mount `{uri}`"))?;
+    let (datastore, path) =
+        datastore_path(uri).ok_or(format!("input {name}: the emulator's compute cannot mount `{uri}`"))?;
     let (_, container) = lock(state).datastore(&datastore).ok_or(format!("input {name}: no datastore {datastore}"))?;
     let folder = work.join("inputs").join(name);
     let files = blobs.download(&container, &path, &folder)?;
@@ -254,14 +294,26 @@ fn fetch_input(state: &Mutex<State>, blobs: &Blobs, name: &str, input: &Value, w
 fn pipeline_spec(state: &Mutex<State>, blobs: &Blobs, props: &Value, work: &Path) -> Result<Value, String> {
     let mut inputs = serde_json::Map::new();
     for (name, input) in props["inputs"].as_object().cloned().unwrap_or_default() {
-        let value = if input["jobInputType"] == "literal" { input["value"].clone() } else { fetch_input(state, blobs, &name, &input, work)? };
+        let value = if input["jobInputType"] == "literal" {
+            input["value"].clone()
+        } else {
+            fetch_input(state, blobs, &name, &input, work)?
+        };
         inputs.insert(name, value);
     }
-    let outputs: serde_json::Map<String, Value> =
-        props["outputs"].as_object().cloned().unwrap_or_default().into_iter().filter(|(k, _)| k != "default").map(|(k, o)| (k, json!({"type": o["jobOutputType"]}))).collect();
+    let outputs: serde_json::Map<String, Value> = props["outputs"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| k != "default")
+        .map(|(k, o)| (k, json!({"type": o["jobOutputType"]})))
+        .collect();
     let mut jobs = serde_json::Map::new();
     for (node, job) in props["jobs"].as_object().cloned().unwrap_or_default() {
-        let component = crate::jobs::find_stored(&lock(state), job["componentId"].as_str().unwrap_or_default(), "components").ok_or(format!("jobs.{node}: its component does not exist"))?;
+        let component =
+            crate::jobs::find_stored(&lock(state), job["componentId"].as_str().unwrap_or_default(), "components")
+                .ok_or(format!("jobs.{node}: its component does not exist"))?;
         let component = &component["properties"]["componentSpec"];
         let folder = work.join(format!("node-{node}"));
         std::fs::create_dir_all(&folder).map_err(|e| e.to_string())?;
@@ -270,7 +322,11 @@ fn pipeline_spec(state: &Mutex<State>, blobs: &Blobs, props: &Value, work: &Path
             fetch_code(state, blobs, code.trim_start_matches("azureml:"), &folder)?;
             step["code"] = json!(format!("./node-{node}/code"));
         }
-        let mut environment = fetch_environment(state, component["environment"].as_str().unwrap_or_default().trim_start_matches("azureml:"), &folder)?;
+        let mut environment = fetch_environment(
+            state,
+            component["environment"].as_str().unwrap_or_default().trim_start_matches("azureml:"),
+            &folder,
+        )?;
         if environment.get("conda_file").is_some() {
             environment["conda_file"] = json!(format!("./node-{node}/conda.yml"));
         }
@@ -280,7 +336,11 @@ fn pipeline_spec(state: &Mutex<State>, blobs: &Blobs, props: &Value, work: &Path
         }
         let mut step_inputs = serde_json::Map::new();
         for (name, input) in job["inputs"].as_object().cloned().unwrap_or_default() {
-            let value = if input["job_input_type"] == "literal" { input["value"].clone() } else { fetch_input(state, blobs, &format!("{node}-{name}"), &input, work)? };
+            let value = if input["job_input_type"] == "literal" {
+                input["value"].clone()
+            } else {
+                fetch_input(state, blobs, &format!("{node}-{name}"), &input, work)?
+            };
             step_inputs.insert(name, value);
         }
         step["inputs"] = Value::Object(step_inputs);
@@ -311,7 +371,9 @@ fn fetch_code(state: &Mutex<State>, blobs: &Blobs, code_id: &str, work: &Path) -
     let code = find_version(state, code_id, "codes").ok_or(format!("codeId {code_id} does not exist"))?;
     let uri = code["properties"]["codeUri"].as_str().unwrap_or_default();
     let storage = &blobs.storage;
-    let prefix = uri.strip_prefix(&format!("{}/", storage.url(&storage.container))).ok_or(format!("codeUri {uri} is not in the workspace's storage"))?;
+    let prefix = uri
+        .strip_prefix(&format!("{}/", storage.url(&storage.container)))
+        .ok_or(format!("codeUri {uri} is not in the workspace's storage"))?;
     let files = blobs.download(&storage.container, prefix, &work.join("code"))?;
     let hash = aml_client::azure::code::content_hash(&files).map_err(|e| e.to_string())?;
     let claimed = code["properties"]["properties"]["hash_sha256"].as_str().unwrap_or_default();
@@ -325,7 +387,8 @@ fn fetch_code(state: &Mutex<State>, blobs: &Blobs, code_id: &str, work: &Path) -
 
 /// An environment version as the inline `environment:` of a local file (`work/conda.yml`).
 fn fetch_environment(state: &Mutex<State>, environment_id: &str, work: &Path) -> Result<Value, String> {
-    let environment = find_version(state, environment_id, "environments").ok_or(format!("environmentId {environment_id} does not exist"))?;
+    let environment = find_version(state, environment_id, "environments")
+        .ok_or(format!("environmentId {environment_id} does not exist"))?;
     let mut env = json!({"image": environment["properties"]["image"]});
     if let Some(conda) = environment["properties"]["condaFile"].as_str() {
         std::fs::write(work.join("conda.yml"), conda).map_err(|e| e.to_string())?;
@@ -343,14 +406,22 @@ fn find_version(state: &Mutex<State>, id: &str, kind: &str) -> Option<Value> {
 pub fn spawn_task(state: Arc<Mutex<State>>, tools: Option<PathBuf>, task: Task) {
     std::thread::spawn(move || {
         let (operation, outcome) = match (&task, tools) {
-            (Task::Deploy { endpoint, deployment, operation }, Some(tools)) => (operation.clone(), deploy(&state, &tools, endpoint, deployment)),
-            (Task::DeleteDeployment { endpoint, deployment, operation }, Some(tools)) => {
-                (operation.clone(), local_deploy_tool(&state, &tools, &["delete", endpoint, "--deployment", deployment], None).map(|_| ()))
+            (Task::Deploy { endpoint, deployment, operation }, Some(tools)) => {
+                (operation.clone(), deploy(&state, &tools, endpoint, deployment))
             }
-            (Task::DeleteEndpoint { endpoint, operation }, Some(tools)) => (operation.clone(), local_deploy_tool(&state, &tools, &["delete", endpoint], None).map(|_| ())),
-            (Task::Deploy { operation, .. } | Task::DeleteDeployment { operation, .. } | Task::DeleteEndpoint { operation, .. }, None) => {
-                (operation.clone(), Err("the emulator was given no compute (Emulator::set_compute)".to_string()))
+            (Task::DeleteDeployment { endpoint, deployment, operation }, Some(tools)) => (
+                operation.clone(),
+                local_deploy_tool(&state, &tools, &["delete", endpoint, "--deployment", deployment], None).map(|_| ()),
+            ),
+            (Task::DeleteEndpoint { endpoint, operation }, Some(tools)) => {
+                (operation.clone(), local_deploy_tool(&state, &tools, &["delete", endpoint], None).map(|_| ()))
             }
+            (
+                Task::Deploy { operation, .. }
+                | Task::DeleteDeployment { operation, .. }
+                | Task::DeleteEndpoint { operation, .. },
+                None,
+            ) => (operation.clone(), Err("the emulator was given no compute (Emulator::set_compute)".to_string())),
         };
         let mut state = lock(&state);
         match &task {
@@ -360,7 +431,8 @@ pub fn spawn_task(state: Arc<Mutex<State>>, tools: Option<PathBuf>, task: Task) 
                     state.deploy_errors.insert(key.clone(), problem.clone());
                 }
                 if let Some(stored) = state.deployments.get_mut(&key) {
-                    stored["properties"]["provisioningState"] = json!(if outcome.is_ok() { "Succeeded" } else { "Failed" });
+                    stored["properties"]["provisioningState"] =
+                        json!(if outcome.is_ok() { "Succeeded" } else { "Failed" });
                 }
             }
             Task::DeleteDeployment { endpoint, deployment, .. } => {
@@ -401,8 +473,16 @@ fn local_deploy_tool(state: &Mutex<State>, tools: &Path, args: &[&str], dir: Opt
 fn deploy(state: &Arc<Mutex<State>>, tools: &Path, endpoint: &str, deployment: &str) -> Result<(), String> {
     let (resource, storage, has_endpoint) = {
         let state = lock(state);
-        let resource = state.deployments.get(&(endpoint.to_string(), deployment.to_string())).cloned().ok_or("the deployment vanished")?;
-        (resource, state.storage.clone().ok_or("the emulator has no storage")?, state.local_access.contains_key(endpoint))
+        let resource = state
+            .deployments
+            .get(&(endpoint.to_string(), deployment.to_string()))
+            .cloned()
+            .ok_or("the deployment vanished")?;
+        (
+            resource,
+            state.storage.clone().ok_or("the emulator has no storage")?,
+            state.local_access.contains_key(endpoint),
+        )
     };
     let props = &resource["properties"];
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
@@ -414,7 +494,11 @@ fn deploy(state: &Arc<Mutex<State>>, tools: &Path, endpoint: &str, deployment: &
             let at = model_id.find("/models/").ok_or("bad model id")?;
             let parts: Vec<&str> = model_id[at + 8..].split('/').collect();
             let [name, "versions", version] = parts.as_slice() else { return Err(format!("bad model id {model_id}")) };
-            lock(state).versions.get(&(name.to_string(), version.to_string())).cloned().ok_or(format!("model {model_id} does not exist"))?
+            lock(state)
+                .versions
+                .get(&(name.to_string(), version.to_string()))
+                .cloned()
+                .ok_or(format!("model {model_id} does not exist"))?
         };
         let uri = model["properties"]["modelUri"].as_str().unwrap_or_default();
         let (datastore, path) = datastore_path(uri).ok_or(format!("modelUri {uri} is not on a datastore"))?;
@@ -423,16 +507,22 @@ fn deploy(state: &Arc<Mutex<State>>, tools: &Path, endpoint: &str, deployment: &
         spec["model"] = json!({"path": "./model"});
     }
     fetch_code(state, &blobs, props["codeConfiguration"]["codeId"].as_str().unwrap_or_default(), work.path())?;
-    spec["code_configuration"] = json!({"code": "./code", "scoring_script": props["codeConfiguration"]["scoringScript"]});
+    spec["code_configuration"] =
+        json!({"code": "./code", "scoring_script": props["codeConfiguration"]["scoringScript"]});
     spec["environment"] = fetch_environment(state, props["environmentId"].as_str().unwrap_or_default(), work.path())?;
     if let Some(variables) = props["environmentVariables"].as_object().filter(|v| !v.is_empty()) {
         spec["environment_variables"] = Value::Object(variables.clone());
     }
     if !has_endpoint {
-        std::fs::write(work.path().join("endpoint.yml"), serde_json::to_vec(&json!({"name": endpoint, "auth_mode": "key"})).unwrap_or_default()).map_err(|e| e.to_string())?;
+        std::fs::write(
+            work.path().join("endpoint.yml"),
+            serde_json::to_vec(&json!({"name": endpoint, "auth_mode": "key"})).unwrap_or_default(),
+        )
+        .map_err(|e| e.to_string())?;
         local_deploy_tool(state, tools, &["apply", "-f", "endpoint.yml", "--quiet"], Some(work.path()))?;
     }
-    std::fs::write(work.path().join("deployment.yml"), serde_json::to_vec_pretty(&spec).unwrap_or_default()).map_err(|e| e.to_string())?;
+    std::fs::write(work.path().join("deployment.yml"), serde_json::to_vec_pretty(&spec).unwrap_or_default())
+        .map_err(|e| e.to_string())?;
     local_deploy_tool(state, tools, &["apply", "-f", "deployment.yml", "--quiet"], Some(work.path()))?;
     let local = lock(state).local_workspace.clone();
     let access = aml_client::Workspace::open(&format!("local:{}", local.display()), aml_client::Access::Existing)

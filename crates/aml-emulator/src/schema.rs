@@ -90,7 +90,9 @@ pub enum Direction {
 
 impl Schema {
     pub fn load(path: &Path) -> Result<Schema, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read the oracle schema {}: {e} (`cargo xtask test` writes it)", path.display()))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            format!("cannot read the oracle schema {}: {e} (`cargo xtask test` writes it)", path.display())
+        })?;
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
 

@@ -37,7 +37,10 @@ impl std::str::FromStr for Location {
             return Ok(Location::Layout { dir: PathBuf::from(dir), reference });
         }
         text.parse::<ImageRef>().map(Location::Registry).map_err(|e| {
-            Error::usage(format!("`{text}` is neither `oci:DIR[:TAG]` nor `REGISTRY/REPOSITORY:TAG`"), e.hint().unwrap_or_default().to_string())
+            Error::usage(
+                format!("`{text}` is neither `oci:DIR[:TAG]` nor `REGISTRY/REPOSITORY:TAG`"),
+                e.hint().unwrap_or_default().to_string(),
+            )
         })
     }
 }
@@ -59,25 +62,33 @@ pub fn resolve(location: &Location, cache: &Layout) -> Result<Base> {
                 cache.link_blob(&layout.blob_path(&blob.digest), &blob.digest)?;
             }
             cache.link_blob(&layout.blob_path(&descriptor.digest), &descriptor.digest)?;
-            let config: ImageConfig = serde_json::from_slice(&cache.read_blob(&manifest.config.digest)?).map_err(|e| Error::storage("the base image's config is unreadable", e))?;
+            let config: ImageConfig = serde_json::from_slice(&cache.read_blob(&manifest.config.digest)?)
+                .map_err(|e| Error::storage("the base image's config is unreadable", e))?;
             Ok(Base { digest: descriptor.digest, manifest, config })
         }
         Location::Registry(image) => {
             let client = RegistryClient::new(&image.registry)?;
             let (media_type, bytes) = client.get_manifest(&image.repository, &image.reference)?;
             let (digest, bytes) = if media_type.contains("index") || media_type.contains("manifest.list") {
-                let index: Index = serde_json::from_slice(&bytes).map_err(|e| Error::service(format!("the index of {image} is unreadable: {e}"), None))?;
+                let index: Index = serde_json::from_slice(&bytes)
+                    .map_err(|e| Error::service(format!("the index of {image} is unreadable: {e}"), None))?;
                 let pick = index
                     .manifests
                     .iter()
                     .find(|m| m.platform.as_ref().is_some_and(|p| p.os == "linux" && p.architecture == "amd64"))
-                    .ok_or_else(|| Error::usage(format!("{image} has no linux/amd64 image"), "use a base image built for linux/amd64"))?;
+                    .ok_or_else(|| {
+                        Error::usage(
+                            format!("{image} has no linux/amd64 image"),
+                            "use a base image built for linux/amd64",
+                        )
+                    })?;
                 let (_, bytes) = client.get_manifest(&image.repository, &pick.digest.to_string())?;
                 (pick.digest, bytes)
             } else {
                 (Digest::of_bytes(&bytes), bytes)
             };
-            let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|e| Error::service(format!("the manifest of {image} is unreadable: {e}"), None))?;
+            let manifest: Manifest = serde_json::from_slice(&bytes)
+                .map_err(|e| Error::service(format!("the manifest of {image} is unreadable: {e}"), None))?;
             for blob in std::iter::once(&manifest.config).chain(&manifest.layers) {
                 if !cache.has_blob(&blob.digest) {
                     let temp = cache.temp_path();
@@ -86,7 +97,8 @@ pub fn resolve(location: &Location, cache: &Layout) -> Result<Base> {
                 }
             }
             cache.write_blob(&bytes)?;
-            let config: ImageConfig = serde_json::from_slice(&cache.read_blob(&manifest.config.digest)?).map_err(|e| Error::storage("the base image's config is unreadable", e))?;
+            let config: ImageConfig = serde_json::from_slice(&cache.read_blob(&manifest.config.digest)?)
+                .map_err(|e| Error::storage("the base image's config is unreadable", e))?;
             Ok(Base { digest, manifest, config })
         }
     }
@@ -107,33 +119,45 @@ pub struct BaseInfo {
 pub fn inspect(base: &Base, cache: &Layout, cache_dir: &Path) -> Result<BaseInfo> {
     let remembered = cache_dir.join("base-info").join(format!("{}.json", base.digest.hex()));
     if let Ok(text) = std::fs::read(&remembered)
-        && let Ok(info) = serde_json::from_slice(&text) {
-            return Ok(info);
-        }
+        && let Ok(info) = serde_json::from_slice(&text)
+    {
+        return Ok(info);
+    }
     let mut python = None;
     let mut versions: Vec<(u32, u32)> = Vec::new();
     let mut glibc = None;
     for layer in &base.manifest.layers {
-        let file = std::fs::File::open(cache.blob_path(&layer.digest)).with_path("cannot open", &cache.blob_path(&layer.digest))?;
-        let reader: Box<dyn Read> = if layer.media_type.ends_with("gzip") { Box::new(flate2::read::GzDecoder::new(file)) } else { Box::new(file) };
+        let file = std::fs::File::open(cache.blob_path(&layer.digest))
+            .with_path("cannot open", &cache.blob_path(&layer.digest))?;
+        let reader: Box<dyn Read> = if layer.media_type.ends_with("gzip") {
+            Box::new(flate2::read::GzDecoder::new(file))
+        } else {
+            Box::new(file)
+        };
         let mut archive = tar::Archive::new(reader);
         let entries = archive.entries().map_err(|e| Error::storage("cannot read a base layer", e))?;
         for entry in entries {
             let mut entry = entry.map_err(|e| Error::storage("cannot read a base layer", e))?;
-            let path = entry.path().map(|p| p.to_string_lossy().trim_start_matches("./").to_string()).unwrap_or_default();
+            let path =
+                entry.path().map(|p| p.to_string_lossy().trim_start_matches("./").to_string()).unwrap_or_default();
             if path == "usr/bin/python3" {
                 python = Some("/usr/bin/python3".to_string());
             }
             if let Some(rest) = path.strip_prefix("usr/lib/python3.")
                 && let Some(minor) = rest.split('/').next().and_then(|m| m.parse::<u32>().ok())
-                    && !versions.contains(&(3, minor)) && rest.contains("/os.py") {
-                        versions.push((3, minor));
-                    }
+                && !versions.contains(&(3, minor))
+                && rest.contains("/os.py")
+            {
+                versions.push((3, minor));
+            }
             if path == "var/lib/dpkg/status" {
                 let mut text = String::new();
                 let _ = entry.read_to_string(&mut text);
                 glibc = text.split("\n\n").find(|stanza| stanza.starts_with("Package: libc6\n")).and_then(|stanza| {
-                    stanza.lines().find_map(|l| l.strip_prefix("Version: ")).map(|v| v.split('-').next().unwrap_or(v).to_string())
+                    stanza
+                        .lines()
+                        .find_map(|l| l.strip_prefix("Version: "))
+                        .map(|v| v.split('-').next().unwrap_or(v).to_string())
                 });
             }
         }
@@ -155,30 +179,59 @@ pub fn inspect(base: &Base, cache: &Layout, cache_dir: &Path) -> Result<BaseInfo
 /// Import a root filesystem tarball as a one-layer image (the layer kept as is, uncompressed).
 pub fn import(rootfs: &Path, to: &Layout, tag: &str) -> Result<Descriptor> {
     let temp = to.temp_path();
-    let mut input = std::fs::File::open(rootfs).map_err(|e| Error::usage(format!("cannot read `{}`: {e}", rootfs.display()), "give a tar of a root file system (e.g. from mmdebstrap)"))?;
+    let mut input = std::fs::File::open(rootfs).map_err(|e| {
+        Error::usage(
+            format!("cannot read `{}`: {e}", rootfs.display()),
+            "give a tar of a root file system (e.g. from mmdebstrap)",
+        )
+    })?;
     let output = std::fs::File::create(&temp).with_path("cannot create", &temp)?;
-    let (digest, size) = aml_client::digest::hash_and_copy(&mut input, output).map_err(|_| Error::storage(format!("cannot copy `{}`", rootfs.display()), std::io::Error::other("copy failed")))?;
+    let (digest, size) = aml_client::digest::hash_and_copy(&mut input, output).map_err(|_| {
+        Error::storage(format!("cannot copy `{}`", rootfs.display()), std::io::Error::other("copy failed"))
+    })?;
     to.adopt_blob(&temp, &digest)?;
-    let layer = Descriptor { media_type: oci::LAYER_TAR.into(), digest, size, annotations: BTreeMap::new(), platform: None };
+    let layer =
+        Descriptor { media_type: oci::LAYER_TAR.into(), digest, size, annotations: BTreeMap::new(), platform: None };
     let config = ImageConfig {
         architecture: "amd64".into(),
         os: "linux".into(),
-        config: RunConfig { env: vec!["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into()], ..RunConfig::default() },
+        config: RunConfig {
+            env: vec!["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into()],
+            ..RunConfig::default()
+        },
         rootfs: RootFs { kind: "layers".into(), diff_ids: vec![digest] },
-        history: vec![History { created_by: format!("aml-package base --rootfs-tar {}", rootfs.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()), comment: None }],
+        history: vec![History {
+            created_by: format!(
+                "aml-package base --rootfs-tar {}",
+                rootfs.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+            ),
+            comment: None,
+        }],
     };
     let config_bytes = oci::to_json(&config)?;
     let config_digest = to.write_blob(&config_bytes)?;
     let manifest = Manifest {
         schema_version: 2,
         media_type: Some(oci::MANIFEST.into()),
-        config: Descriptor { media_type: oci::CONFIG.into(), digest: config_digest, size: config_bytes.len() as u64, annotations: BTreeMap::new(), platform: None },
+        config: Descriptor {
+            media_type: oci::CONFIG.into(),
+            digest: config_digest,
+            size: config_bytes.len() as u64,
+            annotations: BTreeMap::new(),
+            platform: None,
+        },
         layers: vec![layer],
         annotations: BTreeMap::new(),
     };
     let manifest_bytes = oci::to_json(&manifest)?;
     let manifest_digest = to.write_blob(&manifest_bytes)?;
-    let descriptor = Descriptor { media_type: oci::MANIFEST.into(), digest: manifest_digest, size: manifest_bytes.len() as u64, annotations: BTreeMap::new(), platform: None };
+    let descriptor = Descriptor {
+        media_type: oci::MANIFEST.into(),
+        digest: manifest_digest,
+        size: manifest_bytes.len() as u64,
+        annotations: BTreeMap::new(),
+        platform: None,
+    };
     to.tag(&descriptor, tag)?;
     Ok(descriptor)
 }

@@ -57,7 +57,10 @@ pub fn build(args: ImageArgs, workspace: &str) -> Result<Image> {
     let mut ws = Workspace::open(workspace, Access::Existing)?;
     let model = ws.model_version(&args.model.parse::<ModelRef>()?)?;
     let uv = aml_client::process::find_on_path("uv").ok_or_else(|| {
-        Error::usage("`uv` is not on PATH; it resolves the dependencies for the image's platform", "install it: `pip install uv` (or `cargo xtask test`, which puts one in .venv/bin)")
+        Error::usage(
+            "`uv` is not on PATH; it resolves the dependencies for the image's platform",
+            "install it: `pip install uv` (or `cargo xtask test`, which puts one in .venv/bin)",
+        )
     })?;
 
     let cache_dir = aml_client::process::cache_dir().join("oci");
@@ -76,20 +79,48 @@ pub fn build(args: ImageArgs, workspace: &str) -> Result<Image> {
         }
     };
 
-    let deps = cached_layer(&cache, &cache_dir, &format!("{LAYER_FORMAT}\ndeps\n{python_version}\n{platform}\n{}", packages.join("\n")), true, || {
-        dependency_entries(&uv, &packages, &python_version, &platform, &cache_dir, args.quiet)
-    })?;
+    let deps = cached_layer(
+        &cache,
+        &cache_dir,
+        &format!("{LAYER_FORMAT}\ndeps\n{python_version}\n{platform}\n{}", packages.join("\n")),
+        true,
+        || dependency_entries(&uv, &packages, &python_version, &platform, &cache_dir, args.quiet),
+    )?;
     let code_files = aml_client::tree::snapshot_files(&code)?;
     let code_digest = aml_client::tree::hash_files(code_files.clone())?.digest();
     let code_layer = cached_layer(&cache, &cache_dir, &format!("{LAYER_FORMAT}\ncode\n{code_digest}"), true, || {
-        Ok((code_files.iter().map(|(rel, path)| Entry { path: format!("{APP_ROOT}/{rel}"), source: Source::File { path: path.clone(), executable: is_executable(path) } }).collect(), None))
+        Ok((
+            code_files
+                .iter()
+                .map(|(rel, path)| Entry {
+                    path: format!("{APP_ROOT}/{rel}"),
+                    source: Source::File { path: path.clone(), executable: is_executable(path) },
+                })
+                .collect(),
+            None,
+        ))
     })?;
     let model_dir = format!("{APP_ROOT}/azureml-models/{}/{}", model.name, model.version);
     let model_files = ws.model_files(&model)?;
     // Model weights rarely compress; a plain tar costs one pass over the bytes.
-    let model_layer = cached_layer(&cache, &cache_dir, &format!("{LAYER_FORMAT}\nmodel\n{model_dir}\n{}", model.digest), false, || {
-        Ok((model_files.iter().map(|(rel, path)| Entry { path: format!("{model_dir}/{rel}"), source: Source::File { path: path.clone(), executable: false } }).collect(), None))
-    })?;
+    let model_layer = cached_layer(
+        &cache,
+        &cache_dir,
+        &format!("{LAYER_FORMAT}\nmodel\n{model_dir}\n{}", model.digest),
+        false,
+        || {
+            Ok((
+                model_files
+                    .iter()
+                    .map(|(rel, path)| Entry {
+                        path: format!("{model_dir}/{rel}"),
+                        source: Source::File { path: path.clone(), executable: false },
+                    })
+                    .collect(),
+                None,
+            ))
+        },
+    )?;
     let ours = [
         Ours { content: "python dependencies", layer: deps.0, cached: deps.1 },
         Ours { content: "code", layer: code_layer.0, cached: code_layer.1 },
@@ -107,7 +138,8 @@ pub fn build(args: ImageArgs, workspace: &str) -> Result<Image> {
     ];
     config.config.env.retain(|kv| !ours_env.iter().any(|(k, _)| kv.starts_with(&format!("{k}="))));
     config.config.env.extend(ours_env.iter().map(|(k, v)| format!("{k}={v}")));
-    config.config.entrypoint = Some(vec![info.python.clone(), "-m".into(), "azureml_inference_server_http.amlserver".into()]);
+    config.config.entrypoint =
+        Some(vec![info.python.clone(), "-m".into(), "azureml_inference_server_http.amlserver".into()]);
     // The server takes its script only as a flag (AZUREML_ENTRY_SCRIPT alone is not read);
     // as the command, it stays easy to override (`--port`, say).
     config.config.cmd = Some(vec!["--entry_script".into(), format!("/{APP_ROOT}/{}", args.scoring_script)]);
@@ -115,20 +147,37 @@ pub fn build(args: ImageArgs, workspace: &str) -> Result<Image> {
     config.config.exposed_ports = BTreeMap::from([("5001/tcp".to_string(), serde_json::json!({}))]);
     config.config.labels.insert("ml.azure.model".into(), model.id());
     config.config.labels.insert("ml.azure.model.digest".into(), model.digest.to_string());
-    config.rootfs = RootFs { kind: "layers".into(), diff_ids: base.config.rootfs.diff_ids.iter().copied().chain(ours.iter().map(|o| o.layer.diff_id)).collect() };
-    config.history.extend(ours.iter().map(|o| History { created_by: format!("aml-package: {}", o.content), comment: None }));
+    config.rootfs = RootFs {
+        kind: "layers".into(),
+        diff_ids: base.config.rootfs.diff_ids.iter().copied().chain(ours.iter().map(|o| o.layer.diff_id)).collect(),
+    };
+    config
+        .history
+        .extend(ours.iter().map(|o| History { created_by: format!("aml-package: {}", o.content), comment: None }));
     let config_bytes = oci::to_json(&config)?;
     let config_digest = cache.write_blob(&config_bytes)?;
     let manifest = Manifest {
         schema_version: 2,
         media_type: Some(oci::MANIFEST.into()),
-        config: Descriptor { media_type: oci::CONFIG.into(), digest: config_digest, size: config_bytes.len() as u64, annotations: BTreeMap::new(), platform: None },
+        config: Descriptor {
+            media_type: oci::CONFIG.into(),
+            digest: config_digest,
+            size: config_bytes.len() as u64,
+            annotations: BTreeMap::new(),
+            platform: None,
+        },
         layers: base.manifest.layers.iter().cloned().chain(ours.iter().map(|o| o.layer.descriptor.clone())).collect(),
         annotations: BTreeMap::from([("org.opencontainers.image.base.digest".to_string(), base.digest.to_string())]),
     };
     let manifest_bytes = oci::to_json(&manifest)?;
     let manifest_digest = cache.write_blob(&manifest_bytes)?;
-    let descriptor = Descriptor { media_type: oci::MANIFEST.into(), digest: manifest_digest, size: manifest_bytes.len() as u64, annotations: BTreeMap::new(), platform: None };
+    let descriptor = Descriptor {
+        media_type: oci::MANIFEST.into(),
+        digest: manifest_digest,
+        size: manifest_bytes.len() as u64,
+        annotations: BTreeMap::new(),
+        platform: None,
+    };
 
     let default_tag = format!("{}-{}", model.name, model.version);
     let mut views: Vec<LayerView> = base
@@ -136,7 +185,15 @@ pub fn build(args: ImageArgs, workspace: &str) -> Result<Image> {
         .layers
         .iter()
         .zip(&base.config.rootfs.diff_ids)
-        .map(|(d, diff)| LayerView { content: "base".into(), digest: d.digest.to_string(), diff_id: diff.to_string(), media_type: d.media_type.clone(), size: d.size, cached: true, sent: None })
+        .map(|(d, diff)| LayerView {
+            content: "base".into(),
+            digest: d.digest.to_string(),
+            diff_id: diff.to_string(),
+            media_type: d.media_type.clone(),
+            size: d.size,
+            cached: true,
+            sent: None,
+        })
         .chain(ours.iter().map(|o| LayerView {
             content: o.content.into(),
             digest: o.layer.descriptor.digest.to_string(),
@@ -150,7 +207,9 @@ pub fn build(args: ImageArgs, workspace: &str) -> Result<Image> {
     let reference = match &destination {
         Location::Layout { dir, reference } => {
             let layout = Layout::create(dir)?;
-            for blob in manifest.layers.iter().chain(std::iter::once(&manifest.config)).chain(std::iter::once(&descriptor)) {
+            for blob in
+                manifest.layers.iter().chain(std::iter::once(&manifest.config)).chain(std::iter::once(&descriptor))
+            {
                 layout.link_blob(&cache.blob_path(&blob.digest), &blob.digest)?;
             }
             let tag = reference.clone().unwrap_or(default_tag);
@@ -168,13 +227,23 @@ pub fn build(args: ImageArgs, workspace: &str) -> Result<Image> {
                 view.sent = Some(!present);
             }
             if !client.blob_exists(&image.repository, &manifest.config.digest)? {
-                client.upload_blob(&image.repository, &manifest.config.digest, &cache.blob_path(&manifest.config.digest))?;
+                client.upload_blob(
+                    &image.repository,
+                    &manifest.config.digest,
+                    &cache.blob_path(&manifest.config.digest),
+                )?;
             }
             client.put_manifest(&image.repository, &image.reference, oci::MANIFEST, &manifest_bytes)?;
             image.to_string()
         }
     };
-    ws.set_model_properties(&model, &BTreeMap::from([("image".to_string(), reference.clone()), ("image_digest".to_string(), manifest_digest.to_string())]))?;
+    ws.set_model_properties(
+        &model,
+        &BTreeMap::from([
+            ("image".to_string(), reference.clone()),
+            ("image_digest".to_string(), manifest_digest.to_string()),
+        ]),
+    )?;
     Ok(Image {
         digest: manifest_digest.to_string(),
         reference,
@@ -188,32 +257,48 @@ pub fn build(args: ImageArgs, workspace: &str) -> Result<Image> {
 }
 
 /// The layer for `key` from the cache, or built now (and remembered). True when cached.
-fn cached_layer(cache: &Layout, cache_dir: &Path, key: &str, gzip: bool, entries: impl FnOnce() -> Result<(Vec<Entry>, Option<PathBuf>)>) -> Result<(Layer, bool)> {
+fn cached_layer(
+    cache: &Layout,
+    cache_dir: &Path,
+    key: &str,
+    gzip: bool,
+    entries: impl FnOnce() -> Result<(Vec<Entry>, Option<PathBuf>)>,
+) -> Result<(Layer, bool)> {
     let key_hex = Digest::of_bytes(key.as_bytes()).hex();
     let remembered = cache_dir.join("layers").join(format!("{key_hex}.json"));
     if let Some(layer) = std::fs::read(&remembered).ok().and_then(|t| serde_json::from_slice::<Layer>(&t).ok())
-        && cache.has_blob(&layer.descriptor.digest) {
-            return Ok((layer, true));
-        }
+        && cache.has_blob(&layer.descriptor.digest)
+    {
+        return Ok((layer, true));
+    }
     let (entries, staging) = entries()?;
     let layer = layers::build(entries, gzip, cache);
     if let Some(staging) = staging {
         let _ = std::fs::remove_dir_all(staging);
     }
     let layer = layer?;
-    std::fs::create_dir_all(remembered.parent().unwrap_or(cache_dir)).map_err(|e| Error::storage("cannot create the layer cache", e))?;
+    std::fs::create_dir_all(remembered.parent().unwrap_or(cache_dir))
+        .map_err(|e| Error::storage("cannot create the layer cache", e))?;
     oci::write_atomically(&remembered, &oci::to_json(&layer)?)?;
     Ok((layer, false))
 }
 
 /// Install the packages for the image's platform into a staging folder, as layer entries.
-fn dependency_entries(uv: &Path, packages: &[String], python: &str, platform: &str, cache_dir: &Path, quiet: bool) -> Result<(Vec<Entry>, Option<PathBuf>)> {
+fn dependency_entries(
+    uv: &Path,
+    packages: &[String],
+    python: &str,
+    platform: &str,
+    cache_dir: &Path,
+    quiet: bool,
+) -> Result<(Vec<Entry>, Option<PathBuf>)> {
     let staging = cache_dir.join(format!("staging-{}", std::process::id()));
     let target = staging.join(SITE_PACKAGES);
     let _ = std::fs::remove_dir_all(&staging);
     std::fs::create_dir_all(&target).map_err(|e| Error::storage(format!("cannot create `{}`", target.display()), e))?;
     let requirements = staging.join("requirements.txt");
-    std::fs::write(&requirements, format!("{}\n", packages.join("\n"))).map_err(|e| Error::storage("cannot write the requirements", e))?;
+    std::fs::write(&requirements, format!("{}\n", packages.join("\n")))
+        .map_err(|e| Error::storage("cannot write the requirements", e))?;
     aml_client::status!("resolving the Python dependencies for Python {python} on {platform}");
     let mut command = std::process::Command::new(uv);
     command
@@ -224,7 +309,11 @@ fn dependency_entries(uv: &Path, packages: &[String], python: &str, platform: &s
     if quiet {
         command.arg("--quiet");
     }
-    let output = command.stdin(std::process::Stdio::null()).stdout(if quiet { std::process::Stdio::null() } else { std::process::Stdio::inherit() }).output().map_err(|e| Error::service(format!("cannot run `{}`: {e}", uv.display()), None))?;
+    let output = command
+        .stdin(std::process::Stdio::null())
+        .stdout(if quiet { std::process::Stdio::null() } else { std::process::Stdio::inherit() })
+        .output()
+        .map_err(|e| Error::service(format!("cannot run `{}`: {e}", uv.display()), None))?;
     if !output.status.success() {
         let _ = std::fs::remove_dir_all(&staging);
         return Err(Error::failed(
@@ -240,19 +329,27 @@ fn dependency_entries(uv: &Path, packages: &[String], python: &str, platform: &s
 }
 
 fn collect(dir: &Path, prefix: &str, out: &mut Vec<Entry>) -> Result<()> {
-    let mut children: Vec<_> = std::fs::read_dir(dir).map_err(|e| Error::storage(format!("cannot list `{}`", dir.display()), e))?.flatten().collect();
+    let mut children: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| Error::storage(format!("cannot list `{}`", dir.display()), e))?
+        .flatten()
+        .collect();
     children.sort_by_key(|e| e.file_name());
     for child in children {
         let path = child.path();
         let rel = format!("{prefix}/{}", child.file_name().to_string_lossy());
-        let meta = std::fs::symlink_metadata(&path).map_err(|e| Error::storage(format!("cannot read `{}`", path.display()), e))?;
+        let meta = std::fs::symlink_metadata(&path)
+            .map_err(|e| Error::storage(format!("cannot read `{}`", path.display()), e))?;
         if meta.file_type().is_symlink() {
-            let target = std::fs::read_link(&path).map_err(|e| Error::storage(format!("cannot read `{}`", path.display()), e))?;
+            let target = std::fs::read_link(&path)
+                .map_err(|e| Error::storage(format!("cannot read `{}`", path.display()), e))?;
             out.push(Entry { path: rel, source: Source::Symlink(target) });
         } else if meta.is_dir() {
             collect(&path, &rel, out)?;
         } else {
-            out.push(Entry { path: rel, source: Source::File { path: path.clone(), executable: is_executable(&path) } });
+            out.push(Entry {
+                path: rel,
+                source: Source::File { path: path.clone(), executable: is_executable(&path) },
+            });
         }
     }
     Ok(())

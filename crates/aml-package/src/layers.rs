@@ -105,7 +105,8 @@ pub fn build(entries: Vec<Entry>, gzip: bool, layout: &Layout) -> Result<Layer> 
         if gzip {
             // The diff id is the digest of the tar before compression: hash, then compress.
             // A fixed gzip header (no name, time 0) keeps the compressed bytes reproducible.
-            let encoder = flate2::GzBuilder::new().mtime(0).operating_system(255).write(writer, flate2::Compression::new(6));
+            let encoder =
+                flate2::GzBuilder::new().mtime(0).operating_system(255).write(writer, flate2::Compression::new(6));
             let hashing = write_tar(&entries, Hashing { inner: encoder, hasher: Sha256::new() })?;
             let diff: [u8; 32] = hashing.hasher.finalize().into();
             hashing.inner.finish()?;
@@ -125,7 +126,8 @@ pub fn build(entries: Vec<Entry>, gzip: bool, layout: &Layout) -> Result<Layer> 
         Ok(done) => done,
         Err(_) => {
             let _ = fs::remove_file(&temp);
-            let cause = produced.err().map(|e| e.to_string()).unwrap_or_else(|| "the layer could not be written".into());
+            let cause =
+                produced.err().map(|e| e.to_string()).unwrap_or_else(|| "the layer could not be written".into());
             return Err(Error::storage(format!("cannot write a layer: {cause}"), io::Error::other(cause.clone())));
         }
     };
@@ -139,5 +141,14 @@ pub fn build(entries: Vec<Entry>, gzip: bool, layout: &Layout) -> Result<Layer> 
     };
     layout.adopt_blob(&temp, &digest)?;
     let media_type = if gzip { LAYER_TAR_GZIP } else { LAYER_TAR };
-    Ok(Layer { descriptor: Descriptor { media_type: media_type.into(), digest, size, annotations: Default::default(), platform: None }, diff_id })
+    Ok(Layer {
+        descriptor: Descriptor {
+            media_type: media_type.into(),
+            digest,
+            size,
+            annotations: Default::default(),
+            platform: None,
+        },
+        diff_id,
+    })
 }

@@ -19,10 +19,15 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
         Command::Base(args) => {
             let (dir, tag) = match args.to.parse::<base::Location>()? {
                 base::Location::Layout { dir, reference } => (dir, reference.unwrap_or_else(|| "latest".into())),
-                base::Location::Registry(_) => return Err(Error::usage("a base is imported into an OCI layout", "write `--to oci:DIR[:TAG]`")),
+                base::Location::Registry(_) => {
+                    return Err(Error::usage("a base is imported into an OCI layout", "write `--to oci:DIR[:TAG]`"));
+                }
             };
             if !args.rootfs_tar.is_file() {
-                return Err(Error::usage(format!("`{}` is not a file", args.rootfs_tar.display()), "give a tar of a root file system"));
+                return Err(Error::usage(
+                    format!("`{}` is not a file", args.rootfs_tar.display()),
+                    "give a tar of a root file system",
+                ));
             }
             let layout = Layout::create(&dir)?;
             let descriptor = base::import(&args.rootfs_tar, &layout, &tag)?;
@@ -38,7 +43,15 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
                 layers: manifest
                     .layers
                     .iter()
-                    .map(|l| LayerView { content: "base".into(), digest: l.digest.to_string(), diff_id: l.digest.to_string(), media_type: l.media_type.clone(), size: l.size, cached: false, sent: None })
+                    .map(|l| LayerView {
+                        content: "base".into(),
+                        digest: l.digest.to_string(),
+                        diff_id: l.digest.to_string(),
+                        media_type: l.media_type.clone(),
+                        size: l.size,
+                        cached: false,
+                        sent: None,
+                    })
                     .collect(),
             }))
         }

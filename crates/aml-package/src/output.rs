@@ -50,7 +50,13 @@ impl Report for Image {
                 None => {}
             }
             let notes = if notes.is_empty() { String::new() } else { format!("  ({})", notes.join(", ")) };
-            writeln!(out, "  {:<20} {}  {:>9}{notes}", layer.content, &layer.digest[..19.min(layer.digest.len())], size(layer.size))?;
+            writeln!(
+                out,
+                "  {:<20} {}  {:>9}{notes}",
+                layer.content,
+                &layer.digest[..19.min(layer.digest.len())],
+                size(layer.size)
+            )?;
         }
         Ok(())
     }
@@ -64,9 +70,17 @@ impl Report for Image {
     }
 
     fn summary(&self) -> Option<String> {
-        let mut md = format!("### aml-package: `{}`\n\n- digest `{}`\n\n| layer | digest | size |\n|---|---|---|\n", self.reference, self.digest);
+        let mut md = format!(
+            "### aml-package: `{}`\n\n- digest `{}`\n\n| layer | digest | size |\n|---|---|---|\n",
+            self.reference, self.digest
+        );
         for layer in &self.layers {
-            md.push_str(&format!("| {} | `{}` | {} |\n", layer.content, &layer.digest[..19.min(layer.digest.len())], size(layer.size)));
+            md.push_str(&format!(
+                "| {} | `{}` | {} |\n",
+                layer.content,
+                &layer.digest[..19.min(layer.digest.len())],
+                size(layer.size)
+            ));
         }
         Some(md)
     }

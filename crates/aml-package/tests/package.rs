@@ -17,14 +17,32 @@ fn setup_in(ws: &TestWorkspace) {
     ws.copy_dir(&repo_root().join("crates/aml-deploy/tests/fixtures/linear"), "linear");
     let model = ws.run(&binary("aml-register"), &["model", "--name", "linear", "--path", "linear/model"]);
     assert_eq!(model.status.code(), Some(0), "{}", render(&model));
-    let base = ws.run(&binary("aml-package"), &["base", "--rootfs-tar", base_image_tar().to_str().unwrap(), "--to", "oci:base:bookworm"]);
+    let base = ws.run(
+        &binary("aml-package"),
+        &["base", "--rootfs-tar", base_image_tar().to_str().unwrap(), "--to", "oci:base:bookworm"],
+    );
     assert_eq!(base.status.code(), Some(0), "{}", render(&base));
 }
 
 fn package(ws: &TestWorkspace, to: &str, base: &str) -> std::process::Output {
     ws.run(
         &binary("aml-package"),
-        &["image", "--model", "linear:1", "--environment", "linear/environment/serve.yml", "--code", "linear/src", "--base", base, "--to", to, "-q", "-o", "json"],
+        &[
+            "image",
+            "--model",
+            "linear:1",
+            "--environment",
+            "linear/environment/serve.yml",
+            "--code",
+            "linear/src",
+            "--base",
+            base,
+            "--to",
+            to,
+            "-q",
+            "-o",
+            "json",
+        ],
     )
 }
 
@@ -34,7 +52,8 @@ fn the_image_is_reproducible_and_runs() {
     let first = package(&ws, "oci:image", "oci:base:bookworm");
     assert_eq!(first.status.code(), Some(0), "{}", render(&first));
     let image = json(&first);
-    let contents: Vec<&str> = image["layers"].as_array().unwrap().iter().map(|l| l["content"].as_str().unwrap()).collect();
+    let contents: Vec<&str> =
+        image["layers"].as_array().unwrap().iter().map(|l| l["content"].as_str().unwrap()).collect();
     assert_eq!(contents, ["base", "python dependencies", "code", "model"]);
     assert_eq!(image["reference"], format!("oci:image:linear-1"));
 
@@ -48,12 +67,28 @@ fn the_image_is_reproducible_and_runs() {
     assert_eq!(model["properties"]["image_digest"], image["digest"]);
 
     // umoci unpacks it (checking every layer's diff id), and its entrypoint serves.
-    let unpack = std::process::Command::new("umoci").args(["unpack", "--image", "image:linear-1", "bundle"]).current_dir(ws.path()).output().unwrap();
+    let unpack = std::process::Command::new("umoci")
+        .args(["unpack", "--image", "image:linear-1", "bundle"])
+        .current_dir(ws.path())
+        .output()
+        .unwrap();
     assert!(unpack.status.success(), "umoci: {}", String::from_utf8_lossy(&unpack.stderr));
-    let config: serde_json::Value = serde_json::from_slice(&std::fs::read(ws.path().join("bundle/config.json")).unwrap()).unwrap();
-    let args: Vec<String> = config["process"]["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect();
-    assert_eq!(args, ["/usr/bin/python3", "-m", "azureml_inference_server_http.amlserver", "--entry_script", "/var/azureml-app/score.py"]);
-    let env: Vec<String> = config["process"]["env"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect();
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ws.path().join("bundle/config.json")).unwrap()).unwrap();
+    let args: Vec<String> =
+        config["process"]["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect();
+    assert_eq!(
+        args,
+        [
+            "/usr/bin/python3",
+            "-m",
+            "azureml_inference_server_http.amlserver",
+            "--entry_script",
+            "/var/azureml-app/score.py"
+        ]
+    );
+    let env: Vec<String> =
+        config["process"]["env"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect();
     assert!(env.contains(&"AZUREML_MODEL_DIR=/var/azureml-app/azureml-models/linear/1".to_string()), "{env:?}");
     // Inside a fresh network namespace: the image's entrypoint under chroot (its own port,
     // 5001, clashes with nothing), then smoke-test once the port accepts connections.
@@ -69,7 +104,12 @@ fn the_image_is_reproducible_and_runs() {
             smoke = binary("smoke-test").display()
         ),
     );
-    let run = std::process::Command::new("unshare").args(["--net", "--mount", "--pid", "--fork", "--mount-proc", "bash"]).arg(&script).current_dir(ws.path()).output().unwrap();
+    let run = std::process::Command::new("unshare")
+        .args(["--net", "--mount", "--pid", "--fork", "--mount-proc", "bash"])
+        .arg(&script)
+        .current_dir(ws.path())
+        .output()
+        .unwrap();
     let log = std::fs::read_to_string(ws.path().join("image.log")).unwrap_or_default();
     assert_eq!(run.status.code(), Some(0), "{}\nthe image's log:\n{log}", render(&run));
     assert!(String::from_utf8_lossy(&run.stdout).contains("2 cases: 2 passed, 0 failed"), "{}", render(&run));
@@ -86,14 +126,24 @@ fn a_push_sends_each_layer_once_and_reads_back() {
     assert!(pushed["layers"].as_array().unwrap().iter().all(|l| l["sent"] == true), "{pushed}");
     let second = json(&package(&ws, &to, "oci:base:bookworm"));
     assert_eq!(second["digest"], pushed["digest"]);
-    assert!(second["layers"].as_array().unwrap().iter().all(|l| l["sent"] == false), "an unchanged push sent layers again: {second}");
+    assert!(
+        second["layers"].as_array().unwrap().iter().all(|l| l["sent"] == false),
+        "an unchanged push sent layers again: {second}"
+    );
 
-    let inspect = std::process::Command::new("skopeo").args(["inspect", "--tls-verify=false", &format!("docker://{to}")]).output().unwrap();
+    let inspect = std::process::Command::new("skopeo")
+        .args(["inspect", "--tls-verify=false", &format!("docker://{to}")])
+        .output()
+        .unwrap();
     assert!(inspect.status.success(), "skopeo: {}", String::from_utf8_lossy(&inspect.stderr));
     let inspected: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
     assert_eq!(inspected["Digest"], pushed["digest"]);
     assert_eq!(inspected["Labels"]["ml.azure.model"], "linear:1");
-    let copy = std::process::Command::new("skopeo").args(["copy", "--src-tls-verify=false", &format!("docker://{to}"), "oci:pulled:linear"]).current_dir(ws.path()).output().unwrap();
+    let copy = std::process::Command::new("skopeo")
+        .args(["copy", "--src-tls-verify=false", &format!("docker://{to}"), "oci:pulled:linear"])
+        .current_dir(ws.path())
+        .output()
+        .unwrap();
     assert!(copy.status.success(), "skopeo copy: {}", String::from_utf8_lossy(&copy.stderr));
 
     // The pushed image serves as a base pulled from the registry: the same layers, found.
@@ -113,7 +163,22 @@ fn an_image_is_pushed_to_azure_container_registry_with_an_entra_token() {
         let output = azure
             .command("aml-package")
             .env_remove("AML_WORKSPACE")
-            .args(["image", "--model", "linear:1", "--environment", "linear/environment/serve.yml", "--code", "linear/src", "--base", "oci:base:bookworm", "--to", &to, "-q", "-o", "json"])
+            .args([
+                "image",
+                "--model",
+                "linear:1",
+                "--environment",
+                "linear/environment/serve.yml",
+                "--code",
+                "linear/src",
+                "--base",
+                "oci:base:bookworm",
+                "--to",
+                &to,
+                "-q",
+                "-o",
+                "json",
+            ])
             .output()
             .unwrap();
         azure.assert_no_secrets(&output);
@@ -127,16 +192,41 @@ fn an_image_is_pushed_to_azure_container_registry_with_an_entra_token() {
     assert_eq!(azure.requests_containing("POST", "/oauth2/exchange"), 1);
     assert_eq!(azure.requests_containing("POST", "/oauth2/token"), 1);
     let second = json(&push());
-    assert!(second["layers"].as_array().unwrap().iter().all(|l| l["sent"] == false), "an unchanged push sent layers again: {second}");
+    assert!(
+        second["layers"].as_array().unwrap().iter().all(|l| l["sent"] == false),
+        "an unchanged push sent layers again: {second}"
+    );
 
     // The registry behind holds the image, read back by skopeo.
-    let inspect = std::process::Command::new("skopeo").args(["inspect", "--tls-verify=false", &format!("docker://{}/team/linear:1", registry.address)]).output().unwrap();
+    let inspect = std::process::Command::new("skopeo")
+        .args(["inspect", "--tls-verify=false", &format!("docker://{}/team/linear:1", registry.address)])
+        .output()
+        .unwrap();
     assert!(inspect.status.success(), "skopeo: {}", String::from_utf8_lossy(&inspect.stderr));
     let inspected: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
     assert_eq!(inspected["Digest"], pushed["digest"]);
 
     // A wrong secret is refused before any layer is built: exit 3 naming the identity.
-    let refused = azure.command("aml-package").env_remove("AML_WORKSPACE").env("AZURE_CLIENT_SECRET", "wrong").args(["image", "--model", "linear:1", "--environment", "linear/environment/serve.yml", "--code", "linear/src", "--base", "oci:base:bookworm", "--to", &to, "-q"]).output().unwrap();
+    let refused = azure
+        .command("aml-package")
+        .env_remove("AML_WORKSPACE")
+        .env("AZURE_CLIENT_SECRET", "wrong")
+        .args([
+            "image",
+            "--model",
+            "linear:1",
+            "--environment",
+            "linear/environment/serve.yml",
+            "--code",
+            "linear/src",
+            "--base",
+            "oci:base:bookworm",
+            "--to",
+            &to,
+            "-q",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(refused.status.code(), Some(3), "{}", render(&refused));
     azure.emulator.assert_clean();
 }
@@ -146,11 +236,86 @@ fn bad_input_writes_nothing() {
     let ws = setup();
     ws.write("no-server.txt", "numpy\n");
     let cases: &[(&str, Vec<&str>)] = &[
-        ("unknown model", vec!["image", "--model", "nope:1", "--environment", "linear/environment/serve.yml", "--code", "linear/src", "--base", "oci:base:bookworm", "--to", "oci:out"]),
-        ("no inference server", vec!["image", "--model", "linear:1", "--environment", "no-server.txt", "--code", "linear/src", "--base", "oci:base:bookworm", "--to", "oci:out"]),
-        ("no scoring script", vec!["image", "--model", "linear:1", "--environment", "linear/environment/serve.yml", "--code", "linear", "--base", "oci:base:bookworm", "--to", "oci:out"]),
-        ("not a destination", vec!["image", "--model", "linear:1", "--environment", "linear/environment/serve.yml", "--code", "linear/src", "--base", "oci:base:bookworm", "--to", "out"]),
-        ("no base there", vec!["image", "--model", "linear:1", "--environment", "linear/environment/serve.yml", "--code", "linear/src", "--base", "oci:nothing-here", "--to", "oci:out"]),
+        (
+            "unknown model",
+            vec![
+                "image",
+                "--model",
+                "nope:1",
+                "--environment",
+                "linear/environment/serve.yml",
+                "--code",
+                "linear/src",
+                "--base",
+                "oci:base:bookworm",
+                "--to",
+                "oci:out",
+            ],
+        ),
+        (
+            "no inference server",
+            vec![
+                "image",
+                "--model",
+                "linear:1",
+                "--environment",
+                "no-server.txt",
+                "--code",
+                "linear/src",
+                "--base",
+                "oci:base:bookworm",
+                "--to",
+                "oci:out",
+            ],
+        ),
+        (
+            "no scoring script",
+            vec![
+                "image",
+                "--model",
+                "linear:1",
+                "--environment",
+                "linear/environment/serve.yml",
+                "--code",
+                "linear",
+                "--base",
+                "oci:base:bookworm",
+                "--to",
+                "oci:out",
+            ],
+        ),
+        (
+            "not a destination",
+            vec![
+                "image",
+                "--model",
+                "linear:1",
+                "--environment",
+                "linear/environment/serve.yml",
+                "--code",
+                "linear/src",
+                "--base",
+                "oci:base:bookworm",
+                "--to",
+                "out",
+            ],
+        ),
+        (
+            "no base there",
+            vec![
+                "image",
+                "--model",
+                "linear:1",
+                "--environment",
+                "linear/environment/serve.yml",
+                "--code",
+                "linear/src",
+                "--base",
+                "oci:nothing-here",
+                "--to",
+                "oci:out",
+            ],
+        ),
     ];
     let mut transcript = String::new();
     for (what, args) in cases {

@@ -14,8 +14,8 @@ use aml_client::refs::{DataRef, ModelRef, check_name, job_output_uri};
 use aml_client::yaml::model::{ModelType, load_model};
 use aml_client::yaml::resolve_path;
 use aml_client::{Access, Error, Result, Workspace};
-pub use cli::{Cli, Command};
 use cli::ModelArgs;
+pub use cli::{Cli, Command};
 use output::{Download, Listing, ModelView, Registration};
 
 pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
@@ -55,7 +55,10 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
                         ws.model_version(&name.parse::<ModelRef>()?)?;
                     }
                     if (versions.len() as u64) < total {
-                        aml_client::status!("showing the newest {} of {total} versions; `--all` lists every one", versions.len());
+                        aml_client::status!(
+                            "showing the newest {} of {total} versions; `--all` lists every one",
+                            versions.len()
+                        );
                     }
                     versions
                 }
@@ -93,11 +96,15 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
             }))
         }
         Command::Promote(args) => {
-            let tags: BTreeMap<String, String> = args.tags.iter().map(|t| key_value(t, "tag")).collect::<Result<_>>()?;
+            let tags: BTreeMap<String, String> =
+                args.tags.iter().map(|t| key_value(t, "tag")).collect::<Result<_>>()?;
             let source = Workspace::open(&global.workspace, Access::Existing)?;
             let version = source.model_version(&args.model.parse()?)?;
             if source.location() == Workspace::open_if_exists(&args.to)?.map(|w| w.location()).unwrap_or_default() {
-                return Err(Error::usage(format!("`--to {}` is the workspace the model is in", args.to), "name another workspace: `--to local:DIR` or `--to azureml://…`"));
+                return Err(Error::usage(
+                    format!("`--to {}` is the workspace the model is in", args.to),
+                    "name another workspace: `--to local:DIR` or `--to azureml://…`",
+                ));
             }
             // Through a verified download: every byte is checked against the source's digests
             // on the way, and the copy is registered from those files.
@@ -125,7 +132,12 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
                 let registered = target.register_model(&new)?;
                 if registered.version.digest != version.digest {
                     return Err(Error::failed(
-                        format!("the copy of {} has digest {}, not {}", version.id(), registered.version.digest, version.digest),
+                        format!(
+                            "the copy of {} has digest {}, not {}",
+                            version.id(),
+                            registered.version.digest,
+                            version.digest
+                        ),
                         Some("the files changed on the way; promote again".into()),
                     ));
                 }
@@ -143,9 +155,11 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
 fn registration(ws: Option<&Workspace>, location: &str, args: ModelArgs) -> Result<NewModelVersion> {
     let loaded = args.file.as_deref().map(|f| load_model(f, &args.sets)).transpose()?;
     let spec = loaded.as_ref().map(|l| &l.spec);
-    let name = args.name.clone().or_else(|| spec.and_then(|s| s.name.clone())).ok_or_else(|| {
-        Error::usage("the model has no name", "give `--name NAME`, or `name:` in the model YAML")
-    })?;
+    let name = args
+        .name
+        .clone()
+        .or_else(|| spec.and_then(|s| s.name.clone()))
+        .ok_or_else(|| Error::usage("the model has no name", "give `--name NAME`, or `name:` in the model YAML"))?;
     check_name(&name, "model name")?;
 
     // Where the bytes come from: a job output, or a path (flag, or the YAML's `path`).
@@ -155,7 +169,9 @@ fn registration(ws: Option<&Workspace>, location: &str, args: ModelArgs) -> Resu
         (None, Some(path), _) => (None, Some(path.clone())),
         (None, None, Some(written)) => match DataRef::parse(written) {
             DataRef::JobOutput { job, output } => (Some((job, Some(output))), None),
-            DataRef::LocalPath(p) => (None, Some(loaded.as_ref().map(|l| resolve_path(&l.file, &p)).unwrap_or_else(|| p.into()))),
+            DataRef::LocalPath(p) => {
+                (None, Some(loaded.as_ref().map(|l| resolve_path(&l.file, &p)).unwrap_or_else(|| p.into())))
+            }
             _ => {
                 let file = args.file.clone().unwrap_or_default();
                 return Err(Error::in_file(
@@ -174,7 +190,8 @@ fn registration(ws: Option<&Workspace>, location: &str, args: ModelArgs) -> Resu
         }
     };
 
-    let mut tags: BTreeMap<String, String> = spec.map(|s| s.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
+    let mut tags: BTreeMap<String, String> =
+        spec.map(|s| s.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
     if let Some(stage) = spec.and_then(|s| s.stage.clone()) {
         // `stage:` in a model YAML becomes the tag `@stage=…` references select on.
         tags.entry("stage".into()).or_insert(stage);
@@ -183,12 +200,14 @@ fn registration(ws: Option<&Workspace>, location: &str, args: ModelArgs) -> Resu
         let (k, v) = key_value(tag, "tag")?;
         tags.insert(k, v);
     }
-    let mut properties: BTreeMap<String, String> = spec.map(|s| s.properties.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
+    let mut properties: BTreeMap<String, String> =
+        spec.map(|s| s.properties.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
     for property in &args.properties {
         let (k, v) = key_value(property, "property")?;
         properties.insert(k, v);
     }
-    let version = args.version.clone().or_else(|| spec.and_then(|s| s.version.as_ref().map(|v| v.as_str().to_string())));
+    let version =
+        args.version.clone().or_else(|| spec.and_then(|s| s.version.as_ref().map(|v| v.as_str().to_string())));
 
     let mut lineage = Lineage {
         created_by: aml_client::ci::requester(),
@@ -214,7 +233,8 @@ fn registration(ws: Option<&Workspace>, location: &str, args: ModelArgs) -> Resu
                     "give an existing file or folder (relative paths start at the current directory)",
                 ));
             }
-            let dir = if path.is_dir() { path.clone() } else { path.parent().map(Path::to_path_buf).unwrap_or_default() };
+            let dir =
+                if path.is_dir() { path.clone() } else { path.parent().map(Path::to_path_buf).unwrap_or_default() };
             lineage.git = aml_client::lineage::git_info(if dir.as_os_str().is_empty() { Path::new(".") } else { &dir });
             if let Some(job) = spec.and_then(|s| s.job_name.clone()) {
                 lineage.job = Some(job);
@@ -255,7 +275,10 @@ fn pick_output(job: &Job, wanted: Option<String>) -> Result<String> {
     }
     Err(Error::usage(
         format!("job `{}` has {} outputs; which one is the model?", job.name, job.outputs.len()),
-        format!("give `--output-name`: {}", job.outputs.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")),
+        format!(
+            "give `--output-name`: {}",
+            job.outputs.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+        ),
     ))
 }
 
@@ -283,6 +306,9 @@ fn job_lineage(ws: &Workspace, job: &Job, output_path: &Path, lineage: &mut Line
 fn key_value(text: &str, what: &str) -> Result<(String, String)> {
     match text.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
-        _ => Err(Error::usage(format!("{what} `{text}` is not `key=value`"), format!("write the {what} as `stage=candidate`"))),
+        _ => Err(Error::usage(
+            format!("{what} `{text}` is not `key=value`"),
+            format!("write the {what} as `stage=candidate`"),
+        )),
     }
 }

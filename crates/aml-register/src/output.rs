@@ -91,7 +91,14 @@ impl Report for Registration {
         if m.reused == Some(true) {
             writeln!(out, "{} already holds these bytes ({}); no new version was made", m.id, short_digest(&m.digest))
         } else {
-            writeln!(out, "registered {}  {}  ({})  from {}", m.id, short_digest(&m.digest), files(m.file_count, m.size), m.source)
+            writeln!(
+                out,
+                "registered {}  {}  ({})  from {}",
+                m.id,
+                short_digest(&m.digest),
+                files(m.file_count, m.size),
+                m.source
+            )
         }
     }
 
@@ -101,7 +108,12 @@ impl Report for Registration {
 
     fn ci_outputs(&self) -> Vec<(&'static str, String)> {
         let m = &self.0;
-        vec![("modelName", m.name.clone()), ("modelVersion", m.version.clone()), ("modelId", m.id.clone()), ("modelDigest", m.digest.clone())]
+        vec![
+            ("modelName", m.name.clone()),
+            ("modelVersion", m.version.clone()),
+            ("modelId", m.id.clone()),
+            ("modelDigest", m.digest.clone()),
+        ]
     }
 
     fn summary(&self) -> Option<String> {
@@ -143,7 +155,12 @@ impl Report for ModelView {
             writeln!(out, "  code      {}", short_digest(&code.to_string()))?;
         }
         if let Some(git) = &lineage.git {
-            writeln!(out, "  git       {}{}", &git.commit[..git.commit.len().min(12)], if git.dirty { " (with uncommitted changes)" } else { "" })?;
+            writeln!(
+                out,
+                "  git       {}{}",
+                &git.commit[..git.commit.len().min(12)],
+                if git.dirty { " (with uncommitted changes)" } else { "" }
+            )?;
         }
         for data in &lineage.data {
             let digest = data.digest.map(|d| d.to_string()).unwrap_or_default();
@@ -178,7 +195,15 @@ impl Report for Listing {
         let version_width = self.versions.iter().map(|v| v.version.len()).max().unwrap_or(7).max(7);
         writeln!(out, "{:name_width$}  {:version_width$}  {:19}  {:20}  TAGS", "NAME", "VERSION", "DIGEST", "CREATED")?;
         for v in &self.versions {
-            writeln!(out, "{:name_width$}  {:version_width$}  {:19}  {:20}  {}", v.name, v.version, short_digest(&v.digest), v.created_at, pairs(&v.tags))?;
+            writeln!(
+                out,
+                "{:name_width$}  {:version_width$}  {:19}  {:20}  {}",
+                v.name,
+                v.version,
+                short_digest(&v.digest),
+                v.created_at,
+                pairs(&v.tags)
+            )?;
         }
         Ok(())
     }

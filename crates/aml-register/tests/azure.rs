@@ -119,8 +119,14 @@ fn the_model_flow_gives_the_same_answers_on_local_and_azure() {
     // The stored version is what azure-ai-ml itself would write: modelUri on the default
     // datastore under LocalUpload/<object hash>/<folder>.
     let stored = azure.emulator.model_versions();
-    let uri = stored[&("diabetes".to_string(), "1".to_string())]["properties"]["modelUri"].as_str().unwrap().to_string();
-    assert!(uri.starts_with("azureml://subscriptions/") && uri.contains("/datastores/workspaceblobstore/paths/LocalUpload/") && uri.ends_with("/model"), "{uri}");
+    let uri =
+        stored[&("diabetes".to_string(), "1".to_string())]["properties"]["modelUri"].as_str().unwrap().to_string();
+    assert!(
+        uri.starts_with("azureml://subscriptions/")
+            && uri.contains("/datastores/workspaceblobstore/paths/LocalUpload/")
+            && uri.ends_with("/model"),
+        "{uri}"
+    );
     azure.emulator.assert_clean();
 }
 
@@ -162,8 +168,13 @@ fn object_hash_is_azure_ai_mls() {
     ws.write("m/A/c.bin", "sea");
     ws.write("m/a2.txt", "");
     let ours = aml_client::azure::hash::hash_tree(&ws.path().join("m")).unwrap().object_hash;
-    let script = "import sys; from azure.ai.ml._utils._asset_utils import get_object_hash; print(get_object_hash(sys.argv[1]))";
-    let theirs = std::process::Command::new(aml_client::testing::venv_python()).args(["-c", script]).arg(ws.path().join("m")).output().unwrap();
+    let script =
+        "import sys; from azure.ai.ml._utils._asset_utils import get_object_hash; print(get_object_hash(sys.argv[1]))";
+    let theirs = std::process::Command::new(aml_client::testing::venv_python())
+        .args(["-c", script])
+        .arg(ws.path().join("m"))
+        .output()
+        .unwrap();
     assert!(theirs.status.success(), "{}", String::from_utf8_lossy(&theirs.stderr));
     assert_eq!(ours, String::from_utf8_lossy(&theirs.stdout).trim());
 }
@@ -177,7 +188,13 @@ fn throttling_and_transient_faults_are_retried() {
     azure.emulator.inject("POST", "/listSecrets", Fault::Reset, 1);
     let registered = azure.json(&["model", "--name", "churn", "--path", "m.pkl"]);
     assert_eq!(registered["version"], "1");
-    let puts: Vec<u16> = azure.emulator.requests().into_iter().filter(|(m, p, _)| m == "PUT" && p.contains("/models/churn/versions/")).map(|r| r.2).collect();
+    let puts: Vec<u16> = azure
+        .emulator
+        .requests()
+        .into_iter()
+        .filter(|(m, p, _)| m == "PUT" && p.contains("/models/churn/versions/"))
+        .map(|r| r.2)
+        .collect();
     assert_eq!(puts, [429, 429, 201]);
     azure.emulator.assert_clean();
 }
@@ -189,17 +206,28 @@ fn wrong_secret_names_the_source_and_tenant_never_the_secret() {
     let output = azure.run_with(&["list"], &[("AZURE_CLIENT_SECRET", "not-the-secret-k3y")], &[]);
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
     let text = stderr(&output);
-    assert!(text.contains("client secret of app") && text.contains(aml_emulator::TENANT) && text.contains("AADSTS7000215"), "{text}");
+    assert!(
+        text.contains("client secret of app") && text.contains(aml_emulator::TENANT) && text.contains("AADSTS7000215"),
+        "{text}"
+    );
     assert!(!text.contains("not-the-secret-k3y"), "{text}");
 }
 
 #[test]
 fn a_workspace_that_does_not_exist_gives_arms_message() {
     let azure = Azure::start();
-    let missing = format!("azureml://subscriptions/{}/resourceGroups/{}/workspaces/nope", aml_emulator::SUBSCRIPTION, aml_emulator::RESOURCE_GROUP);
+    let missing = format!(
+        "azureml://subscriptions/{}/resourceGroups/{}/workspaces/nope",
+        aml_emulator::SUBSCRIPTION,
+        aml_emulator::RESOURCE_GROUP
+    );
     let output = azure.run(&["list", "--workspace", &missing]);
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
-    assert!(stderr(&output).contains("ResourceNotFound") && stderr(&output).contains("workspaces/nope"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("ResourceNotFound") && stderr(&output).contains("workspaces/nope"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -230,8 +258,19 @@ fn every_identity_source_reaches_the_workspace() {
     type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, Vec<&'a str>);
     let cases: Vec<Case> = vec![
         ("workload", vec![("AZURE_FEDERATED_TOKEN_FILE", token_file.as_str())], vec!["AZURE_CLIENT_SECRET"]),
-        ("workload", vec![("ACTIONS_ID_TOKEN_REQUEST_URL", oidc.as_str()), ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", aml_emulator::GITHUB_REQUEST_TOKEN)], vec!["AZURE_CLIENT_SECRET"]),
-        ("managed-identity", vec![("IDENTITY_ENDPOINT", msi.as_str()), ("IDENTITY_HEADER", aml_emulator::IDENTITY_HEADER)], vec!["AZURE_CLIENT_SECRET", "AZURE_CLIENT_ID"]),
+        (
+            "workload",
+            vec![
+                ("ACTIONS_ID_TOKEN_REQUEST_URL", oidc.as_str()),
+                ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", aml_emulator::GITHUB_REQUEST_TOKEN),
+            ],
+            vec!["AZURE_CLIENT_SECRET"],
+        ),
+        (
+            "managed-identity",
+            vec![("IDENTITY_ENDPOINT", msi.as_str()), ("IDENTITY_HEADER", aml_emulator::IDENTITY_HEADER)],
+            vec!["AZURE_CLIENT_SECRET", "AZURE_CLIENT_ID"],
+        ),
         ("cli", vec![("PATH", path.as_str())], vec!["AZURE_CLIENT_SECRET", "AZURE_CLIENT_ID"]),
     ];
     for (source, env, remove) in cases {
@@ -242,7 +281,11 @@ fn every_identity_source_reaches_the_workspace() {
         }
     }
     // Nothing configured: the error lists what was tried.
-    let output = azure.run_with(&["list"], &[("PATH", "/usr/bin:/bin")], &["AZURE_CLIENT_SECRET", "AZURE_CLIENT_ID", "AZURE_TENANT_ID"]);
+    let output = azure.run_with(
+        &["list"],
+        &[("PATH", "/usr/bin:/bin")],
+        &["AZURE_CLIENT_SECRET", "AZURE_CLIENT_ID", "AZURE_TENANT_ID"],
+    );
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
     let text = stderr(&output);
     for tried in ["client secret", "workload identity", "managed identity", "Azure CLI"] {

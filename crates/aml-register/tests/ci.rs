@@ -24,12 +24,19 @@ fn github_actions_gets_outputs_and_a_step_summary() {
     let summary = ws.path().join("step_summary");
     let output = register(
         &ws,
-        &[("GITHUB_ACTIONS", "true"), ("GITHUB_OUTPUT", outputs.to_str().unwrap()), ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap())],
+        &[
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_OUTPUT", outputs.to_str().unwrap()),
+            ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+        ],
         REGISTER,
     );
     assert_eq!(output.status.code(), Some(0), "{}", render(&output));
     let digest = json(&output)["digest"].as_str().unwrap().to_string();
-    assert_eq!(std::fs::read_to_string(&outputs).unwrap(), format!("modelName=m\nmodelVersion=1\nmodelId=m:1\nmodelDigest={digest}\n"));
+    assert_eq!(
+        std::fs::read_to_string(&outputs).unwrap(),
+        format!("modelName=m\nmodelVersion=1\nmodelId=m:1\nmodelDigest={digest}\n")
+    );
     let summary = std::fs::read_to_string(&summary).unwrap();
     assert!(summary.starts_with("### aml-register: `m:1`"), "{summary}");
 }
@@ -52,7 +59,11 @@ fn azure_devops_gets_output_variables_and_a_summary_on_stderr() {
 fn jenkins_gets_a_properties_file() {
     let ws = TestWorkspace::new();
     let file = ws.path().join("aml.properties");
-    let output = register(&ws, &[("JENKINS_URL", "http://jenkins.invalid/"), ("AML_OUTPUTS_FILE", file.to_str().unwrap())], REGISTER);
+    let output = register(
+        &ws,
+        &[("JENKINS_URL", "http://jenkins.invalid/"), ("AML_OUTPUTS_FILE", file.to_str().unwrap())],
+        REGISTER,
+    );
     assert_eq!(output.status.code(), Some(0), "{}", render(&output));
     let properties = std::fs::read_to_string(file).unwrap();
     // `:` needs no escape in a properties value (only in keys); Jenkins' readProperties reads this as is.

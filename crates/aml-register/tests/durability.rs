@@ -50,8 +50,12 @@ fn eight_processes_registering_25_versions_each_get_200_distinct_gap_free_versio
 
     // What each process was told is what the registry holds.
     let listed = json(&ws.run(&aml_register(), &["list", "shared", "--all", "-o", "json"]));
-    let stored: BTreeMap<String, String> =
-        listed.as_array().unwrap().iter().map(|m| (m["version"].as_str().unwrap().into(), m["digest"].as_str().unwrap().into())).collect();
+    let stored: BTreeMap<String, String> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["version"].as_str().unwrap().into(), m["digest"].as_str().unwrap().into()))
+        .collect();
     assert_eq!(stored.len(), 200);
     for (version, digest) in &reported {
         assert_eq!(stored.get(version), Some(digest), "version {version}");
@@ -78,7 +82,8 @@ fn kill_9_at_any_moment_leaves_no_version_with_missing_files() {
         file.seek(SeekFrom::Start(0)).unwrap();
         file.write_all(format!("round {i:04}").as_bytes()).unwrap();
         drop(file);
-        let mut child = ws.command(&aml_register()).args(["model", "--name", "big", "--path", "big.bin"]).spawn().unwrap();
+        let mut child =
+            ws.command(&aml_register()).args(["model", "--name", "big", "--path", "big.bin"]).spawn().unwrap();
         std::thread::sleep(Duration::from_millis(*delay));
         if child.try_wait().unwrap().is_none() {
             interrupted += 1;
@@ -86,14 +91,20 @@ fn kill_9_at_any_moment_leaves_no_version_with_missing_files() {
         let _ = child.kill();
         let _ = child.wait();
     }
-    assert!(interrupted >= delays_ms.len() / 2, "only {interrupted} registrations were interrupted: the file is too small to test anything");
+    assert!(
+        interrupted >= delays_ms.len() / 2,
+        "only {interrupted} registrations were interrupted: the file is too small to test anything"
+    );
 
     // Every version the registry lists is complete: its bytes download and match its digest.
     let listed = match ws.workspace().join("registry.db").exists() {
         true => json(&ws.run(&aml_register(), &["list", "big", "--all", "-o", "json"])),
         false => serde_json::json!([]),
     };
-    let versions: Vec<String> = listed.as_array().map(|a| a.iter().map(|m| m["version"].as_str().unwrap().to_string()).collect()).unwrap_or_default();
+    let versions: Vec<String> = listed
+        .as_array()
+        .map(|a| a.iter().map(|m| m["version"].as_str().unwrap().to_string()).collect())
+        .unwrap_or_default();
     for (n, version) in versions.iter().rev().enumerate() {
         assert_eq!(version, &(n + 1).to_string(), "versions have a gap: {versions:?}");
         let dir = format!("check-{version}");
@@ -105,6 +116,8 @@ fn kill_9_at_any_moment_leaves_no_version_with_missing_files() {
     // The workspace still works, and what the killed processes left half-written is swept.
     let after = ws.run(&aml_register(), &["model", "--name", "big", "--path", "big.bin", "-o", "json"]);
     assert_eq!(after.status.code(), Some(0), "{}", render(&after));
-    let leftovers: Vec<_> = std::fs::read_dir(ws.workspace().join("tmp")).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+    let leftovers: Vec<_> = std::fs::read_dir(ws.workspace().join("tmp"))
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
     assert!(leftovers.is_empty(), "temp files of killed processes were not swept: {leftovers:?}");
 }

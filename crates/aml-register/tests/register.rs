@@ -22,7 +22,11 @@ fn model_folder(ws: &TestWorkspace) -> PathBuf {
 /// sha256 of the compact JSON list of {path, size, digest}, sorted by path.
 fn expected_digest(root: &Path, files: &[&str]) -> String {
     let sha = |input: &[u8]| -> String {
-        let mut child = Command::new("sha256sum").stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn().unwrap();
+        let mut child = Command::new("sha256sum")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
         use std::io::Write;
         child.stdin.take().unwrap().write_all(input).unwrap();
         let out = child.wait_with_output().unwrap();
@@ -40,7 +44,9 @@ fn expected_digest(root: &Path, files: &[&str]) -> String {
 
 fn blob_count(ws: &TestWorkspace) -> usize {
     fn walk(dir: &Path) -> usize {
-        std::fs::read_dir(dir).map(|d| d.flatten().map(|e| if e.path().is_dir() { walk(&e.path()) } else { 1 }).sum()).unwrap_or(0)
+        std::fs::read_dir(dir)
+            .map(|d| d.flatten().map(|e| if e.path().is_dir() { walk(&e.path()) } else { 1 }).sum())
+            .unwrap_or(0)
     }
     walk(&ws.workspace().join("blobs"))
 }
@@ -49,11 +55,15 @@ fn blob_count(ws: &TestWorkspace) -> usize {
 fn a_folder_becomes_version_1_named_by_its_content() {
     let ws = TestWorkspace::new();
     let folder = model_folder(&ws);
-    let output = ws.run(&aml_register(), &["model", "--name", "diabetes", "--path", "model", "--tag", "stage=candidate", "-o", "json"]);
+    let output = ws.run(
+        &aml_register(),
+        &["model", "--name", "diabetes", "--path", "model", "--tag", "stage=candidate", "-o", "json"],
+    );
     assert_eq!(output.status.code(), Some(0), "{}", render(&output));
     let model = json(&output);
     assert_eq!(model["digest"], expected_digest(&folder, &["conf/params.json", "model.pkl"]));
-    ws.settings().bind(|| insta::assert_json_snapshot!(model, @r#"
+    ws.settings().bind(|| {
+        insta::assert_json_snapshot!(model, @r#"
     {
       "created_at": "[TIME]",
       "created_by": "tester",
@@ -83,7 +93,8 @@ fn a_folder_becomes_version_1_named_by_its_content() {
       "type": "custom_model",
       "version": "1"
     }
-    "#));
+    "#)
+    });
 }
 
 #[test]
@@ -101,7 +112,8 @@ fn the_same_bytes_return_the_same_version_and_are_stored_once() {
     ----- stderr -----
     note: tags and description were not applied to the existing m:1; use `aml-register tag m:1` or `--force-new`
     ");
-    let forced = json(&ws.run(&aml_register(), &["model", "--name", "m", "--path", "model", "--force-new", "-o", "json"]));
+    let forced =
+        json(&ws.run(&aml_register(), &["model", "--name", "m", "--path", "model", "--force-new", "-o", "json"]));
     assert_eq!((forced["version"].as_str(), forced["reused"].as_bool()), (Some("2"), Some(false)));
     assert_eq!(forced["digest"], first["digest"]);
     // Another name holding the same bytes is a new model, sharing the blobs.
@@ -134,13 +146,17 @@ fn a_job_output_brings_the_jobs_metrics_and_lineage() {
     assert_eq!(model["lineage"]["job"], "echo-1");
     assert_eq!(model["lineage"]["experiment"], "tests");
     // Digests as the job recorded them (see aml-train's run tests).
-    assert_eq!(model["lineage"]["code_digest"], "sha256:0f2c1da3a762878bb07af850fe2d0d4705f92df31fecf34d63bef399bb468397");
+    assert_eq!(
+        model["lineage"]["code_digest"],
+        "sha256:0f2c1da3a762878bb07af850fe2d0d4705f92df31fecf34d63bef399bb468397"
+    );
     assert_eq!(
         model["lineage"]["data"],
         serde_json::json!([{"input": "data", "uri": "./data.csv", "digest": "sha256:04805195b70d54d7d651cc363929520a95d96f118eabf177c6482f7fa6f67378"}])
     );
     let show = ws.run(&aml_register(), &["show", "greeter:1"]);
-    ws.settings().bind(|| insta::assert_snapshot!(render(&show), @r"
+    ws.settings().bind(|| {
+        insta::assert_snapshot!(render(&show), @r"
     exit_code: 0
     ----- stdout -----
     greeter:1  custom_model  sha256:5d4e5997fc0b2ae8fac5aba6f1efc8964ad652aa55af5d65c4e8ae8182fe6aec
@@ -152,7 +168,8 @@ fn a_job_output_brings_the_jobs_metrics_and_lineage() {
       data      data sha256:04805195b70d ./data.csv
       created   [TIME] by tester
     ----- stderr -----
-    "));
+    ")
+    });
 }
 
 #[test]
@@ -163,7 +180,8 @@ fn a_model_yaml_gives_name_type_tags_and_stage() {
         "model.yml",
         "$schema: https://azuremlschemas.azureedge.net/latest/model.schema.json\nname: diabetes\npath: ./model\ntype: mlflow_model\nstage: production\ntags:\n  team: ml\n",
     );
-    let output = json(&ws.run(&aml_register(), &["model", "-f", "model.yml", "--set", "description=from yaml", "-o", "json"]));
+    let output =
+        json(&ws.run(&aml_register(), &["model", "-f", "model.yml", "--set", "description=from yaml", "-o", "json"]));
     assert_eq!(output["id"], "diabetes:1");
     assert_eq!(output["type"], "mlflow_model");
     assert_eq!(output["description"], "from yaml");
@@ -182,7 +200,8 @@ fn list_show_tag_and_download() {
         assert_eq!(json(&out)["version"], (i + 1).to_string());
     }
     let list = ws.run(&aml_register(), &["list", "diabetes", "--max-results", "2"]);
-    ws.settings().bind(|| insta::assert_snapshot!(render(&list), @r"
+    ws.settings().bind(|| {
+        insta::assert_snapshot!(render(&list), @r"
     exit_code: 0
     ----- stdout -----
     NAME      VERSION  DIGEST               CREATED               TAGS
@@ -190,7 +209,8 @@ fn list_show_tag_and_download() {
     diabetes  2        sha256:e74567a1ac5c  [TIME]  
     ----- stderr -----
     showing the newest 2 of 3 versions; `--all` lists every one
-    "));
+    ")
+    });
     let all = json(&ws.run(&aml_register(), &["list", "diabetes", "--all", "-o", "json"]));
     let versions: Vec<&str> = all.as_array().unwrap().iter().map(|v| v["version"].as_str().unwrap()).collect();
     assert_eq!(versions, ["3", "2", "1"]);
@@ -223,7 +243,11 @@ fn list_show_tag_and_download() {
     error: `out/conf/params.json` already exists; nothing was downloaded
     hint: download into an empty or new folder
     ");
-    assert_eq!(std::fs::read_to_string(ws.path().join("out/model.pkl")).unwrap(), "two", "a refused download overwrote a file");
+    assert_eq!(
+        std::fs::read_to_string(ws.path().join("out/model.pkl")).unwrap(),
+        "two",
+        "a refused download overwrote a file"
+    );
 }
 
 #[test]
@@ -235,7 +259,9 @@ fn a_corrupted_blob_is_caught_on_download() {
     let hex = expected_digest(&ws.path().join("model"), &["model.pkl"]);
     assert!(hex.starts_with("sha256:"));
     // Flip the content of the model.pkl blob behind the registry's back.
-    let file_digest = String::from_utf8(Command::new("sha256sum").arg(ws.path().join("model/model.pkl")).output().unwrap().stdout).unwrap();
+    let file_digest =
+        String::from_utf8(Command::new("sha256sum").arg(ws.path().join("model/model.pkl")).output().unwrap().stdout)
+            .unwrap();
     let file_hex = file_digest.split_whitespace().next().unwrap();
     let blob = ws.workspace().join("blobs/sha256").join(&file_hex[..2]).join(file_hex);
     let mut perms = std::fs::metadata(&blob).unwrap().permissions();
@@ -280,7 +306,11 @@ fn bad_input_writes_nothing() {
     // With a workspace: a bad request leaves it as it was.
     assert_eq!(ws.run(&aml_register(), &["model", "--name", "m", "--path", "model"]).status.code(), Some(0));
     let before = std::fs::read(ws.workspace().join("registry.db")).unwrap();
-    for args in [&["model", "--name", "m", "--version", "1", "--path", "typo.yml"][..], &["tag", "m:9", "a=b"], &["model", "--name", "m", "--job", "nope"]] {
+    for args in [
+        &["model", "--name", "m", "--version", "1", "--path", "typo.yml"][..],
+        &["tag", "m:9", "a=b"],
+        &["model", "--name", "m", "--job", "nope"],
+    ] {
         let output = ws.run(&aml_register(), args);
         assert_eq!(output.status.code(), Some(2), "{}", render(&output));
     }
@@ -299,9 +329,14 @@ fn help_teaches_the_commands() {
 fn promote_copies_a_version_with_its_metrics_lineage_and_digest() {
     let ws = TestWorkspace::new();
     run_echo_job(&ws, "echo-1");
-    let source = json(&ws.run(&aml_register(), &["model", "--name", "greeter", "--job", "echo-1", "--tag", "stage=dev", "-o", "json"]));
+    let source =
+        json(&ws.run(
+            &aml_register(),
+            &["model", "--name", "greeter", "--job", "echo-1", "--tag", "stage=dev", "-o", "json"],
+        ));
     let prod = format!("local:{}", ws.path().join("prod").display());
-    let out = ws.run(&aml_register(), &["promote", "greeter:1", "--to", &prod, "--tag", "stage=production", "-o", "json"]);
+    let out =
+        ws.run(&aml_register(), &["promote", "greeter:1", "--to", &prod, "--tag", "stage=production", "-o", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", render(&out));
     let copy = json(&out);
     assert_eq!(copy["digest"], source["digest"], "the copy holds the same bytes");

@@ -150,7 +150,10 @@ fn csv_files(path: &Path) -> Result<Vec<PathBuf>> {
         .collect();
     files.sort();
     if files.is_empty() {
-        return Err(Error::usage(format!("`{}` holds no .csv file to check", path.display()), "point the input at a CSV file or a folder of them"));
+        return Err(Error::usage(
+            format!("`{}` holds no .csv file to check", path.display()),
+            "point the input at a CSV file or a folder of them",
+        ));
     }
     Ok(files)
 }
@@ -188,13 +191,20 @@ impl Findings {
 }
 
 fn check_file(input: &str, file: &Path, table: &TableContract) -> Result<DataCheck> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_path(file)
-        .map_err(|e| Error::usage(format!("cannot read `{}` as CSV: {e}", file.display()), "check the file is a comma-separated text file"))?;
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_path(file).map_err(|e| {
+        Error::usage(
+            format!("cannot read `{}` as CSV: {e}", file.display()),
+            "check the file is a comma-separated text file",
+        )
+    })?;
     let headers: Vec<String> = reader
         .headers()
-        .map_err(|e| Error::usage(format!("cannot read the header of `{}`: {e}", file.display()), "the first line must name the columns"))?
+        .map_err(|e| {
+            Error::usage(
+                format!("cannot read the header of `{}`: {e}", file.display()),
+                "the first line must name the columns",
+            )
+        })?
         .iter()
         .map(|h| h.trim().to_string())
         .collect();
@@ -229,7 +239,13 @@ fn check_file(input: &str, file: &Path, table: &TableContract) -> Result<DataChe
         };
         rows += 1;
         if record.len() != headers.len() {
-            findings.add(None, "shape", format!("rows must have {} fields, as the header", headers.len()), line, &record.len().to_string());
+            findings.add(
+                None,
+                "shape",
+                format!("rows must have {} fields, as the header", headers.len()),
+                line,
+                &record.len().to_string(),
+            );
             continue;
         }
         for &(position, name, rules) in &positions {
@@ -249,9 +265,21 @@ fn check_file(input: &str, file: &Path, table: &TableContract) -> Result<DataChe
     let violations: Vec<Violation> = findings
         .by_rule
         .into_iter()
-        .map(|((column, _), t)| Violation { column, rule: t.rule, message: t.message, count: t.count, examples: t.examples })
+        .map(|((column, _), t)| Violation {
+            column,
+            rule: t.rule,
+            message: t.message,
+            count: t.count,
+            examples: t.examples,
+        })
         .collect();
-    Ok(DataCheck { input: input.to_string(), file: file.display().to_string(), rows, passed: violations.is_empty(), violations })
+    Ok(DataCheck {
+        input: input.to_string(),
+        file: file.display().to_string(),
+        rows,
+        passed: violations.is_empty(),
+        violations,
+    })
 }
 
 fn check_value(findings: &mut Findings, name: &str, rules: &ColumnContract, value: &str, line: u64) {
@@ -287,13 +315,15 @@ fn check_value(findings: &mut Findings, name: &str, rules: &ColumnContract, valu
         ColumnType::String => None,
     };
     if let (Some(n), Some(min)) = (number, rules.min)
-        && n < min {
-            findings.add(Some(name), "min", format!("`{name}` must be ≥ {min}"), line, value);
-        }
+        && n < min
+    {
+        findings.add(Some(name), "min", format!("`{name}` must be ≥ {min}"), line, value);
+    }
     if let (Some(n), Some(max)) = (number, rules.max)
-        && n > max {
-            findings.add(Some(name), "max", format!("`{name}` must be ≤ {max}"), line, value);
-        }
+        && n > max
+    {
+        findings.add(Some(name), "max", format!("`{name}` must be ≤ {max}"), line, value);
+    }
     if let Some(allowed) = &rules.allowed {
         let matches = allowed.iter().any(|a| match number {
             Some(n) => a.as_str().parse::<f64>().is_ok_and(|x| x == n),

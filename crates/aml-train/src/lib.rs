@@ -77,12 +77,16 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
             let steps = ws.job_steps(&job.name)?;
             let jobs = if steps.is_empty() { vec![job.clone()] } else { steps };
             if let Some(wanted) = &args.step
-                && !jobs.iter().any(|j| j.step.as_deref() == Some(wanted.as_str())) {
-                    return Err(Error::usage(
-                        format!("job `{}` has no step `{wanted}`", job.name),
-                        format!("its steps: {}", jobs.iter().filter_map(|j| j.step.as_deref()).collect::<Vec<_>>().join(", ")),
-                    ));
-                }
+                && !jobs.iter().any(|j| j.step.as_deref() == Some(wanted.as_str()))
+            {
+                return Err(Error::usage(
+                    format!("job `{}` has no step `{wanted}`", job.name),
+                    format!(
+                        "its steps: {}",
+                        jobs.iter().filter_map(|j| j.step.as_deref()).collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
             for part in jobs.iter().filter(|j| args.step.is_none() || j.step == args.step) {
                 let (path, text) = ws.job_log_text(&part.name)?;
                 parts.push(LogPart { step: part.step.clone(), job: part.name.clone(), path, text });
@@ -99,7 +103,10 @@ fn compute(text: &str, file: &Path, plan: &Plan) -> Result<Option<aml_client::da
         return Ok(None);
     }
     let Some(parsed) = aml_client::databricks::Compute::parse(text) else {
-        return Err(Error::usage(format!("--compute `{text}` is not a compute"), "use `local` or `databricks:https://HOST?cluster=ID` (see --help)"));
+        return Err(Error::usage(
+            format!("--compute `{text}` is not a compute"),
+            "use `local` or `databricks:https://HOST?cluster=ID` (see --help)",
+        ));
     };
     let compute = parsed?;
     for step in &plan.steps {
@@ -108,7 +115,12 @@ fn compute(text: &str, file: &Path, plan: &Plan) -> Result<Option<aml_client::da
                 Some(name) => format!("jobs.{name}.command"),
                 None => "command".to_string(),
             };
-            return Err(Error::in_file(file, Some(&field), problem, "write the command as `python FILE …` to run it on Databricks"));
+            return Err(Error::in_file(
+                file,
+                Some(&field),
+                problem,
+                "write the command as `python FILE …` to run it on Databricks",
+            ));
         }
     }
     aml_client::databricks::preflight(&compute)?;
@@ -135,8 +147,14 @@ fn warn(plan: &Plan) {
 
 fn validate_view(file: &Path, plan: &Plan, data_checks: Vec<contract::DataCheck>) -> ValidateView {
     let (inputs, outputs) = match plan.kind {
-        "pipeline" => (plan.inputs.iter().map(|(n, _)| n.clone()).collect(), plan.outputs.iter().map(|o| o.name.clone()).collect()),
-        _ => (plan.steps[0].inputs.iter().map(|(n, _)| n.clone()).collect(), plan.steps[0].outputs.iter().map(|(n, _)| n.clone()).collect()),
+        "pipeline" => (
+            plan.inputs.iter().map(|(n, _)| n.clone()).collect(),
+            plan.outputs.iter().map(|o| o.name.clone()).collect(),
+        ),
+        _ => (
+            plan.steps[0].inputs.iter().map(|(n, _)| n.clone()).collect(),
+            plan.steps[0].outputs.iter().map(|(n, _)| n.clone()).collect(),
+        ),
     };
     ValidateView {
         file: file.display().to_string(),

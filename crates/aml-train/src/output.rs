@@ -63,7 +63,13 @@ fn duration(job: &Job) -> Option<f64> {
 }
 
 impl JobView {
-    pub fn new(job: &Job, metrics: BTreeMap<String, f64>, params: BTreeMap<String, String>, log: Option<String>, steps: Vec<StepView>) -> JobView {
+    pub fn new(
+        job: &Job,
+        metrics: BTreeMap<String, f64>,
+        params: BTreeMap<String, String>,
+        log: Option<String>,
+        steps: Vec<StepView>,
+    ) -> JobView {
         JobView {
             name: job.name.clone(),
             kind: job.kind.clone(),
@@ -278,7 +284,8 @@ impl Report for ValidateView {
             }
             writeln!(out, "data FAILED: input `{}` ({}, {} rows)", check.input, check.file, check.rows)?;
             for v in &check.violations {
-                let lines = v.examples.iter().map(|e| format!("line {} `{}`", e.line, e.value)).collect::<Vec<_>>().join(", ");
+                let lines =
+                    v.examples.iter().map(|e| format!("line {} `{}`", e.line, e.value)).collect::<Vec<_>>().join(", ");
                 writeln!(out, "  {} ({} rows): {}", v.message, v.count, lines)?;
             }
         }

@@ -65,7 +65,8 @@ fn assert_echo_job(job: &Value, name: &str) {
 #[test]
 fn a_command_job_runs_on_azure_with_the_answers_of_the_local_workspace() {
     let azure = Azure::start();
-    let local = azure.ws.run(&binary("aml-train"), &["run", "echo/job.yml", "--name", "echo-1", "--output", "json", "--quiet"]);
+    let local =
+        azure.ws.run(&binary("aml-train"), &["run", "echo/job.yml", "--name", "echo-1", "--output", "json", "--quiet"]);
     assert!(local.status.success(), "{}", stderr(&local));
     let local: Value = serde_json::from_slice(&local.stdout).unwrap();
     assert_echo_job(&local, "echo-1");
@@ -78,7 +79,15 @@ fn a_command_job_runs_on_azure_with_the_answers_of_the_local_workspace() {
     // The same snapshot on both backends.
     assert_eq!(remote["code_digest"], local["code_digest"]);
     // Status changes and the job's own output, streamed while it ran.
-    for expected in ["uploading code", "job echo-1 submitted", "web view: https://ml.azure.com/runs/echo-1", "job echo-1: Running", "job echo-1: Completed", "streaming user_logs/std_log.txt", "hello x2: 2 data rows"] {
+    for expected in [
+        "uploading code",
+        "job echo-1 submitted",
+        "web view: https://ml.azure.com/runs/echo-1",
+        "job echo-1: Running",
+        "job echo-1: Completed",
+        "streaming user_logs/std_log.txt",
+        "hello x2: 2 data rows",
+    ] {
         assert!(log.contains(expected), "`{expected}` missing from:\n{log}");
     }
 
@@ -87,8 +96,17 @@ fn a_command_job_runs_on_azure_with_the_answers_of_the_local_workspace() {
     let body = azure.emulator.bodies("/jobs/echo-1").pop().unwrap();
     let props = &body["properties"];
     assert!(props["codeId"].as_str().unwrap().contains("/codes/"), "{props:#}");
-    assert!(props["environmentId"].as_str().unwrap().contains("/environments/CliV2AnonymousEnvironment/versions/"), "{props:#}");
-    assert!(props["inputs"]["data"]["uri"].as_str().unwrap().starts_with("azureml://datastores/workspaceblobstore/paths/LocalUpload/"), "{props:#}");
+    assert!(
+        props["environmentId"].as_str().unwrap().contains("/environments/CliV2AnonymousEnvironment/versions/"),
+        "{props:#}"
+    );
+    assert!(
+        props["inputs"]["data"]["uri"]
+            .as_str()
+            .unwrap()
+            .starts_with("azureml://datastores/workspaceblobstore/paths/LocalUpload/"),
+        "{props:#}"
+    );
     assert_eq!(props["inputs"]["count"], serde_json::json!({"jobInputType": "literal", "value": "2"}));
     assert_eq!(props["outputs"]["result"]["jobOutputType"], "uri_folder");
 
@@ -110,7 +128,10 @@ fn a_command_job_runs_on_azure_with_the_answers_of_the_local_workspace() {
     assert_eq!(jobs["echo-1"]["properties"]["codeId"], jobs["echo-2"]["properties"]["codeId"]);
 
     // aml-register takes the output from Azure as from the local workspace.
-    let registered = azure.run_tool("aml-register", &["model", "--name", "echo-model", "--job", "echo-1", "--output-name", "result", "--output", "json"]);
+    let registered = azure.run_tool(
+        "aml-register",
+        &["model", "--name", "echo-model", "--job", "echo-1", "--output-name", "result", "--output", "json"],
+    );
     assert!(registered.status.success(), "{}", stderr(&registered));
     let registered: Value = serde_json::from_slice(&registered.stdout).unwrap();
     assert_eq!(registered["version"], "1");
@@ -146,7 +167,13 @@ fn throttling_and_server_errors_are_retried_while_a_job_is_followed() {
     azure.emulator.inject("GET", "/mlflow/", Fault::Reset, 1);
     let job = azure.json(&["run", "echo/job.yml", "--name", "retried", "--quiet"]);
     assert_echo_job(&job, "retried");
-    let statuses: Vec<u16> = azure.emulator.requests().iter().filter(|(m, p, _)| m == "PUT" && p.ends_with("/jobs/retried")).map(|(_, _, s)| *s).collect();
+    let statuses: Vec<u16> = azure
+        .emulator
+        .requests()
+        .iter()
+        .filter(|(m, p, _)| m == "PUT" && p.ends_with("/jobs/retried"))
+        .map(|(_, _, s)| *s)
+        .collect();
     assert_eq!(statuses, [503, 201]);
     azure.emulator.assert_clean();
 }
@@ -163,7 +190,13 @@ fn an_unknown_job_is_bad_input_naming_it() {
 #[test]
 fn sigterm_cancels_the_job_in_azure_and_waits_for_it_to_end() {
     let azure = Azure::start();
-    let runner = azure.command("aml-train").args(["run", "echo/sleep.yml", "--name", "cancel-me"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let runner = azure
+        .command("aml-train")
+        .args(["run", "echo/sleep.yml", "--name", "cancel-me"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     let started = std::time::Instant::now();
     while azure.emulator.jobs().get("cancel-me").is_none_or(|job| job["properties"]["status"] != "Running") {
         assert!(started.elapsed() < std::time::Duration::from_secs(120), "the job never ran");
@@ -178,7 +211,11 @@ fn sigterm_cancels_the_job_in_azure_and_waits_for_it_to_end() {
     assert!(stderr(&output).contains("cancelling job cancel-me"), "{}", stderr(&output));
     assert_eq!(azure.requests_containing("POST", "/jobs/cancel-me/cancel"), 1);
     assert_eq!(azure.emulator.jobs()["cancel-me"]["properties"]["status"], "Canceled");
-    assert!(String::from_utf8_lossy(&output.stdout).contains("job cancel-me: Canceled"), "{}", aml_client::testing::render(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("job cancel-me: Canceled"),
+        "{}",
+        aml_client::testing::render(&output)
+    );
     azure.emulator.assert_clean();
 }
 
@@ -218,22 +255,43 @@ fn the_diabetes_pipeline_runs_on_azure_with_its_steps() {
     let job: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(job["status"], "Completed", "{job:#}");
     assert_eq!(job["type"], "pipeline");
-    assert!(stderr(&output).contains("step train (pipe_train): Completed"), "each step's status is said: {}", stderr(&output));
-    let steps: Vec<(&str, &str)> = job["steps"].as_array().unwrap().iter().map(|s| (s["step"].as_str().unwrap(), s["status"].as_str().unwrap())).collect();
+    assert!(
+        stderr(&output).contains("step train (pipe_train): Completed"),
+        "each step's status is said: {}",
+        stderr(&output)
+    );
+    let steps: Vec<(&str, &str)> = job["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["step"].as_str().unwrap(), s["status"].as_str().unwrap()))
+        .collect();
     assert_eq!(steps, [("prep", "Completed"), ("train", "Completed"), ("evaluate", "Completed")], "{job:#}");
     let step = |name: &str| job["steps"].as_array().unwrap().iter().find(|s| s["step"] == name).unwrap().clone();
     assert_eq!(step("train")["metrics"]["train_rows"], 353.0, "{job:#}");
     let rmse = step("evaluate")["metrics"]["rmse"].as_f64().unwrap();
     assert!((45.0..=65.0).contains(&rmse), "rmse = {rmse}");
-    assert!(step("train")["command"].as_str().unwrap().starts_with("python train.py --training-data ${{inputs.train_data}}"), "the step's command as the component has it: {job:#}");
+    assert!(
+        step("train")["command"]
+            .as_str()
+            .unwrap()
+            .starts_with("python train.py --training-data ${{inputs.train_data}}"),
+        "the step's command as the component has it: {job:#}"
+    );
 
     // What was sent: three anonymous components (one per step: same code and environment,
     // different commands), nodes pointing at them, bindings as written.
     let sent = azure.emulator.bodies("/jobs/pipe").pop().unwrap();
     let nodes = sent["properties"]["jobs"].as_object().unwrap();
     assert_eq!(nodes.keys().collect::<Vec<_>>(), ["evaluate", "prep", "train"]);
-    assert_eq!(nodes["train"]["inputs"]["train_data"], serde_json::json!({"job_input_type": "literal", "value": "${{parent.jobs.prep.outputs.train_data}}"}));
-    assert_eq!(nodes["train"]["outputs"]["model"], serde_json::json!({"value": "${{parent.outputs.model}}", "type": "literal"}));
+    assert_eq!(
+        nodes["train"]["inputs"]["train_data"],
+        serde_json::json!({"job_input_type": "literal", "value": "${{parent.jobs.prep.outputs.train_data}}"})
+    );
+    assert_eq!(
+        nodes["train"]["outputs"]["model"],
+        serde_json::json!({"value": "${{parent.outputs.model}}", "type": "literal"})
+    );
     assert!(nodes["prep"]["componentId"].as_str().unwrap().contains("/components/azureml_anonymous/versions/"));
     assert_eq!(azure.requests_containing("PUT", "/components/azureml_anonymous/versions/"), 3);
     assert_eq!(azure.requests_containing("POST", "startPendingUpload"), 1, "the three steps share one code snapshot");

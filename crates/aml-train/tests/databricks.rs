@@ -56,7 +56,12 @@ impl Databricks {
 
     fn assert_no_secrets(&self, output: &Output) {
         let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-        let mut secrets = vec![aml_emulator::CLIENT_SECRET.to_string(), PAT.to_string(), "emulator-access-token".into(), "emulator-databricks-token".into()];
+        let mut secrets = vec![
+            aml_emulator::CLIENT_SECRET.to_string(),
+            PAT.to_string(),
+            "emulator-access-token".into(),
+            "emulator-databricks-token".into(),
+        ];
         secrets.extend(self.emulator.databricks_tokens());
         for secret in secrets {
             assert!(!text.contains(&secret), "a secret leaked into the output:\n{text}");
@@ -75,7 +80,8 @@ fn stderr(output: &Output) -> String {
 #[test]
 fn a_command_job_runs_on_databricks_with_the_answers_of_the_local_workspace() {
     let db = Databricks::start();
-    let local = db.ws.run(&binary("aml-train"), &["run", "echo/job.yml", "--name", "echo-here", "--output", "json", "--quiet"]);
+    let local =
+        db.ws.run(&binary("aml-train"), &["run", "echo/job.yml", "--name", "echo-here", "--output", "json", "--quiet"]);
     assert!(local.status.success(), "{}", stderr(&local));
     let local: Value = serde_json::from_slice(&local.stdout).unwrap();
 
@@ -102,7 +108,8 @@ fn a_command_job_runs_on_databricks_with_the_answers_of_the_local_workspace() {
     assert_eq!(run.run_name, "echo-db");
     assert_eq!(run.task["existing_cluster_id"], EXISTING_CLUSTER);
     assert_eq!(run.task["spark_python_task"]["python_file"], "/Volumes/main/default/aml_train/jobs/echo-db/aml_run.py");
-    let parameters: Vec<&str> = run.task["spark_python_task"]["parameters"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+    let parameters: Vec<&str> =
+        run.task["spark_python_task"]["parameters"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
     let command = &parameters[parameters.iter().position(|p| *p == "--").unwrap() + 1..];
     assert_eq!(command[..3], ["run.py", "--greeting", "hello"]);
     assert!(command.contains(&"/Volumes/main/default/aml_train/jobs/echo-db/inputs/data/data.csv"), "{command:?}");
@@ -117,10 +124,17 @@ fn a_command_job_runs_on_databricks_with_the_answers_of_the_local_workspace() {
     let shown = db.json(&["show", "echo-db"]);
     assert_eq!(shown["status"], "Completed");
     let logs = db.run(&["logs", "echo-db"]);
-    assert!(String::from_utf8_lossy(&logs.stdout).contains("hello x2: 2 data rows"), "{}", aml_client::testing::render(&logs));
+    assert!(
+        String::from_utf8_lossy(&logs.stdout).contains("hello x2: 2 data rows"),
+        "{}",
+        aml_client::testing::render(&logs)
+    );
     let greeting = db.ws.path().join(".aml/jobs/echo-db/outputs/result/greeting.txt");
     assert_eq!(std::fs::read_to_string(greeting).unwrap(), "hello\nhello\n");
-    let model = db.ws.run(&binary("aml-register"), &["model", "--name", "greeter", "--job", "echo-db", "--output-name", "result", "--output", "json"]);
+    let model = db.ws.run(
+        &binary("aml-register"),
+        &["model", "--name", "greeter", "--job", "echo-db", "--output-name", "result", "--output", "json"],
+    );
     assert!(model.status.success(), "{}", aml_client::testing::render(&model));
     let model: Value = serde_json::from_slice(&model.stdout).unwrap();
     assert_eq!(model["lineage"]["job"], "echo-db");
@@ -138,7 +152,22 @@ fn the_diabetes_example_trains_on_databricks_and_its_model_is_registered() {
     let compute = db.emulator.databricks_compute(Some("Standard_DS3_v2"));
     let mut command = db.command();
     command.env("DATABRICKS_TOKEN", PAT).env_remove("AZURE_CLIENT_SECRET");
-    let output = command.args(["run", "diabetes/job.yml", "--name", "ridge", "--set", "inputs.alpha=0.5", "--quiet", "--compute", &compute, "--output", "json"]).output().unwrap();
+    let output = command
+        .args([
+            "run",
+            "diabetes/job.yml",
+            "--name",
+            "ridge",
+            "--set",
+            "inputs.alpha=0.5",
+            "--quiet",
+            "--compute",
+            &compute,
+            "--output",
+            "json",
+        ])
+        .output()
+        .unwrap();
     db.assert_no_secrets(&output);
     assert!(output.status.success(), "{}", aml_client::testing::render(&output));
     let job: Value = serde_json::from_slice(&output.stdout).unwrap();
@@ -151,10 +180,15 @@ fn the_diabetes_example_trains_on_databricks_and_its_model_is_registered() {
     let run = db.emulator.databricks_runs().into_values().next().unwrap();
     assert_eq!(run.task["new_cluster"]["node_type_id"], "Standard_DS3_v2");
     assert_eq!(run.task["new_cluster"]["num_workers"], 2);
-    assert_eq!(run.task["libraries"], serde_json::json!([{"pypi": {"package": "scikit-learn==1.9.1"}}, {"pypi": {"package": "mlflow-skinny==3.17.2"}}]));
+    assert_eq!(
+        run.task["libraries"],
+        serde_json::json!([{"pypi": {"package": "scikit-learn==1.9.1"}}, {"pypi": {"package": "mlflow-skinny==3.17.2"}}])
+    );
     assert_eq!(db.calls("POST", "/oauth2/v2.0/token"), 0, "the token given was used, no Entra token asked for");
 
-    let model = db.ws.run(&binary("aml-register"), &["model", "-f", "diabetes/model.yml", "--job", "ridge", "--output", "json"]);
+    let model = db
+        .ws
+        .run(&binary("aml-register"), &["model", "-f", "diabetes/model.yml", "--job", "ridge", "--output", "json"]);
     assert!(model.status.success(), "{}", aml_client::testing::render(&model));
     let model: Value = serde_json::from_slice(&model.stdout).unwrap();
     assert_eq!(model["id"], "diabetes:1");
@@ -179,7 +213,8 @@ fn the_diabetes_pipeline_runs_each_step_on_databricks() {
     let train = db.emulator.databricks_runs().into_values().find(|r| r.run_name == "pipe_train").unwrap();
     let parameters = train.task["spark_python_task"]["parameters"].to_string();
     assert!(parameters.contains("/Volumes/main/default/aml_train/jobs/pipe_train/inputs/train_data"), "{parameters}");
-    let model = db.ws.run(&binary("aml-register"), &["model", "-f", "diabetes/model.yml", "--job", "pipe", "--output", "json"]);
+    let model =
+        db.ws.run(&binary("aml-register"), &["model", "-f", "diabetes/model.yml", "--job", "pipe", "--output", "json"]);
     assert!(model.status.success(), "{}", aml_client::testing::render(&model));
     db.emulator.assert_clean();
 }
@@ -187,8 +222,16 @@ fn the_diabetes_pipeline_runs_each_step_on_databricks() {
 #[test]
 fn a_failing_run_exits_1_with_the_task_error_and_the_log_tail() {
     let db = Databricks::start();
-    std::fs::write(db.ws.path().join("echo/src/boom.py"), "print('about to fail', flush=True)\nraise ValueError('the data has no rows')\n").unwrap();
-    std::fs::write(db.ws.path().join("echo/boom.yml"), "type: command\ncode: ./src\ncommand: python boom.py\nenvironment:\n  image: python:3.11-slim\n").unwrap();
+    std::fs::write(
+        db.ws.path().join("echo/src/boom.py"),
+        "print('about to fail', flush=True)\nraise ValueError('the data has no rows')\n",
+    )
+    .unwrap();
+    std::fs::write(
+        db.ws.path().join("echo/boom.yml"),
+        "type: command\ncode: ./src\ncommand: python boom.py\nenvironment:\n  image: python:3.11-slim\n",
+    )
+    .unwrap();
     let compute = db.emulator.databricks_compute(None);
     let output = db.run(&["run", "echo/boom.yml", "--name", "boom", "--compute", &compute, "--quiet"]);
     assert_eq!(output.status.code(), Some(1), "{}", aml_client::testing::render(&output));
@@ -212,7 +255,11 @@ fn a_failing_run_exits_1_with_the_task_error_and_the_log_tail() {
         raise ValueError('the data has no rows')
     ValueError: the data has no rows
     "#);
-    assert_eq!(db.emulator.databricks_mlflow_runs().values().next().unwrap().status, "FAILED", "the MLflow run is closed as failed");
+    assert_eq!(
+        db.emulator.databricks_mlflow_runs().values().next().unwrap().status,
+        "FAILED",
+        "the MLflow run is closed as failed"
+    );
     db.emulator.assert_clean();
 }
 
@@ -237,7 +284,15 @@ fn throttling_and_dropped_connections_are_retried_and_a_retried_submit_starts_on
 fn a_run_that_cannot_be_followed_is_said_to_be_still_running() {
     let db = Databricks::start();
     db.emulator.inject("GET", "/jobs/runs/get", Fault::Status(500, None), 50);
-    let output = db.run(&["run", "echo/job.yml", "--name", "lost", "--compute", &db.emulator.databricks_compute(None), "--quiet"]);
+    let output = db.run(&[
+        "run",
+        "echo/job.yml",
+        "--name",
+        "lost",
+        "--compute",
+        &db.emulator.databricks_compute(None),
+        "--quiet",
+    ]);
     assert_eq!(output.status.code(), Some(3), "{}", aml_client::testing::render(&output));
     assert!(stderr(&output).contains("may still be running"), "{}", stderr(&output));
     assert_eq!(db.emulator.databricks_runs().len(), 1, "the run was submitted and left as it is");
@@ -247,10 +302,24 @@ fn a_run_that_cannot_be_followed_is_said_to_be_still_running() {
 #[test]
 fn cancelling_stops_the_run_on_databricks() {
     let db = Databricks::start();
-    std::fs::write(db.ws.path().join("echo/src/slow.py"), "import time\nprint('started', flush=True)\ntime.sleep(300)\n").unwrap();
-    std::fs::write(db.ws.path().join("echo/slow.yml"), "type: command\ncode: ./src\ncommand: python slow.py\nenvironment:\n  image: python:3.11-slim\n").unwrap();
+    std::fs::write(
+        db.ws.path().join("echo/src/slow.py"),
+        "import time\nprint('started', flush=True)\ntime.sleep(300)\n",
+    )
+    .unwrap();
+    std::fs::write(
+        db.ws.path().join("echo/slow.yml"),
+        "type: command\ncode: ./src\ncommand: python slow.py\nenvironment:\n  image: python:3.11-slim\n",
+    )
+    .unwrap();
     let compute = db.emulator.databricks_compute(None);
-    let runner = db.command().args(["run", "echo/slow.yml", "--name", "slow", "--compute", &compute]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let runner = db
+        .command()
+        .args(["run", "echo/slow.yml", "--name", "slow", "--compute", &compute])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     // Wait until the script runs on the driver, then cancel from another process.
     let started = Instant::now();
     while !db.emulator.databricks_runs().values().any(|r| r.life_cycle == "RUNNING") {
@@ -288,7 +357,10 @@ fn bad_input_is_refused_before_anything_runs() {
     // A cluster Databricks does not have: exit 2 naming what it offers, nothing written or run.
     for (compute, says) in [
         (format!("databricks:{host}?node_type=Standard_Huge&workers=2"), "node type `Standard_Huge` is not offered"),
-        (format!("databricks:{host}?node_type=Standard_DS3_v2&spark_version=9.1.x-scala2.12"), "15.4.x-cpu-ml-scala2.12"),
+        (
+            format!("databricks:{host}?node_type=Standard_DS3_v2&spark_version=9.1.x-scala2.12"),
+            "15.4.x-cpu-ml-scala2.12",
+        ),
         (format!("databricks:{host}?cluster=0000-missing"), "cluster `0000-missing` does not exist"),
     ] {
         let refused = db.run(&["run", "echo/job.yml", "--compute", &compute]);
@@ -299,15 +371,25 @@ fn bad_input_is_refused_before_anything_runs() {
     assert!(!db.ws.path().join(".aml").exists(), "nothing was written");
 
     // A volume that does not exist.
-    let volume = db.run(&["run", "echo/job.yml", "--compute", &format!("databricks:{host}?cluster={EXISTING_CLUSTER}&volume=/Volumes/main/default/missing")]);
+    let volume = db.run(&[
+        "run",
+        "echo/job.yml",
+        "--compute",
+        &format!("databricks:{host}?cluster={EXISTING_CLUSTER}&volume=/Volumes/main/default/missing"),
+    ]);
     assert_eq!(volume.status.code(), Some(2), "{}", aml_client::testing::render(&volume));
-    assert!(stderr(&volume).contains("/Volumes/main/default/missing") && stderr(&volume).contains("CREATE VOLUME"), "{}", stderr(&volume));
+    assert!(
+        stderr(&volume).contains("/Volumes/main/default/missing") && stderr(&volume).contains("CREATE VOLUME"),
+        "{}",
+        stderr(&volume)
+    );
     assert!(!db.ws.path().join(".aml").exists(), "nothing was written");
 
     // A token Databricks does not take: exit 3 naming the host and the credential, not the token.
     let mut command = db.command();
     command.env("DATABRICKS_TOKEN", "dapi-not-a-real-token");
-    let output = command.args(["run", "echo/job.yml", "--compute", &db.emulator.databricks_compute(None)]).output().unwrap();
+    let output =
+        command.args(["run", "echo/job.yml", "--compute", &db.emulator.databricks_compute(None)]).output().unwrap();
     assert_eq!(output.status.code(), Some(3), "{}", aml_client::testing::render(&output));
     let text = stderr(&output);
     assert!(text.contains(&host) && text.contains("DATABRICKS_TOKEN (a personal access token)"), "{text}");
@@ -316,7 +398,8 @@ fn bad_input_is_refused_before_anything_runs() {
     // An identity Entra refuses: exit 3 naming the source and the host.
     let mut command = db.command();
     command.env("AZURE_CLIENT_SECRET", "not-the-secret");
-    let output = command.args(["run", "echo/job.yml", "--compute", &db.emulator.databricks_compute(None)]).output().unwrap();
+    let output =
+        command.args(["run", "echo/job.yml", "--compute", &db.emulator.databricks_compute(None)]).output().unwrap();
     assert_eq!(output.status.code(), Some(3), "{}", aml_client::testing::render(&output));
     let text = stderr(&output);
     assert!(text.contains(&host) && text.contains("client secret") && text.contains(aml_emulator::TENANT), "{text}");

@@ -14,7 +14,10 @@ fn in_range(job: &serde_json::Value, metric: &str, low: f64, high: f64) {
 fn the_example_job_logs_its_metrics_with_mlflow() {
     let ws = TestWorkspace::new();
     ws.copy_example("diabetes");
-    let output = ws.run(&binary("aml-train"), &["run", "diabetes/job.yml", "--name", "ridge", "--set", "inputs.alpha=0.5", "-o", "json"]);
+    let output = ws.run(
+        &binary("aml-train"),
+        &["run", "diabetes/job.yml", "--name", "ridge", "--set", "inputs.alpha=0.5", "-o", "json"],
+    );
     assert_eq!(output.status.code(), Some(0), "{}", render(&output));
     let job = json(&output);
     assert_eq!(job["status"], "Completed");

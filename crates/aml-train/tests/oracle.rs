@@ -54,7 +54,10 @@ fn ours(ws: &TestWorkspace, kind: &str, path: &Path) -> std::process::Output {
         // Endpoint and deployment files: parsed by aml-deploy's loader (which has no dry run).
         "endpoint" | "deployment" => online(path),
         // Components are checked as pipelines use them (the pipeline fixture above).
-        "component" => ws.run(&binary("aml-train"), &["validate", &path.with_file_name("pipeline-components.yml").display().to_string()]),
+        "component" => ws.run(
+            &binary("aml-train"),
+            &["validate", &path.with_file_name("pipeline-components.yml").display().to_string()],
+        ),
         _ => {
             ws.write("weights.bin", "weights");
             ws.run(&binary("aml-register"), &["model", "-f", &path.display().to_string(), "--path", "weights.bin"])
@@ -82,13 +85,18 @@ fn our_yaml_verdicts_match_azure_ai_ml() {
         let path: PathBuf = repo_root().join(relative);
         let theirs = &verdicts[*relative];
         if theirs.is_null() != *accepted {
-            disagreements.push(format!("azure-ai-ml {} {relative}: {theirs}", if *accepted { "rejected" } else { "accepted" }));
+            disagreements
+                .push(format!("azure-ai-ml {} {relative}: {theirs}", if *accepted { "rejected" } else { "accepted" }));
         }
         let ws = TestWorkspace::new();
         let output = ours(&ws, kind, &path);
         let expected = if *accepted { Some(0) } else { Some(2) };
         if output.status.code() != expected {
-            disagreements.push(format!("we gave {:?} for {relative}, expected {expected:?}: {}", output.status.code(), render(&output)));
+            disagreements.push(format!(
+                "we gave {:?} for {relative}, expected {expected:?}: {}",
+                output.status.code(),
+                render(&output)
+            ));
         }
     }
     assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));

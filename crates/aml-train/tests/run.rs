@@ -19,15 +19,17 @@ fn fixture(ws: &TestWorkspace) -> PathBuf {
     ws.copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/echo"), "echo")
 }
 
-const VOLATILE: &[&str] = &[".created_at", ".started_at", ".ended_at", ".duration_seconds", ".environment", ".file", ".log"];
+const VOLATILE: &[&str] =
+    &[".created_at", ".started_at", ".ended_at", ".duration_seconds", ".environment", ".file", ".log"];
 
 fn redacted(value: &serde_json::Value) -> serde_json::Value {
     let mut value = value.clone();
     for key in VOLATILE {
         if let Some(field) = value.get_mut(&key[1..])
-            && !field.is_null() {
-                *field = serde_json::Value::String(format!("[{}]", &key[1..]));
-            }
+            && !field.is_null()
+        {
+            *field = serde_json::Value::String(format!("[{}]", &key[1..]));
+        }
     }
     value
 }
@@ -93,7 +95,10 @@ fn a_command_job_reports_status_metrics_and_outputs() {
     }
     "#));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("hello x2: 2 data rows") && stderr.contains("to stderr"), "the job's output is streamed:\n{stderr}");
+    assert!(
+        stderr.contains("hello x2: 2 data rows") && stderr.contains("to stderr"),
+        "the job's output is streamed:\n{stderr}"
+    );
     let result = ws.workspace().join("jobs/echo-1/outputs/result/greeting.txt");
     assert_eq!(std::fs::read_to_string(result).unwrap(), "hello\nhello\n");
     // The snapshot of the code honours the code folder's .gitignore.
@@ -111,7 +116,8 @@ fn show_metrics_and_logs_read_a_finished_job() {
     assert!(!String::from_utf8_lossy(&run.stderr).contains("hello x5"), "--quiet still echoed the job's output");
 
     let show = ws.run(&aml_train(), &["show", "echo-2"]);
-    ws.settings().bind(|| insta::assert_snapshot!(render(&show), @r"
+    ws.settings().bind(|| {
+        insta::assert_snapshot!(render(&show), @r"
     exit_code: 0
     ----- stdout -----
     job echo-2: Completed in [DURATION] (command, experiment tests)
@@ -119,7 +125,8 @@ fn show_metrics_and_logs_read_a_finished_job() {
       output   result  azureml://jobs/echo-2/outputs/result
       log      [TMP]/.aml/jobs/echo-2/logs/std_log.txt
     ----- stderr -----
-    "));
+    ")
+    });
     let metrics = ws.run(&aml_train(), &["metrics", "echo-2", "--output", "json"]);
     assert_eq!(json(&metrics), serde_json::json!({"count": 5.0, "rows": 2.0}));
     let logs = ws.run(&aml_train(), &["logs", "echo-2"]);
@@ -136,7 +143,8 @@ fn show_metrics_and_logs_read_a_finished_job() {
 fn a_failing_job_exits_1_and_shows_the_end_of_its_log() {
     let ws = TestWorkspace::new();
     fixture(&ws);
-    let output = ws.run(&aml_train(), &["run", "echo/job.yml", "--name", "fails", "--set", "inputs.fail=yes", "--quiet"]);
+    let output =
+        ws.run(&aml_train(), &["run", "echo/job.yml", "--name", "fails", "--set", "inputs.fail=yes", "--quiet"]);
     ws.settings().bind(|| insta::assert_snapshot!(render(&output).lines().filter(|l| !l.contains("Preparing") && !l.contains("Running")).collect::<Vec<_>>().join("\n"), @r"
     exit_code: 1
     ----- stdout -----
@@ -195,9 +203,10 @@ fn wait_for(path: &Path) -> String {
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(60) {
         if let Ok(text) = std::fs::read_to_string(path)
-            && !text.is_empty() {
-                return text;
-            }
+            && !text.is_empty()
+        {
+            return text;
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
     panic!("{} never appeared", path.display());
@@ -207,7 +216,10 @@ fn wait_for(path: &Path) -> String {
 fn a_timeout_stops_the_job_and_everything_it_started() {
     let ws = TestWorkspace::new();
     fixture(&ws);
-    let output = ws.run(&aml_train(), &["run", "echo/sleep.yml", "--name", "slow", "--set", "limits.timeout=2", "-q", "-o", "json"]);
+    let output = ws.run(
+        &aml_train(),
+        &["run", "echo/sleep.yml", "--name", "slow", "--set", "limits.timeout=2", "-q", "-o", "json"],
+    );
     assert_eq!(output.status.code(), Some(1), "{}", render(&output));
     let job = json(&output);
     assert_eq!(job["status"], "Failed");
@@ -220,7 +232,13 @@ fn a_timeout_stops_the_job_and_everything_it_started() {
 fn sigterm_cancels_the_job_and_records_it_as_canceled() {
     let ws = TestWorkspace::new();
     fixture(&ws);
-    let runner = ws.command(&aml_train()).args(["run", "echo/sleep.yml", "--name", "cancel-me", "-q"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let runner = ws
+        .command(&aml_train())
+        .args(["run", "echo/sleep.yml", "--name", "cancel-me", "-q"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let grandchild = wait_for(&ws.workspace().join("jobs/cancel-me/code/grandchild.pid"));
     assert!(pid_alive(&grandchild));
     assert!(Command::new("kill").args(["-TERM", &runner.id().to_string()]).status().unwrap().success());
@@ -238,7 +256,13 @@ fn sigterm_cancels_the_job_and_records_it_as_canceled() {
 fn cancel_from_another_process_stops_the_job() {
     let ws = TestWorkspace::new();
     fixture(&ws);
-    let runner = ws.command(&aml_train()).args(["run", "echo/sleep.yml", "--name", "stop-me", "-q"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let runner = ws
+        .command(&aml_train())
+        .args(["run", "echo/sleep.yml", "--name", "stop-me", "-q"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let grandchild = wait_for(&ws.workspace().join("jobs/stop-me/code/grandchild.pid"));
     let cancel = ws.run(&aml_train(), &["cancel", "stop-me", "-o", "json"]);
     assert_eq!(cancel.status.code(), Some(0), "{}", render(&cancel));
@@ -265,9 +289,16 @@ fn a_pipeline_wires_step_outputs_to_later_steps() {
     assert_eq!(job["outputs"], serde_json::json!({"final": "azureml://jobs/pipe/outputs/final"}));
     // Later steps win when metric names clash: `second` counted 3 and read a 1-line file.
     assert_eq!(job["metrics"], serde_json::json!({"count": 3.0, "rows": 0.0}));
-    let steps: Vec<(String, String)> =
-        job["steps"].as_array().unwrap().iter().map(|s| (s["step"].as_str().unwrap().into(), s["status"].as_str().unwrap().into())).collect();
-    assert_eq!(steps, [("first".to_string(), "Completed".to_string()), ("second".to_string(), "Completed".to_string())]);
+    let steps: Vec<(String, String)> = job["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["step"].as_str().unwrap().into(), s["status"].as_str().unwrap().into()))
+        .collect();
+    assert_eq!(
+        steps,
+        [("first".to_string(), "Completed".to_string()), ("second".to_string(), "Completed".to_string())]
+    );
     let final_output = PathBuf::from(job["output_paths"]["final"].as_str().unwrap());
     assert_eq!(std::fs::read_to_string(final_output.join("greeting.txt")).unwrap(), "again\nagain\nagain\n");
     // The second step recorded where its input came from.
@@ -291,10 +322,14 @@ fn a_pipeline_wires_step_outputs_to_later_steps() {
 fn a_failed_step_stops_the_steps_that_need_it() {
     let ws = TestWorkspace::new();
     fixture(&ws);
-    let output = ws.run(&aml_train(), &["run", "echo/pipeline.yml", "--name", "broken", "-q", "--set", "jobs.first.command=exit 4"]);
+    let output = ws.run(
+        &aml_train(),
+        &["run", "echo/pipeline.yml", "--name", "broken", "-q", "--set", "jobs.first.command=exit 4"],
+    );
     assert_eq!(output.status.code(), Some(1), "{}", render(&output));
     let show = ws.run(&aml_train(), &["show", "broken"]);
-    ws.settings().bind(|| insta::assert_snapshot!(render(&show), @r"
+    ws.settings().bind(|| {
+        insta::assert_snapshot!(render(&show), @r"
     exit_code: 1
     ----- stdout -----
     job broken: Failed in [DURATION] (pipeline, experiment tests)
@@ -304,7 +339,8 @@ fn a_failed_step_stops_the_steps_that_need_it() {
       error    step(s) first, second did not complete
       logs     aml-train logs broken
     ----- stderr -----
-    "));
+    ")
+    });
 }
 
 #[test]
@@ -335,7 +371,13 @@ fn component_steps_take_defaults_optional_sections_and_continue_on_failure() {
 fn a_job_whose_runner_was_killed_shows_as_failed() {
     let ws = TestWorkspace::new();
     fixture(&ws);
-    let mut runner = ws.command(&aml_train()).args(["run", "echo/sleep.yml", "--name", "orphan", "-q"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut runner = ws
+        .command(&aml_train())
+        .args(["run", "echo/sleep.yml", "--name", "orphan", "-q"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let grandchild = wait_for(&ws.workspace().join("jobs/orphan/code/grandchild.pid"));
     runner.kill().unwrap(); // SIGKILL: no chance to record anything
     runner.wait().unwrap();

@@ -20,15 +20,18 @@ fn with_repo_filter(ws: &TestWorkspace) -> insta::Settings {
 fn the_example_job_and_its_data_pass() {
     let ws = TestWorkspace::new();
     let example = ws.copy_example("diabetes");
-    let output = ws.run(&aml_train(), &["validate", "diabetes/job.yml", "--data-contract", "diabetes/data-contract.yml"]);
+    let output =
+        ws.run(&aml_train(), &["validate", "diabetes/job.yml", "--data-contract", "diabetes/data-contract.yml"]);
     assert!(example.exists());
-    ws.settings().bind(|| insta::assert_snapshot!(render(&output), @r"
+    ws.settings().bind(|| {
+        insta::assert_snapshot!(render(&output), @r"
     exit_code: 0
     ----- stdout -----
     data ok: input `training_data` ([TMP]/diabetes/data/diabetes.csv, 442 rows)
     ok: diabetes/job.yml (command job, 2 inputs, 1 output)
     ----- stderr -----
-    "));
+    ")
+    });
 }
 
 #[test]
@@ -36,7 +39,8 @@ fn the_example_pipeline_validates_as_json() {
     let ws = TestWorkspace::new();
     ws.copy_example("diabetes");
     let output = ws.run(&aml_train(), &["validate", "diabetes/pipeline.yml", "--output", "json"]);
-    ws.settings().bind(|| insta::assert_snapshot!(render(&output), @r#"
+    ws.settings().bind(|| {
+        insta::assert_snapshot!(render(&output), @r#"
     exit_code: 0
     ----- stdout -----
     {
@@ -59,7 +63,8 @@ fn the_example_pipeline_validates_as_json() {
       "warnings": []
     }
     ----- stderr -----
-    "#));
+    "#)
+    });
 }
 
 #[test]
@@ -72,8 +77,10 @@ fn data_that_breaks_its_contract_fails_with_the_lines_named() {
     text.push_str("50,1,,101,157,93.2,38,4,4.8598,87,151\n"); // bmi missing
     text.push_str("50,1,abc,101,157,93.2,38,4,4.8598,87,151\n"); // bmi not a number
     std::fs::write(&csv, text).unwrap();
-    let output = ws.run(&aml_train(), &["validate", "diabetes/job.yml", "--data-contract", "diabetes/data-contract.yml"]);
-    ws.settings().bind(|| insta::assert_snapshot!(render(&output), @r"
+    let output =
+        ws.run(&aml_train(), &["validate", "diabetes/job.yml", "--data-contract", "diabetes/data-contract.yml"]);
+    ws.settings().bind(|| {
+        insta::assert_snapshot!(render(&output), @r"
     exit_code: 1
     ----- stdout -----
     data FAILED: input `training_data` ([TMP]/diabetes/data/diabetes.csv, 445 rows)
@@ -83,7 +90,8 @@ fn data_that_breaks_its_contract_fails_with_the_lines_named() {
       `sex` must be one of 1, 2 (1 rows): line 444 `3`
     invalid: diabetes/job.yml (command job, 2 inputs, 1 output): data breaks its contract
     ----- stderr -----
-    "));
+    ")
+    });
     // `run` checks the same contract first and does not start the job.
     let run = ws.run(&aml_train(), &["run", "diabetes/job.yml", "--data-contract", "diabetes/data-contract.yml"]);
     assert_eq!(run.status.code(), Some(1), "{}", render(&run));
@@ -96,13 +104,15 @@ fn a_contract_naming_an_input_the_job_lacks_is_bad_input() {
     ws.copy_example("diabetes");
     ws.write("contract.yml", "inputs:\n  raw:\n    columns:\n      age: {type: number}\n");
     let output = ws.run(&aml_train(), &["validate", "diabetes/job.yml", "--data-contract", "contract.yml"]);
-    ws.settings().bind(|| insta::assert_snapshot!(render(&output), @r"
+    ws.settings().bind(|| {
+        insta::assert_snapshot!(render(&output), @r"
     exit_code: 2
     ----- stdout -----
     ----- stderr -----
     error: contract.yml: field `inputs.raw`: `[TMP]/diabetes/job.yml` has no input `raw`
     hint: the job's inputs: `training_data`, `alpha`
-    "));
+    ")
+    });
 }
 
 /// Every folder under `fixtures/bad/` is a job file (plus optional extra arguments, one per
@@ -117,7 +127,9 @@ fn bad_input_is_rejected_with_file_line_and_field() {
     for case in cases {
         let name = case.file_name().unwrap().to_string_lossy().into_owned();
         let job = case.join("job.yml");
-        let extra: Vec<String> = std::fs::read_to_string(case.join("args")).map(|a| a.lines().map(str::to_owned).collect()).unwrap_or_default();
+        let extra: Vec<String> = std::fs::read_to_string(case.join("args"))
+            .map(|a| a.lines().map(str::to_owned).collect())
+            .unwrap_or_default();
         let ws = TestWorkspace::new();
         let run = |command: &str| ws.command(&aml_train()).arg(command).arg(&job).args(&extra).output().unwrap();
         let validate = run("validate");
@@ -154,7 +166,10 @@ fn reading_commands_need_an_existing_workspace() {
     hint: run `aml-train run` or `aml-register model` to create one, or point `--workspace local:DIR` (AML_WORKSPACE) at an existing one
     "));
     // An Azure workspace with no identity configured: exit 3 listing every source tried.
-    let output = ws.run(&aml_train(), &["show", "some_job", "--workspace", "azureml://subscriptions/s/resourceGroups/g/workspaces/w"]);
+    let output = ws.run(
+        &aml_train(),
+        &["show", "some_job", "--workspace", "azureml://subscriptions/s/resourceGroups/g/workspaces/w"],
+    );
     assert_eq!(output.status.code(), Some(3), "{}", render(&output));
     assert!(render(&output).contains("no Azure identity to act as; tried: client secret"), "{}", render(&output));
     assert!(!Path::new(&ws.path().join("missing")).exists());

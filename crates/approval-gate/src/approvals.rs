@@ -22,8 +22,21 @@ fn new_id() -> Result<String> {
 }
 
 /// An audit entry about a request: `(kind, decision)`, who, and what else to keep.
-fn audit_entry(request: &ApprovalRequest, (kind, decision): (&str, &str), by: Option<String>, details: serde_json::Value) -> NewAuditEntry {
-    NewAuditEntry { kind: kind.into(), model: Some(request.model.clone()), job: None, request: Some(request.id.clone()), decision: decision.into(), by, details }
+fn audit_entry(
+    request: &ApprovalRequest,
+    (kind, decision): (&str, &str),
+    by: Option<String>,
+    details: serde_json::Value,
+) -> NewAuditEntry {
+    NewAuditEntry {
+        kind: kind.into(),
+        model: Some(request.model.clone()),
+        job: None,
+        request: Some(request.id.clone()),
+        decision: decision.into(),
+        by,
+        details,
+    }
 }
 
 fn who(given: Option<&str>, flag: &str) -> Result<String> {
@@ -35,12 +48,19 @@ fn who(given: Option<&str>, flag: &str) -> Result<String> {
 }
 
 pub fn request(args: RequestArgs, workspace: &str) -> Result<ApprovalRequest> {
-    let approvers: Vec<String> = args.approvers.iter().map(|a| a.trim().to_string()).filter(|a| !a.is_empty()).collect();
+    let approvers: Vec<String> =
+        args.approvers.iter().map(|a| a.trim().to_string()).filter(|a| !a.is_empty()).collect();
     if approvers.is_empty() {
-        return Err(Error::usage("`--approvers` names nobody", "give the people who may approve: `--approvers ml-lead,qa-lead`"));
+        return Err(Error::usage(
+            "`--approvers` names nobody",
+            "give the people who may approve: `--approvers ml-lead,qa-lead`",
+        ));
     }
     if args.stage.trim().is_empty() {
-        return Err(Error::usage("`--stage` is empty", "name the stage the model is approved for: `--stage production`"));
+        return Err(Error::usage(
+            "`--stage` is empty",
+            "name the stage the model is approved for: `--stage production`",
+        ));
     }
     let requester = who(args.requester.as_deref(), "--requester")?;
     let mut ws = Workspace::open(workspace, Access::Existing)?;
@@ -106,13 +126,24 @@ pub fn decide(args: DecideArgs, approve: bool, workspace: &str) -> Result<Approv
     if approve && is_requester && !request.allow_self_approval {
         return Err(Error::usage(
             format!("`{by}` asked for request `{}` and cannot approve it too", request.id),
-            format!("another approver must: {}", request.approvers.iter().filter(|a| **a != by).cloned().collect::<Vec<_>>().join(", ")),
+            format!(
+                "another approver must: {}",
+                request.approvers.iter().filter(|a| **a != by).cloned().collect::<Vec<_>>().join(", ")
+            ),
         ));
     }
     let state = if approve { ApprovalState::Approved } else { ApprovalState::Rejected };
     let outcome = state.to_string();
-    let entry = audit_entry(&request, (&outcome, &outcome), Some(by.clone()), json!({"stage": request.stage, "comment": args.comment, "requester": request.requester}));
-    let tags = BTreeMap::from([(format!("approval.{}", request.stage), state.to_string()), (format!("approval.{}.by", request.stage), by.clone())]);
+    let entry = audit_entry(
+        &request,
+        (&outcome, &outcome),
+        Some(by.clone()),
+        json!({"stage": request.stage, "comment": args.comment, "requester": request.requester}),
+    );
+    let tags = BTreeMap::from([
+        (format!("approval.{}", request.stage), state.to_string()),
+        (format!("approval.{}.by", request.stage), by.clone()),
+    ]);
     let decided = ws.close_approval(&request.id, state, Some(&by), args.comment.as_deref(), &entry, &tags)?;
     if !decided.won {
         return Err(closed_already(&decided.request));
@@ -121,8 +152,11 @@ pub fn decide(args: DecideArgs, approve: bool, workspace: &str) -> Result<Approv
 }
 
 pub fn wait(args: WaitArgs, workspace: &str) -> Result<ApprovalRequest> {
-    let timeout = aml_client::duration::parse(&args.timeout).map_err(|e| Error::usage(format!("`--timeout {}`: {e}", args.timeout), "write a duration: `30m`, `2h`, `90s`"))?;
-    let interval = aml_client::duration::parse(&args.interval).map_err(|e| Error::usage(format!("`--interval {}`: {e}", args.interval), "write a duration: `1s`, `250ms`"))?;
+    let timeout = aml_client::duration::parse(&args.timeout).map_err(|e| {
+        Error::usage(format!("`--timeout {}`: {e}", args.timeout), "write a duration: `30m`, `2h`, `90s`")
+    })?;
+    let interval = aml_client::duration::parse(&args.interval)
+        .map_err(|e| Error::usage(format!("`--interval {}`: {e}", args.interval), "write a duration: `1s`, `250ms`"))?;
     let mut ws = Workspace::open(workspace, Access::Existing)?;
     let request = ws.approval(&args.id)?;
     if request.state == ApprovalState::Pending {
@@ -145,7 +179,12 @@ pub fn wait(args: WaitArgs, workspace: &str) -> Result<ApprovalRequest> {
         }
         if start.elapsed() >= timeout {
             let why = "no decision in time";
-            let entry = audit_entry(&request, ("expired", "expired"), None, json!({"stage": request.stage, "comment": format!("{why} (waited {})", args.timeout)}));
+            let entry = audit_entry(
+                &request,
+                ("expired", "expired"),
+                None,
+                json!({"stage": request.stage, "comment": format!("{why} (waited {})", args.timeout)}),
+            );
             let tags = BTreeMap::from([(format!("approval.{}", request.stage), "expired".to_string())]);
             let decided = ws.close_approval(&request.id, ApprovalState::Expired, None, Some(why), &entry, &tags)?;
             return Ok(decided.request);
@@ -153,7 +192,12 @@ pub fn wait(args: WaitArgs, workspace: &str) -> Result<ApprovalRequest> {
         if last_note.elapsed() >= Duration::from_secs(60) {
             last_note = Instant::now();
             let left = timeout.saturating_sub(start.elapsed()).as_secs();
-            aml_client::status!("still waiting for {} ({}m{:02}s left)", request.approvers.join(" or "), left / 60, left % 60);
+            aml_client::status!(
+                "still waiting for {} ({}m{:02}s left)",
+                request.approvers.join(" or "),
+                left / 60,
+                left % 60
+            );
         }
         std::thread::sleep(interval.min(timeout.saturating_sub(start.elapsed())).max(Duration::from_millis(10)));
     }

@@ -31,11 +31,17 @@ fn check_metrics(rules: &[Rule], candidate: &Subject, champion: Option<&Subject>
                 },
             };
             if !subject.metrics.contains_key(&metric.name) {
-                let near = aml_client::yaml::closest(&metric.name, &subject.metrics.keys().map(String::as_str).collect::<Vec<_>>())
-                    .map(|n| format!("did you mean `{}.{n}`? ", metric.side))
-                    .unwrap_or_default();
+                let near = aml_client::yaml::closest(
+                    &metric.name,
+                    &subject.metrics.keys().map(String::as_str).collect::<Vec<_>>(),
+                )
+                .map(|n| format!("did you mean `{}.{n}`? ", metric.side))
+                .unwrap_or_default();
                 return Err(Error::usage(
-                    format!("rule `{}` reads `{}.{}`, but the {} `{}` has no metric `{}`", rule.text, metric.side, metric.name, metric.side, subject.reference, metric.name),
+                    format!(
+                        "rule `{}` reads `{}.{}`, but the {} `{}` has no metric `{}`",
+                        rule.text, metric.side, metric.name, metric.side, subject.reference, metric.name
+                    ),
                     format!("{near}{}", known(&subject.metrics)),
                 ));
             }
@@ -68,7 +74,13 @@ fn evaluate(rule: &Rule, candidate: &Subject, champion: Option<&Subject>) -> Rul
             Some(rule.evaluate(&candidate.metrics, champion.map(|c| &c.metrics).unwrap_or(&none)))
         }
     };
-    RuleResult { expression: rule.text.clone(), candidate: one(&candidate_values), champion: one(&champion_values), values, passed }
+    RuleResult {
+        expression: rule.text.clone(),
+        candidate: one(&candidate_values),
+        champion: one(&champion_values),
+        values,
+        passed,
+    }
 }
 
 pub fn run(args: CheckArgs, workspace: &str) -> Result<Decision> {
@@ -119,7 +131,10 @@ pub fn run(args: CheckArgs, workspace: &str) -> Result<Decision> {
     };
     let tags = BTreeMap::from([
         ("gate.decision".to_string(), decision.decision.clone()),
-        ("gate.champion".to_string(), decision.champion.as_ref().map(|c| c.reference.clone()).unwrap_or_else(|| "none".into())),
+        (
+            "gate.champion".to_string(),
+            decision.champion.as_ref().map(|c| c.reference.clone()).unwrap_or_else(|| "none".into()),
+        ),
         ("gate.forced".to_string(), forced.to_string()),
     ]);
     let recorded = ws.record_audit(&entry, &tags)?;

@@ -106,7 +106,9 @@ fn tokenize(text: &str) -> Result<Vec<(Token, usize)>, ParseError> {
                 }
             }
             let literal: String = chars[start..i].iter().collect();
-            let value = literal.parse::<f64>().map_err(|_| ParseError { column, message: format!("`{literal}` is not a number") })?;
+            let value = literal
+                .parse::<f64>()
+                .map_err(|_| ParseError { column, message: format!("`{literal}` is not a number") })?;
             tokens.push((Token::Number(value), column));
             continue;
         }
@@ -143,7 +145,12 @@ fn tokenize(text: &str) -> Result<Vec<(Token, usize)>, ParseError> {
             '.' => Token::Dot,
             '(' => Token::Open,
             ')' => Token::Close,
-            '=' => return Err(ParseError { column, message: "`=` alone is not a comparison; write `==`, `<=` or `>=`".into() }),
+            '=' => {
+                return Err(ParseError {
+                    column,
+                    message: "`=` alone is not a comparison; write `==`, `<=` or `>=`".into(),
+                });
+            }
             other => return Err(ParseError { column, message: format!("unexpected `{other}`") }),
         };
         tokens.push((token, column));
@@ -322,7 +329,8 @@ impl Parser {
                 self.position += 1;
                 let inner = self.or()?;
                 if self.peek() != Some(&Token::Close) {
-                    return self.error(format!("expected `)` to close the `(` at column {column}, found {}", self.found()));
+                    return self
+                        .error(format!("expected `)` to close the `(` at column {column}, found {}", self.found()));
                 }
                 self.position += 1;
                 Ok(inner)
@@ -346,7 +354,10 @@ impl Parser {
                 let side = if word == "candidate" { Side::Candidate } else { Side::Champion };
                 self.position += 1;
                 if self.peek() != Some(&Token::Dot) {
-                    return self.error(format!("expected `.` and a metric name after `{word}` (as in `{word}.rmse`), found {}", self.found()));
+                    return self.error(format!(
+                        "expected `.` and a metric name after `{word}` (as in `{word}.rmse`), found {}",
+                        self.found()
+                    ));
                 }
                 self.position += 1;
                 match self.peek().cloned() {
@@ -358,13 +369,17 @@ impl Parser {
                 }
             }
             Some(Token::Word(word)) => {
-                let hint = match aml_client::yaml::closest(&word, &["candidate", "champion", "abs", "and", "or", "not"]) {
+                let hint = match aml_client::yaml::closest(&word, &["candidate", "champion", "abs", "and", "or", "not"])
+                {
                     Some(near) => format!("; did you mean `{near}`?"),
                     None => "; metrics are written `candidate.NAME` or `champion.NAME`".into(),
                 };
                 self.error(format!("unknown word `{word}`{hint}"))
             }
-            _ => self.error(format!("expected a number, a metric (`candidate.NAME`, `champion.NAME`), `abs(` or `(`, found {}", self.found())),
+            _ => self.error(format!(
+                "expected a number, a metric (`candidate.NAME`, `champion.NAME`), `abs(` or `(`, found {}",
+                self.found()
+            )),
         }
     }
 }

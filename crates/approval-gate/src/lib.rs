@@ -21,9 +21,15 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
     let workspace = cli.global.workspace.as_str();
     match cli.command {
         Command::Check(args) => Ok(Box::new(check::run(args, workspace)?)),
-        Command::Request(args) => Ok(Box::new(RequestView { request: approvals::request(args, workspace)?, waited: false })),
-        Command::Approve(args) => Ok(Box::new(RequestView { request: approvals::decide(args, true, workspace)?, waited: false })),
-        Command::Reject(args) => Ok(Box::new(RequestView { request: approvals::decide(args, false, workspace)?, waited: false })),
+        Command::Request(args) => {
+            Ok(Box::new(RequestView { request: approvals::request(args, workspace)?, waited: false }))
+        }
+        Command::Approve(args) => {
+            Ok(Box::new(RequestView { request: approvals::decide(args, true, workspace)?, waited: false }))
+        }
+        Command::Reject(args) => {
+            Ok(Box::new(RequestView { request: approvals::decide(args, false, workspace)?, waited: false }))
+        }
         Command::Wait(args) => Ok(Box::new(RequestView { request: approvals::wait(args, workspace)?, waited: true })),
         Command::Record(args) => Ok(Box::new(output::Recorded(record::record(args, workspace)?))),
         Command::List(args) => {
@@ -32,7 +38,10 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
             if let Some(state) = &args.state {
                 const STATES: [&str; 4] = ["pending", "approved", "rejected", "expired"];
                 if !STATES.contains(&state.as_str()) {
-                    return Err(Error::usage(format!("`--state {state}` is not a state"), format!("states: {}", STATES.join(", "))));
+                    return Err(Error::usage(
+                        format!("`--state {state}` is not a state"),
+                        format!("states: {}", STATES.join(", ")),
+                    ));
                 }
                 requests.retain(|r| r.state.to_string() == *state);
             }

@@ -77,10 +77,15 @@ impl Report for Decision {
     fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
         let against = match (&self.champion, &self.no_champion) {
             (Some(champion), _) => match &champion.serving {
-                Some(s) => format!("{} (serving {}% of endpoint {} as {})", champion.reference, s.traffic, s.endpoint, s.deployment),
+                Some(s) => format!(
+                    "{} (serving {}% of endpoint {} as {})",
+                    champion.reference, s.traffic, s.endpoint, s.deployment
+                ),
                 None => champion.reference.clone(),
             },
-            (None, Some((why, rule))) => format!("no champion: {why}; --no-champion {}", if *rule == NoChampion::Pass { "pass" } else { "fail" }),
+            (None, Some((why, rule))) => {
+                format!("no champion: {why}; --no-champion {}", if *rule == NoChampion::Pass { "pass" } else { "fail" })
+            }
             (None, None) => "no champion".into(),
         };
         let headline = match (self.decision.as_str(), self.forced) {
@@ -160,7 +165,13 @@ impl Report for Decision {
         );
         for rule in self.ordered() {
             let value = |v: Option<f64>| v.map(number).unwrap_or_else(|| "-".into());
-            md.push_str(&format!("| `{}` | {} | {} | {} |\n", rule.expression, value(rule.candidate), value(rule.champion), verdict(rule.passed)));
+            md.push_str(&format!(
+                "| `{}` | {} | {} | {} |\n",
+                rule.expression,
+                value(rule.candidate),
+                value(rule.champion),
+                verdict(rule.passed)
+            ));
         }
         if let Some(reason) = &self.reason {
             md.push_str(&format!("\nOverride: {reason}\n"));
@@ -201,7 +212,14 @@ impl Report for RequestView {
         vec![
             ("approvalId", self.request.id.clone()),
             ("approvalState", self.request.state.to_string()),
-            ("approvedBy", if self.request.state == ApprovalState::Approved { self.request.decided_by.clone().unwrap_or_default() } else { String::new() }),
+            (
+                "approvedBy",
+                if self.request.state == ApprovalState::Approved {
+                    self.request.decided_by.clone().unwrap_or_default()
+                } else {
+                    String::new()
+                },
+            ),
             ("modelId", self.request.model.clone()),
         ]
     }
@@ -216,7 +234,16 @@ impl Report for RequestList {
         }
         for r in &self.0 {
             let by = r.decided_by.as_ref().map(|b| format!(" by {b}")).unwrap_or_default();
-            writeln!(out, "{}  {:8}  {} for {}  asked by {} of {}{by}", r.id, r.state.to_string(), r.model, r.stage, r.requester, r.approvers.join(", "))?;
+            writeln!(
+                out,
+                "{}  {:8}  {} for {}  asked by {} of {}{by}",
+                r.id,
+                r.state.to_string(),
+                r.model,
+                r.stage,
+                r.requester,
+                r.approvers.join(", ")
+            )?;
         }
         Ok(())
     }
@@ -266,6 +293,12 @@ impl Report for Recorded {
     }
 
     fn ci_outputs(&self) -> Vec<(&'static str, String)> {
-        vec![("approvalState", self.0.decision.clone()), ("approvedBy", if self.0.decision == "approved" { self.0.by.clone().unwrap_or_default() } else { String::new() })]
+        vec![
+            ("approvalState", self.0.decision.clone()),
+            (
+                "approvedBy",
+                if self.0.decision == "approved" { self.0.by.clone().unwrap_or_default() } else { String::new() },
+            ),
+        ]
     }
 }

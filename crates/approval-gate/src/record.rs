@@ -22,7 +22,10 @@ struct Verdict {
 }
 
 fn variable(name: &str, how: &str) -> Result<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty()).ok_or_else(|| Error::usage(format!("`{name}` is not set"), how.to_string()))
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| Error::usage(format!("`{name}` is not set"), how.to_string()))
 }
 
 fn fetch(url: &str, headers: &[(&str, &str)], what: &str) -> Result<Value> {
@@ -31,13 +34,17 @@ fn fetch(url: &str, headers: &[(&str, &str)], what: &str) -> Result<Value> {
         200 => {
             // Azure DevOps' documents may start with a byte-order mark.
             let text = String::from_utf8_lossy(&response.body);
-            serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(|e| Error::service(format!("{what}: the answer is not the JSON documented ({e})"), None))
+            serde_json::from_str(text.trim_start_matches('\u{feff}'))
+                .map_err(|e| Error::service(format!("{what}: the answer is not the JSON documented ({e})"), None))
         }
         401 | 403 => Err(Error::usage(
             format!("{what}: the token was refused (HTTP {})", response.status),
             "check the token's scopes: Azure DevOps needs `vso.build_execute`; GitHub's `GITHUB_TOKEN` needs `actions: read`",
         )),
-        404 => Err(Error::usage(format!("{what}: not found (HTTP 404) at {url}"), "check the id, the project or repository, and that the token can see it")),
+        404 => Err(Error::usage(
+            format!("{what}: not found (HTTP 404) at {url}"),
+            "check the id, the project or repository, and that the token can see it",
+        )),
         status => Err(Error::service(format!("{what}: HTTP {status} from {url}"), None)),
     }
 }
@@ -68,22 +75,44 @@ struct AdoApproval {
 
 /// Azure DevOps: `GET {collection}{project}/_apis/pipelines/approvals/{id}?$expand=steps&api-version=7.1`.
 fn azure_devops(args: &RecordArgs) -> Result<Verdict> {
-    let id = args.approval_id.as_deref().ok_or_else(|| Error::usage("`--from azure-devops` needs `--approval-id`", "the approval's id (a GUID), from the Approvals REST query or the check's URL"))?;
+    let id = args.approval_id.as_deref().ok_or_else(|| {
+        Error::usage(
+            "`--from azure-devops` needs `--approval-id`",
+            "the approval's id (a GUID), from the Approvals REST query or the check's URL",
+        )
+    })?;
     let collection = variable("SYSTEM_COLLECTIONURI", "run inside an Azure DevOps job (it sets System.CollectionUri)")?;
     let project = variable("SYSTEM_TEAMPROJECT", "run inside an Azure DevOps job (it sets System.TeamProject)")?;
-    let token = variable("SYSTEM_ACCESSTOKEN", "map the job's token into the step: `env: { SYSTEM_ACCESSTOKEN: $(System.AccessToken) }`")?;
-    let url = format!("{}/{project}/_apis/pipelines/approvals/{id}?$expand=steps&api-version=7.1", collection.trim_end_matches('/'));
+    let token = variable(
+        "SYSTEM_ACCESSTOKEN",
+        "map the job's token into the step: `env: { SYSTEM_ACCESSTOKEN: $(System.AccessToken) }`",
+    )?;
+    let url = format!(
+        "{}/{project}/_apis/pipelines/approvals/{id}?$expand=steps&api-version=7.1",
+        collection.trim_end_matches('/')
+    );
     let authorization = format!("Bearer {token}");
-    let body = fetch(&url, &[("authorization", &authorization), ("accept", "application/json")], &format!("Azure DevOps approval `{id}`"))?;
-    let approval: AdoApproval = serde_json::from_value(body.clone()).map_err(|e| Error::service(format!("Azure DevOps approval `{id}`: unexpected shape ({e})"), None))?;
-    let decided: Vec<&AdoStep> = approval.steps.iter().filter(|s| s.status.as_deref() == Some(approval.status.as_str())).collect();
+    let body = fetch(
+        &url,
+        &[("authorization", &authorization), ("accept", "application/json")],
+        &format!("Azure DevOps approval `{id}`"),
+    )?;
+    let approval: AdoApproval = serde_json::from_value(body.clone())
+        .map_err(|e| Error::service(format!("Azure DevOps approval `{id}`: unexpected shape ({e})"), None))?;
+    let decided: Vec<&AdoStep> =
+        approval.steps.iter().filter(|s| s.status.as_deref() == Some(approval.status.as_str())).collect();
     let approvers = decided
         .iter()
         .filter_map(|s| s.actual_approver.as_ref())
         .filter_map(|a| a.unique_name.clone().or_else(|| a.display_name.clone()))
         .collect();
     let comment = decided.iter().filter_map(|s| s.comment.clone()).next();
-    Ok(Verdict { decision: approval.status.clone(), approvers, comment, evidence: json!({"system": "azure-devops", "approval_id": approval.id, "url": url}) })
+    Ok(Verdict {
+        decision: approval.status.clone(),
+        approvers,
+        comment,
+        evidence: json!({"system": "azure-devops", "approval_id": approval.id, "url": url}),
+    })
 }
 
 #[derive(Deserialize)]
@@ -117,16 +146,26 @@ fn github(args: &RecordArgs) -> Result<Verdict> {
     let authorization = format!("Bearer {token}");
     let body = fetch(
         &url,
-        &[("authorization", &authorization), ("accept", "application/vnd.github+json"), ("x-github-api-version", "2022-11-28"), ("user-agent", "approval-gate")],
+        &[
+            ("authorization", &authorization),
+            ("accept", "application/vnd.github+json"),
+            ("x-github-api-version", "2022-11-28"),
+            ("user-agent", "approval-gate"),
+        ],
         &format!("GitHub run {run}'s approvals"),
     )?;
-    let reviews: Vec<GithubReview> = serde_json::from_value(body).map_err(|e| Error::service(format!("GitHub run {run}'s approvals: unexpected shape ({e})"), None))?;
+    let reviews: Vec<GithubReview> = serde_json::from_value(body)
+        .map_err(|e| Error::service(format!("GitHub run {run}'s approvals: unexpected shape ({e})"), None))?;
     let seen: Vec<String> = reviews.iter().flat_map(|r| r.environments.iter().map(|e| e.name.clone())).collect();
     // GitHub lists the newest review first.
     let review = reviews.iter().find(|r| r.environments.iter().any(|e| e.name == environment)).ok_or_else(|| {
         Error::failed(
             format!("run {run} has no review for environment `{environment}`"),
-            Some(if seen.is_empty() { "no environment of this run was reviewed (yet)".into() } else { format!("reviewed environments: {}; pick one with `--environment`", seen.join(", ")) }),
+            Some(if seen.is_empty() {
+                "no environment of this run was reviewed (yet)".into()
+            } else {
+                format!("reviewed environments: {}; pick one with `--environment`", seen.join(", "))
+            }),
         )
     })?;
     Ok(Verdict {
@@ -144,7 +183,12 @@ fn jenkins(args: &RecordArgs) -> Result<Verdict> {
         Error::usage("`--from jenkins` needs `--approver`", "pass the `input` step's submitter: `input(..., submitterParameter: 'APPROVER')`, then `--approver \"$APPROVER\"`")
     })?;
     let build = variable("BUILD_URL", "run inside a Jenkins build (it sets BUILD_URL)")?;
-    Ok(Verdict { decision: "approved".into(), approvers: vec![approver], comment: None, evidence: json!({"system": "jenkins", "build": build}) })
+    Ok(Verdict {
+        decision: "approved".into(),
+        approvers: vec![approver],
+        comment: None,
+        evidence: json!({"system": "jenkins", "build": build}),
+    })
 }
 
 pub fn record(args: RecordArgs, workspace: &str) -> Result<AuditEntry> {
@@ -154,7 +198,10 @@ pub fn record(args: RecordArgs, workspace: &str) -> Result<AuditEntry> {
         CiSource::Jenkins => jenkins(&args)?,
     };
     if verdict.decision != "approved" && verdict.decision != "rejected" {
-        return Err(Error::failed(format!("the approval is `{}`, not decided: nothing was recorded", verdict.decision), Some("record it once it is approved or rejected".into())));
+        return Err(Error::failed(
+            format!("the approval is `{}`, not decided: nothing was recorded", verdict.decision),
+            Some("record it once it is approved or rejected".into()),
+        ));
     }
     let mut ws = Workspace::open(workspace, Access::Existing)?;
     let model = ws.model_version(&args.model.parse()?)?;
@@ -163,7 +210,15 @@ pub fn record(args: RecordArgs, workspace: &str) -> Result<AuditEntry> {
     details["stage"] = json!(args.stage);
     details["comment"] = json!(verdict.comment);
     details["approvers"] = json!(verdict.approvers);
-    let entry = NewAuditEntry { kind: "ci-approval".into(), model: Some(model.id()), job: None, request: None, decision: verdict.decision.clone(), by: by.clone(), details };
+    let entry = NewAuditEntry {
+        kind: "ci-approval".into(),
+        model: Some(model.id()),
+        job: None,
+        request: None,
+        decision: verdict.decision.clone(),
+        by: by.clone(),
+        details,
+    };
     let mut tags = BTreeMap::from([(format!("approval.{}", args.stage), verdict.decision.clone())]);
     if let Some(by) = &by {
         tags.insert(format!("approval.{}.by", args.stage), by.clone());

@@ -33,17 +33,21 @@ fn pointed(text: &str, error: &ParseError) -> String {
     format!("{}\n    {text}\n    {}^", error.message, " ".repeat(error.column.saturating_sub(1)))
 }
 
-const RULE_HINT: &str =
-    "rules read like `candidate.rmse <= champion.rmse * 1.02`: numbers, candidate.NAME, champion.NAME, + - * /, abs(), < <= > >= == !=, not, and, or";
+const RULE_HINT: &str = "rules read like `candidate.rmse <= champion.rmse * 1.02`: numbers, candidate.NAME, champion.NAME, + - * /, abs(), < <= > >= == !=, not, and, or";
 
 fn from_flag(index: usize, text: &str) -> Result<Rule> {
-    Rule::parse(text).map_err(|e| Error::usage(format!("`--rule` {} (column {}): {}", index + 1, e.column, pointed(text, &e)), RULE_HINT))
+    Rule::parse(text).map_err(|e| {
+        Error::usage(format!("`--rule` {} (column {}): {}", index + 1, e.column, pointed(text, &e)), RULE_HINT)
+    })
 }
 
 fn from_file(path: &Path, source: &str, text: &str) -> Result<Rule> {
     Rule::parse(text).map_err(|e| {
         // Point into the file: the line holding the rule, and the column within it.
-        let found = source.lines().enumerate().find_map(|(n, line)| line.find(text).map(|at| (n + 1, line[..at].chars().count() + e.column)));
+        let found = source
+            .lines()
+            .enumerate()
+            .find_map(|(n, line)| line.find(text).map(|at| (n + 1, line[..at].chars().count() + e.column)));
         Error::BadInput(Box::new(BadInput {
             file: Some(path.to_path_buf()),
             line: found.map(|f| f.0),
@@ -62,7 +66,12 @@ pub fn gather(args: &CheckArgs) -> Result<Gate> {
         rules.push(from_flag(index, text)?);
     }
     for spec in &args.metrics {
-        let (name, gate) = threshold::parse_flag(spec).map_err(|problem| Error::usage(format!("`--metric {spec}`: {problem}"), "write `--metric NAME:lower|higher[,threshold=N][,min_absolute_change=N][,min_relative_change=N]`"))?;
+        let (name, gate) = threshold::parse_flag(spec).map_err(|problem| {
+            Error::usage(
+                format!("`--metric {spec}`: {problem}"),
+                "write `--metric NAME:lower|higher[,threshold=N][,min_absolute_change=N][,min_relative_change=N]`",
+            )
+        })?;
         for text in gate.rules(&name) {
             rules.push(from_flag(rules.len(), &text)?);
         }
@@ -74,7 +83,9 @@ pub fn gather(args: &CheckArgs) -> Result<Gate> {
             rules.push(from_file(path, &source, text)?);
         }
         for (name, gate) in &file.metrics {
-            gate.check().map_err(|problem| Error::in_file(path, Some(&format!("metrics.{name}")), problem, "see `approval-gate check --help`"))?;
+            gate.check().map_err(|problem| {
+                Error::in_file(path, Some(&format!("metrics.{name}")), problem, "see `approval-gate check --help`")
+            })?;
             for text in gate.rules(name) {
                 rules.push(from_file(path, &source, &text)?);
             }

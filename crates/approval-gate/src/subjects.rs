@@ -73,14 +73,28 @@ pub fn candidate(ws: &Workspace, reference: &str) -> Result<Subject> {
         let metrics = ws.job_metrics(&job)?;
         if metrics.is_empty() && job.kind == "pipeline" {
             let steps = ws.job_steps(name)?;
-            let with_metrics: Vec<String> =
-                steps.iter().filter(|s| ws.job_metrics(s).is_ok_and(|m| !m.is_empty())).map(|s| format!("`job:{}`", s.name)).collect();
+            let with_metrics: Vec<String> = steps
+                .iter()
+                .filter(|s| ws.job_metrics(s).is_ok_and(|m| !m.is_empty()))
+                .map(|s| format!("`job:{}`", s.name))
+                .collect();
             return Err(Error::usage(
                 format!("pipeline job `{name}` logged no metrics of its own"),
-                if with_metrics.is_empty() { "none of its steps logged metrics either".to_string() } else { format!("gate the step that did: {}", with_metrics.join(", ")) },
+                if with_metrics.is_empty() {
+                    "none of its steps logged metrics either".to_string()
+                } else {
+                    format!("gate the step that did: {}", with_metrics.join(", "))
+                },
             ));
         }
-        return Ok(Subject { reference: format!("job:{name}"), name: None, version: None, job: Some(name.to_string()), metrics, serving: None });
+        return Ok(Subject {
+            reference: format!("job:{name}"),
+            name: None,
+            version: None,
+            job: Some(name.to_string()),
+            metrics,
+            serving: None,
+        });
     }
     let model = ws.model_version(&parse_model(reference, "--candidate")?)?;
     Ok(Subject::of_model(&model))
@@ -102,25 +116,37 @@ pub fn champion(ws: &mut Workspace, reference: &str) -> Result<std::result::Resu
         // reason names the endpoints there are, so a misspelt name shows.
         let existing: Vec<String> = ws.endpoints()?.into_iter().map(|e| e.name).collect();
         if !existing.iter().any(|e| e == name) {
-            let there = if existing.is_empty() { "no endpoints exist yet".to_string() } else { format!("endpoints here: {}", existing.join(", ")) };
+            let there = if existing.is_empty() {
+                "no endpoints exist yet".to_string()
+            } else {
+                format!("endpoints here: {}", existing.join(", "))
+            };
             return Ok(Err(format!("endpoint `{name}` does not exist ({there})")));
         }
         let endpoint = ws.endpoint(name)?;
         // The deployment taking the most traffic now; on a tie, the one deployed first.
-        let mut live: Vec<_> = endpoint.deployments.iter().filter_map(|d| endpoint.traffic.get(&d.name).filter(|w| **w > 0).map(|w| (d, *w))).collect();
+        let mut live: Vec<_> = endpoint
+            .deployments
+            .iter()
+            .filter_map(|d| endpoint.traffic.get(&d.name).filter(|w| **w > 0).map(|w| (d, *w)))
+            .collect();
         live.sort_by(|(a, wa), (b, wb)| wb.cmp(wa).then_with(|| a.created_at.cmp(&b.created_at)));
         let Some((deployment, traffic)) = live.first() else {
             return Ok(Err(format!("endpoint `{name}` sends no traffic to any deployment")));
         };
         let Some(model) = &deployment.model else {
             return Err(Error::usage(
-                format!("deployment `{}` of endpoint `{name}` serves no registered model, so it has no metrics to compare", deployment.name),
+                format!(
+                    "deployment `{}` of endpoint `{name}` serves no registered model, so it has no metrics to compare",
+                    deployment.name
+                ),
                 "name the champion model version instead: `--champion NAME:VERSION`",
             ));
         };
         let version = ws.model_version(&parse_model(model, "--champion")?)?;
         let mut subject = Subject::of_model(&version);
-        subject.serving = Some(Serving { endpoint: name.to_string(), deployment: deployment.name.clone(), traffic: *traffic });
+        subject.serving =
+            Some(Serving { endpoint: name.to_string(), deployment: deployment.name.clone(), traffic: *traffic });
         return Ok(Ok(subject));
     }
     if reference.starts_with("job:") {

@@ -41,18 +41,25 @@ pub fn parse_flag(text: &str) -> Result<(String, MetricThreshold), String> {
     let direction = match parts.next().unwrap_or("") {
         "lower" => Direction::Lower,
         "higher" => Direction::Higher,
-        other => return Err(format!("`{other}` is not a direction; write `lower` (lower is better, as for rmse) or `higher` (as for r2)")),
+        other => {
+            return Err(format!(
+                "`{other}` is not a direction; write `lower` (lower is better, as for rmse) or `higher` (as for r2)"
+            ));
+        }
     };
     let mut gate = MetricThreshold { direction, threshold: None, min_absolute_change: None, min_relative_change: None };
     for option in parts {
-        let (key, value) = option.split_once('=').ok_or_else(|| format!("`{option}` needs a value, as in `{option}=0.01`"))?;
+        let (key, value) =
+            option.split_once('=').ok_or_else(|| format!("`{option}` needs a value, as in `{option}=0.01`"))?;
         let value: f64 = value.trim().parse().map_err(|_| format!("`{key}={value}`: `{value}` is not a number"))?;
         let slot = match key.trim() {
             "threshold" => &mut gate.threshold,
             "min_absolute_change" => &mut gate.min_absolute_change,
             "min_relative_change" => &mut gate.min_relative_change,
             other => {
-                let near = aml_client::yaml::closest(other, &OPTIONS).map(|n| format!("did you mean `{n}`? ")).unwrap_or_default();
+                let near = aml_client::yaml::closest(other, &OPTIONS)
+                    .map(|n| format!("did you mean `{n}`? "))
+                    .unwrap_or_default();
                 return Err(format!("`{other}` is not an option; {near}options: {}", OPTIONS.join(", ")));
             }
         };
@@ -64,7 +71,9 @@ pub fn parse_flag(text: &str) -> Result<(String, MetricThreshold), String> {
 
 impl MetricThreshold {
     pub fn check(&self) -> Result<(), String> {
-        for (key, value) in [("min_absolute_change", self.min_absolute_change), ("min_relative_change", self.min_relative_change)] {
+        for (key, value) in
+            [("min_absolute_change", self.min_absolute_change), ("min_relative_change", self.min_relative_change)]
+        {
             if value.is_some_and(|v| v.is_nan() || v < 0.0 || v.is_infinite()) {
                 return Err(format!("`{key}` must be a number of 0 or more (how much better the candidate must be)"));
             }

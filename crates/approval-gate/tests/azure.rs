@@ -29,30 +29,75 @@ fn a_gate_and_raced_approvals_are_decided_and_kept_on_azure() {
     let azure = start();
     model(&azure, "champion", 55.0, 0.40);
     model(&azure, "better", 50.0, 0.45);
-    let gate = azure.run("approval-gate", &["check", "--candidate", "scored:2", "--champion", "scored:1", "--rule", "candidate.rmse <= champion.rmse", "-o", "json"]);
+    let gate = azure.run(
+        "approval-gate",
+        &[
+            "check",
+            "--candidate",
+            "scored:2",
+            "--champion",
+            "scored:1",
+            "--rule",
+            "candidate.rmse <= champion.rmse",
+            "-o",
+            "json",
+        ],
+    );
     assert_eq!(gate.status.code(), Some(0), "{}", render(&gate));
     let decided: Value = serde_json::from_slice(&gate.stdout).unwrap();
     assert_eq!(decided["decision"], "pass", "{decided:#}");
-    let worse = azure.run("approval-gate", &["check", "--candidate", "scored:1", "--champion", "scored:2", "--rule", "candidate.rmse <= champion.rmse"]);
+    let worse = azure.run(
+        "approval-gate",
+        &["check", "--candidate", "scored:1", "--champion", "scored:2", "--rule", "candidate.rmse <= champion.rmse"],
+    );
     assert_eq!(worse.status.code(), Some(1), "{}", render(&worse));
 
     // A request, then eight processes deciding at once: exactly one wins.
-    let asked = azure.run("approval-gate", &["request", "--model", "scored:2", "--stage", "production", "--approvers", "ml-lead,qa-lead", "--requester", "ml-lead"]);
+    let asked = azure.run(
+        "approval-gate",
+        &[
+            "request",
+            "--model",
+            "scored:2",
+            "--stage",
+            "production",
+            "--approvers",
+            "ml-lead,qa-lead",
+            "--requester",
+            "ml-lead",
+        ],
+    );
     assert_eq!(asked.status.code(), Some(0), "{}", render(&asked));
     let id = String::from_utf8(asked.stdout).unwrap().trim().to_string();
     let children: Vec<_> = (0..8)
         .map(|i| {
             let verb = if i % 2 == 0 { "approve" } else { "reject" };
-            let child = azure.command("approval-gate").args([verb, &id, "--by", "qa-lead", "--comment", &format!("process {i}")]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+            let child = azure
+                .command("approval-gate")
+                .args([verb, &id, "--by", "qa-lead", "--comment", &format!("process {i}")])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
             (verb, child)
         })
         .collect();
-    let results: Vec<(&str, std::process::Output)> = children.into_iter().map(|(verb, child)| (verb, child.wait_with_output().unwrap())).collect();
+    let results: Vec<(&str, std::process::Output)> =
+        children.into_iter().map(|(verb, child)| (verb, child.wait_with_output().unwrap())).collect();
     for (_, output) in &results {
         azure.assert_no_secrets(output);
     }
-    let winners: Vec<&str> = results.iter().filter(|(_, o)| o.status.code() == Some(0)).map(|(verb, _)| *verb).collect();
-    assert_eq!(winners.len(), 1, "{:?}", results.iter().map(|(v, o)| (v, o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())).collect::<Vec<_>>());
+    let winners: Vec<&str> =
+        results.iter().filter(|(_, o)| o.status.code() == Some(0)).map(|(verb, _)| *verb).collect();
+    assert_eq!(
+        winners.len(),
+        1,
+        "{:?}",
+        results
+            .iter()
+            .map(|(v, o)| (v, o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned()))
+            .collect::<Vec<_>>()
+    );
     let state = if winners[0] == "approve" { "approved" } else { "rejected" };
     assert_eq!(azure.json("approval-gate", &["list"])[0]["state"], state);
 

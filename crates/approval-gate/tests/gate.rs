@@ -19,7 +19,8 @@ fn fixture() -> TestWorkspace {
 /// Run the fixture job with these metrics as job `name`.
 fn train(ws: &TestWorkspace, name: &str, rmse: f64, r2: f64) {
     let (rmse, r2) = (format!("inputs.rmse={rmse}"), format!("inputs.r2={r2}"));
-    let out = ws.run(&binary("aml-train"), &["run", "scored/job.yml", "--name", name, "--set", &rmse, "--set", &r2, "-q"]);
+    let out =
+        ws.run(&binary("aml-train"), &["run", "scored/job.yml", "--name", name, "--set", &rmse, "--set", &r2, "-q"]);
     assert_eq!(out.status.code(), Some(0), "{}", render(&out));
 }
 
@@ -45,20 +46,27 @@ fn a_better_candidate_passes_a_worse_one_fails_failures_first() {
     model(&ws, "worse", 60.0, 0.30);
     let rules = ["--rule", "candidate.rmse <= champion.rmse * 1.02", "--rule", "candidate.r2 >= 0.35"];
 
-    let pass = gate(&ws, &[&["check", "--candidate", "scored:2", "--champion", "scored:1", "-o", "json"], &rules[..]].concat());
+    let pass = gate(
+        &ws,
+        &[&["check", "--candidate", "scored:2", "--champion", "scored:1", "-o", "json"], &rules[..]].concat(),
+    );
     assert_eq!(pass.status.code(), Some(0), "{}", render(&pass));
     let decision = json(&pass);
     assert_eq!(decision["decision"], "pass");
     assert_eq!(decision["forced"], false);
     assert_eq!(decision["champion"]["reference"], "scored:1");
-    assert_eq!(decision["rules"][0], serde_json::json!({
-        "expression": "candidate.rmse <= champion.rmse * 1.02", "candidate": 50.0, "champion": 55.0, "passed": true,
-        "values": {"candidate.rmse": 50.0, "champion.rmse": 55.0}
-    }));
+    assert_eq!(
+        decision["rules"][0],
+        serde_json::json!({
+            "expression": "candidate.rmse <= champion.rmse * 1.02", "candidate": 50.0, "champion": 55.0, "passed": true,
+            "values": {"candidate.rmse": 50.0, "champion.rmse": 55.0}
+        })
+    );
 
     let fail = gate(&ws, &[&["check", "--candidate", "scored:3", "--champion", "scored:1"], &rules[..]].concat());
     assert_eq!(fail.status.code(), Some(1), "a failed gate exits 1");
-    ws.settings().bind(|| insta::assert_snapshot!(render(&fail), @r"
+    ws.settings().bind(|| {
+        insta::assert_snapshot!(render(&fail), @r"
     exit_code: 1
     ----- stdout -----
     gate FAILED: scored:3 vs scored:1
@@ -66,7 +74,8 @@ fn a_better_candidate_passes_a_worse_one_fails_failures_first() {
       FAIL  candidate.r2 >= 0.35                    candidate.r2=0.3
     recorded: audit entry 2 and on scored:3
     ----- stderr -----
-    "));
+    ")
+    });
 
     // Recorded on the versions, where `aml-register show` shows them.
     let shown = json(&ws.run(&binary("aml-register"), &["show", "scored:3", "-o", "json"]));
@@ -87,7 +96,8 @@ fn lower_is_better_ties_and_metric_thresholds() {
     model(&ws, "lower", 54.0, 0.40);
     model(&ws, "higher", 56.0, 0.40);
     let check = |candidate: &str, rules: &[&str]| -> (i32, serde_json::Value) {
-        let out = gate(&ws, &[&["check", "--candidate", candidate, "--champion", "scored:1", "-o", "json"], rules].concat());
+        let out =
+            gate(&ws, &[&["check", "--candidate", candidate, "--champion", "scored:1", "-o", "json"], rules].concat());
         (out.status.code().unwrap(), json(&out))
     };
     // Lower rmse is better: the lower candidate passes, the higher one fails, both ways of writing it.
@@ -99,7 +109,10 @@ fn lower_is_better_ties_and_metric_thresholds() {
     let (code, tie) = check("scored:1", &["--rule", "candidate.rmse <= champion.rmse"]);
     assert_eq!((code, tie["rules"][0]["passed"].as_bool()), (0, Some(true)));
     let (code, tie) = check("scored:1", &["--metric", "rmse:lower,min_relative_change=0.01"]);
-    assert_eq!((code, tie["rules"][0]["expression"].as_str()), (1, Some("candidate.rmse <= champion.rmse - 0.01 * abs(champion.rmse)")));
+    assert_eq!(
+        (code, tie["rules"][0]["expression"].as_str()),
+        (1, Some("candidate.rmse <= champion.rmse - 0.01 * abs(champion.rmse)"))
+    );
     // 54 is 1.8% better than 55: enough for 1%, not for 2%; a threshold is absolute.
     assert_eq!(check("scored:2", &["--metric", "rmse:lower,min_relative_change=0.01"]).0, 0);
     assert_eq!(check("scored:2", &["--metric", "rmse:lower,min_relative_change=0.02"]).0, 1);
@@ -113,17 +126,31 @@ fn a_missing_metric_is_bad_input_and_nothing_is_recorded() {
     let ws = fixture();
     model(&ws, "champion", 55.0, 0.40);
     model(&ws, "candidate", 54.0, 0.40);
-    let out = gate(&ws, &["check", "--candidate", "scored:2", "--champion", "scored:1", "--rule", "candidate.mae <= champion.mae"]);
-    ws.settings().bind(|| insta::assert_snapshot!(render(&out), @r"
+    let out = gate(
+        &ws,
+        &["check", "--candidate", "scored:2", "--champion", "scored:1", "--rule", "candidate.mae <= champion.mae"],
+    );
+    ws.settings().bind(|| {
+        insta::assert_snapshot!(render(&out), @r"
     exit_code: 2
     ----- stdout -----
     ----- stderr -----
     error: rule `candidate.mae <= champion.mae` reads `candidate.mae`, but the candidate `scored:2` has no metric `mae`
     hint: it has: `r2`, `rmse`
-    "));
-    let out = gate(&ws, &["check", "--candidate", "scored:2", "--champion", "scored:1", "--rule", "candidate.rmse <= champion.rsme"]);
+    ")
+    });
+    let out = gate(
+        &ws,
+        &["check", "--candidate", "scored:2", "--champion", "scored:1", "--rule", "candidate.rmse <= champion.rsme"],
+    );
     assert_eq!(out.status.code(), Some(2));
-    assert!(render(&out).contains("the champion `scored:1` has no metric `rsme`\nhint: did you mean `champion.rmse`? it has: `r2`, `rmse`"), "{}", render(&out));
+    assert!(
+        render(&out).contains(
+            "the champion `scored:1` has no metric `rsme`\nhint: did you mean `champion.rmse`? it has: `r2`, `rmse`"
+        ),
+        "{}",
+        render(&out)
+    );
     assert_eq!(audit_count(&ws, "scored:2"), 0, "bad input records nothing");
 }
 
@@ -134,7 +161,8 @@ fn no_champion_is_decided_by_the_flag_and_said() {
     let rules = ["--rule", "candidate.rmse <= champion.rmse", "--rule", "candidate.r2 >= 0.35"];
     let base = ["check", "--candidate", "scored:1", "--champion", "scored@stage=production"];
     let pass = gate(&ws, &[&base[..], &rules, &["--no-champion", "pass"]].concat());
-    ws.settings().bind(|| insta::assert_snapshot!(render(&pass), @r"
+    ws.settings().bind(|| {
+        insta::assert_snapshot!(render(&pass), @r"
     exit_code: 0
     ----- stdout -----
     gate passed: scored:1 vs no champion: no version matches `scored@stage=production`; --no-champion pass
@@ -142,19 +170,36 @@ fn no_champion_is_decided_by_the_flag_and_said() {
       pass  candidate.r2 >= 0.35             candidate.r2=0.4
     recorded: audit entry 1 and on scored:1
     ----- stderr -----
-    "));
+    ")
+    });
     let fail = gate(&ws, &[&base[..], &rules, &["--no-champion", "fail", "-o", "json"]].concat());
     assert_eq!(fail.status.code(), Some(1));
     let decision = json(&fail);
     assert_eq!(decision["champion"], serde_json::Value::Null);
-    assert_eq!(decision["no_champion"], serde_json::json!({"decision": "fail", "reason": "no version matches `scored@stage=production`"}));
+    assert_eq!(
+        decision["no_champion"],
+        serde_json::json!({"decision": "fail", "reason": "no version matches `scored@stage=production`"})
+    );
     // Without the flag, no champion fails: the safe default.
     assert_eq!(gate(&ws, &[&base[..], &rules].concat()).status.code(), Some(1));
     // With no champion, the rules on the candidate alone still decide.
     let low = gate(&ws, &[&base[..], &["--rule", "candidate.r2 >= 0.5", "--no-champion", "pass"]].concat());
     assert_eq!(low.status.code(), Some(1), "{}", render(&low));
     // An exact version that does not exist is not "no champion": it is a mistake.
-    let unknown = gate(&ws, &["check", "--candidate", "scored:1", "--champion", "scored:9", "--rule", "candidate.r2 > 0", "--no-champion", "pass"]);
+    let unknown = gate(
+        &ws,
+        &[
+            "check",
+            "--candidate",
+            "scored:1",
+            "--champion",
+            "scored:9",
+            "--rule",
+            "candidate.r2 > 0",
+            "--no-champion",
+            "pass",
+        ],
+    );
     assert_eq!(unknown.status.code(), Some(2), "{}", render(&unknown));
     assert!(render(&unknown).contains("model `scored` has no version `scored:9`"), "{}", render(&unknown));
 }
@@ -164,24 +209,44 @@ fn a_job_is_gated_before_registration_and_the_decision_follows_the_model() {
     let ws = fixture();
     model(&ws, "champion", 55.0, 0.40);
     train(&ws, "next", 50.0, 0.45);
-    let out = gate(&ws, &["check", "--candidate", "job:next", "--champion", "scored@latest", "--rules", "scored/gate.yml", "-o", "json"]);
+    let out = gate(
+        &ws,
+        &[
+            "check",
+            "--candidate",
+            "job:next",
+            "--champion",
+            "scored@latest",
+            "--rules",
+            "scored/gate.yml",
+            "-o",
+            "json",
+        ],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", render(&out));
     let decision = json(&out);
     assert_eq!(decision["candidate"]["reference"], "job:next");
     assert_eq!(decision["candidate"]["version"], serde_json::Value::Null);
-    let expressions: Vec<&str> = decision["rules"].as_array().unwrap().iter().map(|r| r["expression"].as_str().unwrap()).collect();
+    let expressions: Vec<&str> =
+        decision["rules"].as_array().unwrap().iter().map(|r| r["expression"].as_str().unwrap()).collect();
     assert_eq!(expressions, ["candidate.r2 >= 0.35", "candidate.rmse <= champion.rmse - 0.01 * abs(champion.rmse)"]);
     // Registered afterwards, the version shows the gate its job passed.
-    let registered = json(&ws.run(&binary("aml-register"), &["model", "--name", "scored", "--job", "next", "-o", "json"]));
+    let registered =
+        json(&ws.run(&binary("aml-register"), &["model", "--name", "scored", "--job", "next", "-o", "json"]));
     let shown = json(&ws.run(&binary("aml-register"), &["show", registered["id"].as_str().unwrap(), "-o", "json"]));
     assert_eq!(shown["decisions"][0]["job"], "next");
     assert_eq!(shown["decisions"][0]["decision"], "pass");
     // A job that failed cannot be gated.
-    let failed = ws.run(&binary("aml-train"), &["run", "scored/job.yml", "--name", "broken", "--set", "inputs.rmse=oops", "-q"]);
+    let failed =
+        ws.run(&binary("aml-train"), &["run", "scored/job.yml", "--name", "broken", "--set", "inputs.rmse=oops", "-q"]);
     assert_eq!(failed.status.code(), Some(1), "{}", render(&failed));
     let out = gate(&ws, &["check", "--candidate", "job:broken", "--rule", "candidate.r2 > 0", "--no-champion", "pass"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(render(&out).contains("job `broken` is Failed: only a completed job's metrics can be gated"), "{}", render(&out));
+    assert!(
+        render(&out).contains("job `broken` is Failed: only a completed job's metrics can be gated"),
+        "{}",
+        render(&out)
+    );
 }
 
 #[test]
@@ -189,16 +254,36 @@ fn force_passes_a_failing_gate_and_records_the_override() {
     let ws = fixture();
     model(&ws, "champion", 55.0, 0.40);
     model(&ws, "worse", 60.0, 0.40);
-    let out = gate(&ws, &["check", "--candidate", "scored:2", "--champion", "scored:1", "--metric", "rmse:lower", "--force", "--reason", "hotfix for INC-42", "-o", "json"]);
+    let out = gate(
+        &ws,
+        &[
+            "check",
+            "--candidate",
+            "scored:2",
+            "--champion",
+            "scored:1",
+            "--metric",
+            "rmse:lower",
+            "--force",
+            "--reason",
+            "hotfix for INC-42",
+            "-o",
+            "json",
+        ],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", render(&out));
     let decision = json(&out);
-    assert_eq!((decision["decision"].as_str(), decision["forced"].as_bool(), decision["reason"].as_str()), (Some("pass"), Some(true), Some("hotfix for INC-42")));
+    assert_eq!(
+        (decision["decision"].as_str(), decision["forced"].as_bool(), decision["reason"].as_str()),
+        (Some("pass"), Some(true), Some("hotfix for INC-42"))
+    );
     assert_eq!(decision["rules"][0]["passed"], false, "the rule still reads as failed");
     let shown = json(&ws.run(&binary("aml-register"), &["show", "scored:2", "-o", "json"]));
     assert_eq!(shown["tags"]["gate.forced"], "true");
     assert_eq!(shown["decisions"][0]["details"]["reason"], "hotfix for INC-42");
     // --force needs a reason.
-    let out = gate(&ws, &["check", "--candidate", "scored:2", "--champion", "scored:1", "--metric", "rmse:lower", "--force"]);
+    let out =
+        gate(&ws, &["check", "--candidate", "scored:2", "--champion", "scored:1", "--metric", "rmse:lower", "--force"]);
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -206,7 +291,10 @@ fn force_passes_a_failing_gate_and_records_the_override() {
 fn bad_rules_point_at_the_column_or_the_line() {
     let ws = fixture();
     model(&ws, "champion", 55.0, 0.40);
-    let out = gate(&ws, &["check", "--candidate", "scored:1", "--rule", "candidate.r2 >= 0.3", "--rule", "candidate.rmse <= * 1.02"]);
+    let out = gate(
+        &ws,
+        &["check", "--candidate", "scored:1", "--rule", "candidate.r2 >= 0.3", "--rule", "candidate.rmse <= * 1.02"],
+    );
     ws.settings().bind(|| insta::assert_snapshot!("flag_rule_error", render(&out)));
     ws.write("bad-gate.yml", "rules:\n  - candidate.r2 >= 0.3\n  - candidate.rmse =< 60\nno_champion: pass\n");
     let out = gate(&ws, &["check", "--candidate", "scored:1", "--rules", "bad-gate.yml"]);
@@ -220,7 +308,20 @@ fn bad_rules_point_at_the_column_or_the_line() {
     ws.settings().bind(|| insta::assert_snapshot!("no_rules", render(&out)));
     assert_eq!(audit_count(&ws, "scored:1"), 0, "bad input records nothing");
     // An endpoint that does not exist yet (the first deployment) is no champion, said as such.
-    let out = gate(&ws, &["check", "--candidate", "scored:1", "--champion", "endpoint:nowhere", "--rule", "candidate.r2 > 0", "-o", "json"]);
+    let out = gate(
+        &ws,
+        &[
+            "check",
+            "--candidate",
+            "scored:1",
+            "--champion",
+            "endpoint:nowhere",
+            "--rule",
+            "candidate.r2 > 0",
+            "-o",
+            "json",
+        ],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", render(&out));
     assert_eq!(json(&out)["no_champion"]["reason"], "endpoint `nowhere` does not exist (no endpoints exist yet)");
 }
@@ -234,7 +335,17 @@ fn ci_gets_the_decision_the_exact_version_and_each_rules_values() {
     let summary = ws.path().join("step_summary");
     let out = ws
         .command(&binary("approval-gate"))
-        .args(["check", "--candidate", "scored@latest", "--champion", "scored:1", "--rule", "candidate.rmse <= champion.rmse", "--rule", "candidate.r2 >= 0.35"])
+        .args([
+            "check",
+            "--candidate",
+            "scored@latest",
+            "--champion",
+            "scored:1",
+            "--rule",
+            "candidate.rmse <= champion.rmse",
+            "--rule",
+            "candidate.r2 >= 0.35",
+        ])
         .env("AML_CI", "auto")
         .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_OUTPUT", &outputs)
@@ -277,7 +388,11 @@ fn ci_gets_the_decision_the_exact_version_and_each_rules_values() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("::error::gate FAILED: scored:1 vs scored:2\n"), "{}", render(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("::error::gate FAILED: scored:1 vs scored:2\n"),
+        "{}",
+        render(&out)
+    );
 }
 
 #[test]

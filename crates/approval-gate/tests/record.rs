@@ -40,13 +40,22 @@ fn ado_operation() -> Operation {
     let mut query: HashMap<String, Option<Vec<String>>> = parameters
         .iter()
         .filter(|p| p["in"] == "query")
-        .map(|p| (p["name"].as_str().unwrap().to_string(), p["enum"].as_array().map(|e| e.iter().map(|v| v.as_str().unwrap().to_string()).collect())))
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_string(),
+                p["enum"].as_array().map(|e| e.iter().map(|v| v.as_str().unwrap().to_string()).collect()),
+            )
+        })
         .collect();
     query.insert("api-version".into(), None);
     // The documented bodies: an approved approval (from the PATCH example's answer) and a
     // pending one (GET example), served with the byte-order mark the files carry.
-    let approved = contract("ado-rest/7.1/httpExamples/approvals/PATCH__UpdateApproval.json")["responses"]["200"]["body"]["value"][0].clone();
-    let pending = contract("ado-rest/7.1/httpExamples/approvals/GET__Approval.json")["responses"]["200"]["body"].clone();
+    let approved =
+        contract("ado-rest/7.1/httpExamples/approvals/PATCH__UpdateApproval.json")["responses"]["200"]["body"]["value"]
+            [0]
+        .clone();
+    let pending =
+        contract("ado-rest/7.1/httpExamples/approvals/GET__Approval.json")["responses"]["200"]["body"].clone();
     assert_eq!((approved["id"].as_str(), pending["id"].as_str()), (Some(APPROVED), Some(PENDING)));
     Operation {
         template: template.split('/').map(str::to_owned).collect(),
@@ -105,7 +114,11 @@ impl SpecServer {
                         (400, format!("{{\"message\": {why:?}}}"))
                     }
                 };
-                let _ = write!(stream, "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
             }
         });
         SpecServer { url, refused }
@@ -119,7 +132,11 @@ fn answer(operation: &Operation, head: &[String]) -> Result<(u16, String), Strin
     if method != "GET" {
         return Err(format!("method {method}"));
     }
-    let headers: HashMap<String, String> = head[1..].iter().filter_map(|h| h.split_once(':')).map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())).collect();
+    let headers: HashMap<String, String> = head[1..]
+        .iter()
+        .filter_map(|h| h.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
     if headers.get("authorization") != Some(&format!("Bearer {}", operation.token)) {
         return Ok((401, "{\"message\": \"Bad credentials\"}".into()));
     }
@@ -139,11 +156,19 @@ fn answer(operation: &Operation, head: &[String]) -> Result<(u16, String), Strin
             return Err(format!("path {path}: `{segment}` where the spec has `{template}`"));
         }
     }
-    let pairs: Vec<(String, String)> = query.split('&').filter(|p| !p.is_empty()).map(|p| p.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).unwrap_or((p.to_string(), String::new()))).collect();
+    let pairs: Vec<(String, String)> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).unwrap_or((p.to_string(), String::new()))
+        })
+        .collect();
     for (name, value) in &pairs {
         match operation.query.get(name) {
             None => return Err(format!("query parameter `{name}` is not in the spec")),
-            Some(Some(allowed)) if !allowed.contains(value) => return Err(format!("`{name}={value}` is not one of {allowed:?}")),
+            Some(Some(allowed)) if !allowed.contains(value) => {
+                return Err(format!("`{name}={value}` is not one of {allowed:?}"));
+            }
             _ => {}
         }
     }
@@ -153,7 +178,11 @@ fn answer(operation: &Operation, head: &[String]) -> Result<(u16, String), Strin
         }
     }
     // The last path parameter names the resource.
-    Ok(operation.answers.get(key.as_deref().unwrap_or("")).cloned().unwrap_or((404, "{\"message\": \"Not Found\"}".into())))
+    Ok(operation
+        .answers
+        .get(key.as_deref().unwrap_or(""))
+        .cloned()
+        .unwrap_or((404, "{\"message\": \"Not Found\"}".into())))
 }
 
 fn workspace_with_model() -> TestWorkspace {
@@ -182,20 +211,36 @@ fn no_secret(out: &std::process::Output) {
 fn a_github_environment_review_is_recorded_with_its_reviewer() {
     let ws = workspace_with_model();
     let server = SpecServer::start(github_operation());
-    let env = [("GITHUB_API_URL", server.url.as_str()), ("GITHUB_REPOSITORY", "contoso/models"), ("GITHUB_RUN_ID", "42"), ("GITHUB_TOKEN", GITHUB_TOKEN)];
+    let env = [
+        ("GITHUB_API_URL", server.url.as_str()),
+        ("GITHUB_REPOSITORY", "contoso/models"),
+        ("GITHUB_RUN_ID", "42"),
+        ("GITHUB_TOKEN", GITHUB_TOKEN),
+    ];
     let out = record(&ws, &env, &["--from", "github", "--environment", "staging", "-o", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", render(&out));
     no_secret(&out);
     let entry = json(&out);
-    assert_eq!((entry["kind"].as_str(), entry["decision"].as_str(), entry["by"].as_str()), (Some("ci-approval"), Some("approved"), Some("octocat")));
+    assert_eq!(
+        (entry["kind"].as_str(), entry["decision"].as_str(), entry["by"].as_str()),
+        (Some("ci-approval"), Some("approved"), Some("octocat"))
+    );
     assert_eq!(entry["details"]["comment"], "Ship it!");
     assert_eq!(entry["details"]["environment"], "staging");
     let shown = json(&ws.run(&binary("aml-register"), &["show", "scored:1", "-o", "json"]));
-    assert_eq!((shown["tags"]["approval.production"].as_str(), shown["tags"]["approval.production.by"].as_str()), (Some("approved"), Some("octocat")));
+    assert_eq!(
+        (shown["tags"]["approval.production"].as_str(), shown["tags"]["approval.production.by"].as_str()),
+        (Some("approved"), Some("octocat"))
+    );
     // The environment defaults to the stage; this run has no review for `production`.
     let out = record(&ws, &env, &["--from", "github"]);
     assert_eq!(out.status.code(), Some(1), "{}", render(&out));
-    assert!(render(&out).contains("run 42 has no review for environment `production`\nhint: reviewed environments: staging"), "{}", render(&out));
+    assert!(
+        render(&out)
+            .contains("run 42 has no review for environment `production`\nhint: reviewed environments: staging"),
+        "{}",
+        render(&out)
+    );
     assert!(server.refused.lock().unwrap().is_empty(), "{:?}", server.refused.lock().unwrap());
 }
 
@@ -204,21 +249,31 @@ fn an_azure_devops_approval_is_recorded_pending_is_not() {
     let ws = workspace_with_model();
     let server = SpecServer::start(ado_operation());
     let collection = format!("{}/fabrikam/", server.url);
-    let env = [("SYSTEM_COLLECTIONURI", collection.as_str()), ("SYSTEM_TEAMPROJECT", "RM"), ("SYSTEM_ACCESSTOKEN", ADO_TOKEN)];
+    let env = [
+        ("SYSTEM_COLLECTIONURI", collection.as_str()),
+        ("SYSTEM_TEAMPROJECT", "RM"),
+        ("SYSTEM_ACCESSTOKEN", ADO_TOKEN),
+    ];
     let out = record(&ws, &env, &["--from", "azure-devops", "--approval-id", APPROVED]);
-    ws.settings().bind(|| insta::assert_snapshot!(render(&out), @r"
+    ws.settings().bind(|| {
+        insta::assert_snapshot!(render(&out), @r"
     exit_code: 0
     ----- stdout -----
     recorded from azure-devops: [TIME]  #1   scored:1  approved for production: Approving by uniqueName
     ----- stderr -----
-    "));
+    ")
+    });
     let out = record(&ws, &env, &["--from", "azure-devops", "--approval-id", PENDING]);
     assert_eq!(out.status.code(), Some(1), "{}", render(&out));
     assert!(render(&out).contains("the approval is `pending`, not decided: nothing was recorded"), "{}", render(&out));
     let history = json(&ws.run(&binary("approval-gate"), &["history", "scored:1", "-o", "json"]));
     assert_eq!(history.as_array().unwrap().len(), 1, "the pending approval wrote nothing");
     // A wrong token: exit 2, and the token is not in the message.
-    let wrong = [("SYSTEM_COLLECTIONURI", collection.as_str()), ("SYSTEM_TEAMPROJECT", "RM"), ("SYSTEM_ACCESSTOKEN", "ado-secret-token-WRONG")];
+    let wrong = [
+        ("SYSTEM_COLLECTIONURI", collection.as_str()),
+        ("SYSTEM_TEAMPROJECT", "RM"),
+        ("SYSTEM_ACCESSTOKEN", "ado-secret-token-WRONG"),
+    ];
     let out = record(&ws, &wrong, &["--from", "azure-devops", "--approval-id", APPROVED]);
     assert_eq!(out.status.code(), Some(2), "{}", render(&out));
     assert!(!render(&out).contains("WRONG"));
@@ -230,16 +285,29 @@ fn an_azure_devops_approval_is_recorded_pending_is_not() {
 #[test]
 fn missing_ci_variables_say_how_to_map_them() {
     let ws = workspace_with_model();
-    let out = record(&ws, &[("SYSTEM_COLLECTIONURI", "http://127.0.0.1:9/org/"), ("SYSTEM_TEAMPROJECT", "RM")], &["--from", "azure-devops", "--approval-id", APPROVED]);
-    ws.settings().bind(|| insta::assert_snapshot!(render(&out), @r"
+    let out = record(
+        &ws,
+        &[("SYSTEM_COLLECTIONURI", "http://127.0.0.1:9/org/"), ("SYSTEM_TEAMPROJECT", "RM")],
+        &["--from", "azure-devops", "--approval-id", APPROVED],
+    );
+    ws.settings().bind(|| {
+        insta::assert_snapshot!(render(&out), @r"
     exit_code: 2
     ----- stdout -----
     ----- stderr -----
     error: `SYSTEM_ACCESSTOKEN` is not set
     hint: map the job's token into the step: `env: { SYSTEM_ACCESSTOKEN: $(System.AccessToken) }`
-    "));
-    let out = record(&ws, &[("BUILD_URL", "http://jenkins/job/models/7/")], &["--from", "jenkins", "--approver", "alice", "-o", "json"]);
+    ")
+    });
+    let out = record(
+        &ws,
+        &[("BUILD_URL", "http://jenkins/job/models/7/")],
+        &["--from", "jenkins", "--approver", "alice", "-o", "json"],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", render(&out));
     let entry = json(&out);
-    assert_eq!((entry["by"].as_str(), entry["details"]["build"].as_str()), (Some("alice"), Some("http://jenkins/job/models/7/")));
+    assert_eq!(
+        (entry["by"].as_str(), entry["details"]["build"].as_str()),
+        (Some("alice"), Some("http://jenkins/job/models/7/"))
+    );
 }

@@ -30,7 +30,11 @@ fn precedence_and_functions() {
     assert!(check("(1 + 2) * 3 == 9", &[], &[]));
     assert!(check("-2 * -3 == 6", &[], &[]));
     assert!(check("abs(candidate.a - champion.a) < 0.1", &[("a", 1.0)], &[("a", 1.05)]));
-    assert!(check("candidate.a > 1 or candidate.a < 0 and candidate.a > 5 or not candidate.a == 0.5", &[("a", 2.0)], &[]));
+    assert!(check(
+        "candidate.a > 1 or candidate.a < 0 and candidate.a > 5 or not candidate.a == 0.5",
+        &[("a", 2.0)],
+        &[]
+    ));
     assert!(check("1e-3 < 0.01 && 2.5E2 == 250", &[], &[]));
     assert!(!check("candidate.a / 0 > 0 or 0 / 0 == 0 / 0", &[("a", 0.0)], &[]), "0/0 compares false");
 }
@@ -53,7 +57,8 @@ fn errors_point_at_the_column() {
 
 #[test]
 fn metrics_are_listed_once_in_order() {
-    let rule = Rule::parse("candidate.rmse <= champion.rmse and candidate.rmse < 60 and champion.r2 > 0").expect("parses");
+    let rule =
+        Rule::parse("candidate.rmse <= champion.rmse and candidate.rmse < 60 and champion.r2 > 0").expect("parses");
     let names: Vec<String> = rule.metrics().iter().map(|m| format!("{}.{}", m.side, m.name)).collect();
     assert_eq!(names, ["candidate.rmse", "champion.rmse", "champion.r2"]);
     assert!(rule.uses_champion());

@@ -46,7 +46,8 @@ pub struct Case {
     pub shape: Option<Value>,
 }
 
-const SHAPE_KEYS: &[&str] = &["type", "items", "properties", "required", "minimum", "maximum", "minItems", "maxItems", "enum", "description"];
+const SHAPE_KEYS: &[&str] =
+    &["type", "items", "properties", "required", "minimum", "maximum", "minItems", "maxItems", "enum", "description"];
 
 fn bad(file: &Path, line: usize, column: Option<usize>, field: Option<&str>, problem: String, hint: &str) -> Error {
     Error::BadInput(Box::new(BadInput {
@@ -71,25 +72,50 @@ pub fn load(file: &Path) -> Result<Vec<Case>> {
         let case: RawCase = serde_json::from_str(trimmed).map_err(|e| {
             let problem = e.to_string().split(" at line").next().unwrap_or_default().to_string();
             let hint = if problem.contains("unknown field") {
-                aml_client::yaml::hint_for(&problem).replace("`az ml` rejects unknown fields too", "the cases file has no such field")
+                aml_client::yaml::hint_for(&problem)
+                    .replace("`az ml` rejects unknown fields too", "the cases file has no such field")
             } else {
-                "each line is one JSON object: {\"name\": …, \"request\": {…}, \"status\": 200, \"expect\": …}".to_string()
+                "each line is one JSON object: {\"name\": …, \"request\": {…}, \"status\": 200, \"expect\": …}"
+                    .to_string()
             };
             bad(file, line, Some(e.column()), None, problem, &hint)
         })?;
         let body = match (&case.request, &case.body) {
             (Some(request), None) => serde_json::to_vec(request).unwrap_or_default(),
             (None, Some(body)) => body.clone().into_bytes(),
-            _ => return Err(bad(file, line, None, Some("request"), format!("case `{}` needs exactly one of `request` (JSON) and `body` (text)", case.name), "give the request as `\"request\": {…}`")),
+            _ => {
+                return Err(bad(
+                    file,
+                    line,
+                    None,
+                    Some("request"),
+                    format!("case `{}` needs exactly one of `request` (JSON) and `body` (text)", case.name),
+                    "give the request as `\"request\": {…}`",
+                ));
+            }
         };
         if cases.iter().any(|c: &Case| c.name == case.name) {
-            return Err(bad(file, line, None, Some("name"), format!("another case is already named `{}`", case.name), "give every case its own name"));
+            return Err(bad(
+                file,
+                line,
+                None,
+                Some("name"),
+                format!("another case is already named `{}`", case.name),
+                "give every case its own name",
+            ));
         }
         if let Some(shape) = &case.shape {
             check_shape_keys(shape, "shape").map_err(|field| bad(file, line, None, Some(&field), "is not a shape keyword".into(), "shapes use `type`, `items`, `properties`, `required`, `minimum`, `maximum`, `minItems`, `maxItems`, `enum`"))?;
         }
         if case.tolerance.is_some() && case.expect.is_none() {
-            return Err(bad(file, line, None, Some("tolerance"), "applies to `expect`, which this case does not give".into(), "add `expect`, or remove `tolerance`"));
+            return Err(bad(
+                file,
+                line,
+                None,
+                Some("tolerance"),
+                "applies to `expect`, which this case does not give".into(),
+                "add `expect`, or remove `tolerance`",
+            ));
         }
         cases.push(Case {
             name: case.name,
@@ -142,16 +168,23 @@ impl Case {
         }
         let answer: Value = match serde_json::from_slice(body) {
             Ok(answer) => answer,
-            Err(e) => return Some(format!("the answer is not JSON ({e}): {}", String::from_utf8_lossy(body).chars().take(300).collect::<String>())),
+            Err(e) => {
+                return Some(format!(
+                    "the answer is not JSON ({e}): {}",
+                    String::from_utf8_lossy(body).chars().take(300).collect::<String>()
+                ));
+            }
         };
         if let Some(expected) = &self.expect
-            && let Err(problem) = compare(expected, &answer, self.tolerance, "$") {
-                return Some(problem);
-            }
+            && let Err(problem) = compare(expected, &answer, self.tolerance, "$")
+        {
+            return Some(problem);
+        }
         if let Some(shape) = &self.shape
-            && let Err(problem) = conforms(shape, &answer, "$") {
-                return Some(problem);
-            }
+            && let Err(problem) = conforms(shape, &answer, "$")
+        {
+            return Some(problem);
+        }
         None
     }
 }
@@ -221,28 +254,33 @@ pub fn conforms(shape: &Value, value: &Value, path: &str) -> std::result::Result
         }
     }
     if let Some(Value::Array(allowed)) = get("enum")
-        && !allowed.contains(value) {
-            return Err(format!("{path}: {} is not one of {}", short(value), short(&Value::Array(allowed.clone()))));
-        }
+        && !allowed.contains(value)
+    {
+        return Err(format!("{path}: {} is not one of {}", short(value), short(&Value::Array(allowed.clone()))));
+    }
     if let Some(number) = value.as_f64() {
         if let Some(min) = get("minimum").and_then(Value::as_f64)
-            && number < min {
-                return Err(format!("{path}: {number} is below the minimum {min}"));
-            }
+            && number < min
+        {
+            return Err(format!("{path}: {number} is below the minimum {min}"));
+        }
         if let Some(max) = get("maximum").and_then(Value::as_f64)
-            && number > max {
-                return Err(format!("{path}: {number} is above the maximum {max}"));
-            }
+            && number > max
+        {
+            return Err(format!("{path}: {number} is above the maximum {max}"));
+        }
     }
     if let Value::Array(items) = value {
         if let Some(min) = get("minItems").and_then(Value::as_u64)
-            && (items.len() as u64) < min {
-                return Err(format!("{path}: {} items, fewer than {min}", items.len()));
-            }
+            && (items.len() as u64) < min
+        {
+            return Err(format!("{path}: {} items, fewer than {min}", items.len()));
+        }
         if let Some(max) = get("maxItems").and_then(Value::as_u64)
-            && items.len() as u64 > max {
-                return Err(format!("{path}: {} items, more than {max}", items.len()));
-            }
+            && items.len() as u64 > max
+        {
+            return Err(format!("{path}: {} items, more than {max}", items.len()));
+        }
         if let Some(item_shape) = get("items") {
             for (i, item) in items.iter().enumerate() {
                 conforms(item_shape, item, &format!("{path}[{i}]"))?;
@@ -285,7 +323,12 @@ mod tests {
     #[test]
     fn numbers_within_tolerance() {
         check(json!([210]), json!([210.6]), Tolerance { absolute: 1.0, relative: 0.0 }, "ok");
-        check(json!([210]), json!([250]), Tolerance { absolute: 0.0, relative: 0.1 }, "$[0]: expected 210 ± 21, got 250");
+        check(
+            json!([210]),
+            json!([250]),
+            Tolerance { absolute: 0.0, relative: 0.1 },
+            "$[0]: expected 210 ± 21, got 250",
+        );
         check(json!([1, 2]), json!([1]), Tolerance::default(), "$: expected 2 items, got 1: [1]");
         check(json!({"a": 1}), json!({"a": 1, "b": 2}), Tolerance::default(), "ok");
         check(json!({"a": 1}), json!({"b": 2}), Tolerance::default(), "$: expected a key `a`, got {\"b\":2}");

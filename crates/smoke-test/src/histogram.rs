@@ -96,7 +96,11 @@ mod tests {
     fn buckets_cover_values_in_order() {
         for value in [0u64, 1, 63, 64, 65, 127, 128, 129, 255, 256, 1000, 123_456, 3_600_000_000] {
             let i = index(value);
-            assert!(middle(i) >= value as f64 * 0.98 && middle(i) <= value as f64 * 1.02 + 1.0, "{value} → bucket {i} middle {}", middle(i));
+            assert!(
+                middle(i) >= value as f64 * 0.98 && middle(i) <= value as f64 * 1.02 + 1.0,
+                "{value} → bucket {i} middle {}",
+                middle(i)
+            );
         }
         assert!(index(1000) < index(1100));
     }

@@ -56,17 +56,31 @@ pub fn render(suite: &Suite) -> String {
     }
     xml.push_str("    </properties>\n");
     for case in &suite.cases {
-        let head = format!("    <testcase name=\"{}\" classname=\"{}\" time=\"{:.3}\"", escape(&case.name), escape(&case.classname), case.seconds);
+        let head = format!(
+            "    <testcase name=\"{}\" classname=\"{}\" time=\"{:.3}\"",
+            escape(&case.name),
+            escape(&case.classname),
+            case.seconds
+        );
         match &case.failure {
             None => {
                 let _ = writeln!(xml, "{head}/>");
             }
             Some((message, detail)) => {
-                let _ = writeln!(xml, "{head}>\n      <failure message=\"{}\" type=\"AssertionError\">{}</failure>\n    </testcase>", escape(message), escape(detail));
+                let _ = writeln!(
+                    xml,
+                    "{head}>\n      <failure message=\"{}\" type=\"AssertionError\">{}</failure>\n    </testcase>",
+                    escape(message),
+                    escape(detail)
+                );
             }
         }
     }
-    let _ = writeln!(xml, "    <system-out>{}</system-out>\n    <system-err></system-err>\n  </testsuite>\n</testsuites>", escape(&suite.output));
+    let _ = writeln!(
+        xml,
+        "    <system-out>{}</system-out>\n    <system-err></system-err>\n  </testsuite>\n</testsuites>",
+        escape(&suite.output)
+    );
     xml
 }
 
@@ -82,7 +96,12 @@ mod tests {
             hostname: "h".into(),
             seconds: 0.5,
             properties: vec![],
-            cases: vec![TestCase { name: "p95 <= 5 ms".into(), classname: "budgets".into(), seconds: 0.0, failure: Some(("got \"7\" & more".into(), "x".into())) }],
+            cases: vec![TestCase {
+                name: "p95 <= 5 ms".into(),
+                classname: "budgets".into(),
+                seconds: 0.0,
+                failure: Some(("got \"7\" & more".into(), "x".into())),
+            }],
             output: String::new(),
         };
         let xml = render(&suite);

@@ -15,8 +15,8 @@ use aml_client::cli::Report;
 use aml_client::online::EndpointAccess;
 use aml_client::scoring::ScoringClient;
 use aml_client::{Access, Error, Result, Workspace};
-pub use cli::{Cli, Command};
 use cli::Target;
+pub use cli::{Cli, Command};
 use load::Until;
 use output::{Budget, CaseResult, Latency, ProfileReport, RunReport};
 
@@ -48,8 +48,18 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
                 (None, None) => return Err(Error::usage("no latency budget", "give `--p99 100ms` (or `--p95`)")),
             };
             let limit_ms = limit.as_secs_f64() * 1000.0;
-            let steps = runtime()?.block_on(load::profile(&client, &cases, (quantile, limit_ms), args.max_concurrency, args.step));
-            let best = steps.iter().filter(|s| s.within_budget).max_by(|a, b| a.requests_per_second.total_cmp(&b.requests_per_second)).cloned();
+            let steps = runtime()?.block_on(load::profile(
+                &client,
+                &cases,
+                (quantile, limit_ms),
+                args.max_concurrency,
+                args.step,
+            ));
+            let best = steps
+                .iter()
+                .filter(|s| s.within_budget)
+                .max_by(|a, b| a.requests_per_second.total_cmp(&b.requests_per_second))
+                .cloned();
             let actual_ms = best.as_ref().map(|b| if quantile > 0.98 { b.p99_ms } else { b.p95_ms }).unwrap_or(0.0);
             Ok(Box::new(ProfileReport {
                 target,
@@ -62,7 +72,11 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| Error::storage("cannot start a runtime", e))
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::storage("cannot start a runtime", e))
 }
 
 /// The scoring URI and key: from the workspace for `--endpoint`, else the URL and the key's variable.
@@ -76,7 +90,12 @@ fn resolve(target: &Target, workspace: &str, ci: &Ci) -> Result<(EndpointAccess,
     let url = target.url.clone().unwrap_or_default();
     let key = match &target.key_env {
         Some(variable) => {
-            let key = std::env::var(variable).map_err(|_| Error::usage(format!("the environment variable `{variable}` (from `--key-env`) is not set"), "export the endpoint's key in it, or drop `--key-env` for an endpoint without auth"))?;
+            let key = std::env::var(variable).map_err(|_| {
+                Error::usage(
+                    format!("the environment variable `{variable}` (from `--key-env`) is not set"),
+                    "export the endpoint's key in it, or drop `--key-env` for an endpoint without auth",
+                )
+            })?;
             ci.mask(&key);
             key
         }
@@ -117,13 +136,18 @@ fn run_report(target: &str, args: &cli::RunArgs, cases: &[cases::Case], outcome:
             passed: stats.failures == 0 && stats.requests > 0,
             requests: stats.requests,
             failures: stats.failures,
-            error: stats.first_failure.clone().or_else(|| (stats.requests == 0).then(|| "never sent (the run ended first)".to_string())),
+            error: stats
+                .first_failure
+                .clone()
+                .or_else(|| (stats.requests == 0).then(|| "never sent (the run ended first)".to_string())),
             latency_ms: latency(&stats.histogram),
         })
         .collect();
     let total = latency(&outcome.histogram);
     let mut budgets = Vec::new();
-    for (name, limit, actual) in [("p50", args.p50, total.p50), ("p95", args.p95, total.p95), ("p99", args.p99, total.p99)] {
+    for (name, limit, actual) in
+        [("p50", args.p50, total.p50), ("p95", args.p95, total.p95), ("p99", args.p99, total.p99)]
+    {
         if let Some(limit) = limit {
             let limit_ms = limit.as_secs_f64() * 1000.0;
             budgets.push(Budget { percentile: name.into(), limit_ms, actual_ms: actual, passed: actual <= limit_ms });
@@ -154,29 +178,39 @@ fn run_report(target: &str, args: &cli::RunArgs, cases: &[cases::Case], outcome:
 
 fn write_junit(path: &std::path::Path, report: &RunReport, cases_file: &std::path::Path) -> Result<()> {
     let classname = cases_file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "cases".into());
-    let mut tests: Vec<junit::TestCase> = report
-        .cases
-        .iter()
-        .map(|case| junit::TestCase {
-            name: case.name.clone(),
-            classname: classname.clone(),
-            seconds: case.latency_ms.mean / 1000.0,
-            failure: case.error.as_ref().filter(|_| !case.passed).map(|e| (e.clone(), format!("{} of {} requests failed; first: {e}", case.failures, case.requests))),
-        })
-        .collect();
+    let mut tests: Vec<junit::TestCase> =
+        report
+            .cases
+            .iter()
+            .map(|case| junit::TestCase {
+                name: case.name.clone(),
+                classname: classname.clone(),
+                seconds: case.latency_ms.mean / 1000.0,
+                failure: case.error.as_ref().filter(|_| !case.passed).map(|e| {
+                    (e.clone(), format!("{} of {} requests failed; first: {e}", case.failures, case.requests))
+                }),
+            })
+            .collect();
     for budget in &report.budgets {
         tests.push(junit::TestCase {
             name: format!("latency {} <= {} ms", budget.percentile, budget.limit_ms),
             classname: "budgets".into(),
             seconds: 0.0,
-            failure: (!budget.passed).then(|| (format!("{} was {:.2} ms", budget.percentile, budget.actual_ms), format!("budget {} ms", budget.limit_ms))),
+            failure: (!budget.passed).then(|| {
+                (
+                    format!("{} was {:.2} ms", budget.percentile, budget.actual_ms),
+                    format!("budget {} ms", budget.limit_ms),
+                )
+            }),
         });
     }
     let timestamp = aml_client::time::now().trim_end_matches('Z').to_string();
     let suite = junit::Suite {
         name: format!("smoke-test {}", report.target),
         timestamp,
-        hostname: std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "localhost".into()),
+        hostname: std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| "localhost".into()),
         seconds: report.duration_seconds,
         properties: vec![
             ("target".into(), report.target.clone()),
@@ -184,10 +218,15 @@ fn write_junit(path: &std::path::Path, report: &RunReport, cases_file: &std::pat
             ("requests_per_second".into(), format!("{:.1}", report.requests_per_second)),
         ],
         cases: tests,
-        output: format!("p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms", report.latency_ms.p50, report.latency_ms.p95, report.latency_ms.p99),
+        output: format!(
+            "p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms",
+            report.latency_ms.p50, report.latency_ms.p95, report.latency_ms.p99
+        ),
     };
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| Error::storage(format!("cannot create `{}`", parent.display()), e))?;
+        std::fs::create_dir_all(parent)
+            .map_err(|e| Error::storage(format!("cannot create `{}`", parent.display()), e))?;
     }
-    std::fs::write(path, junit::render(&suite)).map_err(|e| Error::storage(format!("cannot write `{}`", path.display()), e))
+    std::fs::write(path, junit::render(&suite))
+        .map_err(|e| Error::storage(format!("cannot write `{}`", path.display()), e))
 }

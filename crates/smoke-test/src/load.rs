@@ -45,7 +45,8 @@ impl Outcome {
 }
 
 pub async fn run(client: &ScoringClient, cases: &Arc<Vec<Case>>, concurrency: usize, until: Until) -> Outcome {
-    let bodies: Arc<Vec<axum_bytes::Bytes>> = Arc::new(cases.iter().map(|c| axum_bytes::Bytes::from(c.body.clone())).collect());
+    let bodies: Arc<Vec<axum_bytes::Bytes>> =
+        Arc::new(cases.iter().map(|c| axum_bytes::Bytes::from(c.body.clone())).collect());
     let (concurrency, limit, deadline) = match until {
         Until::Once => (1, Some(cases.len() as u64), None),
         Until::Requests(n) => (concurrency.max(1), Some(n), None),
@@ -56,7 +57,8 @@ pub async fn run(client: &ScoringClient, cases: &Arc<Vec<Case>>, concurrency: us
     let merged = Arc::new(Mutex::new(Outcome { cases: vec![CaseStats::default(); cases.len()], ..Outcome::default() }));
     let mut workers = Vec::with_capacity(concurrency);
     for _ in 0..concurrency {
-        let (client, cases, bodies, next, merged) = (client.clone(), cases.clone(), bodies.clone(), next.clone(), merged.clone());
+        let (client, cases, bodies, next, merged) =
+            (client.clone(), cases.clone(), bodies.clone(), next.clone(), merged.clone());
         workers.push(tokio::spawn(async move {
             let mut mine = Outcome { cases: vec![CaseStats::default(); cases.len()], ..Outcome::default() };
             loop {
@@ -123,7 +125,13 @@ pub struct ProfileStep {
 }
 
 /// Double the concurrency from 1 until the budget breaks, answers fail, or the ceiling.
-pub async fn profile(client: &ScoringClient, cases: &Arc<Vec<Case>>, budget: (f64, f64), max_concurrency: usize, step: Duration) -> Vec<ProfileStep> {
+pub async fn profile(
+    client: &ScoringClient,
+    cases: &Arc<Vec<Case>>,
+    budget: (f64, f64),
+    max_concurrency: usize,
+    step: Duration,
+) -> Vec<ProfileStep> {
     let (quantile, limit_ms) = budget;
     let mut steps = Vec::new();
     let mut concurrency = 1;

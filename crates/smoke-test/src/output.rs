@@ -69,13 +69,28 @@ impl Report for RunReport {
     fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
         // Failures first: they are what the reader is looking for.
         for case in self.cases.iter().filter(|c| !c.passed) {
-            writeln!(out, "FAIL {} (line {}, {} of {}): {}", case.name, case.line, case.failures, requests(case.requests), case.error.as_deref().unwrap_or(""))?;
+            writeln!(
+                out,
+                "FAIL {} (line {}, {} of {}): {}",
+                case.name,
+                case.line,
+                case.failures,
+                requests(case.requests),
+                case.error.as_deref().unwrap_or("")
+            )?;
         }
         for case in self.cases.iter().filter(|c| c.passed) {
             writeln!(out, "ok   {} ({}, p50 {})", case.name, requests(case.requests), ms(case.latency_ms.p50))?;
         }
         for budget in &self.budgets {
-            writeln!(out, "{} latency {} ≤ {}: {}", if budget.passed { "ok  " } else { "FAIL" }, budget.percentile, ms(budget.limit_ms), ms(budget.actual_ms))?;
+            writeln!(
+                out,
+                "{} latency {} ≤ {}: {}",
+                if budget.passed { "ok  " } else { "FAIL" },
+                budget.percentile,
+                ms(budget.limit_ms),
+                ms(budget.actual_ms)
+            )?;
         }
         writeln!(
             out,
@@ -116,7 +131,11 @@ impl Report for RunReport {
             self.target, self.passed, self.failed
         );
         for case in &self.cases {
-            let result = if case.passed { "pass".to_string() } else { format!("**fail**: {}", case.error.as_deref().unwrap_or("").replace('|', "\\|")) };
+            let result = if case.passed {
+                "pass".to_string()
+            } else {
+                format!("**fail**: {}", case.error.as_deref().unwrap_or("").replace('|', "\\|"))
+            };
             md.push_str(&format!("| {} | {result} | {} | {} |\n", case.name, case.requests, ms(case.latency_ms.p50)));
         }
         md.push_str(&format!(
@@ -154,8 +173,20 @@ impl Report for ProfileReport {
             )?;
         }
         match &self.best {
-            Some(best) => writeln!(out, "holds {:.0} req/s at {} connections within {} ≤ {}", best.requests_per_second, best.concurrency, self.budget.percentile, ms(self.budget.limit_ms)),
-            None => writeln!(out, "not even one connection stays within {} ≤ {}", self.budget.percentile, ms(self.budget.limit_ms)),
+            Some(best) => writeln!(
+                out,
+                "holds {:.0} req/s at {} connections within {} ≤ {}",
+                best.requests_per_second,
+                best.concurrency,
+                self.budget.percentile,
+                ms(self.budget.limit_ms)
+            ),
+            None => writeln!(
+                out,
+                "not even one connection stays within {} ≤ {}",
+                self.budget.percentile,
+                ms(self.budget.limit_ms)
+            ),
         }
     }
 

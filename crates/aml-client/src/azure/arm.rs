@@ -6,10 +6,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use azure_core::http::headers::HeaderName;
 use azure_core::http::policies::Policy;
 use azure_core::http::policies::auth::BearerTokenAuthorizationPolicy;
-use azure_core::http::{ClientOptions, Context, ExponentialRetryOptions, Method, Pipeline, PipelineSendOptions, Request, RetryOptions, Url};
-use azure_core::http::headers::HeaderName;
+use azure_core::http::{
+    ClientOptions, Context, ExponentialRetryOptions, Method, Pipeline, PipelineSendOptions, Request, RetryOptions, Url,
+};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -37,7 +39,8 @@ pub struct Reply {
 
 impl Reply {
     pub fn json<T: DeserializeOwned>(&self, what: &str) -> Result<T> {
-        serde_json::from_slice(&self.body).map_err(|e| Error::service(format!("{what}: the answer is not what the API describes: {e}"), None))
+        serde_json::from_slice(&self.body)
+            .map_err(|e| Error::service(format!("{what}: the answer is not what the API describes: {e}"), None))
     }
 }
 
@@ -94,8 +97,10 @@ impl Arm {
             }),
             ..Default::default()
         };
-        let auth: Arc<dyn Policy> = Arc::new(BearerTokenAuthorizationPolicy::new(identity.credential.clone(), [scope.to_string()]));
-        let pipeline = Pipeline::new(Some("aml-client"), Some(env!("CARGO_PKG_VERSION")), options, Vec::new(), vec![auth], None);
+        let auth: Arc<dyn Policy> =
+            Arc::new(BearerTokenAuthorizationPolicy::new(identity.credential.clone(), [scope.to_string()]));
+        let pipeline =
+            Pipeline::new(Some("aml-client"), Some(env!("CARGO_PKG_VERSION")), options, Vec::new(), vec![auth], None);
         Arm { pipeline, endpoint: endpoint.trim_end_matches('/').to_string(), identity: identity.describe() }
     }
 
@@ -118,13 +123,18 @@ impl Arm {
             request.set_body(Vec::new());
         }
         let options = PipelineSendOptions { skip_checks: true, ..Default::default() };
-        let response = self.pipeline.send(&Context::new(), &mut request, Some(options)).await.map_err(|e| self.transport_error(&method, url, &e))?;
+        let response = self
+            .pipeline
+            .send(&Context::new(), &mut request, Some(options))
+            .await
+            .map_err(|e| self.transport_error(&method, url, &e))?;
         Ok(Reply {
             status: u16::from(response.status()),
             location: header(&response, "location"),
             async_operation: header(&response, "azure-asyncoperation"),
             retry_after: header(&response, "retry-after").and_then(|v| v.trim().parse().ok()),
-            request_id: header(&response, "x-ms-request-id").or_else(|| header(&response, "x-ms-correlation-request-id")),
+            request_id: header(&response, "x-ms-request-id")
+                .or_else(|| header(&response, "x-ms-correlation-request-id")),
             body: response.into_body().to_vec(),
         })
     }
@@ -134,15 +144,22 @@ impl Arm {
         if matches!(e.kind(), azure_core::error::ErrorKind::Credential) {
             return Error::service(
                 format!("cannot get a token as {}: {}", self.identity, super::error_chain(e)),
-                Some("check the credential's settings (and AZURE_TENANT_ID); `--auth` picks another identity source".into()),
+                Some(
+                    "check the credential's settings (and AZURE_TENANT_ID); `--auth` picks another identity source"
+                        .into(),
+                ),
             );
         }
-        Error::service(format!("{method} {path} failed: {}", super::error_chain(e)), Some("is the network up and the endpoint right? transient faults were retried".into()))
+        Error::service(
+            format!("{method} {path} failed: {}", super::error_chain(e)),
+            Some("is the network up and the endpoint right? transient faults were retried".into()),
+        )
     }
 
     /// A call that must succeed: non-2xx is an error naming the call and ARM's message.
     pub async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Reply> {
-        let url = if path.starts_with("https://") || path.starts_with("http://") { path.to_string() } else { self.url(path) };
+        let url =
+            if path.starts_with("https://") || path.starts_with("http://") { path.to_string() } else { self.url(path) };
         let reply = self.send(method, &url, body).await?;
         if (200..300).contains(&reply.status) {
             return Ok(reply);
@@ -153,7 +170,10 @@ impl Arm {
     pub fn status_error(&self, method: &Method, url: &str, reply: &Reply) -> Error {
         let message = describe_error(method.as_ref(), &strip_query(url), reply);
         let hint = match reply.status {
-            401 | 403 => Some(format!("acting as {}: does it have a role on the workspace (e.g. AzureML Data Scientist)?", self.identity)),
+            401 | 403 => Some(format!(
+                "acting as {}: does it have a role on the workspace (e.g. AzureML Data Scientist)?",
+                self.identity
+            )),
             404 => Some("check the subscription, resource group and workspace names in `--workspace`".into()),
             _ => None,
         };
@@ -204,7 +224,13 @@ impl Arm {
     /// Follow a long-running operation started by `reply` to its end: Azure-AsyncOperation
     /// (its `status`) or Location (202 until done), honouring Retry-After; `on_status` sees
     /// each new status. Fails with the operation's error.
-    pub async fn wait(&self, what: &str, reply: &Reply, timeout: Duration, on_status: &mut dyn FnMut(&str)) -> Result<()> {
+    pub async fn wait(
+        &self,
+        what: &str,
+        reply: &Reply,
+        timeout: Duration,
+        on_status: &mut dyn FnMut(&str),
+    ) -> Result<()> {
         let started = std::time::Instant::now();
         let mut delay = reply.retry_after.unwrap_or(1);
         let mut last = String::new();
@@ -228,7 +254,10 @@ impl Arm {
                     _ => {}
                 }
                 if started.elapsed() > timeout {
-                    return Err(Error::service(format!("{what} still {state} after {}s", timeout.as_secs()), Some("it goes on in Azure; look at it there or wait longer (`--timeout`)".into())));
+                    return Err(Error::service(
+                        format!("{what} still {state} after {}s", timeout.as_secs()),
+                        Some("it goes on in Azure; look at it there or wait longer (`--timeout`)".into()),
+                    ));
                 }
                 delay = status.retry_after.unwrap_or(delay).clamp(1, 60);
                 tokio::time::sleep(Duration::from_secs(delay)).await;

@@ -31,7 +31,10 @@ fn approval_name(id: &str) -> String {
 }
 
 fn no_request(id: &str) -> Error {
-    Error::usage(format!("no approval request `{id}` in this workspace"), "`approval-gate list` shows the requests; check `--workspace`")
+    Error::usage(
+        format!("no approval request `{id}` in this workspace"),
+        "`approval-gate list` shows the requests; check `--workspace`",
+    )
 }
 
 impl AzureWorkspace {
@@ -42,7 +45,12 @@ impl AzureWorkspace {
     /// Append an entry under the next free number.
     async fn append(&self, store: &Datastore, new: &NewAuditEntry) -> Result<AuditEntry> {
         let taken = store.container.list(ENTRIES).await?;
-        let mut id = taken.iter().filter_map(|n| n.strip_prefix(ENTRIES)?.strip_suffix(".json")?.parse::<i64>().ok()).max().unwrap_or(0) + 1;
+        let mut id = taken
+            .iter()
+            .filter_map(|n| n.strip_prefix(ENTRIES)?.strip_suffix(".json")?.parse::<i64>().ok())
+            .max()
+            .unwrap_or(0)
+            + 1;
         loop {
             let entry = new.stamp(id);
             if store.container.put_bytes(&entry_name(id), encode(&entry)?, Condition::Absent).await? {
@@ -96,7 +104,10 @@ impl AzureWorkspace {
         self.runtime.block_on(async {
             let store = self.audit_store().await?;
             if !store.container.put_bytes(&approval_name(&request.id), encode(request)?, Condition::Absent).await? {
-                return Err(Error::usage(format!("approval request `{}` exists already", request.id), "ask again: a new request gets a new id"));
+                return Err(Error::usage(
+                    format!("approval request `{}` exists already", request.id),
+                    "ask again: a new request gets a new id",
+                ));
             }
             self.append(&store, entry).await.map(|_| ())
         })
@@ -139,7 +150,8 @@ impl AzureWorkspace {
         self.runtime.block_on(async {
             let store = self.audit_store().await?;
             loop {
-                let (bytes, etag) = store.container.read_tagged(&approval_name(id)).await?.ok_or_else(|| no_request(id))?;
+                let (bytes, etag) =
+                    store.container.read_tagged(&approval_name(id)).await?.ok_or_else(|| no_request(id))?;
                 let mut request: ApprovalRequest = decode(&bytes, "approval request")?;
                 if request.state != ApprovalState::Pending {
                     return Ok(Decided { request, won: false });

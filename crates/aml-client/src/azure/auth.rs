@@ -11,10 +11,10 @@ use std::sync::Arc;
 use azure_core::credentials::{AccessToken, Secret, TokenCredential, TokenRequestOptions};
 use azure_core::http::{ClientMethodOptions, ClientOptions, Transport};
 use azure_identity::{
-    AzureCliCredential, AzureCliCredentialOptions, AzurePipelinesCredential, AzurePipelinesCredentialOptions, ClientAssertion,
-    ClientAssertionCredential, ClientAssertionCredentialOptions, ClientSecretCredential, ClientSecretCredentialOptions,
-    ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId, WorkloadIdentityCredential,
-    WorkloadIdentityCredentialOptions,
+    AzureCliCredential, AzureCliCredentialOptions, AzurePipelinesCredential, AzurePipelinesCredentialOptions,
+    ClientAssertion, ClientAssertionCredential, ClientAssertionCredentialOptions, ClientSecretCredential,
+    ClientSecretCredentialOptions, ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId,
+    WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
 };
 
 use crate::error::{Error, Result};
@@ -49,7 +49,12 @@ impl AuthMethod {
         }
         match std::env::var("AML_AUTH") {
             Ok(text) if !text.trim().is_empty() => <AuthMethod as clap::ValueEnum>::from_str(text.trim(), true)
-                .map_err(|_| Error::usage(format!("AML_AUTH=`{text}` is not an identity source"), "use auto, secret, workload, managed-identity or cli")),
+                .map_err(|_| {
+                    Error::usage(
+                        format!("AML_AUTH=`{text}` is not an identity source"),
+                        "use auto, secret, workload, managed-identity or cli",
+                    )
+                }),
             _ => Ok(AuthMethod::Auto),
         }
     }
@@ -134,8 +139,11 @@ fn build(method: AuthMethod, transport: &Transport, explicit: bool) -> Result<st
     let client = env("AZURE_CLIENT_ID");
     match method {
         AuthMethod::Secret => {
-            let (Some(tenant), Some(client), Some(secret)) = (tenant.clone(), client, env("AZURE_CLIENT_SECRET")) else {
-                return Ok(Err("client secret (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET not all set)".into()));
+            let (Some(tenant), Some(client), Some(secret)) = (tenant.clone(), client, env("AZURE_CLIENT_SECRET"))
+            else {
+                return Ok(Err(
+                    "client secret (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET not all set)".into()
+                ));
             };
             let options = ClientSecretCredentialOptions { client_options: client_options(transport) };
             let credential = ClientSecretCredential::new(&tenant, client.clone(), Secret::new(secret), Some(options))
@@ -144,23 +152,43 @@ fn build(method: AuthMethod, transport: &Transport, explicit: bool) -> Result<st
         }
         AuthMethod::Workload => {
             let assertion_options = || ClientAssertionCredentialOptions { client_options: client_options(transport) };
-            if let (Some(tenant), Some(client), Some(_)) = (tenant.clone(), client.clone(), env("AZURE_FEDERATED_TOKEN_FILE")) {
+            if let (Some(tenant), Some(client), Some(_)) =
+                (tenant.clone(), client.clone(), env("AZURE_FEDERATED_TOKEN_FILE"))
+            {
                 let options = WorkloadIdentityCredentialOptions {
                     credential_options: assertion_options(),
                     client_id: Some(client.clone()),
                     tenant_id: Some(tenant.clone()),
                     ..Default::default()
                 };
-                let credential = WorkloadIdentityCredential::new(Some(options)).map_err(|e| wrap("workload identity", e))?;
-                return Ok(Ok(Identity { credential, source: format!("workload identity (token file) of app {client}"), tenant: Some(tenant) }));
+                let credential =
+                    WorkloadIdentityCredential::new(Some(options)).map_err(|e| wrap("workload identity", e))?;
+                return Ok(Ok(Identity {
+                    credential,
+                    source: format!("workload identity (token file) of app {client}"),
+                    tenant: Some(tenant),
+                }));
             }
-            if let (Some(tenant), Some(client), Some(url), Some(request_token)) =
-                (tenant.clone(), client.clone(), env("ACTIONS_ID_TOKEN_REQUEST_URL"), env("ACTIONS_ID_TOKEN_REQUEST_TOKEN"))
-            {
-                let assertion = GithubOidc { url, request_token: Secret::new(request_token), transport: transport.clone() };
-                let credential = ClientAssertionCredential::new(tenant.clone(), client.clone(), assertion, Some(assertion_options()))
-                    .map_err(|e| wrap("GitHub Actions OIDC", e))?;
-                return Ok(Ok(Identity { credential, source: format!("GitHub Actions OIDC for app {client}"), tenant: Some(tenant) }));
+            if let (Some(tenant), Some(client), Some(url), Some(request_token)) = (
+                tenant.clone(),
+                client.clone(),
+                env("ACTIONS_ID_TOKEN_REQUEST_URL"),
+                env("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
+            ) {
+                let assertion =
+                    GithubOidc { url, request_token: Secret::new(request_token), transport: transport.clone() };
+                let credential = ClientAssertionCredential::new(
+                    tenant.clone(),
+                    client.clone(),
+                    assertion,
+                    Some(assertion_options()),
+                )
+                .map_err(|e| wrap("GitHub Actions OIDC", e))?;
+                return Ok(Ok(Identity {
+                    credential,
+                    source: format!("GitHub Actions OIDC for app {client}"),
+                    tenant: Some(tenant),
+                }));
             }
             // The variables the AzureCLI@2 / AzurePowerShell@5 tasks set for a
             // workload-identity service connection, plus the job's access token.
@@ -171,9 +199,19 @@ fn build(method: AuthMethod, transport: &Transport, explicit: bool) -> Result<st
                 env("SYSTEM_ACCESSTOKEN"),
             ) {
                 let options = AzurePipelinesCredentialOptions { credential_options: assertion_options() };
-                let credential = AzurePipelinesCredential::new(tenant.clone(), client.clone(), &connection, Secret::new(system_token), Some(options))
-                    .map_err(|e| wrap("the Azure DevOps service connection", e))?;
-                return Ok(Ok(Identity { credential, source: format!("Azure DevOps service connection {connection} (app {client})"), tenant: Some(tenant) }));
+                let credential = AzurePipelinesCredential::new(
+                    tenant.clone(),
+                    client.clone(),
+                    &connection,
+                    Secret::new(system_token),
+                    Some(options),
+                )
+                .map_err(|e| wrap("the Azure DevOps service connection", e))?;
+                return Ok(Ok(Identity {
+                    credential,
+                    source: format!("Azure DevOps service connection {connection} (app {client})"),
+                    tenant: Some(tenant),
+                }));
             }
             Ok(Err("workload identity (no AZURE_FEDERATED_TOKEN_FILE, GitHub OIDC request or Azure DevOps service connection with AZURE_TENANT_ID and AZURE_CLIENT_ID)".into()))
         }
@@ -181,7 +219,9 @@ fn build(method: AuthMethod, transport: &Transport, explicit: bool) -> Result<st
             // Probing IMDS on a laptop costs seconds; in a chain, only where a managed
             // identity endpoint is advertised.
             if !explicit && env("IDENTITY_ENDPOINT").is_none() && env("MSI_ENDPOINT").is_none() {
-                return Ok(Err("managed identity (no IDENTITY_ENDPOINT; `--auth managed-identity` to use the VM's IMDS)".into()));
+                return Ok(Err(
+                    "managed identity (no IDENTITY_ENDPOINT; `--auth managed-identity` to use the VM's IMDS)".into(),
+                ));
             }
             let options = ManagedIdentityCredentialOptions {
                 user_assigned_id: client.clone().map(UserAssignedId::ClientId),
@@ -234,7 +274,14 @@ impl ClientAssertion for GithubOidc {
         let mut request = Request::new(url, Method::Get);
         request.insert_header("authorization", format!("Bearer {}", self.request_token.secret()));
         request.insert_header("accept", "application/json");
-        let pipeline = azure_core::http::Pipeline::new(Some("aml-client"), Some(env!("CARGO_PKG_VERSION")), client_options(&self.transport), Vec::new(), Vec::new(), None);
+        let pipeline = azure_core::http::Pipeline::new(
+            Some("aml-client"),
+            Some(env!("CARGO_PKG_VERSION")),
+            client_options(&self.transport),
+            Vec::new(),
+            Vec::new(),
+            None,
+        );
         let response = pipeline.send(&azure_core::http::Context::new(), &mut request, None).await?;
         #[derive(serde::Deserialize)]
         struct Body {

@@ -12,7 +12,9 @@ use std::sync::Arc;
 use azure_core::credentials::Secret;
 use azure_core::http::headers::HeaderName;
 use azure_core::http::policies::{Policy, PolicyResult};
-use azure_core::http::{ClientOptions, Context, ExponentialRetryOptions, Method, Pipeline, PipelineSendOptions, Request, RetryOptions, Url};
+use azure_core::http::{
+    ClientOptions, Context, ExponentialRetryOptions, Method, Pipeline, PipelineSendOptions, Request, RetryOptions, Url,
+};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use futures::StreamExt;
@@ -33,7 +35,10 @@ pub const BLOCKS_IN_FLIGHT: usize = 4;
 /// AML_BLOB_BLOCKS_IN_FLIGHT (memory is their product).
 fn block_plan() -> (usize, usize) {
     let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<usize>().ok()).filter(|n| *n > 0);
-    (env("AML_BLOB_BLOCK_MIB").map(|m| m.min(256) << 20).unwrap_or(BLOCK_SIZE), env("AML_BLOB_BLOCKS_IN_FLIGHT").unwrap_or(BLOCKS_IN_FLIGHT))
+    (
+        env("AML_BLOB_BLOCK_MIB").map(|m| m.min(256) << 20).unwrap_or(BLOCK_SIZE),
+        env("AML_BLOB_BLOCKS_IN_FLIGHT").unwrap_or(BLOCKS_IN_FLIGHT),
+    )
 }
 /// Files at most this big go up in one Put Blob.
 const SINGLE_PUT_MAX: u64 = BLOCK_SIZE as u64;
@@ -84,7 +89,9 @@ impl Policy for SharedKeyPolicy {
 impl SharedKeyPolicy {
     /// The Shared Key string-to-sign for the Blob service (version 2009-09-19 and later).
     fn sign(&self, request: &Request) -> String {
-        let header = |name: &str| request.headers().get_optional_str(&HeaderName::from(name.to_string())).unwrap_or("").to_string();
+        let header = |name: &str| {
+            request.headers().get_optional_str(&HeaderName::from(name.to_string())).unwrap_or("").to_string()
+        };
         let length = request.body().len().filter(|n| *n > 0).map(|n| n.to_string()).unwrap_or_default();
         let mut canonical_headers: Vec<(String, String)> = request
             .headers()
@@ -157,24 +164,39 @@ pub struct Upload {
 }
 
 impl Container {
-    pub fn new(account: &str, container_url: &str, auth: StorageAuth, transport: azure_core::http::Transport) -> Result<Container> {
+    pub fn new(
+        account: &str,
+        container_url: &str,
+        auth: StorageAuth,
+        transport: azure_core::http::Transport,
+    ) -> Result<Container> {
         let options = ClientOptions {
             transport: Some(transport),
-            retry: RetryOptions::exponential(ExponentialRetryOptions { max_retries: super::arm::retries_from_env(), ..Default::default() }),
+            retry: RetryOptions::exponential(ExponentialRetryOptions {
+                max_retries: super::arm::retries_from_env(),
+                ..Default::default()
+            }),
             ..Default::default()
         };
         let (per_try, sas): (Vec<Arc<dyn Policy>>, Option<Secret>) = match auth {
             StorageAuth::AccountKey(key) => {
-                let key = BASE64.decode(key.secret().trim()).map_err(|_| Error::service("the datastore's account key is not base64", None))?;
+                let key = BASE64
+                    .decode(key.secret().trim())
+                    .map_err(|_| Error::service("the datastore's account key is not base64", None))?;
                 (vec![Arc::new(SharedKeyPolicy { account: account.to_string(), key })], None)
             }
             StorageAuth::Sas(token) => (Vec::new(), Some(token)),
             StorageAuth::Token(credential) => {
-                let policy: Arc<dyn Policy> = Arc::new(azure_core::http::policies::auth::BearerTokenAuthorizationPolicy::new(credential, [STORAGE_SCOPE.to_string()]));
+                let policy: Arc<dyn Policy> =
+                    Arc::new(azure_core::http::policies::auth::BearerTokenAuthorizationPolicy::new(
+                        credential,
+                        [STORAGE_SCOPE.to_string()],
+                    ));
                 (vec![policy], None)
             }
         };
-        let pipeline = Pipeline::new(Some("aml-client"), Some(env!("CARGO_PKG_VERSION")), options, Vec::new(), per_try, None);
+        let pipeline =
+            Pipeline::new(Some("aml-client"), Some(env!("CARGO_PKG_VERSION")), options, Vec::new(), per_try, None);
         Ok(Container { pipeline, url: container_url.trim_end_matches('/').to_string(), sas })
     }
 
@@ -198,11 +220,12 @@ impl Container {
         request.insert_header("x-ms-version", STORAGE_VERSION);
         let options = PipelineSendOptions { skip_checks: true, ..Default::default() };
         let shown = format!("{} {}", request.method(), super::arm::strip_query(request.url().as_str()));
-        let response = self
-            .pipeline
-            .send(&Context::new(), &mut request, Some(options))
-            .await
-            .map_err(|e| Error::service(format!("{what}: {shown} failed: {}", super::error_chain(&e)), Some("transient faults were retried; is the storage account reachable?".into())))?;
+        let response = self.pipeline.send(&Context::new(), &mut request, Some(options)).await.map_err(|e| {
+            Error::service(
+                format!("{what}: {shown} failed: {}", super::error_chain(&e)),
+                Some("transient faults were retried; is the storage account reachable?".into()),
+            )
+        })?;
         Ok(response)
     }
 
@@ -213,12 +236,25 @@ impl Container {
         if ok.contains(&status) {
             return Ok(response);
         }
-        let code = response.headers().get_optional_str(&HeaderName::from_static("x-ms-error-code")).unwrap_or("").to_string();
+        let code =
+            response.headers().get_optional_str(&HeaderName::from_static("x-ms-error-code")).unwrap_or("").to_string();
         let body = String::from_utf8_lossy(response.body().as_ref()).to_string();
-        let message = body.split("<Message>").nth(1).and_then(|m| m.split("</Message>").next()).unwrap_or("").lines().next().unwrap_or("").to_string();
+        let message = body
+            .split("<Message>")
+            .nth(1)
+            .and_then(|m| m.split("</Message>").next())
+            .unwrap_or("")
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string();
         let hint = match code.as_str() {
-            "AuthenticationFailed" | "AuthorizationFailure" => Some("the datastore's credentials were refused; check its account key or SAS".into()),
-            "KeyBasedAuthenticationNotPermitted" => Some("the account refuses account keys; use an identity-based datastore".into()),
+            "AuthenticationFailed" | "AuthorizationFailure" => {
+                Some("the datastore's credentials were refused; check its account key or SAS".into())
+            }
+            "KeyBasedAuthenticationNotPermitted" => {
+                Some("the account refuses account keys; use an identity-based datastore".into())
+            }
             _ => None,
         };
         Err(Error::service(format!("{what}: {shown}: HTTP {status} {code} {message}").trim_end().to_string(), hint))
@@ -234,10 +270,15 @@ impl Container {
                 response
                     .headers()
                     .iter()
-                    .filter_map(|(k, v)| k.as_str().strip_prefix("x-ms-meta-").map(|k| (k.to_string(), v.as_str().to_string())))
+                    .filter_map(|(k, v)| {
+                        k.as_str().strip_prefix("x-ms-meta-").map(|k| (k.to_string(), v.as_str().to_string()))
+                    })
                     .collect(),
             )),
-            status => Err(Error::service(format!("HEAD {}: HTTP {status}", super::arm::strip_query(self.blob_url(name, "")?.as_str())), None)),
+            status => Err(Error::service(
+                format!("HEAD {}: HTTP {status}", super::arm::strip_query(self.blob_url(name, "")?.as_str())),
+                None,
+            )),
         }
     }
 
@@ -317,16 +358,15 @@ impl Container {
             let id = BASE64.encode(format!("block-{index:08}"));
             index += 1;
             ids.push(id.clone());
-            let mut request = Request::new(self.blob_url(name, &format!("comp=block&blockid={}", url_escape(&id)))?, Method::Put);
+            let mut request =
+                Request::new(self.blob_url(name, &format!("comp=block&blockid={}", url_escape(&id)))?, Method::Put);
             request.insert_header("content-type", "application/octet-stream");
             // The service checks each block against it (a corrupted block fails alone and
             // is sent again); without it, Azurite computes a CRC64 in JavaScript instead.
             request.insert_header("content-md5", BASE64.encode(md5::Md5::digest(&block)));
             request.set_body(block);
             let what = format!("uploading `{}`", path.display());
-            in_flight.push(async move {
-                self.send_expecting(request, &what, &[201]).await.map(|_| filled as u64)
-            });
+            in_flight.push(async move { self.send_expecting(request, &what, &[201]).await.map(|_| filled as u64) });
             sent += filled as u64;
             if in_flight.len() >= blocks_in_flight
                 && let Some(done) = in_flight.next().await
@@ -341,7 +381,10 @@ impl Container {
             on_bytes(done?);
         }
         if sent != size {
-            return Err(Error::failed(format!("`{}` changed size while it was uploaded", path.display()), Some("upload it again once whatever writes it has finished".into())));
+            return Err(Error::failed(
+                format!("`{}` changed size while it was uploaded", path.display()),
+                Some("upload it again once whatever writes it has finished".into()),
+            ));
         }
         let mut list = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>");
         for id in &ids {
@@ -395,7 +438,12 @@ impl Container {
                     names.push(xml_unescape(name));
                 }
             }
-            marker = body.split("<NextMarker>").nth(1).and_then(|m| m.split("</NextMarker>").next()).map(xml_unescape).unwrap_or_default();
+            marker = body
+                .split("<NextMarker>")
+                .nth(1)
+                .and_then(|m| m.split("</NextMarker>").next())
+                .map(xml_unescape)
+                .unwrap_or_default();
             if marker.is_empty() {
                 return Ok(names);
             }
@@ -434,7 +482,8 @@ impl Container {
         let mut body = response.into_body();
         let mut written = 0u64;
         while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| Error::service(format!("downloading `{name}`: {}", super::error_chain(&e)), None))?;
+            let chunk =
+                chunk.map_err(|e| Error::service(format!("downloading `{name}`: {}", super::error_chain(&e)), None))?;
             std::io::Write::write_all(&mut file, &chunk).with_path("cannot write", target)?;
             written += chunk.len() as u64;
         }

@@ -34,7 +34,10 @@ pub struct CodeAsset {
 fn snapshot(path: &Path) -> Result<Vec<(String, PathBuf)>> {
     let files = crate::tree::code_files(path)?;
     if files.is_empty() {
-        return Err(Error::usage(format!("the code folder `{}` holds no files", path.display()), "point `code:` at the folder with the job's scripts"));
+        return Err(Error::usage(
+            format!("the code folder `{}` holds no files", path.display()),
+            "point `code:` at the folder with the job's scripts",
+        ));
     }
     Ok(files)
 }
@@ -81,7 +84,10 @@ impl AzureWorkspace {
         // As azure-ai-ml: a fresh anonymous name, and the service answers the hash query
         // across names.
         let name = crate::ids::uuid4()?;
-        let existing: Vec<Value> = self.arm.list(&format!("{}/codes/{name}/versions?hash={hash}&hashVersion={HASH_VERSION}", self.prefix)).await?;
+        let existing: Vec<Value> = self
+            .arm
+            .list(&format!("{}/codes/{name}/versions?hash={hash}&hashVersion={HASH_VERSION}", self.prefix))
+            .await?;
         if let Some(id) = existing.iter().find_map(|v| v["id"].as_str()) {
             crate::status!("code `{}` unchanged ({} files): reusing {}", path.display(), files.len(), short_id(id));
             return Ok(CodeAsset { id: id.to_string(), digest, reused: true, files: files.len(), bytes });
@@ -89,17 +95,35 @@ impl AzureWorkspace {
         let version_path = format!("{}/codes/{name}/versions/1", self.prefix);
         let pending: Value = self
             .arm
-            .post(&format!("{version_path}/startPendingUpload"), Some(&json!({"pendingUploadId": crate::ids::uuid4()?, "pendingUploadType": "TemporaryBlobReference"})))
+            .post(
+                &format!("{version_path}/startPendingUpload"),
+                Some(&json!({"pendingUploadId": crate::ids::uuid4()?, "pendingUploadType": "TemporaryBlobReference"})),
+            )
             .await?;
         let reference = &pending["blobReferenceForConsumption"];
         let blob_uri = reference["blobUri"].as_str().unwrap_or_default().trim_end_matches('/').to_string();
         let sas_uri = reference["credential"]["sasUri"].as_str().unwrap_or_default();
-        let (location, sas) = sas_uri.split_once('?').ok_or_else(|| Error::service("startPendingUpload gave no SAS URI for the code upload", None))?;
-        let container = Container::new("", location, StorageAuth::Sas(Secret::new(sas.to_string())), self.transport.clone())?;
-        let folder = path.canonicalize().ok().and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())).unwrap_or_else(|| "code".into());
+        let (location, sas) = sas_uri
+            .split_once('?')
+            .ok_or_else(|| Error::service("startPendingUpload gave no SAS URI for the code upload", None))?;
+        let container =
+            Container::new("", location, StorageAuth::Sas(Secret::new(sas.to_string())), self.transport.clone())?;
+        let folder = path
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "code".into());
         let single = path.is_file();
-        let uploads: Vec<(PathBuf, String)> = files.iter().map(|(rel, disk)| (disk.clone(), if single { rel.clone() } else { format!("{folder}/{rel}") })).collect();
-        crate::status!("uploading code `{}`: {} files, {} …", path.display(), files.len(), crate::cli::human_size(bytes));
+        let uploads: Vec<(PathBuf, String)> = files
+            .iter()
+            .map(|(rel, disk)| (disk.clone(), if single { rel.clone() } else { format!("{folder}/{rel}") }))
+            .collect();
+        crate::status!(
+            "uploading code `{}`: {} files, {} …",
+            path.display(),
+            files.len(),
+            crate::cli::human_size(bytes)
+        );
         container.upload_files(&uploads, &|_| {}).await?;
         let code_uri = if single { blob_uri.clone() } else { format!("{blob_uri}/{folder}") };
         let body = json!({"properties": {
@@ -127,7 +151,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("b.txt"), "b").unwrap();
         std::fs::write(dir.path().join("A.txt"), "a").unwrap();
-        let files = vec![("b.txt".to_string(), dir.path().join("b.txt")), ("A.txt".to_string(), dir.path().join("A.txt"))];
+        let files =
+            vec![("b.txt".to_string(), dir.path().join("b.txt")), ("A.txt".to_string(), dir.path().join("A.txt"))];
         let mut expected = Sha256::new();
         expected.update(b"2#A.txt#1#b.txt#1ab");
         let expected: String = expected.finalize().iter().map(|b| format!("{b:02x}")).collect();

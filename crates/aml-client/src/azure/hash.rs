@@ -27,7 +27,10 @@ pub struct Hashed {
 
 pub fn hash_tree(path: &Path) -> Result<Hashed> {
     let meta = fs::metadata(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Error::usage(format!("`{}` does not exist", path.display()), "check the path (relative paths start at the current directory)"),
+        std::io::ErrorKind::NotFound => Error::usage(
+            format!("`{}` does not exist", path.display()),
+            "check the path (relative paths start at the current directory)",
+        ),
         _ => Error::storage(format!("cannot read `{}`", path.display()), e),
     })?;
     let mut object = Sha256::new();
@@ -37,7 +40,10 @@ pub fn hash_tree(path: &Path) -> Result<Hashed> {
     if meta.is_dir() {
         walk(path, "", &mut object, &mut entries, &mut files)?;
         if entries.is_empty() {
-            return Err(Error::usage(format!("`{}` is an empty folder", path.display()), "register a folder that holds the model's files"));
+            return Err(Error::usage(
+                format!("`{}` is an empty folder", path.display()),
+                "register a folder that holds the model's files",
+            ));
         }
     } else {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
@@ -49,7 +55,13 @@ pub fn hash_tree(path: &Path) -> Result<Hashed> {
     Ok(Hashed { object_hash: hex(&object.finalize()), manifest: Manifest { entries }, files })
 }
 
-fn walk(dir: &Path, prefix: &str, object: &mut Sha256, entries: &mut Vec<FileEntry>, files: &mut Vec<(PathBuf, String)>) -> Result<()> {
+fn walk(
+    dir: &Path,
+    prefix: &str,
+    object: &mut Sha256,
+    entries: &mut Vec<FileEntry>,
+    files: &mut Vec<(PathBuf, String)>,
+) -> Result<()> {
     let mut children: Vec<PathBuf> = fs::read_dir(dir)
         .with_path("cannot list", dir)?
         .map(|e| e.map(|e| e.path()))

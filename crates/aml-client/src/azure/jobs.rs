@@ -44,14 +44,20 @@ impl AzureWorkspace {
                 None => crate::ids::job_name(),
             };
             if self.arm.get_optional::<Value>(&self.job_path(&name)).await?.is_some() {
-                return Err(Error::usage(format!("the workspace already has a job `{name}`"), "job names are unique: give another `--name`, or leave it out for a generated one"));
+                return Err(Error::usage(
+                    format!("the workspace already has a job `{name}`"),
+                    "job names are unique: give another `--name`, or leave it out for a generated one",
+                ));
             }
             let body = match &loaded.spec {
                 JobSpec::Command(spec) => self.job_body(spec, plan, options).await?,
                 JobSpec::Pipeline(spec) => self.pipeline_body(spec, plan, options).await?,
             };
             let created: Value = self.arm.put(&self.job_path(&name), &body).await?;
-            crate::status!("job {name} submitted (experiment {})", body["properties"]["experimentName"].as_str().unwrap_or_default());
+            crate::status!(
+                "job {name} submitted (experiment {})",
+                body["properties"]["experimentName"].as_str().unwrap_or_default()
+            );
             if let Some(studio) = created["properties"]["services"]["Studio"]["endpoint"].as_str() {
                 crate::status!("  web view: {studio}");
             }
@@ -81,7 +87,8 @@ impl AzureWorkspace {
         }
         describe_job(&mut properties, plan, options, spec.description.as_ref(), own);
         if !step.environment_variables.is_empty() {
-            let variables: BTreeMap<&String, &String> = step.environment_variables.iter().map(|(k, v)| (k, v)).collect();
+            let variables: BTreeMap<&String, &String> =
+                step.environment_variables.iter().map(|(k, v)| (k, v)).collect();
             properties.insert("environmentVariables".into(), json!(variables));
         }
         let mut inputs = serde_json::Map::new();
@@ -95,7 +102,8 @@ impl AzureWorkspace {
             }
         }
         properties.insert("inputs".into(), Value::Object(inputs));
-        let outputs: serde_json::Map<String, Value> = step.outputs.iter().map(|(name, kind)| (name.clone(), json!({"jobOutputType": kind.as_str()}))).collect();
+        let outputs: serde_json::Map<String, Value> =
+            step.outputs.iter().map(|(name, kind)| (name.clone(), json!({"jobOutputType": kind.as_str()}))).collect();
         properties.insert("outputs".into(), Value::Object(outputs));
         if let Some(seconds) = step.timeout_seconds {
             properties.insert("limits".into(), json!({"jobLimitsType": "Command", "timeout": format!("PT{seconds}S")}));
@@ -131,7 +139,10 @@ impl AzureWorkspace {
             return Ok(Some(name.to_string()));
         }
         if name == "local" || name.contains(':') || name.contains('/') {
-            return Err(Error::usage(format!("`compute: {compute}` is not a compute of the workspace"), "name a compute cluster as `azureml:<name>`, or leave `compute:` out for serverless"));
+            return Err(Error::usage(
+                format!("`compute: {compute}` is not a compute of the workspace"),
+                "name a compute cluster as `azureml:<name>`, or leave `compute:` out for serverless",
+            ));
         }
         Ok(Some(format!("{}/computes/{name}", self.prefix)))
     }
@@ -145,8 +156,13 @@ impl AzureWorkspace {
         if place.completed(&store).await? {
             crate::status!("input `{}` is already in `{}`; nothing to upload", path.display(), store.name);
         } else {
-            crate::status!("uploading input `{}` ({}) …", path.display(), crate::cli::human_size(hashed.manifest.total_size()));
-            let files: Vec<(PathBuf, String)> = hashed.files.iter().map(|(disk, rel)| (disk.clone(), place.blob_name(rel))).collect();
+            crate::status!(
+                "uploading input `{}` ({}) …",
+                path.display(),
+                crate::cli::human_size(hashed.manifest.total_size())
+            );
+            let files: Vec<(PathBuf, String)> =
+                hashed.files.iter().map(|(disk, rel)| (disk.clone(), place.blob_name(rel))).collect();
             store.container.upload_files(&files, &|_| {}).await?;
             place.mark_completed(&store, &crate::ids::uuid4()?, "1").await?;
         }
@@ -161,14 +177,31 @@ impl AzureWorkspace {
             EnvironmentRef::Inline(env) => env,
         };
         if env.build.is_some() {
-            return Err(Error::in_file(file, Some("environment.build"), "build contexts are not uploaded to Azure ML by this build", "give an `image:` (and `conda_file:`) instead"));
+            return Err(Error::in_file(
+                file,
+                Some("environment.build"),
+                "build contexts are not uploaded to Azure ML by this build",
+                "give an `image:` (and `conda_file:`) instead",
+            ));
         }
         let Some(image) = &env.image else {
-            return Err(Error::in_file(file, Some("environment.image"), "is missing", "an environment on Azure ML starts from an image, e.g. `mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04`"));
+            return Err(Error::in_file(
+                file,
+                Some("environment.image"),
+                "is missing",
+                "an environment on Azure ML starts from an image, e.g. `mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04`",
+            ));
         };
         let conda = match &env.conda_file {
             Some(CondaFileRef::Path(path)) => Some(crate::yaml::read(&crate::yaml::resolve_path(file, path))?),
-            Some(CondaFileRef::Inline(conda)) => Some(yaml_serde::to_string(conda).map_err(|e| Error::in_file(file, Some("environment.conda_file"), format!("cannot be written back as YAML: {e}"), "write it in a file and name the file"))?),
+            Some(CondaFileRef::Inline(conda)) => Some(yaml_serde::to_string(conda).map_err(|e| {
+                Error::in_file(
+                    file,
+                    Some("environment.conda_file"),
+                    format!("cannot be written back as YAML: {e}"),
+                    "write it in a file and name the file",
+                )
+            })?),
             None => None,
         };
         let version = anonymous_environment_version(image, conda.as_deref());
@@ -190,15 +223,28 @@ impl AzureWorkspace {
             return Ok(name.to_string());
         }
         if let Some(name) = name.strip_suffix("@latest") {
-            let container: Value = self.arm.get_optional(&format!("{}/environments/{name}", self.prefix)).await?.ok_or_else(|| {
-                Error::in_file(file, Some("environment"), format!("the workspace has no environment `{name}`"), "register it first, or define it inline")
-            })?;
+            let container: Value =
+                self.arm.get_optional(&format!("{}/environments/{name}", self.prefix)).await?.ok_or_else(|| {
+                    Error::in_file(
+                        file,
+                        Some("environment"),
+                        format!("the workspace has no environment `{name}`"),
+                        "register it first, or define it inline",
+                    )
+                })?;
             let latest = container["properties"]["latestVersion"].as_str().unwrap_or("1");
             return Ok(format!("{}/environments/{name}/versions/{latest}", self.prefix));
         }
         match name.rsplit_once(':') {
-            Some((name, version)) if !name.is_empty() && !version.is_empty() => Ok(format!("{}/environments/{name}/versions/{version}", self.prefix)),
-            _ => Err(Error::in_file(file, Some("environment"), format!("`{reference}` names no version"), "write `azureml:<name>:<version>` or `azureml:<name>@latest`")),
+            Some((name, version)) if !name.is_empty() && !version.is_empty() => {
+                Ok(format!("{}/environments/{name}/versions/{version}", self.prefix))
+            }
+            _ => Err(Error::in_file(
+                file,
+                Some("environment"),
+                format!("`{reference}` names no version"),
+                "write `azureml:<name>:<version>` or `azureml:<name>@latest`",
+            )),
         }
     }
 
@@ -270,11 +316,24 @@ impl AzureWorkspace {
     /// The job's std logs (rank 0), sorted by name, as (name, text).
     async fn read_logs(&self, place: &LogPlace) -> Result<Vec<(String, String)>> {
         let base = format!("{}/", place.prefix);
-        let mut names: Vec<String> = place.store.container.list(&format!("{base}user_logs/")).await?.into_iter().filter(|n| is_std_log(n.strip_prefix(&base).unwrap_or(n))).collect();
+        let mut names: Vec<String> = place
+            .store
+            .container
+            .list(&format!("{base}user_logs/"))
+            .await?
+            .into_iter()
+            .filter(|n| is_std_log(n.strip_prefix(&base).unwrap_or(n)))
+            .collect();
         names.sort();
         let mut logs = Vec::new();
         for name in names {
-            let text = place.store.container.read(&name).await?.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+            let text = place
+                .store
+                .container
+                .read(&name)
+                .await?
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default();
             logs.push((name.strip_prefix(&base).unwrap_or(&name).to_string(), text));
         }
         Ok(logs)
@@ -282,9 +341,18 @@ impl AzureWorkspace {
 
     /// Echo lines not printed yet; a line still being written waits for its newline unless
     /// the job has ended.
-    async fn print_new_lines(&self, place: &LogPlace, printed: &mut BTreeMap<String, usize>, finished: bool) -> Result<()> {
+    async fn print_new_lines(
+        &self,
+        place: &LogPlace,
+        printed: &mut BTreeMap<String, usize>,
+        finished: bool,
+    ) -> Result<()> {
         for (name, text) in self.read_logs(place).await? {
-            let complete: Vec<&str> = if finished || text.ends_with('\n') { text.lines().collect() } else { text.lines().rev().skip(1).collect::<Vec<_>>().into_iter().rev().collect() };
+            let complete: Vec<&str> = if finished || text.ends_with('\n') {
+                text.lines().collect()
+            } else {
+                text.lines().rev().skip(1).collect::<Vec<_>>().into_iter().rev().collect()
+            };
             let seen = printed.entry(name.clone()).or_insert_with(|| {
                 crate::status!("streaming {name}");
                 0
@@ -313,7 +381,10 @@ impl AzureWorkspace {
     pub fn job(&self, name: &str) -> Result<Job> {
         self.runtime.block_on(async {
             let resource: Value = self.arm.get_optional(&self.job_path(name)).await?.ok_or_else(|| {
-                Error::usage(format!("no job named `{name}` in this workspace"), "`aml-train run` prints the job's name; check `--workspace`")
+                Error::usage(
+                    format!("no job named `{name}` in this workspace"),
+                    "`aml-train run` prints the job's name; check `--workspace`",
+                )
             })?;
             self.job_from_arm(&resource).await
         })
@@ -327,12 +398,20 @@ impl AzureWorkspace {
         let own: BTreeMap<String, String> = serde_json::from_value(props["properties"].clone()).unwrap_or_default();
         let status = job_status(resource);
         let run = self.mlflow_run(&name).await.unwrap_or(None);
-        let time = |field: &str| run.as_ref().and_then(|r| r["info"][field].as_i64().or_else(|| r["info"][field].as_str()?.parse().ok())).map(crate::time::from_millis);
+        let time = |field: &str| {
+            run.as_ref()
+                .and_then(|r| r["info"][field].as_i64().or_else(|| r["info"][field].as_str()?.parse().ok()))
+                .map(crate::time::from_millis)
+        };
         let mut inputs = BTreeMap::new();
         if let Some(map) = props["inputs"].as_object() {
             for (key, input) in map {
                 let kind = input["jobInputType"].as_str().unwrap_or("literal").to_string();
-                let value = if kind == "literal" { input["value"].as_str().unwrap_or_default() } else { input["uri"].as_str().unwrap_or_default() };
+                let value = if kind == "literal" {
+                    input["value"].as_str().unwrap_or_default()
+                } else {
+                    input["uri"].as_str().unwrap_or_default()
+                };
                 inputs.insert(key.clone(), JobInputRecord { kind, value: value.to_string(), digest: None });
             }
         }
@@ -349,7 +428,11 @@ impl AzureWorkspace {
                 );
             }
         }
-        let error = if matches!(status, JobStatus::Failed | JobStatus::NotResponding) { Some(self.failure(resource).await) } else { None };
+        let error = if matches!(status, JobStatus::Failed | JobStatus::NotResponding) {
+            Some(self.failure(resource).await)
+        } else {
+            None
+        };
         Ok(Job {
             name: name.clone(),
             kind: props["jobType"].as_str().unwrap_or("Command").to_lowercase(),
@@ -384,7 +467,9 @@ impl AzureWorkspace {
         }
         .unwrap_or_else(|| "the job failed in Azure ML (run history gave no message)".into());
         let tail = match self.log_place(resource).await {
-            Ok(Some(place)) => self.read_logs(&place).await.ok().and_then(|logs| logs.last().map(|(_, text)| last_lines(text, 20))),
+            Ok(Some(place)) => {
+                self.read_logs(&place).await.ok().and_then(|logs| logs.last().map(|(_, text)| last_lines(text, 20)))
+            }
             _ => None,
         };
         match tail {
@@ -402,10 +487,16 @@ impl AzureWorkspace {
     }
 
     pub(super) async fn data_plane_api(&self) -> Result<String> {
-        let discovery = self.discovery_url.as_deref().ok_or_else(|| Error::service("the workspace names no discovery URL", None))?;
+        let discovery = self
+            .discovery_url
+            .as_deref()
+            .ok_or_else(|| Error::service("the workspace names no discovery URL", None))?;
         // Discovery is public; the SDK sends no token there, and neither do we.
         let services = super::plain_get(&self.transport, discovery).await?;
-        services["api"].as_str().map(|a| a.trim_end_matches('/').to_string()).ok_or_else(|| Error::service("the workspace's discovery document names no `api` host", None))
+        services["api"]
+            .as_str()
+            .map(|a| a.trim_end_matches('/').to_string())
+            .ok_or_else(|| Error::service("the workspace's discovery document names no `api` host", None))
     }
 
     /// The job's MLflow run (`runs/get`), or `None` when there is none (yet).
@@ -449,7 +540,10 @@ impl AzureWorkspace {
     pub fn job_log_text(&self, name: &str) -> Result<(String, String)> {
         self.runtime.block_on(async {
             let resource: Value = self.arm.get(&self.job_path(name)).await?;
-            let place = self.log_place(&resource).await?.ok_or_else(|| Error::service(format!("job `{name}` has no default output to hold its logs"), None))?;
+            let place = self
+                .log_place(&resource)
+                .await?
+                .ok_or_else(|| Error::service(format!("job `{name}` has no default output to hold its logs"), None))?;
             let logs = self.read_logs(&place).await?;
             let location = format!("azureml://datastores/{}/paths/{}/user_logs/", place.store.name, place.prefix);
             Ok((location, logs.into_iter().map(|(_, text)| text).collect::<Vec<_>>().join("")))
@@ -464,17 +558,36 @@ impl AzureWorkspace {
     /// A job output downloaded into a scratch folder; a `uri_file` output is the file itself.
     pub fn job_output_path(&self, job: &str, output: &str) -> Result<PathBuf> {
         self.runtime.block_on(async {
-            let resource: Value = self.arm.get_optional(&self.job_path(job)).await?.ok_or_else(|| Error::usage(format!("no job named `{job}` in this workspace"), "check the job's name and `--workspace`"))?;
+            let resource: Value = self.arm.get_optional(&self.job_path(job)).await?.ok_or_else(|| {
+                Error::usage(
+                    format!("no job named `{job}` in this workspace"),
+                    "check the job's name and `--workspace`",
+                )
+            })?;
             let status = job_status(&resource);
             if status != JobStatus::Completed {
-                return Err(Error::usage(format!("job `{job}` is {status}; only a completed job's outputs are taken"), "wait for the job, or take another job's output"));
+                return Err(Error::usage(
+                    format!("job `{job}` is {status}; only a completed job's outputs are taken"),
+                    "wait for the job, or take another job's output",
+                ));
             }
             let found = &resource["properties"]["outputs"][output];
             let uri = found["uri"].as_str().ok_or_else(|| {
-                let names: Vec<String> = resource["properties"]["outputs"].as_object().map(|m| m.keys().filter(|k| k.as_str() != "default").cloned().collect()).unwrap_or_default();
-                Error::usage(format!("job `{job}` has no output `{output}` with a location"), format!("its outputs: {}", names.join(", ")))
+                let names: Vec<String> = resource["properties"]["outputs"]
+                    .as_object()
+                    .map(|m| m.keys().filter(|k| k.as_str() != "default").cloned().collect())
+                    .unwrap_or_default();
+                Error::usage(
+                    format!("job `{job}` has no output `{output}` with a location"),
+                    format!("its outputs: {}", names.join(", ")),
+                )
             })?;
-            let (datastore, prefix) = parse_datastore_uri(uri).ok_or_else(|| Error::service(format!("output `{output}` of job `{job}` is at `{uri}`, which this build cannot download"), None))?;
+            let (datastore, prefix) = parse_datastore_uri(uri).ok_or_else(|| {
+                Error::service(
+                    format!("output `{output}` of job `{job}` is at `{uri}`, which this build cannot download"),
+                    None,
+                )
+            })?;
             let store = self.datastore(&datastore).await?;
             let dir = self.scratch.create("aml-job-output")?;
             let written = super::download_prefix(&store, &prefix, &dir).await?;
@@ -488,12 +601,22 @@ impl AzureWorkspace {
 
 /// What every job resource says about itself: experiment, display name, description, tags,
 /// and our own properties (the job file and git commit, with those given).
-pub(super) fn describe_job(properties: &mut serde_json::Map<String, Value>, plan: &Plan, options: &RunOptions, description: Option<&String>, mut own: BTreeMap<String, String>) {
+pub(super) fn describe_job(
+    properties: &mut serde_json::Map<String, Value>,
+    plan: &Plan,
+    options: &RunOptions,
+    description: Option<&String>,
+    mut own: BTreeMap<String, String>,
+) {
     own.insert("aml.file".into(), plan.file.display().to_string());
     if let Some(git) = crate::lineage::git_info(plan.file.parent().unwrap_or(Path::new("."))) {
         own.insert("aml.git".into(), serde_json::to_string(&git).unwrap_or_default());
     }
-    let experiment = options.experiment_name.clone().or_else(|| plan.experiment_name.clone()).unwrap_or_else(crate::ids::default_experiment);
+    let experiment = options
+        .experiment_name
+        .clone()
+        .or_else(|| plan.experiment_name.clone())
+        .unwrap_or_else(crate::ids::default_experiment);
     properties.insert("experimentName".into(), json!(experiment));
     if let Some(display) = options.display_name.clone().or_else(|| plan.display_name.clone()) {
         properties.insert("displayName".into(), json!(display));
@@ -543,8 +666,11 @@ pub fn anonymous_environment_version(image: &str, conda: Option<&str>) -> String
 /// run history's polling schedule: `max(MIN, floor(MAX / (1 + 100·e^(−t/20))))`, MIN 2 s
 /// and MAX 60 s unless AZUREML_RUN_POLLING_INTERVAL_MIN/MAX say otherwise.
 fn poll_interval(elapsed: Duration) -> Duration {
-    let setting = |name: &str, default: f64| std::env::var(name).ok().and_then(|v| v.parse::<f64>().ok()).filter(|v| *v > 0.0).unwrap_or(default);
-    let (min, max) = (setting("AZUREML_RUN_POLLING_INTERVAL_MIN", 2.0), setting("AZUREML_RUN_POLLING_INTERVAL_MAX", 60.0));
+    let setting = |name: &str, default: f64| {
+        std::env::var(name).ok().and_then(|v| v.parse::<f64>().ok()).filter(|v| *v > 0.0).unwrap_or(default)
+    };
+    let (min, max) =
+        (setting("AZUREML_RUN_POLLING_INTERVAL_MIN", 2.0), setting("AZUREML_RUN_POLLING_INTERVAL_MAX", 60.0));
     let t = elapsed.as_secs_f64();
     let curve = (max / (1.0 + 100.0 * (-t / 20.0).exp())).floor();
     Duration::from_secs_f64(curve.max(min).min(max.max(min)))
@@ -561,10 +687,20 @@ mod tests {
 
     #[test]
     fn rank_zero_std_logs_are_picked_as_azure_ai_ml_picks_them() {
-        for name in ["user_logs/std_log.txt", "user_logs/std_log_process_0.txt", "user_logs/std_log_ps.txt", "user_logs/std_log_node_00.txt"] {
+        for name in [
+            "user_logs/std_log.txt",
+            "user_logs/std_log_process_0.txt",
+            "user_logs/std_log_ps.txt",
+            "user_logs/std_log_node_00.txt",
+        ] {
             assert!(is_std_log(name), "{name}");
         }
-        for name in ["user_logs/std_log_process_1.txt", "user_logs/std_log_process_10.txt", "user_logs/other.txt", "system_logs/std_log.txt"] {
+        for name in [
+            "user_logs/std_log_process_1.txt",
+            "user_logs/std_log_process_10.txt",
+            "user_logs/other.txt",
+            "system_logs/std_log.txt",
+        ] {
             assert!(!is_std_log(name), "{name}");
         }
     }

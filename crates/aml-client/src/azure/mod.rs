@@ -82,14 +82,23 @@ impl AzureWorkspace {
             .map_err(|e| Error::storage("cannot start the async runtime", e))?;
         let transport = transport::transport(std::time::Duration::from_secs(120))?;
         let identity = auth::identity(auth::AuthMethod::current()?, &transport)?;
-        let endpoint = std::env::var("AML_ARM_ENDPOINT").ok().filter(|e| !e.is_empty()).unwrap_or_else(|| DEFAULT_ARM.into());
+        let endpoint =
+            std::env::var("AML_ARM_ENDPOINT").ok().filter(|e| !e.is_empty()).unwrap_or_else(|| DEFAULT_ARM.into());
         if !endpoint.starts_with("https://") {
-            return Err(Error::usage(format!("AML_ARM_ENDPOINT=`{endpoint}` is not https"), "Resource Manager is only reached over TLS"));
+            return Err(Error::usage(
+                format!("AML_ARM_ENDPOINT=`{endpoint}` is not https"),
+                "Resource Manager is only reached over TLS",
+            ));
         }
         // Sovereign clouds and emulators name their own audience.
-        let scope = std::env::var("AML_ARM_SCOPE").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| format!("{}/.default", endpoint.trim_end_matches('/')));
+        let scope = std::env::var("AML_ARM_SCOPE")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| format!("{}/.default", endpoint.trim_end_matches('/')));
         let arm = Arm::new(&endpoint, &scope, &identity, transport.clone());
-        let prefix = format!("/subscriptions/{subscription}/resourceGroups/{resource_group}/providers/Microsoft.MachineLearningServices/workspaces/{workspace}");
+        let prefix = format!(
+            "/subscriptions/{subscription}/resourceGroups/{resource_group}/providers/Microsoft.MachineLearningServices/workspaces/{workspace}"
+        );
         let found: Value = runtime.block_on(arm.get(&prefix))?;
         let property = |name: &str| found["properties"][name].as_str().filter(|v| !v.is_empty()).map(str::to_owned);
         Ok(AzureWorkspace {
@@ -111,23 +120,37 @@ impl AzureWorkspace {
     /// Open `azureml://subscriptions/S/resourceGroups/G/workspaces/W`.
     pub fn open_location(location: &str) -> Result<AzureWorkspace> {
         match location.parse::<crate::workspace::WorkspaceLocation>()? {
-            crate::workspace::WorkspaceLocation::Azure { subscription, resource_group, workspace } => AzureWorkspace::open(&subscription, &resource_group, &workspace),
-            other => Err(Error::usage(format!("`{other}` is not an Azure ML workspace"), "write `azureml://subscriptions/S/resourceGroups/G/workspaces/W`")),
+            crate::workspace::WorkspaceLocation::Azure { subscription, resource_group, workspace } => {
+                AzureWorkspace::open(&subscription, &resource_group, &workspace)
+            }
+            other => Err(Error::usage(
+                format!("`{other}` is not an Azure ML workspace"),
+                "write `azureml://subscriptions/S/resourceGroups/G/workspaces/W`",
+            )),
         }
     }
 
     pub fn location(&self) -> String {
-        format!("azureml://subscriptions/{}/resourceGroups/{}/workspaces/{}", self.subscription, self.resource_group, self.workspace)
+        format!(
+            "azureml://subscriptions/{}/resourceGroups/{}/workspaces/{}",
+            self.subscription, self.resource_group, self.workspace
+        )
     }
 
     async fn datastore(&self, name: &str) -> Result<Datastore> {
         let path = format!("{}/datastores/{name}", self.prefix);
         let store: Value = self.arm.get_optional(&path).await?.ok_or_else(|| {
-            Error::service(format!("the workspace has no datastore `{name}`"), Some("Azure ML creates `workspaceblobstore` with the workspace; was it removed?".into()))
+            Error::service(
+                format!("the workspace has no datastore `{name}`"),
+                Some("Azure ML creates `workspaceblobstore` with the workspace; was it removed?".into()),
+            )
         })?;
         let props = &store["properties"];
         if props["datastoreType"] != "AzureBlob" {
-            return Err(Error::service(format!("datastore `{name}` is {}, not blob storage", props["datastoreType"]), None));
+            return Err(Error::service(
+                format!("datastore `{name}` is {}, not blob storage", props["datastoreType"]),
+                None,
+            ));
         }
         let account = props["accountName"].as_str().unwrap_or_default().to_string();
         let container = props["containerName"].as_str().unwrap_or_default().to_string();
@@ -137,14 +160,27 @@ impl AzureWorkspace {
         let auth = if props["credentials"]["credentialsType"] == "None" {
             StorageAuth::Token(self.identity.credential.clone())
         } else {
-            let secrets: Value = self.arm.post(&format!("{path}/listSecrets"), Some(&json!({"expirableSecret": true, "expireAfterHours": 1}))).await?;
+            let secrets: Value = self
+                .arm
+                .post(&format!("{path}/listSecrets"), Some(&json!({"expirableSecret": true, "expireAfterHours": 1})))
+                .await?;
             match secrets["secretsType"].as_str() {
-                Some("AccountKey") => StorageAuth::AccountKey(Secret::new(secrets["key"].as_str().unwrap_or_default().to_string())),
-                Some("Sas") => StorageAuth::Sas(Secret::new(secrets["sasToken"].as_str().unwrap_or_default().to_string())),
+                Some("AccountKey") => {
+                    StorageAuth::AccountKey(Secret::new(secrets["key"].as_str().unwrap_or_default().to_string()))
+                }
+                Some("Sas") => {
+                    StorageAuth::Sas(Secret::new(secrets["sasToken"].as_str().unwrap_or_default().to_string()))
+                }
                 other => {
                     return Err(Error::service(
-                        format!("datastore `{name}` gives {} credentials; this build reaches storage with an account key, a SAS or the identity's token", other.unwrap_or("no")),
-                        Some("give the datastore an account key or SAS, or make it identity-based (credentials: none)".into()),
+                        format!(
+                            "datastore `{name}` gives {} credentials; this build reaches storage with an account key, a SAS or the identity's token",
+                            other.unwrap_or("no")
+                        ),
+                        Some(
+                            "give the datastore an account key or SAS, or make it identity-based (credentials: none)"
+                                .into(),
+                        ),
                     ));
                 }
             }
@@ -167,7 +203,8 @@ impl AzureWorkspace {
         let store = self.datastore("workspaceblobstore").await?;
         let place = LocalUpload::new(&new.source_path, &hashed);
         let marker = store.container.metadata(&place.indicator).await?;
-        let completed = marker.as_ref().is_some_and(|m| m.get("upload_status").map(String::as_str) == Some("completed"));
+        let completed =
+            marker.as_ref().is_some_and(|m| m.get("upload_status").map(String::as_str) == Some("completed"));
 
         if !new.force_new
             && let Some(existing) = self.reusable(new, &digest, marker.as_ref()).await?
@@ -181,7 +218,10 @@ impl AzureWorkspace {
                 return Ok(Registered { version: existing, reused: true });
             }
             return Err(Error::usage(
-                format!("model `{}` already has a version `{version}` with other files ({})", new.name, existing.digest),
+                format!(
+                    "model `{}` already has a version `{version}` with other files ({})",
+                    new.name, existing.digest
+                ),
                 "leave out `--version` to get the next one, or give a new version",
             ));
         }
@@ -189,7 +229,12 @@ impl AzureWorkspace {
         if completed {
             crate::status!("the files are already in `{}` ({}); nothing to upload", store.name, place.folder);
         } else {
-            crate::status!("uploading {} file(s), {} to datastore `{}` …", hashed.files.len(), crate::cli::human_size(total), store.name);
+            crate::status!(
+                "uploading {} file(s), {} to datastore `{}` …",
+                hashed.files.len(),
+                crate::cli::human_size(total),
+                store.name
+            );
             let done = AtomicU64::new(0);
             let step = (total / 10).max(64 << 20);
             let report = |bytes: u64| {
@@ -198,7 +243,8 @@ impl AzureWorkspace {
                     crate::status!("  {} of {}", crate::cli::human_size(before + bytes), crate::cli::human_size(total));
                 }
             };
-            let files: Vec<(PathBuf, String)> = hashed.files.iter().map(|(path, rel)| (path.clone(), place.blob_name(rel))).collect();
+            let files: Vec<(PathBuf, String)> =
+                hashed.files.iter().map(|(path, rel)| (path.clone(), place.blob_name(rel))).collect();
             store.container.upload_files(&files, &report).await?;
         }
         let version = match &new.version {
@@ -234,13 +280,19 @@ impl AzureWorkspace {
         if let Some(job) = &new.lineage.job {
             body["properties"]["jobName"] = json!(job);
         }
-        let created: Value = self.arm.put(&format!("{}/versions/{version}", self.models_path(&new.name)), &body).await?;
+        let created: Value =
+            self.arm.put(&format!("{}/versions/{version}", self.models_path(&new.name)), &body).await?;
         place.mark_completed(&store, &new.name, &version).await?;
         Ok(Registered { version: from_arm(&new.name, &created)?, reused: false })
     }
 
     /// The version an earlier upload of the same files registered under this name.
-    async fn reusable(&self, new: &NewModelVersion, digest: &Digest, marker: Option<&BTreeMap<String, String>>) -> Result<Option<ModelVersion>> {
+    async fn reusable(
+        &self,
+        new: &NewModelVersion,
+        digest: &Digest,
+        marker: Option<&BTreeMap<String, String>>,
+    ) -> Result<Option<ModelVersion>> {
         let Some(marker) = marker else { return Ok(None) };
         if marker.get("name") != Some(&new.name) {
             return Ok(None);
@@ -291,7 +343,9 @@ impl AzureWorkspace {
             match &reference.selector {
                 VersionSelector::Exact(version) => self.get_version(&reference.name, version).await,
                 VersionSelector::Latest => self.latest_version(&reference.name).await,
-                VersionSelector::Tag { key, value } => Ok(self.all_versions(&reference.name).await?.into_iter().find(|v| v.tags.get(key) == Some(value))),
+                VersionSelector::Tag { key, value } => {
+                    Ok(self.all_versions(&reference.name).await?.into_iter().find(|v| v.tags.get(key) == Some(value)))
+                }
             }
         })
     }
@@ -302,7 +356,9 @@ impl AzureWorkspace {
         }
         let versions = self.runtime.block_on(self.all_versions(&reference.name))?;
         let what = match &reference.selector {
-            VersionSelector::Tag { key, value } => format!("no version of model `{}` has tag `{key}={value}`", reference.name),
+            VersionSelector::Tag { key, value } => {
+                format!("no version of model `{}` has tag `{key}={value}`", reference.name)
+            }
             _ if versions.is_empty() => format!("no model named `{}` in this workspace", reference.name),
             _ => format!("model `{}` has no version `{reference}`", reference.name),
         };
@@ -345,15 +401,27 @@ impl AzureWorkspace {
         })
     }
 
-    pub fn update_tags(&mut self, version: &ModelVersion, set: &BTreeMap<String, String>, remove: &[String]) -> Result<ModelVersion> {
+    pub fn update_tags(
+        &mut self,
+        version: &ModelVersion,
+        set: &BTreeMap<String, String>,
+        remove: &[String],
+    ) -> Result<ModelVersion> {
         self.runtime.block_on(self.change_tags(&version.name, &version.version, set, remove))
     }
 
-    async fn change_tags(&self, name: &str, version: &str, set: &BTreeMap<String, String>, remove: &[String]) -> Result<ModelVersion> {
+    async fn change_tags(
+        &self,
+        name: &str,
+        version: &str,
+        set: &BTreeMap<String, String>,
+        remove: &[String],
+    ) -> Result<ModelVersion> {
         {
             let path = format!("{}/versions/{version}", self.models_path(name));
             let current: Value = self.arm.get(&path).await?;
-            let mut tags: BTreeMap<String, String> = serde_json::from_value(current["properties"]["tags"].clone()).unwrap_or_default();
+            let mut tags: BTreeMap<String, String> =
+                serde_json::from_value(current["properties"]["tags"].clone()).unwrap_or_default();
             for key in remove {
                 tags.remove(key);
             }
@@ -368,9 +436,11 @@ impl AzureWorkspace {
         self.runtime.block_on(async {
             let path = format!("{}/versions/{}", self.models_path(&version.name), version.version);
             let current: Value = self.arm.get(&path).await?;
-            let tags: BTreeMap<String, String> = serde_json::from_value(current["properties"]["tags"].clone()).unwrap_or_default();
+            let tags: BTreeMap<String, String> =
+                serde_json::from_value(current["properties"]["tags"].clone()).unwrap_or_default();
             let mut body = writable_model_version(&current, &tags);
-            let mut properties: BTreeMap<String, String> = serde_json::from_value(body["properties"]["properties"].clone()).unwrap_or_default();
+            let mut properties: BTreeMap<String, String> =
+                serde_json::from_value(body["properties"]["properties"].clone()).unwrap_or_default();
             properties.extend(set.clone());
             body["properties"]["properties"] = json!(properties);
             self.arm.put::<Value>(&path, &body).await.map(|_| ())
@@ -384,14 +454,21 @@ impl AzureWorkspace {
             let resource: Value = self.arm.get(&path).await?;
             let uri = resource["properties"]["modelUri"].as_str().unwrap_or_default().to_string();
             let (datastore, prefix) = parse_datastore_uri(&uri).ok_or_else(|| {
-                Error::service(format!("{} has modelUri `{uri}`, which this build cannot download", version.id()), Some("models registered from a datastore path are downloaded by this tool".into()))
+                Error::service(
+                    format!("{} has modelUri `{uri}`, which this build cannot download", version.id()),
+                    Some("models registered from a datastore path are downloaded by this tool".into()),
+                )
             })?;
             let store = self.datastore(&datastore).await?;
             let written = download_prefix(&store, &prefix, dir).await?;
-            let single = written.len() == 1 && written[0].file_name().is_some_and(|n| prefix.ends_with(&*n.to_string_lossy()));
+            let single =
+                written.len() == 1 && written[0].file_name().is_some_and(|n| prefix.ends_with(&*n.to_string_lossy()));
             let copy = crate::tree::scan(if single { &written[0] } else { dir })?;
             if copy.digest() != version.digest {
-                return Err(Error::failed(format!("the download of {} hashes to {}, not {}", version.id(), copy.digest(), version.digest), Some("download again; if it persists the stored files changed".into())));
+                return Err(Error::failed(
+                    format!("the download of {} hashes to {}, not {}", version.id(), copy.digest(), version.digest),
+                    Some("download again; if it persists the stored files changed".into()),
+                ));
             }
             Ok(written)
         })
@@ -415,8 +492,17 @@ struct LocalUpload {
 
 impl LocalUpload {
     fn new(source: &Path, hashed: &hash::Hashed) -> LocalUpload {
-        let basename = source.canonicalize().ok().and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())).unwrap_or_else(|| "upload".into());
-        let mut place = LocalUpload { folder: format!("LocalUpload/{}", hashed.object_hash), basename, is_dir: source.is_dir(), indicator: String::new() };
+        let basename = source
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "upload".into());
+        let mut place = LocalUpload {
+            folder: format!("LocalUpload/{}", hashed.object_hash),
+            basename,
+            is_dir: source.is_dir(),
+            indicator: String::new(),
+        };
         let mut by_local: Vec<&(PathBuf, String)> = hashed.files.iter().collect();
         by_local.sort_by(|a, b| a.0.cmp(&b.0));
         place.indicator = by_local.first().map(|(_, rel)| place.blob_name(rel)).unwrap_or_default();
@@ -438,8 +524,10 @@ impl LocalUpload {
     }
 
     async fn mark_completed(&self, store: &Datastore, name: &str, version: &str) -> Result<()> {
-        let metadata: BTreeMap<String, String> =
-            [("upload_status", "completed"), ("name", name), ("version", version)].into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let metadata: BTreeMap<String, String> = [("upload_status", "completed"), ("name", name), ("version", version)]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         store.container.set_metadata(&self.indicator, &metadata).await
     }
 }
@@ -449,14 +537,19 @@ impl LocalUpload {
 async fn download_prefix(store: &Datastore, prefix: &str, dir: &Path) -> Result<Vec<PathBuf>> {
     let prefix = prefix.trim_end_matches('/');
     let names = store.container.list(prefix).await?;
-    let names: Vec<String> = names.into_iter().filter(|n| n == prefix || n.starts_with(&format!("{prefix}/"))).collect();
+    let names: Vec<String> =
+        names.into_iter().filter(|n| n == prefix || n.starts_with(&format!("{prefix}/"))).collect();
     if names.is_empty() {
         return Err(Error::service(format!("no files under `{prefix}` in datastore `{}`", store.name), None));
     }
     let single = names.len() == 1 && names[0] == prefix;
     let mut written = Vec::new();
     for name in &names {
-        let rel = if single { name.rsplit('/').next().unwrap_or(name).to_string() } else { name.strip_prefix(&format!("{prefix}/")).unwrap_or(name).to_string() };
+        let rel = if single {
+            name.rsplit('/').next().unwrap_or(name).to_string()
+        } else {
+            name.strip_prefix(&format!("{prefix}/")).unwrap_or(name).to_string()
+        };
         if rel.split('/').any(|s| s == ".." || s.is_empty()) {
             return Err(Error::service(format!("blob `{name}` would land outside `{}`", dir.display()), None));
         }
@@ -471,8 +564,10 @@ async fn download_prefix(store: &Datastore, prefix: &str, dir: &Path) -> Result<
 async fn plain_get(transport: &azure_core::http::Transport, url: &str) -> Result<Value> {
     use azure_core::http::{ClientOptions, Context, Pipeline, PipelineSendOptions, Request};
     let options = ClientOptions { transport: Some(transport.clone()), ..Default::default() };
-    let pipeline = Pipeline::new(Some("aml-client"), Some(env!("CARGO_PKG_VERSION")), options, Vec::new(), Vec::new(), None);
-    let parsed = azure_core::http::Url::parse(url).map_err(|_| Error::service(format!("`{url}` is not a URL"), None))?;
+    let pipeline =
+        Pipeline::new(Some("aml-client"), Some(env!("CARGO_PKG_VERSION")), options, Vec::new(), Vec::new(), None);
+    let parsed =
+        azure_core::http::Url::parse(url).map_err(|_| Error::service(format!("`{url}` is not a URL"), None))?;
     let mut request = Request::new(parsed, azure_core::http::Method::Get);
     request.insert_header("accept", "application/json");
     let send = PipelineSendOptions { skip_checks: true, ..Default::default() };
@@ -484,7 +579,8 @@ async fn plain_get(transport: &azure_core::http::Transport, url: &str) -> Result
     if status != 200 {
         return Err(Error::service(format!("GET {}: HTTP {status}", arm::strip_query(url)), None));
     }
-    serde_json::from_slice(&response.into_body()).map_err(|e| Error::service(format!("GET {}: not JSON ({e})", arm::strip_query(url)), None))
+    serde_json::from_slice(&response.into_body())
+        .map_err(|e| Error::service(format!("GET {}: not JSON ({e})", arm::strip_query(url)), None))
 }
 
 /// `azureml://subscriptions/…/datastores/<ds>/paths/<path>` or the short form → (datastore, path).
@@ -498,7 +594,17 @@ fn parse_datastore_uri(uri: &str) -> Option<(String, String)> {
 /// The fields of a model version a client may send back (read-only ones left out).
 fn writable_model_version(current: &Value, tags: &BTreeMap<String, String>) -> Value {
     let mut properties = serde_json::Map::new();
-    for key in ["description", "properties", "modelType", "modelUri", "jobName", "isAnonymous", "isArchived", "flavors", "stage"] {
+    for key in [
+        "description",
+        "properties",
+        "modelType",
+        "modelUri",
+        "jobName",
+        "isAnonymous",
+        "isArchived",
+        "flavors",
+        "stage",
+    ] {
         if let Some(value) = current["properties"].get(key).filter(|v| !v.is_null()) {
             properties.insert(key.into(), value.clone());
         }
@@ -529,7 +635,8 @@ fn from_arm(name: &str, resource: &Value) -> Result<ModelVersion> {
         _ => ModelType::CustomModel,
     };
     let lineage: Lineage = own.get("aml.lineage").and_then(|l| serde_json::from_str(l).ok()).unwrap_or_default();
-    let metrics: BTreeMap<String, f64> = own.get("aml.metrics").and_then(|m| serde_json::from_str(m).ok()).unwrap_or_default();
+    let metrics: BTreeMap<String, f64> =
+        own.get("aml.metrics").and_then(|m| serde_json::from_str(m).ok()).unwrap_or_default();
     let properties = own.iter().filter(|(k, _)| !k.starts_with("aml.")).map(|(k, v)| (k.clone(), v.clone())).collect();
     Ok(ModelVersion {
         name: name.to_string(),
@@ -537,7 +644,10 @@ fn from_arm(name: &str, resource: &Value) -> Result<ModelVersion> {
         digest,
         kind,
         description: props["description"].as_str().map(str::to_owned),
-        source: own.get("aml.source").cloned().unwrap_or_else(|| props["modelUri"].as_str().unwrap_or_default().to_string()),
+        source: own
+            .get("aml.source")
+            .cloned()
+            .unwrap_or_else(|| props["modelUri"].as_str().unwrap_or_default().to_string()),
         size: own.get("aml.size").and_then(|s| s.parse().ok()).unwrap_or(0),
         file_count: own.get("aml.file_count").and_then(|s| s.parse().ok()).unwrap_or(0),
         tags: serde_json::from_value(props["tags"].clone()).unwrap_or_default(),

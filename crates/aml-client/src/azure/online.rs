@@ -16,7 +16,9 @@ use crate::model::VersionSelector;
 use crate::online::{ApplyOutcome, Deployment, DeploymentState, Endpoint, EndpointAccess, check_mirror, check_traffic};
 use crate::refs::ModelRef;
 use crate::workspace::DeployOptions;
-use crate::yaml::endpoint::{AuthMode, DeploymentModel, OnlineDeployment, OnlineEndpoint, inline_model, missing_endpoint, scoring_code};
+use crate::yaml::endpoint::{
+    AuthMode, DeploymentModel, OnlineDeployment, OnlineEndpoint, inline_model, missing_endpoint, scoring_code,
+};
 
 /// Deployments take minutes in Azure; an operation still running after this is reported, not awaited.
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(45 * 60);
@@ -51,7 +53,10 @@ impl AzureWorkspace {
 
     async fn endpoint_resource(&self, name: &str) -> Result<Value> {
         self.arm.get_optional(&self.endpoint_path(name)).await?.ok_or_else(|| {
-            Error::usage(format!("no endpoint named `{name}` in this workspace"), "`aml-deploy list` shows the endpoints; check `--workspace`")
+            Error::usage(
+                format!("no endpoint named `{name}` in this workspace"),
+                "`aml-deploy list` shows the endpoints; check `--workspace`",
+            )
         })
     }
 
@@ -125,12 +130,23 @@ impl AzureWorkspace {
             .collect())
     }
 
-    pub fn apply_deployment(&mut self, file: &Path, spec: &OnlineDeployment, options: &DeployOptions) -> Result<(Endpoint, ApplyOutcome)> {
+    pub fn apply_deployment(
+        &mut self,
+        file: &Path,
+        spec: &OnlineDeployment,
+        options: &DeployOptions,
+    ) -> Result<(Endpoint, ApplyOutcome)> {
         crate::refs::check_name(&spec.name, "deployment name")?;
         let (code_dir, scoring_script) = scoring_code(file, spec)?;
-        let environment = spec.environment.as_ref().ok_or_else(|| Error::in_file(file, Some("environment"), "is missing", "give the environment (`image` and `conda_file`)"))?;
+        let environment = spec.environment.as_ref().ok_or_else(|| {
+            Error::in_file(file, Some("environment"), "is missing", "give the environment (`image` and `conda_file`)")
+        })?;
         self.runtime.block_on(async {
-            let endpoint = self.arm.get_optional::<Value>(&self.endpoint_path(&spec.endpoint_name)).await?.ok_or_else(|| missing_endpoint(file, spec))?;
+            let endpoint = self
+                .arm
+                .get_optional::<Value>(&self.endpoint_path(&spec.endpoint_name))
+                .await?
+                .ok_or_else(|| missing_endpoint(file, spec))?;
             let model = match &spec.model {
                 None => None,
                 Some(DeploymentModel::Registered(reference)) => Some(self.deployment_model_id(file, reference).await?),
@@ -176,7 +192,9 @@ impl AzureWorkspace {
             let existing: Option<Value> = self.arm.get_optional(&path).await?;
             let unchanged = existing.as_ref().is_some_and(|current| {
                 current["properties"]["provisioningState"] == "Succeeded"
-                    && ["model", "codeConfiguration", "environmentId", "instanceType", "environmentVariables"].iter().all(|k| normalized(&current["properties"][*k]) == normalized(&body["properties"][*k]))
+                    && ["model", "codeConfiguration", "environmentId", "instanceType", "environmentVariables"]
+                        .iter()
+                        .all(|k| normalized(&current["properties"][*k]) == normalized(&body["properties"][*k]))
                     && current["sku"]["capacity"] == body["sku"]["capacity"]
             });
             let outcome = match (&existing, unchanged) {
@@ -198,7 +216,11 @@ impl AzureWorkspace {
             let serving: u32 = percent_map(&endpoint["properties"]["traffic"]).values().sum();
             if options.all_traffic || (serving == 0 && !options.keep_traffic) {
                 if serving == 0 && !options.all_traffic {
-                    crate::status!("endpoint {} served nothing: deployment {} gets 100% of its traffic", spec.endpoint_name, spec.name);
+                    crate::status!(
+                        "endpoint {} served nothing: deployment {} gets 100% of its traffic",
+                        spec.endpoint_name,
+                        spec.name
+                    );
                 }
                 self.put_traffic(&spec.endpoint_name, Some(BTreeMap::from([(spec.name.clone(), 100)])), None).await?;
             }
@@ -212,25 +234,53 @@ impl AzureWorkspace {
         if text.starts_with("/subscriptions/") {
             return Ok(text.to_string());
         }
-        let parsed: ModelRef = text.parse().map_err(|_| Error::in_file(file, Some("model"), format!("`{reference}` is not a model reference"), "write `azureml:<name>:<version>`"))?;
+        let parsed: ModelRef = text.parse().map_err(|_| {
+            Error::in_file(
+                file,
+                Some("model"),
+                format!("`{reference}` is not a model reference"),
+                "write `azureml:<name>:<version>`",
+            )
+        })?;
         let version = match &parsed.selector {
             VersionSelector::Exact(version) => self.get_version(&parsed.name, version).await?,
             VersionSelector::Latest => self.latest_version(&parsed.name).await?,
-            VersionSelector::Tag { key, value } => self.all_versions(&parsed.name).await?.into_iter().find(|v| v.tags.get(key) == Some(value)),
+            VersionSelector::Tag { key, value } => {
+                self.all_versions(&parsed.name).await?.into_iter().find(|v| v.tags.get(key) == Some(value))
+            }
         };
-        let version = version.ok_or_else(|| Error::in_file(file, Some("model"), format!("`{reference}` is not a model version of this workspace"), "`aml-register list` shows the models"))?;
+        let version = version.ok_or_else(|| {
+            Error::in_file(
+                file,
+                Some("model"),
+                format!("`{reference}` is not a model version of this workspace"),
+                "`aml-register list` shows the models",
+            )
+        })?;
         Ok(format!("{}/versions/{}", self.models_path(&version.name), version.version))
     }
 
-    async fn put_traffic(&self, name: &str, traffic: Option<BTreeMap<String, u32>>, mirror: Option<BTreeMap<String, u32>>) -> Result<()> {
+    async fn put_traffic(
+        &self,
+        name: &str,
+        traffic: Option<BTreeMap<String, u32>>,
+        mirror: Option<BTreeMap<String, u32>>,
+    ) -> Result<()> {
         let current = self.endpoint_resource(name).await?;
         let traffic = traffic.unwrap_or_else(|| percent_map(&current["properties"]["traffic"]));
-        let mirror: BTreeMap<String, u32> = mirror.unwrap_or_else(|| percent_map(&current["properties"]["mirrorTraffic"])).into_iter().filter(|(_, p)| *p > 0).collect();
+        let mirror: BTreeMap<String, u32> = mirror
+            .unwrap_or_else(|| percent_map(&current["properties"]["mirrorTraffic"]))
+            .into_iter()
+            .filter(|(_, p)| *p > 0)
+            .collect();
         let live = self.live_deployments(name).await?;
         let live: Vec<&str> = live.iter().map(String::as_str).collect();
-        check_traffic(&traffic, &live).map_err(|p| Error::usage(p, "`aml-deploy show` lists the endpoint's running deployments"))?;
-        check_mirror(&traffic, &mirror, &live).map_err(|p| Error::usage(p, "mirror to a running deployment with 0% live traffic"))?;
-        let mut properties = json!({"authMode": current["properties"]["authMode"], "traffic": traffic, "mirrorTraffic": mirror});
+        check_traffic(&traffic, &live)
+            .map_err(|p| Error::usage(p, "`aml-deploy show` lists the endpoint's running deployments"))?;
+        check_mirror(&traffic, &mirror, &live)
+            .map_err(|p| Error::usage(p, "mirror to a running deployment with 0% live traffic"))?;
+        let mut properties =
+            json!({"authMode": current["properties"]["authMode"], "traffic": traffic, "mirrorTraffic": mirror});
         for key in ["description", "properties"] {
             if !current["properties"][key].is_null() {
                 properties[key] = current["properties"][key].clone();
@@ -240,7 +290,12 @@ impl AzureWorkspace {
         self.put_and_wait(&format!("traffic of endpoint {name}"), &self.endpoint_path(name), &body).await
     }
 
-    pub fn set_traffic(&mut self, name: &str, traffic: Option<BTreeMap<String, u32>>, mirror: Option<BTreeMap<String, u32>>) -> Result<Endpoint> {
+    pub fn set_traffic(
+        &mut self,
+        name: &str,
+        traffic: Option<BTreeMap<String, u32>>,
+        mirror: Option<BTreeMap<String, u32>>,
+    ) -> Result<Endpoint> {
         self.runtime.block_on(async {
             self.put_traffic(name, traffic, mirror).await?;
             self.endpoint_view(name).await
@@ -270,12 +325,23 @@ impl AzureWorkspace {
         self.runtime.block_on(async {
             let resource = self.endpoint_resource(name).await?;
             let props = &resource["properties"];
-            let scoring_uri = props["scoringUri"].as_str().filter(|u| !u.is_empty()).ok_or_else(|| Error::service(format!("endpoint `{name}` has no scoring URI yet ({})", props["provisioningState"]), None))?;
+            let scoring_uri = props["scoringUri"].as_str().filter(|u| !u.is_empty()).ok_or_else(|| {
+                Error::service(
+                    format!("endpoint `{name}` has no scoring URI yet ({})", props["provisioningState"]),
+                    None,
+                )
+            })?;
             let path = self.endpoint_path(name);
             let key = match props["authMode"].as_str().unwrap_or("Key").to_ascii_lowercase().as_str() {
-                "amltoken" => self.arm.post::<Value>(&format!("{path}/token"), None).await?["accessToken"].as_str().unwrap_or_default().to_string(),
+                "amltoken" => self.arm.post::<Value>(&format!("{path}/token"), None).await?["accessToken"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
                 "aadtoken" => self.identity.token(ML_SCOPE).await?.token.secret().to_string(),
-                _ => self.arm.post::<Value>(&format!("{path}/listKeys"), None).await?["primaryKey"].as_str().unwrap_or_default().to_string(),
+                _ => self.arm.post::<Value>(&format!("{path}/listKeys"), None).await?["primaryKey"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
             };
             Ok(EndpointAccess { scoring_uri: scoring_uri.to_string(), key })
         })
@@ -283,7 +349,8 @@ impl AzureWorkspace {
 
     async fn logs(&self, endpoint: &str, deployment: &str, tail: usize) -> Result<String> {
         let body = json!({"containerType": "InferenceServer", "tail": tail});
-        let logs: Value = self.arm.post(&format!("{}/getLogs", self.deployment_path(endpoint, deployment)), Some(&body)).await?;
+        let logs: Value =
+            self.arm.post(&format!("{}/getLogs", self.deployment_path(endpoint, deployment)), Some(&body)).await?;
         Ok(logs["content"].as_str().unwrap_or_default().to_string())
     }
 
@@ -292,8 +359,12 @@ impl AzureWorkspace {
         self.runtime.block_on(async {
             let deployments = self.deployment_resources(endpoint).await?;
             if !deployments.iter().any(|d| d["name"] == deployment) {
-                let names: Vec<String> = deployments.iter().filter_map(|d| d["name"].as_str().map(|n| format!("`{n}`"))).collect();
-                return Err(Error::usage(format!("endpoint `{endpoint}` has no deployment `{deployment}`"), format!("its deployments: {}", names.join(", "))));
+                let names: Vec<String> =
+                    deployments.iter().filter_map(|d| d["name"].as_str().map(|n| format!("`{n}`"))).collect();
+                return Err(Error::usage(
+                    format!("endpoint `{endpoint}` has no deployment `{deployment}`"),
+                    format!("its deployments: {}", names.join(", ")),
+                ));
             }
             let text = self.logs(endpoint, deployment, tail.unwrap_or(1000)).await?;
             Ok((format!("{}/getLogs", self.deployment_path(endpoint, deployment)), text))
@@ -309,13 +380,20 @@ impl AzureWorkspace {
     pub fn delete_deployment(&mut self, endpoint: &str, deployment: &str) -> Result<()> {
         self.runtime.block_on(async {
             let current = self.endpoint_resource(endpoint).await?;
-            let serving = |key: &str| percent_map(&current["properties"][key]).get(deployment).copied().unwrap_or(0) > 0;
+            let serving =
+                |key: &str| percent_map(&current["properties"][key]).get(deployment).copied().unwrap_or(0) > 0;
             if serving("traffic") || serving("mirrorTraffic") {
-                return Err(Error::usage(format!("deployment `{deployment}` still gets traffic"), format!("move its traffic first: `aml-deploy traffic {endpoint} <other>=100`")));
+                return Err(Error::usage(
+                    format!("deployment `{deployment}` still gets traffic"),
+                    format!("move its traffic first: `aml-deploy traffic {endpoint} <other>=100`"),
+                ));
             }
             let path = self.deployment_path(endpoint, deployment);
             if self.arm.get_optional::<Value>(&path).await?.is_none() {
-                return Err(Error::usage(format!("endpoint `{endpoint}` has no deployment `{deployment}`"), "`aml-deploy show` lists them"));
+                return Err(Error::usage(
+                    format!("endpoint `{endpoint}` has no deployment `{deployment}`"),
+                    "`aml-deploy show` lists them",
+                ));
             }
             self.delete_and_wait(&format!("deployment {deployment} of endpoint {endpoint}"), &path).await
         })
@@ -374,7 +452,8 @@ fn endpoint_from_arm(resource: &Value, deployments: &[Value]) -> Endpoint {
                 model,
                 model_digest: None,
                 state: deployment_state(state),
-                error: (state == "Failed").then(|| "the deployment failed in Azure ML; `aml-deploy logs` shows its log".to_string()),
+                error: (state == "Failed")
+                    .then(|| "the deployment failed in Azure ML; `aml-deploy logs` shows its log".to_string()),
                 created_at: d["systemData"]["createdAt"].as_str().unwrap_or_default().to_string(),
                 updated_at: d["systemData"]["lastModifiedAt"].as_str().unwrap_or_default().to_string(),
             }

@@ -33,11 +33,23 @@ impl AzureWorkspace {
             let (source, command, environment, declared) = match &step.component {
                 Some(component) => {
                     let loaded = load_component(&resolve_path(file, component))?;
-                    let declared: BTreeMap<String, String> = loaded.spec.inputs.iter().map(|(k, d)| (k.clone(), declared_type(&serde_json::to_value(d.kind).unwrap_or_default()))).collect();
+                    let declared: BTreeMap<String, String> = loaded
+                        .spec
+                        .inputs
+                        .iter()
+                        .map(|(k, d)| (k.clone(), declared_type(&serde_json::to_value(d.kind).unwrap_or_default())))
+                        .collect();
                     (loaded.file.clone(), loaded.spec.command.clone(), loaded.spec.environment.clone(), declared)
                 }
                 None => {
-                    let environment = step.environment.clone().ok_or_else(|| Error::in_file(file, Some(&format!("{field}.environment")), "is missing", "give the step an environment"))?;
+                    let environment = step.environment.clone().ok_or_else(|| {
+                        Error::in_file(
+                            file,
+                            Some(&format!("{field}.environment")),
+                            "is missing",
+                            "give the step an environment",
+                        )
+                    })?;
                     (file.clone(), step.command.clone().unwrap_or_default(), environment, BTreeMap::new())
                 }
             };
@@ -56,7 +68,8 @@ impl AzureWorkspace {
                 component["code"] = json!(format!("azureml:{}", asset.id));
             }
             if !step_plan.environment_variables.is_empty() {
-                let variables: BTreeMap<&String, &String> = step_plan.environment_variables.iter().map(|(k, v)| (k, v)).collect();
+                let variables: BTreeMap<&String, &String> =
+                    step_plan.environment_variables.iter().map(|(k, v)| (k, v)).collect();
                 component["environment_variables"] = json!(variables);
             }
             let mut component_inputs = serde_json::Map::new();
@@ -69,7 +82,9 @@ impl AzureWorkspace {
                 component_inputs.insert(input.clone(), json!({"type": kind}));
             }
             component["inputs"] = Value::Object(component_inputs);
-            component["outputs"] = Value::Object(step_plan.outputs.iter().map(|(o, kind)| (o.clone(), json!({"type": kind.as_str()}))).collect());
+            component["outputs"] = Value::Object(
+                step_plan.outputs.iter().map(|(o, kind)| (o.clone(), json!({"type": kind.as_str()}))).collect(),
+            );
             let component_id = self.ensure_component(&component).await?;
 
             let mut node = json!({"name": name, "type": "command", "_source": "YAML.JOB", "componentId": component_id});
@@ -81,7 +96,10 @@ impl AzureWorkspace {
                     JobInput::Asset(asset) => {
                         let planned = step_plan.inputs.iter().find(|(n, _)| n == input).map(|(_, p)| p);
                         let uri = match (planned, asset.path.as_deref().map(DataRef::parse)) {
-                            (Some(InputPlan::Data { source: DataSource::Path(path), .. }), Some(DataRef::LocalPath(_))) => self.upload_input(path).await?,
+                            (
+                                Some(InputPlan::Data { source: DataSource::Path(path), .. }),
+                                Some(DataRef::LocalPath(_)),
+                            ) => self.upload_input(path).await?,
                             _ => asset.path.clone().unwrap_or_default(),
                         };
                         json!({"job_input_type": asset.kind.as_str(), "uri": uri})
@@ -95,8 +113,12 @@ impl AzureWorkspace {
             let mut outputs = serde_json::Map::new();
             for (output, given) in step.outputs.iter() {
                 match given {
-                    JobOutput::Binding(binding) => outputs.insert(output.clone(), json!({"value": binding, "type": "literal"})),
-                    JobOutput::Asset(asset) => outputs.insert(output.clone(), json!({"job_output_type": asset.kind.as_str()})),
+                    JobOutput::Binding(binding) => {
+                        outputs.insert(output.clone(), json!({"value": binding, "type": "literal"}))
+                    }
+                    JobOutput::Asset(asset) => {
+                        outputs.insert(output.clone(), json!({"job_output_type": asset.kind.as_str()}))
+                    }
                     JobOutput::Default => None,
                 };
             }
@@ -122,10 +144,12 @@ impl AzureWorkspace {
             }
         }
         properties.insert("inputs".into(), Value::Object(inputs));
-        let outputs: serde_json::Map<String, Value> = plan.outputs.iter().map(|o| (o.name.clone(), json!({"jobOutputType": o.kind.as_str()}))).collect();
+        let outputs: serde_json::Map<String, Value> =
+            plan.outputs.iter().map(|o| (o.name.clone(), json!({"jobOutputType": o.kind.as_str()}))).collect();
         properties.insert("outputs".into(), Value::Object(outputs));
         let mut settings = json!({"_source": "YAML.JOB"});
-        let default_compute = spec.settings.as_ref().and_then(|s| s.default_compute.clone()).or_else(|| spec.compute.clone());
+        let default_compute =
+            spec.settings.as_ref().and_then(|s| s.default_compute.clone()).or_else(|| spec.compute.clone());
         if let Some(compute) = self.compute_id(default_compute.as_deref())? {
             settings["default_compute"] = json!(compute.rsplit('/').next().unwrap_or(&compute));
             properties.insert("computeId".into(), json!(compute));
@@ -170,7 +194,11 @@ impl AzureWorkspace {
             .iter()
             .filter_map(|c| {
                 let run = c["runId"].as_str()?.to_string();
-                Some((c["displayName"].as_str().unwrap_or(&run).to_string(), run, c["status"].as_str().unwrap_or("Unknown").to_string()))
+                Some((
+                    c["displayName"].as_str().unwrap_or(&run).to_string(),
+                    run,
+                    c["status"].as_str().unwrap_or("Unknown").to_string(),
+                ))
             })
             .collect())
     }
@@ -178,7 +206,12 @@ impl AzureWorkspace {
     /// A pipeline's steps: run history's children of its run, each read as a job.
     pub fn job_steps(&self, name: &str) -> Result<Vec<Job>> {
         self.runtime.block_on(async {
-            let resource: Value = self.arm.get_optional(&self.job_path(name)).await?.ok_or_else(|| Error::usage(format!("no job named `{name}` in this workspace"), "check the job's name and `--workspace`"))?;
+            let resource: Value = self.arm.get_optional(&self.job_path(name)).await?.ok_or_else(|| {
+                Error::usage(
+                    format!("no job named `{name}` in this workspace"),
+                    "check the job's name and `--workspace`",
+                )
+            })?;
             if resource["properties"]["jobType"] != "Pipeline" {
                 return Ok(Vec::new());
             }
@@ -188,7 +221,8 @@ impl AzureWorkspace {
                 let Some(found) = self.arm.get_optional::<Value>(&self.job_path(run_id)).await? else { continue };
                 let mut job = self.job_from_arm(&found).await?;
                 job.parent = Some(name.to_string());
-                job.step = child["displayName"].as_str().or(found["properties"]["displayName"].as_str()).map(str::to_owned);
+                job.step =
+                    child["displayName"].as_str().or(found["properties"]["displayName"].as_str()).map(str::to_owned);
                 steps.push(job);
             }
             // Children are created as the pipeline reaches them: creation order is step order.

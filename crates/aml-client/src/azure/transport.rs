@@ -29,10 +29,12 @@ impl Resolve for LocalhostAware {
                 let addrs: Addrs = Box::new(vec![SocketAddr::from((Ipv4Addr::LOCALHOST, 0))].into_iter());
                 return Ok(addrs);
             }
-            let found = tokio::task::spawn_blocking(move || (host.as_str(), 0).to_socket_addrs().map(|a| a.collect::<Vec<_>>()))
-                .await
-                .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?
-                .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?;
+            let found = tokio::task::spawn_blocking(move || {
+                (host.as_str(), 0).to_socket_addrs().map(|a| a.collect::<Vec<_>>())
+            })
+            .await
+            .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?
+            .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?;
             let addrs: Addrs = Box::new(found.into_iter());
             Ok(addrs)
         })

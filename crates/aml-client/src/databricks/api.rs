@@ -9,7 +9,10 @@ use std::sync::Arc;
 use azure_core::credentials::Secret;
 use azure_core::http::policies::Policy;
 use azure_core::http::policies::auth::BearerTokenAuthorizationPolicy;
-use azure_core::http::{Body, ClientOptions, Context, ExponentialRetryOptions, Method, Pipeline, PipelineSendOptions, Request, RetryOptions, Url};
+use azure_core::http::{
+    Body, ClientOptions, Context, ExponentialRetryOptions, Method, Pipeline, PipelineSendOptions, Request,
+    RetryOptions, Url,
+};
 use azure_core::stream::{SeekableReadStream, SeekableStream};
 use serde::Deserialize;
 use serde_json::Value;
@@ -91,21 +94,35 @@ impl Client {
         };
         let pat = std::env::var(TOKEN_VARIABLE).ok().filter(|t| !t.trim().is_empty());
         let (policies, token, credential): (Vec<Arc<dyn Policy>>, _, _) = match pat {
-            Some(token) => (Vec::new(), Some(Secret::new(token.trim().to_string())), format!("{TOKEN_VARIABLE} (a personal access token)")),
+            Some(token) => (
+                Vec::new(),
+                Some(Secret::new(token.trim().to_string())),
+                format!("{TOKEN_VARIABLE} (a personal access token)"),
+            ),
             None => {
                 let identity = crate::azure::auth::identity(crate::azure::auth::AuthMethod::current()?, &transport)?;
                 let describe = format!("{} for Azure Databricks", identity.describe());
-                let policy: Arc<dyn Policy> = Arc::new(BearerTokenAuthorizationPolicy::new(identity.credential.clone(), [RESOURCE_SCOPE.to_string()]));
+                let policy: Arc<dyn Policy> = Arc::new(BearerTokenAuthorizationPolicy::new(
+                    identity.credential.clone(),
+                    [RESOURCE_SCOPE.to_string()],
+                ));
                 (vec![policy], None, describe)
             }
         };
-        let pipeline = Pipeline::new(Some("aml-client"), Some(env!("CARGO_PKG_VERSION")), options, Vec::new(), policies, None);
+        let pipeline =
+            Pipeline::new(Some("aml-client"), Some(env!("CARGO_PKG_VERSION")), options, Vec::new(), policies, None);
         Ok(Client { pipeline, host: compute.host.clone(), token, credential })
     }
 
     /// Send and return the answer whatever its status; only a failure to get one (after
     /// retries) or a token that cannot be had is an error.
-    pub async fn send(&self, method: Method, path: &str, body: Option<Body>, headers: &[(&str, &str)]) -> Result<Reply> {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Body>,
+        headers: &[(&str, &str)],
+    ) -> Result<Reply> {
         let url = format!("{}{path}", self.host);
         let parsed = Url::parse(&url).map_err(|_| Error::service(format!("`{url}` is not a URL"), None))?;
         let mut request = Request::new(parsed, method);
@@ -125,8 +142,15 @@ impl Client {
         let response = self.pipeline.send(&Context::new(), &mut request, Some(options)).await.map_err(|e| {
             if matches!(e.kind(), azure_core::error::ErrorKind::Credential) {
                 return Error::service(
-                    format!("cannot get a token for {} as {}: {}", self.host, self.credential, crate::azure::error_chain(&e)),
-                    Some(format!("set {TOKEN_VARIABLE}, or check the identity's settings (`--auth` picks another source)")),
+                    format!(
+                        "cannot get a token for {} as {}: {}",
+                        self.host,
+                        self.credential,
+                        crate::azure::error_chain(&e)
+                    ),
+                    Some(format!(
+                        "set {TOKEN_VARIABLE}, or check the identity's settings (`--auth` picks another source)"
+                    )),
                 );
             }
             Error::service(
@@ -163,7 +187,11 @@ impl Client {
     /// A JSON call that must succeed.
     pub async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Value> {
         let bytes = body.map(|b| Body::from(serde_json::to_vec(b).unwrap_or_default()));
-        let headers: &[(&str, &str)] = if body.is_some() { &[("content-type", "application/json"), ("accept", "application/json")] } else { &[("accept", "application/json")] };
+        let headers: &[(&str, &str)] = if body.is_some() {
+            &[("content-type", "application/json"), ("accept", "application/json")]
+        } else {
+            &[("accept", "application/json")]
+        };
         let reply = self.send(method, path, bytes, headers).await?;
         if !reply.ok() {
             return Err(self.error(&method, path, &reply));
@@ -171,7 +199,8 @@ impl Client {
         if reply.body.is_empty() {
             return Ok(Value::Object(Default::default()));
         }
-        serde_json::from_slice(&reply.body).map_err(|e| Error::service(format!("{method} {}{path}: the answer is not JSON: {e}", self.host), None))
+        serde_json::from_slice(&reply.body)
+            .map_err(|e| Error::service(format!("{method} {}{path}: the answer is not JSON: {e}", self.host), None))
     }
 
     pub async fn get(&self, path: &str) -> Result<Value> {
@@ -183,7 +212,9 @@ impl Client {
         let reply = self.send(Method::Get, path, None, &[("accept", "application/json")]).await?;
         match reply.status {
             404 => Ok(None),
-            200..=299 => serde_json::from_slice(&reply.body).map(Some).map_err(|e| Error::service(format!("GET {}{path}: the answer is not JSON: {e}", self.host), None)),
+            200..=299 => serde_json::from_slice(&reply.body)
+                .map(Some)
+                .map_err(|e| Error::service(format!("GET {}{path}: the answer is not JSON: {e}", self.host), None)),
             _ => Err(self.error(&Method::Get, path, &reply)),
         }
     }
@@ -221,13 +252,21 @@ impl Client {
     pub async fn upload_file(&self, remote: &str, local: &Path) -> Result<()> {
         let file = std::fs::File::open(local).with_path("cannot read", local)?;
         let length = file.metadata().with_path("cannot read", local)?.len();
-        let stream: Box<dyn SeekableStream> = Box::new(SeekableReadStream::new(futures::io::AllowStdIo::new(file), Some(length)));
+        let stream: Box<dyn SeekableStream> =
+            Box::new(SeekableReadStream::new(futures::io::AllowStdIo::new(file), Some(length)));
         self.put_file(remote, Body::from(stream), &length.to_string()).await
     }
 
     async fn put_file(&self, remote: &str, body: Body, length: &str) -> Result<()> {
         let at = format!("/api/2.0/fs/files{}?overwrite=true", escape_path(remote));
-        let reply = self.send(Method::Put, &at, Some(body), &[("content-type", "application/octet-stream"), ("content-length", length)]).await?;
+        let reply = self
+            .send(
+                Method::Put,
+                &at,
+                Some(body),
+                &[("content-type", "application/octet-stream"), ("content-length", length)],
+            )
+            .await?;
         if reply.ok() { Ok(()) } else { Err(self.volume_error(&Method::Put, &at, &reply)) }
     }
 
@@ -265,7 +304,9 @@ impl Client {
                 200..=299 => {}
                 _ => return Err(self.error(&Method::Get, &at, &reply)),
             }
-            let page: Page = serde_json::from_slice(&reply.body).map_err(|e| Error::service(format!("GET {}{base}: the answer is not a listing: {e}", self.host), None))?;
+            let page: Page = serde_json::from_slice(&reply.body).map_err(|e| {
+                Error::service(format!("GET {}{base}: the answer is not a listing: {e}", self.host), None)
+            })?;
             entries.extend(page.contents);
             match page.next_page_token.filter(|t| !t.is_empty()) {
                 Some(next) => token = Some(next),
@@ -282,12 +323,16 @@ impl Client {
             let Some(entries) = self.list(&folder).await? else { continue };
             tokio::fs::create_dir_all(&into).await.with_path("cannot create", &into)?;
             for entry in entries {
-                let name = entry.name.clone().unwrap_or_else(|| entry.path.rsplit('/').next().unwrap_or_default().to_string());
+                let name =
+                    entry.name.clone().unwrap_or_else(|| entry.path.rsplit('/').next().unwrap_or_default().to_string());
                 if entry.is_directory {
                     folders.push((entry.path.clone(), into.join(&name)));
                     continue;
                 }
-                let bytes = self.download(&entry.path).await?.ok_or_else(|| Error::service(format!("{} vanished while it was downloaded", entry.path), None))?;
+                let bytes = self
+                    .download(&entry.path)
+                    .await?
+                    .ok_or_else(|| Error::service(format!("{} vanished while it was downloaded", entry.path), None))?;
                 let target = into.join(&name);
                 tokio::fs::write(&target, bytes).await.with_path("cannot write", &target)?;
                 written.push(target);
@@ -301,6 +346,9 @@ impl Client {
 mod tests {
     #[test]
     fn paths_are_escaped_per_segment() {
-        assert_eq!(super::escape_path("/Volumes/main/default/aml/jobs/a b/ü.txt"), "/Volumes/main/default/aml/jobs/a%20b/%C3%BC.txt");
+        assert_eq!(
+            super::escape_path("/Volumes/main/default/aml/jobs/a b/ü.txt"),
+            "/Volumes/main/default/aml/jobs/a%20b/%C3%BC.txt"
+        );
     }
 }

@@ -40,7 +40,9 @@ impl fmt::Display for Compute {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.cluster {
             Cluster::Existing(id) => write!(f, "databricks {} (cluster {id})", self.host),
-            Cluster::New { node_type, workers, spark_version } => write!(f, "databricks {} (new cluster: {workers} × {node_type}, {spark_version})", self.host),
+            Cluster::New { node_type, workers, spark_version } => {
+                write!(f, "databricks {} (new cluster: {workers} × {node_type}, {spark_version})", self.host)
+            }
         }
     }
 }
@@ -60,7 +62,11 @@ impl Compute {
         if url.scheme() != "https" || url.host_str().is_none() || url.path() != "/" || url.fragment().is_some() {
             return Err(bad("the workspace URL must be `https://HOST` (the workspace's URL, no path)".into()));
         }
-        let host = format!("https://{}{}", url.host_str().unwrap_or_default(), url.port().map(|p| format!(":{p}")).unwrap_or_default());
+        let host = format!(
+            "https://{}{}",
+            url.host_str().unwrap_or_default(),
+            url.port().map(|p| format!(":{p}")).unwrap_or_default()
+        );
         let mut settings: BTreeMap<String, String> = BTreeMap::new();
         for (key, value) in url.query_pairs() {
             if settings.insert(key.to_string(), value.to_string()).is_some() {
@@ -69,23 +75,36 @@ impl Compute {
         }
         let mut take = |key: &str| settings.remove(key).filter(|v| !v.is_empty());
         let cluster = match (take("cluster"), take("node_type")) {
-            (Some(_), Some(_)) => return Err(bad("give `cluster` (an existing cluster) or `node_type` (a new one), not both".into())),
+            (Some(_), Some(_)) => {
+                return Err(bad("give `cluster` (an existing cluster) or `node_type` (a new one), not both".into()));
+            }
             (Some(id), None) => {
                 if take("workers").is_some() || take("spark_version").is_some() {
-                    return Err(bad("`workers` and `spark_version` describe a new cluster; an existing `cluster` has its own".into()));
+                    return Err(bad(
+                        "`workers` and `spark_version` describe a new cluster; an existing `cluster` has its own"
+                            .into(),
+                    ));
                 }
                 Cluster::Existing(id)
             }
             (None, Some(node_type)) => {
                 let workers = match take("workers") {
-                    Some(text) => text.parse::<u32>().map_err(|_| bad(format!("workers=`{text}` is not a whole number")))?,
+                    Some(text) => {
+                        text.parse::<u32>().map_err(|_| bad(format!("workers=`{text}` is not a whole number")))?
+                    }
                     None => 1,
                 };
-                Cluster::New { node_type, workers, spark_version: take("spark_version").unwrap_or_else(|| DEFAULT_SPARK_VERSION.into()) }
+                Cluster::New {
+                    node_type,
+                    workers,
+                    spark_version: take("spark_version").unwrap_or_else(|| DEFAULT_SPARK_VERSION.into()),
+                }
             }
             (None, None) => return Err(bad("say which cluster runs the job".into())),
         };
-        let volume = take("volume").or_else(|| std::env::var("DATABRICKS_VOLUME").ok().filter(|v| !v.is_empty())).unwrap_or_else(|| DEFAULT_VOLUME.into());
+        let volume = take("volume")
+            .or_else(|| std::env::var("DATABRICKS_VOLUME").ok().filter(|v| !v.is_empty()))
+            .unwrap_or_else(|| DEFAULT_VOLUME.into());
         let volume = volume.trim_end_matches('/').to_string();
         let parts: Vec<&str> = volume.trim_start_matches('/').split('/').collect();
         if parts.len() < 4 || parts[0] != "Volumes" || parts.iter().any(|p| p.is_empty() || *p == "..") {
@@ -103,7 +122,10 @@ impl Compute {
 /// refusal names what to change (exit 2), a refused credential exits 3.
 pub fn preflight(compute: &Compute) -> Result<()> {
     let client = api::Client::new(compute)?;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Error::storage("cannot start the async runtime", e))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::storage("cannot start the async runtime", e))?;
     runtime.block_on(async {
         match &compute.cluster {
             Cluster::Existing(id) => {
@@ -158,9 +180,14 @@ const COMMAND_SHAPE: &str = "on Databricks the command becomes a spark_python_ta
 /// whole) and check it is one Python invocation. The error says what to write instead.
 pub fn python_command(command: &str) -> std::result::Result<PythonCommand, String> {
     let words = split_words(command)?;
-    let Some((program, rest)) = words.split_first() else { return Err(format!("the command is empty; {COMMAND_SHAPE}")) };
+    let Some((program, rest)) = words.split_first() else {
+        return Err(format!("the command is empty; {COMMAND_SHAPE}"));
+    };
     let name = program.rsplit('/').next().unwrap_or(program);
-    let is_python = name == "python" || name.strip_prefix("python").is_some_and(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '.'));
+    let is_python = name == "python"
+        || name
+            .strip_prefix("python")
+            .is_some_and(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '.'));
     if !is_python {
         return Err(format!("it runs `{program}`; {COMMAND_SHAPE}"));
     }
@@ -208,7 +235,9 @@ fn split_words(command: &str) -> std::result::Result<Vec<String>, String> {
                             }
                             None => return Err("a double quote is not closed".into()),
                         },
-                        Some('$') if chars.peek() != Some(&'{') => return Err(format!("`$` (a shell expansion) in the command; {COMMAND_SHAPE}")),
+                        Some('$') if chars.peek() != Some(&'{') => {
+                            return Err(format!("`$` (a shell expansion) in the command; {COMMAND_SHAPE}"));
+                        }
                         Some(other) => current.push(other),
                         None => return Err("a double quote is not closed".into()),
                     }
@@ -238,7 +267,9 @@ fn split_words(command: &str) -> std::result::Result<Vec<String>, String> {
                     }
                 }
             }
-            '|' | '&' | ';' | '<' | '>' | '(' | ')' | '`' | '$' => return Err(format!("`{c}` in the command; {COMMAND_SHAPE}")),
+            '|' | '&' | ';' | '<' | '>' | '(' | ')' | '`' | '$' => {
+                return Err(format!("`{c}` in the command; {COMMAND_SHAPE}"));
+            }
             other => word.get_or_insert_with(String::new).push(other),
         }
     }
@@ -254,8 +285,13 @@ mod tests {
 
     #[test]
     fn python_commands_split_as_a_shell_would() {
-        let command = python_command("python train.py --training-data ${{inputs.training_data}} --name 'a b' --x \"c d\"").unwrap();
-        assert_eq!(command.argv, ["train.py", "--training-data", "${{inputs.training_data}}", "--name", "a b", "--x", "c d"]);
+        let command =
+            python_command("python train.py --training-data ${{inputs.training_data}} --name 'a b' --x \"c d\"")
+                .unwrap();
+        assert_eq!(
+            command.argv,
+            ["train.py", "--training-data", "${{inputs.training_data}}", "--name", "a b", "--x", "c d"]
+        );
         assert_eq!(python_command("python3.11 -u -m pkg.train --k=v").unwrap().argv, ["-m", "pkg.train", "--k=v"]);
         for (command, says) in [
             ("bash run.sh", "runs `bash`"),
@@ -272,12 +308,20 @@ mod tests {
 
     #[test]
     fn existing_and_new_clusters_parse() {
-        let existing = Compute::parse("databricks:https://adb-123.4.azuredatabricks.net?cluster=0101-abc").unwrap().unwrap();
+        let existing =
+            Compute::parse("databricks:https://adb-123.4.azuredatabricks.net?cluster=0101-abc").unwrap().unwrap();
         assert_eq!(existing.cluster, Cluster::Existing("0101-abc".into()));
         assert_eq!(existing.volume, DEFAULT_VOLUME);
         let new = Compute::parse("databricks:https://adb-1.2.azuredatabricks.net/?node_type=Standard_DS3_v2&workers=2&volume=/Volumes/ml/dev/runs/").unwrap().unwrap();
         assert_eq!(new.host, "https://adb-1.2.azuredatabricks.net");
-        assert_eq!(new.cluster, Cluster::New { node_type: "Standard_DS3_v2".into(), workers: 2, spark_version: DEFAULT_SPARK_VERSION.into() });
+        assert_eq!(
+            new.cluster,
+            Cluster::New {
+                node_type: "Standard_DS3_v2".into(),
+                workers: 2,
+                spark_version: DEFAULT_SPARK_VERSION.into()
+            }
+        );
         assert_eq!(new.volume, "/Volumes/ml/dev/runs");
         assert!(Compute::parse("local").is_none());
     }

@@ -7,14 +7,14 @@ pub mod template;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use template::Placeholder;
 use crate::error::{Error, Result};
-use crate::workspace::Workspace;
 use crate::refs::DataRef;
+use crate::workspace::Workspace;
 use crate::yaml::component::{DeclaredType, load_component};
 use crate::yaml::environment::{CondaDependency, CondaFile, CondaFileRef, EnvironmentRef, load_conda_file};
 use crate::yaml::job::{AssetType, CommandJob, JobInput, JobOutput, JobSpec, LoadedJob, PipelineJob, PipelineStep};
 use crate::yaml::{OrderedMap, resolve_path};
+use template::Placeholder;
 
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -60,7 +60,11 @@ pub struct StepPlan {
 #[derive(Debug, Clone, PartialEq)]
 pub enum InputPlan {
     Literal(String),
-    Data { kind: AssetType, source: DataSource, written: String },
+    Data {
+        kind: AssetType,
+        source: DataSource,
+        written: String,
+    },
     /// An optional input nobody gave.
     Absent,
 }
@@ -134,7 +138,12 @@ fn plan_command(file: &Path, job: &CommandJob, ws: Option<&Workspace>, warnings:
 
 fn plan_pipeline(file: &Path, job: &PipelineJob, ws: Option<&Workspace>, warnings: &mut Vec<String>) -> Result<Plan> {
     if job.jobs.is_empty() {
-        return Err(Error::in_file(file, Some("jobs"), "the pipeline has no steps", "add at least one step under `jobs:`"));
+        return Err(Error::in_file(
+            file,
+            Some("jobs"),
+            "the pipeline has no steps",
+            "add at least one step under `jobs:`",
+        ));
     }
     let mut inputs = Vec::new();
     for (name, input) in job.inputs.iter() {
@@ -158,14 +167,15 @@ fn plan_pipeline(file: &Path, job: &PipelineJob, ws: Option<&Workspace>, warning
     for (name, step) in job.jobs.iter() {
         let field = format!("jobs.{name}");
         if let Some(kind) = step.kind.as_deref()
-            && kind != "command" {
-                return Err(Error::in_file(
-                    file,
-                    Some(&format!("{field}.type")),
-                    format!("`{kind}` steps cannot run on the local workspace"),
-                    "use `type: command` steps, or run the pipeline on Azure ML",
-                ));
-            }
+            && kind != "command"
+        {
+            return Err(Error::in_file(
+                file,
+                Some(&format!("{field}.type")),
+                format!("`{kind}` steps cannot run on the local workspace"),
+                "use `type: command` steps, or run the pipeline on Azure ML",
+            ));
+        }
         let draft = if let Some(component) = &step.component {
             if step.command.is_some() || step.code.is_some() || step.environment.is_some() {
                 return Err(Error::in_file(
@@ -179,7 +189,9 @@ fn plan_pipeline(file: &Path, job: &PipelineJob, ws: Option<&Workspace>, warning
                 return Err(Error::in_file(
                     file,
                     Some(&format!("{field}.component")),
-                    format!("`{component}` names a component registered in Azure ML; the local workspace cannot resolve it"),
+                    format!(
+                        "`{component}` names a component registered in Azure ML; the local workspace cannot resolve it"
+                    ),
                     "point `component:` at the component's YAML file (`./train.yml`)",
                 ));
             }
@@ -214,10 +226,20 @@ fn plan_pipeline(file: &Path, job: &PipelineJob, ws: Option<&Workspace>, warning
             }
         } else {
             let command = step.command.clone().ok_or_else(|| {
-                Error::in_file(file, Some(&field), "has neither `command` nor `component`", "add `command:` (with `code:` and `environment:`), or `component: ./step.yml`")
+                Error::in_file(
+                    file,
+                    Some(&field),
+                    "has neither `command` nor `component`",
+                    "add `command:` (with `code:` and `environment:`), or `component: ./step.yml`",
+                )
             })?;
             let environment = step.environment.as_ref().ok_or_else(|| {
-                Error::in_file(file, Some(&format!("{field}.environment")), "is missing", "give the step an environment (`image` and `conda_file`)")
+                Error::in_file(
+                    file,
+                    Some(&format!("{field}.environment")),
+                    "is missing",
+                    "give the step an environment (`image` and `conda_file`)",
+                )
             })?;
             Draft {
                 name: name.clone(),
@@ -244,14 +266,15 @@ fn plan_pipeline(file: &Path, job: &PipelineJob, ws: Option<&Workspace>, warning
         let mut depends_on = Vec::new();
         for (input, value) in draft.step.inputs.iter() {
             if let Some(declared) = &draft.declared_inputs
-                && declared.get(input).is_none() {
-                    return Err(Error::in_file(
-                        file,
-                        Some(&format!("{field}.inputs.{input}")),
-                        format!("component `{}` declares no input `{input}`", draft.source.display()),
-                        format!("declared inputs: {}", list(declared.keys())),
-                    ));
-                }
+                && declared.get(input).is_none()
+            {
+                return Err(Error::in_file(
+                    file,
+                    Some(&format!("{field}.inputs.{input}")),
+                    format!("component `{}` declares no input `{input}`", draft.source.display()),
+                    format!("declared inputs: {}", list(declared.keys())),
+                ));
+            }
             let input_field = format!("{field}.inputs.{input}");
             let planned = match value {
                 JobInput::Literal(crate::yaml::job::Literal::Str(text)) if text.contains("${{") => {
@@ -281,16 +304,28 @@ fn plan_pipeline(file: &Path, job: &PipelineJob, ws: Option<&Workspace>, warning
                                     file,
                                     Some(&input_field),
                                     format!("binds `{text}` but step `{source}` has no output `{output}`"),
-                                    format!("outputs of `{source}`: {}", list(producer.outputs.iter().map(|(n, _)| n.as_str()))),
+                                    format!(
+                                        "outputs of `{source}`: {}",
+                                        list(producer.outputs.iter().map(|(n, _)| n.as_str()))
+                                    ),
                                 ));
                             };
                             if source == draft.name {
-                                return Err(Error::in_file(file, Some(&input_field), "a step cannot read its own output", "bind the input to another step's output"));
+                                return Err(Error::in_file(
+                                    file,
+                                    Some(&input_field),
+                                    "a step cannot read its own output",
+                                    "bind the input to another step's output",
+                                ));
                             }
                             if !depends_on.contains(&source) {
                                 depends_on.push(source.clone());
                             }
-                            InputPlan::Data { kind: *kind, source: DataSource::StepOutput { step: source, output }, written: text.clone() }
+                            InputPlan::Data {
+                                kind: *kind,
+                                source: DataSource::StepOutput { step: source, output },
+                                written: text.clone(),
+                            }
                         }
                         _ => {
                             return Err(Error::in_file(
@@ -323,7 +358,10 @@ fn plan_pipeline(file: &Path, job: &PipelineJob, ws: Option<&Workspace>, warning
                         ));
                     }
                 };
-                let is_data = !matches!(declaration.kind, DeclaredType::String | DeclaredType::Integer | DeclaredType::Number | DeclaredType::Boolean);
+                let is_data = !matches!(
+                    declaration.kind,
+                    DeclaredType::String | DeclaredType::Integer | DeclaredType::Number | DeclaredType::Boolean
+                );
                 if is_data && matches!(planned, InputPlan::Literal(_)) {
                     return Err(Error::in_file(
                         &draft.source,
@@ -415,16 +453,18 @@ fn relabel(error: Error, source: &Path, pipeline_file: &Path, field: &str) -> Er
 fn order(file: &Path, mut pending: Vec<StepPlan>) -> Result<Vec<StepPlan>> {
     let mut done: Vec<StepPlan> = Vec::new();
     while !pending.is_empty() {
-        let ready = pending
-            .iter()
-            .position(|s| s.depends_on.iter().all(|d| done.iter().any(|x| x.step.as_deref() == Some(d))));
+        let ready =
+            pending.iter().position(|s| s.depends_on.iter().all(|d| done.iter().any(|x| x.step.as_deref() == Some(d))));
         match ready {
             Some(index) => done.push(pending.remove(index)),
             None => {
                 return Err(Error::in_file(
                     file,
                     Some("jobs"),
-                    format!("steps {} depend on each other in a cycle", list(pending.iter().filter_map(|s| s.step.as_deref()))),
+                    format!(
+                        "steps {} depend on each other in a cycle",
+                        list(pending.iter().filter_map(|s| s.step.as_deref()))
+                    ),
                     "break the cycle: a step can only read outputs of steps that do not read its own",
                 ));
             }
@@ -433,17 +473,32 @@ fn order(file: &Path, mut pending: Vec<StepPlan>) -> Result<Vec<StepPlan>> {
     Ok(done)
 }
 
-fn plan_input(file: &Path, field: &str, input: &JobInput, ws: Option<&Workspace>, warnings: &mut Vec<String>) -> Result<InputPlan> {
+fn plan_input(
+    file: &Path,
+    field: &str,
+    input: &JobInput,
+    ws: Option<&Workspace>,
+    warnings: &mut Vec<String>,
+) -> Result<InputPlan> {
     match input {
         JobInput::Literal(literal) => Ok(InputPlan::Literal(literal.to_string())),
         JobInput::Asset(asset) => {
             let written = asset.path.clone().ok_or_else(|| {
-                Error::in_file(file, Some(&format!("{field}.path")), "is missing", "give the data's path (a local file or folder, or `azureml://jobs/<job>/outputs/<name>`)")
+                Error::in_file(
+                    file,
+                    Some(&format!("{field}.path")),
+                    "is missing",
+                    "give the data's path (a local file or folder, or `azureml://jobs/<job>/outputs/<name>`)",
+                )
             })?;
             let parsed = DataRef::parse(&written);
             if ws.is_some_and(Workspace::is_remote) && !matches!(parsed, DataRef::LocalPath(_)) {
                 // The service resolves its own references when the job starts.
-                return Ok(InputPlan::Data { kind: asset.kind, source: DataSource::Path(PathBuf::from(&written)), written });
+                return Ok(InputPlan::Data {
+                    kind: asset.kind,
+                    source: DataSource::Path(PathBuf::from(&written)),
+                    written,
+                });
             }
             let source = match parsed {
                 DataRef::LocalPath(path) => {
@@ -482,7 +537,10 @@ fn plan_input(file: &Path, field: &str, input: &JobInput, ws: Option<&Workspace>
                             return Err(Error::in_file(
                                 file,
                                 Some(&format!("{field}.path")),
-                                format!("`{written}` does not exist in the local workspace (looked for `{}`)", resolved.display()),
+                                format!(
+                                    "`{written}` does not exist in the local workspace (looked for `{}`)",
+                                    resolved.display()
+                                ),
                                 "put the data there, or use a local path",
                             ));
                         }
@@ -497,7 +555,9 @@ fn plan_input(file: &Path, field: &str, input: &JobInput, ws: Option<&Workspace>
                     return Err(Error::in_file(
                         file,
                         Some(&format!("{field}.path")),
-                        format!("`{name}` names a data asset registered in Azure ML; the local workspace has no data registry"),
+                        format!(
+                            "`{name}` names a data asset registered in Azure ML; the local workspace has no data registry"
+                        ),
                         "use a local path, or run on an Azure ML workspace",
                     ));
                 }
@@ -538,7 +598,12 @@ fn plan_code(file: &Path, field: &str, code: Option<&str>) -> Result<Option<Path
 }
 
 /// What an `environment:` (inline, with a conda file or a build context) installs locally.
-pub fn plan_environment(file: &Path, field: &str, environment: &EnvironmentRef, warnings: &mut Vec<String>) -> Result<EnvPlan> {
+pub fn plan_environment(
+    file: &Path,
+    field: &str,
+    environment: &EnvironmentRef,
+    warnings: &mut Vec<String>,
+) -> Result<EnvPlan> {
     let env = match environment {
         EnvironmentRef::Registered(name) => {
             return Err(Error::in_file(
@@ -574,14 +639,25 @@ pub fn plan_environment(file: &Path, field: &str, environment: &EnvironmentRef, 
         for name in ["conda.yml", "conda.yaml", "conda_dependencies.yml", "environment.yml"] {
             let candidate = context.join(name);
             if candidate.is_file() {
-                warnings.push(format!("{field}.build: the Dockerfile is not run locally; packages come from `{}`", candidate.display()));
+                warnings.push(format!(
+                    "{field}.build: the Dockerfile is not run locally; packages come from `{}`",
+                    candidate.display()
+                ));
                 return Ok(conda_packages(&load_conda_file(&candidate)?, candidate, warnings));
             }
         }
         if requirements.is_file() {
-            warnings.push(format!("{field}.build: the Dockerfile is not run locally; packages come from `{}`", requirements.display()));
+            warnings.push(format!(
+                "{field}.build: the Dockerfile is not run locally; packages come from `{}`",
+                requirements.display()
+            ));
             let text = crate::yaml::read(&requirements)?;
-            let packages = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_owned).collect();
+            let packages = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_owned)
+                .collect();
             return Ok(EnvPlan::Packages { packages, python: None, described_by: requirements });
         }
         return Err(Error::in_file(
@@ -592,7 +668,12 @@ pub fn plan_environment(file: &Path, field: &str, environment: &EnvironmentRef, 
         ));
     }
     if env.image.is_none() {
-        return Err(Error::in_file(file, Some(field), "has neither `image`, `conda_file` nor `build`", "give at least `image:` and `conda_file:`"));
+        return Err(Error::in_file(
+            file,
+            Some(field),
+            "has neither `image`, `conda_file` nor `build`",
+            "give at least `image:` and `conda_file:`",
+        ));
     }
     warnings.push(format!(
         "{field}: only an image is given; locally the job runs with the base Python interpreter, not `{}`",
@@ -606,7 +687,8 @@ pub fn requirements_of(file: &Path) -> Result<(Vec<String>, Option<String>)> {
     let is_text = file.extension().is_some_and(|e| e == "txt");
     if is_text {
         let text = crate::yaml::read(file)?;
-        let packages = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_owned).collect();
+        let packages =
+            text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_owned).collect();
         return Ok((packages, None));
     }
     let mut warnings = Vec::new();
@@ -631,15 +713,22 @@ fn conda_packages(conda: &CondaFile, described_by: PathBuf, warnings: &mut Vec<S
                 let (name, constraint) = spec.split_at(name_end);
                 let name = name.rsplit("::").next().unwrap_or(name);
                 match name {
-                    "python" => python = Some(constraint.trim_start_matches('=').trim().to_string()).filter(|v| !v.is_empty()),
+                    "python" => {
+                        python = Some(constraint.trim_start_matches('=').trim().to_string()).filter(|v| !v.is_empty())
+                    }
                     "pip" | "setuptools" | "wheel" => {}
                     _ => {
                         let constraint = constraint.trim();
-                        let pip_spec = if let Some(version) = constraint.strip_prefix('=').filter(|v| !v.starts_with('=')) {
-                            if version.contains('*') { format!("{name}=={version}") } else { format!("{name}=={version}.*") }
-                        } else {
-                            format!("{name}{constraint}")
-                        };
+                        let pip_spec =
+                            if let Some(version) = constraint.strip_prefix('=').filter(|v| !v.starts_with('=')) {
+                                if version.contains('*') {
+                                    format!("{name}=={version}")
+                                } else {
+                                    format!("{name}=={version}.*")
+                                }
+                            } else {
+                                format!("{name}{constraint}")
+                            };
                         from_conda.push(name.to_string());
                         packages.push(pip_spec);
                     }
@@ -648,13 +737,24 @@ fn conda_packages(conda: &CondaFile, described_by: PathBuf, warnings: &mut Vec<S
         }
     }
     if !from_conda.is_empty() {
-        warnings.push(format!("conda packages {} are installed from PyPI under the same names locally", list(from_conda.iter().map(String::as_str))));
+        warnings.push(format!(
+            "conda packages {} are installed from PyPI under the same names locally",
+            list(from_conda.iter().map(String::as_str))
+        ));
     }
     EnvPlan::Packages { packages, python, described_by }
 }
 
-fn check_command(file: &Path, field: &str, command: &str, inputs: &[(String, InputPlan)], outputs: &[(String, AssetType)]) -> Result<()> {
-    let placeholders = template::placeholders(command).map_err(|problem| Error::in_file(file, Some(field), problem, "close every `${{` with `}}` and every `$[[` with `]]`"))?;
+fn check_command(
+    file: &Path,
+    field: &str,
+    command: &str,
+    inputs: &[(String, InputPlan)],
+    outputs: &[(String, AssetType)],
+) -> Result<()> {
+    let placeholders = template::placeholders(command).map_err(|problem| {
+        Error::in_file(file, Some(field), problem, "close every `${{` with `}}` and every `$[[` with `]]`")
+    })?;
     for (placeholder, in_optional) in placeholders {
         match &placeholder {
             Placeholder::Input(name) => match inputs.iter().find(|(n, _)| n == name) {

@@ -19,7 +19,9 @@ impl Placeholder {
             ["outputs", name] => Placeholder::Output((*name).into()),
             ["parent", "inputs", name] => Placeholder::ParentInput((*name).into()),
             ["parent", "outputs", name] => Placeholder::ParentOutput((*name).into()),
-            ["parent", "jobs", job, "outputs", output] => Placeholder::ParentJobOutput { job: (*job).into(), output: (*output).into() },
+            ["parent", "jobs", job, "outputs", output] => {
+                Placeholder::ParentJobOutput { job: (*job).into(), output: (*output).into() }
+            }
             _ => Placeholder::Unknown(expr.into()),
         }
     }
@@ -56,13 +58,17 @@ fn parse(text: &str) -> Result<Vec<Piece>, String> {
         match (slot, optional) {
             (Some(s), o) if o.is_none_or(|o| s < o) => {
                 push_text(&mut pieces, &rest[..s]);
-                let end = rest[s..].find("}}").ok_or_else(|| format!("`${{{{` at `{}` is never closed with `}}}}`", snippet(&rest[s..])))?;
+                let end = rest[s..]
+                    .find("}}")
+                    .ok_or_else(|| format!("`${{{{` at `{}` is never closed with `}}}}`", snippet(&rest[s..])))?;
                 pieces.push(Piece::Slot(Placeholder::parse(rest[s + 3..s + end].trim())));
                 rest = &rest[s + end + 2..];
             }
             (_, Some(o)) => {
                 push_text(&mut pieces, &rest[..o]);
-                let end = rest[o..].find("]]").ok_or_else(|| format!("`$[[` at `{}` is never closed with `]]`", snippet(&rest[o..])))?;
+                let end = rest[o..]
+                    .find("]]")
+                    .ok_or_else(|| format!("`$[[` at `{}` is never closed with `]]`", snippet(&rest[o..])))?;
                 pieces.push(Piece::Optional(parse(&rest[o + 3..o + end])?));
                 rest = &rest[o + end + 2..];
             }
@@ -109,7 +115,11 @@ pub enum Value {
 }
 
 pub fn render(text: &str, lookup: &dyn Fn(&Placeholder) -> Result<Value, String>) -> Result<String, String> {
-    fn walk(pieces: &[Piece], lookup: &dyn Fn(&Placeholder) -> Result<Value, String>, out: &mut String) -> Result<bool, String> {
+    fn walk(
+        pieces: &[Piece],
+        lookup: &dyn Fn(&Placeholder) -> Result<Value, String>,
+        out: &mut String,
+    ) -> Result<bool, String> {
         for piece in pieces {
             match piece {
                 Piece::Text(t) => out.push_str(t),

@@ -60,7 +60,8 @@ impl Registry {
     }
 
     pub fn approval(&self, id: &str) -> Result<Option<ApprovalRequest>> {
-        let text: Option<String> = self.conn.query_row("SELECT record FROM approval_requests WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+        let text: Option<String> =
+            self.conn.query_row("SELECT record FROM approval_requests WHERE id = ?1", [id], |r| r.get(0)).optional()?;
         text.map(|t| decode(&t, "approval request")).transpose()
     }
 
@@ -86,7 +87,12 @@ impl Registry {
         let text: String = tx
             .query_row("SELECT record FROM approval_requests WHERE id = ?1", [id], |r| r.get(0))
             .optional()?
-            .ok_or_else(|| Error::usage(format!("no approval request `{id}` in this workspace"), "`approval-gate list` shows the requests"))?;
+            .ok_or_else(|| {
+                Error::usage(
+                    format!("no approval request `{id}` in this workspace"),
+                    "`approval-gate list` shows the requests",
+                )
+            })?;
         let mut request: ApprovalRequest = decode(&text, "approval request")?;
         if request.state != ApprovalState::Pending {
             return Ok(Decided { request, won: false });

@@ -42,7 +42,8 @@ impl LocalWorkspace {
                     // A workspace is data, not source: keep it out of git by default.
                     let ignore = root.join(".gitignore");
                     if !ignore.exists() {
-                        fs::write(&ignore, "# created by aml-* tools: a local Azure ML workspace\n*\n").with_path("cannot write", &ignore)?;
+                        fs::write(&ignore, "# created by aml-* tools: a local Azure ML workspace\n*\n")
+                            .with_path("cannot write", &ignore)?;
                     }
                 }
             }
@@ -115,9 +116,10 @@ impl LocalWorkspace {
         let manifest = if maybe_known {
             let manifest = tree::hash_files(files.clone())?;
             if !new.force_new
-                && let Some(version) = self.registry.find_by_digest(&new.name, &manifest.digest())? {
-                    return Ok(Registered { version, reused: true });
-                }
+                && let Some(version) = self.registry.find_by_digest(&new.name, &manifest.digest())?
+            {
+                return Ok(Registered { version, reused: true });
+            }
             for (entry, (_, source)) in manifest.entries.iter().zip(&files) {
                 if self.blobs.contains(&entry.digest) {
                     continue;
@@ -161,7 +163,9 @@ impl LocalWorkspace {
             )
         };
         let what = match &reference.selector {
-            VersionSelector::Tag { key, value } => format!("no version of model `{}` has tag `{key}={value}`", reference.name),
+            VersionSelector::Tag { key, value } => {
+                format!("no version of model `{}` has tag `{key}={value}`", reference.name)
+            }
             _ if total == 0 => format!("no model named `{}` in this workspace", reference.name),
             _ => format!("model `{}` has no version `{reference}`", reference.name),
         };
@@ -176,7 +180,12 @@ impl LocalWorkspace {
         self.registry.list_models()
     }
 
-    pub fn update_tags(&mut self, version: &ModelVersion, set: &BTreeMap<String, String>, remove: &[String]) -> Result<ModelVersion> {
+    pub fn update_tags(
+        &mut self,
+        version: &ModelVersion,
+        set: &BTreeMap<String, String>,
+        remove: &[String],
+    ) -> Result<ModelVersion> {
         self.registry.update_tags(&version.name, &version.version, set, remove)
     }
 
@@ -219,7 +228,9 @@ impl LocalWorkspace {
         let recent = self.registry.recent_job_names(5)?;
         let hint = match crate::yaml::closest(name, &recent.iter().map(String::as_str).collect::<Vec<_>>()) {
             Some(near) => format!("did you mean `{near}`?"),
-            None if recent.is_empty() => "no jobs have run in this workspace yet; start one with `aml-train run JOB.yml`".into(),
+            None if recent.is_empty() => {
+                "no jobs have run in this workspace yet; start one with `aml-train run JOB.yml`".into()
+            }
             None => format!("recent jobs: {}", recent.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")),
         };
         Err(Error::usage(format!("no job named `{name}` in this workspace"), hint))
@@ -233,9 +244,14 @@ impl LocalWorkspace {
         if job.status.is_terminal() {
             return Err(Error::usage(format!("job `{name}` already ended: {}", job.status), "nothing to cancel"));
         }
-        let pid = job.runner_pid.ok_or_else(|| Error::failed(format!("job `{name}` has no runner process to signal"), None))?;
+        let pid = job
+            .runner_pid
+            .ok_or_else(|| Error::failed(format!("job `{name}` has no runner process to signal"), None))?;
         if !crate::process::interrupt(pid) {
-            return Err(Error::failed(format!("cannot signal the aml-train process (pid {pid}) running job `{name}`"), Some("is it running as another user?".into())));
+            return Err(Error::failed(
+                format!("cannot signal the aml-train process (pid {pid}) running job `{name}`"),
+                Some("is it running as another user?".into()),
+            ));
         }
         crate::status!("asked the aml-train process (pid {pid}) running job {name} to cancel it");
         let started = std::time::Instant::now();
@@ -245,7 +261,10 @@ impl LocalWorkspace {
                 return Ok(job);
             }
             if started.elapsed() > std::time::Duration::from_secs(600) {
-                return Err(Error::failed(format!("job `{name}` is still {} 10 minutes after it was asked to cancel", job.status), None));
+                return Err(Error::failed(
+                    format!("job `{name}` is still {} 10 minutes after it was asked to cancel", job.status),
+                    None,
+                ));
             }
             std::thread::sleep(std::time::Duration::from_millis(200));
         }
@@ -286,7 +305,10 @@ impl LocalWorkspace {
                 format!("job `{job_name}` has no output `{output}`"),
                 match job.outputs.is_empty() {
                     true => "the job declares no outputs".to_string(),
-                    false => format!("its outputs: {}", job.outputs.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")),
+                    false => format!(
+                        "its outputs: {}",
+                        job.outputs.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                    ),
                 },
             ));
         };
@@ -309,11 +331,13 @@ impl LocalWorkspace {
 
 /// A job still marked running whose `aml-train` process is gone was killed; say so.
 fn refresh_abandoned(mut job: Job) -> Job {
-    if !job.status.is_terminal() && job.status != JobStatus::NotStarted
+    if !job.status.is_terminal()
+        && job.status != JobStatus::NotStarted
         && let Some(pid) = job.runner_pid
-            && !blobs::process_alive(pid as i32) {
-                job.status = JobStatus::Failed;
-                job.error = Some(format!("the aml-train process (pid {pid}) that ran this job ended without finishing it"));
-            }
+        && !blobs::process_alive(pid as i32)
+    {
+        job.status = JobStatus::Failed;
+        job.error = Some(format!("the aml-train process (pid {pid}) that ran this job ended without finishing it"));
+    }
     job
 }

@@ -116,8 +116,7 @@ pub struct Registry {
     pub(super) conn: Connection,
 }
 
-const MODEL_COLUMNS: &str =
-    "name, version, digest, type, description, source, size, file_count, tags, properties, metrics, lineage, created_at, created_by";
+const MODEL_COLUMNS: &str = "name, version, digest, type, description, source, size, file_count, tags, properties, metrics, lineage, created_at, created_by";
 
 impl Registry {
     pub fn open(path: &Path) -> Result<Self> {
@@ -180,7 +179,12 @@ impl Registry {
     }
 
     /// Allocate the next version and write the row, in one transaction.
-    pub fn insert_model_version(&mut self, new: &NewModelVersion, manifest: &Manifest, now: &str) -> Result<Registered> {
+    pub fn insert_model_version(
+        &mut self,
+        new: &NewModelVersion,
+        manifest: &Manifest,
+        now: &str,
+    ) -> Result<Registered> {
         let digest = manifest.digest();
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         if !new.force_new {
@@ -195,10 +199,17 @@ impl Registry {
                 return Ok(Registered { version, reused: true });
             }
         }
-        let seq: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM model_versions WHERE name = ?1", [&new.name], |r| r.get(0))?;
+        let seq: i64 =
+            tx.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM model_versions WHERE name = ?1", [&new.name], |r| {
+                r.get(0)
+            })?;
         let version = new.version.clone().unwrap_or_else(|| seq.to_string());
         let taken: bool = tx
-            .query_row("SELECT 1 FROM model_versions WHERE name = ?1 AND version = ?2", params![new.name, version], |_| Ok(()))
+            .query_row(
+                "SELECT 1 FROM model_versions WHERE name = ?1 AND version = ?2",
+                params![new.name, version],
+                |_| Ok(()),
+            )
             .optional()?
             .is_some();
         if taken {
@@ -278,7 +289,8 @@ impl Registry {
                 let mut stmt = self.conn.prepare(&format!(
                     "SELECT {MODEL_COLUMNS} FROM model_versions WHERE name = ?1 AND json_extract(tags, ?2) = ?3 ORDER BY seq DESC"
                 ))?;
-                let found: Vec<ModelVersion> = stmt.query_map(params![name, path, value], model_from_row)?.collect::<rusqlite::Result<_>>()?;
+                let found: Vec<ModelVersion> =
+                    stmt.query_map(params![name, path, value], model_from_row)?.collect::<rusqlite::Result<_>>()?;
                 match found.len() {
                     0 => Ok(None),
                     1 => Ok(found.into_iter().next()),
@@ -287,7 +299,10 @@ impl Registry {
                             "`{name}@{key}={value}` is ambiguous: versions {} carry that tag",
                             found.iter().map(|v| v.version.as_str()).collect::<Vec<_>>().join(", ")
                         ),
-                        format!("name one version (`{name}:{}`), or move the tag so one version carries it", found[0].version),
+                        format!(
+                            "name one version (`{name}:{}`), or move the tag so one version carries it",
+                            found[0].version
+                        ),
                     )),
                 }
             }
@@ -302,9 +317,9 @@ impl Registry {
             .optional()?
             .unwrap_or(0);
         let limit = limit.map(|l| l as i64).unwrap_or(-1);
-        let mut stmt = self
-            .conn
-            .prepare(&format!("SELECT {MODEL_COLUMNS} FROM model_versions WHERE name = ?1 ORDER BY seq DESC LIMIT ?2"))?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {MODEL_COLUMNS} FROM model_versions WHERE name = ?1 ORDER BY seq DESC LIMIT ?2"
+        ))?;
         let versions = stmt.query_map(params![name, limit], model_from_row)?.collect::<rusqlite::Result<_>>()?;
         Ok((versions, total as u64))
     }
@@ -324,11 +339,18 @@ impl Registry {
             params![name, version],
             |r| r.get(0),
         )?;
-        serde_json::from_str(&text).map_err(|e| Error::storage(format!("the manifest of {name}:{version} is unreadable"), e))
+        serde_json::from_str(&text)
+            .map_err(|e| Error::storage(format!("the manifest of {name}:{version} is unreadable"), e))
     }
 
     /// Set and remove tags in one transaction; returns the updated version.
-    pub fn update_tags(&mut self, name: &str, version: &str, set: &BTreeMap<String, String>, remove: &[String]) -> Result<ModelVersion> {
+    pub fn update_tags(
+        &mut self,
+        name: &str,
+        version: &str,
+        set: &BTreeMap<String, String>,
+        remove: &[String],
+    ) -> Result<ModelVersion> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         change_tags(&tx, name, version, set, remove)?;
         tx.commit()?;
@@ -339,10 +361,18 @@ impl Registry {
     /// Set properties on a version (an image built from it, say), keeping the others.
     pub fn update_properties(&mut self, name: &str, version: &str, set: &BTreeMap<String, String>) -> Result<()> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let text: String = tx.query_row("SELECT properties FROM model_versions WHERE name = ?1 AND version = ?2", params![name, version], |r| r.get(0))?;
-        let mut properties: BTreeMap<String, String> = serde_json::from_str(&text).map_err(|e| Error::storage("stored properties are unreadable", e))?;
+        let text: String = tx.query_row(
+            "SELECT properties FROM model_versions WHERE name = ?1 AND version = ?2",
+            params![name, version],
+            |r| r.get(0),
+        )?;
+        let mut properties: BTreeMap<String, String> =
+            serde_json::from_str(&text).map_err(|e| Error::storage("stored properties are unreadable", e))?;
         properties.extend(set.clone());
-        tx.execute("UPDATE model_versions SET properties = ?3 WHERE name = ?1 AND version = ?2", params![name, version, json(&properties)?])?;
+        tx.execute(
+            "UPDATE model_versions SET properties = ?3 WHERE name = ?1 AND version = ?2",
+            params![name, version, json(&properties)?],
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -376,20 +406,26 @@ impl Registry {
     }
 
     pub fn job(&self, name: &str) -> Result<Option<Job>> {
-        let text: Option<String> = self.conn.query_row("SELECT record FROM jobs WHERE name = ?1", [name], |r| r.get(0)).optional()?;
-        text.map(|t| serde_json::from_str(&t).map_err(|e| Error::storage(format!("the record of job `{name}` is unreadable"), e)))
-            .transpose()
+        let text: Option<String> =
+            self.conn.query_row("SELECT record FROM jobs WHERE name = ?1", [name], |r| r.get(0)).optional()?;
+        text.map(|t| {
+            serde_json::from_str(&t).map_err(|e| Error::storage(format!("the record of job `{name}` is unreadable"), e))
+        })
+        .transpose()
     }
 
     pub fn children(&self, parent: &str) -> Result<Vec<Job>> {
         let mut stmt = self.conn.prepare("SELECT record FROM jobs WHERE parent = ?1 ORDER BY created_seq")?;
         let rows: Vec<String> = stmt.query_map([parent], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-        rows.iter().map(|t| serde_json::from_str(t).map_err(|e| Error::storage("a job record is unreadable", e))).collect()
+        rows.iter()
+            .map(|t| serde_json::from_str(t).map_err(|e| Error::storage("a job record is unreadable", e)))
+            .collect()
     }
 
     /// The newest jobs, for hints when a name is mistyped.
     pub fn recent_job_names(&self, limit: u32) -> Result<Vec<String>> {
-        let mut stmt = self.conn.prepare("SELECT name FROM jobs WHERE parent IS NULL ORDER BY created_seq DESC LIMIT ?1")?;
+        let mut stmt =
+            self.conn.prepare("SELECT name FROM jobs WHERE parent IS NULL ORDER BY created_seq DESC LIMIT ?1")?;
         Ok(stmt.query_map([limit], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -402,12 +438,18 @@ impl Registry {
     }
 
     pub fn log_param(&self, job: &str, key: &str, value: &str) -> Result<()> {
-        self.conn.execute("INSERT OR REPLACE INTO job_params (job, key, value) VALUES (?1, ?2, ?3)", params![job, key, value])?;
+        self.conn.execute(
+            "INSERT OR REPLACE INTO job_params (job, key, value) VALUES (?1, ?2, ?3)",
+            params![job, key, value],
+        )?;
         Ok(())
     }
 
     pub fn set_job_tag(&self, job: &str, key: &str, value: &str) -> Result<()> {
-        self.conn.execute("INSERT OR REPLACE INTO job_tags (job, key, value) VALUES (?1, ?2, ?3)", params![job, key, value])?;
+        self.conn.execute(
+            "INSERT OR REPLACE INTO job_tags (job, key, value) VALUES (?1, ?2, ?3)",
+            params![job, key, value],
+        )?;
         Ok(())
     }
 
@@ -422,7 +464,9 @@ impl Registry {
 
     /// Every logged value of one metric, oldest first: (step, timestamp ms, value).
     pub fn metric_history(&self, job: &str, key: &str) -> Result<Vec<(i64, i64, f64)>> {
-        let mut stmt = self.conn.prepare("SELECT step, timestamp, value FROM job_metrics WHERE job = ?1 AND key = ?2 ORDER BY id")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT step, timestamp, value FROM job_metrics WHERE job = ?1 AND key = ?2 ORDER BY id")?;
         let rows = stmt.query_map(params![job, key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -444,7 +488,9 @@ impl Registry {
     pub fn endpoint(&self, name: &str) -> Result<Option<(String, i64)>> {
         Ok(self
             .conn
-            .query_row("SELECT record, generation FROM endpoints WHERE name = ?1", [name], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row("SELECT record, generation FROM endpoints WHERE name = ?1", [name], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .optional()?)
     }
 
@@ -471,7 +517,12 @@ impl Registry {
         let current: String = tx
             .query_row("SELECT record FROM endpoints WHERE name = ?1", [name], |r| r.get(0))
             .optional()?
-            .ok_or_else(|| Error::usage(format!("no endpoint named `{name}` in this workspace"), "`aml-deploy list` shows the endpoints"))?;
+            .ok_or_else(|| {
+                Error::usage(
+                    format!("no endpoint named `{name}` in this workspace"),
+                    "`aml-deploy list` shows the endpoints",
+                )
+            })?;
         let updated = change(&current)?;
         let generation = tx.query_row(
             "UPDATE endpoints SET record = ?2, generation = generation + 1 WHERE name = ?1 RETURNING generation",
@@ -483,14 +534,31 @@ impl Registry {
     }
 
     /// Change a deployment's record inside one transaction.
-    pub fn modify_deployment(&mut self, endpoint: &str, name: &str, change: impl FnOnce(&str) -> Result<String>) -> Result<()> {
+    pub fn modify_deployment(
+        &mut self,
+        endpoint: &str,
+        name: &str,
+        change: impl FnOnce(&str) -> Result<String>,
+    ) -> Result<()> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let current: String = tx
-            .query_row("SELECT record FROM deployments WHERE endpoint = ?1 AND name = ?2", params![endpoint, name], |r| r.get(0))
+            .query_row(
+                "SELECT record FROM deployments WHERE endpoint = ?1 AND name = ?2",
+                params![endpoint, name],
+                |r| r.get(0),
+            )
             .optional()?
-            .ok_or_else(|| Error::usage(format!("endpoint `{endpoint}` has no deployment `{name}`"), "`aml-deploy show` lists its deployments"))?;
+            .ok_or_else(|| {
+                Error::usage(
+                    format!("endpoint `{endpoint}` has no deployment `{name}`"),
+                    "`aml-deploy show` lists its deployments",
+                )
+            })?;
         let updated = change(&current)?;
-        tx.execute("UPDATE deployments SET record = ?3 WHERE endpoint = ?1 AND name = ?2", params![endpoint, name, updated])?;
+        tx.execute(
+            "UPDATE deployments SET record = ?3 WHERE endpoint = ?1 AND name = ?2",
+            params![endpoint, name, updated],
+        )?;
         tx.execute("UPDATE endpoints SET generation = generation + 1 WHERE name = ?1", [endpoint])?;
         tx.commit()?;
         Ok(())
@@ -554,14 +622,28 @@ fn retry_while_busy(mut attempt: impl FnMut() -> rusqlite::Result<()>) -> rusqli
 }
 
 /// Merge tags into a version's, inside the caller's transaction.
-pub(super) fn change_tags(tx: &rusqlite::Transaction, name: &str, version: &str, set: &BTreeMap<String, String>, remove: &[String]) -> Result<()> {
-    let tags: String = tx.query_row("SELECT tags FROM model_versions WHERE name = ?1 AND version = ?2", params![name, version], |r| r.get(0))?;
-    let mut tags: BTreeMap<String, String> = serde_json::from_str(&tags).map_err(|e| Error::storage("stored tags are unreadable", e))?;
+pub(super) fn change_tags(
+    tx: &rusqlite::Transaction,
+    name: &str,
+    version: &str,
+    set: &BTreeMap<String, String>,
+    remove: &[String],
+) -> Result<()> {
+    let tags: String = tx.query_row(
+        "SELECT tags FROM model_versions WHERE name = ?1 AND version = ?2",
+        params![name, version],
+        |r| r.get(0),
+    )?;
+    let mut tags: BTreeMap<String, String> =
+        serde_json::from_str(&tags).map_err(|e| Error::storage("stored tags are unreadable", e))?;
     for key in remove {
         tags.remove(key);
     }
     tags.extend(set.clone());
-    tx.execute("UPDATE model_versions SET tags = ?3 WHERE name = ?1 AND version = ?2", params![name, version, json(&tags)?])?;
+    tx.execute(
+        "UPDATE model_versions SET tags = ?3 WHERE name = ?1 AND version = ?2",
+        params![name, version, json(&tags)?],
+    )?;
     Ok(())
 }
 
@@ -601,7 +683,8 @@ fn model_from_row(row: &Row) -> rusqlite::Result<ModelVersion> {
 impl std::str::FromStr for crate::yaml::model::ModelType {
     type Err = String;
     fn from_str(s: &str) -> std::result::Result<Self, String> {
-        serde_json::from_value(serde_json::Value::String(s.to_string())).map_err(|_| format!("unknown model type `{s}`"))
+        serde_json::from_value(serde_json::Value::String(s.to_string()))
+            .map_err(|_| format!("unknown model type `{s}`"))
     }
 }
 

@@ -126,14 +126,20 @@ impl Layout {
         }
         let index = root.join("index.json");
         if !index.is_file() {
-            write_atomically(&index, &to_json(&Index { schema_version: 2, media_type: Some(INDEX.into()), manifests: Vec::new() })?)?;
+            write_atomically(
+                &index,
+                &to_json(&Index { schema_version: 2, media_type: Some(INDEX.into()), manifests: Vec::new() })?,
+            )?;
         }
         Ok(Layout { root: root.to_path_buf() })
     }
 
     pub fn open(root: &Path) -> Result<Layout> {
         if !root.join("oci-layout").is_file() {
-            return Err(Error::usage(format!("`{}` is not an OCI image layout (no `oci-layout` file)", root.display()), "give a folder written by `aml-package`, `skopeo copy … oci:DIR` or `umoci`"));
+            return Err(Error::usage(
+                format!("`{}` is not an OCI image layout (no `oci-layout` file)", root.display()),
+                "give a folder written by `aml-package`, `skopeo copy … oci:DIR` or `umoci`",
+            ));
         }
         Ok(Layout { root: root.to_path_buf() })
     }
@@ -186,13 +192,15 @@ impl Layout {
     }
 
     pub fn temp_path(&self) -> PathBuf {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         self.root.join("blobs").join(format!(".tmp-{}-{nanos}", std::process::id()))
     }
 
     pub fn read_blob(&self, digest: &Digest) -> Result<Vec<u8>> {
         let path = self.blob_path(digest);
-        let bytes = fs::read(&path).map_err(|e| Error::storage(format!("blob {digest} is missing from `{}`", self.root.display()), e))?;
+        let bytes = fs::read(&path)
+            .map_err(|e| Error::storage(format!("blob {digest} is missing from `{}`", self.root.display()), e))?;
         if Digest::of_bytes(&bytes) != *digest {
             return Err(Error::service(format!("blob `{}` does not match its digest", path.display()), None));
         }
@@ -213,7 +221,8 @@ impl Layout {
     pub fn index(&self) -> Result<Index> {
         let path = self.root.join("index.json");
         let text = fs::read(&path).with_path("cannot read", &path)?;
-        serde_json::from_slice(&text).map_err(|e| Error::storage(format!("`{}` is not an OCI index", path.display()), e))
+        serde_json::from_slice(&text)
+            .map_err(|e| Error::storage(format!("`{}` is not an OCI index", path.display()), e))
     }
 
     /// The manifest a tag (`org.opencontainers.image.ref.name`) or a digest names; the only
@@ -227,13 +236,19 @@ impl Layout {
             None => None,
         };
         let descriptor = found.cloned().ok_or_else(|| {
-            let tags: Vec<String> = index.manifests.iter().filter_map(|d| d.annotations.get(REF_NAME).cloned()).collect();
+            let tags: Vec<String> =
+                index.manifests.iter().filter_map(|d| d.annotations.get(REF_NAME).cloned()).collect();
             Error::usage(
-                format!("`{}` has no image {}", self.root.display(), reference.map(|r| format!("`{r}`")).unwrap_or_else(|| "to pick (give a tag)".into())),
+                format!(
+                    "`{}` has no image {}",
+                    self.root.display(),
+                    reference.map(|r| format!("`{r}`")).unwrap_or_else(|| "to pick (give a tag)".into())
+                ),
                 format!("its tags: {}", if tags.is_empty() { "none".into() } else { tags.join(", ") }),
             )
         })?;
-        let manifest: Manifest = serde_json::from_slice(&self.read_blob(&descriptor.digest)?).map_err(|e| Error::storage("an image manifest is unreadable", e))?;
+        let manifest: Manifest = serde_json::from_slice(&self.read_blob(&descriptor.digest)?)
+            .map_err(|e| Error::storage("an image manifest is unreadable", e))?;
         Ok((descriptor, manifest))
     }
 
@@ -251,7 +266,11 @@ impl Layout {
 /// Write a small file durably: temp, fsync, rename, fsync the folder.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let temp = dir.join(format!(".tmp-{}-{}", std::process::id(), path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()));
+    let temp = dir.join(format!(
+        ".tmp-{}-{}",
+        std::process::id(),
+        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    ));
     let mut file = File::create(&temp).with_path("cannot create", &temp)?;
     file.write_all(bytes).with_path("cannot write", &temp)?;
     file.sync_all().with_path("cannot fsync", &temp)?;

@@ -35,7 +35,8 @@ impl FromStr for ImageRef {
     type Err = Error;
     fn from_str(text: &str) -> Result<ImageRef> {
         let hint = "write `REGISTRY/REPOSITORY:TAG`, e.g. `127.0.0.1:5000/diabetes:3` (the registry is always named)";
-        let (registry, rest) = text.split_once('/').ok_or_else(|| Error::usage(format!("`{text}` names no registry"), hint))?;
+        let (registry, rest) =
+            text.split_once('/').ok_or_else(|| Error::usage(format!("`{text}` names no registry"), hint))?;
         if !(registry.contains('.') || registry.contains(':') || registry == "localhost") {
             return Err(Error::usage(format!("`{registry}` in `{text}` is not a registry host"), hint));
         }
@@ -48,9 +49,17 @@ impl FromStr for ImageRef {
             }
         };
         let valid = !repository.is_empty()
-            && repository.split('/').all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')));
+            && repository.split('/').all(|part| {
+                !part.is_empty()
+                    && part
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
+            });
         if !valid {
-            return Err(Error::usage(format!("`{repository}` is not a repository name"), "repositories are lower case: letters, digits, `.`, `_`, `-`, parts joined by `/`"));
+            return Err(Error::usage(
+                format!("`{repository}` is not a repository name"),
+                "repositories are lower case: letters, digits, `.`, `_`, `-`, parts joined by `/`",
+            ));
         }
         Ok(ImageRef { registry: registry.into(), repository: repository.into(), reference })
     }
@@ -90,19 +99,38 @@ struct Answer {
 impl RegistryClient {
     pub fn new(registry: &str) -> Result<RegistryClient> {
         let host = registry.split(':').next().unwrap_or(registry);
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Error::storage("cannot start a runtime", e))?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::storage("cannot start a runtime", e))?;
         if host == "localhost" || host == "127.0.0.1" || host == "[::1]" {
             let client = Client::builder(TokioExecutor::new()).build_http();
-            return Ok(RegistryClient { connection: Connection::Plain(client), base: format!("http://{registry}"), runtime });
+            return Ok(RegistryClient {
+                connection: Connection::Plain(client),
+                base: format!("http://{registry}"),
+                runtime,
+            });
         }
         let client = crate::azure::transport::client(std::time::Duration::from_secs(300))?;
         let auth = Box::new(super::acr::RegistryAuth::new(registry, client.clone())?);
         runtime.block_on(auth.sign_in())?;
-        Ok(RegistryClient { connection: Connection::Tls { client, auth }, base: format!("https://{registry}"), runtime })
+        Ok(RegistryClient {
+            connection: Connection::Tls { client, auth },
+            base: format!("https://{registry}"),
+            runtime,
+        })
     }
 
     /// One request over TLS with the repository's token, asked again once if it expired.
-    async fn send_tls(&self, client: &reqwest::Client, auth: &super::acr::RegistryAuth, method: Method, url: &str, headers: &[(&str, &str)], body: Bytes) -> Result<reqwest::Response> {
+    async fn send_tls(
+        &self,
+        client: &reqwest::Client,
+        auth: &super::acr::RegistryAuth,
+        method: Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> Result<reqwest::Response> {
         let repository = repository_of(url);
         for attempt in 0..2 {
             let mut request = client.request(method.clone(), url).body(body.clone());
@@ -113,7 +141,14 @@ impl RegistryClient {
                 request = request.header("authorization", authorization);
             }
             let response = request.send().await.map_err(|e| {
-                Error::service(format!("the registry at {} did not answer {method} {url}: {}", self.base, crate::azure::error_chain(&e)), Some("check the registry's name and the network".into()))
+                Error::service(
+                    format!(
+                        "the registry at {} did not answer {method} {url}: {}",
+                        self.base,
+                        crate::azure::error_chain(&e)
+                    ),
+                    Some("check the registry's name and the network".into()),
+                )
             })?;
             if response.status().as_u16() == 401 && attempt == 0 {
                 auth.forget(&repository);
@@ -129,7 +164,9 @@ impl RegistryClient {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        let request = request.body(Full::new(body.clone())).map_err(|e| Error::service(format!("cannot build a request to {url}: {e}"), None))?;
+        let request = request
+            .body(Full::new(body.clone()))
+            .map_err(|e| Error::service(format!("cannot build a request to {url}: {e}"), None))?;
         let client = match &self.connection {
             Connection::Plain(client) => client,
             Connection::Tls { client, auth } => {
@@ -137,17 +174,29 @@ impl RegistryClient {
                     let response = self.send_tls(client, auth, method, url, headers, body).await?;
                     let status = StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
                     let headers = response.headers().clone();
-                    let body = response.bytes().await.map_err(|e| Error::service(format!("the registry's answer to {url} broke off: {}", crate::azure::error_chain(&e)), None))?;
+                    let body = response.bytes().await.map_err(|e| {
+                        Error::service(
+                            format!("the registry's answer to {url} broke off: {}", crate::azure::error_chain(&e)),
+                            None,
+                        )
+                    })?;
                     Ok(Answer { status, headers, body })
                 });
             }
         };
         self.runtime.block_on(async {
             let response = client.request(request).await.map_err(|e| {
-                Error::service(format!("the registry at {} did not answer {method} {url}: {e}", self.base), Some("check that the registry runs and the address is right".into()))
+                Error::service(
+                    format!("the registry at {} did not answer {method} {url}: {e}", self.base),
+                    Some("check that the registry runs and the address is right".into()),
+                )
             })?;
             let (parts, body) = response.into_parts();
-            let body = body.collect().await.map_err(|e| Error::service(format!("the registry's answer to {url} broke off: {e}"), None))?.to_bytes();
+            let body = body
+                .collect()
+                .await
+                .map_err(|e| Error::service(format!("the registry's answer to {url} broke off: {e}"), None))?
+                .to_bytes();
             Ok(Answer { status: parts.status, headers: parts.headers, body })
         })
     }
@@ -156,13 +205,24 @@ impl RegistryClient {
         // The registry's own words: {"errors": [{"code", "message", "detail"}]}.
         let detail = serde_json::from_slice::<serde_json::Value>(&answer.body)
             .ok()
-            .and_then(|v| v["errors"].as_array().map(|errors| errors.iter().map(|e| format!("{}: {}", e["code"].as_str().unwrap_or(""), e["message"].as_str().unwrap_or(""))).collect::<Vec<_>>().join("; ")))
+            .and_then(|v| {
+                v["errors"].as_array().map(|errors| {
+                    errors
+                        .iter()
+                        .map(|e| {
+                            format!("{}: {}", e["code"].as_str().unwrap_or(""), e["message"].as_str().unwrap_or(""))
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                })
+            })
             .unwrap_or_else(|| String::from_utf8_lossy(&answer.body).chars().take(200).collect());
         Error::service(format!("{what}: the registry answered {} ({detail})", answer.status), None)
     }
 
     pub fn blob_exists(&self, repository: &str, digest: &Digest) -> Result<bool> {
-        let answer = self.send(Method::HEAD, &format!("{}/v2/{repository}/blobs/{digest}", self.base), &[], Bytes::new())?;
+        let answer =
+            self.send(Method::HEAD, &format!("{}/v2/{repository}/blobs/{digest}", self.base), &[], Bytes::new())?;
         match answer.status {
             StatusCode::OK => Ok(true),
             StatusCode::NOT_FOUND => Ok(false),
@@ -172,7 +232,12 @@ impl RegistryClient {
 
     /// Upload a file as a blob, in chunks; the registry checks the digest at the end.
     pub fn upload_blob(&self, repository: &str, digest: &Digest, path: &Path) -> Result<()> {
-        let answer = self.send(Method::POST, &format!("{}/v2/{repository}/blobs/uploads/", self.base), &[("content-length", "0")], Bytes::new())?;
+        let answer = self.send(
+            Method::POST,
+            &format!("{}/v2/{repository}/blobs/uploads/", self.base),
+            &[("content-length", "0")],
+            Bytes::new(),
+        )?;
         if answer.status != StatusCode::ACCEPTED {
             return Err(self.failure("starting an upload", &answer));
         }
@@ -207,7 +272,12 @@ impl RegistryClient {
             offset += filled as u64;
         }
         let separator = if location.contains('?') { '&' } else { '?' };
-        let answer = self.send(Method::PUT, &format!("{location}{separator}digest={digest}"), &[("content-length", "0")], Bytes::new())?;
+        let answer = self.send(
+            Method::PUT,
+            &format!("{location}{separator}digest={digest}"),
+            &[("content-length", "0")],
+            Bytes::new(),
+        )?;
         if answer.status != StatusCode::CREATED {
             return Err(self.failure(&format!("finishing the upload of {digest}"), &answer));
         }
@@ -215,7 +285,11 @@ impl RegistryClient {
     }
 
     fn location(&self, answer: &Answer) -> Result<String> {
-        let location = answer.headers.get("location").and_then(|v| v.to_str().ok()).ok_or_else(|| Error::service("the registry gave no upload location", None))?;
+        let location = answer
+            .headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| Error::service("the registry gave no upload location", None))?;
         Ok(if location.starts_with("http") { location.to_string() } else { format!("{}{location}", self.base) })
     }
 
@@ -236,11 +310,17 @@ impl RegistryClient {
     /// A manifest and its media type; an index answers too (for base images).
     pub fn get_manifest(&self, repository: &str, reference: &str) -> Result<(String, Bytes)> {
         let accept = [super::MANIFEST, super::INDEX, super::DOCKER_MANIFEST, super::DOCKER_MANIFEST_LIST].join(", ");
-        let answer = self.send(Method::GET, &format!("{}/v2/{repository}/manifests/{reference}", self.base), &[("accept", &accept)], Bytes::new())?;
+        let answer = self.send(
+            Method::GET,
+            &format!("{}/v2/{repository}/manifests/{reference}", self.base),
+            &[("accept", &accept)],
+            Bytes::new(),
+        )?;
         if answer.status != StatusCode::OK {
             return Err(self.failure(&format!("getting the manifest {repository}:{reference}"), &answer));
         }
-        let media_type = answer.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or(super::MANIFEST).to_string();
+        let media_type =
+            answer.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or(super::MANIFEST).to_string();
         Ok((media_type, answer.body))
     }
 
@@ -249,7 +329,11 @@ impl RegistryClient {
     pub fn get_blob(&self, repository: &str, digest: &Digest, to: &Path) -> Result<()> {
         use sha2::Digest as _;
         let url = format!("{}/v2/{repository}/blobs/{digest}", self.base);
-        let request = Request::builder().method(Method::GET).uri(&url).body(Full::new(Bytes::new())).map_err(|e| Error::service(format!("cannot build a request to {url}: {e}"), None))?;
+        let request = Request::builder()
+            .method(Method::GET)
+            .uri(&url)
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| Error::service(format!("cannot build a request to {url}: {e}"), None))?;
         let mut file = std::io::BufWriter::with_capacity(1 << 20, File::create(to).with_path("cannot create", to)?);
         let received = self.runtime.block_on(async {
             let client = match &self.connection {
@@ -257,13 +341,19 @@ impl RegistryClient {
                 Connection::Tls { client, auth } => {
                     let mut response = self.send_tls(client, auth, Method::GET, &url, &[], Bytes::new()).await?;
                     if response.status().as_u16() != 200 {
-                        let status = StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+                        let status =
+                            StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
                         let headers = response.headers().clone();
                         let body = response.bytes().await.unwrap_or_default();
                         return Err(self.failure(&format!("getting blob {digest}"), &Answer { status, headers, body }));
                     }
                     let mut hasher = sha2::Sha256::new();
-                    while let Some(chunk) = response.chunk().await.map_err(|e| Error::service(format!("the registry's answer to {url} broke off: {}", crate::azure::error_chain(&e)), None))? {
+                    while let Some(chunk) = response.chunk().await.map_err(|e| {
+                        Error::service(
+                            format!("the registry's answer to {url} broke off: {}", crate::azure::error_chain(&e)),
+                            None,
+                        )
+                    })? {
                         hasher.update(&chunk);
                         file.write_all(&chunk).with_path("cannot write", to)?;
                     }
@@ -271,16 +361,23 @@ impl RegistryClient {
                 }
             };
             let response = client.request(request).await.map_err(|e| {
-                Error::service(format!("the registry at {} did not answer GET {url}: {e}", self.base), Some("check that the registry runs and the address is right".into()))
+                Error::service(
+                    format!("the registry at {} did not answer GET {url}: {e}", self.base),
+                    Some("check that the registry runs and the address is right".into()),
+                )
             })?;
             let (parts, mut body) = response.into_parts();
             if parts.status != StatusCode::OK {
                 let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-                return Err(self.failure(&format!("getting blob {digest}"), &Answer { status: parts.status, headers: parts.headers, body }));
+                return Err(self.failure(
+                    &format!("getting blob {digest}"),
+                    &Answer { status: parts.status, headers: parts.headers, body },
+                ));
             }
             let mut hasher = sha2::Sha256::new();
             while let Some(frame) = body.frame().await {
-                let frame = frame.map_err(|e| Error::service(format!("the registry's answer to {url} broke off: {e}"), None))?;
+                let frame = frame
+                    .map_err(|e| Error::service(format!("the registry's answer to {url} broke off: {e}"), None))?;
                 if let Ok(data) = frame.into_data() {
                     hasher.update(&data);
                     file.write_all(&data).with_path("cannot write", to)?;
@@ -299,9 +396,14 @@ impl RegistryClient {
         if received != *digest {
             drop(file);
             let _ = std::fs::remove_file(to);
-            return Err(Error::service(format!("blob {digest} from the registry does not match its digest (got {received})"), None));
+            return Err(Error::service(
+                format!("blob {digest} from the registry does not match its digest (got {received})"),
+                None,
+            ));
         }
-        let file = file.into_inner().map_err(|e| Error::storage(format!("cannot write `{}`", to.display()), e.into_error()))?;
+        let file = file
+            .into_inner()
+            .map_err(|e| Error::storage(format!("cannot write `{}`", to.display()), e.into_error()))?;
         file.sync_all().with_path("cannot fsync", to)
     }
 }
@@ -313,7 +415,10 @@ mod tests {
     #[test]
     fn references() {
         let r: ImageRef = "127.0.0.1:5000/team/diabetes:3".parse().unwrap();
-        assert_eq!((r.registry.as_str(), r.repository.as_str(), r.reference.as_str()), ("127.0.0.1:5000", "team/diabetes", "3"));
+        assert_eq!(
+            (r.registry.as_str(), r.repository.as_str(), r.reference.as_str()),
+            ("127.0.0.1:5000", "team/diabetes", "3")
+        );
         let r: ImageRef = "localhost:5000/diabetes".parse().unwrap();
         assert_eq!(r.reference, "latest");
         assert!("diabetes:3".parse::<ImageRef>().is_err());

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use yaml_serde::Value;
 
 use super::environment::EnvironmentRef;
-use super::{OrderedMap, SetArg, Scalar, string_map};
+use super::{OrderedMap, Scalar, SetArg, string_map};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -105,7 +105,8 @@ impl<'de> Deserialize<'de> for DeploymentModel {
                 Ok(DeploymentModel::Registered(v.to_string()))
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> std::result::Result<DeploymentModel, A::Error> {
-                super::model::ModelSpec::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(|m| DeploymentModel::Inline(Box::new(m)))
+                super::model::ModelSpec::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(|m| DeploymentModel::Inline(Box::new(m)))
             }
         }
         deserializer.deserialize_any(ModelVisitor)
@@ -151,7 +152,12 @@ pub fn missing_endpoint(file: &Path, spec: &OnlineDeployment) -> Error {
 /// A deployment's scoring code: its folder and its scoring script, checked to exist.
 pub fn scoring_code(file: &Path, spec: &OnlineDeployment) -> Result<(PathBuf, String)> {
     let code = spec.code_configuration.as_ref().ok_or_else(|| {
-        Error::in_file(file, Some("code_configuration"), "is missing", "give `code` and `scoring_script`; deployments without a scoring script are not supported")
+        Error::in_file(
+            file,
+            Some("code_configuration"),
+            "is missing",
+            "give `code` and `scoring_script`; deployments without a scoring script are not supported",
+        )
     })?;
     let code_dir = super::resolve_path(file, &code.code);
     if !code_dir.join(&code.scoring_script).is_file() {
@@ -167,12 +173,23 @@ pub fn scoring_code(file: &Path, spec: &OnlineDeployment) -> Result<(PathBuf, St
 
 /// An inline `model: {path: …}` as the model version applying the deployment registers
 /// (as `az ml` registers it): named `<endpoint>-<deployment>` unless it has a name.
-pub fn inline_model(file: &Path, spec: &OnlineDeployment, inline: &super::model::ModelSpec) -> Result<crate::model::NewModelVersion> {
+pub fn inline_model(
+    file: &Path,
+    spec: &OnlineDeployment,
+    inline: &super::model::ModelSpec,
+) -> Result<crate::model::NewModelVersion> {
     use std::collections::BTreeMap;
-    let written = inline.path.as_deref().ok_or_else(|| Error::in_file(file, Some("model.path"), "is missing", "give the model's local file or folder"))?;
+    let written = inline.path.as_deref().ok_or_else(|| {
+        Error::in_file(file, Some("model.path"), "is missing", "give the model's local file or folder")
+    })?;
     let path = super::resolve_path(file, written);
     if !path.exists() {
-        return Err(Error::in_file(file, Some("model.path"), format!("`{written}` does not exist (looked for `{}`)", path.display()), "paths are relative to the deployment file's folder"));
+        return Err(Error::in_file(
+            file,
+            Some("model.path"),
+            format!("`{written}` does not exist (looked for `{}`)", path.display()),
+            "paths are relative to the deployment file's folder",
+        ));
     }
     Ok(crate::model::NewModelVersion {
         name: inline.name.clone().unwrap_or_else(|| format!("{}-{}", spec.endpoint_name, spec.name)),
@@ -184,7 +201,11 @@ pub fn inline_model(file: &Path, spec: &OnlineDeployment, inline: &super::model:
         tags: BTreeMap::from([("anonymous".to_string(), "true".to_string())]),
         properties: BTreeMap::new(),
         metrics: BTreeMap::new(),
-        lineage: crate::model::Lineage { created_by: crate::ci::requester(), created_at: Some(crate::time::now()), ..Default::default() },
+        lineage: crate::model::Lineage {
+            created_by: crate::ci::requester(),
+            created_at: Some(crate::time::now()),
+            ..Default::default()
+        },
         force_new: false,
     })
 }
@@ -210,9 +231,15 @@ pub fn load_online(path: &Path, sets: &[SetArg]) -> Result<OnlineSpec> {
     let schema = peek.schema.unwrap_or_default().to_ascii_lowercase();
     let file = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let is_deployment = schema.contains("deployment")
-        || (!schema.contains("endpoint") && (peek.endpoint_name.is_some() || peek.model.is_some() || peek.code_configuration.is_some()));
+        || (!schema.contains("endpoint")
+            && (peek.endpoint_name.is_some() || peek.model.is_some() || peek.code_configuration.is_some()));
     if schema.contains("batch") {
-        return Err(Error::in_file(path, Some("$schema"), "batch endpoints and deployments are not supported", "use an online endpoint or deployment"));
+        return Err(Error::in_file(
+            path,
+            Some("$schema"),
+            "batch endpoints and deployments are not supported",
+            "use an online endpoint or deployment",
+        ));
     }
     if is_deployment {
         Ok(OnlineSpec::Deployment { file, spec: Box::new(super::parse_with_sets(path, &text, sets)?) })

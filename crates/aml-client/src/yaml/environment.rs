@@ -104,7 +104,12 @@ pub fn load_conda_file(path: &Path) -> Result<CondaFile> {
     let text = super::read(path)?;
     let conda: CondaFile = super::parse(path, &text)?;
     if conda.dependencies.is_empty() {
-        return Err(Error::in_file(path, Some("dependencies"), "lists no packages", "list the packages the job needs, e.g. `- pip: [scikit-learn]`"));
+        return Err(Error::in_file(
+            path,
+            Some("dependencies"),
+            "lists no packages",
+            "list the packages the job needs, e.g. `- pip: [scikit-learn]`",
+        ));
     }
     Ok(conda)
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use yaml_serde::Value;
 
 use super::environment::EnvironmentRef;
-use super::{OrderedMap, SetArg, Scalar, string_map};
+use super::{OrderedMap, Scalar, SetArg, string_map};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -24,11 +24,18 @@ use crate::error::{BadInput, Error, Result};
 pub fn read(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).map_err(|e| {
         let (problem, hint) = match e.kind() {
-            std::io::ErrorKind::NotFound => ("file not found".to_string(), "check the path; it is relative to the current directory"),
+            std::io::ErrorKind::NotFound => {
+                ("file not found".to_string(), "check the path; it is relative to the current directory")
+            }
             std::io::ErrorKind::InvalidData => ("file is not UTF-8 text".to_string(), "save the file as UTF-8"),
             _ => (format!("cannot read file: {e}"), "check the file's permissions"),
         };
-        Error::BadInput(Box::new(BadInput { file: Some(path.to_path_buf()), problem, hint: Some(hint.into()), ..Default::default() }))
+        Error::BadInput(Box::new(BadInput {
+            file: Some(path.to_path_buf()),
+            problem,
+            hint: Some(hint.into()),
+            ..Default::default()
+        }))
     })
 }
 
@@ -87,7 +94,10 @@ pub fn hint_for(problem: &str) -> String {
             .unwrap_or_default();
         return match closest(unknown, &expected) {
             Some(best) => format!("did you mean `{best}`? `az ml` rejects unknown fields too"),
-            None => format!("remove `{unknown}`; allowed here: {}", expected.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ")),
+            None => format!(
+                "remove `{unknown}`; allowed here: {}",
+                expected.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ")
+            ),
         };
     }
     if let Some(variant) = between(problem, "unknown variant `", "`") {
@@ -152,7 +162,8 @@ pub struct SetArg {
 impl std::str::FromStr for SetArg {
     type Err = String;
     fn from_str(raw: &str) -> std::result::Result<Self, String> {
-        let (key, value) = raw.split_once('=').ok_or_else(|| format!("`{raw}` has no `=`; write it as `inputs.alpha=0.5`"))?;
+        let (key, value) =
+            raw.split_once('=').ok_or_else(|| format!("`{raw}` has no `=`; write it as `inputs.alpha=0.5`"))?;
         let keys: Vec<String> = key.split('.').map(str::to_owned).collect();
         if keys.iter().any(|k| k.is_empty()) {
             return Err(format!("`{key}` is not a field path; write it as `inputs.alpha=0.5`"));

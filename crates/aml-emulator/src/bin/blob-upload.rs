@@ -37,10 +37,16 @@ fn run() -> Result<(), String> {
     };
     let key = std::env::var("AZURE_STORAGE_KEY").map_err(|_| "AZURE_STORAGE_KEY is not set".to_string())?;
     let prefix = rest.first().cloned().unwrap_or_default();
-    let transport = aml_client::azure::transport::transport(std::time::Duration::from_secs(120)).map_err(|e| e.to_string())?;
-    let container = Container::new(account, url, StorageAuth::AccountKey(key.into()), transport).map_err(|e| e.to_string())?;
+    let transport =
+        aml_client::azure::transport::transport(std::time::Duration::from_secs(120)).map_err(|e| e.to_string())?;
+    let container =
+        Container::new(account, url, StorageAuth::AccountKey(key.into()), transport).map_err(|e| e.to_string())?;
     let files = files(Path::new(path), &prefix)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
     let upload = runtime.block_on(container.upload_files(&files, &|_| {})).map_err(|e| e.to_string())?;
     eprintln!("uploaded {} file(s), {} bytes", upload.files, upload.bytes);
     Ok(())

@@ -25,7 +25,10 @@ fn client(dir: &Path) -> Result<(), String> {
     if again.id != first.id {
         return Err(format!("the same folder became two code versions: {} and {}", first.id, again.id));
     }
-    println!("first_seconds={first_seconds} resubmit_seconds={resubmit_seconds} reused={} files={} bytes={}", again.reused, again.files, again.bytes);
+    println!(
+        "first_seconds={first_seconds} resubmit_seconds={resubmit_seconds} reused={} files={} bytes={}",
+        again.reused, again.files, again.bytes
+    );
     Ok(())
 }
 
@@ -37,11 +40,16 @@ fn run() -> Result<(), String> {
             let azurite = Azurite::start()?;
             let emulator = Emulator::start(Some(azurite.storage(azurite.port)))?;
             let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-            let output = Command::new(exe).arg("--client").arg(dir).envs(emulator.env()).output().map_err(|e| e.to_string())?;
+            let output =
+                Command::new(exe).arg("--client").arg(dir).envs(emulator.env()).output().map_err(|e| e.to_string())?;
             if !output.status.success() {
                 return Err(format!("the client failed: {}", String::from_utf8_lossy(&output.stderr)));
             }
-            let pending = emulator.requests().iter().filter(|(m, p, _)| m == "POST" && p.ends_with("/startPendingUpload")).count();
+            let pending = emulator
+                .requests()
+                .iter()
+                .filter(|(m, p, _)| m == "POST" && p.ends_with("/startPendingUpload"))
+                .count();
             println!("{} pending_uploads={pending}", String::from_utf8_lossy(&output.stdout).trim());
             Ok(())
         }

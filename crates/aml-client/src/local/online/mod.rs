@@ -20,8 +20,8 @@ use crate::jobplan::{EnvPlan, plan_environment};
 use crate::local::LocalWorkspace;
 use crate::local::blobs::process_alive;
 use crate::local::runner::environment;
-use crate::process::Cancellation;
 use crate::online::{ApplyOutcome, DeploymentState, Endpoint, EndpointAccess, check_traffic};
+use crate::process::Cancellation;
 use crate::refs::ModelRef;
 use crate::yaml::endpoint::{DeploymentModel, OnlineDeployment, OnlineEndpoint};
 
@@ -62,8 +62,12 @@ impl LocalWorkspace {
                 let known = self.registry_ref().endpoint_names()?;
                 let hint = match crate::yaml::closest(name, &known.iter().map(String::as_str).collect::<Vec<_>>()) {
                     Some(near) => format!("did you mean `{near}`?"),
-                    None if known.is_empty() => "no endpoints yet: `aml-deploy apply -f endpoint.yml` creates one".into(),
-                    None => format!("endpoints: {}", known.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")),
+                    None if known.is_empty() => {
+                        "no endpoints yet: `aml-deploy apply -f endpoint.yml` creates one".into()
+                    }
+                    None => {
+                        format!("endpoints: {}", known.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "))
+                    }
                 };
                 Err(Error::usage(format!("no endpoint named `{name}` in this workspace"), hint))
             }
@@ -94,7 +98,9 @@ impl LocalWorkspace {
     pub fn endpoint_access(&mut self, name: &str) -> Result<EndpointAccess> {
         self.ensure_router(name)?;
         let record = self.endpoint_record(name)?;
-        let scoring_uri = record.scoring_uri().ok_or_else(|| Error::service(format!("endpoint `{name}` has no router port"), None))?;
+        let scoring_uri = record
+            .scoring_uri()
+            .ok_or_else(|| Error::service(format!("endpoint `{name}` has no router port"), None))?;
         Ok(EndpointAccess { scoring_uri, key: record.keys[0].clone() })
     }
 
@@ -120,7 +126,8 @@ impl LocalWorkspace {
                     created_at: now.clone(),
                     updated_at: now,
                 };
-                fs::create_dir_all(self.endpoints_dir().join(&spec.name)).with_path("cannot create", &self.endpoints_dir())?;
+                fs::create_dir_all(self.endpoints_dir().join(&spec.name))
+                    .with_path("cannot create", &self.endpoints_dir())?;
                 self.registry_ref().put_endpoint(&spec.name, &encode(&record)?)?;
                 ApplyOutcome::Created
             }
@@ -132,9 +139,11 @@ impl LocalWorkspace {
                     let deployments = self.deployment_records(&spec.name)?;
                     let names: Vec<&str> = deployments.iter().map(|d| d.name.as_str()).collect();
                     let traffic: BTreeMap<String, u32> = spec.traffic.iter().map(|(k, v)| (k.clone(), *v)).collect();
-                    let mirror: BTreeMap<String, u32> = spec.mirror_traffic.iter().map(|(k, v)| (k.clone(), *v)).collect();
+                    let mirror: BTreeMap<String, u32> =
+                        spec.mirror_traffic.iter().map(|(k, v)| (k.clone(), *v)).collect();
                     if !traffic.is_empty() {
-                        check_traffic(&traffic, &names).map_err(|p| Error::usage(p, "fix `traffic:` in the endpoint file"))?;
+                        check_traffic(&traffic, &names)
+                            .map_err(|p| Error::usage(p, "fix `traffic:` in the endpoint file"))?;
                     }
                     self.registry().modify_endpoint(&spec.name, |text| {
                         let mut record: EndpointRecord = decode(text)?;
@@ -159,11 +168,18 @@ impl LocalWorkspace {
 
     /// Create or update a deployment. Same spec, model and code → nothing restarted. An update
     /// starts the new revision beside the old one and switches only once it is ready.
-    pub fn apply_deployment(&mut self, file: &Path, spec: &OnlineDeployment, options: &DeployOptions) -> Result<(Endpoint, ApplyOutcome)> {
+    pub fn apply_deployment(
+        &mut self,
+        file: &Path,
+        spec: &OnlineDeployment,
+        options: &DeployOptions,
+    ) -> Result<(Endpoint, ApplyOutcome)> {
         self.endpoint_record(&spec.endpoint_name).map_err(|_| crate::yaml::endpoint::missing_endpoint(file, spec))?;
         crate::refs::check_name(&spec.name, "deployment name")?;
         let (code_dir, scoring_script) = crate::yaml::endpoint::scoring_code(file, spec)?;
-        let environment = spec.environment.as_ref().ok_or_else(|| Error::in_file(file, Some("environment"), "is missing", "give the environment (`image` and `conda_file`)"))?;
+        let environment = spec.environment.as_ref().ok_or_else(|| {
+            Error::in_file(file, Some("environment"), "is missing", "give the environment (`image` and `conda_file`)")
+        })?;
         let mut warnings = Vec::new();
         let env_plan = plan_environment(file, "environment", environment, &mut warnings)?;
         for warning in warnings {
@@ -187,7 +203,8 @@ impl LocalWorkspace {
         );
         let previous = self.deployment_records(&spec.endpoint_name)?.into_iter().find(|d| d.name == spec.name);
         if let Some(previous) = &previous {
-            let running = previous.state == DeploymentState::Succeeded && previous.pid.is_some_and(|p| process_alive(p as i32));
+            let running =
+                previous.state == DeploymentState::Succeeded && previous.pid.is_some_and(|p| process_alive(p as i32));
             if previous.fingerprint == fingerprint && running {
                 self.ensure_router(&spec.endpoint_name)?;
                 if options.all_traffic {
@@ -234,17 +251,35 @@ impl LocalWorkspace {
         if previous.is_none() {
             self.registry_ref().put_deployment(&record.endpoint, &record.name, &encode(&record)?)?;
         }
-        crate::status!("starting deployment {} of endpoint {} ({})", record.name, record.endpoint, record.model.as_deref().unwrap_or("no model"));
+        crate::status!(
+            "starting deployment {} of endpoint {} ({})",
+            record.name,
+            record.endpoint,
+            record.model.as_deref().unwrap_or("no model")
+        );
         let log = record.log_path();
-        let started = server::start_inference_server(&record.python, &record.dir, &record.entry_script, &record.environment_variables, &log, None);
-        let ready = started.and_then(|(pid, port)| match server::wait_ready(pid, port, "/", router::readiness_timeout(&record)) {
-            Ok(()) => Ok((pid, port)),
-            Err(reason) => {
-                server::stop(pid);
-                Err(Error::failed(
-                    format!("deployment `{}` never became ready: {reason}; last lines of its log:\n{}", record.name, server::log_tail(&log, 25)),
-                    Some(format!("the whole log: `aml-deploy logs {} {}`", record.endpoint, record.name)),
-                ))
+        let started = server::start_inference_server(
+            &record.python,
+            &record.dir,
+            &record.entry_script,
+            &record.environment_variables,
+            &log,
+            None,
+        );
+        let ready = started.and_then(|(pid, port)| {
+            match server::wait_ready(pid, port, "/", router::readiness_timeout(&record)) {
+                Ok(()) => Ok((pid, port)),
+                Err(reason) => {
+                    server::stop(pid);
+                    Err(Error::failed(
+                        format!(
+                            "deployment `{}` never became ready: {reason}; last lines of its log:\n{}",
+                            record.name,
+                            server::log_tail(&log, 25)
+                        ),
+                        Some(format!("the whole log: `aml-deploy logs {} {}`", record.endpoint, record.name)),
+                    ))
+                }
             }
         });
         let (pid, port) = match ready {
@@ -277,7 +312,10 @@ impl LocalWorkspace {
         let serving: u32 = self.endpoint_record(&record.endpoint)?.traffic.values().sum();
         if options.all_traffic || (serving == 0 && !options.keep_traffic) {
             if serving == 0 && !options.all_traffic {
-                crate::status!("deployment {} is the endpoint's only live one: it gets 100% of the traffic", record.name);
+                crate::status!(
+                    "deployment {} is the endpoint's only live one: it gets 100% of the traffic",
+                    record.name
+                );
             }
             self.set_traffic(&record.endpoint, Some(BTreeMap::from([(record.name.clone(), 100)])), None)?;
         }
@@ -287,11 +325,25 @@ impl LocalWorkspace {
 
     /// The model a deployment serves: a registered reference, or an inline model registered
     /// on the fly (as `az ml` registers an anonymous model asset).
-    fn deployment_model(&mut self, file: &Path, spec: &OnlineDeployment, model: &DeploymentModel) -> Result<crate::model::ModelVersion> {
+    fn deployment_model(
+        &mut self,
+        file: &Path,
+        spec: &OnlineDeployment,
+        model: &DeploymentModel,
+    ) -> Result<crate::model::ModelVersion> {
         match model {
             DeploymentModel::Registered(written) => {
-                let reference: ModelRef = written.parse().map_err(|e: Error| Error::in_file(file, Some("model"), e.to_string(), "write `azureml:<name>:<version>`"))?;
-                self.model_version(&reference).map_err(|e| Error::in_file(file, Some("model"), e.to_string(), e.hint().unwrap_or("register the model first").to_string()))
+                let reference: ModelRef = written.parse().map_err(|e: Error| {
+                    Error::in_file(file, Some("model"), e.to_string(), "write `azureml:<name>:<version>`")
+                })?;
+                self.model_version(&reference).map_err(|e| {
+                    Error::in_file(
+                        file,
+                        Some("model"),
+                        e.to_string(),
+                        e.hint().unwrap_or("register the model first").to_string(),
+                    )
+                })
             }
             DeploymentModel::Inline(inline) => {
                 let new = crate::yaml::endpoint::inline_model(file, spec, inline)?;
@@ -302,12 +354,17 @@ impl LocalWorkspace {
 
     /// A Python with the environment's packages and the inference server.
     fn deployment_python(&self, plan: &EnvPlan, echo: bool) -> Result<PathBuf> {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Error::storage("cannot start a runtime", e))?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::storage("cannot start a runtime", e))?;
         let interpreter = runtime.block_on(async {
             let mut cancel = Cancellation::install()?;
             environment::ensure(plan, &mut cancel, echo).await
         })?;
-        let check = std::process::Command::new(&interpreter.python).args(["-c", "import azureml_inference_server_http"]).output();
+        let check = std::process::Command::new(&interpreter.python)
+            .args(["-c", "import azureml_inference_server_http"])
+            .output();
         if !check.is_ok_and(|o| o.status.success()) {
             let described = match plan {
                 EnvPlan::Packages { described_by, .. } => format!("`{}`", described_by.display()),
@@ -322,14 +379,23 @@ impl LocalWorkspace {
     }
 
     /// Set the split of live traffic and/or mirrored traffic; the router applies it before this returns.
-    pub fn set_traffic(&mut self, name: &str, traffic: Option<BTreeMap<String, u32>>, mirror: Option<BTreeMap<String, u32>>) -> Result<Endpoint> {
+    pub fn set_traffic(
+        &mut self,
+        name: &str,
+        traffic: Option<BTreeMap<String, u32>>,
+        mirror: Option<BTreeMap<String, u32>>,
+    ) -> Result<Endpoint> {
         let deployments = self.deployment_records(name)?;
-        let live: Vec<&str> = deployments.iter().filter(|d| d.state == DeploymentState::Succeeded).map(|d| d.name.as_str()).collect();
+        let live: Vec<&str> =
+            deployments.iter().filter(|d| d.state == DeploymentState::Succeeded).map(|d| d.name.as_str()).collect();
         let record = self.endpoint_record(name)?;
         let traffic = traffic.unwrap_or(record.traffic.clone());
         let mirror = mirror.unwrap_or(record.mirror_traffic.clone());
-        check_traffic(&traffic, &live).map_err(|p| Error::usage(p, "`aml-deploy show` lists the endpoint's running deployments"))?;
-        crate::online::check_mirror(&traffic, &mirror, &live).map_err(|p| Error::usage(p, "mirror to a running deployment of this endpoint with 0% live traffic, at most 50%"))?;
+        check_traffic(&traffic, &live)
+            .map_err(|p| Error::usage(p, "`aml-deploy show` lists the endpoint's running deployments"))?;
+        crate::online::check_mirror(&traffic, &mirror, &live).map_err(|p| {
+            Error::usage(p, "mirror to a running deployment of this endpoint with 0% live traffic, at most 50%")
+        })?;
         self.registry().modify_endpoint(name, |text| {
             let mut record: EndpointRecord = decode(text)?;
             record.traffic = traffic.clone();
@@ -348,7 +414,10 @@ impl LocalWorkspace {
         let record = records.iter().find(|d| d.name == deployment).ok_or_else(|| {
             Error::usage(
                 format!("endpoint `{endpoint}` has no deployment `{deployment}`"),
-                format!("its deployments: {}", records.iter().map(|d| format!("`{}`", d.name)).collect::<Vec<_>>().join(", ")),
+                format!(
+                    "its deployments: {}",
+                    records.iter().map(|d| format!("`{}`", d.name)).collect::<Vec<_>>().join(", ")
+                ),
             )
         })?;
         let path = record.log_path();
@@ -361,14 +430,21 @@ impl LocalWorkspace {
 
     pub fn delete_deployment(&mut self, endpoint: &str, deployment: &str) -> Result<()> {
         let record = self.endpoint_record(endpoint)?;
-        if record.traffic.get(deployment).copied().unwrap_or(0) > 0 || record.mirror_traffic.get(deployment).copied().unwrap_or(0) > 0 {
+        if record.traffic.get(deployment).copied().unwrap_or(0) > 0
+            || record.mirror_traffic.get(deployment).copied().unwrap_or(0) > 0
+        {
             return Err(Error::usage(
                 format!("deployment `{deployment}` still gets traffic"),
                 format!("move its traffic first: `aml-deploy traffic {endpoint} <other>=100`"),
             ));
         }
         let deployments = self.deployment_records(endpoint)?;
-        let target = deployments.iter().find(|d| d.name == deployment).ok_or_else(|| Error::usage(format!("endpoint `{endpoint}` has no deployment `{deployment}`"), "`aml-deploy show` lists them"))?;
+        let target = deployments.iter().find(|d| d.name == deployment).ok_or_else(|| {
+            Error::usage(
+                format!("endpoint `{endpoint}` has no deployment `{deployment}`"),
+                "`aml-deploy show` lists them",
+            )
+        })?;
         // Marked first, so the router's supervisor does not start it again while it stops.
         self.registry().modify_deployment(endpoint, deployment, |text| {
             let mut record: DeploymentRecord = decode(text)?;
@@ -405,34 +481,52 @@ impl LocalWorkspace {
     fn ensure_router(&mut self, name: &str) -> Result<()> {
         let record = self.endpoint_record(name)?;
         if let (Some(pid), Some(port)) = (record.router_pid, record.port)
-            && process_alive(pid as i32) && server::request(port, "GET", router::HEALTH_PATH, &[], b"", Duration::from_secs(2)).is_ok_and(|(s, _)| s == 200) {
-                return Ok(());
-            }
-        let program = std::env::current_exe().ok().map(|exe| exe.with_file_name("aml-deploy")).filter(|p| p.is_file()).ok_or_else(|| {
-            Error::service(
-                "cannot find the `aml-deploy` program to run the endpoint's router",
-                Some("install aml-deploy next to the other aml-* tools".into()),
-            )
-        })?;
+            && process_alive(pid as i32)
+            && server::request(port, "GET", router::HEALTH_PATH, &[], b"", Duration::from_secs(2))
+                .is_ok_and(|(s, _)| s == 200)
+        {
+            return Ok(());
+        }
+        let program = std::env::current_exe()
+            .ok()
+            .map(|exe| exe.with_file_name("aml-deploy"))
+            .filter(|p| p.is_file())
+            .ok_or_else(|| {
+                Error::service(
+                    "cannot find the `aml-deploy` program to run the endpoint's router",
+                    Some("install aml-deploy next to the other aml-* tools".into()),
+                )
+            })?;
         let dir = self.endpoints_dir().join(name);
         fs::create_dir_all(&dir).with_path("cannot create", &dir)?;
         let log = dir.join("router.log");
-        let args = vec!["serve-endpoint".to_string(), name.to_string(), "--workspace".into(), format!("local:{}", self.root().display())];
+        let args = vec![
+            "serve-endpoint".to_string(),
+            name.to_string(),
+            "--workspace".into(),
+            format!("local:{}", self.root().display()),
+        ];
         let pid = server::spawn_detached(&program, &args, &[("AML_CI".into(), "none".into())], self.root(), &log)?;
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(20) {
             let record = self.endpoint_record(name)?;
             if let (Some(p), Some(port)) = (record.router_pid, record.port)
-                && p == pid && server::request(port, "GET", router::HEALTH_PATH, &[], b"", Duration::from_secs(2)).is_ok_and(|(s, _)| s == 200) {
-                    return Ok(());
-                }
+                && p == pid
+                && server::request(port, "GET", router::HEALTH_PATH, &[], b"", Duration::from_secs(2))
+                    .is_ok_and(|(s, _)| s == 200)
+            {
+                return Ok(());
+            }
             if !process_alive(pid as i32) {
                 break;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         Err(Error::service(
-            format!("the router of endpoint `{name}` did not start; last lines of its log:\n{}", server::log_tail(&log, 15)),
+            format!(
+                "the router of endpoint `{name}` did not start; last lines of its log:\n{}",
+                server::log_tail(&log, 15)
+            ),
             Some(format!("its log: `{}`", log.display())),
         ))
     }
@@ -440,13 +534,29 @@ impl LocalWorkspace {
     /// Tell the router to reload now, and check it took the latest generation.
     fn reload_router(&mut self, name: &str) -> Result<()> {
         let record = self.endpoint_record(name)?;
-        let (Some(port), Some(generation)) = (record.port, self.registry_ref().generation(name)?) else { return Ok(()) };
+        let (Some(port), Some(generation)) = (record.port, self.registry_ref().generation(name)?) else {
+            return Ok(());
+        };
         let authorization = format!("Bearer {}", record.keys[0]);
-        let answer = server::request(port, "POST", router::RELOAD_PATH, &[("Authorization", &authorization)], b"", Duration::from_secs(10));
-        let applied = answer.ok().filter(|(status, _)| *status == 200).and_then(|(_, body)| serde_json::from_slice::<serde_json::Value>(&body).ok()).and_then(|v| v["generation"].as_i64());
+        let answer = server::request(
+            port,
+            "POST",
+            router::RELOAD_PATH,
+            &[("Authorization", &authorization)],
+            b"",
+            Duration::from_secs(10),
+        );
+        let applied = answer
+            .ok()
+            .filter(|(status, _)| *status == 200)
+            .and_then(|(_, body)| serde_json::from_slice::<serde_json::Value>(&body).ok())
+            .and_then(|v| v["generation"].as_i64());
         match applied {
             Some(applied) if applied >= generation => Ok(()),
-            _ => Err(Error::service(format!("the router of endpoint `{name}` did not take the new configuration"), Some(format!("see `{}`", self.endpoints_dir().join(name).join("router.log").display())))),
+            _ => Err(Error::service(
+                format!("the router of endpoint `{name}` did not take the new configuration"),
+                Some(format!("see `{}`", self.endpoints_dir().join(name).join("router.log").display())),
+            )),
         }
     }
 }

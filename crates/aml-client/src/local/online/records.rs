@@ -58,7 +58,10 @@ impl EndpointRecord {
         Endpoint {
             name: self.name.clone(),
             description: self.spec.description.clone(),
-            auth_mode: serde_json::to_value(self.spec.auth_mode).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+            auth_mode: serde_json::to_value(self.spec.auth_mode)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
             scoring_uri: self.scoring_uri(),
             traffic: self.traffic.clone(),
             mirror_traffic: self.mirror_traffic.clone(),

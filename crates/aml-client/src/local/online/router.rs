@@ -58,10 +58,12 @@ fn database(root: &Path) -> PathBuf {
 fn load(root: &Path, endpoint: &str) -> Result<Option<Routing>> {
     let registry = Registry::open(&database(root))?;
     let Some((record, generation)) = registry.endpoint(endpoint)? else { return Ok(None) };
-    let record: EndpointRecord = serde_json::from_str(&record).map_err(|e| Error::storage("an endpoint record is unreadable", e))?;
+    let record: EndpointRecord =
+        serde_json::from_str(&record).map_err(|e| Error::storage("an endpoint record is unreadable", e))?;
     let mut ports = HashMap::new();
     for text in registry.deployments(endpoint)? {
-        let deployment: DeploymentRecord = serde_json::from_str(&text).map_err(|e| Error::storage("a deployment record is unreadable", e))?;
+        let deployment: DeploymentRecord =
+            serde_json::from_str(&text).map_err(|e| Error::storage("a deployment record is unreadable", e))?;
         if let (DeploymentState::Succeeded, Some(port)) = (deployment.state, deployment.port) {
             ports.insert(deployment.name, port);
         }
@@ -90,7 +92,10 @@ async fn serve_async(root: PathBuf, endpoint: String) -> Result<()> {
         return Err(Error::usage(format!("no endpoint named `{endpoint}`"), "apply the endpoint first"));
     };
     let mut registry = Registry::open(&database(&root))?;
-    let preferred = registry.endpoint(&endpoint)?.and_then(|(r, _)| serde_json::from_str::<EndpointRecord>(&r).ok()).and_then(|r| r.port);
+    let preferred = registry
+        .endpoint(&endpoint)?
+        .and_then(|(r, _)| serde_json::from_str::<EndpointRecord>(&r).ok())
+        .and_then(|r| r.port);
     let listener = match preferred {
         Some(port) => match listen(port) {
             Ok(listener) => listener,
@@ -104,7 +109,8 @@ async fn serve_async(root: PathBuf, endpoint: String) -> Result<()> {
     let port = listener.local_addr().map_err(|e| Error::storage("cannot read the router's address", e))?.port();
     let pid = std::process::id();
     registry.modify_endpoint(&endpoint, |text| {
-        let mut record: EndpointRecord = serde_json::from_str(text).map_err(|e| Error::storage("an endpoint record is unreadable", e))?;
+        let mut record: EndpointRecord =
+            serde_json::from_str(text).map_err(|e| Error::storage("an endpoint record is unreadable", e))?;
         record.port = Some(port);
         record.router_pid = Some(pid);
         serde_json::to_string(&record).map_err(|e| Error::storage("cannot encode an endpoint record", e))
@@ -205,8 +211,10 @@ async fn supervise(state: Arc<RouterState>) {
 fn restart_dead(state: &RouterState) -> Result<()> {
     let mut registry = Registry::open(&database(&state.root))?;
     for text in registry.deployments(&state.endpoint)? {
-        let deployment: DeploymentRecord = serde_json::from_str(&text).map_err(|e| Error::storage("a deployment record is unreadable", e))?;
-        let dead = deployment.state == DeploymentState::Succeeded && deployment.pid.is_none_or(|pid| !process_alive(pid as i32));
+        let deployment: DeploymentRecord =
+            serde_json::from_str(&text).map_err(|e| Error::storage("a deployment record is unreadable", e))?;
+        let dead = deployment.state == DeploymentState::Succeeded
+            && deployment.pid.is_none_or(|pid| !process_alive(pid as i32));
         if !dead {
             continue;
         }
@@ -216,7 +224,14 @@ fn restart_dead(state: &RouterState) -> Result<()> {
         if let Some(pid) = deployment.pid {
             server::stop(pid);
         }
-        let started = server::start_inference_server(&deployment.python, &deployment.dir, &deployment.entry_script, &deployment.environment_variables, &log, deployment.port);
+        let started = server::start_inference_server(
+            &deployment.python,
+            &deployment.dir,
+            &deployment.entry_script,
+            &deployment.environment_variables,
+            &log,
+            deployment.port,
+        );
         let outcome = started.and_then(|(pid, port)| {
             server::wait_ready(pid, port, "/", readiness_timeout(&deployment)).map(|()| (pid, port)).map_err(|reason| {
                 server::stop(pid);
@@ -224,7 +239,8 @@ fn restart_dead(state: &RouterState) -> Result<()> {
             })
         });
         registry.modify_deployment(&state.endpoint, &deployment.name, |text| {
-            let mut record: DeploymentRecord = serde_json::from_str(text).map_err(|e| Error::storage("a deployment record is unreadable", e))?;
+            let mut record: DeploymentRecord =
+                serde_json::from_str(text).map_err(|e| Error::storage("a deployment record is unreadable", e))?;
             match &outcome {
                 Ok((pid, port)) => {
                     record.pid = Some(*pid);
@@ -247,7 +263,8 @@ fn restart_dead(state: &RouterState) -> Result<()> {
 /// Azure ML's readiness probe defaults: 10 s delay, then 30 tries every 10 s.
 pub fn readiness_timeout(deployment: &DeploymentRecord) -> Duration {
     let probe = deployment.spec.readiness_probe.clone().unwrap_or_default();
-    let seconds = probe.initial_delay.unwrap_or(10) + probe.period.unwrap_or(10) * u64::from(probe.failure_threshold.unwrap_or(30));
+    let seconds = probe.initial_delay.unwrap_or(10)
+        + probe.period.unwrap_or(10) * u64::from(probe.failure_threshold.unwrap_or(30));
     Duration::from_secs(seconds)
 }
 
@@ -256,11 +273,15 @@ fn message(status: StatusCode, text: impl Into<String>) -> Response {
 }
 
 fn authorized(routing: &Routing, request: &Request) -> bool {
-    let Some(given) = request.headers().get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")) else {
+    let Some(given) =
+        request.headers().get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "))
+    else {
         return false;
     };
     // Compare every byte whatever the first mismatch, so the time taken tells nothing.
-    routing.keys.iter().any(|key| key.len() == given.len() && key.bytes().zip(given.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0)
+    routing.keys.iter().any(|key| {
+        key.len() == given.len() && key.bytes().zip(given.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    })
 }
 
 impl RouterState {
@@ -309,7 +330,9 @@ async fn handle(State(state): State<Arc<RouterState>>, request: Request) -> Resp
     let pinned = request.headers().get(DEPLOYMENT_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let deployment = match pinned {
         Some(name) if routing.ports.contains_key(&name) => name,
-        Some(name) => return message(StatusCode::NOT_FOUND, format!("deployment `{name}` is not running on this endpoint")),
+        Some(name) => {
+            return message(StatusCode::NOT_FOUND, format!("deployment `{name}` is not running on this endpoint"));
+        }
         None => match state.pick(&routing) {
             Some(name) => name,
             None => return message(StatusCode::SERVICE_UNAVAILABLE, "no deployment receives traffic on this endpoint"),
@@ -323,16 +346,18 @@ async fn handle(State(state): State<Arc<RouterState>>, request: Request) -> Resp
         return message(StatusCode::PAYLOAD_TOO_LARGE, "the request body could not be read (over 256 MiB?)");
     };
     for (mirror, percent) in &routing.mirror {
-        if *mirror != deployment && state.roll(100) < *percent
-            && let Some(&mirror_port) = routing.ports.get(mirror) {
-                let copy = forward_request(&parts, body.clone(), mirror_port);
-                let client = state.client.clone();
-                tokio::spawn(async move {
-                    if let Ok(copy) = copy {
-                        let _ = client.request(copy).await;
-                    }
-                });
-            }
+        if *mirror != deployment
+            && state.roll(100) < *percent
+            && let Some(&mirror_port) = routing.ports.get(mirror)
+        {
+            let copy = forward_request(&parts, body.clone(), mirror_port);
+            let client = state.client.clone();
+            tokio::spawn(async move {
+                if let Ok(copy) = copy {
+                    let _ = client.request(copy).await;
+                }
+            });
+        }
     }
     let Ok(forward) = forward_request(&parts, body, port) else {
         return message(StatusCode::BAD_REQUEST, "the request could not be forwarded");
@@ -349,12 +374,20 @@ async fn handle(State(state): State<Arc<RouterState>>, request: Request) -> Resp
     }
 }
 
-fn forward_request(parts: &axum::http::request::Parts, body: Bytes, port: u16) -> std::result::Result<axum::http::Request<Full<Bytes>>, axum::http::Error> {
+fn forward_request(
+    parts: &axum::http::request::Parts,
+    body: Bytes,
+    port: u16,
+) -> std::result::Result<axum::http::Request<Full<Bytes>>, axum::http::Error> {
     let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    let mut builder = axum::http::Request::builder().method(parts.method.clone()).uri(format!("http://127.0.0.1:{port}{path}"));
+    let mut builder =
+        axum::http::Request::builder().method(parts.method.clone()).uri(format!("http://127.0.0.1:{port}{path}"));
     for (name, value) in &parts.headers {
         // The key stays with us; hop-by-hop headers are the connection's, not the request's.
-        if matches!(name.as_str(), "authorization" | "host" | "connection" | "keep-alive" | "transfer-encoding" | "upgrade") {
+        if matches!(
+            name.as_str(),
+            "authorization" | "host" | "connection" | "keep-alive" | "transfer-encoding" | "upgrade"
+        ) {
             continue;
         }
         builder = builder.header(name, value);

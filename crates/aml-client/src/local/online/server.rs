@@ -34,20 +34,34 @@ pub fn write_launcher(dir: &Path) -> Result<()> {
 /// A port on 127.0.0.1 nobody listens on now. `preferred` is kept when it is free.
 pub fn free_port(preferred: Option<u16>) -> Result<u16> {
     if let Some(port) = preferred
-        && TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).is_ok() {
-            return Ok(port);
-        }
-    let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).map_err(|e| Error::storage("cannot find a free port on 127.0.0.1", e))?;
+        && TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).is_ok()
+    {
+        return Ok(port);
+    }
+    let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+        .map_err(|e| Error::storage("cannot find a free port on 127.0.0.1", e))?;
     listener.local_addr().map(|a| a.port()).map_err(|e| Error::storage("cannot find a free port on 127.0.0.1", e))
 }
 
 /// Start a program detached: its own session, output appended to `log`.
-pub fn spawn_detached(program: &Path, args: &[String], env: &[(String, String)], cwd: &Path, log: &Path) -> Result<u32> {
+pub fn spawn_detached(
+    program: &Path,
+    args: &[String],
+    env: &[(String, String)],
+    cwd: &Path,
+    log: &Path,
+) -> Result<u32> {
     use std::os::unix::process::CommandExt;
     let out = OpenOptions::new().create(true).append(true).open(log).with_path("cannot open", log)?;
     let err = out.try_clone().with_path("cannot open", log)?;
     let mut command = Command::new(program);
-    command.args(args).current_dir(cwd).envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str()))).stdin(Stdio::null()).stdout(out).stderr(err);
+    command
+        .args(args)
+        .current_dir(cwd)
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err);
     #[allow(unsafe_code)]
     // SAFETY: setsid is async-signal-safe and only detaches the child from our session.
     unsafe {
@@ -58,12 +72,20 @@ pub fn spawn_detached(program: &Path, args: &[String], env: &[(String, String)],
             Ok(())
         });
     }
-    let child = command.spawn().map_err(|e| Error::service(format!("cannot start `{}`: {e}", program.display()), None))?;
+    let child =
+        command.spawn().map_err(|e| Error::service(format!("cannot start `{}`: {e}", program.display()), None))?;
     Ok(child.id())
 }
 
 /// Start the inference server for a deployment; returns its pid and port.
-pub fn start_inference_server(python: &Path, revision: &Path, entry_script: &str, env: &[(String, String)], log: &Path, preferred_port: Option<u16>) -> Result<(u32, u16)> {
+pub fn start_inference_server(
+    python: &Path,
+    revision: &Path,
+    entry_script: &str,
+    env: &[(String, String)],
+    log: &Path,
+    preferred_port: Option<u16>,
+) -> Result<(u32, u16)> {
     let port = free_port(preferred_port)?;
     let health_port = free_port(None)?;
     let code = revision.join("code");
@@ -77,7 +99,12 @@ pub fn start_inference_server(python: &Path, revision: &Path, entry_script: &str
         ("PYTHONDONTWRITEBYTECODE".to_string(), "1".to_string()),
     ]);
     let mut header = OpenOptions::new().create(true).append(true).open(log).with_path("cannot open", log)?;
-    let _ = writeln!(header, "==> {} starting the inference server on 127.0.0.1:{port} ({})", crate::time::now(), revision.display());
+    let _ = writeln!(
+        header,
+        "==> {} starting the inference server on 127.0.0.1:{port} ({})",
+        crate::time::now(),
+        revision.display()
+    );
     let args = vec![
         revision.join("launch.py").display().to_string(),
         "--entry_script".into(),
@@ -135,11 +162,21 @@ pub fn stop(pid: u32) {
 
 /// One HTTP/1.1 request to 127.0.0.1:`port`: for probes and the router's admin calls, where
 /// a client library and an async runtime would be more than the job needs.
-pub fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8], timeout: Duration) -> std::io::Result<(u16, Vec<u8>)> {
+pub fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    timeout: Duration,
+) -> std::io::Result<(u16, Vec<u8>)> {
     let mut stream = TcpStream::connect_timeout(&SocketAddr::from((Ipv4Addr::LOCALHOST, port)), timeout)?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -150,7 +187,11 @@ pub fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], bo
     stream.read_to_end(&mut response)?;
     let text_end = response.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4).unwrap_or(response.len());
     let status_line = String::from_utf8_lossy(&response[..text_end]);
-    let status = status_line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| std::io::Error::other("not an HTTP response"))?;
+    let status = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other("not an HTTP response"))?;
     Ok((status, response[text_end..].to_vec()))
 }
 

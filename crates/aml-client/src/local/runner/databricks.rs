@@ -60,7 +60,14 @@ impl Remote {
     }
 }
 
-pub(super) async fn run_step(ws: &mut LocalWorkspace, step: &StepPlan, job: &mut Job, produced: &Produced, context: &mut StepContext<'_>, compute: &Compute) -> Result<()> {
+pub(super) async fn run_step(
+    ws: &mut LocalWorkspace,
+    step: &StepPlan,
+    job: &mut Job,
+    produced: &Produced,
+    context: &mut StepContext<'_>,
+    compute: &Compute,
+) -> Result<()> {
     let options = context.options;
     let client = Client::new(compute)?;
     let remote = Remote { base: format!("{}/jobs/{}", compute.volume, job.name) };
@@ -111,25 +118,45 @@ pub(super) async fn run_step(ws: &mut LocalWorkspace, step: &StepPlan, job: &mut
             client.create_directory(&at).await?;
         }
         remote_outputs.insert(output.clone(), at);
-        job.outputs.insert(output.clone(), JobOutputRecord { kind: kind.as_str().into(), uri: job_output_uri(&job.name, output), path: path.display().to_string() });
+        job.outputs.insert(
+            output.clone(),
+            JobOutputRecord {
+                kind: kind.as_str().into(),
+                uri: job_output_uri(&job.name, output),
+                path: path.display().to_string(),
+            },
+        );
     }
     let command = template::render(&step.command, &|placeholder| match placeholder {
         Placeholder::Input(name) => match step.inputs.iter().find(|(n, _)| n == name).map(|(_, p)| p) {
             Some(InputPlan::Literal(value)) => Ok(Text::Text(value.clone())),
-            Some(InputPlan::Data { .. }) => remote_inputs.get(name).cloned().map(Text::Text).ok_or_else(|| format!("input `{name}` was not uploaded")),
+            Some(InputPlan::Data { .. }) => remote_inputs
+                .get(name)
+                .cloned()
+                .map(Text::Text)
+                .ok_or_else(|| format!("input `{name}` was not uploaded")),
             Some(InputPlan::Absent) => Ok(Text::Absent),
             None => Err(format!("no input `{name}`")),
         },
-        Placeholder::Output(name) => remote_outputs.get(name).cloned().map(Text::Text).ok_or_else(|| format!("no output `{name}`")),
+        Placeholder::Output(name) => {
+            remote_outputs.get(name).cloned().map(Text::Text).ok_or_else(|| format!("no output `{name}`"))
+        }
         other => Err(format!("`{other}` cannot be used in a command")),
     })
-    .map_err(|problem| Error::usage(format!("cannot expand the command: {problem}"), "check the command's placeholders"))?;
-    let python = python_command(&command).map_err(|problem| Error::usage(format!("command: {problem}"), "change the job's `command`"))?;
+    .map_err(|problem| {
+        Error::usage(format!("cannot expand the command: {problem}"), "check the command's placeholders")
+    })?;
+    let python = python_command(&command)
+        .map_err(|problem| Error::usage(format!("command: {problem}"), "change the job's `command`"))?;
     job.command = Some(command.clone());
 
     let mlflow_run = create_mlflow_run(&client, job).await?;
     let mut parameters = vec!["--code".to_string(), remote.code(), "--logs".into(), remote.logs()];
-    let mut env: Vec<(String, String)> = vec![("MLFLOW_RUN_ID".into(), mlflow_run.clone()), ("AML_JOB_NAME".into(), job.name.clone()), ("PYTHONUNBUFFERED".into(), "1".into())];
+    let mut env: Vec<(String, String)> = vec![
+        ("MLFLOW_RUN_ID".into(), mlflow_run.clone()),
+        ("AML_JOB_NAME".into(), job.name.clone()),
+        ("PYTHONUNBUFFERED".into(), "1".into()),
+    ];
     env.extend(step.environment_variables.iter().cloned());
     for (key, value) in env {
         parameters.push("--env".into());
@@ -145,7 +172,8 @@ pub(super) async fn run_step(ws: &mut LocalWorkspace, step: &StepPlan, job: &mut
     match &compute.cluster {
         Cluster::Existing(id) => task["existing_cluster_id"] = json!(id),
         Cluster::New { node_type, workers, spark_version } => {
-            task["new_cluster"] = json!({"spark_version": spark_version, "node_type_id": node_type, "num_workers": workers});
+            task["new_cluster"] =
+                json!({"spark_version": spark_version, "node_type_id": node_type, "num_workers": workers});
         }
     }
     if let EnvPlan::Packages { packages, .. } = &step.environment
@@ -171,7 +199,16 @@ pub(super) async fn run_step(ws: &mut LocalWorkspace, step: &StepPlan, job: &mut
         if let Some(parent) = log.parent() {
             std::fs::create_dir_all(parent).with_path("cannot create", parent)?;
         }
-        let mut follower = LogFollower { seen: Default::default(), file: std::fs::OpenOptions::new().create(true).append(true).open(&log).with_path("cannot open the job's log", &log)?, echo: options.stream_logs, prefix: job.step.as_ref().map(|s| format!("[{s}] ")).unwrap_or_default() };
+        let mut follower = LogFollower {
+            seen: Default::default(),
+            file: std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&log)
+                .with_path("cannot open the job's log", &log)?,
+            echo: options.stream_logs,
+            prefix: job.step.as_ref().map(|s| format!("[{s}] ")).unwrap_or_default(),
+        };
 
         let mut last_state = String::new();
         let mut canceling = false;
@@ -189,7 +226,9 @@ pub(super) async fn run_step(ws: &mut LocalWorkspace, step: &StepPlan, job: &mut
                 // The end is recorded (and said) once, with its outputs and metrics, below.
                 if status != job.status && !status.is_terminal() {
                     job.status = status;
-                    if status == JobStatus::Running || job.started_at.is_none() && matches!(state.as_str(), "TERMINATING" | "TERMINATED") {
+                    if status == JobStatus::Running
+                        || job.started_at.is_none() && matches!(state.as_str(), "TERMINATING" | "TERMINATED")
+                    {
                         job.started_at = Some(crate::time::now());
                     }
                     ws.registry().update_job(job)?;
@@ -218,7 +257,11 @@ pub(super) async fn run_step(ws: &mut LocalWorkspace, step: &StepPlan, job: &mut
         let status = job_status(&run);
         if job.started_at.is_none() {
             // The run went from pending to its end between two polls.
-            job.started_at = run["start_time"].as_i64().and_then(|ms| jiff::Timestamp::from_second(ms / 1000).ok()).map(|t| t.to_string()).or_else(|| Some(crate::time::now()));
+            job.started_at = run["start_time"]
+                .as_i64()
+                .and_then(|ms| jiff::Timestamp::from_second(ms / 1000).ok())
+                .map(|t| t.to_string())
+                .or_else(|| Some(crate::time::now()));
         }
         let mut error = None;
         if status != JobStatus::Completed {
@@ -234,7 +277,8 @@ pub(super) async fn run_step(ws: &mut LocalWorkspace, step: &StepPlan, job: &mut
             if job.outputs.get(output).is_some_and(|o| o.kind == AssetType::UriFile.as_str()) {
                 if let Some(bytes) = client.download(at).await? {
                     std::fs::create_dir_all(&local_folder).with_path("cannot create", &local_folder)?;
-                    std::fs::write(local_folder.join(output), bytes).with_path("cannot write", &local_folder.join(output))?;
+                    std::fs::write(local_folder.join(output), bytes)
+                        .with_path("cannot write", &local_folder.join(output))?;
                 }
             } else {
                 client.download_tree(at, &local_folder.join(output)).await?;
@@ -244,7 +288,9 @@ pub(super) async fn run_step(ws: &mut LocalWorkspace, step: &StepPlan, job: &mut
     }
     .await;
     if followed.is_err() {
-        crate::status!("databricks run {run_id} was not followed to its end and may still be running; cancel it on its run page if it should not");
+        crate::status!(
+            "databricks run {run_id} was not followed to its end and may still be running; cancel it on its run page if it should not"
+        );
     }
     followed
 }
@@ -276,18 +322,30 @@ fn job_status(run: &Value) -> JobStatus {
 }
 
 async fn upload_all(client: &Client, uploads: Vec<(String, PathBuf)>) -> Result<()> {
-    let results: Vec<Result<()>> = futures::stream::iter(uploads).map(|(to, from)| async move { client.upload_file(&to, &from).await }).buffer_unordered(UPLOADS_IN_FLIGHT).collect().await;
+    let results: Vec<Result<()>> = futures::stream::iter(uploads)
+        .map(|(to, from)| async move { client.upload_file(&to, &from).await })
+        .buffer_unordered(UPLOADS_IN_FLIGHT)
+        .collect()
+        .await;
     results.into_iter().collect()
 }
 
 /// The job's MLflow run, in the `/Shared/<experiment>` experiment (created when missing).
 async fn create_mlflow_run(client: &Client, job: &Job) -> Result<String> {
     let name = format!("/Shared/{}", job.experiment_name);
-    let found = client.get_optional(&format!("/api/2.0/mlflow/experiments/get-by-name?experiment_name={}", crate::oci::acr::form_encode(&name))).await?;
+    let found = client
+        .get_optional(&format!(
+            "/api/2.0/mlflow/experiments/get-by-name?experiment_name={}",
+            crate::oci::acr::form_encode(&name)
+        ))
+        .await?;
     let experiment_id = found.and_then(|v| v["experiment"]["experiment_id"].as_str().map(str::to_owned));
     let experiment_id = match experiment_id {
         Some(id) => id,
-        None => client.post("/api/2.0/mlflow/experiments/create", &json!({"name": name})).await?["experiment_id"].as_str().map(str::to_owned).ok_or_else(|| Error::service("experiments/create answered no experiment_id", None))?,
+        None => client.post("/api/2.0/mlflow/experiments/create", &json!({"name": name})).await?["experiment_id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| Error::service("experiments/create answered no experiment_id", None))?,
     };
     let created = client
         .post(
@@ -295,12 +353,21 @@ async fn create_mlflow_run(client: &Client, job: &Job) -> Result<String> {
             &json!({"experiment_id": experiment_id, "run_name": job.name, "start_time": crate::time::now_millis(), "tags": [{"key": "aml.job", "value": job.name}]}),
         )
         .await?;
-    created["run"]["info"]["run_id"].as_str().map(str::to_owned).ok_or_else(|| Error::service("runs/create answered no run_id", None))
+    created["run"]["info"]["run_id"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| Error::service("runs/create answered no run_id", None))
 }
 
 /// Metrics (their whole history) and params into the workspace; the run closed if the
 /// script did not close it.
-async fn collect_mlflow(ws: &mut LocalWorkspace, client: &Client, job: &Job, run_id: &str, status: JobStatus) -> Result<()> {
+async fn collect_mlflow(
+    ws: &mut LocalWorkspace,
+    client: &Client,
+    job: &Job,
+    run_id: &str,
+    status: JobStatus,
+) -> Result<()> {
     let run = client.get(&format!("/api/2.0/mlflow/runs/get?run_id={run_id}")).await?;
     if run["run"]["info"]["status"].as_str() == Some("RUNNING") {
         let closed = match status {
@@ -308,21 +375,43 @@ async fn collect_mlflow(ws: &mut LocalWorkspace, client: &Client, job: &Job, run
             JobStatus::Canceled => "KILLED",
             _ => "FAILED",
         };
-        client.post("/api/2.0/mlflow/runs/update", &json!({"run_id": run_id, "status": closed, "end_time": crate::time::now_millis()})).await?;
+        client
+            .post(
+                "/api/2.0/mlflow/runs/update",
+                &json!({"run_id": run_id, "status": closed, "end_time": crate::time::now_millis()}),
+            )
+            .await?;
     }
     let data = &run["run"]["data"];
     let registry = ws.registry();
     for metric in data["metrics"].as_array().into_iter().flatten() {
         let (Some(key), Some(value)) = (metric["key"].as_str(), metric["value"].as_f64()) else { continue };
         // runs/get holds the latest value of each; the history is one more call per metric.
-        let history = client.get(&format!("/api/2.0/mlflow/metrics/get-history?run_id={run_id}&metric_key={}", crate::oci::acr::form_encode(key))).await;
+        let history = client
+            .get(&format!(
+                "/api/2.0/mlflow/metrics/get-history?run_id={run_id}&metric_key={}",
+                crate::oci::acr::form_encode(key)
+            ))
+            .await;
         match history.ok().and_then(|h| h["metrics"].as_array().cloned()).filter(|h| !h.is_empty()) {
             Some(points) => {
                 for point in points {
-                    registry.log_metric(&job.name, key, point["value"].as_f64().unwrap_or(value), point["step"].as_i64().unwrap_or(0), point["timestamp"].as_i64().unwrap_or(0))?;
+                    registry.log_metric(
+                        &job.name,
+                        key,
+                        point["value"].as_f64().unwrap_or(value),
+                        point["step"].as_i64().unwrap_or(0),
+                        point["timestamp"].as_i64().unwrap_or(0),
+                    )?;
                 }
             }
-            None => registry.log_metric(&job.name, key, value, metric["step"].as_i64().unwrap_or(0), metric["timestamp"].as_i64().unwrap_or(0))?,
+            None => registry.log_metric(
+                &job.name,
+                key,
+                value,
+                metric["step"].as_i64().unwrap_or(0),
+                metric["timestamp"].as_i64().unwrap_or(0),
+            )?,
         }
     }
     for param in data["params"].as_array().into_iter().flatten() {
@@ -342,7 +431,10 @@ async fn failure_message(client: &Client, run: &Value, log: &Path) -> Result<Str
     if let Some(message) = state["state_message"].as_str().filter(|m| !m.is_empty()) {
         text.push_str(&format!(": {message}"));
     }
-    let task_run = run["tasks"].as_array().and_then(|t| t.iter().find(|t| t["task_key"] == TASK_KEY)).and_then(|t| t["run_id"].as_i64());
+    let task_run = run["tasks"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["task_key"] == TASK_KEY))
+        .and_then(|t| t["run_id"].as_i64());
     if let Some(task_run) = task_run {
         let output = client.get(&format!("/api/2.2/jobs/runs/get-output?run_id={task_run}")).await?;
         if let Some(error) = output["error"].as_str().filter(|e| !e.is_empty()) {

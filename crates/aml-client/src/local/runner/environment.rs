@@ -8,10 +8,10 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::jobplan::EnvPlan;
 use super::process::{Cancellation, ChildSpec, Outcome, run_child, tail};
 use crate::digest::Digest;
 use crate::error::{Error, IoContext, Result};
+use crate::jobplan::EnvPlan;
 
 /// The interpreter a step runs with.
 #[derive(Debug, Clone)]
@@ -40,20 +40,29 @@ pub fn base_python() -> Result<PathBuf> {
 pub async fn ensure(plan: &EnvPlan, cancel: &mut Cancellation, echo: bool) -> Result<Interpreter> {
     let base = base_python()?;
     let EnvPlan::Packages { packages, python: pin, described_by } = plan else {
-        return Ok(Interpreter { python: base.clone(), venv: None, description: format!("base interpreter `{}`", base.display()) });
+        return Ok(Interpreter {
+            python: base.clone(),
+            venv: None,
+            description: format!("base interpreter `{}`", base.display()),
+        });
     };
     if packages.is_empty() {
-        return Ok(Interpreter { python: base.clone(), venv: None, description: format!("base interpreter `{}` (no packages listed)", base.display()) });
+        return Ok(Interpreter {
+            python: base.clone(),
+            venv: None,
+            description: format!("base interpreter `{}` (no packages listed)", base.display()),
+        });
     }
     let version = python_version(&base).await?;
     if let Some(pin) = pin
-        && !version.starts_with(pin.trim_end_matches(".*").trim_end_matches('*')) {
-            crate::status!(
-                "warning: `{}` asks for python {pin}; running with {version} (`{}`), the interpreter available here",
-                described_by.display(),
-                base.display()
-            );
-        }
+        && !version.starts_with(pin.trim_end_matches(".*").trim_end_matches('*'))
+    {
+        crate::status!(
+            "warning: `{}` asks for python {pin}; running with {version} (`{}`), the interpreter available here",
+            described_by.display(),
+            base.display()
+        );
+    }
     let real_base = fs::canonicalize(&base).unwrap_or_else(|_| base.clone());
     let key_text = format!("aml-env-v1\n{}\n{version}\n{}\n", real_base.display(), packages.join("\n"));
     let key = Digest::of_bytes(key_text.as_bytes()).hex()[..16].to_string();
@@ -61,7 +70,8 @@ pub async fn ensure(plan: &EnvPlan, cancel: &mut Cancellation, echo: bool) -> Re
     let dir = root.join(&key);
     let marker = dir.join(".aml-ready");
     let python = dir.join("bin").join("python");
-    let described = format!("virtualenv `{}` ({} packages from `{}`)", dir.display(), packages.len(), described_by.display());
+    let described =
+        format!("virtualenv `{}` ({} packages from `{}`)", dir.display(), packages.len(), described_by.display());
     if marker.is_file() {
         return Ok(Interpreter { python, venv: Some(dir), description: described });
     }
@@ -85,17 +95,55 @@ pub async fn ensure(plan: &EnvPlan, cancel: &mut Cancellation, echo: bool) -> Re
 
     let steps: Vec<(PathBuf, Vec<String>)> = match find_on_path("uv") {
         Some(uv) => vec![
-            (uv.clone(), vec!["venv".into(), "--quiet".into(), "--python".into(), base.display().to_string(), dir.display().to_string()]),
-            (uv, vec!["pip".into(), "install".into(), "--python".into(), python.display().to_string(), "-r".into(), requirements.display().to_string()]),
+            (
+                uv.clone(),
+                vec![
+                    "venv".into(),
+                    "--quiet".into(),
+                    "--python".into(),
+                    base.display().to_string(),
+                    dir.display().to_string(),
+                ],
+            ),
+            (
+                uv,
+                vec![
+                    "pip".into(),
+                    "install".into(),
+                    "--python".into(),
+                    python.display().to_string(),
+                    "-r".into(),
+                    requirements.display().to_string(),
+                ],
+            ),
         ],
         None => vec![
             (base.clone(), vec!["-m".into(), "venv".into(), dir.display().to_string()]),
-            (python.clone(), vec!["-m".into(), "pip".into(), "install".into(), "--disable-pip-version-check".into(), "-r".into(), requirements.display().to_string()]),
+            (
+                python.clone(),
+                vec![
+                    "-m".into(),
+                    "pip".into(),
+                    "install".into(),
+                    "--disable-pip-version-check".into(),
+                    "-r".into(),
+                    requirements.display().to_string(),
+                ],
+            ),
         ],
     };
     for (program, args) in steps {
         let outcome = run_child(
-            ChildSpec { program: program.clone(), args, cwd: root.clone(), env: Vec::new(), log: log.clone(), prefix: "[environment] ".into(), echo, timeout: None },
+            ChildSpec {
+                program: program.clone(),
+                args,
+                cwd: root.clone(),
+                env: Vec::new(),
+                log: log.clone(),
+                prefix: "[environment] ".into(),
+                echo,
+                timeout: None,
+            },
             cancel,
         )
         .await?;
@@ -105,7 +153,11 @@ pub async fn ensure(plan: &EnvPlan, cancel: &mut Cancellation, echo: bool) -> Re
             _ => {
                 return Err(Error::failed(
                     format!("building the environment from `{}` failed:\n{}", described_by.display(), tail(&log, 15)),
-                    Some(format!("fix the package list in `{}`; the full log is `{}`", described_by.display(), log.display())),
+                    Some(format!(
+                        "fix the package list in `{}`; the full log is `{}`",
+                        described_by.display(),
+                        log.display()
+                    )),
                 ));
             }
         }
@@ -119,9 +171,17 @@ async fn python_version(python: &Path) -> Result<String> {
         .args(["-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"])
         .output()
         .await
-        .map_err(|e| Error::failed(format!("cannot run `{}`: {e}", python.display()), Some("set AML_PYTHON to a working Python 3".into())))?;
+        .map_err(|e| {
+            Error::failed(
+                format!("cannot run `{}`: {e}", python.display()),
+                Some("set AML_PYTHON to a working Python 3".into()),
+            )
+        })?;
     if !output.status.success() {
-        return Err(Error::failed(format!("`{}` does not run", python.display()), Some("set AML_PYTHON to a working Python 3".into())));
+        return Err(Error::failed(
+            format!("`{}` does not run", python.display()),
+            Some("set AML_PYTHON to a working Python 3".into()),
+        ));
     }
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
 }

@@ -91,7 +91,8 @@ impl TrackingServer {
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
             .await
             .map_err(|e| Error::storage("cannot open the local MLflow tracking endpoint on 127.0.0.1", e))?;
-        let addr = listener.local_addr().map_err(|e| Error::storage("cannot read the tracking endpoint's address", e))?;
+        let addr =
+            listener.local_addr().map_err(|e| Error::storage("cannot read the tracking endpoint's address", e))?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app)
@@ -138,14 +139,20 @@ fn job_for_run(state: &Inner, run_id: &str) -> std::result::Result<String, Respo
     }
     match lock(&state.registry).job(run_id) {
         Ok(Some(job)) => Ok(job.name),
-        Ok(None) => Err(mlflow_error(StatusCode::NOT_FOUND, "RESOURCE_DOES_NOT_EXIST", format!("Run '{run_id}' not found"))),
+        Ok(None) => {
+            Err(mlflow_error(StatusCode::NOT_FOUND, "RESOURCE_DOES_NOT_EXIST", format!("Run '{run_id}' not found")))
+        }
         Err(e) => Err(storage_error(e)),
     }
 }
 
 fn run_status(status: JobStatus) -> &'static str {
     match status {
-        JobStatus::NotStarted | JobStatus::Starting | JobStatus::Provisioning | JobStatus::Queued | JobStatus::Preparing => "SCHEDULED",
+        JobStatus::NotStarted
+        | JobStatus::Starting
+        | JobStatus::Provisioning
+        | JobStatus::Queued
+        | JobStatus::Preparing => "SCHEDULED",
         JobStatus::Running | JobStatus::Finalizing | JobStatus::Unknown => "RUNNING",
         JobStatus::Completed => "FINISHED",
         JobStatus::Failed | JobStatus::NotResponding => "FAILED",
@@ -199,7 +206,9 @@ impl RunQuery {
 fn load_job(state: &Inner, name: &str) -> std::result::Result<Job, Response> {
     match lock(&state.registry).job(name) {
         Ok(Some(job)) => Ok(job),
-        Ok(None) => Err(mlflow_error(StatusCode::NOT_FOUND, "RESOURCE_DOES_NOT_EXIST", format!("Run '{name}' not found"))),
+        Ok(None) => {
+            Err(mlflow_error(StatusCode::NOT_FOUND, "RESOURCE_DOES_NOT_EXIST", format!("Run '{name}' not found")))
+        }
         Err(e) => Err(storage_error(e)),
     }
 }
@@ -246,7 +255,8 @@ async fn run_create(State(state): Shared, Json(body): Json<CreateRun>) -> Respon
 }
 
 async fn run_update(State(state): Shared, Json(body): Json<Value>) -> Response {
-    let run_id = body.get("run_id").or_else(|| body.get("run_uuid")).and_then(Value::as_str).unwrap_or_default().to_string();
+    let run_id =
+        body.get("run_id").or_else(|| body.get("run_uuid")).and_then(Value::as_str).unwrap_or_default().to_string();
     // The run's status follows the job's process, as on Azure ML; the update is acknowledged.
     let result = (|| {
         let job = load_job(&state, &job_for_run(&state, &run_id)?)?;
@@ -346,7 +356,13 @@ async fn log_batch(State(state): Shared, Json(body): Json<BatchBody>) -> Respons
     let registry = lock(&state.registry);
     let result = (|| {
         for m in &body.metrics {
-            registry.log_metric(&job, &m.key, m.value, m.step.unwrap_or(0), m.timestamp.unwrap_or_else(crate::time::now_millis))?;
+            registry.log_metric(
+                &job,
+                &m.key,
+                m.value,
+                m.step.unwrap_or(0),
+                m.timestamp.unwrap_or_else(crate::time::now_millis),
+            )?;
         }
         for p in &body.params {
             registry.log_param(&job, &p.key, &p.value)?;
@@ -435,10 +451,17 @@ async fn logged_model_create(State(state): Shared, Json(body): Json<Value>) -> R
             Err(response) => return response,
         },
     };
-    let model_id = format!("m-{}", &crate::digest::Digest::of_bytes(format!("{job}{:?}", std::time::SystemTime::now()).as_bytes()).hex()[..24]);
+    let model_id = format!(
+        "m-{}",
+        &crate::digest::Digest::of_bytes(format!("{job}{:?}", std::time::SystemTime::now()).as_bytes()).hex()[..24]
+    );
     let artifacts = state.jobs_dir.join(&job).join("artifacts").join("models").join(&model_id).join("artifacts");
     if let Err(e) = std::fs::create_dir_all(&artifacts) {
-        return mlflow_error(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", format!("cannot create `{}`: {e}", artifacts.display()));
+        return mlflow_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL_ERROR",
+            format!("cannot create `{}`: {e}", artifacts.display()),
+        );
     }
     let now = crate::time::now_millis();
     let model = json!({
@@ -467,7 +490,11 @@ fn with_logged_model(state: &Inner, model_id: &str, change: impl FnOnce(&mut Val
             model["info"]["last_updated_timestamp_ms"] = json!(crate::time::now_millis());
             Json(json!({ "model": model })).into_response()
         }
-        None => mlflow_error(StatusCode::NOT_FOUND, "RESOURCE_DOES_NOT_EXIST", format!("Logged model '{model_id}' not found")),
+        None => mlflow_error(
+            StatusCode::NOT_FOUND,
+            "RESOURCE_DOES_NOT_EXIST",
+            format!("Logged model '{model_id}' not found"),
+        ),
     }
 }
 
@@ -475,7 +502,11 @@ async fn logged_model_get(State(state): Shared, UrlPath(model_id): UrlPath<Strin
     with_logged_model(&state, &model_id, |_| {})
 }
 
-async fn logged_model_finalize(State(state): Shared, UrlPath(model_id): UrlPath<String>, Json(body): Json<Value>) -> Response {
+async fn logged_model_finalize(
+    State(state): Shared,
+    UrlPath(model_id): UrlPath<String>,
+    Json(body): Json<Value>,
+) -> Response {
     let status = body.get("status").cloned().unwrap_or_else(|| json!("LOGGED_MODEL_READY"));
     with_logged_model(&state, &model_id, |model| model["info"]["status"] = status)
 }
@@ -494,11 +525,18 @@ fn merge_pairs(list: &mut Value, new: Option<&Value>) {
     }
 }
 
-async fn logged_model_tags(State(state): Shared, UrlPath(model_id): UrlPath<String>, Json(body): Json<Value>) -> Response {
+async fn logged_model_tags(
+    State(state): Shared,
+    UrlPath(model_id): UrlPath<String>,
+    Json(body): Json<Value>,
+) -> Response {
     with_logged_model(&state, &model_id, |model| merge_pairs(&mut model["info"]["tags"], body.get("tags")))
 }
 
-async fn logged_model_delete_tag(State(state): Shared, UrlPath((model_id, key)): UrlPath<(String, String)>) -> Response {
+async fn logged_model_delete_tag(
+    State(state): Shared,
+    UrlPath((model_id, key)): UrlPath<(String, String)>,
+) -> Response {
     with_logged_model(&state, &model_id, |model| {
         if let Some(tags) = model["info"]["tags"].as_array_mut() {
             tags.retain(|t| t.get("key").and_then(Value::as_str) != Some(key.as_str()));
@@ -506,7 +544,11 @@ async fn logged_model_delete_tag(State(state): Shared, UrlPath((model_id, key)):
     })
 }
 
-async fn logged_model_params(State(state): Shared, UrlPath(model_id): UrlPath<String>, Json(body): Json<Value>) -> Response {
+async fn logged_model_params(
+    State(state): Shared,
+    UrlPath(model_id): UrlPath<String>,
+    Json(body): Json<Value>,
+) -> Response {
     with_logged_model(&state, &model_id, |model| merge_pairs(&mut model["data"]["params"], body.get("params")))
 }
 

@@ -6,7 +6,6 @@ mod databricks;
 pub mod environment;
 pub mod mlflow;
 
-
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -14,10 +13,10 @@ use std::time::Duration;
 
 use crate::process::{self, Cancellation, ChildSpec, Outcome};
 
-use crate::jobplan::template::{self, Placeholder, Value};
-use crate::jobplan::{DataSource, InputPlan, Plan, StepPlan};
 use crate::digest::Digest;
 use crate::error::{Error, IoContext, Result};
+use crate::jobplan::template::{self, Placeholder, Value};
+use crate::jobplan::{DataSource, InputPlan, Plan, StepPlan};
 use crate::jobs::{Job, JobInputRecord, JobOutputRecord, JobStatus, RunOptions, RunResult};
 use crate::local::LocalWorkspace;
 use crate::refs::job_output_uri;
@@ -60,7 +59,11 @@ async fn run_async(ws: &mut LocalWorkspace, plan: &Plan, options: &RunOptions) -
         }
         None => crate::ids::job_name(),
     };
-    let experiment = options.experiment_name.clone().or_else(|| plan.experiment_name.clone()).unwrap_or_else(crate::ids::default_experiment);
+    let experiment = options
+        .experiment_name
+        .clone()
+        .or_else(|| plan.experiment_name.clone())
+        .unwrap_or_else(crate::ids::default_experiment);
     let git = crate::lineage::git_info(plan.file.parent().unwrap_or(Path::new(".")));
     let now = crate::time::now();
     let mut job = Job {
@@ -100,7 +103,10 @@ async fn run_async(ws: &mut LocalWorkspace, plan: &Plan, options: &RunOptions) -
     let unserved = server.unserved_calls();
     server.stop().await;
     if !unserved.is_empty() {
-        crate::status!("warning: the script called MLflow endpoints the local workspace does not serve: {}", unserved.join(", "));
+        crate::status!(
+            "warning: the script called MLflow endpoints the local workspace does not serve: {}",
+            unserved.join(", ")
+        );
     }
     match result {
         Ok(steps) => Ok(RunResult { job, steps }),
@@ -123,7 +129,12 @@ struct StepContext<'a> {
     digests: &'a Digests,
 }
 
-async fn run_pipeline(ws: &mut LocalWorkspace, plan: &Plan, parent: &mut Job, context: &mut StepContext<'_>) -> Result<Vec<Job>> {
+async fn run_pipeline(
+    ws: &mut LocalWorkspace,
+    plan: &Plan,
+    parent: &mut Job,
+    context: &mut StepContext<'_>,
+) -> Result<Vec<Job>> {
     parent.inputs = input_records(&plan.inputs, &BTreeMap::new(), context.digests)?;
     let mut steps: Vec<Job> = Vec::new();
     for step in &plan.steps {
@@ -196,7 +207,11 @@ async fn run_pipeline(ws: &mut LocalWorkspace, plan: &Plan, parent: &mut Job, co
         };
         parent.outputs.insert(
             name.clone(),
-            JobOutputRecord { kind: kind.as_str().into(), uri: job_output_uri(&parent.name, name), path: path.display().to_string() },
+            JobOutputRecord {
+                kind: kind.as_str().into(),
+                uri: job_output_uri(&parent.name, name),
+                path: path.display().to_string(),
+            },
         );
     }
     parent.status = if canceled {
@@ -213,7 +228,13 @@ async fn run_pipeline(ws: &mut LocalWorkspace, plan: &Plan, parent: &mut Job, co
     Ok(steps)
 }
 
-async fn run_step(ws: &mut LocalWorkspace, step: &StepPlan, job: &mut Job, produced: &Produced, context: &mut StepContext<'_>) -> Result<()> {
+async fn run_step(
+    ws: &mut LocalWorkspace,
+    step: &StepPlan,
+    job: &mut Job,
+    produced: &Produced,
+    context: &mut StepContext<'_>,
+) -> Result<()> {
     let dir = ws.job_dir(&job.name);
     let code_dir = dir.join("code");
     fs::create_dir_all(&code_dir).with_path("cannot create the job folder", &code_dir)?;
@@ -232,7 +253,14 @@ async fn run_step(ws: &mut LocalWorkspace, step: &StepPlan, job: &mut Job, produ
     let StepContext { options, server, cancel, .. } = context;
     let interpreter = match environment::ensure(&step.environment, cancel, options.stream_logs).await {
         Ok(interpreter) => interpreter,
-        Err(Error::Failed { message, .. }) => return finish(ws, job, if cancel.requested() { JobStatus::Canceled } else { JobStatus::Failed }, Some(message)),
+        Err(Error::Failed { message, .. }) => {
+            return finish(
+                ws,
+                job,
+                if cancel.requested() { JobStatus::Canceled } else { JobStatus::Failed },
+                Some(message),
+            );
+        }
         Err(other) => return Err(other),
     };
     job.environment = Some(interpreter.description.clone());
@@ -243,11 +271,16 @@ async fn run_step(ws: &mut LocalWorkspace, step: &StepPlan, job: &mut Job, produ
         fs::create_dir_all(&folder).with_path("cannot create the output folder", &folder)?;
         job.outputs.insert(
             output.clone(),
-            JobOutputRecord { kind: kind.as_str().into(), uri: job_output_uri(&job.name, output), path: path.display().to_string() },
+            JobOutputRecord {
+                kind: kind.as_str().into(),
+                uri: job_output_uri(&job.name, output),
+                path: path.display().to_string(),
+            },
         );
     }
-    let command = template::render(&step.command, &|placeholder| lookup(placeholder, step, job, produced))
-        .map_err(|problem| Error::usage(format!("cannot expand the command: {problem}"), "check the command's placeholders"))?;
+    let command = template::render(&step.command, &|placeholder| lookup(placeholder, step, job, produced)).map_err(
+        |problem| Error::usage(format!("cannot expand the command: {problem}"), "check the command's placeholders"),
+    )?;
     job.command = Some(command.clone());
 
     let mut env: Vec<(String, String)> = vec![
@@ -277,7 +310,11 @@ async fn run_step(ws: &mut LocalWorkspace, step: &StepPlan, job: &mut Job, produ
     report_status(job);
     server.set_current_job(Some(&job.name));
     let log = ws.job_log(&job.name);
-    let shell = ["/bin/bash", "/usr/bin/bash", "/bin/sh"].iter().map(PathBuf::from).find(|p| p.is_file()).unwrap_or_else(|| PathBuf::from("sh"));
+    let shell = ["/bin/bash", "/usr/bin/bash", "/bin/sh"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from("sh"));
     let prefix = job.step.as_ref().map(|s| format!("[{s}] ")).unwrap_or_default();
     let outcome = process::run_child(
         ChildSpec {
@@ -300,11 +337,17 @@ async fn run_step(ws: &mut LocalWorkspace, step: &StepPlan, job: &mut Job, produ
         Outcome::Exited(Some(0)) => (JobStatus::Completed, None),
         Outcome::Exited(code) => {
             let how = code.map(|c| format!("exit code {c}")).unwrap_or_else(|| "a signal".into());
-            (JobStatus::Failed, Some(format!("the command ended with {how}; last lines of its log:\n{}", process::tail(&log, 20))))
+            (
+                JobStatus::Failed,
+                Some(format!("the command ended with {how}; last lines of its log:\n{}", process::tail(&log, 20))),
+            )
         }
         Outcome::TimedOut => (
             JobStatus::Failed,
-            Some(format!("the job ran longer than its `limits.timeout` of {}s and was stopped", step.timeout_seconds.unwrap_or_default())),
+            Some(format!(
+                "the job ran longer than its `limits.timeout` of {}s and was stopped",
+                step.timeout_seconds.unwrap_or_default()
+            )),
         ),
         Outcome::Canceled => (JobStatus::Canceled, Some("canceled (SIGINT or SIGTERM)".into())),
     };
@@ -326,13 +369,20 @@ fn report_status(job: &Job) {
         None => format!("job {}", job.name),
     };
     let took = match (&job.started_at, &job.ended_at) {
-        (Some(start), Some(end)) => crate::time::seconds_between(start, end).map(|s| format!(" in {s:.0}s")).unwrap_or_default(),
+        (Some(start), Some(end)) => {
+            crate::time::seconds_between(start, end).map(|s| format!(" in {s:.0}s")).unwrap_or_default()
+        }
         _ => String::new(),
     };
     crate::status!("{who}: {}{took}", job.status);
 }
 
-fn lookup(placeholder: &Placeholder, step: &StepPlan, job: &Job, produced: &Produced) -> std::result::Result<Value, String> {
+fn lookup(
+    placeholder: &Placeholder,
+    step: &StepPlan,
+    job: &Job,
+    produced: &Produced,
+) -> std::result::Result<Value, String> {
     match placeholder {
         Placeholder::Input(name) => match step.inputs.iter().find(|(n, _)| n == name).map(|(_, p)| p) {
             Some(InputPlan::Literal(value)) => Ok(Value::Text(value.clone())),
@@ -344,13 +394,19 @@ fn lookup(placeholder: &Placeholder, step: &StepPlan, job: &Job, produced: &Prod
             Some(InputPlan::Absent) => Ok(Value::Absent),
             None => Err(format!("no input `{name}`")),
         },
-        Placeholder::Output(name) => job.outputs.get(name).map(|o| Value::Text(o.path.clone())).ok_or_else(|| format!("no output `{name}`")),
+        Placeholder::Output(name) => {
+            job.outputs.get(name).map(|o| Value::Text(o.path.clone())).ok_or_else(|| format!("no output `{name}`"))
+        }
         other => Err(format!("`{other}` cannot be used in a command")),
     }
 }
 
 /// What each input was, with the digest of the data it pointed at (for lineage).
-fn input_records(inputs: &[(String, InputPlan)], produced: &Produced, digests: &Digests) -> Result<BTreeMap<String, JobInputRecord>> {
+fn input_records(
+    inputs: &[(String, InputPlan)],
+    produced: &Produced,
+    digests: &Digests,
+) -> Result<BTreeMap<String, JobInputRecord>> {
     let mut records = BTreeMap::new();
     for (name, input) in inputs {
         let record = match input {
