@@ -39,8 +39,18 @@ fn main() -> ExitCode {
     }
 }
 
+/// The format and lint gates, first: a file rustfmt would rewrite or a lint clippy
+/// reports fails the run before anything is installed.
+fn gates() -> Result<(), String> {
+    setup::step("cargo fmt --all --check");
+    setup::run(setup::cargo().args(["fmt", "--all", "--check"]))?;
+    setup::step("cargo clippy --workspace --all-targets -- -D warnings");
+    setup::run(setup::cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))
+}
+
 /// Install what the tests need, then run them all. Extra arguments go to `cargo test`.
 fn test(extra: &[String]) -> Result<(), String> {
+    gates()?;
     setup::ensure_venv()?;
     setup::ensure_debian_packages(&[])?;
     setup::ensure_base_image()?;
