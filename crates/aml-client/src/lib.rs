@@ -1,33 +1,22 @@
-//! The one library the aml-* tools share: the `Workspace` seam and its local backend,
-//! Azure ML v2 YAML, references, CLI plumbing, CI output and the error type.
+//! The façade every aml-* tool imports. `Workspace` is the seam between the tools and the
+//! backends: an enum with one variant per backend, so a tool names no backend and only this
+//! crate knows both. The vocabulary the tools share (errors, YAML, references, CI output,
+//! CLI plumbing) is re-exported from `aml-core`; images from `aml-oci`; scoring and CI REST
+//! calls from `aml-http`; Azure Databricks compute from `aml-databricks`.
 
-pub mod approvals;
-pub mod azure;
-pub mod ci;
-pub mod cli;
-pub mod databricks;
-pub mod digest;
-pub mod duration;
-pub mod error;
-pub mod http;
-pub mod ids;
-pub mod jobplan;
-pub mod jobs;
-pub mod lineage;
-pub mod local;
-pub mod model;
-pub mod oci;
-pub mod online;
-pub mod process;
-pub mod refs;
-pub mod scoring;
-pub mod time;
-pub mod tree;
 pub mod workspace;
-pub mod yaml;
+
+pub use aml_core::{
+    approvals, ci, cli, digest, duration, error, ids, jobplan, jobs, lineage, location, model, online, process, refs,
+    settings, status, time, tree, yaml,
+};
+pub use aml_databricks as databricks;
+pub use aml_http::{get as http, scoring};
+pub use aml_oci as oci;
 
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use error::{Error, Result};
-pub use workspace::{Access, Workspace};
+pub use location::Access;
+pub use workspace::Workspace;

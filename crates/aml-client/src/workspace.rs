@@ -2,89 +2,14 @@
 //! backend. Locations are written as `az ml` users know them; the azure backend slots in
 //! as a second variant with the same operations (ARM: jobs, models, code, environments).
 
-use std::fmt;
 use std::path::PathBuf;
-use std::str::FromStr;
 
-use crate::approvals::{ApprovalRequest, ApprovalState, AuditEntry, Decided, NewAuditEntry};
-use crate::azure::AzureWorkspace;
-use crate::error::{Error, Result};
-use crate::local::LocalWorkspace;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WorkspaceLocation {
-    /// A folder holding `registry.db`, `blobs/` and `jobs/`.
-    Local(PathBuf),
-    Azure {
-        subscription: String,
-        resource_group: String,
-        workspace: String,
-    },
-}
-
-impl FromStr for WorkspaceLocation {
-    type Err = Error;
-    fn from_str(text: &str) -> Result<Self> {
-        let text = text.trim();
-        if text.is_empty() || text == "local" {
-            return Ok(WorkspaceLocation::Local(PathBuf::from(".aml")));
-        }
-        if let Some(dir) = text.strip_prefix("local:") {
-            if dir.is_empty() {
-                return Err(Error::usage(
-                    "`--workspace local:` names no folder",
-                    "write `local:path/to/workspace`, or `local` for ./.aml",
-                ));
-            }
-            return Ok(WorkspaceLocation::Local(PathBuf::from(dir)));
-        }
-        if let Some(rest) = text.strip_prefix("azureml://") {
-            let parts: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
-            if let [
-                "subscriptions",
-                subscription,
-                "resourceGroups" | "resourcegroups",
-                resource_group,
-                "workspaces",
-                workspace,
-            ] = parts.as_slice()
-            {
-                return Ok(WorkspaceLocation::Azure {
-                    subscription: (*subscription).into(),
-                    resource_group: (*resource_group).into(),
-                    workspace: (*workspace).into(),
-                });
-            }
-        }
-        Err(Error::usage(
-            format!("`{text}` is not a workspace"),
-            "use `local`, `local:DIR`, or `azureml://subscriptions/S/resourceGroups/G/workspaces/W` (flag `--workspace` or AML_WORKSPACE)",
-        ))
-    }
-}
-
-impl fmt::Display for WorkspaceLocation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            WorkspaceLocation::Local(dir) => write!(f, "local:{}", dir.display()),
-            WorkspaceLocation::Azure { subscription, resource_group, workspace } => {
-                write!(
-                    f,
-                    "azureml://subscriptions/{subscription}/resourceGroups/{resource_group}/workspaces/{workspace}"
-                )
-            }
-        }
-    }
-}
-
-/// Whether opening may create a workspace that is not there yet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Reading commands: a missing workspace is bad input.
-    Existing,
-    /// Writing commands create a local workspace on first use.
-    CreateIfMissing,
-}
+use aml_azure::AzureWorkspace;
+use aml_core::approvals::{ApprovalRequest, ApprovalState, AuditEntry, Decided, NewAuditEntry};
+use aml_core::error::{Error, Result};
+use aml_core::jobplan::DataResolver;
+use aml_core::location::{Access, WorkspaceLocation};
+use aml_local::LocalWorkspace;
 
 pub enum Workspace {
     Local(LocalWorkspace),
@@ -141,15 +66,16 @@ impl Workspace {
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::jobplan::Plan;
-use crate::jobs::Job;
-use crate::jobs::{RunOptions, RunResult};
-pub use crate::local::online::DeployOptions;
-use crate::model::{ModelVersion, NewModelVersion, Registered};
-use crate::online::{ApplyOutcome, Endpoint, EndpointAccess};
-use crate::refs::ModelRef;
-use crate::yaml::endpoint::OnlineSpec;
-use crate::yaml::job::LoadedJob;
+use aml_core::jobplan::Plan;
+use aml_core::jobs::Job;
+use aml_core::jobs::{RunOptions, RunResult};
+use aml_core::model::{ModelVersion, NewModelVersion, Registered};
+pub use aml_core::online::DeployOptions;
+use aml_core::online::{ApplyOutcome, Endpoint, EndpointAccess};
+use aml_core::refs::ModelRef;
+use aml_core::yaml::endpoint::OnlineSpec;
+use aml_core::yaml::job::LoadedJob;
+use aml_databricks::Compute;
 
 /// The operations tools use; each backend implements them.
 impl Workspace {
@@ -218,19 +144,28 @@ impl Workspace {
     /// Check a job file against this workspace (paths, references, bindings) without running it.
     pub fn plan_job(&self, job: &LoadedJob) -> Result<Plan> {
         match self {
-            Workspace::Local(_) | Workspace::Azure(_) => crate::jobplan::plan(job, Some(self)),
+            Workspace::Local(_) | Workspace::Azure(_) => aml_core::jobplan::plan(job, Some(self)),
         }
     }
 
-    pub fn run_job(&mut self, job: &LoadedJob, plan: &Plan, options: &RunOptions) -> Result<RunResult> {
-        if options.databricks.is_some() && self.is_remote() {
+    /// Run a planned job; `compute` runs its command steps on Azure Databricks instead of here.
+    pub fn run_job(
+        &mut self,
+        job: &LoadedJob,
+        plan: &Plan,
+        options: &RunOptions,
+        compute: Option<&Compute>,
+    ) -> Result<RunResult> {
+        if compute.is_some() && self.is_remote() {
             return Err(Error::usage(
                 "--compute databricks:… runs jobs recorded in a local workspace; Azure ML does not run command jobs on Databricks",
                 "run with a local `--workspace` and register the output with `aml-register model --job JOB`, then `aml-register promote --to azureml://…`",
             ));
         }
         match self {
-            Workspace::Local(ws) => crate::local::runner::run(ws, plan, options),
+            Workspace::Local(ws) => {
+                aml_local::runner::run(ws, plan, options, compute.map(|c| c as &dyn aml_local::runner::RemoteCompute))
+            }
             Workspace::Azure(ws) => ws.run_job(job, plan, options),
         }
     }
@@ -377,7 +312,7 @@ impl Workspace {
     /// Run an endpoint's router in this process until the endpoint is deleted (local backend).
     pub fn serve_endpoint(&self, name: &str) -> Result<()> {
         match self {
-            Workspace::Local(ws) => crate::local::online::router::serve(ws.root(), name),
+            Workspace::Local(ws) => aml_local::online::router::serve(ws.root(), name),
             Workspace::Azure(_) => Err(not_on_azure("`serve endpoint`")),
         }
     }
@@ -395,7 +330,7 @@ impl Workspace {
     pub fn find_model_version(&self, reference: &ModelRef) -> Result<Option<ModelVersion>> {
         match self {
             Workspace::Local(ws) => match &reference.selector {
-                crate::model::VersionSelector::Exact(_) => ws.model_version(reference).map(Some),
+                aml_core::model::VersionSelector::Exact(_) => ws.model_version(reference).map(Some),
                 selector => ws.registry_ref().model_version(&reference.name, selector),
             },
             Workspace::Azure(ws) => ws.find_model_version(reference),
@@ -459,5 +394,19 @@ impl Workspace {
             Workspace::Local(ws) => ws.registry().close_approval(id, state, by, comment, entry, tags),
             Workspace::Azure(ws) => ws.close_approval(id, state, by, comment, entry, tags),
         }
+    }
+}
+
+impl DataResolver for Workspace {
+    fn is_remote(&self) -> bool {
+        Workspace::is_remote(self)
+    }
+
+    fn job_output_path(&self, job: &str, output: &str) -> Result<PathBuf> {
+        Workspace::job_output_path(self, job, output)
+    }
+
+    fn datastore_path(&self, datastore: &str, path: &str) -> Result<PathBuf> {
+        Workspace::datastore_path(self, datastore, path)
     }
 }

@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
+use aml_client::scoring::{Bytes, ScoringClient};
 use aml_client::testing::{TestWorkspace, binary, json, render};
 use aml_client::{Access, Workspace};
 
@@ -55,26 +56,17 @@ impl Endpoint {
         show["deployments"].as_array().unwrap().iter().find(|d| d["name"] == deployment).cloned().unwrap_or_default()
     }
 
-    /// Send `n` requests through the router; count the answers by what they are.
-    fn answers(&self, n: usize, headers: &[(&str, &str)]) -> BTreeMap<String, usize> {
+    /// Send `n` requests through the router (pinned to `deployment` if given); count the
+    /// answers by what they are.
+    fn answers(&self, n: usize, deployment: Option<&str>) -> BTreeMap<String, usize> {
         let mut ws = Workspace::open(&format!("local:{}", self.ws.workspace().display()), Access::Existing).unwrap();
         let access = ws.endpoint_access("linear").unwrap();
-        let port: u16 = access.scoring_uri.split(':').nth(2).unwrap().split('/').next().unwrap().parse().unwrap();
-        let authorization = format!("Bearer {}", access.key);
-        let mut all_headers = vec![("Authorization", authorization.as_str()), ("Content-Type", "application/json")];
-        all_headers.extend_from_slice(headers);
+        let client = ScoringClient::new(&access, deployment.map(str::to_owned), Duration::from_secs(10)).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let mut counts = BTreeMap::new();
         for _ in 0..n {
-            let (status, body) = aml_client::local::online::server::request(
-                port,
-                "POST",
-                "/score",
-                &all_headers,
-                br#"{"data": [[1, 1]]}"#,
-                Duration::from_secs(10),
-            )
-            .unwrap();
-            let key = format!("{status} {}", String::from_utf8_lossy(&body));
+            let answer = runtime.block_on(client.score(Bytes::from_static(br#"{"data": [[1, 1]]}"#)));
+            let key = format!("{} {}", answer.status, String::from_utf8_lossy(&answer.body));
             *counts.entry(key).or_default() += 1;
         }
         counts
@@ -175,7 +167,7 @@ fn a_deployment_serves_with_key_auth_and_apply_is_idempotent() {
         "json",
     ]);
     assert_eq!(json(&changed)["outcome"], "updated", "{}", render(&changed));
-    assert_eq!(endpoint.answers(5, &[]), BTreeMap::from([(BLUE.to_string(), 5)]));
+    assert_eq!(endpoint.answers(5, None), BTreeMap::from([(BLUE.to_string(), 5)]));
 }
 
 #[test]
@@ -185,12 +177,12 @@ fn traffic_splits_by_weight_pins_by_header_and_mirrors() {
     assert_eq!(green.status.code(), Some(0), "{}", render(&green));
     // A second deployment gets no traffic until asked.
     assert_eq!(endpoint.show()["traffic"], serde_json::json!({"blue": 100}));
-    assert_eq!(endpoint.answers(20, &[]), BTreeMap::from([(BLUE.to_string(), 20)]));
-    assert_eq!(endpoint.answers(5, &[("azureml-model-deployment", "green")]), BTreeMap::from([(GREEN.to_string(), 5)]));
+    assert_eq!(endpoint.answers(20, None), BTreeMap::from([(BLUE.to_string(), 20)]));
+    assert_eq!(endpoint.answers(5, Some("green")), BTreeMap::from([(GREEN.to_string(), 5)]));
 
     let split = endpoint.deploy(&["traffic", "linear", "blue=50", "green=50"]);
     assert_eq!(split.status.code(), Some(0), "{}", render(&split));
-    let counts = endpoint.answers(200, &[]);
+    let counts = endpoint.answers(200, None);
     let (blue, green) = (counts.get(BLUE).copied().unwrap_or(0), counts.get(GREEN).copied().unwrap_or(0));
     assert_eq!(blue + green, 200, "{counts:?}");
     assert!((60..=140).contains(&blue), "a 50/50 split gave {counts:?}");
@@ -201,7 +193,7 @@ fn traffic_splits_by_weight_pins_by_header_and_mirrors() {
     let log = endpoint.ws.workspace().join("endpoints/linear/green/server.log");
     let scored = || std::fs::read_to_string(&log).unwrap_or_default().matches("POST /score 200").count();
     let before = scored();
-    assert_eq!(endpoint.answers(100, &[]), BTreeMap::from([(BLUE.to_string(), 100)]));
+    assert_eq!(endpoint.answers(100, None), BTreeMap::from([(BLUE.to_string(), 100)]));
     wait_until("mirrored requests to reach green", || scored() - before >= 20);
     let mirrored_count = scored() - before;
     assert!((20..=80).contains(&mirrored_count), "green saw {mirrored_count} of 100 mirrored at 50%");
@@ -256,7 +248,7 @@ fn a_rollout_moves_traffic_in_checked_steps() {
         .map(|s| (s["weight"].as_u64().unwrap(), s["check"]["passed"].as_bool().unwrap()))
         .collect();
     assert_eq!(steps, [(10, true), (50, true), (100, true)]);
-    assert_eq!(endpoint.answers(10, &[]), BTreeMap::from([(GREEN.to_string(), 10)]));
+    assert_eq!(endpoint.answers(10, None), BTreeMap::from([(GREEN.to_string(), 10)]));
 }
 
 #[test]
@@ -336,7 +328,7 @@ fn a_deployment_that_never_becomes_ready_gets_no_traffic() {
     );
     assert_eq!(endpoint.show()["traffic"], serde_json::json!({"blue": 100}));
     assert_eq!(endpoint.record("broken")["state"], "Failed");
-    assert_eq!(endpoint.answers(10, &[]), BTreeMap::from([(BLUE.to_string(), 10)]));
+    assert_eq!(endpoint.answers(10, None), BTreeMap::from([(BLUE.to_string(), 10)]));
     // Applied directly, the same deployment fails the same way, with exit code 1.
     let apply = endpoint.deploy(&["apply", "-f", "linear/deployment-broken.yml", "-q"]);
     assert_eq!(apply.status.code(), Some(1), "{}", render(&apply));
@@ -353,7 +345,7 @@ fn the_endpoint_comes_back_after_crashes_and_a_taken_port() {
         deployment_pid(&endpoint.ws.workspace(), "blue") != blue_pid
             && pid_alive(deployment_pid(&endpoint.ws.workspace(), "blue"))
     });
-    wait_until("blue to answer again", || endpoint.answers(1, &[]).contains_key(BLUE));
+    wait_until("blue to answer again", || endpoint.answers(1, None).contains_key(BLUE));
 
     // The router dies and its port is taken meanwhile: the next command brings the endpoint
     // back on a new port, with its traffic split.
@@ -377,7 +369,7 @@ fn the_endpoint_comes_back_after_crashes_and_a_taken_port() {
     let new_uri = show["scoring_uri"].as_str().unwrap().to_string();
     assert!(!new_uri.contains(&format!(":{old_port}/")), "{new_uri} still uses the taken port {old_port}");
     assert_eq!(show["traffic"], serde_json::json!({"blue": 100}));
-    assert_eq!(endpoint.answers(5, &[]), BTreeMap::from([(BLUE.to_string(), 5)]));
+    assert_eq!(endpoint.answers(5, None), BTreeMap::from([(BLUE.to_string(), 5)]));
     drop(squatter);
 }
 

@@ -29,6 +29,8 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 
+/// The azure backend's object hash, for tests that hold it to azure-ai-ml's own.
+pub use aml_azure::hash as object_hash;
 pub use arm::Fault;
 
 pub const SUBSCRIPTION: &str = "00000000-0000-0000-0000-00000000aaaa";
@@ -68,14 +70,14 @@ impl Storage {
     }
 
     /// A client for one of the account's containers, with the account key.
-    pub fn container(&self, container: &str) -> Result<aml_client::azure::blob::Container, String> {
-        use aml_client::azure::blob::{Container, StorageAuth};
+    pub fn container(&self, container: &str) -> Result<aml_azure::blob::Container, String> {
+        use aml_azure::blob::{Container, StorageAuth};
         let timeout = std::time::Duration::from_secs(30);
         let transport = match &self.ca {
-            None => aml_client::azure::transport::transport(timeout).map_err(|e| e.to_string())?,
+            None => aml_http::transport::transport(timeout).map_err(|e| e.to_string())?,
             // The tools trust it through SSL_CERT_FILE; the test process is given it here.
             Some(ca) => {
-                aml_client::azure::transport::install_crypto();
+                aml_http::transport::install_crypto();
                 let pem = std::fs::read(ca).map_err(|e| format!("{}: {e}", ca.display()))?;
                 let certificate = reqwest::Certificate::from_pem(&pem).map_err(|e| format!("{}: {e}", ca.display()))?;
                 let port: u16 = self.endpoint.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(443);
@@ -88,7 +90,7 @@ impl Storage {
                     .read_timeout(timeout)
                     .build()
                     .map_err(|e| e.to_string())?;
-                aml_client::azure::transport::wrap(client)
+                aml_http::transport::wrap(client)
             }
         };
         Container::new(&self.account, &self.url(container), StorageAuth::AccountKey(self.key.clone().into()), transport)
@@ -119,8 +121,8 @@ impl Storage {
         };
         format!(
             "sv={version}&sr={resource}&sp={permissions}&se={}&sig={}",
-            aml_client::oci::acr::form_encode(&expiry),
-            aml_client::oci::acr::form_encode(&signature)
+            aml_http::url::encode_component(&expiry),
+            aml_http::url::encode_component(&signature)
         )
     }
 }
@@ -449,7 +451,7 @@ async fn forward(url: &str, key: &str, deployment: &str, body: Vec<u8>) -> Respo
         *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::BAD_GATEWAY);
         response
     };
-    let client = match aml_client::azure::transport::client(std::time::Duration::from_secs(60)) {
+    let client = match aml_http::transport::client(std::time::Duration::from_secs(60)) {
         Ok(client) => client,
         Err(e) => return failed(500, e.to_string()),
     };
@@ -498,7 +500,7 @@ async fn proxy(
         *response.status_mut() = hyper::StatusCode::BAD_GATEWAY;
         response
     };
-    let client = match aml_client::azure::transport::client(std::time::Duration::from_secs(120)) {
+    let client = match aml_http::transport::client(std::time::Duration::from_secs(120)) {
         Ok(client) => client,
         Err(e) => return failed(e.to_string()),
     };

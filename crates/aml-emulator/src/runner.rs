@@ -375,7 +375,7 @@ fn fetch_code(state: &Mutex<State>, blobs: &Blobs, code_id: &str, work: &Path) -
         .strip_prefix(&format!("{}/", storage.url(&storage.container)))
         .ok_or(format!("codeUri {uri} is not in the workspace's storage"))?;
     let files = blobs.download(&storage.container, prefix, &work.join("code"))?;
-    let hash = aml_client::azure::code::content_hash(&files).map_err(|e| e.to_string())?;
+    let hash = aml_azure::code::content_hash(&files).map_err(|e| e.to_string())?;
     let claimed = code["properties"]["properties"]["hash_sha256"].as_str().unwrap_or_default();
     if hash != claimed {
         let problem = format!("code {code_id}: the uploaded snapshot hashes to {hash}, its version claims {claimed}");

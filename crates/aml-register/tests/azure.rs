@@ -167,7 +167,7 @@ fn object_hash_is_azure_ai_mls() {
     ws.write("m/b.txt", "bee");
     ws.write("m/A/c.bin", "sea");
     ws.write("m/a2.txt", "");
-    let ours = aml_client::azure::hash::hash_tree(&ws.path().join("m")).unwrap().object_hash;
+    let ours = aml_emulator::object_hash::hash_tree(&ws.path().join("m")).unwrap().object_hash;
     let script =
         "import sys; from azure.ai.ml._utils._asset_utils import get_object_hash; print(get_object_hash(sys.argv[1]))";
     let theirs = std::process::Command::new(aml_client::testing::venv_python())

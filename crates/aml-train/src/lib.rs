@@ -50,9 +50,8 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
                 display_name: None,
                 stream_logs: !args.quiet,
                 ci: global.ci(),
-                databricks,
             };
-            let result = ws.run_job(&job, &plan, &options)?;
+            let result = ws.run_job(&job, &plan, &options, databricks.as_ref())?;
             Ok(Box::new(job_view(&ws, &result.job)?))
         }
         Command::Show(args) => {

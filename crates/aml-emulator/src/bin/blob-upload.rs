@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use aml_client::azure::blob::{Container, StorageAuth};
+use aml_azure::blob::{Container, StorageAuth};
 
 fn files(root: &Path, prefix: &str) -> Result<Vec<(PathBuf, String)>, String> {
     if root.is_file() {
@@ -37,8 +37,7 @@ fn run() -> Result<(), String> {
     };
     let key = std::env::var("AZURE_STORAGE_KEY").map_err(|_| "AZURE_STORAGE_KEY is not set".to_string())?;
     let prefix = rest.first().cloned().unwrap_or_default();
-    let transport =
-        aml_client::azure::transport::transport(std::time::Duration::from_secs(120)).map_err(|e| e.to_string())?;
+    let transport = aml_http::transport::transport(std::time::Duration::from_secs(120)).map_err(|e| e.to_string())?;
     let container =
         Container::new(account, url, StorageAuth::AccountKey(key.into()), transport).map_err(|e| e.to_string())?;
     let files = files(Path::new(path), &prefix)?;

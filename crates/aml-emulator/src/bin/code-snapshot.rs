@@ -15,7 +15,7 @@ use aml_emulator::azurite::Azurite;
 /// The client side: two code versions of the same folder through the azure backend.
 fn client(dir: &Path) -> Result<(), String> {
     let location = std::env::var("AML_WORKSPACE").map_err(|_| "AML_WORKSPACE is not set".to_string())?;
-    let ws = aml_client::azure::AzureWorkspace::open_location(&location).map_err(|e| e.to_string())?;
+    let ws = aml_azure::AzureWorkspace::open_location(&location).map_err(|e| e.to_string())?;
     let started = Instant::now();
     let first = ws.code_version(dir).map_err(|e| e.to_string())?;
     let first_seconds = started.elapsed().as_secs_f64();

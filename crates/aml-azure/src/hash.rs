@@ -1,0 +1,107 @@
+//! azure-ai-ml's object hash (`get_object_hash`): the name of the blob folder an upload goes
+//! to (`LocalUpload/<hash>/…`). Computed in the same read as our own per-file digests, so
+//! registering hashes each byte once, and a folder `az ml` uploaded is found by us (and ours
+//! by it). Entries of each folder are taken by their lower-cased full path, each adding its
+//! name then its bytes (or its own entries); symlinks are followed.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest as _, Sha256};
+
+use aml_core::digest::Digest;
+use aml_core::error::{Error, IoContext, Result};
+use aml_core::tree::{FileEntry, Manifest};
+
+const SEED: &[u8] = b"Initialize for october 2021 AML CLI version";
+
+pub struct Hashed {
+    /// Hex, as azure-ai-ml writes it.
+    pub object_hash: String,
+    /// Our manifest (sorted by path), whose digest is the model version's digest.
+    pub manifest: Manifest,
+    /// (path on disk, path in the tree), in upload order.
+    pub files: Vec<(PathBuf, String)>,
+}
+
+pub fn hash_tree(path: &Path) -> Result<Hashed> {
+    let meta = fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::usage(
+            format!("`{}` does not exist", path.display()),
+            "check the path (relative paths start at the current directory)",
+        ),
+        _ => Error::storage(format!("cannot read `{}`", path.display()), e),
+    })?;
+    let mut object = Sha256::new();
+    object.update(SEED);
+    let mut entries = Vec::new();
+    let mut files = Vec::new();
+    if meta.is_dir() {
+        walk(path, "", &mut object, &mut entries, &mut files)?;
+        if entries.is_empty() {
+            return Err(Error::usage(
+                format!("`{}` is an empty folder", path.display()),
+                "register a folder that holds the model's files",
+            ));
+        }
+    } else {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
+        let (size, digest) = hash_file(path, &mut object)?;
+        entries.push(FileEntry { path: name.clone(), size, digest });
+        files.push((path.to_path_buf(), name));
+    }
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(Hashed { object_hash: hex(&object.finalize()), manifest: Manifest { entries }, files })
+}
+
+fn walk(
+    dir: &Path,
+    prefix: &str,
+    object: &mut Sha256,
+    entries: &mut Vec<FileEntry>,
+    files: &mut Vec<(PathBuf, String)>,
+) -> Result<()> {
+    let mut children: Vec<PathBuf> = fs::read_dir(dir)
+        .with_path("cannot list", dir)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()
+        .with_path("cannot list", dir)?;
+    children.sort_by_key(|p| p.to_string_lossy().to_lowercase());
+    for child in children {
+        let name = child.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let rel = if prefix.is_empty() { name.clone() } else { format!("{prefix}/{name}") };
+        object.update(name.as_bytes());
+        let meta = fs::metadata(&child).with_path("cannot read", &child)?;
+        if meta.is_file() {
+            let (size, digest) = hash_file(&child, object)?;
+            entries.push(FileEntry { path: rel.clone(), size, digest });
+            files.push((child, rel));
+        } else if meta.is_dir() {
+            walk(&child, &rel, object, entries, files)?;
+        }
+    }
+    Ok(())
+}
+
+/// One read of a file: its bytes into `object` (a hash over many files) and its own digest.
+pub(super) fn hash_file(path: &Path, object: &mut Sha256) -> Result<(u64, Digest)> {
+    let mut file = fs::File::open(path).with_path("cannot open", path)?;
+    let mut own = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut buffer).with_path("cannot read", path)?;
+        if n == 0 {
+            break;
+        }
+        object.update(&buffer[..n]);
+        own.update(&buffer[..n]);
+        size += n as u64;
+    }
+    Ok((size, Digest::of_hash(own.finalize().into())))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,166 @@
+//! What every tool's command line shares: `--workspace`, `--output`, `--ci`, and
+//! `finish`, the one place that turns a result into output and an exit code.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use crate::ci::{Ci, CiMode};
+use crate::error::Error;
+
+/// How results are printed on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    /// For people: short lines.
+    Text,
+    /// For programs: exactly one JSON document, a stable contract.
+    Json,
+}
+
+/// Arguments every tool takes, before or after its subcommand.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GlobalArgs {
+    /// Workspace: `local` (./.aml), `local:DIR`, or
+    /// `azureml://subscriptions/S/resourceGroups/G/workspaces/W`
+    #[arg(long, short = 'w', env = "AML_WORKSPACE", global = true, default_value = "local", value_name = "WORKSPACE")]
+    pub workspace: String,
+
+    /// Print results as text or as one JSON document
+    #[arg(long, short = 'o', value_enum, global = true, default_value_t = Output::Text)]
+    pub output: Output,
+
+    /// CI to report to (variables, summary, annotations); `auto` detects it from the environment
+    #[arg(long, value_enum, env = "AML_CI", global = true, default_value_t = CiMode::Auto)]
+    pub ci: CiMode,
+
+    /// Azure identity to act as (Azure workspaces): `auto` tries, in order, a client secret,
+    /// workload identity federation, managed identity, then the `az` CLI's login
+    #[arg(long, value_enum, env = "AML_AUTH", global = true, default_value_t = crate::settings::AuthMethod::Auto, value_name = "SOURCE")]
+    pub auth: crate::settings::AuthMethod,
+}
+
+/// What a tool's `main` does before it runs: settings that reach past the workspace
+/// location (which identity the azure backend acts as).
+pub fn start(global: &GlobalArgs) {
+    crate::settings::choose(global.auth);
+}
+
+impl GlobalArgs {
+    pub fn ci(&self) -> Ci {
+        Ci::detect(self.ci)
+    }
+}
+
+/// What a command produced. The tool decides how it reads; `finish` decides where it goes.
+pub trait Report {
+    /// Lines for people.
+    fn render_text(&self, out: &mut dyn Write) -> io::Result<()>;
+    /// The JSON contract.
+    fn to_json(&self) -> serde_json::Value;
+    /// 0 unless the result is a failed check (a failed job, a broken data contract).
+    fn exit_code(&self) -> u8 {
+        0
+    }
+    /// Pipeline variables for later steps.
+    fn ci_outputs(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+    /// Pipeline variables whose names are made at run time (one per gate rule, say).
+    fn named_ci_outputs(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+    /// A markdown summary for the CI run page.
+    fn summary(&self) -> Option<String> {
+        None
+    }
+}
+
+/// Print a result (or an error) and return the process exit code.
+pub fn finish(result: Result<Box<dyn Report>, Error>, global: &GlobalArgs) -> ExitCode {
+    let ci = global.ci();
+    match result {
+        Ok(report) => {
+            let mut stdout = io::stdout().lock();
+            let printed = match global.output {
+                Output::Text => report.render_text(&mut stdout),
+                Output::Json => serde_json::to_writer_pretty(&mut stdout, &report.to_json())
+                    .map_err(io::Error::from)
+                    .and_then(|()| writeln!(stdout)),
+            }
+            .and_then(|()| stdout.flush());
+            drop(stdout);
+            // A reader that stopped early (`| head`) is not our failure.
+            if let Err(e) = printed
+                && e.kind() != io::ErrorKind::BrokenPipe
+            {
+                eprintln!("error: cannot write to stdout: {e}");
+                return ExitCode::from(3);
+            }
+            let mut code = report.exit_code();
+            if code == 1 {
+                // A failed check (a job, a gate, a smoke test) is annotated with what the
+                // tool said first, so the run's summary says why it failed.
+                let mut text = Vec::new();
+                if report.render_text(&mut text).is_ok()
+                    && let Some(first) = String::from_utf8_lossy(&text).lines().find(|l| !l.trim().is_empty())
+                {
+                    ci.annotate(first.trim(), None);
+                }
+            }
+            let named = report.named_ci_outputs();
+            let outputs = report.ci_outputs().into_iter().map(|(n, v)| (n.to_string(), v)).chain(named);
+            for (name, value) in outputs {
+                if let Err(e) = ci.set_output(&name, &value) {
+                    print_error(&e);
+                    code = code.max(3);
+                }
+            }
+            if let Some(summary) = report.summary()
+                && let Err(e) = ci.summary(&summary)
+            {
+                print_error(&e);
+                code = code.max(3);
+            }
+            ExitCode::from(code)
+        }
+        Err(error) => {
+            ci.annotate_error(&error);
+            print_error(&error);
+            ExitCode::from(error.exit_code())
+        }
+    }
+}
+
+/// `error: …`, then each cause, then the hint on its own line.
+pub fn print_error(error: &Error) {
+    let mut err = io::stderr().lock();
+    let _ = writeln!(err, "error: {error}");
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let _ = writeln!(err, "  caused by: {cause}");
+        source = cause.source();
+    }
+    if let Some(hint) = error.hint() {
+        let _ = writeln!(err, "hint: {hint}");
+    }
+}
+
+/// A short progress or status line for people, on stderr.
+#[macro_export]
+macro_rules! status {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
+/// A byte count for people: `512 B`, `4.0 MiB`, `1.0 GiB`.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+}

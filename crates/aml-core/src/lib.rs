@@ -1,0 +1,26 @@
+//! What every aml-* crate shares and no backend owns: errors and exit codes, settings,
+//! Azure ML v2 YAML and references, the model, job and endpoint types both backends
+//! speak, digests and file trees, job plans, child processes, CI output and CLI plumbing.
+//! It knows nothing about HTTP, SQLite or any backend.
+
+pub mod approvals;
+pub mod ci;
+pub mod cli;
+pub mod digest;
+pub mod duration;
+pub mod error;
+pub mod ids;
+pub mod jobplan;
+pub mod jobs;
+pub mod lineage;
+pub mod location;
+pub mod model;
+pub mod online;
+pub mod process;
+pub mod refs;
+pub mod settings;
+pub mod time;
+pub mod tree;
+pub mod yaml;
+
+pub use error::{Error, Result};

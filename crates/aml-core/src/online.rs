@@ -1,0 +1,136 @@
+//! Online endpoints and deployments as both backends describe them (Azure ML's names:
+//! `scoring_uri`, `traffic`, `mirror_traffic`, provisioning states).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::digest::Digest;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub name: String,
+    pub description: Option<String>,
+    pub auth_mode: String,
+    pub scoring_uri: Option<String>,
+    /// Deployment → percent of requests.
+    pub traffic: BTreeMap<String, u32>,
+    /// Deployment → percent of requests copied to it, answers ignored.
+    pub mirror_traffic: BTreeMap<String, u32>,
+    pub deployments: Vec<Deployment>,
+    pub tags: BTreeMap<String, String>,
+    pub provisioning_state: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Deployment {
+    pub name: String,
+    pub endpoint: String,
+    /// `name:version` of the model served.
+    pub model: Option<String>,
+    pub model_digest: Option<Digest>,
+    pub state: DeploymentState,
+    pub error: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// Azure ML's provisioning states for a deployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DeploymentState {
+    Creating,
+    Updating,
+    Succeeded,
+    Failed,
+    Deleting,
+}
+
+impl fmt::Display for DeploymentState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DeploymentState::Creating => "Creating",
+            DeploymentState::Updating => "Updating",
+            DeploymentState::Succeeded => "Succeeded",
+            DeploymentState::Failed => "Failed",
+            DeploymentState::Deleting => "Deleting",
+        })
+    }
+}
+
+/// What `apply` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplyOutcome {
+    Created,
+    Updated,
+    /// Same spec and same model digest: nothing was restarted.
+    Unchanged,
+}
+
+/// How a client reaches an endpoint. The key is a secret: never print it.
+#[derive(Clone)]
+pub struct EndpointAccess {
+    pub scoring_uri: String,
+    pub key: String,
+}
+
+impl fmt::Debug for EndpointAccess {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EndpointAccess").field("scoring_uri", &self.scoring_uri).field("key", &"[secret]").finish()
+    }
+}
+
+/// Check that a traffic split names deployments and adds up to 100 (or is all zero).
+pub fn check_traffic(traffic: &BTreeMap<String, u32>, deployments: &[&str]) -> Result<(), String> {
+    for name in traffic.keys() {
+        if !deployments.contains(&name.as_str()) {
+            return Err(format!(
+                "`{name}` is not a deployment of this endpoint (deployments: {})",
+                deployments.join(", ")
+            ));
+        }
+    }
+    let total: u32 = traffic.values().sum();
+    if total != 100 && total != 0 {
+        return Err(format!("traffic adds up to {total}%; it must add up to 100% (or 0% to stop serving)"));
+    }
+    Ok(())
+}
+
+/// Check mirrored traffic: only to running deployments, at most 50% each, never to one that
+/// also gets live traffic (Azure ML's rules).
+pub fn check_mirror(
+    traffic: &BTreeMap<String, u32>,
+    mirror: &BTreeMap<String, u32>,
+    live: &[&str],
+) -> Result<(), String> {
+    for (deployment, percent) in mirror {
+        if !live.contains(&deployment.as_str()) {
+            return Err(format!("cannot mirror to `{deployment}`: it is not a running deployment"));
+        }
+        if *percent > 50 {
+            return Err(format!("mirrored traffic to `{deployment}` is {percent}%; at most 50% can be mirrored"));
+        }
+        if traffic.get(deployment).copied().unwrap_or(0) > 0 && *percent > 0 {
+            return Err(format!("`{deployment}` gets live traffic; a deployment cannot also get mirrored traffic"));
+        }
+    }
+    Ok(())
+}
+
+/// The header Azure ML uses to send a request to one deployment, whatever the split.
+pub const DEPLOYMENT_HEADER: &str = "azureml-model-deployment";
+
+/// How to apply a deployment.
+#[derive(Debug, Clone, Default)]
+pub struct DeployOptions {
+    /// Send all of the endpoint's traffic to this deployment once it is ready.
+    pub all_traffic: bool,
+    /// Leave the traffic as it is, even on an endpoint where nothing gets traffic yet (rollouts move it themselves).
+    pub keep_traffic: bool,
+    /// Echo the environment build's output.
+    pub stream_logs: bool,
+}

@@ -1,0 +1,348 @@
+//! The local workspace: a folder with a SQLite registry, a content-addressed blob store
+//! and one folder per job. It never opens a connection to anything but 127.0.0.1 (the
+//! MLflow endpoint its own jobs log to), so it runs the same on a laptop and in CI.
+
+pub mod audit;
+pub mod blobs;
+pub mod online;
+pub mod registry;
+pub mod runner;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use blobs::BlobStore;
+use registry::Registry;
+
+use aml_core::error::{Error, IoContext, Result};
+use aml_core::jobs::{Job, JobStatus};
+use aml_core::location::Access;
+use aml_core::model::{ModelVersion, NewModelVersion, Registered, VersionSelector};
+use aml_core::refs::ModelRef;
+use aml_core::tree::{self, Manifest};
+
+pub struct LocalWorkspace {
+    root: PathBuf,
+    registry: Registry,
+    blobs: BlobStore,
+}
+
+const DATABASE: &str = "registry.db";
+
+impl LocalWorkspace {
+    pub fn open(dir: &Path, access: Access) -> Result<LocalWorkspace> {
+        let root = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+        let database = root.join(DATABASE);
+        if !database.is_file() {
+            match access {
+                Access::Existing => return Err(Self::missing(&root)),
+                Access::CreateIfMissing => {
+                    fs::create_dir_all(root.join("jobs")).with_path("cannot create the workspace", &root)?;
+                    // A workspace is data, not source: keep it out of git by default.
+                    let ignore = root.join(".gitignore");
+                    if !ignore.exists() {
+                        fs::write(&ignore, "# created by aml-* tools: a local Azure ML workspace\n*\n")
+                            .with_path("cannot write", &ignore)?;
+                    }
+                }
+            }
+        }
+        let registry = Registry::open(&database)?;
+        let blobs = BlobStore::new(&root);
+        Ok(LocalWorkspace { root, registry, blobs })
+    }
+
+    /// The error for a workspace that is not there.
+    pub fn missing(dir: &Path) -> Error {
+        let root = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+        Error::usage(
+            format!("no local workspace at `{}`", root.display()),
+            "run `aml-train run` or `aml-register model` to create one, or point `--workspace local:DIR` (AML_WORKSPACE) at an existing one",
+        )
+    }
+
+    pub fn exists(dir: &Path) -> bool {
+        dir.join(DATABASE).is_file()
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.root.join(DATABASE)
+    }
+
+    pub fn jobs_dir(&self) -> PathBuf {
+        self.root.join("jobs")
+    }
+
+    pub fn job_dir(&self, name: &str) -> PathBuf {
+        self.jobs_dir().join(name)
+    }
+
+    pub fn datastore_path(&self, datastore: &str, path: &str) -> PathBuf {
+        self.root.join("datastores").join(datastore).join(path)
+    }
+
+    pub fn registry(&mut self) -> &mut Registry {
+        &mut self.registry
+    }
+
+    pub fn registry_ref(&self) -> &Registry {
+        &self.registry
+    }
+
+    // Models.
+
+    /// Store the source's blobs, then write the version's row (in one transaction).
+    /// Identical content under the same name returns the existing version, unless forced.
+    ///
+    /// Two ways in. When no version of the name has the same size, the content is new for
+    /// certain: each file is read once, hashed while it is written. Otherwise it may be a
+    /// re-registration: hash first and return the existing version without writing; should
+    /// it be new after all, the blobs are written with a second pass whose digests must match
+    /// the first (a file that changed in between is an error, not a mislabelled blob).
+    pub fn register_model(&mut self, new: &NewModelVersion) -> Result<Registered> {
+        // Writers clean up after writers that were killed mid-way.
+        self.blobs.sweep_abandoned();
+        let files = tree::list(&new.source_path)?;
+        let mut total = 0u64;
+        for (_, source) in &files {
+            total += fs::metadata(source).with_path("cannot read", source)?.len();
+        }
+        let maybe_known = new.force_new || self.registry.has_version_sized(&new.name, total, files.len() as u64)?;
+        let manifest = if maybe_known {
+            let manifest = tree::hash_files(files.clone())?;
+            if !new.force_new
+                && let Some(version) = self.registry.find_by_digest(&new.name, &manifest.digest())?
+            {
+                return Ok(Registered { version, reused: true });
+            }
+            for (entry, (_, source)) in manifest.entries.iter().zip(&files) {
+                if self.blobs.contains(&entry.digest) {
+                    continue;
+                }
+                let (stored, _) = self.blobs.ingest(source)?;
+                if stored != entry.digest {
+                    return Err(Error::failed(
+                        format!("`{}` changed while it was being registered", source.display()),
+                        Some("register it again once whatever writes it has finished".into()),
+                    ));
+                }
+            }
+            manifest
+        } else {
+            let mut entries = Vec::with_capacity(files.len());
+            for (name, source) in &files {
+                let (digest, size) = self.blobs.ingest(source)?;
+                entries.push(tree::FileEntry { path: name.clone(), size, digest });
+            }
+            Manifest { entries }
+        };
+        self.registry.insert_model_version(new, &manifest, &aml_core::time::now())
+    }
+
+    pub fn model_version(&self, reference: &ModelRef) -> Result<ModelVersion> {
+        if let Some(found) = self.registry.model_version(&reference.name, &reference.selector)? {
+            return Ok(found);
+        }
+        let (recent, total) = self.registry.list_versions(&reference.name, Some(5))?;
+        let hint = if total == 0 {
+            let models: Vec<String> = self.registry.list_models()?.into_iter().map(|m| m.name).collect();
+            match aml_core::yaml::closest(&reference.name, &models.iter().map(String::as_str).collect::<Vec<_>>()) {
+                Some(near) => format!("did you mean `{near}`? `aml-register list` shows every model"),
+                None => "`aml-register list` shows every model".into(),
+            }
+        } else {
+            format!(
+                "newest versions: {}; `aml-register list {}` shows them all",
+                recent.iter().map(|v| format!("`{}`", v.id())).collect::<Vec<_>>().join(", "),
+                reference.name
+            )
+        };
+        let what = match &reference.selector {
+            VersionSelector::Tag { key, value } => {
+                format!("no version of model `{}` has tag `{key}={value}`", reference.name)
+            }
+            _ if total == 0 => format!("no model named `{}` in this workspace", reference.name),
+            _ => format!("model `{}` has no version `{reference}`", reference.name),
+        };
+        Err(Error::usage(what, hint))
+    }
+
+    pub fn list_versions(&self, name: &str, limit: Option<u64>) -> Result<(Vec<ModelVersion>, u64)> {
+        self.registry.list_versions(name, limit)
+    }
+
+    pub fn list_models(&self) -> Result<Vec<ModelVersion>> {
+        self.registry.list_models()
+    }
+
+    pub fn update_tags(
+        &mut self,
+        version: &ModelVersion,
+        set: &BTreeMap<String, String>,
+        remove: &[String],
+    ) -> Result<ModelVersion> {
+        self.registry.update_tags(&version.name, &version.version, set, remove)
+    }
+
+    pub fn manifest(&self, version: &ModelVersion) -> Result<Manifest> {
+        self.registry.manifest(&version.name, &version.version)
+    }
+
+    /// A version's files: (path in the model, where its bytes are stored).
+    pub fn model_files(&self, version: &ModelVersion) -> Result<Vec<(String, PathBuf)>> {
+        let manifest = self.manifest(version)?;
+        Ok(manifest.entries.iter().map(|e| (e.path.clone(), self.blobs.path(&e.digest))).collect())
+    }
+
+    /// Copy a version's files into `dir`, checking every byte against its digest.
+    /// Refuses before writing anything if a file would be overwritten.
+    pub fn download_model(&self, version: &ModelVersion, dir: &Path) -> Result<Vec<PathBuf>> {
+        let manifest = self.manifest(version)?;
+        let targets: Vec<PathBuf> = manifest.entries.iter().map(|e| dir.join(&e.path)).collect();
+        if let Some(existing) = targets.iter().find(|t| t.exists()) {
+            return Err(Error::usage(
+                format!("`{}` already exists; nothing was downloaded", existing.display()),
+                "download into an empty or new folder",
+            ));
+        }
+        for (entry, target) in manifest.entries.iter().zip(&targets) {
+            if let Some(parent) = target.parent() {
+                fs::create_dir_all(parent).with_path("cannot create", parent)?;
+            }
+            self.blobs.copy_out(&entry.digest, target)?;
+        }
+        Ok(targets)
+    }
+
+    // Jobs.
+
+    pub fn job(&self, name: &str) -> Result<Job> {
+        if let Some(job) = self.registry.job(name)? {
+            return Ok(refresh_abandoned(job));
+        }
+        let recent = self.registry.recent_job_names(5)?;
+        let hint = match aml_core::yaml::closest(name, &recent.iter().map(String::as_str).collect::<Vec<_>>()) {
+            Some(near) => format!("did you mean `{near}`?"),
+            None if recent.is_empty() => {
+                "no jobs have run in this workspace yet; start one with `aml-train run JOB.yml`".into()
+            }
+            None => format!("recent jobs: {}", recent.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")),
+        };
+        Err(Error::usage(format!("no job named `{name}` in this workspace"), hint))
+    }
+
+    /// Cancel a running job: its `aml-train run` process is sent SIGINT, as Ctrl-C would be,
+    /// and cancels it wherever it runs (its process here, or `runs/cancel` on Databricks);
+    /// then wait for the record to say it ended.
+    pub fn cancel_job(&self, name: &str) -> Result<Job> {
+        let job = self.job(name)?;
+        if job.status.is_terminal() {
+            return Err(Error::usage(format!("job `{name}` already ended: {}", job.status), "nothing to cancel"));
+        }
+        let pid = job
+            .runner_pid
+            .ok_or_else(|| Error::failed(format!("job `{name}` has no runner process to signal"), None))?;
+        if !aml_core::process::interrupt(pid) {
+            return Err(Error::failed(
+                format!("cannot signal the aml-train process (pid {pid}) running job `{name}`"),
+                Some("is it running as another user?".into()),
+            ));
+        }
+        aml_core::status!("asked the aml-train process (pid {pid}) running job {name} to cancel it");
+        let started = std::time::Instant::now();
+        loop {
+            let job = self.job(name)?;
+            if job.status.is_terminal() {
+                return Ok(job);
+            }
+            if started.elapsed() > std::time::Duration::from_secs(600) {
+                return Err(Error::failed(
+                    format!("job `{name}` is still {} 10 minutes after it was asked to cancel", job.status),
+                    None,
+                ));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
+
+    pub fn job_steps(&self, name: &str) -> Result<Vec<Job>> {
+        Ok(self.registry.children(name)?.into_iter().map(refresh_abandoned).collect())
+    }
+
+    /// A job's metrics; a pipeline's are its steps' merged, later steps winning on a clash.
+    pub fn job_metrics(&self, job: &Job) -> Result<BTreeMap<String, f64>> {
+        let mut metrics = BTreeMap::new();
+        for step in self.job_steps(&job.name)? {
+            metrics.extend(self.registry.latest_metrics(&step.name)?);
+        }
+        metrics.extend(self.registry.latest_metrics(&job.name)?);
+        Ok(metrics)
+    }
+
+    pub fn job_params(&self, job: &Job) -> Result<BTreeMap<String, String>> {
+        let mut params = BTreeMap::new();
+        for step in self.job_steps(&job.name)? {
+            params.extend(self.registry.params(&step.name)?);
+        }
+        params.extend(self.registry.params(&job.name)?);
+        Ok(params)
+    }
+
+    pub fn job_log(&self, name: &str) -> PathBuf {
+        self.job_dir(name).join("logs").join("std_log.txt")
+    }
+
+    /// Where a job's named output is on disk, if the job finished and has that output.
+    pub fn job_output_path(&self, job_name: &str, output: &str) -> Result<PathBuf> {
+        let job = self.job(job_name)?;
+        let Some(record) = job.outputs.get(output) else {
+            return Err(Error::usage(
+                format!("job `{job_name}` has no output `{output}`"),
+                match job.outputs.is_empty() {
+                    true => "the job declares no outputs".to_string(),
+                    false => format!(
+                        "its outputs: {}",
+                        job.outputs.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                    ),
+                },
+            ));
+        };
+        if job.status != JobStatus::Completed {
+            return Err(Error::usage(
+                format!("job `{job_name}` is {}; its output `{output}` may be incomplete", job.status),
+                format!("use the output of a Completed job; `aml-train logs {job_name}` shows what happened"),
+            ));
+        }
+        let path = PathBuf::from(&record.path);
+        if !path.exists() {
+            return Err(Error::usage(
+                format!("job `{job_name}` completed but wrote nothing to its output `{output}` (`{}`)", path.display()),
+                "check that the script writes to the path it is given for this output",
+            ));
+        }
+        Ok(path)
+    }
+}
+
+/// A job still marked running whose `aml-train` process is gone was killed; say so.
+fn refresh_abandoned(mut job: Job) -> Job {
+    if !job.status.is_terminal()
+        && job.status != JobStatus::NotStarted
+        && let Some(pid) = job.runner_pid
+        && !blobs::process_alive(pid as i32)
+    {
+        job.status = JobStatus::Failed;
+        job.error = Some(format!("the aml-train process (pid {pid}) that ran this job ended without finishing it"));
+    }
+    job
+}
+
+/// The registry's SQLite failing is a storage failure of the workspace.
+pub(crate) fn sql(e: rusqlite::Error) -> Error {
+    Error::storage("the workspace registry (SQLite) failed", e)
+}

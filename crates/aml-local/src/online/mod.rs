@@ -1,0 +1,552 @@
+//! Online endpoints on the local workspace: each deployment is the Azure ML inference
+//! server running `score.py` in its environment, behind a router of ours on 127.0.0.1.
+//! Both run detached and outlive the command that started them; their state lives in the
+//! registry, so any later command (or the router itself) brings them back after a crash.
+
+pub mod records;
+pub mod router;
+pub mod server;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use records::{DeploymentRecord, EndpointRecord};
+
+use crate::LocalWorkspace;
+use crate::blobs::process_alive;
+use crate::runner::environment;
+use aml_core::digest::Digest;
+use aml_core::error::{Error, IoContext, Result};
+use aml_core::jobplan::{EnvPlan, plan_environment};
+use aml_core::online::{ApplyOutcome, DeployOptions, DeploymentState, Endpoint, EndpointAccess, check_traffic};
+use aml_core::process::Cancellation;
+use aml_core::refs::ModelRef;
+use aml_core::yaml::endpoint::{DeploymentModel, OnlineDeployment, OnlineEndpoint};
+
+fn encode<T: serde::Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::storage("cannot encode a record", e))
+}
+
+fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| Error::storage("a stored endpoint record is unreadable", e))
+}
+
+/// A secret made of 32 random bytes, hex-encoded.
+fn new_key() -> Result<String> {
+    let bytes = aml_core::ids::random_bytes::<32>()?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+impl LocalWorkspace {
+    fn endpoints_dir(&self) -> PathBuf {
+        self.root().join("endpoints")
+    }
+
+    fn endpoint_record(&self, name: &str) -> Result<EndpointRecord> {
+        match self.registry_ref().endpoint(name)? {
+            Some((text, _)) => decode(&text),
+            None => {
+                let known = self.registry_ref().endpoint_names()?;
+                let hint = match aml_core::yaml::closest(name, &known.iter().map(String::as_str).collect::<Vec<_>>()) {
+                    Some(near) => format!("did you mean `{near}`?"),
+                    None if known.is_empty() => {
+                        "no endpoints yet: `aml-deploy apply -f endpoint.yml` creates one".into()
+                    }
+                    None => {
+                        format!("endpoints: {}", known.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "))
+                    }
+                };
+                Err(Error::usage(format!("no endpoint named `{name}` in this workspace"), hint))
+            }
+        }
+    }
+
+    fn deployment_records(&self, endpoint: &str) -> Result<Vec<DeploymentRecord>> {
+        self.registry_ref().deployments(endpoint)?.iter().map(|t| decode(t)).collect()
+    }
+
+    fn view(&self, name: &str) -> Result<Endpoint> {
+        let record = self.endpoint_record(name)?;
+        Ok(record.view(&self.deployment_records(name)?))
+    }
+
+    pub fn endpoints(&self) -> Result<Vec<Endpoint>> {
+        self.registry_ref().endpoint_names()?.iter().map(|n| self.view(n)).collect()
+    }
+
+    /// The endpoint as it is now, its router started again if it had stopped.
+    pub fn endpoint(&mut self, name: &str) -> Result<Endpoint> {
+        self.endpoint_record(name)?;
+        self.ensure_router(name)?;
+        self.view(name)
+    }
+
+    /// The scoring URI and key, for clients such as `smoke-test`.
+    pub fn endpoint_access(&mut self, name: &str) -> Result<EndpointAccess> {
+        self.ensure_router(name)?;
+        let record = self.endpoint_record(name)?;
+        let scoring_uri = record
+            .scoring_uri()
+            .ok_or_else(|| Error::service(format!("endpoint `{name}` has no router port"), None))?;
+        Ok(EndpointAccess { scoring_uri, key: record.keys[0].clone() })
+    }
+
+    pub fn apply_endpoint(&mut self, spec: &OnlineEndpoint) -> Result<(Endpoint, ApplyOutcome)> {
+        let now = aml_core::time::now();
+        let existing = self.registry_ref().endpoint(&spec.name)?;
+        let outcome = match existing {
+            None => {
+                if !spec.traffic.is_empty() || !spec.mirror_traffic.is_empty() {
+                    return Err(Error::usage(
+                        format!("endpoint `{}` is new, so it has no deployments to give traffic to", spec.name),
+                        "remove `traffic:` for now; apply the deployments, then `aml-deploy traffic` or `rollout`",
+                    ));
+                }
+                let record = EndpointRecord {
+                    name: spec.name.clone(),
+                    spec: spec.clone(),
+                    keys: [new_key()?, new_key()?],
+                    traffic: BTreeMap::new(),
+                    mirror_traffic: BTreeMap::new(),
+                    port: None,
+                    router_pid: None,
+                    created_at: now.clone(),
+                    updated_at: now,
+                };
+                fs::create_dir_all(self.endpoints_dir().join(&spec.name))
+                    .with_path("cannot create", &self.endpoints_dir())?;
+                self.registry_ref().put_endpoint(&spec.name, &encode(&record)?)?;
+                ApplyOutcome::Created
+            }
+            Some((text, _)) => {
+                let record: EndpointRecord = decode(&text)?;
+                if encode(&record.spec)? == encode(spec)? {
+                    ApplyOutcome::Unchanged
+                } else {
+                    let deployments = self.deployment_records(&spec.name)?;
+                    let names: Vec<&str> = deployments.iter().map(|d| d.name.as_str()).collect();
+                    let traffic: BTreeMap<String, u32> = spec.traffic.iter().map(|(k, v)| (k.clone(), *v)).collect();
+                    let mirror: BTreeMap<String, u32> =
+                        spec.mirror_traffic.iter().map(|(k, v)| (k.clone(), *v)).collect();
+                    if !traffic.is_empty() {
+                        check_traffic(&traffic, &names)
+                            .map_err(|p| Error::usage(p, "fix `traffic:` in the endpoint file"))?;
+                    }
+                    self.registry().modify_endpoint(&spec.name, |text| {
+                        let mut record: EndpointRecord = decode(text)?;
+                        record.spec = spec.clone();
+                        if !traffic.is_empty() {
+                            record.traffic = traffic.clone();
+                        }
+                        if !mirror.is_empty() {
+                            record.mirror_traffic = mirror.clone();
+                        }
+                        record.updated_at = aml_core::time::now();
+                        encode(&record)
+                    })?;
+                    ApplyOutcome::Updated
+                }
+            }
+        };
+        self.ensure_router(&spec.name)?;
+        self.reload_router(&spec.name)?;
+        Ok((self.view(&spec.name)?, outcome))
+    }
+
+    /// Create or update a deployment. Same spec, model and code → nothing restarted. An update
+    /// starts the new revision beside the old one and switches only once it is ready.
+    pub fn apply_deployment(
+        &mut self,
+        file: &Path,
+        spec: &OnlineDeployment,
+        options: &DeployOptions,
+    ) -> Result<(Endpoint, ApplyOutcome)> {
+        self.endpoint_record(&spec.endpoint_name)
+            .map_err(|_| aml_core::yaml::endpoint::missing_endpoint(file, spec))?;
+        aml_core::refs::check_name(&spec.name, "deployment name")?;
+        let (code_dir, scoring_script) = aml_core::yaml::endpoint::scoring_code(file, spec)?;
+        let environment = spec.environment.as_ref().ok_or_else(|| {
+            Error::in_file(file, Some("environment"), "is missing", "give the environment (`image` and `conda_file`)")
+        })?;
+        let mut warnings = Vec::new();
+        let env_plan = plan_environment(file, "environment", environment, &mut warnings)?;
+        for warning in warnings {
+            aml_core::status!("warning: {warning}");
+        }
+        let model = match &spec.model {
+            None => None,
+            Some(model) => Some(self.deployment_model(file, spec, model)?),
+        };
+
+        let code_manifest = aml_core::tree::hash_files(aml_core::tree::snapshot_files(&code_dir)?)?;
+        let fingerprint = Digest::of_bytes(
+            encode(&serde_json::json!({
+                "spec": spec,
+                "model": model.as_ref().map(|m| m.digest),
+                "code": code_manifest.digest(),
+                "environment": format!("{env_plan:?}"),
+                "launcher": 1,
+            }))?
+            .as_bytes(),
+        );
+        let previous = self.deployment_records(&spec.endpoint_name)?.into_iter().find(|d| d.name == spec.name);
+        if let Some(previous) = &previous {
+            let running =
+                previous.state == DeploymentState::Succeeded && previous.pid.is_some_and(|p| process_alive(p as i32));
+            if previous.fingerprint == fingerprint && running {
+                self.ensure_router(&spec.endpoint_name)?;
+                if options.all_traffic {
+                    self.set_traffic(&spec.endpoint_name, Some(BTreeMap::from([(spec.name.clone(), 100)])), None)?;
+                }
+                return Ok((self.view(&spec.endpoint_name)?, ApplyOutcome::Unchanged));
+            }
+        }
+
+        let python = self.deployment_python(&env_plan, options.stream_logs)?;
+        let revision = self.endpoints_dir().join(&spec.endpoint_name).join(&spec.name).join(&fingerprint.hex()[..12]);
+        if !revision.join("launch.py").is_file() {
+            let staging = revision.with_extension("partial");
+            let _ = fs::remove_dir_all(&staging);
+            fs::create_dir_all(staging.join("model")).with_path("cannot create", &staging)?;
+            crate::runner::snapshot(&code_dir, &staging.join("code"))?;
+            if let Some(model) = &model {
+                self.download_model(model, &staging.join("model"))?;
+            }
+            server::write_launcher(&staging)?;
+            let _ = fs::remove_dir_all(&revision);
+            fs::rename(&staging, &revision).with_path("cannot move into place", &revision)?;
+        }
+        let now = aml_core::time::now();
+        let mut record = DeploymentRecord {
+            endpoint: spec.endpoint_name.clone(),
+            name: spec.name.clone(),
+            spec: spec.clone(),
+            model: model.as_ref().map(|m| m.id()),
+            model_digest: model.as_ref().map(|m| m.digest),
+            fingerprint,
+            dir: revision.clone(),
+            python,
+            entry_script: scoring_script,
+            environment_variables: spec.environment_variables.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            port: None,
+            pid: None,
+            state: if previous.is_some() { DeploymentState::Updating } else { DeploymentState::Creating },
+            error: None,
+            restarts: 0,
+            created_at: previous.as_ref().map(|p| p.created_at.clone()).unwrap_or_else(|| now.clone()),
+            updated_at: now,
+        };
+        if previous.is_none() {
+            self.registry_ref().put_deployment(&record.endpoint, &record.name, &encode(&record)?)?;
+        }
+        aml_core::status!(
+            "starting deployment {} of endpoint {} ({})",
+            record.name,
+            record.endpoint,
+            record.model.as_deref().unwrap_or("no model")
+        );
+        let log = record.log_path();
+        let started = server::start_inference_server(
+            &record.python,
+            &record.dir,
+            &record.entry_script,
+            &record.environment_variables,
+            &log,
+            None,
+        );
+        let ready = started.and_then(|(pid, port)| {
+            match server::wait_ready(pid, port, "/", router::readiness_timeout(&record)) {
+                Ok(()) => Ok((pid, port)),
+                Err(reason) => {
+                    server::stop(pid);
+                    Err(Error::failed(
+                        format!(
+                            "deployment `{}` never became ready: {reason}; last lines of its log:\n{}",
+                            record.name,
+                            server::log_tail(&log, 25)
+                        ),
+                        Some(format!("the whole log: `aml-deploy logs {} {}`", record.endpoint, record.name)),
+                    ))
+                }
+            }
+        });
+        let (pid, port) = match ready {
+            Ok(ready) => ready,
+            Err(error) => {
+                // A new deployment is marked failed; an update leaves the old revision serving.
+                let message = error.to_string();
+                self.registry().modify_deployment(&record.endpoint, &record.name, |text| {
+                    let mut stored: DeploymentRecord = decode(text)?;
+                    if previous.is_none() {
+                        stored.state = DeploymentState::Failed;
+                    }
+                    stored.error = Some(message.clone());
+                    stored.updated_at = aml_core::time::now();
+                    encode(&stored)
+                })?;
+                return Err(error);
+            }
+        };
+        record.pid = Some(pid);
+        record.port = Some(port);
+        record.state = DeploymentState::Succeeded;
+        let new_record = encode(&record)?;
+        self.registry().modify_deployment(&record.endpoint, &record.name, |_| Ok(new_record.clone()))?;
+        self.ensure_router(&record.endpoint)?;
+        self.reload_router(&record.endpoint)?;
+        if let Some(old) = previous.as_ref().and_then(|p| p.pid).filter(|p| *p != pid) {
+            server::stop(old);
+        }
+        let serving: u32 = self.endpoint_record(&record.endpoint)?.traffic.values().sum();
+        if options.all_traffic || (serving == 0 && !options.keep_traffic) {
+            if serving == 0 && !options.all_traffic {
+                aml_core::status!(
+                    "deployment {} is the endpoint's only live one: it gets 100% of the traffic",
+                    record.name
+                );
+            }
+            self.set_traffic(&record.endpoint, Some(BTreeMap::from([(record.name.clone(), 100)])), None)?;
+        }
+        let outcome = if previous.is_some() { ApplyOutcome::Updated } else { ApplyOutcome::Created };
+        Ok((self.view(&record.endpoint)?, outcome))
+    }
+
+    /// The model a deployment serves: a registered reference, or an inline model registered
+    /// on the fly (as `az ml` registers an anonymous model asset).
+    fn deployment_model(
+        &mut self,
+        file: &Path,
+        spec: &OnlineDeployment,
+        model: &DeploymentModel,
+    ) -> Result<aml_core::model::ModelVersion> {
+        match model {
+            DeploymentModel::Registered(written) => {
+                let reference: ModelRef = written.parse().map_err(|e: Error| {
+                    Error::in_file(file, Some("model"), e.to_string(), "write `azureml:<name>:<version>`")
+                })?;
+                self.model_version(&reference).map_err(|e| {
+                    Error::in_file(
+                        file,
+                        Some("model"),
+                        e.to_string(),
+                        e.hint().unwrap_or("register the model first").to_string(),
+                    )
+                })
+            }
+            DeploymentModel::Inline(inline) => {
+                let new = aml_core::yaml::endpoint::inline_model(file, spec, inline)?;
+                Ok(self.register_model(&new)?.version)
+            }
+        }
+    }
+
+    /// A Python with the environment's packages and the inference server.
+    fn deployment_python(&self, plan: &EnvPlan, echo: bool) -> Result<PathBuf> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::storage("cannot start a runtime", e))?;
+        let interpreter = runtime.block_on(async {
+            let mut cancel = Cancellation::install()?;
+            environment::ensure(plan, &mut cancel, echo).await
+        })?;
+        let check = std::process::Command::new(&interpreter.python)
+            .args(["-c", "import azureml_inference_server_http"])
+            .output();
+        if !check.is_ok_and(|o| o.status.success()) {
+            let described = match plan {
+                EnvPlan::Packages { described_by, .. } => format!("`{}`", described_by.display()),
+                EnvPlan::BaseInterpreter { .. } => "the environment".into(),
+            };
+            return Err(Error::usage(
+                format!("{described} does not install the Azure ML inference server"),
+                "add `azureml-inference-server-http` to its pip dependencies (Azure ML's inference images have it)",
+            ));
+        }
+        Ok(interpreter.python)
+    }
+
+    /// Set the split of live traffic and/or mirrored traffic; the router applies it before this returns.
+    pub fn set_traffic(
+        &mut self,
+        name: &str,
+        traffic: Option<BTreeMap<String, u32>>,
+        mirror: Option<BTreeMap<String, u32>>,
+    ) -> Result<Endpoint> {
+        let deployments = self.deployment_records(name)?;
+        let live: Vec<&str> =
+            deployments.iter().filter(|d| d.state == DeploymentState::Succeeded).map(|d| d.name.as_str()).collect();
+        let record = self.endpoint_record(name)?;
+        let traffic = traffic.unwrap_or(record.traffic.clone());
+        let mirror = mirror.unwrap_or(record.mirror_traffic.clone());
+        check_traffic(&traffic, &live)
+            .map_err(|p| Error::usage(p, "`aml-deploy show` lists the endpoint's running deployments"))?;
+        aml_core::online::check_mirror(&traffic, &mirror, &live).map_err(|p| {
+            Error::usage(p, "mirror to a running deployment of this endpoint with 0% live traffic, at most 50%")
+        })?;
+        self.registry().modify_endpoint(name, |text| {
+            let mut record: EndpointRecord = decode(text)?;
+            record.traffic = traffic.clone();
+            record.mirror_traffic = mirror.iter().filter(|(_, p)| **p > 0).map(|(k, v)| (k.clone(), *v)).collect();
+            record.updated_at = aml_core::time::now();
+            encode(&record)
+        })?;
+        self.ensure_router(name)?;
+        self.reload_router(name)?;
+        self.view(name)
+    }
+
+    /// The deployment's server log, whole or its last `tail` lines.
+    pub fn deployment_log(&self, endpoint: &str, deployment: &str, tail: Option<usize>) -> Result<(String, String)> {
+        let records = self.deployment_records(endpoint)?;
+        let record = records.iter().find(|d| d.name == deployment).ok_or_else(|| {
+            Error::usage(
+                format!("endpoint `{endpoint}` has no deployment `{deployment}`"),
+                format!(
+                    "its deployments: {}",
+                    records.iter().map(|d| format!("`{}`", d.name)).collect::<Vec<_>>().join(", ")
+                ),
+            )
+        })?;
+        let path = record.log_path();
+        let text = match tail {
+            Some(lines) => server::log_tail(&path, lines),
+            None => fs::read_to_string(&path).unwrap_or_default(),
+        };
+        Ok((path.display().to_string(), text))
+    }
+
+    pub fn delete_deployment(&mut self, endpoint: &str, deployment: &str) -> Result<()> {
+        let record = self.endpoint_record(endpoint)?;
+        if record.traffic.get(deployment).copied().unwrap_or(0) > 0
+            || record.mirror_traffic.get(deployment).copied().unwrap_or(0) > 0
+        {
+            return Err(Error::usage(
+                format!("deployment `{deployment}` still gets traffic"),
+                format!("move its traffic first: `aml-deploy traffic {endpoint} <other>=100`"),
+            ));
+        }
+        let deployments = self.deployment_records(endpoint)?;
+        let target = deployments.iter().find(|d| d.name == deployment).ok_or_else(|| {
+            Error::usage(
+                format!("endpoint `{endpoint}` has no deployment `{deployment}`"),
+                "`aml-deploy show` lists them",
+            )
+        })?;
+        // Marked first, so the router's supervisor does not start it again while it stops.
+        self.registry().modify_deployment(endpoint, deployment, |text| {
+            let mut record: DeploymentRecord = decode(text)?;
+            record.state = DeploymentState::Deleting;
+            encode(&record)
+        })?;
+        if let Some(pid) = target.pid {
+            server::stop(pid);
+        }
+        self.registry_ref().delete_deployment(endpoint, deployment)?;
+        self.reload_router(endpoint)?;
+        let _ = fs::remove_dir_all(self.endpoints_dir().join(endpoint).join(deployment));
+        Ok(())
+    }
+
+    /// Stop the router and every deployment, and forget the endpoint.
+    pub fn delete_endpoint(&mut self, name: &str) -> Result<()> {
+        let record = self.endpoint_record(name)?;
+        // The router first: it restarts deployments it sees stopped.
+        if let Some(pid) = record.router_pid {
+            server::stop(pid);
+        }
+        for deployment in self.deployment_records(name)? {
+            if let Some(pid) = deployment.pid {
+                server::stop(pid);
+            }
+        }
+        self.registry_ref().delete_endpoint(name)?;
+        let _ = fs::remove_dir_all(self.endpoints_dir().join(name));
+        Ok(())
+    }
+
+    /// Start the endpoint's router unless it is running and answering.
+    fn ensure_router(&mut self, name: &str) -> Result<()> {
+        let record = self.endpoint_record(name)?;
+        if let (Some(pid), Some(port)) = (record.router_pid, record.port)
+            && process_alive(pid as i32)
+            && server::request(port, "GET", router::HEALTH_PATH, &[], b"", Duration::from_secs(2))
+                .is_ok_and(|(s, _)| s == 200)
+        {
+            return Ok(());
+        }
+        let program = std::env::current_exe()
+            .ok()
+            .map(|exe| exe.with_file_name("aml-deploy"))
+            .filter(|p| p.is_file())
+            .ok_or_else(|| {
+                Error::service(
+                    "cannot find the `aml-deploy` program to run the endpoint's router",
+                    Some("install aml-deploy next to the other aml-* tools".into()),
+                )
+            })?;
+        let dir = self.endpoints_dir().join(name);
+        fs::create_dir_all(&dir).with_path("cannot create", &dir)?;
+        let log = dir.join("router.log");
+        let args = vec![
+            "serve-endpoint".to_string(),
+            name.to_string(),
+            "--workspace".into(),
+            format!("local:{}", self.root().display()),
+        ];
+        let pid = server::spawn_detached(&program, &args, &[("AML_CI".into(), "none".into())], self.root(), &log)?;
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(20) {
+            let record = self.endpoint_record(name)?;
+            if let (Some(p), Some(port)) = (record.router_pid, record.port)
+                && p == pid
+                && server::request(port, "GET", router::HEALTH_PATH, &[], b"", Duration::from_secs(2))
+                    .is_ok_and(|(s, _)| s == 200)
+            {
+                return Ok(());
+            }
+            if !process_alive(pid as i32) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err(Error::service(
+            format!(
+                "the router of endpoint `{name}` did not start; last lines of its log:\n{}",
+                server::log_tail(&log, 15)
+            ),
+            Some(format!("its log: `{}`", log.display())),
+        ))
+    }
+
+    /// Tell the router to reload now, and check it took the latest generation.
+    fn reload_router(&mut self, name: &str) -> Result<()> {
+        let record = self.endpoint_record(name)?;
+        let (Some(port), Some(generation)) = (record.port, self.registry_ref().generation(name)?) else {
+            return Ok(());
+        };
+        let authorization = format!("Bearer {}", record.keys[0]);
+        let answer = server::request(
+            port,
+            "POST",
+            router::RELOAD_PATH,
+            &[("Authorization", &authorization)],
+            b"",
+            Duration::from_secs(10),
+        );
+        let applied = answer
+            .ok()
+            .filter(|(status, _)| *status == 200)
+            .and_then(|(_, body)| serde_json::from_slice::<serde_json::Value>(&body).ok())
+            .and_then(|v| v["generation"].as_i64());
+        match applied {
+            Some(applied) if applied >= generation => Ok(()),
+            _ => Err(Error::service(
+                format!("the router of endpoint `{name}` did not take the new configuration"),
+                Some(format!("see `{}`", self.endpoints_dir().join(name).join("router.log").display())),
+            )),
+        }
+    }
+}

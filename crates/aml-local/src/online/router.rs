@@ -1,0 +1,395 @@
+//! The endpoint's router: what a local endpoint's scoring URI answers. Key auth
+//! (`Authorization: Bearer`), the traffic split by weight, the `azureml-model-deployment`
+//! header that pins a deployment, and mirrored traffic, in front of one inference server
+//! per deployment. It reloads its routing when the endpoint's generation changes (at once
+//! when told, else within 250 ms) and restarts deployment processes that die.
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use http_body_util::Full;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::json;
+
+use super::records::{DeploymentRecord, EndpointRecord};
+use super::server;
+use crate::blobs::process_alive;
+use crate::registry::Registry;
+use aml_core::error::{Error, Result};
+use aml_core::online::DeploymentState;
+
+pub use aml_core::online::DEPLOYMENT_HEADER;
+/// Paths of our own, not forwarded: health (no auth) and reload (auth).
+pub const HEALTH_PATH: &str = "/.aml/health";
+pub const RELOAD_PATH: &str = "/.aml/reload";
+
+struct Routing {
+    generation: i64,
+    keys: [String; 2],
+    traffic: Vec<(String, u32)>,
+    mirror: Vec<(String, u32)>,
+    ports: HashMap<String, u16>,
+}
+
+struct RouterState {
+    root: PathBuf,
+    endpoint: String,
+    routing: RwLock<Arc<Routing>>,
+    client: Client<HttpConnector, Full<Bytes>>,
+    random: AtomicU64,
+}
+
+fn database(root: &Path) -> PathBuf {
+    root.join("registry.db")
+}
+
+/// Read the endpoint and its deployments; None when the endpoint was deleted.
+fn load(root: &Path, endpoint: &str) -> Result<Option<Routing>> {
+    let registry = Registry::open(&database(root))?;
+    let Some((record, generation)) = registry.endpoint(endpoint)? else { return Ok(None) };
+    let record: EndpointRecord =
+        serde_json::from_str(&record).map_err(|e| Error::storage("an endpoint record is unreadable", e))?;
+    let mut ports = HashMap::new();
+    for text in registry.deployments(endpoint)? {
+        let deployment: DeploymentRecord =
+            serde_json::from_str(&text).map_err(|e| Error::storage("a deployment record is unreadable", e))?;
+        if let (DeploymentState::Succeeded, Some(port)) = (deployment.state, deployment.port) {
+            ports.insert(deployment.name, port);
+        }
+    }
+    Ok(Some(Routing {
+        generation,
+        keys: record.keys.clone(),
+        traffic: record.traffic.iter().filter(|(_, w)| **w > 0).map(|(k, w)| (k.clone(), *w)).collect(),
+        mirror: record.mirror_traffic.iter().filter(|(_, w)| **w > 0).map(|(k, w)| (k.clone(), *w)).collect(),
+        ports,
+    }))
+}
+
+/// Run the router for `endpoint` until the endpoint is deleted or the process is told to stop.
+pub fn serve(root: &Path, endpoint: &str) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::storage("cannot start the router", e))?;
+    runtime.block_on(serve_async(root.to_path_buf(), endpoint.to_string()))
+}
+
+async fn serve_async(root: PathBuf, endpoint: String) -> Result<()> {
+    let Some(routing) = load(&root, &endpoint)? else {
+        return Err(Error::usage(format!("no endpoint named `{endpoint}`"), "apply the endpoint first"));
+    };
+    let mut registry = Registry::open(&database(&root))?;
+    let preferred = registry
+        .endpoint(&endpoint)?
+        .and_then(|(r, _)| serde_json::from_str::<EndpointRecord>(&r).ok())
+        .and_then(|r| r.port);
+    let listener = match preferred {
+        Some(port) => match listen(port) {
+            Ok(listener) => listener,
+            Err(_) => {
+                eprintln!("port {port} is taken; the endpoint moves to a new port");
+                listen(0).map_err(|e| Error::storage("cannot listen on 127.0.0.1", e))?
+            }
+        },
+        None => listen(0).map_err(|e| Error::storage("cannot listen on 127.0.0.1", e))?,
+    };
+    let port = listener.local_addr().map_err(|e| Error::storage("cannot read the router's address", e))?.port();
+    let pid = std::process::id();
+    registry.modify_endpoint(&endpoint, |text| {
+        let mut record: EndpointRecord =
+            serde_json::from_str(text).map_err(|e| Error::storage("an endpoint record is unreadable", e))?;
+        record.port = Some(port);
+        record.router_pid = Some(pid);
+        serde_json::to_string(&record).map_err(|e| Error::storage("cannot encode an endpoint record", e))
+    })?;
+    eprintln!("{} router for `{endpoint}` listening on 127.0.0.1:{port} (pid {pid})", aml_core::time::now());
+
+    let seed = u64::from(pid) ^ aml_core::time::now_millis() as u64 | 1;
+    let state = Arc::new(RouterState {
+        root: root.clone(),
+        endpoint: endpoint.clone(),
+        routing: RwLock::new(Arc::new(routing)),
+        client: Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).build_http(),
+        random: AtomicU64::new(seed),
+    });
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(watch_generation(state.clone(), stop_tx.clone()));
+    tokio::spawn(supervise(state.clone()));
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+            tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
+            let _ = stop_tx.send(true);
+        }
+    });
+    let app = axum::Router::new().fallback(handle).with_state(state);
+    let mut stop = stop_rx;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            while !*stop.borrow() {
+                if stop.changed().await.is_err() {
+                    break;
+                }
+            }
+        })
+        .await
+        .map_err(|e| Error::storage("the router stopped", e))?;
+    eprintln!("{} router for `{endpoint}` stopped", aml_core::time::now());
+    Ok(())
+}
+
+/// Listen with SO_REUSEADDR: a router restarted after a crash gets its port back at once,
+/// despite the connections of the previous one still in TIME_WAIT (measured: without it the
+/// port stayed taken and the endpoint moved).
+fn listen(port: u16) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.set_reuseaddr(true)?;
+    socket.bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))?;
+    socket.listen(1024)
+}
+
+fn reload(state: &RouterState) -> Result<Option<i64>> {
+    match load(&state.root, &state.endpoint)? {
+        Some(routing) => {
+            let generation = routing.generation;
+            *state.routing.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(routing);
+            Ok(Some(generation))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Reload when the endpoint's generation moves; stop when the endpoint is gone.
+async fn watch_generation(state: Arc<RouterState>, stop: tokio::sync::watch::Sender<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        tick.tick().await;
+        let current = state.routing.read().unwrap_or_else(|p| p.into_inner()).generation;
+        let seen = tokio::task::spawn_blocking({
+            let root = state.root.clone();
+            let endpoint = state.endpoint.clone();
+            move || Registry::open(&database(&root)).and_then(|r| r.generation(&endpoint))
+        })
+        .await;
+        match seen {
+            Ok(Ok(None)) => {
+                let _ = stop.send(true);
+                return;
+            }
+            Ok(Ok(Some(generation))) if generation != current => {
+                let state = state.clone();
+                let _ = tokio::task::spawn_blocking(move || reload(&state)).await;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Restart deployments whose server died, on the same port when it is free.
+async fn supervise(state: Arc<RouterState>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let state = state.clone();
+        let _ = tokio::task::spawn_blocking(move || restart_dead(&state)).await;
+    }
+}
+
+fn restart_dead(state: &RouterState) -> Result<()> {
+    let mut registry = Registry::open(&database(&state.root))?;
+    for text in registry.deployments(&state.endpoint)? {
+        let deployment: DeploymentRecord =
+            serde_json::from_str(&text).map_err(|e| Error::storage("a deployment record is unreadable", e))?;
+        let dead = deployment.state == DeploymentState::Succeeded
+            && deployment.pid.is_none_or(|pid| !process_alive(pid as i32));
+        if !dead {
+            continue;
+        }
+        let log = deployment.log_path();
+        eprintln!("{} deployment `{}` is not running; restarting it", aml_core::time::now(), deployment.name);
+        // What is left of the dead server (its workers) goes first.
+        if let Some(pid) = deployment.pid {
+            server::stop(pid);
+        }
+        let started = server::start_inference_server(
+            &deployment.python,
+            &deployment.dir,
+            &deployment.entry_script,
+            &deployment.environment_variables,
+            &log,
+            deployment.port,
+        );
+        let outcome = started.and_then(|(pid, port)| {
+            server::wait_ready(pid, port, "/", readiness_timeout(&deployment)).map(|()| (pid, port)).map_err(|reason| {
+                server::stop(pid);
+                Error::failed(reason, None)
+            })
+        });
+        registry.modify_deployment(&state.endpoint, &deployment.name, |text| {
+            let mut record: DeploymentRecord =
+                serde_json::from_str(text).map_err(|e| Error::storage("a deployment record is unreadable", e))?;
+            match &outcome {
+                Ok((pid, port)) => {
+                    record.pid = Some(*pid);
+                    record.port = Some(*port);
+                    record.restarts += 1;
+                }
+                Err(e) => {
+                    record.state = DeploymentState::Failed;
+                    record.error = Some(format!("restart failed: {e}"));
+                }
+            }
+            record.updated_at = aml_core::time::now();
+            serde_json::to_string(&record).map_err(|e| Error::storage("cannot encode a deployment record", e))
+        })?;
+        reload(state)?;
+    }
+    Ok(())
+}
+
+/// Azure ML's readiness probe defaults: 10 s delay, then 30 tries every 10 s.
+pub fn readiness_timeout(deployment: &DeploymentRecord) -> Duration {
+    let probe = deployment.spec.readiness_probe.clone().unwrap_or_default();
+    let seconds = probe.initial_delay.unwrap_or(10)
+        + probe.period.unwrap_or(10) * u64::from(probe.failure_threshold.unwrap_or(30));
+    Duration::from_secs(seconds)
+}
+
+fn message(status: StatusCode, text: impl Into<String>) -> Response {
+    (status, axum::Json(json!({ "message": text.into() }))).into_response()
+}
+
+fn authorized(routing: &Routing, request: &Request) -> bool {
+    let Some(given) =
+        request.headers().get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return false;
+    };
+    // Compare every byte whatever the first mismatch, so the time taken tells nothing.
+    routing.keys.iter().any(|key| {
+        key.len() == given.len() && key.bytes().zip(given.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    })
+}
+
+impl RouterState {
+    /// A number in 0..bound, xorshift: enough to split traffic by weight.
+    fn roll(&self, bound: u32) -> u32 {
+        let mut x = self.random.load(Ordering::Relaxed);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.random.store(x, Ordering::Relaxed);
+        (x % u64::from(bound.max(1))) as u32
+    }
+
+    fn pick(&self, routing: &Routing) -> Option<String> {
+        let total: u32 = routing.traffic.iter().map(|(_, w)| w).sum();
+        if total == 0 {
+            return None;
+        }
+        let mut roll = self.roll(total);
+        for (name, weight) in &routing.traffic {
+            if roll < *weight {
+                return Some(name.clone());
+            }
+            roll -= weight;
+        }
+        None
+    }
+}
+
+async fn handle(State(state): State<Arc<RouterState>>, request: Request) -> Response {
+    let routing = state.routing.read().unwrap_or_else(|p| p.into_inner()).clone();
+    let path = request.uri().path().to_string();
+    if path == HEALTH_PATH {
+        return axum::Json(json!({ "endpoint": state.endpoint, "generation": routing.generation })).into_response();
+    }
+    if !authorized(&routing, &request) {
+        return message(StatusCode::UNAUTHORIZED, "a valid key is required: `Authorization: Bearer <key>`");
+    }
+    if path == RELOAD_PATH {
+        let state = state.clone();
+        return match tokio::task::spawn_blocking(move || reload(&state)).await {
+            Ok(Ok(generation)) => axum::Json(json!({ "generation": generation })).into_response(),
+            _ => message(StatusCode::INTERNAL_SERVER_ERROR, "reload failed"),
+        };
+    }
+    let pinned = request.headers().get(DEPLOYMENT_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let deployment = match pinned {
+        Some(name) if routing.ports.contains_key(&name) => name,
+        Some(name) => {
+            return message(StatusCode::NOT_FOUND, format!("deployment `{name}` is not running on this endpoint"));
+        }
+        None => match state.pick(&routing) {
+            Some(name) => name,
+            None => return message(StatusCode::SERVICE_UNAVAILABLE, "no deployment receives traffic on this endpoint"),
+        },
+    };
+    let Some(&port) = routing.ports.get(&deployment) else {
+        return message(StatusCode::SERVICE_UNAVAILABLE, format!("deployment `{deployment}` is not ready"));
+    };
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, 256 << 20).await else {
+        return message(StatusCode::PAYLOAD_TOO_LARGE, "the request body could not be read (over 256 MiB?)");
+    };
+    for (mirror, percent) in &routing.mirror {
+        if *mirror != deployment
+            && state.roll(100) < *percent
+            && let Some(&mirror_port) = routing.ports.get(mirror)
+        {
+            let copy = forward_request(&parts, body.clone(), mirror_port);
+            let client = state.client.clone();
+            tokio::spawn(async move {
+                if let Ok(copy) = copy {
+                    let _ = client.request(copy).await;
+                }
+            });
+        }
+    }
+    let Ok(forward) = forward_request(&parts, body, port) else {
+        return message(StatusCode::BAD_REQUEST, "the request could not be forwarded");
+    };
+    match state.client.request(forward).await {
+        Ok(response) => {
+            let (mut parts, body) = response.into_parts();
+            if let Ok(value) = HeaderValue::from_str(&deployment) {
+                parts.headers.insert(DEPLOYMENT_HEADER, value);
+            }
+            Response::from_parts(parts, Body::new(body))
+        }
+        Err(_) => message(StatusCode::BAD_GATEWAY, format!("deployment `{deployment}` is not answering")),
+    }
+}
+
+fn forward_request(
+    parts: &axum::http::request::Parts,
+    body: Bytes,
+    port: u16,
+) -> std::result::Result<axum::http::Request<Full<Bytes>>, axum::http::Error> {
+    let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let mut builder =
+        axum::http::Request::builder().method(parts.method.clone()).uri(format!("http://127.0.0.1:{port}{path}"));
+    for (name, value) in &parts.headers {
+        // The key stays with us; hop-by-hop headers are the connection's, not the request's.
+        if matches!(
+            name.as_str(),
+            "authorization" | "host" | "connection" | "keep-alive" | "transfer-encoding" | "upgrade"
+        ) {
+            continue;
+        }
+        builder = builder.header(name, value);
+    }
+    builder.body(Full::new(body))
+}

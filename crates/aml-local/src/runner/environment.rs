@@ -1,0 +1,209 @@
+//! Job environments as cached virtualenvs, keyed by the interpreter and the package list,
+//! so an environment is built once and every later job with the same packages reuses it.
+//! Built in place under a file lock (virtualenvs cannot be moved once built), with `uv`
+//! when it is on PATH and `python -m venv` + pip otherwise; a marker file written last
+//! says the build finished.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::process::{Cancellation, ChildSpec, Outcome, run_child, tail};
+use aml_core::digest::Digest;
+use aml_core::error::{Error, IoContext, Result};
+use aml_core::jobplan::EnvPlan;
+
+/// The interpreter a step runs with.
+#[derive(Debug, Clone)]
+pub struct Interpreter {
+    pub python: PathBuf,
+    /// The virtualenv, when packages were installed.
+    pub venv: Option<PathBuf>,
+    pub description: String,
+}
+
+pub use aml_core::process::{cache_dir, find_on_path};
+
+/// The base interpreter: `AML_PYTHON`, else `python3` on PATH.
+pub fn base_python() -> Result<PathBuf> {
+    if let Some(python) = std::env::var_os("AML_PYTHON").filter(|p| !p.is_empty()) {
+        return Ok(PathBuf::from(python));
+    }
+    find_on_path("python3").or_else(|| find_on_path("python")).ok_or_else(|| {
+        Error::failed(
+            "no Python interpreter found to run the job",
+            Some("install Python 3 and put `python3` on PATH, or set AML_PYTHON to an interpreter".into()),
+        )
+    })
+}
+
+pub async fn ensure(plan: &EnvPlan, cancel: &mut Cancellation, echo: bool) -> Result<Interpreter> {
+    let base = base_python()?;
+    let EnvPlan::Packages { packages, python: pin, described_by } = plan else {
+        return Ok(Interpreter {
+            python: base.clone(),
+            venv: None,
+            description: format!("base interpreter `{}`", base.display()),
+        });
+    };
+    if packages.is_empty() {
+        return Ok(Interpreter {
+            python: base.clone(),
+            venv: None,
+            description: format!("base interpreter `{}` (no packages listed)", base.display()),
+        });
+    }
+    let version = python_version(&base).await?;
+    if let Some(pin) = pin
+        && !version.starts_with(pin.trim_end_matches(".*").trim_end_matches('*'))
+    {
+        aml_core::status!(
+            "warning: `{}` asks for python {pin}; running with {version} (`{}`), the interpreter available here",
+            described_by.display(),
+            base.display()
+        );
+    }
+    let real_base = fs::canonicalize(&base).unwrap_or_else(|_| base.clone());
+    let key_text = format!("aml-env-v1\n{}\n{version}\n{}\n", real_base.display(), packages.join("\n"));
+    let key = Digest::of_bytes(key_text.as_bytes()).hex()[..16].to_string();
+    let root = cache_dir().join("envs");
+    let dir = root.join(&key);
+    let marker = dir.join(".aml-ready");
+    let python = dir.join("bin").join("python");
+    let described =
+        format!("virtualenv `{}` ({} packages from `{}`)", dir.display(), packages.len(), described_by.display());
+    if marker.is_file() {
+        return Ok(Interpreter { python, venv: Some(dir), description: described });
+    }
+
+    fs::create_dir_all(&root).with_path("cannot create the environment cache", &root)?;
+    let lock_path = root.join(format!("{key}.lock"));
+    let lock = File::create(&lock_path).with_path("cannot create", &lock_path)?;
+    acquire(&lock, cancel).await?;
+    if marker.is_file() {
+        return Ok(Interpreter { python, venv: Some(dir), description: described });
+    }
+    if dir.exists() {
+        // A build that was killed half way; start it again.
+        fs::remove_dir_all(&dir).with_path("cannot remove the unfinished environment", &dir)?;
+    }
+    let requirements = root.join(format!("{key}.requirements.txt"));
+    fs::write(&requirements, format!("{}\n", packages.join("\n"))).with_path("cannot write", &requirements)?;
+    let log = root.join(format!("{key}.log"));
+    let _ = fs::remove_file(&log);
+    aml_core::status!("building environment {key} from `{}` (once; later jobs reuse it)", described_by.display());
+
+    let steps: Vec<(PathBuf, Vec<String>)> = match find_on_path("uv") {
+        Some(uv) => vec![
+            (
+                uv.clone(),
+                vec![
+                    "venv".into(),
+                    "--quiet".into(),
+                    "--python".into(),
+                    base.display().to_string(),
+                    dir.display().to_string(),
+                ],
+            ),
+            (
+                uv,
+                vec![
+                    "pip".into(),
+                    "install".into(),
+                    "--python".into(),
+                    python.display().to_string(),
+                    "-r".into(),
+                    requirements.display().to_string(),
+                ],
+            ),
+        ],
+        None => vec![
+            (base.clone(), vec!["-m".into(), "venv".into(), dir.display().to_string()]),
+            (
+                python.clone(),
+                vec![
+                    "-m".into(),
+                    "pip".into(),
+                    "install".into(),
+                    "--disable-pip-version-check".into(),
+                    "-r".into(),
+                    requirements.display().to_string(),
+                ],
+            ),
+        ],
+    };
+    for (program, args) in steps {
+        let outcome = run_child(
+            ChildSpec {
+                program: program.clone(),
+                args,
+                cwd: root.clone(),
+                env: Vec::new(),
+                log: log.clone(),
+                prefix: "[environment] ".into(),
+                echo,
+                timeout: None,
+            },
+            cancel,
+        )
+        .await?;
+        match outcome {
+            Outcome::Exited(Some(0)) => {}
+            Outcome::Canceled => return Err(Error::failed("canceled while building the environment", None)),
+            _ => {
+                return Err(Error::failed(
+                    format!("building the environment from `{}` failed:\n{}", described_by.display(), tail(&log, 15)),
+                    Some(format!(
+                        "fix the package list in `{}`; the full log is `{}`",
+                        described_by.display(),
+                        log.display()
+                    )),
+                ));
+            }
+        }
+    }
+    fs::write(&marker, key_text).with_path("cannot write", &marker)?;
+    Ok(Interpreter { python, venv: Some(dir), description: described })
+}
+
+async fn python_version(python: &Path) -> Result<String> {
+    let output = tokio::process::Command::new(python)
+        .args(["-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"])
+        .output()
+        .await
+        .map_err(|e| {
+            Error::failed(
+                format!("cannot run `{}`: {e}", python.display()),
+                Some("set AML_PYTHON to a working Python 3".into()),
+            )
+        })?;
+    if !output.status.success() {
+        return Err(Error::failed(
+            format!("`{}` does not run", python.display()),
+            Some("set AML_PYTHON to a working Python 3".into()),
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+/// Take the build lock, checking for cancellation while another process holds it.
+#[allow(unsafe_code)]
+async fn acquire(lock: &File, cancel: &mut Cancellation) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    let mut told = false;
+    loop {
+        // SAFETY: flock on a file descriptor we own; LOCK_NB never blocks.
+        let rc = unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc == 0 {
+            return Ok(());
+        }
+        if cancel.requested() {
+            return Err(Error::failed("canceled while waiting for the environment", None));
+        }
+        if !told {
+            aml_core::status!("waiting for another process building the same environment");
+            told = true;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

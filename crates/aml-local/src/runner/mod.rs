@@ -1,0 +1,510 @@
+//! The local job runner: runs command and pipeline jobs written for `az ml`, in cached
+//! virtualenvs, with MLflow tracking served locally, and records everything in the
+//! workspace as Azure ML would (statuses, inputs, outputs, metrics, logs).
+
+pub mod environment;
+pub mod mlflow;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use aml_core::process::{self, Cancellation, ChildSpec, Outcome};
+
+use crate::LocalWorkspace;
+use aml_core::digest::Digest;
+use aml_core::error::{Error, IoContext, Result};
+use aml_core::jobplan::template::{self, Placeholder, Value};
+use aml_core::jobplan::{DataSource, InputPlan, Plan, StepPlan};
+use aml_core::jobs::{Job, JobInputRecord, JobOutputRecord, JobStatus, RunOptions, RunResult};
+use aml_core::refs::job_output_uri;
+use aml_core::yaml::job::AssetType;
+
+/// Outputs of finished pipeline steps, by (step, output).
+pub type Produced = BTreeMap<(String, String), JobOutputRecord>;
+
+/// Digests of input data already hashed in this run: a dataset several steps read is hashed once.
+#[derive(Default)]
+struct Digests(std::cell::RefCell<BTreeMap<PathBuf, Digest>>);
+
+impl Digests {
+    fn of(&self, path: &Path) -> Result<Digest> {
+        if let Some(digest) = self.0.borrow().get(path) {
+            return Ok(*digest);
+        }
+        let digest = aml_core::tree::scan(path)?.digest();
+        self.0.borrow_mut().insert(path.to_path_buf(), digest);
+        Ok(digest)
+    }
+}
+
+/// Run a planned job to its end. Only storage failures are errors; a failed or canceled
+/// job is a result with that status.
+pub fn run(
+    ws: &mut LocalWorkspace,
+    plan: &Plan,
+    options: &RunOptions,
+    remote: Option<&dyn RemoteCompute>,
+) -> Result<RunResult> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::storage("cannot start the job runner", e))?;
+    runtime.block_on(run_async(ws, plan, options, remote))
+}
+
+async fn run_async(
+    ws: &mut LocalWorkspace,
+    plan: &Plan,
+    options: &RunOptions,
+    remote: Option<&dyn RemoteCompute>,
+) -> Result<RunResult> {
+    let mut cancel = Cancellation::install()?;
+    let name = match options.name.clone().or_else(|| plan.name.clone()) {
+        Some(name) => {
+            aml_core::refs::check_name(&name, "job name")?;
+            name
+        }
+        None => aml_core::ids::job_name(),
+    };
+    let experiment = options
+        .experiment_name
+        .clone()
+        .or_else(|| plan.experiment_name.clone())
+        .unwrap_or_else(aml_core::ids::default_experiment);
+    let git = aml_core::lineage::git_info(plan.file.parent().unwrap_or(Path::new(".")));
+    let now = aml_core::time::now();
+    let mut job = Job {
+        name: name.clone(),
+        kind: plan.kind.to_string(),
+        parent: None,
+        step: None,
+        display_name: options.display_name.clone().or_else(|| plan.display_name.clone()),
+        experiment_name: experiment.clone(),
+        status: JobStatus::Queued,
+        created_at: now.clone(),
+        started_at: None,
+        ended_at: None,
+        inputs: BTreeMap::new(),
+        outputs: BTreeMap::new(),
+        code_digest: None,
+        environment: None,
+        command: None,
+        error: None,
+        file: Some(plan.file.display().to_string()),
+        tags: plan.tags.clone(),
+        git: git.clone(),
+        created_by: aml_core::ci::requester(),
+        runner_pid: Some(std::process::id()),
+    };
+    ws.registry().insert_job(&job)?;
+    aml_core::status!("job {name} created (experiment {experiment}); files in `{}`", ws.job_dir(&name).display());
+
+    let server = mlflow::TrackingServer::start(&ws.database_path(), &ws.jobs_dir()).await?;
+    let digests = Digests::default();
+    let mut context = StepContext { options, server: &server, cancel: &mut cancel, digests: &digests, remote };
+    let result = if plan.kind == "pipeline" {
+        run_pipeline(ws, plan, &mut job, &mut context).await
+    } else {
+        run_step(ws, &plan.steps[0], &mut job, &BTreeMap::new(), &mut context).await.map(|()| Vec::new())
+    };
+    let unserved = server.unserved_calls();
+    server.stop().await;
+    if !unserved.is_empty() {
+        aml_core::status!(
+            "warning: the script called MLflow endpoints the local workspace does not serve: {}",
+            unserved.join(", ")
+        );
+    }
+    match result {
+        Ok(steps) => Ok(RunResult { job, steps }),
+        Err(error) => {
+            // Storage failed mid-run: record what is known, then report the error.
+            job.status = JobStatus::Failed;
+            job.error = Some(error.to_string());
+            job.ended_at = Some(aml_core::time::now());
+            let _ = ws.registry().update_job(&job);
+            Err(error)
+        }
+    }
+}
+
+/// What every step of one run shares.
+struct StepContext<'a> {
+    options: &'a RunOptions,
+    server: &'a mlflow::TrackingServer,
+    cancel: &'a mut Cancellation,
+    digests: &'a Digests,
+    remote: Option<&'a dyn RemoteCompute>,
+}
+
+/// A compute that runs command steps away from this machine while the job stays recorded
+/// in this workspace, so every verb reads it as a local job. The runner knows such a compute
+/// only through this trait (Azure Databricks implements it in its own crate).
+#[async_trait::async_trait(?Send)]
+pub trait RemoteCompute {
+    /// What the step's record shows as its environment.
+    fn describe(&self) -> String;
+    /// Run one step to its end and record it (`finish`); only storage failures are errors.
+    async fn run_step(&self, step: RemoteStep<'_>) -> Result<()>;
+}
+
+/// A step handed to a remote compute, with what it needs of this run.
+pub struct RemoteStep<'a> {
+    pub ws: &'a mut LocalWorkspace,
+    pub plan: &'a StepPlan,
+    pub job: &'a mut Job,
+    pub produced: &'a Produced,
+    /// Echo the step's output to stderr as it runs.
+    pub stream_logs: bool,
+    pub cancel: &'a mut Cancellation,
+}
+
+async fn run_pipeline(
+    ws: &mut LocalWorkspace,
+    plan: &Plan,
+    parent: &mut Job,
+    context: &mut StepContext<'_>,
+) -> Result<Vec<Job>> {
+    parent.inputs = input_records(&plan.inputs, &BTreeMap::new(), context.digests)?;
+    let mut steps: Vec<Job> = Vec::new();
+    for step in &plan.steps {
+        let step_name = step.step.clone().unwrap_or_default();
+        let child = Job {
+            name: format!("{}_{step_name}", parent.name),
+            kind: "command".into(),
+            parent: Some(parent.name.clone()),
+            step: Some(step_name),
+            display_name: step.display_name.clone(),
+            status: JobStatus::NotStarted,
+            created_at: aml_core::time::now(),
+            inputs: BTreeMap::new(),
+            outputs: BTreeMap::new(),
+            code_digest: None,
+            environment: None,
+            command: None,
+            error: None,
+            started_at: None,
+            ended_at: None,
+            runner_pid: Some(std::process::id()),
+            ..parent.clone()
+        };
+        ws.registry().insert_job(&child)?;
+        steps.push(child);
+    }
+    parent.status = JobStatus::Running;
+    parent.started_at = Some(aml_core::time::now());
+    ws.registry().update_job(parent)?;
+
+    let mut produced: Produced = BTreeMap::new();
+    let mut failed_steps = Vec::new();
+    let mut canceled = false;
+    for (index, step) in plan.steps.iter().enumerate() {
+        let step_name = step.step.clone().unwrap_or_default();
+        let blocked = step.depends_on.iter().find(|d| failed_steps.contains(*d));
+        if canceled || context.cancel.requested() {
+            canceled = true;
+            continue;
+        }
+        if let Some(dependency) = blocked {
+            aml_core::status!("step {step_name} not started: step {dependency} did not complete");
+            failed_steps.push(step_name);
+            continue;
+        }
+        if !failed_steps.is_empty() && !plan.continue_on_step_failure {
+            continue;
+        }
+        let child = &mut steps[index];
+        context.options.ci.group(&format!("step {step_name}"));
+        let outcome = run_step(ws, step, child, &produced, context).await;
+        context.options.ci.end_group();
+        outcome?;
+        match child.status {
+            JobStatus::Completed => {
+                for (output, record) in &child.outputs {
+                    produced.insert((step_name.clone(), output.clone()), record.clone());
+                }
+            }
+            JobStatus::Canceled => canceled = true,
+            _ => failed_steps.push(step_name),
+        }
+    }
+
+    for output in &plan.outputs {
+        let (name, kind) = (&output.name, output.kind);
+        let path = match output.bound_to.as_ref().and_then(|b| produced.get(b)) {
+            Some(record) => PathBuf::from(&record.path),
+            None => ws.job_dir(&parent.name).join("outputs").join(name),
+        };
+        parent.outputs.insert(
+            name.clone(),
+            JobOutputRecord {
+                kind: kind.as_str().into(),
+                uri: job_output_uri(&parent.name, name),
+                path: path.display().to_string(),
+            },
+        );
+    }
+    parent.status = if canceled {
+        JobStatus::Canceled
+    } else if failed_steps.is_empty() {
+        JobStatus::Completed
+    } else {
+        parent.error = Some(format!("step(s) {} did not complete", failed_steps.join(", ")));
+        JobStatus::Failed
+    };
+    parent.ended_at = Some(aml_core::time::now());
+    ws.registry().update_job(parent)?;
+    report_status(parent);
+    Ok(steps)
+}
+
+async fn run_step(
+    ws: &mut LocalWorkspace,
+    step: &StepPlan,
+    job: &mut Job,
+    produced: &Produced,
+    context: &mut StepContext<'_>,
+) -> Result<()> {
+    let dir = ws.job_dir(&job.name);
+    let code_dir = dir.join("code");
+    fs::create_dir_all(&code_dir).with_path("cannot create the job folder", &code_dir)?;
+    job.status = JobStatus::Preparing;
+    job.inputs = input_records(&step.inputs, produced, context.digests)?;
+    ws.registry().update_job(job)?;
+    report_status(job);
+
+    if let Some(code) = &step.code {
+        job.code_digest = Some(snapshot(code, &code_dir)?);
+    }
+    if let Some(remote) = context.remote {
+        job.environment = Some(remote.describe());
+        let stream_logs = context.options.stream_logs;
+        return remote
+            .run_step(RemoteStep { ws, plan: step, job, produced, stream_logs, cancel: context.cancel })
+            .await;
+    }
+    let StepContext { options, server, cancel, .. } = context;
+    let interpreter = match environment::ensure(&step.environment, cancel, options.stream_logs).await {
+        Ok(interpreter) => interpreter,
+        Err(Error::Failed { message, .. }) => {
+            return finish(
+                ws,
+                job,
+                if cancel.requested() { JobStatus::Canceled } else { JobStatus::Failed },
+                Some(message),
+            );
+        }
+        Err(other) => return Err(other),
+    };
+    job.environment = Some(interpreter.description.clone());
+
+    for (output, kind) in &step.outputs {
+        let path = dir.join("outputs").join(output);
+        let folder = if *kind == AssetType::UriFile { dir.join("outputs") } else { path.clone() };
+        fs::create_dir_all(&folder).with_path("cannot create the output folder", &folder)?;
+        job.outputs.insert(
+            output.clone(),
+            JobOutputRecord {
+                kind: kind.as_str().into(),
+                uri: job_output_uri(&job.name, output),
+                path: path.display().to_string(),
+            },
+        );
+    }
+    let command = template::render(&step.command, &|placeholder| lookup(placeholder, step, job, produced)).map_err(
+        |problem| Error::usage(format!("cannot expand the command: {problem}"), "check the command's placeholders"),
+    )?;
+    job.command = Some(command.clone());
+
+    let mut env: Vec<(String, String)> = vec![
+        ("MLFLOW_TRACKING_URI".into(), server.uri.clone()),
+        ("MLFLOW_RUN_ID".into(), job.name.clone()),
+        ("AZUREML_RUN_ID".into(), job.name.clone()),
+        ("AML_JOB_NAME".into(), job.name.clone()),
+        // The URL MLflow would print points at a UI the local endpoint does not serve.
+        ("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT".into(), "true".into()),
+        // MLflow 3's usage telemetry calls home from a background thread; offline (CI agents,
+        // this runner's sandbox) it fails and unsets an environment variable while requests
+        // read it, failing a tracking call at random. A job's own variables can turn it back on.
+        ("MLFLOW_DISABLE_TELEMETRY".into(), "true".into()),
+        ("PYTHONUNBUFFERED".into(), "1".into()),
+        ("PYTHONDONTWRITEBYTECODE".into(), "1".into()),
+    ];
+    if let Some(venv) = &interpreter.venv {
+        let path = std::env::var("PATH").unwrap_or_default();
+        env.push(("PATH".into(), format!("{}:{path}", venv.join("bin").display())));
+        env.push(("VIRTUAL_ENV".into(), venv.display().to_string()));
+    }
+    env.extend(step.environment_variables.iter().cloned());
+
+    job.status = JobStatus::Running;
+    job.started_at = Some(aml_core::time::now());
+    ws.registry().update_job(job)?;
+    report_status(job);
+    server.set_current_job(Some(&job.name));
+    let log = ws.job_log(&job.name);
+    let shell = ["/bin/bash", "/usr/bin/bash", "/bin/sh"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from("sh"));
+    let prefix = job.step.as_ref().map(|s| format!("[{s}] ")).unwrap_or_default();
+    let outcome = process::run_child(
+        ChildSpec {
+            program: shell,
+            args: vec!["-c".into(), command],
+            cwd: code_dir.clone(),
+            env,
+            log: log.clone(),
+            prefix,
+            echo: options.stream_logs,
+            timeout: step.timeout_seconds.map(Duration::from_secs),
+        },
+        cancel,
+    )
+    .await?;
+    server.set_current_job(None);
+
+    read_metrics_file(ws, job, &code_dir)?;
+    let (status, error) = match outcome {
+        Outcome::Exited(Some(0)) => (JobStatus::Completed, None),
+        Outcome::Exited(code) => {
+            let how = code.map(|c| format!("exit code {c}")).unwrap_or_else(|| "a signal".into());
+            (
+                JobStatus::Failed,
+                Some(format!("the command ended with {how}; last lines of its log:\n{}", process::tail(&log, 20))),
+            )
+        }
+        Outcome::TimedOut => (
+            JobStatus::Failed,
+            Some(format!(
+                "the job ran longer than its `limits.timeout` of {}s and was stopped",
+                step.timeout_seconds.unwrap_or_default()
+            )),
+        ),
+        Outcome::Canceled => (JobStatus::Canceled, Some("canceled (SIGINT or SIGTERM)".into())),
+    };
+    finish(ws, job, status, error)
+}
+
+/// Record a step's end: its status, error and end time.
+pub fn finish(ws: &mut LocalWorkspace, job: &mut Job, status: JobStatus, error: Option<String>) -> Result<()> {
+    job.status = status;
+    job.error = error;
+    job.ended_at = Some(aml_core::time::now());
+    ws.registry().update_job(job)?;
+    report_status(job);
+    Ok(())
+}
+
+pub fn report_status(job: &Job) {
+    let who = match &job.step {
+        Some(step) => format!("step {step} ({})", job.name),
+        None => format!("job {}", job.name),
+    };
+    let took = match (&job.started_at, &job.ended_at) {
+        (Some(start), Some(end)) => {
+            aml_core::time::seconds_between(start, end).map(|s| format!(" in {s:.0}s")).unwrap_or_default()
+        }
+        _ => String::new(),
+    };
+    aml_core::status!("{who}: {}{took}", job.status);
+}
+
+fn lookup(
+    placeholder: &Placeholder,
+    step: &StepPlan,
+    job: &Job,
+    produced: &Produced,
+) -> std::result::Result<Value, String> {
+    match placeholder {
+        Placeholder::Input(name) => match step.inputs.iter().find(|(n, _)| n == name).map(|(_, p)| p) {
+            Some(InputPlan::Literal(value)) => Ok(Value::Text(value.clone())),
+            Some(InputPlan::Data { source: DataSource::Path(path), .. }) => Ok(Value::Text(path.display().to_string())),
+            Some(InputPlan::Data { source: DataSource::StepOutput { step, output }, .. }) => produced
+                .get(&(step.clone(), output.clone()))
+                .map(|record| Value::Text(record.path.clone()))
+                .ok_or_else(|| format!("step `{step}` produced no output `{output}`")),
+            Some(InputPlan::Absent) => Ok(Value::Absent),
+            None => Err(format!("no input `{name}`")),
+        },
+        Placeholder::Output(name) => {
+            job.outputs.get(name).map(|o| Value::Text(o.path.clone())).ok_or_else(|| format!("no output `{name}`"))
+        }
+        other => Err(format!("`{other}` cannot be used in a command")),
+    }
+}
+
+/// What each input was, with the digest of the data it pointed at (for lineage).
+fn input_records(
+    inputs: &[(String, InputPlan)],
+    produced: &Produced,
+    digests: &Digests,
+) -> Result<BTreeMap<String, JobInputRecord>> {
+    let mut records = BTreeMap::new();
+    for (name, input) in inputs {
+        let record = match input {
+            InputPlan::Literal(value) => JobInputRecord { kind: "literal".into(), value: value.clone(), digest: None },
+            InputPlan::Absent => continue,
+            InputPlan::Data { kind, source, written } => {
+                // A step reading another step's output records that output's URI.
+                let (path, value) = match source {
+                    DataSource::Path(path) => (Some(path.clone()), written.clone()),
+                    DataSource::StepOutput { step, output } => match produced.get(&(step.clone(), output.clone())) {
+                        Some(record) => (Some(PathBuf::from(&record.path)), record.uri.clone()),
+                        None => (None, written.clone()),
+                    },
+                };
+                let digest = match &path {
+                    Some(path) if path.exists() => Some(digests.of(path)?),
+                    _ => None,
+                };
+                JobInputRecord { kind: kind.as_str().into(), value, digest }
+            }
+        };
+        records.insert(name.clone(), record);
+    }
+    Ok(records)
+}
+
+/// Copy the code into the job's folder (honouring ignore files); return its digest.
+pub(crate) fn snapshot(code: &Path, into: &Path) -> Result<Digest> {
+    let files = aml_core::tree::code_files(code)?;
+    for (rel, source) in &files {
+        let target = into.join(rel);
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent).with_path("cannot create", parent)?;
+        }
+        fs::copy(source, &target).with_path("cannot copy code file", source)?;
+    }
+    Ok(aml_core::tree::hash_files(files)?.digest())
+}
+
+/// `outputs/metrics.json` (`{"rmse": 53.2}`) is the fallback for scripts that do not use MLflow.
+fn read_metrics_file(ws: &mut LocalWorkspace, job: &Job, cwd: &Path) -> Result<()> {
+    let path = cwd.join("outputs").join("metrics.json");
+    let Ok(text) = fs::read_to_string(&path) else { return Ok(()) };
+    record_metrics_file(ws, job, &text, &path.display().to_string())
+}
+
+pub fn record_metrics_file(ws: &mut LocalWorkspace, job: &Job, text: &str, shown: &str) -> Result<()> {
+    let values: BTreeMap<String, serde_json::Value> = match serde_json::from_str(text) {
+        Ok(values) => values,
+        Err(e) => {
+            aml_core::status!(
+                "warning: `{shown}` is not a JSON object of numbers ({e}); its metrics were not recorded"
+            );
+            return Ok(());
+        }
+    };
+    let now = aml_core::time::now_millis();
+    for (key, value) in values {
+        match value.as_f64() {
+            Some(number) => ws.registry().log_metric(&job.name, &key, number, 0, now)?,
+            None => aml_core::status!("warning: metric `{key}` in `{shown}` is not a number; skipped"),
+        }
+    }
+    Ok(())
+}
