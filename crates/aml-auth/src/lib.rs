@@ -3,13 +3,16 @@
 //! federation (a token file, GitHub Actions' OIDC request, an Azure DevOps service
 //! connection), managed identity, then the `az` CLI's login. `--auth` (AML_AUTH) picks one.
 //! The first source whose settings are present is used; when none is, or it fails, the
-//! error lists what was tried, with the tenant, and never a secret.
+//! error lists what was tried, with the tenant, and never a secret. Each token acquisition
+//! is logged (`--verbose`) with its source and scope, never the token.
 
+use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use azure_core::credentials::{AccessToken, Secret, TokenCredential, TokenRequestOptions};
 use azure_core::http::{ClientMethodOptions, ClientOptions, Transport};
+use azure_core::time::OffsetDateTime;
 use azure_identity::{
     AzureCliCredential, AzureCliCredentialOptions, AzurePipelinesCredential, AzurePipelinesCredentialOptions,
     ClientAssertion, ClientAssertionCredential, ClientAssertionCredentialOptions, ClientSecretCredential,
@@ -18,6 +21,8 @@ use azure_identity::{
 };
 
 use aml_core::error::{Error, Result};
+use aml_core::settings::{EnvVars, Settings};
+use aml_http::pipeline::Retry;
 
 pub use aml_core::settings::AuthMethod;
 
@@ -55,36 +60,31 @@ impl Identity {
 
 const SOURCES: &str = "secret, workload, managed-identity, cli";
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
 fn client_options(transport: &Transport) -> ClientOptions {
-    // The ARM pipeline retries the calls that need tokens; a token request that fails
-    // fast lets that retry (and the user) see why.
-    ClientOptions {
-        transport: Some(transport.clone()),
-        retry: azure_core::http::RetryOptions::exponential(azure_core::http::ExponentialRetryOptions {
-            max_retries: 3,
-            max_total_elapsed: azure_core::time::Duration::seconds(20),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    aml_http::pipeline::client_options(transport, Retry::token())
 }
 
 fn wrap(source: &str, e: azure_core::Error) -> Error {
     Error::usage(format!("cannot set up {source}: {}", aml_http::error_chain(&e)), "check its environment variables")
 }
 
-/// Build the credential `method` names (or the first that applies, for `Auto`).
-pub fn identity(method: AuthMethod, transport: &Transport) -> Result<Identity> {
+/// Build the credential `--auth` names (or the first that applies, for `auto`).
+pub fn identity(settings: &Settings, transport: &Transport) -> Result<Identity> {
+    let method = settings.auth();
     let mut tried = Vec::new();
     let all = [AuthMethod::Secret, AuthMethod::Workload, AuthMethod::ManagedIdentity, AuthMethod::Cli];
     let candidates: Vec<AuthMethod> = if method == AuthMethod::Auto { all.to_vec() } else { vec![method] };
     for candidate in candidates {
-        match build(candidate, transport, method != AuthMethod::Auto)? {
-            Ok(identity) => return Ok(identity),
+        match build(candidate, settings, transport, method != AuthMethod::Auto)? {
+            Ok(identity) => {
+                tracing::debug!("acting as {}", identity.describe());
+                let credential = Arc::new(LoggedCredential {
+                    inner: identity.credential,
+                    source: identity.source.clone(),
+                    seen: Mutex::default(),
+                });
+                return Ok(Identity { credential, ..identity });
+            }
             Err(reason) => tried.push(reason),
         }
     }
@@ -95,12 +95,19 @@ pub fn identity(method: AuthMethod, transport: &Transport) -> Result<Identity> {
 }
 
 /// `Ok(Err(reason))`: this source does not apply here (its settings are absent).
-fn build(method: AuthMethod, transport: &Transport, explicit: bool) -> Result<std::result::Result<Identity, String>> {
-    let tenant = env("AZURE_TENANT_ID");
-    let client = env("AZURE_CLIENT_ID");
+fn build(
+    method: AuthMethod,
+    settings: &Settings,
+    transport: &Transport,
+    explicit: bool,
+) -> Result<std::result::Result<Identity, String>> {
+    let env = |name: &str| settings.get(name).map(str::to_owned);
+    let tenant = env(EnvVars::AZURE_TENANT_ID);
+    let client = env(EnvVars::AZURE_CLIENT_ID);
     match method {
         AuthMethod::Secret => {
-            let (Some(tenant), Some(client), Some(secret)) = (tenant.clone(), client, env("AZURE_CLIENT_SECRET"))
+            let (Some(tenant), Some(client), Some(secret)) =
+                (tenant.clone(), client, env(EnvVars::AZURE_CLIENT_SECRET))
             else {
                 return Ok(Err(
                     "client secret (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET not all set)".into()
@@ -113,13 +120,14 @@ fn build(method: AuthMethod, transport: &Transport, explicit: bool) -> Result<st
         }
         AuthMethod::Workload => {
             let assertion_options = || ClientAssertionCredentialOptions { client_options: client_options(transport) };
-            if let (Some(tenant), Some(client), Some(_)) =
-                (tenant.clone(), client.clone(), env("AZURE_FEDERATED_TOKEN_FILE"))
+            if let (Some(tenant), Some(client), Some(token_file)) =
+                (tenant.clone(), client.clone(), env(EnvVars::AZURE_FEDERATED_TOKEN_FILE))
             {
                 let options = WorkloadIdentityCredentialOptions {
                     credential_options: assertion_options(),
                     client_id: Some(client.clone()),
                     tenant_id: Some(tenant.clone()),
+                    token_file_path: Some(token_file.into()),
                     ..Default::default()
                 };
                 let credential =
@@ -133,8 +141,8 @@ fn build(method: AuthMethod, transport: &Transport, explicit: bool) -> Result<st
             if let (Some(tenant), Some(client), Some(url), Some(request_token)) = (
                 tenant.clone(),
                 client.clone(),
-                env("ACTIONS_ID_TOKEN_REQUEST_URL"),
-                env("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
+                env(EnvVars::ACTIONS_ID_TOKEN_REQUEST_URL),
+                env(EnvVars::ACTIONS_ID_TOKEN_REQUEST_TOKEN),
             ) {
                 let assertion =
                     GithubOidc { url, request_token: Secret::new(request_token), transport: transport.clone() };
@@ -154,10 +162,10 @@ fn build(method: AuthMethod, transport: &Transport, explicit: bool) -> Result<st
             // The variables the AzureCLI@2 / AzurePowerShell@5 tasks set for a
             // workload-identity service connection, plus the job's access token.
             if let (Some(tenant), Some(client), Some(connection), Some(system_token)) = (
-                env("AZURESUBSCRIPTION_TENANT_ID").or(tenant.clone()),
-                env("AZURESUBSCRIPTION_CLIENT_ID").or(client.clone()),
-                env("AZURESUBSCRIPTION_SERVICE_CONNECTION_ID"),
-                env("SYSTEM_ACCESSTOKEN"),
+                env(EnvVars::AZURESUBSCRIPTION_TENANT_ID).or(tenant.clone()),
+                env(EnvVars::AZURESUBSCRIPTION_CLIENT_ID).or(client.clone()),
+                env(EnvVars::AZURESUBSCRIPTION_SERVICE_CONNECTION_ID),
+                env(EnvVars::SYSTEM_ACCESSTOKEN),
             ) {
                 let options = AzurePipelinesCredentialOptions { credential_options: assertion_options() };
                 let credential = AzurePipelinesCredential::new(
@@ -179,7 +187,7 @@ fn build(method: AuthMethod, transport: &Transport, explicit: bool) -> Result<st
         AuthMethod::ManagedIdentity => {
             // Probing IMDS on a laptop costs seconds; in a chain, only where a managed
             // identity endpoint is advertised.
-            if !explicit && env("IDENTITY_ENDPOINT").is_none() && env("MSI_ENDPOINT").is_none() {
+            if !explicit && env(EnvVars::IDENTITY_ENDPOINT).is_none() && env(EnvVars::MSI_ENDPOINT).is_none() {
                 return Ok(Err(
                     "managed identity (no IDENTITY_ENDPOINT; `--auth managed-identity` to use the VM's IMDS)".into(),
                 ));
@@ -196,7 +204,7 @@ fn build(method: AuthMethod, transport: &Transport, explicit: bool) -> Result<st
             Ok(Ok(Identity { credential, source, tenant: None }))
         }
         AuthMethod::Cli => {
-            if !explicit && !on_path("az") {
+            if !explicit && settings.find_on_path("az").is_none() {
                 return Ok(Err("Azure CLI (`az` is not on PATH)".into()));
             }
             let options = AzureCliCredentialOptions { tenant_id: tenant.clone(), ..Default::default() };
@@ -205,10 +213,6 @@ fn build(method: AuthMethod, transport: &Transport, explicit: bool) -> Result<st
         }
         AuthMethod::Auto => Ok(Err("auto".into())),
     }
-}
-
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
 
 /// GitHub Actions' OIDC token, requested for Entra's audience each time one is needed
@@ -235,14 +239,7 @@ impl ClientAssertion for GithubOidc {
         let mut request = Request::new(url, Method::Get);
         request.insert_header("authorization", format!("Bearer {}", self.request_token.secret()));
         request.insert_header("accept", "application/json");
-        let pipeline = azure_core::http::Pipeline::new(
-            Some("aml-client"),
-            Some(env!("CARGO_PKG_VERSION")),
-            client_options(&self.transport),
-            Vec::new(),
-            Vec::new(),
-            None,
-        );
+        let pipeline = aml_http::pipeline::pipeline(&self.transport, Retry::token(), Vec::new());
         let response = pipeline.send(&azure_core::http::Context::new(), &mut request, None).await?;
         #[derive(serde::Deserialize)]
         struct Body {
@@ -250,5 +247,53 @@ impl ClientAssertion for GithubOidc {
         }
         let body: Body = response.into_body().json()?;
         Ok(body.value)
+    }
+}
+
+/// Logs each token the tools acquire: the source and scope, and when it expires; never the
+/// token. A token served again from the credential's cache is logged at `trace` only.
+struct LoggedCredential {
+    inner: Arc<dyn TokenCredential>,
+    source: String,
+    seen: Mutex<BTreeMap<String, OffsetDateTime>>,
+}
+
+impl fmt::Debug for LoggedCredential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoggedCredential").field("source", &self.source).finish_non_exhaustive()
+    }
+}
+
+#[async_trait::async_trait]
+impl TokenCredential for LoggedCredential {
+    async fn get_token(
+        &self,
+        scopes: &[&str],
+        options: Option<TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<AccessToken> {
+        let scope = scopes.join(" ");
+        let started = std::time::Instant::now();
+        let result = self.inner.get_token(scopes, options).await;
+        match &result {
+            Ok(token) => {
+                let mut seen = self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                if seen.get(&scope) == Some(&token.expires_on) {
+                    tracing::trace!("token for {scope} from {} (cached)", self.source);
+                } else {
+                    let left = token.expires_on - OffsetDateTime::now_utc();
+                    tracing::debug!(
+                        "token for {scope} from {} in {:.1?}, expires in {} min",
+                        self.source,
+                        started.elapsed(),
+                        left.whole_minutes()
+                    );
+                    seen.insert(scope, token.expires_on);
+                }
+            }
+            Err(e) => {
+                tracing::debug!("no token for {scope} from {}: {}", self.source, aml_http::error_chain(e));
+            }
+        }
+        result
     }
 }

@@ -9,15 +9,14 @@ use std::time::Duration;
 use azure_core::http::headers::HeaderName;
 use azure_core::http::policies::Policy;
 use azure_core::http::policies::auth::BearerTokenAuthorizationPolicy;
-use azure_core::http::{
-    ClientOptions, Context, ExponentialRetryOptions, Method, Pipeline, PipelineSendOptions, Request, RetryOptions, Url,
-};
+use azure_core::http::{Context, Method, Pipeline, PipelineSendOptions, Request, Transport, Url};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use aml_auth::Identity;
 use aml_core::error::{Error, Result};
+use aml_http::pipeline::Retry;
 
 pub const API_VERSION: &str = "2025-12-01";
 
@@ -86,21 +85,10 @@ fn header(response: &azure_core::http::RawResponse, name: &'static str) -> Optio
 }
 
 impl Arm {
-    pub fn new(endpoint: &str, scope: &str, identity: &Identity, transport: azure_core::http::Transport) -> Arm {
-        let options = ClientOptions {
-            transport: Some(transport),
-            retry: RetryOptions::exponential(ExponentialRetryOptions {
-                initial_delay: azure_core::time::Duration::milliseconds(200),
-                max_retries: aml_http::retries_from_env(),
-                max_total_elapsed: azure_core::time::Duration::seconds(60),
-                max_delay: azure_core::time::Duration::seconds(30),
-            }),
-            ..Default::default()
-        };
+    pub fn new(endpoint: &str, scope: &str, identity: &Identity, transport: &Transport, retry: Retry) -> Arm {
         let auth: Arc<dyn Policy> =
             Arc::new(BearerTokenAuthorizationPolicy::new(identity.credential.clone(), [scope.to_string()]));
-        let pipeline =
-            Pipeline::new(Some("aml-client"), Some(env!("CARGO_PKG_VERSION")), options, Vec::new(), vec![auth], None);
+        let pipeline = aml_http::pipeline::pipeline(transport, retry, vec![auth]);
         Arm { pipeline, endpoint: endpoint.trim_end_matches('/').to_string(), identity: identity.describe() }
     }
 
@@ -239,6 +227,11 @@ impl Arm {
                 let status = self.call(Method::Get, &url, None).await?;
                 let body: Value = status.json(what)?;
                 let state = body.get("status").and_then(Value::as_str).unwrap_or("InProgress").to_string();
+                tracing::debug!(
+                    "{what}: operation {state} after {:.0?} (Azure-AsyncOperation; next poll in {}s)",
+                    started.elapsed(),
+                    status.retry_after.unwrap_or(delay).clamp(1, 60)
+                );
                 if state != last {
                     on_status(&state);
                     last = state.clone();
@@ -268,6 +261,12 @@ impl Arm {
         {
             loop {
                 let status = self.send(Method::Get, &url, None).await?;
+                tracing::debug!(
+                    "{what}: operation answered {} after {:.0?} (Location; next poll in {}s)",
+                    status.status,
+                    started.elapsed(),
+                    status.retry_after.unwrap_or(delay).clamp(1, 60)
+                );
                 match status.status {
                     202 => {}
                     200..=299 => return Ok(()),

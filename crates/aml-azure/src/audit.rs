@@ -72,73 +72,63 @@ impl AzureWorkspace {
 
     /// Append an entry, then set `tags` on its model version (the decision is kept even if
     /// tagging fails, and the error says so).
-    pub fn record_audit(&mut self, new: &NewAuditEntry, tags: &BTreeMap<String, String>) -> Result<AuditEntry> {
-        self.runtime.block_on(async {
-            let store = self.audit_store().await?;
-            let entry = self.append(&store, new).await?;
-            self.tag_model(new.model.as_deref(), tags).await?;
-            Ok(entry)
-        })
+    pub async fn record_audit(&mut self, new: &NewAuditEntry, tags: &BTreeMap<String, String>) -> Result<AuditEntry> {
+        let store = self.audit_store().await?;
+        let entry = self.append(&store, new).await?;
+        self.tag_model(new.model.as_deref(), tags).await?;
+        Ok(entry)
     }
 
     /// Entries about a model version or the job it came from, oldest first.
-    pub fn audit(&self, model: Option<&str>, job: Option<&str>) -> Result<Vec<AuditEntry>> {
-        self.runtime.block_on(async {
-            let store = self.audit_store().await?;
-            let mut entries = Vec::new();
-            for name in store.container.list(ENTRIES).await? {
-                let Some(bytes) = store.container.read(&name).await? else { continue };
-                let entry: AuditEntry = decode(&bytes, "audit entry")?;
-                let about_model = model.is_some() && entry.model.as_deref() == model;
-                let about_job = job.is_some() && entry.job.as_deref() == job;
-                if about_model || about_job {
-                    entries.push(entry);
-                }
+    pub async fn audit(&self, model: Option<&str>, job: Option<&str>) -> Result<Vec<AuditEntry>> {
+        let store = self.audit_store().await?;
+        let mut entries = Vec::new();
+        for name in store.container.list(ENTRIES).await? {
+            let Some(bytes) = store.container.read(&name).await? else { continue };
+            let entry: AuditEntry = decode(&bytes, "audit entry")?;
+            let about_model = model.is_some() && entry.model.as_deref() == model;
+            let about_job = job.is_some() && entry.job.as_deref() == job;
+            if about_model || about_job {
+                entries.push(entry);
             }
-            entries.sort_by_key(|e| e.id);
-            Ok(entries)
-        })
+        }
+        entries.sort_by_key(|e| e.id);
+        Ok(entries)
     }
 
-    pub fn request_approval(&mut self, request: &ApprovalRequest, entry: &NewAuditEntry) -> Result<()> {
-        self.runtime.block_on(async {
-            let store = self.audit_store().await?;
-            if !store.container.put_bytes(&approval_name(&request.id), encode(request)?, Condition::Absent).await? {
-                return Err(Error::usage(
-                    format!("approval request `{}` exists already", request.id),
-                    "ask again: a new request gets a new id",
-                ));
-            }
-            self.append(&store, entry).await.map(|_| ())
-        })
+    pub async fn request_approval(&mut self, request: &ApprovalRequest, entry: &NewAuditEntry) -> Result<()> {
+        let store = self.audit_store().await?;
+        if !store.container.put_bytes(&approval_name(&request.id), encode(request)?, Condition::Absent).await? {
+            return Err(Error::usage(
+                format!("approval request `{}` exists already", request.id),
+                "ask again: a new request gets a new id",
+            ));
+        }
+        self.append(&store, entry).await.map(|_| ())
     }
 
-    pub fn approval(&self, id: &str) -> Result<ApprovalRequest> {
-        self.runtime.block_on(async {
-            let store = self.audit_store().await?;
-            let bytes = store.container.read(&approval_name(id)).await?.ok_or_else(|| no_request(id))?;
-            decode(&bytes, "approval request")
-        })
+    pub async fn approval(&self, id: &str) -> Result<ApprovalRequest> {
+        let store = self.audit_store().await?;
+        let bytes = store.container.read(&approval_name(id)).await?.ok_or_else(|| no_request(id))?;
+        decode(&bytes, "approval request")
     }
 
     /// The newest requests first.
-    pub fn approvals(&self) -> Result<Vec<ApprovalRequest>> {
-        self.runtime.block_on(async {
-            let store = self.audit_store().await?;
-            let mut requests = Vec::new();
-            for name in store.container.list(APPROVALS).await? {
-                if let Some(bytes) = store.container.read(&name).await? {
-                    requests.push(decode::<ApprovalRequest>(&bytes, "approval request")?);
-                }
+    pub async fn approvals(&self) -> Result<Vec<ApprovalRequest>> {
+        let store = self.audit_store().await?;
+        let mut requests = Vec::new();
+        for name in store.container.list(APPROVALS).await? {
+            if let Some(bytes) = store.container.read(&name).await? {
+                requests.push(decode::<ApprovalRequest>(&bytes, "approval request")?);
             }
-            requests.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| b.id.cmp(&a.id)));
-            Ok(requests)
-        })
+        }
+        requests.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| b.id.cmp(&a.id)));
+        Ok(requests)
     }
 
     /// Move a pending request to `state` with a write conditional on what was read; a
     /// writer that loses reads the request again and finds it closed.
-    pub fn close_approval(
+    pub async fn close_approval(
         &mut self,
         id: &str,
         state: ApprovalState,
@@ -147,22 +137,19 @@ impl AzureWorkspace {
         audit: &NewAuditEntry,
         tags: &BTreeMap<String, String>,
     ) -> Result<Decided> {
-        self.runtime.block_on(async {
-            let store = self.audit_store().await?;
-            loop {
-                let (bytes, etag) =
-                    store.container.read_tagged(&approval_name(id)).await?.ok_or_else(|| no_request(id))?;
-                let mut request: ApprovalRequest = decode(&bytes, "approval request")?;
-                if request.state != ApprovalState::Pending {
-                    return Ok(Decided { request, won: false });
-                }
-                request.close(state, by, comment);
-                if store.container.put_bytes(&approval_name(id), encode(&request)?, Condition::Unchanged(etag)).await? {
-                    self.append(&store, audit).await?;
-                    self.tag_model(Some(&request.model), tags).await?;
-                    return Ok(Decided { request, won: true });
-                }
+        let store = self.audit_store().await?;
+        loop {
+            let (bytes, etag) = store.container.read_tagged(&approval_name(id)).await?.ok_or_else(|| no_request(id))?;
+            let mut request: ApprovalRequest = decode(&bytes, "approval request")?;
+            if request.state != ApprovalState::Pending {
+                return Ok(Decided { request, won: false });
             }
-        })
+            request.close(state, by, comment);
+            if store.container.put_bytes(&approval_name(id), encode(&request)?, Condition::Unchanged(etag)).await? {
+                self.append(&store, audit).await?;
+                self.tag_model(Some(&request.model), tags).await?;
+                return Ok(Decided { request, won: true });
+            }
+        }
     }
 }

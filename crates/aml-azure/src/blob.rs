@@ -12,9 +12,7 @@ use std::sync::Arc;
 use azure_core::credentials::Secret;
 use azure_core::http::headers::HeaderName;
 use azure_core::http::policies::{Policy, PolicyResult};
-use azure_core::http::{
-    ClientOptions, Context, ExponentialRetryOptions, Method, Pipeline, PipelineSendOptions, Request, RetryOptions, Url,
-};
+use azure_core::http::{Context, Method, Pipeline, PipelineSendOptions, Request, Url};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use futures::StreamExt;
@@ -24,6 +22,8 @@ use md5::Digest as _;
 use sha2::Sha256;
 
 use aml_core::error::{Error, IoContext, Result};
+use aml_core::settings::{EnvVars, Settings};
+use aml_http::pipeline::Retry;
 
 const STORAGE_VERSION: &str = "2021-08-06";
 /// 4 MiB blocks, 4 in flight: 16 MiB of buffers at most, and enough requests in the air
@@ -31,14 +31,27 @@ const STORAGE_VERSION: &str = "2021-08-06";
 pub const BLOCK_SIZE: usize = 4 * 1024 * 1024;
 pub const BLOCKS_IN_FLIGHT: usize = 4;
 
-/// Block size and blocks in flight: the defaults above, or AML_BLOB_BLOCK_MIB and
-/// AML_BLOB_BLOCKS_IN_FLIGHT (memory is their product).
-fn block_plan() -> (usize, usize) {
-    let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<usize>().ok()).filter(|n| *n > 0);
-    (
-        env("AML_BLOB_BLOCK_MIB").map(|m| m.min(256) << 20).unwrap_or(BLOCK_SIZE),
-        env("AML_BLOB_BLOCKS_IN_FLIGHT").unwrap_or(BLOCKS_IN_FLIGHT),
-    )
+/// How a container's requests are retried and its uploads cut.
+#[derive(Debug, Clone, Copy)]
+pub struct BlobOptions {
+    pub retry: Retry,
+    pub block_size: usize,
+    pub blocks_in_flight: usize,
+}
+
+impl BlobOptions {
+    /// The defaults above, or AML_BLOB_BLOCK_MIB and AML_BLOB_BLOCKS_IN_FLIGHT (memory is
+    /// their product); retries as every service call.
+    pub fn from_settings(settings: &Settings) -> BlobOptions {
+        let positive = |name: &str| settings.number::<usize>(name, 0);
+        let mib = positive(EnvVars::AML_BLOB_BLOCK_MIB);
+        let in_flight = positive(EnvVars::AML_BLOB_BLOCKS_IN_FLIGHT);
+        BlobOptions {
+            retry: Retry::service(settings),
+            block_size: if mib > 0 { mib.min(256) << 20 } else { BLOCK_SIZE },
+            blocks_in_flight: if in_flight > 0 { in_flight } else { BLOCKS_IN_FLIGHT },
+        }
+    }
 }
 /// Files at most this big go up in one Put Blob.
 const SINGLE_PUT_MAX: u64 = BLOCK_SIZE as u64;
@@ -65,6 +78,7 @@ pub struct Container {
     /// `https://account.blob.core.windows.net/container`, no trailing slash.
     url: String,
     sas: Option<Secret>,
+    options: BlobOptions,
 }
 
 #[derive(Debug)]
@@ -168,16 +182,9 @@ impl Container {
         account: &str,
         container_url: &str,
         auth: StorageAuth,
-        transport: azure_core::http::Transport,
+        transport: &azure_core::http::Transport,
+        options: BlobOptions,
     ) -> Result<Container> {
-        let options = ClientOptions {
-            transport: Some(transport),
-            retry: RetryOptions::exponential(ExponentialRetryOptions {
-                max_retries: aml_http::retries_from_env(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
         let (per_try, sas): (Vec<Arc<dyn Policy>>, Option<Secret>) = match auth {
             StorageAuth::AccountKey(key) => {
                 let key = BASE64
@@ -195,9 +202,8 @@ impl Container {
                 (vec![policy], None)
             }
         };
-        let pipeline =
-            Pipeline::new(Some("aml-client"), Some(env!("CARGO_PKG_VERSION")), options, Vec::new(), per_try, None);
-        Ok(Container { pipeline, url: container_url.trim_end_matches('/').to_string(), sas })
+        let pipeline = aml_http::pipeline::pipeline(transport, options.retry, per_try);
+        Ok(Container { pipeline, url: container_url.trim_end_matches('/').to_string(), sas, options })
     }
 
     fn blob_url(&self, name: &str, query: &str) -> Result<Url> {
@@ -323,7 +329,7 @@ impl Container {
     pub async fn upload_file(&self, path: &Path, name: &str, on_bytes: &(dyn Fn(u64) + Sync)) -> Result<u64> {
         let mut file = std::fs::File::open(path).with_path("cannot read", path)?;
         let size = file.metadata().with_path("cannot read", path)?.len();
-        let (block_size, blocks_in_flight) = block_plan();
+        let BlobOptions { block_size, blocks_in_flight, .. } = self.options;
         if size <= SINGLE_PUT_MAX {
             let mut bytes = Vec::with_capacity(size as usize);
             file.read_to_end(&mut bytes).with_path("cannot read", path)?;

@@ -73,8 +73,8 @@ pub fn hash_snapshot(files: &[(String, PathBuf)]) -> Result<(String, Digest)> {
 impl AzureWorkspace {
     /// The code version for a local folder: found by content hash, or uploaded and created.
     /// The code version for a folder, as a job or deployment would get it (blocking).
-    pub fn code_version(&self, path: &Path) -> Result<CodeAsset> {
-        self.runtime.block_on(self.ensure_code(path))
+    pub async fn code_version(&self, path: &Path) -> Result<CodeAsset> {
+        self.ensure_code(path).await
     }
 
     pub(super) async fn ensure_code(&self, path: &Path) -> Result<CodeAsset> {
@@ -108,8 +108,13 @@ impl AzureWorkspace {
         let (location, sas) = sas_uri
             .split_once('?')
             .ok_or_else(|| Error::service("startPendingUpload gave no SAS URI for the code upload", None))?;
-        let container =
-            Container::new("", location, StorageAuth::Sas(Secret::new(sas.to_string())), self.transport.clone())?;
+        let container = Container::new(
+            "",
+            location,
+            StorageAuth::Sas(Secret::new(sas.to_string())),
+            &self.transport,
+            self.blob_options,
+        )?;
         let folder = path
             .canonicalize()
             .ok()

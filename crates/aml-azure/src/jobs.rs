@@ -17,8 +17,10 @@ use aml_core::error::{Error, Result};
 use aml_core::jobplan::{DataSource, InputPlan, Plan};
 use aml_core::jobs::{Job, JobInputRecord, JobOutputRecord, JobStatus, RunOptions, RunResult};
 use aml_core::refs::{DataRef, job_output_uri};
+use aml_core::settings::{EnvVars, Settings};
 use aml_core::yaml::environment::{CondaFileRef, EnvironmentRef};
 use aml_core::yaml::job::{CommandJob, InputMode, JobInput, JobSpec, LoadedJob};
+use aml_http::pipeline::Retry;
 
 /// azure-ai-ml's name for the environments it makes from an inline definition.
 const ANONYMOUS_ENVIRONMENT: &str = "CliV2AnonymousEnvironment";
@@ -34,39 +36,37 @@ impl AzureWorkspace {
         format!("{}/jobs/{name}", self.prefix)
     }
 
-    pub fn run_job(&mut self, loaded: &LoadedJob, plan: &Plan, options: &RunOptions) -> Result<RunResult> {
-        self.runtime.block_on(async {
-            let name = match options.name.clone().or_else(|| plan.name.clone()) {
-                Some(name) => {
-                    aml_core::refs::check_name(&name, "job name")?;
-                    name
-                }
-                None => aml_core::ids::job_name(),
-            };
-            if self.arm.get_optional::<Value>(&self.job_path(&name)).await?.is_some() {
-                return Err(Error::usage(
-                    format!("the workspace already has a job `{name}`"),
-                    "job names are unique: give another `--name`, or leave it out for a generated one",
-                ));
+    pub async fn run_job(&mut self, loaded: &LoadedJob, plan: &Plan, options: &RunOptions) -> Result<RunResult> {
+        let name = match options.name.clone().or_else(|| plan.name.clone()) {
+            Some(name) => {
+                aml_core::refs::check_name(&name, "job name")?;
+                name
             }
-            let body = match &loaded.spec {
-                JobSpec::Command(spec) => self.job_body(spec, plan, options).await?,
-                JobSpec::Pipeline(spec) => self.pipeline_body(spec, plan, options).await?,
-            };
-            let created: Value = self.arm.put(&self.job_path(&name), &body).await?;
-            aml_core::status!(
-                "job {name} submitted (experiment {})",
-                body["properties"]["experimentName"].as_str().unwrap_or_default()
-            );
-            if let Some(studio) = created["properties"]["services"]["Studio"]["endpoint"].as_str() {
-                aml_core::status!("  web view: {studio}");
-            }
-            // A pipeline has no log of its own; its steps' logs are read with `logs --step`.
-            let stream = options.stream_logs && matches!(loaded.spec, JobSpec::Command(_));
-            let last = self.follow(&name, stream).await?;
-            let job = self.job_from_arm(&last).await?;
-            Ok(RunResult { job, steps: Vec::new() })
-        })
+            None => aml_core::ids::job_name(),
+        };
+        if self.arm.get_optional::<Value>(&self.job_path(&name)).await?.is_some() {
+            return Err(Error::usage(
+                format!("the workspace already has a job `{name}`"),
+                "job names are unique: give another `--name`, or leave it out for a generated one",
+            ));
+        }
+        let body = match &loaded.spec {
+            JobSpec::Command(spec) => self.job_body(spec, plan, options).await?,
+            JobSpec::Pipeline(spec) => self.pipeline_body(spec, plan, options).await?,
+        };
+        let created: Value = self.arm.put(&self.job_path(&name), &body).await?;
+        aml_core::status!(
+            "job {name} submitted (experiment {})",
+            body["properties"]["experimentName"].as_str().unwrap_or_default()
+        );
+        if let Some(studio) = created["properties"]["services"]["Studio"]["endpoint"].as_str() {
+            aml_core::status!("  web view: {studio}");
+        }
+        // A pipeline has no log of its own; its steps' logs are read with `logs --step`.
+        let stream = options.stream_logs && matches!(loaded.spec, JobSpec::Command(_));
+        let last = self.follow(&name, stream).await?;
+        let job = self.job_from_arm(&last).await?;
+        Ok(RunResult { job, steps: Vec::new() })
     }
 
     /// The JobBase resource for a command job: every local path uploaded first.
@@ -290,8 +290,10 @@ impl AzureWorkspace {
             if terminal {
                 return Ok(job);
             }
+            let wait = poll_interval(started.elapsed(), &self.settings);
+            tracing::debug!("job {name}: {last_status} after {:.0?}; next poll in {wait:.0?}", started.elapsed());
             tokio::select! {
-                _ = tokio::time::sleep(poll_interval(started.elapsed())) => {}
+                _ = tokio::time::sleep(wait) => {}
                 _ = cancel.wait(), if !cancel_sent => {
                     aml_core::status!("cancelling job {name} …");
                     let reply = self.arm.call(Method::Post, &format!("{}/cancel", self.job_path(name)), None).await?;
@@ -366,28 +368,24 @@ impl AzureWorkspace {
     }
 
     /// Jobs_Cancel, followed to its end; the job as it then is.
-    pub fn cancel_job(&self, name: &str) -> Result<Job> {
-        let job = self.job(name)?;
+    pub async fn cancel_job(&self, name: &str) -> Result<Job> {
+        let job = self.job(name).await?;
         if job.status.is_terminal() {
             return Err(Error::usage(format!("job `{name}` already ended: {}", job.status), "nothing to cancel"));
         }
-        self.runtime.block_on(async {
-            let reply = self.arm.call(Method::Post, &format!("{}/cancel", self.job_path(name)), None).await?;
-            self.arm.wait(&format!("cancelling job {name}"), &reply, Duration::from_secs(600), &mut |_| {}).await
-        })?;
-        self.job(name)
+        let reply = self.arm.call(Method::Post, &format!("{}/cancel", self.job_path(name)), None).await?;
+        self.arm.wait(&format!("cancelling job {name}"), &reply, Duration::from_secs(600), &mut |_| {}).await?;
+        self.job(name).await
     }
 
-    pub fn job(&self, name: &str) -> Result<Job> {
-        self.runtime.block_on(async {
-            let resource: Value = self.arm.get_optional(&self.job_path(name)).await?.ok_or_else(|| {
-                Error::usage(
-                    format!("no job named `{name}` in this workspace"),
-                    "`aml-train run` prints the job's name; check `--workspace`",
-                )
-            })?;
-            self.job_from_arm(&resource).await
-        })
+    pub async fn job(&self, name: &str) -> Result<Job> {
+        let resource: Value = self.arm.get_optional(&self.job_path(name)).await?.ok_or_else(|| {
+            Error::usage(
+                format!("no job named `{name}` in this workspace"),
+                "`aml-train run` prints the job's name; check `--workspace`",
+            )
+        })?;
+        self.job_from_arm(&resource).await
     }
 
     /// Our view of an ARM job: times come from its MLflow run, a failure's message from run
@@ -492,7 +490,7 @@ impl AzureWorkspace {
             .as_deref()
             .ok_or_else(|| Error::service("the workspace names no discovery URL", None))?;
         // Discovery is public; the SDK sends no token there, and neither do we.
-        let services = super::plain_get(&self.transport, discovery).await?;
+        let services = super::plain_get(&self.transport, discovery, Retry::service(&self.settings)).await?;
         services["api"]
             .as_str()
             .map(|a| a.trim_end_matches('/').to_string())
@@ -518,8 +516,8 @@ impl AzureWorkspace {
         Some(format!("https://{}", rest.replacen("/mlflow/v1.0/", "/mlflow/v2.0/", 1).trim_end_matches('/')))
     }
 
-    pub fn job_metrics(&self, job: &Job) -> Result<BTreeMap<String, f64>> {
-        let run = self.runtime.block_on(self.mlflow_run(&job.name))?;
+    pub async fn job_metrics(&self, job: &Job) -> Result<BTreeMap<String, f64>> {
+        let run = self.mlflow_run(&job.name).await?;
         Ok(run
             .iter()
             .flat_map(|r| r["data"]["metrics"].as_array().cloned().unwrap_or_default())
@@ -527,8 +525,8 @@ impl AzureWorkspace {
             .collect())
     }
 
-    pub fn job_params(&self, job: &Job) -> Result<BTreeMap<String, String>> {
-        let run = self.runtime.block_on(self.mlflow_run(&job.name))?;
+    pub async fn job_params(&self, job: &Job) -> Result<BTreeMap<String, String>> {
+        let run = self.mlflow_run(&job.name).await?;
         Ok(run
             .iter()
             .flat_map(|r| r["data"]["params"].as_array().cloned().unwrap_or_default())
@@ -537,17 +535,15 @@ impl AzureWorkspace {
     }
 
     /// Where the job's log is, and its text (every rank-0 std log, in order).
-    pub fn job_log_text(&self, name: &str) -> Result<(String, String)> {
-        self.runtime.block_on(async {
-            let resource: Value = self.arm.get(&self.job_path(name)).await?;
-            let place = self
-                .log_place(&resource)
-                .await?
-                .ok_or_else(|| Error::service(format!("job `{name}` has no default output to hold its logs"), None))?;
-            let logs = self.read_logs(&place).await?;
-            let location = format!("azureml://datastores/{}/paths/{}/user_logs/", place.store.name, place.prefix);
-            Ok((location, logs.into_iter().map(|(_, text)| text).collect::<Vec<_>>().join("")))
-        })
+    pub async fn job_log_text(&self, name: &str) -> Result<(String, String)> {
+        let resource: Value = self.arm.get(&self.job_path(name)).await?;
+        let place = self
+            .log_place(&resource)
+            .await?
+            .ok_or_else(|| Error::service(format!("job `{name}` has no default output to hold its logs"), None))?;
+        let logs = self.read_logs(&place).await?;
+        let location = format!("azureml://datastores/{}/paths/{}/user_logs/", place.store.name, place.prefix);
+        Ok((location, logs.into_iter().map(|(_, text)| text).collect::<Vec<_>>().join("")))
     }
 
     /// Where a job's log is kept, as a user can look it up.
@@ -556,46 +552,41 @@ impl AzureWorkspace {
     }
 
     /// A job output downloaded into a scratch folder; a `uri_file` output is the file itself.
-    pub fn job_output_path(&self, job: &str, output: &str) -> Result<PathBuf> {
-        self.runtime.block_on(async {
-            let resource: Value = self.arm.get_optional(&self.job_path(job)).await?.ok_or_else(|| {
-                Error::usage(
-                    format!("no job named `{job}` in this workspace"),
-                    "check the job's name and `--workspace`",
-                )
-            })?;
-            let status = job_status(&resource);
-            if status != JobStatus::Completed {
-                return Err(Error::usage(
-                    format!("job `{job}` is {status}; only a completed job's outputs are taken"),
-                    "wait for the job, or take another job's output",
-                ));
-            }
-            let found = &resource["properties"]["outputs"][output];
-            let uri = found["uri"].as_str().ok_or_else(|| {
-                let names: Vec<String> = resource["properties"]["outputs"]
-                    .as_object()
-                    .map(|m| m.keys().filter(|k| k.as_str() != "default").cloned().collect())
-                    .unwrap_or_default();
-                Error::usage(
-                    format!("job `{job}` has no output `{output}` with a location"),
-                    format!("its outputs: {}", names.join(", ")),
-                )
-            })?;
-            let (datastore, prefix) = parse_datastore_uri(uri).ok_or_else(|| {
-                Error::service(
-                    format!("output `{output}` of job `{job}` is at `{uri}`, which this build cannot download"),
-                    None,
-                )
-            })?;
-            let store = self.datastore(&datastore).await?;
-            let dir = self.scratch.create("aml-job-output")?;
-            let written = super::download_prefix(&store, &prefix, &dir).await?;
-            if found["jobOutputType"] == "uri_file" && written.len() == 1 {
-                return Ok(written[0].clone());
-            }
-            Ok(dir)
-        })
+    pub async fn job_output_path(&self, job: &str, output: &str) -> Result<PathBuf> {
+        let resource: Value = self.arm.get_optional(&self.job_path(job)).await?.ok_or_else(|| {
+            Error::usage(format!("no job named `{job}` in this workspace"), "check the job's name and `--workspace`")
+        })?;
+        let status = job_status(&resource);
+        if status != JobStatus::Completed {
+            return Err(Error::usage(
+                format!("job `{job}` is {status}; only a completed job's outputs are taken"),
+                "wait for the job, or take another job's output",
+            ));
+        }
+        let found = &resource["properties"]["outputs"][output];
+        let uri = found["uri"].as_str().ok_or_else(|| {
+            let names: Vec<String> = resource["properties"]["outputs"]
+                .as_object()
+                .map(|m| m.keys().filter(|k| k.as_str() != "default").cloned().collect())
+                .unwrap_or_default();
+            Error::usage(
+                format!("job `{job}` has no output `{output}` with a location"),
+                format!("its outputs: {}", names.join(", ")),
+            )
+        })?;
+        let (datastore, prefix) = parse_datastore_uri(uri).ok_or_else(|| {
+            Error::service(
+                format!("output `{output}` of job `{job}` is at `{uri}`, which this build cannot download"),
+                None,
+            )
+        })?;
+        let store = self.datastore(&datastore).await?;
+        let dir = self.scratch.create("aml-job-output")?;
+        let written = super::download_prefix(&store, &prefix, &dir).await?;
+        if found["jobOutputType"] == "uri_file" && written.len() == 1 {
+            return Ok(written[0].clone());
+        }
+        Ok(dir)
     }
 }
 
@@ -609,7 +600,7 @@ pub(super) fn describe_job(
     mut own: BTreeMap<String, String>,
 ) {
     own.insert("aml.file".into(), plan.file.display().to_string());
-    if let Some(git) = aml_core::lineage::git_info(plan.file.parent().unwrap_or(Path::new("."))) {
+    if let Some(git) = aml_core::lineage::git_info(plan.file.parent().unwrap_or(Path::new(".")), &options.ci) {
         own.insert("aml.git".into(), serde_json::to_string(&git).unwrap_or_default());
     }
     let experiment = options
@@ -665,12 +656,13 @@ pub fn anonymous_environment_version(image: &str, conda: Option<&str>) -> String
 
 /// run history's polling schedule: `max(MIN, floor(MAX / (1 + 100·e^(−t/20))))`, MIN 2 s
 /// and MAX 60 s unless AZUREML_RUN_POLLING_INTERVAL_MIN/MAX say otherwise.
-fn poll_interval(elapsed: Duration) -> Duration {
-    let setting = |name: &str, default: f64| {
-        std::env::var(name).ok().and_then(|v| v.parse::<f64>().ok()).filter(|v| *v > 0.0).unwrap_or(default)
-    };
-    let (min, max) =
-        (setting("AZUREML_RUN_POLLING_INTERVAL_MIN", 2.0), setting("AZUREML_RUN_POLLING_INTERVAL_MAX", 60.0));
+fn poll_interval(elapsed: Duration, settings: &Settings) -> Duration {
+    let setting =
+        |name: &str, default: f64| Some(settings.number(name, default)).filter(|v| *v > 0.0).unwrap_or(default);
+    let (min, max) = (
+        setting(EnvVars::AZUREML_RUN_POLLING_INTERVAL_MIN, 2.0),
+        setting(EnvVars::AZUREML_RUN_POLLING_INTERVAL_MAX, 60.0),
+    );
     let t = elapsed.as_secs_f64();
     let curve = (max / (1.0 + 100.0 * (-t / 20.0).exp())).floor();
     Duration::from_secs_f64(curve.max(min).min(max.max(min)))
@@ -707,8 +699,8 @@ mod tests {
 
     #[test]
     fn polling_starts_at_the_minimum_and_grows_to_the_maximum() {
-        assert_eq!(poll_interval(Duration::ZERO), Duration::from_secs(2));
-        assert_eq!(poll_interval(Duration::from_secs(90)), Duration::from_secs(28));
-        assert_eq!(poll_interval(Duration::from_secs(600)), Duration::from_secs(59));
+        assert_eq!(poll_interval(Duration::ZERO, &Settings::from_vars([])), Duration::from_secs(2));
+        assert_eq!(poll_interval(Duration::from_secs(90), &Settings::from_vars([])), Duration::from_secs(28));
+        assert_eq!(poll_interval(Duration::from_secs(600), &Settings::from_vars([])), Duration::from_secs(59));
     }
 }

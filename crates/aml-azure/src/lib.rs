@@ -1,6 +1,6 @@
 //! The azure backend: an Azure ML workspace through ARM (api-version 2025-12-01) and its
-//! default datastore's blob storage. Tools stay synchronous; this backend owns a small
-//! tokio runtime and blocks on it at its edges.
+//! default datastore's blob storage, run history and MLflow. Every call is async and runs
+//! on the caller's runtime.
 
 pub mod arm;
 pub mod audit;
@@ -22,15 +22,21 @@ use aml_core::digest::Digest;
 use aml_core::error::{Error, Result};
 use aml_core::model::{Lineage, ModelVersion, NewModelVersion, Registered, VersionSelector};
 use aml_core::refs::ModelRef;
+use aml_core::settings::{EnvVars, Settings};
 use aml_core::yaml::model::ModelType;
 pub use aml_http::error_chain;
+use aml_http::pipeline::Retry;
+use aml_http::transport::TransportOptions;
 use arm::Arm;
-use blob::{Container, StorageAuth};
+use blob::{BlobOptions, Container, StorageAuth};
 
 const DEFAULT_ARM: &str = "https://management.azure.com";
 
 pub struct AzureWorkspace {
-    runtime: tokio::runtime::Runtime,
+    /// What this workspace's tools were started with.
+    settings: Settings,
+    /// Retries and block sizes of the datastores' blob calls.
+    blob_options: BlobOptions,
     arm: Arm,
     transport: azure_core::http::Transport,
     subscription: String,
@@ -58,39 +64,39 @@ struct Datastore {
 impl AzureWorkspace {
     /// Connect: pick the identity, then GET the workspace so a wrong name or a refused
     /// identity is reported before anything else is done.
-    pub fn open(subscription: &str, resource_group: &str, workspace: &str) -> Result<AzureWorkspace> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .map_err(|e| Error::storage("cannot start the async runtime", e))?;
-        let transport = aml_http::transport::transport(std::time::Duration::from_secs(120))?;
-        let identity = aml_auth::identity(aml_auth::AuthMethod::current()?, &transport)?;
-        let endpoint =
-            std::env::var("AML_ARM_ENDPOINT").ok().filter(|e| !e.is_empty()).unwrap_or_else(|| DEFAULT_ARM.into());
+    pub async fn open(
+        subscription: &str,
+        resource_group: &str,
+        workspace: &str,
+        settings: &Settings,
+    ) -> Result<AzureWorkspace> {
+        let transport = aml_http::transport::transport(TransportOptions::service(std::time::Duration::from_secs(120)))?;
+        let identity = aml_auth::identity(settings, &transport)?;
+        let endpoint = settings.get(EnvVars::AML_ARM_ENDPOINT).unwrap_or(DEFAULT_ARM).to_string();
         if !endpoint.starts_with("https://") {
             return Err(Error::usage(
-                format!("AML_ARM_ENDPOINT=`{endpoint}` is not https"),
+                format!("{}=`{endpoint}` is not https", EnvVars::AML_ARM_ENDPOINT),
                 "Resource Manager is only reached over TLS",
             ));
         }
         // Sovereign clouds and emulators name their own audience.
-        let scope = std::env::var("AML_ARM_SCOPE")
-            .ok()
-            .filter(|s| !s.is_empty())
+        let scope = settings
+            .get(EnvVars::AML_ARM_SCOPE)
+            .map(str::to_owned)
             .unwrap_or_else(|| format!("{}/.default", endpoint.trim_end_matches('/')));
-        let arm = Arm::new(&endpoint, &scope, &identity, transport.clone());
+        let arm = Arm::new(&endpoint, &scope, &identity, &transport, Retry::service(settings));
         let prefix = format!(
             "/subscriptions/{subscription}/resourceGroups/{resource_group}/providers/Microsoft.MachineLearningServices/workspaces/{workspace}"
         );
-        let found: Value = runtime.block_on(arm.get(&prefix))?;
+        let found: Value = arm.get(&prefix).await?;
         let property = |name: &str| found["properties"][name].as_str().filter(|v| !v.is_empty()).map(str::to_owned);
         Ok(AzureWorkspace {
             location: found["location"].as_str().unwrap_or_default().to_string(),
             identity,
             discovery_url: property("discoveryUrl"),
             tracking_uri: property("mlFlowTrackingUri"),
-            runtime,
+            settings: settings.clone(),
+            blob_options: BlobOptions::from_settings(settings),
             arm,
             transport,
             subscription: subscription.into(),
@@ -102,10 +108,10 @@ impl AzureWorkspace {
     }
 
     /// Open `azureml://subscriptions/S/resourceGroups/G/workspaces/W`.
-    pub fn open_location(location: &str) -> Result<AzureWorkspace> {
+    pub async fn open_location(location: &str, settings: &Settings) -> Result<AzureWorkspace> {
         match location.parse::<aml_core::location::WorkspaceLocation>()? {
             aml_core::location::WorkspaceLocation::Azure { subscription, resource_group, workspace } => {
-                AzureWorkspace::open(&subscription, &resource_group, &workspace)
+                AzureWorkspace::open(&subscription, &resource_group, &workspace, settings).await
             }
             other => Err(Error::usage(
                 format!("`{other}` is not an Azure ML workspace"),
@@ -170,15 +176,18 @@ impl AzureWorkspace {
             }
         };
         let url = format!("{protocol}://{account}.blob.{endpoint}/{container}");
-        Ok(Datastore { name: name.into(), container: Container::new(&account, &url, auth, self.transport.clone())? })
+        Ok(Datastore {
+            name: name.into(),
+            container: Container::new(&account, &url, auth, &self.transport, self.blob_options)?,
+        })
     }
 
     fn models_path(&self, name: &str) -> String {
         format!("{}/models/{name}", self.prefix)
     }
 
-    pub fn register_model(&mut self, new: &NewModelVersion) -> Result<Registered> {
-        self.runtime.block_on(self.register_model_async(new))
+    pub async fn register_model(&mut self, new: &NewModelVersion) -> Result<Registered> {
+        self.register_model_async(new).await
     }
 
     async fn register_model_async(&self, new: &NewModelVersion) -> Result<Registered> {
@@ -326,23 +335,21 @@ impl AzureWorkspace {
         Ok(versions)
     }
 
-    pub fn find_model_version(&self, reference: &ModelRef) -> Result<Option<ModelVersion>> {
-        self.runtime.block_on(async {
-            match &reference.selector {
-                VersionSelector::Exact(version) => self.get_version(&reference.name, version).await,
-                VersionSelector::Latest => self.latest_version(&reference.name).await,
-                VersionSelector::Tag { key, value } => {
-                    Ok(self.all_versions(&reference.name).await?.into_iter().find(|v| v.tags.get(key) == Some(value)))
-                }
+    pub async fn find_model_version(&self, reference: &ModelRef) -> Result<Option<ModelVersion>> {
+        match &reference.selector {
+            VersionSelector::Exact(version) => self.get_version(&reference.name, version).await,
+            VersionSelector::Latest => self.latest_version(&reference.name).await,
+            VersionSelector::Tag { key, value } => {
+                Ok(self.all_versions(&reference.name).await?.into_iter().find(|v| v.tags.get(key) == Some(value)))
             }
-        })
+        }
     }
 
-    pub fn model_version(&self, reference: &ModelRef) -> Result<ModelVersion> {
-        if let Some(found) = self.find_model_version(reference)? {
+    pub async fn model_version(&self, reference: &ModelRef) -> Result<ModelVersion> {
+        if let Some(found) = self.find_model_version(reference).await? {
             return Ok(found);
         }
-        let versions = self.runtime.block_on(self.all_versions(&reference.name))?;
+        let versions = self.all_versions(&reference.name).await?;
         let what = match &reference.selector {
             VersionSelector::Tag { key, value } => {
                 format!("no version of model `{}` has tag `{key}={value}`", reference.name)
@@ -362,8 +369,8 @@ impl AzureWorkspace {
         Err(Error::usage(what, hint))
     }
 
-    pub fn list_versions(&self, name: &str, limit: Option<u64>) -> Result<(Vec<ModelVersion>, u64)> {
-        let mut versions = self.runtime.block_on(self.all_versions(name))?;
+    pub async fn list_versions(&self, name: &str, limit: Option<u64>) -> Result<(Vec<ModelVersion>, u64)> {
+        let mut versions = self.all_versions(name).await?;
         let total = versions.len() as u64;
         if let Some(limit) = limit {
             versions.truncate(limit as usize);
@@ -372,30 +379,28 @@ impl AzureWorkspace {
     }
 
     /// Every model's newest version.
-    pub fn list_models(&self) -> Result<Vec<ModelVersion>> {
-        self.runtime.block_on(async {
-            let containers: Vec<Value> = self.arm.list(&format!("{}/models", self.prefix)).await?;
-            let mut newest = Vec::new();
-            for container in containers {
-                let Some(name) = container["name"].as_str() else { continue };
-                let latest = match container["properties"]["latestVersion"].as_str() {
-                    Some(version) => self.get_version(name, version).await?,
-                    None => self.all_versions(name).await?.into_iter().next(),
-                };
-                newest.extend(latest);
-            }
-            newest.sort_by(|a, b| a.name.cmp(&b.name));
-            Ok(newest)
-        })
+    pub async fn list_models(&self) -> Result<Vec<ModelVersion>> {
+        let containers: Vec<Value> = self.arm.list(&format!("{}/models", self.prefix)).await?;
+        let mut newest = Vec::new();
+        for container in containers {
+            let Some(name) = container["name"].as_str() else { continue };
+            let latest = match container["properties"]["latestVersion"].as_str() {
+                Some(version) => self.get_version(name, version).await?,
+                None => self.all_versions(name).await?.into_iter().next(),
+            };
+            newest.extend(latest);
+        }
+        newest.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(newest)
     }
 
-    pub fn update_tags(
+    pub async fn update_tags(
         &mut self,
         version: &ModelVersion,
         set: &BTreeMap<String, String>,
         remove: &[String],
     ) -> Result<ModelVersion> {
-        self.runtime.block_on(self.change_tags(&version.name, &version.version, set, remove))
+        self.change_tags(&version.name, &version.version, set, remove).await
     }
 
     async fn change_tags(
@@ -420,51 +425,47 @@ impl AzureWorkspace {
         }
     }
 
-    pub fn set_model_properties(&mut self, version: &ModelVersion, set: &BTreeMap<String, String>) -> Result<()> {
-        self.runtime.block_on(async {
-            let path = format!("{}/versions/{}", self.models_path(&version.name), version.version);
-            let current: Value = self.arm.get(&path).await?;
-            let tags: BTreeMap<String, String> =
-                serde_json::from_value(current["properties"]["tags"].clone()).unwrap_or_default();
-            let mut body = writable_model_version(&current, &tags);
-            let mut properties: BTreeMap<String, String> =
-                serde_json::from_value(body["properties"]["properties"].clone()).unwrap_or_default();
-            properties.extend(set.clone());
-            body["properties"]["properties"] = json!(properties);
-            self.arm.put::<Value>(&path, &body).await.map(|_| ())
-        })
+    pub async fn set_model_properties(&mut self, version: &ModelVersion, set: &BTreeMap<String, String>) -> Result<()> {
+        let path = format!("{}/versions/{}", self.models_path(&version.name), version.version);
+        let current: Value = self.arm.get(&path).await?;
+        let tags: BTreeMap<String, String> =
+            serde_json::from_value(current["properties"]["tags"].clone()).unwrap_or_default();
+        let mut body = writable_model_version(&current, &tags);
+        let mut properties: BTreeMap<String, String> =
+            serde_json::from_value(body["properties"]["properties"].clone()).unwrap_or_default();
+        properties.extend(set.clone());
+        body["properties"]["properties"] = json!(properties);
+        self.arm.put::<Value>(&path, &body).await.map(|_| ())
     }
 
     /// Download a version's files into `dir`; the copy must hash to the version's digest.
-    pub fn download_model(&self, version: &ModelVersion, dir: &Path) -> Result<Vec<PathBuf>> {
-        self.runtime.block_on(async {
-            let path = format!("{}/versions/{}", self.models_path(&version.name), version.version);
-            let resource: Value = self.arm.get(&path).await?;
-            let uri = resource["properties"]["modelUri"].as_str().unwrap_or_default().to_string();
-            let (datastore, prefix) = parse_datastore_uri(&uri).ok_or_else(|| {
-                Error::service(
-                    format!("{} has modelUri `{uri}`, which this build cannot download", version.id()),
-                    Some("models registered from a datastore path are downloaded by this tool".into()),
-                )
-            })?;
-            let store = self.datastore(&datastore).await?;
-            let written = download_prefix(&store, &prefix, dir).await?;
-            let single =
-                written.len() == 1 && written[0].file_name().is_some_and(|n| prefix.ends_with(&*n.to_string_lossy()));
-            let copy = aml_core::tree::scan(if single { &written[0] } else { dir })?;
-            if copy.digest() != version.digest {
-                return Err(Error::failed(
-                    format!("the download of {} hashes to {}, not {}", version.id(), copy.digest(), version.digest),
-                    Some("download again; if it persists the stored files changed".into()),
-                ));
-            }
-            Ok(written)
-        })
+    pub async fn download_model(&self, version: &ModelVersion, dir: &Path) -> Result<Vec<PathBuf>> {
+        let path = format!("{}/versions/{}", self.models_path(&version.name), version.version);
+        let resource: Value = self.arm.get(&path).await?;
+        let uri = resource["properties"]["modelUri"].as_str().unwrap_or_default().to_string();
+        let (datastore, prefix) = parse_datastore_uri(&uri).ok_or_else(|| {
+            Error::service(
+                format!("{} has modelUri `{uri}`, which this build cannot download", version.id()),
+                Some("models registered from a datastore path are downloaded by this tool".into()),
+            )
+        })?;
+        let store = self.datastore(&datastore).await?;
+        let written = download_prefix(&store, &prefix, dir).await?;
+        let single =
+            written.len() == 1 && written[0].file_name().is_some_and(|n| prefix.ends_with(&*n.to_string_lossy()));
+        let copy = aml_core::tree::scan(if single { &written[0] } else { dir })?;
+        if copy.digest() != version.digest {
+            return Err(Error::failed(
+                format!("the download of {} hashes to {}, not {}", version.id(), copy.digest(), version.digest),
+                Some("download again; if it persists the stored files changed".into()),
+            ));
+        }
+        Ok(written)
     }
 
-    pub fn model_files(&self, version: &ModelVersion) -> Result<Vec<(String, PathBuf)>> {
+    pub async fn model_files(&self, version: &ModelVersion) -> Result<Vec<(String, PathBuf)>> {
         let dir = self.scratch.create("aml-model")?;
-        self.download_model(version, &dir)?;
+        self.download_model(version, &dir).await?;
         aml_core::tree::list(&dir)
     }
 }
@@ -549,11 +550,9 @@ async fn download_prefix(store: &Datastore, prefix: &str, dir: &Path) -> Result<
 }
 
 /// GET a public JSON document (the workspace's discovery URL) with no token.
-async fn plain_get(transport: &azure_core::http::Transport, url: &str) -> Result<Value> {
-    use azure_core::http::{ClientOptions, Context, Pipeline, PipelineSendOptions, Request};
-    let options = ClientOptions { transport: Some(transport.clone()), ..Default::default() };
-    let pipeline =
-        Pipeline::new(Some("aml-client"), Some(env!("CARGO_PKG_VERSION")), options, Vec::new(), Vec::new(), None);
+async fn plain_get(transport: &azure_core::http::Transport, url: &str, retry: Retry) -> Result<Value> {
+    use azure_core::http::{Context, PipelineSendOptions, Request};
+    let pipeline = aml_http::pipeline::pipeline(transport, retry, Vec::new());
     let parsed =
         azure_core::http::Url::parse(url).map_err(|_| Error::service(format!("`{url}` is not a URL"), None))?;
     let mut request = Request::new(parsed, azure_core::http::Method::Get);

@@ -79,47 +79,54 @@ impl AzureWorkspace {
         self.arm.wait(what, &reply, OPERATION_TIMEOUT, &mut |status| aml_core::status!("{what}: {status}")).await
     }
 
-    pub fn apply_endpoint(&mut self, spec: &OnlineEndpoint) -> Result<(Endpoint, ApplyOutcome)> {
+    pub async fn apply_endpoint(&mut self, spec: &OnlineEndpoint) -> Result<(Endpoint, ApplyOutcome)> {
         aml_core::refs::check_name(&spec.name, "endpoint name")?;
-        self.runtime.block_on(async {
-            let path = self.endpoint_path(&spec.name);
-            let existing: Option<Value> = self.arm.get_optional(&path).await?;
-            let current = existing.as_ref().map(|e| &e["properties"]);
-            let traffic: BTreeMap<String, u32> = spec.traffic.iter().map(|(k, v)| (k.clone(), *v)).collect();
-            let mirror: BTreeMap<String, u32> = spec.mirror_traffic.iter().map(|(k, v)| (k.clone(), *v)).collect();
-            if current.is_none() && (!traffic.is_empty() || !mirror.is_empty()) {
-                return Err(Error::usage(
-                    format!("endpoint `{}` is new, so it has no deployments to give traffic to", spec.name),
-                    "remove `traffic:` for now; apply the deployments, then `aml-deploy traffic` or `rollout`",
-                ));
+        let path = self.endpoint_path(&spec.name);
+        let existing: Option<Value> = self.arm.get_optional(&path).await?;
+        let current = existing.as_ref().map(|e| &e["properties"]);
+        let traffic: BTreeMap<String, u32> = spec.traffic.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        let mirror: BTreeMap<String, u32> = spec.mirror_traffic.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        if current.is_none() && (!traffic.is_empty() || !mirror.is_empty()) {
+            return Err(Error::usage(
+                format!("endpoint `{}` is new, so it has no deployments to give traffic to", spec.name),
+                "remove `traffic:` for now; apply the deployments, then `aml-deploy traffic` or `rollout`",
+            ));
+        }
+        // An endpoint file without `traffic:` leaves the split as it is.
+        let traffic =
+            if traffic.is_empty() { current.map(|c| percent_map(&c["traffic"])).unwrap_or_default() } else { traffic };
+        let mirror = if mirror.is_empty() {
+            current.map(|c| percent_map(&c["mirrorTraffic"])).unwrap_or_default()
+        } else {
+            mirror
+        };
+        if existing.is_some() && (!spec.traffic.is_empty() || !spec.mirror_traffic.is_empty()) {
+            let live = self.live_deployments(&spec.name).await?;
+            let live: Vec<&str> = live.iter().map(String::as_str).collect();
+            check_traffic(&traffic, &live).map_err(|p| Error::usage(p, "fix `traffic:` in the endpoint file"))?;
+            check_mirror(&traffic, &mirror, &live)
+                .map_err(|p| Error::usage(p, "fix `mirror_traffic:` in the endpoint file"))?;
+        }
+        let tags: BTreeMap<&String, &String> = spec.tags.iter().collect();
+        let own: BTreeMap<&String, &String> = spec.properties.iter().collect();
+        let mut properties = json!({"authMode": auth_mode_name(spec.auth_mode), "traffic": traffic, "mirrorTraffic": mirror, "properties": own});
+        if let Some(description) = &spec.description {
+            properties["description"] = json!(description);
+        }
+        if let Some(current) = current {
+            let same = ["authMode", "description", "traffic", "mirrorTraffic"]
+                .iter()
+                .all(|k| normalized(&current[*k]) == normalized(&properties[*k]))
+                && normalized(&existing.as_ref().map(|e| e["tags"].clone()).unwrap_or(Value::Null))
+                    == normalized(&json!(tags));
+            if same {
+                return Ok((self.endpoint_view(&spec.name).await?, ApplyOutcome::Unchanged));
             }
-            // An endpoint file without `traffic:` leaves the split as it is.
-            let traffic = if traffic.is_empty() { current.map(|c| percent_map(&c["traffic"])).unwrap_or_default() } else { traffic };
-            let mirror = if mirror.is_empty() { current.map(|c| percent_map(&c["mirrorTraffic"])).unwrap_or_default() } else { mirror };
-            if existing.is_some() && (!spec.traffic.is_empty() || !spec.mirror_traffic.is_empty()) {
-                let live = self.live_deployments(&spec.name).await?;
-                let live: Vec<&str> = live.iter().map(String::as_str).collect();
-                check_traffic(&traffic, &live).map_err(|p| Error::usage(p, "fix `traffic:` in the endpoint file"))?;
-                check_mirror(&traffic, &mirror, &live).map_err(|p| Error::usage(p, "fix `mirror_traffic:` in the endpoint file"))?;
-            }
-            let tags: BTreeMap<&String, &String> = spec.tags.iter().collect();
-            let own: BTreeMap<&String, &String> = spec.properties.iter().collect();
-            let mut properties = json!({"authMode": auth_mode_name(spec.auth_mode), "traffic": traffic, "mirrorTraffic": mirror, "properties": own});
-            if let Some(description) = &spec.description {
-                properties["description"] = json!(description);
-            }
-            if let Some(current) = current {
-                let same = ["authMode", "description", "traffic", "mirrorTraffic"].iter().all(|k| normalized(&current[*k]) == normalized(&properties[*k]))
-                    && normalized(&existing.as_ref().map(|e| e["tags"].clone()).unwrap_or(Value::Null)) == normalized(&json!(tags));
-                if same {
-                    return Ok((self.endpoint_view(&spec.name).await?, ApplyOutcome::Unchanged));
-                }
-            }
-            let body = json!({"location": self.location, "kind": "Managed", "tags": tags, "properties": properties});
-            self.put_and_wait(&format!("endpoint {}", spec.name), &path, &body).await?;
-            let outcome = if existing.is_some() { ApplyOutcome::Updated } else { ApplyOutcome::Created };
-            Ok((self.endpoint_view(&spec.name).await?, outcome))
-        })
+        }
+        let body = json!({"location": self.location, "kind": "Managed", "tags": tags, "properties": properties});
+        self.put_and_wait(&format!("endpoint {}", spec.name), &path, &body).await?;
+        let outcome = if existing.is_some() { ApplyOutcome::Updated } else { ApplyOutcome::Created };
+        Ok((self.endpoint_view(&spec.name).await?, outcome))
     }
 
     async fn live_deployments(&self, endpoint: &str) -> Result<Vec<String>> {
@@ -132,7 +139,7 @@ impl AzureWorkspace {
             .collect())
     }
 
-    pub fn apply_deployment(
+    pub async fn apply_deployment(
         &mut self,
         file: &Path,
         spec: &OnlineDeployment,
@@ -143,91 +150,90 @@ impl AzureWorkspace {
         let environment = spec.environment.as_ref().ok_or_else(|| {
             Error::in_file(file, Some("environment"), "is missing", "give the environment (`image` and `conda_file`)")
         })?;
-        self.runtime.block_on(async {
-            let endpoint = self
-                .arm
-                .get_optional::<Value>(&self.endpoint_path(&spec.endpoint_name))
-                .await?
-                .ok_or_else(|| missing_endpoint(file, spec))?;
-            let model = match &spec.model {
-                None => None,
-                Some(DeploymentModel::Registered(reference)) => Some(self.deployment_model_id(file, reference).await?),
-                Some(DeploymentModel::Inline(inline)) => {
-                    let registered = self.register_model_async(&inline_model(file, spec, inline)?).await?;
-                    let version = registered.version;
-                    Some(format!("{}/versions/{}", self.models_path(&version.name), version.version))
-                }
-            };
-            let code = self.ensure_code(&code_dir).await?;
-            let environment_id = self.ensure_environment(file, environment).await?;
-            let variables: BTreeMap<&String, &String> = spec.environment_variables.iter().collect();
-            let mut properties = json!({
-                "endpointComputeType": "Managed",
-                "codeConfiguration": {"codeId": code.id, "scoringScript": scoring_script},
-                "environmentId": environment_id,
-                "instanceType": spec.instance_type.clone().unwrap_or_else(|| "Standard_DS3_v2".into()),
-                "environmentVariables": variables,
-            });
-            if let Some(model) = &model {
-                properties["model"] = json!(model);
+        let endpoint = self
+            .arm
+            .get_optional::<Value>(&self.endpoint_path(&spec.endpoint_name))
+            .await?
+            .ok_or_else(|| missing_endpoint(file, spec))?;
+        let model = match &spec.model {
+            None => None,
+            Some(DeploymentModel::Registered(reference)) => Some(self.deployment_model_id(file, reference).await?),
+            Some(DeploymentModel::Inline(inline)) => {
+                let registered =
+                    self.register_model_async(&inline_model(file, spec, inline, options.requested_by.clone())?).await?;
+                let version = registered.version;
+                Some(format!("{}/versions/{}", self.models_path(&version.name), version.version))
             }
-            if let Some(description) = &spec.description {
-                properties["description"] = json!(description);
+        };
+        let code = self.ensure_code(&code_dir).await?;
+        let environment_id = self.ensure_environment(file, environment).await?;
+        let variables: BTreeMap<&String, &String> = spec.environment_variables.iter().collect();
+        let mut properties = json!({
+            "endpointComputeType": "Managed",
+            "codeConfiguration": {"codeId": code.id, "scoringScript": scoring_script},
+            "environmentId": environment_id,
+            "instanceType": spec.instance_type.clone().unwrap_or_else(|| "Standard_DS3_v2".into()),
+            "environmentVariables": variables,
+        });
+        if let Some(model) = &model {
+            properties["model"] = json!(model);
+        }
+        if let Some(description) = &spec.description {
+            properties["description"] = json!(description);
+        }
+        if let Some(settings) = &spec.request_settings {
+            let mut request = serde_json::Map::new();
+            if let Some(ms) = settings.request_timeout_ms {
+                request.insert("requestTimeout".into(), json!(format!("PT{}S", ms as f64 / 1000.0)));
             }
-            if let Some(settings) = &spec.request_settings {
-                let mut request = serde_json::Map::new();
-                if let Some(ms) = settings.request_timeout_ms {
-                    request.insert("requestTimeout".into(), json!(format!("PT{}S", ms as f64 / 1000.0)));
-                }
-                if let Some(n) = settings.max_concurrent_requests_per_instance {
-                    request.insert("maxConcurrentRequestsPerInstance".into(), json!(n));
-                }
-                properties["requestSettings"] = Value::Object(request);
+            if let Some(n) = settings.max_concurrent_requests_per_instance {
+                request.insert("maxConcurrentRequestsPerInstance".into(), json!(n));
             }
-            let tags: BTreeMap<&String, &String> = spec.tags.iter().collect();
-            let body = json!({
-                "location": self.location, "kind": "Managed", "tags": tags,
-                "sku": {"name": "Default", "capacity": spec.instance_count.unwrap_or(1)},
-                "properties": properties,
-            });
-            let path = self.deployment_path(&spec.endpoint_name, &spec.name);
-            let existing: Option<Value> = self.arm.get_optional(&path).await?;
-            let unchanged = existing.as_ref().is_some_and(|current| {
-                current["properties"]["provisioningState"] == "Succeeded"
-                    && ["model", "codeConfiguration", "environmentId", "instanceType", "environmentVariables"]
-                        .iter()
-                        .all(|k| normalized(&current["properties"][*k]) == normalized(&body["properties"][*k]))
-                    && current["sku"]["capacity"] == body["sku"]["capacity"]
-            });
-            let outcome = match (&existing, unchanged) {
-                (_, true) => ApplyOutcome::Unchanged,
-                (Some(_), false) => ApplyOutcome::Updated,
-                (None, false) => ApplyOutcome::Created,
-            };
-            if !unchanged {
-                let what = format!("deployment {} of endpoint {}", spec.name, spec.endpoint_name);
-                if let Err(error) = self.put_and_wait(&what, &path, &body).await {
-                    let log = self.logs(&spec.endpoint_name, &spec.name, 25).await.unwrap_or_default();
-                    return Err(Error::failed(
-                        format!("{error}; last lines of its log:\n{}", log.trim_end()),
-                        Some(format!("the whole log: `aml-deploy logs {} {}`", spec.endpoint_name, spec.name)),
-                    ));
-                }
+            properties["requestSettings"] = Value::Object(request);
+        }
+        let tags: BTreeMap<&String, &String> = spec.tags.iter().collect();
+        let body = json!({
+            "location": self.location, "kind": "Managed", "tags": tags,
+            "sku": {"name": "Default", "capacity": spec.instance_count.unwrap_or(1)},
+            "properties": properties,
+        });
+        let path = self.deployment_path(&spec.endpoint_name, &spec.name);
+        let existing: Option<Value> = self.arm.get_optional(&path).await?;
+        let unchanged = existing.as_ref().is_some_and(|current| {
+            current["properties"]["provisioningState"] == "Succeeded"
+                && ["model", "codeConfiguration", "environmentId", "instanceType", "environmentVariables"]
+                    .iter()
+                    .all(|k| normalized(&current["properties"][*k]) == normalized(&body["properties"][*k]))
+                && current["sku"]["capacity"] == body["sku"]["capacity"]
+        });
+        let outcome = match (&existing, unchanged) {
+            (_, true) => ApplyOutcome::Unchanged,
+            (Some(_), false) => ApplyOutcome::Updated,
+            (None, false) => ApplyOutcome::Created,
+        };
+        if !unchanged {
+            let what = format!("deployment {} of endpoint {}", spec.name, spec.endpoint_name);
+            if let Err(error) = self.put_and_wait(&what, &path, &body).await {
+                let log = self.logs(&spec.endpoint_name, &spec.name, 25).await.unwrap_or_default();
+                return Err(Error::failed(
+                    format!("{error}; last lines of its log:\n{}", log.trim_end()),
+                    Some(format!("the whole log: `aml-deploy logs {} {}`", spec.endpoint_name, spec.name)),
+                ));
             }
-            // As on the local workspace: the first deployment of an endpoint nobody serves from gets its traffic.
-            let serving: u32 = percent_map(&endpoint["properties"]["traffic"]).values().sum();
-            if options.all_traffic || (serving == 0 && !options.keep_traffic) {
-                if serving == 0 && !options.all_traffic {
-                    aml_core::status!(
-                        "endpoint {} served nothing: deployment {} gets 100% of its traffic",
-                        spec.endpoint_name,
-                        spec.name
-                    );
-                }
-                self.put_traffic(&spec.endpoint_name, Some(BTreeMap::from([(spec.name.clone(), 100)])), None).await?;
+        }
+        // As on the local workspace: the first deployment of an endpoint nobody serves from gets its traffic.
+        let serving: u32 = percent_map(&endpoint["properties"]["traffic"]).values().sum();
+        if options.all_traffic || (serving == 0 && !options.keep_traffic) {
+            if serving == 0 && !options.all_traffic {
+                aml_core::status!(
+                    "endpoint {} served nothing: deployment {} gets 100% of its traffic",
+                    spec.endpoint_name,
+                    spec.name
+                );
             }
-            Ok((self.endpoint_view(&spec.endpoint_name).await?, outcome))
-        })
+            self.put_traffic(&spec.endpoint_name, Some(BTreeMap::from([(spec.name.clone(), 100)])), None).await?;
+        }
+        Ok((self.endpoint_view(&spec.endpoint_name).await?, outcome))
     }
 
     /// `azureml:name:version` (or `@latest`) → the model version's ARM id, checked to exist.
@@ -292,61 +298,52 @@ impl AzureWorkspace {
         self.put_and_wait(&format!("traffic of endpoint {name}"), &self.endpoint_path(name), &body).await
     }
 
-    pub fn set_traffic(
+    pub async fn set_traffic(
         &mut self,
         name: &str,
         traffic: Option<BTreeMap<String, u32>>,
         mirror: Option<BTreeMap<String, u32>>,
     ) -> Result<Endpoint> {
-        self.runtime.block_on(async {
-            self.put_traffic(name, traffic, mirror).await?;
-            self.endpoint_view(name).await
-        })
+        self.put_traffic(name, traffic, mirror).await?;
+        self.endpoint_view(name).await
     }
 
-    pub fn endpoint(&self, name: &str) -> Result<Endpoint> {
-        self.runtime.block_on(self.endpoint_view(name))
+    pub async fn endpoint(&self, name: &str) -> Result<Endpoint> {
+        self.endpoint_view(name).await
     }
 
-    pub fn endpoints(&self) -> Result<Vec<Endpoint>> {
-        self.runtime.block_on(async {
-            let resources: Vec<Value> = self.arm.list(&format!("{}/onlineEndpoints", self.prefix)).await?;
-            let mut endpoints = Vec::new();
-            for resource in &resources {
-                let name = resource["name"].as_str().unwrap_or_default();
-                endpoints.push(endpoint_from_arm(resource, &self.deployment_resources(name).await?));
-            }
-            endpoints.sort_by(|a, b| a.name.cmp(&b.name));
-            Ok(endpoints)
-        })
+    pub async fn endpoints(&self) -> Result<Vec<Endpoint>> {
+        let resources: Vec<Value> = self.arm.list(&format!("{}/onlineEndpoints", self.prefix)).await?;
+        let mut endpoints = Vec::new();
+        for resource in &resources {
+            let name = resource["name"].as_str().unwrap_or_default();
+            endpoints.push(endpoint_from_arm(resource, &self.deployment_resources(name).await?));
+        }
+        endpoints.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(endpoints)
     }
 
     /// The scoring URI and the credential its auth mode calls for: a key (`listKeys`), an
     /// Azure ML token (`token`), or an Entra token for Azure ML.
-    pub fn endpoint_access(&self, name: &str) -> Result<EndpointAccess> {
-        self.runtime.block_on(async {
-            let resource = self.endpoint_resource(name).await?;
-            let props = &resource["properties"];
-            let scoring_uri = props["scoringUri"].as_str().filter(|u| !u.is_empty()).ok_or_else(|| {
-                Error::service(
-                    format!("endpoint `{name}` has no scoring URI yet ({})", props["provisioningState"]),
-                    None,
-                )
-            })?;
-            let path = self.endpoint_path(name);
-            let key = match props["authMode"].as_str().unwrap_or("Key").to_ascii_lowercase().as_str() {
-                "amltoken" => self.arm.post::<Value>(&format!("{path}/token"), None).await?["accessToken"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-                "aadtoken" => self.identity.token(ML_SCOPE).await?.token.secret().to_string(),
-                _ => self.arm.post::<Value>(&format!("{path}/listKeys"), None).await?["primaryKey"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-            };
-            Ok(EndpointAccess { scoring_uri: scoring_uri.to_string(), key })
-        })
+    pub async fn endpoint_access(&self, name: &str) -> Result<EndpointAccess> {
+        let resource = self.endpoint_resource(name).await?;
+        let props = &resource["properties"];
+        let scoring_uri = props["scoringUri"].as_str().filter(|u| !u.is_empty()).ok_or_else(|| {
+            Error::service(format!("endpoint `{name}` has no scoring URI yet ({})", props["provisioningState"]), None)
+        })?;
+        let path = self.endpoint_path(name);
+        let key = match props["authMode"].as_str().unwrap_or("Key").to_ascii_lowercase().as_str() {
+            "amltoken" => self.arm.post::<Value>(&format!("{path}/token"), None).await?["accessToken"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            "aadtoken" => self.identity.token(ML_SCOPE).await?.token.secret().to_string(),
+            _ => self.arm.post::<Value>(&format!("{path}/listKeys"), None).await?["primaryKey"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        };
+        Ok(EndpointAccess { scoring_uri: scoring_uri.to_string(), key })
     }
 
     async fn logs(&self, endpoint: &str, deployment: &str, tail: usize) -> Result<String> {
@@ -357,20 +354,23 @@ impl AzureWorkspace {
     }
 
     /// The inference server's log through `getLogs` (its last `tail` lines; 1000 when not said).
-    pub fn deployment_log(&self, endpoint: &str, deployment: &str, tail: Option<usize>) -> Result<(String, String)> {
-        self.runtime.block_on(async {
-            let deployments = self.deployment_resources(endpoint).await?;
-            if !deployments.iter().any(|d| d["name"] == deployment) {
-                let names: Vec<String> =
-                    deployments.iter().filter_map(|d| d["name"].as_str().map(|n| format!("`{n}`"))).collect();
-                return Err(Error::usage(
-                    format!("endpoint `{endpoint}` has no deployment `{deployment}`"),
-                    format!("its deployments: {}", names.join(", ")),
-                ));
-            }
-            let text = self.logs(endpoint, deployment, tail.unwrap_or(1000)).await?;
-            Ok((format!("{}/getLogs", self.deployment_path(endpoint, deployment)), text))
-        })
+    pub async fn deployment_log(
+        &self,
+        endpoint: &str,
+        deployment: &str,
+        tail: Option<usize>,
+    ) -> Result<(String, String)> {
+        let deployments = self.deployment_resources(endpoint).await?;
+        if !deployments.iter().any(|d| d["name"] == deployment) {
+            let names: Vec<String> =
+                deployments.iter().filter_map(|d| d["name"].as_str().map(|n| format!("`{n}`"))).collect();
+            return Err(Error::usage(
+                format!("endpoint `{endpoint}` has no deployment `{deployment}`"),
+                format!("its deployments: {}", names.join(", ")),
+            ));
+        }
+        let text = self.logs(endpoint, deployment, tail.unwrap_or(1000)).await?;
+        Ok((format!("{}/getLogs", self.deployment_path(endpoint, deployment)), text))
     }
 
     async fn delete_and_wait(&self, what: &str, path: &str) -> Result<()> {
@@ -379,33 +379,28 @@ impl AzureWorkspace {
         self.arm.wait(what, &reply, OPERATION_TIMEOUT, &mut |_| {}).await
     }
 
-    pub fn delete_deployment(&mut self, endpoint: &str, deployment: &str) -> Result<()> {
-        self.runtime.block_on(async {
-            let current = self.endpoint_resource(endpoint).await?;
-            let serving =
-                |key: &str| percent_map(&current["properties"][key]).get(deployment).copied().unwrap_or(0) > 0;
-            if serving("traffic") || serving("mirrorTraffic") {
-                return Err(Error::usage(
-                    format!("deployment `{deployment}` still gets traffic"),
-                    format!("move its traffic first: `aml-deploy traffic {endpoint} <other>=100`"),
-                ));
-            }
-            let path = self.deployment_path(endpoint, deployment);
-            if self.arm.get_optional::<Value>(&path).await?.is_none() {
-                return Err(Error::usage(
-                    format!("endpoint `{endpoint}` has no deployment `{deployment}`"),
-                    "`aml-deploy show` lists them",
-                ));
-            }
-            self.delete_and_wait(&format!("deployment {deployment} of endpoint {endpoint}"), &path).await
-        })
+    pub async fn delete_deployment(&mut self, endpoint: &str, deployment: &str) -> Result<()> {
+        let current = self.endpoint_resource(endpoint).await?;
+        let serving = |key: &str| percent_map(&current["properties"][key]).get(deployment).copied().unwrap_or(0) > 0;
+        if serving("traffic") || serving("mirrorTraffic") {
+            return Err(Error::usage(
+                format!("deployment `{deployment}` still gets traffic"),
+                format!("move its traffic first: `aml-deploy traffic {endpoint} <other>=100`"),
+            ));
+        }
+        let path = self.deployment_path(endpoint, deployment);
+        if self.arm.get_optional::<Value>(&path).await?.is_none() {
+            return Err(Error::usage(
+                format!("endpoint `{endpoint}` has no deployment `{deployment}`"),
+                "`aml-deploy show` lists them",
+            ));
+        }
+        self.delete_and_wait(&format!("deployment {deployment} of endpoint {endpoint}"), &path).await
     }
 
-    pub fn delete_endpoint(&mut self, name: &str) -> Result<()> {
-        self.runtime.block_on(async {
-            self.endpoint_resource(name).await?;
-            self.delete_and_wait(&format!("endpoint {name}"), &self.endpoint_path(name)).await
-        })
+    pub async fn delete_endpoint(&mut self, name: &str) -> Result<()> {
+        self.endpoint_resource(name).await?;
+        self.delete_and_wait(&format!("endpoint {name}"), &self.endpoint_path(name)).await
     }
 }
 

@@ -204,31 +204,25 @@ impl AzureWorkspace {
     }
 
     /// A pipeline's steps: run history's children of its run, each read as a job.
-    pub fn job_steps(&self, name: &str) -> Result<Vec<Job>> {
-        self.runtime.block_on(async {
-            let resource: Value = self.arm.get_optional(&self.job_path(name)).await?.ok_or_else(|| {
-                Error::usage(
-                    format!("no job named `{name}` in this workspace"),
-                    "check the job's name and `--workspace`",
-                )
-            })?;
-            if resource["properties"]["jobType"] != "Pipeline" {
-                return Ok(Vec::new());
-            }
-            let mut steps = Vec::new();
-            for child in self.child_runs(name).await? {
-                let Some(run_id) = child["runId"].as_str() else { continue };
-                let Some(found) = self.arm.get_optional::<Value>(&self.job_path(run_id)).await? else { continue };
-                let mut job = self.job_from_arm(&found).await?;
-                job.parent = Some(name.to_string());
-                job.step =
-                    child["displayName"].as_str().or(found["properties"]["displayName"].as_str()).map(str::to_owned);
-                steps.push(job);
-            }
-            // Children are created as the pipeline reaches them: creation order is step order.
-            steps.sort_by(|a, b| a.created_at.cmp(&b.created_at));
-            Ok(steps)
-        })
+    pub async fn job_steps(&self, name: &str) -> Result<Vec<Job>> {
+        let resource: Value = self.arm.get_optional(&self.job_path(name)).await?.ok_or_else(|| {
+            Error::usage(format!("no job named `{name}` in this workspace"), "check the job's name and `--workspace`")
+        })?;
+        if resource["properties"]["jobType"] != "Pipeline" {
+            return Ok(Vec::new());
+        }
+        let mut steps = Vec::new();
+        for child in self.child_runs(name).await? {
+            let Some(run_id) = child["runId"].as_str() else { continue };
+            let Some(found) = self.arm.get_optional::<Value>(&self.job_path(run_id)).await? else { continue };
+            let mut job = self.job_from_arm(&found).await?;
+            job.parent = Some(name.to_string());
+            job.step = child["displayName"].as_str().or(found["properties"]["displayName"].as_str()).map(str::to_owned);
+            steps.push(job);
+        }
+        // Children are created as the pipeline reaches them: creation order is step order.
+        steps.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+        Ok(steps)
     }
 }
 

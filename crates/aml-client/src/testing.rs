@@ -247,3 +247,15 @@ impl Drop for Registry {
         let _ = self.child.wait();
     }
 }
+
+/// Run one of the library's async calls to its end, from a synchronous test.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    #[allow(clippy::expect_used)] // A test that cannot start a runtime cannot run.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime for the test");
+    runtime.block_on(future)
+}
+
+/// The settings a test's own library calls run with: the test process's environment.
+pub fn settings() -> crate::settings::Settings {
+    crate::settings::Settings::from_env()
+}

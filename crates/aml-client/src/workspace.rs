@@ -9,10 +9,11 @@ use aml_core::approvals::{ApprovalRequest, ApprovalState, AuditEntry, Decided, N
 use aml_core::error::{Error, Result};
 use aml_core::jobplan::DataResolver;
 use aml_core::location::{Access, WorkspaceLocation};
+use aml_core::settings::Settings;
 use aml_local::LocalWorkspace;
 
 pub enum Workspace {
-    Local(LocalWorkspace),
+    Local(Box<LocalWorkspace>),
     Azure(Box<AzureWorkspace>),
 }
 
@@ -26,24 +27,26 @@ fn not_on_azure(what: &str) -> Error {
 }
 
 impl Workspace {
-    pub fn open(location: &str, access: Access) -> Result<Workspace> {
+    pub async fn open(location: &str, access: Access, settings: &Settings) -> Result<Workspace> {
         match location.parse::<WorkspaceLocation>()? {
-            WorkspaceLocation::Local(dir) => Ok(Workspace::Local(LocalWorkspace::open(&dir, access)?)),
-            WorkspaceLocation::Azure { subscription, resource_group, workspace } => {
-                Ok(Workspace::Azure(Box::new(AzureWorkspace::open(&subscription, &resource_group, &workspace)?)))
+            WorkspaceLocation::Local(dir) => {
+                Ok(Workspace::Local(Box::new(LocalWorkspace::open(&dir, access, settings)?)))
             }
+            WorkspaceLocation::Azure { subscription, resource_group, workspace } => Ok(Workspace::Azure(Box::new(
+                AzureWorkspace::open(&subscription, &resource_group, &workspace, settings).await?,
+            ))),
         }
     }
 
     /// The workspace if it exists; `None` for a local one not created yet. Lets writing
     /// commands check all their input before they create anything.
-    pub fn open_if_exists(location: &str) -> Result<Option<Workspace>> {
+    pub async fn open_if_exists(location: &str, settings: &Settings) -> Result<Option<Workspace>> {
         if let WorkspaceLocation::Local(dir) = location.parse::<WorkspaceLocation>()?
             && !LocalWorkspace::exists(&dir)
         {
             return Ok(None);
         }
-        Workspace::open(location, Access::Existing).map(Some)
+        Workspace::open(location, Access::Existing, settings).await.map(Some)
     }
 
     /// The error reading commands give when the workspace does not exist.
@@ -79,35 +82,35 @@ use aml_databricks::Compute;
 
 /// The operations tools use; each backend implements them.
 impl Workspace {
-    pub fn register_model(&mut self, new: &NewModelVersion) -> Result<Registered> {
+    pub async fn register_model(&mut self, new: &NewModelVersion) -> Result<Registered> {
         match self {
             Workspace::Local(ws) => ws.register_model(new),
-            Workspace::Azure(ws) => ws.register_model(new),
+            Workspace::Azure(ws) => ws.register_model(new).await,
         }
     }
 
-    pub fn model_version(&self, reference: &ModelRef) -> Result<ModelVersion> {
+    pub async fn model_version(&self, reference: &ModelRef) -> Result<ModelVersion> {
         match self {
             Workspace::Local(ws) => ws.model_version(reference),
-            Workspace::Azure(ws) => ws.model_version(reference),
+            Workspace::Azure(ws) => ws.model_version(reference).await,
         }
     }
 
-    pub fn list_versions(&self, name: &str, limit: Option<u64>) -> Result<(Vec<ModelVersion>, u64)> {
+    pub async fn list_versions(&self, name: &str, limit: Option<u64>) -> Result<(Vec<ModelVersion>, u64)> {
         match self {
             Workspace::Local(ws) => ws.list_versions(name, limit),
-            Workspace::Azure(ws) => ws.list_versions(name, limit),
+            Workspace::Azure(ws) => ws.list_versions(name, limit).await,
         }
     }
 
-    pub fn list_models(&self) -> Result<Vec<ModelVersion>> {
+    pub async fn list_models(&self) -> Result<Vec<ModelVersion>> {
         match self {
             Workspace::Local(ws) => ws.list_models(),
-            Workspace::Azure(ws) => ws.list_models(),
+            Workspace::Azure(ws) => ws.list_models().await,
         }
     }
 
-    pub fn update_tags(
+    pub async fn update_tags(
         &mut self,
         version: &ModelVersion,
         set: &BTreeMap<String, String>,
@@ -115,41 +118,41 @@ impl Workspace {
     ) -> Result<ModelVersion> {
         match self {
             Workspace::Local(ws) => ws.update_tags(version, set, remove),
-            Workspace::Azure(ws) => ws.update_tags(version, set, remove),
+            Workspace::Azure(ws) => ws.update_tags(version, set, remove).await,
         }
     }
 
-    pub fn download_model(&self, version: &ModelVersion, dir: &Path) -> Result<Vec<PathBuf>> {
+    pub async fn download_model(&self, version: &ModelVersion, dir: &Path) -> Result<Vec<PathBuf>> {
         match self {
             Workspace::Local(ws) => ws.download_model(version, dir),
-            Workspace::Azure(ws) => ws.download_model(version, dir),
+            Workspace::Azure(ws) => ws.download_model(version, dir).await,
         }
     }
 
     /// A version's files as local paths (downloaded first on remote backends).
-    pub fn model_files(&self, version: &ModelVersion) -> Result<Vec<(String, PathBuf)>> {
+    pub async fn model_files(&self, version: &ModelVersion) -> Result<Vec<(String, PathBuf)>> {
         match self {
             Workspace::Local(ws) => ws.model_files(version),
-            Workspace::Azure(ws) => ws.model_files(version),
+            Workspace::Azure(ws) => ws.model_files(version).await,
         }
     }
 
-    pub fn set_model_properties(&mut self, version: &ModelVersion, set: &BTreeMap<String, String>) -> Result<()> {
+    pub async fn set_model_properties(&mut self, version: &ModelVersion, set: &BTreeMap<String, String>) -> Result<()> {
         match self {
             Workspace::Local(ws) => ws.registry().update_properties(&version.name, &version.version, set),
-            Workspace::Azure(ws) => ws.set_model_properties(version, set),
+            Workspace::Azure(ws) => ws.set_model_properties(version, set).await,
         }
     }
 
     /// Check a job file against this workspace (paths, references, bindings) without running it.
-    pub fn plan_job(&self, job: &LoadedJob) -> Result<Plan> {
+    pub async fn plan_job(&self, job: &LoadedJob) -> Result<Plan> {
         match self {
-            Workspace::Local(_) | Workspace::Azure(_) => aml_core::jobplan::plan(job, Some(self)),
+            Workspace::Local(_) | Workspace::Azure(_) => aml_core::jobplan::plan(job, Some(self)).await,
         }
     }
 
     /// Run a planned job; `compute` runs its command steps on Azure Databricks instead of here.
-    pub fn run_job(
+    pub async fn run_job(
         &mut self,
         job: &LoadedJob,
         plan: &Plan,
@@ -165,44 +168,45 @@ impl Workspace {
         match self {
             Workspace::Local(ws) => {
                 aml_local::runner::run(ws, plan, options, compute.map(|c| c as &dyn aml_local::runner::RemoteCompute))
+                    .await
             }
-            Workspace::Azure(ws) => ws.run_job(job, plan, options),
+            Workspace::Azure(ws) => ws.run_job(job, plan, options).await,
         }
     }
 
     /// Cancel a running job and return it once it has ended.
-    pub fn cancel_job(&self, name: &str) -> Result<Job> {
+    pub async fn cancel_job(&self, name: &str) -> Result<Job> {
         match self {
             Workspace::Local(ws) => ws.cancel_job(name),
-            Workspace::Azure(ws) => ws.cancel_job(name),
+            Workspace::Azure(ws) => ws.cancel_job(name).await,
         }
     }
 
-    pub fn job(&self, name: &str) -> Result<Job> {
+    pub async fn job(&self, name: &str) -> Result<Job> {
         match self {
             Workspace::Local(ws) => ws.job(name),
-            Workspace::Azure(ws) => ws.job(name),
+            Workspace::Azure(ws) => ws.job(name).await,
         }
     }
 
-    pub fn job_steps(&self, name: &str) -> Result<Vec<Job>> {
+    pub async fn job_steps(&self, name: &str) -> Result<Vec<Job>> {
         match self {
             Workspace::Local(ws) => ws.job_steps(name),
-            Workspace::Azure(ws) => ws.job_steps(name),
+            Workspace::Azure(ws) => ws.job_steps(name).await,
         }
     }
 
-    pub fn job_metrics(&self, job: &Job) -> Result<BTreeMap<String, f64>> {
+    pub async fn job_metrics(&self, job: &Job) -> Result<BTreeMap<String, f64>> {
         match self {
             Workspace::Local(ws) => ws.job_metrics(job),
-            Workspace::Azure(ws) => ws.job_metrics(job),
+            Workspace::Azure(ws) => ws.job_metrics(job).await,
         }
     }
 
-    pub fn job_params(&self, job: &Job) -> Result<BTreeMap<String, String>> {
+    pub async fn job_params(&self, job: &Job) -> Result<BTreeMap<String, String>> {
         match self {
             Workspace::Local(ws) => ws.job_params(job),
-            Workspace::Azure(ws) => ws.job_params(job),
+            Workspace::Azure(ws) => ws.job_params(job).await,
         }
     }
 
@@ -215,14 +219,14 @@ impl Workspace {
     }
 
     /// A job's log: where it is, and its text (empty when it has none yet).
-    pub fn job_log_text(&self, name: &str) -> Result<(String, String)> {
+    pub async fn job_log_text(&self, name: &str) -> Result<(String, String)> {
         match self {
             Workspace::Local(ws) => {
                 let path = ws.job_log(name);
                 let text = std::fs::read_to_string(&path).unwrap_or_default();
                 Ok((path.display().to_string(), text))
             }
-            Workspace::Azure(ws) => ws.job_log_text(name),
+            Workspace::Azure(ws) => ws.job_log_text(name).await,
         }
     }
 
@@ -232,136 +236,145 @@ impl Workspace {
     }
 
     /// Where `azureml://datastores/<datastore>/paths/<path>` is.
-    pub fn datastore_path(&self, datastore: &str, path: &str) -> Result<PathBuf> {
+    pub async fn datastore_path(&self, datastore: &str, path: &str) -> Result<PathBuf> {
         match self {
             Workspace::Local(ws) => Ok(ws.datastore_path(datastore, path)),
             Workspace::Azure(_) => Err(not_on_azure("a datastore path as a local file")),
         }
     }
 
-    pub fn apply_online(&mut self, spec: &OnlineSpec, options: &DeployOptions) -> Result<(Endpoint, ApplyOutcome)> {
+    pub async fn apply_online(
+        &mut self,
+        spec: &OnlineSpec,
+        options: &DeployOptions,
+    ) -> Result<(Endpoint, ApplyOutcome)> {
         match self {
             Workspace::Local(ws) => match spec {
-                OnlineSpec::Endpoint { spec, .. } => ws.apply_endpoint(spec),
-                OnlineSpec::Deployment { file, spec } => ws.apply_deployment(file, spec, options),
+                OnlineSpec::Endpoint { spec, .. } => ws.apply_endpoint(spec).await,
+                OnlineSpec::Deployment { file, spec } => ws.apply_deployment(file, spec, options).await,
             },
             Workspace::Azure(ws) => match spec {
-                OnlineSpec::Endpoint { spec, .. } => ws.apply_endpoint(spec),
-                OnlineSpec::Deployment { file, spec } => ws.apply_deployment(file, spec, options),
+                OnlineSpec::Endpoint { spec, .. } => ws.apply_endpoint(spec).await,
+                OnlineSpec::Deployment { file, spec } => ws.apply_deployment(file, spec, options).await,
             },
         }
     }
 
     /// An endpoint as it is now (on the local backend, its router is started again if it stopped).
-    pub fn endpoint(&mut self, name: &str) -> Result<Endpoint> {
+    pub async fn endpoint(&mut self, name: &str) -> Result<Endpoint> {
         match self {
-            Workspace::Local(ws) => ws.endpoint(name),
-            Workspace::Azure(ws) => ws.endpoint(name),
+            Workspace::Local(ws) => ws.endpoint(name).await,
+            Workspace::Azure(ws) => ws.endpoint(name).await,
         }
     }
 
-    pub fn endpoints(&self) -> Result<Vec<Endpoint>> {
+    pub async fn endpoints(&self) -> Result<Vec<Endpoint>> {
         match self {
             Workspace::Local(ws) => ws.endpoints(),
-            Workspace::Azure(ws) => ws.endpoints(),
+            Workspace::Azure(ws) => ws.endpoints().await,
         }
     }
 
     /// The scoring URI and key of an endpoint. The key is a secret.
-    pub fn endpoint_access(&mut self, name: &str) -> Result<EndpointAccess> {
+    pub async fn endpoint_access(&mut self, name: &str) -> Result<EndpointAccess> {
         match self {
-            Workspace::Local(ws) => ws.endpoint_access(name),
-            Workspace::Azure(ws) => ws.endpoint_access(name),
+            Workspace::Local(ws) => ws.endpoint_access(name).await,
+            Workspace::Azure(ws) => ws.endpoint_access(name).await,
         }
     }
 
-    pub fn set_traffic(
+    pub async fn set_traffic(
         &mut self,
         name: &str,
         traffic: Option<BTreeMap<String, u32>>,
         mirror: Option<BTreeMap<String, u32>>,
     ) -> Result<Endpoint> {
         match self {
-            Workspace::Local(ws) => ws.set_traffic(name, traffic, mirror),
-            Workspace::Azure(ws) => ws.set_traffic(name, traffic, mirror),
+            Workspace::Local(ws) => ws.set_traffic(name, traffic, mirror).await,
+            Workspace::Azure(ws) => ws.set_traffic(name, traffic, mirror).await,
         }
     }
 
     /// Where a deployment's log is, and its text (its last `tail` lines when given).
-    pub fn deployment_log(&self, endpoint: &str, deployment: &str, tail: Option<usize>) -> Result<(String, String)> {
+    pub async fn deployment_log(
+        &self,
+        endpoint: &str,
+        deployment: &str,
+        tail: Option<usize>,
+    ) -> Result<(String, String)> {
         match self {
             Workspace::Local(ws) => ws.deployment_log(endpoint, deployment, tail),
-            Workspace::Azure(ws) => ws.deployment_log(endpoint, deployment, tail),
+            Workspace::Azure(ws) => ws.deployment_log(endpoint, deployment, tail).await,
         }
     }
 
-    pub fn delete_endpoint(&mut self, name: &str) -> Result<()> {
+    pub async fn delete_endpoint(&mut self, name: &str) -> Result<()> {
         match self {
-            Workspace::Local(ws) => ws.delete_endpoint(name),
-            Workspace::Azure(ws) => ws.delete_endpoint(name),
+            Workspace::Local(ws) => ws.delete_endpoint(name).await,
+            Workspace::Azure(ws) => ws.delete_endpoint(name).await,
         }
     }
 
-    pub fn delete_deployment(&mut self, endpoint: &str, deployment: &str) -> Result<()> {
+    pub async fn delete_deployment(&mut self, endpoint: &str, deployment: &str) -> Result<()> {
         match self {
-            Workspace::Local(ws) => ws.delete_deployment(endpoint, deployment),
-            Workspace::Azure(ws) => ws.delete_deployment(endpoint, deployment),
+            Workspace::Local(ws) => ws.delete_deployment(endpoint, deployment).await,
+            Workspace::Azure(ws) => ws.delete_deployment(endpoint, deployment).await,
         }
     }
 
     /// Run an endpoint's router in this process until the endpoint is deleted (local backend).
-    pub fn serve_endpoint(&self, name: &str) -> Result<()> {
+    pub async fn serve_endpoint(&self, name: &str) -> Result<()> {
         match self {
-            Workspace::Local(ws) => aml_local::online::router::serve(ws.root(), name),
+            Workspace::Local(ws) => aml_local::online::router::serve(ws.root().to_path_buf(), name.to_string()).await,
             Workspace::Azure(_) => Err(not_on_azure("`serve endpoint`")),
         }
     }
 
     /// A job output as a local path (downloaded first on remote backends).
-    pub fn job_output_path(&self, job: &str, output: &str) -> Result<PathBuf> {
+    pub async fn job_output_path(&self, job: &str, output: &str) -> Result<PathBuf> {
         match self {
             Workspace::Local(ws) => ws.job_output_path(job, output),
-            Workspace::Azure(ws) => ws.job_output_path(job, output),
+            Workspace::Azure(ws) => ws.job_output_path(job, output).await,
         }
     }
 
     /// The version a reference names, or `None` when a query (`@latest`, `@stage=…`) matches
     /// nothing; an exact version that does not exist is still an error.
-    pub fn find_model_version(&self, reference: &ModelRef) -> Result<Option<ModelVersion>> {
+    pub async fn find_model_version(&self, reference: &ModelRef) -> Result<Option<ModelVersion>> {
         match self {
             Workspace::Local(ws) => match &reference.selector {
                 aml_core::model::VersionSelector::Exact(_) => ws.model_version(reference).map(Some),
                 selector => ws.registry_ref().model_version(&reference.name, selector),
             },
-            Workspace::Azure(ws) => ws.find_model_version(reference),
+            Workspace::Azure(ws) => ws.find_model_version(reference).await,
         }
     }
 
     /// Append to the audit trail; `tags` are set on the entry's model version in the same
     /// transaction.
-    pub fn record_audit(&mut self, entry: &NewAuditEntry, tags: &BTreeMap<String, String>) -> Result<AuditEntry> {
+    pub async fn record_audit(&mut self, entry: &NewAuditEntry, tags: &BTreeMap<String, String>) -> Result<AuditEntry> {
         match self {
             Workspace::Local(ws) => ws.registry().record_audit(entry, tags),
-            Workspace::Azure(ws) => ws.record_audit(entry, tags),
+            Workspace::Azure(ws) => ws.record_audit(entry, tags).await,
         }
     }
 
     /// The audit entries about a model version (`name:version`) or a job, oldest first.
-    pub fn audit(&self, model: Option<&str>, job: Option<&str>) -> Result<Vec<AuditEntry>> {
+    pub async fn audit(&self, model: Option<&str>, job: Option<&str>) -> Result<Vec<AuditEntry>> {
         match self {
             Workspace::Local(ws) => ws.registry_ref().audit(model, job),
-            Workspace::Azure(ws) => ws.audit(model, job),
+            Workspace::Azure(ws) => ws.audit(model, job).await,
         }
     }
 
-    pub fn request_approval(&mut self, request: &ApprovalRequest, entry: &NewAuditEntry) -> Result<()> {
+    pub async fn request_approval(&mut self, request: &ApprovalRequest, entry: &NewAuditEntry) -> Result<()> {
         match self {
             Workspace::Local(ws) => ws.registry().insert_approval(request, entry),
-            Workspace::Azure(ws) => ws.request_approval(request, entry),
+            Workspace::Azure(ws) => ws.request_approval(request, entry).await,
         }
     }
 
-    pub fn approval(&self, id: &str) -> Result<ApprovalRequest> {
+    pub async fn approval(&self, id: &str) -> Result<ApprovalRequest> {
         match self {
             Workspace::Local(ws) => ws.registry_ref().approval(id)?.ok_or_else(|| {
                 Error::usage(
@@ -369,19 +382,19 @@ impl Workspace {
                     "`approval-gate list` shows the requests; check `--workspace`",
                 )
             }),
-            Workspace::Azure(ws) => ws.approval(id),
+            Workspace::Azure(ws) => ws.approval(id).await,
         }
     }
 
-    pub fn approvals(&self) -> Result<Vec<ApprovalRequest>> {
+    pub async fn approvals(&self) -> Result<Vec<ApprovalRequest>> {
         match self {
             Workspace::Local(ws) => ws.registry_ref().approvals(),
-            Workspace::Azure(ws) => ws.approvals(),
+            Workspace::Azure(ws) => ws.approvals().await,
         }
     }
 
     /// Close a pending request (approve, reject, expire); of racing callers one wins.
-    pub fn close_approval(
+    pub async fn close_approval(
         &mut self,
         id: &str,
         state: ApprovalState,
@@ -392,21 +405,22 @@ impl Workspace {
     ) -> Result<Decided> {
         match self {
             Workspace::Local(ws) => ws.registry().close_approval(id, state, by, comment, entry, tags),
-            Workspace::Azure(ws) => ws.close_approval(id, state, by, comment, entry, tags),
+            Workspace::Azure(ws) => ws.close_approval(id, state, by, comment, entry, tags).await,
         }
     }
 }
 
+#[async_trait::async_trait(?Send)]
 impl DataResolver for Workspace {
     fn is_remote(&self) -> bool {
         Workspace::is_remote(self)
     }
 
-    fn job_output_path(&self, job: &str, output: &str) -> Result<PathBuf> {
-        Workspace::job_output_path(self, job, output)
+    async fn job_output_path(&self, job: &str, output: &str) -> Result<PathBuf> {
+        Workspace::job_output_path(self, job, output).await
     }
 
-    fn datastore_path(&self, datastore: &str, path: &str) -> Result<PathBuf> {
-        Workspace::datastore_path(self, datastore, path)
+    async fn datastore_path(&self, datastore: &str, path: &str) -> Result<PathBuf> {
+        Workspace::datastore_path(self, datastore, path).await
     }
 }

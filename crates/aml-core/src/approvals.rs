@@ -70,6 +70,8 @@ pub struct NewAuditEntry {
     pub decision: String,
     pub by: Option<String>,
     pub details: serde_json::Value,
+    /// The CI run it was decided in (`Ci::run_url`).
+    pub ci_run: Option<String>,
 }
 
 impl NewAuditEntry {
@@ -83,7 +85,7 @@ impl NewAuditEntry {
             request: self.request.clone(),
             decision: self.decision.clone(),
             by: self.by.clone(),
-            ci_run: crate::ci::run_url(),
+            ci_run: self.ci_run.clone(),
             at: crate::time::now(),
             details: self.details.clone(),
         }

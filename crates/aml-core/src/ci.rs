@@ -11,6 +11,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use crate::error::Error;
+use crate::settings::{EnvVars, Settings};
 
 /// Which CI to speak to; `auto` looks at the environment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -39,36 +40,60 @@ impl CiSystem {
     }
 }
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
-
-/// The CI this process runs in, if any, and how to talk to it.
-#[derive(Debug, Clone)]
+/// The CI this process runs in, if any, how to talk to it, and what it says about the run
+/// (who asked for it, its page, the commit it built), taken from the settings once.
+#[derive(Debug, Clone, Default)]
 pub struct Ci {
     pub system: Option<CiSystem>,
+    /// Who asked for this run: the CI's requester, else the local user.
+    pub requester: Option<String>,
+    /// A link to the CI run.
+    pub run_url: Option<String>,
+    /// The commit the CI says it built (when `git` cannot tell).
+    pub commit: Option<String>,
+    output_file: Option<PathBuf>,
+    summary_file: Option<PathBuf>,
+    temp_dir: Option<PathBuf>,
 }
 
 impl Ci {
-    pub fn detect(mode: CiMode) -> Ci {
+    pub fn detect(mode: CiMode, settings: &Settings) -> Ci {
+        let env = |name: &str| settings.get(name).map(str::to_owned);
         let system = match mode {
             CiMode::None => None,
             CiMode::AzureDevops => Some(CiSystem::AzureDevops),
             CiMode::Github => Some(CiSystem::Github),
             CiMode::Jenkins => Some(CiSystem::Jenkins),
             CiMode::Auto => {
-                if env("TF_BUILD").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+                if env(EnvVars::TF_BUILD).is_some_and(|v| v.eq_ignore_ascii_case("true")) {
                     Some(CiSystem::AzureDevops)
-                } else if env("GITHUB_ACTIONS").as_deref() == Some("true") {
+                } else if env(EnvVars::GITHUB_ACTIONS).as_deref() == Some("true") {
                     Some(CiSystem::Github)
-                } else if env("JENKINS_URL").is_some() {
+                } else if env(EnvVars::JENKINS_URL).is_some() {
                     Some(CiSystem::Jenkins)
                 } else {
                     None
                 }
             }
         };
-        Ci { system }
+        let output_file = match system {
+            Some(CiSystem::Github) => env(EnvVars::GITHUB_OUTPUT).map(PathBuf::from),
+            Some(CiSystem::Jenkins) => {
+                Some(PathBuf::from(env(EnvVars::AML_OUTPUTS_FILE).unwrap_or_else(|| "aml-outputs.properties".into())))
+            }
+            _ => None,
+        };
+        Ci {
+            system,
+            requester: requester(settings),
+            run_url: run_url(settings),
+            commit: [EnvVars::BUILD_SOURCEVERSION, EnvVars::GITHUB_SHA, EnvVars::GIT_COMMIT]
+                .iter()
+                .find_map(|n| env(n)),
+            output_file,
+            summary_file: env(EnvVars::GITHUB_STEP_SUMMARY).map(PathBuf::from),
+            temp_dir: env(EnvVars::AGENT_TEMPDIRECTORY).map(PathBuf::from),
+        }
     }
 
     /// Publish a result as a pipeline variable later steps and stages can read.
@@ -94,14 +119,14 @@ impl Ci {
                 ));
                 Ok(())
             }
-            Some(CiSystem::Github) => match env("GITHUB_OUTPUT") {
-                Some(path) => append(&PathBuf::from(path), &github_output_line(name, value)),
+            Some(CiSystem::Github) => match &self.output_file {
+                Some(path) => append(path, &github_output_line(name, value)),
                 None => Ok(()),
             },
-            Some(CiSystem::Jenkins) => {
-                let path = env("AML_OUTPUTS_FILE").unwrap_or_else(|| "aml-outputs.properties".into());
-                append(&PathBuf::from(path), &format!("{}={}\n", name, properties_escape(value)))
-            }
+            Some(CiSystem::Jenkins) => match &self.output_file {
+                Some(path) => append(path, &format!("{}={}\n", name, properties_escape(value))),
+                None => Ok(()),
+            },
         }
     }
 
@@ -120,12 +145,12 @@ impl Ci {
     /// Attach a markdown summary to the run.
     pub fn summary(&self, markdown: &str) -> Result<(), Error> {
         match self.system {
-            Some(CiSystem::Github) => match env("GITHUB_STEP_SUMMARY") {
-                Some(path) => append(&PathBuf::from(path), &format!("{markdown}\n")),
+            Some(CiSystem::Github) => match &self.summary_file {
+                Some(path) => append(path, &format!("{markdown}\n")),
                 None => Ok(()),
             },
             Some(CiSystem::AzureDevops) => {
-                let dir = env("AGENT_TEMPDIRECTORY").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+                let dir = self.temp_dir.clone().unwrap_or_else(std::env::temp_dir);
                 let path = dir.join(format!("aml-summary-{}.md", std::process::id()));
                 std::fs::write(&path, markdown)
                     .map_err(|e| Error::storage(format!("cannot write summary `{}`", path.display()), e))?;
@@ -203,19 +228,19 @@ impl Ci {
 }
 
 /// Who asked for this run: the CI's requester, else the local user.
-pub fn requester() -> Option<String> {
+fn requester(settings: &Settings) -> Option<String> {
     [
-        "BUILD_REQUESTEDFOREMAIL",
-        "BUILD_REQUESTEDFOR",
-        "GITHUB_TRIGGERING_ACTOR",
-        "GITHUB_ACTOR",
-        "BUILD_USER_ID",
-        "USER",
-        "USERNAME",
-        "LOGNAME",
+        EnvVars::BUILD_REQUESTEDFOREMAIL,
+        EnvVars::BUILD_REQUESTEDFOR,
+        EnvVars::GITHUB_TRIGGERING_ACTOR,
+        EnvVars::GITHUB_ACTOR,
+        EnvVars::BUILD_USER_ID,
+        EnvVars::USER,
+        EnvVars::USERNAME,
+        EnvVars::LOGNAME,
     ]
     .iter()
-    .find_map(|name| env(name))
+    .find_map(|name| settings.get(name).map(str::to_owned))
     .or_else(account_name)
 }
 
@@ -231,18 +256,19 @@ fn account_name() -> Option<String> {
 }
 
 /// A link to the CI run, when running in one.
-pub fn run_url() -> Option<String> {
+fn run_url(settings: &Settings) -> Option<String> {
+    let env = |name: &str| settings.get(name).map(str::to_owned);
     if let (Some(collection), Some(project), Some(build)) =
-        (env("SYSTEM_COLLECTIONURI"), env("SYSTEM_TEAMPROJECT"), env("BUILD_BUILDID"))
+        (env(EnvVars::SYSTEM_COLLECTIONURI), env(EnvVars::SYSTEM_TEAMPROJECT), env(EnvVars::BUILD_BUILDID))
     {
         return Some(format!("{collection}{project}/_build/results?buildId={build}"));
     }
     if let (Some(server), Some(repo), Some(run)) =
-        (env("GITHUB_SERVER_URL"), env("GITHUB_REPOSITORY"), env("GITHUB_RUN_ID"))
+        (env(EnvVars::GITHUB_SERVER_URL), env(EnvVars::GITHUB_REPOSITORY), env(EnvVars::GITHUB_RUN_ID))
     {
         return Some(format!("{server}/{repo}/actions/runs/{run}"));
     }
-    env("BUILD_URL")
+    env(EnvVars::BUILD_URL)
 }
 
 fn emit(line: &str) {

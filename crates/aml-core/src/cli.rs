@@ -1,11 +1,15 @@
-//! What every tool's command line shares: `--workspace`, `--output`, `--ci`, and
-//! `finish`, the one place that turns a result into output and an exit code.
+//! What every tool's command line shares: `--workspace`, `--output`, `--ci`, `--auth`,
+//! `--verbose`; `main`, the one entry (settings read once, logging, the one async runtime);
+//! and `finish`, the one place that turns a result into output and an exit code.
 
+use std::future::Future;
 use std::io::{self, Write};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use crate::ci::{Ci, CiMode};
 use crate::error::Error;
+use crate::settings::{AuthMethod, EnvVars, Settings};
 
 /// How results are printed on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -21,7 +25,7 @@ pub enum Output {
 pub struct GlobalArgs {
     /// Workspace: `local` (./.aml), `local:DIR`, or
     /// `azureml://subscriptions/S/resourceGroups/G/workspaces/W`
-    #[arg(long, short = 'w', env = "AML_WORKSPACE", global = true, default_value = "local", value_name = "WORKSPACE")]
+    #[arg(long, short = 'w', env = EnvVars::AML_WORKSPACE, global = true, default_value = "local", value_name = "WORKSPACE")]
     pub workspace: String,
 
     /// Print results as text or as one JSON document
@@ -29,25 +33,57 @@ pub struct GlobalArgs {
     pub output: Output,
 
     /// CI to report to (variables, summary, annotations); `auto` detects it from the environment
-    #[arg(long, value_enum, env = "AML_CI", global = true, default_value_t = CiMode::Auto)]
+    #[arg(long, value_enum, env = EnvVars::AML_CI, global = true, default_value_t = CiMode::Auto)]
     pub ci: CiMode,
 
     /// Azure identity to act as (Azure workspaces): `auto` tries, in order, a client secret,
     /// workload identity federation, managed identity, then the `az` CLI's login
-    #[arg(long, value_enum, env = "AML_AUTH", global = true, default_value_t = crate::settings::AuthMethod::Auto, value_name = "SOURCE")]
-    pub auth: crate::settings::AuthMethod,
+    #[arg(long, value_enum, env = EnvVars::AML_AUTH, global = true, default_value_t = AuthMethod::Auto, value_name = "SOURCE")]
+    pub auth: AuthMethod,
+
+    /// Log what the tool does on stderr: each HTTP request (method, URL without its query,
+    /// status, time, attempt), token, poll and retry; `AML_LOG=info|debug|trace` sets the level
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
 }
 
-/// What a tool's `main` does before it runs: settings that reach past the workspace
-/// location (which identity the azure backend acts as).
-pub fn start(global: &GlobalArgs) {
-    crate::settings::choose(global.auth);
+/// A tool's one run: the settings read when it started and the CI it reports to. Passed
+/// down to everything the command calls; nothing below reads the environment itself.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub settings: Settings,
+    pub ci: Ci,
 }
 
-impl GlobalArgs {
-    pub fn ci(&self) -> Ci {
-        Ci::detect(self.ci)
+impl Session {
+    /// A session from given settings (the emulator's processes, tests).
+    pub fn new(settings: Settings, ci_mode: CiMode) -> Session {
+        let ci = Ci::detect(ci_mode, &settings);
+        Session { settings, ci }
     }
+}
+
+/// The one entry of every tool: read the settings once, turn on logging, build the one
+/// async runtime, run the command on it, then print its result and return the exit code.
+pub fn main<F, Fut>(global: GlobalArgs, command: F) -> ExitCode
+where
+    F: FnOnce(Session) -> Fut,
+    Fut: Future<Output = Result<Box<dyn Report>, Error>>,
+{
+    let settings = Settings::from_env().with_auth(global.auth);
+    crate::logging::init(global.verbose, &settings);
+    let session = Session::new(settings, global.ci);
+    let ci = session.ci.clone();
+    let result = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => {
+            let result = runtime.block_on(command(session));
+            // Work a command left behind (a keep-alive connection's task) must not hold the exit.
+            runtime.shutdown_timeout(Duration::from_millis(200));
+            result
+        }
+        Err(e) => Err(Error::storage("cannot start the async runtime", e)),
+    };
+    finish(result, &global, &ci)
 }
 
 /// What a command produced. The tool decides how it reads; `finish` decides where it goes.
@@ -75,8 +111,7 @@ pub trait Report {
 }
 
 /// Print a result (or an error) and return the process exit code.
-pub fn finish(result: Result<Box<dyn Report>, Error>, global: &GlobalArgs) -> ExitCode {
-    let ci = global.ci();
+pub fn finish(result: Result<Box<dyn Report>, Error>, global: &GlobalArgs, ci: &Ci) -> ExitCode {
     match result {
         Ok(report) => {
             let mut stdout = io::stdout().lock();

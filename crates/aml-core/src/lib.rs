@@ -14,6 +14,7 @@ pub mod jobplan;
 pub mod jobs;
 pub mod lineage;
 pub mod location;
+pub mod logging;
 pub mod model;
 pub mod online;
 pub mod process;

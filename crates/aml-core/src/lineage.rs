@@ -6,8 +6,9 @@ use std::process::Command;
 use crate::model::GitInfo;
 
 /// The commit checked out in the repository holding `dir`, and whether it had local changes.
-/// Falls back to the commit the CI names when `git` is absent (a shallow or exported checkout).
-pub fn git_info(dir: &Path) -> Option<GitInfo> {
+/// Falls back to the commit the CI names (`Ci::commit`) when `git` is absent (a shallow or
+/// exported checkout).
+pub fn git_info(dir: &Path, ci: &crate::ci::Ci) -> Option<GitInfo> {
     let run = |args: &[&str]| {
         Command::new("git")
             .arg("-C")
@@ -24,8 +25,5 @@ pub fn git_info(dir: &Path) -> Option<GitInfo> {
         let dirty = run(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
         return Some(GitInfo { commit, dirty });
     }
-    ["BUILD_SOURCEVERSION", "GITHUB_SHA", "GIT_COMMIT"]
-        .iter()
-        .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
-        .map(|commit| GitInfo { commit, dirty: false })
+    ci.commit.clone().map(|commit| GitInfo { commit, dirty: false })
 }

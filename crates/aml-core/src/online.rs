@@ -133,4 +133,6 @@ pub struct DeployOptions {
     pub keep_traffic: bool,
     /// Echo the environment build's output.
     pub stream_logs: bool,
+    /// Who applies it, for the lineage of a model registered inline.
+    pub requested_by: Option<String>,
 }

@@ -194,30 +194,6 @@ pub fn tail(path: &std::path::Path, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
-/// Where built things are cached (environments, image layers): `AML_CACHE_DIR`, else the
-/// user's cache folder.
-pub fn cache_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("AML_CACHE_DIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir).join("aml-tools");
-    }
-    match std::env::var_os("HOME") {
-        Some(home) => PathBuf::from(home).join(".cache").join("aml-tools"),
-        None => std::env::temp_dir().join("aml-tools-cache"),
-    }
-}
-
-/// A program on PATH.
-pub fn find_on_path(program: &str) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join(program)).find(|candidate| {
-        std::fs::metadata(candidate).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    })
-}
-
 /// A fresh, empty folder under the system's temp folder (`<prefix>-<pid>-<nanos>`), for files
 /// on their way somewhere (a promote's staging copy, a downloaded model).
 pub fn scratch_dir(prefix: &str) -> crate::Result<PathBuf> {

@@ -9,16 +9,16 @@ use std::sync::Arc;
 use azure_core::credentials::Secret;
 use azure_core::http::policies::Policy;
 use azure_core::http::policies::auth::BearerTokenAuthorizationPolicy;
-use azure_core::http::{
-    Body, ClientOptions, Context, ExponentialRetryOptions, Method, Pipeline, PipelineSendOptions, Request,
-    RetryOptions, Url,
-};
+use azure_core::http::{Body, Context, Method, Pipeline, PipelineSendOptions, Request, Url};
 use azure_core::stream::{SeekableReadStream, SeekableStream};
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::{Compute, RESOURCE_SCOPE, TOKEN_VARIABLE};
 use aml_core::error::{Error, IoContext, Result};
+use aml_core::settings::{EnvVars, Settings};
+use aml_http::pipeline::Retry;
+use aml_http::transport::TransportOptions;
 
 pub struct Client {
     pipeline: Pipeline,
@@ -69,19 +69,9 @@ fn escape_path(path: &str) -> String {
 impl Client {
     /// A client for `compute`'s workspace: DATABRICKS_TOKEN when set, else the Azure
     /// identity chain (`--auth`) asked for a token for Databricks' resource.
-    pub fn new(compute: &Compute) -> Result<Client> {
-        let transport = aml_http::transport::transport(std::time::Duration::from_secs(120))?;
-        let options = ClientOptions {
-            transport: Some(transport.clone()),
-            retry: RetryOptions::exponential(ExponentialRetryOptions {
-                initial_delay: azure_core::time::Duration::milliseconds(200),
-                max_retries: aml_http::retries_from_env(),
-                max_total_elapsed: azure_core::time::Duration::seconds(60),
-                max_delay: azure_core::time::Duration::seconds(30),
-            }),
-            ..Default::default()
-        };
-        let pat = std::env::var(TOKEN_VARIABLE).ok().filter(|t| !t.trim().is_empty());
+    pub fn new(compute: &Compute, settings: &Settings) -> Result<Client> {
+        let transport = aml_http::transport::transport(TransportOptions::service(std::time::Duration::from_secs(120)))?;
+        let pat = settings.get(EnvVars::DATABRICKS_TOKEN).map(str::to_owned);
         let (policies, token, credential): (Vec<Arc<dyn Policy>>, _, _) = match pat {
             Some(token) => (
                 Vec::new(),
@@ -89,7 +79,7 @@ impl Client {
                 format!("{TOKEN_VARIABLE} (a personal access token)"),
             ),
             None => {
-                let identity = aml_auth::identity(aml_auth::AuthMethod::current()?, &transport)?;
+                let identity = aml_auth::identity(settings, &transport)?;
                 let describe = format!("{} for Azure Databricks", identity.describe());
                 let policy: Arc<dyn Policy> = Arc::new(BearerTokenAuthorizationPolicy::new(
                     identity.credential.clone(),
@@ -98,8 +88,7 @@ impl Client {
                 (vec![policy], None, describe)
             }
         };
-        let pipeline =
-            Pipeline::new(Some("aml-client"), Some(env!("CARGO_PKG_VERSION")), options, Vec::new(), policies, None);
+        let pipeline = aml_http::pipeline::pipeline(&transport, Retry::service(settings), policies);
         Ok(Client { pipeline, host: compute.host.clone(), token, credential })
     }
 

@@ -12,11 +12,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use aml_core::error::{Error, Result};
+use aml_core::settings::{EnvVars, Settings};
 
 /// Databricks' first-party application: the Entra resource its REST API accepts tokens for.
 pub const RESOURCE_SCOPE: &str = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d/.default";
 /// A personal access token, when the agent has one instead of an Entra identity.
-pub const TOKEN_VARIABLE: &str = "DATABRICKS_TOKEN";
+pub const TOKEN_VARIABLE: &str = EnvVars::DATABRICKS_TOKEN;
 /// An ML runtime (LTS): MLflow and scikit-learn come with it.
 pub const DEFAULT_SPARK_VERSION: &str = "15.4.x-cpu-ml-scala2.12";
 pub const DEFAULT_VOLUME: &str = "/Volumes/main/default/aml_train";
@@ -52,12 +53,12 @@ const SYNTAX: &str = "write `databricks:https://HOST?cluster=CLUSTER_ID` or `dat
 
 impl Compute {
     /// Parse `databricks:https://HOST?key=value&…`; `None` when `text` is not a Databricks compute.
-    pub fn parse(text: &str) -> Option<Result<Compute>> {
+    pub fn parse(text: &str, settings: &Settings) -> Option<Result<Compute>> {
         let rest = text.strip_prefix("databricks:")?;
-        Some(Self::parse_url(rest))
+        Some(Self::parse_url(rest, settings))
     }
 
-    fn parse_url(rest: &str) -> Result<Compute> {
+    fn parse_url(rest: &str, settings: &Settings) -> Result<Compute> {
         let bad = |problem: String| Error::usage(format!("--compute `databricks:{rest}`: {problem}"), SYNTAX);
         let url = reqwest::Url::parse(rest).map_err(|_| bad("the workspace URL is not a URL".into()))?;
         if url.scheme() != "https" || url.host_str().is_none() || url.path() != "/" || url.fragment().is_some() {
@@ -68,13 +69,13 @@ impl Compute {
             url.host_str().unwrap_or_default(),
             url.port().map(|p| format!(":{p}")).unwrap_or_default()
         );
-        let mut settings: BTreeMap<String, String> = BTreeMap::new();
+        let mut given: BTreeMap<String, String> = BTreeMap::new();
         for (key, value) in url.query_pairs() {
-            if settings.insert(key.to_string(), value.to_string()).is_some() {
+            if given.insert(key.to_string(), value.to_string()).is_some() {
                 return Err(bad(format!("`{key}` is given twice")));
             }
         }
-        let mut take = |key: &str| settings.remove(key).filter(|v| !v.is_empty());
+        let mut take = |key: &str| given.remove(key).filter(|v| !v.is_empty());
         let cluster = match (take("cluster"), take("node_type")) {
             (Some(_), Some(_)) => {
                 return Err(bad("give `cluster` (an existing cluster) or `node_type` (a new one), not both".into()));
@@ -104,14 +105,14 @@ impl Compute {
             (None, None) => return Err(bad("say which cluster runs the job".into())),
         };
         let volume = take("volume")
-            .or_else(|| std::env::var("DATABRICKS_VOLUME").ok().filter(|v| !v.is_empty()))
+            .or_else(|| settings.get(EnvVars::DATABRICKS_VOLUME).map(str::to_owned))
             .unwrap_or_else(|| DEFAULT_VOLUME.into());
         let volume = volume.trim_end_matches('/').to_string();
         let parts: Vec<&str> = volume.trim_start_matches('/').split('/').collect();
         if parts.len() < 4 || parts[0] != "Volumes" || parts.iter().any(|p| p.is_empty() || *p == "..") {
             return Err(bad(format!("volume `{volume}` is not `/Volumes/CATALOG/SCHEMA/VOLUME[/FOLDER]`")));
         }
-        if let Some(unknown) = settings.keys().next() {
+        if let Some(unknown) = given.keys().next() {
             return Err(bad(format!("`{unknown}` is not a setting")));
         }
         Ok(Compute { host, cluster, volume })
@@ -121,13 +122,9 @@ impl Compute {
 /// Before any job is recorded or file uploaded: the credential is taken, the volume exists,
 /// and the cluster exists (or the new cluster's node type and runtime are offered). Each
 /// refusal names what to change (exit 2), a refused credential exits 3.
-pub fn preflight(compute: &Compute) -> Result<()> {
-    let client = api::Client::new(compute)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::storage("cannot start the async runtime", e))?;
-    runtime.block_on(async {
+pub async fn preflight(compute: &Compute, settings: &Settings) -> Result<()> {
+    let client = api::Client::new(compute, settings)?;
+    async {
         match &compute.cluster {
             Cluster::Existing(id) => {
                 let path = format!("/api/2.1/clusters/get?cluster_id={}", aml_http::url::encode_component(id));
@@ -164,7 +161,8 @@ pub fn preflight(compute: &Compute) -> Result<()> {
             ));
         }
         Ok(())
-    })
+    }
+    .await
 }
 
 /// What a job's command becomes on Databricks: the script (or `-m MODULE`) and its
@@ -309,11 +307,15 @@ mod tests {
 
     #[test]
     fn existing_and_new_clusters_parse() {
-        let existing =
-            Compute::parse("databricks:https://adb-123.4.azuredatabricks.net?cluster=0101-abc").unwrap().unwrap();
+        let existing = Compute::parse(
+            "databricks:https://adb-123.4.azuredatabricks.net?cluster=0101-abc",
+            &Settings::from_vars([]),
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(existing.cluster, Cluster::Existing("0101-abc".into()));
         assert_eq!(existing.volume, DEFAULT_VOLUME);
-        let new = Compute::parse("databricks:https://adb-1.2.azuredatabricks.net/?node_type=Standard_DS3_v2&workers=2&volume=/Volumes/ml/dev/runs/").unwrap().unwrap();
+        let new = Compute::parse("databricks:https://adb-1.2.azuredatabricks.net/?node_type=Standard_DS3_v2&workers=2&volume=/Volumes/ml/dev/runs/", &Settings::from_vars([])).unwrap().unwrap();
         assert_eq!(new.host, "https://adb-1.2.azuredatabricks.net");
         assert_eq!(
             new.cluster,
@@ -324,7 +326,7 @@ mod tests {
             }
         );
         assert_eq!(new.volume, "/Volumes/ml/dev/runs");
-        assert!(Compute::parse("local").is_none());
+        assert!(Compute::parse("local", &Settings::from_vars([])).is_none());
     }
 
     #[test]
@@ -337,7 +339,7 @@ mod tests {
             ("databricks:https://h.net?cluster=a&colour=red", "`colour` is not a setting"),
             ("databricks:https://h.net?cluster=a&volume=/tmp/x", "/Volumes/CATALOG"),
         ] {
-            let error = Compute::parse(text).unwrap().unwrap_err().to_string();
+            let error = Compute::parse(text, &Settings::from_vars([])).unwrap().unwrap_err().to_string();
             assert!(error.contains(says), "{text}: {error}");
         }
     }

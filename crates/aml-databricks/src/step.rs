@@ -23,6 +23,7 @@ use aml_core::jobplan::template::{self, Placeholder, Value as Text};
 use aml_core::jobplan::{DataSource, EnvPlan, InputPlan, StepPlan};
 use aml_core::jobs::{Job, JobOutputRecord, JobStatus};
 use aml_core::refs::job_output_uri;
+use aml_core::settings::{EnvVars, Settings};
 use aml_core::yaml::job::AssetType;
 use aml_local::LocalWorkspace;
 use aml_local::runner::{Produced, RemoteCompute, RemoteStep, finish, record_metrics_file, report_status};
@@ -32,8 +33,8 @@ const TASK_KEY: &str = "train";
 const UPLOADS_IN_FLIGHT: usize = 8;
 
 /// The longest wait between two `runs/get`; AML_DATABRICKS_POLL_MAX_MS shortens it (tests).
-fn max_poll() -> Duration {
-    let millis = std::env::var("AML_DATABRICKS_POLL_MAX_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000u64);
+fn max_poll(settings: &Settings) -> Duration {
+    let millis = settings.number(EnvVars::AML_DATABRICKS_POLL_MAX_MS, 10_000u64);
     Duration::from_millis(millis.max(50))
 }
 
@@ -81,7 +82,7 @@ async fn run_step(
     cancel: &mut aml_core::process::Cancellation,
     compute: &Compute,
 ) -> Result<()> {
-    let client = Client::new(compute)?;
+    let client = Client::new(compute, ws.settings())?;
     let remote = Remote { base: format!("{}/jobs/{}", compute.volume, job.name) };
     let dir = ws.job_dir(&job.name);
 
@@ -258,11 +259,12 @@ async fn run_step(
                 client.post("/api/2.2/jobs/runs/cancel", &json!({"run_id": run_id})).await?;
                 canceling = true;
             }
+            tracing::debug!("databricks run {run_id}: {state}; next poll in {delay:.2?}");
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
                 _ = cancel.wait(), if !canceling => {}
             }
-            delay = (delay * 2).min(max_poll());
+            delay = (delay * 2).min(max_poll(ws.settings()));
         };
         follower.catch_up(&client, &remote.logs()).await?;
 

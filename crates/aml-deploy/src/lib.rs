@@ -7,21 +7,23 @@ pub mod rollout;
 
 use std::collections::BTreeMap;
 
-use aml_client::cli::Report;
+use aml_client::cli::{Report, Session};
 use aml_client::workspace::DeployOptions;
 use aml_client::yaml::endpoint::{OnlineSpec, load_online};
 use aml_client::{Access, Error, Result, Workspace};
 pub use cli::{Cli, Command};
 use output::{Applied, Deleted, EndpointView, Endpoints, Logs};
 
-pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
+pub async fn run(cli: Cli, session: Session) -> Result<Box<dyn Report>> {
     let global = &cli.global;
     match cli.command {
         Command::Apply(args) => {
             let spec = load_online(&args.file, &args.sets)?;
-            let mut ws = match (&spec, Workspace::open_if_exists(&global.workspace)?) {
+            let mut ws = match (&spec, Workspace::open_if_exists(&global.workspace, &session.settings).await?) {
                 (_, Some(ws)) => ws,
-                (OnlineSpec::Endpoint { .. }, None) => Workspace::open(&global.workspace, Access::CreateIfMissing)?,
+                (OnlineSpec::Endpoint { .. }, None) => {
+                    Workspace::open(&global.workspace, Access::CreateIfMissing, &session.settings).await?
+                }
                 (OnlineSpec::Deployment { spec, .. }, None) => {
                     return Err(Error::in_file(
                         &args.file,
@@ -35,26 +37,30 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
                 OnlineSpec::Endpoint { spec, .. } => ("endpoint", spec.name.clone()),
                 OnlineSpec::Deployment { spec, .. } => ("deployment", spec.name.clone()),
             };
-            let options =
-                DeployOptions { all_traffic: args.all_traffic, keep_traffic: false, stream_logs: !args.quiet };
-            let (endpoint, outcome) = ws.apply_online(&spec, &options)?;
+            let options = DeployOptions {
+                all_traffic: args.all_traffic,
+                keep_traffic: false,
+                stream_logs: !args.quiet,
+                requested_by: session.ci.requester.clone(),
+            };
+            let (endpoint, outcome) = ws.apply_online(&spec, &options).await?;
             Ok(Box::new(Applied { kind, name, outcome, endpoint }))
         }
         Command::Rollout(args) => {
-            let mut ws = Workspace::open(&global.workspace, Access::Existing)?;
+            let mut ws = Workspace::open(&global.workspace, Access::Existing, &session.settings).await?;
             let location = ws.location();
-            Ok(Box::new(rollout::rollout(&mut ws, &location, args, &global.ci())?))
+            Ok(Box::new(rollout::rollout(&mut ws, &location, args, &session.ci.clone()).await?))
         }
         Command::Show(args) => {
-            let mut ws = Workspace::open(&global.workspace, Access::Existing)?;
-            Ok(Box::new(EndpointView(ws.endpoint(&args.name)?)))
+            let mut ws = Workspace::open(&global.workspace, Access::Existing, &session.settings).await?;
+            Ok(Box::new(EndpointView(ws.endpoint(&args.name).await?)))
         }
         Command::List => {
-            let ws = Workspace::open(&global.workspace, Access::Existing)?;
-            Ok(Box::new(Endpoints(ws.endpoints()?)))
+            let ws = Workspace::open(&global.workspace, Access::Existing, &session.settings).await?;
+            Ok(Box::new(Endpoints(ws.endpoints().await?)))
         }
         Command::Traffic(args) => {
-            let mut ws = Workspace::open(&global.workspace, Access::Existing)?;
+            let mut ws = Workspace::open(&global.workspace, Access::Existing, &session.settings).await?;
             if args.split.is_empty() && args.mirror.is_empty() {
                 return Err(Error::usage(
                     "no traffic given",
@@ -63,30 +69,30 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
             }
             let traffic = (!args.split.is_empty()).then(|| weights(&args.split)).transpose()?;
             let mirror = (!args.mirror.is_empty()).then(|| weights(&args.mirror)).transpose()?;
-            Ok(Box::new(EndpointView(ws.set_traffic(&args.name, traffic, mirror)?)))
+            Ok(Box::new(EndpointView(ws.set_traffic(&args.name, traffic, mirror).await?)))
         }
         Command::Logs(args) => {
-            let ws = Workspace::open(&global.workspace, Access::Existing)?;
-            let (path, text) = ws.deployment_log(&args.name, &args.deployment, args.tail)?;
+            let ws = Workspace::open(&global.workspace, Access::Existing, &session.settings).await?;
+            let (path, text) = ws.deployment_log(&args.name, &args.deployment, args.tail).await?;
             Ok(Box::new(Logs { path, text }))
         }
         Command::Delete(args) => {
-            let mut ws = Workspace::open(&global.workspace, Access::Existing)?;
+            let mut ws = Workspace::open(&global.workspace, Access::Existing, &session.settings).await?;
             let what = match &args.deployment {
                 Some(deployment) => {
-                    ws.delete_deployment(&args.name, deployment)?;
+                    ws.delete_deployment(&args.name, deployment).await?;
                     format!("deployment {deployment} of endpoint {}", args.name)
                 }
                 None => {
-                    ws.delete_endpoint(&args.name)?;
+                    ws.delete_endpoint(&args.name).await?;
                     format!("endpoint {}", args.name)
                 }
             };
             Ok(Box::new(Deleted { what }))
         }
         Command::ServeEndpoint(args) => {
-            let ws = Workspace::open(&global.workspace, Access::Existing)?;
-            ws.serve_endpoint(&args.name)?;
+            let ws = Workspace::open(&global.workspace, Access::Existing, &session.settings).await?;
+            ws.serve_endpoint(&args.name).await?;
             Ok(Box::new(Deleted { what: format!("router of endpoint {} (stopped)", args.name) }))
         }
     }

@@ -53,8 +53,6 @@ pub fn split_at(previous: &BTreeMap<String, u32>, new: &str, weight: u32) -> BTr
 
 struct Context<'a> {
     ws: &'a mut Workspace,
-    /// Entered only to wait and to run checks: the workspace's own calls run outside it.
-    runtime: tokio::runtime::Runtime,
     endpoint: String,
     deployment: String,
     workspace_location: String,
@@ -66,7 +64,7 @@ struct Context<'a> {
     previous: Endpoint,
 }
 
-pub fn rollout(ws: &mut Workspace, workspace_location: &str, args: RolloutArgs, ci: &Ci) -> Result<Rollout> {
+pub async fn rollout(ws: &mut Workspace, workspace_location: &str, args: RolloutArgs, ci: &Ci) -> Result<Rollout> {
     let mut spec = match load_online(&args.file, &args.sets)? {
         OnlineSpec::Deployment { file, spec } => (file, spec),
         OnlineSpec::Endpoint { .. } => {
@@ -89,7 +87,7 @@ pub fn rollout(ws: &mut Workspace, workspace_location: &str, args: RolloutArgs, 
             "write e.g. `--steps 10,50,100`",
         ));
     }
-    let previous = ws.endpoint(&endpoint)?;
+    let previous = ws.endpoint(&endpoint).await?;
     if previous.traffic.get(&deployment).copied().unwrap_or(0) > 0 {
         return Err(Error::usage(
             format!(
@@ -102,15 +100,10 @@ pub fn rollout(ws: &mut Workspace, workspace_location: &str, args: RolloutArgs, 
     let nothing_serves = previous.traffic.values().sum::<u32>() == 0;
     let steps = if nothing_serves { vec![100] } else { args.steps.clone() };
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::storage("cannot start a runtime", e))?;
-    let cancel = runtime.block_on(async { Cancellation::install() })?;
+    let cancel = Cancellation::install()?;
     {
         let mut cx = Context {
             ws,
-            runtime,
             endpoint: endpoint.clone(),
             deployment: deployment.clone(),
             workspace_location: workspace_location.to_string(),
@@ -121,7 +114,7 @@ pub fn rollout(ws: &mut Workspace, workspace_location: &str, args: RolloutArgs, 
             previous: previous.clone(),
         };
         // Checks often carry the key: the CI masks it in its logs, and we never print it.
-        if let Ok(access) = cx.ws.endpoint_access(&endpoint) {
+        if let Ok(access) = cx.ws.endpoint_access(&endpoint).await {
             ci.mask(&access.key);
             cx.secret = Some(access.key);
         }
@@ -132,75 +125,86 @@ pub fn rollout(ws: &mut Workspace, workspace_location: &str, args: RolloutArgs, 
         let spec = OnlineSpec::Deployment { file: spec.0, spec: spec.1 };
         match cx
             .ws
-            .apply_online(&spec, &DeployOptions { keep_traffic: true, all_traffic: false, stream_logs: !args.quiet })
+            .apply_online(
+                &spec,
+                &DeployOptions {
+                    keep_traffic: true,
+                    all_traffic: false,
+                    stream_logs: !args.quiet,
+                    requested_by: ci.requester.clone(),
+                },
+            )
+            .await
         {
             Ok(_) => {}
-            Err(Error::Failed { message, .. }) => return cx.roll_back(message, false),
+            Err(Error::Failed { message, .. }) => return cx.roll_back(message, false).await,
             Err(other) => return Err(other),
         }
         if let Some(command) = &args.confirm {
             ci.group("rollout: confirm");
-            let run = cx.run_check(command, 0, 0)?;
+            let run = cx.run_check(command, 0, 0).await?;
             ci.end_group();
             let passed = run.passed;
             cx.steps.push(Step { kind: "confirm", weight: 0, traffic: previous.traffic.clone(), check: Some(run) });
             if !passed {
-                return cx.roll_back(format!("the confirmation `{command}` did not pass"), false);
+                return cx.roll_back(format!("the confirmation `{command}` did not pass"), false).await;
             }
         }
         if let Some(percent) = args.mirror {
             let mut mirror = previous.mirror_traffic.clone();
             mirror.insert(deployment.clone(), percent);
-            cx.ws.set_traffic(&endpoint, None, Some(mirror))?;
+            cx.ws.set_traffic(&endpoint, None, Some(mirror)).await?;
             aml_client::status!("mirroring {percent}% of requests to {deployment}");
-            if !cx.pause(args.interval) {
-                return cx.roll_back("canceled".into(), true);
+            if !cx.pause(args.interval).await {
+                return cx.roll_back("canceled".into(), true).await;
             }
             let check = match &args.check {
-                Some(command) => Some(cx.run_check(command, percent, args.max_failures)?),
+                Some(command) => Some(cx.run_check(command, percent, args.max_failures).await?),
                 None => None,
             };
             let passed = check.as_ref().is_none_or(|c| c.passed);
             cx.steps.push(Step { kind: "mirror", weight: percent, traffic: previous.traffic.clone(), check });
             if !passed {
-                return cx.roll_back(format!("the check failed while {percent}% was mirrored"), true);
+                return cx.roll_back(format!("the check failed while {percent}% was mirrored"), true).await;
             }
-            cx.ws.set_traffic(&endpoint, None, Some(previous.mirror_traffic.clone()))?;
+            cx.ws.set_traffic(&endpoint, None, Some(previous.mirror_traffic.clone())).await?;
         }
         for weight in &steps {
             let split = split_at(&previous.traffic, &deployment, *weight);
             ci.group(&format!("rollout: {deployment} at {weight}%"));
             let applied = cx.ws.set_traffic(&endpoint, Some(split.clone()), None);
-            if let Err(e) = applied {
+            if let Err(e) = applied.await {
                 ci.end_group();
-                return cx.roll_back(format!("could not move traffic to {weight}%: {e}"), true);
+                return cx.roll_back(format!("could not move traffic to {weight}%: {e}"), true).await;
             }
             aml_client::status!("{deployment} at {weight}%: {}", describe(&split));
-            if !cx.pause(args.interval) {
+            if !cx.pause(args.interval).await {
                 ci.end_group();
-                return cx.roll_back("canceled".into(), true);
+                return cx.roll_back("canceled".into(), true).await;
             }
             let check = match &args.check {
-                Some(command) => Some(cx.run_check(command, *weight, args.max_failures)?),
+                Some(command) => Some(cx.run_check(command, *weight, args.max_failures).await?),
                 None => None,
             };
             ci.end_group();
             let passed = check.as_ref().is_none_or(|c| c.passed);
             cx.steps.push(Step { kind: "traffic", weight: *weight, traffic: split, check });
             if !passed {
-                return cx.roll_back(format!("the check failed with {deployment} at {weight}%"), true);
+                return cx.roll_back(format!("the check failed with {deployment} at {weight}%"), true).await;
             }
         }
         let last = steps.last().copied().unwrap_or(100);
-        let now = cx.ws.endpoint(&endpoint)?;
+        let now = cx.ws.endpoint(&endpoint).await?;
         if now.traffic.get(&deployment).copied().unwrap_or(0) != last {
-            return cx.roll_back(
-                format!(
-                    "the endpoint reports {} after the last step, not {deployment}={last}%",
-                    describe(&now.traffic)
-                ),
-                true,
-            );
+            return cx
+                .roll_back(
+                    format!(
+                        "the endpoint reports {} after the last step, not {deployment}={last}%",
+                        describe(&now.traffic)
+                    ),
+                    true,
+                )
+                .await;
         }
         Ok(Rollout {
             endpoint,
@@ -233,18 +237,16 @@ impl Context<'_> {
     }
 
     /// Wait out a step; false when the run was cancelled meanwhile.
-    fn pause(&mut self, interval: Duration) -> bool {
+    async fn pause(&mut self, interval: Duration) -> bool {
         let cancel = &mut self.cancel;
-        self.runtime.block_on(async {
-            tokio::select! {
-                () = tokio::time::sleep(interval) => !cancel.requested(),
-                () = cancel.wait() => false,
-            }
-        })
+        tokio::select! {
+            () = tokio::time::sleep(interval) => !cancel.requested(),
+            () = cancel.wait() => false,
+        }
     }
 
     /// Run the check, retrying after each interval while failures stay within the budget.
-    fn run_check(&mut self, command: &str, weight: u32, max_failures: u32) -> Result<CheckRun> {
+    async fn run_check(&mut self, command: &str, weight: u32, max_failures: u32) -> Result<CheckRun> {
         let log: PathBuf = std::env::temp_dir().join(format!("aml-rollout-check-{}.log", std::process::id()));
         let shell = ["/bin/bash", "/bin/sh"]
             .iter()
@@ -272,7 +274,7 @@ impl Context<'_> {
                 timeout: None,
             };
             let cancel = &mut self.cancel;
-            let outcome = self.runtime.block_on(run_child(spec, cancel))?;
+            let outcome = run_child(spec, cancel).await?;
             let _ = std::fs::remove_file(&log);
             let exit_code = match outcome {
                 Outcome::Exited(code) => code,
@@ -287,19 +289,22 @@ impl Context<'_> {
     }
 
     /// Put traffic back as it was and report the failure with the new deployment's log.
-    fn roll_back(&mut self, reason: String, traffic_moved: bool) -> Result<Rollout> {
+    async fn roll_back(&mut self, reason: String, traffic_moved: bool) -> Result<Rollout> {
         aml_client::status!("rolling back: {reason}");
         if traffic_moved {
-            self.ws.set_traffic(
-                &self.endpoint,
-                Some(self.previous.traffic.clone()),
-                Some(self.previous.mirror_traffic.clone()),
-            )?;
+            self.ws
+                .set_traffic(
+                    &self.endpoint,
+                    Some(self.previous.traffic.clone()),
+                    Some(self.previous.mirror_traffic.clone()),
+                )
+                .await?;
         }
-        let now = self.ws.endpoint(&self.endpoint)?;
+        let now = self.ws.endpoint(&self.endpoint).await?;
         let log_tail = self
             .ws
             .deployment_log(&self.endpoint, &self.deployment, Some(25))
+            .await
             .ok()
             .map(|(_, text)| text)
             .filter(|t| !t.is_empty());

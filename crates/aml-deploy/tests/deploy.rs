@@ -9,7 +9,7 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 use aml_client::scoring::{Bytes, ScoringClient};
-use aml_client::testing::{TestWorkspace, binary, json, render};
+use aml_client::testing::{TestWorkspace, binary, block_on, json, render, settings};
 use aml_client::{Access, Workspace};
 
 struct Endpoint {
@@ -59,13 +59,16 @@ impl Endpoint {
     /// Send `n` requests through the router (pinned to `deployment` if given); count the
     /// answers by what they are.
     fn answers(&self, n: usize, deployment: Option<&str>) -> BTreeMap<String, usize> {
-        let mut ws = Workspace::open(&format!("local:{}", self.ws.workspace().display()), Access::Existing).unwrap();
-        let access = ws.endpoint_access("linear").unwrap();
+        let location = format!("local:{}", self.ws.workspace().display());
+        let access = block_on(async {
+            let mut ws = Workspace::open(&location, Access::Existing, &settings()).await?;
+            ws.endpoint_access("linear").await
+        })
+        .unwrap();
         let client = ScoringClient::new(&access, deployment.map(str::to_owned), Duration::from_secs(10)).unwrap();
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let mut counts = BTreeMap::new();
         for _ in 0..n {
-            let answer = runtime.block_on(client.score(Bytes::from_static(br#"{"data": [[1, 1]]}"#)));
+            let answer = block_on(client.score(Bytes::from_static(br#"{"data": [[1, 1]]}"#)));
             let key = format!("{} {}", answer.status, String::from_utf8_lossy(&answer.body));
             *counts.entry(key).or_default() += 1;
         }

@@ -85,7 +85,8 @@ async fn run(state: &Arc<Mutex<State>>, run_id: i64) -> Result<(), String> {
         .collect();
     update(state, run_id, |run| run.message = "Installing libraries".into());
     let plan = EnvPlan::Packages { packages, python: None, described_by: format!("libraries of run {run_id}").into() };
-    let interpreter = match aml_local::runner::environment::ensure(&plan, &mut cancel, false).await {
+    let interpreter = match aml_local::runner::environment::ensure(&plan, &mut cancel, false, &crate::settings()).await
+    {
         Ok(interpreter) => interpreter,
         Err(e) => {
             watcher.abort();

@@ -31,6 +31,7 @@ use serde_json::{Value, json};
 
 /// The azure backend's object hash, for tests that hold it to azure-ai-ml's own.
 pub use aml_azure::hash as object_hash;
+use aml_http::client::HttpMethod;
 pub use arm::Fault;
 
 pub const SUBSCRIPTION: &str = "00000000-0000-0000-0000-00000000aaaa";
@@ -72,29 +73,25 @@ impl Storage {
     /// A client for one of the account's containers, with the account key.
     pub fn container(&self, container: &str) -> Result<aml_azure::blob::Container, String> {
         use aml_azure::blob::{Container, StorageAuth};
-        let timeout = std::time::Duration::from_secs(30);
+
+        let options = aml_http::transport::TransportOptions::service(std::time::Duration::from_secs(30));
         let transport = match &self.ca {
-            None => aml_http::transport::transport(timeout).map_err(|e| e.to_string())?,
+            None => aml_http::transport::transport(options).map_err(|e| e.to_string())?,
             // The tools trust it through SSL_CERT_FILE; the test process is given it here.
             Some(ca) => {
-                aml_http::transport::install_crypto();
                 let pem = std::fs::read(ca).map_err(|e| format!("{}: {e}", ca.display()))?;
-                let certificate = reqwest::Certificate::from_pem(&pem).map_err(|e| format!("{}: {e}", ca.display()))?;
-                let port: u16 = self.endpoint.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(443);
-                let client = reqwest::Client::builder()
-                    .add_root_certificate(certificate)
-                    .resolve(
-                        &format!("{}.blob.localhost", self.account),
-                        std::net::SocketAddr::from(([127, 0, 0, 1], port)),
-                    )
-                    .read_timeout(timeout)
-                    .build()
-                    .map_err(|e| e.to_string())?;
-                aml_http::transport::wrap(client)
+                aml_http::transport::transport_trusting(options, &pem).map_err(|e| e.to_string())?
             }
         };
-        Container::new(&self.account, &self.url(container), StorageAuth::AccountKey(self.key.clone().into()), transport)
-            .map_err(|e| e.to_string())
+        let blob_options = aml_azure::blob::BlobOptions::from_settings(&crate::settings());
+        Container::new(
+            &self.account,
+            &self.url(container),
+            StorageAuth::AccountKey(self.key.clone().into()),
+            &transport,
+            blob_options,
+        )
+        .map_err(|e| e.to_string())
     }
 
     /// A service SAS (signed version 2019-12-12) over a whole container: read, add, create,
@@ -359,13 +356,15 @@ impl Drop for Emulator {
     fn drop(&mut self) {
         // Deployments really run on the local workspace: stop them with the emulator.
         let local = self.state().local_workspace.clone();
-        if let Ok(mut ws) =
-            aml_client::Workspace::open(&format!("local:{}", local.display()), aml_client::Access::Existing)
-        {
-            for endpoint in ws.endpoints().unwrap_or_default() {
-                let _ = ws.delete_endpoint(&endpoint.name);
+        let _ = blocking(move || async move {
+            let location = format!("local:{}", local.display());
+            if let Ok(mut ws) = aml_client::Workspace::open(&location, aml_client::Access::Existing, &settings()).await
+            {
+                for endpoint in ws.endpoints().await.unwrap_or_default() {
+                    let _ = ws.delete_endpoint(&endpoint.name).await;
+                }
             }
-        }
+        });
         if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_background();
         }
@@ -442,6 +441,34 @@ async fn handle(
     }
 }
 
+/// Run a call of the tools' async library from one of the emulator's synchronous handlers
+/// (which may themselves be inside a runtime): on a thread of its own, with its own runtime.
+pub(crate) fn blocking<T, F, Fut>(make: F) -> Result<T, String>
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = T>,
+    T: Send + 'static,
+{
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+        Ok(runtime.block_on(make()))
+    })
+    .join()
+    .map_err(|_| "the library call panicked".to_string())?
+}
+
+/// The settings the emulator's own library calls run with: its process's environment.
+pub(crate) fn settings() -> aml_client::settings::Settings {
+    aml_client::settings::Settings::from_env()
+}
+
+/// A client for what the emulator forwards to on 127.0.0.1 (the local router, the registry
+/// behind its ACR front), tried once: the client in front retries.
+fn loopback_client(timeout: std::time::Duration) -> Result<aml_http::client::Client, String> {
+    let options = aml_http::transport::TransportOptions::service(timeout);
+    aml_http::client::Client::new(options, aml_http::pipeline::Retry::Never).map_err(|e| e.to_string())
+}
+
 /// Send a scoring request to the local router, pinned to the deployment picked, and hand
 /// back its answer (status, body and the model-error headers).
 async fn forward(url: &str, key: &str, deployment: &str, body: Vec<u8>) -> Response<Full<Bytes>> {
@@ -451,31 +478,30 @@ async fn forward(url: &str, key: &str, deployment: &str, body: Vec<u8>) -> Respo
         *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::BAD_GATEWAY);
         response
     };
-    let client = match aml_http::transport::client(std::time::Duration::from_secs(60)) {
+    let client = match loopback_client(std::time::Duration::from_secs(60)) {
         Ok(client) => client,
-        Err(e) => return failed(500, e.to_string()),
+        Err(e) => return failed(500, e),
     };
-    let sent = client
-        .post(url)
-        .header("authorization", format!("Bearer {key}"))
-        .header("azureml-model-deployment", deployment)
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await;
+    let authorization = format!("Bearer {key}");
+    let headers = [
+        ("authorization", authorization.as_str()),
+        ("azureml-model-deployment", deployment),
+        ("content-type", "application/json"),
+    ];
+    let sent =
+        client.send(HttpMethod::Post, url, &headers, Bytes::from(body), std::time::Duration::from_secs(60)).await;
     let answer = match sent {
         Ok(answer) => answer,
         Err(e) => return failed(502, format!("the deployment did not answer: {e}")),
     };
-    let status = answer.status().as_u16();
+    let status = answer.status;
     let kept: Vec<(String, String)> = answer
-        .headers()
+        .headers
         .iter()
-        .filter(|(name, _)| name.as_str() == "content-type" || name.as_str().starts_with("ms-azureml-model-"))
-        .map(|(name, value)| (name.as_str().to_string(), value.to_str().unwrap_or("").to_string()))
+        .filter(|(name, _)| name == "content-type" || name.starts_with("ms-azureml-model-"))
+        .cloned()
         .collect();
-    let bytes = answer.bytes().await.unwrap_or_default();
-    let mut response = Response::new(Full::new(bytes));
+    let mut response = Response::new(Full::new(answer.body));
     *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::BAD_GATEWAY);
     for (name, value) in kept {
         if let (Ok(name), Ok(value)) =
@@ -500,24 +526,22 @@ async fn proxy(
         *response.status_mut() = hyper::StatusCode::BAD_GATEWAY;
         response
     };
-    let client = match aml_http::transport::client(std::time::Duration::from_secs(120)) {
+    let client = match loopback_client(std::time::Duration::from_secs(120)) {
         Ok(client) => client,
-        Err(e) => return failed(e.to_string()),
+        Err(e) => return failed(e),
     };
-    let Ok(method) = hyper::Method::from_bytes(method.as_bytes()) else {
+    let Ok(method) = method.parse::<HttpMethod>() else {
         return failed(format!("bad method {method}"));
     };
-    let mut request = client.request(method, url).body(body);
-    for (name, value) in headers {
-        request = request.header(name, value);
-    }
-    let answer = match request.send().await {
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let answer = match client.send(method, url, &headers, Bytes::from(body), std::time::Duration::from_secs(120)).await
+    {
         Ok(answer) => answer,
         Err(e) => return failed(format!("the registry behind did not answer: {e}")),
     };
-    let status = answer.status().as_u16();
+    let status = answer.status;
     let kept: Vec<(String, String)> = answer
-        .headers()
+        .headers
         .iter()
         .filter(|(name, _)| {
             matches!(
@@ -531,14 +555,12 @@ async fn proxy(
             )
         })
         .map(|(name, value)| {
-            let value = value.to_str().unwrap_or("").to_string();
             let value =
-                if name.as_str() == "location" { value.replace(&format!("http://{backend}"), "") } else { value };
-            (name.as_str().to_string(), value)
+                if name == "location" { value.replace(&format!("http://{backend}"), "") } else { value.clone() };
+            (name.clone(), value)
         })
         .collect();
-    let bytes = answer.bytes().await.unwrap_or_default();
-    let mut response = Response::new(Full::new(bytes));
+    let mut response = Response::new(Full::new(answer.body));
     *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::BAD_GATEWAY);
     for (name, value) in kept {
         if name == "content-length" {

@@ -341,9 +341,13 @@ impl State {
     /// The inference server's log on the emulator's local workspace.
     fn local_log(&self, endpoint: &str, deployment: &str, tail: usize) -> String {
         let location = format!("local:{}", self.local_workspace.display());
-        match aml_client::Workspace::open(&location, aml_client::Access::Existing)
-            .and_then(|ws| ws.deployment_log(endpoint, deployment, Some(tail)))
-        {
+        let (endpoint_name, deployment_name) = (endpoint.to_string(), deployment.to_string());
+        let read = crate::blocking(move || async move {
+            let ws = aml_client::Workspace::open(&location, aml_client::Access::Existing, &crate::settings()).await?;
+            ws.deployment_log(&endpoint_name, &deployment_name, Some(tail)).await
+        })
+        .and_then(|answer| answer.map_err(|e| e.to_string()));
+        match read {
             Ok((_, text)) => text,
             Err(_) => {
                 self.deploy_errors.get(&(endpoint.to_string(), deployment.to_string())).cloned().unwrap_or_default()

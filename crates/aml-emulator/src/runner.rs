@@ -525,9 +525,13 @@ fn deploy(state: &Arc<Mutex<State>>, tools: &Path, endpoint: &str, deployment: &
         .map_err(|e| e.to_string())?;
     local_deploy_tool(state, tools, &["apply", "-f", "deployment.yml", "--quiet"], Some(work.path()))?;
     let local = lock(state).local_workspace.clone();
-    let access = aml_client::Workspace::open(&format!("local:{}", local.display()), aml_client::Access::Existing)
-        .and_then(|mut ws| ws.endpoint_access(endpoint))
-        .map_err(|e| e.to_string())?;
+    let name = endpoint.to_string();
+    let access = crate::blocking(move || async move {
+        let location = format!("local:{}", local.display());
+        let mut ws = aml_client::Workspace::open(&location, aml_client::Access::Existing, &crate::settings()).await?;
+        ws.endpoint_access(&name).await
+    })?
+    .map_err(|e| e.to_string())?;
     lock(state).local_access.insert(endpoint.to_string(), (access.scoring_uri, access.key));
     Ok(())
 }

@@ -1,7 +1,9 @@
 //! The one outgoing HTTP stack of the tools: reqwest (rustls, ring) under azure_core's
 //! pipeline. Only this crate builds a client; every other crate asks it for one.
 
+pub mod client;
 pub mod get;
+pub mod pipeline;
 pub mod scoring;
 pub mod transport;
 pub mod url;
@@ -25,8 +27,4 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 /// show neither (`url::shown`).
 pub fn strip_query(url: &str) -> String {
     url::shown(url)
-}
-
-pub fn retries_from_env() -> u32 {
-    std::env::var("AML_HTTP_RETRIES").ok().and_then(|v| v.parse().ok()).unwrap_or(8)
 }

@@ -41,24 +41,51 @@ impl Resolve for LocalhostAware {
     }
 }
 
-/// A reqwest client; `read_timeout` bounds each try (the retry policy bounds the total).
-pub fn client(read_timeout: Duration) -> Result<reqwest::Client> {
+/// What differs between the tools' clients.
+#[derive(Debug, Clone, Copy)]
+pub struct TransportOptions {
+    /// Bounds each try's wait for the next bytes (the retry policy bounds the whole).
+    pub read_timeout: Duration,
+    /// Keep-alive connections kept per host: a load test keeps one per concurrent request.
+    pub idle_per_host: usize,
+}
+
+impl TransportOptions {
+    /// Services: a slow answer is waited for up to `read_timeout` between bytes.
+    pub fn service(read_timeout: Duration) -> TransportOptions {
+        TransportOptions { read_timeout, idle_per_host: 32 }
+    }
+}
+
+/// The transport a pipeline sends through: reqwest over rustls (ring), the system's roots.
+pub fn transport(options: TransportOptions) -> Result<Transport> {
     install_crypto();
-    reqwest::Client::builder()
+    let client = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
-        .read_timeout(read_timeout)
+        .read_timeout(options.read_timeout)
         .redirect(reqwest::redirect::Policy::none())
         .dns_resolver(Arc::new(LocalhostAware))
-        .pool_max_idle_per_host(32)
+        .pool_max_idle_per_host(options.idle_per_host)
+        .tcp_nodelay(true)
         .build()
-        .map_err(|e| Error::storage("cannot set up the HTTP client (TLS roots?)", e))
+        .map_err(|e| Error::storage("cannot set up the HTTP client (TLS roots?)", e))?;
+    Ok(Transport::new(Arc::new(client)))
 }
 
-pub fn transport(read_timeout: Duration) -> Result<Transport> {
-    Ok(wrap(client(read_timeout)?))
-}
-
-/// A client built elsewhere (the test emulator's, trusting its own certificate) as a transport.
-pub fn wrap(client: reqwest::Client) -> Transport {
-    Transport::new(Arc::new(client))
+/// A transport that also trusts `extra_root` (a PEM certificate): the test emulator's own,
+/// for its in-process clients, where `SSL_CERT_FILE` is not set.
+pub fn transport_trusting(options: TransportOptions, extra_root: &[u8]) -> Result<Transport> {
+    install_crypto();
+    let certificate = reqwest::Certificate::from_pem(extra_root)
+        .map_err(|e| Error::usage(format!("not a PEM certificate: {e}"), "give the certificate in PEM"))?;
+    let client = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .read_timeout(options.read_timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .dns_resolver(Arc::new(LocalhostAware))
+        .pool_max_idle_per_host(options.idle_per_host)
+        .add_root_certificate(certificate)
+        .build()
+        .map_err(|e| Error::storage("cannot set up the HTTP client (TLS roots?)", e))?;
+    Ok(Transport::new(Arc::new(client)))
 }

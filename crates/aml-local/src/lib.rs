@@ -20,18 +20,22 @@ use aml_core::jobs::{Job, JobStatus};
 use aml_core::location::Access;
 use aml_core::model::{ModelVersion, NewModelVersion, Registered, VersionSelector};
 use aml_core::refs::ModelRef;
+use aml_core::settings::Settings;
 use aml_core::tree::{self, Manifest};
 
 pub struct LocalWorkspace {
     root: PathBuf,
     registry: Registry,
     blobs: BlobStore,
+    settings: Settings,
+    /// For the endpoints' routers and inference servers on 127.0.0.1; made on first use.
+    loopback: std::sync::OnceLock<aml_http::client::Client>,
 }
 
 const DATABASE: &str = "registry.db";
 
 impl LocalWorkspace {
-    pub fn open(dir: &Path, access: Access) -> Result<LocalWorkspace> {
+    pub fn open(dir: &Path, access: Access, settings: &Settings) -> Result<LocalWorkspace> {
         let root = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
         let database = root.join(DATABASE);
         if !database.is_file() {
@@ -50,7 +54,7 @@ impl LocalWorkspace {
         }
         let registry = Registry::open(&database)?;
         let blobs = BlobStore::new(&root);
-        Ok(LocalWorkspace { root, registry, blobs })
+        Ok(LocalWorkspace { root, registry, blobs, settings: settings.clone(), loopback: std::sync::OnceLock::new() })
     }
 
     /// The error for a workspace that is not there.
@@ -68,6 +72,10 @@ impl LocalWorkspace {
 
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
     }
 
     pub fn database_path(&self) -> PathBuf {

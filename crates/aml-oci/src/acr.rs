@@ -5,20 +5,28 @@
 //! (`/oauth2/token`, `repository:<repo>:pull,push`). No `docker login`, no stored password.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
+use async_trait::async_trait;
 use azure_core::credentials::Secret;
+use azure_core::http::policies::{Policy, PolicyResult};
+use azure_core::http::{Context, Method, Pipeline, PipelineSendOptions, Request, Transport, Url};
 
-use aml_auth::{AuthMethod, Identity};
+use aml_auth::Identity;
 use aml_core::error::{Error, Result};
+use aml_core::settings::{EnvVars, Settings};
+use aml_http::pipeline::{Retry, pipeline};
 
 /// The audience ACR accepts by default: Resource Manager's.
 const ARM_SCOPE: &str = "https://management.azure.com/.default";
 
 pub struct RegistryAuth {
     registry: String,
-    client: reqwest::Client,
+    /// The challenge and the token exchange: retried as any call, no registry token.
+    pipeline: Pipeline,
     identity: Identity,
+    /// The Entra scope the registry accepts.
+    scope: String,
     /// The challenge's realm and service, once asked.
     challenge: Mutex<Option<(String, String)>>,
     refresh: Mutex<Option<Secret>>,
@@ -37,17 +45,49 @@ fn challenge_parameters(header: &str) -> BTreeMap<String, String> {
 }
 
 impl RegistryAuth {
-    pub fn new(registry: &str, client: reqwest::Client) -> Result<RegistryAuth> {
-        let transport = aml_http::transport::transport(std::time::Duration::from_secs(60))?;
-        let identity = aml_auth::identity(AuthMethod::current()?, &transport)?;
+    pub fn new(registry: &str, settings: &Settings, transport: &Transport) -> Result<RegistryAuth> {
+        let identity = aml_auth::identity(settings, transport)?;
         Ok(RegistryAuth {
             registry: registry.to_string(),
-            client,
+            pipeline: pipeline(transport, Retry::service(settings), Vec::new()),
             identity,
+            scope: settings.get(EnvVars::AML_ARM_SCOPE).unwrap_or(ARM_SCOPE).to_string(),
             challenge: Mutex::new(None),
             refresh: Mutex::new(None),
             access: Mutex::new(BTreeMap::new()),
         })
+    }
+
+    /// One request of the token dance; any status is an answer.
+    async fn exchange(
+        &self,
+        method: Method,
+        url: &str,
+        form: Option<String>,
+        what: &str,
+    ) -> Result<(u16, String, String)> {
+        let parsed = Url::parse(url).map_err(|_| {
+            Error::service(format!("registry {}: `{}` is not a URL", self.registry, aml_http::url::shown(url)), None)
+        })?;
+        let mut request = Request::new(parsed, method);
+        if let Some(form) = form {
+            request.insert_header("content-type", "application/x-www-form-urlencoded");
+            request.set_body(form);
+        }
+        let options = PipelineSendOptions { skip_checks: true, ..Default::default() };
+        let response = self.pipeline.send(&Context::new(), &mut request, Some(options)).await.map_err(|e| {
+            Error::service(
+                format!("the registry at {} did not answer {what}: {}", self.registry, aml_http::error_chain(&e)),
+                Some("check the registry's name and the network".into()),
+            )
+        })?;
+        let status = u16::from(response.status());
+        let challenge = response
+            .headers()
+            .get_optional_str(&azure_core::http::headers::HeaderName::from_static("www-authenticate"))
+            .unwrap_or("")
+            .to_string();
+        Ok((status, challenge, String::from_utf8_lossy(&response.into_body()).into_owned()))
     }
 
     fn refused(&self, what: &str, status: u16, body: &str) -> Error {
@@ -75,16 +115,10 @@ impl RegistryAuth {
             return Ok(Some(known));
         }
         let url = format!("https://{}/v2/", self.registry);
-        let answer = self.client.get(&url).send().await.map_err(|e| {
-            Error::service(
-                format!("the registry at {} did not answer GET /v2/: {}", self.registry, aml_http::error_chain(&e)),
-                None,
-            )
-        })?;
-        if answer.status().as_u16() != 401 {
+        let (status, header, _) = self.exchange(Method::Get, &url, None, "GET /v2/").await?;
+        if status != 401 {
             return Ok(None);
         }
-        let header = answer.headers().get("www-authenticate").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
         let parameters = challenge_parameters(&header);
         let realm = parameters.get("realm").cloned().ok_or_else(|| {
             Error::service(format!("registry {} asks for a token but names no realm", self.registry), None)
@@ -101,21 +135,7 @@ impl RegistryAuth {
 
     async fn post_form(&self, url: &str, form: &[(&str, &str)], field: &str, what: &str) -> Result<Secret> {
         let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form.iter()).finish();
-        let answer = self
-            .client
-            .post(url)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| {
-                Error::service(
-                    format!("the registry at {} did not answer {what}: {}", self.registry, aml_http::error_chain(&e)),
-                    None,
-                )
-            })?;
-        let status = answer.status().as_u16();
-        let text = answer.text().await.unwrap_or_default();
+        let (status, _, text) = self.exchange(Method::Post, url, Some(body), what).await?;
         if status != 200 {
             return Err(self.refused(what, status, &text));
         }
@@ -136,8 +156,7 @@ impl RegistryAuth {
         {
             return Ok(Some(refresh));
         }
-        let scope = std::env::var("AML_ARM_SCOPE").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| ARM_SCOPE.into());
-        let entra = self.identity.token(&scope).await?;
+        let entra = self.identity.token(&self.scope).await?;
         let exchange = realm.replace("/oauth2/token", "/oauth2/exchange");
         let mut form =
             vec![("grant_type", "access_token"), ("service", service.as_str()), ("access_token", entra.token.secret())];
@@ -181,6 +200,48 @@ impl RegistryAuth {
             access.remove(repository);
         }
     }
+}
+
+/// Registry tokens as a pipeline policy, so registry calls get the same retries as any:
+/// each try carries the repository's access token, and a `401` (the token expired) is
+/// answered by asking for a new one and trying once more.
+#[derive(Clone)]
+pub struct RegistryTokens(pub Arc<RegistryAuth>);
+
+impl std::fmt::Debug for RegistryTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistryTokens").field("registry", &self.0.registry).finish_non_exhaustive()
+    }
+}
+
+fn credential_error(error: Error) -> azure_core::Error {
+    azure_core::Error::with_message(azure_core::error::ErrorKind::Credential, error.to_string())
+}
+
+#[async_trait]
+impl Policy for RegistryTokens {
+    async fn send(&self, ctx: &Context, request: &mut Request, next: &[Arc<dyn Policy>]) -> PolicyResult {
+        let repository = repository_of(request.url().path());
+        if let Some(authorization) = self.0.authorization(&repository).await.map_err(credential_error)? {
+            request.insert_header("authorization", authorization);
+        }
+        let response = next[0].send(ctx, request, &next[1..]).await?;
+        if u16::from(response.status()) != 401 {
+            return Ok(response);
+        }
+        self.0.forget(&repository);
+        if let Some(authorization) = self.0.authorization(&repository).await.map_err(credential_error)? {
+            request.insert_header("authorization", authorization);
+        }
+        next[0].send(ctx, request, &next[1..]).await
+    }
+}
+
+/// `/v2/<repository>/(blobs|manifests)/…` → the repository a token must cover.
+pub fn repository_of(path: &str) -> String {
+    let path = path.split("/v2/").nth(1).unwrap_or("");
+    let end = ["/blobs/", "/manifests/", "/tags/"].iter().filter_map(|m| path.find(m)).min().unwrap_or(path.len());
+    path[..end].to_string()
 }
 
 #[cfg(test)]

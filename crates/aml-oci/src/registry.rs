@@ -9,16 +9,19 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::http::{Method, Request, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use azure_core::http::headers::{HeaderName, Headers};
+use azure_core::http::policies::Policy;
+use azure_core::http::{Context, Method, Pipeline, PipelineSendOptions, PipelineStreamOptions, Request, Url};
+use bytes::Bytes;
+use futures::StreamExt;
 
 use aml_core::digest::Digest;
 use aml_core::error::{Error, IoContext, Result};
+use aml_core::settings::Settings;
+use aml_http::pipeline::{Retry, pipeline};
+use aml_http::transport::{TransportOptions, transport};
 
 const CHUNK: usize = 8 << 20;
 
@@ -72,133 +75,69 @@ impl fmt::Display for ImageRef {
     }
 }
 
-enum Connection {
-    Plain(Client<HttpConnector, Full<Bytes>>),
-    Tls { client: reqwest::Client, auth: Box<super::acr::RegistryAuth> },
-}
-
+/// A Distribution registry: plain http for one on this machine, https with registry
+/// tokens (Azure Container Registry's exchange, as a pipeline policy) for every other.
 pub struct RegistryClient {
-    connection: Connection,
+    pipeline: Pipeline,
     base: String,
-    runtime: tokio::runtime::Runtime,
-}
-
-/// `…/v2/<repository>/(blobs|manifests)/…` → the repository a token must cover.
-fn repository_of(url: &str) -> String {
-    let path = url.split("/v2/").nth(1).unwrap_or("");
-    let end = ["/blobs/", "/manifests/", "/tags/"].iter().filter_map(|m| path.find(m)).min().unwrap_or(path.len());
-    path[..end].to_string()
 }
 
 struct Answer {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
+    status: u16,
+    headers: Headers,
     body: Bytes,
 }
 
 impl RegistryClient {
-    pub fn new(registry: &str) -> Result<RegistryClient> {
+    pub async fn new(registry: &str, settings: &Settings) -> Result<RegistryClient> {
         let host = registry.split(':').next().unwrap_or(registry);
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::storage("cannot start a runtime", e))?;
+        let transport = transport(TransportOptions::service(std::time::Duration::from_secs(300)))?;
         if host == "localhost" || host == "127.0.0.1" || host == "[::1]" {
-            let client = Client::builder(TokioExecutor::new()).build_http();
-            return Ok(RegistryClient {
-                connection: Connection::Plain(client),
-                base: format!("http://{registry}"),
-                runtime,
-            });
+            let pipeline = pipeline(&transport, Retry::service(settings), Vec::new());
+            return Ok(RegistryClient { pipeline, base: format!("http://{registry}") });
         }
-        let client = aml_http::transport::client(std::time::Duration::from_secs(300))?;
-        let auth = Box::new(super::acr::RegistryAuth::new(registry, client.clone())?);
-        runtime.block_on(auth.sign_in())?;
-        Ok(RegistryClient {
-            connection: Connection::Tls { client, auth },
-            base: format!("https://{registry}"),
-            runtime,
-        })
+        let auth = Arc::new(super::acr::RegistryAuth::new(registry, settings, &transport)?);
+        // Wrong credentials are found before any layer is built or sent.
+        auth.sign_in().await?;
+        let tokens: Arc<dyn Policy> = Arc::new(super::acr::RegistryTokens(auth));
+        let pipeline = pipeline(&transport, Retry::service(settings), vec![tokens]);
+        Ok(RegistryClient { pipeline, base: format!("https://{registry}") })
     }
 
-    /// One request over TLS with the repository's token, asked again once if it expired.
-    async fn send_tls(
-        &self,
-        client: &reqwest::Client,
-        auth: &super::acr::RegistryAuth,
-        method: Method,
-        url: &str,
-        headers: &[(&str, &str)],
-        body: Bytes,
-    ) -> Result<reqwest::Response> {
-        let repository = repository_of(url);
-        for attempt in 0..2 {
-            let mut request = client.request(method.clone(), url).body(body.clone());
-            for (name, value) in headers {
-                request = request.header(*name, *value);
-            }
-            if let Some(authorization) = auth.authorization(&repository).await? {
-                request = request.header("authorization", authorization);
-            }
-            let response = request.send().await.map_err(|e| {
-                Error::service(
-                    format!(
-                        "the registry at {} did not answer {method} {url}: {}",
-                        self.base,
-                        aml_http::error_chain(&e)
-                    ),
-                    Some("check the registry's name and the network".into()),
-                )
-            })?;
-            if response.status().as_u16() == 401 && attempt == 0 {
-                auth.forget(&repository);
-                continue;
-            }
-            return Ok(response);
-        }
-        Err(Error::service(format!("the registry at {} kept refusing {method} {url}", self.base), None))
-    }
-
-    fn send(&self, method: Method, url: &str, headers: &[(&str, &str)], body: Bytes) -> Result<Answer> {
-        let mut request = Request::builder().method(method.clone()).uri(url);
+    fn request(&self, method: Method, url: &str, headers: &[(&str, &str)], body: Bytes) -> Result<Request> {
+        let parsed = Url::parse(url)
+            .map_err(|_| Error::service(format!("`{}` is not a URL", aml_http::url::shown(url)), None))?;
+        let mut request = Request::new(parsed, method);
         for (name, value) in headers {
-            request = request.header(*name, *value);
+            request.insert_header(name.to_ascii_lowercase(), value.to_string());
         }
-        let request = request
-            .body(Full::new(body.clone()))
-            .map_err(|e| Error::service(format!("cannot build a request to {url}: {e}"), None))?;
-        let client = match &self.connection {
-            Connection::Plain(client) => client,
-            Connection::Tls { client, auth } => {
-                return self.runtime.block_on(async {
-                    let response = self.send_tls(client, auth, method, url, headers, body).await?;
-                    let status = StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
-                    let headers = response.headers().clone();
-                    let body = response.bytes().await.map_err(|e| {
-                        Error::service(
-                            format!("the registry's answer to {url} broke off: {}", aml_http::error_chain(&e)),
-                            None,
-                        )
-                    })?;
-                    Ok(Answer { status, headers, body })
-                });
-            }
-        };
-        self.runtime.block_on(async {
-            let response = client.request(request).await.map_err(|e| {
-                Error::service(
-                    format!("the registry at {} did not answer {method} {url}: {e}", self.base),
-                    Some("check that the registry runs and the address is right".into()),
-                )
-            })?;
-            let (parts, body) = response.into_parts();
-            let body = body
-                .collect()
-                .await
-                .map_err(|e| Error::service(format!("the registry's answer to {url} broke off: {e}"), None))?
-                .to_bytes();
-            Ok(Answer { status: parts.status, headers: parts.headers, body })
-        })
+        request.set_body(body);
+        Ok(request)
+    }
+
+    fn unanswered(&self, method: Method, url: &str, e: &azure_core::Error) -> Error {
+        Error::service(
+            format!(
+                "the registry at {} did not answer {method} {}: {}",
+                self.base,
+                aml_http::url::shown(url),
+                aml_http::error_chain(e)
+            ),
+            Some("check the registry's name, that it runs, and the network".into()),
+        )
+    }
+
+    async fn send(&self, method: Method, url: &str, headers: &[(&str, &str)], body: Bytes) -> Result<Answer> {
+        let mut request = self.request(method, url, headers, body)?;
+        let options = PipelineSendOptions { skip_checks: true, ..Default::default() };
+        let response = self
+            .pipeline
+            .send(&Context::new(), &mut request, Some(options))
+            .await
+            .map_err(|e| self.unanswered(method, url, &e))?;
+        let status = u16::from(response.status());
+        let headers = response.headers().clone();
+        Ok(Answer { status, headers, body: Bytes::from(response.into_body().to_vec()) })
     }
 
     fn failure(&self, what: &str, answer: &Answer) -> Error {
@@ -220,25 +159,23 @@ impl RegistryClient {
         Error::service(format!("{what}: the registry answered {} ({detail})", answer.status), None)
     }
 
-    pub fn blob_exists(&self, repository: &str, digest: &Digest) -> Result<bool> {
-        let answer =
-            self.send(Method::HEAD, &format!("{}/v2/{repository}/blobs/{digest}", self.base), &[], Bytes::new())?;
+    pub async fn blob_exists(&self, repository: &str, digest: &Digest) -> Result<bool> {
+        let answer = self
+            .send(Method::Head, &format!("{}/v2/{repository}/blobs/{digest}", self.base), &[], Bytes::new())
+            .await?;
         match answer.status {
-            StatusCode::OK => Ok(true),
-            StatusCode::NOT_FOUND => Ok(false),
+            200 => Ok(true),
+            404 => Ok(false),
             _ => Err(self.failure(&format!("checking blob {digest}"), &answer)),
         }
     }
 
     /// Upload a file as a blob, in chunks; the registry checks the digest at the end.
-    pub fn upload_blob(&self, repository: &str, digest: &Digest, path: &Path) -> Result<()> {
-        let answer = self.send(
-            Method::POST,
-            &format!("{}/v2/{repository}/blobs/uploads/", self.base),
-            &[("content-length", "0")],
-            Bytes::new(),
-        )?;
-        if answer.status != StatusCode::ACCEPTED {
+    pub async fn upload_blob(&self, repository: &str, digest: &Digest, path: &Path) -> Result<()> {
+        let answer = self
+            .send(Method::Post, &format!("{}/v2/{repository}/blobs/uploads/", self.base), &[], Bytes::new())
+            .await?;
+        if answer.status != 202 {
             return Err(self.failure("starting an upload", &answer));
         }
         let mut location = self.location(&answer)?;
@@ -258,27 +195,24 @@ impl RegistryClient {
                 break;
             }
             let range = format!("{offset}-{}", offset + filled as u64 - 1);
-            let length = filled.to_string();
-            let answer = self.send(
-                Method::PATCH,
-                &location,
-                &[("content-type", "application/octet-stream"), ("content-range", &range), ("content-length", &length)],
-                Bytes::copy_from_slice(&buffer[..filled]),
-            )?;
-            if answer.status != StatusCode::ACCEPTED {
+            let answer = self
+                .send(
+                    Method::Patch,
+                    &location,
+                    &[("content-type", "application/octet-stream"), ("content-range", &range)],
+                    Bytes::copy_from_slice(&buffer[..filled]),
+                )
+                .await?;
+            if answer.status != 202 {
                 return Err(self.failure(&format!("uploading bytes {range} of {digest}"), &answer));
             }
             location = self.location(&answer)?;
             offset += filled as u64;
         }
         let separator = if location.contains('?') { '&' } else { '?' };
-        let answer = self.send(
-            Method::PUT,
-            &format!("{location}{separator}digest={digest}"),
-            &[("content-length", "0")],
-            Bytes::new(),
-        )?;
-        if answer.status != StatusCode::CREATED {
+        let answer =
+            self.send(Method::Put, &format!("{location}{separator}digest={digest}"), &[], Bytes::new()).await?;
+        if answer.status != 201 {
             return Err(self.failure(&format!("finishing the upload of {digest}"), &answer));
         }
         Ok(())
@@ -287,104 +221,86 @@ impl RegistryClient {
     fn location(&self, answer: &Answer) -> Result<String> {
         let location = answer
             .headers
-            .get("location")
-            .and_then(|v| v.to_str().ok())
+            .get_optional_str(&HeaderName::from_static("location"))
             .ok_or_else(|| Error::service("the registry gave no upload location", None))?;
         Ok(if location.starts_with("http") { location.to_string() } else { format!("{}{location}", self.base) })
     }
 
-    pub fn put_manifest(&self, repository: &str, reference: &str, media_type: &str, bytes: &[u8]) -> Result<()> {
-        let length = bytes.len().to_string();
-        let answer = self.send(
-            Method::PUT,
-            &format!("{}/v2/{repository}/manifests/{reference}", self.base),
-            &[("content-type", media_type), ("content-length", &length)],
-            Bytes::copy_from_slice(bytes),
-        )?;
-        if answer.status != StatusCode::CREATED {
+    pub async fn put_manifest(&self, repository: &str, reference: &str, media_type: &str, bytes: &[u8]) -> Result<()> {
+        let answer = self
+            .send(
+                Method::Put,
+                &format!("{}/v2/{repository}/manifests/{reference}", self.base),
+                &[("content-type", media_type)],
+                Bytes::copy_from_slice(bytes),
+            )
+            .await?;
+        if answer.status != 201 {
             return Err(self.failure(&format!("putting the manifest {repository}:{reference}"), &answer));
         }
         Ok(())
     }
 
     /// A manifest and its media type; an index answers too (for base images).
-    pub fn get_manifest(&self, repository: &str, reference: &str) -> Result<(String, Bytes)> {
+    pub async fn get_manifest(&self, repository: &str, reference: &str) -> Result<(String, Bytes)> {
         let accept = [super::MANIFEST, super::INDEX, super::DOCKER_MANIFEST, super::DOCKER_MANIFEST_LIST].join(", ");
-        let answer = self.send(
-            Method::GET,
-            &format!("{}/v2/{repository}/manifests/{reference}", self.base),
-            &[("accept", &accept)],
-            Bytes::new(),
-        )?;
-        if answer.status != StatusCode::OK {
+        let answer = self
+            .send(
+                Method::Get,
+                &format!("{}/v2/{repository}/manifests/{reference}", self.base),
+                &[("accept", &accept)],
+                Bytes::new(),
+            )
+            .await?;
+        if answer.status != 200 {
             return Err(self.failure(&format!("getting the manifest {repository}:{reference}"), &answer));
         }
-        let media_type =
-            answer.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or(super::MANIFEST).to_string();
+        let media_type = answer
+            .headers
+            .get_optional_str(&HeaderName::from_static("content-type"))
+            .unwrap_or(super::MANIFEST)
+            .to_string();
         Ok((media_type, answer.body))
     }
 
     /// Download a blob to a file, checking its digest. The body is hashed and written as it
     /// arrives, so a base layer of any size takes a few frames of memory, not its size.
-    pub fn get_blob(&self, repository: &str, digest: &Digest, to: &Path) -> Result<()> {
+    pub async fn get_blob(&self, repository: &str, digest: &Digest, to: &Path) -> Result<()> {
         use sha2::Digest as _;
         let url = format!("{}/v2/{repository}/blobs/{digest}", self.base);
-        let request = Request::builder()
-            .method(Method::GET)
-            .uri(&url)
-            .body(Full::new(Bytes::new()))
-            .map_err(|e| Error::service(format!("cannot build a request to {url}: {e}"), None))?;
         let mut file = std::io::BufWriter::with_capacity(1 << 20, File::create(to).with_path("cannot create", to)?);
-        let received = self.runtime.block_on(async {
-            let client = match &self.connection {
-                Connection::Plain(client) => client,
-                Connection::Tls { client, auth } => {
-                    let mut response = self.send_tls(client, auth, Method::GET, &url, &[], Bytes::new()).await?;
-                    if response.status().as_u16() != 200 {
-                        let status =
-                            StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
-                        let headers = response.headers().clone();
-                        let body = response.bytes().await.unwrap_or_default();
-                        return Err(self.failure(&format!("getting blob {digest}"), &Answer { status, headers, body }));
-                    }
-                    let mut hasher = sha2::Sha256::new();
-                    while let Some(chunk) = response.chunk().await.map_err(|e| {
-                        Error::service(
-                            format!("the registry's answer to {url} broke off: {}", aml_http::error_chain(&e)),
-                            None,
-                        )
-                    })? {
-                        hasher.update(&chunk);
-                        file.write_all(&chunk).with_path("cannot write", to)?;
-                    }
-                    return Ok(Digest::of_hash(hasher.finalize().into()));
-                }
-            };
-            let response = client.request(request).await.map_err(|e| {
-                Error::service(
-                    format!("the registry at {} did not answer GET {url}: {e}", self.base),
-                    Some("check that the registry runs and the address is right".into()),
-                )
-            })?;
-            let (parts, mut body) = response.into_parts();
-            if parts.status != StatusCode::OK {
-                let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-                return Err(self.failure(
-                    &format!("getting blob {digest}"),
-                    &Answer { status: parts.status, headers: parts.headers, body },
-                ));
+        let received = async {
+            let mut request = self.request(Method::Get, &url, &[], Bytes::new())?;
+            let options = PipelineStreamOptions { skip_checks: true, ..Default::default() };
+            let response = self
+                .pipeline
+                .stream(&Context::new(), &mut request, Some(options))
+                .await
+                .map_err(|e| self.unanswered(Method::Get, &url, &e))?;
+            let (status, headers, mut body) = response.deconstruct();
+            if u16::from(status) != 200 {
+                let body = body.collect().await.unwrap_or_default();
+                let answer = Answer { status: u16::from(status), headers, body };
+                return Err(self.failure(&format!("getting blob {digest}"), &answer));
             }
             let mut hasher = sha2::Sha256::new();
-            while let Some(frame) = body.frame().await {
-                let frame = frame
-                    .map_err(|e| Error::service(format!("the registry's answer to {url} broke off: {e}"), None))?;
-                if let Ok(data) = frame.into_data() {
-                    hasher.update(&data);
-                    file.write_all(&data).with_path("cannot write", to)?;
-                }
+            while let Some(chunk) = body.next().await {
+                let chunk = chunk.map_err(|e| {
+                    Error::service(
+                        format!(
+                            "the registry's answer to {} broke off: {}",
+                            aml_http::url::shown(&url),
+                            aml_http::error_chain(&e)
+                        ),
+                        None,
+                    )
+                })?;
+                hasher.update(&chunk);
+                file.write_all(&chunk).with_path("cannot write", to)?;
             }
             Ok(Digest::of_hash(hasher.finalize().into()))
-        });
+        }
+        .await;
         let received = match received {
             Ok(received) => received,
             Err(e) => {
@@ -427,7 +343,7 @@ mod tests {
 
     #[test]
     fn tokens_are_asked_for_the_repository_a_url_names() {
-        assert_eq!(repository_of("https://r.azurecr.io/v2/team/diabetes/blobs/uploads/"), "team/diabetes");
-        assert_eq!(repository_of("https://r.azurecr.io/v2/diabetes/manifests/3"), "diabetes");
+        assert_eq!(crate::acr::repository_of("/v2/team/diabetes/blobs/uploads/"), "team/diabetes");
+        assert_eq!(crate::acr::repository_of("/v2/diabetes/manifests/3"), "diabetes");
     }
 }

@@ -10,6 +10,7 @@ use aml_client::digest::Digest;
 use aml_client::error::{Error, IoContext, Result};
 use aml_client::oci::registry::{ImageRef, RegistryClient};
 use aml_client::oci::{self, Descriptor, History, ImageConfig, Index, Layout, Manifest, RootFs, RunConfig};
+use aml_client::settings::Settings;
 use serde::{Deserialize, Serialize};
 
 /// Where an image is: `oci:DIR[:TAG|@sha256:…]` or `REGISTRY/REPO[:TAG|@sha256:…]`.
@@ -53,7 +54,7 @@ pub struct Base {
 }
 
 /// Copy (link) a base image into the cache layout and read it.
-pub fn resolve(location: &Location, cache: &Layout) -> Result<Base> {
+pub async fn resolve(location: &Location, cache: &Layout, settings: &Settings) -> Result<Base> {
     match location {
         Location::Layout { dir, reference } => {
             let layout = Layout::open(dir)?;
@@ -67,8 +68,8 @@ pub fn resolve(location: &Location, cache: &Layout) -> Result<Base> {
             Ok(Base { digest: descriptor.digest, manifest, config })
         }
         Location::Registry(image) => {
-            let client = RegistryClient::new(&image.registry)?;
-            let (media_type, bytes) = client.get_manifest(&image.repository, &image.reference)?;
+            let client = RegistryClient::new(&image.registry, settings).await?;
+            let (media_type, bytes) = client.get_manifest(&image.repository, &image.reference).await?;
             let (digest, bytes) = if media_type.contains("index") || media_type.contains("manifest.list") {
                 let index: Index = serde_json::from_slice(&bytes)
                     .map_err(|e| Error::service(format!("the index of {image} is unreadable: {e}"), None))?;
@@ -82,7 +83,7 @@ pub fn resolve(location: &Location, cache: &Layout) -> Result<Base> {
                             "use a base image built for linux/amd64",
                         )
                     })?;
-                let (_, bytes) = client.get_manifest(&image.repository, &pick.digest.to_string())?;
+                let (_, bytes) = client.get_manifest(&image.repository, &pick.digest.to_string()).await?;
                 (pick.digest, bytes)
             } else {
                 (Digest::of_bytes(&bytes), bytes)
@@ -92,7 +93,7 @@ pub fn resolve(location: &Location, cache: &Layout) -> Result<Base> {
             for blob in std::iter::once(&manifest.config).chain(&manifest.layers) {
                 if !cache.has_blob(&blob.digest) {
                     let temp = cache.temp_path();
-                    client.get_blob(&image.repository, &blob.digest, &temp)?;
+                    client.get_blob(&image.repository, &blob.digest, &temp).await?;
                     cache.adopt_blob(&temp, &blob.digest)?;
                 }
             }

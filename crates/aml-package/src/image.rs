@@ -11,6 +11,7 @@ use aml_client::error::{Error, Result};
 use aml_client::oci::registry::RegistryClient;
 use aml_client::oci::{self, Descriptor, History, Layout, Manifest, RootFs};
 use aml_client::refs::ModelRef;
+use aml_client::settings::Settings;
 use aml_client::{Access, Workspace};
 
 use crate::base::{self, Location};
@@ -29,13 +30,13 @@ struct Ours {
     cached: bool,
 }
 
-pub fn build(args: ImageArgs, workspace: &str) -> Result<Image> {
+pub async fn build(args: ImageArgs, workspace: &str, settings: &Settings) -> Result<Image> {
     // Everything is checked before anything is written.
     let base_location: Location = args.base.parse()?;
     let destination: Location = args.to.parse()?;
     // A registry we cannot push to is bad input, found before any layer is built.
     let push_client = match &destination {
-        Location::Registry(image) => Some(RegistryClient::new(&image.registry)?),
+        Location::Registry(image) => Some(RegistryClient::new(&image.registry, settings).await?),
         Location::Layout { .. } => None,
     };
     let code = args.code.clone();
@@ -54,18 +55,18 @@ pub fn build(args: ImageArgs, workspace: &str) -> Result<Image> {
             "add `azureml-inference-server-http` to its pip dependencies",
         ));
     }
-    let mut ws = Workspace::open(workspace, Access::Existing)?;
-    let model = ws.model_version(&args.model.parse::<ModelRef>()?)?;
-    let uv = aml_client::process::find_on_path("uv").ok_or_else(|| {
+    let mut ws = Workspace::open(workspace, Access::Existing, settings).await?;
+    let model = ws.model_version(&args.model.parse::<ModelRef>()?).await?;
+    let uv = settings.find_on_path("uv").ok_or_else(|| {
         Error::usage(
             "`uv` is not on PATH; it resolves the dependencies for the image's platform",
             "install it: `pip install uv` (or `cargo xtask test`, which puts one in .venv/bin)",
         )
     })?;
 
-    let cache_dir = aml_client::process::cache_dir().join("oci");
+    let cache_dir = settings.cache_dir().join("oci");
     let cache = Layout::create(&cache_dir)?;
-    let base = base::resolve(&base_location, &cache)?;
+    let base = base::resolve(&base_location, &cache, settings).await?;
     let info = base::inspect(&base, &cache, &cache_dir)?;
     let python_version = args.python_version.clone().unwrap_or_else(|| info.python_version.clone());
     let platform = match (&args.python_platform, &info.glibc) {
@@ -101,7 +102,7 @@ pub fn build(args: ImageArgs, workspace: &str) -> Result<Image> {
         ))
     })?;
     let model_dir = format!("{APP_ROOT}/azureml-models/{}/{}", model.name, model.version);
-    let model_files = ws.model_files(&model)?;
+    let model_files = ws.model_files(&model).await?;
     // Model weights rarely compress; a plain tar costs one pass over the bytes.
     let model_layer = cached_layer(
         &cache,
@@ -219,21 +220,19 @@ pub fn build(args: ImageArgs, workspace: &str) -> Result<Image> {
         Location::Registry(image) => {
             let Some(client) = push_client else { return Err(Error::service("no registry client", None)) };
             for (view, blob) in views.iter_mut().zip(&manifest.layers) {
-                let present = client.blob_exists(&image.repository, &blob.digest)?;
+                let present = client.blob_exists(&image.repository, &blob.digest).await?;
                 if !present {
                     aml_client::status!("sending {} layer {} ({} bytes)", view.content, blob.digest, blob.size);
-                    client.upload_blob(&image.repository, &blob.digest, &cache.blob_path(&blob.digest))?;
+                    client.upload_blob(&image.repository, &blob.digest, &cache.blob_path(&blob.digest)).await?;
                 }
                 view.sent = Some(!present);
             }
-            if !client.blob_exists(&image.repository, &manifest.config.digest)? {
-                client.upload_blob(
-                    &image.repository,
-                    &manifest.config.digest,
-                    &cache.blob_path(&manifest.config.digest),
-                )?;
+            if !client.blob_exists(&image.repository, &manifest.config.digest).await? {
+                client
+                    .upload_blob(&image.repository, &manifest.config.digest, &cache.blob_path(&manifest.config.digest))
+                    .await?;
             }
-            client.put_manifest(&image.repository, &image.reference, oci::MANIFEST, &manifest_bytes)?;
+            client.put_manifest(&image.repository, &image.reference, oci::MANIFEST, &manifest_bytes).await?;
             image.to_string()
         }
     };
@@ -243,7 +242,8 @@ pub fn build(args: ImageArgs, workspace: &str) -> Result<Image> {
             ("image".to_string(), reference.clone()),
             ("image_digest".to_string(), manifest_digest.to_string()),
         ]),
-    )?;
+    )
+    .await?;
     Ok(Image {
         digest: manifest_digest.to_string(),
         reference,

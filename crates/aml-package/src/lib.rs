@@ -7,15 +7,15 @@ pub mod image;
 pub mod layers;
 pub mod output;
 
-use aml_client::cli::Report;
+use aml_client::cli::{Report, Session};
 use aml_client::oci::Layout;
 use aml_client::{Error, Result};
 pub use cli::{Cli, Command};
 use output::{Image, LayerView};
 
-pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
+pub async fn run(cli: Cli, session: Session) -> Result<Box<dyn Report>> {
     match cli.command {
-        Command::Image(args) => Ok(Box::new(image::build(args, &cli.global.workspace)?)),
+        Command::Image(args) => Ok(Box::new(image::build(args, &cli.global.workspace, &session.settings).await?)),
         Command::Base(args) => {
             let (dir, tag) = match args.to.parse::<base::Location>()? {
                 base::Location::Layout { dir, reference } => (dir, reference.unwrap_or_else(|| "latest".into())),

@@ -7,7 +7,8 @@ pub mod output;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use aml_client::cli::Report;
+use aml_client::ci::Ci;
+use aml_client::cli::{Report, Session};
 use aml_client::jobs::Job;
 use aml_client::model::{DataInput, Lineage, NewModelVersion};
 use aml_client::refs::{DataRef, ModelRef, check_name, job_output_uri};
@@ -18,18 +19,18 @@ use cli::ModelArgs;
 pub use cli::{Cli, Command};
 use output::{Download, Listing, ModelView, Registration};
 
-pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
+pub async fn run(cli: Cli, session: Session) -> Result<Box<dyn Report>> {
     let global = &cli.global;
     match cli.command {
         Command::Model(args) => {
             // The request is checked whole before a workspace is created.
-            let existing = Workspace::open_if_exists(&global.workspace)?;
-            let new = registration(existing.as_ref(), &global.workspace, args)?;
+            let existing = Workspace::open_if_exists(&global.workspace, &session.settings).await?;
+            let new = registration(existing.as_ref(), &global.workspace, args, &session.ci).await?;
             let mut ws = match existing {
                 Some(ws) => ws,
-                None => Workspace::open(&global.workspace, Access::CreateIfMissing)?,
+                None => Workspace::open(&global.workspace, Access::CreateIfMissing, &session.settings).await?,
             };
-            let registered = ws.register_model(&new)?;
+            let registered = ws.register_model(&new).await?;
             let mut view = ModelView::from(&registered.version);
             view.reused = Some(registered.reused);
             let existing = &registered.version;
@@ -45,14 +46,14 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
             Ok(Box::new(Registration(view)))
         }
         Command::List(args) => {
-            let ws = Workspace::open(&global.workspace, Access::Existing)?;
+            let ws = Workspace::open(&global.workspace, Access::Existing, &session.settings).await?;
             let versions = match &args.name {
                 Some(name) => {
                     let limit = (!args.all).then_some(args.max_results);
-                    let (versions, total) = ws.list_versions(name, limit)?;
+                    let (versions, total) = ws.list_versions(name, limit).await?;
                     if total == 0 {
                         // Same message and hint as a missing model anywhere else.
-                        ws.model_version(&name.parse::<ModelRef>()?)?;
+                        ws.model_version(&name.parse::<ModelRef>()?).await?;
                     }
                     if (versions.len() as u64) < total {
                         aml_client::status!(
@@ -62,31 +63,31 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
                     }
                     versions
                 }
-                None => ws.list_models()?,
+                None => ws.list_models().await?,
             };
             Ok(Box::new(Listing { versions: versions.iter().map(ModelView::from).collect() }))
         }
         Command::Show(args) => {
-            let ws = Workspace::open(&global.workspace, Access::Existing)?;
-            let version = ws.model_version(&args.model.parse()?)?;
+            let ws = Workspace::open(&global.workspace, Access::Existing, &session.settings).await?;
+            let version = ws.model_version(&args.model.parse()?).await?;
             let mut view = ModelView::from(&version);
-            view.decisions = Some(ws.audit(Some(&version.id()), version.lineage.job.as_deref())?);
+            view.decisions = Some(ws.audit(Some(&version.id()), version.lineage.job.as_deref()).await?);
             Ok(Box::new(view))
         }
         Command::Tag(args) => {
-            let mut ws = Workspace::open(&global.workspace, Access::Existing)?;
+            let mut ws = Workspace::open(&global.workspace, Access::Existing, &session.settings).await?;
             let set: BTreeMap<String, String> = args.tags.iter().map(|t| key_value(t, "tag")).collect::<Result<_>>()?;
             if set.is_empty() && args.remove.is_empty() {
                 return Err(Error::usage("no tags to set or remove", "give `key=value` pairs, or `--remove KEY`"));
             }
-            let version = ws.model_version(&args.model.parse()?)?;
-            let updated = ws.update_tags(&version, &set, &args.remove)?;
+            let version = ws.model_version(&args.model.parse()?).await?;
+            let updated = ws.update_tags(&version, &set, &args.remove).await?;
             Ok(Box::new(ModelView::from(&updated)))
         }
         Command::Download(args) => {
-            let ws = Workspace::open(&global.workspace, Access::Existing)?;
-            let version = ws.model_version(&args.model.parse()?)?;
-            let files = ws.download_model(&version, &args.dir)?;
+            let ws = Workspace::open(&global.workspace, Access::Existing, &session.settings).await?;
+            let version = ws.model_version(&args.model.parse()?).await?;
+            let files = ws.download_model(&version, &args.dir).await?;
             Ok(Box::new(Download {
                 name: version.name,
                 version: version.version,
@@ -98,9 +99,14 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
         Command::Promote(args) => {
             let tags: BTreeMap<String, String> =
                 args.tags.iter().map(|t| key_value(t, "tag")).collect::<Result<_>>()?;
-            let source = Workspace::open(&global.workspace, Access::Existing)?;
-            let version = source.model_version(&args.model.parse()?)?;
-            if source.location() == Workspace::open_if_exists(&args.to)?.map(|w| w.location()).unwrap_or_default() {
+            let source = Workspace::open(&global.workspace, Access::Existing, &session.settings).await?;
+            let version = source.model_version(&args.model.parse()?).await?;
+            if source.location()
+                == Workspace::open_if_exists(&args.to, &session.settings)
+                    .await?
+                    .map(|w| w.location())
+                    .unwrap_or_default()
+            {
                 return Err(Error::usage(
                     format!("`--to {}` is the workspace the model is in", args.to),
                     "name another workspace: `--to local:DIR` or `--to azureml://…`",
@@ -109,9 +115,9 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
             // Through a verified download: every byte is checked against the source's digests
             // on the way, and the copy is registered from those files.
             let staging = aml_client::process::scratch_dir("aml-promote")?;
-            let result = (|| {
-                source.download_model(&version, &staging.join("files"))?;
-                let mut target = Workspace::open(&args.to, Access::CreateIfMissing)?;
+            let result = async {
+                source.download_model(&version, &staging.join("files")).await?;
+                let mut target = Workspace::open(&args.to, Access::CreateIfMissing, &session.settings).await?;
                 let mut properties = version.properties.clone();
                 properties.insert("promoted_from".into(), format!("{}#{}", source.location(), version.id()));
                 let mut all_tags = version.tags.clone();
@@ -129,7 +135,7 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
                     lineage: version.lineage.clone(),
                     force_new: false,
                 };
-                let registered = target.register_model(&new)?;
+                let registered = target.register_model(&new).await?;
                 if registered.version.digest != version.digest {
                     return Err(Error::failed(
                         format!(
@@ -144,7 +150,8 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
                 let mut view = ModelView::from(&registered.version);
                 view.reused = Some(registered.reused);
                 Ok::<_, Error>(view)
-            })();
+            }
+            .await;
             let _ = std::fs::remove_dir_all(&staging);
             Ok(Box::new(Registration(result?)))
         }
@@ -152,7 +159,7 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
 }
 
 /// Merge the YAML file and the flags into one registration request.
-fn registration(ws: Option<&Workspace>, location: &str, args: ModelArgs) -> Result<NewModelVersion> {
+async fn registration(ws: Option<&Workspace>, location: &str, args: ModelArgs, ci: &Ci) -> Result<NewModelVersion> {
     let loaded = args.file.as_deref().map(|f| load_model(f, &args.sets)).transpose()?;
     let spec = loaded.as_ref().map(|l| &l.spec);
     let name = args
@@ -210,20 +217,20 @@ fn registration(ws: Option<&Workspace>, location: &str, args: ModelArgs) -> Resu
         args.version.clone().or_else(|| spec.and_then(|s| s.version.as_ref().map(|v| v.as_str().to_string())));
 
     let mut lineage = Lineage {
-        created_by: aml_client::ci::requester(),
+        created_by: ci.requester.clone(),
         created_at: Some(aml_client::time::now()),
-        ci_run: aml_client::ci::run_url(),
+        ci_run: ci.run_url.clone(),
         ..Lineage::default()
     };
     let (source, source_path, metrics, output_kind) = match job_output {
         Some((job_name, output)) => {
             let ws = ws.ok_or_else(|| Workspace::missing(location))?;
-            let job = ws.job(&job_name)?;
+            let job = ws.job(&job_name).await?;
             let output = pick_output(&job, output)?;
-            let path = ws.job_output_path(&job.name, &output)?;
-            job_lineage(ws, &job, &path, &mut lineage)?;
+            let path = ws.job_output_path(&job.name, &output).await?;
+            job_lineage(ws, &job, &path, &mut lineage).await?;
             let kind = job.outputs.get(&output).map(|o| o.kind.clone());
-            (job_output_uri(&job.name, &output), path, ws.job_metrics(&job)?, kind)
+            (job_output_uri(&job.name, &output), path, ws.job_metrics(&job).await?, kind)
         }
         None => {
             let path = path.unwrap_or_default();
@@ -235,7 +242,8 @@ fn registration(ws: Option<&Workspace>, location: &str, args: ModelArgs) -> Resu
             }
             let dir =
                 if path.is_dir() { path.clone() } else { path.parent().map(Path::to_path_buf).unwrap_or_default() };
-            lineage.git = aml_client::lineage::git_info(if dir.as_os_str().is_empty() { Path::new(".") } else { &dir });
+            lineage.git =
+                aml_client::lineage::git_info(if dir.as_os_str().is_empty() { Path::new(".") } else { &dir }, ci);
             if let Some(job) = spec.and_then(|s| s.job_name.clone()) {
                 lineage.job = Some(job);
             }
@@ -283,12 +291,12 @@ fn pick_output(job: &Job, wanted: Option<String>) -> Result<String> {
 }
 
 /// Lineage from a job: for a pipeline, the step that wrote the output supplies the code digest.
-fn job_lineage(ws: &Workspace, job: &Job, output_path: &Path, lineage: &mut Lineage) -> Result<()> {
+async fn job_lineage(ws: &Workspace, job: &Job, output_path: &Path, lineage: &mut Lineage) -> Result<()> {
     lineage.job = Some(job.name.clone());
     lineage.experiment = Some(job.experiment_name.clone());
     lineage.git = job.git.clone();
     lineage.code_digest = job.code_digest;
-    let steps = ws.job_steps(&job.name)?;
+    let steps = ws.job_steps(&job.name).await?;
     if let Some(producer) = steps.iter().find(|s| s.outputs.values().any(|o| Path::new(&o.path) == output_path)) {
         lineage.code_digest = producer.code_digest;
     }

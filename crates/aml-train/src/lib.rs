@@ -7,20 +7,21 @@ pub mod output;
 
 use std::path::Path;
 
-use aml_client::cli::Report;
+use aml_client::cli::{Report, Session};
 use aml_client::jobplan::{self as plan, Plan};
 use aml_client::jobs::RunOptions;
+use aml_client::settings::Settings;
 use aml_client::yaml::SetArg;
 use aml_client::yaml::job::{LoadedJob, load_job};
 use aml_client::{Access, Error, Result, Workspace};
 pub use cli::{Cli, Command};
 use output::{JobView, LogPart, LogsView, MetricsView, StepView, ValidateView};
 
-pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
+pub async fn run(cli: Cli, session: Session) -> Result<Box<dyn Report>> {
     let global = &cli.global;
     match cli.command {
         Command::Validate(args) => {
-            let (_, _, plan) = load_and_plan(&args.file, &args.sets, &global.workspace)?;
+            let (_, _, plan) = load_and_plan(&args.file, &args.sets, &global.workspace, &session.settings).await?;
             let data_checks = match &args.data_contract {
                 Some(path) => contract::check(path, &contract::load(path)?, &plan)?,
                 None => Vec::new(),
@@ -30,8 +31,9 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
         }
         Command::Run(args) => {
             // Everything is checked before the workspace is created: bad input writes nothing.
-            let (existing, job, plan) = load_and_plan(&args.file, &args.sets, &global.workspace)?;
-            let databricks = compute(&args.compute, &args.file, &plan)?;
+            let (existing, job, plan) =
+                load_and_plan(&args.file, &args.sets, &global.workspace, &session.settings).await?;
+            let databricks = compute(&args.compute, &args.file, &plan, &session.settings).await?;
             warn(&plan);
             if let Some(path) = &args.data_contract {
                 let checks = contract::check(path, &contract::load(path)?, &plan)?;
@@ -42,38 +44,38 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
             }
             let mut ws = match existing {
                 Some(ws) => ws,
-                None => Workspace::open(&global.workspace, Access::CreateIfMissing)?,
+                None => Workspace::open(&global.workspace, Access::CreateIfMissing, &session.settings).await?,
             };
             let options = RunOptions {
                 name: args.name,
                 experiment_name: args.experiment_name,
                 display_name: None,
                 stream_logs: !args.quiet,
-                ci: global.ci(),
+                ci: session.ci.clone(),
             };
-            let result = ws.run_job(&job, &plan, &options, databricks.as_ref())?;
-            Ok(Box::new(job_view(&ws, &result.job)?))
+            let result = ws.run_job(&job, &plan, &options, databricks.as_ref()).await?;
+            Ok(Box::new(job_view(&ws, &result.job).await?))
         }
         Command::Show(args) => {
-            let ws = Workspace::open(&global.workspace, Access::Existing)?;
-            let job = ws.job(&args.name)?;
-            Ok(Box::new(job_view(&ws, &job)?))
+            let ws = Workspace::open(&global.workspace, Access::Existing, &session.settings).await?;
+            let job = ws.job(&args.name).await?;
+            Ok(Box::new(job_view(&ws, &job).await?))
         }
         Command::Cancel(args) => {
-            let ws = Workspace::open(&global.workspace, Access::Existing)?;
-            let job = ws.cancel_job(&args.name)?;
-            Ok(Box::new(output::CancelView(job_view(&ws, &job)?)))
+            let ws = Workspace::open(&global.workspace, Access::Existing, &session.settings).await?;
+            let job = ws.cancel_job(&args.name).await?;
+            Ok(Box::new(output::CancelView(job_view(&ws, &job).await?)))
         }
         Command::Metrics(args) => {
-            let ws = Workspace::open(&global.workspace, Access::Existing)?;
-            let job = ws.job(&args.name)?;
-            Ok(Box::new(MetricsView { name: job.name.clone(), metrics: ws.job_metrics(&job)? }))
+            let ws = Workspace::open(&global.workspace, Access::Existing, &session.settings).await?;
+            let job = ws.job(&args.name).await?;
+            Ok(Box::new(MetricsView { name: job.name.clone(), metrics: ws.job_metrics(&job).await? }))
         }
         Command::Logs(args) => {
-            let ws = Workspace::open(&global.workspace, Access::Existing)?;
-            let job = ws.job(&args.name)?;
+            let ws = Workspace::open(&global.workspace, Access::Existing, &session.settings).await?;
+            let job = ws.job(&args.name).await?;
             let mut parts = Vec::new();
-            let steps = ws.job_steps(&job.name)?;
+            let steps = ws.job_steps(&job.name).await?;
             let jobs = if steps.is_empty() { vec![job.clone()] } else { steps };
             if let Some(wanted) = &args.step
                 && !jobs.iter().any(|j| j.step.as_deref() == Some(wanted.as_str()))
@@ -87,7 +89,7 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
                 ));
             }
             for part in jobs.iter().filter(|j| args.step.is_none() || j.step == args.step) {
-                let (path, text) = ws.job_log_text(&part.name)?;
+                let (path, text) = ws.job_log_text(&part.name).await?;
                 parts.push(LogPart { step: part.step.clone(), job: part.name.clone(), path, text });
             }
             Ok(Box::new(LogsView { name: job.name, logs: parts }))
@@ -97,11 +99,16 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
 
 /// `--compute`: here, or Databricks — where every step's command must be one Python
 /// invocation (checked now, before anything is written).
-fn compute(text: &str, file: &Path, plan: &Plan) -> Result<Option<aml_client::databricks::Compute>> {
+async fn compute(
+    text: &str,
+    file: &Path,
+    plan: &Plan,
+    settings: &Settings,
+) -> Result<Option<aml_client::databricks::Compute>> {
     if text == "local" {
         return Ok(None);
     }
-    let Some(parsed) = aml_client::databricks::Compute::parse(text) else {
+    let Some(parsed) = aml_client::databricks::Compute::parse(text, settings) else {
         return Err(Error::usage(
             format!("--compute `{text}` is not a compute"),
             "use `local` or `databricks:https://HOST?cluster=ID` (see --help)",
@@ -122,18 +129,23 @@ fn compute(text: &str, file: &Path, plan: &Plan) -> Result<Option<aml_client::da
             ));
         }
     }
-    aml_client::databricks::preflight(&compute)?;
+    aml_client::databricks::preflight(&compute, settings).await?;
     Ok(Some(compute))
 }
 
 /// Load a job file and check it against the workspace, if there is one yet (job-output
 /// inputs can only be resolved against a workspace that exists).
-fn load_and_plan(file: &Path, sets: &[SetArg], workspace: &str) -> Result<(Option<Workspace>, LoadedJob, Plan)> {
+async fn load_and_plan(
+    file: &Path,
+    sets: &[SetArg],
+    workspace: &str,
+    settings: &Settings,
+) -> Result<(Option<Workspace>, LoadedJob, Plan)> {
     let job = load_job(file, sets)?;
-    let existing = Workspace::open_if_exists(workspace)?;
+    let existing = Workspace::open_if_exists(workspace, settings).await?;
     let plan = match &existing {
-        Some(ws) => ws.plan_job(&job)?,
-        None => plan::plan(&job, None)?,
+        Some(ws) => ws.plan_job(&job).await?,
+        None => plan::plan(&job, None).await?,
     };
     Ok((existing, job, plan))
 }
@@ -167,12 +179,11 @@ fn validate_view(file: &Path, plan: &Plan, data_checks: Vec<contract::DataCheck>
     }
 }
 
-fn job_view(ws: &Workspace, job: &aml_client::jobs::Job) -> Result<JobView> {
-    let steps = ws
-        .job_steps(&job.name)?
-        .iter()
-        .map(|step| Ok(StepView::new(step, ws.job_metrics(step)?, ws.job_log(&step.name))))
-        .collect::<Result<Vec<_>>>()?;
+async fn job_view(ws: &Workspace, job: &aml_client::jobs::Job) -> Result<JobView> {
+    let mut steps = Vec::new();
+    for step in ws.job_steps(&job.name).await? {
+        steps.push(StepView::new(&step, ws.job_metrics(&step).await?, ws.job_log(&step.name)));
+    }
     let log = if job.kind != "pipeline" { Some(ws.job_log(&job.name)) } else { None };
-    Ok(JobView::new(job, ws.job_metrics(job)?, ws.job_params(job)?, log, steps))
+    Ok(JobView::new(job, ws.job_metrics(job).await?, ws.job_params(job).await?, log, steps))
 }

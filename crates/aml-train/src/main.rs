@@ -1,8 +1,6 @@
-//! `aml-train`: parse, run, map to an exit code.
+//! `aml-train`: parse, run on the one runtime, map to an exit code.
 
 fn main() -> std::process::ExitCode {
     let cli = <aml_train::Cli as clap::Parser>::parse();
-    let global = cli.global.clone();
-    aml_client::cli::start(&global);
-    aml_client::cli::finish(aml_train::run(cli), &global)
+    aml_client::cli::main(cli.global.clone(), |session| aml_train::run(cli, session))
 }

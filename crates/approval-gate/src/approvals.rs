@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use aml_client::approvals::{ApprovalRequest, ApprovalState, NewAuditEntry};
+use aml_client::cli::Session;
 use aml_client::{Access, Error, Result, Workspace};
 use serde_json::json;
 
@@ -27,6 +28,7 @@ fn audit_entry(
     (kind, decision): (&str, &str),
     by: Option<String>,
     details: serde_json::Value,
+    session: &Session,
 ) -> NewAuditEntry {
     NewAuditEntry {
         kind: kind.into(),
@@ -36,18 +38,19 @@ fn audit_entry(
         decision: decision.into(),
         by,
         details,
+        ci_run: session.ci.run_url.clone(),
     }
 }
 
-fn who(given: Option<&str>, flag: &str) -> Result<String> {
+fn who(given: Option<&str>, flag: &str, session: &Session) -> Result<String> {
     given
         .map(str::to_owned)
-        .or_else(aml_client::ci::requester)
+        .or_else(|| session.ci.requester.clone())
         .filter(|w| !w.trim().is_empty())
         .ok_or_else(|| Error::usage("cannot tell who you are", format!("pass `{flag} NAME`")))
 }
 
-pub fn request(args: RequestArgs, workspace: &str) -> Result<ApprovalRequest> {
+pub async fn request(args: RequestArgs, workspace: &str, session: &Session) -> Result<ApprovalRequest> {
     let approvers: Vec<String> =
         args.approvers.iter().map(|a| a.trim().to_string()).filter(|a| !a.is_empty()).collect();
     if approvers.is_empty() {
@@ -62,9 +65,9 @@ pub fn request(args: RequestArgs, workspace: &str) -> Result<ApprovalRequest> {
             "name the stage the model is approved for: `--stage production`",
         ));
     }
-    let requester = who(args.requester.as_deref(), "--requester")?;
-    let mut ws = Workspace::open(workspace, Access::Existing)?;
-    let model = ws.model_version(&args.model.parse()?)?;
+    let requester = who(args.requester.as_deref(), "--requester", session)?;
+    let mut ws = Workspace::open(workspace, Access::Existing, &session.settings).await?;
+    let model = ws.model_version(&args.model.parse()?).await?;
     let request = ApprovalRequest {
         id: new_id()?,
         model: model.id(),
@@ -77,15 +80,16 @@ pub fn request(args: RequestArgs, workspace: &str) -> Result<ApprovalRequest> {
         comment: None,
         created_at: aml_client::time::now(),
         decided_at: None,
-        ci_run: aml_client::ci::run_url(),
+        ci_run: session.ci.run_url.clone(),
     };
     let entry = audit_entry(
         &request,
         ("approval-requested", "requested"),
         Some(requester),
         json!({"stage": request.stage, "approvers": request.approvers, "allow_self_approval": request.allow_self_approval}),
+        session,
     );
-    ws.request_approval(&request, &entry)?;
+    ws.request_approval(&request, &entry).await?;
     aml_client::status!(
         "asked {} to approve {} for {}; they run `approval-gate approve {} --by NAME` (or `reject`), and `approval-gate wait {}` waits for it",
         request.approvers.join(" or "),
@@ -107,10 +111,10 @@ fn closed_already(request: &ApprovalRequest) -> Error {
 }
 
 /// Approve (`approve == true`) or reject.
-pub fn decide(args: DecideArgs, approve: bool, workspace: &str) -> Result<ApprovalRequest> {
-    let by = who(args.by.as_deref(), "--by")?;
-    let mut ws = Workspace::open(workspace, Access::Existing)?;
-    let request = ws.approval(&args.id)?;
+pub async fn decide(args: DecideArgs, approve: bool, workspace: &str, session: &Session) -> Result<ApprovalRequest> {
+    let by = who(args.by.as_deref(), "--by", session)?;
+    let mut ws = Workspace::open(workspace, Access::Existing, &session.settings).await?;
+    let request = ws.approval(&args.id).await?;
     if request.state != ApprovalState::Pending {
         return Err(closed_already(&request));
     }
@@ -139,26 +143,27 @@ pub fn decide(args: DecideArgs, approve: bool, workspace: &str) -> Result<Approv
         (&outcome, &outcome),
         Some(by.clone()),
         json!({"stage": request.stage, "comment": args.comment, "requester": request.requester}),
+        session,
     );
     let tags = BTreeMap::from([
         (format!("approval.{}", request.stage), state.to_string()),
         (format!("approval.{}.by", request.stage), by.clone()),
     ]);
-    let decided = ws.close_approval(&request.id, state, Some(&by), args.comment.as_deref(), &entry, &tags)?;
+    let decided = ws.close_approval(&request.id, state, Some(&by), args.comment.as_deref(), &entry, &tags).await?;
     if !decided.won {
         return Err(closed_already(&decided.request));
     }
     Ok(decided.request)
 }
 
-pub fn wait(args: WaitArgs, workspace: &str) -> Result<ApprovalRequest> {
+pub async fn wait(args: WaitArgs, workspace: &str, session: &Session) -> Result<ApprovalRequest> {
     let timeout = aml_client::duration::parse(&args.timeout).map_err(|e| {
         Error::usage(format!("`--timeout {}`: {e}", args.timeout), "write a duration: `30m`, `2h`, `90s`")
     })?;
     let interval = aml_client::duration::parse(&args.interval)
         .map_err(|e| Error::usage(format!("`--interval {}`: {e}", args.interval), "write a duration: `1s`, `250ms`"))?;
-    let mut ws = Workspace::open(workspace, Access::Existing)?;
-    let request = ws.approval(&args.id)?;
+    let mut ws = Workspace::open(workspace, Access::Existing, &session.settings).await?;
+    let request = ws.approval(&args.id).await?;
     if request.state == ApprovalState::Pending {
         aml_client::status!(
             "waiting up to {} for {} to approve {} for {} (request {})",
@@ -173,7 +178,7 @@ pub fn wait(args: WaitArgs, workspace: &str) -> Result<ApprovalRequest> {
     let mut last_note = Instant::now();
     // Interrupting the wait leaves the request pending: another `wait` picks it up.
     loop {
-        let request = ws.approval(&args.id)?;
+        let request = ws.approval(&args.id).await?;
         if request.state != ApprovalState::Pending {
             return Ok(request);
         }
@@ -184,9 +189,11 @@ pub fn wait(args: WaitArgs, workspace: &str) -> Result<ApprovalRequest> {
                 ("expired", "expired"),
                 None,
                 json!({"stage": request.stage, "comment": format!("{why} (waited {})", args.timeout)}),
+                session,
             );
             let tags = BTreeMap::from([(format!("approval.{}", request.stage), "expired".to_string())]);
-            let decided = ws.close_approval(&request.id, ApprovalState::Expired, None, Some(why), &entry, &tags)?;
+            let decided =
+                ws.close_approval(&request.id, ApprovalState::Expired, None, Some(why), &entry, &tags).await?;
             return Ok(decided.request);
         }
         if last_note.elapsed() >= Duration::from_secs(60) {

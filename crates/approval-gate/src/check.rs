@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use aml_client::approvals::NewAuditEntry;
+use aml_client::cli::Session;
 use aml_client::{Access, Error, Result, Workspace};
 
 use crate::cli::{CheckArgs, NoChampion};
@@ -83,12 +84,12 @@ fn evaluate(rule: &Rule, candidate: &Subject, champion: Option<&Subject>) -> Rul
     }
 }
 
-pub fn run(args: CheckArgs, workspace: &str) -> Result<Decision> {
+pub async fn run(args: CheckArgs, workspace: &str, session: &Session) -> Result<Decision> {
     let gate = crate::rules::gather(&args)?;
-    let mut ws = Workspace::open(workspace, Access::Existing)?;
-    let candidate = subjects::candidate(&ws, &args.candidate)?;
+    let mut ws = Workspace::open(workspace, Access::Existing, &session.settings).await?;
+    let candidate = subjects::candidate(&ws, &args.candidate).await?;
     let champion = match &args.champion {
-        Some(reference) => subjects::champion(&mut ws, reference)?,
+        Some(reference) => subjects::champion(&mut ws, reference).await?,
         None => Err("no `--champion` was given".to_string()),
     };
     let (champion, no_champion_because) = match champion {
@@ -126,8 +127,9 @@ pub fn run(args: CheckArgs, workspace: &str) -> Result<Decision> {
         job: decision.candidate.is_job().then(|| decision.candidate.job.clone()).flatten(),
         request: None,
         decision: decision.decision.clone(),
-        by: aml_client::ci::requester(),
+        by: session.ci.requester.clone(),
         details: decision.details(),
+        ci_run: session.ci.run_url.clone(),
     };
     let tags = BTreeMap::from([
         ("gate.decision".to_string(), decision.decision.clone()),
@@ -137,7 +139,7 @@ pub fn run(args: CheckArgs, workspace: &str) -> Result<Decision> {
         ),
         ("gate.forced".to_string(), forced.to_string()),
     ]);
-    let recorded = ws.record_audit(&entry, &tags)?;
+    let recorded = ws.record_audit(&entry, &tags).await?;
     decision.audit_id = Some(recorded.id);
     Ok(decision)
 }

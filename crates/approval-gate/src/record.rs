@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aml_client::approvals::{AuditEntry, NewAuditEntry};
+use aml_client::cli::Session;
+use aml_client::settings::{EnvVars, Settings};
 use aml_client::{Access, Error, Result, Workspace};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -21,15 +23,12 @@ struct Verdict {
     evidence: Value,
 }
 
-fn variable(name: &str, how: &str) -> Result<String> {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| Error::usage(format!("`{name}` is not set"), how.to_string()))
+fn variable(settings: &Settings, name: &str, how: &str) -> Result<String> {
+    settings.get(name).map(str::to_owned).ok_or_else(|| Error::usage(format!("`{name}` is not set"), how.to_string()))
 }
 
-fn fetch(url: &str, headers: &[(&str, &str)], what: &str) -> Result<Value> {
-    let response = aml_client::http::get(url, headers, Duration::from_secs(30))?;
+async fn fetch(settings: &Settings, url: &str, headers: &[(&str, &str)], what: &str) -> Result<Value> {
+    let response = aml_client::http::get(settings, url, headers, Duration::from_secs(30)).await?;
     match response.status {
         200 => {
             // Azure DevOps' documents may start with a byte-order mark.
@@ -74,17 +73,23 @@ struct AdoApproval {
 }
 
 /// Azure DevOps: `GET {collection}{project}/_apis/pipelines/approvals/{id}?$expand=steps&api-version=7.1`.
-fn azure_devops(args: &RecordArgs) -> Result<Verdict> {
+async fn azure_devops(args: &RecordArgs, settings: &Settings) -> Result<Verdict> {
     let id = args.approval_id.as_deref().ok_or_else(|| {
         Error::usage(
             "`--from azure-devops` needs `--approval-id`",
             "the approval's id (a GUID), from the Approvals REST query or the check's URL",
         )
     })?;
-    let collection = variable("SYSTEM_COLLECTIONURI", "run inside an Azure DevOps job (it sets System.CollectionUri)")?;
-    let project = variable("SYSTEM_TEAMPROJECT", "run inside an Azure DevOps job (it sets System.TeamProject)")?;
+    let collection = variable(
+        settings,
+        EnvVars::SYSTEM_COLLECTIONURI,
+        "run inside an Azure DevOps job (it sets System.CollectionUri)",
+    )?;
+    let project =
+        variable(settings, EnvVars::SYSTEM_TEAMPROJECT, "run inside an Azure DevOps job (it sets System.TeamProject)")?;
     let token = variable(
-        "SYSTEM_ACCESSTOKEN",
+        settings,
+        EnvVars::SYSTEM_ACCESSTOKEN,
         "map the job's token into the step: `env: { SYSTEM_ACCESSTOKEN: $(System.AccessToken) }`",
     )?;
     let url = format!(
@@ -93,10 +98,12 @@ fn azure_devops(args: &RecordArgs) -> Result<Verdict> {
     );
     let authorization = format!("Bearer {token}");
     let body = fetch(
+        settings,
         &url,
         &[("authorization", &authorization), ("accept", "application/json")],
         &format!("Azure DevOps approval `{id}`"),
-    )?;
+    )
+    .await?;
     let approval: AdoApproval = serde_json::from_value(body.clone())
         .map_err(|e| Error::service(format!("Azure DevOps approval `{id}`: unexpected shape ({e})"), None))?;
     let decided: Vec<&AdoStep> =
@@ -136,15 +143,21 @@ struct GithubReview {
 
 /// GitHub: `GET {api}/repos/{repo}/actions/runs/{run}/approvals`, the reviews of this run's
 /// environments; the newest one for the environment decides.
-fn github(args: &RecordArgs) -> Result<Verdict> {
-    let api = variable("GITHUB_API_URL", "run inside a GitHub Actions job (it sets GITHUB_API_URL)")?;
-    let repository = variable("GITHUB_REPOSITORY", "run inside a GitHub Actions job (it sets GITHUB_REPOSITORY)")?;
-    let run = variable("GITHUB_RUN_ID", "run inside a GitHub Actions job (it sets GITHUB_RUN_ID)")?;
-    let token = variable("GITHUB_TOKEN", "pass the token to the step: `env: { GITHUB_TOKEN: ${{ github.token }} }`")?;
+async fn github(args: &RecordArgs, settings: &Settings) -> Result<Verdict> {
+    let api = variable(settings, EnvVars::GITHUB_API_URL, "run inside a GitHub Actions job (it sets GITHUB_API_URL)")?;
+    let repository =
+        variable(settings, EnvVars::GITHUB_REPOSITORY, "run inside a GitHub Actions job (it sets GITHUB_REPOSITORY)")?;
+    let run = variable(settings, EnvVars::GITHUB_RUN_ID, "run inside a GitHub Actions job (it sets GITHUB_RUN_ID)")?;
+    let token = variable(
+        settings,
+        EnvVars::GITHUB_TOKEN,
+        "pass the token to the step: `env: { GITHUB_TOKEN: ${{ github.token }} }`",
+    )?;
     let environment = args.environment.clone().unwrap_or_else(|| args.stage.clone());
     let url = format!("{}/repos/{repository}/actions/runs/{run}/approvals", api.trim_end_matches('/'));
     let authorization = format!("Bearer {token}");
     let body = fetch(
+        settings,
         &url,
         &[
             ("authorization", &authorization),
@@ -153,7 +166,8 @@ fn github(args: &RecordArgs) -> Result<Verdict> {
             ("user-agent", "approval-gate"),
         ],
         &format!("GitHub run {run}'s approvals"),
-    )?;
+    )
+    .await?;
     let reviews: Vec<GithubReview> = serde_json::from_value(body)
         .map_err(|e| Error::service(format!("GitHub run {run}'s approvals: unexpected shape ({e})"), None))?;
     let seen: Vec<String> = reviews.iter().flat_map(|r| r.environments.iter().map(|e| e.name.clone())).collect();
@@ -178,11 +192,11 @@ fn github(args: &RecordArgs) -> Result<Verdict> {
 
 /// Jenkins: the `input` step's `submitterParameter` holds who approved; Jenkins has already
 /// checked them against `submitter`, and the build URL is the evidence.
-fn jenkins(args: &RecordArgs) -> Result<Verdict> {
+fn jenkins(args: &RecordArgs, settings: &Settings) -> Result<Verdict> {
     let approver = args.approver.clone().filter(|a| !a.is_empty()).ok_or_else(|| {
         Error::usage("`--from jenkins` needs `--approver`", "pass the `input` step's submitter: `input(..., submitterParameter: 'APPROVER')`, then `--approver \"$APPROVER\"`")
     })?;
-    let build = variable("BUILD_URL", "run inside a Jenkins build (it sets BUILD_URL)")?;
+    let build = variable(settings, EnvVars::BUILD_URL, "run inside a Jenkins build (it sets BUILD_URL)")?;
     Ok(Verdict {
         decision: "approved".into(),
         approvers: vec![approver],
@@ -191,11 +205,11 @@ fn jenkins(args: &RecordArgs) -> Result<Verdict> {
     })
 }
 
-pub fn record(args: RecordArgs, workspace: &str) -> Result<AuditEntry> {
+pub async fn record(args: RecordArgs, workspace: &str, session: &Session) -> Result<AuditEntry> {
     let verdict = match args.from {
-        CiSource::AzureDevops => azure_devops(&args)?,
-        CiSource::Github => github(&args)?,
-        CiSource::Jenkins => jenkins(&args)?,
+        CiSource::AzureDevops => azure_devops(&args, &session.settings).await?,
+        CiSource::Github => github(&args, &session.settings).await?,
+        CiSource::Jenkins => jenkins(&args, &session.settings)?,
     };
     if verdict.decision != "approved" && verdict.decision != "rejected" {
         return Err(Error::failed(
@@ -203,8 +217,8 @@ pub fn record(args: RecordArgs, workspace: &str) -> Result<AuditEntry> {
             Some("record it once it is approved or rejected".into()),
         ));
     }
-    let mut ws = Workspace::open(workspace, Access::Existing)?;
-    let model = ws.model_version(&args.model.parse()?)?;
+    let mut ws = Workspace::open(workspace, Access::Existing, &session.settings).await?;
+    let model = ws.model_version(&args.model.parse()?).await?;
     let by = (!verdict.approvers.is_empty()).then(|| verdict.approvers.join(", "));
     let mut details = verdict.evidence;
     details["stage"] = json!(args.stage);
@@ -218,10 +232,11 @@ pub fn record(args: RecordArgs, workspace: &str) -> Result<AuditEntry> {
         decision: verdict.decision.clone(),
         by: by.clone(),
         details,
+        ci_run: session.ci.run_url.clone(),
     };
     let mut tags = BTreeMap::from([(format!("approval.{}", args.stage), verdict.decision.clone())]);
     if let Some(by) = &by {
         tags.insert(format!("approval.{}.by", args.stage), by.clone());
     }
-    ws.record_audit(&entry, &tags)
+    ws.record_audit(&entry, &tags).await
 }

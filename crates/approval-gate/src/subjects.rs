@@ -61,23 +61,24 @@ fn job_name(reference: &str) -> Option<&str> {
         .filter(|name| !name.is_empty())
 }
 
-pub fn candidate(ws: &Workspace, reference: &str) -> Result<Subject> {
+pub async fn candidate(ws: &Workspace, reference: &str) -> Result<Subject> {
     if let Some(name) = job_name(reference) {
-        let job = ws.job(name)?;
+        let job = ws.job(name).await?;
         if job.status != JobStatus::Completed {
             return Err(Error::usage(
                 format!("job `{name}` is {}: only a completed job's metrics can be gated", job.status.as_str()),
                 format!("`aml-train show {name}` says why; gate the job that completed"),
             ));
         }
-        let metrics = ws.job_metrics(&job)?;
+        let metrics = ws.job_metrics(&job).await?;
         if metrics.is_empty() && job.kind == "pipeline" {
-            let steps = ws.job_steps(name)?;
-            let with_metrics: Vec<String> = steps
-                .iter()
-                .filter(|s| ws.job_metrics(s).is_ok_and(|m| !m.is_empty()))
-                .map(|s| format!("`job:{}`", s.name))
-                .collect();
+            let steps = ws.job_steps(name).await?;
+            let mut with_metrics: Vec<String> = Vec::new();
+            for step in &steps {
+                if ws.job_metrics(step).await.is_ok_and(|m| !m.is_empty()) {
+                    with_metrics.push(format!("`job:{}`", step.name));
+                }
+            }
             return Err(Error::usage(
                 format!("pipeline job `{name}` logged no metrics of its own"),
                 if with_metrics.is_empty() {
@@ -96,7 +97,7 @@ pub fn candidate(ws: &Workspace, reference: &str) -> Result<Subject> {
             serving: None,
         });
     }
-    let model = ws.model_version(&parse_model(reference, "--candidate")?)?;
+    let model = ws.model_version(&parse_model(reference, "--candidate")?).await?;
     Ok(Subject::of_model(&model))
 }
 
@@ -110,11 +111,11 @@ fn parse_model(reference: &str, flag: &str) -> Result<ModelRef> {
 }
 
 /// The champion, or `None` with why there is none.
-pub fn champion(ws: &mut Workspace, reference: &str) -> Result<std::result::Result<Subject, String>> {
+pub async fn champion(ws: &mut Workspace, reference: &str) -> Result<std::result::Result<Subject, String>> {
     if let Some(name) = reference.strip_prefix("endpoint:") {
         // Before the first deployment the endpoint does not exist: no champion yet. The
         // reason names the endpoints there are, so a misspelt name shows.
-        let existing: Vec<String> = ws.endpoints()?.into_iter().map(|e| e.name).collect();
+        let existing: Vec<String> = ws.endpoints().await?.into_iter().map(|e| e.name).collect();
         if !existing.iter().any(|e| e == name) {
             let there = if existing.is_empty() {
                 "no endpoints exist yet".to_string()
@@ -123,7 +124,7 @@ pub fn champion(ws: &mut Workspace, reference: &str) -> Result<std::result::Resu
             };
             return Ok(Err(format!("endpoint `{name}` does not exist ({there})")));
         }
-        let endpoint = ws.endpoint(name)?;
+        let endpoint = ws.endpoint(name).await?;
         // The deployment taking the most traffic now; on a tie, the one deployed first.
         let mut live: Vec<_> = endpoint
             .deployments
@@ -143,7 +144,7 @@ pub fn champion(ws: &mut Workspace, reference: &str) -> Result<std::result::Resu
                 "name the champion model version instead: `--champion NAME:VERSION`",
             ));
         };
-        let version = ws.model_version(&parse_model(model, "--champion")?)?;
+        let version = ws.model_version(&parse_model(model, "--champion")?).await?;
         let mut subject = Subject::of_model(&version);
         subject.serving =
             Some(Serving { endpoint: name.to_string(), deployment: deployment.name.clone(), traffic: *traffic });
@@ -156,7 +157,7 @@ pub fn champion(ws: &mut Workspace, reference: &str) -> Result<std::result::Resu
         ));
     }
     let parsed = parse_model(reference, "--champion")?;
-    match ws.find_model_version(&parsed)? {
+    match ws.find_model_version(&parsed).await? {
         Some(version) => Ok(Ok(Subject::of_model(&version))),
         None => Ok(Err(format!("no version matches `{reference}`"))),
     }

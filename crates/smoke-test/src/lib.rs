@@ -10,8 +10,7 @@ pub mod output;
 
 use std::sync::Arc;
 
-use aml_client::ci::Ci;
-use aml_client::cli::Report;
+use aml_client::cli::{Report, Session};
 use aml_client::online::EndpointAccess;
 use aml_client::scoring::ScoringClient;
 use aml_client::{Access, Error, Result, Workspace};
@@ -20,12 +19,11 @@ pub use cli::{Cli, Command};
 use load::Until;
 use output::{Budget, CaseResult, Latency, ProfileReport, RunReport};
 
-pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
-    let ci = cli.global.ci();
+pub async fn run(cli: Cli, session: Session) -> Result<Box<dyn Report>> {
     match cli.command {
         Command::Run(args) => {
             let cases = Arc::new(cases::load(&args.target.cases)?);
-            let (access, target) = resolve(&args.target, &cli.global.workspace, &ci)?;
+            let (access, target) = resolve(&args.target, &cli.global.workspace, &session).await?;
             let client = ScoringClient::new(&access, args.target.deployment.clone(), args.target.timeout)?;
             let until = match (args.duration, args.requests) {
                 (Some(duration), _) => Until::Elapsed(duration),
@@ -33,14 +31,14 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
                 (None, None) if args.concurrency > 1 => Until::Requests(cases.len() as u64 * args.concurrency as u64),
                 (None, None) => Until::Once,
             };
-            let outcome = runtime()?.block_on(load::run(&client, &cases, args.concurrency, until));
+            let outcome = load::run(&client, &cases, args.concurrency, until).await;
             unreachable_endpoint(&outcome, &access)?;
             let report = run_report(&target, &args, &cases, &outcome)?;
             Ok(Box::new(report))
         }
         Command::Profile(args) => {
             let cases = Arc::new(cases::load(&args.target.cases)?);
-            let (access, target) = resolve(&args.target, &cli.global.workspace, &ci)?;
+            let (access, target) = resolve(&args.target, &cli.global.workspace, &session).await?;
             let client = ScoringClient::new(&access, args.target.deployment.clone(), args.target.timeout)?;
             let (percentile, quantile, limit) = match (args.p99, args.p95) {
                 (Some(limit), _) => ("p99", 0.99, limit),
@@ -48,13 +46,7 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
                 (None, None) => return Err(Error::usage("no latency budget", "give `--p99 100ms` (or `--p95`)")),
             };
             let limit_ms = limit.as_secs_f64() * 1000.0;
-            let steps = runtime()?.block_on(load::profile(
-                &client,
-                &cases,
-                (quantile, limit_ms),
-                args.max_concurrency,
-                args.step,
-            ));
+            let steps = load::profile(&client, &cases, (quantile, limit_ms), args.max_concurrency, args.step).await;
             let best = steps
                 .iter()
                 .filter(|s| s.within_budget)
@@ -71,19 +63,12 @@ pub fn run(cli: Cli) -> Result<Box<dyn Report>> {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Error::storage("cannot start a runtime", e))
-}
-
 /// The scoring URI and key: from the workspace for `--endpoint`, else the URL and the key's variable.
-fn resolve(target: &Target, workspace: &str, ci: &Ci) -> Result<(EndpointAccess, String)> {
+async fn resolve(target: &Target, workspace: &str, session: &Session) -> Result<(EndpointAccess, String)> {
+    let ci = &session.ci;
     if let Some(endpoint) = &target.endpoint {
-        let mut ws = Workspace::open(workspace, Access::Existing)?;
-        let access = ws.endpoint_access(endpoint)?;
+        let mut ws = Workspace::open(workspace, Access::Existing, &session.settings).await?;
+        let access = ws.endpoint_access(endpoint).await?;
         ci.mask(&access.key);
         return Ok((access, endpoint.clone()));
     }

@@ -1,8 +1,6 @@
-//! `smoke-test`: parse, run, map to an exit code.
+//! `smoke-test`: parse, run on the one runtime, map to an exit code.
 
 fn main() -> std::process::ExitCode {
     let cli = <smoke_test::Cli as clap::Parser>::parse();
-    let global = cli.global.clone();
-    aml_client::cli::start(&global);
-    aml_client::cli::finish(smoke_test::run(cli), &global)
+    aml_client::cli::main(cli.global.clone(), |session| smoke_test::run(cli, session))
 }

@@ -138,10 +138,14 @@ fn load_checks_every_answer_and_holds_budgets() {
 #[test]
 fn a_url_with_the_key_from_an_environment_variable() {
     let e = endpoint();
-    let mut ws =
-        aml_client::Workspace::open(&format!("local:{}", e.ws.workspace().display()), aml_client::Access::Existing)
-            .unwrap();
-    let access = ws.endpoint_access("linear").unwrap();
+    let location = format!("local:{}", e.ws.workspace().display());
+    let access = aml_client::testing::block_on(async {
+        let mut ws =
+            aml_client::Workspace::open(&location, aml_client::Access::Existing, &aml_client::testing::settings())
+                .await?;
+        ws.endpoint_access("linear").await
+    })
+    .unwrap();
     let out =
         e.ws.command(&binary("smoke-test"))
             .env("ENDPOINT_KEY", &access.key)

@@ -18,13 +18,14 @@ use template::Placeholder;
 /// What planning needs from the workspace the job will run on: whether references are
 /// left to the service, and where a job output or a datastore path is. The seam that keeps
 /// planning below the backends; the façade's `Workspace` implements it.
+#[async_trait::async_trait(?Send)]
 pub trait DataResolver {
     /// Remote workspaces resolve `azureml://` references themselves when the job starts.
     fn is_remote(&self) -> bool;
     /// A job output as a local path (downloaded first on remote backends).
-    fn job_output_path(&self, job: &str, output: &str) -> Result<PathBuf>;
+    async fn job_output_path(&self, job: &str, output: &str) -> Result<PathBuf>;
     /// Where `azureml://datastores/<datastore>/paths/<path>` is on this machine.
-    fn datastore_path(&self, datastore: &str, path: &str) -> Result<PathBuf>;
+    async fn datastore_path(&self, datastore: &str, path: &str) -> Result<PathBuf>;
 }
 
 #[derive(Debug, Clone)]
@@ -101,11 +102,11 @@ impl Plan {
 }
 
 /// Plan a loaded job. `workspace` resolves `azureml://jobs/…` and datastore inputs.
-pub fn plan(job: &LoadedJob, workspace: Option<&dyn DataResolver>) -> Result<Plan> {
+pub async fn plan(job: &LoadedJob, workspace: Option<&dyn DataResolver>) -> Result<Plan> {
     let mut warnings = Vec::new();
     match &job.spec {
-        JobSpec::Command(command) => plan_command(&job.file, command, workspace, &mut warnings),
-        JobSpec::Pipeline(pipeline) => plan_pipeline(&job.file, pipeline, workspace, &mut warnings),
+        JobSpec::Command(command) => plan_command(&job.file, command, workspace, &mut warnings).await,
+        JobSpec::Pipeline(pipeline) => plan_pipeline(&job.file, pipeline, workspace, &mut warnings).await,
     }
     .map(|mut plan| {
         plan.warnings.extend(warnings);
@@ -113,7 +114,7 @@ pub fn plan(job: &LoadedJob, workspace: Option<&dyn DataResolver>) -> Result<Pla
     })
 }
 
-fn plan_command(
+async fn plan_command(
     file: &Path,
     job: &CommandJob,
     ws: Option<&dyn DataResolver>,
@@ -121,7 +122,7 @@ fn plan_command(
 ) -> Result<Plan> {
     let mut inputs = Vec::new();
     for (name, input) in job.inputs.iter() {
-        inputs.push((name.clone(), plan_input(file, &format!("inputs.{name}"), input, ws, warnings)?));
+        inputs.push((name.clone(), plan_input(file, &format!("inputs.{name}"), input, ws, warnings).await?));
     }
     let outputs: Vec<(String, AssetType)> = job.outputs.iter().map(|(n, o)| (n.clone(), o.kind())).collect();
     check_command(file, "command", &job.command, &inputs, &outputs)?;
@@ -152,7 +153,7 @@ fn plan_command(
     })
 }
 
-fn plan_pipeline(
+async fn plan_pipeline(
     file: &Path,
     job: &PipelineJob,
     ws: Option<&dyn DataResolver>,
@@ -168,7 +169,7 @@ fn plan_pipeline(
     }
     let mut inputs = Vec::new();
     for (name, input) in job.inputs.iter() {
-        inputs.push((name.clone(), plan_input(file, &format!("inputs.{name}"), input, ws, warnings)?));
+        inputs.push((name.clone(), plan_input(file, &format!("inputs.{name}"), input, ws, warnings).await?));
     }
 
     // First pass: each step's command, environment and declared outputs.
@@ -358,7 +359,7 @@ fn plan_pipeline(
                         }
                     }
                 }
-                other => plan_input(file, &input_field, other, ws, warnings)?,
+                other => plan_input(file, &input_field, other, ws, warnings).await?,
             };
             step_inputs.push((input.clone(), planned));
         }
@@ -494,7 +495,7 @@ fn order(file: &Path, mut pending: Vec<StepPlan>) -> Result<Vec<StepPlan>> {
     Ok(done)
 }
 
-fn plan_input(
+async fn plan_input(
     file: &Path,
     field: &str,
     input: &JobInput,
@@ -545,7 +546,7 @@ fn plan_input(
                     DataSource::Path(resolved)
                 }
                 DataRef::JobOutput { job, output } => match ws {
-                    Some(ws) => DataSource::Path(ws.job_output_path(&job, &output)?),
+                    Some(ws) => DataSource::Path(ws.job_output_path(&job, &output).await?),
                     None => {
                         warnings.push(format!("{field}: `{written}` not checked: no workspace here yet"));
                         DataSource::Path(PathBuf::from(&written))
@@ -553,7 +554,7 @@ fn plan_input(
                 },
                 DataRef::Datastore { datastore, path } => match ws {
                     Some(ws) => {
-                        let resolved = ws.datastore_path(&datastore, &path)?;
+                        let resolved = ws.datastore_path(&datastore, &path).await?;
                         if !resolved.exists() {
                             return Err(Error::in_file(
                                 file,

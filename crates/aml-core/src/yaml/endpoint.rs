@@ -177,6 +177,7 @@ pub fn inline_model(
     file: &Path,
     spec: &OnlineDeployment,
     inline: &super::model::ModelSpec,
+    created_by: Option<String>,
 ) -> Result<crate::model::NewModelVersion> {
     use std::collections::BTreeMap;
     let written = inline.path.as_deref().ok_or_else(|| {
@@ -201,11 +202,7 @@ pub fn inline_model(
         tags: BTreeMap::from([("anonymous".to_string(), "true".to_string())]),
         properties: BTreeMap::new(),
         metrics: BTreeMap::new(),
-        lineage: crate::model::Lineage {
-            created_by: crate::ci::requester(),
-            created_at: Some(crate::time::now()),
-            ..Default::default()
-        },
+        lineage: crate::model::Lineage { created_by, created_at: Some(crate::time::now()), ..Default::default() },
         force_new: false,
     })
 }

@@ -37,9 +37,11 @@ fn run() -> Result<(), String> {
     };
     let key = std::env::var("AZURE_STORAGE_KEY").map_err(|_| "AZURE_STORAGE_KEY is not set".to_string())?;
     let prefix = rest.first().cloned().unwrap_or_default();
-    let transport = aml_http::transport::transport(std::time::Duration::from_secs(120)).map_err(|e| e.to_string())?;
-    let container =
-        Container::new(account, url, StorageAuth::AccountKey(key.into()), transport).map_err(|e| e.to_string())?;
+    let options = aml_http::transport::TransportOptions::service(std::time::Duration::from_secs(120));
+    let transport = aml_http::transport::transport(options).map_err(|e| e.to_string())?;
+    let blob_options = aml_azure::blob::BlobOptions::from_settings(&aml_client::settings::Settings::from_env());
+    let container = Container::new(account, url, StorageAuth::AccountKey(key.into()), &transport, blob_options)
+        .map_err(|e| e.to_string())?;
     let files = files(Path::new(path), &prefix)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

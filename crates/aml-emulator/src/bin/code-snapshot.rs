@@ -15,13 +15,19 @@ use aml_emulator::azurite::Azurite;
 /// The client side: two code versions of the same folder through the azure backend.
 fn client(dir: &Path) -> Result<(), String> {
     let location = std::env::var("AML_WORKSPACE").map_err(|_| "AML_WORKSPACE is not set".to_string())?;
-    let ws = aml_azure::AzureWorkspace::open_location(&location).map_err(|e| e.to_string())?;
-    let started = Instant::now();
-    let first = ws.code_version(dir).map_err(|e| e.to_string())?;
-    let first_seconds = started.elapsed().as_secs_f64();
-    let started = Instant::now();
-    let again = ws.code_version(dir).map_err(|e| e.to_string())?;
-    let resubmit_seconds = started.elapsed().as_secs_f64();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let settings = aml_client::settings::Settings::from_env();
+    let (first, first_seconds, again, resubmit_seconds) = runtime
+        .block_on(async {
+            let ws = aml_azure::AzureWorkspace::open_location(&location, &settings).await?;
+            let started = Instant::now();
+            let first = ws.code_version(dir).await?;
+            let first_seconds = started.elapsed().as_secs_f64();
+            let started = Instant::now();
+            let again = ws.code_version(dir).await?;
+            Ok::<_, aml_client::Error>((first, first_seconds, again, started.elapsed().as_secs_f64()))
+        })
+        .map_err(|e| e.to_string())?;
     if again.id != first.id {
         return Err(format!("the same folder became two code versions: {} and {}", first.id, again.id));
     }

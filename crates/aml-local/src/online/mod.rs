@@ -24,6 +24,10 @@ use aml_core::online::{ApplyOutcome, DeployOptions, DeploymentState, Endpoint, E
 use aml_core::process::Cancellation;
 use aml_core::refs::ModelRef;
 use aml_core::yaml::endpoint::{DeploymentModel, OnlineDeployment, OnlineEndpoint};
+use aml_http::client::{Client, HttpMethod};
+use aml_http::pipeline::Retry;
+use aml_http::transport::TransportOptions;
+use bytes::Bytes;
 
 fn encode<T: serde::Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|e| Error::storage("cannot encode a record", e))
@@ -40,6 +44,16 @@ fn new_key() -> Result<String> {
 }
 
 impl LocalWorkspace {
+    /// The client for this workspace's routers and inference servers on 127.0.0.1: probes
+    /// and admin calls, each tried once (the callers poll).
+    fn loopback(&self) -> Result<&Client> {
+        if let Some(client) = self.loopback.get() {
+            return Ok(client);
+        }
+        let client = Client::new(TransportOptions::service(Duration::from_secs(10)), Retry::Never)?;
+        Ok(self.loopback.get_or_init(|| client))
+    }
+
     fn endpoints_dir(&self) -> PathBuf {
         self.root().join("endpoints")
     }
@@ -77,15 +91,15 @@ impl LocalWorkspace {
     }
 
     /// The endpoint as it is now, its router started again if it had stopped.
-    pub fn endpoint(&mut self, name: &str) -> Result<Endpoint> {
+    pub async fn endpoint(&mut self, name: &str) -> Result<Endpoint> {
         self.endpoint_record(name)?;
-        self.ensure_router(name)?;
+        self.ensure_router(name).await?;
         self.view(name)
     }
 
     /// The scoring URI and key, for clients such as `smoke-test`.
-    pub fn endpoint_access(&mut self, name: &str) -> Result<EndpointAccess> {
-        self.ensure_router(name)?;
+    pub async fn endpoint_access(&mut self, name: &str) -> Result<EndpointAccess> {
+        self.ensure_router(name).await?;
         let record = self.endpoint_record(name)?;
         let scoring_uri = record
             .scoring_uri()
@@ -93,7 +107,7 @@ impl LocalWorkspace {
         Ok(EndpointAccess { scoring_uri, key: record.keys[0].clone() })
     }
 
-    pub fn apply_endpoint(&mut self, spec: &OnlineEndpoint) -> Result<(Endpoint, ApplyOutcome)> {
+    pub async fn apply_endpoint(&mut self, spec: &OnlineEndpoint) -> Result<(Endpoint, ApplyOutcome)> {
         let now = aml_core::time::now();
         let existing = self.registry_ref().endpoint(&spec.name)?;
         let outcome = match existing {
@@ -150,14 +164,14 @@ impl LocalWorkspace {
                 }
             }
         };
-        self.ensure_router(&spec.name)?;
-        self.reload_router(&spec.name)?;
+        self.ensure_router(&spec.name).await?;
+        self.reload_router(&spec.name).await?;
         Ok((self.view(&spec.name)?, outcome))
     }
 
     /// Create or update a deployment. Same spec, model and code → nothing restarted. An update
     /// starts the new revision beside the old one and switches only once it is ready.
-    pub fn apply_deployment(
+    pub async fn apply_deployment(
         &mut self,
         file: &Path,
         spec: &OnlineDeployment,
@@ -177,7 +191,7 @@ impl LocalWorkspace {
         }
         let model = match &spec.model {
             None => None,
-            Some(model) => Some(self.deployment_model(file, spec, model)?),
+            Some(model) => Some(self.deployment_model(file, spec, model, options.requested_by.clone())?),
         };
 
         let code_manifest = aml_core::tree::hash_files(aml_core::tree::snapshot_files(&code_dir)?)?;
@@ -196,15 +210,16 @@ impl LocalWorkspace {
             let running =
                 previous.state == DeploymentState::Succeeded && previous.pid.is_some_and(|p| process_alive(p as i32));
             if previous.fingerprint == fingerprint && running {
-                self.ensure_router(&spec.endpoint_name)?;
+                self.ensure_router(&spec.endpoint_name).await?;
                 if options.all_traffic {
-                    self.set_traffic(&spec.endpoint_name, Some(BTreeMap::from([(spec.name.clone(), 100)])), None)?;
+                    self.set_traffic(&spec.endpoint_name, Some(BTreeMap::from([(spec.name.clone(), 100)])), None)
+                        .await?;
                 }
                 return Ok((self.view(&spec.endpoint_name)?, ApplyOutcome::Unchanged));
             }
         }
 
-        let python = self.deployment_python(&env_plan, options.stream_logs)?;
+        let python = self.deployment_python(&env_plan, options.stream_logs).await?;
         let revision = self.endpoints_dir().join(&spec.endpoint_name).join(&spec.name).join(&fingerprint.hex()[..12]);
         if !revision.join("launch.py").is_file() {
             let staging = revision.with_extension("partial");
@@ -256,22 +271,25 @@ impl LocalWorkspace {
             &log,
             None,
         );
-        let ready = started.and_then(|(pid, port)| {
-            match server::wait_ready(pid, port, "/", router::readiness_timeout(&record)) {
-                Ok(()) => Ok((pid, port)),
-                Err(reason) => {
-                    server::stop(pid);
-                    Err(Error::failed(
-                        format!(
-                            "deployment `{}` never became ready: {reason}; last lines of its log:\n{}",
-                            record.name,
-                            server::log_tail(&log, 25)
-                        ),
-                        Some(format!("the whole log: `aml-deploy logs {} {}`", record.endpoint, record.name)),
-                    ))
+        let ready = match started {
+            Ok((pid, port)) => {
+                match server::wait_ready(self.loopback()?, pid, port, "/", router::readiness_timeout(&record)).await {
+                    Ok(()) => Ok((pid, port)),
+                    Err(reason) => {
+                        server::stop(pid).await;
+                        Err(Error::failed(
+                            format!(
+                                "deployment `{}` never became ready: {reason}; last lines of its log:\n{}",
+                                record.name,
+                                server::log_tail(&log, 25)
+                            ),
+                            Some(format!("the whole log: `aml-deploy logs {} {}`", record.endpoint, record.name)),
+                        ))
+                    }
                 }
             }
-        });
+            Err(e) => Err(e),
+        };
         let (pid, port) = match ready {
             Ok(ready) => ready,
             Err(error) => {
@@ -294,10 +312,10 @@ impl LocalWorkspace {
         record.state = DeploymentState::Succeeded;
         let new_record = encode(&record)?;
         self.registry().modify_deployment(&record.endpoint, &record.name, |_| Ok(new_record.clone()))?;
-        self.ensure_router(&record.endpoint)?;
-        self.reload_router(&record.endpoint)?;
+        self.ensure_router(&record.endpoint).await?;
+        self.reload_router(&record.endpoint).await?;
         if let Some(old) = previous.as_ref().and_then(|p| p.pid).filter(|p| *p != pid) {
-            server::stop(old);
+            server::stop(old).await;
         }
         let serving: u32 = self.endpoint_record(&record.endpoint)?.traffic.values().sum();
         if options.all_traffic || (serving == 0 && !options.keep_traffic) {
@@ -307,7 +325,7 @@ impl LocalWorkspace {
                     record.name
                 );
             }
-            self.set_traffic(&record.endpoint, Some(BTreeMap::from([(record.name.clone(), 100)])), None)?;
+            self.set_traffic(&record.endpoint, Some(BTreeMap::from([(record.name.clone(), 100)])), None).await?;
         }
         let outcome = if previous.is_some() { ApplyOutcome::Updated } else { ApplyOutcome::Created };
         Ok((self.view(&record.endpoint)?, outcome))
@@ -320,6 +338,7 @@ impl LocalWorkspace {
         file: &Path,
         spec: &OnlineDeployment,
         model: &DeploymentModel,
+        requested_by: Option<String>,
     ) -> Result<aml_core::model::ModelVersion> {
         match model {
             DeploymentModel::Registered(written) => {
@@ -336,22 +355,16 @@ impl LocalWorkspace {
                 })
             }
             DeploymentModel::Inline(inline) => {
-                let new = aml_core::yaml::endpoint::inline_model(file, spec, inline)?;
+                let new = aml_core::yaml::endpoint::inline_model(file, spec, inline, requested_by.clone())?;
                 Ok(self.register_model(&new)?.version)
             }
         }
     }
 
     /// A Python with the environment's packages and the inference server.
-    fn deployment_python(&self, plan: &EnvPlan, echo: bool) -> Result<PathBuf> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::storage("cannot start a runtime", e))?;
-        let interpreter = runtime.block_on(async {
-            let mut cancel = Cancellation::install()?;
-            environment::ensure(plan, &mut cancel, echo).await
-        })?;
+    async fn deployment_python(&self, plan: &EnvPlan, echo: bool) -> Result<PathBuf> {
+        let mut cancel = Cancellation::install()?;
+        let interpreter = environment::ensure(plan, &mut cancel, echo, self.settings()).await?;
         let check = std::process::Command::new(&interpreter.python)
             .args(["-c", "import azureml_inference_server_http"])
             .output();
@@ -369,7 +382,7 @@ impl LocalWorkspace {
     }
 
     /// Set the split of live traffic and/or mirrored traffic; the router applies it before this returns.
-    pub fn set_traffic(
+    pub async fn set_traffic(
         &mut self,
         name: &str,
         traffic: Option<BTreeMap<String, u32>>,
@@ -393,8 +406,8 @@ impl LocalWorkspace {
             record.updated_at = aml_core::time::now();
             encode(&record)
         })?;
-        self.ensure_router(name)?;
-        self.reload_router(name)?;
+        self.ensure_router(name).await?;
+        self.reload_router(name).await?;
         self.view(name)
     }
 
@@ -418,7 +431,7 @@ impl LocalWorkspace {
         Ok((path.display().to_string(), text))
     }
 
-    pub fn delete_deployment(&mut self, endpoint: &str, deployment: &str) -> Result<()> {
+    pub async fn delete_deployment(&mut self, endpoint: &str, deployment: &str) -> Result<()> {
         let record = self.endpoint_record(endpoint)?;
         if record.traffic.get(deployment).copied().unwrap_or(0) > 0
             || record.mirror_traffic.get(deployment).copied().unwrap_or(0) > 0
@@ -442,24 +455,24 @@ impl LocalWorkspace {
             encode(&record)
         })?;
         if let Some(pid) = target.pid {
-            server::stop(pid);
+            server::stop(pid).await;
         }
         self.registry_ref().delete_deployment(endpoint, deployment)?;
-        self.reload_router(endpoint)?;
+        self.reload_router(endpoint).await?;
         let _ = fs::remove_dir_all(self.endpoints_dir().join(endpoint).join(deployment));
         Ok(())
     }
 
     /// Stop the router and every deployment, and forget the endpoint.
-    pub fn delete_endpoint(&mut self, name: &str) -> Result<()> {
+    pub async fn delete_endpoint(&mut self, name: &str) -> Result<()> {
         let record = self.endpoint_record(name)?;
         // The router first: it restarts deployments it sees stopped.
         if let Some(pid) = record.router_pid {
-            server::stop(pid);
+            server::stop(pid).await;
         }
         for deployment in self.deployment_records(name)? {
             if let Some(pid) = deployment.pid {
-                server::stop(pid);
+                server::stop(pid).await;
             }
         }
         self.registry_ref().delete_endpoint(name)?;
@@ -468,12 +481,11 @@ impl LocalWorkspace {
     }
 
     /// Start the endpoint's router unless it is running and answering.
-    fn ensure_router(&mut self, name: &str) -> Result<()> {
+    async fn ensure_router(&mut self, name: &str) -> Result<()> {
         let record = self.endpoint_record(name)?;
         if let (Some(pid), Some(port)) = (record.router_pid, record.port)
             && process_alive(pid as i32)
-            && server::request(port, "GET", router::HEALTH_PATH, &[], b"", Duration::from_secs(2))
-                .is_ok_and(|(s, _)| s == 200)
+            && server::answers(self.loopback()?, port, router::HEALTH_PATH).await
         {
             return Ok(());
         }
@@ -502,15 +514,14 @@ impl LocalWorkspace {
             let record = self.endpoint_record(name)?;
             if let (Some(p), Some(port)) = (record.router_pid, record.port)
                 && p == pid
-                && server::request(port, "GET", router::HEALTH_PATH, &[], b"", Duration::from_secs(2))
-                    .is_ok_and(|(s, _)| s == 200)
+                && server::answers(self.loopback()?, port, router::HEALTH_PATH).await
             {
                 return Ok(());
             }
             if !process_alive(pid as i32) {
                 break;
             }
-            std::thread::sleep(Duration::from_millis(50));
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
         Err(Error::service(
             format!(
@@ -522,24 +533,26 @@ impl LocalWorkspace {
     }
 
     /// Tell the router to reload now, and check it took the latest generation.
-    fn reload_router(&mut self, name: &str) -> Result<()> {
+    async fn reload_router(&mut self, name: &str) -> Result<()> {
         let record = self.endpoint_record(name)?;
         let (Some(port), Some(generation)) = (record.port, self.registry_ref().generation(name)?) else {
             return Ok(());
         };
         let authorization = format!("Bearer {}", record.keys[0]);
-        let answer = server::request(
-            port,
-            "POST",
-            router::RELOAD_PATH,
-            &[("Authorization", &authorization)],
-            b"",
-            Duration::from_secs(10),
-        );
+        let answer = self
+            .loopback()?
+            .send(
+                HttpMethod::Post,
+                &format!("http://127.0.0.1:{port}{}", router::RELOAD_PATH),
+                &[("authorization", &authorization)],
+                Bytes::new(),
+                Duration::from_secs(10),
+            )
+            .await;
         let applied = answer
             .ok()
-            .filter(|(status, _)| *status == 200)
-            .and_then(|(_, body)| serde_json::from_slice::<serde_json::Value>(&body).ok())
+            .filter(|answer| answer.status == 200)
+            .and_then(|answer| serde_json::from_slice::<serde_json::Value>(&answer.body).ok())
             .and_then(|v| v["generation"].as_i64());
         match applied {
             Some(applied) if applied >= generation => Ok(()),

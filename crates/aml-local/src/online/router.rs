@@ -27,6 +27,9 @@ use crate::blobs::process_alive;
 use crate::registry::Registry;
 use aml_core::error::{Error, Result};
 use aml_core::online::DeploymentState;
+use aml_http::client::Client as ProbeClient;
+use aml_http::pipeline::Retry;
+use aml_http::transport::TransportOptions;
 
 pub use aml_core::online::DEPLOYMENT_HEADER;
 /// Paths of our own, not forwarded: health (no auth) and reload (auth).
@@ -77,16 +80,7 @@ fn load(root: &Path, endpoint: &str) -> Result<Option<Routing>> {
 }
 
 /// Run the router for `endpoint` until the endpoint is deleted or the process is told to stop.
-pub fn serve(root: &Path, endpoint: &str) -> Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Error::storage("cannot start the router", e))?;
-    runtime.block_on(serve_async(root.to_path_buf(), endpoint.to_string()))
-}
-
-async fn serve_async(root: PathBuf, endpoint: String) -> Result<()> {
+pub async fn serve(root: PathBuf, endpoint: String) -> Result<()> {
     let Some(routing) = load(&root, &endpoint)? else {
         return Err(Error::usage(format!("no endpoint named `{endpoint}`"), "apply the endpoint first"));
     };
@@ -126,7 +120,8 @@ async fn serve_async(root: PathBuf, endpoint: String) -> Result<()> {
     });
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(watch_generation(state.clone(), stop_tx.clone()));
-    tokio::spawn(supervise(state.clone()));
+    let probes = ProbeClient::new(TransportOptions::service(Duration::from_secs(10)), Retry::Never)?;
+    tokio::spawn(supervise(state.clone(), probes));
     tokio::spawn(async move {
         use tokio::signal::unix::{SignalKind, signal};
         if let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
@@ -198,16 +193,17 @@ async fn watch_generation(state: Arc<RouterState>, stop: tokio::sync::watch::Sen
 }
 
 /// Restart deployments whose server died, on the same port when it is free.
-async fn supervise(state: Arc<RouterState>) {
+async fn supervise(state: Arc<RouterState>, probes: ProbeClient) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
-        let state = state.clone();
-        let _ = tokio::task::spawn_blocking(move || restart_dead(&state)).await;
+        if let Err(e) = restart_dead(&state, &probes).await {
+            eprintln!("{} cannot restart a deployment: {e}", aml_core::time::now());
+        }
     }
 }
 
-fn restart_dead(state: &RouterState) -> Result<()> {
+async fn restart_dead(state: &RouterState, probes: &ProbeClient) -> Result<()> {
     let mut registry = Registry::open(&database(&state.root))?;
     for text in registry.deployments(&state.endpoint)? {
         let deployment: DeploymentRecord =
@@ -221,7 +217,7 @@ fn restart_dead(state: &RouterState) -> Result<()> {
         eprintln!("{} deployment `{}` is not running; restarting it", aml_core::time::now(), deployment.name);
         // What is left of the dead server (its workers) goes first.
         if let Some(pid) = deployment.pid {
-            server::stop(pid);
+            server::stop(pid).await;
         }
         let started = server::start_inference_server(
             &deployment.python,
@@ -231,12 +227,16 @@ fn restart_dead(state: &RouterState) -> Result<()> {
             &log,
             deployment.port,
         );
-        let outcome = started.and_then(|(pid, port)| {
-            server::wait_ready(pid, port, "/", readiness_timeout(&deployment)).map(|()| (pid, port)).map_err(|reason| {
-                server::stop(pid);
-                Error::failed(reason, None)
-            })
-        });
+        let outcome = match started {
+            Ok((pid, port)) => match server::wait_ready(probes, pid, port, "/", readiness_timeout(&deployment)).await {
+                Ok(()) => Ok((pid, port)),
+                Err(reason) => {
+                    server::stop(pid).await;
+                    Err(Error::failed(reason, None))
+                }
+            },
+            Err(e) => Err(e),
+        };
         registry.modify_deployment(&state.endpoint, &deployment.name, |text| {
             let mut record: DeploymentRecord =
                 serde_json::from_str(text).map_err(|e| Error::storage("a deployment record is unreadable", e))?;

@@ -3,14 +3,16 @@
 //! they outlive the command that started them, until `delete` stops them.
 
 use std::fs::{self, OpenOptions};
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::io::Write;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::blobs::process_alive;
 use aml_core::error::{Error, IoContext, Result};
+use aml_http::client::{Client, HttpMethod};
+use bytes::Bytes;
 
 /// The inference server binds 0.0.0.0 and a shared gunicorn control socket by default;
 /// locally it binds 127.0.0.1 only, on the ports we pick, and opens no control socket.
@@ -119,20 +121,32 @@ pub fn start_inference_server(
     Ok((pid, port))
 }
 
-/// Wait until `GET /` answers 200, the process dies, or `timeout` passes.
-pub fn wait_ready(pid: u32, port: u16, path: &str, timeout: Duration) -> std::result::Result<(), String> {
+/// Whether `GET path` on 127.0.0.1:`port` answers 200 within two seconds.
+pub async fn answers(client: &Client, port: u16, path: &str) -> bool {
+    let url = format!("http://127.0.0.1:{port}{path}");
+    client.send(HttpMethod::Get, &url, &[], Bytes::new(), Duration::from_secs(2)).await.is_ok_and(|a| a.status == 200)
+}
+
+/// Wait until `GET path` answers 200, the process dies, or `timeout` passes.
+pub async fn wait_ready(
+    client: &Client,
+    pid: u32,
+    port: u16,
+    path: &str,
+    timeout: Duration,
+) -> std::result::Result<(), String> {
     let start = Instant::now();
     loop {
         if !process_alive(pid as i32) {
             return Err("the server exited before it was ready".into());
         }
-        if let Ok((200, _)) = request(port, "GET", path, &[], b"", Duration::from_secs(2)) {
+        if answers(client, port, path).await {
             return Ok(());
         }
         if start.elapsed() > timeout {
             return Err(format!("the server was not ready after {}s", timeout.as_secs()));
         }
-        std::thread::sleep(Duration::from_millis(100));
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -140,7 +154,7 @@ pub fn wait_ready(pid: u32, port: u16, path: &str, timeout: Duration) -> std::re
 /// is signalled even when its leader is already dead: a gunicorn worker outlives its killed
 /// master for minutes, still holding the port.
 #[allow(unsafe_code)]
-pub fn stop(pid: u32) {
+pub async fn stop(pid: u32) {
     let pid = pid as i32;
     if pid <= 0 {
         return;
@@ -152,47 +166,12 @@ pub fn stop(pid: u32) {
     }
     let start = Instant::now();
     while process_alive(pid) && start.elapsed() < Duration::from_secs(10) {
-        std::thread::sleep(Duration::from_millis(50));
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // SAFETY: as above.
     unsafe {
         libc::killpg(pid, libc::SIGKILL);
     }
-}
-
-/// One HTTP/1.1 request to 127.0.0.1:`port`: for probes and the router's admin calls, where
-/// a client library and an async runtime would be more than the job needs.
-pub fn request(
-    port: u16,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-    timeout: Duration,
-) -> std::io::Result<(u16, Vec<u8>)> {
-    let mut stream = TcpStream::connect_timeout(&SocketAddr::from((Ipv4Addr::LOCALHOST, port)), timeout)?;
-    stream.set_read_timeout(Some(timeout))?;
-    stream.set_write_timeout(Some(timeout))?;
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes())?;
-    stream.write_all(body)?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response)?;
-    let text_end = response.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4).unwrap_or(response.len());
-    let status_line = String::from_utf8_lossy(&response[..text_end]);
-    let status = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other("not an HTTP response"))?;
-    Ok((status, response[text_end..].to_vec()))
 }
 
 /// The last `lines` lines of a log, for error messages.

@@ -12,6 +12,7 @@ use super::process::{Cancellation, ChildSpec, Outcome, run_child, tail};
 use aml_core::digest::Digest;
 use aml_core::error::{Error, IoContext, Result};
 use aml_core::jobplan::EnvPlan;
+use aml_core::settings::{EnvVars, Settings};
 
 /// The interpreter a step runs with.
 #[derive(Debug, Clone)]
@@ -22,14 +23,12 @@ pub struct Interpreter {
     pub description: String,
 }
 
-pub use aml_core::process::{cache_dir, find_on_path};
-
 /// The base interpreter: `AML_PYTHON`, else `python3` on PATH.
-pub fn base_python() -> Result<PathBuf> {
-    if let Some(python) = std::env::var_os("AML_PYTHON").filter(|p| !p.is_empty()) {
+pub fn base_python(settings: &Settings) -> Result<PathBuf> {
+    if let Some(python) = settings.get(EnvVars::AML_PYTHON) {
         return Ok(PathBuf::from(python));
     }
-    find_on_path("python3").or_else(|| find_on_path("python")).ok_or_else(|| {
+    settings.find_on_path("python3").or_else(|| settings.find_on_path("python")).ok_or_else(|| {
         Error::failed(
             "no Python interpreter found to run the job",
             Some("install Python 3 and put `python3` on PATH, or set AML_PYTHON to an interpreter".into()),
@@ -37,8 +36,8 @@ pub fn base_python() -> Result<PathBuf> {
     })
 }
 
-pub async fn ensure(plan: &EnvPlan, cancel: &mut Cancellation, echo: bool) -> Result<Interpreter> {
-    let base = base_python()?;
+pub async fn ensure(plan: &EnvPlan, cancel: &mut Cancellation, echo: bool, settings: &Settings) -> Result<Interpreter> {
+    let base = base_python(settings)?;
     let EnvPlan::Packages { packages, python: pin, described_by } = plan else {
         return Ok(Interpreter {
             python: base.clone(),
@@ -66,7 +65,7 @@ pub async fn ensure(plan: &EnvPlan, cancel: &mut Cancellation, echo: bool) -> Re
     let real_base = fs::canonicalize(&base).unwrap_or_else(|_| base.clone());
     let key_text = format!("aml-env-v1\n{}\n{version}\n{}\n", real_base.display(), packages.join("\n"));
     let key = Digest::of_bytes(key_text.as_bytes()).hex()[..16].to_string();
-    let root = cache_dir().join("envs");
+    let root = settings.cache_dir().join("envs");
     let dir = root.join(&key);
     let marker = dir.join(".aml-ready");
     let python = dir.join("bin").join("python");
@@ -93,7 +92,7 @@ pub async fn ensure(plan: &EnvPlan, cancel: &mut Cancellation, echo: bool) -> Re
     let _ = fs::remove_file(&log);
     aml_core::status!("building environment {key} from `{}` (once; later jobs reuse it)", described_by.display());
 
-    let steps: Vec<(PathBuf, Vec<String>)> = match find_on_path("uv") {
+    let steps: Vec<(PathBuf, Vec<String>)> = match settings.find_on_path("uv") {
         Some(uv) => vec![
             (
                 uv.clone(),

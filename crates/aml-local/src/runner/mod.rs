@@ -41,20 +41,7 @@ impl Digests {
 
 /// Run a planned job to its end. Only storage failures are errors; a failed or canceled
 /// job is a result with that status.
-pub fn run(
-    ws: &mut LocalWorkspace,
-    plan: &Plan,
-    options: &RunOptions,
-    remote: Option<&dyn RemoteCompute>,
-) -> Result<RunResult> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::storage("cannot start the job runner", e))?;
-    runtime.block_on(run_async(ws, plan, options, remote))
-}
-
-async fn run_async(
+pub async fn run(
     ws: &mut LocalWorkspace,
     plan: &Plan,
     options: &RunOptions,
@@ -73,7 +60,7 @@ async fn run_async(
         .clone()
         .or_else(|| plan.experiment_name.clone())
         .unwrap_or_else(aml_core::ids::default_experiment);
-    let git = aml_core::lineage::git_info(plan.file.parent().unwrap_or(Path::new(".")));
+    let git = aml_core::lineage::git_info(plan.file.parent().unwrap_or(Path::new(".")), &options.ci);
     let now = aml_core::time::now();
     let mut job = Job {
         name: name.clone(),
@@ -95,7 +82,7 @@ async fn run_async(
         file: Some(plan.file.display().to_string()),
         tags: plan.tags.clone(),
         git: git.clone(),
-        created_by: aml_core::ci::requester(),
+        created_by: options.ci.requester.clone(),
         runner_pid: Some(std::process::id()),
     };
     ws.registry().insert_job(&job)?;
@@ -286,7 +273,7 @@ async fn run_step(
             .await;
     }
     let StepContext { options, server, cancel, .. } = context;
-    let interpreter = match environment::ensure(&step.environment, cancel, options.stream_logs).await {
+    let interpreter = match environment::ensure(&step.environment, cancel, options.stream_logs, ws.settings()).await {
         Ok(interpreter) => interpreter,
         Err(Error::Failed { message, .. }) => {
             return finish(
@@ -333,7 +320,7 @@ async fn run_step(
         ("PYTHONDONTWRITEBYTECODE".into(), "1".into()),
     ];
     if let Some(venv) = &interpreter.venv {
-        let path = std::env::var("PATH").unwrap_or_default();
+        let path = ws.settings().get(aml_core::settings::EnvVars::PATH).unwrap_or_default().to_string();
         env.push(("PATH".into(), format!("{}:{path}", venv.join("bin").display())));
         env.push(("VIRTUAL_ENV".into(), venv.display().to_string()));
     }
