@@ -191,8 +191,14 @@ impl Arm {
         self.call(Method::Post, path, body).await?.json(path)
     }
 
-    /// Every item of a pageable list, following `nextLink` as given.
+    /// Every item of a pageable ARM list, following `nextLink` as given.
     pub async fn list<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<T>> {
+        self.list_from(&self.url(path), path).await
+    }
+
+    /// Every item of a pageable list that starts at an absolute URL (a data-plane API such
+    /// as run history's, reached with the same token), following `nextLink`.
+    pub async fn list_from<T: DeserializeOwned>(&self, first: &str, what: &str) -> Result<Vec<T>> {
         #[derive(Deserialize)]
         struct Page<T> {
             value: Vec<T>,
@@ -200,9 +206,9 @@ impl Arm {
             next_link: Option<String>,
         }
         let mut items = Vec::new();
-        let mut next = Some(self.url(path));
+        let mut next = Some(first.to_string());
         while let Some(url) = next.take() {
-            let page: Page<T> = self.call(Method::Get, &url, None).await?.json(path)?;
+            let page: Page<T> = self.call(Method::Get, &url, None).await?.json(what)?;
             items.extend(page.value);
             next = page.next_link.filter(|l| !l.is_empty());
         }

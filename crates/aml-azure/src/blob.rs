@@ -149,18 +149,7 @@ impl SharedKeyPolicy {
 
 /// A blob's name as a URL path: each segment percent-encoded.
 fn encode_path(name: &str) -> String {
-    name.split('/').map(url_escape).collect::<Vec<_>>().join("/")
-}
-
-fn url_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(byte as char),
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
+    name.split('/').map(aml_http::url::encode_component).collect::<Vec<_>>().join("/")
 }
 
 /// When `put_bytes` may write.
@@ -364,8 +353,10 @@ impl Container {
             let id = BASE64.encode(format!("block-{index:08}"));
             index += 1;
             ids.push(id.clone());
-            let mut request =
-                Request::new(self.blob_url(name, &format!("comp=block&blockid={}", url_escape(&id)))?, Method::Put);
+            let mut request = Request::new(
+                self.blob_url(name, &format!("comp=block&blockid={}", aml_http::url::encode_component(&id)))?,
+                Method::Put,
+            );
             request.insert_header("content-type", "application/octet-stream");
             // The service checks each block against it (a corrupted block fails alone and
             // is sent again); without it, Azurite computes a CRC64 in JavaScript instead.
@@ -427,9 +418,9 @@ impl Container {
         let mut names = Vec::new();
         let mut marker = String::new();
         loop {
-            let mut query = format!("restype=container&comp=list&prefix={}", url_escape(prefix));
+            let mut query = format!("restype=container&comp=list&prefix={}", aml_http::url::encode_component(prefix));
             if !marker.is_empty() {
-                query.push_str(&format!("&marker={}", url_escape(&marker)));
+                query.push_str(&format!("&marker={}", aml_http::url::encode_component(&marker)));
             }
             let mut text = format!("{}?{query}", self.url);
             if let Some(sas) = &self.sas {

@@ -66,7 +66,7 @@ pub fn hash_snapshot(files: &[(String, PathBuf)]) -> Result<(String, Digest)> {
         entries.push(FileEntry { path: rel.clone(), size, digest });
     }
     entries.sort_by(|a, b| a.path.cmp(&b.path));
-    let hex: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let hex = aml_core::digest::hex(&hash.finalize());
     Ok((hex, Manifest { entries }.digest()))
 }
 
@@ -162,7 +162,7 @@ mod tests {
             vec![("b.txt".to_string(), dir.path().join("b.txt")), ("A.txt".to_string(), dir.path().join("A.txt"))];
         let mut expected = Sha256::new();
         expected.update(b"2#A.txt#1#b.txt#1ab");
-        let expected: String = expected.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        let expected = aml_core::digest::hex(&expected.finalize());
         assert_eq!(content_hash(&files).unwrap(), expected);
         // Our digest from the same read is the manifest's, as the local backend records it.
         let mut by_path = files.clone();

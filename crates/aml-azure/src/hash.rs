@@ -102,6 +102,4 @@ pub(super) fn hash_file(path: &Path, object: &mut Sha256) -> Result<(u64, Digest
     Ok((size, Digest::of_hash(own.finalize().into())))
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+use aml_core::digest::hex;

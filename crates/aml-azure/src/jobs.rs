@@ -645,7 +645,7 @@ fn is_std_log(name: &str) -> bool {
 /// azure-ai-ml's version for an anonymous environment from an image: SHA-256 of the image's
 /// hash, joined (Python's `str.join`) through the conda file's hash when there is one.
 pub fn anonymous_environment_version(image: &str, conda: Option<&str>) -> String {
-    let hex = |text: &str| -> String { Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect() };
+    let hex = |text: &str| aml_core::digest::hex(&Sha256::digest(text.as_bytes()));
     let image_hash = hex(image);
     let joined = match conda {
         Some(conda) => hex(conda).chars().map(|c| c.to_string()).collect::<Vec<_>>().join(&image_hash),

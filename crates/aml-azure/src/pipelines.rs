@@ -7,7 +7,6 @@
 
 use std::collections::BTreeMap;
 
-use azure_core::http::Method;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
@@ -162,7 +161,7 @@ impl AzureWorkspace {
     /// (same code, environment and interface) is registered once and reused.
     async fn ensure_component(&self, spec: &Value) -> Result<String> {
         let digest = Sha256::digest(serde_json::to_vec(spec).unwrap_or_default());
-        let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+        let hex = aml_core::digest::hex(&digest[..16]);
         let version = format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32]);
         let path = format!("{}/components/{ANONYMOUS_COMPONENT}/versions/{version}", self.prefix);
         if let Some(existing) = self.arm.get_optional::<Value>(&path).await? {
@@ -176,14 +175,8 @@ impl AzureWorkspace {
     /// Run history's children of a pipeline's run, every page.
     async fn child_runs(&self, name: &str) -> Result<Vec<Value>> {
         let api = self.data_plane_api().await?;
-        let mut next = Some(format!("{api}/history/v1.0{}/runs/{name}/children", self.prefix));
-        let mut children = Vec::new();
-        while let Some(url) = next.take() {
-            let page: Value = self.arm.call(Method::Get, &url, None).await?.json("the pipeline's child runs")?;
-            children.extend(page["value"].as_array().cloned().unwrap_or_default());
-            next = page["nextLink"].as_str().filter(|l| !l.is_empty()).map(str::to_owned);
-        }
-        Ok(children)
+        let first = format!("{api}/history/v1.0{}/runs/{name}/children", self.prefix);
+        self.arm.list_from(&first, "the pipeline's child runs").await
     }
 
     /// (step, child run, status) of each step started so far, from one children listing.

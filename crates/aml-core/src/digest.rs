@@ -6,6 +6,17 @@ use std::str::FromStr;
 
 use sha2::{Digest as _, Sha256};
 
+/// Bytes as lower-case hex: the one formatter digests, ids, keys and hashes use.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 15)]));
+    }
+    out
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Digest([u8; 32]);
 
@@ -24,12 +35,7 @@ impl Digest {
     }
 
     pub fn hex(&self) -> String {
-        let mut out = String::with_capacity(64);
-        for byte in self.0 {
-            out.push(char::from_digit(u32::from(byte >> 4), 16).unwrap_or('0'));
-            out.push(char::from_digit(u32::from(byte & 15), 16).unwrap_or('0'));
-        }
-        out
+        hex(&self.0)
     }
 }
 

@@ -1,25 +1,24 @@
 //! Names and random identifiers as Azure ML makes them, shared by both backends.
 
-use std::io::Read;
-
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 
+/// Bytes from the operating system's random source.
 pub fn random_bytes<const N: usize>() -> Result<[u8; N]> {
     let mut bytes = [0u8; N];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .map_err(|e| Error::storage("cannot read random bytes", e))?;
+    getrandom::fill(&mut bytes)
+        .map_err(|e| Error::service(format!("cannot read random bytes from the operating system: {e}"), None))?;
     Ok(bytes)
+}
+
+/// `N` random bytes as lower-case hex: keys, tokens, request ids.
+pub fn random_hex<const N: usize>() -> Result<String> {
+    Ok(crate::digest::hex(&random_bytes::<N>()?))
 }
 
 /// A random (version 4) UUID: the names azure-ai-ml gives anonymous assets.
 pub fn uuid4() -> Result<String> {
-    let mut bytes = random_bytes::<16>()?;
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    Ok(format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32]))
+    Ok(uuid::Builder::from_random_bytes(random_bytes::<16>()?).into_uuid().hyphenated().to_string())
 }
 
 /// Azure ML names jobs like `sincere_house_2gmt7kxs`; so do we.

@@ -578,7 +578,7 @@ async fn proxy(
 /// 32 random bytes, hex: endpoint keys and tokens.
 pub(crate) fn random_token() -> String {
     aml_client::ids::random_bytes::<32>()
-        .map(|b| b.iter().map(|x| format!("{x:02x}")).collect())
+        .map(|b| aml_client::digest::hex(&b))
         .unwrap_or_else(|_| format!("{}", jiff::Timestamp::now().as_nanosecond()))
 }
 

@@ -12,14 +12,9 @@ use serde_json::json;
 
 use crate::cli::{DecideArgs, RequestArgs, WaitArgs};
 
-/// Ten hex digits from the kernel's random source: short to type, unlikely to collide.
+/// Ten hex digits from the operating system's random source: short to type, unlikely to collide.
 fn new_id() -> Result<String> {
-    use std::io::Read;
-    let mut bytes = [0u8; 5];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .map_err(|e| Error::storage("cannot read /dev/urandom for a request id", e))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    aml_client::ids::random_hex::<5>()
 }
 
 /// An audit entry about a request: `(kind, decision)`, who, and what else to keep.

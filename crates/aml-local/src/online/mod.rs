@@ -39,8 +39,7 @@ fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
 
 /// A secret made of 32 random bytes, hex-encoded.
 fn new_key() -> Result<String> {
-    let bytes = aml_core::ids::random_bytes::<32>()?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    aml_core::ids::random_hex::<32>()
 }
 
 impl LocalWorkspace {

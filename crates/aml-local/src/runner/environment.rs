@@ -186,15 +186,13 @@ async fn python_version(python: &Path) -> Result<String> {
 }
 
 /// Take the build lock, checking for cancellation while another process holds it.
-#[allow(unsafe_code)]
 async fn acquire(lock: &File, cancel: &mut Cancellation) -> Result<()> {
-    use std::os::fd::AsRawFd;
     let mut told = false;
     loop {
-        // SAFETY: flock on a file descriptor we own; LOCK_NB never blocks.
-        let rc = unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        if rc == 0 {
-            return Ok(());
+        match lock.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(std::fs::TryLockError::WouldBlock) => {}
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::storage("cannot lock the environment cache", e)),
         }
         if cancel.requested() {
             return Err(Error::failed("canceled while waiting for the environment", None));
