@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::bench::{Row, median, shell, write_random};
+use crate::measure::{Row, median, shell, write_random};
 use crate::setup::{root, step};
 
 const ACCOUNT: &str = "devstoreaccount1";

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::bench::{Row, cmd, interleave, median, shell, sync};
+use crate::measure::{Row, cmd, interleave, median, shell, sync};
 use crate::setup::{self, root, step};
 
 struct Registry(Child);
@@ -118,7 +118,7 @@ pub fn run(dir: &Path, bin: &Path, heavy_runs: usize, size_mib: u64) -> Result<V
     step(&format!("aml-package of a new {size_mib} MiB model vs `openssl dgst -sha256` + `cp` of it"));
     let (_registry, address) = start_registry(&serve)?;
     let big = serve.join("big.bin");
-    crate::bench::write_random(&big, size_mib << 20)?;
+    crate::measure::write_random(&big, size_mib << 20)?;
     let package = |model: &str, to: &str| {
         let mut c = tool("aml-package");
         c.args([

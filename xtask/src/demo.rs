@@ -1,7 +1,7 @@
 //! `cargo xtask demo`: the whole flow on a fresh local workspace, printing each command
 //! as a user would type it, then where to look.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use crate::setup::{self, root, step};
@@ -9,18 +9,14 @@ use crate::setup::{self, root, step};
 /// The order of the tools in one round, as the recipes run them.
 const FLOW: &str = include_str!("../demo-flow.txt");
 
-pub fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"))
-}
-
 pub fn run() -> Result<(), String> {
     setup::ensure_venv()?;
     setup::ensure_debian_packages(&[])?;
     let base_tar = setup::ensure_base_image()?;
     step("building the tools (the dev profile the tests use)");
     setup::run(setup::cargo().args(["build", "--quiet", "--bins"]))?;
-    let bin = target_dir().join("debug");
-    let demo = target_dir().join("demo");
+    let bin = crate::setup::target_dir().join("debug");
+    let demo = crate::setup::target_dir().join("demo");
     if demo.join(".aml").exists() {
         // The last demo's endpoint still runs: stop it before its folder goes.
         for endpoint in ["diabetes", "diabetes-qa"] {

@@ -48,7 +48,8 @@ pub fn archive(bin: &Path, out: &Path) -> Result<(PathBuf, String), String> {
 pub fn run() -> Result<(), String> {
     step("building the tools (release profile)");
     setup::run(setup::cargo().args(["build", "--release", "--quiet", "--bins"]))?;
-    let (archive, sha) = archive(&crate::demo::target_dir().join("release"), &crate::demo::target_dir().join("dist"))?;
+    let (archive, sha) =
+        archive(&crate::setup::target_dir().join("release"), &crate::setup::target_dir().join("dist"))?;
     eprintln!(
         "{}\nsha256 {sha}\nupload it as a release asset under vVERSION/; pass the SHA-256 to the setup template",
         archive.display()

@@ -6,8 +6,11 @@ mod bench_blob;
 mod bench_serve;
 mod demo;
 mod dist;
+mod measure;
 mod setup;
 mod templates;
+#[cfg(test)]
+mod tidy;
 
 use std::process::ExitCode;
 

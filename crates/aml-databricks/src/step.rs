@@ -17,7 +17,8 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 
 use crate::api::Client;
-use crate::{Cluster, Compute, python_command};
+use crate::command::python_command;
+use crate::compute::{Cluster, Compute};
 use aml_core::error::{Error, IoContext, Result};
 use aml_core::jobplan::template::{self, Placeholder, Value as Text};
 use aml_core::jobplan::{DataSource, EnvPlan, InputPlan, StepPlan};

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use crate::arm::{Answer, State, ok};
-use crate::{TENANT, parse_form};
+use crate::common::{TENANT, parse_form};
+use crate::state::{Answer, State, ok};
 
 fn unauthorized(host: &str, scope: Option<&str>) -> Answer {
     let mut challenge =
@@ -59,7 +59,7 @@ impl State {
                 {
                     return Some(refused("the Entra token is not valid for this registry"));
                 }
-                let refresh = format!("acr-refresh-{}", crate::random_token());
+                let refresh = format!("acr-refresh-{}", crate::common::random_token());
                 self.acr_refresh.insert(refresh.clone());
                 Some(ok(200, json!({"refresh_token": refresh})))
             }
@@ -83,7 +83,7 @@ impl State {
                 if !form.get("refresh_token").is_some_and(|t| self.acr_refresh.contains(t)) {
                     return Some(refused("the refresh token is not valid"));
                 }
-                let access = format!("acr-access-{}", crate::random_token());
+                let access = format!("acr-access-{}", crate::common::random_token());
                 self.acr_access.insert(access.clone(), repository.unwrap_or_default());
                 Some(ok(200, json!({"access_token": access})))
             }

@@ -1,55 +1,24 @@
-//! The emulator's state and its answers: tokens, the workspace, its blob datastore, and
-//! model containers and versions, each body checked against the official models.
+//! Resource Manager and Entra as the emulator answers them: every request routed to its
+//! handler, tokens, the workspace, its blob datastore, and model containers and versions,
+//! each body checked against the official models.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use hyper::Uri;
 use serde_json::{Value, json};
 
-use crate::schema::{Direction, Schema};
-use crate::{
+use crate::Fault;
+use crate::common::{
     CLIENT_ID, CLIENT_SECRET, FEDERATED_ASSERTION, GITHUB_REQUEST_TOKEN, IDENTITY_HEADER, RESOURCE_GROUP, SUBSCRIPTION,
-    Storage, TENANT, WORKSPACE, arm_error, parse_form,
+    Storage, TENANT, WORKSPACE, parse_form,
 };
-
-/// What to answer instead of the real thing.
-#[derive(Clone, Debug)]
-pub enum Fault {
-    /// This status, with `Retry-After: seconds` when given, and an ARM error body.
-    Status(u16, Option<u64>),
-    /// Drop the connection without an answer.
-    Reset,
-}
-
-pub enum Answer {
-    Reply {
-        status: u16,
-        headers: Vec<(String, String)>,
-        body: Value,
-    },
-    Reset,
-    /// A scoring request for a deployment serving on the local workspace.
-    Forward {
-        url: String,
-        key: String,
-        deployment: String,
-        body: Vec<u8>,
-    },
-    /// A registry call passed to the Distribution registry behind the ACR front.
-    Proxy {
-        method: String,
-        url: String,
-        backend: String,
-        headers: Vec<(String, String)>,
-        body: Vec<u8>,
-    },
-    /// Bytes as they are (a file download).
-    Raw {
-        status: u16,
-        content_type: String,
-        body: Vec<u8>,
-    },
-}
+use crate::resources::Databricks;
+use crate::resources::RESOURCE;
+use crate::schema::{Direction, Schema};
+use crate::state::Answer;
+use crate::state::State;
+use crate::state::arm_error;
+use crate::state::ok;
 
 /// Entra's resource for Azure Storage: its tokens are JWTs that Azurite's OAuth mode checks
 /// (issuer, audience, lifetime; not the signature, which it cannot know).
@@ -69,66 +38,13 @@ fn storage_token(tenant: &str) -> String {
     format!("{}.{}.emulator-storage-signature", encode(&header), encode(&claims))
 }
 
-pub(crate) fn ok(status: u16, body: Value) -> Answer {
-    Answer::Reply { status, headers: vec![("x-ms-request-id".into(), "emulator-ok".into())], body }
-}
-
-pub struct State {
-    schema: Schema,
-    pub(crate) storage: Option<Storage>,
-    pub(crate) port: u16,
-    pub(crate) tokens: BTreeSet<String>,
-    pub faults: Vec<(String, String, Fault, u32)>,
-    pub log: Vec<(String, String, u16)>,
-    pub bodies: Vec<(String, Value)>,
-    pub violations: Vec<String>,
-    pub versions: BTreeMap<(String, String), Value>,
-    containers: BTreeMap<String, Value>,
-    pub(crate) codes: BTreeMap<(String, String), Value>,
-    pub(crate) environments: BTreeMap<(String, String), Value>,
-    pub(crate) components: BTreeMap<(String, String), Value>,
-    pub(crate) jobs: BTreeMap<String, Value>,
-    /// What each job's MLflow run and run history hold.
-    pub(crate) runs: BTreeMap<String, crate::jobs::Run>,
-    /// Jobs submitted and not yet handed to a runner.
-    pub(crate) queued: Vec<String>,
-    pub(crate) cancel_requested: BTreeSet<String>,
-    pub(crate) endpoints: BTreeMap<String, Value>,
-    pub(crate) deployments: BTreeMap<(String, String), Value>,
-    pub(crate) operations: BTreeMap<String, crate::online::Operation>,
-    pub(crate) endpoint_keys: BTreeMap<String, [String; 2]>,
-    /// AML tokens handed out by `token`, and their endpoint.
-    pub(crate) endpoint_tokens: BTreeMap<String, String>,
-    /// Deploys and deletes for the emulator's compute to carry out.
-    pub(crate) tasks: Vec<crate::online::Task>,
-    /// The local workspace deployments really serve from.
-    pub(crate) local_workspace: std::path::PathBuf,
-    /// The local router's scoring URI and key, by endpoint.
-    pub(crate) local_access: BTreeMap<String, (String, String)>,
-    /// Why a deploy failed before the local workspace had a log for it.
-    pub(crate) deploy_errors: BTreeMap<(String, String), String>,
-    /// In-progress answers an endpoint operation gives before it succeeds.
-    pub(crate) operation_polls: u32,
-    pub(crate) scoring_counter: u64,
-    /// The Distribution registry behind the ACR front, and the tokens handed out for it.
-    pub(crate) registry_backend: Option<String>,
-    pub(crate) acr_refresh: BTreeSet<String>,
-    pub(crate) acr_access: BTreeMap<String, String>,
-    /// Items per list page, small enough that listing follows nextLink.
-    page_size: usize,
-    /// The Azure Databricks workspace at the same address (`/api/2.x/…`).
-    pub(crate) databricks: crate::databricks::Databricks,
-    /// The emulator's certificate, for the processes its compute starts.
-    pub(crate) cert: std::path::PathBuf,
-}
-
 impl State {
     pub fn new(
         schema: Schema,
         storage: Option<Storage>,
         port: u16,
         local_workspace: std::path::PathBuf,
-        databricks: crate::databricks::Databricks,
+        databricks: Databricks,
         cert: std::path::PathBuf,
     ) -> State {
         State {
@@ -341,7 +257,7 @@ impl State {
 
     /// A token for a scope (`…/.default`) or resource: Databricks', Storage's (a JWT), or ARM's.
     fn token_for(&mut self, scope_or_resource: &str, tenant: &str) -> String {
-        if scope_or_resource.starts_with(crate::databricks::RESOURCE) {
+        if scope_or_resource.starts_with(RESOURCE) {
             self.issue_databricks_token()
         } else if scope_or_resource.starts_with(STORAGE_RESOURCE) {
             storage_token(tenant)

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::Storage;
+use crate::common::Storage;
 
 /// Azurite's documented development account.
 pub const ACCOUNT: &str = "devstoreaccount1";
@@ -24,7 +24,7 @@ pub struct Azurite {
 }
 
 pub fn azurite_bin() -> PathBuf {
-    crate::repo_root().join("target").join("ci-tools").join("node_modules").join(".bin").join("azurite-blob")
+    crate::common::repo_root().join("target").join("ci-tools").join("node_modules").join(".bin").join("azurite-blob")
 }
 
 fn free_port() -> Result<u16, String> {

@@ -11,8 +11,9 @@ use std::time::Duration;
 use aml_client::jobplan::EnvPlan;
 use aml_client::process::{Cancellation, ChildSpec, Outcome};
 
-use crate::arm::State;
-use crate::databricks::{DatabricksRun, on_driver};
+use crate::databricks::on_driver;
+use crate::resources::DatabricksRun;
+use crate::state::State;
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
     state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -85,15 +86,15 @@ async fn run(state: &Arc<Mutex<State>>, run_id: i64) -> Result<(), String> {
         .collect();
     update(state, run_id, |run| run.message = "Installing libraries".into());
     let plan = EnvPlan::Packages { packages, python: None, described_by: format!("libraries of run {run_id}").into() };
-    let interpreter = match aml_local::runner::environment::ensure(&plan, &mut cancel, false, &crate::settings()).await
-    {
-        Ok(interpreter) => interpreter,
-        Err(e) => {
-            watcher.abort();
-            end(state, run_id, "INTERNAL_ERROR", None, &format!("Library installation failed: {e}"));
-            return Ok(());
-        }
-    };
+    let interpreter =
+        match aml_local::runner::environment::ensure(&plan, &mut cancel, false, &crate::common::settings()).await {
+            Ok(interpreter) => interpreter,
+            Err(e) => {
+                watcher.abort();
+                end(state, run_id, "INTERNAL_ERROR", None, &format!("Library installation failed: {e}"));
+                return Ok(());
+            }
+        };
     if cancel.requested() {
         watcher.abort();
         end(state, run_id, "TERMINATED", Some("CANCELED"), "Run cancelled.");

@@ -6,76 +6,20 @@
 //! Python runs the task's python_file with the task's PyPI libraries installed, and the
 //! script's MLflow calls come back here.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::Path;
 
 use hyper::Uri;
 use serde_json::{Value, json};
 
-use crate::arm::{Answer, State};
-use crate::schema::{Direction, Schema};
+use crate::resources::DatabricksRun;
+use crate::resources::MlflowRun;
+pub use crate::resources::{EXISTING_CLUSTER, NODE_TYPES, PAT, RESOURCE, SPARK_VERSIONS, VOLUME};
+use crate::schema::Direction;
+use crate::state::{Answer, State};
 
-/// A personal access token the emulator accepts (the secret grep looks for it).
-pub const PAT: &str = "dapi0e1f2a3b4c5d6e7f8091a2b3c4d5e6f7-2";
-/// The one all-purpose cluster that exists.
-pub const EXISTING_CLUSTER: &str = "1201-180000-emul4t0r";
-/// Node types this (Azure) workspace offers for new clusters.
-pub const NODE_TYPES: [&str; 3] = ["Standard_DS3_v2", "Standard_DS4_v2", "Standard_F4s_v2"];
-/// Runtimes offered for new clusters.
-pub const SPARK_VERSIONS: [&str; 3] = ["15.4.x-scala2.12", "15.4.x-cpu-ml-scala2.12", "16.4.x-cpu-ml-scala2.13"];
-/// The volume that exists; any other is missing.
-pub const VOLUME: &str = "/Volumes/main/default/aml_train";
-/// Databricks' Entra application: tokens for this scope are Databricks tokens.
-pub const RESOURCE: &str = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d";
 /// Folder listings are paged this small, so clients must follow next_page_token.
 const PAGE_SIZE: usize = 3;
-
-/// A one-time run and its one task.
-#[derive(Clone, Debug)]
-pub struct DatabricksRun {
-    pub run_id: i64,
-    pub task_run_id: i64,
-    pub run_name: String,
-    pub task: Value,
-    pub life_cycle: String,
-    pub result: Option<String>,
-    pub message: String,
-    pub start_ms: i64,
-    pub end_ms: Option<i64>,
-    pub logs: String,
-    pub error: Option<String>,
-    pub error_trace: Option<String>,
-    pub cancel_requested: bool,
-    pub timeout_seconds: Option<u64>,
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct MlflowRun {
-    pub experiment_id: String,
-    pub run_name: String,
-    pub status: String,
-    pub start_time: i64,
-    pub end_time: Option<i64>,
-    /// (key, value, timestamp, step) in the order logged.
-    pub metrics: Vec<(String, f64, i64, i64)>,
-    pub params: BTreeMap<String, String>,
-    pub tags: BTreeMap<String, String>,
-}
-
-pub struct Databricks {
-    pub schema: Schema,
-    /// Entra tokens issued for Databricks' resource.
-    pub tokens: BTreeSet<String>,
-    /// Stands for `/` of the driver's file system: `/Volumes/…` is `root/Volumes/…`.
-    pub root: PathBuf,
-    pub runs: BTreeMap<i64, DatabricksRun>,
-    /// Runs submitted and not yet handed to the cluster.
-    pub queued: Vec<i64>,
-    next_id: i64,
-    idempotency: BTreeMap<String, i64>,
-    pub experiments: BTreeMap<String, String>,
-    pub mlflow_runs: BTreeMap<String, MlflowRun>,
-}
 
 fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
@@ -87,38 +31,6 @@ fn error(status: u16, code: &str, message: &str) -> Answer {
 
 fn reply(body: Value) -> Answer {
     Answer::Reply { status: 200, headers: Vec::new(), body }
-}
-
-impl Databricks {
-    pub fn new(schema: Schema, root: PathBuf) -> Databricks {
-        let _ = std::fs::create_dir_all(root.join(VOLUME.trim_start_matches('/')));
-        Databricks {
-            schema,
-            tokens: BTreeSet::new(),
-            root,
-            runs: BTreeMap::new(),
-            queued: Vec::new(),
-            next_id: 1000,
-            idempotency: BTreeMap::new(),
-            experiments: BTreeMap::new(),
-            mlflow_runs: BTreeMap::new(),
-        }
-    }
-
-    /// A volume path on the driver's disk; None outside an existing volume.
-    pub fn local(&self, path: &str) -> Option<PathBuf> {
-        let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-        if parts.len() < 4 || parts[0] != "Volumes" || parts.iter().any(|p| p.is_empty() || *p == "..") {
-            return None;
-        }
-        let volume = self.root.join(parts[..4].join("/"));
-        volume.is_dir().then(|| self.root.join(parts.join("/")))
-    }
-
-    fn next(&mut self) -> i64 {
-        self.next_id += 1;
-        self.next_id
-    }
 }
 
 /// Query parameters typed as JSON (numbers and booleans as such) for the schema check.
@@ -141,7 +53,7 @@ fn typed_query(query: &BTreeMap<String, String>) -> Value {
 }
 
 fn decode_path(path: &str) -> String {
-    crate::parse_form(&format!("p={}", path.replace('+', "%2B"))).remove("p").unwrap_or_default()
+    crate::common::parse_form(&format!("p={}", path.replace('+', "%2B"))).remove("p").unwrap_or_default()
 }
 
 impl State {
@@ -171,7 +83,7 @@ impl State {
             self.violations.push(format!("{what}: not an operation of databricks-sdk"));
             return error(404, "ENDPOINT_NOT_FOUND", &format!("No API found for '{method} {path}'"));
         };
-        let query = crate::parse_form(uri.query().unwrap_or(""));
+        let query = crate::common::parse_form(uri.query().unwrap_or(""));
         let is_json = headers.get("content-type").is_some_and(|c| c.starts_with("application/json"));
         let request = if method == "POST" || (is_json && !body.is_empty()) {
             match serde_json::from_slice::<Value>(body) {
@@ -404,7 +316,7 @@ impl State {
             "run_id": run.run_id,
             "run_name": run.run_name,
             "run_type": "SUBMIT_RUN",
-            "creator_user_name": crate::CLIENT_ID,
+            "creator_user_name": crate::common::CLIENT_ID,
             "number_in_job": run.run_id,
             "state": state,
             "tasks": [task],
@@ -632,7 +544,7 @@ fn mlflow_run_json(id: &str, run: &MlflowRun) -> Value {
         "status": run.status,
         "start_time": run.start_time,
         "lifecycle_stage": "active",
-        "user_id": crate::CLIENT_ID,
+        "user_id": crate::common::CLIENT_ID,
         "artifact_uri": format!("dbfs:/databricks/mlflow-tracking/{}/{id}/artifacts", run.experiment_id),
     });
     if let Some(end) = run.end_time {

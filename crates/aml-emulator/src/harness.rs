@@ -8,8 +8,8 @@ use std::process::{Command, Output};
 use aml_client::testing::{TestWorkspace, binary};
 use serde_json::Value;
 
-use crate::Emulator;
 use crate::azurite::Azurite;
+use crate::server::Emulator;
 
 pub struct AzureTest {
     pub emulator: Emulator,
@@ -64,10 +64,10 @@ impl AzureTest {
     pub fn assert_no_secrets(&self, output: &Output) {
         let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
         let mut secrets = vec![
-            crate::CLIENT_SECRET.to_string(),
+            crate::common::CLIENT_SECRET.to_string(),
             crate::azurite::KEY.to_string(),
-            crate::FEDERATED_ASSERTION.to_string(),
-            crate::GITHUB_REQUEST_TOKEN.to_string(),
+            crate::common::FEDERATED_ASSERTION.to_string(),
+            crate::common::GITHUB_REQUEST_TOKEN.to_string(),
             "emulator-access-token".into(),
             "emulator-endpoint-token".into(),
             "emulator-storage-signature".into(),

@@ -6,19 +6,11 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use crate::arm::{Answer, State, ok};
+use crate::common::CLIENT_ID;
+use crate::resources::Run;
 use crate::schema::Direction;
-use crate::{CLIENT_ID, arm_error};
-
-/// A job's run as MLflow and run history see it.
-#[derive(Clone, Debug, Default)]
-pub struct Run {
-    pub metrics: BTreeMap<String, f64>,
-    pub params: BTreeMap<String, String>,
-    pub start_ms: Option<i64>,
-    pub end_ms: Option<i64>,
-    pub error: Option<String>,
-}
+use crate::state::arm_error;
+use crate::state::{Answer, State, ok};
 
 fn now() -> String {
     jiff::Timestamp::now().to_string()
@@ -70,7 +62,7 @@ impl State {
                     "pendingUploadType": "TemporaryBlobReference",
                     "blobReferenceForConsumption": {
                         "blobUri": blob_uri,
-                        "storageAccountArmId": format!("/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Storage/storageAccounts/{}", crate::SUBSCRIPTION, crate::RESOURCE_GROUP, storage.account),
+                        "storageAccountArmId": format!("/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Storage/storageAccounts/{}", crate::common::SUBSCRIPTION, crate::common::RESOURCE_GROUP, storage.account),
                         "credential": {"credentialType": "SAS", "sasUri": format!("{blob_uri}?{}", storage.container_sas(&container))},
                     },
                 });
@@ -268,9 +260,9 @@ impl State {
     pub(crate) fn data_plane(&mut self, method: &str, path: &str, query: &BTreeMap<String, String>) -> Answer {
         let workspace = format!(
             "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.MachineLearningServices/workspaces/{}",
-            crate::SUBSCRIPTION,
-            crate::RESOURCE_GROUP,
-            crate::WORKSPACE
+            crate::common::SUBSCRIPTION,
+            crate::common::RESOURCE_GROUP,
+            crate::common::WORKSPACE
         );
         if method == "GET"
             && let Some(rest) = path.strip_prefix(&format!("/history/v1.0{workspace}/runs/"))

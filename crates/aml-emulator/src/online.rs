@@ -7,30 +7,12 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use crate::arm::{Answer, State, ok};
+use crate::common::{CLIENT_ID, SUBSCRIPTION};
+use crate::resources::Operation;
+use crate::resources::Task;
 use crate::schema::Direction;
-use crate::{CLIENT_ID, SUBSCRIPTION, arm_error};
-
-/// A long-running operation: finished by a poll count (endpoints) or by a task (deployments).
-#[derive(Clone, Debug)]
-pub struct Operation {
-    pub status: String,
-    pub error: Option<String>,
-    /// In-progress answers still to give before a poll-finished operation succeeds.
-    pub polls_left: u32,
-    /// Finished by a task (deploy or delete), not by polling.
-    pub by_task: bool,
-    /// The endpoint whose provisioning state follows this operation.
-    pub endpoint: Option<String>,
-}
-
-/// Work the emulator's compute does outside the request that asked for it.
-#[derive(Clone, Debug)]
-pub enum Task {
-    Deploy { endpoint: String, deployment: String, operation: String },
-    DeleteDeployment { endpoint: String, deployment: String, operation: String },
-    DeleteEndpoint { endpoint: String, operation: String },
-}
+use crate::state::arm_error;
+use crate::state::{Answer, State, ok};
 
 fn system_data() -> Value {
     let now = jiff::Timestamp::now().to_string();
@@ -180,7 +162,7 @@ impl State {
                     stored.as_object_mut()?.remove("kind");
                 }
                 if existed.is_none() {
-                    let keys = [crate::random_token(), crate::random_token()];
+                    let keys = [crate::common::random_token(), crate::common::random_token()];
                     self.endpoint_keys.insert(name.to_string(), keys);
                 }
                 self.endpoints.insert(name.to_string(), stored.clone());
@@ -212,7 +194,7 @@ impl State {
                 if !self.endpoints.contains_key(*name) {
                     return Some(arm_error(404, "UserError", &format!("Could not find online endpoint {name}")));
                 }
-                let token = format!("emulator-endpoint-token-{}", crate::random_token());
+                let token = format!("emulator-endpoint-token-{}", crate::common::random_token());
                 self.endpoint_tokens.insert(token.clone(), name.to_string());
                 let now = jiff::Timestamp::now().as_second();
                 self.respond(what, "EndpointAuthToken", 200, json!({"accessToken": token, "tokenType": "Bearer", "expiryTimeUtc": now + 3600, "refreshAfterTimeUtc": now + 1800}))
@@ -342,8 +324,9 @@ impl State {
     fn local_log(&self, endpoint: &str, deployment: &str, tail: usize) -> String {
         let location = format!("local:{}", self.local_workspace.display());
         let (endpoint_name, deployment_name) = (endpoint.to_string(), deployment.to_string());
-        let read = crate::blocking(move || async move {
-            let ws = aml_client::Workspace::open(&location, aml_client::Access::Existing, &crate::settings()).await?;
+        let read = crate::common::blocking(move || async move {
+            let ws = aml_client::Workspace::open(&location, aml_client::Access::Existing, &crate::common::settings())
+                .await?;
             ws.deployment_log(&endpoint_name, &deployment_name, Some(tail)).await
         })
         .and_then(|answer| answer.map_err(|e| e.to_string()));

@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::Storage;
-use crate::arm::State;
 use crate::azurite::ARTIFACT_CONTAINER;
-use crate::online::Task;
+use crate::common::Storage;
+use crate::resources::Task;
+use crate::state::State;
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
     state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -180,9 +180,9 @@ fn run(state: &Arc<Mutex<State>>, compute: &Path, job: &str) -> Result<(), Strin
     let mut state = lock(state);
     let workspace = format!(
         "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.MachineLearningServices/workspaces/{}",
-        crate::SUBSCRIPTION,
-        crate::RESOURCE_GROUP,
-        crate::WORKSPACE
+        crate::common::SUBSCRIPTION,
+        crate::common::RESOURCE_GROUP,
+        crate::common::WORKSPACE
     );
     for (child, step) in children {
         let node = step["step"].as_str().unwrap_or_default();
@@ -201,10 +201,10 @@ fn run(state: &Arc<Mutex<State>>, compute: &Path, job: &str) -> Result<(), Strin
                 "inputs": {},
                 "outputs": {"default": {"jobOutputType": "uri_folder", "mode": "ReadWriteMount", "uri": format!("azureml://datastores/workspaceartifactstore/paths/ExperimentRun/dcid.{child}/")}},
             },
-            "systemData": {"createdAt": jiff::Timestamp::now().to_string(), "createdBy": crate::CLIENT_ID, "createdByType": "Application"},
+            "systemData": {"createdAt": jiff::Timestamp::now().to_string(), "createdBy": crate::common::CLIENT_ID, "createdByType": "Application"},
         });
         state.jobs.insert(child.clone(), resource);
-        let run = crate::jobs::Run {
+        let run = crate::resources::Run {
             metrics: serde_json::from_value(step["metrics"].clone()).unwrap_or_default(),
             start_ms: Some(now_ms()),
             end_ms: Some(now_ms()),
@@ -526,9 +526,10 @@ fn deploy(state: &Arc<Mutex<State>>, tools: &Path, endpoint: &str, deployment: &
     local_deploy_tool(state, tools, &["apply", "-f", "deployment.yml", "--quiet"], Some(work.path()))?;
     let local = lock(state).local_workspace.clone();
     let name = endpoint.to_string();
-    let access = crate::blocking(move || async move {
+    let access = crate::common::blocking(move || async move {
         let location = format!("local:{}", local.display());
-        let mut ws = aml_client::Workspace::open(&location, aml_client::Access::Existing, &crate::settings()).await?;
+        let mut ws =
+            aml_client::Workspace::open(&location, aml_client::Access::Existing, &crate::common::settings()).await?;
         ws.endpoint_access(&name).await
     })?
     .map_err(|e| e.to_string())?;

@@ -12,13 +12,14 @@ use aml_core::approvals::{ApprovalRequest, ApprovalState, AuditEntry, Decided, N
 use aml_core::error::{Error, Result};
 
 fn insert(tx: &rusqlite::Transaction, new: &NewAuditEntry) -> Result<AuditEntry> {
-    let id: i64 = tx.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM audit", [], |r| r.get(0)).map_err(crate::sql)?;
+    let id: i64 =
+        tx.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM audit", [], |r| r.get(0)).map_err(crate::registry::sql)?;
     let entry = new.stamp(id);
     tx.execute(
         "INSERT INTO audit (id, kind, model, job, request, record) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![entry.id, entry.kind, entry.model, entry.job, entry.request, json(&entry)?],
     )
-    .map_err(crate::sql)?;
+    .map_err(crate::registry::sql)?;
     Ok(entry)
 }
 
@@ -38,10 +39,10 @@ fn decode<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T> {
 impl Registry {
     /// Append an entry and set `tags` on its model version, in one transaction.
     pub fn record_audit(&mut self, new: &NewAuditEntry, tags: &BTreeMap<String, String>) -> Result<AuditEntry> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(crate::sql)?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(crate::registry::sql)?;
         let entry = insert(&tx, new)?;
         tag_model(&tx, new.model.as_deref(), tags)?;
-        tx.commit().map_err(crate::sql)?;
+        tx.commit().map_err(crate::registry::sql)?;
         Ok(entry)
     }
 
@@ -50,17 +51,17 @@ impl Registry {
         let mut statement = self
             .conn
             .prepare("SELECT record FROM audit WHERE model = ?1 OR job = ?2 ORDER BY id")
-            .map_err(crate::sql)?;
-        let rows = statement.query_map(params![model, job], |r| r.get::<_, String>(0)).map_err(crate::sql)?;
-        rows.map(|text| decode(&text.map_err(crate::sql)?, "audit entry")).collect()
+            .map_err(crate::registry::sql)?;
+        let rows = statement.query_map(params![model, job], |r| r.get::<_, String>(0)).map_err(crate::registry::sql)?;
+        rows.map(|text| decode(&text.map_err(crate::registry::sql)?, "audit entry")).collect()
     }
 
     pub fn insert_approval(&mut self, request: &ApprovalRequest, audit: &NewAuditEntry) -> Result<()> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(crate::sql)?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(crate::registry::sql)?;
         tx.execute("INSERT INTO approval_requests (id, record) VALUES (?1, ?2)", params![request.id, json(request)?])
-            .map_err(crate::sql)?;
+            .map_err(crate::registry::sql)?;
         insert(&tx, audit)?;
-        tx.commit().map_err(crate::sql)?;
+        tx.commit().map_err(crate::registry::sql)?;
         Ok(())
     }
 
@@ -69,16 +70,18 @@ impl Registry {
             .conn
             .query_row("SELECT record FROM approval_requests WHERE id = ?1", [id], |r| r.get(0))
             .optional()
-            .map_err(crate::sql)?;
+            .map_err(crate::registry::sql)?;
         text.map(|t| decode(&t, "approval request")).transpose()
     }
 
     /// The newest requests first.
     pub fn approvals(&self) -> Result<Vec<ApprovalRequest>> {
-        let mut statement =
-            self.conn.prepare("SELECT record FROM approval_requests ORDER BY rowid DESC").map_err(crate::sql)?;
-        let rows = statement.query_map([], |r| r.get::<_, String>(0)).map_err(crate::sql)?;
-        rows.map(|text| decode(&text.map_err(crate::sql)?, "approval request")).collect()
+        let mut statement = self
+            .conn
+            .prepare("SELECT record FROM approval_requests ORDER BY rowid DESC")
+            .map_err(crate::registry::sql)?;
+        let rows = statement.query_map([], |r| r.get::<_, String>(0)).map_err(crate::registry::sql)?;
+        rows.map(|text| decode(&text.map_err(crate::registry::sql)?, "approval request")).collect()
     }
 
     /// Move a pending request to `state`, with its audit entry and tags, if it is still
@@ -92,11 +95,11 @@ impl Registry {
         audit: &NewAuditEntry,
         tags: &BTreeMap<String, String>,
     ) -> Result<Decided> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(crate::sql)?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(crate::registry::sql)?;
         let text: String = tx
             .query_row("SELECT record FROM approval_requests WHERE id = ?1", [id], |r| r.get(0))
             .optional()
-            .map_err(crate::sql)?
+            .map_err(crate::registry::sql)?
             .ok_or_else(|| {
                 Error::usage(
                     format!("no approval request `{id}` in this workspace"),
@@ -109,10 +112,10 @@ impl Registry {
         }
         request.close(state, by, comment);
         tx.execute("UPDATE approval_requests SET record = ?2 WHERE id = ?1", params![id, json(&request)?])
-            .map_err(crate::sql)?;
+            .map_err(crate::registry::sql)?;
         insert(&tx, audit)?;
         tag_model(&tx, Some(&request.model), tags)?;
-        tx.commit().map_err(crate::sql)?;
+        tx.commit().map_err(crate::registry::sql)?;
         Ok(Decided { request, won: true })
     }
 }

@@ -349,8 +349,3 @@ fn refresh_abandoned(mut job: Job) -> Job {
     }
     job
 }
-
-/// The registry's SQLite failing is a storage failure of the workspace.
-pub(crate) fn sql(e: rusqlite::Error) -> Error {
-    Error::storage("the workspace registry (SQLite) failed", e)
-}

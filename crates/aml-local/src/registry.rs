@@ -14,6 +14,11 @@ use aml_core::jobs::{Job, JobStatus};
 use aml_core::model::{ModelVersion, NewModelVersion, Registered, VersionSelector};
 use aml_core::tree::Manifest;
 
+/// The registry's SQLite failing is a storage failure of the workspace.
+pub fn sql(e: rusqlite::Error) -> Error {
+    Error::storage("the workspace registry (SQLite) failed", e)
+}
+
 /// Migrations, in order; `PRAGMA user_version` counts how many a database has had.
 /// Append only: a workspace made by an older build is brought up to date when opened.
 const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
@@ -120,7 +125,7 @@ const MODEL_COLUMNS: &str = "name, version, digest, type, description, source, s
 
 impl Registry {
     pub fn open(path: &Path) -> Result<Self> {
-        let mut conn = Connection::open(path).map_err(crate::sql)?;
+        let mut conn = Connection::open(path).map_err(sql)?;
         // The registry holds endpoint keys: owner only. SQLite gives its WAL and shared-memory
         // files the database's mode. Best effort: a reader that does not own the file keeps it.
         {
@@ -128,7 +133,7 @@ impl Registry {
             let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
         }
         // Eight CI jobs registering at once wait for each other rather than fail.
-        conn.busy_timeout(Duration::from_secs(60)).map_err(crate::sql)?;
+        conn.busy_timeout(Duration::from_secs(60)).map_err(sql)?;
         // SQLite does not always call the busy handler while a fresh database switches to WAL
         // and gets its schema (measured: 3 of 40 races of eight processes failed), so that
         // one-time set-up retries by itself.
@@ -149,7 +154,7 @@ impl Registry {
             }
             Ok(())
         })
-        .map_err(crate::sql)?;
+        .map_err(sql)?;
         Ok(Registry { conn })
     }
 
@@ -162,7 +167,7 @@ impl Registry {
                 params![name, digest.to_string()],
                 model_from_row,
             )
-            .optional().map_err(crate::sql)
+            .optional().map_err(sql)
     }
 
     /// Whether any version of `name` has this total size and file count: identical content
@@ -176,7 +181,7 @@ impl Registry {
                 |_| Ok(()),
             )
             .optional()
-            .map_err(crate::sql)?
+            .map_err(sql)?
             .is_some())
     }
 
@@ -188,7 +193,7 @@ impl Registry {
         now: &str,
     ) -> Result<Registered> {
         let digest = manifest.digest();
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(crate::sql)?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
         if !new.force_new {
             let existing = tx
                 .query_row(
@@ -196,7 +201,7 @@ impl Registry {
                     params![new.name, digest.to_string()],
                     model_from_row,
                 )
-                .optional().map_err(crate::sql)?;
+                .optional().map_err(sql)?;
             if let Some(version) = existing {
                 return Ok(Registered { version, reused: true });
             }
@@ -205,7 +210,7 @@ impl Registry {
             .query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM model_versions WHERE name = ?1", [&new.name], |r| {
                 r.get(0)
             })
-            .map_err(crate::sql)?;
+            .map_err(sql)?;
         let version = new.version.clone().unwrap_or_else(|| seq.to_string());
         let taken: bool = tx
             .query_row(
@@ -214,7 +219,7 @@ impl Registry {
                 |_| Ok(()),
             )
             .optional()
-            .map_err(crate::sql)?
+            .map_err(sql)?
             .is_some();
         if taken {
             return Err(Error::usage(
@@ -260,14 +265,14 @@ impl Registry {
                 record.created_at,
                 record.created_by,
             ],
-        ).map_err(crate::sql)?;
+        ).map_err(sql)?;
         tx.execute(
             "INSERT INTO models (name, latest_seq, version_count) VALUES (?1, ?2, 1)
              ON CONFLICT (name) DO UPDATE SET latest_seq = excluded.latest_seq, version_count = version_count + 1",
             params![record.name, seq],
         )
-        .map_err(crate::sql)?;
-        tx.commit().map_err(crate::sql)?;
+        .map_err(sql)?;
+        tx.commit().map_err(sql)?;
         Ok(Registered { version: record, reused: false })
     }
 
@@ -281,7 +286,7 @@ impl Registry {
                     model_from_row,
                 )
                 .optional()
-                .map_err(crate::sql)?),
+                .map_err(sql)?),
             VersionSelector::Latest => Ok(self
                 .conn
                 .query_row(
@@ -290,17 +295,17 @@ impl Registry {
                     model_from_row,
                 )
                 .optional()
-                .map_err(crate::sql)?),
+                .map_err(sql)?),
             VersionSelector::Tag { key, value } => {
                 let path = format!("$.\"{}\"", key.replace('"', "\\\""));
                 let mut stmt = self.conn.prepare(&format!(
                     "SELECT {MODEL_COLUMNS} FROM model_versions WHERE name = ?1 AND json_extract(tags, ?2) = ?3 ORDER BY seq DESC"
-                )).map_err(crate::sql)?;
+                )).map_err(sql)?;
                 let found: Vec<ModelVersion> = stmt
                     .query_map(params![name, path, value], model_from_row)
-                    .map_err(crate::sql)?
+                    .map_err(sql)?
                     .collect::<rusqlite::Result<_>>()
-                    .map_err(crate::sql)?;
+                    .map_err(sql)?;
                 match found.len() {
                     0 => Ok(None),
                     1 => Ok(found.into_iter().next()),
@@ -325,18 +330,18 @@ impl Registry {
             .conn
             .query_row("SELECT version_count FROM models WHERE name = ?1", [name], |r| r.get(0))
             .optional()
-            .map_err(crate::sql)?
+            .map_err(sql)?
             .unwrap_or(0);
         let limit = limit.map(|l| l as i64).unwrap_or(-1);
         let mut stmt = self
             .conn
             .prepare(&format!("SELECT {MODEL_COLUMNS} FROM model_versions WHERE name = ?1 ORDER BY seq DESC LIMIT ?2"))
-            .map_err(crate::sql)?;
+            .map_err(sql)?;
         let versions = stmt
             .query_map(params![name, limit], model_from_row)
-            .map_err(crate::sql)?
+            .map_err(sql)?
             .collect::<rusqlite::Result<_>>()
-            .map_err(crate::sql)?;
+            .map_err(sql)?;
         Ok((versions, total as u64))
     }
 
@@ -345,8 +350,8 @@ impl Registry {
         let columns = MODEL_COLUMNS.split(", ").map(|c| format!("v.{c}")).collect::<Vec<_>>().join(", ");
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {columns} FROM models m JOIN model_versions v ON v.name = m.name AND v.seq = m.latest_seq ORDER BY m.name"
-        )).map_err(crate::sql)?;
-        stmt.query_map([], model_from_row).map_err(crate::sql)?.collect::<rusqlite::Result<_>>().map_err(crate::sql)
+        )).map_err(sql)?;
+        stmt.query_map([], model_from_row).map_err(sql)?.collect::<rusqlite::Result<_>>().map_err(sql)
     }
 
     pub fn manifest(&self, name: &str, version: &str) -> Result<Manifest> {
@@ -357,7 +362,7 @@ impl Registry {
                 params![name, version],
                 |r| r.get(0),
             )
-            .map_err(crate::sql)?;
+            .map_err(sql)?;
         serde_json::from_str(&text)
             .map_err(|e| Error::storage(format!("the manifest of {name}:{version} is unreadable"), e))
     }
@@ -370,23 +375,23 @@ impl Registry {
         set: &BTreeMap<String, String>,
         remove: &[String],
     ) -> Result<ModelVersion> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(crate::sql)?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
         change_tags(&tx, name, version, set, remove)?;
-        tx.commit().map_err(crate::sql)?;
+        tx.commit().map_err(sql)?;
         self.model_version(name, &VersionSelector::Exact(version.to_string()))?
             .ok_or_else(|| Error::service(format!("{name}:{version} vanished while being tagged"), None))
     }
 
     /// Set properties on a version (an image built from it, say), keeping the others.
     pub fn update_properties(&mut self, name: &str, version: &str, set: &BTreeMap<String, String>) -> Result<()> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(crate::sql)?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
         let text: String = tx
             .query_row(
                 "SELECT properties FROM model_versions WHERE name = ?1 AND version = ?2",
                 params![name, version],
                 |r| r.get(0),
             )
-            .map_err(crate::sql)?;
+            .map_err(sql)?;
         let mut properties: BTreeMap<String, String> =
             serde_json::from_str(&text).map_err(|e| Error::storage("stored properties are unreadable", e))?;
         properties.extend(set.clone());
@@ -394,19 +399,19 @@ impl Registry {
             "UPDATE model_versions SET properties = ?3 WHERE name = ?1 AND version = ?2",
             params![name, version, json(&properties)?],
         )
-        .map_err(crate::sql)?;
-        tx.commit().map_err(crate::sql)?;
+        .map_err(sql)?;
+        tx.commit().map_err(sql)?;
         Ok(())
     }
 
     // Jobs.
 
     pub fn insert_job(&mut self, job: &Job) -> Result<()> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(crate::sql)?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
         let exists = tx
             .query_row("SELECT 1 FROM jobs WHERE name = ?1", [&job.name], |_| Ok(()))
             .optional()
-            .map_err(crate::sql)?
+            .map_err(sql)?
             .is_some();
         if exists {
             return Err(Error::usage(
@@ -415,13 +420,13 @@ impl Registry {
             ));
         }
         let seq: i64 =
-            tx.query_row("SELECT COALESCE(MAX(created_seq), 0) + 1 FROM jobs", [], |r| r.get(0)).map_err(crate::sql)?;
+            tx.query_row("SELECT COALESCE(MAX(created_seq), 0) + 1 FROM jobs", [], |r| r.get(0)).map_err(sql)?;
         tx.execute(
             "INSERT INTO jobs (name, record, status, parent, created_seq) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![job.name, json(job)?, job.status.as_str(), job.parent, seq],
         )
-        .map_err(crate::sql)?;
-        tx.commit().map_err(crate::sql)?;
+        .map_err(sql)?;
+        tx.commit().map_err(sql)?;
         Ok(())
     }
 
@@ -431,7 +436,7 @@ impl Registry {
                 "UPDATE jobs SET record = ?2, status = ?3 WHERE name = ?1",
                 params![job.name, json(job)?, job.status.as_str()],
             )
-            .map_err(crate::sql)?;
+            .map_err(sql)?;
         Ok(())
     }
 
@@ -440,7 +445,7 @@ impl Registry {
             .conn
             .query_row("SELECT record FROM jobs WHERE name = ?1", [name], |r| r.get(0))
             .optional()
-            .map_err(crate::sql)?;
+            .map_err(sql)?;
         text.map(|t| {
             serde_json::from_str(&t).map_err(|e| Error::storage(format!("the record of job `{name}` is unreadable"), e))
         })
@@ -449,12 +454,9 @@ impl Registry {
 
     pub fn children(&self, parent: &str) -> Result<Vec<Job>> {
         let mut stmt =
-            self.conn.prepare("SELECT record FROM jobs WHERE parent = ?1 ORDER BY created_seq").map_err(crate::sql)?;
-        let rows: Vec<String> = stmt
-            .query_map([parent], |r| r.get(0))
-            .map_err(crate::sql)?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(crate::sql)?;
+            self.conn.prepare("SELECT record FROM jobs WHERE parent = ?1 ORDER BY created_seq").map_err(sql)?;
+        let rows: Vec<String> =
+            stmt.query_map([parent], |r| r.get(0)).map_err(sql)?.collect::<rusqlite::Result<_>>().map_err(sql)?;
         rows.iter()
             .map(|t| serde_json::from_str(t).map_err(|e| Error::storage("a job record is unreadable", e)))
             .collect()
@@ -465,8 +467,8 @@ impl Registry {
         let mut stmt = self
             .conn
             .prepare("SELECT name FROM jobs WHERE parent IS NULL ORDER BY created_seq DESC LIMIT ?1")
-            .map_err(crate::sql)?;
-        stmt.query_map([limit], |r| r.get(0)).map_err(crate::sql)?.collect::<rusqlite::Result<_>>().map_err(crate::sql)
+            .map_err(sql)?;
+        stmt.query_map([limit], |r| r.get(0)).map_err(sql)?.collect::<rusqlite::Result<_>>().map_err(sql)
     }
 
     pub fn log_metric(&self, job: &str, key: &str, value: f64, step: i64, timestamp: i64) -> Result<()> {
@@ -475,7 +477,7 @@ impl Registry {
                 "INSERT INTO job_metrics (job, key, value, step, timestamp) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![job, key, value, step, timestamp],
             )
-            .map_err(crate::sql)?;
+            .map_err(sql)?;
         Ok(())
     }
 
@@ -485,14 +487,14 @@ impl Registry {
                 "INSERT OR REPLACE INTO job_params (job, key, value) VALUES (?1, ?2, ?3)",
                 params![job, key, value],
             )
-            .map_err(crate::sql)?;
+            .map_err(sql)?;
         Ok(())
     }
 
     pub fn set_job_tag(&self, job: &str, key: &str, value: &str) -> Result<()> {
         self.conn
             .execute("INSERT OR REPLACE INTO job_tags (job, key, value) VALUES (?1, ?2, ?3)", params![job, key, value])
-            .map_err(crate::sql)?;
+            .map_err(sql)?;
         Ok(())
     }
 
@@ -500,9 +502,9 @@ impl Registry {
     pub fn latest_metrics(&self, job: &str) -> Result<BTreeMap<String, f64>> {
         let mut stmt = self.conn.prepare(
             "SELECT key, value FROM job_metrics WHERE id IN (SELECT MAX(id) FROM job_metrics WHERE job = ?1 GROUP BY key)",
-        ).map_err(crate::sql)?;
-        let rows = stmt.query_map([job], |r| Ok((r.get::<_, String>(0)?, r.get::<_, f64>(1)?))).map_err(crate::sql)?;
-        rows.collect::<rusqlite::Result<_>>().map_err(crate::sql)
+        ).map_err(sql)?;
+        let rows = stmt.query_map([job], |r| Ok((r.get::<_, String>(0)?, r.get::<_, f64>(1)?))).map_err(sql)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(sql)
     }
 
     /// Every logged value of one metric, oldest first: (step, timestamp ms, value).
@@ -510,23 +512,21 @@ impl Registry {
         let mut stmt = self
             .conn
             .prepare("SELECT step, timestamp, value FROM job_metrics WHERE job = ?1 AND key = ?2 ORDER BY id")
-            .map_err(crate::sql)?;
-        let rows = stmt.query_map(params![job, key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).map_err(crate::sql)?;
-        rows.collect::<rusqlite::Result<_>>().map_err(crate::sql)
+            .map_err(sql)?;
+        let rows = stmt.query_map(params![job, key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).map_err(sql)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(sql)
     }
 
     pub fn params(&self, job: &str) -> Result<BTreeMap<String, String>> {
-        let mut stmt = self.conn.prepare("SELECT key, value FROM job_params WHERE job = ?1").map_err(crate::sql)?;
-        let rows =
-            stmt.query_map([job], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(crate::sql)?;
-        rows.collect::<rusqlite::Result<_>>().map_err(crate::sql)
+        let mut stmt = self.conn.prepare("SELECT key, value FROM job_params WHERE job = ?1").map_err(sql)?;
+        let rows = stmt.query_map([job], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(sql)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(sql)
     }
 
     pub fn job_tags(&self, job: &str) -> Result<BTreeMap<String, String>> {
-        let mut stmt = self.conn.prepare("SELECT key, value FROM job_tags WHERE job = ?1").map_err(crate::sql)?;
-        let rows =
-            stmt.query_map([job], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(crate::sql)?;
-        rows.collect::<rusqlite::Result<_>>().map_err(crate::sql)
+        let mut stmt = self.conn.prepare("SELECT key, value FROM job_tags WHERE job = ?1").map_err(sql)?;
+        let rows = stmt.query_map([job], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(sql)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(sql)
     }
 
     // Online endpoints.
@@ -537,12 +537,12 @@ impl Registry {
                 Ok((r.get(0)?, r.get(1)?))
             })
             .optional()
-            .map_err(crate::sql)
+            .map_err(sql)
     }
 
     pub fn endpoint_names(&self) -> Result<Vec<String>> {
-        let mut stmt = self.conn.prepare("SELECT name FROM endpoints ORDER BY name").map_err(crate::sql)?;
-        stmt.query_map([], |r| r.get(0)).map_err(crate::sql)?.collect::<rusqlite::Result<_>>().map_err(crate::sql)
+        let mut stmt = self.conn.prepare("SELECT name FROM endpoints ORDER BY name").map_err(sql)?;
+        stmt.query_map([], |r| r.get(0)).map_err(sql)?.collect::<rusqlite::Result<_>>().map_err(sql)
     }
 
     /// Store an endpoint's record; a new generation tells its router to reload.
@@ -555,17 +555,17 @@ impl Registry {
                 params![name, record],
                 |r| r.get(0),
             )
-            .map_err(crate::sql)
+            .map_err(sql)
     }
 
     /// Change an endpoint's record inside one transaction, so that a CLI command and the
     /// router changing it at once do not lose each other's change. Returns the new generation.
     pub fn modify_endpoint(&mut self, name: &str, change: impl FnOnce(&str) -> Result<String>) -> Result<i64> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(crate::sql)?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
         let current: String = tx
             .query_row("SELECT record FROM endpoints WHERE name = ?1", [name], |r| r.get(0))
             .optional()
-            .map_err(crate::sql)?
+            .map_err(sql)?
             .ok_or_else(|| {
                 Error::usage(
                     format!("no endpoint named `{name}` in this workspace"),
@@ -579,8 +579,8 @@ impl Registry {
                 params![name, updated],
                 |r| r.get(0),
             )
-            .map_err(crate::sql)?;
-        tx.commit().map_err(crate::sql)?;
+            .map_err(sql)?;
+        tx.commit().map_err(sql)?;
         Ok(generation)
     }
 
@@ -591,7 +591,7 @@ impl Registry {
         name: &str,
         change: impl FnOnce(&str) -> Result<String>,
     ) -> Result<()> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(crate::sql)?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
         let current: String = tx
             .query_row(
                 "SELECT record FROM deployments WHERE endpoint = ?1 AND name = ?2",
@@ -599,7 +599,7 @@ impl Registry {
                 |r| r.get(0),
             )
             .optional()
-            .map_err(crate::sql)?
+            .map_err(sql)?
             .ok_or_else(|| {
                 Error::usage(
                     format!("endpoint `{endpoint}` has no deployment `{name}`"),
@@ -611,10 +611,9 @@ impl Registry {
             "UPDATE deployments SET record = ?3 WHERE endpoint = ?1 AND name = ?2",
             params![endpoint, name, updated],
         )
-        .map_err(crate::sql)?;
-        tx.execute("UPDATE endpoints SET generation = generation + 1 WHERE name = ?1", [endpoint])
-            .map_err(crate::sql)?;
-        tx.commit().map_err(crate::sql)?;
+        .map_err(sql)?;
+        tx.execute("UPDATE endpoints SET generation = generation + 1 WHERE name = ?1", [endpoint]).map_err(sql)?;
+        tx.commit().map_err(sql)?;
         Ok(())
     }
 
@@ -622,18 +621,13 @@ impl Registry {
         self.conn
             .query_row("SELECT generation FROM endpoints WHERE name = ?1", [name], |r| r.get(0))
             .optional()
-            .map_err(crate::sql)
+            .map_err(sql)
     }
 
     pub fn deployments(&self, endpoint: &str) -> Result<Vec<String>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT record FROM deployments WHERE endpoint = ?1 ORDER BY name")
-            .map_err(crate::sql)?;
-        stmt.query_map([endpoint], |r| r.get(0))
-            .map_err(crate::sql)?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(crate::sql)
+        let mut stmt =
+            self.conn.prepare("SELECT record FROM deployments WHERE endpoint = ?1 ORDER BY name").map_err(sql)?;
+        stmt.query_map([endpoint], |r| r.get(0)).map_err(sql)?.collect::<rusqlite::Result<_>>().map_err(sql)
     }
 
     pub fn put_deployment(&self, endpoint: &str, name: &str, record: &str) -> Result<()> {
@@ -643,29 +637,29 @@ impl Registry {
              ON CONFLICT (endpoint, name) DO UPDATE SET record = excluded.record",
                 params![endpoint, name, record],
             )
-            .map_err(crate::sql)?;
+            .map_err(sql)?;
         // Deployments changing (a port, a state) is a reason for the router to reload.
         self.conn
             .execute("UPDATE endpoints SET generation = generation + 1 WHERE name = ?1", [endpoint])
-            .map_err(crate::sql)?;
+            .map_err(sql)?;
         Ok(())
     }
 
     pub fn delete_deployment(&self, endpoint: &str, name: &str) -> Result<()> {
         self.conn
             .execute("DELETE FROM deployments WHERE endpoint = ?1 AND name = ?2", params![endpoint, name])
-            .map_err(crate::sql)?;
+            .map_err(sql)?;
         self.conn
             .execute("UPDATE endpoints SET generation = generation + 1 WHERE name = ?1", [endpoint])
-            .map_err(crate::sql)?;
+            .map_err(sql)?;
         Ok(())
     }
 
     pub fn delete_endpoint(&self, name: &str) -> Result<()> {
-        let tx = self.conn.unchecked_transaction().map_err(crate::sql)?;
-        tx.execute("DELETE FROM deployments WHERE endpoint = ?1", [name]).map_err(crate::sql)?;
-        tx.execute("DELETE FROM endpoints WHERE name = ?1", [name]).map_err(crate::sql)?;
-        tx.commit().map_err(crate::sql)?;
+        let tx = self.conn.unchecked_transaction().map_err(sql)?;
+        tx.execute("DELETE FROM deployments WHERE endpoint = ?1", [name]).map_err(sql)?;
+        tx.execute("DELETE FROM endpoints WHERE name = ?1", [name]).map_err(sql)?;
+        tx.commit().map_err(sql)?;
         Ok(())
     }
 
@@ -704,7 +698,7 @@ pub(super) fn change_tags(
         .query_row("SELECT tags FROM model_versions WHERE name = ?1 AND version = ?2", params![name, version], |r| {
             r.get(0)
         })
-        .map_err(crate::sql)?;
+        .map_err(sql)?;
     let mut tags: BTreeMap<String, String> =
         serde_json::from_str(&tags).map_err(|e| Error::storage("stored tags are unreadable", e))?;
     for key in remove {
@@ -715,7 +709,7 @@ pub(super) fn change_tags(
         "UPDATE model_versions SET tags = ?3 WHERE name = ?1 AND version = ?2",
         params![name, version, json(&tags)?],
     )
-    .map_err(crate::sql)?;
+    .map_err(sql)?;
     Ok(())
 }
 
@@ -760,7 +754,7 @@ pub fn parse_status(text: &str) -> Result<JobStatus> {
 impl Registry {
     /// For connections that write many small rows (metrics): no fsync per commit.
     pub fn relax_durability(&self) -> Result<()> {
-        self.conn.pragma_update(None, "synchronous", "NORMAL").map_err(crate::sql)?;
+        self.conn.pragma_update(None, "synchronous", "NORMAL").map_err(sql)?;
         Ok(())
     }
 }

@@ -8,10 +8,10 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::process::{Cancellation, ChildSpec, Outcome, run_child, tail};
 use aml_core::digest::Digest;
 use aml_core::error::{Error, IoContext, Result};
 use aml_core::jobplan::EnvPlan;
+use aml_core::process::{Cancellation, ChildSpec, Outcome, run_child, tail};
 use aml_core::settings::{EnvVars, Settings};
 
 /// The interpreter a step runs with.

@@ -1,0 +1,160 @@
+//! What the emulator's parts share and nothing else: the names it answers to (subscription,
+//! workspace, identities and their secrets), its storage account, where its schemas are,
+//! and small helpers. It imports none of the emulator's other modules.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+pub const SUBSCRIPTION: &str = "00000000-0000-0000-0000-00000000aaaa";
+
+pub const RESOURCE_GROUP: &str = "rg-mlops";
+
+pub const WORKSPACE: &str = "mlw-test";
+
+pub const TENANT: &str = "11111111-2222-3333-4444-555555555555";
+
+pub const CLIENT_ID: &str = "66666666-7777-8888-9999-000000000000";
+
+/// Test credentials: the secret-grep tests look for these in every output.
+pub const CLIENT_SECRET: &str = "emulator-client-secret-Zq8~xR2";
+
+pub const FEDERATED_ASSERTION: &str = "eyJhbGciOiJSUzI1NiJ9.federated-assertion.sig";
+
+pub const IDENTITY_HEADER: &str = "emulator-identity-header";
+
+pub const GITHUB_REQUEST_TOKEN: &str = "emulator-github-request-token";
+
+/// The container registry's name: a `*.localhost` host (RFC 6761) the clients resolve to
+/// the emulator, so it is reached as a remote registry is, over TLS with tokens.
+pub const ACR_HOST: &str = "mlopsacr.azurecr.localhost";
+
+/// Where the blob datastore points.
+#[derive(Clone)]
+pub struct Storage {
+    pub account: String,
+    pub key: String,
+    pub container: String,
+    /// `host:port` after `<account>.blob.` (production-style URL on *.localhost).
+    pub endpoint: String,
+    /// For storage served over https with OAuth (an identity-based datastore): the
+    /// certificate it presents, which this process's own clients trust.
+    pub ca: Option<PathBuf>,
+}
+
+impl Storage {
+    pub fn scheme(&self) -> &'static str {
+        if self.ca.is_some() { "https" } else { "http" }
+    }
+
+    pub fn url(&self, container: &str) -> String {
+        format!("{}://{}.blob.{}/{container}", self.scheme(), self.account, self.endpoint)
+    }
+
+    /// A client for one of the account's containers, with the account key.
+    pub fn container(&self, container: &str) -> Result<aml_azure::blob::Container, String> {
+        use aml_azure::blob::{Container, StorageAuth};
+
+        let options = aml_http::transport::TransportOptions::service(std::time::Duration::from_secs(30));
+        let transport = match &self.ca {
+            None => aml_http::transport::transport(options).map_err(|e| e.to_string())?,
+            // The tools trust it through SSL_CERT_FILE; the test process is given it here.
+            Some(ca) => {
+                let pem = std::fs::read(ca).map_err(|e| format!("{}: {e}", ca.display()))?;
+                aml_http::transport::transport_trusting(options, &pem).map_err(|e| e.to_string())?
+            }
+        };
+        let blob_options = aml_azure::blob::BlobOptions::from_settings(&settings());
+        Container::new(
+            &self.account,
+            &self.url(container),
+            StorageAuth::AccountKey(self.key.clone().into()),
+            &transport,
+            blob_options,
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    /// A service SAS (signed version 2019-12-12) over a whole container: read, add, create,
+    /// write and list for a day, as `startPendingUpload` hands one out.
+    pub fn container_sas(&self, container: &str) -> String {
+        use base64::Engine as _;
+        use hmac::{KeyInit, Mac};
+        let engine = base64::engine::general_purpose::STANDARD;
+        let expiry = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() + 86_400)
+            .map(|t| t.to_string())
+            .unwrap_or_default();
+        let (permissions, version, resource) = ("racwl", "2019-12-12", "c");
+        let to_sign = format!(
+            "{permissions}\n\n{expiry}\n/blob/{}/{container}\n\n\n\n{version}\n{resource}\n\n\n\n\n\n",
+            self.account
+        );
+        let key = engine.decode(&self.key).unwrap_or_default();
+        let signature = match hmac::Hmac::<sha2::Sha256>::new_from_slice(&key) {
+            Ok(mut mac) => {
+                mac.update(to_sign.as_bytes());
+                engine.encode(mac.finalize().into_bytes())
+            }
+            Err(_) => String::new(),
+        };
+        format!(
+            "sv={version}&sr={resource}&sp={permissions}&se={}&sig={}",
+            aml_http::url::encode_component(&expiry),
+            aml_http::url::encode_component(&signature)
+        )
+    }
+}
+
+/// The schema `cargo xtask test` generates from databricks-sdk.
+pub fn databricks_schema() -> PathBuf {
+    repo_root().join("target").join("aml-test-cache").join("oracle").join("databricks.json")
+}
+
+/// The schema `cargo xtask test` generates from azure-ai-ml.
+pub fn oracle_schema() -> PathBuf {
+    repo_root().join("target").join("aml-test-cache").join("oracle").join("arm-2025-12-01.json")
+}
+
+pub fn repo_root() -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    root.canonicalize().unwrap_or(root)
+}
+
+/// Run a call of the tools' async library from one of the emulator's synchronous handlers
+/// (which may themselves be inside a runtime): on a thread of its own, with its own runtime.
+pub fn blocking<T, F, Fut>(make: F) -> Result<T, String>
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = T>,
+    T: Send + 'static,
+{
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+        Ok(runtime.block_on(make()))
+    })
+    .join()
+    .map_err(|_| "the library call panicked".to_string())?
+}
+
+/// The settings the emulator's own library calls run with: its process's environment.
+pub fn settings() -> aml_client::settings::Settings {
+    aml_client::settings::Settings::from_env()
+}
+
+/// A client for what the emulator forwards to on 127.0.0.1 (the local router, the registry
+/// behind its ACR front), tried once: the client in front retries.
+pub fn loopback_client(timeout: std::time::Duration) -> Result<aml_http::client::Client, String> {
+    let options = aml_http::transport::TransportOptions::service(timeout);
+    aml_http::client::Client::new(options, aml_http::pipeline::Retry::Never).map_err(|e| e.to_string())
+}
+
+/// 32 random bytes, hex: endpoint keys and tokens.
+pub fn random_token() -> String {
+    aml_client::ids::random_bytes::<32>()
+        .map(|b| aml_client::digest::hex(&b))
+        .unwrap_or_else(|_| format!("{}", jiff::Timestamp::now().as_nanosecond()))
+}
+
+/// `key=value&…` with percent-decoding (form bodies and query strings).
+pub fn parse_form(text: &str) -> BTreeMap<String, String> {
+    form_urlencoded::parse(text.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+}

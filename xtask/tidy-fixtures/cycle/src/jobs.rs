@@ -1,0 +1,5 @@
+use crate::plan::Plan;
+
+pub struct Job {
+    pub plan: Plan,
+}
