@@ -60,8 +60,16 @@ impl Identity {
 
 const SOURCES: &str = "secret, workload, managed-identity, cli";
 
-fn client_options(transport: &Transport) -> ClientOptions {
-    aml_http::pipeline::client_options(transport, Retry::token())
+/// Entra requests: the shared transport, token retries, and the authority host the settings
+/// name (a sovereign cloud or an emulator), else Azure's public cloud.
+fn client_options(transport: &Transport, settings: &Settings) -> ClientOptions {
+    let mut options = aml_http::pipeline::client_options(transport, Retry::token());
+    if let Some(host) = settings.get(EnvVars::AZURE_AUTHORITY_HOST) {
+        let mut cloud = azure_core::cloud::CustomConfiguration::default();
+        cloud.authority_host = host.to_string();
+        options.cloud = Some(Arc::new(cloud.into()));
+    }
+    options
 }
 
 fn wrap(source: &str, e: azure_core::Error) -> Error {
@@ -113,13 +121,14 @@ fn build(
                     "client secret (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET not all set)".into()
                 ));
             };
-            let options = ClientSecretCredentialOptions { client_options: client_options(transport) };
+            let options = ClientSecretCredentialOptions { client_options: client_options(transport, settings) };
             let credential = ClientSecretCredential::new(&tenant, client.clone(), Secret::new(secret), Some(options))
                 .map_err(|e| wrap("the client secret credential", e))?;
             Ok(Ok(Identity { credential, source: format!("client secret of app {client}"), tenant: Some(tenant) }))
         }
         AuthMethod::Workload => {
-            let assertion_options = || ClientAssertionCredentialOptions { client_options: client_options(transport) };
+            let assertion_options =
+                || ClientAssertionCredentialOptions { client_options: client_options(transport, settings) };
             if let (Some(tenant), Some(client), Some(token_file)) =
                 (tenant.clone(), client.clone(), env(EnvVars::AZURE_FEDERATED_TOKEN_FILE))
             {
@@ -194,7 +203,7 @@ fn build(
             }
             let options = ManagedIdentityCredentialOptions {
                 user_assigned_id: client.clone().map(UserAssignedId::ClientId),
-                client_options: client_options(transport),
+                client_options: client_options(transport, settings),
             };
             let credential = ManagedIdentityCredential::new(Some(options)).map_err(|e| wrap("managed identity", e))?;
             let source = match &client {

@@ -55,11 +55,24 @@ pub fn init(verbose: bool, settings: &Settings) {
     if level == LevelFilter::TRACE {
         targets = targets.with_default(LevelFilter::TRACE);
     }
-    let colour = settings.get(EnvVars::NO_COLOR).is_none() && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let file = settings.get(EnvVars::AML_LOG_FILE).and_then(|path| {
+        let opened = std::fs::OpenOptions::new().create(true).append(true).open(path);
+        if let Err(e) = &opened {
+            crate::status!("warning: cannot write the log to `{path}` ({e}); logging to stderr");
+        }
+        opened.ok()
+    });
+    let colour = file.is_none()
+        && settings.get(EnvVars::NO_COLOR).is_none()
+        && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let layer = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
         .with_ansi(colour)
         .with_target(false)
         .with_timer(tracing_subscriber::fmt::time::uptime());
-    let _ = tracing_subscriber::registry().with(layer.with_filter(targets)).try_init();
+    let _ = match file {
+        Some(file) => tracing_subscriber::registry()
+            .with(layer.with_writer(std::sync::Mutex::new(file)).with_filter(targets))
+            .try_init(),
+        None => tracing_subscriber::registry().with(layer.with_writer(std::io::stderr).with_filter(targets)).try_init(),
+    };
 }

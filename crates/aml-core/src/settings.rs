@@ -58,6 +58,8 @@ env_vars! {
     AML_COMPUTE = "local";
     /// What the tools log on stderr (`--verbose` is `debug`): `info`, `debug` or `trace`.
     AML_LOG = "off";
+    /// Append the log to this file instead of stderr (a CI artifact, say).
+    AML_LOG_FILE = "stderr";
     /// Retries of a failed or throttled Azure, Databricks or registry request after the first try.
     AML_HTTP_RETRIES = "8";
     /// Azure Resource Manager's endpoint (a sovereign cloud, or an emulator); https only.
@@ -92,6 +94,8 @@ env_vars! {
     AZURE_CLIENT_SECRET = "-", secret;
     /// A federated token file (workload identity).
     AZURE_FEDERATED_TOKEN_FILE = "-";
+    /// Entra's authority host (a sovereign cloud, or an emulator).
+    AZURE_AUTHORITY_HOST = "https://login.microsoftonline.com";
     /// GitHub Actions' OIDC request URL (`permissions: id-token: write`).
     ACTIONS_ID_TOKEN_REQUEST_URL = "-";
     /// GitHub Actions' OIDC request token.
@@ -108,6 +112,8 @@ env_vars! {
     IDENTITY_ENDPOINT = "-";
     /// A managed identity endpoint (older App Service).
     MSI_ENDPOINT = "-";
+    /// The managed identity endpoint's header secret (read by azure_identity's credential itself).
+    IDENTITY_HEADER = "-", secret;
     /// Azure DevOps: set by the agent.
     TF_BUILD = "-";
     /// Azure DevOps: the organization's URL.

@@ -40,7 +40,14 @@ impl AzureTest {
         }
         // Poll quickly: emulated jobs take seconds, not minutes.
         command.env("AZUREML_RUN_POLLING_INTERVAL_MIN", "0.2");
+        // Every run is verbose, into a file the secret grep reads too.
+        command.env("AML_LOG", "debug").env("AML_LOG_FILE", self.verbose_log());
         command
+    }
+
+    /// Where every tool this test ran wrote its `--verbose` log.
+    pub fn verbose_log(&self) -> std::path::PathBuf {
+        self.ws.path().join("verbose.log")
     }
 
     /// Run a tool; its output must hold no secret.
@@ -62,7 +69,9 @@ impl AzureTest {
     /// No credential the emulator holds (client secret, account key, bearer tokens, SAS
     /// signatures, endpoint keys and tokens) may appear in what a tool prints.
     pub fn assert_no_secrets(&self, output: &Output) {
-        let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        let log = std::fs::read_to_string(self.verbose_log()).unwrap_or_default();
+        let text =
+            format!("{}{}{log}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
         let mut secrets = vec![
             crate::common::CLIENT_SECRET.to_string(),
             crate::azurite::KEY.to_string(),

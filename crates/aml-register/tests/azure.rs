@@ -327,3 +327,41 @@ fn a_1_gib_upload_survives_connections_dropped_mid_body() {
     assert_eq!(downloaded["digest"], registered["digest"]);
     azure.emulator.assert_clean();
 }
+
+/// `AML_LOG=debug` shows each request (method, URL without its query, status, try), the
+/// token's source, and a throttled try being retried; at `trace` the SDK's and the HTTP
+/// stack's own events join in. Neither level prints a secret.
+#[test]
+fn verbose_output_shows_requests_tokens_and_retries_never_a_secret() {
+    let azure = Azure::start();
+    azure.ws.write("m.pkl", "pickled");
+    azure.json(&["model", "--name", "churn", "--path", "m.pkl"]);
+    azure.emulator.inject("GET", "/models", Fault::Status(429, Some(1)), 1);
+    let debug = azure.run_with(
+        &["list", "--workspace", &azure.emulator.workspace()],
+        &[("AML_LOG", "debug")],
+        &["AML_LOG_FILE"],
+    );
+    assert!(debug.status.success(), "{}", stderr(&debug));
+    let text = stderr(&debug);
+    let arm = azure.emulator.url();
+    for expected in [
+        format!("GET {arm}/subscriptions/{}/resourceGroups/", aml_emulator::SUBSCRIPTION),
+        "/models → 429".to_string(),
+        "(try 1); retryable, Retry-After 1".to_string(),
+        "/models → 200".to_string(),
+        "(try 2)".to_string(),
+        "acting as client secret of app".to_string(),
+        "token for ".to_string(),
+        format!("from client secret of app {}", aml_emulator::CLIENT_ID),
+    ] {
+        assert!(text.contains(&expected), "`{expected}` not in the verbose output:\n{text}");
+    }
+    assert!(!text.contains("api-version"), "a query was logged:\n{text}");
+    // The result on stdout is the same JSON as without --verbose.
+    assert!(String::from_utf8_lossy(&debug.stdout).contains("churn"));
+
+    let trace = azure.run_with(&["list", "-v"], &[("AML_LOG", "trace")], &["AML_LOG_FILE"]);
+    assert!(trace.status.success(), "{}", stderr(&trace));
+    assert!(stderr(&trace).lines().count() > text.lines().count(), "trace adds the stack's own events");
+}
