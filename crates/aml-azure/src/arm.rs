@@ -217,7 +217,7 @@ impl Arm {
 
     /// Follow a long-running operation started by `reply` to its end: Azure-AsyncOperation
     /// (its `status`) or Location (202 until done), honouring Retry-After; `on_status` sees
-    /// each new status. Fails with the operation's error.
+    /// the status at every poll. Fails with the operation's error.
     pub async fn wait(
         &self,
         what: &str,
@@ -227,7 +227,6 @@ impl Arm {
     ) -> Result<()> {
         let started = std::time::Instant::now();
         let mut delay = reply.retry_after.unwrap_or(1);
-        let mut last = String::new();
         if let Some(url) = reply.async_operation.clone() {
             loop {
                 let status = self.call(Method::Get, &url, None).await?;
@@ -238,10 +237,7 @@ impl Arm {
                     started.elapsed(),
                     status.retry_after.unwrap_or(delay).clamp(1, 60)
                 );
-                if state != last {
-                    on_status(&state);
-                    last = state.clone();
-                }
+                on_status(&state);
                 match state.as_str() {
                     "Succeeded" => return Ok(()),
                     "Failed" | "Canceled" => {
@@ -273,6 +269,7 @@ impl Arm {
                     started.elapsed(),
                     status.retry_after.unwrap_or(delay).clamp(1, 60)
                 );
+                on_status(if status.status == 202 { "InProgress" } else { "Succeeded" });
                 match status.status {
                     202 => {}
                     200..=299 => return Ok(()),

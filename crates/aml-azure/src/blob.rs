@@ -414,7 +414,13 @@ impl Container {
     }
 
     /// Names of the blobs under `prefix`, following `NextMarker`.
+    /// The names of the blobs under `prefix`.
     pub async fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        Ok(self.list_sized(prefix).await?.into_iter().map(|(name, _)| name).collect())
+    }
+
+    /// The blobs under `prefix` with their sizes.
+    pub async fn list_sized(&self, prefix: &str) -> Result<Vec<(String, u64)>> {
         let mut names = Vec::new();
         let mut marker = String::new();
         loop {
@@ -432,7 +438,13 @@ impl Container {
             let body = String::from_utf8_lossy(response.body().as_ref()).to_string();
             for blob in body.split("<Blob>").skip(1) {
                 if let Some(name) = blob.split("<Name>").nth(1).and_then(|n| n.split("</Name>").next()) {
-                    names.push(xml_unescape(name));
+                    let size = blob
+                        .split("<Content-Length>")
+                        .nth(1)
+                        .and_then(|n| n.split("</Content-Length>").next())
+                        .and_then(|n| n.trim().parse().ok())
+                        .unwrap_or(0);
+                    names.push((xml_unescape(name), size));
                 }
             }
             marker = body
@@ -458,7 +470,8 @@ impl Container {
     }
 
     /// Stream a blob into `target`.
-    pub async fn download(&self, name: &str, target: &Path) -> Result<u64> {
+    /// Stream a blob to a file; `on_bytes` is told of each chunk written.
+    pub async fn download(&self, name: &str, target: &Path, on_bytes: &(dyn Fn(u64) + Sync)) -> Result<u64> {
         let request = Request::new(self.blob_url(name, "")?, Method::Get);
         let mut request = request;
         request.insert_header("x-ms-version", STORAGE_VERSION);
@@ -483,6 +496,7 @@ impl Container {
                 .map_err(|e| Error::service(format!("downloading `{name}`: {}", aml_http::error_chain(&e)), None))?;
             std::io::Write::write_all(&mut file, &chunk).with_path("cannot write", target)?;
             written += chunk.len() as u64;
+            on_bytes(chunk.len() as u64);
         }
         Ok(written)
     }

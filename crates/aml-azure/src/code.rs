@@ -14,6 +14,7 @@ use super::AzureWorkspace;
 use super::blob::{Container, StorageAuth};
 use aml_core::digest::Digest;
 use aml_core::error::{Error, IoContext, Result};
+use aml_core::progress::Progress;
 use aml_core::tree::{FileEntry, Manifest};
 
 pub const HASH_VERSION: &str = "202208";
@@ -131,7 +132,9 @@ impl AzureWorkspace {
             files.len(),
             aml_core::cli::human_size(bytes)
         );
-        container.upload_files(&uploads, &|_| {}).await?;
+        let progress = Progress::bytes(format!("uploading code `{}`", path.display()), bytes, &self.settings);
+        container.upload_files(&uploads, &|done| progress.add(done)).await?;
+        progress.finish();
         let code_uri = if single { blob_uri.clone() } else { format!("{blob_uri}/{folder}") };
         let body = json!({"properties": {
             "codeUri": code_uri,

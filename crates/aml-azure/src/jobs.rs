@@ -16,6 +16,7 @@ use super::{AzureWorkspace, Datastore, parse_datastore_uri};
 use aml_core::error::{Error, Result};
 use aml_core::jobplan::{DataSource, InputPlan, Plan};
 use aml_core::jobs::{Job, JobInputRecord, JobOutputRecord, JobStatus, RunOptions, RunResult};
+use aml_core::progress::Progress;
 use aml_core::refs::{DataRef, job_output_uri};
 use aml_core::settings::{EnvVars, Settings};
 use aml_core::yaml::environment::{CondaFileRef, EnvironmentRef};
@@ -163,7 +164,10 @@ impl AzureWorkspace {
             );
             let files: Vec<(PathBuf, String)> =
                 hashed.files.iter().map(|(disk, rel)| (disk.clone(), place.blob_name(rel))).collect();
-            store.container.upload_files(&files, &|_| {}).await?;
+            let total = hashed.manifest.total_size();
+            let progress = Progress::bytes(format!("uploading input `{}`", path.display()), total, &self.settings);
+            store.container.upload_files(&files, &|bytes| progress.add(bytes)).await?;
+            progress.finish();
             place.mark_completed(&store, &aml_core::ids::uuid4()?, "1").await?;
         }
         Ok(format!("azureml://datastores/{}/paths/{}", store.name, place.path()))
@@ -259,6 +263,7 @@ impl AzureWorkspace {
         let mut logs: Option<LogPlace> = None;
         let mut log_warning_given = false;
         let mut step_status: BTreeMap<String, String> = BTreeMap::new();
+        let progress = Progress::waiting(format!("job {name}"), &self.settings);
         loop {
             let job: Value = self.arm.get(&self.job_path(name)).await?;
             let status = job_status(&job);
@@ -266,6 +271,7 @@ impl AzureWorkspace {
                 aml_core::status!("job {name}: {status}");
                 last_status = status.as_str().to_string();
             }
+            progress.set_status(status.as_str());
             let terminal = status.is_terminal();
             if job["properties"]["jobType"] == "Pipeline" {
                 // A pipeline's progress is its steps': say when each changes.
@@ -288,6 +294,7 @@ impl AzureWorkspace {
                 }
             }
             if terminal {
+                progress.finish();
                 return Ok(job);
             }
             let wait = poll_interval(started.elapsed(), &self.settings);
@@ -582,7 +589,8 @@ impl AzureWorkspace {
         })?;
         let store = self.datastore(&datastore).await?;
         let dir = self.scratch.create("aml-job-output")?;
-        let written = super::download_prefix(&store, &prefix, &dir).await?;
+        let what = format!("downloading output `{output}` of job {job}");
+        let written = super::download_prefix(&store, &prefix, &dir, &what, &self.settings).await?;
         if found["jobOutputType"] == "uri_file" && written.len() == 1 {
             return Ok(written[0].clone());
         }

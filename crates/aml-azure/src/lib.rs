@@ -13,7 +13,6 @@ mod pipelines;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use azure_core::credentials::Secret;
 use serde_json::{Value, json};
@@ -21,6 +20,7 @@ use serde_json::{Value, json};
 use aml_core::digest::Digest;
 use aml_core::error::{Error, Result};
 use aml_core::model::{Lineage, ModelVersion, NewModelVersion, Registered, VersionSelector};
+use aml_core::progress::Progress;
 use aml_core::refs::ModelRef;
 use aml_core::settings::{EnvVars, Settings};
 use aml_core::yaml::model::ModelType;
@@ -228,21 +228,11 @@ impl AzureWorkspace {
                 aml_core::cli::human_size(total),
                 store.name
             );
-            let done = AtomicU64::new(0);
-            let step = (total / 10).max(64 << 20);
-            let report = |bytes: u64| {
-                let before = done.fetch_add(bytes, Ordering::Relaxed);
-                if (before + bytes) / step != before / step && before + bytes < total {
-                    aml_core::status!(
-                        "  {} of {}",
-                        aml_core::cli::human_size(before + bytes),
-                        aml_core::cli::human_size(total)
-                    );
-                }
-            };
+            let progress = Progress::bytes(format!("uploading `{}`", new.name), total, &self.settings);
             let files: Vec<(PathBuf, String)> =
                 hashed.files.iter().map(|(path, rel)| (path.clone(), place.blob_name(rel))).collect();
-            store.container.upload_files(&files, &report).await?;
+            store.container.upload_files(&files, &|bytes| progress.add(bytes)).await?;
+            progress.finish();
         }
         let version = match &new.version {
             Some(v) => v.clone(),
@@ -450,7 +440,8 @@ impl AzureWorkspace {
             )
         })?;
         let store = self.datastore(&datastore).await?;
-        let written = download_prefix(&store, &prefix, dir).await?;
+        let what = format!("downloading {}", version.id());
+        let written = download_prefix(&store, &prefix, dir, &what, &self.settings).await?;
         let single =
             written.len() == 1 && written[0].file_name().is_some_and(|n| prefix.ends_with(&*n.to_string_lossy()));
         let copy = aml_core::tree::scan(if single { &written[0] } else { dir })?;
@@ -523,11 +514,20 @@ impl LocalUpload {
 
 /// Download every blob under `prefix` into `dir` (a single blob named `prefix` becomes
 /// `dir/<its name>`); refuses names that would land outside `dir`.
-async fn download_prefix(store: &Datastore, prefix: &str, dir: &Path) -> Result<Vec<PathBuf>> {
+/// Every blob under `prefix` into `dir`, with progress (`what`) for large downloads.
+async fn download_prefix(
+    store: &Datastore,
+    prefix: &str,
+    dir: &Path,
+    what: &str,
+    settings: &Settings,
+) -> Result<Vec<PathBuf>> {
     let prefix = prefix.trim_end_matches('/');
-    let names = store.container.list(prefix).await?;
-    let names: Vec<String> =
-        names.into_iter().filter(|n| n == prefix || n.starts_with(&format!("{prefix}/"))).collect();
+    let listed = store.container.list_sized(prefix).await?;
+    let listed: Vec<(String, u64)> =
+        listed.into_iter().filter(|(n, _)| n == prefix || n.starts_with(&format!("{prefix}/"))).collect();
+    let progress = Progress::bytes(what, listed.iter().map(|(_, size)| size).sum(), settings);
+    let names: Vec<String> = listed.into_iter().map(|(name, _)| name).collect();
     if names.is_empty() {
         return Err(Error::service(format!("no files under `{prefix}` in datastore `{}`", store.name), None));
     }
@@ -543,9 +543,10 @@ async fn download_prefix(store: &Datastore, prefix: &str, dir: &Path) -> Result<
             return Err(Error::service(format!("blob `{name}` would land outside `{}`", dir.display()), None));
         }
         let target = dir.join(&rel);
-        store.container.download(name, &target).await?;
+        store.container.download(name, &target, &|bytes| progress.add(bytes)).await?;
         written.push(target);
     }
+    progress.finish();
     Ok(written)
 }
 

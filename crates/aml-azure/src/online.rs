@@ -17,6 +17,7 @@ use aml_core::online::DeployOptions;
 use aml_core::online::{
     ApplyOutcome, Deployment, DeploymentState, Endpoint, EndpointAccess, check_mirror, check_traffic,
 };
+use aml_core::progress::Progress;
 use aml_core::refs::ModelRef;
 use aml_core::yaml::endpoint::{
     AuthMode, DeploymentModel, OnlineDeployment, OnlineEndpoint, inline_model, missing_endpoint, scoring_code,
@@ -76,7 +77,20 @@ impl AzureWorkspace {
     async fn put_and_wait(&self, what: &str, path: &str, body: &Value) -> Result<()> {
         let reply = self.arm.call(Method::Put, path, Some(body)).await?;
         aml_core::status!("{what}: {}", if reply.status == 201 { "creating" } else { "updating" });
-        self.arm.wait(what, &reply, OPERATION_TIMEOUT, &mut |status| aml_core::status!("{what}: {status}")).await
+        let progress = Progress::waiting(what, &self.settings);
+        let mut last = String::new();
+        let followed = self
+            .arm
+            .wait(what, &reply, OPERATION_TIMEOUT, &mut |status| {
+                if status != last {
+                    aml_core::status!("{what}: {status}");
+                    last = status.to_string();
+                }
+                progress.set_status(status);
+            })
+            .await;
+        progress.finish();
+        followed
     }
 
     pub async fn apply_endpoint(&mut self, spec: &OnlineEndpoint) -> Result<(Endpoint, ApplyOutcome)> {
@@ -376,7 +390,10 @@ impl AzureWorkspace {
     async fn delete_and_wait(&self, what: &str, path: &str) -> Result<()> {
         let reply = self.arm.call(Method::Delete, path, None).await?;
         aml_core::status!("{what}: deleting");
-        self.arm.wait(what, &reply, OPERATION_TIMEOUT, &mut |_| {}).await
+        let progress = Progress::waiting(what, &self.settings);
+        let followed = self.arm.wait(what, &reply, OPERATION_TIMEOUT, &mut |status| progress.set_status(status)).await;
+        progress.finish();
+        followed
     }
 
     pub async fn delete_deployment(&mut self, endpoint: &str, deployment: &str) -> Result<()> {

@@ -7,8 +7,8 @@
 pub mod workspace;
 
 pub use aml_core::{
-    approvals, ci, cli, digest, duration, error, ids, jobplan, jobs, lineage, location, model, online, process, refs,
-    settings, status, time, tree, yaml,
+    approvals, ci, cli, digest, duration, error, ids, jobplan, jobs, lineage, location, model, online, process,
+    progress, refs, settings, status, time, tree, yaml,
 };
 pub use aml_databricks as databricks;
 pub use aml_http::{get as http, scoring};

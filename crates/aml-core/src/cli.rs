@@ -179,12 +179,12 @@ pub fn print_error(error: &Error) {
     }
 }
 
-/// A short progress or status line for people, on stderr.
+/// A short progress or status line for people, on stderr (above a progress bar, if one is
+/// on screen).
 #[macro_export]
 macro_rules! status {
     ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+        $crate::progress::print_line(&format!($($arg)*));
     }};
 }
 

@@ -18,6 +18,7 @@ pub mod logging;
 pub mod model;
 pub mod online;
 pub mod process;
+pub mod progress;
 pub mod refs;
 pub mod settings;
 pub mod time;

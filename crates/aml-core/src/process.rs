@@ -173,12 +173,13 @@ fn pump_lines(reader: std::io::PipeReader, mut log: File, prefix: &str, echo: bo
             Ok(_) => {
                 let _ = log.write_all(&line);
                 if echo {
-                    let mut err = std::io::stderr().lock();
-                    let _ = err.write_all(prefix.as_bytes());
-                    let _ = err.write_all(&line);
+                    let mut shown = Vec::with_capacity(prefix.len() + line.len() + 1);
+                    shown.extend_from_slice(prefix.as_bytes());
+                    shown.extend_from_slice(&line);
                     if !line.ends_with(b"\n") {
-                        let _ = err.write_all(b"\n");
+                        shown.push(b'\n');
                     }
+                    crate::progress::print_bytes(&shown);
                 }
             }
         }

@@ -496,9 +496,8 @@ impl LogFollower {
             self.file.write_all(&bytes).map_err(|e| Error::storage("cannot write the job's log", e))?;
             if self.echo {
                 let text = String::from_utf8_lossy(&bytes);
-                let mut stderr = std::io::stderr().lock();
                 for line in text.lines() {
-                    let _ = writeln!(stderr, "{}{line}", self.prefix);
+                    aml_core::progress::print_line(&format!("{}{line}", self.prefix));
                 }
             }
             self.seen.insert(chunk);

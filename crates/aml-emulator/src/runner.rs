@@ -67,7 +67,7 @@ impl Blobs {
                 name.strip_prefix(&format!("{prefix}/")).unwrap_or(&name).to_string()
             };
             let target = into.join(&rel);
-            self.runtime.block_on(client.download(&name, &target)).map_err(|e| e.to_string())?;
+            self.runtime.block_on(client.download(&name, &target, &|_| {})).map_err(|e| e.to_string())?;
             files.push((rel, target));
         }
         Ok(files)

@@ -9,6 +9,7 @@ use std::time::SystemTime;
 
 use aml_core::digest::{Digest, hash_reader};
 use aml_core::error::{Error, IoContext, Result};
+use aml_core::progress::Progress;
 
 pub struct BlobStore {
     root: PathBuf,
@@ -38,17 +39,17 @@ impl BlobStore {
     /// the disk write as it goes), fsync, then move it under its digest. The digest is of
     /// the very bytes written, so a file changing mid-read cannot yield a mislabelled blob.
     /// Returns the digest and size; a blob already present is left as it was.
-    pub fn ingest(&self, source: &Path) -> Result<(Digest, u64)> {
+    pub fn ingest(&self, source: &Path, progress: &Progress) -> Result<(Digest, u64)> {
         let tmp = self.temp_path()?;
-        let result = self.ingest_into(source, &tmp);
+        let result = self.ingest_into(source, &tmp, progress);
         if result.is_err() {
             let _ = fs::remove_file(&tmp);
         }
         result
     }
 
-    fn ingest_into(&self, source: &Path, tmp: &Path) -> Result<(Digest, u64)> {
-        let mut input = File::open(source).with_path("cannot open", source)?;
+    fn ingest_into(&self, source: &Path, tmp: &Path, progress: &Progress) -> Result<(Digest, u64)> {
+        let mut input = progress.reader(File::open(source).with_path("cannot open", source)?);
         let output = File::create(tmp).with_path("cannot create", tmp)?;
         let (digest, size) = aml_core::digest::hash_and_copy(&mut input, output).map_err(|e| match e {
             aml_core::digest::CopyError::Read(e) => Error::storage(format!("cannot read `{}`", source.display()), e),

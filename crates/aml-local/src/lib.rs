@@ -19,6 +19,7 @@ use aml_core::error::{Error, IoContext, Result};
 use aml_core::jobs::{Job, JobStatus};
 use aml_core::location::Access;
 use aml_core::model::{ModelVersion, NewModelVersion, Registered, VersionSelector};
+use aml_core::progress::Progress;
 use aml_core::refs::ModelRef;
 use aml_core::settings::Settings;
 use aml_core::tree::{self, Manifest};
@@ -121,6 +122,7 @@ impl LocalWorkspace {
             total += fs::metadata(source).with_path("cannot read", source)?.len();
         }
         let maybe_known = new.force_new || self.registry.has_version_sized(&new.name, total, files.len() as u64)?;
+        let progress = Progress::bytes(format!("registering `{}`", new.name), total, &self.settings);
         let manifest = if maybe_known {
             let manifest = tree::hash_files(files.clone())?;
             if !new.force_new
@@ -132,7 +134,7 @@ impl LocalWorkspace {
                 if self.blobs.contains(&entry.digest) {
                     continue;
                 }
-                let (stored, _) = self.blobs.ingest(source)?;
+                let (stored, _) = self.blobs.ingest(source, &progress)?;
                 if stored != entry.digest {
                     return Err(Error::failed(
                         format!("`{}` changed while it was being registered", source.display()),
@@ -144,11 +146,12 @@ impl LocalWorkspace {
         } else {
             let mut entries = Vec::with_capacity(files.len());
             for (name, source) in &files {
-                let (digest, size) = self.blobs.ingest(source)?;
+                let (digest, size) = self.blobs.ingest(source, &progress)?;
                 entries.push(tree::FileEntry { path: name.clone(), size, digest });
             }
             Manifest { entries }
         };
+        progress.finish();
         self.registry.insert_model_version(new, &manifest, &aml_core::time::now())
     }
 

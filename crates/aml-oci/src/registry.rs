@@ -19,6 +19,7 @@ use futures::StreamExt;
 
 use aml_core::digest::Digest;
 use aml_core::error::{Error, IoContext, Result};
+use aml_core::progress::Progress;
 use aml_core::settings::Settings;
 use aml_http::pipeline::{Retry, pipeline};
 use aml_http::transport::{TransportOptions, transport};
@@ -80,6 +81,7 @@ impl fmt::Display for ImageRef {
 pub struct RegistryClient {
     pipeline: Pipeline,
     base: String,
+    settings: Settings,
 }
 
 struct Answer {
@@ -94,14 +96,14 @@ impl RegistryClient {
         let transport = transport(TransportOptions::service(std::time::Duration::from_secs(300)))?;
         if host == "localhost" || host == "127.0.0.1" || host == "[::1]" {
             let pipeline = pipeline(&transport, Retry::service(settings), Vec::new());
-            return Ok(RegistryClient { pipeline, base: format!("http://{registry}") });
+            return Ok(RegistryClient { pipeline, base: format!("http://{registry}"), settings: settings.clone() });
         }
         let auth = Arc::new(super::acr::RegistryAuth::new(registry, settings, &transport)?);
         // Wrong credentials are found before any layer is built or sent.
         auth.sign_in().await?;
         let tokens: Arc<dyn Policy> = Arc::new(super::acr::RegistryTokens(auth));
         let pipeline = pipeline(&transport, Retry::service(settings), vec![tokens]);
-        Ok(RegistryClient { pipeline, base: format!("https://{registry}") })
+        Ok(RegistryClient { pipeline, base: format!("https://{registry}"), settings: settings.clone() })
     }
 
     fn request(&self, method: Method, url: &str, headers: &[(&str, &str)], body: Bytes) -> Result<Request> {
@@ -180,6 +182,8 @@ impl RegistryClient {
         }
         let mut location = self.location(&answer)?;
         let mut file = File::open(path).with_path("cannot open", path)?;
+        let size = file.metadata().with_path("cannot read", path)?.len();
+        let progress = Progress::bytes(format!("pushing {digest}"), size, &self.settings);
         let mut offset: u64 = 0;
         let mut buffer = vec![0u8; CHUNK];
         loop {
@@ -208,6 +212,7 @@ impl RegistryClient {
             }
             location = self.location(&answer)?;
             offset += filled as u64;
+            progress.add(filled as u64);
         }
         let separator = if location.contains('?') { '&' } else { '?' };
         let answer =

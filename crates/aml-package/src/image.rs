@@ -85,11 +85,14 @@ pub async fn build(args: ImageArgs, workspace: &str, settings: &Settings) -> Res
         &cache_dir,
         &format!("{LAYER_FORMAT}\ndeps\n{python_version}\n{platform}\n{}", packages.join("\n")),
         true,
+        "writing the dependency layer",
+        settings,
         || dependency_entries(&uv, &packages, &python_version, &platform, &cache_dir, args.quiet),
     )?;
     let code_files = aml_client::tree::snapshot_files(&code)?;
     let code_digest = aml_client::tree::hash_files(code_files.clone())?.digest();
-    let code_layer = cached_layer(&cache, &cache_dir, &format!("{LAYER_FORMAT}\ncode\n{code_digest}"), true, || {
+    let code_key = format!("{LAYER_FORMAT}\ncode\n{code_digest}");
+    let code_layer = cached_layer(&cache, &cache_dir, &code_key, true, "writing the code layer", settings, || {
         Ok((
             code_files
                 .iter()
@@ -109,6 +112,8 @@ pub async fn build(args: ImageArgs, workspace: &str, settings: &Settings) -> Res
         &cache_dir,
         &format!("{LAYER_FORMAT}\nmodel\n{model_dir}\n{}", model.digest),
         false,
+        &format!("writing the model layer of {}", model.id()),
+        settings,
         || {
             Ok((
                 model_files
@@ -262,6 +267,8 @@ fn cached_layer(
     cache_dir: &Path,
     key: &str,
     gzip: bool,
+    what: &str,
+    settings: &Settings,
     entries: impl FnOnce() -> Result<(Vec<Entry>, Option<PathBuf>)>,
 ) -> Result<(Layer, bool)> {
     let key_hex = Digest::of_bytes(key.as_bytes()).hex();
@@ -272,7 +279,7 @@ fn cached_layer(
         return Ok((layer, true));
     }
     let (entries, staging) = entries()?;
-    let layer = layers::build(entries, gzip, cache);
+    let layer = layers::build(entries, gzip, cache, what, settings);
     if let Some(staging) = staging {
         let _ = std::fs::remove_dir_all(staging);
     }

@@ -11,6 +11,8 @@ use std::path::PathBuf;
 use aml_client::digest::{Digest, hash_and_copy};
 use aml_client::error::{Error, Result};
 use aml_client::oci::{Descriptor, LAYER_TAR, LAYER_TAR_GZIP, Layout};
+use aml_client::progress::Progress;
+use aml_client::settings::Settings;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
@@ -99,7 +101,15 @@ fn write_tar<W: Write>(entries: &[Entry], out: W) -> io::Result<W> {
 }
 
 /// Write a layer into `layout`; `gzip` for text-like content, plain tar for model weights.
-pub fn build(entries: Vec<Entry>, gzip: bool, layout: &Layout) -> Result<Layer> {
+pub fn build(entries: Vec<Entry>, gzip: bool, layout: &Layout, what: &str, settings: &Settings) -> Result<Layer> {
+    let total: u64 = entries
+        .iter()
+        .filter_map(|e| match &e.source {
+            Source::File { path, .. } => fs::metadata(path).ok().map(|m| m.len()),
+            Source::Symlink(_) => None,
+        })
+        .sum();
+    let progress = Progress::bytes(what, total, settings);
     let (reader, writer) = io::pipe().map_err(|e| Error::storage("cannot create a pipe", e))?;
     let producer = std::thread::spawn(move || -> io::Result<Option<Digest>> {
         if gzip {
@@ -118,7 +128,7 @@ pub fn build(entries: Vec<Entry>, gzip: bool, layout: &Layout) -> Result<Layer> 
     });
     let temp = layout.temp_path();
     let file = File::create(&temp).map_err(|e| Error::storage(format!("cannot create `{}`", temp.display()), e))?;
-    let mut reader = reader;
+    let mut reader = progress.reader(reader);
     let copied = hash_and_copy(&mut reader, file);
     drop(reader);
     let produced = producer.join().unwrap_or_else(|_| Err(io::Error::other("the layer writer panicked")));

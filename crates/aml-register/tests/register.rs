@@ -357,3 +357,26 @@ fn promote_copies_a_version_with_its_metrics_lineage_and_digest() {
     let missing = ws.run(&aml_register(), &["promote", "greeter:9", "--to", &prod]);
     assert_eq!(missing.status.code(), Some(2), "{}", render(&missing));
 }
+
+/// Registering 64 MiB or more shows its progress: a bar drawn in place on a terminal, and
+/// on a pipe (a CI log) no escape code at all.
+#[test]
+fn large_registrations_show_a_bar_on_a_terminal_and_plain_text_elsewhere() {
+    let ws = TestWorkspace::new();
+    let chunk: Vec<u8> = (0..1u32 << 20).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    let big = ws.path().join("big.bin");
+    std::fs::write(&big, chunk.repeat(80)).unwrap();
+
+    let piped = ws.run(&aml_register(), &["model", "--name", "big", "--path", "big.bin"]);
+    assert!(piped.status.success(), "{}", render(&piped));
+    assert!(!String::from_utf8_lossy(&piped.stderr).contains('\u{1b}'), "{}", render(&piped));
+
+    // script(1) gives the tool a terminal; what it drew comes back on script's stdout.
+    let line = format!("{} model --name big-on-a-terminal --path big.bin", aml_register().display());
+    let terminal =
+        ws.command(Path::new("script")).env_remove("NO_COLOR").args(["-qec", &line, "/dev/null"]).output().unwrap();
+    let drawn = String::from_utf8_lossy(&terminal.stdout);
+    assert!(terminal.status.success(), "{drawn}");
+    assert!(drawn.contains("registering `big-on-a-terminal`") && drawn.contains("MiB"), "no bar was drawn:\n{drawn}");
+    assert!(drawn.contains('\u{1b}'), "a bar is redrawn in place:\n{drawn}");
+}

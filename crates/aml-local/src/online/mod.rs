@@ -22,6 +22,7 @@ use aml_core::error::{Error, IoContext, Result};
 use aml_core::jobplan::{EnvPlan, plan_environment};
 use aml_core::online::{ApplyOutcome, DeployOptions, DeploymentState, Endpoint, EndpointAccess, check_traffic};
 use aml_core::process::Cancellation;
+use aml_core::progress::Progress;
 use aml_core::refs::ModelRef;
 use aml_core::yaml::endpoint::{DeploymentModel, OnlineDeployment, OnlineEndpoint};
 use aml_http::client::{Client, HttpMethod};
@@ -270,23 +271,30 @@ impl LocalWorkspace {
             &log,
             None,
         );
-        let ready = match started {
+        let progress = Progress::waiting(format!("deployment {} of {}", record.name, record.endpoint), self.settings());
+        let waited = match started {
             Ok((pid, port)) => {
-                match server::wait_ready(self.loopback()?, pid, port, "/", router::readiness_timeout(&record)).await {
-                    Ok(()) => Ok((pid, port)),
-                    Err(reason) => {
-                        server::stop(pid).await;
-                        Err(Error::failed(
-                            format!(
-                                "deployment `{}` never became ready: {reason}; last lines of its log:\n{}",
-                                record.name,
-                                server::log_tail(&log, 25)
-                            ),
-                            Some(format!("the whole log: `aml-deploy logs {} {}`", record.endpoint, record.name)),
-                        ))
-                    }
-                }
+                let timeout = router::readiness_timeout(&record);
+                Ok((pid, port, server::wait_ready(self.loopback()?, pid, port, "/", timeout, Some(&progress)).await))
             }
+            Err(e) => Err(e),
+        };
+        progress.finish();
+        let ready = match waited {
+            Ok((pid, port, ready)) => match ready {
+                Ok(()) => Ok((pid, port)),
+                Err(reason) => {
+                    server::stop(pid).await;
+                    Err(Error::failed(
+                        format!(
+                            "deployment `{}` never became ready: {reason}; last lines of its log:\n{}",
+                            record.name,
+                            server::log_tail(&log, 25)
+                        ),
+                        Some(format!("the whole log: `aml-deploy logs {} {}`", record.endpoint, record.name)),
+                    ))
+                }
+            },
             Err(e) => Err(e),
         };
         let (pid, port) = match ready {

@@ -228,13 +228,15 @@ async fn restart_dead(state: &RouterState, probes: &ProbeClient) -> Result<()> {
             deployment.port,
         );
         let outcome = match started {
-            Ok((pid, port)) => match server::wait_ready(probes, pid, port, "/", readiness_timeout(&deployment)).await {
-                Ok(()) => Ok((pid, port)),
-                Err(reason) => {
-                    server::stop(pid).await;
-                    Err(Error::failed(reason, None))
+            Ok((pid, port)) => {
+                match server::wait_ready(probes, pid, port, "/", readiness_timeout(&deployment), None).await {
+                    Ok(()) => Ok((pid, port)),
+                    Err(reason) => {
+                        server::stop(pid).await;
+                        Err(Error::failed(reason, None))
+                    }
                 }
-            },
+            }
             Err(e) => Err(e),
         };
         registry.modify_deployment(&state.endpoint, &deployment.name, |text| {

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::blobs::process_alive;
 use aml_core::error::{Error, IoContext, Result};
+use aml_core::progress::Progress;
 use aml_http::client::{Client, HttpMethod};
 use bytes::Bytes;
 
@@ -134,9 +135,13 @@ pub async fn wait_ready(
     port: u16,
     path: &str,
     timeout: Duration,
+    progress: Option<&Progress>,
 ) -> std::result::Result<(), String> {
     let start = Instant::now();
     loop {
+        if let Some(progress) = progress {
+            progress.set_status("starting");
+        }
         if !process_alive(pid as i32) {
             return Err("the server exited before it was ready".into());
         }

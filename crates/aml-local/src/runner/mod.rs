@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use aml_core::process::{self, Cancellation, ChildSpec, Outcome};
+use aml_core::progress::Progress;
 
 use crate::LocalWorkspace;
 use aml_core::digest::Digest;
@@ -338,20 +339,26 @@ async fn run_step(
         .find(|p| p.is_file())
         .unwrap_or_else(|| PathBuf::from("sh"));
     let prefix = job.step.as_ref().map(|s| format!("[{s}] ")).unwrap_or_default();
-    let outcome = process::run_child(
-        ChildSpec {
-            program: shell,
-            args: vec!["-c".into(), command],
-            cwd: code_dir.clone(),
-            env,
-            log: log.clone(),
-            prefix,
-            echo: options.stream_logs,
-            timeout: step.timeout_seconds.map(Duration::from_secs),
-        },
-        cancel,
-    )
-    .await?;
+    let spec = ChildSpec {
+        program: shell,
+        args: vec!["-c".into(), command],
+        cwd: code_dir.clone(),
+        env,
+        log: log.clone(),
+        prefix,
+        echo: options.stream_logs,
+        timeout: step.timeout_seconds.map(Duration::from_secs),
+    };
+    let progress = Progress::waiting(format!("job {}", job.name), ws.settings());
+    let run = process::run_child(spec, cancel);
+    tokio::pin!(run);
+    let outcome = loop {
+        tokio::select! {
+            outcome = &mut run => break outcome?,
+            () = tokio::time::sleep(Duration::from_secs(5)) => progress.set_status("Running"),
+        }
+    };
+    progress.finish();
     server.set_current_job(None);
 
     read_metrics_file(ws, job, &code_dir)?;
