@@ -22,13 +22,10 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args[1..]),
         Some("check-templates") => templates::run(),
         Some("dist") => dist::run(),
-        Some("setup") => setup::ensure_venv()
-            .and_then(|_| setup::ensure_debian_packages(&[]))
-            .and_then(|()| setup::ensure_base_image().map(|_| ()))
-            .and_then(|()| setup::ensure_oracle_schema()),
+        Some("setup") => set_up(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <task>\n\n  demo    validate, train and register the diabetes example on a local workspace\n  test    install what the tests need (idempotent), then run every test\n  bench   measure against the peer tools and write BENCHMARKS.md\n  check-templates  validate templates/ and recipes/ (schemas, linters, references, flags, outputs)\n  dist    build the release archive the CI setup templates install\n  setup   only install what the tests need (venv, Debian packages, base image)"
+                "usage: cargo xtask <task>\n\n  demo    validate, train and register the diabetes example on a local workspace\n  test    install what the tests need (idempotent), then run every test\n  bench   measure against the peer tools and write BENCHMARKS.md\n  check-templates  validate templates/ and recipes/ (schemas, linters, references, flags, outputs)\n  dist    build the release archive the CI setup templates install\n  setup   only install what the tests need (venv, Debian packages, base image, npm tools, oracle schemas)"
             );
             return ExitCode::from(2);
         }
@@ -40,6 +37,16 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Everything the tests need, installed idempotently: the venv, the Debian packages, the
+/// base image, the npm tools (Azurite, the linters) and the emulator's oracle schemas.
+fn set_up() -> Result<(), String> {
+    setup::ensure_venv()?;
+    setup::ensure_debian_packages(&[])?;
+    setup::ensure_base_image()?;
+    templates::ensure_npm_tools()?;
+    setup::ensure_oracle_schema()
 }
 
 /// The format and lint gates, first: a file rustfmt would rewrite or a lint clippy
@@ -54,11 +61,7 @@ fn gates() -> Result<(), String> {
 /// Install what the tests need, then run them all. Extra arguments go to `cargo test`.
 fn test(extra: &[String]) -> Result<(), String> {
     gates()?;
-    setup::ensure_venv()?;
-    setup::ensure_debian_packages(&[])?;
-    setup::ensure_base_image()?;
-    templates::ensure_npm_tools()?;
-    setup::ensure_oracle_schema()?;
+    set_up()?;
     setup::step("cargo test --workspace");
     let mut command = setup::cargo();
     command.args(["test", "--workspace", "--all-targets"]);

@@ -30,6 +30,25 @@ pub fn binary(name: &str) -> PathBuf {
     path
 }
 
+/// A part of the test set-up (the venv, a base image, Azurite, a Debian program), or the
+/// one line that says it is missing and how to get it: a plain `cargo test` on a machine
+/// without the set-up fails with that, not obscurely.
+pub fn set_up(what: &str, path: &Path) -> PathBuf {
+    assert!(
+        path.exists(),
+        "the test set-up is missing {what} (`{}`): run `cargo xtask setup` once (or `cargo xtask test`), which installs what the tests need",
+        path.display()
+    );
+    path.to_path_buf()
+}
+
+/// A program from the Debian packages the set-up installs, found on PATH.
+pub fn set_up_program(program: &str) -> PathBuf {
+    let found = std::env::var_os("PATH")
+        .and_then(|paths| std::env::split_paths(&paths).map(|dir| dir.join(program)).find(|p| p.is_file()));
+    found.unwrap_or_else(|| set_up(&format!("the program `{program}`"), Path::new(program)))
+}
+
 /// Built environments are shared by all tests (and kept between runs) under target/.
 pub fn shared_cache() -> PathBuf {
     repo_root().join("target").join("aml-test-cache")
@@ -37,16 +56,12 @@ pub fn shared_cache() -> PathBuf {
 
 /// The Debian base image tarball `cargo xtask test` builds (mmdebstrap, with Python 3).
 pub fn base_image_tar() -> PathBuf {
-    let tar = shared_cache().join("base").join("bookworm-python3.tar");
-    assert!(tar.is_file(), "`{}` is missing: `cargo xtask test` builds it", tar.display());
-    tar
+    set_up("the Debian base image", &shared_cache().join("base").join("bookworm-python3.tar"))
 }
 
 /// The Python the xtask installed (with uv, mlflow and the azure-ai-ml oracle).
 pub fn venv_python() -> PathBuf {
-    let python = repo_root().join(".venv").join("bin").join("python");
-    assert!(python.is_file(), "`{}` is missing: `cargo xtask test` installs it", python.display());
-    python
+    set_up("the test venv", &repo_root().join(".venv").join("bin").join("python"))
 }
 
 /// What a tool's test run keeps of the test process's environment among the variables the
@@ -195,7 +210,7 @@ impl Registry {
             format!("version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n", storage.path().join("data").display()),
         )
         .expect("write the registry's config");
-        let child = Command::new("docker-registry")
+        let child = Command::new(set_up_program("docker-registry"))
             .arg("serve")
             .arg(&config)
             .stdout(std::process::Stdio::null())

@@ -47,10 +47,7 @@ impl Azurite {
     }
 
     fn launch(tls: Option<(PathBuf, PathBuf)>) -> Result<Azurite, String> {
-        let bin = azurite_bin();
-        if !bin.is_file() {
-            return Err(format!("`{}` is missing: `cargo xtask test` installs Azurite", bin.display()));
-        }
+        let bin = aml_client::testing::set_up("Azurite", &azurite_bin());
         let dir = tempfile::Builder::new().prefix("azurite-").tempdir().map_err(|e| format!("temp dir: {e}"))?;
         let port = free_port()?;
         let mut command = Command::new(&bin);

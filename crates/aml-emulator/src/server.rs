@@ -37,7 +37,10 @@ pub struct Emulator {
 impl Emulator {
     pub fn start(storage: Option<Storage>) -> Result<Emulator, String> {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let schema = crate::schema::Schema::load(&oracle_schema())?;
+        let schema = crate::schema::Schema::load(&aml_client::testing::set_up(
+            "the request schema generated from azure-ai-ml",
+            &oracle_schema(),
+        ))?;
         let dir = tempfile::Builder::new().prefix("aml-emulator-").tempdir().map_err(|e| format!("temp dir: {e}"))?;
         let mut params = rcgen::CertificateParams::new(vec![
             "localhost".to_string(),
@@ -70,8 +73,13 @@ impl Emulator {
         let listener =
             runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).map_err(|e| format!("bind: {e}"))?;
         let port = listener.local_addr().map_err(|e| format!("bind: {e}"))?.port();
-        let databricks =
-            Databricks::new(crate::schema::Schema::load(&databricks_schema())?, dir.path().join("databricks-driver"));
+        let databricks = Databricks::new(
+            crate::schema::Schema::load(&aml_client::testing::set_up(
+                "the request schema generated from databricks-sdk",
+                &databricks_schema(),
+            ))?,
+            dir.path().join("databricks-driver"),
+        );
         let state = Arc::new(Mutex::new(State::new(
             schema,
             storage,

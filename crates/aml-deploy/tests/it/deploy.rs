@@ -1,0 +1,431 @@
+//! Local endpoints for real: the Azure ML inference server behind our router, through the
+//! real binaries. A guard deletes each test's endpoint, so no server outlives its test.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use aml_client::scoring::{Bytes, ScoringClient};
+use aml_client::testing::{TestWorkspace, binary, block_on, json, render, settings};
+use aml_client::{Access, Workspace};
+
+struct Endpoint {
+    ws: TestWorkspace,
+}
+
+impl Drop for Endpoint {
+    fn drop(&mut self) {
+        let _ = self.ws.run(&binary("aml-deploy"), &["delete", "linear"]);
+    }
+}
+
+impl Endpoint {
+    /// A workspace with the `linear` endpoint and its `blue` deployment serving 100%.
+    fn with_blue() -> Endpoint {
+        let endpoint = Endpoint::empty();
+        let created = endpoint.deploy(&["apply", "-f", "linear/endpoint.yml"]);
+        assert_eq!(created.status.code(), Some(0), "{}", render(&created));
+        let blue = endpoint.deploy(&["apply", "-f", "linear/deployment-blue.yml", "-q"]);
+        assert_eq!(blue.status.code(), Some(0), "{}", render(&blue));
+        endpoint
+    }
+
+    fn empty() -> Endpoint {
+        let ws = TestWorkspace::new();
+        ws.copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/linear"), "linear");
+        Endpoint { ws }
+    }
+
+    fn deploy(&self, args: &[&str]) -> Output {
+        self.ws.run(&binary("aml-deploy"), args)
+    }
+
+    fn smoke(&self, args: &[&str]) -> Output {
+        self.ws.run(&binary("smoke-test"), args)
+    }
+
+    fn show(&self) -> serde_json::Value {
+        json(&self.deploy(&["show", "linear", "-o", "json"]))
+    }
+
+    fn record(&self, deployment: &str) -> serde_json::Value {
+        let show = self.show();
+        show["deployments"].as_array().unwrap().iter().find(|d| d["name"] == deployment).cloned().unwrap_or_default()
+    }
+
+    /// Send `n` requests through the router (pinned to `deployment` if given); count the
+    /// answers by what they are.
+    fn answers(&self, n: usize, deployment: Option<&str>) -> BTreeMap<String, usize> {
+        let location = format!("local:{}", self.ws.workspace().display());
+        let access = block_on(async {
+            let mut ws = Workspace::open(&location, Access::Existing, &settings()).await?;
+            ws.endpoint_access("linear").await
+        })
+        .unwrap();
+        let client = ScoringClient::new(&access, deployment.map(str::to_owned), Duration::from_secs(10)).unwrap();
+        let mut counts = BTreeMap::new();
+        for _ in 0..n {
+            let answer = block_on(client.score(Bytes::from_static(br#"{"data": [[1, 1]]}"#)));
+            let key = format!("{} {}", answer.status, String::from_utf8_lossy(&answer.body));
+            *counts.entry(key).or_default() += 1;
+        }
+        counts
+    }
+}
+
+const BLUE: &str = "200 [3.5]";
+const GREEN: &str = "200 [4.5]";
+
+fn pid_alive(pid: u64) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+    stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().next()) != Some("Z")
+}
+
+fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !condition() {
+        assert!(start.elapsed() < Duration::from_secs(90), "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn a_deployment_serves_with_key_auth_and_apply_is_idempotent() {
+    let endpoint = Endpoint::with_blue();
+    let show = endpoint.show();
+    let mut redacted = show.clone();
+    for field in ["scoring_uri", "created_at", "updated_at"] {
+        redacted[field] = "[redacted]".into();
+    }
+    for d in redacted["deployments"].as_array_mut().unwrap() {
+        for field in ["created_at", "updated_at", "model_digest"] {
+            d[field] = "[redacted]".into();
+        }
+    }
+    insta::assert_json_snapshot!(redacted, @r#"
+    {
+      "auth_mode": "key",
+      "created_at": "[redacted]",
+      "deployments": [
+        {
+          "created_at": "[redacted]",
+          "endpoint": "linear",
+          "error": null,
+          "model": "linear-blue:1",
+          "model_digest": "[redacted]",
+          "name": "blue",
+          "state": "Succeeded",
+          "updated_at": "[redacted]"
+        }
+      ],
+      "description": null,
+      "mirror_traffic": {},
+      "name": "linear",
+      "provisioning_state": "Succeeded",
+      "scoring_uri": "[redacted]",
+      "tags": {},
+      "traffic": {
+        "blue": 100
+      },
+      "updated_at": "[redacted]"
+    }
+    "#);
+    let uri = show["scoring_uri"].as_str().unwrap();
+    assert!(uri.starts_with("http://127.0.0.1:") && uri.ends_with("/score"), "{uri}");
+    assert!(!serde_json::to_string(&show).unwrap().contains("key\":\""), "the key must not be shown");
+
+    let smoke = endpoint.smoke(&["run", "--endpoint", "linear", "--cases", "linear/cases.jsonl"]);
+    assert_eq!(smoke.status.code(), Some(0), "{}", render(&smoke));
+
+    // Wrong and missing keys are refused by the router.
+    let wrong = endpoint
+        .ws
+        .command(&binary("smoke-test"))
+        .env("WRONG_KEY", "not-the-key")
+        .args(["run", "--url", uri, "--key-env", "WRONG_KEY", "--cases", "linear/cases.jsonl"])
+        .output()
+        .unwrap();
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&wrong.stdout).contains("expected status 200, got 401"), "{}", render(&wrong));
+    let none = endpoint.smoke(&["run", "--url", uri, "--cases", "linear/cases.jsonl", "-o", "json"]);
+    assert_eq!(json(&none)["failed"], 2);
+
+    // The same spec again restarts nothing.
+    let pid_before = deployment_pid(&endpoint.ws.workspace(), "blue");
+    let again = endpoint.deploy(&["apply", "-f", "linear/deployment-blue.yml", "-q", "-o", "json"]);
+    assert_eq!(json(&again)["outcome"], "unchanged", "{}", render(&again));
+    assert_eq!(deployment_pid(&endpoint.ws.workspace(), "blue"), pid_before, "an unchanged apply restarted the server");
+    // A changed spec is a new revision, switched to once ready.
+    let changed = endpoint.deploy(&[
+        "apply",
+        "-f",
+        "linear/deployment-blue.yml",
+        "-q",
+        "--set",
+        "environment_variables.NOTE=v2",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(json(&changed)["outcome"], "updated", "{}", render(&changed));
+    assert_eq!(endpoint.answers(5, None), BTreeMap::from([(BLUE.to_string(), 5)]));
+}
+
+#[test]
+fn traffic_splits_by_weight_pins_by_header_and_mirrors() {
+    let endpoint = Endpoint::with_blue();
+    let green = endpoint.deploy(&["apply", "-f", "linear/deployment-green.yml", "-q"]);
+    assert_eq!(green.status.code(), Some(0), "{}", render(&green));
+    // A second deployment gets no traffic until asked.
+    assert_eq!(endpoint.show()["traffic"], serde_json::json!({"blue": 100}));
+    assert_eq!(endpoint.answers(20, None), BTreeMap::from([(BLUE.to_string(), 20)]));
+    assert_eq!(endpoint.answers(5, Some("green")), BTreeMap::from([(GREEN.to_string(), 5)]));
+
+    let split = endpoint.deploy(&["traffic", "linear", "blue=50", "green=50"]);
+    assert_eq!(split.status.code(), Some(0), "{}", render(&split));
+    let counts = endpoint.answers(200, None);
+    let (blue, green) = (counts.get(BLUE).copied().unwrap_or(0), counts.get(GREEN).copied().unwrap_or(0));
+    assert_eq!(blue + green, 200, "{counts:?}");
+    assert!((60..=140).contains(&blue), "a 50/50 split gave {counts:?}");
+
+    // Mirror half of blue's requests to green: green answers them, the client never sees it.
+    let mirrored = endpoint.deploy(&["traffic", "linear", "blue=100", "green=0", "--mirror", "green=50"]);
+    assert_eq!(mirrored.status.code(), Some(0), "{}", render(&mirrored));
+    let log = endpoint.ws.workspace().join("endpoints/linear/green/server.log");
+    let scored = || std::fs::read_to_string(&log).unwrap_or_default().matches("POST /score 200").count();
+    let before = scored();
+    assert_eq!(endpoint.answers(100, None), BTreeMap::from([(BLUE.to_string(), 100)]));
+    wait_until("mirrored requests to reach green", || scored() - before >= 20);
+    let mirrored_count = scored() - before;
+    assert!((20..=80).contains(&mirrored_count), "green saw {mirrored_count} of 100 mirrored at 50%");
+
+    // Bad splits are refused and change nothing.
+    for args in [
+        &["traffic", "linear", "blue=60", "green=60"][..],
+        &["traffic", "linear", "purple=100"],
+        &["traffic", "linear", "blue=100", "--mirror", "green=80"],
+    ] {
+        let refused = endpoint.deploy(args);
+        assert_eq!(refused.status.code(), Some(2), "{}", render(&refused));
+    }
+    assert_eq!(endpoint.show()["traffic"], serde_json::json!({"blue": 100, "green": 0}));
+}
+
+#[test]
+fn a_rollout_moves_traffic_in_checked_steps() {
+    let endpoint = Endpoint::with_blue();
+    let check = "smoke-test run --endpoint linear --deployment green --cases linear/cases-green.jsonl";
+    let bin = binary("aml-deploy").parent().unwrap().display().to_string();
+    let output = endpoint
+        .ws
+        .command(&binary("aml-deploy"))
+        .env("PATH", format!("{bin}:{}", std::env::var("PATH").unwrap_or_default()))
+        .args([
+            "rollout",
+            "--endpoint",
+            "linear",
+            "-f",
+            "linear/deployment-green.yml",
+            "--steps",
+            "10,50,100",
+            "--interval",
+            "200ms",
+            "--check",
+            check,
+            "-q",
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", render(&output));
+    let rollout = json(&output);
+    assert_eq!(rollout["status"], "completed");
+    assert_eq!(rollout["traffic"], serde_json::json!({"blue": 0, "green": 100}));
+    let steps: Vec<(u64, bool)> = rollout["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["weight"].as_u64().unwrap(), s["check"]["passed"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(steps, [(10, true), (50, true), (100, true)]);
+    assert_eq!(endpoint.answers(10, None), BTreeMap::from([(GREEN.to_string(), 10)]));
+}
+
+#[test]
+fn a_failing_check_rolls_back_and_shows_the_log() {
+    let endpoint = Endpoint::with_blue();
+    let output = endpoint.deploy(&[
+        "rollout",
+        "--endpoint",
+        "linear",
+        "-f",
+        "linear/deployment-green.yml",
+        "--steps",
+        "25,100",
+        "--interval",
+        "100ms",
+        "--check",
+        "exit 7",
+        "-q",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", render(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("ROLLED BACK: the check failed with green at 25%"), "{stdout}");
+    assert!(stdout.contains("traffic restored: blue=100%"), "{stdout}");
+    assert!(stdout.contains("last lines of green's log"), "{stdout}");
+    assert_eq!(endpoint.show()["traffic"], serde_json::json!({"blue": 100}));
+    // A tolerated failure is retried.
+    let flaky = endpoint.ws.path().join("flaky");
+    let check = format!("test -e {0} || {{ touch {0}; exit 1; }}", flaky.display());
+    let output = endpoint.deploy(&[
+        "rollout",
+        "--endpoint",
+        "linear",
+        "-f",
+        "linear/deployment-green.yml",
+        "--set",
+        "name=teal",
+        "--steps",
+        "100",
+        "--interval",
+        "100ms",
+        "--check",
+        &check,
+        "--max-failures",
+        "1",
+        "-q",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", render(&output));
+    assert_eq!(json(&output)["steps"][0]["check"]["attempts"], 2);
+}
+
+#[test]
+fn a_deployment_that_never_becomes_ready_gets_no_traffic() {
+    let endpoint = Endpoint::with_blue();
+    let output = endpoint.deploy(&[
+        "rollout",
+        "--endpoint",
+        "linear",
+        "-f",
+        "linear/deployment-broken.yml",
+        "--steps",
+        "10,100",
+        "--interval",
+        "100ms",
+        "-q",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", render(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("deployment `broken` never became ready: the server exited before it was ready"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("init failed on purpose (FAIL_INIT is set)"),
+        "the failing deployment's log is shown: {stdout}"
+    );
+    assert_eq!(endpoint.show()["traffic"], serde_json::json!({"blue": 100}));
+    assert_eq!(endpoint.record("broken")["state"], "Failed");
+    assert_eq!(endpoint.answers(10, None), BTreeMap::from([(BLUE.to_string(), 10)]));
+    // Applied directly, the same deployment fails the same way, with exit code 1.
+    let apply = endpoint.deploy(&["apply", "-f", "linear/deployment-broken.yml", "-q"]);
+    assert_eq!(apply.status.code(), Some(1), "{}", render(&apply));
+}
+
+#[test]
+fn the_endpoint_comes_back_after_crashes_and_a_taken_port() {
+    let endpoint = Endpoint::with_blue();
+    let registry = |field: &str| -> u64 { endpoint_field(&endpoint.ws.workspace(), field) };
+    // The deployment's server dies: the router starts it again.
+    let blue_pid = deployment_pid(&endpoint.ws.workspace(), "blue");
+    kill(blue_pid);
+    wait_until("blue to be restarted", || {
+        deployment_pid(&endpoint.ws.workspace(), "blue") != blue_pid
+            && pid_alive(deployment_pid(&endpoint.ws.workspace(), "blue"))
+    });
+    wait_until("blue to answer again", || endpoint.answers(1, None).contains_key(BLUE));
+
+    // The router dies and its port is taken meanwhile: the next command brings the endpoint
+    // back on a new port, with its traffic split.
+    let router_pid = registry("router_pid");
+    let old_port = registry("port") as u16;
+    kill(router_pid);
+    wait_until("the router to exit", || !pid_alive(router_pid));
+    // Take the port. Right after the kill the kernel may refuse for a moment (the dead
+    // router's connections are still closing), so try for a few seconds.
+    let start = Instant::now();
+    let squatter = loop {
+        match std::net::TcpListener::bind(("127.0.0.1", old_port)) {
+            Ok(listener) => break listener,
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && start.elapsed() < Duration::from_secs(5) => {
+                std::thread::sleep(Duration::from_millis(50))
+            }
+            Err(e) => panic!("cannot take port {old_port}: {e}"),
+        }
+    };
+    let show = endpoint.show();
+    let new_uri = show["scoring_uri"].as_str().unwrap().to_string();
+    assert!(!new_uri.contains(&format!(":{old_port}/")), "{new_uri} still uses the taken port {old_port}");
+    assert_eq!(show["traffic"], serde_json::json!({"blue": 100}));
+    assert_eq!(endpoint.answers(5, None), BTreeMap::from([(BLUE.to_string(), 5)]));
+    drop(squatter);
+}
+
+#[test]
+fn delete_stops_everything() {
+    let endpoint = Endpoint::with_blue();
+    let blue = deployment_pid(&endpoint.ws.workspace(), "blue");
+    let router = endpoint_field(&endpoint.ws.workspace(), "router_pid");
+    let refused = endpoint.deploy(&["delete", "linear", "--deployment", "blue"]);
+    assert_eq!(refused.status.code(), Some(2), "a deployment with traffic cannot be deleted: {}", render(&refused));
+    let deleted = endpoint.deploy(&["delete", "linear"]);
+    assert_eq!(deleted.status.code(), Some(0), "{}", render(&deleted));
+    wait_until("the processes to exit", || !pid_alive(blue) && !pid_alive(router));
+    assert!(!endpoint.ws.workspace().join("endpoints/linear").exists());
+    let gone = endpoint.deploy(&["show", "linear"]);
+    assert_eq!(gone.status.code(), Some(2));
+}
+
+#[test]
+fn bad_input_changes_nothing() {
+    let endpoint = Endpoint::empty();
+    let orphan = endpoint.deploy(&["apply", "-f", "linear/deployment-blue.yml"]);
+    insta::assert_snapshot!(render(&orphan).replace(endpoint.ws.path().to_str().unwrap(), "[TMP]"), @r"
+    exit_code: 2
+    ----- stdout -----
+    ----- stderr -----
+    error: linear/deployment-blue.yml: field `endpoint_name`: endpoint `linear` does not exist: there is no workspace here yet
+    hint: apply the endpoint file first (`aml-deploy apply -f endpoint.yml`)
+    ");
+    assert!(!endpoint.ws.workspace().exists());
+    endpoint.ws.write("linear/typo.yml", "name: linear\nauth_mod: key\n");
+    let typo = endpoint.deploy(&["apply", "-f", "linear/typo.yml"]);
+    assert_eq!(typo.status.code(), Some(2), "{}", render(&typo));
+    assert!(String::from_utf8_lossy(&typo.stderr).contains("did you mean `auth_mode`?"), "{}", render(&typo));
+    let missing = endpoint.deploy(&["show", "linear"]);
+    assert_eq!(missing.status.code(), Some(2));
+}
+
+fn kill(pid: u64) {
+    assert!(std::process::Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap().success());
+}
+
+/// Read a field of the stored endpoint record straight from SQLite, as an operator would.
+fn endpoint_field(workspace: &Path, field: &str) -> u64 {
+    let out = std::process::Command::new("python3")
+        .args(["-c", &format!("import sqlite3,json; r=sqlite3.connect('{}').execute(\"select record from endpoints where name='linear'\").fetchone()[0]; print(json.loads(r)['{field}'])", workspace.join("registry.db").display())])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0)
+}
+
+fn deployment_pid(workspace: &Path, deployment: &str) -> u64 {
+    let out = std::process::Command::new("python3")
+        .args(["-c", &format!("import sqlite3,json; r=sqlite3.connect('{}').execute(\"select record from deployments where name='{deployment}'\").fetchone()[0]; print(json.loads(r)['pid'])", workspace.join("registry.db").display())])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0)
+}

@@ -1,0 +1,326 @@
+//! `aml-package` for real: images built on a Debian base (made by mmdebstrap), read back
+//! with umoci and skopeo, pushed to a real registry, and run: the image's own entrypoint
+//! under chroot in a fresh network namespace, answering smoke-test's cases.
+
+use aml_client::testing::{Registry, TestWorkspace, base_image_tar, binary, json, render, repo_root};
+
+/// A workspace with the linear model registered and the base image imported.
+fn setup() -> TestWorkspace {
+    let ws = TestWorkspace::new();
+    setup_in(&ws);
+    ws
+}
+
+fn setup_in(ws: &TestWorkspace) {
+    ws.copy_dir(&repo_root().join("crates/aml-deploy/tests/fixtures/linear"), "linear");
+    let model = ws.run(&binary("aml-register"), &["model", "--name", "linear", "--path", "linear/model"]);
+    assert_eq!(model.status.code(), Some(0), "{}", render(&model));
+    let base = ws.run(
+        &binary("aml-package"),
+        &["base", "--rootfs-tar", base_image_tar().to_str().unwrap(), "--to", "oci:base:bookworm"],
+    );
+    assert_eq!(base.status.code(), Some(0), "{}", render(&base));
+}
+
+fn package(ws: &TestWorkspace, to: &str, base: &str) -> std::process::Output {
+    ws.run(
+        &binary("aml-package"),
+        &[
+            "image",
+            "--model",
+            "linear:1",
+            "--environment",
+            "linear/environment/serve.yml",
+            "--code",
+            "linear/src",
+            "--base",
+            base,
+            "--to",
+            to,
+            "-q",
+            "-o",
+            "json",
+        ],
+    )
+}
+
+#[test]
+fn the_image_is_reproducible_and_runs() {
+    let ws = setup();
+    let first = package(&ws, "oci:image", "oci:base:bookworm");
+    assert_eq!(first.status.code(), Some(0), "{}", render(&first));
+    let image = json(&first);
+    let contents: Vec<&str> =
+        image["layers"].as_array().unwrap().iter().map(|l| l["content"].as_str().unwrap()).collect();
+    assert_eq!(contents, ["base", "python dependencies", "code", "model"]);
+    assert_eq!(image["reference"], format!("oci:image:linear-1"));
+
+    // Unchanged inputs: the same digest, every layer from the cache.
+    let again = json(&package(&ws, "oci:image-again", "oci:base:bookworm"));
+    assert_eq!(again["digest"], image["digest"]);
+    assert!(again["layers"].as_array().unwrap().iter().all(|l| l["cached"] == true), "{again}");
+
+    // The model version knows its image.
+    let model = json(&ws.run(&binary("aml-register"), &["show", "linear:1", "-o", "json"]));
+    assert_eq!(model["properties"]["image_digest"], image["digest"]);
+
+    // umoci unpacks it (checking every layer's diff id), and its entrypoint serves.
+    let unpack = std::process::Command::new(aml_client::testing::set_up_program("umoci"))
+        .args(["unpack", "--image", "image:linear-1", "bundle"])
+        .current_dir(ws.path())
+        .output()
+        .unwrap();
+    assert!(unpack.status.success(), "umoci: {}", String::from_utf8_lossy(&unpack.stderr));
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ws.path().join("bundle/config.json")).unwrap()).unwrap();
+    let args: Vec<String> =
+        config["process"]["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect();
+    assert_eq!(
+        args,
+        [
+            "/usr/bin/python3",
+            "-m",
+            "azureml_inference_server_http.amlserver",
+            "--entry_script",
+            "/var/azureml-app/score.py"
+        ]
+    );
+    let env: Vec<String> =
+        config["process"]["env"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect();
+    assert!(env.contains(&"AZUREML_MODEL_DIR=/var/azureml-app/azureml-models/linear/1".to_string()), "{env:?}");
+    // Inside a fresh network namespace: the image's entrypoint under chroot (its own port,
+    // 5001, clashes with nothing), then smoke-test once the port accepts connections.
+    let script = ws.write(
+        "run-image.sh",
+        &format!(
+            "set -e\nip link set lo up\nchroot bundle/rootfs /usr/bin/env -i {env} /bin/sh -c 'cd {cwd} && exec {args}' > image.log 2>&1 &\n\
+             for i in $(seq 1 300); do (exec 3<>/dev/tcp/127.0.0.1/5001) 2>/dev/null && break; sleep 0.1; done\n\
+             {smoke} run --url http://127.0.0.1:5001/score --cases linear/cases.jsonl --timeout 60s\n",
+            env = env.join(" "),
+            cwd = config["process"]["cwd"].as_str().unwrap(),
+            args = args.join(" "),
+            smoke = binary("smoke-test").display()
+        ),
+    );
+    let run = std::process::Command::new("unshare")
+        .args(["--net", "--mount", "--pid", "--fork", "--mount-proc", "bash"])
+        .arg(&script)
+        .current_dir(ws.path())
+        .output()
+        .unwrap();
+    let log = std::fs::read_to_string(ws.path().join("image.log")).unwrap_or_default();
+    assert_eq!(run.status.code(), Some(0), "{}\nthe image's log:\n{log}", render(&run));
+    assert!(String::from_utf8_lossy(&run.stdout).contains("2 cases: 2 passed, 0 failed"), "{}", render(&run));
+}
+
+#[test]
+fn a_push_sends_each_layer_once_and_reads_back() {
+    let ws = setup();
+    let registry = Registry::start();
+    let to = format!("{}/linear:1", registry.address);
+    let first = package(&ws, &to, "oci:base:bookworm");
+    assert_eq!(first.status.code(), Some(0), "{}", render(&first));
+    let pushed = json(&first);
+    assert!(pushed["layers"].as_array().unwrap().iter().all(|l| l["sent"] == true), "{pushed}");
+    let second = json(&package(&ws, &to, "oci:base:bookworm"));
+    assert_eq!(second["digest"], pushed["digest"]);
+    assert!(
+        second["layers"].as_array().unwrap().iter().all(|l| l["sent"] == false),
+        "an unchanged push sent layers again: {second}"
+    );
+
+    let inspect = std::process::Command::new(aml_client::testing::set_up_program("skopeo"))
+        .args(["inspect", "--tls-verify=false", &format!("docker://{to}")])
+        .output()
+        .unwrap();
+    assert!(inspect.status.success(), "skopeo: {}", String::from_utf8_lossy(&inspect.stderr));
+    let inspected: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    assert_eq!(inspected["Digest"], pushed["digest"]);
+    assert_eq!(inspected["Labels"]["ml.azure.model"], "linear:1");
+    let copy = std::process::Command::new(aml_client::testing::set_up_program("skopeo"))
+        .args(["copy", "--src-tls-verify=false", &format!("docker://{to}"), "oci:pulled:linear"])
+        .current_dir(ws.path())
+        .output()
+        .unwrap();
+    assert!(copy.status.success(), "skopeo copy: {}", String::from_utf8_lossy(&copy.stderr));
+
+    // The pushed image serves as a base pulled from the registry: the same layers, found.
+    let on_top = package(&ws, "oci:on-top", &to);
+    assert_eq!(on_top.status.code(), Some(0), "{}", render(&on_top));
+}
+
+#[test]
+fn an_image_is_pushed_to_azure_container_registry_with_an_entra_token() {
+    let azure = aml_emulator::harness::AzureTest::start();
+    setup_in(&azure.ws);
+    let registry = Registry::start();
+    azure.emulator.set_registry(&registry.address);
+    let to = format!("{}/team/linear:1", azure.emulator.acr());
+    let push = || {
+        // The model is on the local workspace; only the registry is Azure's.
+        let output = azure
+            .command("aml-package")
+            .env_remove("AML_WORKSPACE")
+            .args([
+                "image",
+                "--model",
+                "linear:1",
+                "--environment",
+                "linear/environment/serve.yml",
+                "--code",
+                "linear/src",
+                "--base",
+                "oci:base:bookworm",
+                "--to",
+                &to,
+                "-q",
+                "-o",
+                "json",
+            ])
+            .output()
+            .unwrap();
+        azure.assert_no_secrets(&output);
+        output
+    };
+    let first = push();
+    assert_eq!(first.status.code(), Some(0), "{}", render(&first));
+    let pushed = json(&first);
+    assert!(pushed["layers"].as_array().unwrap().iter().all(|l| l["sent"] == true), "{pushed}");
+    // One exchange of the Entra token, then an access token for the repository.
+    assert_eq!(azure.requests_containing("POST", "/oauth2/exchange"), 1);
+    assert_eq!(azure.requests_containing("POST", "/oauth2/token"), 1);
+    let second = json(&push());
+    assert!(
+        second["layers"].as_array().unwrap().iter().all(|l| l["sent"] == false),
+        "an unchanged push sent layers again: {second}"
+    );
+
+    // The registry behind holds the image, read back by skopeo.
+    let inspect = std::process::Command::new(aml_client::testing::set_up_program("skopeo"))
+        .args(["inspect", "--tls-verify=false", &format!("docker://{}/team/linear:1", registry.address)])
+        .output()
+        .unwrap();
+    assert!(inspect.status.success(), "skopeo: {}", String::from_utf8_lossy(&inspect.stderr));
+    let inspected: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    assert_eq!(inspected["Digest"], pushed["digest"]);
+
+    // A wrong secret is refused before any layer is built: exit 3 naming the identity.
+    let refused = azure
+        .command("aml-package")
+        .env_remove("AML_WORKSPACE")
+        .env("AZURE_CLIENT_SECRET", "wrong")
+        .args([
+            "image",
+            "--model",
+            "linear:1",
+            "--environment",
+            "linear/environment/serve.yml",
+            "--code",
+            "linear/src",
+            "--base",
+            "oci:base:bookworm",
+            "--to",
+            &to,
+            "-q",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(3), "{}", render(&refused));
+    azure.emulator.assert_clean();
+}
+
+#[test]
+fn bad_input_writes_nothing() {
+    let ws = setup();
+    ws.write("no-server.txt", "numpy\n");
+    let cases: &[(&str, Vec<&str>)] = &[
+        (
+            "unknown model",
+            vec![
+                "image",
+                "--model",
+                "nope:1",
+                "--environment",
+                "linear/environment/serve.yml",
+                "--code",
+                "linear/src",
+                "--base",
+                "oci:base:bookworm",
+                "--to",
+                "oci:out",
+            ],
+        ),
+        (
+            "no inference server",
+            vec![
+                "image",
+                "--model",
+                "linear:1",
+                "--environment",
+                "no-server.txt",
+                "--code",
+                "linear/src",
+                "--base",
+                "oci:base:bookworm",
+                "--to",
+                "oci:out",
+            ],
+        ),
+        (
+            "no scoring script",
+            vec![
+                "image",
+                "--model",
+                "linear:1",
+                "--environment",
+                "linear/environment/serve.yml",
+                "--code",
+                "linear",
+                "--base",
+                "oci:base:bookworm",
+                "--to",
+                "oci:out",
+            ],
+        ),
+        (
+            "not a destination",
+            vec![
+                "image",
+                "--model",
+                "linear:1",
+                "--environment",
+                "linear/environment/serve.yml",
+                "--code",
+                "linear/src",
+                "--base",
+                "oci:base:bookworm",
+                "--to",
+                "out",
+            ],
+        ),
+        (
+            "no base there",
+            vec![
+                "image",
+                "--model",
+                "linear:1",
+                "--environment",
+                "linear/environment/serve.yml",
+                "--code",
+                "linear/src",
+                "--base",
+                "oci:nothing-here",
+                "--to",
+                "oci:out",
+            ],
+        ),
+    ];
+    let mut transcript = String::new();
+    for (what, args) in cases {
+        let out = ws.run(&binary("aml-package"), args);
+        assert_eq!(out.status.code(), Some(2), "{what}: {}", render(&out));
+        assert!(!ws.path().join("out").exists(), "{what}: bad input wrote the destination");
+        transcript.push_str(&format!("## {what}\n{}", String::from_utf8_lossy(&out.stderr)));
+    }
+    ws.settings().bind(|| insta::assert_snapshot!(transcript));
+}

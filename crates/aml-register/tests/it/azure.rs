@@ -1,0 +1,365 @@
+//! aml-register on an Azure ML workspace: the real binary against the emulator (ARM and
+//! Entra over TLS, every body held to the official models) and Azurite (blob storage).
+
+use std::process::Output;
+
+use aml_client::testing::{TestWorkspace, binary};
+use aml_emulator::azurite::Azurite;
+use aml_emulator::harness::AzureTest;
+use aml_emulator::{Emulator, Fault};
+use serde_json::Value;
+
+struct Azure(AzureTest);
+
+impl std::ops::Deref for Azure {
+    type Target = AzureTest;
+    fn deref(&self) -> &AzureTest {
+        &self.0
+    }
+}
+
+impl Azure {
+    fn start() -> Azure {
+        Azure(AzureTest::start())
+    }
+
+    fn run_with(&self, args: &[&str], env: &[(&str, &str)], remove: &[&str]) -> Output {
+        let mut command = self.0.command("aml-register");
+        for name in remove {
+            command.env_remove(name);
+        }
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let output = command.args(args).output().unwrap();
+        self.0.assert_no_secrets(&output);
+        output
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.run_with(args, &[], &[])
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        self.0.json("aml-register", args)
+    }
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The model flow every backend must give the same answers to.
+fn model_flow(ws: &TestWorkspace, json: &dyn Fn(&[&str]) -> Value, plain: &dyn Fn(&[&str]) -> Output) -> Value {
+    let model = ws.write("model/weights.bin", "weights v1");
+    ws.write("model/conf/config.json", "{\"alpha\": 0.1}");
+    let model_dir = model.parent().unwrap().display().to_string();
+
+    let first = json(&["model", "--name", "diabetes", "--path", &model_dir, "--tag", "stage=candidate"]);
+    assert_eq!(first["name"], "diabetes");
+    assert_eq!(first["version"], "1");
+    assert_eq!(first["tags"]["stage"], "candidate");
+    assert_eq!(first["reused"], false);
+
+    // The same files again: same version back, nothing stored twice.
+    let again = json(&["model", "--name", "diabetes", "--path", &model_dir]);
+    assert_eq!(again["version"], "1");
+    assert_eq!(again["reused"], true);
+    assert_eq!(again["digest"], first["digest"]);
+
+    ws.write("model/weights.bin", "weights v2");
+    let second = json(&["model", "--name", "diabetes", "--path", &model_dir]);
+    assert_eq!(second["version"], "2");
+    assert_ne!(second["digest"], first["digest"]);
+
+    assert_eq!(json(&["show", "diabetes@latest"])["version"], "2");
+    let tagged = json(&["tag", "diabetes:1", "approved=yes", "--remove", "stage"]);
+    assert_eq!(tagged["tags"], serde_json::json!({"approved": "yes"}));
+    assert_eq!(json(&["show", "diabetes@approved=yes"])["version"], "1");
+
+    let listed = json(&["list", "diabetes"]);
+    let versions: Vec<&str> = listed.as_array().unwrap().iter().map(|v| v["version"].as_str().unwrap()).collect();
+    assert_eq!(versions, ["2", "1"]);
+    let models = json(&["list"]);
+    assert_eq!(models.as_array().unwrap().len(), 1);
+
+    let target = ws.path().join("copy");
+    let downloaded = json(&["download", "diabetes:1", &target.display().to_string()]);
+    assert_eq!(downloaded["digest"], first["digest"]);
+    assert_eq!(std::fs::read_to_string(target.join("weights.bin")).unwrap(), "weights v1");
+    assert_eq!(std::fs::read_to_string(target.join("conf/config.json")).unwrap(), "{\"alpha\": 0.1}");
+
+    // Bad input is refused the same way: exit 2 naming the model.
+    let missing = plain(&["show", "diabetez:1"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("no model named `diabetez`"), "{}", stderr(&missing));
+    first
+}
+
+#[test]
+fn the_model_flow_gives_the_same_answers_on_local_and_azure() {
+    let local = TestWorkspace::new();
+    let run_local = |args: &[&str]| local.run(&binary("aml-register"), args);
+    let json_local = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--output", "json"]);
+        let output = local.run(&binary("aml-register"), &all);
+        assert!(output.status.success(), "{args:?} failed locally: {}", stderr(&output));
+        serde_json::from_slice::<Value>(&output.stdout).unwrap()
+    };
+    let on_local = model_flow(&local, &json_local, &run_local);
+
+    let azure = Azure::start();
+    let on_azure = model_flow(&azure.ws, &|args| azure.json(args), &|args| azure.run(args));
+    // Same files, same digest, on either backend: what promote relies on.
+    assert_eq!(on_local["digest"], on_azure["digest"]);
+
+    // The stored version is what azure-ai-ml itself would write: modelUri on the default
+    // datastore under LocalUpload/<object hash>/<folder>.
+    let stored = azure.emulator.model_versions();
+    let uri =
+        stored[&("diabetes".to_string(), "1".to_string())]["properties"]["modelUri"].as_str().unwrap().to_string();
+    assert!(
+        uri.starts_with("azureml://subscriptions/")
+            && uri.contains("/datastores/workspaceblobstore/paths/LocalUpload/")
+            && uri.ends_with("/model"),
+        "{uri}"
+    );
+    azure.emulator.assert_clean();
+}
+
+/// An identity-based datastore (no account key to list): storage is reached with the
+/// identity's own Entra token for https://storage.azure.com, which Azurite checks (issuer,
+/// audience, lifetime) in its OAuth mode over https. The same model flow, the same answers.
+#[test]
+fn an_identity_based_datastore_is_reached_with_the_identitys_storage_token() {
+    let emulator = Emulator::start(None).unwrap();
+    let azurite = Azurite::start_oauth(&emulator.cert, &emulator.key).unwrap();
+    emulator.set_storage(azurite.storage(azurite.port));
+    let azure = Azure(AzureTest::with(emulator, azurite));
+    let first = model_flow(&azure.ws, &|args| azure.json(args), &|args| azure.run(args));
+    assert_eq!(first["version"], "1");
+    assert_eq!(azure.requests_containing("POST", "listSecrets"), 0, "no secret was asked for");
+    azure.emulator.assert_clean();
+}
+
+#[test]
+fn promote_copies_a_local_version_to_azure_with_the_same_digest() {
+    let azure = Azure::start();
+    azure.ws.write("m/model.pkl", "pickled");
+    let local = azure.ws.path().join("dev");
+    let local_ws = format!("local:{}", local.display());
+    let registered = azure.json(&["model", "--name", "churn", "--path", "m", "--workspace", &local_ws]);
+    let promoted = azure.json(&["promote", "churn:1", "--workspace", &local_ws, "--to", &azure.emulator.workspace()]);
+    assert_eq!(promoted["digest"], registered["digest"]);
+    assert_eq!(promoted["version"], "1");
+    let again = azure.json(&["promote", "churn:1", "--workspace", &local_ws, "--to", &azure.emulator.workspace()]);
+    assert_eq!(again["reused"], true);
+    azure.emulator.assert_clean();
+}
+
+#[test]
+fn object_hash_is_azure_ai_mls() {
+    // The blob folder name must be the one `az ml` computes, so uploads are shared.
+    let ws = TestWorkspace::new();
+    ws.write("m/b.txt", "bee");
+    ws.write("m/A/c.bin", "sea");
+    ws.write("m/a2.txt", "");
+    let ours = aml_emulator::object_hash::hash_tree(&ws.path().join("m")).unwrap().object_hash;
+    let script =
+        "import sys; from azure.ai.ml._utils._asset_utils import get_object_hash; print(get_object_hash(sys.argv[1]))";
+    let theirs = std::process::Command::new(aml_client::testing::venv_python())
+        .args(["-c", script])
+        .arg(ws.path().join("m"))
+        .output()
+        .unwrap();
+    assert!(theirs.status.success(), "{}", String::from_utf8_lossy(&theirs.stderr));
+    assert_eq!(ours, String::from_utf8_lossy(&theirs.stdout).trim());
+}
+
+#[test]
+fn throttling_and_transient_faults_are_retried() {
+    let azure = Azure::start();
+    azure.ws.write("m.pkl", "pickled");
+    azure.emulator.inject("PUT", "/models/churn/versions/", Fault::Status(429, Some(1)), 2);
+    azure.emulator.inject("GET", "/datastores/workspaceblobstore", Fault::Status(503, Some(1)), 1);
+    azure.emulator.inject("POST", "/listSecrets", Fault::Reset, 1);
+    let registered = azure.json(&["model", "--name", "churn", "--path", "m.pkl"]);
+    assert_eq!(registered["version"], "1");
+    let puts: Vec<u16> = azure
+        .emulator
+        .requests()
+        .into_iter()
+        .filter(|(m, p, _)| m == "PUT" && p.contains("/models/churn/versions/"))
+        .map(|r| r.2)
+        .collect();
+    assert_eq!(puts, [429, 429, 201]);
+    azure.emulator.assert_clean();
+}
+
+#[test]
+fn wrong_secret_names_the_source_and_tenant_never_the_secret() {
+    let azure = Azure::start();
+    azure.ws.write("m.pkl", "pickled");
+    let output = azure.run_with(&["list"], &[("AZURE_CLIENT_SECRET", "not-the-secret-k3y")], &[]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let text = stderr(&output);
+    assert!(
+        text.contains("client secret of app") && text.contains(aml_emulator::TENANT) && text.contains("AADSTS7000215"),
+        "{text}"
+    );
+    assert!(!text.contains("not-the-secret-k3y"), "{text}");
+}
+
+#[test]
+fn a_workspace_that_does_not_exist_gives_arms_message() {
+    let azure = Azure::start();
+    let missing = format!(
+        "azureml://subscriptions/{}/resourceGroups/{}/workspaces/nope",
+        aml_emulator::SUBSCRIPTION,
+        aml_emulator::RESOURCE_GROUP
+    );
+    let output = azure.run(&["list", "--workspace", &missing]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("ResourceNotFound") && stderr(&output).contains("workspaces/nope"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn every_identity_source_reaches_the_workspace() {
+    let azure = Azure::start();
+    let token_file = azure.ws.write("federated-token", aml_emulator::FEDERATED_ASSERTION);
+    let token_file = token_file.display().to_string();
+    let url = azure.emulator.url();
+    let msi = format!("{url}/msi/token");
+    let oidc = format!("{url}/github/oidc?api-version=2.0");
+    // A stand-in `az` that prints what `az account get-access-token` prints: the emulator
+    // accepts only tokens it issued, so it fetches one as a managed identity would.
+    let bin = azure.ws.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let az = bin.join("az");
+    std::fs::write(
+        &az,
+        format!(
+            "#!/bin/sh\ntoken=$(curl -s --cacert '{}' -H 'X-IDENTITY-HEADER: {}' '{msi}?api-version=2019-08-01&resource=x' | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')\necho \"{{\\\"accessToken\\\": \\\"$token\\\", \\\"expires_on\\\": $(($(date +%s)+3600)), \\\"tokenType\\\": \\\"Bearer\\\"}}\"\n",
+            azure.emulator.cert.display(),
+            aml_emulator::IDENTITY_HEADER
+        ),
+    )
+    .unwrap();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut std::fs::metadata(&az).unwrap().permissions(), 0o755);
+    std::fs::set_permissions(&az, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, Vec<&'a str>);
+    let cases: Vec<Case> = vec![
+        ("workload", vec![("AZURE_FEDERATED_TOKEN_FILE", token_file.as_str())], vec!["AZURE_CLIENT_SECRET"]),
+        (
+            "workload",
+            vec![
+                ("ACTIONS_ID_TOKEN_REQUEST_URL", oidc.as_str()),
+                ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", aml_emulator::GITHUB_REQUEST_TOKEN),
+            ],
+            vec!["AZURE_CLIENT_SECRET"],
+        ),
+        (
+            "managed-identity",
+            vec![("IDENTITY_ENDPOINT", msi.as_str()), ("IDENTITY_HEADER", aml_emulator::IDENTITY_HEADER)],
+            vec!["AZURE_CLIENT_SECRET", "AZURE_CLIENT_ID"],
+        ),
+        ("cli", vec![("PATH", path.as_str())], vec!["AZURE_CLIENT_SECRET", "AZURE_CLIENT_ID"]),
+    ];
+    for (source, env, remove) in cases {
+        // Chosen explicitly, and found by `auto` alone.
+        for auth in [source, "auto"] {
+            let output = azure.run_with(&["list", "--auth", auth], &env, &remove);
+            assert!(output.status.success(), "--auth {auth} with {env:?}: {}", stderr(&output));
+        }
+    }
+    // Nothing configured: the error lists what was tried.
+    let output = azure.run_with(
+        &["list"],
+        &[("PATH", "/usr/bin:/bin")],
+        &["AZURE_CLIENT_SECRET", "AZURE_CLIENT_ID", "AZURE_TENANT_ID"],
+    );
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let text = stderr(&output);
+    for tried in ["client secret", "workload identity", "managed identity", "Azure CLI"] {
+        assert!(text.contains(tried), "`{tried}` missing from: {text}");
+    }
+}
+
+#[test]
+fn a_1_gib_upload_survives_connections_dropped_mid_body() {
+    use std::io::Write;
+    let azurite = Azurite::start().unwrap();
+    // Three connections cut once they have carried 6 MiB: inside a 4 MiB block's body.
+    let proxy = aml_emulator::proxy::Proxy::start(azurite.port, 6 << 20, 3).unwrap();
+    let emulator = Emulator::start(Some(azurite.storage(proxy.port))).unwrap();
+    let azure = Azure(AzureTest::with(emulator, azurite));
+    let path = azure.ws.path().join("big.bin");
+    {
+        // Distinct bytes everywhere, so a block stored twice or out of order changes the digest.
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut chunk = vec![0u8; 1 << 20];
+        for _ in 0..1024 {
+            for word in chunk.chunks_mut(8) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                word.copy_from_slice(&state.to_le_bytes());
+            }
+            file.write_all(&chunk).unwrap();
+        }
+    }
+    let registered = azure.json(&["model", "--name", "big", "--path", "big.bin"]);
+    assert_eq!(registered["size"], 1u64 << 30);
+    assert_eq!(proxy.resets_left(), 0, "the proxy never cut a connection");
+    std::fs::remove_file(&path).unwrap();
+    // The copy in storage is byte for byte the file: download checks every byte against the digest.
+    let target = azure.ws.path().join("copy");
+    let downloaded = azure.json(&["download", "big:1", &target.display().to_string()]);
+    assert_eq!(downloaded["digest"], registered["digest"]);
+    azure.emulator.assert_clean();
+}
+
+/// `AML_LOG=debug` shows each request (method, URL without its query, status, try), the
+/// token's source, and a throttled try being retried; at `trace` the SDK's and the HTTP
+/// stack's own events join in. Neither level prints a secret.
+#[test]
+fn verbose_output_shows_requests_tokens_and_retries_never_a_secret() {
+    let azure = Azure::start();
+    azure.ws.write("m.pkl", "pickled");
+    azure.json(&["model", "--name", "churn", "--path", "m.pkl"]);
+    azure.emulator.inject("GET", "/models", Fault::Status(429, Some(1)), 1);
+    let debug = azure.run_with(
+        &["list", "--workspace", &azure.emulator.workspace()],
+        &[("AML_LOG", "debug")],
+        &["AML_LOG_FILE"],
+    );
+    assert!(debug.status.success(), "{}", stderr(&debug));
+    let text = stderr(&debug);
+    let arm = azure.emulator.url();
+    for expected in [
+        format!("GET {arm}/subscriptions/{}/resourceGroups/", aml_emulator::SUBSCRIPTION),
+        "/models → 429".to_string(),
+        "(try 1); retryable, Retry-After 1".to_string(),
+        "/models → 200".to_string(),
+        "(try 2)".to_string(),
+        "acting as client secret of app".to_string(),
+        "token for ".to_string(),
+        format!("from client secret of app {}", aml_emulator::CLIENT_ID),
+    ] {
+        assert!(text.contains(&expected), "`{expected}` not in the verbose output:\n{text}");
+    }
+    assert!(!text.contains("api-version"), "a query was logged:\n{text}");
+    // The result on stdout is the same JSON as without --verbose.
+    assert!(String::from_utf8_lossy(&debug.stdout).contains("churn"));
+
+    let trace = azure.run_with(&["list", "-v"], &[("AML_LOG", "trace")], &["AML_LOG_FILE"]);
+    assert!(trace.status.success(), "{}", stderr(&trace));
+    assert!(stderr(&trace).lines().count() > text.lines().count(), "trace adds the stack's own events");
+}

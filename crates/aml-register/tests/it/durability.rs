@@ -1,0 +1,121 @@
+//! What the registry promises under pressure: parallel registrations get distinct, gap-free
+//! versions, and a process killed at any moment leaves no version whose files are missing.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Seek, SeekFrom, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use aml_client::testing::{TestWorkspace, binary, json, render};
+
+fn aml_register() -> PathBuf {
+    binary("aml-register")
+}
+
+#[test]
+fn eight_processes_registering_25_versions_each_get_200_distinct_gap_free_versions() {
+    let ws = TestWorkspace::new();
+    for process in 0..8 {
+        for i in 0..25 {
+            ws.write(&format!("m/{process}-{i}.bin"), &format!("model {process}-{i}"));
+        }
+    }
+    // All eight start on a fresh workspace at once: creating it races too.
+    let handles: Vec<_> = (0..8)
+        .map(|process| {
+            let mut commands = Vec::new();
+            for i in 0..25 {
+                let mut command = ws.command(&aml_register());
+                command.args(["model", "--name", "shared", "--path", &format!("m/{process}-{i}.bin"), "-o", "json"]);
+                commands.push(command);
+            }
+            std::thread::spawn(move || {
+                commands
+                    .into_iter()
+                    .map(|mut c| {
+                        let output = c.output().unwrap();
+                        assert_eq!(output.status.code(), Some(0), "{}", render(&output));
+                        let model = json(&output);
+                        (model["version"].as_str().unwrap().to_string(), model["digest"].as_str().unwrap().to_string())
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let reported: Vec<(String, String)> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let versions: BTreeSet<u32> = reported.iter().map(|(v, _)| v.parse().unwrap()).collect();
+    assert_eq!(versions, (1..=200).collect(), "versions are not 1..=200 without gaps or repeats");
+
+    // What each process was told is what the registry holds.
+    let listed = json(&ws.run(&aml_register(), &["list", "shared", "--all", "-o", "json"]));
+    let stored: BTreeMap<String, String> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["version"].as_str().unwrap().into(), m["digest"].as_str().unwrap().into()))
+        .collect();
+    assert_eq!(stored.len(), 200);
+    for (version, digest) in &reported {
+        assert_eq!(stored.get(version), Some(digest), "version {version}");
+    }
+}
+
+#[test]
+fn kill_9_at_any_moment_leaves_no_version_with_missing_files() {
+    let ws = TestWorkspace::new();
+    let size = 64 << 20;
+    let big = ws.path().join("big.bin");
+    let mut random = std::fs::File::open("/dev/urandom").unwrap();
+    let mut file = std::fs::File::create(&big).unwrap();
+    std::io::copy(&mut std::io::Read::take(&mut random, size), &mut file).unwrap();
+    drop(file);
+
+    // Kill at moments spread over a registration's life: before, during hashing and
+    // writing, around the fsync and the commit.
+    let delays_ms = [0u64, 5, 20, 40, 70, 100, 150, 200, 260, 330, 420, 550, 700, 900];
+    let mut interrupted = 0;
+    for (i, delay) in delays_ms.iter().enumerate() {
+        // Distinct content each round.
+        let mut file = std::fs::OpenOptions::new().write(true).open(&big).unwrap();
+        file.seek(SeekFrom::Start(0)).unwrap();
+        file.write_all(format!("round {i:04}").as_bytes()).unwrap();
+        drop(file);
+        let mut child =
+            ws.command(&aml_register()).args(["model", "--name", "big", "--path", "big.bin"]).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(*delay));
+        if child.try_wait().unwrap().is_none() {
+            interrupted += 1;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    assert!(
+        interrupted >= delays_ms.len() / 2,
+        "only {interrupted} registrations were interrupted: the file is too small to test anything"
+    );
+
+    // Every version the registry lists is complete: its bytes download and match its digest.
+    let listed = match ws.workspace().join("registry.db").exists() {
+        true => json(&ws.run(&aml_register(), &["list", "big", "--all", "-o", "json"])),
+        false => serde_json::json!([]),
+    };
+    let versions: Vec<String> = listed
+        .as_array()
+        .map(|a| a.iter().map(|m| m["version"].as_str().unwrap().to_string()).collect())
+        .unwrap_or_default();
+    for (n, version) in versions.iter().rev().enumerate() {
+        assert_eq!(version, &(n + 1).to_string(), "versions have a gap: {versions:?}");
+        let dir = format!("check-{version}");
+        let output = ws.run(&aml_register(), &["download", &format!("big:{version}"), &dir]);
+        assert_eq!(output.status.code(), Some(0), "version {version} is incomplete: {}", render(&output));
+        assert_eq!(std::fs::metadata(ws.path().join(&dir).join("big.bin")).unwrap().len(), size);
+    }
+
+    // The workspace still works, and what the killed processes left half-written is swept.
+    let after = ws.run(&aml_register(), &["model", "--name", "big", "--path", "big.bin", "-o", "json"]);
+    assert_eq!(after.status.code(), Some(0), "{}", render(&after));
+    let leftovers: Vec<_> = std::fs::read_dir(ws.workspace().join("tmp"))
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(leftovers.is_empty(), "temp files of killed processes were not swept: {leftovers:?}");
+}

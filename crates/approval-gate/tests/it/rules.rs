@@ -1,0 +1,105 @@
+//! The rule language and MLflow-style metric thresholds, through the library: precedence,
+//! columns of errors, lower-is-better in both notations.
+
+use std::collections::BTreeMap;
+
+use approval_gate::expr::Rule;
+use approval_gate::threshold::parse_flag;
+
+fn metrics(pairs: &[(&str, f64)]) -> BTreeMap<String, f64> {
+    pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+}
+
+fn check(rule: &str, candidate: &[(&str, f64)], champion: &[(&str, f64)]) -> bool {
+    Rule::parse(rule).expect("rule parses").evaluate(&metrics(candidate), &metrics(champion))
+}
+
+#[test]
+fn lower_is_better_within_a_margin() {
+    let rule = "candidate.rmse <= champion.rmse * 1.02";
+    assert!(check(rule, &[("rmse", 50.0)], &[("rmse", 55.0)]), "a lower rmse is better");
+    assert!(check(rule, &[("rmse", 56.0)], &[("rmse", 55.0)]), "within 2% worse still passes");
+    assert!(!check(rule, &[("rmse", 57.0)], &[("rmse", 55.0)]), "over 2% worse fails");
+}
+
+#[test]
+fn precedence_and_functions() {
+    assert!(check("1 + 2 * 3 == 7", &[], &[]));
+    assert!(check("(1 + 2) * 3 == 9", &[], &[]));
+    assert!(check("-2 * -3 == 6", &[], &[]));
+    assert!(check("abs(candidate.a - champion.a) < 0.1", &[("a", 1.0)], &[("a", 1.05)]));
+    assert!(check(
+        "candidate.a > 1 or candidate.a < 0 and candidate.a > 5 or not candidate.a == 0.5",
+        &[("a", 2.0)],
+        &[]
+    ));
+    assert!(check("1e-3 < 0.01 && 2.5E2 == 250", &[], &[]));
+    assert!(!check("candidate.a / 0 > 0 or 0 / 0 == 0 / 0", &[("a", 0.0)], &[]), "0/0 compares false");
+}
+
+#[test]
+fn errors_point_at_the_column() {
+    let error = |rule: &str| Rule::parse(rule).expect_err("rule is rejected");
+    assert_eq!(error("candidate.rmse <= * 1.02").column, 19);
+    assert_eq!(error("candidate.rmse = 3").column, 16);
+    assert!(error("candidate.rmse = 3").message.contains("`==`"));
+    assert_eq!(error("candidate.rmse").column, 1);
+    assert!(error("candidate.rmse").message.contains("comparison"));
+    assert_eq!(error("candidat.rmse < 3").message, "unknown word `candidat`; did you mean `candidate`?");
+    assert_eq!(error("1 < 2 < 3").column, 7);
+    assert_eq!(error("(1 < 2").column, 7);
+    assert_eq!(error("candidate.r2 >= 0.3 and 4").column, 25);
+    assert_eq!(error("candidate. < 3").column, 12);
+    assert_eq!(error("  ").column, 1);
+}
+
+#[test]
+fn metrics_are_listed_once_in_order() {
+    let rule =
+        Rule::parse("candidate.rmse <= champion.rmse and candidate.rmse < 60 and champion.r2 > 0").expect("parses");
+    let names: Vec<String> = rule.metrics().iter().map(|m| format!("{}.{}", m.side, m.name)).collect();
+    assert_eq!(names, ["candidate.rmse", "champion.rmse", "champion.r2"]);
+    assert!(rule.uses_champion());
+}
+
+fn passes(flag: &str, candidate: f64, champion: f64) -> bool {
+    let (name, gate) = parse_flag(flag).expect("flag parses");
+    let (c, p) = (BTreeMap::from([(name.clone(), candidate)]), BTreeMap::from([(name.clone(), champion)]));
+    gate.rules(&name).iter().all(|r| Rule::parse(r).expect("generated rule parses").evaluate(&c, &p))
+}
+
+#[test]
+fn lower_is_better_means_a_smaller_value_wins() {
+    // Published gates have shipped this inverted: a lower rmse must pass, a higher fail.
+    assert!(passes("rmse:lower", 50.0, 55.0));
+    assert!(!passes("rmse:lower", 60.0, 55.0));
+    assert!(passes("rmse:lower", 55.0, 55.0), "a tie is no worse");
+    assert!(passes("rmse:lower,threshold=60", 59.0, 0.0));
+    assert!(!passes("rmse:lower,threshold=60", 61.0, 0.0));
+    assert!(passes("rmse:lower,min_absolute_change=2", 53.0, 55.0));
+    assert!(!passes("rmse:lower,min_absolute_change=2", 53.5, 55.0));
+    assert!(passes("rmse:lower,min_relative_change=0.01", 54.4, 55.0));
+    assert!(!passes("rmse:lower,min_relative_change=0.01", 54.5, 55.0));
+    assert!(!passes("rmse:lower,min_relative_change=0.01", 55.0, 55.0), "a tie is not an improvement");
+}
+
+#[test]
+fn higher_is_better_mirrors_it() {
+    assert!(passes("r2:higher", 0.5, 0.4));
+    assert!(!passes("r2:higher", 0.3, 0.4));
+    assert!(passes("r2:higher,threshold=0.35", 0.36, 0.0));
+    assert!(!passes("r2:higher,threshold=0.35", 0.34, 0.0));
+    assert!(passes("r2:higher,min_relative_change=0.1", 0.45, 0.4));
+    assert!(!passes("r2:higher,min_relative_change=0.1", 0.43, 0.4));
+    assert!(passes("r2:higher,min_absolute_change=0.05", 0.46, 0.4));
+    assert!(!passes("r2:higher,min_absolute_change=0.05", 0.44, 0.4));
+}
+
+#[test]
+fn bad_flags_say_what_to_write() {
+    assert!(parse_flag("rmse").unwrap_err().contains("rmse:lower"));
+    assert!(parse_flag("rmse:smaller").unwrap_err().contains("`lower`"));
+    assert!(parse_flag("rmse:lower,treshold=3").unwrap_err().contains("did you mean `threshold`"));
+    assert!(parse_flag("rmse:lower,threshold=x").unwrap_err().contains("not a number"));
+    assert!(parse_flag("rmse:lower,min_relative_change=-1").unwrap_err().contains("0 or more"));
+}
