@@ -1,9 +1,10 @@
 //! The azure backend's blob rows: our upload (`blob-upload`, the code `aml-register model`
-//! runs on Azure) beside the Python storage SDK's default `upload_blob` and a single `curl -T`
-//! Put Blob (the ceiling: one request, no client work), on one Azurite started here.
+//! runs on Azure) beside the Python storage SDK's default `upload_blob`, AzCopy (Microsoft's
+//! Go uploader, what a user reaches for to move big files) and a single `curl -T` Put Blob
+//! (the ceiling: one request, no client work), on one Azurite started here.
 //! Wall time, client CPU and peak RSS come from GNU time.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -14,6 +15,30 @@ const ACCOUNT: &str = "devstoreaccount1";
 /// Azurite's documented development key.
 const KEY: &str = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 const CONTAINER: &str = "bench";
+/// AzCopy as Microsoft publishes it on npm (its Linux build needs Debian's libsecret-1-0).
+const AZCOPY: &str = "@azure-tools/azcopy-linux@10.32.2";
+
+/// AzCopy installed under target/bench-tools (once), its runtime library from Debian.
+fn ensure_azcopy(dir: &Path) -> Result<PathBuf, String> {
+    crate::setup::ensure_debian_packages(&[("libsecret-1-0", "/usr/lib/x86_64-linux-gnu/libsecret-1.so.0")])?;
+    let tools = crate::setup::target_dir().join("bench-tools");
+    let exe = tools.join("node_modules/@azure-tools/azcopy-linux/dist/bin/azcopy_linux_amd64");
+    if !exe.is_file() {
+        step(&format!("installing AzCopy ({AZCOPY}, npm)"));
+        std::fs::create_dir_all(&tools).map_err(|e| e.to_string())?;
+        crate::setup::run(
+            Command::new("npm")
+                .args(["install", "--no-save", "--no-audit", "--no-fund", "--loglevel=error", "--prefix"])
+                .arg(&tools)
+                .arg(AZCOPY),
+        )?;
+    }
+    // npm does not keep the executable bit of a file in `dist/`.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).map_err(|e| e.to_string())?;
+    let _ = std::fs::create_dir_all(dir.join("azcopy"));
+    Ok(exe)
+}
 
 struct Azurite(Child);
 
@@ -113,6 +138,17 @@ pub fn run(dir: &Path, bin: &Path, runs: usize, size_mib: u64, python: &Path) ->
         format!("AZURE_STORAGE_KEY='{KEY}' {} {ours_url} {ACCOUNT} {} {prefix}", upload.display(), path.display())
     };
     let peer = |path: &Path, prefix: &str| sdk(&format!("upload '{conn}' {CONTAINER} {} {prefix}", path.display()));
+    let azcopy_exe = ensure_azcopy(dir)?;
+    let azcopy_home = dir.join("azcopy");
+    let azcopy = |path: &Path, prefix: &str, recursive: bool| {
+        format!(
+            "AZCOPY_LOG_LOCATION={home} AZCOPY_JOB_PLAN_LOCATION={home} {exe} copy {path} 'http://127.0.0.1:{port}/{ACCOUNT}/{CONTAINER}/{prefix}?{sas}' --from-to LocalBlob --output-level quiet{recursive}",
+            home = azcopy_home.display(),
+            exe = azcopy_exe.display(),
+            path = path.display(),
+            recursive = if recursive { " --recursive" } else { "" },
+        )
+    };
     let curl = |path: &Path| {
         format!(
             "curl -sS -f -T {} -H 'x-ms-blob-type: BlockBlob' 'http://127.0.0.1:{port}/{ACCOUNT}/{CONTAINER}/curl/{}?{sas}'",
@@ -131,13 +167,19 @@ pub fn run(dir: &Path, bin: &Path, runs: usize, size_mib: u64, python: &Path) ->
     step(&format!(
         "{size_mib} MiB upload: ours vs azure-storage-blob's upload_blob vs curl -T (alternating, {runs} runs)"
     ));
-    let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut a, mut b, mut c, mut d) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for run in 0..runs.max(1) {
         a.push(timed(&ours(&big, &format!("ours{run}/")), dir)?);
         b.push(timed(&peer(&big, &format!("sdk{run}/")), dir)?);
+        d.push(timed(&azcopy(&big, &format!("azcopy{run}/big.bin"), false), dir)?);
         c.push(timed(&curl(&big), dir)?);
     }
-    let (ours_big, sdk_big, curl_big) = (medians(&a), medians(&b), medians(&c));
+    let (ours_big, sdk_big, curl_big, azcopy_big) = (medians(&a), medians(&b), medians(&c), medians(&d));
+    let azcopy_small = medians(
+        &(0..3)
+            .map(|run| timed(&azcopy(&small, &format!("azsmall{run}/small.bin"), false), dir))
+            .collect::<Result<Vec<_>, _>>()?,
+    );
     let ours_small =
         medians(&(0..3).map(|run| timed(&ours(&small, &format!("small{run}/")), dir)).collect::<Result<Vec<_>, _>>()?);
     let sdk_small = medians(
@@ -179,6 +221,39 @@ pub fn run(dir: &Path, bin: &Path, runs: usize, size_mib: u64, python: &Path) ->
         "≤ 0.5× the SDK's",
         cpu <= 0.5,
     ));
+    let azcopy_cmd = "azcopy copy big.bin 'URL?SAS' --from-to LocalBlob (defaults)";
+    let against_azcopy = azcopy_big.wall.as_secs_f64() / ours_big.wall.as_secs_f64().max(1e-9);
+    rows.push(Row::custom(
+        format!("…for context: upload {size_mib} MiB, against AzCopy"),
+        ours_cmd,
+        fmt(ours_big.wall),
+        azcopy_cmd,
+        fmt(azcopy_big.wall),
+        format!("{against_azcopy:.2}× faster"),
+        "(no target)",
+        true,
+    ));
+    let cpu_vs_azcopy = ours_big.cpu.as_secs_f64() / azcopy_big.cpu.as_secs_f64().max(1e-9);
+    rows.push(Row::custom(
+        format!("…for context: client CPU, {size_mib} MiB upload, against AzCopy"),
+        ours_cmd,
+        fmt(ours_big.cpu),
+        azcopy_cmd,
+        fmt(azcopy_big.cpu),
+        format!("{cpu_vs_azcopy:.2}×"),
+        "(no target)",
+        true,
+    ));
+    rows.push(Row::custom(
+        format!("…for context: peak RSS, 100 MiB → {size_mib} MiB upload, against AzCopy"),
+        ours_cmd,
+        format!("{:.1} → {:.1} MiB", ours_small.rss_mib, ours_big.rss_mib),
+        azcopy_cmd,
+        format!("{:.1} → {:.1} MiB", azcopy_small.rss_mib, azcopy_big.rss_mib),
+        "-".into(),
+        "(no target)",
+        true,
+    ));
     let flat = (ours_big.rss_mib - ours_small.rss_mib).abs() <= 4.0;
     rows.push(Row::custom(
         format!("peak RSS, 100 MiB → {size_mib} MiB upload"),
@@ -199,12 +274,13 @@ pub fn run(dir: &Path, bin: &Path, runs: usize, size_mib: u64, python: &Path) ->
         let bytes: Vec<u8> = (0..1024u32).map(|j| ((i.wrapping_mul(31) ^ j) & 0xff) as u8).collect();
         std::fs::write(sub.join(format!("m{i}.py")), bytes).map_err(|e| e.to_string())?;
     }
-    let (mut a, mut b) = (Vec::new(), Vec::new());
+    let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());
     for run in 0..runs.clamp(1, 3) {
         a.push(timed(&ours(&folder, &format!("code-ours{run}/")), dir)?);
         b.push(timed(&peer(&folder, &format!("code-sdk{run}/")), dir)?);
+        c.push(timed(&azcopy(&folder, &format!("code-azcopy{run}"), true), dir)?);
     }
-    let (ours_code, sdk_code) = (medians(&a), medians(&b));
+    let (ours_code, sdk_code, azcopy_code) = (medians(&a), medians(&b), medians(&c));
     let speedup = sdk_code.wall.as_secs_f64() / ours_code.wall.as_secs_f64().max(1e-9);
     rows.push(Row::custom(
         "upload 10,000 files of 1 KiB",
@@ -215,6 +291,21 @@ pub fn run(dir: &Path, bin: &Path, runs: usize, size_mib: u64, python: &Path) ->
         format!("{speedup:.2}× faster"),
         "≥ 1.5× faster than the SDK",
         speedup >= 1.5,
+    ));
+    let against_azcopy = azcopy_code.wall.as_secs_f64() / ours_code.wall.as_secs_f64().max(1e-9);
+    rows.push(Row::custom(
+        "…for context: upload 10,000 files of 1 KiB, against AzCopy",
+        "blob-upload URL ACCOUNT code/ (16 files in flight)",
+        fmt(ours_code.wall),
+        "azcopy copy code/ 'URL?SAS' --recursive --from-to LocalBlob (defaults)",
+        fmt(azcopy_code.wall),
+        format!(
+            "{against_azcopy:.2}× faster (CPU {:.2} s vs {:.2} s)",
+            ours_code.cpu.as_secs_f64(),
+            azcopy_code.cpu.as_secs_f64()
+        ),
+        "(no target)",
+        true,
     ));
 
     step("re-submitting unchanged code (the 10,000 files): ours vs one hash of the folder");

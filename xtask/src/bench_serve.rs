@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::measure::{Row, cmd, interleave, median, shell, sync};
+use crate::measure::{Row, cmd, durable_floor, interleave, median, shell, sync};
 use crate::setup::{self, root, step};
 
 struct Registry(Child);
@@ -207,6 +207,16 @@ pub fn run(dir: &Path, bin: &Path, heavy_runs: usize, size_mib: u64) -> Result<V
         "openssl dgst -sha256 big.bin && cp big.bin copy.bin && sync copy.bin",
         Some(durable),
     ));
+    let floor = durable_floor(&big, &copy, heavy_runs)?;
+    rows.push(Row::ratio(
+        format!("`aml-package image` of a new {size_mib} MiB model, against the physical floor of a durable write"),
+        "aml-package image --model big:N … --to oci:images",
+        ours,
+        "max(openssl dgst -sha256 big.bin, dd if=big.bin of=copy.bin bs=4M conv=fsync)",
+        floor,
+        "≤ 1.5× that floor",
+        1.5,
+    ));
 
     step("packaging the same inputs again");
     let latest = format!("big:{}", version.get());
@@ -336,7 +346,62 @@ fn serving_rows(
         "≤ +0.2 ms",
         0.2,
     ));
+
+    // The same with the router's hop made by the HTTP crate's pipeline (reqwest under
+    // azure_core), as every other outgoing call is: the figure that decides whether the
+    // router may keep its own hyper client.
+    step("the router's overhead again, its hop through the HTTP crate's pipeline (AML_ROUTER_HOP=pipeline)");
+    restart_router(workspace, tool, Some("pipeline"))?;
+    let (mut through, mut straight) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        let a = output({
+            let mut c = tool("smoke-test");
+            c.args(["run", "--endpoint", "linear", "--cases"]).arg(&cases).args(["--requests", "2000", "-o", "json"]);
+            c
+        })?;
+        through.push(field(&a, &["latency_ms", "p50"]).and_then(|v| v.parse::<f64>().ok()).ok_or("no p50")?);
+        let b = output({
+            let mut c = tool("smoke-test");
+            c.args(["run", "--url", &direct, "--cases"]).arg(&cases).args(["--requests", "2000", "-o", "json"]);
+            c
+        })?;
+        straight.push(field(&b, &["latency_ms", "p50"]).and_then(|v| v.parse::<f64>().ok()).ok_or("no p50")?);
+    }
+    restart_router(workspace, tool, None)?;
+    let (through, straight) = (median_f64(through), median_f64(straight));
+    rows.push(Row::overhead(
+        "…the same, the router's hop made by the HTTP crate's pipeline (reqwest under azure_core) instead of hyper",
+        "AML_ROUTER_HOP=pipeline: smoke-test run --endpoint linear --requests 2000",
+        through,
+        "smoke-test run --url http://127.0.0.1:SERVER_PORT/score --requests 2000",
+        straight,
+        "≤ +0.2 ms (else the router keeps hyper)",
+        0.2,
+    ));
     Ok(())
+}
+
+/// Stop the endpoint's router and let the next command start it again, with `hop` as its
+/// AML_ROUTER_HOP (the default hyper client when `None`).
+fn restart_router(workspace: &Path, tool: &dyn Fn(&str) -> Command, hop: Option<&str>) -> Result<(), String> {
+    let script = format!(
+        "import sqlite3,json; db=sqlite3.connect({:?}); print(json.loads(db.execute(\"select record from endpoints where name='linear'\").fetchone()[0])['router_pid'])",
+        workspace.join("registry.db").display().to_string()
+    );
+    let pid = output({
+        let mut c = Command::new("python3");
+        c.args(["-c", &script]);
+        c
+    })?;
+    setup::run(Command::new("kill").arg(pid.trim()))?;
+    std::thread::sleep(Duration::from_millis(500));
+    let mut show = tool("aml-deploy");
+    show.args(["show", "linear"]).stdout(Stdio::null());
+    match hop {
+        Some(hop) => show.env("AML_ROUTER_HOP", hop),
+        None => show.env_remove("AML_ROUTER_HOP"),
+    };
+    setup::run(&mut show)
 }
 
 fn median_f64(mut values: Vec<f64>) -> f64 {

@@ -240,3 +240,22 @@ pub(crate) fn format_duration(d: Duration) -> String {
         format!("{:.2} s", d.as_secs_f64())
     }
 }
+
+/// The physical floor of writing `file` durably: hashing it (`openssl dgst -sha256`) and
+/// writing a copy to disk and syncing it (`dd bs=4M conv=fsync`), each alone and cold, the
+/// slower of the two; the median of `runs`. A registration does both at once, so it cannot
+/// beat this, and anything above it is overhead.
+pub(crate) fn durable_floor(file: &Path, copy: &Path, runs: usize) -> Result<Duration, String> {
+    let mut floors = Vec::new();
+    for _ in 0..runs.max(1) {
+        let _ = std::fs::remove_file(copy);
+        sync();
+        let hash = time_once(shell(&format!("openssl dgst -sha256 {} > /dev/null", file.display())))?;
+        sync();
+        let write =
+            time_once(shell(&format!("dd if={} of={} bs=4M conv=fsync status=none", file.display(), copy.display())))?;
+        floors.push(hash.max(write));
+    }
+    let _ = std::fs::remove_file(copy);
+    Ok(median(floors))
+}

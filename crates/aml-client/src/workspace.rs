@@ -325,7 +325,9 @@ impl Workspace {
     /// Run an endpoint's router in this process until the endpoint is deleted (local backend).
     pub async fn serve_endpoint(&self, name: &str) -> Result<()> {
         match self {
-            Workspace::Local(ws) => aml_local::online::router::serve(ws.root().to_path_buf(), name.to_string()).await,
+            Workspace::Local(ws) => {
+                aml_local::online::router::serve(ws.root().to_path_buf(), name.to_string(), ws.settings()).await
+            }
             Workspace::Azure(_) => Err(not_on_azure("`serve endpoint`")),
         }
     }

@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::cli::human_size;
 use crate::settings::{EnvVars, Settings};
 
 /// Transfers smaller than this finish before a bar would help.
@@ -186,6 +185,18 @@ impl<R: std::io::Read> std::io::Read for Reporting<'_, R> {
         self.progress.add(n as u64);
         Ok(n)
     }
+}
+
+/// A byte count for people: `512 B`, `4.0 MiB`, `1.0 GiB`.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
 }
 
 /// `1:05:09`, `4:02`, `0:07`.

@@ -60,6 +60,8 @@ env_vars! {
     AML_LOG = "off";
     /// Append the log to this file instead of stderr (a CI artifact, say).
     AML_LOG_FILE = "stderr";
+    /// The client a local endpoint's router forwards with: `hyper`, or `pipeline` (the HTTP crate's; for benchmarks).
+    AML_ROUTER_HOP = "hyper";
     /// Retries of a failed or throttled Azure, Databricks or registry request after the first try.
     AML_HTTP_RETRIES = "8";
     /// Azure Resource Manager's endpoint (a sovereign cloud, or an emulator); https only.

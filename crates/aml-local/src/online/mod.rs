@@ -3,6 +3,7 @@
 //! Both run detached and outlive the command that started them; their state lives in the
 //! registry, so any later command (or the router itself) brings them back after a crash.
 
+mod hop;
 pub mod records;
 pub mod router;
 pub mod server;

@@ -11,22 +11,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use http_body_util::Full;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde_json::json;
 
+use super::hop::Hop;
 use super::records::{DeploymentRecord, EndpointRecord};
 use super::server;
 use crate::blobs::process_alive;
 use crate::registry::Registry;
 use aml_core::error::{Error, Result};
 use aml_core::online::DeploymentState;
+use aml_core::settings::Settings;
 use aml_http::client::Client as ProbeClient;
 use aml_http::pipeline::Retry;
 use aml_http::transport::TransportOptions;
@@ -48,7 +45,7 @@ struct RouterState {
     root: PathBuf,
     endpoint: String,
     routing: RwLock<Arc<Routing>>,
-    client: Client<HttpConnector, Full<Bytes>>,
+    hop: Hop,
     random: AtomicU64,
 }
 
@@ -80,7 +77,8 @@ fn load(root: &Path, endpoint: &str) -> Result<Option<Routing>> {
 }
 
 /// Run the router for `endpoint` until the endpoint is deleted or the process is told to stop.
-pub async fn serve(root: PathBuf, endpoint: String) -> Result<()> {
+pub async fn serve(root: PathBuf, endpoint: String, settings: &Settings) -> Result<()> {
+    let hop = Hop::new(settings)?;
     let Some(routing) = load(&root, &endpoint)? else {
         return Err(Error::usage(format!("no endpoint named `{endpoint}`"), "apply the endpoint first"));
     };
@@ -108,14 +106,18 @@ pub async fn serve(root: PathBuf, endpoint: String) -> Result<()> {
         record.router_pid = Some(pid);
         serde_json::to_string(&record).map_err(|e| Error::storage("cannot encode an endpoint record", e))
     })?;
-    eprintln!("{} router for `{endpoint}` listening on 127.0.0.1:{port} (pid {pid})", aml_core::time::now());
+    eprintln!(
+        "{} router for `{endpoint}` listening on 127.0.0.1:{port} (pid {pid}; hop: {})",
+        aml_core::time::now(),
+        hop.name()
+    );
 
     let seed = u64::from(pid) ^ aml_core::time::now_millis() as u64 | 1;
     let state = Arc::new(RouterState {
         root: root.clone(),
         endpoint: endpoint.clone(),
         routing: RwLock::new(Arc::new(routing)),
-        client: Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).build_http(),
+        hop,
         random: AtomicU64::new(seed),
     });
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -351,47 +353,20 @@ async fn handle(State(state): State<Arc<RouterState>>, request: Request) -> Resp
             && state.roll(100) < *percent
             && let Some(&mirror_port) = routing.ports.get(mirror)
         {
-            let copy = forward_request(&parts, body.clone(), mirror_port);
-            let client = state.client.clone();
+            let hop = state.hop.clone();
+            let (copy_parts, copy_body) = (parts.clone(), body.clone());
             tokio::spawn(async move {
-                if let Ok(copy) = copy {
-                    let _ = client.request(copy).await;
-                }
+                let _ = hop.send(&copy_parts, copy_body, mirror_port).await;
             });
         }
     }
-    let Ok(forward) = forward_request(&parts, body, port) else {
-        return message(StatusCode::BAD_REQUEST, "the request could not be forwarded");
-    };
-    match state.client.request(forward).await {
-        Ok(response) => {
-            let (mut parts, body) = response.into_parts();
+    match state.hop.send(&parts, body, port).await {
+        Some(mut response) => {
             if let Ok(value) = HeaderValue::from_str(&deployment) {
-                parts.headers.insert(DEPLOYMENT_HEADER, value);
+                response.headers_mut().insert(DEPLOYMENT_HEADER, value);
             }
-            Response::from_parts(parts, Body::new(body))
+            response
         }
-        Err(_) => message(StatusCode::BAD_GATEWAY, format!("deployment `{deployment}` is not answering")),
+        None => message(StatusCode::BAD_GATEWAY, format!("deployment `{deployment}` is not answering")),
     }
-}
-
-fn forward_request(
-    parts: &axum::http::request::Parts,
-    body: Bytes,
-    port: u16,
-) -> std::result::Result<axum::http::Request<Full<Bytes>>, axum::http::Error> {
-    let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    let mut builder =
-        axum::http::Request::builder().method(parts.method.clone()).uri(format!("http://127.0.0.1:{port}{path}"));
-    for (name, value) in &parts.headers {
-        // The key stays with us; hop-by-hop headers are the connection's, not the request's.
-        if matches!(
-            name.as_str(),
-            "authorization" | "host" | "connection" | "keep-alive" | "transfer-encoding" | "upgrade"
-        ) {
-            continue;
-        }
-        builder = builder.header(name, value);
-    }
-    builder.body(Full::new(body))
 }
