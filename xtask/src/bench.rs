@@ -57,7 +57,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let python = setup::ensure_venv()?.join("bin").join("python");
     if options.only_blob {
-        for row in crate::bench_blob::run(&dir, &bin, options.heavy_runs, options.size_mib, &python)? {
+        let rows = crate::bench_blob::run(&dir, &bin, options.heavy_runs, options.size_mib, &python);
+        let _ = std::fs::remove_dir_all(&dir);
+        for row in rows? {
             eprintln!(
                 "{} {}: ours {}, peer {} ({}) — {}",
                 if row.met { "ok  " } else { "MISS" },
@@ -258,6 +260,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
 
     rows.extend(crate::bench_serve::run(&dir, &bin, options.heavy_runs, options.size_mib)?);
     rows.extend(crate::bench_blob::run(&dir, &bin, options.heavy_runs, options.size_mib, &python)?);
+    // The uploads alone leave tens of GiB in Azurite's folder: nothing here is needed after.
+    let _ = std::fs::remove_dir_all(&dir);
 
     write_report(&rows, &options)?;
     for row in &rows {

@@ -321,22 +321,7 @@ fn serving_rows(
 
     step("the router's overhead: p50 through it vs straight to the inference server");
     let direct = format!("http://127.0.0.1:{server_port}/score");
-    let (mut through, mut straight) = (Vec::new(), Vec::new());
-    for _ in 0..3 {
-        let a = output({
-            let mut c = tool("smoke-test");
-            c.args(["run", "--endpoint", "linear", "--cases"]).arg(&cases).args(["--requests", "2000", "-o", "json"]);
-            c
-        })?;
-        through.push(field(&a, &["latency_ms", "p50"]).and_then(|v| v.parse::<f64>().ok()).ok_or("no p50")?);
-        let b = output({
-            let mut c = tool("smoke-test");
-            c.args(["run", "--url", &direct, "--cases"]).arg(&cases).args(["--requests", "2000", "-o", "json"]);
-            c
-        })?;
-        straight.push(field(&b, &["latency_ms", "p50"]).and_then(|v| v.parse::<f64>().ok()).ok_or("no p50")?);
-    }
-    let (through, straight) = (median_f64(through), median_f64(straight));
+    let (through, straight) = p50_through_and_straight(tool, &cases, &direct)?;
     rows.push(Row::overhead(
         "p50 latency added by the router (through it vs straight to the inference server)",
         "smoke-test run --endpoint linear --requests 2000",
@@ -352,23 +337,8 @@ fn serving_rows(
     // router may keep its own hyper client.
     step("the router's overhead again, its hop through the HTTP crate's pipeline (AML_ROUTER_HOP=pipeline)");
     restart_router(workspace, tool, Some("pipeline"))?;
-    let (mut through, mut straight) = (Vec::new(), Vec::new());
-    for _ in 0..3 {
-        let a = output({
-            let mut c = tool("smoke-test");
-            c.args(["run", "--endpoint", "linear", "--cases"]).arg(&cases).args(["--requests", "2000", "-o", "json"]);
-            c
-        })?;
-        through.push(field(&a, &["latency_ms", "p50"]).and_then(|v| v.parse::<f64>().ok()).ok_or("no p50")?);
-        let b = output({
-            let mut c = tool("smoke-test");
-            c.args(["run", "--url", &direct, "--cases"]).arg(&cases).args(["--requests", "2000", "-o", "json"]);
-            c
-        })?;
-        straight.push(field(&b, &["latency_ms", "p50"]).and_then(|v| v.parse::<f64>().ok()).ok_or("no p50")?);
-    }
+    let (through, straight) = p50_through_and_straight(tool, &cases, &direct)?;
     restart_router(workspace, tool, None)?;
-    let (through, straight) = (median_f64(through), median_f64(straight));
     rows.push(Row::overhead(
         "…the same, the router's hop made by the HTTP crate's pipeline (reqwest under azure_core) instead of hyper",
         "AML_ROUTER_HOP=pipeline: smoke-test run --endpoint linear --requests 2000",
@@ -379,6 +349,25 @@ fn serving_rows(
         0.2,
     ));
     Ok(())
+}
+
+/// The p50 of 2,000 sequential requests through the router and straight to the inference
+/// server, each the median of three rounds.
+fn p50_through_and_straight(tool: &dyn Fn(&str) -> Command, cases: &Path, direct: &str) -> Result<(f64, f64), String> {
+    let p50 = |target: &[&str]| -> Result<f64, String> {
+        let out = output({
+            let mut c = tool("smoke-test");
+            c.arg("run").args(target).arg("--cases").arg(cases).args(["--requests", "2000", "-o", "json"]);
+            c
+        })?;
+        field(&out, &["latency_ms", "p50"]).and_then(|v| v.parse::<f64>().ok()).ok_or_else(|| "no p50".to_string())
+    };
+    let (mut through, mut straight) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        through.push(p50(&["--endpoint", "linear"])?);
+        straight.push(p50(&["--url", direct])?);
+    }
+    Ok((median_f64(through), median_f64(straight)))
 }
 
 /// Stop the endpoint's router and let the next command start it again, with `hop` as its

@@ -439,7 +439,7 @@ impl AzureWorkspace {
             None
         };
         Ok(Job {
-            name: name.clone(),
+            name: aml_core::names::JobName::new(&name)?,
             kind: props["jobType"].as_str().unwrap_or("Command").to_lowercase(),
             parent: None,
             step: None,

@@ -245,7 +245,7 @@ impl AzureWorkspace {
                     spec.name
                 );
             }
-            self.put_traffic(&spec.endpoint_name, Some(BTreeMap::from([(spec.name.clone(), 100)])), None).await?;
+            self.put_traffic(&spec.endpoint_name, Some(BTreeMap::from([(spec.name.to_string(), 100)])), None).await?;
         }
         Ok((self.endpoint_view(&spec.endpoint_name).await?, outcome))
     }

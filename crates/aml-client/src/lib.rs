@@ -7,11 +7,11 @@
 pub mod workspace;
 
 pub use aml_core::{
-    approvals, ci, cli, digest, duration, error, ids, jobplan, jobs, lineage, location, model, online, process,
+    approvals, ci, cli, digest, duration, error, ids, jobplan, jobs, lineage, location, model, names, online, process,
     progress, refs, settings, status, time, tree, yaml,
 };
 pub use aml_databricks as databricks;
-pub use aml_http::{get as http, scoring};
+pub use aml_http::{get as http, scoring, url};
 pub use aml_oci as oci;
 
 #[cfg(feature = "testing")]

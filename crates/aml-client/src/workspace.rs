@@ -9,6 +9,7 @@ use aml_core::approvals::{ApprovalRequest, ApprovalState, AuditEntry, Decided, N
 use aml_core::error::{Error, Result};
 use aml_core::jobplan::DataResolver;
 use aml_core::location::{Access, WorkspaceLocation};
+use aml_core::names::{DatastoreName, JobName, NameKind};
 use aml_core::settings::Settings;
 use aml_local::LocalWorkspace;
 
@@ -176,6 +177,7 @@ impl Workspace {
 
     /// Cancel a running job and return it once it has ended.
     pub async fn cancel_job(&self, name: &str) -> Result<Job> {
+        NameKind::Job.usage(name)?;
         match self {
             Workspace::Local(ws) => ws.cancel_job(name),
             Workspace::Azure(ws) => ws.cancel_job(name).await,
@@ -183,6 +185,7 @@ impl Workspace {
     }
 
     pub async fn job(&self, name: &str) -> Result<Job> {
+        NameKind::Job.usage(name)?;
         match self {
             Workspace::Local(ws) => ws.job(name),
             Workspace::Azure(ws) => ws.job(name).await,
@@ -190,6 +193,7 @@ impl Workspace {
     }
 
     pub async fn job_steps(&self, name: &str) -> Result<Vec<Job>> {
+        NameKind::Job.usage(name)?;
         match self {
             Workspace::Local(ws) => ws.job_steps(name),
             Workspace::Azure(ws) => ws.job_steps(name).await,
@@ -211,7 +215,7 @@ impl Workspace {
     }
 
     /// Where a job's log is kept: a file here, or a location in the workspace.
-    pub fn job_log(&self, name: &str) -> String {
+    pub fn job_log(&self, name: &JobName) -> String {
         match self {
             Workspace::Local(ws) => ws.job_log(name).display().to_string(),
             Workspace::Azure(ws) => ws.job_log_location(name),
@@ -220,13 +224,14 @@ impl Workspace {
 
     /// A job's log: where it is, and its text (empty when it has none yet).
     pub async fn job_log_text(&self, name: &str) -> Result<(String, String)> {
+        let name = JobName::new(name)?;
         match self {
             Workspace::Local(ws) => {
-                let path = ws.job_log(name);
+                let path = ws.job_log(&name);
                 let text = std::fs::read_to_string(&path).unwrap_or_default();
                 Ok((path.display().to_string(), text))
             }
-            Workspace::Azure(ws) => ws.job_log_text(name).await,
+            Workspace::Azure(ws) => ws.job_log_text(&name).await,
         }
     }
 
@@ -237,8 +242,9 @@ impl Workspace {
 
     /// Where `azureml://datastores/<datastore>/paths/<path>` is.
     pub async fn datastore_path(&self, datastore: &str, path: &str) -> Result<PathBuf> {
+        let datastore = DatastoreName::new(datastore)?;
         match self {
-            Workspace::Local(ws) => Ok(ws.datastore_path(datastore, path)),
+            Workspace::Local(ws) => ws.datastore_path(&datastore, path),
             Workspace::Azure(_) => Err(not_on_azure("a datastore path as a local file")),
         }
     }
@@ -262,6 +268,7 @@ impl Workspace {
 
     /// An endpoint as it is now (on the local backend, its router is started again if it stopped).
     pub async fn endpoint(&mut self, name: &str) -> Result<Endpoint> {
+        NameKind::Endpoint.usage(name)?;
         match self {
             Workspace::Local(ws) => ws.endpoint(name).await,
             Workspace::Azure(ws) => ws.endpoint(name).await,
@@ -277,6 +284,7 @@ impl Workspace {
 
     /// The scoring URI and key of an endpoint. The key is a secret.
     pub async fn endpoint_access(&mut self, name: &str) -> Result<EndpointAccess> {
+        NameKind::Endpoint.usage(name)?;
         match self {
             Workspace::Local(ws) => ws.endpoint_access(name).await,
             Workspace::Azure(ws) => ws.endpoint_access(name).await,
@@ -289,6 +297,10 @@ impl Workspace {
         traffic: Option<BTreeMap<String, u32>>,
         mirror: Option<BTreeMap<String, u32>>,
     ) -> Result<Endpoint> {
+        NameKind::Endpoint.usage(name)?;
+        for deployment in traffic.iter().chain(mirror.iter()).flat_map(|split| split.keys()) {
+            NameKind::Deployment.usage(deployment)?;
+        }
         match self {
             Workspace::Local(ws) => ws.set_traffic(name, traffic, mirror).await,
             Workspace::Azure(ws) => ws.set_traffic(name, traffic, mirror).await,
@@ -302,6 +314,8 @@ impl Workspace {
         deployment: &str,
         tail: Option<usize>,
     ) -> Result<(String, String)> {
+        NameKind::Endpoint.usage(endpoint)?;
+        NameKind::Deployment.usage(deployment)?;
         match self {
             Workspace::Local(ws) => ws.deployment_log(endpoint, deployment, tail),
             Workspace::Azure(ws) => ws.deployment_log(endpoint, deployment, tail).await,
@@ -309,6 +323,7 @@ impl Workspace {
     }
 
     pub async fn delete_endpoint(&mut self, name: &str) -> Result<()> {
+        NameKind::Endpoint.usage(name)?;
         match self {
             Workspace::Local(ws) => ws.delete_endpoint(name).await,
             Workspace::Azure(ws) => ws.delete_endpoint(name).await,
@@ -316,6 +331,8 @@ impl Workspace {
     }
 
     pub async fn delete_deployment(&mut self, endpoint: &str, deployment: &str) -> Result<()> {
+        NameKind::Endpoint.usage(endpoint)?;
+        NameKind::Deployment.usage(deployment)?;
         match self {
             Workspace::Local(ws) => ws.delete_deployment(endpoint, deployment).await,
             Workspace::Azure(ws) => ws.delete_deployment(endpoint, deployment).await,
@@ -324,6 +341,7 @@ impl Workspace {
 
     /// Run an endpoint's router in this process until the endpoint is deleted (local backend).
     pub async fn serve_endpoint(&self, name: &str) -> Result<()> {
+        NameKind::Endpoint.usage(name)?;
         match self {
             Workspace::Local(ws) => {
                 aml_local::online::router::serve(ws.root().to_path_buf(), name.to_string(), ws.settings()).await
@@ -334,6 +352,8 @@ impl Workspace {
 
     /// A job output as a local path (downloaded first on remote backends).
     pub async fn job_output_path(&self, job: &str, output: &str) -> Result<PathBuf> {
+        NameKind::Job.usage(job)?;
+        NameKind::Output.usage(output)?;
         match self {
             Workspace::Local(ws) => ws.job_output_path(job, output),
             Workspace::Azure(ws) => ws.job_output_path(job, output).await,
@@ -377,6 +397,7 @@ impl Workspace {
     }
 
     pub async fn approval(&self, id: &str) -> Result<ApprovalRequest> {
+        check_approval_id(id)?;
         match self {
             Workspace::Local(ws) => ws.registry_ref().approval(id)?.ok_or_else(|| {
                 Error::usage(
@@ -405,6 +426,7 @@ impl Workspace {
         entry: &NewAuditEntry,
         tags: &BTreeMap<String, String>,
     ) -> Result<Decided> {
+        check_approval_id(id)?;
         match self {
             Workspace::Local(ws) => ws.registry().close_approval(id, state, by, comment, entry, tags),
             Workspace::Azure(ws) => ws.close_approval(id, state, by, comment, entry, tags).await,
@@ -424,5 +446,18 @@ impl DataResolver for Workspace {
 
     async fn datastore_path(&self, datastore: &str, path: &str) -> Result<PathBuf> {
         Workspace::datastore_path(self, datastore, path).await
+    }
+}
+
+/// An approval request's id as the tools make them (hex digits); it names a blob on Azure.
+fn check_approval_id(id: &str) -> Result<()> {
+    let valid = (1..=64).contains(&id.len()) && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::usage(
+            format!("`{}` is not an approval request id", id.escape_debug()),
+            "`approval-gate list` shows the requests and their ids",
+        ))
     }
 }

@@ -172,7 +172,7 @@ impl Ci {
             _ => error.to_string(),
         };
         let location = error.bad_input().and_then(|b| b.file.clone().map(|f| (f, b.line, b.column)));
-        self.annotate(&message, location.as_ref().map(|(f, l, c)| (f.as_path(), *l, *c)));
+        self.annotate(&crate::redact::urls(&message), location.as_ref().map(|(f, l, c)| (f.as_path(), *l, *c)));
     }
 
     /// An error annotation on the run, at a file's line and column when known.

@@ -168,14 +168,14 @@ pub fn finish(result: Result<Box<dyn Report>, Error>, global: &GlobalArgs, ci: &
 /// `error: …`, then each cause, then the hint on its own line.
 pub fn print_error(error: &Error) {
     let mut err = io::stderr().lock();
-    let _ = writeln!(err, "error: {error}");
+    let _ = writeln!(err, "error: {}", crate::redact::urls(&error.to_string()));
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
-        let _ = writeln!(err, "  caused by: {cause}");
+        let _ = writeln!(err, "  caused by: {}", crate::redact::urls(&cause.to_string()));
         source = cause.source();
     }
     if let Some(hint) = error.hint() {
-        let _ = writeln!(err, "hint: {hint}");
+        let _ = writeln!(err, "hint: {}", crate::redact::urls(hint));
     }
 }
 

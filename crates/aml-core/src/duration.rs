@@ -18,8 +18,14 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     if !seconds.is_finite() || seconds < 0.0 {
         return Err(format!("`{text}` is not a duration"));
     }
-    Ok(Duration::from_secs_f64(seconds))
+    if seconds > MAX.as_secs_f64() {
+        return Err(format!("`{text}` is longer than the longest wait the tools take (30 days)"));
+    }
+    Duration::try_from_secs_f64(seconds).map_err(|_| format!("`{text}` is not a duration"))
 }
+
+/// The longest duration a flag takes: longer waits, timeouts and load tests are mistakes.
+pub const MAX: Duration = Duration::from_secs(30 * 24 * 3600);
 
 #[cfg(test)]
 mod tests {
@@ -33,5 +39,8 @@ mod tests {
         assert_eq!(parse("1.5s"), Ok(Duration::from_millis(1500)));
         assert!(parse("10x").is_err());
         assert!(parse("fast").is_err());
+        assert!(parse("99999999999999999999s").unwrap_err().contains("30 days"));
+        assert!(parse("1e400").is_err());
+        assert_eq!(parse("30d").unwrap_err(), "`30d` has an unknown unit `d`; use `ms`, `s`, `m` or `h`");
     }
 }

@@ -92,7 +92,7 @@ impl FromStr for JobStatus {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Job {
-    pub name: String,
+    pub name: crate::names::JobName,
     /// `command` or `pipeline`.
     pub kind: String,
     pub parent: Option<String>,

@@ -36,6 +36,12 @@ impl FromStr for ModelRef {
             if version.is_empty() {
                 return Err(Error::usage(format!("`{text}` has an empty version"), "write `diabetes:3`"));
             }
+            crate::names::NameKind::Version.check(version).map_err(|problem| {
+                Error::usage(
+                    format!("`{text}`: {problem}"),
+                    format!("a version is {}", crate::names::NameKind::Version.rule()),
+                )
+            })?;
             (name, VersionSelector::Exact(version.into()))
         } else {
             (bare, VersionSelector::Latest)
@@ -56,21 +62,15 @@ impl fmt::Display for ModelRef {
     }
 }
 
-/// Asset names as Azure ML accepts them: a letter or digit, then letters, digits, `-`, `_`, `.`.
-/// `what` names the kind of name in the message ("model name", "job name").
+/// A model name as Azure ML accepts it (`names::NameKind::Model`); `what` names the kind
+/// of name in the message ("model name").
 pub fn check_name(name: &str, what: &str) -> Result<(), Error> {
-    let valid = !name.is_empty()
-        && name.len() <= 255
-        && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if valid {
-        Ok(())
-    } else {
-        Err(Error::usage(
-            format!("`{name}` is not a valid {what}"),
-            "names start with a letter or digit and use only letters, digits, `-`, `_` and `.`",
-        ))
+    let kind = crate::names::NameKind::Model;
+    if kind.accepts(name) {
+        return Ok(());
     }
+    let shown: String = name.chars().take(80).flat_map(char::escape_debug).collect();
+    Err(Error::usage(format!("`{shown}` is not a valid {what}"), format!("a {what} is {}", kind.rule())))
 }
 
 /// Where data for an input or a model comes from.

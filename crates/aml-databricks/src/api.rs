@@ -303,6 +303,13 @@ impl Client {
             for entry in entries {
                 let name =
                     entry.name.clone().unwrap_or_else(|| entry.path.rsplit('/').next().unwrap_or_default().to_string());
+                // A listing names entries of this folder: one plain segment, never `..` or a path.
+                if name.is_empty() || name == "." || name == ".." || name.contains('/') || name.contains('\0') {
+                    return Err(Error::service(
+                        format!("{folder} lists an entry named `{}`", name.escape_debug()),
+                        None,
+                    ));
+                }
                 if entry.is_directory {
                     folders.push((entry.path.clone(), into.join(&name)));
                     continue;

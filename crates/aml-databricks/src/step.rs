@@ -168,7 +168,7 @@ async fn run_step(
     let mut parameters = vec!["--code".to_string(), remote.code(), "--logs".into(), remote.logs()];
     let mut env: Vec<(String, String)> = vec![
         ("MLFLOW_RUN_ID".into(), mlflow_run.clone()),
-        ("AML_JOB_NAME".into(), job.name.clone()),
+        ("AML_JOB_NAME".into(), job.name.to_string()),
         ("PYTHONUNBUFFERED".into(), "1".into()),
     ];
     env.extend(step.environment_variables.iter().cloned());

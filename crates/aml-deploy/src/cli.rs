@@ -77,7 +77,7 @@ pub struct ApplyArgs {
 #[derive(Debug, Args)]
 pub struct RolloutArgs {
     /// The endpoint to roll out on (overrides the file's `endpoint_name`)
-    #[arg(long)]
+    #[arg(long, value_parser = aml_client::names::endpoint_arg)]
     pub endpoint: Option<String>,
     /// The new deployment's YAML file
     #[arg(long, short = 'f', value_name = "FILE")]
@@ -116,12 +116,14 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 #[derive(Debug, Args)]
 pub struct EndpointArg {
     /// The endpoint's name
+    #[arg(value_parser = aml_client::names::endpoint_arg)]
     pub name: String,
 }
 
 #[derive(Debug, Args)]
 pub struct TrafficArgs {
     /// The endpoint's name
+    #[arg(value_parser = aml_client::names::endpoint_arg)]
     pub name: String,
     /// Live traffic per deployment, `blue=90 green=10`; must add up to 100 (or all 0)
     #[arg(value_name = "DEPLOYMENT=PERCENT")]
@@ -134,8 +136,10 @@ pub struct TrafficArgs {
 #[derive(Debug, Args)]
 pub struct LogsArgs {
     /// The endpoint's name
+    #[arg(value_parser = aml_client::names::endpoint_arg)]
     pub name: String,
     /// The deployment's name
+    #[arg(value_parser = aml_client::names::deployment_arg)]
     pub deployment: String,
     /// Only the last N lines
     #[arg(long)]
@@ -145,9 +149,10 @@ pub struct LogsArgs {
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
     /// The endpoint's name
+    #[arg(value_parser = aml_client::names::endpoint_arg)]
     pub name: String,
     /// Delete only this deployment (it must get no traffic)
-    #[arg(long)]
+    #[arg(long, value_parser = aml_client::names::deployment_arg)]
     pub deployment: Option<String>,
 }
 

@@ -8,6 +8,7 @@ pub mod rollout;
 use std::collections::BTreeMap;
 
 use aml_client::cli::{Report, Session};
+use aml_client::names::DeploymentName;
 use aml_client::workspace::DeployOptions;
 use aml_client::yaml::endpoint::{OnlineSpec, load_online};
 use aml_client::{Access, Error, Result, Workspace};
@@ -34,8 +35,8 @@ pub async fn run(cli: Cli, session: Session) -> Result<Box<dyn Report>> {
                 }
             };
             let (kind, name) = match &spec {
-                OnlineSpec::Endpoint { spec, .. } => ("endpoint", spec.name.clone()),
-                OnlineSpec::Deployment { spec, .. } => ("deployment", spec.name.clone()),
+                OnlineSpec::Endpoint { spec, .. } => ("endpoint", spec.name.to_string()),
+                OnlineSpec::Deployment { spec, .. } => ("deployment", spec.name.to_string()),
             };
             let options = DeployOptions {
                 all_traffic: args.all_traffic,
@@ -98,18 +99,23 @@ pub async fn run(cli: Cli, session: Session) -> Result<Box<dyn Report>> {
     }
 }
 
-/// `blue=90 green=10` → weights.
+/// `blue=90 green=10` → weights; each deployment named once, by a valid name.
 fn weights(pairs: &[String]) -> Result<BTreeMap<String, u32>> {
-    pairs
-        .iter()
-        .map(|pair| {
-            let (name, percent) = pair
-                .split_once('=')
-                .ok_or_else(|| Error::usage(format!("`{pair}` is not `deployment=percent`"), "write `blue=90`"))?;
-            let percent: u32 = percent.parse().ok().filter(|p| *p <= 100).ok_or_else(|| {
-                Error::usage(format!("`{percent}` in `{pair}` is not a percent"), "use a whole number from 0 to 100")
-            })?;
-            Ok((name.to_string(), percent))
-        })
-        .collect()
+    let mut weights = BTreeMap::new();
+    for pair in pairs {
+        let (name, percent) = pair
+            .split_once('=')
+            .ok_or_else(|| Error::usage(format!("`{pair}` is not `deployment=percent`"), "write `blue=90`"))?;
+        let name = DeploymentName::new(name)?;
+        let percent: u32 = percent.parse().ok().filter(|p| *p <= 100).ok_or_else(|| {
+            Error::usage(format!("`{percent}` in `{pair}` is not a percent"), "use a whole number from 0 to 100")
+        })?;
+        if weights.insert(name.to_string(), percent).is_some() {
+            return Err(Error::usage(
+                format!("deployment `{name}` is given twice"),
+                "give each deployment once: `blue=90 green=10`",
+            ));
+        }
+    }
+    Ok(weights)
 }

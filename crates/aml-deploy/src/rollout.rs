@@ -77,10 +77,10 @@ pub async fn rollout(ws: &mut Workspace, workspace_location: &str, args: Rollout
         }
     };
     if let Some(endpoint) = &args.endpoint {
-        spec.1.endpoint_name = endpoint.clone();
+        spec.1.endpoint_name = aml_client::names::EndpointName::new(endpoint)?;
     }
-    let endpoint = spec.1.endpoint_name.clone();
-    let deployment = spec.1.name.clone();
+    let endpoint = spec.1.endpoint_name.to_string();
+    let deployment = spec.1.name.to_string();
     if args.steps.is_empty() || args.steps.windows(2).any(|w| w[0] >= w[1]) || args.steps.last() == Some(&0) {
         return Err(Error::usage(
             format!("`--steps {}` must rise and end above 0", join(&args.steps)),

@@ -20,7 +20,8 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         }
         source = cause.source();
     }
-    parts.join(": ")
+    // A dependency's error may quote the URL it was given, query and user info included.
+    aml_core::redact::urls(&parts.join(": "))
 }
 
 /// URLs may carry SAS tokens in their query and credentials in their user info; messages

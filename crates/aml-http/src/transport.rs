@@ -57,35 +57,33 @@ impl TransportOptions {
     }
 }
 
-/// The transport a pipeline sends through: reqwest over rustls (ring), the system's roots.
-pub fn transport(options: TransportOptions) -> Result<Transport> {
+/// The client every transport starts from: bounded connect and read times, no redirects
+/// (as the SDK's own client), `*.localhost` as loopback, keep-alive connections kept.
+fn builder(options: TransportOptions) -> reqwest::ClientBuilder {
     install_crypto();
-    let client = reqwest::Client::builder()
+    reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .read_timeout(options.read_timeout)
         .redirect(reqwest::redirect::Policy::none())
         .dns_resolver(Arc::new(LocalhostAware))
         .pool_max_idle_per_host(options.idle_per_host)
         .tcp_nodelay(true)
-        .build()
-        .map_err(|e| Error::storage("cannot set up the HTTP client (TLS roots?)", e))?;
+}
+
+fn build(builder: reqwest::ClientBuilder) -> Result<Transport> {
+    let client = builder.build().map_err(|e| Error::storage("cannot set up the HTTP client (TLS roots?)", e))?;
     Ok(Transport::new(Arc::new(client)))
+}
+
+/// The transport a pipeline sends through: reqwest over rustls (ring), the system's roots.
+pub fn transport(options: TransportOptions) -> Result<Transport> {
+    build(builder(options))
 }
 
 /// A transport that also trusts `extra_root` (a PEM certificate): the test emulator's own,
 /// for its in-process clients, where `SSL_CERT_FILE` is not set.
 pub fn transport_trusting(options: TransportOptions, extra_root: &[u8]) -> Result<Transport> {
-    install_crypto();
     let certificate = reqwest::Certificate::from_pem(extra_root)
         .map_err(|e| Error::usage(format!("not a PEM certificate: {e}"), "give the certificate in PEM"))?;
-    let client = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .read_timeout(options.read_timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .dns_resolver(Arc::new(LocalhostAware))
-        .pool_max_idle_per_host(options.idle_per_host)
-        .add_root_certificate(certificate)
-        .build()
-        .map_err(|e| Error::storage("cannot set up the HTTP client (TLS roots?)", e))?;
-    Ok(Transport::new(Arc::new(client)))
+    build(builder(options).add_root_certificate(certificate))
 }

@@ -19,6 +19,7 @@ use aml_core::error::{Error, IoContext, Result};
 use aml_core::jobs::{Job, JobStatus};
 use aml_core::location::Access;
 use aml_core::model::{ModelVersion, NewModelVersion, Registered, VersionSelector};
+use aml_core::names::{DatastoreName, JobName};
 use aml_core::progress::Progress;
 use aml_core::refs::ModelRef;
 use aml_core::settings::Settings;
@@ -87,12 +88,15 @@ impl LocalWorkspace {
         self.root.join("jobs")
     }
 
-    pub fn job_dir(&self, name: &str) -> PathBuf {
+    /// A job's folder. Only a checked name makes a path (`JobName`).
+    pub fn job_dir(&self, name: &JobName) -> PathBuf {
         self.jobs_dir().join(name)
     }
 
-    pub fn datastore_path(&self, datastore: &str, path: &str) -> PathBuf {
-        self.root.join("datastores").join(datastore).join(path)
+    /// Where `azureml://datastores/<datastore>/paths/<path>` is: under the datastore's folder,
+    /// never outside it.
+    pub fn datastore_path(&self, datastore: &DatastoreName, path: &str) -> Result<PathBuf> {
+        Ok(self.root.join("datastores").join(datastore).join(aml_core::names::relative_path(path)?))
     }
 
     pub fn registry(&mut self) -> &mut Registry {
@@ -214,7 +218,12 @@ impl LocalWorkspace {
     /// Refuses before writing anything if a file would be overwritten.
     pub fn download_model(&self, version: &ModelVersion, dir: &Path) -> Result<Vec<PathBuf>> {
         let manifest = self.manifest(version)?;
-        let targets: Vec<PathBuf> = manifest.entries.iter().map(|e| dir.join(&e.path)).collect();
+        // Entry paths may come from a remote listing: each must stay inside `dir`.
+        let targets: Vec<PathBuf> = manifest
+            .entries
+            .iter()
+            .map(|e| aml_core::names::relative_path(&e.path).map(|p| dir.join(p)))
+            .collect::<Result<_>>()?;
         if let Some(existing) = targets.iter().find(|t| t.exists()) {
             return Err(Error::usage(
                 format!("`{}` already exists; nothing was downloaded", existing.display()),
@@ -304,7 +313,7 @@ impl LocalWorkspace {
         Ok(params)
     }
 
-    pub fn job_log(&self, name: &str) -> PathBuf {
+    pub fn job_log(&self, name: &JobName) -> PathBuf {
         self.job_dir(name).join("logs").join("std_log.txt")
     }
 

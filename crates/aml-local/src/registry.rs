@@ -409,7 +409,7 @@ impl Registry {
     pub fn insert_job(&mut self, job: &Job) -> Result<()> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
         let exists = tx
-            .query_row("SELECT 1 FROM jobs WHERE name = ?1", [&job.name], |_| Ok(()))
+            .query_row("SELECT 1 FROM jobs WHERE name = ?1", [job.name.as_str()], |_| Ok(()))
             .optional()
             .map_err(sql)?
             .is_some();
@@ -423,7 +423,7 @@ impl Registry {
             tx.query_row("SELECT COALESCE(MAX(created_seq), 0) + 1 FROM jobs", [], |r| r.get(0)).map_err(sql)?;
         tx.execute(
             "INSERT INTO jobs (name, record, status, parent, created_seq) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![job.name, json(job)?, job.status.as_str(), job.parent, seq],
+            params![job.name.as_str(), json(job)?, job.status.as_str(), job.parent, seq],
         )
         .map_err(sql)?;
         tx.commit().map_err(sql)?;
@@ -434,7 +434,7 @@ impl Registry {
         self.conn
             .execute(
                 "UPDATE jobs SET record = ?2, status = ?3 WHERE name = ?1",
-                params![job.name, json(job)?, job.status.as_str()],
+                params![job.name.as_str(), json(job)?, job.status.as_str()],
             )
             .map_err(sql)?;
         Ok(())

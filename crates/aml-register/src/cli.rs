@@ -63,16 +63,16 @@ pub struct ModelArgs {
     #[arg(long, short = 'f', value_name = "FILE")]
     pub file: Option<PathBuf>,
     /// The model's name
-    #[arg(long, short = 'n')]
+    #[arg(long, short = 'n', value_parser = aml_client::names::model_arg)]
     pub name: Option<String>,
     /// An explicit version; by default the next free number
-    #[arg(long)]
+    #[arg(long, value_parser = aml_client::names::version_arg)]
     pub version: Option<String>,
     /// A local file or folder to register
     #[arg(long, short = 'p', conflicts_with = "job")]
     pub path: Option<PathBuf>,
     /// Register an output of this job (its metrics and lineage come along)
-    #[arg(long)]
+    #[arg(long, value_parser = aml_client::names::job_arg)]
     pub job: Option<String>,
     /// Which output of `--job`; defaults to its only output, or `model`
     #[arg(long, requires = "job")]
@@ -100,6 +100,7 @@ pub struct ModelArgs {
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// A model's name; without it, the newest version of every model
+    #[arg(value_parser = aml_client::names::model_arg)]
     pub name: Option<String>,
     /// How many versions to list, newest first
     #[arg(long, short = 'r', default_value_t = 100, conflicts_with = "all")]
@@ -123,7 +124,7 @@ pub struct TagArgs {
     #[arg(value_name = "KEY=VALUE")]
     pub tags: Vec<String>,
     /// A tag to remove (repeatable)
-    #[arg(long, value_name = "KEY")]
+    #[arg(long, value_name = "KEY", value_parser = aml_client::names::tag_key_arg)]
     pub remove: Vec<String>,
 }
 

@@ -11,6 +11,7 @@ use aml_client::ci::Ci;
 use aml_client::cli::{Report, Session};
 use aml_client::jobs::Job;
 use aml_client::model::{DataInput, Lineage, NewModelVersion};
+use aml_client::names::NameKind;
 use aml_client::refs::{DataRef, ModelRef, check_name, job_output_uri};
 use aml_client::yaml::model::{ModelType, load_model};
 use aml_client::yaml::resolve_path;
@@ -97,6 +98,12 @@ pub async fn run(cli: Cli, session: Session) -> Result<Box<dyn Report>> {
             }))
         }
         Command::Promote(args) => {
+            if args.to.trim().is_empty() {
+                return Err(Error::usage(
+                    "`--to` names no workspace",
+                    "give the workspace to promote to: `--to local:DIR` or `--to azureml://…`",
+                ));
+            }
             let tags: BTreeMap<String, String> =
                 args.tags.iter().map(|t| key_value(t, "tag")).collect::<Result<_>>()?;
             let source = Workspace::open(&global.workspace, Access::Existing, &session.settings).await?;
@@ -215,6 +222,9 @@ async fn registration(ws: Option<&Workspace>, location: &str, args: ModelArgs, c
     }
     let version =
         args.version.clone().or_else(|| spec.and_then(|s| s.version.as_ref().map(|v| v.as_str().to_string())));
+    if let Some(version) = &version {
+        NameKind::Version.usage(version)?;
+    }
 
     let mut lineage = Lineage {
         created_by: ci.requester.clone(),
@@ -292,7 +302,7 @@ fn pick_output(job: &Job, wanted: Option<String>) -> Result<String> {
 
 /// Lineage from a job: for a pipeline, the step that wrote the output supplies the code digest.
 async fn job_lineage(ws: &Workspace, job: &Job, output_path: &Path, lineage: &mut Lineage) -> Result<()> {
-    lineage.job = Some(job.name.clone());
+    lineage.job = Some(job.name.to_string());
     lineage.experiment = Some(job.experiment_name.clone());
     lineage.git = job.git.clone();
     lineage.code_digest = job.code_digest;
@@ -313,7 +323,10 @@ async fn job_lineage(ws: &Workspace, job: &Job, output_path: &Path, lineage: &mu
 
 fn key_value(text: &str, what: &str) -> Result<(String, String)> {
     match text.split_once('=') {
-        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        Some((k, v)) if !k.trim().is_empty() => {
+            NameKind::TagKey.usage(k.trim())?;
+            Ok((k.trim().to_string(), v.to_string()))
+        }
         _ => Err(Error::usage(
             format!("{what} `{text}` is not `key=value`"),
             format!("write the {what} as `stage=candidate`"),

@@ -75,10 +75,10 @@ pub struct RunArgs {
     #[arg(long = "set", value_name = "FIELD=VALUE")]
     pub sets: Vec<SetArg>,
     /// The job's name (unique in the workspace); generated when neither this nor the YAML gives one
-    #[arg(long)]
+    #[arg(long, value_parser = aml_client::names::job_arg)]
     pub name: Option<String>,
     /// Experiment to file the job under; defaults to the YAML's, else the current folder's name
-    #[arg(long)]
+    #[arg(long, value_parser = aml_client::names::experiment_arg)]
     pub experiment_name: Option<String>,
     /// Check the job's CSV inputs against this data contract first; a violation stops the run
     #[arg(long, value_name = "FILE")]
@@ -99,12 +99,14 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 pub struct JobArgs {
     /// The job's name, as `run` printed it
+    #[arg(value_parser = aml_client::names::job_arg)]
     pub name: String,
 }
 
 #[derive(Debug, Args)]
 pub struct LogsArgs {
     /// The job's name, as `run` printed it
+    #[arg(value_parser = aml_client::names::job_arg)]
     pub name: String,
     /// Only this pipeline step's log
     #[arg(long)]

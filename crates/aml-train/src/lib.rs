@@ -69,7 +69,7 @@ pub async fn run(cli: Cli, session: Session) -> Result<Box<dyn Report>> {
         Command::Metrics(args) => {
             let ws = Workspace::open(&global.workspace, Access::Existing, &session.settings).await?;
             let job = ws.job(&args.name).await?;
-            Ok(Box::new(MetricsView { name: job.name.clone(), metrics: ws.job_metrics(&job).await? }))
+            Ok(Box::new(MetricsView { name: job.name.to_string(), metrics: ws.job_metrics(&job).await? }))
         }
         Command::Logs(args) => {
             let ws = Workspace::open(&global.workspace, Access::Existing, &session.settings).await?;
@@ -90,9 +90,9 @@ pub async fn run(cli: Cli, session: Session) -> Result<Box<dyn Report>> {
             }
             for part in jobs.iter().filter(|j| args.step.is_none() || j.step == args.step) {
                 let (path, text) = ws.job_log_text(&part.name).await?;
-                parts.push(LogPart { step: part.step.clone(), job: part.name.clone(), path, text });
+                parts.push(LogPart { step: part.step.clone(), job: part.name.to_string(), path, text });
             }
-            Ok(Box::new(LogsView { name: job.name, logs: parts }))
+            Ok(Box::new(LogsView { name: job.name.into(), logs: parts }))
         }
     }
 }

@@ -71,7 +71,7 @@ impl JobView {
         steps: Vec<StepView>,
     ) -> JobView {
         JobView {
-            name: job.name.clone(),
+            name: job.name.to_string(),
             kind: job.kind.clone(),
             status: job.status.to_string(),
             display_name: job.display_name.clone(),
@@ -101,7 +101,7 @@ impl StepView {
     pub fn new(job: &Job, metrics: BTreeMap<String, f64>, log: String) -> StepView {
         StepView {
             step: job.step.clone().unwrap_or_default(),
-            name: job.name.clone(),
+            name: job.name.to_string(),
             status: job.status.to_string(),
             duration_seconds: duration(job),
             metrics,

@@ -51,7 +51,7 @@ fn check_metrics(rules: &[Rule], candidate: &Subject, champion: Option<&Subject>
     Ok(())
 }
 
-fn evaluate(rule: &Rule, candidate: &Subject, champion: Option<&Subject>) -> RuleResult {
+fn evaluate(rule: &Rule, candidate: &Subject, champion: Option<&Subject>) -> Result<RuleResult> {
     let mut values = BTreeMap::new();
     let (mut candidate_values, mut champion_values) = (Vec::new(), Vec::new());
     for metric in rule.metrics() {
@@ -72,16 +72,22 @@ fn evaluate(rule: &Rule, candidate: &Subject, champion: Option<&Subject>) -> Rul
         None if rule.uses_champion() => None,
         _ => {
             let none = BTreeMap::new();
-            Some(rule.evaluate(&candidate.metrics, champion.map(|c| &c.metrics).unwrap_or(&none)))
+            let decided = rule.evaluate(&candidate.metrics, champion.map(|c| &c.metrics).unwrap_or(&none));
+            Some(decided.map_err(|e| {
+                Error::usage(
+                    format!("rule `{}` cannot be evaluated: {e}", rule.text),
+                    "a rule must give a number at every step for these metrics; nothing was recorded",
+                )
+            })?)
         }
     };
-    RuleResult {
+    Ok(RuleResult {
         expression: rule.text.clone(),
         candidate: one(&candidate_values),
         champion: one(&champion_values),
         values,
         passed,
-    }
+    })
 }
 
 pub async fn run(args: CheckArgs, workspace: &str, session: &Session) -> Result<Decision> {
@@ -103,7 +109,8 @@ pub async fn run(args: CheckArgs, workspace: &str, session: &Session) -> Result<
         aml_client::status!("note: the candidate {id} is the champion itself");
     }
 
-    let rules: Vec<RuleResult> = gate.rules.iter().map(|r| evaluate(r, &candidate, champion.as_ref())).collect();
+    let rules: Vec<RuleResult> =
+        gate.rules.iter().map(|r| evaluate(r, &candidate, champion.as_ref())).collect::<Result<_>>()?;
     let rules_pass = rules.iter().all(|r| r.passed != Some(false));
     let passed = match &champion {
         Some(_) => rules_pass,

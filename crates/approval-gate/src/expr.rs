@@ -165,10 +165,17 @@ enum Kind {
     Boolean,
 }
 
+/// Deeper nesting than people write, shallow enough that checking and evaluating a rule
+/// recurses safely on any thread's stack.
+const MAX_DEPTH: usize = 64;
+/// A rule longer than this is not one a person maintains (and would nest as deep).
+const MAX_TOKENS: usize = 1000;
+
 struct Parser {
     tokens: Vec<(Token, usize)>,
     position: usize,
     end: usize,
+    depth: usize,
 }
 
 impl Parser {
@@ -194,6 +201,15 @@ impl Parser {
 
     fn error<T>(&self, message: impl Into<String>) -> Result<T, ParseError> {
         Err(ParseError { column: self.column(), message: message.into() })
+    }
+
+    /// One level deeper (a parenthesis, `abs(`, `not`, a unary `-`), refused past `MAX_DEPTH`.
+    fn descend(&mut self) -> Result<(), ParseError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return self.error(format!("the rule nests deeper than {MAX_DEPTH} levels; write it flatter"));
+        }
+        Ok(())
     }
 
     fn is_word(&self, word: &str) -> bool {
@@ -246,8 +262,10 @@ impl Parser {
     fn not(&mut self) -> Result<(Node, Kind), ParseError> {
         if self.is_word("not") {
             self.position += 1;
+            self.descend()?;
             let column = self.column();
             let inner = self.not()?;
+            self.depth -= 1;
             let inner = self.expect_kind(inner, Kind::Boolean, column, "`not`")?;
             return Ok((Node::Not(Box::new(inner)), Kind::Boolean));
         }
@@ -310,8 +328,10 @@ impl Parser {
     fn unary(&mut self) -> Result<(Node, Kind), ParseError> {
         if self.is_op("-") {
             self.position += 1;
+            self.descend()?;
             let column = self.column();
             let inner = self.unary()?;
+            self.depth -= 1;
             let inner = self.expect_kind(inner, Kind::Number, column, "`-`")?;
             return Ok((Node::Negate(Box::new(inner)), Kind::Number));
         }
@@ -327,7 +347,9 @@ impl Parser {
             }
             Some(Token::Open) => {
                 self.position += 1;
+                self.descend()?;
                 let inner = self.or()?;
+                self.depth -= 1;
                 if self.peek() != Some(&Token::Close) {
                     return self
                         .error(format!("expected `)` to close the `(` at column {column}, found {}", self.found()));
@@ -341,8 +363,10 @@ impl Parser {
                     return self.error(format!("expected `(` after `abs`, found {}", self.found()));
                 }
                 self.position += 1;
+                self.descend()?;
                 let inner_column = self.column();
                 let inner = self.sum()?;
+                self.depth -= 1;
                 let inner = self.expect_kind(inner, Kind::Number, inner_column, "`abs`")?;
                 if self.peek() != Some(&Token::Close) {
                     return self.error(format!("expected `)` to close `abs(`, found {}", self.found()));
@@ -391,7 +415,13 @@ impl Rule {
         if tokens.is_empty() {
             return Err(ParseError { column: 1, message: "the rule is empty".into() });
         }
-        let mut parser = Parser { tokens, position: 0, end };
+        if tokens.len() > MAX_TOKENS {
+            return Err(ParseError {
+                column: tokens[MAX_TOKENS].1,
+                message: format!("the rule is longer than {MAX_TOKENS} words and symbols; split it into several rules"),
+            });
+        }
+        let mut parser = Parser { tokens, position: 0, end, depth: 0 };
         let root = parser.or()?;
         if parser.peek().is_some() {
             return parser.error(format!("expected an operator or the end of the rule, found {}", parser.found()));
@@ -427,53 +457,107 @@ impl Rule {
     }
 
     /// Evaluate with every metric the rule reads present (checked before, with a better
-    /// message than an evaluator could give).
-    pub fn evaluate(&self, candidate: &BTreeMap<String, f64>, champion: &BTreeMap<String, f64>) -> bool {
-        fn number(node: &Node, candidate: &BTreeMap<String, f64>, champion: &BTreeMap<String, f64>) -> f64 {
-            match node {
-                Node::Number(n) => *n,
-                Node::Metric { side, name, .. } => {
-                    let metrics = if *side == Side::Candidate { candidate } else { champion };
-                    metrics.get(name).copied().unwrap_or(f64::NAN)
-                }
-                Node::Negate(a) => -number(a, candidate, champion),
-                Node::Abs(a) => number(a, candidate, champion).abs(),
-                Node::Arithmetic(op, a, b) => {
-                    let (a, b) = (number(a, candidate, champion), number(b, candidate, champion));
-                    match op {
-                        '+' => a + b,
-                        '-' => a - b,
-                        '*' => a * b,
-                        _ => a / b,
-                    }
-                }
-                _ => f64::NAN,
+    /// message than an evaluator could give). Arithmetic that leaves the finite numbers (a
+    /// division by zero, an overflow, `0/0`) cannot be decided: that is an error naming the
+    /// part of the rule that did it, never a pass or a fail.
+    pub fn evaluate(
+        &self,
+        candidate: &BTreeMap<String, f64>,
+        champion: &BTreeMap<String, f64>,
+    ) -> Result<bool, EvalError> {
+        let metrics = Metrics { candidate, champion };
+        metrics.truth(&self.root)
+    }
+}
+
+/// Why a rule could not be decided.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalError {
+    /// The part of the rule, as written back: `candidate.r2 / (champion.r2 - champion.r2)`.
+    pub operand: String,
+    pub problem: String,
+}
+
+impl fmt::Display for EvalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}` {}", self.operand, self.problem)
+    }
+}
+
+struct Metrics<'a> {
+    candidate: &'a BTreeMap<String, f64>,
+    champion: &'a BTreeMap<String, f64>,
+}
+
+impl Metrics<'_> {
+    fn number(&self, node: &Node) -> Result<f64, EvalError> {
+        let value = match node {
+            Node::Number(n) => *n,
+            Node::Metric { side, name, .. } => {
+                let metrics = if *side == Side::Candidate { self.candidate } else { self.champion };
+                metrics.get(name).copied().unwrap_or(f64::NAN)
             }
-        }
-        fn truth(node: &Node, candidate: &BTreeMap<String, f64>, champion: &BTreeMap<String, f64>) -> bool {
-            match node {
-                Node::Compare(op, a, b) => {
-                    let (a, b) = (number(a, candidate, champion), number(b, candidate, champion));
-                    // NaN (0/0, a missing value) compares false everywhere, `!=` included:
-                    // a rule that cannot be computed does not pass.
-                    if a.is_nan() || b.is_nan() {
-                        return false;
-                    }
-                    match op {
-                        Compare::Less => a < b,
-                        Compare::LessEqual => a <= b,
-                        Compare::Greater => a > b,
-                        Compare::GreaterEqual => a >= b,
-                        Compare::Equal => a == b,
-                        Compare::NotEqual => a != b,
-                    }
+            Node::Negate(a) => -self.number(a)?,
+            Node::Abs(a) => self.number(a)?.abs(),
+            Node::Arithmetic(op, a, b) => {
+                let (x, y) = (self.number(a)?, self.number(b)?);
+                if *op == '/' && y == 0.0 {
+                    return Err(EvalError {
+                        operand: render(node),
+                        problem: format!("divides by zero (`{}` is 0)", render(b)),
+                    });
                 }
-                Node::Not(a) => !truth(a, candidate, champion),
-                Node::And(a, b) => truth(a, candidate, champion) && truth(b, candidate, champion),
-                Node::Or(a, b) => truth(a, candidate, champion) || truth(b, candidate, champion),
-                _ => false,
+                match op {
+                    '+' => x + y,
+                    '-' => x - y,
+                    '*' => x * y,
+                    _ => x / y,
+                }
             }
+            _ => f64::NAN,
+        };
+        if value.is_finite() {
+            Ok(value)
+        } else {
+            Err(EvalError { operand: render(node), problem: format!("is {value}, not a finite number") })
         }
-        truth(&self.root, candidate, champion)
+    }
+
+    fn truth(&self, node: &Node) -> Result<bool, EvalError> {
+        Ok(match node {
+            Node::Compare(op, a, b) => {
+                let (a, b) = (self.number(a)?, self.number(b)?);
+                match op {
+                    Compare::Less => a < b,
+                    Compare::LessEqual => a <= b,
+                    Compare::Greater => a > b,
+                    Compare::GreaterEqual => a >= b,
+                    Compare::Equal => a == b,
+                    Compare::NotEqual => a != b,
+                }
+            }
+            Node::Not(a) => !self.truth(a)?,
+            Node::And(a, b) => self.truth(a)? && self.truth(b)?,
+            Node::Or(a, b) => self.truth(a)? || self.truth(b)?,
+            _ => false,
+        })
+    }
+}
+
+/// A part of a rule written back as text, for messages.
+fn render(node: &Node) -> String {
+    match node {
+        Node::Number(n) => format!("{n}"),
+        Node::Metric { side, name, .. } => format!("{side}.{name}"),
+        Node::Negate(a) => format!("-{}", render(a)),
+        Node::Abs(a) => format!("abs({})", render(a)),
+        Node::Arithmetic(op, a, b) => {
+            let wrap = |n: &Node| match n {
+                Node::Arithmetic(..) => format!("({})", render(n)),
+                _ => render(n),
+            };
+            format!("{} {op} {}", wrap(a), wrap(b))
+        }
+        Node::Compare(..) | Node::Not(_) | Node::And(..) | Node::Or(..) => "(a comparison)".into(),
     }
 }

@@ -30,7 +30,16 @@ pub struct Gate {
 
 /// The rule with a caret under the column, for an error message.
 fn pointed(text: &str, error: &ParseError) -> String {
-    format!("{}\n    {text}\n    {}^", error.message, " ".repeat(error.column.saturating_sub(1)))
+    // A long rule is shown as the stretch around the column, so the caret stays on screen.
+    const SHOWN: usize = 60;
+    let chars: Vec<char> = text.chars().collect();
+    let at = error.column.saturating_sub(1).min(chars.len());
+    let start = at.saturating_sub(SHOWN);
+    let end = (at + SHOWN).min(chars.len());
+    let (before, after) = (if start > 0 { "…" } else { "" }, if end < chars.len() { "…" } else { "" });
+    let shown: String = chars[start..end].iter().collect();
+    let caret = " ".repeat(at - start + before.chars().count());
+    format!("{}\n    {before}{shown}{after}\n    {caret}^", error.message)
 }
 
 const RULE_HINT: &str = "rules read like `candidate.rmse <= champion.rmse * 1.02`: numbers, candidate.NAME, champion.NAME, + - * /, abs(), < <= > >= == !=, not, and, or";

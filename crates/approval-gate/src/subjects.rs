@@ -113,6 +113,12 @@ fn parse_model(reference: &str, flag: &str) -> Result<ModelRef> {
 /// The champion, or `None` with why there is none.
 pub async fn champion(ws: &mut Workspace, reference: &str) -> Result<std::result::Result<Subject, String>> {
     if let Some(name) = reference.strip_prefix("endpoint:") {
+        aml_client::names::NameKind::Endpoint.check(name).map_err(|problem| {
+            Error::usage(
+                format!("`--champion {reference}`: {problem}"),
+                format!("write `endpoint:NAME`, NAME {}", aml_client::names::NameKind::Endpoint.rule()),
+            )
+        })?;
         // Before the first deployment the endpoint does not exist: no champion yet. The
         // reason names the endpoints there are, so a misspelt name shows.
         let existing: Vec<String> = ws.endpoints().await?.into_iter().map(|e| e.name).collect();

@@ -35,7 +35,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct Target {
     /// The endpoint's name in the workspace (its scoring URI and key are looked up)
-    #[arg(long, conflicts_with = "url", required_unless_present = "url")]
+    #[arg(long, conflicts_with = "url", required_unless_present = "url", value_parser = aml_client::names::endpoint_arg)]
     pub endpoint: Option<String>,
     /// The scoring URI, when the endpoint is not in the workspace
     #[arg(long)]
@@ -44,7 +44,7 @@ pub struct Target {
     #[arg(long, value_name = "VARIABLE", requires = "url")]
     pub key_env: Option<String>,
     /// Send every request to this deployment (`azureml-model-deployment` header)
-    #[arg(long)]
+    #[arg(long, value_parser = aml_client::names::deployment_arg)]
     pub deployment: Option<String>,
     /// The cases: one JSON object per line
     #[arg(long, value_name = "FILE")]
@@ -58,9 +58,9 @@ pub struct Target {
 pub struct RunArgs {
     #[command(flatten)]
     pub target: Target,
-    /// Connections sending requests at once
-    #[arg(long, default_value_t = 1)]
-    pub concurrency: usize,
+    /// Connections sending requests at once (1 to 1024)
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub concurrency: u16,
     /// Keep sending for this long (the cases in turn)
     #[arg(long, value_parser = parse_duration, conflicts_with = "requests")]
     pub duration: Option<Duration>,
@@ -94,9 +94,9 @@ pub struct ProfileArgs {
     /// How long each level of load lasts
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
     pub step: Duration,
-    /// The most connections to try
-    #[arg(long, default_value_t = 64)]
-    pub max_concurrency: usize,
+    /// The most connections to try (1 to 1024)
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub max_concurrency: u16,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {

@@ -31,7 +31,7 @@ pub async fn run(cli: Cli, session: Session) -> Result<Box<dyn Report>> {
                 (None, None) if args.concurrency > 1 => Until::Requests(cases.len() as u64 * args.concurrency as u64),
                 (None, None) => Until::Once,
             };
-            let outcome = load::run(&client, &cases, args.concurrency, until).await;
+            let outcome = load::run(&client, &cases, usize::from(args.concurrency), until).await;
             unreachable_endpoint(&outcome, &access)?;
             let report = run_report(&target, &args, &cases, &outcome)?;
             Ok(Box::new(report))
@@ -46,7 +46,9 @@ pub async fn run(cli: Cli, session: Session) -> Result<Box<dyn Report>> {
                 (None, None) => return Err(Error::usage("no latency budget", "give `--p99 100ms` (or `--p95`)")),
             };
             let limit_ms = limit.as_secs_f64() * 1000.0;
-            let steps = load::profile(&client, &cases, (quantile, limit_ms), args.max_concurrency, args.step).await;
+            let steps =
+                load::profile(&client, &cases, (quantile, limit_ms), usize::from(args.max_concurrency), args.step)
+                    .await;
             let best = steps
                 .iter()
                 .filter(|s| s.within_budget)
@@ -86,7 +88,9 @@ async fn resolve(target: &Target, workspace: &str, session: &Session) -> Result<
         }
         None => String::new(),
     };
-    Ok((EndpointAccess { scoring_uri: url.clone(), key }, url))
+    // What the report and messages call the endpoint: its URL without user info or query.
+    let shown = aml_client::url::shown(&url);
+    Ok((EndpointAccess { scoring_uri: url, key }, shown))
 }
 
 /// Every request unanswered means the endpoint is not there: a service failure, not a wrong answer.
@@ -94,7 +98,7 @@ fn unreachable_endpoint(outcome: &load::Outcome, access: &EndpointAccess) -> Res
     if outcome.requests > 0 && outcome.errors == outcome.requests {
         let reason = outcome.cases.iter().find_map(|c| c.first_failure.clone()).unwrap_or_default();
         return Err(Error::service(
-            format!("`{}` did not answer any request ({reason})", access.scoring_uri),
+            format!("`{}` did not answer any request ({reason})", aml_client::url::shown(&access.scoring_uri)),
             Some("check the endpoint is running: `aml-deploy show NAME`".into()),
         ));
     }
@@ -147,7 +151,7 @@ fn run_report(target: &str, args: &cli::RunArgs, cases: &[cases::Case], outcome:
         cases: results,
         requests: outcome.requests,
         errors: outcome.errors,
-        concurrency: args.concurrency.max(1),
+        concurrency: usize::from(args.concurrency),
         duration_seconds: outcome.elapsed.as_secs_f64(),
         requests_per_second: outcome.requests_per_second(),
         latency_ms: total,

@@ -774,6 +774,20 @@ fn check_command(
     inputs: &[(String, InputPlan)],
     outputs: &[(String, AssetType)],
 ) -> Result<()> {
+    // Input and output names become folder names (`outputs/<name>`) and environment
+    // variables: held to azure-ai-ml's key rule before either is made.
+    let names = inputs.iter().map(|(n, _)| ("inputs", n)).chain(outputs.iter().map(|(n, _)| ("outputs", n)));
+    for (side, name) in names {
+        if let Err(problem) = crate::names::NameKind::Output.check(name) {
+            let rule = crate::names::NameKind::Output.rule();
+            return Err(Error::in_file(
+                file,
+                Some(&format!("{side}.{name}")),
+                problem,
+                format!("an {side} name is {rule}"),
+            ));
+        }
+    }
     let placeholders = template::placeholders(command).map_err(|problem| {
         Error::in_file(file, Some(field), problem, "close every `${{` with `}}` and every `$[[` with `]]`")
     })?;

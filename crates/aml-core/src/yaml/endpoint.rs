@@ -9,13 +9,14 @@ use yaml_serde::Value;
 use super::environment::EnvironmentRef;
 use super::{OrderedMap, Scalar, SetArg, string_map};
 use crate::error::{Error, Result};
+use crate::names::{DeploymentName, EndpointName};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct OnlineEndpoint {
     #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<String>,
-    pub name: String,
+    pub name: EndpointName,
     pub description: Option<String>,
     #[serde(default, deserialize_with = "string_map")]
     pub tags: OrderedMap<String>,
@@ -50,8 +51,8 @@ pub enum AuthMode {
 pub struct OnlineDeployment {
     #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<String>,
-    pub name: String,
-    pub endpoint_name: String,
+    pub name: DeploymentName,
+    pub endpoint_name: EndpointName,
     pub description: Option<String>,
     #[serde(default, deserialize_with = "string_map")]
     pub tags: OrderedMap<String>,
@@ -65,6 +66,7 @@ pub struct OnlineDeployment {
     #[serde(default, deserialize_with = "string_map")]
     pub environment_variables: OrderedMap<String>,
     pub instance_type: Option<String>,
+    #[serde(default, deserialize_with = "instance_count")]
     pub instance_count: Option<u32>,
     #[serde(rename = "type")]
     pub kind: Option<String>,
@@ -77,6 +79,14 @@ pub struct OnlineDeployment {
     pub egress_public_network_access: Option<String>,
     pub private_network_connection: Option<Value>,
     pub resources: Option<Value>,
+}
+
+/// A deployment runs on one instance at least.
+fn instance_count<'de, D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Option<u32>, D::Error> {
+    match Option::<u32>::deserialize(deserializer)? {
+        Some(0) => Err(serde::de::Error::custom("is 0; a deployment runs on 1 instance at least")),
+        count => Ok(count),
+    }
 }
 
 /// `model:` in a deployment: a registered reference, or an inline model asset (as `az ml`
@@ -117,7 +127,24 @@ impl<'de> Deserialize<'de> for DeploymentModel {
 #[serde(deny_unknown_fields)]
 pub struct CodeConfiguration {
     pub code: String,
+    #[serde(deserialize_with = "script_in_code")]
     pub scoring_script: String,
+}
+
+/// The script is a file of the code folder: a path that leaves it (absolute, `..`) would
+/// serve a file the deployment does not ship.
+fn script_in_code<'de, D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<String, D::Error> {
+    let script = String::deserialize(deserializer)?;
+    let inside = !script.is_empty()
+        && Path::new(&script)
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir));
+    if !inside {
+        return Err(serde::de::Error::custom(format!(
+            "`{script}` is not a path inside `code` (write it relative to the code folder, e.g. `score.py`)"
+        )));
+    }
+    Ok(script)
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

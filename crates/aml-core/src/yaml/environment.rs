@@ -43,6 +43,7 @@ impl<'de> Deserialize<'de> for EnvironmentRef {
 pub struct Environment {
     #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<String>,
+    #[serde(default, deserialize_with = "crate::names::optional_environment")]
     pub name: Option<String>,
     pub version: Option<Scalar>,
     pub description: Option<String>,

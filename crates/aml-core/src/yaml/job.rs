@@ -20,8 +20,10 @@ pub struct CommandJob {
     pub schema: Option<String>,
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
+    #[serde(default, deserialize_with = "crate::names::optional_job")]
     pub name: Option<String>,
     pub display_name: Option<String>,
+    #[serde(default, deserialize_with = "crate::names::optional_experiment")]
     pub experiment_name: Option<String>,
     pub description: Option<String>,
     #[serde(default, deserialize_with = "string_map")]
@@ -61,8 +63,10 @@ pub struct PipelineJob {
     pub schema: Option<String>,
     #[serde(rename = "type")]
     pub kind: String,
+    #[serde(default, deserialize_with = "crate::names::optional_job")]
     pub name: Option<String>,
     pub display_name: Option<String>,
+    #[serde(default, deserialize_with = "crate::names::optional_experiment")]
     pub experiment_name: Option<String>,
     pub description: Option<String>,
     #[serde(default, deserialize_with = "string_map")]

@@ -41,7 +41,8 @@ pub fn read(path: &Path) -> Result<String> {
 
 /// Parse YAML text into `T`, turning parser and schema errors into bad input at a line.
 pub fn parse<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
-    yaml_serde::from_str(text).map_err(|e| yaml_error(path, &e, None))
+    serde_path_to_error::deserialize(yaml_serde::Deserializer::from_str(text))
+        .map_err(|e| yaml_error(path, e.inner(), None, &e.path().to_string()))
 }
 
 /// Parse, apply `--set` overrides, and check the result against `T` again.
@@ -55,19 +56,29 @@ pub fn parse_with_sets<T: DeserializeOwned>(path: &Path, text: &str, sets: &[Set
         set.apply(path, &mut value)?;
     }
     let flags = sets.iter().map(|s| s.raw.as_str()).collect::<Vec<_>>().join(" ");
-    yaml_serde::from_value(value).map_err(|e| yaml_error(path, &e, Some(&flags)))
+    serde_path_to_error::deserialize(value)
+        .map_err(|e| yaml_error(path, e.inner(), Some(&flags), &e.path().to_string()))
 }
 
-fn yaml_error(path: &Path, error: &yaml_serde::Error, sets: Option<&str>) -> Error {
+/// `at` is where the deserializer stood, `endpoint_name` or `jobs.train.inputs`: it names the
+/// field when the error itself does not (a value a field's own type refused).
+fn yaml_error(path: &Path, error: &yaml_serde::Error, sets: Option<&str>, at: &str) -> Error {
     let text = error.to_string();
     // Locations are appended as " at line L column C"; they move to the `file:line:col` prefix.
     let message = match text.rfind(" at line ") {
         Some(at) if error.location().is_some() => text[..at].to_string(),
         _ => text.clone(),
     };
-    // Schema errors start with the field's path: "jobs.train: unknown field ...".
+    // Schema errors start with the field's path: "jobs.train: unknown field ...". An unknown
+    // field's own name is in the message; the deserializer's path would say it twice.
+    let at = if message.contains("unknown field `") { "" } else { at };
     let (field, problem) = match message.split_once(": ") {
-        Some((field, rest)) if !field.contains(' ') && !field.is_empty() => (Some(field.to_string()), rest.to_string()),
+        // The deserializer's own path goes one step further: into the field whose type refused.
+        Some((field, rest)) if !field.contains(' ') && !field.is_empty() => {
+            let deeper = at.starts_with(&format!("{field}.")) && !at.ends_with(".?");
+            (Some(if deeper { at } else { field }.to_string()), rest.to_string())
+        }
+        _ if !at.is_empty() && at != "." && at != "?" => (Some(at.to_string()), message.clone()),
         _ => (None, message.clone()),
     };
     let mut hint = hint_for(&problem);

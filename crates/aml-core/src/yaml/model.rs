@@ -13,6 +13,7 @@ use crate::error::Result;
 pub struct ModelSpec {
     #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<String>,
+    #[serde(default, deserialize_with = "crate::names::optional_model")]
     pub name: Option<String>,
     pub version: Option<Scalar>,
     /// A local file or folder, or `azureml://jobs/<job>/outputs/<output>`.

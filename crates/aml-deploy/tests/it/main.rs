@@ -6,3 +6,4 @@
 mod azure;
 mod deploy;
 mod diabetes;
+mod hostile;

@@ -21,6 +21,7 @@ use crate::runner::environment;
 use aml_core::digest::Digest;
 use aml_core::error::{Error, IoContext, Result};
 use aml_core::jobplan::{EnvPlan, plan_environment};
+use aml_core::names::{DeploymentName, EndpointName};
 use aml_core::online::{ApplyOutcome, DeployOptions, DeploymentState, Endpoint, EndpointAccess, check_traffic};
 use aml_core::process::Cancellation;
 use aml_core::progress::Progress;
@@ -57,6 +58,16 @@ impl LocalWorkspace {
 
     fn endpoints_dir(&self) -> PathBuf {
         self.root().join("endpoints")
+    }
+
+    /// An endpoint's folder. Only a checked name makes a path.
+    fn endpoint_dir(&self, endpoint: &EndpointName) -> PathBuf {
+        self.endpoints_dir().join(endpoint)
+    }
+
+    /// A deployment's folder, under its endpoint's.
+    fn deployment_dir(&self, endpoint: &EndpointName, deployment: &DeploymentName) -> PathBuf {
+        self.endpoint_dir(endpoint).join(deployment)
     }
 
     fn endpoint_record(&self, name: &str) -> Result<EndpointRecord> {
@@ -120,7 +131,7 @@ impl LocalWorkspace {
                     ));
                 }
                 let record = EndpointRecord {
-                    name: spec.name.clone(),
+                    name: spec.name.to_string(),
                     spec: spec.clone(),
                     keys: [new_key()?, new_key()?],
                     traffic: BTreeMap::new(),
@@ -130,8 +141,7 @@ impl LocalWorkspace {
                     created_at: now.clone(),
                     updated_at: now,
                 };
-                fs::create_dir_all(self.endpoints_dir().join(&spec.name))
-                    .with_path("cannot create", &self.endpoints_dir())?;
+                fs::create_dir_all(self.endpoint_dir(&spec.name)).with_path("cannot create", &self.endpoints_dir())?;
                 self.registry_ref().put_endpoint(&spec.name, &encode(&record)?)?;
                 ApplyOutcome::Created
             }
@@ -213,7 +223,7 @@ impl LocalWorkspace {
             if previous.fingerprint == fingerprint && running {
                 self.ensure_router(&spec.endpoint_name).await?;
                 if options.all_traffic {
-                    self.set_traffic(&spec.endpoint_name, Some(BTreeMap::from([(spec.name.clone(), 100)])), None)
+                    self.set_traffic(&spec.endpoint_name, Some(BTreeMap::from([(spec.name.to_string(), 100)])), None)
                         .await?;
                 }
                 return Ok((self.view(&spec.endpoint_name)?, ApplyOutcome::Unchanged));
@@ -221,7 +231,7 @@ impl LocalWorkspace {
         }
 
         let python = self.deployment_python(&env_plan, options.stream_logs).await?;
-        let revision = self.endpoints_dir().join(&spec.endpoint_name).join(&spec.name).join(&fingerprint.hex()[..12]);
+        let revision = self.deployment_dir(&spec.endpoint_name, &spec.name).join(&fingerprint.hex()[..12]);
         if !revision.join("launch.py").is_file() {
             let staging = revision.with_extension("partial");
             let _ = fs::remove_dir_all(&staging);
@@ -236,8 +246,8 @@ impl LocalWorkspace {
         }
         let now = aml_core::time::now();
         let mut record = DeploymentRecord {
-            endpoint: spec.endpoint_name.clone(),
-            name: spec.name.clone(),
+            endpoint: spec.endpoint_name.to_string(),
+            name: spec.name.to_string(),
             spec: spec.clone(),
             model: model.as_ref().map(|m| m.id()),
             model_digest: model.as_ref().map(|m| m.digest),
@@ -467,7 +477,8 @@ impl LocalWorkspace {
         }
         self.registry_ref().delete_deployment(endpoint, deployment)?;
         self.reload_router(endpoint).await?;
-        let _ = fs::remove_dir_all(self.endpoints_dir().join(endpoint).join(deployment));
+        let _ =
+            fs::remove_dir_all(self.deployment_dir(&EndpointName::new(endpoint)?, &DeploymentName::new(deployment)?));
         Ok(())
     }
 
@@ -484,7 +495,7 @@ impl LocalWorkspace {
             }
         }
         self.registry_ref().delete_endpoint(name)?;
-        let _ = fs::remove_dir_all(self.endpoints_dir().join(name));
+        let _ = fs::remove_dir_all(self.endpoint_dir(&EndpointName::new(name)?));
         Ok(())
     }
 
@@ -507,7 +518,7 @@ impl LocalWorkspace {
                     Some("install aml-deploy next to the other aml-* tools".into()),
                 )
             })?;
-        let dir = self.endpoints_dir().join(name);
+        let dir = self.endpoint_dir(&EndpointName::new(name)?);
         fs::create_dir_all(&dir).with_path("cannot create", &dir)?;
         let log = dir.join("router.log");
         let args = vec![
@@ -566,7 +577,7 @@ impl LocalWorkspace {
             Some(applied) if applied >= generation => Ok(()),
             _ => Err(Error::service(
                 format!("the router of endpoint `{name}` did not take the new configuration"),
-                Some(format!("see `{}`", self.endpoints_dir().join(name).join("router.log").display())),
+                Some(format!("see `{}`", self.endpoint_dir(&EndpointName::new(name)?).join("router.log").display())),
             )),
         }
     }

@@ -138,7 +138,7 @@ fn job_for_run(state: &Inner, run_id: &str) -> std::result::Result<String, Respo
         return Ok(job.clone());
     }
     match lock(&state.registry).job(run_id) {
-        Ok(Some(job)) => Ok(job.name),
+        Ok(Some(job)) => Ok(job.name.into()),
         Ok(None) => {
             Err(mlflow_error(StatusCode::NOT_FOUND, "RESOURCE_DOES_NOT_EXIST", format!("Run '{run_id}' not found")))
         }
@@ -173,7 +173,7 @@ fn run_json(state: &Inner, run_id: &str, job: &Job) -> std::result::Result<Value
         "info": {
             "run_id": run_id,
             "run_uuid": run_id,
-            "run_name": job.display_name.clone().or(job.step.clone()).unwrap_or_else(|| job.name.clone()),
+            "run_name": job.display_name.clone().or(job.step.clone()).unwrap_or_else(|| job.name.to_string()),
             "experiment_id": job.experiment_name,
             "user_id": job.created_by.clone().unwrap_or_default(),
             "status": run_status(job.status),

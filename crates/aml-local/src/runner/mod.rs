@@ -19,6 +19,7 @@ use aml_core::error::{Error, IoContext, Result};
 use aml_core::jobplan::template::{self, Placeholder, Value};
 use aml_core::jobplan::{DataSource, InputPlan, Plan, StepPlan};
 use aml_core::jobs::{Job, JobInputRecord, JobOutputRecord, JobStatus, RunOptions, RunResult};
+use aml_core::names::JobName;
 use aml_core::refs::job_output_uri;
 use aml_core::yaml::job::AssetType;
 
@@ -49,12 +50,9 @@ pub async fn run(
     remote: Option<&dyn RemoteCompute>,
 ) -> Result<RunResult> {
     let mut cancel = Cancellation::install()?;
-    let name = match options.name.clone().or_else(|| plan.name.clone()) {
-        Some(name) => {
-            aml_core::refs::check_name(&name, "job name")?;
-            name
-        }
-        None => aml_core::ids::job_name(),
+    let name = match options.name.as_deref().or(plan.name.as_deref()) {
+        Some(name) => JobName::new(name)?,
+        None => JobName::new(&aml_core::ids::job_name())?,
     };
     let experiment = options
         .experiment_name
@@ -160,9 +158,9 @@ async fn run_pipeline(
     for step in &plan.steps {
         let step_name = step.step.clone().unwrap_or_default();
         let child = Job {
-            name: format!("{}_{step_name}", parent.name),
+            name: JobName::new(&format!("{}_{step_name}", parent.name))?,
             kind: "command".into(),
-            parent: Some(parent.name.clone()),
+            parent: Some(parent.name.to_string()),
             step: Some(step_name),
             display_name: step.display_name.clone(),
             status: JobStatus::NotStarted,
@@ -308,9 +306,9 @@ async fn run_step(
 
     let mut env: Vec<(String, String)> = vec![
         ("MLFLOW_TRACKING_URI".into(), server.uri.clone()),
-        ("MLFLOW_RUN_ID".into(), job.name.clone()),
-        ("AZUREML_RUN_ID".into(), job.name.clone()),
-        ("AML_JOB_NAME".into(), job.name.clone()),
+        ("MLFLOW_RUN_ID".into(), job.name.to_string()),
+        ("AZUREML_RUN_ID".into(), job.name.to_string()),
+        ("AML_JOB_NAME".into(), job.name.to_string()),
         // The URL MLflow would print points at a UI the local endpoint does not serve.
         ("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT".into(), "true".into()),
         // MLflow 3's usage telemetry calls home from a background thread; offline (CI agents,

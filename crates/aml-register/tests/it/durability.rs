@@ -70,11 +70,17 @@ fn kill_9_at_any_moment_leaves_no_version_with_missing_files() {
     std::io::copy(&mut std::io::Read::take(&mut random, size), &mut file).unwrap();
     drop(file);
 
-    // Kill at moments spread over a registration's life: before, during hashing and
-    // writing, around the fsync and the commit.
-    let delays_ms = [0u64, 5, 20, 40, 70, 100, 150, 200, 260, 330, 420, 550, 700, 900];
+    // Kill at moments spread over a registration's life (before, during hashing and writing,
+    // around the fsync and the commit), measured on this machine by one uncut registration:
+    // fixed delays land after the end on a fast disk and all at the start on a slow one.
+    let started = std::time::Instant::now();
+    let uncut = ws.run(&aml_register(), &["model", "--name", "big", "--path", "big.bin"]);
+    assert_eq!(uncut.status.code(), Some(0), "{}", render(&uncut));
+    let life = started.elapsed();
+    let rounds = 14u32;
+    let delays: Vec<Duration> = (0..rounds).map(|k| life * k / rounds).collect();
     let mut interrupted = 0;
-    for (i, delay) in delays_ms.iter().enumerate() {
+    for (i, delay) in delays.iter().enumerate() {
         // Distinct content each round.
         let mut file = std::fs::OpenOptions::new().write(true).open(&big).unwrap();
         file.seek(SeekFrom::Start(0)).unwrap();
@@ -82,7 +88,7 @@ fn kill_9_at_any_moment_leaves_no_version_with_missing_files() {
         drop(file);
         let mut child =
             ws.command(&aml_register()).args(["model", "--name", "big", "--path", "big.bin"]).spawn().unwrap();
-        std::thread::sleep(Duration::from_millis(*delay));
+        std::thread::sleep(*delay);
         if child.try_wait().unwrap().is_none() {
             interrupted += 1;
         }
@@ -90,7 +96,7 @@ fn kill_9_at_any_moment_leaves_no_version_with_missing_files() {
         let _ = child.wait();
     }
     assert!(
-        interrupted >= delays_ms.len() / 2,
+        interrupted >= delays.len() / 2,
         "only {interrupted} registrations were interrupted: the file is too small to test anything"
     );
 

@@ -378,3 +378,44 @@ fn large_registrations_show_a_bar_on_a_terminal_and_plain_text_elsewhere() {
     assert!(drawn.contains("registering `big-on-a-terminal`") && drawn.contains("MiB"), "no bar was drawn:\n{drawn}");
     assert!(drawn.contains('\u{1b}'), "a bar is redrawn in place:\n{drawn}");
 }
+
+#[test]
+fn hostile_versions_tags_and_targets_are_refused_and_write_nothing() {
+    let ws = TestWorkspace::new();
+    model_folder(&ws);
+    for args in [
+        &["model", "--name", "m", "--path", "model", "--version", "../x"][..],
+        &["model", "--name", "m", "--path", "model", "--version", ".."],
+        &["model", "--name", "m", "--path", "model", "--version", "1..2"],
+        &["model", "--name", "m", "--path", "model", "--version", ""],
+        &["model", "--name", "m", "--path", "model", "--version", "a/b"],
+        &["model", "--name", "../m", "--path", "model"],
+        &["model", "--name", "m", "--path", "model", "--tag", "a/b=1"],
+        &["model", "--name", "m", "--path", "model", "--tag", "=1"],
+        &["model", "--name", "m", "--path", "model", "--job", "../../x"],
+    ] {
+        let out = ws.run(&aml_register(), args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", render(&out));
+    }
+    assert!(!ws.workspace().exists(), "bad input created the workspace");
+    ws.write("hostile.yml", "name: ../../victim\npath: model\n");
+    let out = ws.run(&aml_register(), &["model", "-f", "hostile.yml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", render(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("name"), "{}", render(&out));
+
+    let registered = ws.run(&aml_register(), &["model", "--name", "m", "--path", "model"]);
+    assert_eq!(registered.status.code(), Some(0), "{}", render(&registered));
+    for args in [
+        &["promote", "m:1", "--to", ""][..],
+        &["tag", "m:1", "a/b=1"],
+        &["tag", "m:1", "--remove", "a<b"],
+        &["show", "m:../1"],
+        &["download", "../m:1", "out"],
+    ] {
+        let out = ws.run(&aml_register(), args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", render(&out));
+    }
+    let listed = json(&ws.run(&aml_register(), &["list", "m", "--all", "-o", "json"]));
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["tags"], serde_json::json!({}), "{listed}");
+}

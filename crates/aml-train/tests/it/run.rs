@@ -392,3 +392,32 @@ fn a_job_whose_runner_was_killed_shows_as_failed() {
         }
     }
 }
+
+#[test]
+fn hostile_job_and_experiment_names_are_refused_before_anything_is_written() {
+    let ws = TestWorkspace::new();
+    fixture(&ws);
+    let victim = ws.write("victim/precious.txt", "keep me");
+    let job = std::fs::read_to_string(ws.path().join("echo/job.yml")).unwrap();
+    for (flag, name) in [("--name", "../../victim"), ("--name", ""), ("--name", "."), ("--experiment-name", "../x")] {
+        let out = ws.run(&aml_train(), &["run", "echo/job.yml", flag, name, "-q"]);
+        assert_eq!(out.status.code(), Some(2), "{flag} {name:?}: {}", render(&out));
+    }
+    for field in ["name: ../../victim", "experiment_name: a/b", "name: ''"] {
+        let kept: Vec<&str> =
+            job.lines().filter(|l| !l.starts_with("name:") && !l.starts_with("experiment_name:")).collect();
+        ws.write("echo/hostile.yml", &format!("{}\n{field}\n", kept.join("\n")));
+        let out = ws.run(&aml_train(), &["run", "echo/hostile.yml", "-q"]);
+        assert_eq!(out.status.code(), Some(2), "`{field}`: {}", render(&out));
+        let field_name = field.split(':').next().unwrap();
+        assert!(String::from_utf8_lossy(&out.stderr).contains(field_name), "{}", render(&out));
+    }
+    assert!(!ws.workspace().exists(), "bad input created the workspace");
+    for verb in ["show", "logs", "metrics", "cancel"] {
+        for name in ["../../victim", "", ".."] {
+            let out = ws.run(&aml_train(), &[verb, name]);
+            assert_eq!(out.status.code(), Some(2), "{verb} {name:?}: {}", render(&out));
+        }
+    }
+    assert_eq!(std::fs::read_to_string(victim).unwrap(), "keep me");
+}

@@ -398,3 +398,36 @@ fn help_teaches_the_rule_language() {
     let output = TestWorkspace::new().run(&binary("approval-gate"), &["check", "--help"]);
     insta::assert_snapshot!(render(&output));
 }
+
+#[test]
+fn hostile_rules_and_champions_are_refused_with_exit_2_and_record_nothing() {
+    let ws = fixture();
+    model(&ws, "champion", 55.0, 0.40);
+    model(&ws, "candidate", 50.0, 0.45);
+    let deep_parens = format!("{}candidate.rmse{} > 0", "(".repeat(10_000), ")".repeat(10_000));
+    let deep_abs = format!("{}candidate.rmse{} > 0", "abs(".repeat(10_000), ")".repeat(10_000));
+    let nested = format!("{}candidate.rmse{} > 0", "(".repeat(100), ")".repeat(100));
+    let negated = format!("{}candidate.rmse > 0", "not ".repeat(100));
+    let long = vec!["candidate.rmse > 0"; 600].join(" and ");
+    let bad_rules = [
+        (deep_parens.as_str(), "longer than"),
+        (deep_abs.as_str(), "longer than"),
+        (nested.as_str(), "nests deeper"),
+        (negated.as_str(), "nests deeper"),
+        (long.as_str(), "longer than"),
+        ("1/0 > 0", "divides by zero"),
+        ("candidate.rmse / (champion.rmse - champion.rmse) > 1", "divides by zero"),
+    ];
+    for (rule, says) in bad_rules {
+        let out = gate(&ws, &["check", "--candidate", "scored:2", "--champion", "scored:1", "--rule", rule]);
+        let shown = render(&out);
+        assert_eq!(out.status.code(), Some(2), "{}", &shown[..shown.len().min(2000)]);
+        assert!(shown.contains(says), "{}", &shown[..shown.len().min(2000)]);
+    }
+    for champion in ["endpoint:", "endpoint:../..", "endpoint:a/b", "../scored:1"] {
+        let out =
+            gate(&ws, &["check", "--candidate", "scored:2", "--champion", champion, "--rule", "candidate.r2 > 0"]);
+        assert_eq!(out.status.code(), Some(2), "--champion {champion}: {}", render(&out));
+    }
+    assert_eq!(audit_count(&ws, "scored:2"), 0, "bad input records nothing");
+}

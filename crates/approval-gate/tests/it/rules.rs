@@ -11,7 +11,7 @@ fn metrics(pairs: &[(&str, f64)]) -> BTreeMap<String, f64> {
 }
 
 fn check(rule: &str, candidate: &[(&str, f64)], champion: &[(&str, f64)]) -> bool {
-    Rule::parse(rule).expect("rule parses").evaluate(&metrics(candidate), &metrics(champion))
+    Rule::parse(rule).expect("rule parses").evaluate(&metrics(candidate), &metrics(champion)).expect("rule evaluates")
 }
 
 #[test]
@@ -34,7 +34,20 @@ fn precedence_and_functions() {
         &[]
     ));
     assert!(check("1e-3 < 0.01 && 2.5E2 == 250", &[], &[]));
-    assert!(!check("candidate.a / 0 > 0 or 0 / 0 == 0 / 0", &[("a", 0.0)], &[]), "0/0 compares false");
+    // A division by zero (or any result that is not a finite number) decides nothing: the
+    // rule cannot be evaluated, and the error names the part that did it.
+    for (rule, operand) in [
+        ("candidate.a / 0 > 0", "`candidate.a / 0` divides by zero (`0` is 0)"),
+        ("candidate.a / (champion.a - champion.a) > 1", "`candidate.a / (champion.a - champion.a)` divides by zero"),
+        ("candidate.a * 1e308 * 10 > 0", "is inf, not a finite number"),
+    ] {
+        let error = Rule::parse(rule)
+            .unwrap()
+            .evaluate(&metrics(&[("a", 2.0)]), &metrics(&[("a", 0.5)]))
+            .expect_err(rule)
+            .to_string();
+        assert!(error.contains(operand), "{rule}: {error}");
+    }
 }
 
 #[test]
@@ -65,7 +78,9 @@ fn metrics_are_listed_once_in_order() {
 fn passes(flag: &str, candidate: f64, champion: f64) -> bool {
     let (name, gate) = parse_flag(flag).expect("flag parses");
     let (c, p) = (BTreeMap::from([(name.clone(), candidate)]), BTreeMap::from([(name.clone(), champion)]));
-    gate.rules(&name).iter().all(|r| Rule::parse(r).expect("generated rule parses").evaluate(&c, &p))
+    gate.rules(&name)
+        .iter()
+        .all(|r| Rule::parse(r).expect("generated rule parses").evaluate(&c, &p).expect("rule evaluates"))
 }
 
 #[test]

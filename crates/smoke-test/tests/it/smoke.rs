@@ -236,3 +236,30 @@ fn an_endpoint_that_does_not_answer_is_a_service_failure() {
         "{stderr}"
     );
 }
+
+#[test]
+fn hostile_flags_are_refused_and_a_url_s_credentials_never_print() {
+    let ws = TestWorkspace::new();
+    ws.write("cases.jsonl", "{\"name\": \"one\", \"request\": {\"data\": [[1, 2]]}}\n");
+    let run = |args: &[&str]| ws.run(&binary("smoke-test"), args);
+    // Well-formed, the same flags reach for the (absent) endpoint: exit 3, not 2.
+    let baseline = run(&["run", "--url", "http://127.0.0.1:1/score", "--cases", "cases.jsonl"]);
+    assert_eq!(baseline.status.code(), Some(3), "{}", render(&baseline));
+    for args in [
+        &["run", "--url", "http://127.0.0.1:1/score", "--cases", "cases.jsonl", "--concurrency", "0"][..],
+        &["run", "--url", "http://127.0.0.1:1/score", "--cases", "cases.jsonl", "--concurrency", "100000"],
+        &["run", "--url", "http://127.0.0.1:1/score", "--cases", "cases.jsonl", "--deployment", "../.."],
+        &["run", "--endpoint", "../../victim", "--cases", "cases.jsonl"],
+        &["run", "--endpoint", "", "--cases", "cases.jsonl"],
+        &["run", "--url", "http://127.0.0.1:1/score", "--cases", "cases.jsonl", "--duration", "99999999999999999999s"],
+        &["profile", "--url", "http://127.0.0.1:1/score", "--cases", "cases.jsonl", "--max-concurrency", "0"],
+    ] {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", render(&out));
+    }
+    let out = run(&["run", "--url", "http://operator:s3cr3t-pw@127.0.0.1:1/score?sig=t0ken", "--cases", "cases.jsonl"]);
+    assert_eq!(out.status.code(), Some(3), "{}", render(&out));
+    let shown = render(&out);
+    assert!(!shown.contains("s3cr3t-pw") && !shown.contains("t0ken"), "a credential was printed: {shown}");
+    assert!(shown.contains("127.0.0.1:1"), "the target is still named: {shown}");
+}

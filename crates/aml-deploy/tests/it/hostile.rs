@@ -1,0 +1,128 @@
+//! Names and files a careless or hostile user gives: each is refused with exit 2 before
+//! anything is opened, and nothing outside (or inside) the workspace changes.
+
+use std::path::Path;
+use std::process::Output;
+
+use aml_client::testing::{TestWorkspace, binary, render};
+
+fn deploy(ws: &TestWorkspace, args: &[&str]) -> Output {
+    ws.run(&binary("aml-deploy"), args)
+}
+
+fn fixture(ws: &TestWorkspace) {
+    ws.copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/linear"), "linear");
+}
+
+fn refused(output: &Output, mentions: &str) {
+    assert_eq!(output.status.code(), Some(2), "{}", render(output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(mentions), "the message does not name `{mentions}`: {}", render(output));
+}
+
+/// A folder beside the workspace that a path built from `../../victim` would reach.
+fn victim(ws: &TestWorkspace) -> std::path::PathBuf {
+    let precious = ws.write("victim/precious.txt", "keep me");
+    precious.parent().unwrap().to_path_buf()
+}
+
+fn untouched(victim: &Path) {
+    let names: Vec<_> = std::fs::read_dir(victim).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("precious.txt")], "the folder outside the workspace changed");
+    assert_eq!(std::fs::read_to_string(victim.join("precious.txt")).unwrap(), "keep me");
+}
+
+#[test]
+fn endpoint_names_that_escape_or_are_empty_are_refused_before_anything_is_written() {
+    let ws = TestWorkspace::new();
+    fixture(&ws);
+    let victim = victim(&ws);
+    for name in ["../../victim", "''", ".", "..", "a/b", "ab", "1abc", "a-very-long-endpoint-name-over-32-chars"] {
+        ws.write("linear/hostile.yml", &format!("name: {name}\nauth_mode: key\n"));
+        let output = deploy(&ws, &["apply", "-f", "linear/hostile.yml"]);
+        refused(&output, "name");
+        assert!(!ws.workspace().exists(), "`name: {name}` created the workspace");
+    }
+    untouched(&victim);
+}
+
+#[test]
+fn deployment_names_endpoint_names_and_scoring_scripts_are_checked_in_the_file() {
+    let ws = TestWorkspace::new();
+    fixture(&ws);
+    let victim = victim(&ws);
+    let blue = std::fs::read_to_string(ws.path().join("linear/deployment-blue.yml")).unwrap();
+    let cases = [
+        ("name: blue", "name: ../../victim", "name"),
+        ("endpoint_name: linear", "endpoint_name: ../../victim", "endpoint_name"),
+        ("endpoint_name: linear", "endpoint_name: ''", "endpoint_name"),
+        ("scoring_script: score.py", "scoring_script: /etc/passwd", "scoring_script"),
+        ("scoring_script: score.py", "scoring_script: ../../victim/precious.txt", "scoring_script"),
+        ("instance_count: 1", "instance_count: 0", "instance_count"),
+    ];
+    for (from, to, field) in cases {
+        ws.write("linear/hostile.yml", &blue.replace(from, to));
+        let output = deploy(&ws, &["apply", "-f", "linear/hostile.yml"]);
+        refused(&output, field);
+        assert!(!ws.workspace().exists(), "`{to}` created the workspace");
+    }
+    untouched(&victim);
+}
+
+#[test]
+fn delete_and_other_verbs_refuse_names_that_would_reach_outside_an_endpoint_folder() {
+    let ws = TestWorkspace::new();
+    fixture(&ws);
+    let victim = victim(&ws);
+    let created = deploy(&ws, &["apply", "-f", "linear/endpoint.yml"]);
+    assert_eq!(created.status.code(), Some(0), "{}", render(&created));
+    let endpoints = ws.workspace().join("endpoints");
+    assert!(endpoints.join("linear").is_dir());
+
+    for args in [
+        vec!["delete", "../../victim"],
+        vec!["delete", ""],
+        vec!["delete", "."],
+        vec!["delete", "linear", "--deployment", "../../../victim"],
+        vec!["delete", "linear", "--deployment", ""],
+        vec!["show", "../.."],
+        vec!["logs", "linear", "../../../victim"],
+        vec!["traffic", "../../victim", "blue=100"],
+        vec!["rollout", "--endpoint", "../../victim", "-f", "linear/deployment-blue.yml"],
+    ] {
+        let output = deploy(&ws, &args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", render(&output));
+        assert!(endpoints.join("linear").is_dir(), "{args:?} removed the endpoint's folder");
+    }
+    untouched(&victim);
+    let shown = deploy(&ws, &["show", "linear"]);
+    assert_eq!(shown.status.code(), Some(0), "{}", render(&shown));
+    let deleted = deploy(&ws, &["delete", "linear"]);
+    assert_eq!(deleted.status.code(), Some(0), "{}", render(&deleted));
+}
+
+#[test]
+fn a_traffic_split_naming_a_deployment_twice_or_a_bad_name_is_refused() {
+    let ws = TestWorkspace::new();
+    fixture(&ws);
+    let created = deploy(&ws, &["apply", "-f", "linear/endpoint.yml"]);
+    assert_eq!(created.status.code(), Some(0), "{}", render(&created));
+    let twice = deploy(&ws, &["traffic", "linear", "blue=50", "blue=50"]);
+    refused(&twice, "blue");
+    let escaping = deploy(&ws, &["traffic", "linear", "../x=100"]);
+    refused(&escaping, "../x");
+    let deleted = deploy(&ws, &["delete", "linear"]);
+    assert_eq!(deleted.status.code(), Some(0), "{}", render(&deleted));
+}
+
+#[test]
+fn durations_too_long_to_represent_are_refused_not_a_panic() {
+    let ws = TestWorkspace::new();
+    fixture(&ws);
+    for wait in ["99999999999999999999s", "1e300s", "31d", "-1s", "NaNs"] {
+        let output =
+            deploy(&ws, &["rollout", "-f", "linear/deployment-blue.yml", "--interval", wait, "--check", "true"]);
+        assert_eq!(output.status.code(), Some(2), "--interval {wait}: {}", render(&output));
+        assert!(!String::from_utf8_lossy(&output.stderr).contains("panicked"), "{}", render(&output));
+    }
+}
