@@ -94,7 +94,22 @@ impl Error {
 
     /// The workspace's own storage failed (disk full, permissions, corrupt database).
     pub fn storage(context: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> Self {
-        Error::Service { message: context.into(), hint: None, source: Some(Box::new(source)) }
+        let source: Box<dyn std::error::Error + Send + Sync> = Box::new(source);
+        let full = source.downcast_ref::<std::io::Error>().is_some_and(is_disk_full);
+        let (message, hint) = match full {
+            true => (format!("{}: no space left on device", context.into()), Some(DISK_FULL_HINT.to_string())),
+            false => (context.into(), None),
+        };
+        Error::Service { message, hint, source: Some(source) }
+    }
+
+    /// A write that failed because the disk (or the user's quota) is full.
+    pub fn disk_full(context: impl Into<String>) -> Self {
+        Error::Service {
+            message: format!("{}: no space left on device", context.into()),
+            hint: Some(DISK_FULL_HINT.to_string()),
+            source: None,
+        }
     }
 
     pub fn service(message: impl Into<String>, hint: Option<String>) -> Self {
@@ -107,6 +122,13 @@ impl Error {
             _ => None,
         }
     }
+}
+
+const DISK_FULL_HINT: &str = "free space on that disk (`df -h` shows how much is left), then run the command again; what was there before is unchanged";
+
+/// ENOSPC or EDQUOT: the disk, or the user's share of it, is full.
+pub fn is_disk_full(error: &std::io::Error) -> bool {
+    error.kind() == std::io::ErrorKind::StorageFull || matches!(error.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT))
 }
 
 /// Attach a path to an I/O error; the workspace's own files failing is a storage failure.

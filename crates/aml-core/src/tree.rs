@@ -99,7 +99,10 @@ fn collect(dir: &Path, prefix: &str, out: &mut Vec<(String, PathBuf)>) -> Result
         let rel = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
         let path = child.path();
         // Follow symlinks: a model folder often links to a checkpoint elsewhere.
-        let meta = fs::metadata(&path).with_path("cannot read", &path)?;
+        let meta = fs::metadata(&path).map_err(|e| match dangling(&path) {
+            Some(error) => error,
+            None => Error::storage(format!("cannot read `{}`", path.display()), e),
+        })?;
         if meta.is_dir() {
             collect(&path, &rel, out)?;
         } else if meta.is_file() {
@@ -137,8 +140,7 @@ pub fn snapshot_files(root: &Path) -> Result<Vec<(String, PathBuf)>> {
     builder.filter_entry(|e| e.file_name() != ".git");
     let mut files = Vec::new();
     for entry in builder.build() {
-        let entry =
-            entry.map_err(|e| Error::storage(format!("cannot walk the code folder `{}`", root.display()), e))?;
+        let entry = entry.map_err(|e| walk_error(root, e))?;
         if !entry.file_type().is_some_and(|t| t.is_file()) && !entry.path().is_file() {
             continue;
         }
@@ -148,6 +150,43 @@ pub fn snapshot_files(root: &Path) -> Result<Vec<(String, PathBuf)>> {
     }
     files.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(files)
+}
+
+/// A link whose target is missing is the user's to fix (exit 2), not a storage failure: the
+/// same tree on their machine and on the service would differ.
+fn dangling(path: &Path) -> Option<Error> {
+    let target = fs::read_link(path).ok()?;
+    (!path.exists()).then(|| {
+        Error::usage(
+            format!("`{}` is a symbolic link to `{}`, which does not exist", path.display(), target.display()),
+            "remove the link, point it at a file that exists, or list it in `.amlignore`",
+        )
+    })
+}
+
+/// What the walker reports, with a dangling link or a link loop said as bad input.
+fn walk_error(root: &Path, error: ignore::Error) -> Error {
+    fn innermost(error: &ignore::Error) -> (Option<&Path>, &ignore::Error) {
+        match error {
+            ignore::Error::WithPath { path, err } => match innermost(err) {
+                (None, inner) => (Some(path), inner),
+                found => found,
+            },
+            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => innermost(err),
+            other => (None, other),
+        }
+    }
+    let (path, inner) = innermost(&error);
+    if let Some(bad_link) = path.and_then(dangling) {
+        return bad_link;
+    }
+    if let ignore::Error::Loop { child, .. } = inner {
+        return Error::usage(
+            format!("`{}` is a symbolic link that loops back to a folder above it", child.display()),
+            "remove the link, or list it in `.amlignore`",
+        );
+    }
+    Error::storage(format!("cannot walk the code folder `{}`", root.display()), error)
 }
 
 #[cfg(test)]

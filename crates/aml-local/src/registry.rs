@@ -16,6 +16,14 @@ use aml_core::tree::Manifest;
 
 /// The registry's SQLite failing is a storage failure of the workspace.
 pub fn sql(e: rusqlite::Error) -> Error {
+    // SQLite says "database or disk is full", or, when the WAL index cannot grow,
+    // "disk I/O error" (SQLITE_IOERR_SHMSIZE): both are a full disk to the user.
+    const IOERR_SHMSIZE: std::ffi::c_int = 10 | (19 << 8);
+    if let rusqlite::Error::SqliteFailure(failure, _) = &e
+        && (failure.code == rusqlite::ErrorCode::DiskFull || failure.extended_code == IOERR_SHMSIZE)
+    {
+        return Error::disk_full("the workspace registry (`registry.db` in the workspace folder) cannot grow");
+    }
     Error::storage("the workspace registry (SQLite) failed", e)
 }
 

@@ -177,6 +177,33 @@ pub fn inspect(base: &Base, cache: &Layout, cache_dir: &Path) -> Result<BaseInfo
     Ok(info)
 }
 
+/// A root file system is a tar holding at least `etc/` and `usr/` or `bin/`: anything else
+/// (a garbage file, `/etc/passwd`, a tar of a project) would build an image that cannot run.
+pub fn check_rootfs(rootfs: &Path) -> Result<()> {
+    let hint = "give a tar of a root file system, e.g. `mmdebstrap --variant=apt --include=python3 bookworm base.tar`";
+    let not_rootfs = |what: String| Error::usage(format!("`{}` {what}", rootfs.display()), hint);
+    let file = std::fs::File::open(rootfs).map_err(|e| not_rootfs(format!("cannot be read: {e}")))?;
+    let mut archive = tar::Archive::new(std::io::BufReader::new(file));
+    let entries = archive.entries().map_err(|e| not_rootfs(format!("is not a tar archive: {e}")))?;
+    let (mut etc, mut programs, mut count) = (false, false, 0usize);
+    for entry in entries {
+        let entry = entry.map_err(|e| not_rootfs(format!("is not a tar archive: {e}")))?;
+        count += 1;
+        let path = entry.path().map_err(|e| not_rootfs(format!("holds an unreadable path: {e}")))?;
+        let path = path.to_string_lossy();
+        let path = path.trim_start_matches("./");
+        etc |= path == "etc" || path.starts_with("etc/");
+        programs |= ["usr", "bin"].iter().any(|dir| path == *dir || path.starts_with(&format!("{dir}/")));
+        if etc && programs {
+            return Ok(());
+        }
+    }
+    Err(not_rootfs(match count {
+        0 => "is not a tar archive, or an empty one".to_string(),
+        _ => "is a tar, but not of a root file system (it has no `etc/` and `usr/` or `bin/`)".to_string(),
+    }))
+}
+
 /// Import a root filesystem tarball as a one-layer image (the layer kept as is, uncompressed).
 pub fn import(rootfs: &Path, to: &Layout, tag: &str) -> Result<Descriptor> {
     let temp = to.temp_path();
@@ -186,11 +213,21 @@ pub fn import(rootfs: &Path, to: &Layout, tag: &str) -> Result<Descriptor> {
             "give a tar of a root file system (e.g. from mmdebstrap)",
         )
     })?;
-    let output = std::fs::File::create(&temp).with_path("cannot create", &temp)?;
-    let (digest, size) = aml_client::digest::hash_and_copy(&mut input, output).map_err(|_| {
-        Error::storage(format!("cannot copy `{}`", rootfs.display()), std::io::Error::other("copy failed"))
-    })?;
-    to.adopt_blob(&temp, &digest)?;
+    let copied = std::fs::File::create(&temp).with_path("cannot create", &temp).and_then(|output| {
+        aml_client::digest::hash_and_copy(&mut input, output).map_err(|e| match e {
+            aml_client::digest::CopyError::Read(e) => Error::storage(format!("cannot read `{}`", rootfs.display()), e),
+            aml_client::digest::CopyError::Write(e) => Error::storage(format!("cannot write `{}`", temp.display()), e),
+        })
+    });
+    let adopted = copied.and_then(|(digest, size)| to.adopt_blob(&temp, &digest).map(|()| (digest, size)));
+    let (digest, size) = match adopted {
+        Ok(done) => done,
+        Err(error) => {
+            // A full disk must not also keep the half-written copy.
+            let _ = std::fs::remove_file(&temp);
+            return Err(error);
+        }
+    };
     let layer =
         Descriptor { media_type: oci::LAYER_TAR.into(), digest, size, annotations: BTreeMap::new(), platform: None };
     let config = ImageConfig {

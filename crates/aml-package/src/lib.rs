@@ -29,6 +29,7 @@ pub async fn run(cli: Cli, session: Session) -> Result<Box<dyn Report>> {
                     "give a tar of a root file system",
                 ));
             }
+            base::check_rootfs(&args.rootfs_tar)?;
             let layout = Layout::create(&dir)?;
             let descriptor = base::import(&args.rootfs_tar, &layout, &tag)?;
             let (_, manifest) = layout.resolve(Some(&tag))?;

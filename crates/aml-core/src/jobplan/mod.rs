@@ -616,6 +616,12 @@ fn plan_code(file: &Path, field: &str, code: Option<&str>) -> Result<Option<Path
             format!("paths are relative to the folder of `{}`", file.display()),
         ));
     }
+    // Walk it now (names only, no hashing): a dangling link or a link loop is found by
+    // `validate`, not by a run that has already been recorded.
+    crate::tree::code_files(&path).map_err(|e| match e {
+        Error::BadInput(bad) => Error::in_file(file, Some(field), bad.problem, bad.hint.unwrap_or_default()),
+        other => other,
+    })?;
     Ok(Some(path))
 }
 

@@ -195,6 +195,13 @@ pub fn scoring_code(file: &Path, spec: &OnlineDeployment) -> Result<(PathBuf, St
             "the scoring script is relative to `code_configuration.code`",
         ));
     }
+    // A dangling link or a link loop in the code is found here, before anything is started.
+    crate::tree::code_files(&code_dir).map_err(|e| match e {
+        Error::BadInput(bad) => {
+            Error::in_file(file, Some("code_configuration.code"), bad.problem, bad.hint.unwrap_or_default())
+        }
+        other => other,
+    })?;
     Ok((code_dir, code.scoring_script.clone()))
 }
 

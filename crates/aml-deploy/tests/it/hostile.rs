@@ -126,3 +126,18 @@ fn durations_too_long_to_represent_are_refused_not_a_panic() {
         assert!(!String::from_utf8_lossy(&output.stderr).contains("panicked"), "{}", render(&output));
     }
 }
+
+#[test]
+fn a_dangling_link_in_the_code_folder_is_bad_input_before_anything_starts() {
+    let ws = TestWorkspace::new();
+    fixture(&ws);
+    let created = deploy(&ws, &["apply", "-f", "linear/endpoint.yml"]);
+    assert_eq!(created.status.code(), Some(0), "{}", render(&created));
+    std::os::unix::fs::symlink(ws.path().join("gone.pkl"), ws.path().join("linear/src/gone.pkl")).unwrap();
+    let output = deploy(&ws, &["apply", "-f", "linear/deployment-blue.yml"]);
+    refused(&output, "gone.pkl");
+    let shown = aml_client::testing::json(&deploy(&ws, &["show", "linear", "-o", "json"]));
+    assert_eq!(shown["deployments"].as_array().unwrap().len(), 0, "{shown}");
+    let deleted = deploy(&ws, &["delete", "linear"]);
+    assert_eq!(deleted.status.code(), Some(0), "{}", render(&deleted));
+}

@@ -324,3 +324,42 @@ fn bad_input_writes_nothing() {
     }
     ws.settings().bind(|| insta::assert_snapshot!(transcript));
 }
+
+#[test]
+fn a_base_must_be_a_root_file_system_and_a_full_disk_leaves_no_half_copied_layer() {
+    let ws = TestWorkspace::new();
+    ws.write("garbage.tar", "this is not a tar archive at all, just text that happens to be long enough");
+    let project = ws.path().join("project.tar");
+    ws.write("project/src/main.py", "print('hi')\n");
+    let tarred = std::process::Command::new("tar")
+        .args(["-cf"])
+        .arg(&project)
+        .args(["-C", ws.path().to_str().unwrap(), "project"])
+        .status()
+        .unwrap();
+    assert!(tarred.success());
+    for bad in ["garbage.tar", "/etc/passwd", "project.tar", "/dev/null"] {
+        let out = ws.run(&binary("aml-package"), &["base", "--rootfs-tar", bad, "--to", "oci:base:x"]);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", render(&out));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("root file system"), "{bad}: {}", render(&out));
+        assert!(!ws.path().join("base").exists(), "{bad}: bad input created the layout");
+    }
+
+    // The layout on a disk far smaller than the base: exit 3, said as a full disk, and the
+    // partial copy is gone.
+    let small = ws.path().join("small-disk");
+    std::fs::create_dir_all(&small).unwrap();
+    let script = r#"mount -t tmpfs -o size=4m tmpfs "$SMALL" && "$PACKAGE" base --rootfs-tar "$BASE" --to "oci:$SMALL/base:x"; echo "exit $?" >&2; find "$SMALL" -type f -size +1k | sed 's/^/LEFTOVER /' >&2"#;
+    let out = ws
+        .command(std::path::Path::new("unshare"))
+        .args(["--user", "--map-root-user", "--mount", "sh", "-c", script])
+        .env("SMALL", &small)
+        .env("PACKAGE", binary("aml-package"))
+        .env("BASE", base_image_tar())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("exit 3"), "{}", render(&out));
+    assert!(said.contains("no space left on device"), "{}", render(&out));
+    assert!(!said.contains("LEFTOVER "), "a partial copy was left behind: {}", render(&out));
+}

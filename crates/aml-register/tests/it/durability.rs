@@ -125,3 +125,48 @@ fn kill_9_at_any_moment_leaves_no_version_with_missing_files() {
         .unwrap_or_default();
     assert!(leftovers.is_empty(), "temp files of killed processes were not swept: {leftovers:?}");
 }
+
+/// Run `script` with `$FULL` a 4 MiB file system of its own (a tmpfs in a private mount
+/// namespace, so no privilege is needed and nothing outlives the test); returns its output.
+fn on_a_small_disk(ws: &TestWorkspace, script: &str) -> std::process::Output {
+    let full = ws.path().join("small-disk");
+    std::fs::create_dir_all(&full).unwrap();
+    let wrapped = format!("mount -t tmpfs -o size=4m tmpfs \"$FULL\" && {script}");
+    ws.command(std::path::Path::new("unshare"))
+        .args(["--user", "--map-root-user", "--mount", "sh", "-c", &wrapped])
+        .env("FULL", &full)
+        .env("REGISTER", aml_register())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_full_disk_is_named_as_such_leaves_nothing_half_written_and_reads_still_work() {
+    let ws = TestWorkspace::new();
+    ws.write("small/model.txt", "small model");
+    let mut big = std::fs::File::create(ws.path().join("big.bin")).unwrap();
+    std::io::copy(&mut std::io::Read::take(std::fs::File::open("/dev/urandom").unwrap(), 3 << 20), &mut big).unwrap();
+    drop(big);
+    let script = r#"
+        set -u
+        W="local:$FULL/ws"
+        "$REGISTER" --workspace "$W" model --name small --path small >/dev/null || exit 10
+        head -c 2500000 /dev/zero > "$FULL/filler"
+        "$REGISTER" --workspace "$W" model --name big --path big.bin 2> full.err; echo "register exit $?"
+        "$REGISTER" --workspace "$W" list --all -o json > list.json 2> list.err; echo "list exit $?"
+        ls "$FULL/ws/tmp" 2>/dev/null | wc -l | sed 's/^/temp files /'
+    "#;
+    let out = on_a_small_disk(&ws, script);
+    let said = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{}", render(&out));
+    let full_err = std::fs::read_to_string(ws.path().join("full.err")).unwrap();
+    assert!(said.contains("register exit 3"), "{said}\n{full_err}");
+    assert!(full_err.contains("no space left on device"), "{full_err}");
+    assert!(full_err.contains("hint: free space"), "{full_err}");
+    assert!(said.contains("list exit 0"), "{said}\n{}", std::fs::read_to_string(ws.path().join("list.err")).unwrap());
+    let listed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.path().join("list.json")).unwrap()).unwrap();
+    let names: Vec<&str> = listed.as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["small"], "{listed}");
+    assert!(said.contains("temp files 0"), "{said}");
+}

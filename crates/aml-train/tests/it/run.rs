@@ -421,3 +421,16 @@ fn hostile_job_and_experiment_names_are_refused_before_anything_is_written() {
     }
     assert_eq!(std::fs::read_to_string(victim).unwrap(), "keep me");
 }
+
+#[test]
+fn a_dangling_link_in_the_code_folder_is_bad_input_at_validate_and_run() {
+    let ws = TestWorkspace::new();
+    let echo = fixture(&ws);
+    std::os::unix::fs::symlink(ws.path().join("gone/weights.bin"), echo.join("src/weights.bin")).unwrap();
+    for verb in ["validate", "run"] {
+        let out = ws.run(&aml_train(), &[verb, "echo/job.yml"]);
+        assert_eq!(out.status.code(), Some(2), "{verb}: {}", render(&out));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("weights.bin"), "{}", render(&out));
+    }
+    assert!(!ws.workspace().exists(), "bad input created the workspace");
+}
