@@ -15,7 +15,8 @@ use aml_core::error::{Error, Result};
 use aml_core::model::VersionSelector;
 use aml_core::online::DeployOptions;
 use aml_core::online::{
-    ApplyOutcome, Deployment, DeploymentState, Endpoint, EndpointAccess, check_mirror, check_traffic,
+    ApplyOutcome, Deployment, DeploymentState, Endpoint, EndpointAccess, TrafficChange, TrafficOutcome, check_mirror,
+    check_traffic, same_split,
 };
 use aml_core::progress::Progress;
 use aml_core::refs::ModelRef;
@@ -312,14 +313,18 @@ impl AzureWorkspace {
         self.put_and_wait(&format!("traffic of endpoint {name}"), &self.endpoint_path(name), &body).await
     }
 
-    pub async fn set_traffic(
-        &mut self,
-        name: &str,
-        traffic: Option<BTreeMap<String, u32>>,
-        mirror: Option<BTreeMap<String, u32>>,
-    ) -> Result<Endpoint> {
-        self.put_traffic(name, traffic, mirror).await?;
-        self.endpoint_view(name).await
+    /// A traffic change. With an expected split, the endpoint is read first and left alone
+    /// if it differs; ARM offers no condition on a traffic PUT, so a change made between the
+    /// read and the write is not seen (locally the endpoint's lock closes that gap).
+    pub async fn change_traffic(&mut self, name: &str, change: TrafficChange) -> Result<TrafficOutcome> {
+        if let Some((live, mirror)) = &change.expected {
+            let found = self.endpoint_view(name).await?;
+            if !same_split(&found.traffic, live) || !same_split(&found.mirror_traffic, mirror) {
+                return Ok(TrafficOutcome::NotAsExpected(found));
+            }
+        }
+        self.put_traffic(name, change.traffic, change.mirror).await?;
+        Ok(TrafficOutcome::Changed(self.endpoint_view(name).await?))
     }
 
     pub async fn endpoint(&self, name: &str) -> Result<Endpoint> {
@@ -486,5 +491,6 @@ fn endpoint_from_arm(resource: &Value, deployments: &[Value]) -> Endpoint {
         provisioning_state: props["provisioningState"].as_str().unwrap_or("Unknown").to_string(),
         created_at: resource["systemData"]["createdAt"].as_str().unwrap_or_default().to_string(),
         updated_at: resource["systemData"]["lastModifiedAt"].as_str().unwrap_or_default().to_string(),
+        changed_by: resource["systemData"]["lastModifiedBy"].as_str().map(str::to_owned),
     }
 }

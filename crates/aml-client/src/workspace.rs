@@ -75,7 +75,7 @@ use aml_core::jobs::Job;
 use aml_core::jobs::{RunOptions, RunResult};
 use aml_core::model::{ModelVersion, NewModelVersion, Registered};
 pub use aml_core::online::DeployOptions;
-use aml_core::online::{ApplyOutcome, Endpoint, EndpointAccess};
+use aml_core::online::{ApplyOutcome, Endpoint, EndpointAccess, TrafficChange, TrafficOutcome};
 use aml_core::refs::ModelRef;
 use aml_core::yaml::endpoint::OnlineSpec;
 use aml_core::yaml::job::LoadedJob;
@@ -296,14 +296,23 @@ impl Workspace {
         name: &str,
         traffic: Option<BTreeMap<String, u32>>,
         mirror: Option<BTreeMap<String, u32>>,
+        by: Option<String>,
     ) -> Result<Endpoint> {
+        match self.change_traffic(name, TrafficChange { traffic, mirror, expected: None, by }).await? {
+            TrafficOutcome::Changed(endpoint) | TrafficOutcome::NotAsExpected(endpoint) => Ok(endpoint),
+        }
+    }
+
+    /// A traffic change that is not made when the endpoint's split is not the one expected
+    /// (someone else changed it).
+    pub async fn change_traffic(&mut self, name: &str, change: TrafficChange) -> Result<TrafficOutcome> {
         NameKind::Endpoint.usage(name)?;
-        for deployment in traffic.iter().chain(mirror.iter()).flat_map(|split| split.keys()) {
+        for deployment in change.traffic.iter().chain(change.mirror.iter()).flat_map(|split| split.keys()) {
             NameKind::Deployment.usage(deployment)?;
         }
         match self {
-            Workspace::Local(ws) => ws.set_traffic(name, traffic, mirror).await,
-            Workspace::Azure(ws) => ws.set_traffic(name, traffic, mirror).await,
+            Workspace::Local(ws) => ws.change_traffic(name, change).await,
+            Workspace::Azure(ws) => ws.change_traffic(name, change).await,
         }
     }
 

@@ -23,6 +23,40 @@ pub struct Endpoint {
     pub provisioning_state: String,
     pub created_at: String,
     pub updated_at: String,
+    /// Who last changed the endpoint (its traffic, locally), when the backend knows: for
+    /// messages, not part of the JSON output.
+    #[serde(skip)]
+    pub changed_by: Option<String>,
+}
+
+/// A change of an endpoint's traffic: the new live split and mirror (each `None` to keep
+/// it), and, for a caller that must not overwrite someone else's change, the split it
+/// expects to find.
+#[derive(Debug, Clone, Default)]
+pub struct TrafficChange {
+    pub traffic: Option<BTreeMap<String, u32>>,
+    pub mirror: Option<BTreeMap<String, u32>>,
+    /// (live, mirror) as the caller last left them; another split means someone else changed
+    /// it, and the change is not made.
+    pub expected: Option<(BTreeMap<String, u32>, BTreeMap<String, u32>)>,
+    /// Who asks: recorded with the change where the backend keeps it.
+    pub by: Option<String>,
+}
+
+/// What a `TrafficChange` did: made, or refused because the split was not the expected one
+/// (the endpoint as found).
+#[derive(Debug, Clone)]
+pub enum TrafficOutcome {
+    Changed(Endpoint),
+    NotAsExpected(Endpoint),
+}
+
+/// Two splits are the same when they give the same deployments the same non-zero percents.
+pub fn same_split(a: &BTreeMap<String, u32>, b: &BTreeMap<String, u32>) -> bool {
+    let serving = |split: &BTreeMap<String, u32>| -> Vec<(String, u32)> {
+        split.iter().filter(|(_, p)| **p > 0).map(|(k, v)| (k.clone(), *v)).collect()
+    };
+    serving(a) == serving(b)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -70,7 +70,7 @@ pub async fn run(cli: Cli, session: Session) -> Result<Box<dyn Report>> {
             }
             let traffic = (!args.split.is_empty()).then(|| weights(&args.split)).transpose()?;
             let mirror = (!args.mirror.is_empty()).then(|| weights(&args.mirror)).transpose()?;
-            Ok(Box::new(EndpointView(ws.set_traffic(&args.name, traffic, mirror).await?)))
+            Ok(Box::new(EndpointView(ws.set_traffic(&args.name, traffic, mirror, session.ci.requester.clone()).await?)))
         }
         Command::Logs(args) => {
             let ws = Workspace::open(&global.workspace, Access::Existing, &session.settings).await?;

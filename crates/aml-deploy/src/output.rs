@@ -116,7 +116,8 @@ pub struct CheckRun {
 pub struct Rollout {
     pub endpoint: String,
     pub deployment: String,
-    /// `completed` or `rolled_back`.
+    /// `completed`, `rolled_back`, or `overridden` (someone else changed the endpoint's
+    /// traffic meanwhile: the rollout stopped and left their split).
     pub status: &'static str,
     pub reason: Option<String>,
     pub previous_traffic: BTreeMap<String, u32>,
@@ -139,6 +140,16 @@ impl Report for Rollout {
         match self.status {
             "completed" => {
                 writeln!(out, "rollout of {} on {} completed: {}", self.deployment, self.endpoint, split(&self.traffic))
+            }
+            "overridden" => {
+                writeln!(
+                    out,
+                    "rollout of {} on {} STOPPED: {}",
+                    self.deployment,
+                    self.endpoint,
+                    self.reason.as_deref().unwrap_or("")
+                )?;
+                writeln!(out, "  traffic left as found: {}", split(&self.traffic))
             }
             _ => {
                 writeln!(

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use aml_client::ci::Ci;
-use aml_client::online::Endpoint;
+use aml_client::online::{Endpoint, TrafficChange, TrafficOutcome};
 use aml_client::process::{Cancellation, ChildSpec, Outcome, run_child};
 use aml_client::workspace::DeployOptions;
 use aml_client::yaml::endpoint::{OnlineSpec, load_online};
@@ -62,6 +62,11 @@ struct Context<'a> {
     cancel: Cancellation,
     steps: Vec<Step>,
     previous: Endpoint,
+    /// The split (live, mirror) as this rollout last left it: any other split found before a
+    /// move means someone else changed the endpoint.
+    expected: (BTreeMap<String, u32>, BTreeMap<String, u32>),
+    /// Who runs the rollout, recorded with each move.
+    by: Option<String>,
 }
 
 pub async fn rollout(ws: &mut Workspace, workspace_location: &str, args: RolloutArgs, ci: &Ci) -> Result<Rollout> {
@@ -112,6 +117,8 @@ pub async fn rollout(ws: &mut Workspace, workspace_location: &str, args: Rollout
             cancel,
             steps: Vec::new(),
             previous: previous.clone(),
+            expected: (previous.traffic.clone(), previous.mirror_traffic.clone()),
+            by: ci.requester.clone(),
         };
         // Checks often carry the key: the CI masks it in its logs, and we never print it.
         if let Ok(access) = cx.ws.endpoint_access(&endpoint).await {
@@ -153,7 +160,9 @@ pub async fn rollout(ws: &mut Workspace, workspace_location: &str, args: Rollout
         if let Some(percent) = args.mirror {
             let mut mirror = previous.mirror_traffic.clone();
             mirror.insert(deployment.clone(), percent);
-            cx.ws.set_traffic(&endpoint, None, Some(mirror)).await?;
+            if let Some(found) = cx.move_traffic(None, Some(mirror)).await? {
+                return cx.overridden(found).await;
+            }
             aml_client::status!("mirroring {percent}% of requests to {deployment}");
             if !cx.pause(args.interval).await {
                 return cx.roll_back("canceled".into(), true).await;
@@ -167,15 +176,23 @@ pub async fn rollout(ws: &mut Workspace, workspace_location: &str, args: Rollout
             if !passed {
                 return cx.roll_back(format!("the check failed while {percent}% was mirrored"), true).await;
             }
-            cx.ws.set_traffic(&endpoint, None, Some(previous.mirror_traffic.clone())).await?;
+            if let Some(found) = cx.move_traffic(None, Some(previous.mirror_traffic.clone())).await? {
+                return cx.overridden(found).await;
+            }
         }
         for weight in &steps {
             let split = split_at(&previous.traffic, &deployment, *weight);
             ci.group(&format!("rollout: {deployment} at {weight}%"));
-            let applied = cx.ws.set_traffic(&endpoint, Some(split.clone()), None);
-            if let Err(e) = applied.await {
-                ci.end_group();
-                return cx.roll_back(format!("could not move traffic to {weight}%: {e}"), true).await;
+            match cx.move_traffic(Some(split.clone()), None).await {
+                Ok(None) => {}
+                Ok(Some(found)) => {
+                    ci.end_group();
+                    return cx.overridden(found).await;
+                }
+                Err(e) => {
+                    ci.end_group();
+                    return cx.roll_back(format!("could not move traffic to {weight}%: {e}"), true).await;
+                }
             }
             aml_client::status!("{deployment} at {weight}%: {}", describe(&split));
             if !cx.pause(args.interval).await {
@@ -195,6 +212,9 @@ pub async fn rollout(ws: &mut Workspace, workspace_location: &str, args: Rollout
         }
         let last = steps.last().copied().unwrap_or(100);
         let now = cx.ws.endpoint(&endpoint).await?;
+        if !aml_client::online::same_split(&now.traffic, &cx.expected.0) {
+            return cx.overridden(now).await;
+        }
         if now.traffic.get(&deployment).copied().unwrap_or(0) != last {
             return cx
                 .roll_back(
@@ -288,17 +308,54 @@ impl Context<'_> {
         }
     }
 
+    /// Move the traffic unless someone else changed it since this rollout's last move; then
+    /// the endpoint as found.
+    async fn move_traffic(
+        &mut self,
+        traffic: Option<BTreeMap<String, u32>>,
+        mirror: Option<BTreeMap<String, u32>>,
+    ) -> Result<Option<Endpoint>> {
+        let change = TrafficChange { traffic, mirror, expected: Some(self.expected.clone()), by: self.by.clone() };
+        match self.ws.change_traffic(&self.endpoint, change).await? {
+            TrafficOutcome::Changed(now) => {
+                self.expected = (now.traffic, now.mirror_traffic);
+                Ok(None)
+            }
+            TrafficOutcome::NotAsExpected(found) => Ok(Some(found)),
+        }
+    }
+
+    /// Someone else changed the traffic during the rollout (an operator's rollback, say):
+    /// theirs stands. Stop, say who changed what, and touch nothing.
+    async fn overridden(&mut self, found: Endpoint) -> Result<Rollout> {
+        let who = found.changed_by.as_deref().map(|by| format!(" by {by}")).unwrap_or_default();
+        let reason = format!(
+            "the traffic was changed{who} while the rollout ran: it is {}, where the rollout had left {}; \
+             the rollout stops and leaves it",
+            describe(&found.traffic),
+            describe(&self.expected.0)
+        );
+        aml_client::status!("stopping: {reason}");
+        Ok(Rollout {
+            endpoint: self.endpoint.clone(),
+            deployment: self.deployment.clone(),
+            status: "overridden",
+            reason: Some(reason),
+            previous_traffic: self.previous.traffic.clone(),
+            traffic: found.traffic,
+            steps: std::mem::take(&mut self.steps),
+            log_tail: None,
+        })
+    }
+
     /// Put traffic back as it was and report the failure with the new deployment's log.
     async fn roll_back(&mut self, reason: String, traffic_moved: bool) -> Result<Rollout> {
         aml_client::status!("rolling back: {reason}");
         if traffic_moved {
-            self.ws
-                .set_traffic(
-                    &self.endpoint,
-                    Some(self.previous.traffic.clone()),
-                    Some(self.previous.mirror_traffic.clone()),
-                )
-                .await?;
+            let back = (Some(self.previous.traffic.clone()), Some(self.previous.mirror_traffic.clone()));
+            if let Some(found) = self.move_traffic(back.0, back.1).await? {
+                return self.overridden(found).await;
+            }
         }
         let now = self.ws.endpoint(&self.endpoint).await?;
         let log_tail = self

@@ -429,3 +429,113 @@ fn deployment_pid(workspace: &Path, deployment: &str) -> u64 {
         .unwrap();
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0)
 }
+
+/// The sessions (process groups we started) of every live process marked as serving the
+/// endpoint `linear` of this workspace, read from /proc as an operator would with `ps`.
+fn serving_sessions(ws: &TestWorkspace) -> std::collections::BTreeSet<u64> {
+    let folder = ws.workspace().join("endpoints").join("linear");
+    let marks = [folder.clone(), folder.canonicalize().unwrap_or(folder)]
+        .map(|f| format!("AML_SERVES={}", f.display()).into_bytes());
+    let mut sessions = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else { continue };
+        if !environ.split(|b| *b == 0).any(|var| marks.iter().any(|m| var == m.as_slice())) {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        let fields: Vec<&str> =
+            stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+        if fields.first().is_some_and(|state| *state != "Z") {
+            sessions.insert(fields[3].parse().unwrap());
+        }
+    }
+    sessions
+}
+
+#[test]
+fn an_apply_killed_while_its_server_starts_leaves_nothing_running_after_the_next_command() {
+    let endpoint = Endpoint::empty();
+    let created = endpoint.deploy(&["apply", "-f", "linear/endpoint.yml"]);
+    assert_eq!(created.status.code(), Some(0), "{}", render(&created));
+    let router = endpoint_field(&endpoint.ws.workspace(), "router_pid");
+    let mut apply = endpoint
+        .ws
+        .command(&binary("aml-deploy"))
+        .args(["apply", "-f", "linear/deployment-blue.yml", "-q"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed once its server runs, before the server is ready and recorded.
+    wait_until("the inference server to start", || serving_sessions(&endpoint.ws).len() > 1);
+    apply.kill().unwrap();
+    apply.wait().unwrap();
+    let orphans: Vec<u64> = serving_sessions(&endpoint.ws).into_iter().filter(|s| *s != router).collect();
+    assert_eq!(orphans.len(), 1, "the killed apply's server should be running unrecorded: {orphans:?}");
+    assert_eq!(deployment_pid(&endpoint.ws.workspace(), "blue"), 0, "the server was recorded");
+
+    // The next command that changes the endpoint stops it, and starts one server of its own.
+    let again = endpoint.deploy(&["apply", "-f", "linear/deployment-blue.yml", "-q"]);
+    assert_eq!(again.status.code(), Some(0), "{}", render(&again));
+    assert!(!pid_alive(orphans[0]), "the orphan from the killed apply still runs");
+    let blue = deployment_pid(&endpoint.ws.workspace(), "blue");
+    let router = endpoint_field(&endpoint.ws.workspace(), "router_pid");
+    assert_eq!(serving_sessions(&endpoint.ws), [blue, router].into_iter().collect());
+
+    let deleted = endpoint.deploy(&["delete", "linear"]);
+    assert_eq!(deleted.status.code(), Some(0), "{}", render(&deleted));
+    assert!(serving_sessions(&endpoint.ws).is_empty(), "delete left processes running");
+}
+
+#[test]
+fn two_applies_of_one_deployment_at_once_start_one_server_and_delete_stops_all() {
+    let endpoint = Endpoint::empty();
+    let created = endpoint.deploy(&["apply", "-f", "linear/endpoint.yml"]);
+    assert_eq!(created.status.code(), Some(0), "{}", render(&created));
+    let racers: Vec<_> = (0..2)
+        .map(|_| {
+            endpoint
+                .ws
+                .command(&binary("aml-deploy"))
+                .args(["apply", "-f", "linear/deployment-blue.yml", "-q"])
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for racer in racers {
+        let out = racer.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", render(&out));
+    }
+    let blue = deployment_pid(&endpoint.ws.workspace(), "blue");
+    let router = endpoint_field(&endpoint.ws.workspace(), "router_pid");
+    assert_eq!(serving_sessions(&endpoint.ws), [blue, router].into_iter().collect(), "one server, one router");
+    let deleted = endpoint.deploy(&["delete", "linear"]);
+    assert_eq!(deleted.status.code(), Some(0), "{}", render(&deleted));
+    assert!(serving_sessions(&endpoint.ws).is_empty(), "delete left processes running");
+}
+
+#[test]
+fn an_operator_s_traffic_change_during_a_rollout_stands_and_the_rollout_stops() {
+    let endpoint = Endpoint::with_blue();
+    let bin = binary("aml-deploy").parent().unwrap().display().to_string();
+    // The check at the first step is the operator: an emergency rollback to blue.
+    let operator = "aml-deploy traffic linear blue=100 green=0";
+    let output = endpoint
+        .ws
+        .command(&binary("aml-deploy"))
+        .env("PATH", format!("{bin}:{}", std::env::var("PATH").unwrap_or_default()))
+        .env("USER", "operator-on-call")
+        .args(["rollout", "-f", "linear/deployment-green.yml", "--steps", "10,50,100", "--interval", "100ms"])
+        .args(["--check", operator, "-q", "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", render(&output));
+    let rollout = json(&output);
+    assert_eq!(rollout["status"], "overridden", "{rollout}");
+    let reason = rollout["reason"].as_str().unwrap();
+    assert!(reason.contains("blue=100%") && reason.contains("green=10%"), "{reason}");
+    assert!(reason.contains("operator-on-call"), "who changed it is not said: {reason}");
+    let steps: Vec<u64> = rollout["steps"].as_array().unwrap().iter().map(|s| s["weight"].as_u64().unwrap()).collect();
+    assert_eq!(steps, [10], "the rollout went on after the operator's change");
+    assert_eq!(endpoint.show()["traffic"], serde_json::json!({"blue": 100, "green": 0}));
+    assert_eq!(endpoint.answers(10, None), BTreeMap::from([(BLUE.to_string(), 10)]));
+}

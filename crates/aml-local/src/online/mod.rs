@@ -4,6 +4,9 @@
 //! registry, so any later command (or the router itself) brings them back after a crash.
 
 mod hop;
+mod layout;
+mod lock;
+pub mod processes;
 pub mod records;
 pub mod router;
 pub mod server;
@@ -13,6 +16,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use lock::EndpointLock;
 use records::{DeploymentRecord, EndpointRecord};
 
 use crate::LocalWorkspace;
@@ -22,7 +26,10 @@ use aml_core::digest::Digest;
 use aml_core::error::{Error, IoContext, Result};
 use aml_core::jobplan::{EnvPlan, plan_environment};
 use aml_core::names::{DeploymentName, EndpointName};
-use aml_core::online::{ApplyOutcome, DeployOptions, DeploymentState, Endpoint, EndpointAccess, check_traffic};
+use aml_core::online::{
+    ApplyOutcome, DeployOptions, DeploymentState, Endpoint, EndpointAccess, TrafficChange, TrafficOutcome,
+    check_traffic, same_split,
+};
 use aml_core::process::Cancellation;
 use aml_core::progress::Progress;
 use aml_core::refs::ModelRef;
@@ -57,12 +64,39 @@ impl LocalWorkspace {
     }
 
     fn endpoints_dir(&self) -> PathBuf {
-        self.root().join("endpoints")
+        layout::endpoints_dir(self.root())
     }
 
     /// An endpoint's folder. Only a checked name makes a path.
     fn endpoint_dir(&self, endpoint: &EndpointName) -> PathBuf {
-        self.endpoints_dir().join(endpoint)
+        layout::endpoint_dir(self.root(), endpoint)
+    }
+
+    /// The endpoint's lock: one command changes an endpoint at a time.
+    async fn lock(&self, endpoint: &EndpointName) -> Result<EndpointLock> {
+        EndpointLock::acquire(&self.endpoints_dir(), endpoint).await
+    }
+
+    /// Stop what serves the endpoint without a record naming it: processes left by a command
+    /// killed between starting them and recording them. Called with the endpoint's lock held.
+    async fn reap(&self, endpoint: &EndpointName) -> Result<()> {
+        let (recorded, router) = match self.registry_ref().endpoint(endpoint)? {
+            Some((text, _)) => {
+                let record: EndpointRecord = decode(&text)?;
+                let mut pids: Vec<u32> = self.deployment_records(endpoint)?.iter().filter_map(|d| d.pid).collect();
+                pids.extend(record.router_pid);
+                (pids, record.router_pid)
+            }
+            None => (Vec::new(), None),
+        };
+        let stopped = processes::reap(&self.endpoint_dir(endpoint), &recorded, router).await;
+        if !stopped.is_empty() {
+            aml_core::status!(
+                "stopped {} process group(s) of endpoint {endpoint} that no record named (left by an interrupted command)",
+                stopped.len()
+            );
+        }
+        Ok(())
     }
 
     /// A deployment's folder, under its endpoint's.
@@ -120,6 +154,8 @@ impl LocalWorkspace {
     }
 
     pub async fn apply_endpoint(&mut self, spec: &OnlineEndpoint) -> Result<(Endpoint, ApplyOutcome)> {
+        let _lock = self.lock(&spec.name).await?;
+        self.reap(&spec.name).await?;
         let now = aml_core::time::now();
         let existing = self.registry_ref().endpoint(&spec.name)?;
         let outcome = match existing {
@@ -140,6 +176,7 @@ impl LocalWorkspace {
                     router_pid: None,
                     created_at: now.clone(),
                     updated_at: now,
+                    traffic_changed_by: None,
                 };
                 fs::create_dir_all(self.endpoint_dir(&spec.name)).with_path("cannot create", &self.endpoints_dir())?;
                 self.registry_ref().put_endpoint(&spec.name, &encode(&record)?)?;
@@ -175,7 +212,7 @@ impl LocalWorkspace {
                 }
             }
         };
-        self.ensure_router(&spec.name).await?;
+        self.ensure_router_locked(&spec.name).await?;
         self.reload_router(&spec.name).await?;
         Ok((self.view(&spec.name)?, outcome))
     }
@@ -205,6 +242,11 @@ impl LocalWorkspace {
             Some(model) => Some(self.deployment_model(file, spec, model, options.requested_by.clone())?),
         };
 
+        // The environment is built first (it can take minutes, and is shared by content);
+        // from here on the endpoint is ours alone until the deployment is recorded.
+        let python = self.deployment_python(&env_plan, options.stream_logs).await?;
+        let _lock = self.lock(&spec.endpoint_name).await?;
+        self.reap(&spec.endpoint_name).await?;
         let code_manifest = aml_core::tree::hash_files(aml_core::tree::snapshot_files(&code_dir)?)?;
         let fingerprint = Digest::of_bytes(
             encode(&serde_json::json!({
@@ -221,16 +263,19 @@ impl LocalWorkspace {
             let running =
                 previous.state == DeploymentState::Succeeded && previous.pid.is_some_and(|p| process_alive(p as i32));
             if previous.fingerprint == fingerprint && running {
-                self.ensure_router(&spec.endpoint_name).await?;
+                self.ensure_router_locked(&spec.endpoint_name).await?;
                 if options.all_traffic {
-                    self.set_traffic(&spec.endpoint_name, Some(BTreeMap::from([(spec.name.to_string(), 100)])), None)
-                        .await?;
+                    let all = TrafficChange {
+                        traffic: Some(BTreeMap::from([(spec.name.to_string(), 100)])),
+                        by: options.requested_by.clone(),
+                        ..TrafficChange::default()
+                    };
+                    self.change_traffic_locked(&spec.endpoint_name, all).await?;
                 }
                 return Ok((self.view(&spec.endpoint_name)?, ApplyOutcome::Unchanged));
             }
         }
 
-        let python = self.deployment_python(&env_plan, options.stream_logs).await?;
         let revision = self.deployment_dir(&spec.endpoint_name, &spec.name).join(&fingerprint.hex()[..12]);
         if !revision.join("launch.py").is_file() {
             let staging = revision.with_extension("partial");
@@ -281,6 +326,7 @@ impl LocalWorkspace {
             &record.environment_variables,
             &log,
             None,
+            &self.endpoint_dir(&spec.endpoint_name),
         );
         let progress = Progress::waiting(format!("deployment {} of {}", record.name, record.endpoint), self.settings());
         let waited = match started {
@@ -330,7 +376,7 @@ impl LocalWorkspace {
         record.state = DeploymentState::Succeeded;
         let new_record = encode(&record)?;
         self.registry().modify_deployment(&record.endpoint, &record.name, |_| Ok(new_record.clone()))?;
-        self.ensure_router(&record.endpoint).await?;
+        self.ensure_router_locked(&record.endpoint).await?;
         self.reload_router(&record.endpoint).await?;
         if let Some(old) = previous.as_ref().and_then(|p| p.pid).filter(|p| *p != pid) {
             server::stop(old).await;
@@ -343,7 +389,12 @@ impl LocalWorkspace {
                     record.name
                 );
             }
-            self.set_traffic(&record.endpoint, Some(BTreeMap::from([(record.name.clone(), 100)])), None).await?;
+            let all = TrafficChange {
+                traffic: Some(BTreeMap::from([(record.name.clone(), 100)])),
+                by: options.requested_by.clone(),
+                ..TrafficChange::default()
+            };
+            self.change_traffic_locked(&record.endpoint, all).await?;
         }
         let outcome = if previous.is_some() { ApplyOutcome::Updated } else { ApplyOutcome::Created };
         Ok((self.view(&record.endpoint)?, outcome))
@@ -400,16 +451,24 @@ impl LocalWorkspace {
     }
 
     /// Set the split of live traffic and/or mirrored traffic; the router applies it before this returns.
-    pub async fn set_traffic(
-        &mut self,
-        name: &str,
-        traffic: Option<BTreeMap<String, u32>>,
-        mirror: Option<BTreeMap<String, u32>>,
-    ) -> Result<Endpoint> {
+    /// Change the traffic, under the endpoint's lock: with an expected split, only if the
+    /// endpoint still has it, with nobody able to change it in between.
+    pub async fn change_traffic(&mut self, name: &str, change: TrafficChange) -> Result<TrafficOutcome> {
+        let _lock = self.lock(&EndpointName::new(name)?).await?;
+        self.change_traffic_locked(name, change).await
+    }
+
+    async fn change_traffic_locked(&mut self, name: &str, change: TrafficChange) -> Result<TrafficOutcome> {
+        let TrafficChange { traffic, mirror, expected, by } = change;
         let deployments = self.deployment_records(name)?;
         let live: Vec<&str> =
             deployments.iter().filter(|d| d.state == DeploymentState::Succeeded).map(|d| d.name.as_str()).collect();
         let record = self.endpoint_record(name)?;
+        if let Some((live, mirrored)) = &expected
+            && !(same_split(&record.traffic, live) && same_split(&record.mirror_traffic, mirrored))
+        {
+            return Ok(TrafficOutcome::NotAsExpected(self.view(name)?));
+        }
         let traffic = traffic.unwrap_or(record.traffic.clone());
         let mirror = mirror.unwrap_or(record.mirror_traffic.clone());
         check_traffic(&traffic, &live)
@@ -421,12 +480,13 @@ impl LocalWorkspace {
             let mut record: EndpointRecord = decode(text)?;
             record.traffic = traffic.clone();
             record.mirror_traffic = mirror.iter().filter(|(_, p)| **p > 0).map(|(k, v)| (k.clone(), *v)).collect();
+            record.traffic_changed_by = by.clone();
             record.updated_at = aml_core::time::now();
             encode(&record)
         })?;
-        self.ensure_router(name).await?;
+        self.ensure_router_locked(name).await?;
         self.reload_router(name).await?;
-        self.view(name)
+        Ok(TrafficOutcome::Changed(self.view(name)?))
     }
 
     /// The deployment's server log, whole or its last `tail` lines.
@@ -450,6 +510,8 @@ impl LocalWorkspace {
     }
 
     pub async fn delete_deployment(&mut self, endpoint: &str, deployment: &str) -> Result<()> {
+        let endpoint_name = EndpointName::new(endpoint)?;
+        let _lock = self.lock(&endpoint_name).await?;
         let record = self.endpoint_record(endpoint)?;
         if record.traffic.get(deployment).copied().unwrap_or(0) > 0
             || record.mirror_traffic.get(deployment).copied().unwrap_or(0) > 0
@@ -477,13 +539,16 @@ impl LocalWorkspace {
         }
         self.registry_ref().delete_deployment(endpoint, deployment)?;
         self.reload_router(endpoint).await?;
-        let _ =
-            fs::remove_dir_all(self.deployment_dir(&EndpointName::new(endpoint)?, &DeploymentName::new(deployment)?));
+        // Its workers, and anything an interrupted command started for it, go too.
+        self.reap(&endpoint_name).await?;
+        let _ = fs::remove_dir_all(self.deployment_dir(&endpoint_name, &DeploymentName::new(deployment)?));
         Ok(())
     }
 
     /// Stop the router and every deployment, and forget the endpoint.
     pub async fn delete_endpoint(&mut self, name: &str) -> Result<()> {
+        let endpoint = EndpointName::new(name)?;
+        let _lock = self.lock(&endpoint).await?;
         let record = self.endpoint_record(name)?;
         // The router first: it restarts deployments it sees stopped.
         if let Some(pid) = record.router_pid {
@@ -495,17 +560,37 @@ impl LocalWorkspace {
             }
         }
         self.registry_ref().delete_endpoint(name)?;
-        let _ = fs::remove_dir_all(self.endpoint_dir(&EndpointName::new(name)?));
+        // Recorded or not, nothing that serves the endpoint outlives it.
+        let leftovers = processes::reap(&self.endpoint_dir(&endpoint), &[], None).await;
+        if !leftovers.is_empty() {
+            aml_core::status!("stopped {} unrecorded process group(s) of endpoint {name}", leftovers.len());
+        }
+        let _ = fs::remove_dir_all(self.endpoint_dir(&endpoint));
         Ok(())
     }
 
-    /// Start the endpoint's router unless it is running and answering.
+    /// Start the endpoint's router unless it is running and answering (taking the endpoint's
+    /// lock to start it, so a concurrent command cannot take it for an orphan).
     async fn ensure_router(&mut self, name: &str) -> Result<()> {
+        if self.router_answers(name).await? {
+            return Ok(());
+        }
+        let _lock = self.lock(&EndpointName::new(name)?).await?;
+        self.ensure_router_locked(name).await
+    }
+
+    async fn router_answers(&self, name: &str) -> Result<bool> {
         let record = self.endpoint_record(name)?;
-        if let (Some(pid), Some(port)) = (record.router_pid, record.port)
-            && process_alive(pid as i32)
-            && server::answers(self.loopback()?, port, router::HEALTH_PATH).await
-        {
+        Ok(match (record.router_pid, record.port) {
+            (Some(pid), Some(port)) => {
+                process_alive(pid as i32) && server::answers(self.loopback()?, port, router::HEALTH_PATH).await
+            }
+            _ => false,
+        })
+    }
+
+    async fn ensure_router_locked(&mut self, name: &str) -> Result<()> {
+        if self.router_answers(name).await? {
             return Ok(());
         }
         let program = std::env::current_exe()
@@ -527,7 +612,8 @@ impl LocalWorkspace {
             "--workspace".into(),
             format!("local:{}", self.root().display()),
         ];
-        let pid = server::spawn_detached(&program, &args, &[("AML_CI".into(), "none".into())], self.root(), &log)?;
+        let pid =
+            server::spawn_detached(&program, &args, &[("AML_CI".into(), "none".into())], self.root(), &log, &dir)?;
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(20) {
             let record = self.endpoint_record(name)?;

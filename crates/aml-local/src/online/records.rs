@@ -23,6 +23,9 @@ pub struct EndpointRecord {
     pub router_pid: Option<u32>,
     pub created_at: String,
     pub updated_at: String,
+    /// Who last changed the traffic (the CI's requester, else the local user).
+    #[serde(default)]
+    pub traffic_changed_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -70,6 +73,7 @@ impl EndpointRecord {
             provisioning_state: "Succeeded".into(),
             created_at: self.created_at.clone(),
             updated_at: self.updated_at.clone(),
+            changed_by: self.traffic_changed_by.clone(),
         }
     }
 }

@@ -206,6 +206,11 @@ async fn supervise(state: Arc<RouterState>, probes: ProbeClient) {
 }
 
 async fn restart_dead(state: &RouterState, probes: &ProbeClient) -> Result<()> {
+    let endpoint = aml_core::names::EndpointName::new(&state.endpoint)?;
+    let endpoints = super::layout::endpoints_dir(&state.root);
+    // A command changing the endpoint holds its lock: it may be starting the very server
+    // that looks dead here. Next tick.
+    let Some(_lock) = super::lock::EndpointLock::try_acquire(&endpoints, &endpoint)? else { return Ok(()) };
     let mut registry = Registry::open(&database(&state.root))?;
     for text in registry.deployments(&state.endpoint)? {
         let deployment: DeploymentRecord =
@@ -228,6 +233,7 @@ async fn restart_dead(state: &RouterState, probes: &ProbeClient) -> Result<()> {
             &deployment.environment_variables,
             &log,
             deployment.port,
+            &super::layout::endpoint_dir(&state.root, &endpoint),
         );
         let outcome = match started {
             Ok((pid, port)) => {

@@ -46,13 +46,19 @@ pub fn free_port(preferred: Option<u16>) -> Result<u16> {
     listener.local_addr().map(|a| a.port()).map_err(|e| Error::storage("cannot find a free port on 127.0.0.1", e))
 }
 
-/// Start a program detached: its own session, output appended to `log`.
+/// The environment variable that marks a process as serving an endpoint: its value is the
+/// endpoint's folder. Children inherit it, so a server's workers carry it too.
+pub const SERVES: &str = "AML_SERVES";
+
+/// Start a program detached: its own session, output appended to `log`, marked as serving
+/// the endpoint whose folder is `serves` (see `processes`).
 pub fn spawn_detached(
     program: &Path,
     args: &[String],
     env: &[(String, String)],
     cwd: &Path,
     log: &Path,
+    serves: &Path,
 ) -> Result<u32> {
     use std::os::unix::process::CommandExt;
     let out = OpenOptions::new().create(true).append(true).open(log).with_path("cannot open", log)?;
@@ -62,6 +68,7 @@ pub fn spawn_detached(
         .args(args)
         .current_dir(cwd)
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env(SERVES, serves)
         .stdin(Stdio::null())
         .stdout(out)
         .stderr(err);
@@ -88,6 +95,7 @@ pub fn start_inference_server(
     env: &[(String, String)],
     log: &Path,
     preferred_port: Option<u16>,
+    serves: &Path,
 ) -> Result<(u32, u16)> {
     let port = free_port(preferred_port)?;
     let health_port = free_port(None)?;
@@ -118,7 +126,7 @@ pub fn start_inference_server(
         "--health_port".into(),
         health_port.to_string(),
     ];
-    let pid = spawn_detached(python, &args, &env, &code, log)?;
+    let pid = spawn_detached(python, &args, &env, &code, log, serves)?;
     Ok((pid, port))
 }
 
