@@ -15,8 +15,8 @@ use aml_core::error::{Error, Result};
 use aml_core::model::VersionSelector;
 use aml_core::online::DeployOptions;
 use aml_core::online::{
-    ApplyOutcome, Deployment, DeploymentState, Endpoint, EndpointAccess, TrafficChange, TrafficOutcome, check_mirror,
-    check_traffic, same_split,
+    ApplyOutcome, Deployment, DeploymentState, Endpoint, EndpointAccess, JournalUpdate, TrafficChange, TrafficOutcome,
+    check_mirror, check_traffic, same_split,
 };
 use aml_core::progress::Progress;
 use aml_core::refs::ModelRef;
@@ -246,7 +246,13 @@ impl AzureWorkspace {
                     spec.name
                 );
             }
-            self.put_traffic(&spec.endpoint_name, Some(BTreeMap::from([(spec.name.to_string(), 100)])), None).await?;
+            self.put_traffic(
+                &spec.endpoint_name,
+                Some(BTreeMap::from([(spec.name.to_string(), 100)])),
+                None,
+                JournalUpdate::Keep,
+            )
+            .await?;
         }
         Ok((self.endpoint_view(&spec.endpoint_name).await?, outcome))
     }
@@ -288,8 +294,29 @@ impl AzureWorkspace {
         name: &str,
         traffic: Option<BTreeMap<String, u32>>,
         mirror: Option<BTreeMap<String, u32>>,
+        journal: JournalUpdate,
     ) -> Result<()> {
         let current = self.endpoint_resource(name).await?;
+        let mut tags = current["tags"].clone();
+        match journal {
+            JournalUpdate::Keep => {}
+            JournalUpdate::Set(rollout) => {
+                let text = serde_json::to_string(&rollout).map_err(|e| Error::storage("cannot encode a rollout", e))?;
+                // An Azure tag value holds 256 characters; a longer journal is not kept, and
+                // an interrupted rollout then cannot be resumed (it can be rolled back by hand).
+                if text.chars().count() <= 256 {
+                    if !tags.is_object() {
+                        tags = json!({});
+                    }
+                    tags[ROLLOUT_TAG] = Value::String(text);
+                }
+            }
+            JournalUpdate::Clear => {
+                if let Some(map) = tags.as_object_mut() {
+                    map.remove(ROLLOUT_TAG);
+                }
+            }
+        }
         let traffic = traffic.unwrap_or_else(|| percent_map(&current["properties"]["traffic"]));
         let mirror: BTreeMap<String, u32> = mirror
             .unwrap_or_else(|| percent_map(&current["properties"]["mirrorTraffic"]))
@@ -309,7 +336,7 @@ impl AzureWorkspace {
                 properties[key] = current["properties"][key].clone();
             }
         }
-        let body = json!({"location": current["location"].as_str().unwrap_or(&self.location), "kind": current["kind"].as_str().unwrap_or("Managed"), "tags": current["tags"], "properties": properties});
+        let body = json!({"location": current["location"].as_str().unwrap_or(&self.location), "kind": current["kind"].as_str().unwrap_or("Managed"), "tags": tags, "properties": properties});
         self.put_and_wait(&format!("traffic of endpoint {name}"), &self.endpoint_path(name), &body).await
     }
 
@@ -323,7 +350,7 @@ impl AzureWorkspace {
                 return Ok(TrafficOutcome::NotAsExpected(found));
             }
         }
-        self.put_traffic(name, change.traffic, change.mirror).await?;
+        self.put_traffic(name, change.traffic, change.mirror, change.journal).await?;
         Ok(TrafficOutcome::Changed(self.endpoint_view(name).await?))
     }
 
@@ -444,6 +471,9 @@ fn deployment_state(text: &str) -> DeploymentState {
     }
 }
 
+/// The endpoint tag that holds a rollout in progress (`RolloutJournal`, as JSON).
+const ROLLOUT_TAG: &str = "aml-deploy.rollout";
+
 fn endpoint_from_arm(resource: &Value, deployments: &[Value]) -> Endpoint {
     let props = &resource["properties"];
     let name = resource["name"].as_str().unwrap_or_default().to_string();
@@ -487,10 +517,11 @@ fn endpoint_from_arm(resource: &Value, deployments: &[Value]) -> Endpoint {
         traffic: percent_map(&props["traffic"]),
         mirror_traffic: percent_map(&props["mirrorTraffic"]).into_iter().filter(|(_, p)| *p > 0).collect(),
         deployments,
-        tags: string_map(&resource["tags"]),
+        tags: string_map(&resource["tags"]).into_iter().filter(|(k, _)| k != ROLLOUT_TAG).collect(),
         provisioning_state: props["provisioningState"].as_str().unwrap_or("Unknown").to_string(),
         created_at: resource["systemData"]["createdAt"].as_str().unwrap_or_default().to_string(),
         updated_at: resource["systemData"]["lastModifiedAt"].as_str().unwrap_or_default().to_string(),
         changed_by: resource["systemData"]["lastModifiedBy"].as_str().map(str::to_owned),
+        rollout: resource["tags"][ROLLOUT_TAG].as_str().and_then(|text| serde_json::from_str(text).ok()),
     }
 }

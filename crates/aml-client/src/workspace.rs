@@ -298,7 +298,7 @@ impl Workspace {
         mirror: Option<BTreeMap<String, u32>>,
         by: Option<String>,
     ) -> Result<Endpoint> {
-        match self.change_traffic(name, TrafficChange { traffic, mirror, expected: None, by }).await? {
+        match self.change_traffic(name, TrafficChange { traffic, mirror, by, ..TrafficChange::default() }).await? {
             TrafficOutcome::Changed(endpoint) | TrafficOutcome::NotAsExpected(endpoint) => Ok(endpoint),
         }
     }

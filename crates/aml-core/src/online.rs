@@ -27,6 +27,43 @@ pub struct Endpoint {
     /// messages, not part of the JSON output.
     #[serde(skip)]
     pub changed_by: Option<String>,
+    /// A rollout that has moved traffic and not finished (or was killed): what `rollout
+    /// --resume` continues, or what the next rollout puts back first.
+    #[serde(skip)]
+    pub rollout: Option<RolloutJournal>,
+}
+
+/// A rollout in progress, kept with the endpoint (its record locally, a tag on Azure) and
+/// written in the same change as each traffic move, so it is never behind the traffic.
+/// Short field names: an Azure tag holds 256 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RolloutJournal {
+    /// The deployment being rolled out.
+    #[serde(rename = "d")]
+    pub deployment: String,
+    /// Its steps, in percent.
+    #[serde(rename = "s")]
+    pub steps: Vec<u32>,
+    /// The last step the traffic reached (0: mirroring, or nothing moved yet).
+    #[serde(rename = "r")]
+    pub reached: u32,
+    /// The split before the rollout, to put back.
+    #[serde(rename = "p")]
+    pub previous: BTreeMap<String, u32>,
+    #[serde(rename = "m", default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub previous_mirror: BTreeMap<String, u32>,
+    /// Who started it.
+    #[serde(rename = "b", default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+}
+
+/// What a traffic change does to the endpoint's rollout journal.
+#[derive(Debug, Clone, Default)]
+pub enum JournalUpdate {
+    #[default]
+    Keep,
+    Set(RolloutJournal),
+    Clear,
 }
 
 /// A change of an endpoint's traffic: the new live split and mirror (each `None` to keep
@@ -41,6 +78,8 @@ pub struct TrafficChange {
     pub expected: Option<(BTreeMap<String, u32>, BTreeMap<String, u32>)>,
     /// Who asks: recorded with the change where the backend keeps it.
     pub by: Option<String>,
+    /// The rollout journal, changed with the traffic in one write.
+    pub journal: JournalUpdate,
 }
 
 /// What a `TrafficChange` did: made, or refused because the split was not the expected one

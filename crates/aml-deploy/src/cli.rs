@@ -104,6 +104,11 @@ pub struct RolloutArgs {
     /// A gate to pass before any traffic moves, e.g. `approval-gate wait ID`; failing it rolls back
     #[arg(long, value_name = "COMMAND")]
     pub confirm: Option<String>,
+    /// Continue a rollout of this deployment that was interrupted (killed, a lost agent) from
+    /// the step it reached, with its steps. Without it, an interrupted rollout's traffic is
+    /// put back before this one starts.
+    #[arg(long)]
+    pub resume: bool,
     /// Do not echo the environment build's and the checks' output
     #[arg(long, short = 'q')]
     pub quiet: bool,

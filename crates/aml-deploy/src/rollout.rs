@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use aml_client::ci::Ci;
-use aml_client::online::{Endpoint, TrafficChange, TrafficOutcome};
+use aml_client::online::{Endpoint, JournalUpdate, RolloutJournal, TrafficChange, TrafficOutcome};
 use aml_client::process::{Cancellation, ChildSpec, Outcome, run_child};
 use aml_client::workspace::DeployOptions;
 use aml_client::yaml::endpoint::{OnlineSpec, load_online};
@@ -67,6 +67,9 @@ struct Context<'a> {
     expected: (BTreeMap<String, u32>, BTreeMap<String, u32>),
     /// Who runs the rollout, recorded with each move.
     by: Option<String>,
+    /// Kept with the endpoint, updated with each move: what a killed rollout leaves for the
+    /// next one to resume or put back.
+    journal: RolloutJournal,
 }
 
 pub async fn rollout(ws: &mut Workspace, workspace_location: &str, args: RolloutArgs, ci: &Ci) -> Result<Rollout> {
@@ -92,8 +95,59 @@ pub async fn rollout(ws: &mut Workspace, workspace_location: &str, args: Rollout
             "write e.g. `--steps 10,50,100`",
         ));
     }
-    let previous = ws.endpoint(&endpoint).await?;
-    if previous.traffic.get(&deployment).copied().unwrap_or(0) > 0 {
+    let found = ws.endpoint(&endpoint).await?;
+    let (previous, resumed) = match (found.rollout.clone(), args.resume) {
+        (None, true) => {
+            return Err(Error::usage(
+                format!("endpoint `{endpoint}` has no interrupted rollout to resume"),
+                "start a rollout without `--resume`",
+            ));
+        }
+        (Some(journal), true) if journal.deployment != deployment => {
+            return Err(Error::usage(
+                format!("the interrupted rollout on `{endpoint}` is of `{}`, not `{deployment}`", journal.deployment),
+                "resume it with its own deployment file, or leave out `--resume` to put its traffic back first",
+            ));
+        }
+        (Some(journal), true) => {
+            aml_client::status!(
+                "resuming the rollout of {deployment} on {endpoint} from {}% (it is at {})",
+                journal.reached,
+                describe(&found.traffic)
+            );
+            let mut previous = found.clone();
+            previous.traffic = journal.previous.clone();
+            previous.mirror_traffic = journal.previous_mirror.clone();
+            (previous, Some(journal))
+        }
+        (Some(journal), false) => {
+            aml_client::status!(
+                "a rollout of {} on {endpoint} was interrupted at {}%: putting back {} first",
+                journal.deployment,
+                journal.reached,
+                describe(&journal.previous)
+            );
+            let back = TrafficChange {
+                traffic: Some(journal.previous.clone()),
+                mirror: Some(journal.previous_mirror.clone()),
+                by: ci.requester.clone(),
+                journal: JournalUpdate::Clear,
+                expected: Some((found.traffic.clone(), found.mirror_traffic.clone())),
+            };
+            if let TrafficOutcome::NotAsExpected(now) = ws.change_traffic(&endpoint, back).await? {
+                return Err(Error::usage(
+                    format!(
+                        "the traffic on `{endpoint}` changed while it was being put back: {}",
+                        describe(&now.traffic)
+                    ),
+                    "run the rollout again",
+                ));
+            }
+            (ws.endpoint(&endpoint).await?, None)
+        }
+        (None, false) => (found.clone(), None),
+    };
+    if resumed.is_none() && previous.traffic.get(&deployment).copied().unwrap_or(0) > 0 {
         return Err(Error::usage(
             format!(
                 "deployment `{deployment}` already gets traffic on `{endpoint}`; a rollout brings in a deployment that gets none"
@@ -103,7 +157,19 @@ pub async fn rollout(ws: &mut Workspace, workspace_location: &str, args: Rollout
     }
     // Nothing serves yet: there is nothing to shift traffic from, so the only step is 100%.
     let nothing_serves = previous.traffic.values().sum::<u32>() == 0;
-    let steps = if nothing_serves { vec![100] } else { args.steps.clone() };
+    let (steps, reached) = match &resumed {
+        Some(journal) => (journal.steps.iter().copied().filter(|s| *s > journal.reached).collect(), journal.reached),
+        None if nothing_serves => (vec![100], 0),
+        None => (args.steps.clone(), 0),
+    };
+    let journal = RolloutJournal {
+        deployment: deployment.clone(),
+        steps: resumed.as_ref().map_or_else(|| steps.clone(), |j| j.steps.clone()),
+        reached,
+        previous: previous.traffic.clone(),
+        previous_mirror: previous.mirror_traffic.clone(),
+        by: resumed.as_ref().map_or_else(|| ci.requester.clone(), |j| j.by.clone()),
+    };
 
     let cancel = Cancellation::install()?;
     {
@@ -117,8 +183,13 @@ pub async fn rollout(ws: &mut Workspace, workspace_location: &str, args: Rollout
             cancel,
             steps: Vec::new(),
             previous: previous.clone(),
-            expected: (previous.traffic.clone(), previous.mirror_traffic.clone()),
+            // Resumed, the rollout goes on from the split it finds (its own last move).
+            expected: match &resumed {
+                Some(_) => (found.traffic.clone(), found.mirror_traffic.clone()),
+                None => (previous.traffic.clone(), previous.mirror_traffic.clone()),
+            },
             by: ci.requester.clone(),
+            journal,
         };
         // Checks often carry the key: the CI masks it in its logs, and we never print it.
         if let Ok(access) = cx.ws.endpoint_access(&endpoint).await {
@@ -147,7 +218,8 @@ pub async fn rollout(ws: &mut Workspace, workspace_location: &str, args: Rollout
             Err(Error::Failed { message, .. }) => return cx.roll_back(message, false).await,
             Err(other) => return Err(other),
         }
-        if let Some(command) = &args.confirm {
+        let resuming = reached > 0;
+        if let Some(command) = args.confirm.as_ref().filter(|_| !resuming) {
             ci.group("rollout: confirm");
             let run = cx.run_check(command, 0, 0).await?;
             ci.end_group();
@@ -157,10 +229,11 @@ pub async fn rollout(ws: &mut Workspace, workspace_location: &str, args: Rollout
                 return cx.roll_back(format!("the confirmation `{command}` did not pass"), false).await;
             }
         }
-        if let Some(percent) = args.mirror {
+        if let Some(percent) = args.mirror.filter(|_| !resuming) {
             let mut mirror = previous.mirror_traffic.clone();
             mirror.insert(deployment.clone(), percent);
-            if let Some(found) = cx.move_traffic(None, Some(mirror)).await? {
+            let journal = JournalUpdate::Set(cx.journal.clone());
+            if let Some(found) = cx.move_traffic(None, Some(mirror), journal).await? {
                 return cx.overridden(found).await;
             }
             aml_client::status!("mirroring {percent}% of requests to {deployment}");
@@ -176,14 +249,17 @@ pub async fn rollout(ws: &mut Workspace, workspace_location: &str, args: Rollout
             if !passed {
                 return cx.roll_back(format!("the check failed while {percent}% was mirrored"), true).await;
             }
-            if let Some(found) = cx.move_traffic(None, Some(previous.mirror_traffic.clone())).await? {
+            let journal = JournalUpdate::Set(cx.journal.clone());
+            if let Some(found) = cx.move_traffic(None, Some(previous.mirror_traffic.clone()), journal).await? {
                 return cx.overridden(found).await;
             }
         }
         for weight in &steps {
             let split = split_at(&previous.traffic, &deployment, *weight);
             ci.group(&format!("rollout: {deployment} at {weight}%"));
-            match cx.move_traffic(Some(split.clone()), None).await {
+            cx.journal.reached = *weight;
+            let journal = JournalUpdate::Set(cx.journal.clone());
+            match cx.move_traffic(Some(split.clone()), None, journal).await {
                 Ok(None) => {}
                 Ok(Some(found)) => {
                     ci.end_group();
@@ -210,11 +286,12 @@ pub async fn rollout(ws: &mut Workspace, workspace_location: &str, args: Rollout
                 return cx.roll_back(format!("the check failed with {deployment} at {weight}%"), true).await;
             }
         }
-        let last = steps.last().copied().unwrap_or(100);
-        let now = cx.ws.endpoint(&endpoint).await?;
-        if !aml_client::online::same_split(&now.traffic, &cx.expected.0) {
-            return cx.overridden(now).await;
+        let last = cx.journal.steps.last().copied().unwrap_or(100);
+        // Done: the journal goes, in a change that also proves nobody moved the traffic.
+        if let Some(found) = cx.move_traffic(None, None, JournalUpdate::Clear).await? {
+            return cx.overridden(found).await;
         }
+        let now = cx.ws.endpoint(&endpoint).await?;
         if now.traffic.get(&deployment).copied().unwrap_or(0) != last {
             return cx
                 .roll_back(
@@ -314,8 +391,10 @@ impl Context<'_> {
         &mut self,
         traffic: Option<BTreeMap<String, u32>>,
         mirror: Option<BTreeMap<String, u32>>,
+        journal: JournalUpdate,
     ) -> Result<Option<Endpoint>> {
-        let change = TrafficChange { traffic, mirror, expected: Some(self.expected.clone()), by: self.by.clone() };
+        let expected = Some(self.expected.clone());
+        let change = TrafficChange { traffic, mirror, expected, by: self.by.clone(), journal };
         match self.ws.change_traffic(&self.endpoint, change).await? {
             TrafficOutcome::Changed(now) => {
                 self.expected = (now.traffic, now.mirror_traffic);
@@ -336,6 +415,9 @@ impl Context<'_> {
             describe(&self.expected.0)
         );
         aml_client::status!("stopping: {reason}");
+        // Theirs stands: only the journal goes, so nothing resumes or undoes it later.
+        let forget = TrafficChange { by: self.by.clone(), journal: JournalUpdate::Clear, ..TrafficChange::default() };
+        self.ws.change_traffic(&self.endpoint, forget).await?;
         Ok(Rollout {
             endpoint: self.endpoint.clone(),
             deployment: self.deployment.clone(),
@@ -353,7 +435,7 @@ impl Context<'_> {
         aml_client::status!("rolling back: {reason}");
         if traffic_moved {
             let back = (Some(self.previous.traffic.clone()), Some(self.previous.mirror_traffic.clone()));
-            if let Some(found) = self.move_traffic(back.0, back.1).await? {
+            if let Some(found) = self.move_traffic(back.0, back.1, JournalUpdate::Clear).await? {
                 return self.overridden(found).await;
             }
         }

@@ -539,3 +539,75 @@ fn an_operator_s_traffic_change_during_a_rollout_stands_and_the_rollout_stops() 
     assert_eq!(endpoint.show()["traffic"], serde_json::json!({"blue": 100, "green": 0}));
     assert_eq!(endpoint.answers(10, None), BTreeMap::from([(BLUE.to_string(), 10)]));
 }
+
+/// A rollout of green killed (`kill -9`, by its own check) right after its first step.
+fn rollout_killed_at_10(endpoint: &Endpoint) {
+    let output = endpoint.deploy(&[
+        "rollout",
+        "-f",
+        "linear/deployment-green.yml",
+        "--steps",
+        "10,50,100",
+        "--interval",
+        "100ms",
+        "--check",
+        "kill -9 $PPID; sleep 2",
+        "-q",
+    ]);
+    assert_eq!(output.status.code(), None, "the rollout was not killed: {}", render(&output));
+    assert_eq!(endpoint.show()["traffic"], serde_json::json!({"blue": 90, "green": 10}));
+}
+
+#[test]
+fn a_killed_rollout_is_resumed_from_the_step_it_reached() {
+    let endpoint = Endpoint::with_blue();
+    let nothing = endpoint.deploy(&["rollout", "-f", "linear/deployment-green.yml", "--resume", "-q"]);
+    assert_eq!(nothing.status.code(), Some(2), "{}", render(&nothing));
+    rollout_killed_at_10(&endpoint);
+    let resumed = endpoint.deploy(&[
+        "rollout",
+        "-f",
+        "linear/deployment-green.yml",
+        "--resume",
+        "--interval",
+        "100ms",
+        "--check",
+        "true",
+        "-q",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(resumed.status.code(), Some(0), "{}", render(&resumed));
+    let rollout = json(&resumed);
+    let steps: Vec<u64> = rollout["steps"].as_array().unwrap().iter().map(|s| s["weight"].as_u64().unwrap()).collect();
+    assert_eq!(steps, [50, 100], "{rollout}");
+    assert_eq!(rollout["previous_traffic"], serde_json::json!({"blue": 100}), "{rollout}");
+    assert_eq!(endpoint.show()["traffic"], serde_json::json!({"blue": 0, "green": 100}));
+    let again = endpoint.deploy(&["rollout", "-f", "linear/deployment-green.yml", "--resume", "-q"]);
+    assert_eq!(again.status.code(), Some(2), "a finished rollout left its journal: {}", render(&again));
+}
+
+#[test]
+fn after_a_killed_rollout_a_new_one_puts_its_traffic_back_first() {
+    let endpoint = Endpoint::with_blue();
+    rollout_killed_at_10(&endpoint);
+    let fresh = endpoint.deploy(&[
+        "rollout",
+        "-f",
+        "linear/deployment-green.yml",
+        "--steps",
+        "100",
+        "--interval",
+        "100ms",
+        "--check",
+        "true",
+        "-q",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(fresh.status.code(), Some(0), "{}", render(&fresh));
+    let said = String::from_utf8_lossy(&fresh.stderr);
+    assert!(said.contains("was interrupted at 10%: putting back blue=100% first"), "{said}");
+    assert_eq!(json(&fresh)["previous_traffic"], serde_json::json!({"blue": 100}));
+    assert_eq!(endpoint.show()["traffic"], serde_json::json!({"blue": 0, "green": 100}));
+}

@@ -27,8 +27,8 @@ use aml_core::error::{Error, IoContext, Result};
 use aml_core::jobplan::{EnvPlan, plan_environment};
 use aml_core::names::{DeploymentName, EndpointName};
 use aml_core::online::{
-    ApplyOutcome, DeployOptions, DeploymentState, Endpoint, EndpointAccess, TrafficChange, TrafficOutcome,
-    check_traffic, same_split,
+    ApplyOutcome, DeployOptions, DeploymentState, Endpoint, EndpointAccess, JournalUpdate, TrafficChange,
+    TrafficOutcome, check_traffic, same_split,
 };
 use aml_core::process::Cancellation;
 use aml_core::progress::Progress;
@@ -177,6 +177,7 @@ impl LocalWorkspace {
                     created_at: now.clone(),
                     updated_at: now,
                     traffic_changed_by: None,
+                    rollout: None,
                 };
                 fs::create_dir_all(self.endpoint_dir(&spec.name)).with_path("cannot create", &self.endpoints_dir())?;
                 self.registry_ref().put_endpoint(&spec.name, &encode(&record)?)?;
@@ -459,7 +460,7 @@ impl LocalWorkspace {
     }
 
     async fn change_traffic_locked(&mut self, name: &str, change: TrafficChange) -> Result<TrafficOutcome> {
-        let TrafficChange { traffic, mirror, expected, by } = change;
+        let TrafficChange { traffic, mirror, expected, by, journal } = change;
         let deployments = self.deployment_records(name)?;
         let live: Vec<&str> =
             deployments.iter().filter(|d| d.state == DeploymentState::Succeeded).map(|d| d.name.as_str()).collect();
@@ -481,6 +482,11 @@ impl LocalWorkspace {
             record.traffic = traffic.clone();
             record.mirror_traffic = mirror.iter().filter(|(_, p)| **p > 0).map(|(k, v)| (k.clone(), *v)).collect();
             record.traffic_changed_by = by.clone();
+            match &journal {
+                JournalUpdate::Keep => {}
+                JournalUpdate::Set(rollout) => record.rollout = Some(rollout.clone()),
+                JournalUpdate::Clear => record.rollout = None,
+            }
             record.updated_at = aml_core::time::now();
             encode(&record)
         })?;

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use aml_core::digest::Digest;
-use aml_core::online::{Deployment, DeploymentState, Endpoint};
+use aml_core::online::{Deployment, DeploymentState, Endpoint, RolloutJournal};
 use aml_core::yaml::endpoint::{OnlineDeployment, OnlineEndpoint};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -26,6 +26,9 @@ pub struct EndpointRecord {
     /// Who last changed the traffic (the CI's requester, else the local user).
     #[serde(default)]
     pub traffic_changed_by: Option<String>,
+    /// The rollout in progress, if any (see `RolloutJournal`).
+    #[serde(default)]
+    pub rollout: Option<RolloutJournal>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -74,6 +77,7 @@ impl EndpointRecord {
             created_at: self.created_at.clone(),
             updated_at: self.updated_at.clone(),
             changed_by: self.traffic_changed_by.clone(),
+            rollout: self.rollout.clone(),
         }
     }
 }
