@@ -62,6 +62,8 @@ env_vars! {
     AML_LOG_FILE = "stderr";
     /// The client a local endpoint's router forwards with: `hyper`, or `pipeline` (the HTTP crate's; for benchmarks).
     AML_ROUTER_HOP = "hyper";
+    /// The largest request body a local endpoint accepts, in bytes; larger gets 413 (Azure ML's managed endpoints: 1.5 MiB).
+    AML_ENDPOINT_MAX_REQUEST_BYTES = "1572864";
     /// Retries of a failed or throttled Azure, Databricks or registry request after the first try.
     AML_HTTP_RETRIES = "8";
     /// Azure Resource Manager's endpoint (a sovereign cloud, or an emulator); https only.

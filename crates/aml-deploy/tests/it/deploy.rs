@@ -611,3 +611,141 @@ fn after_a_killed_rollout_a_new_one_puts_its_traffic_back_first() {
     assert_eq!(json(&fresh)["previous_traffic"], serde_json::json!({"blue": 100}));
     assert_eq!(endpoint.show()["traffic"], serde_json::json!({"blue": 0, "green": 100}));
 }
+
+/// The endpoint's port and key, as a client gets them.
+fn access(endpoint: &Endpoint) -> (u16, String) {
+    let location = format!("local:{}", endpoint.ws.workspace().display());
+    let access = block_on(async {
+        let mut ws = Workspace::open(&location, Access::Existing, &settings()).await?;
+        ws.endpoint_access("linear").await
+    })
+    .unwrap();
+    let port = access.scoring_uri.rsplit_once(':').unwrap().1.trim_end_matches("/score").parse().unwrap();
+    (port, access.key)
+}
+
+/// Write `request` on a new connection and read what comes back until the server closes it
+/// or five seconds pass.
+fn raw_exchange(port: u16, request: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let _ = stream.write_all(request);
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+fn status_of(answer: &str) -> &str {
+    answer.split_whitespace().nth(1).unwrap_or("(no answer)")
+}
+
+#[test]
+fn an_abused_endpoint_answers_413_400_and_closes_slow_connections() {
+    let endpoint = Endpoint::with_blue();
+    let (port, key) = access(&endpoint);
+    let head = |extra: &str| {
+        format!(
+            "POST /score HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nConnection: close\r\n{extra}\r\n"
+        )
+    };
+
+    // Over the body limit (1.5 MiB): refused on its stated length, and when sent chunked.
+    let stated = raw_exchange(port, head("Content-Length: 2000000\r\n").as_bytes());
+    assert_eq!(status_of(&stated), "413", "{stated}");
+    let mut chunked = head("Transfer-Encoding: chunked\r\n").into_bytes();
+    for _ in 0..3 {
+        chunked.extend(format!("{:x}\r\n", 1 << 20).as_bytes());
+        chunked.extend(std::iter::repeat_n(b' ', 1 << 20));
+        chunked.extend(b"\r\n");
+    }
+    chunked.extend(b"0\r\n\r\n");
+    let streamed = raw_exchange(port, &chunked);
+    assert_eq!(status_of(&streamed), "413", "{streamed}");
+
+    // Framed two ways, or aimed at a proxy: 400, not 500.
+    let body = r#"{"data": [[1, 1]]}"#;
+    let both = raw_exchange(
+        port,
+        format!("{}{body}", head(&format!("Content-Length: {}\r\nTransfer-Encoding: chunked\r\n", body.len())))
+            .as_bytes(),
+    );
+    assert_eq!(status_of(&both), "400", "{both}");
+    let absolute = format!(
+        "POST http://evil.example/score HTTP/1.1\r\nHost: evil.example\r\nAuthorization: Bearer {key}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let proxied = raw_exchange(port, absolute.as_bytes());
+    assert_eq!(status_of(&proxied), "400", "{proxied}");
+
+    // A client that never finishes its header is cut off, not held forever.
+    use std::io::{Read, Write};
+    let mut slow = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    slow.write_all(b"POST /score HTTP/1.1\r\nHost: x\r\n").unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let started = Instant::now();
+    let mut rest = Vec::new();
+    let closed = slow.read_to_end(&mut rest);
+    assert!(closed.is_ok() && started.elapsed() < Duration::from_secs(30), "the slow connection was held: {closed:?}");
+
+    // And the endpoint still serves.
+    assert_eq!(endpoint.answers(3, None), BTreeMap::from([(BLUE.to_string(), 3)]));
+}
+
+#[test]
+fn request_settings_give_408_past_the_timeout_and_429_past_the_concurrency() {
+    let endpoint = Endpoint::with_blue();
+    let blue = std::fs::read_to_string(endpoint.ws.path().join("linear/deployment-blue.yml")).unwrap();
+    let limited = blue.replace("name: blue", "name: limited")
+        + "request_settings:\n  request_timeout_ms: 2000\n  max_concurrent_requests_per_instance: 1\n";
+    endpoint.ws.write("linear/deployment-limited.yml", &limited);
+    let applied = endpoint.deploy(&["apply", "-f", "linear/deployment-limited.yml", "-q"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", render(&applied));
+    let (port, key) = access(&endpoint);
+    let ask = move |sleep: f64| {
+        let body = format!(r#"{{"data": [[1, 1]], "sleep": {sleep}}}"#);
+        let request = format!(
+            "POST /score HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nazureml-model-deployment: limited\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        raw_exchange(port, request.as_bytes())
+    };
+    // Twice max_concurrent_requests_per_instance × instance_count in flight; the next is 429.
+    let in_flight: Vec<_> = (0..3)
+        .map(|i| {
+            let ask = ask.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(100 * i));
+                status_of(&ask(0.6)).to_string()
+            })
+        })
+        .collect();
+    let mut statuses: Vec<String> = in_flight.into_iter().map(|t| t.join().unwrap()).collect();
+    statuses.sort();
+    assert_eq!(statuses, ["200", "200", "429"]);
+    let late = ask(3.0);
+    assert_eq!(status_of(&late), "408", "{late}");
+}
+
+#[test]
+fn a_dead_server_means_503_with_retry_after_and_show_says_so_until_it_is_back() {
+    let endpoint = Endpoint::with_blue();
+    let (port, key) = access(&endpoint);
+    let blue = deployment_pid(&endpoint.ws.workspace(), "blue");
+    // The whole group: the server and its workers.
+    assert!(std::process::Command::new("kill").args(["-9", "--", &format!("-{blue}")]).status().unwrap().success());
+    wait_until("the server to exit", || !pid_alive(blue));
+    let body = r#"{"data": [[1, 1]]}"#;
+    let request = format!(
+        "POST /score HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let answer = raw_exchange(port, request.as_bytes());
+    let restarted = deployment_pid(&endpoint.ws.workspace(), "blue") != blue;
+    if !restarted {
+        assert_eq!(status_of(&answer), "503", "{answer}");
+        assert!(answer.to_ascii_lowercase().contains("retry-after: 1"), "{answer}");
+    }
+    wait_until("blue to answer again", || endpoint.answers(1, None).contains_key(BLUE));
+    assert_eq!(endpoint.record("blue")["error"], serde_json::Value::Null);
+}

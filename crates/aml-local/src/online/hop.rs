@@ -30,9 +30,13 @@ pub enum Hop {
     Pipeline(Arc<PipelineClient>),
 }
 
-/// Headers that belong to the connection, or to us (the key), not to the request.
+/// Headers that belong to the connection, or to us (the key), not to the request. The body
+/// goes whole, so its length is the hop's to state, never the caller's.
 fn forwarded(name: &str) -> bool {
-    !matches!(name, "authorization" | "host" | "connection" | "keep-alive" | "transfer-encoding" | "upgrade")
+    !matches!(
+        name,
+        "authorization" | "host" | "connection" | "keep-alive" | "transfer-encoding" | "upgrade" | "content-length"
+    )
 }
 
 impl Hop {

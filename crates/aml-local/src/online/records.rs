@@ -90,10 +90,18 @@ impl DeploymentRecord {
             model: self.model.clone(),
             model_digest: self.model_digest,
             state: self.state,
-            error: self.error.clone(),
+            error: match self.serving_dead() {
+                true => Some("its server is not running; the endpoint's router is starting it again".into()),
+                false => self.error.clone(),
+            },
             created_at: self.created_at.clone(),
             updated_at: self.updated_at.clone(),
         }
+    }
+
+    /// Meant to serve, but its process is gone: unhealthy until the router restarts it.
+    pub fn serving_dead(&self) -> bool {
+        self.state == DeploymentState::Succeeded && self.pid.is_none_or(|pid| !crate::blobs::process_alive(pid as i32))
     }
 
     pub fn log_path(&self) -> PathBuf {

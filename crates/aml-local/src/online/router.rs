@@ -3,6 +3,14 @@
 //! header that pins a deployment, and mirrored traffic, in front of one inference server
 //! per deployment. It reloads its routing when the endpoint's generation changes (at once
 //! when told, else within 250 ms) and restarts deployment processes that die.
+//!
+//! It answers as Azure ML's managed endpoints do when abused: 413 over the body limit
+//! (`AML_ENDPOINT_MAX_REQUEST_BYTES`, 1.5 MiB), 400 for a request framed two ways
+//! (`Content-Length` with `Transfer-Encoding`) or in absolute form, 408 past the deployment's
+//! `request_timeout_ms` (5000 by default), 429 past twice its
+//! `max_concurrent_requests_per_instance` × `instance_count` in flight (when set), and 503
+//! with `Retry-After` while a dead server restarts. Connections that send no complete request
+//! header within `HEADER_TIMEOUT` (a slow client, or an idle keep-alive) are closed.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -23,7 +31,7 @@ use crate::blobs::process_alive;
 use crate::registry::Registry;
 use aml_core::error::{Error, Result};
 use aml_core::online::DeploymentState;
-use aml_core::settings::Settings;
+use aml_core::settings::{EnvVars, Settings};
 use aml_http::client::Client as ProbeClient;
 use aml_http::pipeline::Retry;
 use aml_http::transport::TransportOptions;
@@ -38,7 +46,37 @@ struct Routing {
     keys: [String; 2],
     traffic: Vec<(String, u32)>,
     mirror: Vec<(String, u32)>,
-    ports: HashMap<String, u16>,
+    servers: HashMap<String, Upstream>,
+}
+
+/// A running deployment as the router reaches it.
+struct Upstream {
+    port: u16,
+    pid: Option<u32>,
+    /// `request_settings.request_timeout_ms`.
+    timeout: Duration,
+    /// In-flight requests allowed, when `max_concurrent_requests_per_instance` is set.
+    slots: Option<Arc<tokio::sync::Semaphore>>,
+}
+
+/// Azure ML's default `request_timeout_ms`.
+const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_millis(5000);
+/// How long a connection may take to send a request's header, or sit idle between requests.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// What a client is told to wait before retrying while a server restarts.
+const RETRY_AFTER_SECONDS: &str = "1";
+
+impl Upstream {
+    fn from_record(deployment: &DeploymentRecord, port: u16) -> Upstream {
+        let settings = deployment.spec.request_settings.clone().unwrap_or_default();
+        let timeout = settings.request_timeout_ms.map_or(DEFAULT_REQUEST_TIMEOUT, Duration::from_millis);
+        let instances = deployment.spec.instance_count.unwrap_or(1).max(1);
+        // Azure ML answers 429 past twice the concurrent requests its instances take.
+        let slots = settings
+            .max_concurrent_requests_per_instance
+            .map(|per_instance| Arc::new(tokio::sync::Semaphore::new((2 * per_instance.max(1) * instances) as usize)));
+        Upstream { port, pid: deployment.pid, timeout, slots }
+    }
 }
 
 struct RouterState {
@@ -47,6 +85,9 @@ struct RouterState {
     routing: RwLock<Arc<Routing>>,
     hop: Hop,
     random: AtomicU64,
+    max_request_bytes: usize,
+    /// Wakes the supervisor at once when a request finds a server dead.
+    dead_server: tokio::sync::Notify,
 }
 
 fn database(root: &Path) -> PathBuf {
@@ -59,12 +100,12 @@ fn load(root: &Path, endpoint: &str) -> Result<Option<Routing>> {
     let Some((record, generation)) = registry.endpoint(endpoint)? else { return Ok(None) };
     let record: EndpointRecord =
         serde_json::from_str(&record).map_err(|e| Error::storage("an endpoint record is unreadable", e))?;
-    let mut ports = HashMap::new();
+    let mut servers = HashMap::new();
     for text in registry.deployments(endpoint)? {
         let deployment: DeploymentRecord =
             serde_json::from_str(&text).map_err(|e| Error::storage("a deployment record is unreadable", e))?;
         if let (DeploymentState::Succeeded, Some(port)) = (deployment.state, deployment.port) {
-            ports.insert(deployment.name, port);
+            servers.insert(deployment.name.clone(), Upstream::from_record(&deployment, port));
         }
     }
     Ok(Some(Routing {
@@ -72,7 +113,7 @@ fn load(root: &Path, endpoint: &str) -> Result<Option<Routing>> {
         keys: record.keys.clone(),
         traffic: record.traffic.iter().filter(|(_, w)| **w > 0).map(|(k, w)| (k.clone(), *w)).collect(),
         mirror: record.mirror_traffic.iter().filter(|(_, w)| **w > 0).map(|(k, w)| (k.clone(), *w)).collect(),
-        ports,
+        servers,
     }))
 }
 
@@ -119,6 +160,8 @@ pub async fn serve(root: PathBuf, endpoint: String, settings: &Settings) -> Resu
         routing: RwLock::new(Arc::new(routing)),
         hop,
         random: AtomicU64::new(seed),
+        max_request_bytes: settings.number(EnvVars::AML_ENDPOINT_MAX_REQUEST_BYTES, 1_572_864usize),
+        dead_server: tokio::sync::Notify::new(),
     });
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(watch_generation(state.clone(), stop_tx.clone()));
@@ -132,19 +175,50 @@ pub async fn serve(root: PathBuf, endpoint: String, settings: &Settings) -> Resu
         }
     });
     let app = axum::Router::new().fallback(handle).with_state(state);
-    let mut stop = stop_rx;
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            while !*stop.borrow() {
-                if stop.changed().await.is_err() {
-                    break;
-                }
-            }
-        })
-        .await
-        .map_err(|e| Error::storage("the router stopped", e))?;
+    serve_connections(listener, app, stop_rx).await;
     eprintln!("{} router for `{endpoint}` stopped", aml_core::time::now());
     Ok(())
+}
+
+/// Accept connections until told to stop, each served by hyper with a header timeout (which
+/// also closes keep-alive connections idle that long); then let requests in flight finish.
+async fn serve_connections(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = stop.changed() => break,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            // Out of file descriptors, say: wait for some to close rather than spin.
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder.timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT);
+        let connection = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        if *stop.borrow() {
+            break;
+        }
+    }
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(Duration::from_secs(10)) => {}
+    }
 }
 
 /// Listen with SO_REUSEADDR: a router restarted after a crash gets its port back at once,
@@ -198,7 +272,10 @@ async fn watch_generation(state: Arc<RouterState>, stop: tokio::sync::watch::Sen
 async fn supervise(state: Arc<RouterState>, probes: ProbeClient) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = state.dead_server.notified() => {}
+        }
         if let Err(e) = restart_dead(&state, &probes).await {
             eprintln!("{} cannot restart a deployment: {e}", aml_core::time::now());
         }
@@ -215,9 +292,7 @@ async fn restart_dead(state: &RouterState, probes: &ProbeClient) -> Result<()> {
     for text in registry.deployments(&state.endpoint)? {
         let deployment: DeploymentRecord =
             serde_json::from_str(&text).map_err(|e| Error::storage("a deployment record is unreadable", e))?;
-        let dead = deployment.state == DeploymentState::Succeeded
-            && deployment.pid.is_none_or(|pid| !process_alive(pid as i32));
-        if !dead {
+        if !deployment.serving_dead() {
             continue;
         }
         let log = deployment.log_path();
@@ -322,6 +397,9 @@ impl RouterState {
 
 async fn handle(State(state): State<Arc<RouterState>>, request: Request) -> Response {
     let routing = state.routing.read().unwrap_or_else(|p| p.into_inner()).clone();
+    if let Some(problem) = malformed(&request) {
+        return message(StatusCode::BAD_REQUEST, problem);
+    }
     let path = request.uri().path().to_string();
     if path == HEALTH_PATH {
         return axum::Json(json!({ "endpoint": state.endpoint, "generation": routing.generation })).into_response();
@@ -338,7 +416,7 @@ async fn handle(State(state): State<Arc<RouterState>>, request: Request) -> Resp
     }
     let pinned = request.headers().get(DEPLOYMENT_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let deployment = match pinned {
-        Some(name) if routing.ports.contains_key(&name) => name,
+        Some(name) if routing.servers.contains_key(&name) => name,
         Some(name) => {
             return message(StatusCode::NOT_FOUND, format!("deployment `{name}` is not running on this endpoint"));
         }
@@ -347,17 +425,38 @@ async fn handle(State(state): State<Arc<RouterState>>, request: Request) -> Resp
             None => return message(StatusCode::SERVICE_UNAVAILABLE, "no deployment receives traffic on this endpoint"),
         },
     };
-    let Some(&port) = routing.ports.get(&deployment) else {
-        return message(StatusCode::SERVICE_UNAVAILABLE, format!("deployment `{deployment}` is not ready"));
+    let Some(upstream) = routing.servers.get(&deployment) else {
+        return retry_later(format!("deployment `{deployment}` is not ready"));
+    };
+    let limit = state.max_request_bytes;
+    let declared = request.headers().get("content-length").and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return too_large(limit);
+    }
+    // Held until the answer is back: the deployment's share of requests in flight.
+    let _slot = match &upstream.slots {
+        Some(slots) => match slots.clone().try_acquire_owned() {
+            Ok(slot) => Some(slot),
+            Err(_) => {
+                return message(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    format!("too many pending requests for deployment `{deployment}`; retry with backoff"),
+                );
+            }
+        },
+        None => None,
     };
     let (parts, body) = request.into_parts();
-    let Ok(body) = axum::body::to_bytes(body, 256 << 20).await else {
-        return message(StatusCode::PAYLOAD_TOO_LARGE, "the request body could not be read (over 256 MiB?)");
+    let body = match http_body_util::BodyExt::collect(http_body_util::Limited::new(body, limit)).await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => return too_large(limit),
+        Err(e) => return message(StatusCode::BAD_REQUEST, format!("the request body could not be read: {e}")),
     };
+    let port = upstream.port;
     for (mirror, percent) in &routing.mirror {
         if *mirror != deployment
             && state.roll(100) < *percent
-            && let Some(&mirror_port) = routing.ports.get(mirror)
+            && let Some(mirror_port) = routing.servers.get(mirror).map(|m| m.port)
         {
             let hop = state.hop.clone();
             let (copy_parts, copy_body) = (parts.clone(), body.clone());
@@ -366,13 +465,51 @@ async fn handle(State(state): State<Arc<RouterState>>, request: Request) -> Resp
             });
         }
     }
-    match state.hop.send(&parts, body, port).await {
-        Some(mut response) => {
+    match tokio::time::timeout(upstream.timeout, state.hop.send(&parts, body, port)).await {
+        Ok(Some(mut response)) => {
             if let Ok(value) = HeaderValue::from_str(&deployment) {
                 response.headers_mut().insert(DEPLOYMENT_HEADER, value);
             }
             response
         }
-        None => message(StatusCode::BAD_GATEWAY, format!("deployment `{deployment}` is not answering")),
+        Ok(None) => {
+            // Refused or reset: a dead server is restarted now, not at the next tick.
+            if upstream.pid.is_none_or(|pid| !process_alive(pid as i32)) {
+                state.dead_server.notify_one();
+                return retry_later(format!("deployment `{deployment}` is restarting"));
+            }
+            retry_later(format!("deployment `{deployment}` is not answering"))
+        }
+        Err(_) => message(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "deployment `{deployment}` did not answer within its request_timeout_ms ({} ms)",
+                upstream.timeout.as_millis()
+            ),
+        ),
     }
+}
+
+/// 503 with `Retry-After`: the deployment will be back; a client should retry.
+fn retry_later(text: String) -> Response {
+    let mut response = message(StatusCode::SERVICE_UNAVAILABLE, text);
+    response.headers_mut().insert("retry-after", HeaderValue::from_static(RETRY_AFTER_SECONDS));
+    response
+}
+
+fn too_large(limit: usize) -> Response {
+    message(StatusCode::PAYLOAD_TOO_LARGE, format!("the request body is over {limit} bytes, this endpoint's limit"))
+}
+
+/// A request whose length is stated two ways (a smuggling attempt through a proxy), or whose
+/// target is an absolute URI (meant for a proxy, not an endpoint), is refused.
+fn malformed(request: &Request) -> Option<&'static str> {
+    let headers = request.headers();
+    if headers.contains_key("content-length") && headers.contains_key("transfer-encoding") {
+        return Some("a request may not carry both Content-Length and Transfer-Encoding");
+    }
+    if request.uri().scheme().is_some() || request.uri().authority().is_some() {
+        return Some("the request target must be a path (`/score`), not an absolute URI");
+    }
+    None
 }
