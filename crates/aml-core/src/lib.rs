@@ -27,4 +27,7 @@ pub mod time;
 pub mod tree;
 pub mod yaml;
 
+#[cfg(test)]
+mod properties;
+
 pub use error::{Error, Result};

@@ -419,3 +419,33 @@ fn hostile_versions_tags_and_targets_are_refused_and_write_nothing() {
     assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
     assert_eq!(listed[0]["tags"], serde_json::json!({}), "{listed}");
 }
+
+mod properties {
+    use super::{aml_register, model_folder};
+    use aml_client::testing::{TestWorkspace, render};
+    use proptest::prelude::*;
+
+    proptest! {
+        // Each case runs the binary: a sample, not an exhaustive search (the rules themselves
+        // are searched in aml-core's properties).
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        #[test]
+        fn a_hostile_name_or_version_is_exit_2_and_writes_nothing(
+            name in "(\\.\\./|/|\\.|[a-z]{1,3}|-| ){1,6}",
+            flag in prop_oneof![Just("--name"), Just("--version")],
+        ) {
+            prop_assume!(aml_client::names::NameKind::Model.check(&name).is_err());
+            let ws = TestWorkspace::new();
+            model_folder(&ws);
+            let mut args = vec!["model", "--path", "model"];
+            if flag == "--version" {
+                args.extend(["--name", "m"]);
+            }
+            args.extend([flag, name.as_str()]);
+            let out = ws.run(&aml_register(), &args);
+            prop_assert_eq!(out.status.code(), Some(2), "{}", render(&out));
+            prop_assert!(!ws.workspace().exists(), "`{}` created the workspace", name);
+        }
+    }
+}

@@ -118,3 +118,66 @@ fn bad_flags_say_what_to_write() {
     assert!(parse_flag("rmse:lower,threshold=x").unwrap_err().contains("not a number"));
     assert!(parse_flag("rmse:lower,min_relative_change=-1").unwrap_err().contains("0 or more"));
 }
+
+mod properties {
+    use super::metrics;
+    use approval_gate::expr::Rule;
+    use proptest::prelude::*;
+
+    /// Rules made of the language's own words in any order, nested, and plain noise.
+    fn rule_text() -> impl Strategy<Value = String> {
+        let word = prop_oneof![
+            Just("candidate.rmse"),
+            Just("champion.rmse"),
+            Just("candidate.r2"),
+            Just("abs("),
+            Just("("),
+            Just(")"),
+            Just("<="),
+            Just(">"),
+            Just("=="),
+            Just("!="),
+            Just("and"),
+            Just("or"),
+            Just("not"),
+            Just("&&"),
+            Just("*"),
+            Just("/"),
+            Just("-"),
+            Just("+"),
+            Just("0"),
+            Just("1e308"),
+            Just("0.5"),
+        ];
+        prop_oneof![
+            proptest::collection::vec(word, 0..60).prop_map(|words| words.join(" ")),
+            (1usize..300).prop_map(|depth| format!("{}candidate.rmse{} > 0", "(".repeat(depth), ")".repeat(depth))),
+            any::<String>(),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        #[test]
+        fn any_rule_parses_and_evaluates_or_says_where_it_is_wrong(
+            text in rule_text(),
+            rmse in prop_oneof![Just(0.0), Just(f64::MAX), -1e6f64..1e6],
+            r2 in -1.0f64..1.0,
+        ) {
+            match Rule::parse(&text) {
+                Ok(rule) => {
+                    let values = metrics(&[("rmse", rmse), ("r2", r2)]);
+                    // A verdict, or an error naming the part that cannot be computed: never a panic.
+                    if let Err(error) = rule.evaluate(&values, &values) {
+                        prop_assert!(!error.operand.is_empty());
+                    }
+                }
+                Err(error) => {
+                    prop_assert!(error.column >= 1 && error.column <= text.chars().count() + 1, "column {} of `{text}`", error.column);
+                    prop_assert!(!error.message.is_empty());
+                }
+            }
+        }
+    }
+}

@@ -263,3 +263,27 @@ fn hostile_flags_are_refused_and_a_url_s_credentials_never_print() {
     assert!(!shown.contains("s3cr3t-pw") && !shown.contains("t0ken"), "a credential was printed: {shown}");
     assert!(shown.contains("127.0.0.1:1"), "the target is still named: {shown}");
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Any cases file loads, or is refused naming its line: never a panic.
+        #[test]
+        fn any_cases_line_loads_or_is_refused_with_its_line(line in prop_oneof![
+            r#"\{"name": "[a-z]{0,5}", "request": \{"data": \[\[[0-9, ]{0,6}\]\]\}(, "status": [0-9]{1,4})?(, "expect": [0-9\[\], .]{0,8})?\}"#,
+            r#"\{("[a-z_]{1,8}": [0-9"a-z\{\}\[\], ]{0,12}){0,3}\}"#,
+            any::<String>(),
+        ]) {
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join("cases.jsonl");
+            std::fs::write(&file, format!("{line}\n")).unwrap();
+            if let Err(error) = smoke_test::cases::load(&file) {
+                let said = error.to_string();
+                prop_assert!(said.contains("cases.jsonl"), "{said}");
+            }
+        }
+    }
+}
