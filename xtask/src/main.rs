@@ -4,6 +4,7 @@
 mod bench;
 mod bench_blob;
 mod bench_serve;
+mod chaos;
 mod demo;
 mod dist;
 mod measure;
@@ -23,9 +24,10 @@ fn main() -> ExitCode {
         Some("check-templates") => templates::run(),
         Some("dist") => dist::run(),
         Some("setup") => set_up(),
+        Some("chaos") => chaos::run(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <task>\n\n  demo    validate, train and register the diabetes example on a local workspace\n  test    install what the tests need (idempotent), then run every test\n  bench   measure against the peer tools and write BENCHMARKS.md\n  check-templates  validate templates/ and recipes/ (schemas, linters, references, flags, outputs)\n  dist    build the release archive the CI setup templates install\n  setup   only install what the tests need (venv, Debian packages, base image, npm tools, oracle schemas)"
+                "usage: cargo xtask <task>\n\n  demo    validate, train and register the diabetes example on a local workspace\n  test    install what the tests need (idempotent), then run every test\n  bench   measure against the peer tools and write BENCHMARKS.md\n  check-templates  validate templates/ and recipes/ (schemas, linters, references, flags, outputs)\n  dist    build the release archive the CI setup templates install\n  setup   only install what the tests need (venv, Debian packages, base image, npm tools, oracle schemas)\n  chaos   only the crash-and-race suite (kill -9 at seeded moments, racing writers; AML_CHAOS_SEED replays)"
             );
             return ExitCode::from(2);
         }
@@ -67,5 +69,6 @@ fn test(extra: &[String]) -> Result<(), String> {
     command.args(["test", "--workspace", "--all-targets"]);
     command.args(extra);
     setup::run(&mut command)?;
+    chaos::run()?;
     templates::run()
 }
