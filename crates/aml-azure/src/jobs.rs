@@ -665,8 +665,10 @@ pub fn anonymous_environment_version(image: &str, conda: Option<&str>) -> String
 /// run history's polling schedule: `max(MIN, floor(MAX / (1 + 100·e^(−t/20))))`, MIN 2 s
 /// and MAX 60 s unless AZUREML_RUN_POLLING_INTERVAL_MIN/MAX say otherwise.
 fn poll_interval(elapsed: Duration, settings: &Settings) -> Duration {
-    let setting =
-        |name: &str, default: f64| Some(settings.number(name, default)).filter(|v| *v > 0.0).unwrap_or(default);
+    // A value that is not a positive number of at most a day is the default.
+    let setting = |name: &str, default: f64| {
+        Some(settings.number(name, default)).filter(|v| *v > 0.0 && *v <= 86_400.0).unwrap_or(default)
+    };
     let (min, max) = (
         setting(EnvVars::AZUREML_RUN_POLLING_INTERVAL_MIN, 2.0),
         setting(EnvVars::AZUREML_RUN_POLLING_INTERVAL_MAX, 60.0),

@@ -115,7 +115,7 @@ impl Progress {
             state.last_line = Instant::now();
             let elapsed = self.started.elapsed().as_secs_f64().max(1e-3);
             let rate = state.done as f64 / elapsed;
-            let left = if rate > 0.0 { (total - state.done) as f64 / rate } else { 0.0 };
+            let left = if rate > 0.0 { total.saturating_sub(state.done) as f64 / rate } else { 0.0 };
             print_line(&format!(
                 "{}: {} of {} ({}%), {}/s, about {} left",
                 self.what,
@@ -123,7 +123,7 @@ impl Progress {
                 human_size(total),
                 state.done * 100 / total.max(1),
                 human_size(rate as u64),
-                clock(Duration::from_secs_f64(left))
+                clock(Duration::try_from_secs_f64(left).unwrap_or(Duration::MAX))
             ));
         }
     }
