@@ -15,14 +15,13 @@ struct Options {
     heavy_runs: usize,
     light_runs: usize,
     versions: u64,
-    /// `--only blob`: just the blob rows, printed, BENCHMARKS.md left alone (for tuning).
-    only_blob: bool,
+    /// `--only blob|serve`: just that part's rows, printed, BENCHMARKS.md left alone (for tuning).
+    only: Option<String>,
 }
 
 impl Options {
     fn parse(args: &[String]) -> Result<Options, String> {
-        let mut options =
-            Options { size_mib: 1024, heavy_runs: 5, light_runs: 15, versions: 100_000, only_blob: false };
+        let mut options = Options { size_mib: 1024, heavy_runs: 5, light_runs: 15, versions: 100_000, only: None };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
             let mut value = |name: &str| -> Result<u64, String> {
@@ -33,10 +32,13 @@ impl Options {
                 "--runs" => options.heavy_runs = value("--runs")? as usize,
                 "--light-runs" => options.light_runs = value("--light-runs")? as usize,
                 "--versions" => options.versions = value("--versions")?,
-                "--only" if args.next().map(String::as_str) == Some("blob") => options.only_blob = true,
+                "--only" => match args.next().map(String::as_str) {
+                    Some(part @ ("blob" | "serve")) => options.only = Some(part.to_string()),
+                    _ => return Err("`--only` takes `blob` or `serve`".into()),
+                },
                 other => {
                     return Err(format!(
-                        "unknown option `{other}`; options: --size-mib N --runs N --light-runs N --versions N --only blob"
+                        "unknown option `{other}`; options: --size-mib N --runs N --light-runs N --versions N --only blob|serve"
                     ));
                 }
             }
@@ -56,8 +58,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let python = setup::ensure_venv()?.join("bin").join("python");
-    if options.only_blob {
-        let rows = crate::bench_blob::run(&dir, &bin, options.heavy_runs, options.size_mib, &python);
+    if let Some(part) = &options.only {
+        // One part's rows, printed, for a quick look after a change; BENCHMARKS.md is left alone.
+        let rows = match part.as_str() {
+            "blob" => crate::bench_blob::run(&dir, &bin, options.heavy_runs, options.size_mib, &python),
+            _ => crate::bench_serve::run(&dir, &bin, options.heavy_runs, options.size_mib),
+        };
         let _ = std::fs::remove_dir_all(&dir);
         for row in rows? {
             eprintln!(
