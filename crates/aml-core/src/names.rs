@@ -8,8 +8,10 @@
 //!   and `-`, not ending in `-` (azure-ai-ml, `validate_endpoint_or_deployment_name`);
 //! - jobs, experiments and datastores: a letter or digit, then up to 254 letters, digits, `-`
 //!   and `_` (the REST spec's pattern for their names, `^[a-zA-Z0-9][a-zA-Z0-9\-_]{0,254}$`);
-//! - assets (models, environments, components, data): the same, and `.` between other
-//!   characters, as workspaces and registries hold them (`sklearn-1.5`, `my.model`);
+//! - assets (models, environments, data): the same, and `.` between other characters, as
+//!   workspaces and registries hold them (`sklearn-1.5`, `my.model`);
+//! - components: a lower-case letter, then lower-case letters, digits and `_` (azure-ai-ml's
+//!   `PythonFuncNameStr`, `^[a-z][a-z\d_]*$`);
 //! - versions: what Azure ML's version segment may be: a letter or digit, then up to 63
 //!   letters, digits, `.`, `-` and `_` (`1`, `2.0.1`, `2024-06-01`, `v3`);
 //! - input and output names: azure-ai-ml's `IOConstants.VALID_KEY_PATTERN` (identifier keys,
@@ -63,9 +65,10 @@ impl NameKind {
             NameKind::Endpoint | NameKind::Deployment => {
                 "3 to 32 characters: a letter first, then letters, digits and `-`, not ending in `-`"
             }
-            NameKind::Model | NameKind::Environment | NameKind::Component | NameKind::Data => {
+            NameKind::Model | NameKind::Environment | NameKind::Data => {
                 "a letter or digit first, then up to 254 letters, digits, `-`, `_` and `.`"
             }
+            NameKind::Component => "a lower-case letter first, then lower-case letters, digits and `_`",
             NameKind::Version => "a letter or digit first, then up to 63 letters, digits, `.`, `-` and `_`",
             NameKind::TagKey => {
                 "1 to 256 characters, none of them a control character or `<`, `>`, `%`, `&`, `\\`, `?`, `/`"
@@ -86,7 +89,12 @@ impl NameKind {
                     && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
                     && !text.ends_with('-')
             }
-            NameKind::Model | NameKind::Environment | NameKind::Component | NameKind::Data => {
+            NameKind::Component => {
+                text.len() <= 255
+                    && first.is_ascii_lowercase()
+                    && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            }
+            NameKind::Model | NameKind::Environment | NameKind::Data => {
                 text.len() <= 255
                     && first.is_ascii_alphanumeric()
                     && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
@@ -192,6 +200,10 @@ pub fn optional_experiment<'de, D: serde::Deserializer<'de>>(deserializer: D) ->
 
 pub fn optional_environment<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
     optional(NameKind::Environment, deserializer)
+}
+
+pub fn optional_component<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    optional(NameKind::Component, deserializer)
 }
 
 pub fn optional_model<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {

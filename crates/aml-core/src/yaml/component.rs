@@ -18,6 +18,7 @@ pub struct CommandComponent {
     pub schema: Option<String>,
     #[serde(rename = "type", default)]
     pub kind: Option<String>,
+    #[serde(default, deserialize_with = "crate::names::optional_component")]
     pub name: Option<String>,
     pub version: Option<Scalar>,
     pub display_name: Option<String>,
