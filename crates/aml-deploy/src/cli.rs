@@ -35,6 +35,12 @@ pub enum Command {
     /// nothing. A deployment's first revision on an endpoint that serves nothing yet gets
     /// 100% of the traffic; otherwise new deployments get none until `traffic` or `rollout`.
     Apply(ApplyArgs),
+    /// Check an endpoint or deployment file as `apply` would, without a workspace and
+    /// without changing anything
+    ///
+    /// Names, fields, the code folder and its scoring script, the environment's files and an
+    /// inline model's path; a registered model or environment is looked up only when applied.
+    Validate(ValidateArgs),
     /// Roll out a deployment blue/green: deploy it, shift traffic in steps with a check
     /// after each, and put traffic back as it was if anything fails
     ///
@@ -56,6 +62,16 @@ pub enum Command {
     /// Run an endpoint's router (started for you by the other commands)
     #[command(hide = true)]
     ServeEndpoint(EndpointArg),
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// An endpoint or deployment YAML file
+    #[arg(long, short = 'f', value_name = "FILE")]
+    pub file: PathBuf,
+    /// Override a field of the file, as `apply --set` does (repeatable)
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    pub sets: Vec<SetArg>,
 }
 
 #[derive(Debug, Args)]

@@ -13,11 +13,16 @@ use aml_client::workspace::DeployOptions;
 use aml_client::yaml::endpoint::{OnlineSpec, load_online};
 use aml_client::{Access, Error, Result, Workspace};
 pub use cli::{Cli, Command};
-use output::{Applied, Deleted, EndpointView, Endpoints, Logs};
+use output::{Applied, Deleted, EndpointView, Endpoints, Logs, Validated};
 
 pub async fn run(cli: Cli, session: Session) -> Result<Box<dyn Report>> {
     let global = &cli.global;
     match cli.command {
+        Command::Validate(args) => {
+            let spec = load_online(&args.file, &args.sets)?;
+            let notes = aml_client::jobplan::online::check_online(&spec)?;
+            Ok(Box::new(Validated::new(&args.file, &spec, notes)))
+        }
         Command::Apply(args) => {
             let spec = load_online(&args.file, &args.sets)?;
             let mut ws = match (&spec, Workspace::open_if_exists(&global.workspace, &session.settings).await?) {

@@ -221,3 +221,45 @@ impl Report for Deleted {
         serde_json::json!({ "deleted": self.what })
     }
 }
+
+/// What `validate` found: the file is valid (else it exited 2), what it is, and notes.
+#[derive(Serialize)]
+pub struct Validated {
+    pub file: String,
+    /// `endpoint` or `deployment`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub name: String,
+    pub endpoint: String,
+    pub valid: bool,
+    pub notes: Vec<String>,
+}
+
+impl Validated {
+    pub fn new(file: &std::path::Path, spec: &aml_client::yaml::endpoint::OnlineSpec, notes: Vec<String>) -> Validated {
+        use aml_client::yaml::endpoint::OnlineSpec;
+        let (kind, name, endpoint) = match spec {
+            OnlineSpec::Endpoint { spec, .. } => ("endpoint", spec.name.to_string(), spec.name.to_string()),
+            OnlineSpec::Deployment { spec, .. } => {
+                ("deployment", spec.name.to_string(), spec.endpoint_name.to_string())
+            }
+        };
+        Validated { file: file.display().to_string(), kind, name, endpoint, valid: true, notes }
+    }
+}
+
+impl Report for Validated {
+    fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        for note in &self.notes {
+            writeln!(out, "note: {note}")?;
+        }
+        match self.kind {
+            "endpoint" => writeln!(out, "ok: {} (endpoint `{}`)", self.file, self.name),
+            _ => writeln!(out, "ok: {} (deployment `{}` of endpoint `{}`)", self.file, self.name, self.endpoint),
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}

@@ -37,13 +37,47 @@ pub struct OnlineEndpoint {
     pub compute: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AuthMode {
     #[default]
     Key,
     AmlToken,
     AadToken,
+}
+
+/// As azure-ai-ml reads it (`StringTransformedEnum` with `camel_to_snake`): `key`, `Key`,
+/// `KEY`, `aml_token`, `AMLToken`, `AadToken` are all accepted.
+impl<'de> Deserialize<'de> for AuthMode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        match camel_to_snake(&text).as_str() {
+            "key" => Ok(AuthMode::Key),
+            "aml_token" => Ok(AuthMode::AmlToken),
+            "aad_token" => Ok(AuthMode::AadToken),
+            _ => Err(serde::de::Error::custom(format!(
+                "`{text}` is not an auth mode; expected one of `key`, `aml_token`, `aad_token`"
+            ))),
+        }
+    }
+}
+
+/// azure-ai-ml's `camel_to_snake`: `_` before a capital that starts a lower-case run, and
+/// between a lower-case letter or digit and a capital; then lower case.
+pub fn camel_to_snake(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len() + 4);
+    for (i, c) in chars.iter().enumerate() {
+        if i > 0 && c.is_ascii_uppercase() {
+            let before = chars[i - 1];
+            let starts_word = chars.get(i + 1).is_some_and(|next| next.is_ascii_lowercase());
+            if before.is_ascii_lowercase() || before.is_ascii_digit() || (starts_word && before != '_') {
+                out.push('_');
+            }
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -276,5 +310,26 @@ pub fn load_online(path: &Path, sets: &[SetArg]) -> Result<OnlineSpec> {
         Ok(OnlineSpec::Deployment { file, spec: Box::new(super::parse_with_sets(path, &text, sets)?) })
     } else {
         Ok(OnlineSpec::Endpoint { file, spec: Box::new(super::parse_with_sets(path, &text, sets)?) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::camel_to_snake;
+
+    #[test]
+    fn auth_modes_read_as_azure_ai_ml_reads_them() {
+        for (written, read) in [
+            ("Key", "key"),
+            ("KEY", "key"),
+            ("key", "key"),
+            ("AMLToken", "aml_token"),
+            ("AmlToken", "aml_token"),
+            ("aml_token", "aml_token"),
+            ("AADToken", "aad_token"),
+            ("aadToken", "aad_token"),
+        ] {
+            assert_eq!(camel_to_snake(written), read, "{written}");
+        }
     }
 }

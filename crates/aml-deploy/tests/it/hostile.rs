@@ -141,3 +141,40 @@ fn a_dangling_link_in_the_code_folder_is_bad_input_before_anything_starts() {
     let deleted = deploy(&ws, &["delete", "linear"]);
     assert_eq!(deleted.status.code(), Some(0), "{}", render(&deleted));
 }
+
+#[test]
+fn validate_checks_a_file_as_apply_would_and_writes_nothing() {
+    let ws = TestWorkspace::new();
+    fixture(&ws);
+    let endpoint = deploy(&ws, &["validate", "-f", "linear/endpoint.yml"]);
+    assert_eq!(endpoint.status.code(), Some(0), "{}", render(&endpoint));
+    assert_eq!(String::from_utf8_lossy(&endpoint.stdout), "ok: linear/endpoint.yml (endpoint `linear`)\n");
+    let blue = deploy(&ws, &["validate", "-f", "linear/deployment-blue.yml"]);
+    assert_eq!(blue.status.code(), Some(0), "{}", render(&blue));
+    assert_eq!(
+        String::from_utf8_lossy(&blue.stdout),
+        "ok: linear/deployment-blue.yml (deployment `blue` of endpoint `linear`)\n"
+    );
+    let registered = deploy(&ws, &["validate", "-f", "linear/deployment-blue.yml", "--set", "model=azureml:linear:3"]);
+    assert_eq!(registered.status.code(), Some(0), "{}", render(&registered));
+    assert!(String::from_utf8_lossy(&registered.stdout).contains("note: model `azureml:linear:3` is looked up"));
+    let missing = deploy(
+        &ws,
+        &["validate", "-f", "linear/deployment-blue.yml", "--set", "code_configuration.scoring_script=nope.py"],
+    );
+    refused(&missing, "scoring_script");
+    assert!(!ws.workspace().exists(), "validate created a workspace");
+}
+
+#[test]
+fn auth_mode_is_read_in_any_casing_azure_ai_ml_accepts() {
+    let ws = TestWorkspace::new();
+    fixture(&ws);
+    for (written, read) in [("Key", "key"), ("AMLToken", "aml_token"), ("aadToken", "aad_token")] {
+        ws.write("linear/cased.yml", &format!("name: linear\nauth_mode: {written}\n"));
+        let out = deploy(&ws, &["validate", "-f", "linear/cased.yml", "-o", "json"]);
+        assert_eq!(out.status.code(), Some(0), "`{written}` ({read}): {}", render(&out));
+    }
+    ws.write("linear/cased.yml", "name: linear\nauth_mode: token\n");
+    refused(&deploy(&ws, &["validate", "-f", "linear/cased.yml"]), "auth_mode");
+}

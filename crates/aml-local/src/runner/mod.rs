@@ -255,7 +255,10 @@ async fn run_step(
 ) -> Result<()> {
     let dir = ws.job_dir(&job.name);
     let code_dir = dir.join("code");
-    fs::create_dir_all(&code_dir).with_path("cannot create the job folder", &code_dir)?;
+    // Azure ML runs a command in a folder that already has `outputs/` (what the job writes
+    // there is kept with it): `echo hi > ./outputs/hello.txt` works without a mkdir.
+    let outputs = code_dir.join("outputs");
+    fs::create_dir_all(&outputs).with_path("cannot create the job folder", &outputs)?;
     job.status = JobStatus::Preparing;
     job.inputs = input_records(&step.inputs, produced, context.digests)?;
     ws.registry().update_job(job)?;

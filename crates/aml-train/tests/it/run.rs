@@ -434,3 +434,19 @@ fn a_dangling_link_in_the_code_folder_is_bad_input_at_validate_and_run() {
     }
     assert!(!ws.workspace().exists(), "bad input created the workspace");
 }
+
+#[test]
+fn a_command_can_write_to_outputs_without_making_the_folder_as_on_azure() {
+    let ws = TestWorkspace::new();
+    fixture(&ws);
+    ws.write(
+        "echo/hello-world-output.yml",
+        "$schema: https://azuremlschemas.azureedge.net/latest/commandJob.schema.json\n\
+         command: echo \"hello world\" > ./outputs/helloworld.txt\n\
+         environment:\n  image: python:3.11-slim\n  conda_file: ./conda.yml\n",
+    );
+    let out = ws.run(&aml_train(), &["run", "echo/hello-world-output.yml", "--name", "hello", "-q"]);
+    assert_eq!(out.status.code(), Some(0), "{}", render(&out));
+    let written = ws.workspace().join("jobs/hello/code/outputs/helloworld.txt");
+    assert_eq!(std::fs::read_to_string(&written).unwrap(), "hello world\n");
+}
