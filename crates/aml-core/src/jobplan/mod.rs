@@ -195,8 +195,11 @@ async fn plan_pipeline(
             return Err(Error::in_file(
                 file,
                 Some(&format!("{field}.type")),
-                format!("`{kind}` steps cannot run on the local workspace"),
-                "use `type: command` steps, or run the pipeline on Azure ML",
+                format!("`{kind}` steps are not run by aml-train yet, locally or on Azure ML"),
+                format!(
+                    "use `type: command` steps, or submit the pipeline with `az ml job create -f {}`",
+                    file.display()
+                ),
             ));
         }
         let draft = if let Some(component) = &step.component {

@@ -325,25 +325,51 @@ impl JobSpec {
 }
 
 /// Load a job file as `az ml job create --file` would, with `--set` overrides applied.
+/// Job and step types Azure ML runs that aml-train does not run on either backend yet.
+const AZURE_ONLY_JOB_TYPES: &[&str] =
+    &["sweep", "spark", "parallel", "automl", "import", "data_transfer", "finetuning", "distillation"];
+
+/// A valid file of a type aml-train does not run: "not supported here", and where it runs.
+fn not_supported(path: &Path, field: &str, what: &str) -> Error {
+    Error::in_file(
+        path,
+        Some(field),
+        format!("{what}, which aml-train does not run yet, locally or on Azure ML"),
+        format!(
+            "submit it to Azure ML with `az ml job create -f {}`, or use `command` and `pipeline` jobs",
+            path.display()
+        ),
+    )
+}
+
 pub fn load_job(path: &Path, sets: &[SetArg]) -> Result<LoadedJob> {
     let text = super::read(path)?;
     #[derive(Deserialize)]
     struct Peek {
         #[serde(rename = "type")]
         kind: Option<Scalar>,
+        #[serde(default)]
+        jobs: std::collections::BTreeMap<String, StepPeek>,
+    }
+    #[derive(Deserialize)]
+    struct StepPeek {
+        #[serde(rename = "type")]
+        kind: Option<Scalar>,
     }
     let peek: Peek = super::parse(path, &text)?;
     let file = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    // A type we do not run is said by its name before its fields are judged: an automl
+    // step's `task:` is not an "unknown field", it is a step of a kind we do not run.
+    for (name, step) in &peek.jobs {
+        if let Some(kind) = step.kind.as_ref().map(|k| k.0.as_str()).filter(|k| AZURE_ONLY_JOB_TYPES.contains(k)) {
+            return Err(not_supported(path, &format!("jobs.{name}.type"), &format!("step `{name}` has type `{kind}`")));
+        }
+    }
     let spec = match peek.kind.as_ref().map(|k| k.0.as_str()) {
         None | Some("command") => JobSpec::Command(Box::new(super::parse_with_sets(path, &text, sets)?)),
         Some("pipeline") => JobSpec::Pipeline(Box::new(super::parse_with_sets(path, &text, sets)?)),
-        Some(other @ ("sweep" | "spark" | "parallel" | "automl" | "import" | "data_transfer")) => {
-            return Err(Error::in_file(
-                path,
-                Some("type"),
-                format!("`{other}` jobs cannot run on the local workspace"),
-                "run it on an Azure ML workspace (`--workspace azureml://…`), or use a `command` or `pipeline` job",
-            ));
+        Some(other) if AZURE_ONLY_JOB_TYPES.contains(&other) => {
+            return Err(not_supported(path, "type", &format!("the job has type `{other}`")));
         }
         Some(other) => {
             return Err(Error::in_file(

@@ -178,3 +178,20 @@ fn help_teaches_the_commands() {
     let output = TestWorkspace::new().run(&aml_train(), &["--help"]);
     insta::assert_snapshot!(render(&output));
 }
+
+#[test]
+fn steps_of_types_not_run_here_are_named_by_their_type_not_an_unknown_field() {
+    let ws = TestWorkspace::new();
+    ws.write(
+        "automl-pipeline.yml",
+        "$schema: https://azuremlschemas.azureedge.net/latest/pipelineJob.schema.json\n\
+         type: pipeline\n\
+         jobs:\n  classify:\n    type: automl\n    task: classification\n    primary_metric: accuracy\n",
+    );
+    let out = ws.run(&binary("aml-train"), &["validate", "automl-pipeline.yml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", render(&out));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("field `jobs.classify.type`: step `classify` has type `automl`"), "{said}");
+    assert!(!said.contains("unknown field"), "{said}");
+    assert!(said.contains("az ml job create -f automl-pipeline.yml"), "{said}");
+}
