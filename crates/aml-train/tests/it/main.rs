@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic here is the test failing
 
 mod azure;
+mod corpus;
 mod databricks;
 mod diabetes;
 mod oracle;

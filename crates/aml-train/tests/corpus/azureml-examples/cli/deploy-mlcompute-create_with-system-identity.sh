@@ -1,0 +1,1 @@
+az ml compute create --name mycluster --type amlcompute --identity-type system_assigned

@@ -1,0 +1,1 @@
+FROM tensorflow/serving

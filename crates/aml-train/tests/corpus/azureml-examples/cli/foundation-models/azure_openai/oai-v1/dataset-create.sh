@@ -1,0 +1,3 @@
+#!/bin/bash
+
+az ml data create -f ../dataset-create.yaml
