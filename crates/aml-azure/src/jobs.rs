@@ -222,6 +222,11 @@ impl AzureWorkspace {
     }
 
     async fn registered_environment(&self, file: &Path, reference: &str) -> Result<String> {
+        // A registry's asset id goes as it is written, as azure-ai-ml sends it: Azure ML
+        // resolves `…/versions/V` and `…/labels/latest` itself.
+        if reference.starts_with("azureml://registries/") {
+            return Ok(reference.to_string());
+        }
         let name = reference.strip_prefix("azureml:").unwrap_or(reference);
         if name.starts_with("/subscriptions/") {
             return Ok(name.to_string());

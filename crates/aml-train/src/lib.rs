@@ -34,6 +34,10 @@ pub async fn run(cli: Cli, session: Session) -> Result<Box<dyn Report>> {
             let (existing, job, plan) =
                 load_and_plan(&args.file, &args.sets, &global.workspace, &session.settings).await?;
             let databricks = compute(&args.compute, &args.file, &plan, &session.settings).await?;
+            let location: aml_client::location::WorkspaceLocation = global.workspace.parse()?;
+            if matches!(location, aml_client::location::WorkspaceLocation::Local(_)) {
+                plan.check_runs_locally()?;
+            }
             warn(&plan);
             if let Some(path) = &args.data_contract {
                 let checks = contract::check(path, &contract::load(path)?, &plan)?;

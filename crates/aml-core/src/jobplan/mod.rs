@@ -94,6 +94,31 @@ pub enum EnvPlan {
     Packages { packages: Vec<String>, python: Option<String>, described_by: PathBuf },
     /// Only an image was given; locally the base interpreter runs the job.
     BaseInterpreter { image: Option<String> },
+    /// A registered environment (`azureml:NAME@latest`, `azureml:NAME:V`, a registry's
+    /// `azureml://registries/…`): Azure ML resolves it; the local backend cannot build it yet.
+    Registered { reference: String },
+}
+
+impl Plan {
+    /// Refuse, as bad input naming the file and field, what only Azure ML can run: called
+    /// before a local workspace is touched.
+    pub fn check_runs_locally(&self) -> Result<()> {
+        for step in &self.steps {
+            if let EnvPlan::Registered { reference } = &step.environment {
+                let field = match &step.step {
+                    Some(name) => format!("jobs.{name}.environment"),
+                    None => "environment".to_string(),
+                };
+                return Err(Error::in_file(
+                    &self.file,
+                    Some(&field),
+                    format!("`{reference}` is a registered environment; the local workspace cannot build it yet"),
+                    "define the environment inline (`image:` and `conda_file:`) to run here, or run on Azure ML (`--workspace azureml://…`), which resolves it",
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Plan {
@@ -637,13 +662,11 @@ pub fn plan_environment(
     warnings: &mut Vec<String>,
 ) -> Result<EnvPlan> {
     let env = match environment {
-        EnvironmentRef::Registered(name) => {
-            return Err(Error::in_file(
-                file,
-                Some(field),
-                format!("`{name}` names an environment registered in Azure ML; the local workspace cannot build it"),
-                "define the environment inline (`image:` and `conda_file:`) so the job runs locally and on Azure ML",
+        EnvironmentRef::Registered(reference) => {
+            warnings.push(format!(
+                "{field}: `{reference}` is a registered environment: Azure ML resolves it; the local workspace cannot build it yet"
             ));
+            return Ok(EnvPlan::Registered { reference: reference.clone() });
         }
         EnvironmentRef::Inline(env) => env,
     };
@@ -726,7 +749,7 @@ pub fn requirements_of(file: &Path) -> Result<(Vec<String>, Option<String>)> {
     let mut warnings = Vec::new();
     match conda_packages(&load_conda_file(file)?, file.to_path_buf(), &mut warnings) {
         EnvPlan::Packages { packages, python, .. } => Ok((packages, python)),
-        EnvPlan::BaseInterpreter { .. } => Ok((Vec::new(), None)),
+        EnvPlan::BaseInterpreter { .. } | EnvPlan::Registered { .. } => Ok((Vec::new(), None)),
     }
 }
 

@@ -195,3 +195,23 @@ fn steps_of_types_not_run_here_are_named_by_their_type_not_an_unknown_field() {
     assert!(!said.contains("unknown field"), "{said}");
     assert!(said.contains("az ml job create -f automl-pipeline.yml"), "{said}");
 }
+
+#[test]
+fn a_registered_environment_is_valid_and_refused_only_where_it_cannot_be_built() {
+    let ws = TestWorkspace::new();
+    ws.write(
+        "registry-env.yml",
+        "$schema: https://azuremlschemas.azureedge.net/latest/commandJob.schema.json\n\
+         command: echo hello\n\
+         environment: azureml://registries/azureml/environments/sklearn-1.5/labels/latest\n",
+    );
+    let checked = ws.run(&binary("aml-train"), &["validate", "registry-env.yml"]);
+    assert_eq!(checked.status.code(), Some(0), "{}", render(&checked));
+    assert!(String::from_utf8_lossy(&checked.stderr).contains("Azure ML resolves it"), "{}", render(&checked));
+    let run = ws.run(&binary("aml-train"), &["run", "registry-env.yml"]);
+    assert_eq!(run.status.code(), Some(2), "{}", render(&run));
+    let said = String::from_utf8_lossy(&run.stderr);
+    assert!(said.contains("registry-env.yml: field `environment`"), "{said}");
+    assert!(said.contains("--workspace azureml://"), "{said}");
+    assert!(!ws.workspace().exists(), "a refused run created the workspace");
+}
