@@ -51,9 +51,17 @@ impl AzureWorkspace {
                 "job names are unique: give another `--name`, or leave it out for a generated one",
             ));
         }
+        plan.check_submits()?;
         let body = match &loaded.spec {
             JobSpec::Command(spec) => self.job_body(spec, plan, options).await?,
             JobSpec::Pipeline(spec) => self.pipeline_body(spec, plan, options).await?,
+            // `check_submits` refused it: aml-train builds no body for these types yet.
+            JobSpec::Foreign(foreign) => {
+                return Err(Error::usage(
+                    format!("`{}` jobs are not submitted by aml-train yet", foreign.kind),
+                    format!("submit it with `az ml job create -f {}`", plan.file.display()),
+                ));
+            }
         };
         let created: Value = self.arm.put(&self.job_path(&name), &body).await?;
         aml_core::status!(

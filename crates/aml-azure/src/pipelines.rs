@@ -15,7 +15,7 @@ use aml_core::error::{Error, Result};
 use aml_core::jobplan::{DataSource, InputPlan, Plan};
 use aml_core::jobs::{Job, RunOptions};
 use aml_core::refs::DataRef;
-use aml_core::yaml::component::load_component;
+use aml_core::yaml::component::load_step_component;
 use aml_core::yaml::job::{JobInput, JobOutput, Literal, PipelineJob};
 use aml_core::yaml::resolve_path;
 
@@ -26,12 +26,14 @@ impl AzureWorkspace {
     pub(super) async fn pipeline_body(&self, spec: &PipelineJob, plan: &Plan, options: &RunOptions) -> Result<Value> {
         let file = &plan.file;
         let mut nodes = serde_json::Map::new();
-        for ((name, step), step_plan) in spec.jobs.iter().zip(&plan.steps) {
+        for (name, step) in spec.jobs.iter() {
             let field = format!("jobs.{name}");
+            // The plan's steps are in the order they run, not the file's.
+            let Some(step_plan) = plan.step(name) else { continue };
             // Where the command and environment are written: the step, or its component file.
             let (source, command, environment, declared) = match &step.component {
                 Some(component) => {
-                    let loaded = load_component(&resolve_path(file, component))?;
+                    let loaded = load_step_component(&resolve_path(file, component))?;
                     let declared: BTreeMap<String, String> = loaded
                         .spec
                         .inputs

@@ -35,8 +35,10 @@ pub async fn run(cli: Cli, session: Session) -> Result<Box<dyn Report>> {
                 load_and_plan(&args.file, &args.sets, &global.workspace, &session.settings).await?;
             let databricks = compute(&args.compute, &args.file, &plan, &session.settings).await?;
             let location: aml_client::location::WorkspaceLocation = global.workspace.parse()?;
-            if matches!(location, aml_client::location::WorkspaceLocation::Local(_)) {
+            if matches!(location, aml_client::location::WorkspaceLocation::Local(_)) || databricks.is_some() {
                 plan.check_runs_locally()?;
+            } else {
+                plan.check_submits()?;
             }
             warn(&plan);
             if let Some(path) = &args.data_contract {
@@ -161,14 +163,14 @@ fn warn(plan: &Plan) {
 }
 
 fn validate_view(file: &Path, plan: &Plan, data_checks: Vec<contract::DataCheck>) -> ValidateView {
-    let (inputs, outputs) = match plan.kind {
-        "pipeline" => (
-            plan.inputs.iter().map(|(n, _)| n.clone()).collect(),
-            plan.outputs.iter().map(|o| o.name.clone()).collect(),
+    let (inputs, outputs) = match plan.steps.first() {
+        Some(step) if plan.kind == "command" => (
+            step.inputs.iter().map(|(n, _)| n.clone()).collect(),
+            step.outputs.iter().map(|(n, _)| n.clone()).collect(),
         ),
         _ => (
-            plan.steps[0].inputs.iter().map(|(n, _)| n.clone()).collect(),
-            plan.steps[0].outputs.iter().map(|(n, _)| n.clone()).collect(),
+            plan.inputs.iter().map(|(n, _)| n.clone()).collect(),
+            plan.outputs.iter().map(|o| o.name.clone()).collect(),
         ),
     };
     ValidateView {
@@ -179,6 +181,7 @@ fn validate_view(file: &Path, plan: &Plan, data_checks: Vec<contract::DataCheck>
         inputs,
         outputs,
         warnings: plan.warnings.clone(),
+        notes: plan.blockers.iter().map(|b| b.note()).collect(),
         data_checks,
     }
 }

@@ -267,16 +267,22 @@ pub struct ValidateView {
     pub inputs: Vec<String>,
     pub outputs: Vec<String>,
     pub warnings: Vec<String>,
+    /// What keeps this valid file from running on some backend, and where it runs.
+    pub notes: Vec<String>,
     pub data_checks: Vec<DataCheck>,
 }
 
 impl Report for ValidateView {
     fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
-        let shape = if self.kind == "pipeline" {
-            format!("pipeline job, {} steps: {}", self.steps.len(), self.steps.join(" → "))
-        } else {
-            format!("command job, {}, {}", count(self.inputs.len(), "input"), count(self.outputs.len(), "output"))
+        let shape = match self.kind.as_str() {
+            "pipeline" => format!("pipeline job, {} steps: {}", self.steps.len(), self.steps.join(" → ")),
+            kind => {
+                format!("{kind} job, {}, {}", count(self.inputs.len(), "input"), count(self.outputs.len(), "output"))
+            }
         };
+        for note in &self.notes {
+            writeln!(out, "note: {note}")?;
+        }
         for check in &self.data_checks {
             if check.passed {
                 writeln!(out, "data ok: input `{}` ({}, {} rows)", check.input, check.file, check.rows)?;

@@ -10,9 +10,11 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::refs::DataRef;
-use crate::yaml::component::{DeclaredType, load_component};
+use crate::yaml::component::{DeclaredType, load_step_component};
 use crate::yaml::environment::{CondaDependency, CondaFile, CondaFileRef, EnvironmentRef, load_conda_file};
-use crate::yaml::job::{AssetType, CommandJob, JobInput, JobOutput, JobSpec, LoadedJob, PipelineJob, PipelineStep};
+use crate::yaml::job::{
+    AssetType, CommandJob, ForeignJob, JobInput, JobOutput, JobSpec, LoadedJob, PipelineJob, PipelineStep,
+};
 use crate::yaml::{OrderedMap, resolve_path};
 use template::Placeholder;
 
@@ -45,6 +47,59 @@ pub struct Plan {
     pub continue_on_step_failure: bool,
     /// Things worth telling the user that do not stop the run.
     pub warnings: Vec<String>,
+    /// What keeps this valid file from running on some backend.
+    pub blockers: Vec<Blocker>,
+}
+
+/// Part of a valid file that a backend cannot run: `validate` says it as a note, `run`
+/// refuses it, naming the field, before anything is written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Blocker {
+    pub field: String,
+    pub problem: String,
+    pub hint: String,
+    pub scope: Scope,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The local workspace cannot run it; Azure ML resolves it.
+    Local,
+    /// aml-train runs it on no backend yet; `az ml job create` submits it.
+    Everywhere,
+}
+
+impl Blocker {
+    fn local(field: impl Into<String>, problem: impl Into<String>, hint: impl Into<String>) -> Self {
+        Blocker { field: field.into(), problem: problem.into(), hint: hint.into(), scope: Scope::Local }
+    }
+
+    fn everywhere(file: &Path, field: impl Into<String>, problem: impl Into<String>) -> Self {
+        Blocker {
+            field: field.into(),
+            problem: problem.into(),
+            hint: format!("submit it to Azure ML with `az ml job create -f {}`", file.display()),
+            scope: Scope::Everywhere,
+        }
+    }
+
+    /// The refusal of a backend that cannot run it.
+    pub fn refusal(&self, file: &Path, place: &str) -> Error {
+        let hint = match self.scope {
+            Scope::Local => format!("{}, or run on Azure ML (`--workspace azureml://…`), which resolves it", self.hint),
+            Scope::Everywhere => self.hint.clone(),
+        };
+        Error::in_file(file, Some(&self.field), format!("{}; aml-train does not run it {place}", self.problem), hint)
+    }
+
+    /// How `validate` says it.
+    pub fn note(&self) -> String {
+        let place = match self.scope {
+            Scope::Local => "not run here: Azure ML runs it (`--workspace azureml://…`)",
+            Scope::Everywhere => "valid, but aml-train runs it on no backend yet",
+        };
+        format!("{}: {} ({place}; {})", self.field, self.problem, self.hint)
+    }
 }
 
 /// A pipeline output and the step output (step, output) bound to it, if any.
@@ -97,31 +152,52 @@ pub enum EnvPlan {
     /// A registered environment (`azureml:NAME@latest`, `azureml:NAME:V`, a registry's
     /// `azureml://registries/…`): Azure ML resolves it; the local backend cannot build it yet.
     Registered { reference: String },
+    /// A build context with only a Dockerfile: it needs a container engine to build.
+    DockerBuild { context: PathBuf },
+}
+
+impl EnvPlan {
+    /// What keeps a backend from building this environment, if anything.
+    pub fn blocker(&self, file: &Path, field: &str) -> Option<Blocker> {
+        match self {
+            EnvPlan::Registered { reference } => Some(Blocker::local(
+                field,
+                format!("`{reference}` is a registered environment; the local workspace cannot build it yet"),
+                "define the environment inline (`image:` and `conda_file:`) to run here",
+            )),
+            EnvPlan::DockerBuild { context } => Some(Blocker::everywhere(
+                file,
+                format!("{field}.build.path"),
+                format!(
+                    "the build context `{}` has only a Dockerfile: locally there is no container engine to build it, and aml-train does not upload build contexts to Azure ML",
+                    context.display()
+                ),
+            )),
+            EnvPlan::Packages { .. } | EnvPlan::BaseInterpreter { .. } => None,
+        }
+    }
 }
 
 impl Plan {
     /// Refuse, as bad input naming the file and field, what only Azure ML can run: called
     /// before a local workspace is touched.
     pub fn check_runs_locally(&self) -> Result<()> {
-        for step in &self.steps {
-            if let EnvPlan::Registered { reference } = &step.environment {
-                let field = match &step.step {
-                    Some(name) => format!("jobs.{name}.environment"),
-                    None => "environment".to_string(),
-                };
-                return Err(Error::in_file(
-                    &self.file,
-                    Some(&field),
-                    format!("`{reference}` is a registered environment; the local workspace cannot build it yet"),
-                    "define the environment inline (`image:` and `conda_file:`) to run here, or run on Azure ML (`--workspace azureml://…`), which resolves it",
-                ));
-            }
+        if let Some(blocker) = self.blockers.first() {
+            return Err(blocker.refusal(&self.file, "locally"));
         }
         Ok(())
     }
 }
 
 impl Plan {
+    /// Refuse what aml-train submits to no backend yet: called before a remote workspace is touched.
+    pub fn check_submits(&self) -> Result<()> {
+        match self.blockers.iter().find(|b| b.scope == Scope::Everywhere) {
+            Some(blocker) => Err(blocker.refusal(&self.file, "on any backend yet")),
+            None => Ok(()),
+        }
+    }
+
     pub fn step(&self, name: &str) -> Option<&StepPlan> {
         self.steps.iter().find(|s| s.step.as_deref() == Some(name))
     }
@@ -129,35 +205,70 @@ impl Plan {
 
 /// Plan a loaded job. `workspace` resolves `azureml://jobs/…` and datastore inputs.
 pub async fn plan(job: &LoadedJob, workspace: Option<&dyn DataResolver>) -> Result<Plan> {
-    let mut warnings = Vec::new();
+    let mut notes = Notes::default();
     match &job.spec {
-        JobSpec::Command(command) => plan_command(&job.file, command, workspace, &mut warnings).await,
-        JobSpec::Pipeline(pipeline) => plan_pipeline(&job.file, pipeline, workspace, &mut warnings).await,
+        JobSpec::Command(command) => plan_command(&job.file, command, workspace, &mut notes).await,
+        JobSpec::Pipeline(pipeline) => plan_pipeline(&job.file, pipeline, workspace, &mut notes).await,
+        JobSpec::Foreign(foreign) => plan_foreign(&job.file, foreign, workspace, &mut notes).await,
     }
     .map(|mut plan| {
-        plan.warnings.extend(warnings);
+        plan.warnings.extend(notes.warnings);
+        plan.blockers.extend(notes.blockers);
         plan
     })
 }
 
-async fn plan_command(
-    file: &Path,
-    job: &CommandJob,
-    ws: Option<&dyn DataResolver>,
-    warnings: &mut Vec<String>,
-) -> Result<Plan> {
+/// What planning learns besides the plan: warnings, and what keeps a backend from running it.
+#[derive(Default)]
+struct Notes {
+    warnings: Vec<String>,
+    blockers: Vec<Blocker>,
+}
+
+/// A job of a type aml-train does not run: its inputs are judged as any job's, the rest is
+/// Azure ML's to judge.
+async fn plan_foreign(file: &Path, job: &ForeignJob, ws: Option<&dyn DataResolver>, notes: &mut Notes) -> Result<Plan> {
     let mut inputs = Vec::new();
     for (name, input) in job.inputs.iter() {
-        inputs.push((name.clone(), plan_input(file, &format!("inputs.{name}"), input, ws, warnings).await?));
+        inputs.push((name.clone(), plan_input(file, &format!("inputs.{name}"), input, ws, notes).await?));
+    }
+    check_foreign_files(file, "", job)?;
+    notes.blockers.push(Blocker::everywhere(file, "type", format!("`{}` jobs are Azure ML's", job.kind)));
+    Ok(Plan {
+        file: file.to_path_buf(),
+        kind: crate::yaml::job::foreign_kind(&job.kind),
+        name: job.name.clone(),
+        display_name: job.display_name.clone(),
+        experiment_name: job.experiment_name.clone(),
+        tags: job.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        inputs,
+        outputs: job
+            .outputs
+            .iter()
+            .map(|(n, o)| PipelineOutput { name: n.clone(), kind: o.kind(), bound_to: None })
+            .collect(),
+        steps: Vec::new(),
+        continue_on_step_failure: false,
+        warnings: Vec::new(),
+        blockers: Vec::new(),
+    })
+}
+
+async fn plan_command(file: &Path, job: &CommandJob, ws: Option<&dyn DataResolver>, notes: &mut Notes) -> Result<Plan> {
+    let mut inputs = Vec::new();
+    for (name, input) in job.inputs.iter() {
+        inputs.push((name.clone(), plan_input(file, &format!("inputs.{name}"), input, ws, notes).await?));
     }
     let outputs: Vec<(String, AssetType)> = job.outputs.iter().map(|(n, o)| (n.clone(), o.kind())).collect();
     check_command(file, "command", &job.command, &inputs, &outputs)?;
+    let environment = plan_environment(file, "environment", &job.environment, &mut notes.warnings)?;
+    notes.blockers.extend(environment.blocker(file, "environment"));
     let step = StepPlan {
         step: None,
         display_name: job.display_name.clone(),
         command: job.command.clone(),
         code: plan_code(file, "code", job.code.as_deref())?,
-        environment: plan_environment(file, "environment", &job.environment, warnings)?,
+        environment,
         environment_variables: pairs(&job.environment_variables),
         inputs: inputs.clone(),
         outputs: outputs.clone(),
@@ -176,6 +287,7 @@ async fn plan_command(
         steps: vec![step],
         continue_on_step_failure: false,
         warnings: Vec::new(),
+        blockers: Vec::new(),
     })
 }
 
@@ -183,9 +295,26 @@ async fn plan_pipeline(
     file: &Path,
     job: &PipelineJob,
     ws: Option<&dyn DataResolver>,
-    warnings: &mut Vec<String>,
+    notes: &mut Notes,
 ) -> Result<Plan> {
-    if job.jobs.is_empty() {
+    if let Some(component) = &job.component {
+        if !job.jobs.is_empty() || !job.foreign_steps.is_empty() {
+            return Err(Error::in_file(
+                file,
+                Some("component"),
+                "sets both `component` and `jobs`",
+                "a pipeline job either names a pipeline component or lists its steps under `jobs:`",
+            ));
+        }
+        if !component.starts_with("azureml:") {
+            check_exists(file, "component", component)?;
+        }
+        notes.blockers.push(Blocker::everywhere(
+            file,
+            "component",
+            format!("a pipeline job made from the pipeline component `{component}`"),
+        ));
+    } else if job.jobs.is_empty() && job.foreign_steps.is_empty() {
         return Err(Error::in_file(
             file,
             Some("jobs"),
@@ -193,9 +322,29 @@ async fn plan_pipeline(
             "add at least one step under `jobs:`",
         ));
     }
+    // Steps whose outputs we cannot list (foreign types, registered components): bindings
+    // to them are taken as written, as Azure ML will judge them.
+    let mut open_steps: Vec<(String, &OrderedMap<JobOutput>)> = Vec::new();
+    for (name, step) in job.foreign_steps.iter() {
+        let field = format!("jobs.{name}");
+        for (input, value) in step.inputs.iter() {
+            // `{type, path: ${{parent.…}}}` binds as a bare `${{parent.…}}` does.
+            let bound = matches!(value, JobInput::Asset(a) if a.path.as_deref().is_some_and(|p| p.contains("${{")));
+            if !matches!(value, JobInput::Literal(_)) && !bound {
+                plan_input(file, &format!("{field}.inputs.{input}"), value, ws, notes).await?;
+            }
+        }
+        check_foreign_files(file, &format!("{field}."), step)?;
+        notes.blockers.push(Blocker::everywhere(
+            file,
+            format!("{field}.type"),
+            format!("step `{name}` has type `{}`, which Azure ML runs", step.kind),
+        ));
+        open_steps.push((name.clone(), &step.outputs));
+    }
     let mut inputs = Vec::new();
     for (name, input) in job.inputs.iter() {
-        inputs.push((name.clone(), plan_input(file, &format!("inputs.{name}"), input, ws, warnings).await?));
+        inputs.push((name.clone(), plan_input(file, &format!("inputs.{name}"), input, ws, notes).await?));
     }
 
     // First pass: each step's command, environment and declared outputs.
@@ -220,10 +369,10 @@ async fn plan_pipeline(
             return Err(Error::in_file(
                 file,
                 Some(&format!("{field}.type")),
-                format!("`{kind}` steps are not run by aml-train yet, locally or on Azure ML"),
+                format!("unknown step type `{kind}`"),
                 format!(
-                    "use `type: command` steps, or submit the pipeline with `az ml job create -f {}`",
-                    file.display()
+                    "use `command`, or a type Azure ML runs: pipeline, {}",
+                    crate::yaml::job::AZURE_ONLY_JOB_TYPES.join(", ")
                 ),
             ));
         }
@@ -237,17 +386,18 @@ async fn plan_pipeline(
                 ));
             }
             if component.starts_with("azureml:") {
-                return Err(Error::in_file(
+                notes.blockers.push(Blocker::everywhere(
                     file,
-                    Some(&format!("{field}.component")),
+                    format!("{field}.component"),
                     format!(
-                        "`{component}` names a component registered in Azure ML; the local workspace cannot resolve it"
+                        "`{component}` names a component registered in Azure ML, which aml-train does not fetch yet"
                     ),
-                    "point `component:` at the component's YAML file (`./train.yml`)",
                 ));
+                open_steps.push((name.clone(), &step.outputs));
+                continue;
             }
             let path = resolve_path(file, component);
-            let loaded = load_component(&path)?;
+            let loaded = load_step_component(&path)?;
             let spec = loaded.spec;
             let mut outputs: Vec<(String, AssetType)> = spec.outputs.iter().map(|(n, o)| (n.clone(), o.kind)).collect();
             for (output, _) in step.outputs.iter() {
@@ -269,7 +419,7 @@ async fn plan_pipeline(
                 source: loaded.file.clone(),
                 command: spec.command.clone(),
                 code: plan_code(&loaded.file, "code", spec.code.as_deref())?,
-                environment: plan_environment(&loaded.file, "environment", &spec.environment, warnings)?,
+                environment: plan_environment(&loaded.file, "environment", &spec.environment, &mut notes.warnings)?,
                 environment_variables,
                 declared_inputs: Some(spec.inputs.clone()),
                 outputs,
@@ -298,7 +448,7 @@ async fn plan_pipeline(
                 source: file.to_path_buf(),
                 command,
                 code: plan_code(file, &format!("{field}.code"), step.code.as_deref())?,
-                environment: plan_environment(file, &format!("{field}.environment"), environment, warnings)?,
+                environment: plan_environment(file, &format!("{field}.environment"), environment, &mut notes.warnings)?,
                 environment_variables: pairs(&step.environment_variables),
                 declared_inputs: None,
                 outputs: step.outputs.iter().map(|(n, o)| (n.clone(), o.kind())).collect(),
@@ -342,12 +492,32 @@ async fn plan_pipeline(
                             }
                         },
                         Some(Placeholder::ParentJobOutput { job: source, output }) => {
+                            if let Some((_, declared)) = open_steps.iter().find(|(n, _)| *n == source) {
+                                let kind = declared.get(&output).map_or(AssetType::UriFolder, JobOutput::kind);
+                                step_inputs.push((
+                                    input.clone(),
+                                    InputPlan::Data {
+                                        kind,
+                                        source: DataSource::StepOutput { step: source, output },
+                                        written: text.clone(),
+                                    },
+                                ));
+                                continue;
+                            }
                             let Some(producer) = drafts.iter().find(|d| d.name == source) else {
                                 return Err(Error::in_file(
                                     file,
                                     Some(&input_field),
                                     format!("binds `{text}` but the pipeline has no step `{source}`"),
-                                    format!("steps: {}", list(drafts.iter().map(|d| d.name.as_str()))),
+                                    format!(
+                                        "steps: {}",
+                                        list(
+                                            drafts
+                                                .iter()
+                                                .map(|d| d.name.as_str())
+                                                .chain(open_steps.iter().map(|(n, _)| n.as_str()))
+                                        )
+                                    ),
                                 ));
                             };
                             let Some((_, kind)) = producer.outputs.iter().find(|(n, _)| *n == output) else {
@@ -388,7 +558,7 @@ async fn plan_pipeline(
                         }
                     }
                 }
-                other => plan_input(file, &input_field, other, ws, warnings).await?,
+                other => plan_input(file, &input_field, other, ws, notes).await?,
             };
             step_inputs.push((input.clone(), planned));
         }
@@ -451,6 +621,7 @@ async fn plan_pipeline(
         }
         check_command(&draft.source, "command", &draft.command, &step_inputs, &draft.outputs)
             .map_err(|e| relabel(e, &draft.source, file, &format!("{field}.command")))?;
+        notes.blockers.extend(draft.environment.blocker(file, &format!("{field}.environment")));
         steps.push(StepPlan {
             step: Some(draft.name.clone()),
             display_name: draft.step.display_name.clone().or_else(|| Some(draft.name.clone())),
@@ -469,7 +640,7 @@ async fn plan_pipeline(
     for (name, output) in job.outputs.iter() {
         let binding = bound_outputs.get(name).cloned();
         if binding.is_none() {
-            warnings.push(format!("pipeline output `{name}` is bound to no step output; it will stay empty"));
+            notes.warnings.push(format!("pipeline output `{name}` is bound to no step output; it will stay empty"));
         }
         outputs.push(PipelineOutput { name: name.clone(), kind: output.kind(), bound_to: binding });
     }
@@ -486,6 +657,7 @@ async fn plan_pipeline(
         steps: order(file, steps)?,
         continue_on_step_failure: job.settings.as_ref().is_some_and(|s| s.continue_on_step_failure),
         warnings: Vec::new(),
+        blockers: Vec::new(),
     })
 }
 
@@ -529,19 +701,26 @@ async fn plan_input(
     field: &str,
     input: &JobInput,
     ws: Option<&dyn DataResolver>,
-    warnings: &mut Vec<String>,
+    notes: &mut Notes,
 ) -> Result<InputPlan> {
     match input {
         JobInput::Literal(literal) => Ok(InputPlan::Literal(literal.to_string())),
         JobInput::Asset(asset) => {
-            let written = asset.path.clone().ok_or_else(|| {
-                Error::in_file(
-                    file,
-                    Some(&format!("{field}.path")),
-                    "is missing",
-                    "give the data's path (a local file or folder, or `azureml://jobs/<job>/outputs/<name>`)",
-                )
-            })?;
+            let Some(written) = asset.path.clone() else {
+                // azure-ai-ml takes an input with no path: it is given at submission
+                // (`--set inputs.<name>.path=…`), or the step reading it leaves it out.
+                notes.blockers.push(Blocker {
+                    field: format!("{field}.path"),
+                    problem: "the input has no path".into(),
+                    hint: format!("give it: `--set {field}.path=PATH`"),
+                    scope: Scope::Everywhere,
+                });
+                return Ok(InputPlan::Data {
+                    kind: asset.kind,
+                    source: DataSource::Path(PathBuf::new()),
+                    written: String::new(),
+                });
+            };
             let parsed = DataRef::parse(&written);
             if ws.is_some_and(|ws| ws.is_remote()) && !matches!(parsed, DataRef::LocalPath(_)) {
                 // The service resolves its own references when the job starts.
@@ -565,19 +744,27 @@ async fn plan_input(
                             AssetType::UriFolder | AssetType::Mltable => "folder",
                             _ => "file or folder",
                         };
-                        return Err(Error::in_file(
-                            file,
-                            Some(&format!("{field}.path")),
-                            format!("`{written}` is not an existing {what} (looked for `{}`)", resolved.display()),
-                            format!("paths are relative to the folder of `{}`", file.display()),
-                        ));
+                        // Data is often made by a script before the job is submitted, so a
+                        // file naming it is valid (azure-ai-ml loads it); no backend runs it yet.
+                        notes.blockers.push(Blocker {
+                            field: format!("{field}.path"),
+                            problem: format!(
+                                "`{written}` is not an existing {what} (looked for `{}`)",
+                                resolved.display()
+                            ),
+                            hint: format!(
+                                "make it before the run; paths are relative to the folder of `{}`",
+                                file.display()
+                            ),
+                            scope: Scope::Everywhere,
+                        });
                     }
                     DataSource::Path(resolved)
                 }
                 DataRef::JobOutput { job, output } => match ws {
                     Some(ws) => DataSource::Path(ws.job_output_path(&job, &output).await?),
                     None => {
-                        warnings.push(format!("{field}: `{written}` not checked: no workspace here yet"));
+                        notes.warnings.push(format!("{field}: `{written}` not checked: no workspace here yet"));
                         DataSource::Path(PathBuf::from(&written))
                     }
                 },
@@ -585,11 +772,10 @@ async fn plan_input(
                     Some(ws) => {
                         let resolved = ws.datastore_path(&datastore, &path).await?;
                         if !resolved.exists() {
-                            return Err(Error::in_file(
-                                file,
-                                Some(&format!("{field}.path")),
+                            notes.blockers.push(Blocker::local(
+                                format!("{field}.path"),
                                 format!(
-                                    "`{written}` does not exist in the local workspace (looked for `{}`)",
+                                    "`{written}` is not in the local workspace's datastore (looked for `{}`)",
                                     resolved.display()
                                 ),
                                 "put the data there, or use a local path",
@@ -598,32 +784,61 @@ async fn plan_input(
                         DataSource::Path(resolved)
                     }
                     None => {
-                        warnings.push(format!("{field}: `{written}` not checked: no workspace here yet"));
+                        notes.warnings.push(format!("{field}: `{written}` not checked: no workspace here yet"));
                         DataSource::Path(PathBuf::from(&written))
                     }
                 },
                 DataRef::Registered(name) => {
-                    return Err(Error::in_file(
-                        file,
-                        Some(&format!("{field}.path")),
-                        format!(
-                            "`{name}` names a data asset registered in Azure ML; the local workspace has no data registry"
-                        ),
-                        "use a local path, or run on an Azure ML workspace",
+                    notes.blockers.push(Blocker::local(
+                        format!("{field}.path"),
+                        format!("`{name}` names an asset registered in Azure ML; the local workspace has no data registry yet"),
+                        "use a local path to run here",
                     ));
+                    DataSource::Path(PathBuf::from(&written))
                 }
                 DataRef::Remote(url) => {
-                    return Err(Error::in_file(
-                        file,
-                        Some(&format!("{field}.path")),
-                        format!("`{url}` is remote; the local workspace never reaches the network"),
-                        "download the data first and point the input at the local copy",
+                    notes.blockers.push(Blocker::local(
+                        format!("{field}.path"),
+                        format!(
+                            "`{}` is remote; the local workspace does not download inputs yet",
+                            crate::redact::urls(&url)
+                        ),
+                        "download the data and point the input at the local copy to run here",
                     ));
+                    DataSource::Path(PathBuf::from(&written))
                 }
             };
             Ok(InputPlan::Data { kind: asset.kind, source, written })
         }
     }
+}
+
+/// The files a foreign job names (its component, a sweep's trial, a spark job's code) must
+/// exist, as azure-ai-ml reads them when it loads the job.
+fn check_foreign_files(file: &Path, prefix: &str, job: &ForeignJob) -> Result<()> {
+    let named = [("component", job.component.as_deref())]
+        .into_iter()
+        .chain(["trial", "code"].map(|key| (key, job.rest.get(key).and_then(yaml_serde::Value::as_str))));
+    for (key, written) in named {
+        if let Some(written) = written.filter(|w| !w.starts_with("azureml:") && !w.contains("://")) {
+            check_exists(file, &format!("{prefix}{key}"), written)?;
+        }
+    }
+    Ok(())
+}
+
+/// A path a valid file must name, relative to the file's folder.
+fn check_exists(file: &Path, field: &str, written: &str) -> Result<PathBuf> {
+    let path = resolve_path(file, written);
+    if !path.exists() {
+        return Err(Error::in_file(
+            file,
+            Some(field),
+            format!("`{written}` does not exist (looked for `{}`)", path.display()),
+            format!("paths are relative to the folder of `{}`", file.display()),
+        ));
+    }
+    Ok(path)
 }
 
 fn plan_code(file: &Path, field: &str, code: Option<&str>) -> Result<Option<PathBuf>> {
@@ -715,12 +930,15 @@ pub fn plan_environment(
                 .collect();
             return Ok(EnvPlan::Packages { packages, python: None, described_by: requirements });
         }
-        return Err(Error::in_file(
-            file,
-            Some(&format!("{field}.build.path")),
-            format!("the build context `{}` has no conda file or requirements.txt", context.display()),
-            "add a requirements.txt next to the Dockerfile, or use `conda_file:`",
-        ));
+        if !context.join("Dockerfile").is_file() {
+            return Err(Error::in_file(
+                file,
+                Some(&format!("{field}.build.path")),
+                format!("`{}` is not a build context (looked for a Dockerfile in `{}`)", build.path, context.display()),
+                format!("paths are relative to the folder of `{}`", file.display()),
+            ));
+        }
+        return Ok(EnvPlan::DockerBuild { context });
     }
     if env.image.is_none() {
         return Err(Error::in_file(
@@ -749,7 +967,9 @@ pub fn requirements_of(file: &Path) -> Result<(Vec<String>, Option<String>)> {
     let mut warnings = Vec::new();
     match conda_packages(&load_conda_file(file)?, file.to_path_buf(), &mut warnings) {
         EnvPlan::Packages { packages, python, .. } => Ok((packages, python)),
-        EnvPlan::BaseInterpreter { .. } | EnvPlan::Registered { .. } => Ok((Vec::new(), None)),
+        EnvPlan::BaseInterpreter { .. } | EnvPlan::Registered { .. } | EnvPlan::DockerBuild { .. } => {
+            Ok((Vec::new(), None))
+        }
     }
 }
 

@@ -18,7 +18,8 @@ pub struct CommandComponent {
     pub schema: Option<String>,
     #[serde(rename = "type", default)]
     pub kind: Option<String>,
-    #[serde(default, deserialize_with = "crate::names::optional_component")]
+    /// Held to Azure ML's rule only when the component is registered on its own
+    /// ([`load_component`]); a pipeline's step components are anonymous.
     pub name: Option<String>,
     pub version: Option<Scalar>,
     pub display_name: Option<String>,
@@ -74,6 +75,8 @@ pub enum DeclaredType {
     Number,
     Boolean,
     UriFile,
+    /// `path`, azure-ai-ml's older name for a folder input, means the same.
+    #[serde(alias = "path")]
     UriFolder,
     Mltable,
     MlflowModel,
@@ -95,8 +98,22 @@ pub struct LoadedComponent {
     pub spec: CommandComponent,
 }
 
-pub fn load_component(path: &Path) -> Result<LoadedComponent> {
+/// A component file as a pipeline step uses it: anonymous, as azure-ai-ml submits it, so
+/// its `name` is not held to the rule for registered components (`r-iris-example` runs).
+pub fn load_step_component(path: &Path) -> Result<LoadedComponent> {
     let text = super::read(path)?;
     let spec = super::parse(path, &text)?;
     Ok(LoadedComponent { file: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()), spec })
+}
+
+/// A component file to register under its own name, held to Azure ML's rule for it.
+pub fn load_component(path: &Path) -> Result<LoadedComponent> {
+    let loaded = load_step_component(path)?;
+    if let Some(name) = &loaded.spec.name {
+        let kind = crate::names::NameKind::Component;
+        kind.check(name).map_err(|problem| {
+            crate::error::Error::in_file(path, Some("name"), problem, format!("a component name is {}", kind.rule()))
+        })?;
+    }
+    Ok(loaded)
 }

@@ -27,8 +27,15 @@ impl<'de> Deserialize<'de> for EnvironmentRef {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("`azureml:<name>:<version>` or a mapping with `image` and `conda_file`")
             }
-            fn visit_str<E>(self, v: &str) -> std::result::Result<EnvironmentRef, E> {
-                Ok(EnvironmentRef::Registered(v.to_string()))
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<EnvironmentRef, E> {
+                // azure-ai-ml takes a string only as a reference: `azureml:NAME@latest`,
+                // `azureml:NAME:V`, an ARM id after `azureml:`, or `azureml://registries/…`.
+                if v.starts_with("azureml:") {
+                    return Ok(EnvironmentRef::Registered(v.to_string()));
+                }
+                Err(E::custom(format!(
+                    "`{v}` is not an environment: name a registered one as `azureml:NAME@latest`, `azureml:NAME:VERSION` or `azureml://registries/REGISTRY/environments/NAME/versions/V`, or define one inline with `image:` and `conda_file:`"
+                )))
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> std::result::Result<EnvironmentRef, A::Error> {
                 Environment::deserialize(MapAccessDeserializer::new(map)).map(|e| EnvironmentRef::Inline(Box::new(e)))

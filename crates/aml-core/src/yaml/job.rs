@@ -79,9 +79,40 @@ pub struct PipelineJob {
     pub inputs: OrderedMap<JobInput>,
     #[serde(default)]
     pub outputs: OrderedMap<JobOutput>,
+    /// A pipeline component (`./pipeline.yml`, `azureml:name@latest`) in place of `jobs:`.
+    pub component: Option<String>,
+    #[serde(default)]
     pub jobs: OrderedMap<PipelineStep>,
     pub identity: Option<Value>,
     pub services: Option<Value>,
+    /// Steps of types aml-train does not run (sweep, parallel, automl, spark, pipeline…),
+    /// kept so the rest of the pipeline can be judged and bound to them.
+    #[serde(skip)]
+    pub foreign_steps: OrderedMap<ForeignJob>,
+}
+
+/// A job or step of a type aml-train does not run: the fields every job has are judged,
+/// the type's own fields are kept as written for Azure ML to judge.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ForeignJob {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default, deserialize_with = "crate::names::optional_job")]
+    pub name: Option<String>,
+    pub display_name: Option<String>,
+    #[serde(default, deserialize_with = "crate::names::optional_experiment")]
+    pub experiment_name: Option<String>,
+    pub description: Option<String>,
+    #[serde(default, deserialize_with = "string_map")]
+    pub tags: OrderedMap<String>,
+    pub compute: Option<String>,
+    pub component: Option<String>,
+    #[serde(default)]
+    pub inputs: OrderedMap<JobInput>,
+    #[serde(default)]
+    pub outputs: OrderedMap<JobOutput>,
+    #[serde(flatten)]
+    pub rest: std::collections::BTreeMap<String, Value>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -177,6 +208,8 @@ fn default_input_type() -> AssetType {
 #[serde(rename_all = "snake_case")]
 pub enum AssetType {
     UriFile,
+    /// `path`, azure-ai-ml's older name for a folder, means the same.
+    #[serde(alias = "path")]
     UriFolder,
     Mltable,
     MlflowModel,
@@ -262,6 +295,8 @@ pub struct AssetOutput {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OutputMode {
+    /// `mount`, azure-ai-ml's older spelling, means the same.
+    #[serde(alias = "mount")]
     RwMount,
     Upload,
     Direct,
@@ -313,6 +348,8 @@ pub struct LoadedJob {
 pub enum JobSpec {
     Command(Box<CommandJob>),
     Pipeline(Box<PipelineJob>),
+    /// A valid job of a type aml-train does not run (`sweep`, `automl`, `spark`…).
+    Foreign(Box<ForeignJob>),
 }
 
 impl JobSpec {
@@ -320,28 +357,26 @@ impl JobSpec {
         match self {
             JobSpec::Command(_) => "command",
             JobSpec::Pipeline(_) => "pipeline",
+            JobSpec::Foreign(job) => foreign_kind(&job.kind),
         }
     }
 }
 
-/// Load a job file as `az ml job create --file` would, with `--set` overrides applied.
-/// Job and step types Azure ML runs that aml-train does not run on either backend yet.
-const AZURE_ONLY_JOB_TYPES: &[&str] =
-    &["sweep", "spark", "parallel", "automl", "import", "data_transfer", "finetuning", "distillation"];
-
-/// A valid file of a type aml-train does not run: "not supported here", and where it runs.
-fn not_supported(path: &Path, field: &str, what: &str) -> Error {
-    Error::in_file(
-        path,
-        Some(field),
-        format!("{what}, which aml-train does not run yet, locally or on Azure ML"),
-        format!(
-            "submit it to Azure ML with `az ml job create -f {}`, or use `command` and `pipeline` jobs",
-            path.display()
-        ),
-    )
+/// The static name of a foreign job type (they are all in `AZURE_ONLY_JOB_TYPES`).
+pub fn foreign_kind(kind: &str) -> &'static str {
+    AZURE_ONLY_JOB_TYPES.iter().copied().chain(["pipeline"]).find(|k| *k == kind).unwrap_or("foreign")
 }
 
+/// Whether a pipeline step of this type is one aml-train does not run.
+pub fn is_foreign_step(kind: &str) -> bool {
+    kind == "pipeline" || AZURE_ONLY_JOB_TYPES.contains(&kind)
+}
+
+/// Job and step types Azure ML runs that aml-train does not run on either backend yet.
+pub const AZURE_ONLY_JOB_TYPES: &[&str] =
+    &["sweep", "spark", "parallel", "automl", "import", "data_transfer", "finetuning", "distillation"];
+
+/// Load a job file as `az ml job create --file` would, with `--set` overrides applied.
 pub fn load_job(path: &Path, sets: &[SetArg]) -> Result<LoadedJob> {
     let text = super::read(path)?;
     #[derive(Deserialize)]
@@ -358,25 +393,40 @@ pub fn load_job(path: &Path, sets: &[SetArg]) -> Result<LoadedJob> {
     }
     let peek: Peek = super::parse(path, &text)?;
     let file = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    // A type we do not run is said by its name before its fields are judged: an automl
-    // step's `task:` is not an "unknown field", it is a step of a kind we do not run.
-    for (name, step) in &peek.jobs {
-        if let Some(kind) = step.kind.as_ref().map(|k| k.0.as_str()).filter(|k| AZURE_ONLY_JOB_TYPES.contains(k)) {
-            return Err(not_supported(path, &format!("jobs.{name}.type"), &format!("step `{name}` has type `{kind}`")));
-        }
-    }
     let spec = match peek.kind.as_ref().map(|k| k.0.as_str()) {
         None | Some("command") => JobSpec::Command(Box::new(super::parse_with_sets(path, &text, sets)?)),
+        // A type we do not run is known by its name before its fields are judged: an
+        // automl step's `task:` is not an "unknown field", it belongs to a type we keep aside.
+        Some("pipeline") if peek.jobs.values().any(|s| s.kind.as_ref().is_some_and(|k| is_foreign_step(&k.0))) => {
+            let mut value: Value = super::parse_with_sets(path, &text, sets)?;
+            let mut foreign = OrderedMap::default();
+            if let Some(Value::Mapping(jobs)) = value.get_mut("jobs") {
+                let names: Vec<Value> = jobs
+                    .iter()
+                    .filter(|(_, step)| step.get("type").and_then(Value::as_str).is_some_and(is_foreign_step))
+                    .map(|(name, _)| name.clone())
+                    .collect();
+                for name in names {
+                    let Some(step) = jobs.remove(&name) else { continue };
+                    let name = name.as_str().unwrap_or_default().to_string();
+                    let step: ForeignJob = super::from_value(path, step, &format!("jobs.{name}"))?;
+                    foreign.0.push((name, step));
+                }
+            }
+            let mut pipeline: PipelineJob = super::from_value(path, value, "")?;
+            pipeline.foreign_steps = foreign;
+            JobSpec::Pipeline(Box::new(pipeline))
+        }
         Some("pipeline") => JobSpec::Pipeline(Box::new(super::parse_with_sets(path, &text, sets)?)),
         Some(other) if AZURE_ONLY_JOB_TYPES.contains(&other) => {
-            return Err(not_supported(path, "type", &format!("the job has type `{other}`")));
+            JobSpec::Foreign(Box::new(super::parse_with_sets(path, &text, sets)?))
         }
         Some(other) => {
             return Err(Error::in_file(
                 path,
                 Some("type"),
                 format!("unknown job type `{other}`"),
-                "use `command` or `pipeline`",
+                format!("use `command` or `pipeline` (Azure ML also knows {})", AZURE_ONLY_JOB_TYPES.join(", ")),
             ));
         }
     };

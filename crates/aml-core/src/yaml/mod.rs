@@ -60,6 +60,25 @@ pub fn parse_with_sets<T: DeserializeOwned>(path: &Path, text: &str, sets: &[Set
         .map_err(|e| yaml_error(path, e.inner(), Some(&flags), &e.path().to_string()))
 }
 
+/// Judge a value already parsed (and edited, as a pipeline whose foreign steps were set
+/// aside); `at` is where the value sat in the file. Values carry no line numbers.
+pub(crate) fn from_value<T: DeserializeOwned>(path: &Path, value: Value, at: &str) -> Result<T> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let inner = e.path().to_string();
+        let inner = if inner == "." || inner == "?" { String::new() } else { inner };
+        let full = [at, inner.as_str()].iter().filter(|p| !p.is_empty()).copied().collect::<Vec<_>>().join(".");
+        let problem = e.inner().to_string();
+        Error::BadInput(Box::new(BadInput {
+            file: Some(path.to_path_buf()),
+            line: None,
+            column: None,
+            field: (!full.is_empty()).then_some(full),
+            hint: Some(hint_for(&problem)),
+            problem,
+        }))
+    })
+}
+
 /// `at` is where the deserializer stood, `endpoint_name` or `jobs.train.inputs`: it names the
 /// field when the error itself does not (a value a field's own type refused).
 fn yaml_error(path: &Path, error: &yaml_serde::Error, sets: Option<&str>, at: &str) -> Error {

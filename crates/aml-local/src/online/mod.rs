@@ -235,13 +235,8 @@ impl LocalWorkspace {
         })?;
         let mut warnings = Vec::new();
         let env_plan = plan_environment(file, "environment", environment, &mut warnings)?;
-        if let EnvPlan::Registered { reference } = &env_plan {
-            return Err(Error::in_file(
-                file,
-                Some("environment"),
-                format!("`{reference}` is a registered environment; the local workspace cannot build it yet"),
-                "define the environment inline (`image:` and `conda_file:`) to deploy here, or apply on Azure ML (`--workspace azureml://…`)",
-            ));
+        if let Some(blocker) = env_plan.blocker(file, "environment") {
+            return Err(blocker.refusal(file, "locally"));
         }
         for warning in warnings {
             aml_core::status!("warning: {warning}");
@@ -449,7 +444,9 @@ impl LocalWorkspace {
         if !check.is_ok_and(|o| o.status.success()) {
             let described = match plan {
                 EnvPlan::Packages { described_by, .. } => format!("`{}`", described_by.display()),
-                EnvPlan::BaseInterpreter { .. } | EnvPlan::Registered { .. } => "the environment".into(),
+                EnvPlan::BaseInterpreter { .. } | EnvPlan::Registered { .. } | EnvPlan::DockerBuild { .. } => {
+                    "the environment".into()
+                }
             };
             return Err(Error::usage(
                 format!("{described} does not install the Azure ML inference server"),

@@ -37,13 +37,10 @@ pub fn base_python(settings: &Settings) -> Result<PathBuf> {
 }
 
 pub async fn ensure(plan: &EnvPlan, cancel: &mut Cancellation, echo: bool, settings: &Settings) -> Result<Interpreter> {
-    if let EnvPlan::Registered { reference } = plan {
-        // `Plan::check_runs_locally` refuses this before anything is written; never a silent
-        // base interpreter in its place.
-        return Err(Error::usage(
-            format!("`{reference}` is a registered environment; the local workspace cannot build it yet"),
-            "define the environment inline (`image:` and `conda_file:`)",
-        ));
+    // `Plan::check_runs_locally` refuses these before anything is written; never a silent
+    // base interpreter in their place.
+    if let Some(blocker) = plan.blocker(Path::new("the job"), "environment") {
+        return Err(Error::usage(blocker.problem, blocker.hint));
     }
     let base = base_python(settings)?;
     let EnvPlan::Packages { packages, python: pin, described_by } = plan else {

@@ -10,7 +10,7 @@ use aml_client::testing::{TestWorkspace, binary, repo_root, venv_python};
 
 /// Agreement reached so far (of the files we have a verb for, batch excluded); raise it as
 /// causes are solved, never lower it.
-const REACHED: usize = 138;
+const REACHED: usize = 247;
 /// The goal: 95 in 100.
 const TARGET_PERCENT: usize = 95;
 

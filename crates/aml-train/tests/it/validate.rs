@@ -48,6 +48,7 @@ fn the_example_pipeline_validates_as_json() {
         "raw_data",
         "alpha"
       ],
+      "notes": [],
       "outputs": [
         "model"
       ],
@@ -180,20 +181,91 @@ fn help_teaches_the_commands() {
 }
 
 #[test]
-fn steps_of_types_not_run_here_are_named_by_their_type_not_an_unknown_field() {
+fn jobs_and_steps_of_types_azure_ml_runs_are_valid_and_named_by_their_type_when_refused() {
     let ws = TestWorkspace::new();
     ws.write(
         "automl-pipeline.yml",
         "$schema: https://azuremlschemas.azureedge.net/latest/pipelineJob.schema.json\n\
          type: pipeline\n\
-         jobs:\n  classify:\n    type: automl\n    task: classification\n    primary_metric: accuracy\n",
+         jobs:\n  classify:\n    type: automl\n    task: classification\n    primary_metric: accuracy\n\
+         \x20   outputs:\n      best_model:\n        type: mlflow_model\n\
+         \x20 score:\n    command: echo ${{inputs.model}}\n    environment:\n      image: python\n\
+         \x20   inputs:\n      model: ${{parent.jobs.classify.outputs.best_model}}\n",
     );
-    let out = ws.run(&binary("aml-train"), &["validate", "automl-pipeline.yml"]);
-    assert_eq!(out.status.code(), Some(2), "{}", render(&out));
-    let said = String::from_utf8_lossy(&out.stderr);
+    // `validate` judges the file as azure-ai-ml does: valid, with a note saying where it runs.
+    let checked = ws.run(&binary("aml-train"), &["validate", "automl-pipeline.yml", "--output", "json"]);
+    assert_eq!(checked.status.code(), Some(0), "{}", render(&checked));
+    let view: serde_json::Value = serde_json::from_slice(&checked.stdout).unwrap();
+    let notes = view["notes"].to_string();
+    assert!(notes.contains("jobs.classify.type: step `classify` has type `automl`"), "{notes}");
+    assert!(notes.contains("az ml job create -f") && notes.contains("automl-pipeline.yml"), "{notes}");
+    // `run` refuses it by its type, never as an unknown field, before a workspace exists.
+    let run = ws.run(&binary("aml-train"), &["run", "automl-pipeline.yml"]);
+    assert_eq!(run.status.code(), Some(2), "{}", render(&run));
+    let said = String::from_utf8_lossy(&run.stderr);
     assert!(said.contains("field `jobs.classify.type`: step `classify` has type `automl`"), "{said}");
     assert!(!said.contains("unknown field"), "{said}");
-    assert!(said.contains("az ml job create -f automl-pipeline.yml"), "{said}");
+    assert!(!ws.workspace().exists(), "a refused run created the workspace");
+
+    // A binding to an output the step does not declare is still caught in the other steps.
+    ws.write(
+        "sweep.yml",
+        "type: sweep\ntrial:\n  command: python train.py\nsearch_space:\n  alpha:\n    type: choice\n    values: [0.1]\n\
+         objective:\n  goal: minimize\n  primary_metric: rmse\nsampling_algorithm: random\n\
+         inputs:\n  data:\n    type: uri_file\n    path: https://example.com/data.csv\n",
+    );
+    let checked = ws.run(&binary("aml-train"), &["validate", "sweep.yml"]);
+    assert_eq!(checked.status.code(), Some(0), "{}", render(&checked));
+    let said = String::from_utf8_lossy(&checked.stdout);
+    assert!(said.contains("note: type: `sweep` jobs are Azure ML's"), "{said}");
+    assert!(said.contains("ok: sweep.yml (sweep job, 1 input, 0 outputs)"), "{said}");
+    // Its fields are Azure ML's to judge, but the ones every job has are ours.
+    ws.write("bad-sweep.yml", "type: sweep\nname: ../escape\ntrial:\n  command: python train.py\n");
+    let bad = ws.run(&binary("aml-train"), &["validate", "bad-sweep.yml"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", render(&bad));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not a valid job name"), "{}", render(&bad));
+}
+
+#[test]
+fn inputs_only_azure_ml_reaches_are_valid_and_refused_locally_naming_the_field() {
+    let ws = TestWorkspace::new();
+    ws.write(
+        "remote.yml",
+        "command: cat ${{inputs.iris}} ${{inputs.registered}}\nenvironment:\n  image: python\n\
+         inputs:\n  iris:\n    type: uri_file\n    path: https://user:secret@example.com/iris.csv?sig=abc\n\
+         \x20 registered:\n    type: uri_folder\n    path: azureml:sampledata@latest\n",
+    );
+    let checked = ws.run(&binary("aml-train"), &["validate", "remote.yml"]);
+    assert_eq!(checked.status.code(), Some(0), "{}", render(&checked));
+    let said = render(&checked);
+    assert!(said.contains("note: inputs.iris.path:"), "{said}");
+    assert!(said.contains("note: inputs.registered.path: `azureml:sampledata@latest` names an asset"), "{said}");
+    assert!(!said.contains("secret") && !said.contains("sig=abc"), "a credential was printed: {said}");
+    let run = ws.run(&binary("aml-train"), &["run", "remote.yml"]);
+    assert_eq!(run.status.code(), Some(2), "{}", render(&run));
+    let said = render(&run);
+    assert!(said.contains("remote.yml: field `inputs.iris.path`"), "{said}");
+    assert!(said.contains("--workspace azureml://"), "{said}");
+    assert!(!said.contains("secret") && !said.contains("sig=abc"), "a credential was printed: {said}");
+    assert!(!ws.workspace().exists(), "a refused run created the workspace");
+
+    // Data a script makes before the run: the file is valid (azure-ai-ml loads it), no
+    // backend runs it while the data is missing.
+    ws.write(
+        "later.yml",
+        "command: cat ${{inputs.data}}\nenvironment:\n  image: python\n\
+         inputs:\n  data:\n    type: uri_file\n    path: ./made-later.csv\n",
+    );
+    let checked = ws.run(&binary("aml-train"), &["validate", "later.yml"]);
+    assert_eq!(checked.status.code(), Some(0), "{}", render(&checked));
+    assert!(render(&checked).contains("note: inputs.data.path: `./made-later.csv` is not an existing file"));
+    let run = ws.run(&binary("aml-train"), &["run", "later.yml"]);
+    assert_eq!(run.status.code(), Some(2), "{}", render(&run));
+    assert!(render(&run).contains("later.yml: field `inputs.data.path`"), "{}", render(&run));
+    assert!(!ws.workspace().exists(), "a refused run created the workspace");
+    ws.write("made-later.csv", "a\n1\n");
+    let checked = ws.run(&binary("aml-train"), &["validate", "later.yml"]);
+    assert!(!render(&checked).contains("note:"), "{}", render(&checked));
 }
 
 #[test]
