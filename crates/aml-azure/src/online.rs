@@ -161,10 +161,20 @@ impl AzureWorkspace {
         options: &DeployOptions,
     ) -> Result<(Endpoint, ApplyOutcome)> {
         aml_core::refs::check_name(&spec.name, "deployment name")?;
-        let (code_dir, scoring_script) = scoring_code(file, spec)?;
-        let environment = spec.environment.as_ref().ok_or_else(|| {
-            Error::in_file(file, Some("environment"), "is missing", "give the environment (`image` and `conda_file`)")
-        })?;
+        let code = scoring_code(file, spec)?;
+        let environment = match (&spec.environment, &code) {
+            (Some(environment), _) => Some(environment),
+            // No code and no environment: Azure ML builds both from the MLflow model.
+            (None, None) => None,
+            (None, Some(_)) => {
+                return Err(Error::in_file(
+                    file,
+                    Some("environment"),
+                    "is missing",
+                    "give the environment (`image` and `conda_file`)",
+                ));
+            }
+        };
         let endpoint = self
             .arm
             .get_optional::<Value>(&self.endpoint_path(&spec.endpoint_name))
@@ -180,16 +190,19 @@ impl AzureWorkspace {
                 Some(format!("{}/versions/{}", self.models_path(&version.name), version.version))
             }
         };
-        let code = self.ensure_code(&code_dir).await?;
-        let environment_id = self.ensure_environment(file, environment).await?;
         let variables: BTreeMap<&String, &String> = spec.environment_variables.iter().collect();
         let mut properties = json!({
             "endpointComputeType": "Managed",
-            "codeConfiguration": {"codeId": code.id, "scoringScript": scoring_script},
-            "environmentId": environment_id,
             "instanceType": spec.instance_type.clone().unwrap_or_else(|| "Standard_DS3_v2".into()),
             "environmentVariables": variables,
         });
+        if let Some((code_dir, scoring_script)) = &code {
+            let code = self.ensure_code(code_dir).await?;
+            properties["codeConfiguration"] = json!({"codeId": code.id, "scoringScript": scoring_script});
+        }
+        if let Some(environment) = environment {
+            properties["environmentId"] = json!(self.ensure_environment(file, environment).await?);
+        }
         if let Some(model) = &model {
             properties["model"] = json!(model);
         }

@@ -506,10 +506,15 @@ fn deploy(state: &Arc<Mutex<State>>, tools: &Path, endpoint: &str, deployment: &
         blobs.download(&container, &path, &work.path().join("model"))?;
         spec["model"] = json!({"path": "./model"});
     }
-    fetch_code(state, &blobs, props["codeConfiguration"]["codeId"].as_str().unwrap_or_default(), work.path())?;
-    spec["code_configuration"] =
-        json!({"code": "./code", "scoring_script": props["codeConfiguration"]["scoringScript"]});
-    spec["environment"] = fetch_environment(state, props["environmentId"].as_str().unwrap_or_default(), work.path())?;
+    // A no-code MLflow deployment has neither: the model brings both.
+    if let Some(code_id) = props["codeConfiguration"]["codeId"].as_str() {
+        fetch_code(state, &blobs, code_id, work.path())?;
+        spec["code_configuration"] =
+            json!({"code": "./code", "scoring_script": props["codeConfiguration"]["scoringScript"]});
+    }
+    if let Some(environment_id) = props["environmentId"].as_str() {
+        spec["environment"] = fetch_environment(state, environment_id, work.path())?;
+    }
     if let Some(variables) = props["environmentVariables"].as_object().filter(|v| !v.is_empty()) {
         spec["environment_variables"] = Value::Object(variables.clone());
     }

@@ -12,8 +12,16 @@ use crate::yaml::environment::EnvironmentRef;
 pub fn check_online(spec: &OnlineSpec) -> Result<Vec<String>> {
     let mut notes = Vec::new();
     let OnlineSpec::Deployment { file, spec } = spec else { return Ok(notes) };
-    scoring_code(file, spec)?;
+    let code = scoring_code(file, spec)?;
+    if code.is_none() {
+        notes.push(
+            "no `code_configuration`: the model is served without a scoring script, as Azure ML serves an MLflow model (locally: MLflow models only)"
+                .into(),
+        );
+    }
     match &spec.environment {
+        // A no-code deployment may leave the environment to the model's own requirements.
+        None if code.is_none() => {}
         None => {
             return Err(Error::in_file(
                 file,

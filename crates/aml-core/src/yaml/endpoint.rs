@@ -210,16 +210,11 @@ pub fn missing_endpoint(file: &Path, spec: &OnlineDeployment) -> Error {
     )
 }
 
-/// A deployment's scoring code: its folder and its scoring script, checked to exist.
-pub fn scoring_code(file: &Path, spec: &OnlineDeployment) -> Result<(PathBuf, String)> {
-    let code = spec.code_configuration.as_ref().ok_or_else(|| {
-        Error::in_file(
-            file,
-            Some("code_configuration"),
-            "is missing",
-            "give `code` and `scoring_script`; deployments without a scoring script are not supported",
-        )
-    })?;
+/// A deployment's scoring code: its folder and its scoring script, checked to exist. None
+/// when the deployment has no `code_configuration`: Azure ML then serves an MLflow model
+/// with its own scoring script (a no-code deployment), or a custom container as it is.
+pub fn scoring_code(file: &Path, spec: &OnlineDeployment) -> Result<Option<(PathBuf, String)>> {
+    let Some(code) = spec.code_configuration.as_ref() else { return Ok(None) };
     let code_dir = super::resolve_path(file, &code.code);
     if !code_dir.join(&code.scoring_script).is_file() {
         return Err(Error::in_file(
@@ -236,7 +231,7 @@ pub fn scoring_code(file: &Path, spec: &OnlineDeployment) -> Result<(PathBuf, St
         }
         other => other,
     })?;
-    Ok((code_dir, code.scoring_script.clone()))
+    Ok(Some((code_dir, code.scoring_script.clone())))
 }
 
 /// An inline `model: {path: …}` as the model version applying the deployment registers

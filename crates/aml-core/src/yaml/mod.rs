@@ -47,17 +47,32 @@ pub fn parse<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
 
 /// Parse, apply `--set` overrides, and check the result against `T` again.
 pub fn parse_with_sets<T: DeserializeOwned>(path: &Path, text: &str, sets: &[SetArg]) -> Result<T> {
-    let typed: T = parse(path, text)?;
     if sets.is_empty() {
-        return Ok(typed);
+        return parse(path, text);
     }
     let mut value: Value = parse(path, text)?;
     for set in sets {
         set.apply(path, &mut value)?;
     }
     let flags = sets.iter().map(|s| s.raw.as_str()).collect::<Vec<_>>().join(" ");
-    serde_path_to_error::deserialize(value)
-        .map_err(|e| yaml_error(path, e.inner(), Some(&flags), &e.path().to_string()))
+    let error = match serde_path_to_error::deserialize(value) {
+        Ok(typed) => return Ok(typed),
+        Err(e) => yaml_error(path, e.inner(), Some(&flags), &e.path().to_string()),
+    };
+    // A `--set` may replace what the file got wrong (`endpoint_name: <ENDPOINT_NAME>`); an
+    // error in a field no `--set` touched is said with its line, as without them.
+    if let Err(Error::BadInput(located)) = parse::<T>(path, text) {
+        let touched = |field: &str| {
+            sets.iter().any(|set| {
+                let key = set.keys.join(".");
+                field == key || field.starts_with(&format!("{key}.")) || key.starts_with(&format!("{field}."))
+            })
+        };
+        if located.field.as_deref().is_none_or(|field| !touched(field)) {
+            return Err(Error::BadInput(located));
+        }
+    }
+    Err(error)
 }
 
 /// Judge a value already parsed (and edited, as a pipeline whose foreign steps were set
@@ -138,6 +153,9 @@ pub fn hint_for(problem: &str) -> String {
     }
     if problem.contains("invalid type") {
         return "check the value's type (quote strings, nest mappings under their key)".into();
+    }
+    if problem.contains("is not a valid") {
+        return "replace it with a valid value, in the file or with `--set FIELD=VALUE`".into();
     }
     "fix the YAML at that position (indentation, quoting, a missing `:`)".into()
 }

@@ -749,3 +749,36 @@ fn a_dead_server_means_503_with_retry_after_and_show_says_so_until_it_is_back() 
     wait_until("blue to answer again", || endpoint.answers(1, None).contains_key(BLUE));
     assert_eq!(endpoint.record("blue")["error"], serde_json::Value::Null);
 }
+
+#[test]
+fn an_mlflow_model_without_a_scoring_script_is_served_as_azure_ml_serves_it() {
+    let endpoint = Endpoint::empty();
+    endpoint.ws.copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mlflow"), "mlflow");
+    let checked = endpoint.deploy(&["validate", "-f", "mlflow/deployment.yml"]);
+    assert_eq!(checked.status.code(), Some(0), "{}", render(&checked));
+    assert!(render(&checked).contains("no `code_configuration`"), "{}", render(&checked));
+    let created = endpoint.deploy(&["apply", "-f", "linear/endpoint.yml"]);
+    assert_eq!(created.status.code(), Some(0), "{}", render(&created));
+
+    // A model that is not an MLflow model cannot be served without a scoring script: said
+    // before anything is registered or started.
+    let refused = endpoint.deploy(&["apply", "-f", "mlflow/deployment-not-mlflow.yml", "-q"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", render(&refused));
+    assert!(
+        render(&refused).contains("field `model.path`: `./not-mlflow` is not an MLflow model"),
+        "{}",
+        render(&refused)
+    );
+    assert!(endpoint.record("weights").is_null(), "a refused deployment was recorded");
+
+    // No code and no environment: the model's requirements.txt and the inference server.
+    let applied = endpoint.deploy(&["apply", "-f", "mlflow/deployment.yml", "-q"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", render(&applied));
+    assert_eq!(endpoint.record("doubler")["state"], "Succeeded");
+    let smoke = endpoint.smoke(&["run", "--endpoint", "linear", "--cases", "mlflow/cases.jsonl"]);
+    assert_eq!(smoke.status.code(), Some(0), "{}", render(&smoke));
+    // Applying it again changes nothing.
+    let again = endpoint.deploy(&["apply", "-f", "mlflow/deployment.yml", "-q", "-o", "json"]);
+    assert_eq!(again.status.code(), Some(0), "{}", render(&again));
+    assert!(render(&again).contains("unchanged"), "{}", render(&again));
+}

@@ -196,3 +196,22 @@ fn a_deployment_with_a_registered_environment_is_valid_but_not_applied_locally()
     let deleted = deploy(&ws, &["delete", "linear"]);
     assert_eq!(deleted.status.code(), Some(0), "{}", render(&deleted));
 }
+
+#[test]
+fn a_placeholder_in_a_file_is_refused_with_its_line_and_replaced_by_set() {
+    let ws = TestWorkspace::new();
+    fixture(&ws);
+    let text = std::fs::read_to_string(ws.path().join("linear/deployment-blue.yml")).unwrap();
+    let placeholder = text.replace("endpoint_name: linear", "endpoint_name: <ENDPOINT_NAME>");
+    assert_ne!(text, placeholder, "the fixture names its endpoint");
+    ws.write("linear/deployment-placeholder.yml", &placeholder);
+    let refused_here = deploy(&ws, &["validate", "-f", "linear/deployment-placeholder.yml"]);
+    refused(&refused_here, "field `endpoint_name`: `<ENDPOINT_NAME>` is not a valid endpoint name");
+    assert!(render(&refused_here).contains("--set FIELD=VALUE"), "{}", render(&refused_here));
+    // As `az ml online-deployment create --endpoint-name` does, a --set gives the name.
+    let set = deploy(&ws, &["validate", "-f", "linear/deployment-placeholder.yml", "--set", "endpoint_name=linear"]);
+    assert_eq!(set.status.code(), Some(0), "{}", render(&set));
+    // A --set elsewhere leaves the file's own error said with its line.
+    let elsewhere = deploy(&ws, &["validate", "-f", "linear/deployment-placeholder.yml", "--set", "instance_count=2"]);
+    refused(&elsewhere, "deployment-placeholder.yml:");
+}

@@ -6,6 +6,7 @@
 mod hop;
 mod layout;
 mod lock;
+mod mlflow;
 pub mod processes;
 pub mod records;
 pub mod router;
@@ -229,14 +230,26 @@ impl LocalWorkspace {
         self.endpoint_record(&spec.endpoint_name)
             .map_err(|_| aml_core::yaml::endpoint::missing_endpoint(file, spec))?;
         aml_core::refs::check_name(&spec.name, "deployment name")?;
-        let (code_dir, scoring_script) = aml_core::yaml::endpoint::scoring_code(file, spec)?;
-        let environment = spec.environment.as_ref().ok_or_else(|| {
-            Error::in_file(file, Some("environment"), "is missing", "give the environment (`image` and `conda_file`)")
-        })?;
+        let code = aml_core::yaml::endpoint::scoring_code(file, spec)?;
         let mut warnings = Vec::new();
-        let env_plan = plan_environment(file, "environment", environment, &mut warnings)?;
-        if let Some(blocker) = env_plan.blocker(file, "environment") {
+        let declared_env = match (&spec.environment, &code) {
+            (Some(environment), _) => Some(plan_environment(file, "environment", environment, &mut warnings)?),
+            // A no-code deployment may take its environment from the MLflow model.
+            (None, None) => None,
+            (None, Some(_)) => {
+                return Err(Error::in_file(
+                    file,
+                    Some("environment"),
+                    "is missing",
+                    "give the environment (`image` and `conda_file`)",
+                ));
+            }
+        };
+        if let Some(blocker) = declared_env.as_ref().and_then(|env| env.blocker(file, "environment")) {
             return Err(blocker.refusal(file, "locally"));
+        }
+        if code.is_none() {
+            no_code_model_check(file, spec)?;
         }
         for warning in warnings {
             aml_core::status!("warning: {warning}");
@@ -245,18 +258,37 @@ impl LocalWorkspace {
             None => None,
             Some(model) => Some(self.deployment_model(file, spec, model, options.requested_by.clone())?),
         };
+        let (code_dir, scoring_script) = match code {
+            Some(code) => (Some(code.0), code.1),
+            None => (None, mlflow::SCORING_SCRIPT_NAME.to_string()),
+        };
+        let env_plan = match (declared_env, &model) {
+            (Some(env), _) => env,
+            (None, Some(model)) => mlflow::environment(&model.id(), &self.model_files(model)?)?,
+            (None, None) => return Err(no_code_model_missing(file)),
+        };
+        // Served without a scoring script, the model must be an MLflow model, whatever its environment.
+        if code_dir.is_none()
+            && let Some(model) = &model
+            && mlflow::model_root(self.model_files(model)?.iter().map(|(p, _)| p.as_str())).is_none()
+        {
+            return Err(mlflow::not_mlflow(&model.id()));
+        }
 
         // The environment is built first (it can take minutes, and is shared by content);
         // from here on the endpoint is ours alone until the deployment is recorded.
         let python = self.deployment_python(&env_plan, options.stream_logs).await?;
         let _lock = self.lock(&spec.endpoint_name).await?;
         self.reap(&spec.endpoint_name).await?;
-        let code_manifest = aml_core::tree::hash_files(aml_core::tree::snapshot_files(&code_dir)?)?;
+        let code_digest = match &code_dir {
+            Some(code_dir) => aml_core::tree::hash_files(aml_core::tree::snapshot_files(code_dir)?)?.digest(),
+            None => Digest::of_bytes(mlflow::SCORING_SCRIPT.as_bytes()),
+        };
         let fingerprint = Digest::of_bytes(
             encode(&serde_json::json!({
                 "spec": spec,
                 "model": model.as_ref().map(|m| m.digest),
-                "code": code_manifest.digest(),
+                "code": code_digest,
                 "environment": format!("{env_plan:?}"),
                 "launcher": 1,
             }))?
@@ -285,7 +317,16 @@ impl LocalWorkspace {
             let staging = revision.with_extension("partial");
             let _ = fs::remove_dir_all(&staging);
             fs::create_dir_all(staging.join("model")).with_path("cannot create", &staging)?;
-            crate::runner::snapshot(&code_dir, &staging.join("code"))?;
+            match &code_dir {
+                Some(code_dir) => {
+                    crate::runner::snapshot(code_dir, &staging.join("code"))?;
+                }
+                None => {
+                    let script = staging.join("code").join(mlflow::SCORING_SCRIPT_NAME);
+                    fs::create_dir_all(staging.join("code")).with_path("cannot create", &staging)?;
+                    fs::write(&script, mlflow::SCORING_SCRIPT).with_path("cannot write", &script)?;
+                }
+            }
             if let Some(model) = &model {
                 self.download_model(model, &staging.join("model"))?;
             }
@@ -678,4 +719,42 @@ impl LocalWorkspace {
             )),
         }
     }
+}
+
+/// A deployment with no scoring script serves an MLflow model: checked before anything is
+/// registered (an inline model's folder must hold an `MLmodel`).
+fn no_code_model_check(file: &Path, spec: &OnlineDeployment) -> Result<()> {
+    match &spec.model {
+        None => Err(no_code_model_missing(file)),
+        Some(DeploymentModel::Inline(inline)) => {
+            let Some(written) = inline.path.as_deref() else { return Ok(()) };
+            let path = aml_core::yaml::resolve_path(file, written);
+            let shallow = [path.join("MLmodel")]
+                .into_iter()
+                .chain(fs::read_dir(&path).into_iter().flatten().flatten().map(|e| e.path().join("MLmodel")));
+            if shallow.into_iter().any(|p| p.is_file()) {
+                Ok(())
+            } else {
+                Err(Error::in_file(
+                    file,
+                    Some("model.path"),
+                    format!(
+                        "`{}` is not an MLflow model (no `MLmodel` file), so it cannot be served without a scoring script",
+                        written
+                    ),
+                    "add `code_configuration` (`code` and `scoring_script`), or point `model.path` at an MLflow model folder",
+                ))
+            }
+        }
+        Some(DeploymentModel::Registered(_)) => Ok(()),
+    }
+}
+
+fn no_code_model_missing(file: &Path) -> Error {
+    Error::in_file(
+        file,
+        Some("code_configuration"),
+        "is missing, and the deployment has no model to serve without it",
+        "add `code_configuration` (`code` and `scoring_script`), or a `model:` that is an MLflow model",
+    )
 }

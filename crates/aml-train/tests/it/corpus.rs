@@ -10,9 +10,55 @@ use aml_client::testing::{TestWorkspace, binary, repo_root, venv_python};
 
 /// Agreement reached so far (of the files we have a verb for, batch excluded); raise it as
 /// causes are solved, never lower it.
-const REACHED: usize = 247;
+const REACHED: usize = 255;
 /// The goal: 95 in 100.
 const TARGET_PERCENT: usize = 95;
+
+/// Every disagreement left, and why we keep it: each is a rule Azure ML's service holds the
+/// file to when it is created, which azure-ai-ml does not check when it loads the file. A
+/// disagreement not listed here fails the test: fix its cause, or say here why it stays.
+const EXPLAINED: &[(&str, &str)] = &[
+    (
+        "cli/endpoints/online/deploy-with-packages/custom-model/model-deployment.yml",
+        "`regular_deployment`: Azure ML's deployment names are 3 to 32 letters, digits and `-`; we check names where they enter",
+    ),
+    (
+        "cli/endpoints/online/managed/binary-payloads/binary-payloads-deployment.yml",
+        "`endpoint_name: <ENDPOINT_NAME>` is a placeholder, not an endpoint name; give it with `--set endpoint_name=NAME`",
+    ),
+    (
+        "cli/endpoints/online/managed/inference-schema/deployment-numpy.yml",
+        "`endpoint_name: <endpoint_name>` is a placeholder; give it with `--set endpoint_name=NAME`",
+    ),
+    (
+        "cli/endpoints/online/managed/inference-schema/deployment-pandas.yml",
+        "`endpoint_name: <endpoint_name>` is a placeholder; give it with `--set endpoint_name=NAME`",
+    ),
+    (
+        "cli/endpoints/online/managed/inference-schema/deployment-standard.yml",
+        "`endpoint_name: <endpoint_name>` is a placeholder; give it with `--set endpoint_name=NAME`",
+    ),
+    (
+        "cli/endpoints/online/managed/keyvault/keyvault-deployment.yml",
+        "`endpoint_name: <ENDPOINT_NAME>` is a placeholder; give it with `--set endpoint_name=NAME`",
+    ),
+    (
+        "cli/endpoints/online/managed/openapi/deployment.yml",
+        "`endpoint_name: <my-endpoint-name>` is a placeholder; give it with `--set endpoint_name=NAME`",
+    ),
+    (
+        "cli/jobs/automl-standalone-jobs/cli-automl-classification-task-bankmarketing/cli-automl-classification-task-bankmarketing-serverless.yml",
+        "an automl job's own fields (here `resources`) are Azure ML's to judge: aml-train does not run automl, so it does not model them",
+    ),
+    (
+        "cli/jobs/pipelines-with-components/nyc_taxi_data_regression/artifacts/model/nyc-taxi-model.yaml",
+        "`version: <VERSION>` is a placeholder; Azure ML's versions are digits and letters",
+    ),
+    (
+        "cli/jobs/pipelines-with-components/nyc_taxi_data_regression/deploy.yml",
+        "`model: azureml://registries/<REGISTRY_NAME>/…` is a placeholder, not a registry name",
+    ),
+];
 
 /// Our verb for a kind of file: the tool and its arguments before the file.
 fn verb(kind: &str) -> Option<(&'static str, &'static [&'static str])> {
@@ -59,6 +105,7 @@ fn public_az_ml_files_are_judged_as_azure_ai_ml_judges_them() {
     // kind → (agree, files); and every disagreement, for the report.
     let mut by_kind: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut disagreements = Vec::new();
+    let mut unexplained = Vec::new();
     let (mut agree, mut judged, mut batch, mut no_verb) = (0, 0, 0, 0);
     for (file, verdict) in &verdicts {
         let Some((tool, args)) = verb(&verdict.kind) else {
@@ -91,11 +138,16 @@ fn public_az_ml_files_are_judged_as_azure_ai_ml_judges_them() {
                 .next()
                 .unwrap_or_default()
                 .replace(&corpus.display().to_string(), "…");
+            let reason = EXPLAINED.iter().find(|(f, _)| f == file).map(|(_, why)| *why);
+            if reason.is_none() {
+                unexplained.push(file.clone());
+            }
             disagreements.push(format!(
-                "{file}: azure-ai-ml {}, we {}{}",
+                "{file}: azure-ai-ml {}, we {}{}; {}",
                 if verdict.accepted { "accepts" } else { "refuses" },
                 if ours { "accept" } else { "refuse" },
-                if ours { format!(" (it says: {})", verdict.why) } else { format!(" ({said})") }
+                if ours { format!(" (it says: {})", verdict.why) } else { format!(" ({said})") },
+                reason.map_or("NOT EXPLAINED".to_string(), |why| format!("why: {why}"))
             ));
         }
     }
@@ -111,4 +163,6 @@ fn public_az_ml_files_are_judged_as_azure_ai_ml_judges_them() {
     }
     eprintln!("{report}");
     assert!(agree >= REACHED, "agreement fell from {REACHED} to {agree}:\n{report}");
+    assert!(unexplained.is_empty(), "disagreements with no reason in EXPLAINED: {unexplained:?}\n{report}");
+    assert!(agree * 100 >= judged * TARGET_PERCENT, "agreement is below the target:\n{report}");
 }
