@@ -56,9 +56,9 @@ impl AzureWorkspace {
             JobSpec::Command(spec) => self.job_body(spec, plan, options).await?,
             JobSpec::Pipeline(spec) => self.pipeline_body(spec, plan, options).await?,
             // `check_submits` refused it: aml-train builds no body for these types yet.
-            JobSpec::Foreign(foreign) => {
+            JobSpec::Foreign(_) | JobSpec::Sweep(_) => {
                 return Err(Error::usage(
-                    format!("`{}` jobs are not submitted by aml-train yet", foreign.kind),
+                    format!("`{}` jobs are not submitted by aml-train yet", loaded.spec.kind()),
                     format!("submit it with `az ml job create -f {}`", plan.file.display()),
                 ));
             }

@@ -90,6 +90,10 @@ impl FromStr for JobStatus {
     }
 }
 
+/// The tag a sweep job gets naming its best trial, as Azure ML's `best_child_run_id`
+/// property does; the sweep's metrics are that trial's.
+pub const BEST_TRIAL_TAG: &str = "best_child_run_id";
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Job {
     pub name: crate::names::JobName,

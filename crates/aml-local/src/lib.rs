@@ -296,6 +296,10 @@ impl LocalWorkspace {
 
     /// A job's metrics; a pipeline's are its steps' merged, later steps winning on a clash.
     pub fn job_metrics(&self, job: &Job) -> Result<BTreeMap<String, f64>> {
+        // A sweep's are its best trial's, as on Azure ML.
+        if let Some(best) = job.tags.get(aml_core::jobs::BEST_TRIAL_TAG).filter(|_| job.kind == "sweep") {
+            return self.registry.latest_metrics(best);
+        }
         let mut metrics = BTreeMap::new();
         for step in self.job_steps(&job.name)? {
             metrics.extend(self.registry.latest_metrics(&step.name)?);

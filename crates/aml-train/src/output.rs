@@ -21,6 +21,8 @@ pub struct JobView {
     pub status: String,
     pub display_name: Option<String>,
     pub experiment_name: String,
+    /// The file's tags, and `best_child_run_id` on a sweep (its best trial), as Azure ML says it.
+    pub tags: BTreeMap<String, String>,
     pub created_at: String,
     pub started_at: Option<String>,
     pub ended_at: Option<String>,
@@ -49,6 +51,8 @@ pub struct JobView {
 pub struct StepView {
     pub step: String,
     pub name: String,
+    /// A sweep trial's says its values (`trial 2: alpha=0.1`).
+    pub display_name: Option<String>,
     pub status: String,
     pub duration_seconds: Option<f64>,
     pub metrics: BTreeMap<String, f64>,
@@ -76,6 +80,7 @@ impl JobView {
             status: job.status.to_string(),
             display_name: job.display_name.clone(),
             experiment_name: job.experiment_name.clone(),
+            tags: job.tags.clone(),
             created_at: job.created_at.clone(),
             started_at: job.started_at.clone(),
             ended_at: job.ended_at.clone(),
@@ -102,6 +107,7 @@ impl StepView {
         StepView {
             step: job.step.clone().unwrap_or_default(),
             name: job.name.to_string(),
+            display_name: job.display_name.clone(),
             status: job.status.to_string(),
             duration_seconds: duration(job),
             metrics,

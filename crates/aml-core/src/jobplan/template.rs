@@ -153,6 +153,37 @@ pub fn whole_binding(text: &str) -> Option<Placeholder> {
     }
 }
 
+/// Put a trial's values in place of its `${{search_space.<name>}}` placeholders, leaving
+/// every other placeholder as written; a name the search space lacks is an error.
+pub fn substitute_search_space(
+    text: &str,
+    values: &std::collections::BTreeMap<String, String>,
+) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${{") {
+        let Some(len) = rest[start..].find("}}") else { break };
+        let expr = rest[start + 3..start + len].trim();
+        out.push_str(&rest[..start]);
+        match expr.strip_prefix("search_space.") {
+            Some(name) => match values.get(name) {
+                Some(value) => out.push_str(value),
+                None => {
+                    let known: Vec<String> = values.keys().map(|k| format!("`{k}`")).collect();
+                    return Err(format!(
+                        "uses `${{{{search_space.{name}}}}}` but the search space has no `{name}` (it has {})",
+                        if known.is_empty() { "nothing".to_string() } else { known.join(", ") }
+                    ));
+                }
+            },
+            None => out.push_str(&rest[start..start + len + 2]),
+        }
+        rest = &rest[start + len + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

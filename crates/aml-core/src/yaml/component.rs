@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use yaml_serde::Value;
 
 use super::environment::EnvironmentRef;
-use super::job::{AssetType, InputMode, Literal, OutputMode};
+use super::io::{AssetType, InputMode, Literal, OutputMode};
 use super::{OrderedMap, Scalar, string_map};
 use crate::error::Result;
 

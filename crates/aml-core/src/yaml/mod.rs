@@ -7,8 +7,10 @@
 pub mod component;
 pub mod endpoint;
 pub mod environment;
+pub mod io;
 pub mod job;
 pub mod model;
+pub mod sweep;
 
 use std::fmt;
 use std::marker::PhantomData;

@@ -4,6 +4,7 @@
 
 pub mod environment;
 pub mod mlflow;
+mod policy;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -89,9 +90,12 @@ pub async fn run(
 
     let server = mlflow::TrackingServer::start(&ws.database_path(), &ws.jobs_dir()).await?;
     let digests = Digests::default();
-    let mut context = StepContext { options, server: &server, cancel: &mut cancel, digests: &digests, remote };
+    let mut context =
+        StepContext { options, server: &server, cancel: &mut cancel, digests: &digests, remote, watch: None };
     let result = if plan.kind == "pipeline" {
         run_pipeline(ws, plan, &mut job, &mut context).await
+    } else if plan.kind == "sweep" {
+        run_sweep(ws, plan, &mut job, &mut context).await
     } else {
         run_step(ws, &plan.steps[0], &mut job, &BTreeMap::new(), &mut context).await.map(|()| Vec::new())
     };
@@ -123,6 +127,13 @@ struct StepContext<'a> {
     cancel: &'a mut Cancellation,
     digests: &'a Digests,
     remote: Option<&'a dyn RemoteCompute>,
+    /// Asked while a step runs whether to stop it (a sweep's early termination).
+    watch: Option<&'a dyn TrialWatch>,
+}
+
+/// Judges a running trial by what it has logged so far: Some(reason) stops it.
+pub(crate) trait TrialWatch {
+    fn check(&self, ws: &LocalWorkspace, trial: &str) -> Result<Option<String>>;
 }
 
 /// A compute that runs command steps away from this machine while the job stays recorded
@@ -154,31 +165,7 @@ async fn run_pipeline(
     context: &mut StepContext<'_>,
 ) -> Result<Vec<Job>> {
     parent.inputs = input_records(&plan.inputs, &BTreeMap::new(), context.digests)?;
-    let mut steps: Vec<Job> = Vec::new();
-    for step in &plan.steps {
-        let step_name = step.step.clone().unwrap_or_default();
-        let child = Job {
-            name: JobName::new(&format!("{}_{step_name}", parent.name))?,
-            kind: "command".into(),
-            parent: Some(parent.name.to_string()),
-            step: Some(step_name),
-            display_name: step.display_name.clone(),
-            status: JobStatus::NotStarted,
-            created_at: aml_core::time::now(),
-            inputs: BTreeMap::new(),
-            outputs: BTreeMap::new(),
-            code_digest: None,
-            environment: None,
-            command: None,
-            error: None,
-            started_at: None,
-            ended_at: None,
-            runner_pid: Some(std::process::id()),
-            ..parent.clone()
-        };
-        ws.registry().insert_job(&child)?;
-        steps.push(child);
-    }
+    let mut steps = insert_children(ws, plan, parent)?;
     parent.status = JobStatus::Running;
     parent.started_at = Some(aml_core::time::now());
     ws.registry().update_job(parent)?;
@@ -246,6 +233,159 @@ async fn run_pipeline(
     Ok(steps)
 }
 
+/// A sweep, locally: the trials run one after another as child jobs (`<sweep>_<n>`), each
+/// watched by the early-termination policy against the trials before it; the best trial by
+/// the objective gives the sweep its outputs and metrics.
+async fn run_sweep(
+    ws: &mut LocalWorkspace,
+    plan: &Plan,
+    parent: &mut Job,
+    context: &mut StepContext<'_>,
+) -> Result<Vec<Job>> {
+    let settings = plan
+        .sweep
+        .as_ref()
+        .ok_or_else(|| Error::usage("a sweep job without its sweep settings", "plan the file again"))?;
+    parent.inputs = input_records(&plan.inputs, &BTreeMap::new(), context.digests)?;
+    let mut trials = insert_children(ws, plan, parent)?;
+    parent.status = JobStatus::Running;
+    parent.started_at = Some(aml_core::time::now());
+    ws.registry().update_job(parent)?;
+
+    let started = std::time::Instant::now();
+    let mut histories: Vec<Vec<f64>> = Vec::new();
+    let mut canceled = false;
+    for (index, step) in plan.steps.iter().enumerate() {
+        let trial = &mut trials[index];
+        if canceled || context.cancel.requested() {
+            canceled = true;
+            continue;
+        }
+        if let Some(limit) = settings.timeout_seconds.filter(|limit| started.elapsed().as_secs() >= *limit) {
+            finish(
+                ws,
+                trial,
+                JobStatus::Canceled,
+                Some(format!("not started: the sweep's `limits.timeout` of {limit}s had passed")),
+            )?;
+            continue;
+        }
+        let watch = settings.policy.as_ref().map(|policy| policy::PolicyWatch {
+            policy: policy.clone(),
+            metric: settings.primary_metric.clone(),
+            goal: settings.goal,
+            earlier: histories.clone(),
+            trials_in_sweep: plan.steps.len(),
+        });
+        let mut trial_context = StepContext {
+            options: context.options,
+            server: context.server,
+            cancel: &mut *context.cancel,
+            digests: context.digests,
+            remote: None,
+            watch: watch.as_ref().map(|w| w as &dyn TrialWatch),
+        };
+        context.options.ci.group(&format!("trial {index}"));
+        let outcome = run_step(ws, step, trial, &BTreeMap::new(), &mut trial_context).await;
+        context.options.ci.end_group();
+        outcome?;
+        if trial.status == JobStatus::Canceled && context.cancel.requested() {
+            canceled = true;
+        }
+        histories.push(metric_values(ws, &trial.name, &settings.primary_metric)?);
+    }
+
+    // The best trial: a completed one with the primary metric, best by the goal.
+    let mut best: Option<(usize, f64)> = None;
+    for (index, trial) in trials.iter().enumerate() {
+        let Some(value) = histories.get(index).and_then(|h| h.last()).copied() else { continue };
+        if trial.status != JobStatus::Completed || value.is_nan() {
+            continue;
+        }
+        if best.is_none_or(|(_, current)| policy::better(settings.goal, value, current)) {
+            best = Some((index, value));
+        }
+    }
+    for output in &plan.outputs {
+        let path = match best.and_then(|(index, _)| trials[index].outputs.get(&output.name)) {
+            Some(record) => PathBuf::from(&record.path),
+            None => ws.job_dir(&parent.name).join("outputs").join(&output.name),
+        };
+        parent.outputs.insert(
+            output.name.clone(),
+            JobOutputRecord {
+                kind: output.kind.as_str().into(),
+                uri: job_output_uri(&parent.name, &output.name),
+                path: path.display().to_string(),
+            },
+        );
+    }
+    let metric = &settings.primary_metric;
+    match best {
+        _ if canceled => parent.status = JobStatus::Canceled,
+        Some((index, value)) => {
+            let trial = &trials[index];
+            parent.tags.insert(aml_core::jobs::BEST_TRIAL_TAG.into(), trial.name.to_string());
+            aml_core::status!(
+                "best trial: {} with {metric} {value} ({})",
+                trial.name,
+                trial.display_name.as_deref().unwrap_or_default()
+            );
+            parent.status = JobStatus::Completed;
+        }
+        None => {
+            parent.error = Some(format!(
+                "no trial completed having logged `{metric}` (the objective's primary_metric) with MLflow"
+            ));
+            parent.status = JobStatus::Failed;
+        }
+    }
+    parent.ended_at = Some(aml_core::time::now());
+    ws.registry().update_job(parent)?;
+    report_status(parent);
+    Ok(trials)
+}
+
+fn metric_values(ws: &LocalWorkspace, trial: &str, metric: &str) -> Result<Vec<f64>> {
+    Ok(ws.registry_ref().metric_history(trial, metric)?.into_iter().map(|(_, _, value)| value).collect())
+}
+
+impl TrialWatch for policy::PolicyWatch {
+    fn check(&self, ws: &LocalWorkspace, trial: &str) -> Result<Option<String>> {
+        Ok(self.judge(&metric_values(ws, trial, &self.metric)?))
+    }
+}
+
+/// Record every step of a pipeline (or trial of a sweep) as a child job, not started yet.
+fn insert_children(ws: &mut LocalWorkspace, plan: &Plan, parent: &Job) -> Result<Vec<Job>> {
+    let mut steps: Vec<Job> = Vec::new();
+    for step in &plan.steps {
+        let step_name = step.step.clone().unwrap_or_default();
+        let child = Job {
+            name: JobName::new(&format!("{}_{step_name}", parent.name))?,
+            kind: "command".into(),
+            parent: Some(parent.name.to_string()),
+            step: Some(step_name),
+            display_name: step.display_name.clone(),
+            status: JobStatus::NotStarted,
+            created_at: aml_core::time::now(),
+            inputs: BTreeMap::new(),
+            outputs: BTreeMap::new(),
+            code_digest: None,
+            environment: None,
+            command: None,
+            error: None,
+            started_at: None,
+            ended_at: None,
+            runner_pid: Some(std::process::id()),
+            ..parent.clone()
+        };
+        ws.registry().insert_job(&child)?;
+        steps.push(child);
+    }
+    Ok(steps)
+}
+
 async fn run_step(
     ws: &mut LocalWorkspace,
     step: &StepPlan,
@@ -274,7 +414,8 @@ async fn run_step(
             .run_step(RemoteStep { ws, plan: step, job, produced, stream_logs, cancel: context.cancel })
             .await;
     }
-    let StepContext { options, server, cancel, .. } = context;
+    let StepContext { options, server, cancel, watch, .. } = context;
+    let watch = *watch;
     let interpreter = match environment::ensure(&step.environment, cancel, options.stream_logs, ws.settings()).await {
         Ok(interpreter) => interpreter,
         Err(Error::Failed { message, .. }) => {
@@ -351,14 +492,39 @@ async fn run_step(
         timeout: step.timeout_seconds.map(Duration::from_secs),
     };
     let progress = Progress::waiting(format!("job {}", job.name), ws.settings());
-    let run = process::run_child(spec, cancel);
+    // A watched step has its own cancellation: the run's (a signal) or the watch's.
+    let (stop, mut own_cancel) = Cancellation::manual();
+    let stop = std::sync::Arc::new(stop);
+    let forward = watch.map(|_| {
+        let (mut run_cancel, stop) = ((**cancel).clone(), stop.clone());
+        tokio::spawn(async move {
+            run_cancel.wait().await;
+            let _ = stop.send(true);
+        })
+    });
+    let child_cancel: &mut Cancellation = if watch.is_some() { &mut own_cancel } else { cancel };
+    let run = process::run_child(spec, child_cancel);
     tokio::pin!(run);
+    let poll = Duration::from_secs(if watch.is_some() { 1 } else { 5 });
+    let mut stopped_by_watch: Option<String> = None;
     let outcome = loop {
         tokio::select! {
             outcome = &mut run => break outcome?,
-            () = tokio::time::sleep(Duration::from_secs(5)) => progress.set_status("Running"),
+            () = tokio::time::sleep(poll) => {
+                progress.set_status("Running");
+                if let Some(watch) = watch.filter(|_| stopped_by_watch.is_none())
+                    && let Some(reason) = watch.check(ws, &job.name)?
+                {
+                    aml_core::status!("{}: stopped early: {reason}", job.name);
+                    stopped_by_watch = Some(reason);
+                    let _ = stop.send(true);
+                }
+            }
         }
     };
+    if let Some(forward) = forward {
+        forward.abort();
+    }
     progress.finish();
     server.set_current_job(None);
 
@@ -379,7 +545,10 @@ async fn run_step(
                 step.timeout_seconds.unwrap_or_default()
             )),
         ),
-        Outcome::Canceled => (JobStatus::Canceled, Some("canceled (SIGINT or SIGTERM)".into())),
+        Outcome::Canceled => match stopped_by_watch {
+            Some(reason) => (JobStatus::Canceled, Some(format!("stopped early by the sweep's policy: {reason}"))),
+            None => (JobStatus::Canceled, Some("canceled (SIGINT or SIGTERM)".into())),
+        },
     };
     finish(ws, job, status, error)
 }

@@ -78,3 +78,55 @@ fn mlflow_3_logged_models_land_in_the_jobs_artifacts() {
     let model = std::fs::read_dir(&models).unwrap().next().expect("a logged model folder").unwrap().path();
     assert!(model.join("artifacts/MLmodel").is_file(), "the model's files were not written to the job's artifacts");
 }
+
+#[test]
+fn a_sweep_runs_its_trials_picks_the_best_by_its_metric_and_its_model_registers() {
+    let ws = TestWorkspace::new();
+    ws.copy_example("diabetes");
+    let out = ws.run(&binary("aml-train"), &["run", "diabetes/sweep.yml", "--name", "tune", "-q", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", render(&out));
+    let sweep = json(&out);
+    assert_eq!(sweep["status"], "Completed");
+    assert_eq!(sweep["type"], "sweep");
+    let trials = sweep["steps"].as_array().unwrap();
+    assert_eq!(trials.len(), 4, "{sweep}");
+    // Random sampling of a finite space draws each alpha once.
+    let mut alphas: Vec<String> = trials
+        .iter()
+        .map(|t| t["display_name"].as_str().unwrap().rsplit("alpha=").next().unwrap().to_string())
+        .collect();
+    alphas.sort();
+    assert_eq!(alphas, ["0.01", "0.1", "1.0", "10.0"], "{sweep}");
+    // The best trial has the lowest rmse; the sweep's metrics and model are its.
+    let best = trials
+        .iter()
+        .min_by(|a, b| a["metrics"]["rmse"].as_f64().unwrap().total_cmp(&b["metrics"]["rmse"].as_f64().unwrap()))
+        .unwrap();
+    assert_eq!(sweep["tags"]["best_child_run_id"], best["name"], "{sweep}");
+    assert_eq!(sweep["metrics"]["rmse"], best["metrics"]["rmse"]);
+    let registered = ws.run(
+        &binary("aml-register"),
+        &["model", "--name", "diabetes", "--job", "tune", "--output-name", "model", "-o", "json"],
+    );
+    assert_eq!(registered.status.code(), Some(0), "{}", render(&registered));
+    let model = json(&registered);
+    assert_eq!(model["metrics"]["rmse"], best["metrics"]["rmse"], "{model}");
+    let best_model = ws.workspace().join("jobs").join(best["name"].as_str().unwrap()).join("outputs/model/model.pkl");
+    assert_eq!(model["size"].as_u64(), Some(std::fs::metadata(best_model).unwrap().len()));
+}
+
+#[test]
+fn a_bandit_policy_stops_a_trial_outside_its_slack_while_it_runs() {
+    let ws = TestWorkspace::new();
+    ws.copy_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mlflow"), "mlflow");
+    // The second trial would idle 60 s after its first interval; the policy ends it first.
+    let out = ws.run(&binary("aml-train"), &["run", "mlflow/sweep-bandit.yml", "--name", "bandit", "-q", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", render(&out));
+    let sweep = json(&out);
+    assert_eq!(sweep["status"], "Completed", "{sweep}");
+    let trials = sweep["steps"].as_array().unwrap();
+    assert_eq!(trials[1]["status"], "Canceled", "{sweep}");
+    let why = trials[1]["error"].as_str().unwrap_or_default();
+    assert!(why.contains("stopped early by the sweep's policy: bandit: loss 5"), "{why}");
+    assert_eq!(sweep["tags"]["best_child_run_id"], "bandit_0", "{sweep}");
+}

@@ -89,6 +89,7 @@ fn a_command_job_reports_status_metrics_and_outputs() {
       "params": {},
       "started_at": "[started_at]",
       "status": "Completed",
+      "tags": {},
       "type": "command"
     }
     "#));

@@ -209,19 +209,18 @@ fn jobs_and_steps_of_types_azure_ml_runs_are_valid_and_named_by_their_type_when_
 
     // A binding to an output the step does not declare is still caught in the other steps.
     ws.write(
-        "sweep.yml",
-        "type: sweep\ntrial:\n  command: python train.py\nsearch_space:\n  alpha:\n    type: choice\n    values: [0.1]\n\
-         objective:\n  goal: minimize\n  primary_metric: rmse\nsampling_algorithm: random\n\
-         inputs:\n  data:\n    type: uri_file\n    path: https://example.com/data.csv\n",
+        "spark.yml",
+        "type: spark\nentry:\n  file: main.py\nconf:\n  spark.driver.cores: 1\n\
+         inputs:\n  data:\n    type: uri_file\n    path: https://example.com/data.csv\n    mode: direct\n",
     );
-    let checked = ws.run(&binary("aml-train"), &["validate", "sweep.yml"]);
+    let checked = ws.run(&binary("aml-train"), &["validate", "spark.yml"]);
     assert_eq!(checked.status.code(), Some(0), "{}", render(&checked));
     let said = String::from_utf8_lossy(&checked.stdout);
-    assert!(said.contains("note: type: `sweep` jobs are Azure ML's"), "{said}");
-    assert!(said.contains("ok: sweep.yml (sweep job, 1 input, 0 outputs)"), "{said}");
+    assert!(said.contains("note: type: `spark` jobs are Azure ML's"), "{said}");
+    assert!(said.contains("ok: spark.yml (spark job, 1 input, 0 outputs)"), "{said}");
     // Its fields are Azure ML's to judge, but the ones every job has are ours.
-    ws.write("bad-sweep.yml", "type: sweep\nname: ../escape\ntrial:\n  command: python train.py\n");
-    let bad = ws.run(&binary("aml-train"), &["validate", "bad-sweep.yml"]);
+    ws.write("bad-spark.yml", "type: spark\nname: ../escape\nentry:\n  file: main.py\n");
+    let bad = ws.run(&binary("aml-train"), &["validate", "bad-spark.yml"]);
     assert_eq!(bad.status.code(), Some(2), "{}", render(&bad));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("not a valid job name"), "{}", render(&bad));
 }
@@ -286,4 +285,44 @@ fn a_registered_environment_is_valid_and_refused_only_where_it_cannot_be_built()
     assert!(said.contains("registry-env.yml: field `environment`"), "{said}");
     assert!(said.contains("--workspace azureml://"), "{said}");
     assert!(!ws.workspace().exists(), "a refused run created the workspace");
+}
+
+#[test]
+fn a_sweep_too_large_to_run_here_is_said_without_being_drawn() {
+    let ws = TestWorkspace::new();
+    let dimensions: String = (0..12)
+        .map(|d| {
+            format!(
+                "  d{d}:\n    type: choice\n    values: [{}]\n",
+                (0..100).map(|v| v.to_string()).collect::<Vec<_>>().join(", ")
+            )
+        })
+        .collect();
+    ws.write(
+        "huge.yml",
+        &format!(
+            "type: sweep\ntrial:\n  command: echo ${{{{search_space.d0}}}}\n  environment:\n    image: python\n\
+             sampling_algorithm: grid\nobjective:\n  goal: Maximize\n  primary_metric: acc\nsearch_space:\n{dimensions}"
+        ),
+    );
+    // 100^12 points: judged in an instant, never drawn.
+    let checked = ws.run(&binary("aml-train"), &["validate", "huge.yml"]);
+    assert_eq!(checked.status.code(), Some(0), "{}", render(&checked));
+    assert!(render(&checked).contains("more than the 1000 a local sweep runs"), "{}", render(&checked));
+    let run = ws.run(&binary("aml-train"), &["run", "huge.yml"]);
+    assert_eq!(run.status.code(), Some(2), "{}", render(&run));
+    assert!(render(&run).contains("field `limits.max_total_trials`"), "{}", render(&run));
+    // A name the search space lacks, and a grid over a continuous dimension, are not valid.
+    ws.write(
+        "typo.yml",
+        "type: sweep\ntrial:\n  command: echo ${{search_space.alhpa}}\n  environment:\n    image: python\n\
+         sampling_algorithm: grid\nobjective:\n  goal: minimize\n  primary_metric: rmse\n\
+         search_space:\n  alpha:\n    type: uniform\n    min_value: 0\n    max_value: 1\n",
+    );
+    let typo = ws.run(&binary("aml-train"), &["validate", "typo.yml"]);
+    assert_eq!(typo.status.code(), Some(2), "{}", render(&typo));
+    assert!(render(&typo).contains("grid sampling takes `choice` dimensions only"), "{}", render(&typo));
+    let random = ws.run(&binary("aml-train"), &["validate", "typo.yml", "--set", "sampling_algorithm=random"]);
+    assert_eq!(random.status.code(), Some(2), "{}", render(&random));
+    assert!(render(&random).contains("the search space has no `alhpa`"), "{}", render(&random));
 }
