@@ -55,8 +55,9 @@ impl AzureWorkspace {
         let body = match &loaded.spec {
             JobSpec::Command(spec) => self.job_body(spec, plan, options).await?,
             JobSpec::Pipeline(spec) => self.pipeline_body(spec, plan, options).await?,
+            JobSpec::Sweep(spec) => self.sweep_body(spec, plan, options).await?,
             // `check_submits` refused it: aml-train builds no body for these types yet.
-            JobSpec::Foreign(_) | JobSpec::Sweep(_) => {
+            JobSpec::Foreign(_) => {
                 return Err(Error::usage(
                     format!("`{}` jobs are not submitted by aml-train yet", loaded.spec.kind()),
                     format!("submit it with `az ml job create -f {}`", plan.file.display()),
@@ -644,7 +645,7 @@ fn job_status(job: &Value) -> JobStatus {
     job["properties"]["status"].as_str().and_then(|s| s.parse().ok()).unwrap_or(JobStatus::Unknown)
 }
 
-fn input_mode(mode: InputMode) -> &'static str {
+pub(super) fn input_mode(mode: InputMode) -> &'static str {
     match mode {
         InputMode::RoMount => "ReadOnlyMount",
         InputMode::Download => "Download",

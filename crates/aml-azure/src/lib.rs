@@ -10,6 +10,7 @@ pub mod hash;
 pub mod jobs;
 pub mod online;
 mod pipelines;
+mod sweeps;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -203,7 +203,8 @@ impl AzureWorkspace {
         let resource: Value = self.arm.get_optional(&self.job_path(name)).await?.ok_or_else(|| {
             Error::usage(format!("no job named `{name}` in this workspace"), "check the job's name and `--workspace`")
         })?;
-        if resource["properties"]["jobType"] != "Pipeline" {
+        // A pipeline's steps and a sweep's trials are its run's children.
+        if !matches!(resource["properties"]["jobType"].as_str(), Some("Pipeline" | "Sweep")) {
             return Ok(Vec::new());
         }
         let mut steps = Vec::new();

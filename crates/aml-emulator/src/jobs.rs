@@ -224,6 +224,8 @@ impl State {
             }
             return None;
         }
+        // A sweep's code and environment are its trial's.
+        let properties = if properties["jobType"] == "Sweep" { &properties["trial"] } else { properties };
         if let Some(code) = properties["codeId"].as_str()
             && find_stored(self, code, "codes").is_none()
         {

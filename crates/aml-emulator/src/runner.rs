@@ -96,6 +96,8 @@ fn run(state: &Arc<Mutex<State>>, compute: &Path, job: &str) -> Result<(), Strin
 
     let spec = if props["jobType"] == "Pipeline" {
         pipeline_spec(state, &blobs, props, work.path())?
+    } else if props["jobType"] == "Sweep" {
+        sweep_spec(state, &blobs, props, work.path())?
     } else {
         command_spec(state, &blobs, props, work.path())?
     };
@@ -187,9 +189,13 @@ fn run(state: &Arc<Mutex<State>>, compute: &Path, job: &str) -> Result<(), Strin
     for (child, step) in children {
         let node = step["step"].as_str().unwrap_or_default();
         let component_id = props["jobs"][node]["componentId"].as_str().unwrap_or_default();
-        let component = crate::jobs::find_stored(&state, component_id, "components")
+        let mut component = crate::jobs::find_stored(&state, component_id, "components")
             .map(|c| c["properties"]["componentSpec"].clone())
             .unwrap_or_default();
+        // A sweep's trials run its trial's command with their values in place.
+        if props["jobType"] == "Sweep" {
+            component = json!({"command": step["command"], "environment": props["trial"]["environmentId"]});
+        }
         let environment =
             component["environment"].as_str().unwrap_or_default().trim_start_matches("azureml:").to_string();
         let resource = json!({
@@ -271,6 +277,127 @@ fn command_spec(state: &Mutex<State>, blobs: &Blobs, props: &Value, work: &Path)
         spec["limits"] = json!({"timeout": seconds});
     }
     Ok(spec)
+}
+
+/// The sweep file `aml-train` runs: the trial as a command job's (code, environment and
+/// inputs fetched), the search space and settings back in YAML's words.
+fn sweep_spec(state: &Mutex<State>, blobs: &Blobs, props: &Value, work: &Path) -> Result<Value, String> {
+    let trial = &props["trial"];
+    let as_command = json!({
+        "command": trial["command"], "codeId": trial["codeId"], "environmentId": trial["environmentId"],
+        "environmentVariables": trial["environmentVariables"], "inputs": props["inputs"], "outputs": props["outputs"],
+        "experimentName": props["experimentName"], "displayName": props["displayName"],
+    });
+    let command = command_spec(state, blobs, &as_command, work)?;
+    let mut space = serde_json::Map::new();
+    for (name, written) in props["searchSpace"].as_object().cloned().unwrap_or_default() {
+        let kind = written[0].as_str().unwrap_or_default();
+        let args = &written[1];
+        let dimension = match kind {
+            "choice" => json!({"type": kind, "values": args[0]}),
+            "randint" => json!({"type": kind, "upper": args[0]}),
+            "uniform" | "loguniform" => json!({"type": kind, "min_value": args[0], "max_value": args[1]}),
+            "quniform" | "qloguniform" => {
+                json!({"type": kind, "min_value": args[0], "max_value": args[1], "q": args[2]})
+            }
+            "normal" | "lognormal" => json!({"type": kind, "mu": args[0], "sigma": args[1]}),
+            "qnormal" | "qlognormal" => json!({"type": kind, "mu": args[0], "sigma": args[1], "q": args[2]}),
+            other => return Err(format!("search space `{name}`: unknown type `{other}`")),
+        };
+        space.insert(name, dimension);
+    }
+    let algorithm = &props["samplingAlgorithm"];
+    let mut sampling =
+        json!({"type": algorithm["samplingAlgorithmType"].as_str().unwrap_or("Random").to_ascii_lowercase()});
+    if !algorithm["seed"].is_null() {
+        sampling["seed"] = algorithm["seed"].clone();
+    }
+    let limits = &props["limits"];
+    let mut spec = json!({
+        "type": "sweep",
+        "experiment_name": props["experimentName"],
+        "display_name": props["displayName"],
+        "trial": {"command": command["command"], "environment": command["environment"]},
+        "inputs": command["inputs"],
+        "outputs": command["outputs"],
+        "search_space": space,
+        "sampling_algorithm": sampling,
+        "objective": {"goal": props["objective"]["goal"], "primary_metric": props["objective"]["primaryMetric"]},
+        "limits": {},
+    });
+    if !command["code"].is_null() {
+        spec["trial"]["code"] = command["code"].clone();
+    }
+    if let Some(variables) = command.get("environment_variables") {
+        spec["trial"]["environment_variables"] = variables.clone();
+    }
+    for (rest, yaml) in [("maxTotalTrials", "max_total_trials"), ("maxConcurrentTrials", "max_concurrent_trials")] {
+        if !limits[rest].is_null() {
+            spec["limits"][yaml] = limits[rest].clone();
+        }
+    }
+    for (rest, yaml) in [("timeout", "timeout"), ("trialTimeout", "trial_timeout")] {
+        if let Some(seconds) = limits[rest].as_str().and_then(iso_seconds) {
+            spec["limits"][yaml] = json!(seconds);
+        }
+    }
+    let policy = &props["earlyTermination"];
+    let common =
+        json!({"evaluation_interval": policy["evaluationInterval"], "delay_evaluation": policy["delayEvaluation"]});
+    let early = match policy["policyType"].as_str() {
+        Some("Bandit") => {
+            let mut bandit = json!({"type": "bandit"});
+            if policy["slackFactor"].as_f64().is_some_and(|f| f != 0.0) {
+                bandit["slack_factor"] = policy["slackFactor"].clone();
+            } else {
+                bandit["slack_amount"] = policy["slackAmount"].clone();
+            }
+            Some(bandit)
+        }
+        Some("MedianStopping") => Some(json!({"type": "median_stopping"})),
+        Some("TruncationSelection") => {
+            Some(json!({"type": "truncation_selection", "truncation_percentage": policy["truncationPercentage"]}))
+        }
+        _ => None,
+    };
+    if let Some(mut early) = early {
+        for (key, value) in common.as_object().cloned().unwrap_or_default() {
+            if !value.is_null() {
+                early[key] = value;
+            }
+        }
+        spec["early_termination"] = early;
+    }
+    Ok(spec)
+}
+
+/// ISO 8601 `PnDTnHnMnS` as seconds.
+fn iso_seconds(text: &str) -> Option<u64> {
+    let rest = text.strip_prefix('P')?;
+    let (days, time) = rest.split_once('T').unwrap_or((rest, ""));
+    let mut seconds = match days.strip_suffix('D') {
+        Some(d) => d.parse::<u64>().ok()? * 86_400,
+        None if days.is_empty() => 0,
+        None => return None,
+    };
+    let mut number = String::new();
+    for c in time.chars() {
+        match c {
+            '0'..='9' | '.' => number.push(c),
+            'H' | 'M' | 'S' => {
+                let value: f64 = number.parse().ok()?;
+                seconds += (value
+                    * match c {
+                        'H' => 3600.0,
+                        'M' => 60.0,
+                        _ => 1.0,
+                    }) as u64;
+                number.clear();
+            }
+            _ => return None,
+        }
+    }
+    Some(seconds)
 }
 
 /// Where a data input's files land for the compute: `work/inputs/<name>`, a uri_file as the file.

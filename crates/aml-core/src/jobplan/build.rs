@@ -75,8 +75,6 @@ pub enum Scope {
     Local,
     /// aml-train runs it on no backend yet; `az ml job create` submits it.
     Everywhere,
-    /// It runs locally; aml-train does not submit it to Azure ML yet.
-    Submission,
 }
 
 impl Blocker {
@@ -97,7 +95,7 @@ impl Blocker {
     pub fn refusal(&self, file: &Path, place: &str) -> Error {
         let hint = match self.scope {
             Scope::Local => format!("{}, or run on Azure ML (`--workspace azureml://…`), which resolves it", self.hint),
-            Scope::Everywhere | Scope::Submission => self.hint.clone(),
+            Scope::Everywhere => self.hint.clone(),
         };
         Error::in_file(file, Some(&self.field), format!("{}; aml-train does not run it {place}", self.problem), hint)
     }
@@ -107,7 +105,6 @@ impl Blocker {
         let place = match self.scope {
             Scope::Local => "not run here: Azure ML runs it (`--workspace azureml://…`)",
             Scope::Everywhere => "valid, but aml-train runs it on no backend yet",
-            Scope::Submission => "runs locally; aml-train does not submit it to Azure ML yet",
         };
         format!("{}: {} ({place}; {})", self.field, self.problem, self.hint)
     }
@@ -193,7 +190,7 @@ impl Plan {
     /// Refuse, as bad input naming the file and field, what only Azure ML can run: called
     /// before a local workspace is touched.
     pub fn check_runs_locally(&self) -> Result<()> {
-        if let Some(blocker) = self.blockers.iter().find(|b| b.scope != Scope::Submission) {
+        if let Some(blocker) = self.blockers.first() {
             return Err(blocker.refusal(&self.file, "locally"));
         }
         Ok(())
@@ -203,8 +200,8 @@ impl Plan {
 impl Plan {
     /// Refuse what aml-train submits to no backend yet: called before a remote workspace is touched.
     pub fn check_submits(&self) -> Result<()> {
-        match self.blockers.iter().find(|b| b.scope != Scope::Local) {
-            Some(blocker) => Err(blocker.refusal(&self.file, "on Azure ML yet")),
+        match self.blockers.iter().find(|b| b.scope == Scope::Everywhere) {
+            Some(blocker) => Err(blocker.refusal(&self.file, "on any backend yet")),
             None => Ok(()),
         }
     }

@@ -36,12 +36,6 @@ pub(super) async fn plan_sweep(
     let environment = plan_environment(file, "trial.environment", &job.trial.environment, &mut notes.warnings)?;
     notes.blockers.extend(environment.blocker(file, "trial.environment"));
     let code = plan_code(file, "trial.code", job.trial.code.as_deref())?;
-    notes.blockers.push(Blocker {
-        field: "type".into(),
-        problem: "a `sweep` job".into(),
-        hint: format!("run it locally, or submit it to Azure ML with `az ml job create -f {}`", file.display()),
-        scope: Scope::Submission,
-    });
     let limits = job.limits.clone().unwrap_or_default();
     if limits.max_concurrent_trials.is_some_and(|n| n > 1) {
         notes.warnings.push("limits.max_concurrent_trials: locally the trials run one at a time".into());

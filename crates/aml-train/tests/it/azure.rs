@@ -305,3 +305,45 @@ fn the_diabetes_pipeline_runs_on_azure_with_its_steps() {
     assert_eq!(azure.requests_containing("PUT", "/components/azureml_anonymous/versions/"), 3);
     azure.emulator.assert_clean();
 }
+
+#[test]
+fn a_sweep_is_sent_as_azure_ai_ml_sends_it_and_runs_its_trials_on_azure() {
+    let azure = Azure::start();
+    azure.ws.copy_example("diabetes");
+    let output = azure.run(&["run", "diabetes/sweep.yml", "--name", "tune", "--output", "json", "--quiet"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let sweep: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(sweep["status"], "Completed", "{sweep:#}");
+    assert_eq!(sweep["type"], "sweep", "{sweep:#}");
+
+    // The body equals azure-ai-ml's for the same file, given the same code, environment,
+    // compute and uploaded input.
+    let mut sent = azure.emulator.bodies("/jobs/tune").pop().unwrap();
+    let props = &sent["properties"];
+    let oracle = std::process::Command::new(aml_client::testing::venv_python())
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/sweep_body.py"))
+        .arg(azure.ws.path().join("diabetes/sweep.yml"))
+        .arg(props["trial"]["codeId"].as_str().unwrap())
+        .arg(props["trial"]["environmentId"].as_str().unwrap())
+        .arg(props["computeId"].as_str().unwrap())
+        .arg(format!("training_data={}", props["inputs"]["training_data"]["uri"].as_str().unwrap()))
+        .output()
+        .unwrap();
+    assert!(oracle.status.success(), "{}", String::from_utf8_lossy(&oracle.stderr));
+    let mut expected: Value = serde_json::from_slice(&oracle.stdout).unwrap();
+    // What differs by design: our own `aml.*` properties (the file, git, code digest) and
+    // azure-ai-ml's explicit `isArchived: false`, the service's default.
+    sent["properties"]["properties"].as_object_mut().unwrap().retain(|k, _| !k.starts_with("aml."));
+    assert_eq!(expected["properties"]["isArchived"], false);
+    expected["properties"].as_object_mut().unwrap().remove("isArchived");
+    assert_eq!(sent, expected);
+
+    // The emulator's compute ran the four trials; the sweep's rmse is the best of theirs.
+    let shown = azure.json(&["show", "tune"]);
+    assert_eq!(shown["status"], "Completed", "{shown:#}");
+    let trials = shown["steps"].as_array().unwrap();
+    assert_eq!(trials.len(), 4, "{shown:#}");
+    let best = trials.iter().filter_map(|t| t["metrics"]["rmse"].as_f64()).fold(f64::INFINITY, f64::min);
+    assert_eq!(shown["metrics"]["rmse"].as_f64(), Some(best), "{shown:#}");
+    azure.emulator.assert_clean();
+}

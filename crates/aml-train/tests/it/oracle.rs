@@ -10,6 +10,8 @@ use aml_client::testing::{TestWorkspace, binary, render, repo_root, venv_python}
 const CASES: &[(&str, &str, bool)] = &[
     ("job", "examples/diabetes/job.yml", true),
     ("job", "examples/diabetes/pipeline.yml", true),
+    ("job", "examples/diabetes/sweep.yml", true),
+    ("job", "crates/aml-train/tests/fixtures/mlflow/sweep-bandit.yml", true),
     ("model", "examples/diabetes/model.yml", true),
     ("job", "crates/aml-train/tests/fixtures/echo/job.yml", true),
     ("job", "crates/aml-train/tests/fixtures/echo/pipeline.yml", true),
