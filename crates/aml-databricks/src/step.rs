@@ -102,6 +102,10 @@ async fn run_step(
         let InputPlan::Data { source, .. } = input else { continue };
         let local = match source {
             DataSource::Path(path) => path.clone(),
+            // The local runner fetches web inputs before any step runs.
+            DataSource::Remote(_) => {
+                return Err(Error::failed(format!("input `{name}` was not fetched before the step"), None));
+            }
             DataSource::StepOutput { step: from, output } => match produced.get(&(from.clone(), output.clone())) {
                 Some(record) => PathBuf::from(&record.path),
                 None => return Err(Error::failed(format!("step `{from}` produced no output `{output}`"), None)),

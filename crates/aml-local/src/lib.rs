@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod blobs;
+pub mod downloads;
 pub mod online;
 pub mod registry;
 pub mod runner;

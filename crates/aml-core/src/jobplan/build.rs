@@ -148,7 +148,12 @@ pub enum InputPlan {
 #[derive(Debug, Clone, PartialEq)]
 pub enum DataSource {
     Path(PathBuf),
-    StepOutput { step: String, output: String },
+    StepOutput {
+        step: String,
+        output: String,
+    },
+    /// An `http(s)://` file the local runner fetches (once, into the workspace) before it runs.
+    Remote(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -803,15 +808,29 @@ pub(super) async fn plan_input(
                     DataSource::Path(PathBuf::from(&written))
                 }
                 DataRef::Remote(url) => {
-                    notes.blockers.push(Blocker::local(
-                        format!("{field}.path"),
-                        format!(
-                            "`{}` is remote; the local workspace does not download inputs yet",
-                            crate::redact::urls(&url)
-                        ),
-                        "download the data and point the input at the local copy to run here",
-                    ));
-                    DataSource::Path(PathBuf::from(&written))
+                    let scheme = url.split_once("://").map(|(scheme, _)| scheme.to_ascii_lowercase());
+                    let web = matches!(scheme.as_deref(), Some("http" | "https"));
+                    if web && asset.kind == AssetType::UriFile {
+                        DataSource::Remote(url)
+                    } else {
+                        let problem = if web {
+                            format!(
+                                "`{}` is a folder on the web, which cannot be listed; the local workspace fetches files (`type: uri_file`)",
+                                crate::redact::urls(&url)
+                            )
+                        } else {
+                            format!(
+                                "`{}` is in cloud storage, which the local workspace does not read yet",
+                                crate::redact::urls(&url)
+                            )
+                        };
+                        notes.blockers.push(Blocker::local(
+                            format!("{field}.path"),
+                            problem,
+                            "download the data and point the input at the local copy to run here",
+                        ));
+                        DataSource::Path(PathBuf::from(&written))
+                    }
                 }
             };
             Ok(InputPlan::Data { kind: asset.kind, source, written })
@@ -934,7 +953,9 @@ pub fn plan_environment(
                 .filter(|l| !l.is_empty() && !l.starts_with('#'))
                 .map(str::to_owned)
                 .collect();
-            return Ok(EnvPlan::Packages { packages, python: None, described_by: requirements });
+            // The official `python:X.Y` images say which Python the packages were pinned for.
+            let python = python_of_dockerfile(&context.join(build.dockerfile_path.as_deref().unwrap_or("Dockerfile")));
+            return Ok(EnvPlan::Packages { packages, python, described_by: requirements });
         }
         if !context.join("Dockerfile").is_file() {
             return Err(Error::in_file(
@@ -959,6 +980,17 @@ pub fn plan_environment(
         env.image.as_deref().unwrap_or_default()
     ));
     Ok(EnvPlan::BaseInterpreter { image: env.image.clone() })
+}
+
+/// `X.Y` of a Dockerfile's first `FROM python:X.Y…` (the official images), if it has one.
+fn python_of_dockerfile(dockerfile: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(dockerfile).ok()?;
+    let image =
+        text.lines().map(str::trim).find_map(|l| l.strip_prefix("FROM ").or_else(|| l.strip_prefix("from ")))?;
+    let tag = image.split_whitespace().next()?.strip_prefix("python:")?;
+    let mut parts = tag.split(|c: char| !c.is_ascii_digit());
+    let (major, minor) = (parts.next()?, parts.next()?);
+    (!major.is_empty() && !minor.is_empty()).then(|| format!("{major}.{minor}"))
 }
 
 /// The pip requirements a conda file or a requirements.txt stands for, and its Python pin.

@@ -50,6 +50,8 @@ pub async fn run(
     options: &RunOptions,
     remote: Option<&dyn RemoteCompute>,
 ) -> Result<RunResult> {
+    let fetched = fetch_remote_inputs(ws, plan).await?;
+    let plan = &fetched;
     let mut cancel = Cancellation::install()?;
     let name = match options.name.as_deref().or(plan.name.as_deref()) {
         Some(name) => JobName::new(name)?,
@@ -118,6 +120,29 @@ pub async fn run(
             Err(error)
         }
     }
+}
+
+/// `http(s)://` inputs fetched into the workspace (each URL once), and the plan pointing at
+/// the copies; what the job records is the URL without its query or user info.
+async fn fetch_remote_inputs(ws: &LocalWorkspace, plan: &Plan) -> Result<Plan> {
+    let mut plan = plan.clone();
+    let mut fetched: BTreeMap<String, PathBuf> = BTreeMap::new();
+    let inputs = plan.inputs.iter_mut().chain(plan.steps.iter_mut().flat_map(|s| s.inputs.iter_mut()));
+    for (_, input) in inputs {
+        let InputPlan::Data { source, written, .. } = input else { continue };
+        let DataSource::Remote(url) = source else { continue };
+        let path = match fetched.get(url.as_str()) {
+            Some(path) => path.clone(),
+            None => {
+                let path = crate::downloads::fetch(ws.root(), url, ws.settings()).await?;
+                fetched.insert(url.clone(), path.clone());
+                path
+            }
+        };
+        *written = aml_http::url::shown(url);
+        *source = DataSource::Path(path);
+    }
+    Ok(plan)
 }
 
 /// What every step of one run shares.
@@ -587,6 +612,9 @@ fn lookup(
         Placeholder::Input(name) => match step.inputs.iter().find(|(n, _)| n == name).map(|(_, p)| p) {
             Some(InputPlan::Literal(value)) => Ok(Value::Text(value.clone())),
             Some(InputPlan::Data { source: DataSource::Path(path), .. }) => Ok(Value::Text(path.display().to_string())),
+            Some(InputPlan::Data { source: DataSource::Remote(_), .. }) => {
+                Err(format!("input `{name}` was not fetched"))
+            }
             Some(InputPlan::Data { source: DataSource::StepOutput { step, output }, .. }) => produced
                 .get(&(step.clone(), output.clone()))
                 .map(|record| Value::Text(record.path.clone()))
@@ -616,6 +644,7 @@ fn input_records(
                 // A step reading another step's output records that output's URI.
                 let (path, value) = match source {
                     DataSource::Path(path) => (Some(path.clone()), written.clone()),
+                    DataSource::Remote(_) => (None, written.clone()),
                     DataSource::StepOutput { step, output } => match produced.get(&(step.clone(), output.clone())) {
                         Some(record) => (Some(PathBuf::from(&record.path)), record.uri.clone()),
                         None => (None, written.clone()),

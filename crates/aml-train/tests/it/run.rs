@@ -451,3 +451,83 @@ fn a_command_can_write_to_outputs_without_making_the_folder_as_on_azure() {
     let written = ws.workspace().join("jobs/hello/code/outputs/helloworld.txt");
     assert_eq!(std::fs::read_to_string(&written).unwrap(), "hello world\n");
 }
+
+/// A loopback file server: GET /iris.csv with an ETag, 304 when asked with it; counts the
+/// full answers and the conditional ones.
+fn file_server(body: &'static str) -> (u16, std::sync::Arc<std::sync::Mutex<(u32, u32)>>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let counts = std::sync::Arc::new(std::sync::Mutex::new((0, 0)));
+    let seen = counts.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = Vec::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                request.push(line.to_ascii_lowercase());
+            }
+            let mut stream = stream;
+            let answer = if request.iter().any(|l| l.starts_with("if-none-match: \"v1\"")) {
+                seen.lock().unwrap().1 += 1;
+                "HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    .to_string()
+            } else if request.first().is_some_and(|l| l.starts_with("get /iris.csv")) {
+                seen.lock().unwrap().0 += 1;
+                format!(
+                    "HTTP/1.1 200 OK\r\nETag: \"v1\"\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+            } else {
+                "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string()
+            };
+            let _ = stream.write_all(answer.as_bytes());
+        }
+    });
+    (port, counts)
+}
+
+#[test]
+fn a_web_input_is_fetched_once_and_asked_again_only_whether_it_changed() {
+    let ws = TestWorkspace::new();
+    let (port, counts) = file_server("a,b\n1,2\n3,4\n");
+    ws.write(
+        "web.yml",
+        &format!(
+            "command: python -c \"import sys; print(sum(1 for _ in open(sys.argv[1])) - 1, 'rows')\" ${{{{inputs.iris}}}}\n\
+             environment:\n  image: python\n\
+             inputs:\n  iris:\n    type: uri_file\n    path: http://127.0.0.1:{port}/iris.csv?sv=1&sig=SECRET\n"
+        ),
+    );
+    let first = ws.run(&aml_train(), &["run", "web.yml", "--name", "web-1", "-o", "json"]);
+    assert_eq!(first.status.code(), Some(0), "{}", render(&first));
+    assert!(render(&first).contains("2 rows"), "{}", render(&first));
+    let job = json(&first);
+    assert_eq!(job["status"], "Completed");
+    // The lineage keeps the data's digest and the URL without its query (a SAS is a secret).
+    assert_eq!(job["inputs"]["iris"]["value"], format!("http://127.0.0.1:{port}/iris.csv"));
+    assert!(job["inputs"]["iris"]["digest"].as_str().unwrap().starts_with("sha256:"));
+    let second = ws.run(&aml_train(), &["run", "web.yml", "--name", "web-2", "-o", "json"]);
+    assert_eq!(second.status.code(), Some(0), "{}", render(&second));
+    assert!(render(&second).contains("unchanged since it was fetched"), "{}", render(&second));
+    assert_eq!(json(&second)["inputs"]["iris"]["digest"], job["inputs"]["iris"]["digest"]);
+    assert_eq!(*counts.lock().unwrap(), (1, 1), "one full answer, then one conditional one");
+    for output in [&first, &second] {
+        assert!(!render(output).contains("SECRET"), "{}", render(output));
+    }
+    let stored = std::process::Command::new("grep").args(["-r", "SECRET"]).arg(ws.workspace()).output().unwrap();
+    assert!(stored.stdout.is_empty(), "the SAS was written: {}", String::from_utf8_lossy(&stored.stdout));
+    // A missing file is said with the status, before any job is recorded.
+    ws.write(
+        "missing.yml",
+        &std::fs::read_to_string(ws.path().join("web.yml")).unwrap().replace("iris.csv", "nope.csv"),
+    );
+    let missing = ws.run(&aml_train(), &["run", "missing.yml", "--name", "web-3"]);
+    assert_eq!(missing.status.code(), Some(2), "{}", render(&missing));
+    assert!(render(&missing).contains("answered HTTP 404"), "{}", render(&missing));
+    assert!(!ws.workspace().join("jobs/web-3").exists());
+}

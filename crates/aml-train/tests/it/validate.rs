@@ -231,7 +231,7 @@ fn inputs_only_azure_ml_reaches_are_valid_and_refused_locally_naming_the_field()
     ws.write(
         "remote.yml",
         "command: cat ${{inputs.iris}} ${{inputs.registered}}\nenvironment:\n  image: python\n\
-         inputs:\n  iris:\n    type: uri_file\n    path: https://user:secret@example.com/iris.csv?sig=abc\n\
+         inputs:\n  iris:\n    type: uri_file\n    path: wasbs://datasets@example.blob.core.windows.net/iris.csv?sv=1&sig=secret\n\
          \x20 registered:\n    type: uri_folder\n    path: azureml:sampledata@latest\n",
     );
     let checked = ws.run(&binary("aml-train"), &["validate", "remote.yml"]);
