@@ -13,6 +13,16 @@ pub fn check_online(spec: &OnlineSpec) -> Result<Vec<String>> {
     let mut notes = Vec::new();
     let OnlineSpec::Deployment { file, spec } = spec else { return Ok(notes) };
     let code = scoring_code(file, spec)?;
+    // With neither code nor model, the environment must be the whole server (a model
+    // package, a custom container); with none of the three there is nothing to serve.
+    if code.is_none() && spec.model.is_none() && spec.environment.is_none() {
+        return Err(Error::in_file(
+            file,
+            Some("code_configuration"),
+            "is missing, and the deployment has no model or environment to serve without it",
+            "add `code_configuration` (`code` and `scoring_script`), or a `model:` that is an MLflow model",
+        ));
+    }
     if code.is_none() {
         notes.push(
             "no `code_configuration`: the model is served without a scoring script, as Azure ML serves an MLflow model (locally: MLflow models only)"

@@ -215,3 +215,21 @@ fn a_placeholder_in_a_file_is_refused_with_its_line_and_replaced_by_set() {
     let elsewhere = deploy(&ws, &["validate", "-f", "linear/deployment-placeholder.yml", "--set", "instance_count=2"]);
     refused(&elsewhere, "deployment-placeholder.yml:");
 }
+
+#[test]
+fn a_deployment_that_is_only_a_container_is_valid_and_said_to_need_azure_ml_here() {
+    let ws = TestWorkspace::new();
+    fixture(&ws);
+    ws.write(
+        "linear/container.yml",
+        "name: container\nendpoint_name: linear\nenvironment:\n  image: mcr.microsoft.com/azureml/minimal-ubuntu22.04-py311-cpu-inference:latest\n  inference_config:\n    liveness_route: {port: 5001, path: /}\n    readiness_route: {port: 5001, path: /}\n    scoring_route: {port: 5001, path: /score}\ninstance_type: Standard_DS3_v2\ninstance_count: 1\n",
+    );
+    let checked = deploy(&ws, &["validate", "-f", "linear/container.yml"]);
+    assert_eq!(checked.status.code(), Some(0), "{}", render(&checked));
+    let created = deploy(&ws, &["apply", "-f", "linear/endpoint.yml"]);
+    assert_eq!(created.status.code(), Some(0), "{}", render(&created));
+    let applied = deploy(&ws, &["apply", "-f", "linear/container.yml"]);
+    refused(&applied, "field `environment`: with no code and no model, the environment is the whole server");
+    let deleted = deploy(&ws, &["delete", "linear"]);
+    assert_eq!(deleted.status.code(), Some(0), "{}", render(&deleted));
+}

@@ -725,6 +725,12 @@ impl LocalWorkspace {
 /// registered (an inline model's folder must hold an `MLmodel`).
 fn no_code_model_check(file: &Path, spec: &OnlineDeployment) -> Result<()> {
     match &spec.model {
+        None if spec.environment.is_some() => Err(Error::in_file(
+            file,
+            Some("environment"),
+            "with no code and no model, the environment is the whole server (a model package or a custom container), which needs a container engine the local workspace does not have",
+            "apply it on Azure ML (`--workspace azureml://…`), or add `code_configuration` and a `model:` to serve it here",
+        )),
         None => Err(no_code_model_missing(file)),
         Some(DeploymentModel::Inline(inline)) => {
             let Some(written) = inline.path.as_deref() else { return Ok(()) };
