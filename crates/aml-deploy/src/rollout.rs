@@ -321,6 +321,22 @@ fn describe(traffic: &BTreeMap<String, u32>) -> String {
     if serving.is_empty() { "nothing serving".into() } else { serving.join(" ") }
 }
 
+/// The check's output goes to a per-process file in the temp folder while it runs.
+const CHECK_LOG: &str = "aml-rollout-check-";
+
+/// A rollout killed mid-check (`kill -9`) leaves its check log behind: removed by the next
+/// rollout once no process has its pid.
+fn remove_stale_check_logs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix(CHECK_LOG).and_then(|rest| rest.strip_suffix(".log")) else { continue };
+        if pid.parse::<u32>().is_ok() && !std::path::Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 fn join(steps: &[u32]) -> String {
     steps.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
 }
@@ -344,7 +360,8 @@ impl Context<'_> {
 
     /// Run the check, retrying after each interval while failures stay within the budget.
     async fn run_check(&mut self, command: &str, weight: u32, max_failures: u32) -> Result<CheckRun> {
-        let log: PathBuf = std::env::temp_dir().join(format!("aml-rollout-check-{}.log", std::process::id()));
+        let log: PathBuf = std::env::temp_dir().join(format!("{CHECK_LOG}{}.log", std::process::id()));
+        remove_stale_check_logs();
         let shell = ["/bin/bash", "/bin/sh"]
             .iter()
             .map(PathBuf::from)

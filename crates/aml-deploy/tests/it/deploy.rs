@@ -214,6 +214,9 @@ fn traffic_splits_by_weight_pins_by_header_and_mirrors() {
 #[test]
 fn a_rollout_moves_traffic_in_checked_steps() {
     let endpoint = Endpoint::with_blue();
+    // What a rollout killed mid-check left behind (no process has this pid) goes with the next.
+    let stale = std::env::temp_dir().join("aml-rollout-check-4194305.log");
+    std::fs::write(&stale, "a killed rollout's check").unwrap();
     let check = "smoke-test run --endpoint linear --deployment green --cases linear/cases-green.jsonl";
     let bin = binary("aml-deploy").parent().unwrap().display().to_string();
     let output = endpoint
@@ -242,6 +245,7 @@ fn a_rollout_moves_traffic_in_checked_steps() {
     let rollout = json(&output);
     assert_eq!(rollout["status"], "completed");
     assert_eq!(rollout["traffic"], serde_json::json!({"blue": 0, "green": 100}));
+    assert!(!stale.exists(), "the stale check log was left");
     let steps: Vec<(u64, bool)> = rollout["steps"]
         .as_array()
         .unwrap()
