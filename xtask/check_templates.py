@@ -90,10 +90,17 @@ class Checker:
                 continue
             for m in TOOL_RE.finditer(raw):
                 tool, sub = m.groups()
-                if sub not in self.subcommands(tool):
-                    continue
                 rest = raw[m.end():]
                 rest = re.split(r"\s(?:\|\||&&|;|\|)\s", rest)[0]
+                if sub not in self.subcommands(tool):
+                    # A tool named in prose is not an invocation; one given flags is.
+                    if FLAG_RE.search(rest):
+                        self.problem(
+                            path,
+                            line + offset,
+                            f"`{tool}` has no subcommand `{sub}` (it has: {', '.join(sorted(self.subcommands(tool)))})",
+                        )
+                    continue
                 used = FLAG_RE.findall(rest) + (pending if "${args[@]}" in rest else [])
                 known = self.flags(tool, sub)
                 for flag in used:

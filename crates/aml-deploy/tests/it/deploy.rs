@@ -187,6 +187,23 @@ fn traffic_splits_by_weight_pins_by_header_and_mirrors() {
     let (blue, green) = (counts.get(BLUE).copied().unwrap_or(0), counts.get(GREEN).copied().unwrap_or(0));
     assert_eq!(blue + green, 200, "{counts:?}");
     assert!((60..=140).contains(&blue), "a 50/50 split gave {counts:?}");
+    // Uneven splits, both ways: 400 requests at 90/10 put 40 on the 10% side, give or take
+    // 6 (one standard deviation); a bound of 5 deviations fails on swapped weights (360)
+    // with no false alarm in millions of runs.
+    for (blue_weight, green_weight) in [(90, 10), (10, 90)] {
+        let set =
+            endpoint.deploy(&["traffic", "linear", &format!("blue={blue_weight}"), &format!("green={green_weight}")]);
+        assert_eq!(set.status.code(), Some(0), "{}", render(&set));
+        let counts = endpoint.answers(400, None);
+        let green = counts.get(GREEN).copied().unwrap_or(0);
+        assert_eq!(counts.values().sum::<usize>(), 400, "{counts:?}");
+        let expected = 400.0 * f64::from(green_weight) / 100.0;
+        let deviation = (400.0 * 0.1 * 0.9_f64).sqrt();
+        assert!(
+            (green as f64 - expected).abs() <= 5.0 * deviation,
+            "blue={blue_weight} green={green_weight} gave {counts:?}"
+        );
+    }
 
     // Mirror half of blue's requests to green: green answers them, the client never sees it.
     let mirrored = endpoint.deploy(&["traffic", "linear", "blue=100", "green=0", "--mirror", "green=50"]);
