@@ -440,15 +440,23 @@ fn endpoint_field(workspace: &Path, field: &str) -> u64 {
         .args(["-c", &format!("import sqlite3,json; r=sqlite3.connect('{}').execute(\"select record from endpoints where name='linear'\").fetchone()[0]; print(json.loads(r)['{field}'])", workspace.join("registry.db").display())])
         .output()
         .unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0)
+    // Unreadable is a failure, never a 0 a comparison could pass with.
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("no `{field}` read: {}", render(&out)))
 }
 
+/// The recorded pid of a deployment's server, 0 when none is recorded; unreadable is a failure.
 fn deployment_pid(workspace: &Path, deployment: &str) -> u64 {
     let out = std::process::Command::new("python3")
         .args(["-c", &format!("import sqlite3,json; r=sqlite3.connect('{}').execute(\"select record from deployments where name='{deployment}'\").fetchone()[0]; print(json.loads(r)['pid'])", workspace.join("registry.db").display())])
         .output()
         .unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0)
+    match String::from_utf8_lossy(&out.stdout).trim() {
+        "None" if out.status.success() => 0,
+        text => text.parse().unwrap_or_else(|_| panic!("no pid read for `{deployment}`: {}", render(&out))),
+    }
 }
 
 /// The sessions (process groups we started) of every live process marked as serving the

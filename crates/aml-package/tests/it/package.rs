@@ -23,25 +23,31 @@ fn setup_in(ws: &TestWorkspace) {
 }
 
 fn package(ws: &TestWorkspace, to: &str, base: &str) -> std::process::Output {
-    ws.run(
-        &binary("aml-package"),
-        &[
-            "image",
-            "--model",
-            "linear:1",
-            "--environment",
-            "linear/environment/serve.yml",
-            "--code",
-            "linear/src",
-            "--base",
-            base,
-            "--to",
-            to,
-            "-q",
-            "-o",
-            "json",
-        ],
-    )
+    ws.run(&binary("aml-package"), &package_args(to, base))
+}
+
+/// `aml-package` with its own cache folder (layers, environments), empty at first.
+fn with_cache(ws: &TestWorkspace, cache: &std::path::Path, args: &[&str]) -> std::process::Output {
+    ws.command(&binary("aml-package")).env("AML_CACHE_DIR", cache).args(args).output().unwrap()
+}
+
+fn package_args<'a>(to: &'a str, base: &'a str) -> Vec<&'a str> {
+    vec![
+        "image",
+        "--model",
+        "linear:1",
+        "--environment",
+        "linear/environment/serve.yml",
+        "--code",
+        "linear/src",
+        "--base",
+        base,
+        "--to",
+        to,
+        "-q",
+        "-o",
+        "json",
+    ]
 }
 
 #[test]
@@ -59,6 +65,22 @@ fn the_image_is_reproducible_and_runs() {
     let again = json(&package(&ws, "oci:image-again", "oci:base:bookworm"));
     assert_eq!(again["digest"], image["digest"]);
     assert!(again["layers"].as_array().unwrap().iter().all(|l| l["cached"] == true), "{again}");
+
+    // Another folder, its own empty layer cache, a later clock: still the same digest.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let elsewhere = TestWorkspace::new();
+    setup_in(&elsewhere);
+    let cache = elsewhere.path().join("empty-cache");
+    let fresh = json(&with_cache(&elsewhere, &cache, &package_args("oci:image", "oci:base:bookworm")));
+    let rebuilt: Vec<&str> = fresh["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["cached"] == false)
+        .map(|l| l["content"].as_str().unwrap())
+        .collect();
+    assert!(rebuilt.contains(&"code") && rebuilt.contains(&"model"), "not built afresh: {fresh}");
+    assert_eq!(fresh["digest"], image["digest"], "two builds from empty caches differ: {fresh}\n{image}");
 
     // The model version knows its image.
     let model = json(&ws.run(&binary("aml-register"), &["show", "linear:1", "-o", "json"]));

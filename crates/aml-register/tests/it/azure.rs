@@ -209,6 +209,7 @@ fn wrong_secret_names_the_source_and_tenant_never_the_secret() {
         "{text}"
     );
     assert!(!text.contains("not-the-secret-k3y"), "{text}");
+    azure.emulator.assert_clean();
 }
 
 #[test]
@@ -226,6 +227,7 @@ fn a_workspace_that_does_not_exist_gives_arms_message() {
         "{}",
         stderr(&output)
     );
+    azure.emulator.assert_clean();
 }
 
 #[test]
@@ -289,6 +291,7 @@ fn every_identity_source_reaches_the_workspace() {
     for tried in ["client secret", "workload identity", "managed identity", "Azure CLI"] {
         assert!(text.contains(tried), "`{tried}` missing from: {text}");
     }
+    azure.emulator.assert_clean();
 }
 
 #[test]
@@ -362,4 +365,5 @@ fn verbose_output_shows_requests_tokens_and_retries_never_a_secret() {
     let trace = azure.run_with(&["list", "-v"], &[("AML_LOG", "trace")], &["AML_LOG_FILE"]);
     assert!(trace.status.success(), "{}", stderr(&trace));
     assert!(stderr(&trace).lines().count() > text.lines().count(), "trace adds the stack's own events");
+    azure.emulator.assert_clean();
 }

@@ -200,8 +200,13 @@ fn sigterm_cancels_the_job_in_azure_and_waits_for_it_to_end() {
         assert!(started.elapsed() < std::time::Duration::from_secs(120), "the job never ran");
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    // Running in Azure and followed here (the signal handler is in place once it follows).
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // Running in Azure and followed here: the runner's polls of the job show it follows (its
+    // signal handler is in place by then).
+    let polls = azure.requests_containing("GET", "/jobs/cancel-me");
+    while azure.requests_containing("GET", "/jobs/cancel-me") < polls + 2 {
+        assert!(started.elapsed() < std::time::Duration::from_secs(120), "the job was never followed");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     assert!(std::process::Command::new("kill").args(["-TERM", &runner.id().to_string()]).status().unwrap().success());
     let output = runner.wait_with_output().unwrap();
     azure.assert_no_secrets(&output);
