@@ -1,6 +1,7 @@
-//! A TCP proxy on 127.0.0.1 that drops connections mid-body: after a connection has carried
-//! `after_bytes` from the client, it is closed, for the first `resets` connections that
-//! get that far. Stands between a client and Azurite to prove uploads survive resets.
+//! A TCP proxy on 127.0.0.1 that harms connections mid-body: after a connection has carried
+//! `after_bytes` from the client, it is closed (`start`) or one byte of what follows is
+//! flipped (`flipping`), for the first `count` connections that get that far. Stands between
+//! a client and Azurite to prove uploads survive resets and never store altered bytes.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -16,6 +17,15 @@ pub struct Proxy {
 
 impl Proxy {
     pub fn start(target_port: u16, after_bytes: u64, resets: u32) -> Result<Proxy, String> {
+        Proxy::with_harm(target_port, after_bytes, resets, Harm::Cut)
+    }
+
+    /// Flip one byte just past `after_bytes` on the first `flips` connections that get that far.
+    pub fn flipping(target_port: u16, after_bytes: u64, flips: u32) -> Result<Proxy, String> {
+        Proxy::with_harm(target_port, after_bytes, flips, Harm::Flip)
+    }
+
+    fn with_harm(target_port: u16, after_bytes: u64, resets: u32, harm: Harm) -> Result<Proxy, String> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -38,18 +48,30 @@ impl Proxy {
                     });
                     let mut buffer = vec![0u8; 64 * 1024];
                     let mut carried = 0u64;
+                    let mut harmed = false;
                     loop {
                         let n = client_read.read(&mut buffer).await.unwrap_or(0);
                         if n == 0 {
                             break;
                         }
+                        let before = carried;
                         carried += n as u64;
                         if carried > after_bytes
+                            && !harmed
                             && left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |l| l.checked_sub(1)).is_ok()
                         {
-                            // Cut: both directions go, mid-body.
-                            downstream.abort();
-                            return;
+                            harmed = true;
+                            match harm {
+                                // Cut: both directions go, mid-body.
+                                Harm::Cut => {
+                                    downstream.abort();
+                                    return;
+                                }
+                                Harm::Flip => {
+                                    let at = (after_bytes.saturating_sub(before) as usize).min(n - 1);
+                                    buffer[at] ^= 0xFF;
+                                }
+                            }
                         }
                         if server_write.write_all(&buffer[..n]).await.is_err() {
                             break;
@@ -67,6 +89,12 @@ impl Proxy {
     pub fn resets_left(&self) -> u32 {
         self.resets_left.load(Ordering::SeqCst)
     }
+}
+
+#[derive(Clone, Copy)]
+enum Harm {
+    Cut,
+    Flip,
 }
 
 impl Drop for Proxy {

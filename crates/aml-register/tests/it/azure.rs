@@ -367,3 +367,31 @@ fn verbose_output_shows_requests_tokens_and_retries_never_a_secret() {
     assert!(stderr(&trace).lines().count() > text.lines().count(), "trace adds the stack's own events");
     azure.emulator.assert_clean();
 }
+
+/// A byte altered on the wire never becomes a stored model: each block carries its
+/// Content-MD5, so storage refuses the altered one; the upload is retried or fails, and
+/// what is stored downloads byte for byte.
+#[test]
+fn a_byte_flipped_on_the_wire_is_refused_by_storage_never_stored() {
+    let azurite = Azurite::start().unwrap();
+    // One connection has a byte of a block's body flipped, 1 MiB in.
+    let proxy = aml_emulator::proxy::Proxy::flipping(azurite.port, 1 << 20, 1).unwrap();
+    let emulator = Emulator::start(Some(azurite.storage(proxy.port))).unwrap();
+    let azure = Azure(AzureTest::with(emulator, azurite));
+    let body: Vec<u8> = (0..(6u32 << 20)).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    std::fs::write(azure.ws.path().join("model.bin"), &body).unwrap();
+    let output = azure.run(&["model", "--name", "flipped", "--path", "model.bin", "-o", "json"]);
+    assert_eq!(proxy.resets_left(), 0, "the proxy never flipped a byte");
+    if output.status.success() {
+        let registered: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let target = azure.ws.path().join("copy");
+        let downloaded = azure.json(&["download", "flipped:1", &target.display().to_string()]);
+        assert_eq!(downloaded["digest"], registered["digest"]);
+        assert_eq!(std::fs::read(target.join("model.bin")).unwrap(), body, "altered bytes were stored");
+    } else {
+        let said = stderr(&output);
+        assert!(said.contains("Md5Mismatch") || said.contains("MD5"), "{said}");
+        let listed = azure.json(&["list"]);
+        assert!(!listed.to_string().contains("flipped"), "a version was registered: {listed}");
+    }
+}
