@@ -296,6 +296,29 @@ fn the_diabetes_pipeline_runs_on_azure_with_its_steps() {
         serde_json::json!({"value": "${{parent.outputs.model}}", "type": "literal"})
     );
     assert!(nodes["prep"]["componentId"].as_str().unwrap().contains("/components/azureml_anonymous/versions/"));
+    // The whole body is azure-ai-ml's for the same file, given the same component ids and
+    // uploaded inputs.
+    let mut oracle = std::process::Command::new(aml_client::testing::venv_python());
+    oracle.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/pipeline_body.py"));
+    oracle.arg(azure.ws.path().join("diabetes/pipeline.yml"));
+    for (node, body) in nodes {
+        oracle.arg(format!("{node}={}", body["componentId"].as_str().unwrap()));
+    }
+    for (input, body) in sent["properties"]["inputs"].as_object().unwrap() {
+        if let Some(uri) = body["uri"].as_str() {
+            oracle.arg(format!("INPUT:{input}={uri}"));
+        }
+    }
+    if let Some(compute) = sent["properties"]["computeId"].as_str() {
+        oracle.arg(format!("COMPUTE={compute}"));
+    }
+    let oracle = oracle.output().unwrap();
+    assert!(oracle.status.success(), "{}", String::from_utf8_lossy(&oracle.stderr));
+    let expected: Value = serde_json::from_slice(&oracle.stdout).unwrap();
+    // Our own `aml.*` properties (the file, git) are the only difference by design.
+    let mut ours = sent.clone();
+    ours["properties"]["properties"].as_object_mut().unwrap().retain(|k, _| !k.starts_with("aml."));
+    assert_eq!(ours, expected);
     assert_eq!(azure.requests_containing("PUT", "/components/azureml_anonymous/versions/"), 3);
     assert_eq!(azure.requests_containing("POST", "startPendingUpload"), 1, "the three steps share one code snapshot");
 
