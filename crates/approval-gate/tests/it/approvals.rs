@@ -55,10 +55,24 @@ fn a_listed_approver_approves_and_wait_returns_0() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(400));
+    // The approver acts once the waiter says it is waiting (its stderr, read as it comes).
+    let mut waiter = waiter;
+    let mut said = std::io::BufReader::new(waiter.stderr.take().unwrap());
+    let mut told = String::new();
+    while !told.contains("waiting up to") {
+        let mut line = String::new();
+        assert!(std::io::BufRead::read_line(&mut said, &mut line).unwrap() > 0, "the waiter ended first: {told}");
+        told.push_str(&line);
+    }
+    let rest = std::thread::spawn(move || {
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut said, &mut rest).unwrap();
+        rest
+    });
     let approve = gate(&ws, &["approve", &id, "--by", "qa-lead", "--comment", "looks good"]);
     assert_eq!(approve.status.code(), Some(0), "{}", render(&approve));
-    let waited = waiter.wait_with_output().unwrap();
+    let mut waited = waiter.wait_with_output().unwrap();
+    waited.stderr = format!("{told}{}", rest.join().unwrap()).into_bytes();
     assert_eq!(waited.status.code(), Some(0), "{}", render(&waited));
     let request = json(&waited);
     assert_eq!(
