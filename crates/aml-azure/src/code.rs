@@ -177,8 +177,9 @@ mod tests {
     /// test venv) on a folder where the orders differ: upper case before lower case,
     /// non-ASCII names, nested folders and an ignore file.
     #[test]
-    fn content_hash_is_azure_ai_mls_on_mixed_case_nested_and_ignored_files() {
-        let dir = tempfile::tempdir().unwrap();
+    fn content_hash_is_azure_ai_mls_on_mixed_case_nested_and_ignored_files()
+    -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
         let root = dir.path();
         for (rel, text) in [
             ("B.py", "print('B')"),
@@ -191,18 +192,19 @@ mod tests {
             (".amlignore", "*.log\n"),
         ] {
             let path = root.join(rel);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, text).unwrap();
+            std::fs::create_dir_all(path.parent().ok_or("a file at the root")?)?;
+            std::fs::write(path, text)?;
         }
-        let files = aml_core::tree::code_files(root).unwrap();
+        let files = aml_core::tree::code_files(root)?;
         assert!(!files.iter().any(|(rel, _)| rel == "skip.log"), "{files:?}");
-        let ours = content_hash(&files).unwrap();
+        let ours = content_hash(&files)?;
         let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
         let script = "import sys\n\
 from azure.ai.ml._utils._asset_utils import get_content_hash, get_ignore_file\n\
 print(get_content_hash(sys.argv[1], get_ignore_file(sys.argv[1])))";
-        let theirs = std::process::Command::new(venv).args(["-c", script]).arg(root).output().unwrap();
+        let theirs = std::process::Command::new(venv).args(["-c", script]).arg(root).output()?;
         assert!(theirs.status.success(), "{}", String::from_utf8_lossy(&theirs.stderr));
         assert_eq!(ours, String::from_utf8_lossy(&theirs.stdout).trim());
+        Ok(())
     }
 }

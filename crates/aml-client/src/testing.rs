@@ -177,6 +177,40 @@ fn regex_escape(text: &str) -> String {
     })
 }
 
+/// What a test server gives back: status, extra headers, body.
+pub type Answer = (u16, Vec<(String, String)>, String);
+
+/// A loopback HTTP/1.1 server for tests, one request per connection: each request's head
+/// (the request line, then its headers, line ends trimmed) goes to `answer`. Serves until
+/// the test process ends; returns its port.
+pub fn http_server(answer: impl Fn(&[String]) -> Answer + Send + 'static) -> std::io::Result<u16> {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let Ok(clone) = stream.try_clone() else { continue };
+            let mut reader = BufReader::new(clone);
+            let mut head = Vec::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push(line.trim_end().to_string());
+            }
+            let (status, headers, body) = answer(&head);
+            let headers: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\n{headers}content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    Ok(port)
+}
+
 /// Exit code, stdout and stderr, the way a user sees them.
 pub fn render(output: &Output) -> String {
     format!(

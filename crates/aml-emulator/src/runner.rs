@@ -271,9 +271,7 @@ fn command_spec(state: &Mutex<State>, blobs: &Blobs, props: &Value, work: &Path)
     if let Some(variables) = props["environmentVariables"].as_object() {
         spec["environment_variables"] = Value::Object(variables.clone());
     }
-    if let Some(seconds) =
-        props["limits"]["timeout"].as_str().and_then(|t| t.strip_prefix("PT")?.strip_suffix('S')?.parse::<u64>().ok())
-    {
+    if let Some(seconds) = props["limits"]["timeout"].as_str().and_then(iso_seconds) {
         spec["limits"] = json!({"timeout": seconds});
     }
     Ok(spec)

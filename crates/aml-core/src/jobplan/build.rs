@@ -876,15 +876,7 @@ pub(super) fn plan_code(file: &Path, field: &str, code: Option<&str>) -> Result<
             "point `code:` at the local folder holding the scripts",
         ));
     }
-    let path = resolve_path(file, code);
-    if !path.exists() {
-        return Err(Error::in_file(
-            file,
-            Some(field),
-            format!("`{code}` does not exist (looked for `{}`)", path.display()),
-            format!("paths are relative to the folder of `{}`", file.display()),
-        ));
-    }
+    let path = check_exists(file, field, code)?;
     // Walk it now (names only, no hashing): a dangling link or a link loop is found by
     // `validate`, not by a run that has already been recorded.
     crate::tree::code_files(&path).map_err(|e| match e {
@@ -946,13 +938,7 @@ pub fn plan_environment(
                 "{field}.build: the Dockerfile is not run locally; packages come from `{}`",
                 requirements.display()
             ));
-            let text = crate::yaml::read(&requirements)?;
-            let packages = text
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                .map(str::to_owned)
-                .collect();
+            let packages = requirement_lines(&crate::yaml::read(&requirements)?);
             // The official `python:X.Y` images say which Python the packages were pinned for.
             let python = python_of_dockerfile(&context.join(build.dockerfile_path.as_deref().unwrap_or("Dockerfile")));
             return Ok(EnvPlan::Packages { packages, python, described_by: requirements });
@@ -993,14 +979,16 @@ fn python_of_dockerfile(dockerfile: &Path) -> Option<String> {
     (!major.is_empty() && !minor.is_empty()).then(|| format!("{major}.{minor}"))
 }
 
+/// A requirements.txt's requirements: its lines but blanks and comments.
+pub fn requirement_lines(text: &str) -> Vec<String> {
+    text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_owned).collect()
+}
+
 /// The pip requirements a conda file or a requirements.txt stands for, and its Python pin.
 pub fn requirements_of(file: &Path) -> Result<(Vec<String>, Option<String>)> {
     let is_text = file.extension().is_some_and(|e| e == "txt");
     if is_text {
-        let text = crate::yaml::read(file)?;
-        let packages =
-            text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_owned).collect();
-        return Ok((packages, None));
+        return Ok((requirement_lines(&crate::yaml::read(file)?), None));
     }
     let mut warnings = Vec::new();
     match conda_packages(&load_conda_file(file)?, file.to_path_buf(), &mut warnings) {

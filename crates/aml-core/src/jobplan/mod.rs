@@ -9,7 +9,7 @@ pub mod template;
 
 pub use build::{
     Blocker, DataResolver, DataSource, EnvPlan, InputPlan, PipelineOutput, Plan, Scope, StepPlan, SweepSettings,
-    plan_environment, requirements_of,
+    plan_environment, requirement_lines, requirements_of,
 };
 
 use crate::error::Result;

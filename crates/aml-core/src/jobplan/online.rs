@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::refs::ModelRef;
-use crate::yaml::endpoint::{DeploymentModel, OnlineSpec, inline_model, scoring_code};
+use crate::yaml::endpoint::{DeploymentModel, OnlineSpec, inline_model, nothing_to_serve, scoring_code};
 use crate::yaml::environment::EnvironmentRef;
 
 /// Checks the file; the notes say what only a workspace can settle (a registered model or
@@ -16,12 +16,7 @@ pub fn check_online(spec: &OnlineSpec) -> Result<Vec<String>> {
     // With neither code nor model, the environment must be the whole server (a model
     // package, a custom container); with none of the three there is nothing to serve.
     if code.is_none() && spec.model.is_none() && spec.environment.is_none() {
-        return Err(Error::in_file(
-            file,
-            Some("code_configuration"),
-            "is missing, and the deployment has no model or environment to serve without it",
-            "add `code_configuration` (`code` and `scoring_script`), or a `model:` that is an MLflow model",
-        ));
+        return Err(nothing_to_serve(file));
     }
     if code.is_none() {
         notes.push(

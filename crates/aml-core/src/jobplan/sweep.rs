@@ -322,19 +322,23 @@ fn normal(rng: &mut StdRng, mu: f64, sigma: f64) -> f64 {
 mod tests {
     use super::*;
 
+    /// A drawn value as a number: the commands receive them as text.
+    fn number<T: std::str::FromStr>(distribution: &Distribution, rng: &mut StdRng) -> Option<T> {
+        draw(distribution, rng).parse().ok()
+    }
+
     #[test]
     fn draws_stay_in_their_bounds_and_on_their_grid() {
         let mut rng = StdRng::seed_from_u64(7);
         for _ in 0..500 {
-            let x: f64 = draw(&Distribution::Uniform { min_value: 0.5, max_value: 0.9 }, &mut rng).parse().unwrap();
-            assert!((0.5..=0.9).contains(&x), "{x}");
-            let q: f64 =
-                draw(&Distribution::Quniform { min_value: 0.0, max_value: 10.0, q: 2.0 }, &mut rng).parse().unwrap();
-            assert_eq!(q % 2.0, 0.0, "{q}");
-            let n: i64 = draw(&Distribution::Randint { upper: 3 }, &mut rng).parse().unwrap();
-            assert!((0..3).contains(&n), "{n}");
-            let l: f64 = draw(&Distribution::Loguniform { min_value: -2.0, max_value: 0.0 }, &mut rng).parse().unwrap();
-            assert!(((-2f64).exp()..=1.0).contains(&l), "{l}");
+            let x: Option<f64> = number(&Distribution::Uniform { min_value: 0.5, max_value: 0.9 }, &mut rng);
+            assert!(x.is_some_and(|x| (0.5..=0.9).contains(&x)), "{x:?}");
+            let q: Option<f64> = number(&Distribution::Quniform { min_value: 0.0, max_value: 10.0, q: 2.0 }, &mut rng);
+            assert!(q.is_some_and(|q| q % 2.0 == 0.0), "{q:?}");
+            let n: Option<i64> = number(&Distribution::Randint { upper: 3 }, &mut rng);
+            assert!(n.is_some_and(|n| (0..3).contains(&n)), "{n:?}");
+            let l: Option<f64> = number(&Distribution::Loguniform { min_value: -2.0, max_value: 0.0 }, &mut rng);
+            assert!(l.is_some_and(|l| ((-2f64).exp()..=1.0).contains(&l)), "{l:?}");
         }
     }
 }

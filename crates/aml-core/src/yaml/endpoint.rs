@@ -210,6 +210,16 @@ pub fn missing_endpoint(file: &Path, spec: &OnlineDeployment) -> Error {
     )
 }
 
+/// A deployment with no scoring script, no model and no environment: nothing to serve.
+pub fn nothing_to_serve(file: &Path) -> Error {
+    Error::in_file(
+        file,
+        Some("code_configuration"),
+        "is missing, and the deployment has no model or environment to serve without it",
+        "add `code_configuration` (`code` and `scoring_script`), or a `model:` that is an MLflow model",
+    )
+}
+
 /// A deployment's scoring code: its folder and its scoring script, checked to exist. None
 /// when the deployment has no `code_configuration`: Azure ML then serves an MLflow model
 /// with its own scoring script (a no-code deployment), or a custom container as it is.

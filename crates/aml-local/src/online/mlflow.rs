@@ -36,8 +36,7 @@ pub fn environment(model: &str, files: &[(String, PathBuf)]) -> Result<EnvPlan> 
     })?;
     let text = std::fs::read_to_string(requirements)
         .map_err(|e| Error::storage(format!("cannot read the requirements of model `{model}`"), e))?;
-    let mut packages: Vec<String> =
-        text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_owned).collect();
+    let mut packages = aml_core::jobplan::requirement_lines(&text);
     if !packages.iter().any(|p| p.starts_with(INFERENCE_SERVER)) {
         packages.push(INFERENCE_SERVER.to_string());
     }

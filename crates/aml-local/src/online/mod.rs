@@ -262,18 +262,23 @@ impl LocalWorkspace {
             Some(code) => (Some(code.0), code.1),
             None => (None, mlflow::SCORING_SCRIPT_NAME.to_string()),
         };
-        let env_plan = match (declared_env, &model) {
-            (Some(env), _) => env,
-            (None, Some(model)) => mlflow::environment(&model.id(), &self.model_files(model)?)?,
-            (None, None) => return Err(no_code_model_missing(file)),
+        // Served without a scoring script, the model must be an MLflow model, whatever its
+        // environment; with none given, its own requirements make one.
+        let model_files = match (&code_dir, &model) {
+            (None, Some(model)) => {
+                let files = self.model_files(model)?;
+                if mlflow::model_root(files.iter().map(|(p, _)| p.as_str())).is_none() {
+                    return Err(mlflow::not_mlflow(&model.id()));
+                }
+                Some(files)
+            }
+            _ => None,
         };
-        // Served without a scoring script, the model must be an MLflow model, whatever its environment.
-        if code_dir.is_none()
-            && let Some(model) = &model
-            && mlflow::model_root(self.model_files(model)?.iter().map(|(p, _)| p.as_str())).is_none()
-        {
-            return Err(mlflow::not_mlflow(&model.id()));
-        }
+        let env_plan = match (declared_env, &model, &model_files) {
+            (Some(env), _, _) => env,
+            (None, Some(model), Some(files)) => mlflow::environment(&model.id(), files)?,
+            _ => return Err(aml_core::yaml::endpoint::nothing_to_serve(file)),
+        };
 
         // The environment is built first (it can take minutes, and is shared by content);
         // from here on the endpoint is ours alone until the deployment is recorded.
@@ -731,7 +736,7 @@ fn no_code_model_check(file: &Path, spec: &OnlineDeployment) -> Result<()> {
             "with no code and no model, the environment is the whole server (a model package or a custom container), which needs a container engine the local workspace does not have",
             "apply it on Azure ML (`--workspace azureml://…`), or add `code_configuration` and a `model:` to serve it here",
         )),
-        None => Err(no_code_model_missing(file)),
+        None => Err(aml_core::yaml::endpoint::nothing_to_serve(file)),
         Some(DeploymentModel::Inline(inline)) => {
             let Some(written) = inline.path.as_deref() else { return Ok(()) };
             let path = aml_core::yaml::resolve_path(file, written);
@@ -754,13 +759,4 @@ fn no_code_model_check(file: &Path, spec: &OnlineDeployment) -> Result<()> {
         }
         Some(DeploymentModel::Registered(_)) => Ok(()),
     }
-}
-
-fn no_code_model_missing(file: &Path) -> Error {
-    Error::in_file(
-        file,
-        Some("code_configuration"),
-        "is missing, and the deployment has no model to serve without it",
-        "add `code_configuration` (`code` and `scoring_script`), or a `model:` that is an MLflow model",
-    )
 }

@@ -229,21 +229,7 @@ async fn run_pipeline(
         }
     }
 
-    for output in &plan.outputs {
-        let (name, kind) = (&output.name, output.kind);
-        let path = match output.bound_to.as_ref().and_then(|b| produced.get(b)) {
-            Some(record) => PathBuf::from(&record.path),
-            None => ws.job_dir(&parent.name).join("outputs").join(name),
-        };
-        parent.outputs.insert(
-            name.clone(),
-            JobOutputRecord {
-                kind: kind.as_str().into(),
-                uri: job_output_uri(&parent.name, name),
-                path: path.display().to_string(),
-            },
-        );
-    }
+    record_outputs(ws, plan, parent, |output| output.bound_to.as_ref().and_then(|b| produced.get(b)));
     parent.status = if canceled {
         JobStatus::Canceled
     } else if failed_steps.is_empty() {
@@ -331,20 +317,7 @@ async fn run_sweep(
             best = Some((index, value));
         }
     }
-    for output in &plan.outputs {
-        let path = match best.and_then(|(index, _)| trials[index].outputs.get(&output.name)) {
-            Some(record) => PathBuf::from(&record.path),
-            None => ws.job_dir(&parent.name).join("outputs").join(&output.name),
-        };
-        parent.outputs.insert(
-            output.name.clone(),
-            JobOutputRecord {
-                kind: output.kind.as_str().into(),
-                uri: job_output_uri(&parent.name, &output.name),
-                path: path.display().to_string(),
-            },
-        );
-    }
+    record_outputs(ws, plan, parent, |output| best.and_then(|(index, _)| trials[index].outputs.get(&output.name)));
     let metric = &settings.primary_metric;
     match best {
         _ if canceled => parent.status = JobStatus::Canceled,
@@ -378,6 +351,30 @@ fn metric_values(ws: &LocalWorkspace, trial: &str, metric: &str) -> Result<Vec<f
 impl TrialWatch for policy::PolicyWatch {
     fn check(&self, ws: &LocalWorkspace, trial: &str) -> Result<Option<String>> {
         Ok(self.judge(&metric_values(ws, trial, &self.metric)?))
+    }
+}
+
+/// A pipeline's (or sweep's) outputs: where the child output they stand for is, else an
+/// empty folder of the parent's.
+fn record_outputs<'a>(
+    ws: &LocalWorkspace,
+    plan: &Plan,
+    parent: &mut Job,
+    source: impl Fn(&aml_core::jobplan::PipelineOutput) -> Option<&'a JobOutputRecord>,
+) {
+    for output in &plan.outputs {
+        let path = match source(output) {
+            Some(record) => PathBuf::from(&record.path),
+            None => ws.job_dir(&parent.name).join("outputs").join(&output.name),
+        };
+        parent.outputs.insert(
+            output.name.clone(),
+            JobOutputRecord {
+                kind: output.kind.as_str().into(),
+                uri: job_output_uri(&parent.name, &output.name),
+                path: path.display().to_string(),
+            },
+        );
     }
 }
 

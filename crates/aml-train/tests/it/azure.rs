@@ -299,18 +299,18 @@ fn the_diabetes_pipeline_runs_on_azure_with_its_steps() {
     // The whole body is azure-ai-ml's for the same file, given the same component ids and
     // uploaded inputs.
     let mut oracle = std::process::Command::new(aml_client::testing::venv_python());
-    oracle.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/pipeline_body.py"));
+    oracle.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/job_body.py"));
     oracle.arg(azure.ws.path().join("diabetes/pipeline.yml"));
     for (node, body) in nodes {
-        oracle.arg(format!("{node}={}", body["componentId"].as_str().unwrap()));
+        oracle.arg(format!("jobs.{node}={}", body["componentId"].as_str().unwrap()));
     }
     for (input, body) in sent["properties"]["inputs"].as_object().unwrap() {
         if let Some(uri) = body["uri"].as_str() {
-            oracle.arg(format!("INPUT:{input}={uri}"));
+            oracle.arg(format!("inputs.{input}={uri}"));
         }
     }
     if let Some(compute) = sent["properties"]["computeId"].as_str() {
-        oracle.arg(format!("COMPUTE={compute}"));
+        oracle.arg(format!("compute={compute}"));
     }
     let oracle = oracle.output().unwrap();
     assert!(oracle.status.success(), "{}", String::from_utf8_lossy(&oracle.stderr));
@@ -349,12 +349,12 @@ fn a_sweep_is_sent_as_azure_ai_ml_sends_it_and_runs_its_trials_on_azure() {
     let mut sent = azure.emulator.bodies("/jobs/tune").pop().unwrap();
     let props = &sent["properties"];
     let oracle = std::process::Command::new(aml_client::testing::venv_python())
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/sweep_body.py"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/job_body.py"))
         .arg(azure.ws.path().join("diabetes/sweep.yml"))
-        .arg(props["trial"]["codeId"].as_str().unwrap())
-        .arg(props["trial"]["environmentId"].as_str().unwrap())
-        .arg(props["computeId"].as_str().unwrap())
-        .arg(format!("training_data={}", props["inputs"]["training_data"]["uri"].as_str().unwrap()))
+        .arg(format!("trial.code={}", props["trial"]["codeId"].as_str().unwrap()))
+        .arg(format!("trial.environment={}", props["trial"]["environmentId"].as_str().unwrap()))
+        .arg(format!("compute={}", props["computeId"].as_str().unwrap()))
+        .arg(format!("inputs.training_data={}", props["inputs"]["training_data"]["uri"].as_str().unwrap()))
         .output()
         .unwrap();
     assert!(oracle.status.success(), "{}", String::from_utf8_lossy(&oracle.stderr));

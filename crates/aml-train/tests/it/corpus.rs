@@ -210,22 +210,7 @@ fn web_inputs(document: &serde_json::Value) -> Vec<(String, String)> {
 /// A loopback server standing in for the web: every GET gets the same small CSV (marked as a
 /// stand-in), so jobs reading `https://` files run without the network.
 static STAND_IN: std::sync::LazyLock<u16> = std::sync::LazyLock::new(|| {
-    use std::io::{BufRead, BufReader, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
-                line.clear();
-            }
-            let body = "stand_in,for_the_web_file\n1,2\n";
-            let _ =
-                write!(stream, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
-        }
-    });
-    port
+    aml_client::testing::http_server(|_| (200, Vec::new(), "stand_in,for_the_web_file\n1,2\n".to_string())).unwrap()
 });
 
 /// Every command and pipeline job azure-ai-ml and we both accept, with nothing `validate`

@@ -455,39 +455,22 @@ fn a_command_can_write_to_outputs_without_making_the_folder_as_on_azure() {
 /// A loopback file server: GET /iris.csv with an ETag, 304 when asked with it; counts the
 /// full answers and the conditional ones.
 fn file_server(body: &'static str) -> (u16, std::sync::Arc<std::sync::Mutex<(u32, u32)>>) {
-    use std::io::{BufRead, BufReader, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
     let counts = std::sync::Arc::new(std::sync::Mutex::new((0, 0)));
     let seen = counts.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request = Vec::new();
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                request.push(line.to_ascii_lowercase());
-            }
-            let mut stream = stream;
-            let answer = if request.iter().any(|l| l.starts_with("if-none-match: \"v1\"")) {
-                seen.lock().unwrap().1 += 1;
-                "HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                    .to_string()
-            } else if request.first().is_some_and(|l| l.starts_with("get /iris.csv")) {
-                seen.lock().unwrap().0 += 1;
-                format!(
-                    "HTTP/1.1 200 OK\r\nETag: \"v1\"\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                )
-            } else {
-                "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string()
-            };
-            let _ = stream.write_all(answer.as_bytes());
+    let port = aml_client::testing::http_server(move |head| {
+        let head: Vec<String> = head.iter().map(|l| l.to_ascii_lowercase()).collect();
+        let etag = vec![("ETag".to_string(), "\"v1\"".to_string())];
+        if head.iter().any(|l| l.starts_with("if-none-match: \"v1\"")) {
+            seen.lock().unwrap().1 += 1;
+            (304, etag, String::new())
+        } else if head.first().is_some_and(|l| l.starts_with("get /iris.csv")) {
+            seen.lock().unwrap().0 += 1;
+            (200, etag, body.to_string())
+        } else {
+            (404, Vec::new(), String::new())
         }
-    });
+    })
+    .unwrap();
     (port, counts)
 }
 

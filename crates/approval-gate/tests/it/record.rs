@@ -4,8 +4,6 @@
 //! api-version, the token.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
 use aml_client::testing::{TestWorkspace, binary, json, render, repo_root};
@@ -89,36 +87,17 @@ struct SpecServer {
 impl SpecServer {
     /// Serve `operation` until the test ends; what it refuses is kept for the test to see.
     fn start(operation: Operation) -> SpecServer {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
         let refused = Arc::new(Mutex::new(Vec::new()));
         let log = refused.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut head = Vec::new();
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                        break;
-                    }
-                    head.push(line.trim_end().to_string());
-                }
-                let (status, body) = match answer(&operation, &head) {
-                    Ok(found) => found,
-                    Err(why) => {
-                        log.lock().unwrap().push(why.clone());
-                        (400, format!("{{\"message\": {why:?}}}"))
-                    }
-                };
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
+        let port = aml_client::testing::http_server(move |head| match answer(&operation, head) {
+            Ok((status, body)) => (status, vec![("content-type".into(), "application/json".into())], body),
+            Err(why) => {
+                log.lock().unwrap().push(why.clone());
+                (400, vec![("content-type".into(), "application/json".into())], format!("{{\"message\": {why:?}}}"))
             }
-        });
+        })
+        .unwrap();
+        let url = format!("http://127.0.0.1:{port}");
         SpecServer { url, refused }
     }
 }
