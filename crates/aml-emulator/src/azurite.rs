@@ -85,9 +85,9 @@ impl Azurite {
     fn create_container(&self) -> Result<(), String> {
         let storage = self.storage(self.port);
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+        let rest = crate::blob_rest::BlobRest::new(&storage)?;
         for name in [CONTAINER, ARTIFACT_CONTAINER] {
-            let container = storage.container(name)?;
-            runtime.block_on(container.create()).map_err(|e| format!("creating container `{name}` in Azurite: {e}"))?;
+            runtime.block_on(rest.create_container(name))?;
         }
         Ok(())
     }

@@ -50,58 +50,54 @@ impl Storage {
         format!("{}://{}.blob.{}/{container}", self.scheme(), self.account, self.endpoint)
     }
 
-    /// A client for one of the account's containers, with the account key.
-    pub fn container(&self, container: &str) -> Result<aml_azure::blob::Container, String> {
-        use aml_azure::blob::{Container, StorageAuth};
-
-        let options = aml_http::transport::TransportOptions::service(std::time::Duration::from_secs(30));
-        let transport = match &self.ca {
-            None => aml_http::transport::transport(options).map_err(|e| e.to_string())?,
-            // The tools trust it through SSL_CERT_FILE; the test process is given it here.
-            Some(ca) => {
-                let pem = std::fs::read(ca).map_err(|e| format!("{}: {e}", ca.display()))?;
-                aml_http::transport::transport_trusting(options, &pem).map_err(|e| e.to_string())?
-            }
-        };
-        let blob_options = aml_azure::blob::BlobOptions::from_settings(&settings());
-        Container::new(
-            &self.account,
-            &self.url(container),
-            StorageAuth::AccountKey(self.key.clone().into()),
-            &transport,
-            blob_options,
-        )
-        .map_err(|e| e.to_string())
-    }
-
     /// A service SAS (signed version 2019-12-12) over a whole container: read, add, create,
     /// write and list for a day, as `startPendingUpload` hands one out.
     pub fn container_sas(&self, container: &str) -> String {
-        use base64::Engine as _;
-        use hmac::{KeyInit, Mac};
-        let engine = base64::engine::general_purpose::STANDARD;
-        let expiry = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() + 86_400)
-            .map(|t| t.to_string())
-            .unwrap_or_default();
+        let expiry = sas_expiry();
         let (permissions, version, resource) = ("racwl", "2019-12-12", "c");
         let to_sign = format!(
             "{permissions}\n\n{expiry}\n/blob/{}/{container}\n\n\n\n{version}\n{resource}\n\n\n\n\n\n",
             self.account
         );
+        format!(
+            "sv={version}&sr={resource}&sp={permissions}&se={}&sig={}",
+            aml_http::url::encode_component(&expiry),
+            aml_http::url::encode_component(&self.sign(&to_sign))
+        )
+    }
+
+    /// An account SAS (signed version 2019-12-12) for the blob service's containers and
+    /// blobs: what creating a container needs, which no container SAS allows.
+    pub fn account_sas(&self) -> String {
+        let expiry = sas_expiry();
+        let (permissions, services, types, version) = ("rwdlac", "b", "sco", "2019-12-12");
+        let to_sign = format!("{}\n{permissions}\n{services}\n{types}\n\n{expiry}\n\n\n{version}\n", self.account);
+        format!(
+            "sv={version}&ss={services}&srt={types}&sp={permissions}&se={}&sig={}",
+            aml_http::url::encode_component(&expiry),
+            aml_http::url::encode_component(&self.sign(&to_sign))
+        )
+    }
+
+    /// HMAC-SHA256 of `to_sign` with the account key, base64.
+    fn sign(&self, to_sign: &str) -> String {
+        use base64::Engine as _;
+        use hmac::{KeyInit, Mac};
+        let engine = base64::engine::general_purpose::STANDARD;
         let key = engine.decode(&self.key).unwrap_or_default();
-        let signature = match hmac::Hmac::<sha2::Sha256>::new_from_slice(&key) {
+        match hmac::Hmac::<sha2::Sha256>::new_from_slice(&key) {
             Ok(mut mac) => {
                 mac.update(to_sign.as_bytes());
                 engine.encode(mac.finalize().into_bytes())
             }
             Err(_) => String::new(),
-        };
-        format!(
-            "sv={version}&sr={resource}&sp={permissions}&se={}&sig={}",
-            aml_http::url::encode_component(&expiry),
-            aml_http::url::encode_component(&signature)
-        )
+        }
     }
+}
+
+/// A day from now, as a SAS's `se`.
+fn sas_expiry() -> String {
+    jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() + 86_400).map(|t| t.to_string()).unwrap_or_default()
 }
 
 /// The schema `cargo xtask test` generates from databricks-sdk.

@@ -10,7 +10,9 @@
 mod acr;
 mod arm;
 pub mod azurite;
+mod blob_rest;
 mod cluster;
+mod code_hash;
 pub mod common;
 pub mod databricks;
 pub mod harness;

@@ -51,14 +51,14 @@ fn datastore_path(uri: &str) -> Option<(String, String)> {
 
 struct Blobs {
     runtime: tokio::runtime::Runtime,
+    rest: crate::blob_rest::BlobRest,
     storage: Storage,
 }
 
 impl Blobs {
     /// Every blob under `prefix` into `into`, as (path under the prefix, file).
     fn download(&self, container: &str, prefix: &str, into: &Path) -> Result<Vec<(String, PathBuf)>, String> {
-        let client = self.storage.container(container)?;
-        let names = self.runtime.block_on(client.list(prefix)).map_err(|e| e.to_string())?;
+        let names = self.runtime.block_on(self.rest.list(container, prefix))?;
         let mut files = Vec::new();
         for name in names {
             let rel = if name == prefix {
@@ -67,15 +67,19 @@ impl Blobs {
                 name.strip_prefix(&format!("{prefix}/")).unwrap_or(&name).to_string()
             };
             let target = into.join(&rel);
-            self.runtime.block_on(client.download(&name, &target, &|_| {})).map_err(|e| e.to_string())?;
+            let bytes = self.runtime.block_on(self.rest.get(container, &name))?;
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+            }
+            std::fs::write(&target, &bytes).map_err(|e| format!("{}: {e}", target.display()))?;
             files.push((rel, target));
         }
         Ok(files)
     }
 
     fn upload(&self, container: &str, file: &Path, name: &str) -> Result<(), String> {
-        let client = self.storage.container(container)?;
-        self.runtime.block_on(client.upload_file(file, name, &|_| {})).map(|_| ()).map_err(|e| e.to_string())
+        let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        self.runtime.block_on(self.rest.put(container, name, bytes.into()))
     }
 }
 
@@ -90,7 +94,7 @@ fn run(state: &Arc<Mutex<State>>, compute: &Path, job: &str) -> Result<(), Strin
     };
     let props = &resource["properties"];
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
-    let blobs = Blobs { runtime, storage: storage.clone() };
+    let blobs = Blobs { runtime, rest: crate::blob_rest::BlobRest::new(&storage)?, storage: storage.clone() };
     let work = aml_client::testing::TestWorkspace::new();
     lock(state).set_status(job, "Preparing");
 
@@ -500,7 +504,7 @@ fn fetch_code(state: &Mutex<State>, blobs: &Blobs, code_id: &str, work: &Path) -
         .strip_prefix(&format!("{}/", storage.url(&storage.container)))
         .ok_or(format!("codeUri {uri} is not in the workspace's storage"))?;
     let files = blobs.download(&storage.container, prefix, &work.join("code"))?;
-    let hash = aml_azure::code::content_hash(&files).map_err(|e| e.to_string())?;
+    let hash = crate::code_hash::content_hash(&files)?;
     let claimed = code["properties"]["properties"]["hash_sha256"].as_str().unwrap_or_default();
     if hash != claimed {
         let problem = format!("code {code_id}: the uploaded snapshot hashes to {hash}, its version claims {claimed}");
@@ -611,7 +615,7 @@ fn deploy(state: &Arc<Mutex<State>>, tools: &Path, endpoint: &str, deployment: &
     };
     let props = &resource["properties"];
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
-    let blobs = Blobs { runtime, storage: storage.clone() };
+    let blobs = Blobs { runtime, rest: crate::blob_rest::BlobRest::new(&storage)?, storage: storage.clone() };
     let work = aml_client::testing::TestWorkspace::new();
     let mut spec = json!({"name": deployment, "endpoint_name": endpoint, "instance_type": props["instanceType"], "instance_count": resource["sku"]["capacity"]});
     if let Some(model_id) = props["model"].as_str() {

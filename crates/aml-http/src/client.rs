@@ -7,7 +7,7 @@ use azure_core::http::{Context, Method, Pipeline, PipelineSendOptions, Request, 
 use bytes::Bytes;
 
 use crate::pipeline::{Retry, pipeline};
-use crate::transport::{TransportOptions, transport};
+use crate::transport::{TransportOptions, transport, transport_trusting};
 use aml_core::error::{Error, Result};
 
 pub use azure_core::http::Method as HttpMethod;
@@ -34,6 +34,12 @@ pub struct Client {
 impl Client {
     pub fn new(options: TransportOptions, retry: Retry) -> Result<Client> {
         Ok(Client { pipeline: pipeline(&transport(options)?, retry, Vec::new()) })
+    }
+
+    /// A client that also trusts `extra_root` (PEM): the test emulator's own calls to a
+    /// server presenting its self-signed certificate.
+    pub fn trusting(options: TransportOptions, retry: Retry, extra_root: &[u8]) -> Result<Client> {
+        Ok(Client { pipeline: pipeline(&transport_trusting(options, extra_root)?, retry, Vec::new()) })
     }
 
     /// Send and wait at most `timeout` for the whole answer; only getting none is an error,
