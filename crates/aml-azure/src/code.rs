@@ -195,8 +195,9 @@ mod tests {
             std::fs::create_dir_all(path.parent().ok_or("a file at the root")?)?;
             std::fs::write(path, text)?;
         }
-        let files = aml_core::tree::code_files(root)?;
+        let files = snapshot(root)?;
         assert!(!files.iter().any(|(rel, _)| rel == "skip.log"), "{files:?}");
+        assert_eq!(files.len(), 7, "{files:?}");
         let ours = content_hash(&files)?;
         let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
         let script = "import sys\n\
@@ -205,6 +206,22 @@ print(get_content_hash(sys.argv[1], get_ignore_file(sys.argv[1])))";
         let theirs = std::process::Command::new(venv).args(["-c", script]).arg(root).output()?;
         assert!(theirs.status.success(), "{}", String::from_utf8_lossy(&theirs.stderr));
         assert_eq!(ours, String::from_utf8_lossy(&theirs.stdout).trim());
+        Ok(())
+    }
+
+    #[test]
+    fn a_reused_code_version_is_named_by_its_short_id() {
+        let id = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/w/codes/c1/versions/1";
+        assert_eq!(short_id(id), "codes/c1/versions/1");
+        assert_eq!(short_id("not-an-arm-id"), "not-an-arm-id");
+    }
+
+    #[test]
+    fn an_empty_code_folder_is_refused_as_azure_ai_ml_refuses_it() -> std::result::Result<(), Box<dyn std::error::Error>>
+    {
+        let dir = tempfile::tempdir()?;
+        let error = snapshot(dir.path()).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(error.contains("holds no files"), "{error}");
         Ok(())
     }
 }

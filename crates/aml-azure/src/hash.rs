@@ -103,3 +103,48 @@ pub(super) fn hash_file(path: &Path, object: &mut Sha256) -> Result<(u64, Digest
 }
 
 use aml_core::digest::hex;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// azure-ai-ml's `get_object_hash` on `path`, run from the test venv.
+    fn theirs(path: &Path) -> std::result::Result<String, Box<dyn std::error::Error>> {
+        let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
+        let script = "import sys\nfrom azure.ai.ml._utils._asset_utils import get_object_hash\nprint(get_object_hash(sys.argv[1]))";
+        let output = std::process::Command::new(python).args(["-c", script]).arg(path).output()?;
+        if !output.status.success() {
+            return Err(String::from_utf8_lossy(&output.stderr).into());
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+    }
+
+    /// The blob folder an upload goes to must be the one `az ml` computes, so uploads are
+    /// shared: held to azure-ai-ml on a folder where the orders differ (upper case before
+    /// lower case, non-ASCII names, nesting, an empty file) and on a single file.
+    #[test]
+    fn object_hash_is_azure_ai_mls_for_folders_and_files() -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let root = dir.path().join("model");
+        for (rel, text) in
+            [("b.txt", "bee"), ("A/c.bin", "sea"), ("a2.txt", ""), ("Zeta/Été.txt", "été"), ("alpha/ß/deep.txt", "d")]
+        {
+            let path = root.join(rel);
+            fs::create_dir_all(path.parent().ok_or("a file at the root")?)?;
+            fs::write(path, text)?;
+        }
+        let hashed = hash_tree(&root)?;
+        assert_eq!(hashed.object_hash, theirs(&root)?);
+        assert_eq!(hashed.files.len(), 5, "{:?}", hashed.files);
+        let single = root.join("b.txt");
+        assert_eq!(hash_tree(&single)?.object_hash, theirs(&single)?);
+        Ok(())
+    }
+
+    #[test]
+    fn a_missing_path_is_bad_input_naming_it() {
+        let missing = Path::new("/nonexistent/model.pkl");
+        let error = hash_tree(missing).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(error.contains("`/nonexistent/model.pkl` does not exist"), "{error}");
+    }
+}

@@ -25,8 +25,6 @@ pub mod schema;
 mod server;
 mod state;
 
-/// The azure backend's object hash, for tests that hold it to azure-ai-ml's own.
-pub use aml_azure::hash as object_hash;
 pub use common::{
     ACR_HOST, CLIENT_ID, CLIENT_SECRET, FEDERATED_ASSERTION, GITHUB_REQUEST_TOKEN, IDENTITY_HEADER, RESOURCE_GROUP,
     SUBSCRIPTION, Storage, TENANT, WORKSPACE, databricks_schema, oracle_schema, parse_form, repo_root,

@@ -159,25 +159,6 @@ fn promote_copies_a_local_version_to_azure_with_the_same_digest() {
 }
 
 #[test]
-fn object_hash_is_azure_ai_mls() {
-    // The blob folder name must be the one `az ml` computes, so uploads are shared.
-    let ws = TestWorkspace::new();
-    ws.write("m/b.txt", "bee");
-    ws.write("m/A/c.bin", "sea");
-    ws.write("m/a2.txt", "");
-    let ours = aml_emulator::object_hash::hash_tree(&ws.path().join("m")).unwrap().object_hash;
-    let script =
-        "import sys; from azure.ai.ml._utils._asset_utils import get_object_hash; print(get_object_hash(sys.argv[1]))";
-    let theirs = std::process::Command::new(aml_client::testing::venv_python())
-        .args(["-c", script])
-        .arg(ws.path().join("m"))
-        .output()
-        .unwrap();
-    assert!(theirs.status.success(), "{}", String::from_utf8_lossy(&theirs.stderr));
-    assert_eq!(ours, String::from_utf8_lossy(&theirs.stdout).trim());
-}
-
-#[test]
 fn throttling_and_transient_faults_are_retried() {
     let azure = Azure::start();
     azure.ws.write("m.pkl", "pickled");

@@ -117,6 +117,15 @@ fn bad_flags_say_what_to_write() {
     assert!(parse_flag("rmse:lower,treshold=3").unwrap_err().contains("did you mean `threshold`"));
     assert!(parse_flag("rmse:lower,threshold=x").unwrap_err().contains("not a number"));
     assert!(parse_flag("rmse:lower,min_relative_change=-1").unwrap_err().contains("0 or more"));
+    assert!(parse_flag(":lower").unwrap_err().contains("is not a metric name"));
+    assert!(parse_flag("val-rmse:lower").unwrap_err().contains("is not a metric name"));
+}
+
+#[test]
+fn metric_names_take_underscores_and_changes_may_be_zero() {
+    assert_eq!(parse_flag("val_rmse:lower").map(|(name, _)| name), Ok("val_rmse".to_string()));
+    let (_, gate) = parse_flag("rmse:lower,min_absolute_change=0,min_relative_change=0").expect("zero is a change");
+    assert_eq!((gate.min_absolute_change, gate.min_relative_change), (Some(0.0), Some(0.0)));
 }
 
 mod properties {
