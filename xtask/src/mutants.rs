@@ -32,6 +32,9 @@ struct Scope {
     filter: Option<&'static str>,
     /// Small enough to run in CI on every change.
     in_ci: bool,
+    /// Seconds a mutant's tests may take before it counts as caught by a hang: cargo-mutants
+    /// would set it from a baseline that runs the mutated package's tests only.
+    timeout: u32,
 }
 
 const SCOPES: &[Scope] = &[
@@ -42,6 +45,7 @@ const SCOPES: &[Scope] = &[
         packages: &["aml-azure"],
         filter: None,
         in_ci: true,
+        timeout: 120,
     },
     Scope {
         name: "gate",
@@ -50,6 +54,7 @@ const SCOPES: &[Scope] = &[
         packages: &["approval-gate"],
         filter: None,
         in_ci: true,
+        timeout: 120,
     },
     Scope {
         name: "layers",
@@ -58,6 +63,7 @@ const SCOPES: &[Scope] = &[
         packages: &["aml-package"],
         filter: None,
         in_ci: false,
+        timeout: 600,
     },
     Scope {
         name: "blobs",
@@ -66,6 +72,7 @@ const SCOPES: &[Scope] = &[
         packages: &["aml-local", "aml-register"],
         filter: None,
         in_ci: false,
+        timeout: 900,
     },
     Scope {
         name: "registry",
@@ -74,6 +81,7 @@ const SCOPES: &[Scope] = &[
         packages: &["aml-local", "aml-register"],
         filter: None,
         in_ci: false,
+        timeout: 900,
     },
     Scope {
         name: "rules",
@@ -82,6 +90,7 @@ const SCOPES: &[Scope] = &[
         packages: &["approval-gate"],
         filter: None,
         in_ci: false,
+        timeout: 120,
     },
     Scope {
         name: "router",
@@ -90,6 +99,7 @@ const SCOPES: &[Scope] = &[
         packages: &["aml-deploy"],
         filter: Some("deploy::"),
         in_ci: false,
+        timeout: 900,
     },
     Scope {
         name: "upload",
@@ -98,6 +108,7 @@ const SCOPES: &[Scope] = &[
         packages: &["aml-azure", "aml-register"],
         filter: Some("azure"),
         in_ci: false,
+        timeout: 600,
     },
 ];
 
@@ -128,11 +139,13 @@ pub fn run(args: &[String]) -> Result<(), String> {
     for scope in scopes {
         step(&format!("mutants: {} ({})", scope.name, scope.guards));
         let out = setup::target_dir().join("mutants").join(scope.name);
+        std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
         let mut command = setup::cargo();
         command.env("PATH", path_with(&tool)).args(["mutants", "--in-place", "--no-shuffle", "-o"]).arg(&out);
         for file in scope.files {
             command.args(["-f", file]);
         }
+        command.args(["--timeout", &scope.timeout.to_string()]);
         for package in scope.packages {
             command.args(["--test-package", package]);
         }
