@@ -7,7 +7,9 @@
 //! cargo-mutants edits the files in place (the tests find the venv, Azurite and the test
 //! cache through the checkout), restoring each one after its mutant; the files in scope must
 //! therefore have no uncommitted change, so an interrupted run leaves a change `git diff`
-//! shows and `git checkout` undoes.
+//! shows and `git checkout` undoes. The tools' binaries are rebuilt from the unmutated tree
+//! before and after each scope: other packages' tests run them, and `cargo test -p` does
+//! not rebuild them.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -136,6 +138,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
 
     let mut unexplained = Vec::new();
     let mut report = Vec::new();
+    // The tests run other packages' binaries, which `cargo test -p` does not rebuild: they
+    // must be the unmutated tree's before a scope starts (and after, not the last mutant's).
+    build_binaries()?;
     for scope in scopes {
         step(&format!("mutants: {} ({})", scope.name, scope.guards));
         let out = setup::target_dir().join("mutants").join(scope.name);
@@ -154,6 +159,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
         // Exit codes say "some missed" or "some timed out"; the lists below are the verdict.
         let status = command.status().map_err(|e| format!("cannot run cargo mutants: {e}"))?;
+        build_binaries()?;
         let results = out.join("mutants.out");
         let missed = names(&results.join("missed.txt"));
         let caught = names(&results.join("caught.txt")).len();
@@ -187,6 +193,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
         unexplained.len(),
         unexplained.join("\n  ")
     ))
+}
+
+fn build_binaries() -> Result<(), String> {
+    setup::step("cargo build --workspace --bins (the unmutated tools)");
+    setup::run(setup::cargo().args(["build", "--workspace", "--bins", "--quiet"]))
 }
 
 fn usage() -> String {

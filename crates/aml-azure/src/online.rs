@@ -1,4 +1,4 @@
-//! Managed online endpoints and deployments on Azure ML: PUTs followed to the end through
+//! Online endpoints and deployments on Azure ML (managed, and Kubernetes through `kubernetes`): PUTs followed to the end through
 //! their long-running operations, the deployment's code and environment made as for jobs,
 //! traffic and mirrored traffic set on the endpoint, the inference server's log through
 //! `getLogs`, and the scoring URI with the credential its auth mode calls for.
@@ -21,7 +21,8 @@ use aml_core::online::{
 use aml_core::progress::Progress;
 use aml_core::refs::ModelRef;
 use aml_core::yaml::endpoint::{
-    AuthMode, DeploymentModel, OnlineDeployment, OnlineEndpoint, inline_model, missing_endpoint, scoring_code,
+    AuthMode, DeploymentModel, OnlineDeployment, OnlineEndpoint, OnlineKind, inline_model, missing_endpoint,
+    scoring_code,
 };
 
 /// Deployments take minutes in Azure; an operation still running after this is reported, not awaited.
@@ -101,6 +102,11 @@ impl AzureWorkspace {
         let current = existing.as_ref().map(|e| &e["properties"]);
         let traffic: BTreeMap<String, u32> = spec.traffic.iter().map(|(k, v)| (k.clone(), *v)).collect();
         let mirror: BTreeMap<String, u32> = spec.mirror_traffic.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        // First: a Kubernetes endpoint's compute must be fit whatever else the file says.
+        let compute = match spec.compute_name() {
+            Some(name) => Some(self.kubernetes_compute(&spec.name, name, &mirror).await?),
+            None => None,
+        };
         if current.is_none() && (!traffic.is_empty() || !mirror.is_empty()) {
             return Err(Error::usage(
                 format!("endpoint `{}` is new, so it has no deployments to give traffic to", spec.name),
@@ -128,8 +134,11 @@ impl AzureWorkspace {
         if let Some(description) = &spec.description {
             properties["description"] = json!(description);
         }
+        if let Some(compute) = &compute {
+            properties["compute"] = json!(compute);
+        }
         if let Some(current) = current {
-            let same = ["authMode", "description", "traffic", "mirrorTraffic"]
+            let same = ["authMode", "description", "traffic", "mirrorTraffic", "compute"]
                 .iter()
                 .all(|k| normalized(&current[*k]) == normalized(&properties[*k]))
                 && normalized(&existing.as_ref().map(|e| e["tags"].clone()).unwrap_or(Value::Null))
@@ -138,7 +147,13 @@ impl AzureWorkspace {
                 return Ok((self.endpoint_view(&spec.name).await?, ApplyOutcome::Unchanged));
             }
         }
-        let body = json!({"location": self.location, "kind": "Managed", "tags": tags, "properties": properties});
+        let body = match compute {
+            // As azure-ai-ml sends a Kubernetes endpoint: no kind, a system-assigned identity.
+            Some(_) => {
+                json!({"location": self.location, "identity": {"type": "SystemAssigned"}, "tags": tags, "properties": properties})
+            }
+            None => json!({"location": self.location, "kind": "Managed", "tags": tags, "properties": properties}),
+        };
         self.put_and_wait(&format!("endpoint {}", spec.name), &path, &body).await?;
         let outcome = if existing.is_some() { ApplyOutcome::Updated } else { ApplyOutcome::Created };
         Ok((self.endpoint_view(&spec.name).await?, outcome))
@@ -180,6 +195,49 @@ impl AzureWorkspace {
             .get_optional::<Value>(&self.endpoint_path(&spec.endpoint_name))
             .await?
             .ok_or_else(|| missing_endpoint(file, spec))?;
+        let variables: BTreeMap<&String, &String> = spec.environment_variables.iter().collect();
+        let endpoint_compute = endpoint["properties"]["compute"].as_str();
+        match (spec.kind, endpoint_compute) {
+            (OnlineKind::Managed, Some(compute)) => {
+                return Err(Error::in_file(
+                    file,
+                    Some("type"),
+                    format!(
+                        "endpoint `{}` runs on Kubernetes compute `{}`, so its deployments are `type: kubernetes`",
+                        spec.endpoint_name,
+                        compute.rsplit('/').next().unwrap_or(compute)
+                    ),
+                    "write `type: kubernetes` (and `resources:` instead of a managed `instance_type`)",
+                ));
+            }
+            (OnlineKind::Kubernetes, None) => {
+                return Err(Error::in_file(
+                    file,
+                    Some("type"),
+                    format!(
+                        "endpoint `{}` is a managed endpoint: it names no Kubernetes `compute:`",
+                        spec.endpoint_name
+                    ),
+                    "remove `type: kubernetes`, or deploy to an endpoint with `compute: azureml:<kubernetes compute>`",
+                ));
+            }
+            _ => {}
+        }
+        let mut properties = match endpoint_compute {
+            Some(compute) => {
+                let mut kubernetes = self.kubernetes_properties(file, spec, compute).await?;
+                kubernetes.insert("environmentVariables".into(), json!(variables));
+                let own: BTreeMap<&String, &String> = spec.properties.iter().collect();
+                kubernetes.insert("properties".into(), json!(own));
+                Value::Object(kubernetes)
+            }
+            None => json!({
+                "endpointComputeType": "Managed",
+                "instanceType": spec.instance_type.clone().unwrap_or_else(|| "Standard_DS3_v2".into()),
+                "environmentVariables": variables,
+            }),
+        };
+        // Written only now, once every check has passed: an inline model is registered here.
         let model = match &spec.model {
             None => None,
             Some(DeploymentModel::Registered(reference)) => Some(self.deployment_model_id(file, reference).await?),
@@ -190,12 +248,6 @@ impl AzureWorkspace {
                 Some(format!("{}/versions/{}", self.models_path(&version.name), version.version))
             }
         };
-        let variables: BTreeMap<&String, &String> = spec.environment_variables.iter().collect();
-        let mut properties = json!({
-            "endpointComputeType": "Managed",
-            "instanceType": spec.instance_type.clone().unwrap_or_else(|| "Standard_DS3_v2".into()),
-            "environmentVariables": variables,
-        });
         if let Some((code_dir, scoring_script)) = &code {
             let code = self.ensure_code(code_dir).await?;
             properties["codeConfiguration"] = json!({"codeId": code.id, "scoringScript": scoring_script});
@@ -217,21 +269,43 @@ impl AzureWorkspace {
             if let Some(n) = settings.max_concurrent_requests_per_instance {
                 request.insert("maxConcurrentRequestsPerInstance".into(), json!(n));
             }
+            if let (Some(ms), Some(_)) = (settings.max_queue_wait_ms, endpoint_compute) {
+                request.insert("maxQueueWait".into(), json!(crate::iso::millis(ms)));
+            }
             properties["requestSettings"] = Value::Object(request);
         }
         let tags: BTreeMap<&String, &String> = spec.tags.iter().collect();
-        let body = json!({
-            "location": self.location, "kind": "Managed", "tags": tags,
-            "sku": {"name": "Default", "capacity": spec.instance_count.unwrap_or(1)},
-            "properties": properties,
-        });
+        let body = match endpoint_compute {
+            // As azure-ai-ml sends a Kubernetes deployment: no kind, a capacity only when given.
+            Some(_) => {
+                let mut sku = json!({"name": "Default"});
+                if let Some(count) = spec.instance_count {
+                    sku["capacity"] = json!(count);
+                }
+                json!({"location": self.location, "tags": tags, "sku": sku, "properties": properties})
+            }
+            None => json!({
+                "location": self.location, "kind": "Managed", "tags": tags,
+                "sku": {"name": "Default", "capacity": spec.instance_count.unwrap_or(1)},
+                "properties": properties,
+            }),
+        };
         let path = self.deployment_path(&spec.endpoint_name, &spec.name);
         let existing: Option<Value> = self.arm.get_optional(&path).await?;
         let unchanged = existing.as_ref().is_some_and(|current| {
             current["properties"]["provisioningState"] == "Succeeded"
-                && ["model", "codeConfiguration", "environmentId", "instanceType", "environmentVariables"]
-                    .iter()
-                    .all(|k| normalized(&current["properties"][*k]) == normalized(&body["properties"][*k]))
+                && [
+                    "model",
+                    "codeConfiguration",
+                    "environmentId",
+                    "instanceType",
+                    "environmentVariables",
+                    "containerResourceRequirements",
+                    "scaleSettings",
+                    "requestSettings",
+                ]
+                .iter()
+                .all(|k| normalized(&current["properties"][*k]) == normalized(&body["properties"][*k]))
                 && current["sku"]["capacity"] == body["sku"]["capacity"]
         });
         let outcome = match (&existing, unchanged) {
@@ -344,12 +418,18 @@ impl AzureWorkspace {
             .map_err(|p| Error::usage(p, "mirror to a running deployment with 0% live traffic"))?;
         let mut properties =
             json!({"authMode": current["properties"]["authMode"], "traffic": traffic, "mirrorTraffic": mirror});
-        for key in ["description", "properties"] {
+        for key in ["description", "properties", "compute"] {
             if !current["properties"][key].is_null() {
                 properties[key] = current["properties"][key].clone();
             }
         }
-        let body = json!({"location": current["location"].as_str().unwrap_or(&self.location), "kind": current["kind"].as_str().unwrap_or("Managed"), "tags": tags, "properties": properties});
+        let mut body = json!({"location": current["location"].as_str().unwrap_or(&self.location), "tags": tags, "properties": properties});
+        // A Kubernetes endpoint has no kind and keeps its identity, as azure-ai-ml sends it.
+        for key in ["kind", "identity"] {
+            if !current[key].is_null() {
+                body[key] = current[key].clone();
+            }
+        }
         self.put_and_wait(&format!("traffic of endpoint {name}"), &self.endpoint_path(name), &body).await
     }
 
@@ -531,6 +611,11 @@ fn endpoint_from_arm(resource: &Value, deployments: &[Value]) -> Endpoint {
         mirror_traffic: percent_map(&props["mirrorTraffic"]).into_iter().filter(|(_, p)| *p > 0).collect(),
         deployments,
         tags: string_map(&resource["tags"]).into_iter().filter(|(k, _)| k != ROLLOUT_TAG).collect(),
+        kind: match props["compute"].is_string() {
+            true => OnlineKind::Kubernetes,
+            false => OnlineKind::Managed,
+        },
+        compute: props["compute"].as_str().and_then(|id| id.rsplit('/').next()).map(str::to_owned),
         provisioning_state: props["provisioningState"].as_str().unwrap_or("Unknown").to_string(),
         created_at: resource["systemData"]["createdAt"].as_str().unwrap_or_default().to_string(),
         updated_at: resource["systemData"]["lastModifiedAt"].as_str().unwrap_or_default().to_string(),

@@ -69,10 +69,10 @@ impl AzureWorkspace {
                 limits.insert("maxConcurrentTrials".into(), json!(n));
             }
             if let Some(seconds) = given.timeout {
-                limits.insert("timeout".into(), json!(iso_duration(seconds)));
+                limits.insert("timeout".into(), json!(crate::iso::seconds(seconds)));
             }
             if let Some(seconds) = given.trial_timeout {
-                limits.insert("trialTimeout".into(), json!(iso_duration(seconds)));
+                limits.insert("trialTimeout".into(), json!(crate::iso::seconds(seconds)));
             }
         }
         properties.insert("limits".into(), Value::Object(limits));
@@ -155,38 +155,5 @@ fn early_termination(policy: &EarlyTermination) -> Value {
                 "delayEvaluation": delay_evaluation.unwrap_or(0),
             })
         }
-    }
-}
-
-/// Seconds as ISO 8601, as `isodate.duration_isoformat` writes them (`PT1H`, `PT1H30M5S`, `P1DT2H`).
-fn iso_duration(seconds: u64) -> String {
-    let (days, rest) = (seconds / 86_400, seconds % 86_400);
-    let (hours, minutes, secs) = (rest / 3600, rest % 3600 / 60, rest % 60);
-    let mut text = String::from("P");
-    if days > 0 {
-        text.push_str(&format!("{days}D"));
-    }
-    if rest > 0 {
-        text.push('T');
-        for (amount, unit) in [(hours, 'H'), (minutes, 'M'), (secs, 'S')] {
-            if amount > 0 {
-                text.push_str(&format!("{amount}{unit}"));
-            }
-        }
-    }
-    if text == "P" { "P0D".into() } else { text }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::iso_duration;
-
-    #[test]
-    fn durations_are_written_as_isodate_writes_them() {
-        assert_eq!(iso_duration(3600), "PT1H");
-        assert_eq!(iso_duration(5405), "PT1H30M5S");
-        assert_eq!(iso_duration(93_600), "P1DT2H");
-        assert_eq!(iso_duration(86_400), "P1D");
-        assert_eq!(iso_duration(0), "P0D");
     }
 }

@@ -36,6 +36,8 @@ pub enum NameKind {
     Component,
     Data,
     Datastore,
+    /// A compute target: a cluster, an instance or an attached Kubernetes cluster.
+    Compute,
     Output,
     Version,
     TagKey,
@@ -53,6 +55,7 @@ impl NameKind {
             NameKind::Component => "component name",
             NameKind::Data => "data asset name",
             NameKind::Datastore => "datastore name",
+            NameKind::Compute => "compute name",
             NameKind::Output => "input or output name",
             NameKind::Version => "version",
             NameKind::TagKey => "tag key",
@@ -74,6 +77,9 @@ impl NameKind {
                 "1 to 256 characters, none of them a control character or `<`, `>`, `%`, `&`, `\\`, `?`, `/`"
             }
             NameKind::Output => "letters, digits and `_`, not starting with a digit (`.` between such keys)",
+            NameKind::Compute => {
+                "2 to 24 characters: a letter first, then letters, digits and `-`, ending in a letter or digit"
+            }
             _ => "a letter or digit first, then up to 254 letters, digits, `-` and `_`",
         }
     }
@@ -118,6 +124,12 @@ impl NameKind {
                         key.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
                             && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
                     })
+            }
+            NameKind::Compute => {
+                (2..=24).contains(&text.len())
+                    && first.is_ascii_alphabetic()
+                    && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                    && !text.ends_with('-')
             }
             NameKind::Job | NameKind::Experiment | NameKind::Datastore => {
                 text.len() <= 255
@@ -314,6 +326,11 @@ name_type!(
     /// A job's name: also its folder in a local workspace.
     JobName,
     NameKind::Job
+);
+name_type!(
+    /// A compute's name: also the last segment of its ARM id.
+    ComputeName,
+    NameKind::Compute
 );
 name_type!(
     /// A datastore's name: also its folder in a local workspace.

@@ -20,6 +20,12 @@ pub struct Endpoint {
     pub mirror_traffic: BTreeMap<String, u32>,
     pub deployments: Vec<Deployment>,
     pub tags: BTreeMap<String, String>,
+    /// `managed`, or `kubernetes`: served by a Kubernetes compute of the workspace.
+    #[serde(default)]
+    pub kind: crate::yaml::endpoint::OnlineKind,
+    /// A Kubernetes endpoint's compute, by name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compute: Option<String>,
     pub provisioning_state: String,
     pub created_at: String,
     pub updated_at: String,

@@ -1,6 +1,6 @@
 //! What `aml-deploy` prints. The JSON is a public contract: `show` guarantees `name`,
-//! `scoring_uri`, `traffic` (deployment → weight), `mirror_traffic`, and `deployments`
-//! (each with `name`, `model`, `state`). Fields are only ever added. No key is ever printed.
+//! `scoring_uri`, `traffic` (deployment → weight), `mirror_traffic`, `kind` (`managed` or
+//! `kubernetes`, with its `compute`) and `deployments` (each with `name`, `model`, `state`). Fields are only ever added. No key is ever printed.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -23,6 +23,9 @@ impl Report for EndpointView {
     fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
         let e = &self.0;
         writeln!(out, "endpoint {}  {}", e.name, e.scoring_uri.as_deref().unwrap_or("(not serving)"))?;
+        if let Some(compute) = &e.compute {
+            writeln!(out, "  compute  {compute} (kubernetes)")?;
+        }
         writeln!(out, "  traffic  {}", split(&e.traffic))?;
         if !e.mirror_traffic.is_empty() {
             writeln!(out, "  mirror   {}", split(&e.mirror_traffic))?;
@@ -52,7 +55,8 @@ impl Report for Endpoints {
             return writeln!(out, "no endpoints");
         }
         for e in &self.0 {
-            writeln!(out, "{}  {}  {}", e.name, e.scoring_uri.as_deref().unwrap_or("-"), split(&e.traffic))?;
+            let kind = e.compute.as_ref().map(|c| format!("  kubernetes:{c}")).unwrap_or_default();
+            writeln!(out, "{}  {}  {}{kind}", e.name, e.scoring_uri.as_deref().unwrap_or("-"), split(&e.traffic))?;
         }
         Ok(())
     }

@@ -65,6 +65,7 @@ impl State {
             runs: BTreeMap::new(),
             queued: Vec::new(),
             cancel_requested: BTreeSet::new(),
+            computes: BTreeMap::new(),
             endpoints: BTreeMap::new(),
             deployments: BTreeMap::new(),
             operations: BTreeMap::new(),
@@ -359,6 +360,10 @@ impl State {
                 });
                 self.respond(&what, "Workspace", 200, workspace)
             }
+            ("GET", ["computes", name]) => match self.computes.get(*name).cloned() {
+                Some(compute) => self.respond(&what, "ComputeResource", 200, compute),
+                None => arm_error(404, "ResourceNotFound", &format!("Compute {name} not found in this workspace")),
+            },
             ("GET", ["datastores", name]) => {
                 let Some((storage, container)) = self.datastore(name) else {
                     return arm_error(404, "UserError", &format!("Datastore {name} not found"));

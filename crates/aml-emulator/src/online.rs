@@ -161,6 +161,9 @@ impl State {
                 if stored["kind"].is_null() {
                     stored.as_object_mut()?.remove("kind");
                 }
+                if value["identity"].is_object() {
+                    stored["identity"] = value["identity"].clone();
+                }
                 if existed.is_none() {
                     let keys = [crate::common::random_token(), crate::common::random_token()];
                     self.endpoint_keys.insert(name.to_string(), keys);

@@ -115,6 +115,25 @@ impl Emulator {
         *self.compute.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(tools.to_path_buf());
     }
 
+    /// Attach a compute to the workspace: `compute_type` (`Kubernetes`, `AKS`, `AmlCompute`)
+    /// and, for Kubernetes, its `properties` (`instanceTypes`, `defaultInstanceType`,
+    /// `namespace`), as `az ml compute attach` leaves them.
+    pub fn attach_compute(&self, name: &str, compute_type: &str, properties: Value) {
+        let prefix = format!(
+            "/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}/providers/Microsoft.MachineLearningServices/workspaces/{WORKSPACE}"
+        );
+        let mut inner = serde_json::json!({"computeType": compute_type, "computeLocation": "westeurope", "provisioningState": "Succeeded"});
+        if !properties.is_null() {
+            inner["properties"] = properties;
+        }
+        let compute = serde_json::json!({
+            "id": format!("{prefix}/computes/{name}"), "name": name,
+            "type": "Microsoft.MachineLearningServices/workspaces/computes", "location": "westeurope",
+            "properties": inner,
+        });
+        self.state().computes.insert(name.to_string(), compute);
+    }
+
     /// Put the workspace's datastores on this storage (started after the emulator, e.g. an
     /// Azurite serving https with the emulator's certificate).
     pub fn set_storage(&self, storage: Storage) {

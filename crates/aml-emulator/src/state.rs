@@ -73,6 +73,8 @@ pub struct State {
     /// Jobs submitted and not yet handed to a runner.
     pub(crate) queued: Vec<String>,
     pub(crate) cancel_requested: BTreeSet<String>,
+    /// Computes attached to the workspace, by name (their ComputeResource), as a test sets them.
+    pub(crate) computes: BTreeMap<String, Value>,
     pub(crate) endpoints: BTreeMap<String, Value>,
     pub(crate) deployments: BTreeMap<(String, String), Value>,
     pub(crate) operations: BTreeMap<String, Operation>,

@@ -37,6 +37,21 @@ pub struct OnlineEndpoint {
     pub compute: Option<String>,
 }
 
+impl OnlineEndpoint {
+    /// Kubernetes when the endpoint names a compute (azure-ai-ml picks its schema so).
+    pub fn kind(&self) -> OnlineKind {
+        if self.compute.is_some() { OnlineKind::Kubernetes } else { OnlineKind::Managed }
+    }
+
+    /// The compute's name: `azureml:inferencecompute` → `inferencecompute`; an ARM id → its
+    /// last segment.
+    pub fn compute_name(&self) -> Option<&str> {
+        let written = self.compute.as_deref()?.trim();
+        let name = written.strip_prefix("azureml:").unwrap_or(written);
+        Some(name.rsplit('/').next().unwrap_or(name))
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AuthMode {
@@ -102,17 +117,108 @@ pub struct OnlineDeployment {
     pub instance_type: Option<String>,
     #[serde(default, deserialize_with = "instance_count")]
     pub instance_count: Option<u32>,
-    #[serde(rename = "type")]
-    pub kind: Option<String>,
+    #[serde(rename = "type", default)]
+    pub kind: OnlineKind,
     pub app_insights_enabled: Option<bool>,
-    pub scale_settings: Option<Value>,
+    pub scale_settings: Option<ScaleSettings>,
     pub request_settings: Option<RequestSettings>,
     pub liveness_probe: Option<Probe>,
     pub readiness_probe: Option<Probe>,
     pub data_collector: Option<Value>,
     pub egress_public_network_access: Option<String>,
     pub private_network_connection: Option<Value>,
-    pub resources: Option<Value>,
+    pub resources: Option<ResourceRequirements>,
+}
+
+/// Where an endpoint and its deployments run: Azure ML's managed compute, or a Kubernetes
+/// cluster attached to the workspace (the endpoint's `compute:`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnlineKind {
+    #[default]
+    Managed,
+    Kubernetes,
+}
+
+/// As azure-ai-ml reads `type:` (`camel_to_snake`, so `Kubernetes` and `kubernetes` both).
+impl<'de> Deserialize<'de> for OnlineKind {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        match camel_to_snake(&text).as_str() {
+            "managed" => Ok(OnlineKind::Managed),
+            "kubernetes" => Ok(OnlineKind::Kubernetes),
+            _ => Err(serde::de::Error::custom(format!(
+                "`{text}` is not a deployment type; expected `managed` or `kubernetes`"
+            ))),
+        }
+    }
+}
+
+/// A Kubernetes deployment's container resources, as Kubernetes writes quantities
+/// (`"0.5"`, `"200Mi"`, `"1Gi"`): strings, as azure-ai-ml requires them.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceRequirements {
+    pub requests: Option<ResourceSettings>,
+    pub limits: Option<ResourceSettings>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceSettings {
+    pub cpu: Option<String>,
+    pub memory: Option<String>,
+    #[serde(alias = "nvidia.com/gpu")]
+    pub gpu: Option<String>,
+}
+
+/// How a Kubernetes deployment scales: a fixed `instance_count`, or by utilization.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ScaleSettings {
+    Default,
+    TargetUtilization {
+        min_instances: Option<u32>,
+        max_instances: Option<u32>,
+        /// Seconds between two readings.
+        polling_interval: Option<u64>,
+        target_utilization_percentage: Option<u32>,
+    },
+}
+
+impl<'de> Deserialize<'de> for ScaleSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Written {
+            #[serde(rename = "type")]
+            kind: String,
+            min_instances: Option<u32>,
+            max_instances: Option<u32>,
+            polling_interval: Option<u64>,
+            target_utilization_percentage: Option<u32>,
+        }
+        let written = Written::deserialize(deserializer)?;
+        let utilization = written.min_instances.is_some()
+            || written.max_instances.is_some()
+            || written.polling_interval.is_some()
+            || written.target_utilization_percentage.is_some();
+        match camel_to_snake(&written.kind).as_str() {
+            "default" if utilization => Err(serde::de::Error::custom(
+                "`type: default` takes no other field; write `type: target_utilization` to scale by load",
+            )),
+            "default" => Ok(ScaleSettings::Default),
+            "target_utilization" => Ok(ScaleSettings::TargetUtilization {
+                min_instances: written.min_instances,
+                max_instances: written.max_instances,
+                polling_interval: written.polling_interval,
+                target_utilization_percentage: written.target_utilization_percentage,
+            }),
+            other => Err(serde::de::Error::custom(format!(
+                "`{other}` is not a scale type; expected `default` or `target_utilization`"
+            ))),
+        }
+    }
 }
 
 /// A deployment runs on one instance at least.
@@ -312,9 +418,37 @@ pub fn load_online(path: &Path, sets: &[SetArg]) -> Result<OnlineSpec> {
         ));
     }
     if is_deployment {
-        Ok(OnlineSpec::Deployment { file, spec: Box::new(super::parse_with_sets(path, &text, sets)?) })
+        let spec: OnlineDeployment = super::parse_with_sets(path, &text, sets)?;
+        check_fields_of_kind(path, &spec)?;
+        Ok(OnlineSpec::Deployment { file, spec: Box::new(spec) })
     } else {
         Ok(OnlineSpec::Endpoint { file, spec: Box::new(super::parse_with_sets(path, &text, sets)?) })
+    }
+}
+
+/// azure-ai-ml reads a deployment with the schema of its `type`: a field of the other
+/// type's is unknown there.
+fn check_fields_of_kind(path: &Path, spec: &OnlineDeployment) -> Result<()> {
+    let misplaced = match spec.kind {
+        OnlineKind::Managed => spec.resources.is_some().then_some((
+            "resources",
+            "managed deployments are sized by `instance_type`; `resources` is for `type: kubernetes`",
+        )),
+        OnlineKind::Kubernetes => [
+            ("egress_public_network_access", spec.egress_public_network_access.is_some()),
+            ("private_network_connection", spec.private_network_connection.is_some()),
+        ]
+        .into_iter()
+        .find(|(_, given)| *given)
+        .map(|(field, _)| (field, "the cluster's own network settings apply; remove the field")),
+    };
+    match misplaced {
+        None => Ok(()),
+        Some((field, hint)) => {
+            let kind =
+                serde_json::to_value(spec.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+            Err(Error::in_file(path, Some(field), format!("is not a field of {kind} deployments"), hint))
+        }
     }
 }
 

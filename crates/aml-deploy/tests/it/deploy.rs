@@ -120,6 +120,7 @@ fn a_deployment_serves_with_key_auth_and_apply_is_idempotent() {
         }
       ],
       "description": null,
+      "kind": "managed",
       "mirror_traffic": {},
       "name": "linear",
       "provisioning_state": "Succeeded",

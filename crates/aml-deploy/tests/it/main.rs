@@ -7,3 +7,4 @@ mod azure;
 mod deploy;
 mod diabetes;
 mod hostile;
+mod kubernetes;

@@ -73,6 +73,8 @@ impl EndpointRecord {
             mirror_traffic: self.mirror_traffic.clone(),
             deployments: deployments.iter().map(DeploymentRecord::view).collect(),
             tags: self.spec.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            kind: self.spec.kind(),
+            compute: self.spec.compute_name().map(str::to_owned),
             provisioning_state: "Succeeded".into(),
             created_at: self.created_at.clone(),
             updated_at: self.updated_at.clone(),
