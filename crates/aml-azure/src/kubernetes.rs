@@ -286,7 +286,6 @@ pub fn quantity(resource: &str, text: &str) -> Option<f64> {
         .iter()
         .find_map(|(suffix, scale)| text.strip_suffix(suffix).map(|n| (n, *scale)))
         .unwrap_or((text, 1.0));
-    // A bare `E` would read as an exponent; `1E` is an exabyte as Kubernetes reads it.
     let value: f64 = number.parse().ok()?;
     let value = value * scale;
     let whole_gpus = resource != "gpu" || value.fract() == 0.0;

@@ -343,9 +343,7 @@ impl State {
                 }
             }
         }
-        let prefix = format!(
-            "/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}/providers/Microsoft.MachineLearningServices/workspaces/{WORKSPACE}"
-        );
+        let prefix = crate::common::workspace_id();
         let tail: Vec<&str> = parts[7..].to_vec();
         let what = format!("{method} {path}");
         match (method, tail.as_slice()) {

@@ -28,6 +28,13 @@ pub const GITHUB_REQUEST_TOKEN: &str = "emulator-github-request-token";
 /// the emulator, so it is reached as a remote registry is, over TLS with tokens.
 pub const ACR_HOST: &str = "mlopsacr.azurecr.localhost";
 
+/// The workspace's ARM id: what every resource path and id starts with.
+pub fn workspace_id() -> String {
+    format!(
+        "/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}/providers/Microsoft.MachineLearningServices/workspaces/{WORKSPACE}"
+    )
+}
+
 /// Where the blob datastore points.
 #[derive(Clone)]
 pub struct Storage {

@@ -119,9 +119,7 @@ impl Emulator {
     /// and, for Kubernetes, its `properties` (`instanceTypes`, `defaultInstanceType`,
     /// `namespace`), as `az ml compute attach` leaves them.
     pub fn attach_compute(&self, name: &str, compute_type: &str, properties: Value) {
-        let prefix = format!(
-            "/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}/providers/Microsoft.MachineLearningServices/workspaces/{WORKSPACE}"
-        );
+        let prefix = crate::common::workspace_id();
         let mut inner = serde_json::json!({"computeType": compute_type, "computeLocation": "westeurope", "provisioningState": "Succeeded"});
         if !properties.is_null() {
             inner["properties"] = properties;

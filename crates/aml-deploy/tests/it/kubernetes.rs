@@ -60,6 +60,16 @@ fn oracle(azure: &AzureTest, file: &str, ids: &[(&str, &str)]) -> Value {
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
+/// The model, code and environment ids a deployment body names, for the oracle.
+fn deployment_ids(sent: &Value) -> Vec<(&'static str, &str)> {
+    let props = &sent["properties"];
+    vec![
+        ("model", props["model"].as_str().unwrap()),
+        ("code", props["codeConfiguration"]["codeId"].as_str().unwrap()),
+        ("environment", props["environmentId"].as_str().unwrap()),
+    ]
+}
+
 fn last_body(azure: &AzureTest, path: &str) -> Value {
     azure.emulator.bodies(path).pop().unwrap_or_else(|| panic!("nothing was sent to {path}"))
 }
@@ -83,13 +93,7 @@ fn the_kubernetes_example_applies_as_azure_ai_ml_sends_it_serves_and_rolls_out()
     let blue = azure.run("aml-deploy", &["apply", "-f", "kubernetes/kubernetes-blue-deployment.yml", "-q"]);
     assert_eq!(blue.status.code(), Some(0), "{}", render(&blue));
     let sent = last_body(&azure, "/onlineEndpoints/my-endpoint/deployments/blue");
-    let props = &sent["properties"];
-    let ids = [
-        ("model", props["model"].as_str().unwrap()),
-        ("code", props["codeConfiguration"]["codeId"].as_str().unwrap()),
-        ("environment", props["environmentId"].as_str().unwrap()),
-    ];
-    assert_eq!(sent, oracle(&azure, "kubernetes/kubernetes-blue-deployment.yml", &ids));
+    assert_eq!(sent, oracle(&azure, "kubernetes/kubernetes-blue-deployment.yml", &deployment_ids(&sent)));
     let puts = azure.requests_containing("PUT", "/deployments/blue");
     let unchanged = azure.json("aml-deploy", &["apply", "-f", "kubernetes/kubernetes-blue-deployment.yml", "-q"]);
     assert_eq!(unchanged["outcome"], "unchanged", "{unchanged:#}");
@@ -116,13 +120,7 @@ fn the_kubernetes_example_applies_as_azure_ai_ml_sends_it_serves_and_rolls_out()
         .unwrap();
     assert_eq!(rollout.status.code(), Some(0), "{}", render(&rollout));
     let sent = last_body(&azure, "/onlineEndpoints/my-endpoint/deployments/green");
-    let props = &sent["properties"];
-    let ids = [
-        ("model", props["model"].as_str().unwrap()),
-        ("code", props["codeConfiguration"]["codeId"].as_str().unwrap()),
-        ("environment", props["environmentId"].as_str().unwrap()),
-    ];
-    assert_eq!(sent, oracle(&azure, "kubernetes/kubernetes-green-deployment.yml", &ids));
+    assert_eq!(sent, oracle(&azure, "kubernetes/kubernetes-green-deployment.yml", &deployment_ids(&sent)));
     let shown = azure.json("aml-deploy", &["show", "my-endpoint"]);
     assert_eq!(shown["traffic"], json!({"blue": 0, "green": 100}), "{shown:#}");
     // A traffic change keeps the endpoint Kubernetes: its compute, its identity, no kind.
