@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 use aml_core::error::{Error, Result};
 use aml_core::yaml::endpoint::{DeploymentModel, OnlineDeployment, ResourceSettings, ScaleSettings};
 use aml_core::yaml::environment::EnvironmentRef;
+use aml_core::yaml::quantity::{Resource, Resources, quantity};
 
 use super::AzureWorkspace;
 
@@ -148,58 +149,24 @@ fn check_instance_type(file: &Path, spec: &OnlineDeployment, cluster: &Value) ->
             ));
         }
     };
-    let resources = spec.resources.clone().unwrap_or_default();
-    let requests = resources.requests.unwrap_or_default();
-    let given_limits = resources.limits.unwrap_or_default();
-    for (resource, request, limit) in [
-        ("cpu", &requests.cpu, &given_limits.cpu),
-        ("memory", &requests.memory, &given_limits.memory),
-        ("gpu", &requests.gpu, &given_limits.gpu),
-    ] {
-        let read = |field: String, text: &String| {
-            quantity(resource, text).ok_or_else(|| {
-                Error::in_file(
-                    file,
-                    Some(&field),
-                    format!("`{text}` is not a Kubernetes quantity"),
-                    match resource {
-                        "memory" => "write bytes with a unit, e.g. \"200Mi\" or \"1Gi\"",
-                        _ => "write a number of cores, e.g. \"0.5\" or \"500m\"",
-                    },
-                )
-            })
-        };
-        let request_value = request.as_ref().map(|t| read(format!("resources.requests.{resource}"), t)).transpose()?;
-        let limit_value = limit.as_ref().map(|t| read(format!("resources.limits.{resource}"), t)).transpose()?;
-        if let (Some(r), Some(l)) = (request_value, limit_value)
-            && r > l
-        {
-            return Err(Error::in_file(
-                file,
-                Some(&format!("resources.requests.{resource}")),
-                format!("requests {} but its limit is {}", show(request), show(limit)),
-                "a container cannot be guaranteed more than it may use: lower the request or raise the limit",
-            ));
-        }
-        let allowed = limits.get(resource).or_else(|| limits.get("nvidia.com/gpu").filter(|_| resource == "gpu"));
+    let resources = Resources::read(file, spec.resources.as_ref())?;
+    for resource in Resource::ALL {
+        let allowed =
+            limits.get(resource.key()).or_else(|| limits.get("nvidia.com/gpu").filter(|_| resource == Resource::Gpu));
         let Some(allowed_text) = allowed else { continue };
         let Some(allowed_value) = quantity(resource, allowed_text) else { continue };
-        for (kind, value, text) in [("limits", limit_value, limit), ("requests", request_value, request)] {
-            if value.is_some_and(|v| v > allowed_value) {
+        for (kind, amount) in [("limits", resources.limit(resource)), ("requests", resources.request(resource))] {
+            if let Some(amount) = amount.filter(|a| a.value > allowed_value) {
                 return Err(Error::in_file(
                     file,
-                    Some(&format!("resources.{kind}.{resource}")),
-                    format!("{} is more than instance type `{chosen}` allows ({allowed_text})", show(text)),
+                    Some(&format!("resources.{kind}.{}", resource.key())),
+                    format!("`{}` is more than instance type `{chosen}` allows ({allowed_text})", amount.written),
                     "lower it, or choose a larger `instance_type`",
                 ));
             }
         }
     }
     Ok(())
-}
-
-fn show(text: &Option<String>) -> String {
-    text.as_deref().map(|t| format!("`{t}`")).unwrap_or_default()
 }
 
 /// azure-ai-ml refuses registry references in a Kubernetes deployment.
@@ -260,54 +227,5 @@ fn scale_body(scale: &ScaleSettings) -> Value {
             }
             Value::Object(body)
         }
-    }
-}
-
-/// A Kubernetes quantity as a number: cores for `cpu` and `gpu`, bytes for `memory`.
-/// Binary (`Ki`…`Ei`) and decimal (`k`…`E`) suffixes, `m` (thousandths), exponents.
-pub fn quantity(resource: &str, text: &str) -> Option<f64> {
-    let text = text.trim();
-    let suffixes: [(&str, f64); 13] = [
-        ("Ki", 1024f64),
-        ("Mi", 1024f64.powi(2)),
-        ("Gi", 1024f64.powi(3)),
-        ("Ti", 1024f64.powi(4)),
-        ("Pi", 1024f64.powi(5)),
-        ("Ei", 1024f64.powi(6)),
-        ("k", 1e3),
-        ("M", 1e6),
-        ("G", 1e9),
-        ("T", 1e12),
-        ("P", 1e15),
-        ("E", 1e18),
-        ("m", 1e-3),
-    ];
-    let (number, scale) = suffixes
-        .iter()
-        .find_map(|(suffix, scale)| text.strip_suffix(suffix).map(|n| (n, *scale)))
-        .unwrap_or((text, 1.0));
-    let value: f64 = number.parse().ok()?;
-    let value = value * scale;
-    let whole_gpus = resource != "gpu" || value.fract() == 0.0;
-    (value.is_finite() && value >= 0.0 && whole_gpus).then_some(value)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::quantity;
-
-    #[test]
-    fn quantities_read_as_kubernetes_reads_them() {
-        assert_eq!(quantity("cpu", "100m"), Some(0.1));
-        assert_eq!(quantity("cpu", "0.5"), Some(0.5));
-        assert_eq!(quantity("cpu", "2"), Some(2.0));
-        assert_eq!(quantity("memory", "200Mi"), Some(200.0 * 1024.0 * 1024.0));
-        assert_eq!(quantity("memory", "0.1Gi"), Some(0.1 * 1024f64.powi(3)));
-        assert_eq!(quantity("memory", "1G"), Some(1e9));
-        assert_eq!(quantity("memory", "1e3"), Some(1000.0));
-        assert_eq!(quantity("gpu", "1"), Some(1.0));
-        assert_eq!(quantity("gpu", "0.5"), None);
-        assert_eq!(quantity("memory", "lots"), None);
-        assert_eq!(quantity("cpu", "-1"), None);
     }
 }

@@ -21,8 +21,8 @@ use aml_core::online::{
 use aml_core::progress::Progress;
 use aml_core::refs::ModelRef;
 use aml_core::yaml::endpoint::{
-    AuthMode, DeploymentModel, OnlineDeployment, OnlineEndpoint, OnlineKind, inline_model, missing_endpoint,
-    scoring_code,
+    AuthMode, DeploymentModel, OnlineDeployment, OnlineEndpoint, OnlineKind, check_kind_matches, inline_model,
+    missing_endpoint, scoring_code,
 };
 
 /// Deployments take minutes in Azure; an operation still running after this is reported, not awaited.
@@ -197,32 +197,7 @@ impl AzureWorkspace {
             .ok_or_else(|| missing_endpoint(file, spec))?;
         let variables: BTreeMap<&String, &String> = spec.environment_variables.iter().collect();
         let endpoint_compute = endpoint["properties"]["compute"].as_str();
-        match (spec.kind, endpoint_compute) {
-            (OnlineKind::Managed, Some(compute)) => {
-                return Err(Error::in_file(
-                    file,
-                    Some("type"),
-                    format!(
-                        "endpoint `{}` runs on Kubernetes compute `{}`, so its deployments are `type: kubernetes`",
-                        spec.endpoint_name,
-                        compute.rsplit('/').next().unwrap_or(compute)
-                    ),
-                    "write `type: kubernetes` (and `resources:` instead of a managed `instance_type`)",
-                ));
-            }
-            (OnlineKind::Kubernetes, None) => {
-                return Err(Error::in_file(
-                    file,
-                    Some("type"),
-                    format!(
-                        "endpoint `{}` is a managed endpoint: it names no Kubernetes `compute:`",
-                        spec.endpoint_name
-                    ),
-                    "remove `type: kubernetes`, or deploy to an endpoint with `compute: azureml:<kubernetes compute>`",
-                ));
-            }
-            _ => {}
-        }
+        check_kind_matches(file, spec, endpoint_compute)?;
         let mut properties = match endpoint_compute {
             Some(compute) => {
                 let mut kubernetes = self.kubernetes_properties(file, spec, compute).await?;

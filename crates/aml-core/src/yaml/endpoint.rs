@@ -316,6 +316,30 @@ pub fn missing_endpoint(file: &Path, spec: &OnlineDeployment) -> Error {
     )
 }
 
+/// A deployment's `type:` must match its endpoint: `kubernetes` on an endpoint with a
+/// `compute:` (named here by its last path segment), `managed` on one without.
+pub fn check_kind_matches(file: &Path, spec: &OnlineDeployment, endpoint_compute: Option<&str>) -> Result<()> {
+    match (spec.kind, endpoint_compute) {
+        (OnlineKind::Managed, Some(compute)) => Err(Error::in_file(
+            file,
+            Some("type"),
+            format!(
+                "endpoint `{}` runs on Kubernetes compute `{}`, so its deployments are `type: kubernetes`",
+                spec.endpoint_name,
+                compute.rsplit(['/', ':']).next().unwrap_or(compute)
+            ),
+            "write `type: kubernetes` (and `resources:` instead of a managed `instance_type`)",
+        )),
+        (OnlineKind::Kubernetes, None) => Err(Error::in_file(
+            file,
+            Some("type"),
+            format!("endpoint `{}` is a managed endpoint: it names no Kubernetes `compute:`", spec.endpoint_name),
+            "remove `type: kubernetes`, or deploy to an endpoint with `compute: azureml:<kubernetes compute>`",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// A deployment with no scoring script, no model and no environment: nothing to serve.
 pub fn nothing_to_serve(file: &Path) -> Error {
     Error::in_file(

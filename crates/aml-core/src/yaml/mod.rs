@@ -10,6 +10,7 @@ pub mod environment;
 pub mod io;
 pub mod job;
 pub mod model;
+pub mod quantity;
 pub mod sweep;
 
 use std::fmt;

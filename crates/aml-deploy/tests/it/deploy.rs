@@ -10,8 +10,8 @@ use aml_client::scoring::{Bytes, ScoringClient};
 use aml_client::testing::{TestWorkspace, binary, block_on, json, render, settings};
 use aml_client::{Access, Workspace};
 
-struct Endpoint {
-    ws: TestWorkspace,
+pub(crate) struct Endpoint {
+    pub(crate) ws: TestWorkspace,
 }
 
 impl Drop for Endpoint {
@@ -22,7 +22,7 @@ impl Drop for Endpoint {
 
 impl Endpoint {
     /// A workspace with the `linear` endpoint and its `blue` deployment serving 100%.
-    fn with_blue() -> Endpoint {
+    pub(crate) fn with_blue() -> Endpoint {
         let endpoint = Endpoint::empty();
         let created = endpoint.deploy(&["apply", "-f", "linear/endpoint.yml"]);
         assert_eq!(created.status.code(), Some(0), "{}", render(&created));
@@ -31,32 +31,32 @@ impl Endpoint {
         endpoint
     }
 
-    fn empty() -> Endpoint {
+    pub(crate) fn empty() -> Endpoint {
         let ws = TestWorkspace::new();
         ws.copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/linear"), "linear");
         Endpoint { ws }
     }
 
-    fn deploy(&self, args: &[&str]) -> Output {
+    pub(crate) fn deploy(&self, args: &[&str]) -> Output {
         self.ws.run(&binary("aml-deploy"), args)
     }
 
-    fn smoke(&self, args: &[&str]) -> Output {
+    pub(crate) fn smoke(&self, args: &[&str]) -> Output {
         self.ws.run(&binary("smoke-test"), args)
     }
 
-    fn show(&self) -> serde_json::Value {
+    pub(crate) fn show(&self) -> serde_json::Value {
         json(&self.deploy(&["show", "linear", "-o", "json"]))
     }
 
-    fn record(&self, deployment: &str) -> serde_json::Value {
+    pub(crate) fn record(&self, deployment: &str) -> serde_json::Value {
         let show = self.show();
         show["deployments"].as_array().unwrap().iter().find(|d| d["name"] == deployment).cloned().unwrap_or_default()
     }
 
     /// Send `n` requests through the router (pinned to `deployment` if given); count the
     /// answers by what they are.
-    fn answers(&self, n: usize, deployment: Option<&str>) -> BTreeMap<String, usize> {
+    pub(crate) fn answers(&self, n: usize, deployment: Option<&str>) -> BTreeMap<String, usize> {
         let location = format!("local:{}", self.ws.workspace().display());
         let access = block_on(async {
             let mut ws = Workspace::open(&location, Access::Existing, &settings()).await?;
@@ -74,15 +74,15 @@ impl Endpoint {
     }
 }
 
-const BLUE: &str = "200 [3.5]";
-const GREEN: &str = "200 [4.5]";
+pub(crate) const BLUE: &str = "200 [3.5]";
+pub(crate) const GREEN: &str = "200 [4.5]";
 
 fn pid_alive(pid: u64) -> bool {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
     stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().next()) != Some("Z")
 }
 
-fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+pub(crate) fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
     let start = Instant::now();
     while !condition() {
         assert!(start.elapsed() < Duration::from_secs(90), "timed out waiting for {what}");

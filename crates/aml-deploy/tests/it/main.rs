@@ -8,3 +8,4 @@ mod deploy;
 mod diabetes;
 mod hostile;
 mod kubernetes;
+mod limits;

@@ -5,6 +5,7 @@
 
 mod hop;
 mod layout;
+pub mod limits;
 mod lock;
 mod mlflow;
 pub mod processes;
@@ -227,10 +228,13 @@ impl LocalWorkspace {
         spec: &OnlineDeployment,
         options: &DeployOptions,
     ) -> Result<(Endpoint, ApplyOutcome)> {
-        self.endpoint_record(&spec.endpoint_name)
+        let endpoint = self
+            .endpoint_record(&spec.endpoint_name)
             .map_err(|_| aml_core::yaml::endpoint::missing_endpoint(file, spec))?;
+        aml_core::yaml::endpoint::check_kind_matches(file, spec, endpoint.spec.compute_name())?;
         aml_core::refs::check_name(&spec.name, "deployment name")?;
         let code = aml_core::yaml::endpoint::scoring_code(file, spec)?;
+        let limits = limits::ContainerLimits::of(file, spec)?;
         let mut warnings = Vec::new();
         let declared_env = match (&spec.environment, &code) {
             (Some(environment), _) => Some(plan_environment(file, "environment", environment, &mut warnings)?),
@@ -356,6 +360,7 @@ impl LocalWorkspace {
             state: if previous.is_some() { DeploymentState::Updating } else { DeploymentState::Creating },
             error: None,
             restarts: 0,
+            limits,
             created_at: previous.as_ref().map(|p| p.created_at.clone()).unwrap_or_else(|| now.clone()),
             updated_at: now,
         };
@@ -369,20 +374,13 @@ impl LocalWorkspace {
             record.model.as_deref().unwrap_or("no model")
         );
         let log = record.log_path();
-        let started = server::start_inference_server(
-            &record.python,
-            &record.dir,
-            &record.entry_script,
-            &record.environment_variables,
-            &log,
-            None,
-            &self.endpoint_dir(&spec.endpoint_name),
-        );
+        let started = server::start_inference_server(&record, &log, None, &self.endpoint_dir(&spec.endpoint_name));
         let progress = Progress::waiting(format!("deployment {} of {}", record.name, record.endpoint), self.settings());
         let waited = match started {
-            Ok((pid, port)) => {
+            Ok(started) => {
                 let timeout = router::readiness_timeout(&record);
-                Ok((pid, port, server::wait_ready(self.loopback()?, pid, port, "/", timeout, Some(&progress)).await))
+                let ready = server::wait_ready(self.loopback()?, &started, "/", timeout, Some(&progress)).await;
+                Ok((started.pid, started.port, ready))
             }
             Err(e) => Err(e),
         };
@@ -392,6 +390,7 @@ impl LocalWorkspace {
                 Ok(()) => Ok((pid, port)),
                 Err(reason) => {
                     server::stop(pid).await;
+                    limits::Cgroup::remove(&record.dir);
                     Err(Error::failed(
                         format!(
                             "deployment `{}` never became ready: {reason}; last lines of its log:\n{}",
@@ -428,8 +427,13 @@ impl LocalWorkspace {
         self.registry().modify_deployment(&record.endpoint, &record.name, |_| Ok(new_record.clone()))?;
         self.ensure_router_locked(&record.endpoint).await?;
         self.reload_router(&record.endpoint).await?;
-        if let Some(old) = previous.as_ref().and_then(|p| p.pid).filter(|p| *p != pid) {
-            server::stop(old).await;
+        if let Some(old) = previous.as_ref().filter(|p| p.pid.is_some_and(|old| old != pid)) {
+            if let Some(old_pid) = old.pid {
+                server::stop(old_pid).await;
+            }
+            if old.dir != record.dir {
+                limits::Cgroup::remove(&old.dir);
+            }
         }
         let serving: u32 = self.endpoint_record(&record.endpoint)?.traffic.values().sum();
         if options.all_traffic || (serving == 0 && !options.keep_traffic) {
@@ -594,6 +598,7 @@ impl LocalWorkspace {
         if let Some(pid) = target.pid {
             server::stop(pid).await;
         }
+        limits::Cgroup::remove(&target.dir);
         self.registry_ref().delete_deployment(endpoint, deployment)?;
         self.reload_router(endpoint).await?;
         // Its workers, and anything an interrupted command started for it, go too.
@@ -611,7 +616,8 @@ impl LocalWorkspace {
         if let Some(pid) = record.router_pid {
             server::stop(pid).await;
         }
-        for deployment in self.deployment_records(name)? {
+        let deployments = self.deployment_records(name)?;
+        for deployment in &deployments {
             if let Some(pid) = deployment.pid {
                 server::stop(pid).await;
             }
@@ -621,6 +627,9 @@ impl LocalWorkspace {
         let leftovers = processes::reap(&self.endpoint_dir(&endpoint), &[], None).await;
         if !leftovers.is_empty() {
             aml_core::status!("stopped {} unrecorded process group(s) of endpoint {name}", leftovers.len());
+        }
+        for deployment in &deployments {
+            limits::Cgroup::remove(&deployment.dir);
         }
         let _ = fs::remove_dir_all(self.endpoint_dir(&endpoint));
         Ok(())

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::limits::ContainerLimits;
 use aml_core::digest::Digest;
 use aml_core::online::{Deployment, DeploymentState, Endpoint, RolloutJournal};
 use aml_core::yaml::endpoint::{OnlineDeployment, OnlineEndpoint};
@@ -51,6 +52,9 @@ pub struct DeploymentRecord {
     pub state: DeploymentState,
     pub error: Option<String>,
     pub restarts: u32,
+    /// A Kubernetes deployment's limits, enforced on its processes (see `limits`).
+    #[serde(default)]
+    pub limits: Option<ContainerLimits>,
     pub created_at: String,
     pub updated_at: String,
 }

@@ -302,17 +302,15 @@ async fn restart_dead(state: &RouterState, probes: &ProbeClient) -> Result<()> {
             server::stop(pid).await;
         }
         let started = server::start_inference_server(
-            &deployment.python,
-            &deployment.dir,
-            &deployment.entry_script,
-            &deployment.environment_variables,
+            &deployment,
             &log,
             deployment.port,
             &super::layout::endpoint_dir(&state.root, &endpoint),
         );
         let outcome = match started {
-            Ok((pid, port)) => {
-                match server::wait_ready(probes, pid, port, "/", readiness_timeout(&deployment), None).await {
+            Ok(started) => {
+                let (pid, port) = (started.pid, started.port);
+                match server::wait_ready(probes, &started, "/", readiness_timeout(&deployment), None).await {
                     Ok(()) => Ok((pid, port)),
                     Err(reason) => {
                         server::stop(pid).await;

@@ -2,6 +2,7 @@
 //! server for each deployment, and our router. They run detached (their own session), so
 //! they outlive the command that started them, until `delete` stops them.
 
+use std::ffi::CString;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
@@ -9,6 +10,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::limits::{Cgroup, ContainerLimits};
+use super::records::DeploymentRecord;
 use crate::blobs::process_alive;
 use aml_core::error::{Error, IoContext, Result};
 use aml_core::progress::Progress;
@@ -60,6 +63,20 @@ pub fn spawn_detached(
     log: &Path,
     serves: &Path,
 ) -> Result<u32> {
+    spawn_detached_in(program, args, env, cwd, log, serves, Vec::new())
+}
+
+/// As `spawn_detached`, the process first joining the cgroups whose `cgroup.procs` files
+/// are given, so that it and everything it starts are under their limits from the start.
+fn spawn_detached_in(
+    program: &Path,
+    args: &[String],
+    env: &[(String, String)],
+    cwd: &Path,
+    log: &Path,
+    serves: &Path,
+    cgroup_procs: Vec<CString>,
+) -> Result<u32> {
     use std::os::unix::process::CommandExt;
     let out = OpenOptions::new().create(true).append(true).open(log).with_path("cannot open", log)?;
     let err = out.try_clone().with_path("cannot open", log)?;
@@ -73,11 +90,24 @@ pub fn spawn_detached(
         .stdout(out)
         .stderr(err);
     #[allow(unsafe_code)]
-    // SAFETY: setsid is async-signal-safe and only detaches the child from our session.
+    // SAFETY: between fork and exec only async-signal-safe calls are made (setsid, open,
+    // write, close) on C strings allocated before the fork.
     unsafe {
-        command.pre_exec(|| {
+        command.pre_exec(move || {
             if libc::setsid() < 0 {
                 return Err(std::io::Error::last_os_error());
+            }
+            for procs in &cgroup_procs {
+                // "0" moves the writing process itself (cgroup v1 and v2 alike).
+                let fd = libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+                if fd < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                let written = libc::write(fd, b"0".as_ptr().cast(), 1);
+                libc::close(fd);
+                if written != 1 {
+                    return Err(std::io::Error::last_os_error());
+                }
             }
             Ok(())
         });
@@ -87,20 +117,40 @@ pub fn spawn_detached(
     Ok(child.id())
 }
 
-/// Start the inference server for a deployment; returns its pid and port.
+/// A started inference server, and the limits it runs under where they are enforced.
+pub struct Started {
+    pub pid: u32,
+    pub port: u16,
+    enforced: Option<Enforced>,
+}
+
+struct Enforced {
+    cgroup: Cgroup,
+    limits: ContainerLimits,
+    oom_kills_before: u64,
+}
+
+impl Started {
+    /// `OOMKilled (limit 200Mi)` once the kernel has killed one of its processes for memory.
+    pub fn oom_killed(&self) -> Option<String> {
+        let enforced = self.enforced.as_ref()?;
+        (enforced.cgroup.oom_kills() > enforced.oom_kills_before).then(|| enforced.limits.oom_killed())
+    }
+}
+
+/// Start the inference server for a deployment, under its limits.
 pub fn start_inference_server(
-    python: &Path,
-    revision: &Path,
-    entry_script: &str,
-    env: &[(String, String)],
+    deployment: &DeploymentRecord,
     log: &Path,
     preferred_port: Option<u16>,
     serves: &Path,
-) -> Result<(u32, u16)> {
+) -> Result<Started> {
+    let revision = &deployment.dir;
+    let entry_script = &deployment.entry_script;
     let port = free_port(preferred_port)?;
     let health_port = free_port(None)?;
     let code = revision.join("code");
-    let mut env: Vec<(String, String)> = env.to_vec();
+    let mut env: Vec<(String, String)> = deployment.environment_variables.clone();
     env.extend([
         ("AZUREML_MODEL_DIR".to_string(), revision.join("model").display().to_string()),
         ("AML_APP_ROOT".to_string(), code.display().to_string()),
@@ -109,12 +159,21 @@ pub fn start_inference_server(
         ("PYTHONUNBUFFERED".to_string(), "1".to_string()),
         ("PYTHONDONTWRITEBYTECODE".to_string(), "1".to_string()),
     ]);
+    let enforced = deployment.limits.as_ref().and_then(|limits| {
+        let cgroup = Cgroup::prepare(revision, limits)?;
+        let oom_kills_before = cgroup.oom_kills();
+        Some(Enforced { cgroup, limits: limits.clone(), oom_kills_before })
+    });
     let mut header = OpenOptions::new().create(true).append(true).open(log).with_path("cannot open", log)?;
     let _ = writeln!(
         header,
-        "==> {} starting the inference server on 127.0.0.1:{port} ({})",
+        "==> {} starting the inference server on 127.0.0.1:{port} ({}){}",
         aml_core::time::now(),
-        revision.display()
+        revision.display(),
+        match &enforced {
+            Some(enforced) => format!(" under limits {}", enforced.limits),
+            None => String::new(),
+        }
     );
     let args = vec![
         revision.join("launch.py").display().to_string(),
@@ -126,8 +185,9 @@ pub fn start_inference_server(
         "--health_port".into(),
         health_port.to_string(),
     ];
-    let pid = spawn_detached(python, &args, &env, &code, log, serves)?;
-    Ok((pid, port))
+    let cgroup_procs = enforced.as_ref().map(|e| e.cgroup.procs_files()).unwrap_or_default();
+    let pid = spawn_detached_in(&deployment.python, &args, &env, &code, log, serves, cgroup_procs)?;
+    Ok(Started { pid, port, enforced })
 }
 
 /// Whether `GET path` on 127.0.0.1:`port` answers 200 within two seconds.
@@ -136,19 +196,25 @@ pub async fn answers(client: &Client, port: u16, path: &str) -> bool {
     client.send(HttpMethod::Get, &url, &[], Bytes::new(), Duration::from_secs(2)).await.is_ok_and(|a| a.status == 200)
 }
 
-/// Wait until `GET path` answers 200, the process dies, or `timeout` passes.
+/// Wait until `GET path` answers 200, the process dies or is killed for memory, or
+/// `timeout` passes.
 pub async fn wait_ready(
     client: &Client,
-    pid: u32,
-    port: u16,
+    server: &Started,
     path: &str,
     timeout: Duration,
     progress: Option<&Progress>,
 ) -> std::result::Result<(), String> {
+    let (pid, port) = (server.pid, server.port);
     let start = Instant::now();
     loop {
         if let Some(progress) = progress {
             progress.set_status("starting");
+        }
+        // A worker killed for memory is started again by its master, and killed again:
+        // the first kill is the answer.
+        if let Some(killed) = server.oom_killed() {
+            return Err(killed);
         }
         if !process_alive(pid as i32) {
             return Err("the server exited before it was ready".into());
