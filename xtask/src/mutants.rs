@@ -92,7 +92,7 @@ const SCOPES: &[Scope] = &[
         packages: &["approval-gate"],
         filter: None,
         in_ci: false,
-        timeout: 120,
+        timeout: 30,
     },
     Scope {
         name: "router",
