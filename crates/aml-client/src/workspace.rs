@@ -291,6 +291,17 @@ impl Workspace {
         }
     }
 
+    /// The process serving a deployment on this machine, for measuring what it uses: its
+    /// name and its server's pid (which leads the session of every process serving it). Only
+    /// a local workspace serves here; Azure ML's deployments give `None`.
+    pub fn deployment_server(&self, endpoint: &str, deployment: Option<&str>) -> Result<Option<(String, u32)>> {
+        NameKind::Endpoint.usage(endpoint)?;
+        match self {
+            Workspace::Local(ws) => ws.deployment_server(endpoint, deployment),
+            Workspace::Azure(_) => Ok(None),
+        }
+    }
+
     pub async fn set_traffic(
         &mut self,
         name: &str,

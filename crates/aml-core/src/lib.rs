@@ -25,6 +25,7 @@ pub mod refs;
 pub mod settings;
 pub mod time;
 pub mod tree;
+pub mod usage;
 pub mod yaml;
 
 #[cfg(test)]

@@ -28,7 +28,8 @@ pub struct Cli {
 pub enum Command {
     /// Send the cases (once each, or under load) and check every answer
     Run(RunArgs),
-    /// Find the throughput one deployment holds within a latency budget, doubling the load
+    /// Find the throughput one deployment holds within a latency budget, doubling the load,
+    /// and what it uses doing it (`--recommend` sizes it for a target rate)
     Profile(ProfileArgs),
 }
 
@@ -97,6 +98,27 @@ pub struct ProfileArgs {
     /// The most connections to try (1 to 1024)
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub max_concurrency: u16,
+    /// Also recommend `resources.requests`/`limits` and an instance count, from the CPU and
+    /// memory the deployment used at each step: printed as YAML to paste into the
+    /// deployment's file, and as `recommendation` in the JSON. The deployment's processes
+    /// are read on this machine, so this needs `--endpoint` on a local workspace (and
+    /// `--deployment` when more than one deployment gets traffic)
+    #[arg(long)]
+    pub recommend: bool,
+    /// The rate the recommendation must hold, in requests per second (default: the rate one
+    /// instance held within the budget)
+    #[arg(long, value_name = "RATE", requires = "recommend", value_parser = positive_rate)]
+    pub target_rps: Option<f64>,
+    /// Draw latency against load as an SVG file
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+}
+
+fn positive_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!("`{text}` is not a rate: give requests per second, e.g. 50 or 12.5")),
+    }
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {

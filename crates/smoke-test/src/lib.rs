@@ -7,6 +7,8 @@ pub mod histogram;
 pub mod junit;
 pub mod load;
 pub mod output;
+pub mod plot;
+pub mod recommend;
 
 use std::sync::Arc;
 
@@ -46,23 +48,91 @@ pub async fn run(cli: Cli, session: Session) -> Result<Box<dyn Report>> {
                 (None, None) => return Err(Error::usage("no latency budget", "give `--p99 100ms` (or `--p95`)")),
             };
             let limit_ms = limit.as_secs_f64() * 1000.0;
-            let steps =
-                load::profile(&client, &cases, (quantile, limit_ms), usize::from(args.max_concurrency), args.step)
-                    .await;
+            let server = deployment_server(&args, &cli.global.workspace, &session).await?;
+            let steps = load::profile(
+                &client,
+                &cases,
+                (quantile, limit_ms),
+                usize::from(args.max_concurrency),
+                args.step,
+                server.as_ref().map(|(_, pid)| *pid),
+            )
+            .await;
             let best = steps
                 .iter()
                 .filter(|s| s.within_budget)
                 .max_by(|a, b| a.requests_per_second.total_cmp(&b.requests_per_second))
                 .cloned();
             let actual_ms = best.as_ref().map(|b| if quantile > 0.98 { b.p99_ms } else { b.p95_ms }).unwrap_or(0.0);
+            let budget = Budget { percentile: percentile.into(), limit_ms, actual_ms, passed: best.is_some() };
+            let recommendation = match (&server, &best) {
+                (Some((deployment, _)), Some(best)) if args.recommend => {
+                    recommend::recommend(deployment, &steps, best, args.target_rps)
+                }
+                _ => None,
+            };
+            let plot = match &args.plot {
+                Some(path) => {
+                    let title = format!("smoke-test profile {}", target);
+                    write_file(path, &plot::svg(&title, &steps, &budget))?;
+                    Some(path.display().to_string())
+                }
+                None => None,
+            };
             Ok(Box::new(ProfileReport {
                 target,
-                budget: Budget { percentile: percentile.into(), limit_ms, actual_ms, passed: best.is_some() },
+                deployment: server.map(|(name, _)| name),
+                budget,
                 steps,
                 best,
+                recommendation,
+                plot,
             }))
         }
     }
+}
+
+/// The deployment whose processes `profile` reads, where this machine serves it. With
+/// `--recommend` it must be found: the figures come from it.
+async fn deployment_server(
+    args: &cli::ProfileArgs,
+    workspace: &str,
+    session: &Session,
+) -> Result<Option<(String, u32)>> {
+    let Some(endpoint) = &args.target.endpoint else {
+        return match args.recommend {
+            true => Err(Error::usage(
+                "`--recommend` reads the deployment's CPU and memory from its processes, which `--url` does not name",
+                "profile it by name on a local workspace: `--endpoint NAME` (with `--workspace local:…`)",
+            )),
+            false => Ok(None),
+        };
+    };
+    let ws = Workspace::open(workspace, Access::Existing, &session.settings).await?;
+    let server = ws.deployment_server(endpoint, args.target.deployment.as_deref())?;
+    if server.is_none() && args.recommend {
+        return Err(match &ws {
+            Workspace::Local(_) => Error::usage(
+                format!("endpoint `{endpoint}` has no single running deployment to measure"),
+                "name it with `--deployment NAME` (one that is running: `aml-deploy show`)",
+            ),
+            Workspace::Azure(_) => Error::usage(
+                format!(
+                    "`--recommend` reads the deployment's CPU and memory from its processes; endpoint `{endpoint}` is served by Azure ML, not on this machine"
+                ),
+                "profile the same deployment on a local workspace (`--workspace local:…`), where its processes can be read",
+            ),
+        });
+    }
+    Ok(server)
+}
+
+fn write_file(path: &std::path::Path, text: &str) -> Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| Error::storage(format!("cannot create `{}`", parent.display()), e))?;
+    }
+    std::fs::write(path, text).map_err(|e| Error::storage(format!("cannot write `{}`", path.display()), e))
 }
 
 /// The scoring URI and key: from the workspace for `--endpoint`, else the URL and the key's variable.
@@ -212,10 +282,5 @@ fn write_junit(path: &std::path::Path, report: &RunReport, cases_file: &std::pat
             report.latency_ms.p50, report.latency_ms.p95, report.latency_ms.p99
         ),
     };
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| Error::storage(format!("cannot create `{}`", parent.display()), e))?;
-    }
-    std::fs::write(path, junit::render(&suite))
-        .map_err(|e| Error::storage(format!("cannot write `{}`", path.display()), e))
+    write_file(path, &junit::render(&suite))
 }

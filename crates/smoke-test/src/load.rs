@@ -122,22 +122,34 @@ pub struct ProfileStep {
     pub p99_ms: f64,
     pub failures: u64,
     pub within_budget: bool,
+    /// The deployment's CPU use over the step, in cores (where its processes can be read).
+    pub cpu_cores: Option<f64>,
+    /// The most memory its processes held at once during the step, resident, in bytes.
+    pub peak_memory_bytes: Option<u64>,
 }
 
 /// Double the concurrency from 1 until the budget breaks, answers fail, or the ceiling.
+/// With `server` (the session leader of the deployment's processes), each step also
+/// records what the deployment used.
 pub async fn profile(
     client: &ScoringClient,
     cases: &Arc<Vec<Case>>,
     budget: (f64, f64),
     max_concurrency: usize,
     step: Duration,
+    server: Option<u32>,
 ) -> Vec<ProfileStep> {
     let (quantile, limit_ms) = budget;
     let mut steps = Vec::new();
     let mut concurrency = 1;
     while concurrency <= max_concurrency.max(1) {
         aml_client::status!("profile: {concurrency} connection(s) for {}s", step.as_secs_f64());
+        let sampler = server.map(Sampler::start);
         let outcome = run(client, cases, concurrency, Until::Elapsed(step)).await;
+        let used = match sampler {
+            Some(sampler) => sampler.finish().await,
+            None => None,
+        };
         let failures: u64 = outcome.cases.iter().map(|c| c.failures).sum();
         let measured = outcome.histogram.percentile_ms(quantile);
         let within_budget = failures == 0 && measured <= limit_ms;
@@ -150,6 +162,8 @@ pub async fn profile(
             p99_ms: outcome.histogram.percentile_ms(0.99),
             failures,
             within_budget,
+            cpu_cores: used.map(|u| u.cpu_cores),
+            peak_memory_bytes: used.map(|u| u.peak_memory_bytes),
         });
         if !within_budget {
             break;
@@ -157,6 +171,56 @@ pub async fn profile(
         concurrency *= 2;
     }
     steps
+}
+
+/// What the deployment used over one step.
+#[derive(Debug, Clone, Copy)]
+struct Used {
+    cpu_cores: f64,
+    peak_memory_bytes: u64,
+}
+
+/// Reads the deployment's processes every 50 ms while a step runs.
+struct Sampler {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Option<Used>>,
+}
+
+impl Sampler {
+    fn start(server: u32) -> Sampler {
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let started = Instant::now();
+            let first = aml_client::usage::session_usage(server)?;
+            let mut peak = first.resident_bytes;
+            let mut last = first;
+            loop {
+                tokio::select! {
+                    _ = &mut stopped => break,
+                    _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                }
+                if let Some(now) = aml_client::usage::session_usage(server) {
+                    peak = peak.max(now.resident_bytes);
+                    last = now;
+                }
+            }
+            if let Some(now) = aml_client::usage::session_usage(server) {
+                peak = peak.max(now.resident_bytes);
+                last = now;
+            }
+            let seconds = started.elapsed().as_secs_f64().max(1e-3);
+            Some(Used {
+                cpu_cores: ((last.cpu_seconds - first.cpu_seconds) / seconds).max(0.0),
+                peak_memory_bytes: peak,
+            })
+        });
+        Sampler { stop, task }
+    }
+
+    async fn finish(self) -> Option<Used> {
+        let _ = self.stop.send(());
+        self.task.await.ok().flatten()
+    }
 }
 
 /// `Bytes`, as the scoring client takes them.

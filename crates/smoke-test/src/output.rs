@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::load::ProfileStep;
+use crate::recommend::Recommendation;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CaseResult {
@@ -152,10 +153,24 @@ impl Report for RunReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct ProfileReport {
     pub target: String,
+    /// The deployment whose CPU and memory were read, where this machine serves it.
+    pub deployment: Option<String>,
     pub budget: Budget,
     pub steps: Vec<ProfileStep>,
     /// The highest throughput within the budget, and at how many connections.
     pub best: Option<ProfileStep>,
+    /// With `--recommend`: resources and an instance count (see `recommend`).
+    pub recommendation: Option<Recommendation>,
+    /// The SVG chart written with `--plot`.
+    pub plot: Option<String>,
+}
+
+/// `cpu 0.31  mem 120Mi` where the step's figures were read.
+fn used(step: &ProfileStep) -> String {
+    match (step.cpu_cores, step.peak_memory_bytes) {
+        (Some(cpu), Some(memory)) => format!("  cpu {cpu:.2}  mem {}Mi", memory.div_ceil(1024 * 1024)),
+        _ => String::new(),
+    }
 }
 
 impl Report for ProfileReport {
@@ -163,12 +178,13 @@ impl Report for ProfileReport {
         for step in &self.steps {
             writeln!(
                 out,
-                "{:>3} connections: {:>7.0} req/s  p50 {}  p95 {}  p99 {}{}",
+                "{:>3} connections: {:>7.0} req/s  p50 {}  p95 {}  p99 {}{}{}",
                 step.concurrency,
                 step.requests_per_second,
                 ms(step.p50_ms),
                 ms(step.p95_ms),
                 ms(step.p99_ms),
+                used(step),
                 if step.within_budget { "" } else { "  (over budget)" }
             )?;
         }
@@ -180,14 +196,31 @@ impl Report for ProfileReport {
                 best.concurrency,
                 self.budget.percentile,
                 ms(self.budget.limit_ms)
-            ),
+            )?,
             None => writeln!(
                 out,
                 "not even one connection stays within {} ≤ {}",
                 self.budget.percentile,
                 ms(self.budget.limit_ms)
-            ),
+            )?,
         }
+        if let Some(r) = &self.recommendation {
+            writeln!(
+                out,
+                "\nfor {:.0} req/s within {} ≤ {}: {} instance(s) of {:.0} req/s; in {}'s deployment file:\n",
+                r.target_requests_per_second,
+                self.budget.percentile,
+                ms(self.budget.limit_ms),
+                r.instance_count,
+                r.per_instance_requests_per_second,
+                r.deployment
+            )?;
+            write!(out, "{}", r.yaml)?;
+        }
+        if let Some(plot) = &self.plot {
+            writeln!(out, "\nchart: {plot}")?;
+        }
+        Ok(())
     }
 
     fn to_json(&self) -> Value {
@@ -204,5 +237,30 @@ impl Report for ProfileReport {
             ("profileRequestsPerSecond", best.map(|b| format!("{:.1}", b.requests_per_second)).unwrap_or_default()),
             ("profileConcurrency", best.map(|b| b.concurrency.to_string()).unwrap_or_default()),
         ]
+    }
+
+    fn summary(&self) -> Option<String> {
+        let mut md = format!(
+            "### smoke-test profile `{}`: {}\n\n",
+            self.target,
+            match &self.best {
+                Some(best) => format!(
+                    "{:.0} req/s at {} connections within {} ≤ {}",
+                    best.requests_per_second,
+                    best.concurrency,
+                    self.budget.percentile,
+                    ms(self.budget.limit_ms)
+                ),
+                None => format!("over {} ≤ {} from one connection", self.budget.percentile, ms(self.budget.limit_ms)),
+            }
+        );
+        md.push_str(&crate::plot::mermaid(&self.steps));
+        if let Some(r) = &self.recommendation {
+            md.push_str(&format!(
+                "\nFor {:.0} req/s, in `{}`'s deployment file:\n\n```yaml\n{}```\n",
+                r.target_requests_per_second, r.deployment, r.yaml
+            ));
+        }
+        Some(md)
     }
 }

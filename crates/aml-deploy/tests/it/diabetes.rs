@@ -36,6 +36,7 @@ fn the_example_trains_deploys_and_rolls_out() {
         &["run", "--endpoint", "diabetes", "--cases", "diabetes/smoke.jsonl", "-o", "json"],
     ));
     assert_eq!(json(&smoke)["failed"], 0);
+    profile_recommends_what_the_deployment_uses(&ws);
 
     let bin = binary("aml-deploy").parent().unwrap().display().to_string();
     let rollout = ws
@@ -72,4 +73,96 @@ fn the_example_trains_deploys_and_rolls_out() {
         models,
         [("blue".to_string(), "diabetes:1".to_string()), ("green".to_string(), "diabetes:2".to_string())]
     );
+}
+
+/// `profile --recommend` sizes blue from what it used: its memory figure agrees with the peak
+/// resident memory the kernel itself records for blue's processes (VmHWM, read here from
+/// /proc), and the chart it draws is well-formed SVG.
+fn profile_recommends_what_the_deployment_uses(ws: &TestWorkspace) {
+    let profile = json(&ok(ws.run(
+        &binary("smoke-test"),
+        &[
+            "profile",
+            "--endpoint",
+            "diabetes",
+            "--cases",
+            "diabetes/smoke.jsonl",
+            "--p99",
+            "10s",
+            "--step",
+            "1s",
+            "--max-concurrency",
+            "2",
+            "--recommend",
+            "--target-rps",
+            "1000",
+            "--plot",
+            "charts/profile.svg",
+            "-o",
+            "json",
+        ],
+    )));
+    let recommendation = &profile["recommendation"];
+    assert_eq!(recommendation["deployment"], "blue", "{profile}");
+    let per_instance = recommendation["per_instance_requests_per_second"].as_f64().unwrap();
+    let instances = recommendation["instance_count"].as_u64().unwrap();
+    assert_eq!(instances, (1000.0 / per_instance).ceil() as u64, "{recommendation}");
+    for step in profile["steps"].as_array().unwrap() {
+        assert!(step["cpu_cores"].as_f64().unwrap() > 0.0, "a step under load used no CPU: {step}");
+    }
+
+    let recommended_mib: f64 =
+        recommendation["resources"]["requests"]["memory"].as_str().unwrap().trim_end_matches("Mi").parse().unwrap();
+    let kernel_peak_mib = peak_resident_mib(deployment_session(ws, "blue"));
+    let off = (recommended_mib - kernel_peak_mib).abs() / kernel_peak_mib;
+    assert!(
+        off <= 0.10,
+        "recommended {recommended_mib} Mi, the kernel's peak for blue's processes {kernel_peak_mib:.1} Mi ({:.0}% off)",
+        off * 100.0
+    );
+    let yaml = recommendation["yaml"].as_str().unwrap();
+    assert!(yaml.contains(&format!("memory: {recommended_mib}Mi")), "{yaml}");
+
+    let svg = ws.path().join("charts/profile.svg");
+    let parsed = std::process::Command::new("python3")
+        .arg("-c")
+        .arg("import sys, xml.etree.ElementTree as ET; root = ET.parse(sys.argv[1]).getroot(); ns = '{http://www.w3.org/2000/svg}'; print(root.tag == ns + 'svg', len(root.findall(ns + 'polyline')), len(root.findall(ns + 'circle')))")
+        .arg(&svg)
+        .output()
+        .unwrap();
+    let steps = profile["steps"].as_array().unwrap().len();
+    assert_eq!(String::from_utf8_lossy(&parsed.stdout).trim(), format!("True 3 {}", 3 * steps), "{}", render(&parsed));
+}
+
+/// A deployment's recorded server pid, which leads the session of every process serving it.
+fn deployment_session(ws: &TestWorkspace, deployment: &str) -> u32 {
+    let out = std::process::Command::new("python3")
+        .args(["-c", &format!("import sqlite3,json; r=sqlite3.connect('{}').execute(\"select record from deployments where name='{deployment}'\").fetchone()[0]; print(json.loads(r)['pid'])", ws.workspace().join("registry.db").display())])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("no pid for `{deployment}`: {}", render(&out)))
+}
+
+/// The kernel's peak resident memory (VmHWM) summed over a session's processes, in MiB.
+fn peak_resident_mib(session: u32) -> f64 {
+    let mut kib = 0u64;
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        let in_session =
+            stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(3)) == Some(&session.to_string());
+        if !in_session {
+            continue;
+        }
+        let status = std::fs::read_to_string(entry.path().join("status")).unwrap_or_default();
+        kib += status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    assert!(kib > 0, "no process in session {session}");
+    kib as f64 / 1024.0
 }

@@ -550,6 +550,27 @@ impl LocalWorkspace {
         Ok(TrafficOutcome::Changed(self.view(name)?))
     }
 
+    /// A running deployment's inference server (its session leader's pid, so every process
+    /// serving it is found by its session): `deployment`, or else the endpoint's only
+    /// deployment with live traffic. `None` when no single running server is meant.
+    pub fn deployment_server(&self, endpoint: &str, deployment: Option<&str>) -> Result<Option<(String, u32)>> {
+        let record = self.endpoint_record(endpoint)?;
+        let chosen = match deployment {
+            Some(name) => Some(name.to_string()),
+            None => {
+                let live: Vec<&String> = record.traffic.iter().filter(|(_, p)| **p > 0).map(|(n, _)| n).collect();
+                (live.len() == 1).then(|| live[0].clone())
+            }
+        };
+        let Some(chosen) = chosen else { return Ok(None) };
+        Ok(self
+            .deployment_records(endpoint)?
+            .into_iter()
+            .find(|d| d.name == chosen && d.state == DeploymentState::Succeeded)
+            .and_then(|d| d.pid.filter(|pid| process_alive(*pid as i32)))
+            .map(|pid| (chosen, pid)))
+    }
+
     /// The deployment's server log, whole or its last `tail` lines.
     pub fn deployment_log(&self, endpoint: &str, deployment: &str, tail: Option<usize>) -> Result<(String, String)> {
         let records = self.deployment_records(endpoint)?;

@@ -187,6 +187,13 @@ fn profile_finds_the_throughput_within_a_budget() {
         report["steps"].as_array().unwrap().iter().map(|s| s["concurrency"].as_u64().unwrap()).collect();
     assert_eq!(concurrency, [1, 2, 4]);
     assert!(report["best"]["requests_per_second"].as_f64().unwrap() > 0.0, "{report}");
+    // The deployment serves on this machine: what it used is read at each step.
+    assert_eq!(report["deployment"], "blue", "{report}");
+    for step in report["steps"].as_array().unwrap() {
+        assert!(step["peak_memory_bytes"].as_u64().unwrap() > 10 << 20, "{step}");
+        assert!(step["cpu_cores"].as_f64().unwrap() > 0.0, "{step}");
+    }
+    assert_eq!(report["recommendation"], serde_json::Value::Null, "only asked for with --recommend");
 }
 
 /// Malformed cases files are bad input: exit 2, naming the file and line; nothing is sent.
@@ -253,6 +260,20 @@ fn hostile_flags_are_refused_and_a_url_s_credentials_never_print() {
         &["run", "--endpoint", "", "--cases", "cases.jsonl"],
         &["run", "--url", "http://127.0.0.1:1/score", "--cases", "cases.jsonl", "--duration", "99999999999999999999s"],
         &["profile", "--url", "http://127.0.0.1:1/score", "--cases", "cases.jsonl", "--max-concurrency", "0"],
+        &["profile", "--url", "http://127.0.0.1:1/score", "--cases", "cases.jsonl", "--p99", "1s", "--recommend"],
+        &["profile", "--url", "http://127.0.0.1:1/score", "--cases", "cases.jsonl", "--p99", "1s", "--target-rps", "5"],
+        &[
+            "profile",
+            "--url",
+            "http://127.0.0.1:1/score",
+            "--cases",
+            "cases.jsonl",
+            "--p99",
+            "1s",
+            "--recommend",
+            "--target-rps",
+            "-3",
+        ],
     ] {
         let out = run(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", render(&out));
