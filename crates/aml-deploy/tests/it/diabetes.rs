@@ -115,6 +115,9 @@ fn profile_recommends_what_the_deployment_uses(ws: &TestWorkspace) {
         recommendation["resources"]["requests"]["memory"].as_str().unwrap().trim_end_matches("Mi").parse().unwrap();
     let kernel_peak_mib = peak_resident_mib(deployment_session(ws, "blue"));
     let off = (recommended_mib - kernel_peak_mib).abs() / kernel_peak_mib;
+    eprintln!(
+        "recommended memory {recommended_mib} Mi; the kernel's peak for blue's processes {kernel_peak_mib:.1} Mi"
+    );
     assert!(
         off <= 0.10,
         "recommended {recommended_mib} Mi, the kernel's peak for blue's processes {kernel_peak_mib:.1} Mi ({:.0}% off)",

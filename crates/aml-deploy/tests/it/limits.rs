@@ -91,32 +91,17 @@ fn kubernetes_deployments_are_checked_against_their_endpoint_and_their_figures()
     assert_eq!(names, ["blue"], "nothing was written for a refused file");
 }
 
-/// The shortest time one request took, pinned to each deployment in turn (interleaved, so
-/// that whatever else the machine does slows them alike; the shortest, because another
-/// process can only lengthen a request, never shorten it).
-fn fastest_answers(endpoint: &Endpoint, deployments: &[&str], requests: usize) -> Vec<Duration> {
-    let location = format!("local:{}", endpoint.ws.workspace().display());
-    let access = block_on(async {
-        let mut ws = Workspace::open(&location, Access::Existing, &settings()).await?;
-        ws.endpoint_access("linear").await
-    })
-    .unwrap();
-    let clients: Vec<ScoringClient> = deployments
-        .iter()
-        .map(|d| ScoringClient::new(&access, Some(d.to_string()), Duration::from_secs(30)).unwrap())
-        .collect();
-    let mut times = vec![Vec::new(); deployments.len()];
+/// What one CPU-bound request took, pinned to a deployment: the time it took, and the CPU
+/// time the model itself says it had meanwhile.
+fn timed_request(client: &ScoringClient) -> (Duration, f64) {
     // About a quarter of a second of CPU a request: several of the kernel's 100 ms periods.
     let body = Bytes::from_static(br#"{"data": [[1, 1]], "work": 30000000}"#);
-    for _ in 0..requests {
-        for (client, times) in clients.iter().zip(&mut times) {
-            let start = Instant::now();
-            let answer = block_on(client.score(body.clone()));
-            assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
-            times.push(start.elapsed());
-        }
-    }
-    times.into_iter().map(|t| t.into_iter().min().unwrap()).collect()
+    let start = Instant::now();
+    let answer = block_on(client.score(body));
+    let took = start.elapsed();
+    assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
+    let reported: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
+    (took, reported["cpu_seconds"].as_f64().unwrap())
 }
 
 #[test]
@@ -137,9 +122,41 @@ fn a_cpu_limit_of_half_a_core_caps_throughput() {
     };
     apply("half", "{cpu: '0.5', memory: 1Gi}");
     apply("whole", "{memory: 1Gi}");
-    let fastest = fastest_answers(&endpoint, &["half", "whole"], 7);
+    let location = format!("local:{}", endpoint.ws.workspace().display());
+    let access = block_on(async {
+        let mut ws = Workspace::open(&location, Access::Existing, &settings()).await?;
+        ws.endpoint_access("linear").await
+    })
+    .unwrap();
+    let client = |d: &str| ScoringClient::new(&access, Some(d.to_string()), Duration::from_secs(30)).unwrap();
+    let (half, whole) = (client("half"), client("whole"));
+
+    // A cap shows only when the machine has a core to spare: other processes slow both alike
+    // and can hide it. So requests alternate until the unlimited one has had most of a core
+    // for one whole request (its own CPU time over its wall time), and the fastest of each
+    // is compared: nothing else can make a request faster, only slower.
+    let started = Instant::now();
+    let (mut fastest_half, mut fastest_whole) = (Duration::MAX, Duration::MAX);
+    let mut best_share = 0.0f64;
+    let mut rounds = 0;
+    while (rounds < 5 || best_share < 0.8) && started.elapsed() < Duration::from_secs(120) {
+        let (took, _) = timed_request(&half);
+        fastest_half = fastest_half.min(took);
+        let (took, cpu) = timed_request(&whole);
+        fastest_whole = fastest_whole.min(took);
+        best_share = best_share.max(cpu / took.as_secs_f64());
+        rounds += 1;
+    }
+    assert!(
+        best_share >= 0.8,
+        "in {rounds} rounds the unlimited deployment never had 80% of a core for a request (best {best_share:.2}): the machine is too busy to tell a cap from contention"
+    );
     // One request at a time: throughput is the inverse of the latency. Half a core gives
     // about 0.55 here (the first 50 ms of each request run unthrottled).
-    let ratio = fastest[1].as_secs_f64() / fastest[0].as_secs_f64();
-    assert!(ratio < 0.8, "half a core should answer at most about half as fast as no limit: {ratio:.2} ({fastest:?})");
+    let ratio = fastest_whole.as_secs_f64() / fastest_half.as_secs_f64();
+    eprintln!("throughput at half a core over throughput with no CPU limit: {ratio:.2} ({rounds} rounds)");
+    assert!(
+        ratio < 0.8,
+        "half a core should answer at most about half as fast as no limit: {ratio:.2} ({fastest_half:?} against {fastest_whole:?})"
+    );
 }
