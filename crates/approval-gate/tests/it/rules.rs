@@ -190,3 +190,16 @@ mod properties {
         }
     }
 }
+
+/// Numbers as people write them in rules: a leading dot, and an `e` that is not an exponent
+/// (the rule then names what follows as a word, at its column), never a crash at the end.
+#[test]
+fn numbers_with_a_leading_dot_or_a_dangling_exponent() {
+    assert!(check(".5 + .25 == 0.75", &[], &[]));
+    assert!(check("candidate.r2 >= .35", &[("r2", 0.4)], &[]));
+    let error = |rule: &str| Rule::parse(rule).expect_err("rule is rejected");
+    for (rule, column) in [("1 < 2e", 6), ("1 < 2e+", 6), ("1 < 2E-", 6), ("2ex < 1", 2)] {
+        let refused = error(rule);
+        assert_eq!(refused.column, column, "{rule}: {}", refused.message);
+    }
+}
