@@ -302,6 +302,23 @@ impl Workspace {
         }
     }
 
+    /// Per-deployment request metrics of an endpoint over the last `window`.
+    pub async fn endpoint_metrics(
+        &self,
+        endpoint: &str,
+        deployment: Option<&str>,
+        window: std::time::Duration,
+    ) -> Result<aml_core::requests::EndpointMetrics> {
+        NameKind::Endpoint.usage(endpoint)?;
+        match self {
+            Workspace::Local(ws) => ws.endpoint_metrics(endpoint, deployment, window),
+            Workspace::Azure(_) => Err(Error::usage(
+                "`aml-deploy metrics` reads a local endpoint's request records; Azure ML's come from Azure Monitor, which this build does not read yet",
+                "see the endpoint's metrics in the Azure portal (Monitoring → Metrics), or run the deployment on a local workspace",
+            )),
+        }
+    }
+
     pub async fn set_traffic(
         &mut self,
         name: &str,

@@ -22,6 +22,7 @@ pub mod process;
 pub mod progress;
 pub mod redact;
 pub mod refs;
+pub mod requests;
 pub mod settings;
 pub mod time;
 pub mod tree;

@@ -57,6 +57,16 @@ pub enum Command {
     Traffic(TrafficArgs),
     /// Print a deployment's server log
     Logs(LogsArgs),
+    /// Per-deployment request metrics: count, rate, error rate (non-2xx), latency percentiles
+    ///
+    /// Read from the endpoint's own record of every request (a local endpoint's router keeps
+    /// one line per request under the endpoint's folder, `requests/DAY.jsonl`). Percentiles
+    /// are by nearest rank; the rate is over the whole window.
+    ///
+    /// Example:
+    ///   aml-deploy metrics diabetes --since 10m --deployment green -o json
+    #[command(verbatim_doc_comment)]
+    Metrics(MetricsArgs),
     /// Delete an endpoint (stopping everything it runs), or one of its deployments
     Delete(DeleteArgs),
     /// Run an endpoint's router (started for you by the other commands)
@@ -165,6 +175,19 @@ pub struct LogsArgs {
     /// Only the last N lines
     #[arg(long)]
     pub tail: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    /// The endpoint's name
+    #[arg(value_parser = aml_client::names::endpoint_arg)]
+    pub name: String,
+    /// Only this deployment
+    #[arg(long, value_parser = aml_client::names::deployment_arg)]
+    pub deployment: Option<String>,
+    /// The window: requests answered this long ago or since
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    pub since: Duration,
 }
 
 #[derive(Debug, Args)]

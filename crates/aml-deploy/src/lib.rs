@@ -82,6 +82,11 @@ pub async fn run(cli: Cli, session: Session) -> Result<Box<dyn Report>> {
             let (path, text) = ws.deployment_log(&args.name, &args.deployment, args.tail).await?;
             Ok(Box::new(Logs { path, text }))
         }
+        Command::Metrics(args) => {
+            let ws = Workspace::open(&global.workspace, Access::Existing, &session.settings).await?;
+            let metrics = ws.endpoint_metrics(&args.name, args.deployment.as_deref(), args.since).await?;
+            Ok(Box::new(output::Metrics(metrics)))
+        }
         Command::Delete(args) => {
             let mut ws = Workspace::open(&global.workspace, Access::Existing, &session.settings).await?;
             let what = match &args.deployment {

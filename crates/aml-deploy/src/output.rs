@@ -267,3 +267,42 @@ impl Report for Validated {
         serde_json::to_value(self).unwrap_or(Value::Null)
     }
 }
+
+/// `aml-deploy metrics`: one line per deployment.
+pub struct Metrics(pub aml_client::requests::EndpointMetrics);
+
+impl Report for Metrics {
+    fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        let m = &self.0;
+        writeln!(out, "endpoint {}: {:.0}s from {} to {}", m.endpoint, m.window_seconds, m.since, m.until)?;
+        if m.deployments.is_empty() {
+            writeln!(out, "  no requests in the window")?;
+        }
+        for d in &m.deployments {
+            writeln!(
+                out,
+                "  {:<16} {:>7} requests  {:>8.2} req/s  errors {:>5.1}%  p50 {:.1} ms  p90 {:.1} ms  p95 {:.1} ms  p99 {:.1} ms",
+                d.deployment,
+                d.requests,
+                d.requests_per_second,
+                d.error_rate * 100.0,
+                d.latency_ms.p50,
+                d.latency_ms.p90,
+                d.latency_ms.p95,
+                d.latency_ms.p99
+            )?;
+        }
+        if m.unrouted_requests > 0 {
+            writeln!(
+                out,
+                "  {} request(s) refused before reaching a deployment (no key, malformed, no traffic)",
+                m.unrouted_requests
+            )?;
+        }
+        Ok(())
+    }
+
+    fn to_json(&self) -> Value {
+        serde_json::to_value(&self.0).unwrap_or(Value::Null)
+    }
+}

@@ -643,7 +643,7 @@ fn after_a_killed_rollout_a_new_one_puts_its_traffic_back_first() {
 }
 
 /// The endpoint's port and key, as a client gets them.
-fn access(endpoint: &Endpoint) -> (u16, String) {
+pub(crate) fn access(endpoint: &Endpoint) -> (u16, String) {
     let location = format!("local:{}", endpoint.ws.workspace().display());
     let access = block_on(async {
         let mut ws = Workspace::open(&location, Access::Existing, &settings()).await?;
@@ -656,7 +656,7 @@ fn access(endpoint: &Endpoint) -> (u16, String) {
 
 /// Write `request` on a new connection and read what comes back until the server closes it
 /// or five seconds pass.
-fn raw_exchange(port: u16, request: &[u8]) -> String {
+pub(crate) fn raw_exchange(port: u16, request: &[u8]) -> String {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();

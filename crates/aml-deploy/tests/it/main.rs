@@ -9,3 +9,4 @@ mod diabetes;
 mod hostile;
 mod kubernetes;
 mod limits;
+mod metrics;

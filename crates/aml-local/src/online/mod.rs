@@ -10,6 +10,7 @@ mod lock;
 mod mlflow;
 pub mod processes;
 pub mod records;
+pub mod request_log;
 pub mod router;
 pub mod server;
 
@@ -569,6 +570,28 @@ impl LocalWorkspace {
             .find(|d| d.name == chosen && d.state == DeploymentState::Succeeded)
             .and_then(|d| d.pid.filter(|pid| process_alive(*pid as i32)))
             .map(|pid| (chosen, pid)))
+    }
+
+    /// Per-deployment metrics of the endpoint's last `window`, from its router's records.
+    pub fn endpoint_metrics(
+        &self,
+        endpoint: &str,
+        deployment: Option<&str>,
+        window: Duration,
+    ) -> Result<aml_core::requests::EndpointMetrics> {
+        self.endpoint_record(endpoint)?;
+        if let Some(name) = deployment
+            && !self.deployment_records(endpoint)?.iter().any(|d| d.name == name)
+        {
+            return Err(Error::usage(
+                format!("endpoint `{endpoint}` has no deployment `{name}`"),
+                "`aml-deploy show` lists them",
+            ));
+        }
+        let until = aml_core::time::now_millis() + 1;
+        let since = until - i64::try_from(window.as_millis()).unwrap_or(i64::MAX).min(until);
+        let records = request_log::read(&self.endpoint_dir(&EndpointName::new(endpoint)?), since);
+        Ok(aml_core::requests::metrics(endpoint, &records, (since, until), deployment))
     }
 
     /// The deployment's server log, whole or its last `tail` lines.

@@ -17,7 +17,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode};
@@ -26,11 +26,13 @@ use serde_json::json;
 
 use super::hop::Hop;
 use super::records::{DeploymentRecord, EndpointRecord};
+use super::request_log::RequestLog;
 use super::server;
 use crate::blobs::process_alive;
 use crate::registry::Registry;
 use aml_core::error::{Error, Result};
 use aml_core::online::DeploymentState;
+use aml_core::requests::{RequestRecord, record_time};
 use aml_core::settings::{EnvVars, Settings};
 use aml_http::client::Client as ProbeClient;
 use aml_http::pipeline::Retry;
@@ -88,6 +90,7 @@ struct RouterState {
     max_request_bytes: usize,
     /// Wakes the supervisor at once when a request finds a server dead.
     dead_server: tokio::sync::Notify,
+    requests: RequestLog,
 }
 
 fn database(root: &Path) -> PathBuf {
@@ -162,6 +165,10 @@ pub async fn serve(root: PathBuf, endpoint: String, settings: &Settings) -> Resu
         random: AtomicU64::new(seed),
         max_request_bytes: settings.number(EnvVars::AML_ENDPOINT_MAX_REQUEST_BYTES, 1_572_864usize),
         dead_server: tokio::sync::Notify::new(),
+        requests: RequestLog::start(&super::layout::endpoint_dir(
+            &root,
+            &aml_core::names::EndpointName::new(&endpoint)?,
+        )),
     });
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(watch_generation(state.clone(), stop_tx.clone()));
@@ -393,7 +400,55 @@ impl RouterState {
     }
 }
 
-async fn handle(State(state): State<Arc<RouterState>>, request: Request) -> Response {
+/// The header a request's id travels in, both ways.
+const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Every request but our own paths is recorded (see `request_log`), with the caller's
+/// `x-request-id` or one made here, sent on to the deployment and back to the caller.
+async fn handle(State(state): State<Arc<RouterState>>, mut request: Request) -> Response {
+    let path = request.uri().path();
+    if path == HEALTH_PATH || path == RELOAD_PATH {
+        return route(state, request).await;
+    }
+    let started = Instant::now();
+    let given = request
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| !id.is_empty() && id.len() <= 128)
+        .map(str::to_owned);
+    let request_id = match given {
+        Some(id) => id,
+        None => {
+            let id =
+                aml_core::ids::uuid4().unwrap_or_else(|_| format!("{:016x}", state.random.load(Ordering::Relaxed)));
+            if let Ok(value) = HeaderValue::from_str(&id) {
+                request.headers_mut().insert(REQUEST_ID_HEADER, value);
+            }
+            id
+        }
+    };
+    let content_length = |headers: &axum::http::HeaderMap| {
+        headers.get("content-length").and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+    };
+    let request_bytes = content_length(request.headers()).unwrap_or(0);
+    let mut response = route(state.clone(), request).await;
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    state.requests.record(RequestRecord {
+        time: record_time(aml_core::time::now_millis()),
+        request_id,
+        deployment: response.headers().get(DEPLOYMENT_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned),
+        status: response.status().as_u16(),
+        latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+        request_bytes,
+        response_bytes: content_length(response.headers()),
+    });
+    response
+}
+
+async fn route(state: Arc<RouterState>, request: Request) -> Response {
     let routing = state.routing.read().unwrap_or_else(|p| p.into_inner()).clone();
     if let Some(problem) = malformed(&request) {
         return message(StatusCode::BAD_REQUEST, problem);
@@ -423,7 +478,17 @@ async fn handle(State(state): State<Arc<RouterState>>, request: Request) -> Resp
             None => return message(StatusCode::SERVICE_UNAVAILABLE, "no deployment receives traffic on this endpoint"),
         },
     };
-    let Some(upstream) = routing.servers.get(&deployment) else {
+    let mut response = forward(&state, &routing, &deployment, request).await;
+    // Whatever the answer, it says which deployment it came from (or was meant for).
+    if let Ok(value) = HeaderValue::from_str(&deployment) {
+        response.headers_mut().insert(DEPLOYMENT_HEADER, value);
+    }
+    response
+}
+
+/// Send a request to the chosen deployment (and its copies to mirrors), within its limits.
+async fn forward(state: &RouterState, routing: &Routing, deployment: &str, request: Request) -> Response {
+    let Some(upstream) = routing.servers.get(deployment) else {
         return retry_later(format!("deployment `{deployment}` is not ready"));
     };
     let limit = state.max_request_bytes;
@@ -464,12 +529,7 @@ async fn handle(State(state): State<Arc<RouterState>>, request: Request) -> Resp
         }
     }
     match tokio::time::timeout(upstream.timeout, state.hop.send(&parts, body, port)).await {
-        Ok(Some(mut response)) => {
-            if let Ok(value) = HeaderValue::from_str(&deployment) {
-                response.headers_mut().insert(DEPLOYMENT_HEADER, value);
-            }
-            response
-        }
+        Ok(Some(response)) => response,
         Ok(None) => {
             // Refused or reset: a dead server is restarted now, not at the next tick.
             if upstream.pid.is_none_or(|pid| !process_alive(pid as i32)) {
