@@ -88,7 +88,7 @@ const SCOPES: &[Scope] = &[
     Scope {
         name: "rules",
         guards: "the approval gate's rule language",
-        files: &["crates/approval-gate/src/expr.rs"],
+        files: &["crates/aml-core/src/rules.rs"],
         packages: &["approval-gate"],
         filter: None,
         in_ci: false,

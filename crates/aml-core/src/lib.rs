@@ -23,6 +23,7 @@ pub mod progress;
 pub mod redact;
 pub mod refs;
 pub mod requests;
+pub mod rules;
 pub mod settings;
 pub mod time;
 pub mod tree;

@@ -8,9 +8,9 @@ use aml_client::cli::Session;
 use aml_client::{Access, Error, Result, Workspace};
 
 use crate::cli::{CheckArgs, NoChampion};
-use crate::expr::{Rule, Side};
 use crate::output::{Decision, RuleResult};
 use crate::subjects::{self, Subject};
+use aml_client::rules::{Rule, Side};
 
 fn known(metrics: &BTreeMap<String, f64>) -> String {
     if metrics.is_empty() {

@@ -5,7 +5,8 @@
 mod approvals;
 mod check;
 mod cli;
-pub mod expr;
+/// The rule language lives in the library, shared with `aml-deploy rollout --analysis`.
+pub use aml_client::rules as expr;
 pub mod output;
 mod record;
 mod rules;

@@ -9,8 +9,8 @@ use aml_client::{Error, Result};
 use serde::Deserialize;
 
 use crate::cli::{CheckArgs, NoChampion};
-use crate::expr::{ParseError, Rule};
 use crate::threshold::{self, MetricThreshold};
+use aml_client::rules::{ParseError, Rule};
 
 /// `gate.yml`.
 #[derive(Debug, Deserialize)]

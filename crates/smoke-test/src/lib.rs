@@ -74,7 +74,7 @@ pub async fn run(cli: Cli, session: Session) -> Result<Box<dyn Report>> {
             let plot = match &args.plot {
                 Some(path) => {
                     let title = format!("smoke-test profile {}", target);
-                    write_file(path, &plot::svg(&title, &steps, &budget))?;
+                    write_file(path, &plot::svg(&title, &steps, (&budget.percentile, budget.limit_ms)))?;
                     Some(path.display().to_string())
                 }
                 None => None,

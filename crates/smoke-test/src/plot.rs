@@ -5,7 +5,6 @@
 use std::fmt::Write as _;
 
 use crate::load::ProfileStep;
-use crate::output::Budget;
 
 const WIDTH: f64 = 640.0;
 const HEIGHT: f64 = 400.0;
@@ -39,9 +38,11 @@ fn nice_ceiling(x: f64) -> f64 {
     [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * power).find(|v| *v >= x).unwrap_or(10.0 * power)
 }
 
-pub fn svg(title: &str, steps: &[ProfileStep], budget: &Budget) -> String {
+/// `budget` is the percentile held (`p99`) and its limit in milliseconds.
+pub fn svg(title: &str, steps: &[ProfileStep], budget: (&str, f64)) -> String {
+    let (percentile, limit_ms) = budget;
     let max_x = nice_ceiling(steps.iter().map(|s| s.requests_per_second).fold(0.0, f64::max));
-    let max_y = nice_ceiling(steps.iter().map(|s| s.p99_ms).fold(budget.limit_ms, f64::max));
+    let max_y = nice_ceiling(steps.iter().map(|s| s.p99_ms).fold(limit_ms, f64::max));
     let plot_w = WIDTH - LEFT - RIGHT;
     let plot_h = HEIGHT - TOP - BOTTOM;
     let x = |v: f64| LEFT + v / max_x * plot_w;
@@ -99,16 +100,16 @@ pub fn svg(title: &str, steps: &[ProfileStep], budget: &Budget) -> String {
     let _ = writeln!(
         out,
         r##"<line x1="{LEFT}" y1="{0:.1}" x2="{1:.1}" y2="{0:.1}" stroke="#555555" stroke-dasharray="6 4"/>"##,
-        y(budget.limit_ms),
+        y(limit_ms),
         LEFT + plot_w
     );
     let _ = writeln!(
         out,
         r##"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="#555555">budget {} ≤ {} ms</text>"##,
         LEFT + plot_w,
-        y(budget.limit_ms) - 4.0,
-        escape(&budget.percentile),
-        trim(budget.limit_ms)
+        y(limit_ms) - 4.0,
+        escape(percentile),
+        trim(limit_ms)
     );
     for (index, (series, colour)) in SERIES.iter().enumerate() {
         let points: Vec<String> =

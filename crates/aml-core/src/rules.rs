@@ -1,23 +1,59 @@
-//! The rule language: numbers, `candidate.<metric>` and `champion.<metric>`, `+ - * /`,
-//! `abs()`, comparisons, `not`, `and`, `or`, parentheses. Types are checked when a rule is
-//! parsed (a rule must compare something; `and` joins comparisons), so a rule that parses
-//! always evaluates; errors carry the column.
+//! The rule language: numbers, metrics of two sides (`candidate.<metric>` and
+//! `champion.<metric>` for the approval gate; `new.<metric>` and `old.<metric>`, or a bare
+//! `<metric>` for the new side, for a rollout's analysis), `+ - * /`, `abs()`, comparisons,
+//! `not`, `and`, `or`, parentheses. Types are checked when a rule is parsed (a rule must
+//! compare something; `and` joins comparisons), so a rule that parses always evaluates;
+//! errors carry the column. One parser for every tool that decides by metrics.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
+/// Which of the two sets of metrics a metric is read from: the one being decided on
+/// (`candidate`, `new`), or the one it is compared with (`champion`, `old`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Side {
     Candidate,
     Champion,
 }
 
+/// The approval gate's words for the sides (also how `Side` displays).
 impl fmt::Display for Side {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Side::Candidate => "candidate",
-            Side::Champion => "champion",
-        })
+        f.write_str(Vocabulary::GATE.word(*self))
+    }
+}
+
+/// The words a rule names its sides with, and whether a bare metric name means the first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Vocabulary {
+    pub candidate: &'static str,
+    pub champion: &'static str,
+    pub bare_is_candidate: bool,
+    /// A comparison to show in messages.
+    pub example: &'static str,
+}
+
+impl Vocabulary {
+    /// `approval-gate`: `candidate.r2 >= champion.r2`.
+    pub const GATE: Vocabulary = Vocabulary {
+        candidate: "candidate",
+        champion: "champion",
+        bare_is_candidate: false,
+        example: "candidate.r2 >= 0.3",
+    };
+    /// A rollout's analysis: `error_rate < 0.01`, `new.p99_ms <= old.p99_ms * 1.2`.
+    pub const ANALYSIS: Vocabulary =
+        Vocabulary { candidate: "new", champion: "old", bare_is_candidate: true, example: "error_rate < 0.01" };
+
+    pub fn word(&self, side: Side) -> &'static str {
+        match side {
+            Side::Candidate => self.candidate,
+            Side::Champion => self.champion,
+        }
+    }
+
+    fn side(&self, word: &str) -> Option<Side> {
+        [Side::Candidate, Side::Champion].into_iter().find(|side| self.word(*side) == word)
     }
 }
 
@@ -49,6 +85,7 @@ enum Node {
 pub struct Rule {
     pub text: String,
     root: Node,
+    vocabulary: Vocabulary,
 }
 
 /// What went wrong, and where (1-based column, in characters).
@@ -176,6 +213,7 @@ struct Parser {
     position: usize,
     end: usize,
     depth: usize,
+    vocabulary: Vocabulary,
 }
 
 impl Parser {
@@ -225,7 +263,9 @@ impl Parser {
             return Ok(node.0);
         }
         let message = match want {
-            Kind::Boolean => format!("{context} needs a comparison here (such as `candidate.r2 >= 0.3`), not a number"),
+            Kind::Boolean => {
+                format!("{context} needs a comparison here (such as `{}`), not a number", self.vocabulary.example)
+            }
             Kind::Number => format!("{context} needs a number here, not a comparison"),
         };
         Err(ParseError { column, message })
@@ -374,8 +414,8 @@ impl Parser {
                 self.position += 1;
                 Ok((Node::Abs(Box::new(inner)), Kind::Number))
             }
-            Some(Token::Word(word)) if word == "candidate" || word == "champion" => {
-                let side = if word == "candidate" { Side::Candidate } else { Side::Champion };
+            Some(Token::Word(word)) if self.vocabulary.side(&word).is_some() => {
+                let side = self.vocabulary.side(&word).unwrap_or(Side::Candidate);
                 self.position += 1;
                 if self.peek() != Some(&Token::Dot) {
                     return self.error(format!(
@@ -392,24 +432,39 @@ impl Parser {
                     _ => self.error(format!("expected a metric name after `{word}.`, found {}", self.found())),
                 }
             }
+            // Where bare names are metrics, any other word is one (of the first side).
+            Some(Token::Word(name)) if self.vocabulary.bare_is_candidate && !KEYWORDS.contains(&name.as_str()) => {
+                self.position += 1;
+                Ok((Node::Metric { side: Side::Candidate, name, column }, Kind::Number))
+            }
             Some(Token::Word(word)) => {
-                let hint = match aml_client::yaml::closest(&word, &["candidate", "champion", "abs", "and", "or", "not"])
-                {
+                let (candidate, champion) = (self.vocabulary.candidate, self.vocabulary.champion);
+                let hint = match crate::yaml::closest(&word, &[candidate, champion, "abs", "and", "or", "not"]) {
                     Some(near) => format!("; did you mean `{near}`?"),
-                    None => "; metrics are written `candidate.NAME` or `champion.NAME`".into(),
+                    None => format!("; metrics are written `{candidate}.NAME` or `{champion}.NAME`"),
                 };
                 self.error(format!("unknown word `{word}`{hint}"))
             }
             _ => self.error(format!(
-                "expected a number, a metric (`candidate.NAME`, `champion.NAME`), `abs(` or `(`, found {}",
+                "expected a number, a metric (`{}.NAME`, `{}.NAME`), `abs(` or `(`, found {}",
+                self.vocabulary.candidate,
+                self.vocabulary.champion,
                 self.found()
             )),
         }
     }
 }
 
+/// Words of the language itself, never metric names.
+const KEYWORDS: [&str; 4] = ["abs", "and", "or", "not"];
+
 impl Rule {
+    /// A rule in the approval gate's words (`candidate`, `champion`).
     pub fn parse(text: &str) -> Result<Rule, ParseError> {
+        Self::parse_with(text, Vocabulary::GATE)
+    }
+
+    pub fn parse_with(text: &str, vocabulary: Vocabulary) -> Result<Rule, ParseError> {
         let tokens = tokenize(text)?;
         let end = text.chars().count() + 1;
         if tokens.is_empty() {
@@ -421,13 +476,13 @@ impl Rule {
                 message: format!("the rule is longer than {MAX_TOKENS} words and symbols; split it into several rules"),
             });
         }
-        let mut parser = Parser { tokens, position: 0, end, depth: 0 };
+        let mut parser = Parser { tokens, position: 0, end, depth: 0, vocabulary };
         let root = parser.or()?;
         if parser.peek().is_some() {
             return parser.error(format!("expected an operator or the end of the rule, found {}", parser.found()));
         }
         let root = parser.expect_kind(root, Kind::Boolean, 1, "a rule")?;
-        Ok(Rule { text: text.trim().to_string(), root })
+        Ok(Rule { text: text.trim().to_string(), root, vocabulary })
     }
 
     /// Every metric the rule reads, in the order written, each once.
@@ -465,7 +520,7 @@ impl Rule {
         candidate: &BTreeMap<String, f64>,
         champion: &BTreeMap<String, f64>,
     ) -> Result<bool, EvalError> {
-        let metrics = Metrics { candidate, champion };
+        let metrics = Metrics { candidate, champion, vocabulary: self.vocabulary };
         metrics.truth(&self.root)
     }
 }
@@ -487,6 +542,7 @@ impl fmt::Display for EvalError {
 struct Metrics<'a> {
     candidate: &'a BTreeMap<String, f64>,
     champion: &'a BTreeMap<String, f64>,
+    vocabulary: Vocabulary,
 }
 
 impl Metrics<'_> {
@@ -503,8 +559,8 @@ impl Metrics<'_> {
                 let (x, y) = (self.number(a)?, self.number(b)?);
                 if *op == '/' && y == 0.0 {
                     return Err(EvalError {
-                        operand: render(node),
-                        problem: format!("divides by zero (`{}` is 0)", render(b)),
+                        operand: render(node, self.vocabulary),
+                        problem: format!("divides by zero (`{}` is 0)", render(b, self.vocabulary)),
                     });
                 }
                 match op {
@@ -519,7 +575,10 @@ impl Metrics<'_> {
         if value.is_finite() {
             Ok(value)
         } else {
-            Err(EvalError { operand: render(node), problem: format!("is {value}, not a finite number") })
+            Err(EvalError {
+                operand: render(node, self.vocabulary),
+                problem: format!("is {value}, not a finite number"),
+            })
         }
     }
 
@@ -545,19 +604,52 @@ impl Metrics<'_> {
 }
 
 /// A part of a rule written back as text, for messages.
-fn render(node: &Node) -> String {
+fn render(node: &Node, vocabulary: Vocabulary) -> String {
     match node {
         Node::Number(n) => format!("{n}"),
-        Node::Metric { side, name, .. } => format!("{side}.{name}"),
-        Node::Negate(a) => format!("-{}", render(a)),
-        Node::Abs(a) => format!("abs({})", render(a)),
+        Node::Metric { side, name, .. } => format!("{}.{name}", vocabulary.word(*side)),
+        Node::Negate(a) => format!("-{}", render(a, vocabulary)),
+        Node::Abs(a) => format!("abs({})", render(a, vocabulary)),
         Node::Arithmetic(op, a, b) => {
             let wrap = |n: &Node| match n {
-                Node::Arithmetic(..) => format!("({})", render(n)),
-                _ => render(n),
+                Node::Arithmetic(..) => format!("({})", render(n, vocabulary)),
+                _ => render(n, vocabulary),
             };
             format!("{} {op} {}", wrap(a), wrap(b))
         }
         Node::Compare(..) | Node::Not(_) | Node::And(..) | Node::Or(..) => "(a comparison)".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metrics(pairs: &[(&str, f64)]) -> BTreeMap<String, f64> {
+        pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    }
+
+    #[test]
+    fn an_analysis_reads_bare_names_as_the_new_side_and_speaks_its_own_words() {
+        let rule =
+            Rule::parse_with("error_rate < 0.01 and new.p99_ms <= old.p99_ms * 1.2", Vocabulary::ANALYSIS).unwrap();
+        let named: Vec<(Side, String)> = rule.metrics().into_iter().map(|m| (m.side, m.name)).collect();
+        let expected = [(Side::Candidate, "error_rate"), (Side::Candidate, "p99_ms"), (Side::Champion, "p99_ms")];
+        assert_eq!(named, expected.map(|(side, name)| (side, name.to_string())));
+        let new = metrics(&[("error_rate", 0.0), ("p99_ms", 110.0)]);
+        assert!(rule.evaluate(&new, &metrics(&[("p99_ms", 100.0)])).unwrap());
+        assert!(!rule.evaluate(&new, &metrics(&[("p99_ms", 90.0)])).unwrap());
+
+        let refused = Rule::parse_with("candidate.r2 > 1", Vocabulary::ANALYSIS).unwrap_err();
+        assert_eq!(refused.column, 10, "{}", refused.message);
+        let refused = Rule::parse_with("p99_ms", Vocabulary::ANALYSIS).unwrap_err();
+        assert!(refused.message.contains("`error_rate < 0.01`"), "{}", refused.message);
+        let undecided = Rule::parse_with("new.p99_ms / old.p99_ms > 1", Vocabulary::ANALYSIS)
+            .unwrap()
+            .evaluate(&metrics(&[("p99_ms", 1.0)]), &metrics(&[("p99_ms", 0.0)]))
+            .unwrap_err();
+        assert_eq!(undecided.operand, "new.p99_ms / old.p99_ms");
+        // The gate's words are unchanged, and a bare name is no metric there.
+        assert!(Rule::parse("r2 > 0.3").unwrap_err().message.contains("unknown word `r2`"));
     }
 }
