@@ -17,7 +17,8 @@ use clap::{Args, Parser, Subcommand};
 /// managed online endpoints and deployments, each change followed until Azure ML is done.
 ///
 /// Exit codes: 0 success; 1 a deployment never became ready, or a rollout failed its checks
-/// and was rolled back; 2 bad input, nothing changed; 3 storage or service failure.
+/// or analysis and was rolled back; 2 bad input, nothing changed; 3 storage or service
+/// failure; 4 a rollout paused on an inconclusive analysis (`--inconclusive pause`).
 #[derive(Debug, Parser)]
 #[command(name = "aml-deploy", version, max_term_width = 100)]
 pub struct Cli {
@@ -130,6 +131,23 @@ pub struct RolloutArgs {
     /// A gate to pass before any traffic moves, e.g. `approval-gate wait ID`; failing it rolls back
     #[arg(long, value_name = "COMMAND")]
     pub confirm: Option<String>,
+    /// A rule each step must pass, over the new and old deployments' metrics for the step's
+    /// window (repeatable): `error_rate < 0.01`, `p99_ms < 300`,
+    /// `new.p99_ms <= old.p99_ms * 1.2`. Metrics: requests, requests_per_second, errors,
+    /// error_rate, p50_ms, p90_ms, p95_ms, p99_ms; a bare name is the new deployment's, `old.`
+    /// the one that had the most traffic before. The approval gate's rule language
+    #[arg(long, value_name = "RULE")]
+    pub analysis: Vec<String>,
+    /// Fewer requests than this to the new deployment in a step's window is inconclusive
+    #[arg(long, default_value_t = 50)]
+    pub min_requests: u64,
+    /// How many failed analyses to tolerate (each is redone after `--interval`) before rolling back
+    #[arg(long, default_value_t = 0)]
+    pub failure_limit: u32,
+    /// What an inconclusive analysis does: `fail` rolls back, `pass` goes on, `pause` stops
+    /// where it is (traffic and all; exit 4) for a person to decide: `--resume` goes on
+    #[arg(long, value_enum, default_value = "fail")]
+    pub inconclusive: crate::analysis::Inconclusive,
     /// Continue a rollout of this deployment that was interrupted (killed, a lost agent) from
     /// the step it reached, with its steps. Without it, an interrupted rollout's traffic is
     /// put back before this one starts.

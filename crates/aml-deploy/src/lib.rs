@@ -1,6 +1,7 @@
 //! `aml-deploy`: online endpoints and deployments. `run` is what `main` calls and what the
 //! tests call; it returns a report and never exits the process.
 
+mod analysis;
 mod cli;
 pub mod output;
 pub mod rollout;

@@ -106,6 +106,9 @@ pub struct Step {
     pub weight: u32,
     pub traffic: BTreeMap<String, u32>,
     pub check: Option<CheckRun>,
+    /// With `--analysis`: each analysis of the step (more than one when failures are tolerated).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub analysis: Vec<crate::analysis::Decision>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -120,8 +123,9 @@ pub struct CheckRun {
 pub struct Rollout {
     pub endpoint: String,
     pub deployment: String,
-    /// `completed`, `rolled_back`, or `overridden` (someone else changed the endpoint's
-    /// traffic meanwhile: the rollout stopped and left their split).
+    /// `completed`, `rolled_back`, `overridden` (someone else changed the endpoint's traffic
+    /// meanwhile: the rollout stopped and left their split), or `paused` (an inconclusive
+    /// analysis with `--inconclusive pause`: traffic left at the step, `--resume` goes on).
     pub status: &'static str,
     pub reason: Option<String>,
     pub previous_traffic: BTreeMap<String, u32>,
@@ -140,10 +144,43 @@ impl Report for Rollout {
                 .map(|c| format!("  check {}", if c.passed { "passed" } else { "FAILED" }))
                 .unwrap_or_default();
             writeln!(out, "  {} {}%: {}{check}", step.kind, step.weight, split(&step.traffic))?;
+            for decision in &step.analysis {
+                writeln!(
+                    out,
+                    "    analysis {} ({} requests to {} in {:.0}s, at least {} needed)",
+                    decision.verdict.to_uppercase(),
+                    decision.new_requests,
+                    self.deployment,
+                    decision.window_seconds,
+                    decision.min_requests
+                )?;
+                for row in &decision.rows {
+                    let observed: Vec<String> = row
+                        .observed
+                        .iter()
+                        .map(|(k, v)| format!("{k}={}", v.map(|v| format!("{v:.4}")).unwrap_or_else(|| "none".into())))
+                        .collect();
+                    writeln!(out, "      {:<9} {}  [{}]", row.verdict, row.rule, observed.join(", "))?;
+                }
+            }
         }
         match self.status {
             "completed" => {
                 writeln!(out, "rollout of {} on {} completed: {}", self.deployment, self.endpoint, split(&self.traffic))
+            }
+            "paused" => {
+                writeln!(
+                    out,
+                    "rollout of {} on {} PAUSED: {}",
+                    self.deployment,
+                    self.endpoint,
+                    self.reason.as_deref().unwrap_or("")
+                )?;
+                writeln!(
+                    out,
+                    "  traffic left at: {} (`aml-deploy rollout --resume` goes on; `aml-deploy traffic` decides otherwise)",
+                    split(&self.traffic)
+                )
             }
             "overridden" => {
                 writeln!(
@@ -177,7 +214,11 @@ impl Report for Rollout {
     }
 
     fn exit_code(&self) -> u8 {
-        if self.status == "completed" { 0 } else { 1 }
+        match self.status {
+            "completed" => 0,
+            "paused" => 4,
+            _ => 1,
+        }
     }
 
     fn ci_outputs(&self) -> Vec<(&'static str, String)> {
@@ -192,6 +233,32 @@ impl Report for Rollout {
         for step in &self.steps {
             let check = step.check.as_ref().map(|c| if c.passed { "passed" } else { "failed" }).unwrap_or("-");
             md.push_str(&format!("| {} {}% | {} | {check} |\n", step.kind, step.weight, split(&step.traffic)));
+        }
+        let analysed: Vec<&Step> = self.steps.iter().filter(|s| !s.analysis.is_empty()).collect();
+        if !analysed.is_empty() {
+            md.push_str("\n| step | rule | observed | verdict |\n|---|---|---|---|\n");
+            for step in analysed {
+                for decision in &step.analysis {
+                    for row in &decision.rows {
+                        let observed: Vec<String> = row
+                            .observed
+                            .iter()
+                            .map(|(k, v)| {
+                                format!("{k}={}", v.map(|v| format!("{v:.4}")).unwrap_or_else(|| "none".into()))
+                            })
+                            .collect();
+                        md.push_str(&format!(
+                            "| {}% ({}, {} requests) | `{}` | {} | {} |\n",
+                            step.weight,
+                            decision.verdict,
+                            decision.new_requests,
+                            row.rule.replace('|', "\\|"),
+                            observed.join(", "),
+                            row.verdict
+                        ));
+                    }
+                }
+            }
         }
         Some(md)
     }

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aml_client::ci::Ci;
 use aml_client::online::{Endpoint, JournalUpdate, RolloutJournal, TrafficChange, TrafficOutcome};
@@ -15,6 +15,7 @@ use aml_client::workspace::DeployOptions;
 use aml_client::yaml::endpoint::{OnlineSpec, load_online};
 use aml_client::{Error, Result, Workspace};
 
+use crate::analysis::{Analysis, Inconclusive};
 use crate::cli::RolloutArgs;
 use crate::output::{CheckRun, Rollout, Step};
 
@@ -95,7 +96,12 @@ pub async fn rollout(ws: &mut Workspace, workspace_location: &str, args: Rollout
             "write e.g. `--steps 10,50,100`",
         ));
     }
+    let analysis = Analysis::parse(&args.analysis, args.min_requests, args.inconclusive)?;
     let found = ws.endpoint(&endpoint).await?;
+    if analysis.is_some() {
+        // Where metrics cannot be read, say so now, before anything is deployed.
+        ws.endpoint_metrics(&endpoint, None, Duration::from_secs(1)).await?;
+    }
     let (previous, resumed) = match (found.rollout.clone(), args.resume) {
         (None, true) => {
             return Err(Error::usage(
@@ -162,6 +168,13 @@ pub async fn rollout(ws: &mut Workspace, workspace_location: &str, args: Rollout
         None if nothing_serves => (vec![100], 0),
         None => (args.steps.clone(), 0),
     };
+    // What `old.` names in an analysis: the deployment that had the most traffic before.
+    let old = previous
+        .traffic
+        .iter()
+        .filter(|(name, w)| name.as_str() != deployment && **w > 0)
+        .max_by_key(|(_, w)| **w)
+        .map(|(name, _)| name.clone());
     let journal = RolloutJournal {
         deployment: deployment.clone(),
         steps: resumed.as_ref().map_or_else(|| steps.clone(), |j| j.steps.clone()),
@@ -224,7 +237,13 @@ pub async fn rollout(ws: &mut Workspace, workspace_location: &str, args: Rollout
             let run = cx.run_check(command, 0, 0).await?;
             ci.end_group();
             let passed = run.passed;
-            cx.steps.push(Step { kind: "confirm", weight: 0, traffic: previous.traffic.clone(), check: Some(run) });
+            cx.steps.push(Step {
+                kind: "confirm",
+                weight: 0,
+                traffic: previous.traffic.clone(),
+                check: Some(run),
+                analysis: Vec::new(),
+            });
             if !passed {
                 return cx.roll_back(format!("the confirmation `{command}` did not pass"), false).await;
             }
@@ -245,7 +264,13 @@ pub async fn rollout(ws: &mut Workspace, workspace_location: &str, args: Rollout
                 None => None,
             };
             let passed = check.as_ref().is_none_or(|c| c.passed);
-            cx.steps.push(Step { kind: "mirror", weight: percent, traffic: previous.traffic.clone(), check });
+            cx.steps.push(Step {
+                kind: "mirror",
+                weight: percent,
+                traffic: previous.traffic.clone(),
+                check,
+                analysis: Vec::new(),
+            });
             if !passed {
                 return cx.roll_back(format!("the check failed while {percent}% was mirrored"), true).await;
             }
@@ -270,6 +295,7 @@ pub async fn rollout(ws: &mut Workspace, workspace_location: &str, args: Rollout
                     return cx.roll_back(format!("could not move traffic to {weight}%: {e}"), true).await;
                 }
             }
+            let mut window_start = Instant::now();
             aml_client::status!("{deployment} at {weight}%: {}", describe(&split));
             if !cx.pause(args.interval).await {
                 ci.end_group();
@@ -279,12 +305,65 @@ pub async fn rollout(ws: &mut Workspace, workspace_location: &str, args: Rollout
                 Some(command) => Some(cx.run_check(command, *weight, args.max_failures).await?),
                 None => None,
             };
-            ci.end_group();
             let passed = check.as_ref().is_none_or(|c| c.passed);
-            cx.steps.push(Step { kind: "traffic", weight: *weight, traffic: split, check });
+            cx.steps.push(Step { kind: "traffic", weight: *weight, traffic: split, check, analysis: Vec::new() });
             if !passed {
+                ci.end_group();
                 return cx.roll_back(format!("the check failed with {deployment} at {weight}%"), true).await;
             }
+            let Some(analysis) = &analysis else {
+                ci.end_group();
+                continue;
+            };
+            let mut failures = 0;
+            loop {
+                let decision =
+                    analysis.decide(cx.ws, &endpoint, &deployment, old.as_deref(), window_start.elapsed()).await?;
+                aml_client::status!(
+                    "analysis at {weight}%: {} ({} requests to {deployment})",
+                    decision.verdict,
+                    decision.new_requests
+                );
+                let verdict = decision.verdict;
+                let failed_rules = decision.failed_rules();
+                let requests = decision.new_requests;
+                if let Some(step) = cx.steps.last_mut() {
+                    step.analysis.push(decision);
+                }
+                let stop = match (verdict, analysis.inconclusive) {
+                    ("passed", _) | ("inconclusive", Inconclusive::Pass) => None,
+                    ("inconclusive", Inconclusive::Pause) => {
+                        ci.end_group();
+                        return cx.paused(format!(
+                            "the analysis at {weight}% was inconclusive ({requests} requests to {deployment}, {} needed, or a rule could not be decided)",
+                            analysis.min_requests
+                        ))
+                        .await;
+                    }
+                    ("inconclusive", Inconclusive::Fail) => Some(format!(
+                        "the analysis at {weight}% was inconclusive ({requests} requests to {deployment}, {} needed, or a rule could not be decided)",
+                        analysis.min_requests
+                    )),
+                    _ => {
+                        failures += 1;
+                        if failures <= args.failure_limit && cx.pause(args.interval).await {
+                            aml_client::status!(
+                                "analysis failed ({failures} of {} tolerated); analysing again",
+                                args.failure_limit + 1
+                            );
+                            window_start = Instant::now();
+                            continue;
+                        }
+                        Some(format!("the analysis failed with {deployment} at {weight}%: {failed_rules}"))
+                    }
+                };
+                if let Some(reason) = stop {
+                    ci.end_group();
+                    return cx.roll_back(reason, true).await;
+                }
+                break;
+            }
+            ci.end_group();
         }
         let last = cx.journal.steps.last().copied().unwrap_or(100);
         // Done: the journal goes, in a change that also proves nobody moved the traffic.
@@ -442,6 +521,23 @@ impl Context<'_> {
             reason: Some(reason),
             previous_traffic: self.previous.traffic.clone(),
             traffic: found.traffic,
+            steps: std::mem::take(&mut self.steps),
+            log_tail: None,
+        })
+    }
+
+    /// Stop where the rollout is, traffic and journal kept, for a person to decide:
+    /// `--resume` goes on from this step, `aml-deploy traffic` decides otherwise.
+    async fn paused(&mut self, reason: String) -> Result<Rollout> {
+        aml_client::status!("pausing: {reason}");
+        let now = self.ws.endpoint(&self.endpoint).await?;
+        Ok(Rollout {
+            endpoint: self.endpoint.clone(),
+            deployment: self.deployment.clone(),
+            status: "paused",
+            reason: Some(reason),
+            previous_traffic: self.previous.traffic.clone(),
+            traffic: now.traffic,
             steps: std::mem::take(&mut self.steps),
             log_tail: None,
         })

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic here is the test failing
 
+mod analysis;
 mod azure;
 mod deploy;
 mod diabetes;

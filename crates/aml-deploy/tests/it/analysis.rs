@@ -1,0 +1,161 @@
+//! Rollouts decided by metrics: each step's analysis reads the new and old deployments'
+//! request records for the step's window; a failing rule rolls back, too few requests is
+//! inconclusive and does what `--inconclusive` says.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use aml_client::scoring::{Bytes, ScoringClient};
+use aml_client::testing::{block_on, json, render, settings};
+use aml_client::{Access, Workspace};
+
+use crate::deploy::Endpoint;
+
+/// Requests sent through the endpoint, one after another, until dropped.
+struct Load {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Load {
+    fn start(endpoint: &Endpoint) -> Load {
+        let location = format!("local:{}", endpoint.ws.workspace().display());
+        let access = block_on(async {
+            let mut ws = Workspace::open(&location, Access::Existing, &settings()).await?;
+            ws.endpoint_access("linear").await
+        })
+        .unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let client = ScoringClient::new(&access, None, Duration::from_secs(10)).unwrap();
+            while !flag.load(Ordering::Relaxed) {
+                block_on(client.score(Bytes::from_static(br#"{"data": [[1, 1]]}"#)));
+            }
+        });
+        Load { stop, thread: Some(thread) }
+    }
+}
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A rollout of green, analysed, in `steps` of `interval`.
+fn rollout(endpoint: &Endpoint, steps: &str, interval: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "rollout",
+        "--endpoint",
+        "linear",
+        "-f",
+        "linear/deployment-green.yml",
+        "--steps",
+        steps,
+        "--interval",
+        interval,
+        "--analysis",
+        "error_rate < 0.01",
+        "--analysis",
+        "new.p99_ms <= old.p99_ms * 10 + 100",
+        "-q",
+        "-o",
+        "json",
+    ];
+    args.extend(extra);
+    endpoint.deploy(&args)
+}
+
+#[test]
+fn a_deployment_failing_5_percent_of_requests_rolls_back_at_the_first_step_with_enough_of_them() {
+    let endpoint = Endpoint::with_blue();
+    let load = Load::start(&endpoint);
+    let output = rollout(
+        &endpoint,
+        "10,50,100",
+        "2s",
+        &["--set", "environment_variables.FAIL_EVERY=20", "--inconclusive", "pass"],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", render(&output));
+    let report = json(&output);
+    assert_eq!(report["status"], "rolled_back", "{report}");
+    assert_eq!(report["traffic"], serde_json::json!({"blue": 100}), "traffic exactly as before: {report}");
+    let decisions: Vec<&serde_json::Value> =
+        report["steps"].as_array().unwrap().iter().flat_map(|s| s["analysis"].as_array().unwrap().iter()).collect();
+    let (last, before) = decisions.split_last().unwrap();
+    assert_eq!(last["verdict"], "failed", "{report}");
+    assert!(last["new_requests"].as_u64().unwrap() >= 50, "{last}");
+    let error_rate = last["rows"][0]["observed"]["new.error_rate"].as_f64().unwrap();
+    assert!((0.03..=0.07).contains(&error_rate), "one in 20 fails: {error_rate}");
+    assert_eq!(last["rows"][0]["verdict"], "fail");
+    for earlier in before {
+        assert_eq!(earlier["verdict"], "inconclusive", "steps before had under 50 requests: {earlier}");
+        assert!(earlier["new_requests"].as_u64().unwrap() < 50, "{earlier}");
+    }
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("the analysis failed with green at"),
+        "{}",
+        render(&output)
+    );
+
+    // The same deployment without the fault reaches 100%.
+    let output = rollout(&endpoint, "10,50,100", "2s", &["--inconclusive", "pass"]);
+    assert_eq!(output.status.code(), Some(0), "{}", render(&output));
+    let report = json(&output);
+    assert_eq!(report["traffic"], serde_json::json!({"blue": 0, "green": 100}), "{report}");
+    drop(load);
+}
+
+#[test]
+fn with_no_traffic_an_analysis_is_inconclusive_and_does_what_the_flag_says() {
+    let endpoint = Endpoint::with_blue();
+    let output = rollout(&endpoint, "10,100", "200ms", &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", render(&output));
+    let report = json(&output);
+    assert_eq!(
+        (report["status"].as_str(), report["steps"][0]["analysis"][0]["verdict"].as_str()),
+        (Some("rolled_back"), Some("inconclusive"))
+    );
+    assert_eq!(report["traffic"], serde_json::json!({"blue": 100}));
+
+    let output = rollout(&endpoint, "10,100", "200ms", &["--inconclusive", "pause"]);
+    assert_eq!(output.status.code(), Some(4), "{}", render(&output));
+    let report = json(&output);
+    assert_eq!(report["status"], "paused");
+    assert_eq!(report["traffic"], serde_json::json!({"blue": 90, "green": 10}), "left at the step: {report}");
+    // The rollout's journal stays with the endpoint: `--resume` goes on from 10%.
+
+    let output = rollout(&endpoint, "10,100", "200ms", &["--resume", "--inconclusive", "pass"]);
+    assert_eq!(output.status.code(), Some(0), "{}", render(&output));
+    assert_eq!(json(&output)["traffic"], serde_json::json!({"blue": 0, "green": 100}));
+}
+
+#[test]
+fn a_rule_naming_no_metric_is_refused_before_anything_is_deployed() {
+    let endpoint = Endpoint::with_blue();
+    for (rule, says) in [("error_rat < 0.01", "did you mean `error_rate`?"), ("p99_ms <", "column 9")] {
+        let output = endpoint.deploy(&[
+            "rollout",
+            "--endpoint",
+            "linear",
+            "-f",
+            "linear/deployment-green.yml",
+            "--analysis",
+            rule,
+        ]);
+        assert_eq!(output.status.code(), Some(2), "{}", render(&output));
+        assert!(String::from_utf8_lossy(&output.stderr).contains(says), "{rule}: {}", render(&output));
+    }
+    let names: Vec<String> = endpoint.show()["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["blue"]);
+}
