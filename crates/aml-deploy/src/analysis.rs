@@ -114,6 +114,7 @@ impl Analysis {
         };
         Ok(Decision {
             verdict,
+            figures: BTreeMap::from([("new".to_string(), new_values.clone()), ("old".to_string(), old_values.clone())]),
             window_seconds: window.as_secs_f64(),
             new_requests,
             min_requests: self.min_requests,
@@ -147,6 +148,8 @@ pub struct Decision {
     /// The deployment `old.` names: the one that had the most traffic before the rollout.
     pub old: Option<String>,
     pub rows: Vec<Row>,
+    /// Every metric of both deployments over the window (`new`, `old`; empty where none).
+    pub figures: BTreeMap<String, BTreeMap<String, f64>>,
 }
 
 #[derive(Debug, Clone, Serialize)]

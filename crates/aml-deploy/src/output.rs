@@ -259,6 +259,7 @@ impl Report for Rollout {
                     }
                 }
             }
+            md.push_str(&latency_chart(&self.steps));
         }
         Some(md)
     }
@@ -372,4 +373,24 @@ impl Report for Metrics {
     fn to_json(&self) -> Value {
         serde_json::to_value(&self.0).unwrap_or(Value::Null)
     }
+}
+
+/// A mermaid chart of the new and old deployments' p99 at each analysed step (the last
+/// analysis of each), for the step summary.
+fn latency_chart(steps: &[Step]) -> String {
+    let analysed: Vec<(&Step, &crate::analysis::Decision)> =
+        steps.iter().filter_map(|s| s.analysis.last().map(|d| (s, d))).collect();
+    let p99 = |side: &str| -> Vec<String> {
+        analysed
+            .iter()
+            .map(|(_, d)| format!("{:.2}", d.figures.get(side).and_then(|f| f.get("p99_ms")).copied().unwrap_or(0.0)))
+            .collect()
+    };
+    let labels: Vec<String> = analysed.iter().map(|(s, _)| format!("\"{}%\"", s.weight)).collect();
+    format!(
+        "\n```mermaid\nxychart-beta\n    title \"p99 latency (ms) of the new and the old deployment at each step\"\n    x-axis \"step\" [{}]\n    y-axis \"p99 (ms)\"\n    line [{}]\n    line [{}]\n```\n",
+        labels.join(", "),
+        p99("new").join(", "),
+        p99("old").join(", ")
+    )
 }

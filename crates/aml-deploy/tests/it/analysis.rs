@@ -103,11 +103,41 @@ fn a_deployment_failing_5_percent_of_requests_rolls_back_at_the_first_step_with_
         render(&output)
     );
 
-    // The same deployment without the fault reaches 100%.
-    let output = rollout(&endpoint, "10,50,100", "2s", &["--inconclusive", "pass"]);
+    // The same deployment without the fault reaches 100%; in GitHub Actions the step
+    // summary carries each step's decision table and a chart.
+    let summary = endpoint.ws.path().join("summary.md");
+    let output = endpoint
+        .ws
+        .command(&aml_client::testing::binary("aml-deploy"))
+        .args([
+            "rollout",
+            "--endpoint",
+            "linear",
+            "-f",
+            "linear/deployment-green.yml",
+            "--steps",
+            "10,50,100",
+            "--interval",
+            "2s",
+            "--analysis",
+            "error_rate < 0.01",
+            "--inconclusive",
+            "pass",
+            "-q",
+            "-o",
+            "json",
+        ])
+        .env("AML_CI", "github")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("GITHUB_OUTPUT", endpoint.ws.path().join("outputs.txt"))
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", render(&output));
     let report = json(&output);
     assert_eq!(report["traffic"], serde_json::json!({"blue": 0, "green": 100}), "{report}");
+    let summary = std::fs::read_to_string(&summary).unwrap();
+    assert!(summary.contains("| 10% (") && summary.contains("| `error_rate < 0.01` |"), "{summary}");
+    assert!(summary.contains("```mermaid\nxychart-beta"), "{summary}");
     drop(load);
 }
 
