@@ -6,6 +6,7 @@ pub mod arm;
 pub mod audit;
 pub mod blob;
 pub mod code;
+mod data_collector;
 pub mod hash;
 mod iso;
 pub mod jobs;

@@ -210,6 +210,8 @@ impl AzureWorkspace {
                 "endpointComputeType": "Managed",
                 "instanceType": spec.instance_type.clone().unwrap_or_else(|| "Standard_DS3_v2".into()),
                 "environmentVariables": variables,
+                "appInsightsEnabled": spec.app_insights_enabled.unwrap_or(false),
+                "properties": spec.properties.iter().collect::<BTreeMap<&String, &String>>(),
             }),
         };
         // Written only now, once every check has passed: an inline model is registered here.
@@ -232,6 +234,9 @@ impl AzureWorkspace {
         }
         if let Some(model) = &model {
             properties["model"] = json!(model);
+        }
+        if let Some(collector) = &spec.data_collector {
+            properties["dataCollector"] = self.data_collector_body(&spec.endpoint_name, &spec.name, collector).await?;
         }
         if let Some(description) = &spec.description {
             properties["description"] = json!(description);
@@ -259,8 +264,9 @@ impl AzureWorkspace {
                 }
                 json!({"location": self.location, "tags": tags, "sku": sku, "properties": properties})
             }
+            // As azure-ai-ml sends a managed deployment: no kind (the compute type says it).
             None => json!({
-                "location": self.location, "kind": "Managed", "tags": tags,
+                "location": self.location, "tags": tags,
                 "sku": {"name": "Default", "capacity": spec.instance_count.unwrap_or(1)},
                 "properties": properties,
             }),
@@ -278,6 +284,8 @@ impl AzureWorkspace {
                     "containerResourceRequirements",
                     "scaleSettings",
                     "requestSettings",
+                    "dataCollector",
+                    "appInsightsEnabled",
                 ]
                 .iter()
                 .all(|k| normalized(&current["properties"][*k]) == normalized(&body["properties"][*k]))

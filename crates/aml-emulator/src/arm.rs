@@ -60,6 +60,7 @@ impl State {
             containers: BTreeMap::new(),
             codes: BTreeMap::new(),
             environments: BTreeMap::new(),
+            data: BTreeMap::new(),
             components: BTreeMap::new(),
             jobs: BTreeMap::new(),
             runs: BTreeMap::new(),

@@ -123,6 +123,31 @@ impl State {
                 self.environments.insert(key, stored.clone());
                 self.respond(what, "EnvironmentVersion", if existed { 200 } else { 201 }, stored)
             }
+            ("GET", ["data", name, "versions", version]) => {
+                match self.data.get(&(name.to_string(), version.to_string())).cloned() {
+                    Some(found) => self.respond(what, "DataVersionBase", 200, found),
+                    None => arm_error(404, "UserError", &format!("Could not find data {name}:{version}")),
+                }
+            }
+            ("PUT", ["data", name, "versions", version]) => {
+                let Some(value) = body else { return Some(arm_error(400, "BadRequest", "no body")) };
+                if !self.check(what, "DataVersionBase", &value, Direction::Request) {
+                    return Some(arm_error(400, "UserError", "the body does not match DataVersionBase"));
+                }
+                let key = (name.to_string(), version.to_string());
+                // A version is immutable: writing it again is refused (azure-ai-ml tells the
+                // refusal by "already exists" in its message, and reads the version instead).
+                if self.data.contains_key(&key) {
+                    return Some(arm_error(409, "UserError", &format!("Data {name}:{version} already exists")));
+                }
+                let stored = json!({
+                    "id": format!("{prefix}/data/{name}/versions/{version}"), "name": version,
+                    "type": "Microsoft.MachineLearningServices/workspaces/data/versions",
+                    "properties": value["properties"].clone(), "systemData": system_data(),
+                });
+                self.data.insert(key, stored.clone());
+                self.respond(what, "DataVersionBase", 201, stored)
+            }
             ("GET", ["components", name, "versions", version]) => {
                 match self.components.get(&(name.to_string(), version.to_string())).cloned() {
                     Some(found) => self.respond(what, "ComponentVersion", 200, found),

@@ -66,6 +66,8 @@ pub struct State {
     pub(crate) containers: BTreeMap<String, Value>,
     pub(crate) codes: BTreeMap<(String, String), Value>,
     pub(crate) environments: BTreeMap<(String, String), Value>,
+    /// Data asset versions, by (name, version).
+    pub(crate) data: BTreeMap<(String, String), Value>,
     pub(crate) components: BTreeMap<(String, String), Value>,
     pub(crate) jobs: BTreeMap<String, Value>,
     /// What each job's MLflow run and run history hold.

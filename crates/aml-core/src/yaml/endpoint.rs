@@ -124,7 +124,7 @@ pub struct OnlineDeployment {
     pub request_settings: Option<RequestSettings>,
     pub liveness_probe: Option<Probe>,
     pub readiness_probe: Option<Probe>,
-    pub data_collector: Option<Value>,
+    pub data_collector: Option<super::data_collector::DataCollector>,
     pub egress_public_network_access: Option<String>,
     pub private_network_connection: Option<Value>,
     pub resources: Option<ResourceRequirements>,
@@ -444,6 +444,9 @@ pub fn load_online(path: &Path, sets: &[SetArg]) -> Result<OnlineSpec> {
     if is_deployment {
         let spec: OnlineDeployment = super::parse_with_sets(path, &text, sets)?;
         check_fields_of_kind(path, &spec)?;
+        if let Some(collector) = &spec.data_collector {
+            collector.check(path)?;
+        }
         Ok(OnlineSpec::Deployment { file, spec: Box::new(spec) })
     } else {
         Ok(OnlineSpec::Endpoint { file, spec: Box::new(super::parse_with_sets(path, &text, sets)?) })

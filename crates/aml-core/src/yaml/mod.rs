@@ -5,6 +5,7 @@
 //! file should stop the run before compute is spent, not be silently ignored.
 
 pub mod component;
+pub mod data_collector;
 pub mod endpoint;
 pub mod environment;
 pub mod io;
@@ -235,7 +236,7 @@ impl SetArg {
 
 /// A YAML mapping that keeps its keys in file order (pipeline steps run in the order written
 /// when nothing else decides it).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrderedMap<V>(pub Vec<(String, V)>);
 
 impl<V: Serialize> Serialize for OrderedMap<V> {

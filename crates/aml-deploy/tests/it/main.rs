@@ -5,6 +5,7 @@
 
 mod analysis;
 mod azure;
+mod data_collection;
 mod deploy;
 mod diabetes;
 mod hostile;

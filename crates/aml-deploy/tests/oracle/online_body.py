@@ -3,7 +3,9 @@ what it resolves or creates first.
 
 usage: online_body.py FILE LOCATION KEY=ID...
 with KEY one of `compute` (an endpoint's compute, as its ARM id), `model`, `code`,
-`environment` (a deployment's registered model, code and environment versions). Prints
+`environment` (a deployment's registered model, code and environment versions), or
+`data:COLLECTION` (the data asset `_register_collection_data_assets` registered for a
+collection of the deployment's `data_collector`, as its ARM id, which it sets). Prints
 `_to_rest_object(location).as_dict()` (a deployment) or `_to_rest_online_endpoint(location)`
 (an endpoint) as JSON, as `az ml online-endpoint|online-deployment create` sends it.
 """
@@ -30,6 +32,9 @@ if "endpoint_name" in text or "deployment" in str(text.get("$schema", "")).lower
         deployment.code_configuration.code = ids["code"]
     if "environment" in ids:
         deployment.environment = ids["environment"]
+    for key, value in ids.items():
+        if key.startswith("data:"):
+            deployment.data_collector.collections[key[len("data:"):]].data = value
     body = deployment._to_rest_object(location=location)
 else:
     endpoint = load_online_endpoint(path)
