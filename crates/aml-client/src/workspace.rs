@@ -309,9 +309,21 @@ impl Workspace {
         deployment: Option<&str>,
         window: std::time::Duration,
     ) -> Result<aml_core::requests::EndpointMetrics> {
+        let (span, records) = self.endpoint_requests(endpoint, deployment, window).await?;
+        Ok(aml_core::requests::metrics(endpoint, &records, span, deployment))
+    }
+
+    /// The records of the requests an endpoint answered over the last `window`, and the
+    /// window (since, until, in milliseconds).
+    pub async fn endpoint_requests(
+        &self,
+        endpoint: &str,
+        deployment: Option<&str>,
+        window: std::time::Duration,
+    ) -> Result<((i64, i64), Vec<aml_core::requests::RequestRecord>)> {
         NameKind::Endpoint.usage(endpoint)?;
         match self {
-            Workspace::Local(ws) => ws.endpoint_metrics(endpoint, deployment, window),
+            Workspace::Local(ws) => ws.endpoint_requests(endpoint, deployment, window),
             Workspace::Azure(_) => Err(Error::usage(
                 "`aml-deploy metrics` reads a local endpoint's request records; Azure ML's come from Azure Monitor, which this build does not read yet",
                 "see the endpoint's metrics in the Azure portal (Monitoring → Metrics), or run the deployment on a local workspace",

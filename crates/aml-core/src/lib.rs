@@ -4,6 +4,7 @@
 //! It knows nothing about HTTP, SQLite or any backend.
 
 pub mod approvals;
+pub mod chart;
 pub mod ci;
 pub mod cli;
 pub mod digest;

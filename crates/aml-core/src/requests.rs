@@ -137,6 +137,37 @@ pub fn metrics(
     }
 }
 
+/// One deployment's figures over time: each bucket's middle (seconds after `since`) and its
+/// metrics, for buckets where it answered something.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeploymentSeries {
+    pub deployment: String,
+    pub points: Vec<(f64, DeploymentMetrics)>,
+}
+
+/// The records' metrics in consecutive buckets of `bucket_ms` from `since` to `until`.
+pub fn series(
+    records: &[RequestRecord],
+    (since, until): (i64, i64),
+    bucket_ms: i64,
+    deployment: Option<&str>,
+) -> Vec<DeploymentSeries> {
+    let bucket_ms = bucket_ms.max(1);
+    let mut by_deployment: BTreeMap<String, Vec<(f64, DeploymentMetrics)>> = BTreeMap::new();
+    let mut start = since;
+    while start < until {
+        let end = (start + bucket_ms).min(until);
+        let middle = ((start + end) as f64 / 2.0 - since as f64) / 1000.0;
+        for figures in metrics("", records, (start, end), deployment).deployments {
+            if figures.requests > 0 {
+                by_deployment.entry(figures.deployment.clone()).or_default().push((middle, figures));
+            }
+        }
+        start = end;
+    }
+    by_deployment.into_iter().map(|(deployment, points)| DeploymentSeries { deployment, points }).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,5 +204,19 @@ mod tests {
         assert_eq!(only.deployments.len(), 1);
         assert_eq!(only.deployments[0].requests, 0);
         assert_eq!(record_millis(&record(start, None, 200, 1.0)), Some(start));
+    }
+
+    #[test]
+    fn a_series_buckets_the_window_and_skips_empty_buckets() {
+        let start = 1_700_000_000_000;
+        let records: Vec<RequestRecord> = [(100, 1.0), (200, 3.0), (2_500, 10.0)]
+            .iter()
+            .map(|(at, latency)| record(start + at, Some("blue"), 200, *latency))
+            .collect();
+        let got = series(&records, (start, start + 3_000), 1_000, None);
+        assert_eq!(got.len(), 1);
+        let points: Vec<(f64, u64, f64)> =
+            got[0].points.iter().map(|(t, m)| (*t, m.requests, m.latency_ms.p99)).collect();
+        assert_eq!(points, [(0.5, 2, 3.0), (2.5, 1, 10.0)]);
     }
 }

@@ -206,6 +206,13 @@ pub struct MetricsArgs {
     /// The window: requests answered this long ago or since
     #[arg(long, default_value = "10m", value_parser = parse_duration)]
     pub since: Duration,
+    /// Also draw each deployment's latency percentiles and error rate over the window as an
+    /// SVG file
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+    /// The width of each point in time on the chart (default: a twentieth of the window)
+    #[arg(long, value_parser = parse_duration, requires = "plot")]
+    pub bucket: Option<Duration>,
 }
 
 #[derive(Debug, Args)]

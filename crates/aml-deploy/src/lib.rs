@@ -3,6 +3,7 @@
 
 mod analysis;
 mod cli;
+mod metrics_plot;
 pub mod output;
 pub mod rollout;
 
@@ -85,8 +86,20 @@ pub async fn run(cli: Cli, session: Session) -> Result<Box<dyn Report>> {
         }
         Command::Metrics(args) => {
             let ws = Workspace::open(&global.workspace, Access::Existing, &session.settings).await?;
-            let metrics = ws.endpoint_metrics(&args.name, args.deployment.as_deref(), args.since).await?;
-            Ok(Box::new(output::Metrics(metrics)))
+            let deployment = args.deployment.as_deref();
+            let (span, records) = ws.endpoint_requests(&args.name, deployment, args.since).await?;
+            let metrics = aml_client::requests::metrics(&args.name, &records, span, deployment);
+            let plot = match &args.plot {
+                Some(path) => {
+                    let bucket = args.bucket.unwrap_or(args.since / 20).max(std::time::Duration::from_secs(1));
+                    let bucket_ms = i64::try_from(bucket.as_millis()).unwrap_or(i64::MAX);
+                    let series = aml_client::requests::series(&records, span, bucket_ms, deployment);
+                    metrics_plot::write(path, &args.name, &series)?;
+                    Some(path.display().to_string())
+                }
+                None => None,
+            };
+            Ok(Box::new(output::Metrics { metrics, plot }))
         }
         Command::Delete(args) => {
             let mut ws = Workspace::open(&global.workspace, Access::Existing, &session.settings).await?;

@@ -337,11 +337,15 @@ impl Report for Validated {
 }
 
 /// `aml-deploy metrics`: one line per deployment.
-pub struct Metrics(pub aml_client::requests::EndpointMetrics);
+pub struct Metrics {
+    pub metrics: aml_client::requests::EndpointMetrics,
+    /// The chart written with `--plot`.
+    pub plot: Option<String>,
+}
 
 impl Report for Metrics {
     fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
-        let m = &self.0;
+        let m = &self.metrics;
         writeln!(out, "endpoint {}: {:.0}s from {} to {}", m.endpoint, m.window_seconds, m.since, m.until)?;
         if m.deployments.is_empty() {
             writeln!(out, "  no requests in the window")?;
@@ -367,11 +371,18 @@ impl Report for Metrics {
                 m.unrouted_requests
             )?;
         }
+        if let Some(plot) = &self.plot {
+            writeln!(out, "chart: {plot}")?;
+        }
         Ok(())
     }
 
     fn to_json(&self) -> Value {
-        serde_json::to_value(&self.0).unwrap_or(Value::Null)
+        let mut json = serde_json::to_value(&self.metrics).unwrap_or(Value::Null);
+        if let (Some(plot), Some(object)) = (&self.plot, json.as_object_mut()) {
+            object.insert("plot".into(), Value::String(plot.clone()));
+        }
+        json
     }
 }
 

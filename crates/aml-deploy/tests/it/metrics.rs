@@ -97,6 +97,17 @@ fn metrics_equal_an_independent_reading_of_the_request_records() {
             .unwrap()
             .contains(r#""request_id":"caller-id-7""#)
     });
+    // The chart: two panels (latency, errors), three lines per deployment, valid SVG.
+    let charted =
+        json(&endpoint.deploy(&["metrics", "linear", "--plot", "charts/m.svg", "--bucket", "1s", "-o", "json"]));
+    assert_eq!(charted["plot"], "charts/m.svg");
+    let parsed = std::process::Command::new("python3")
+        .arg("-c")
+        .arg("import sys, xml.etree.ElementTree as ET; ns = '{http://www.w3.org/2000/svg}'; root = ET.parse(sys.argv[1]).getroot(); panels = root.findall(ns + 'svg'); print(len(panels), sum(len(p.findall(ns + 'polyline')) for p in panels))")
+        .arg(endpoint.ws.path().join("charts/m.svg"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&parsed.stdout).trim(), "2 6", "{}", render(&parsed));
     let unknown = endpoint.deploy(&["metrics", "linear", "--deployment", "teal"]);
     assert_eq!(unknown.status.code(), Some(2), "{}", render(&unknown));
 }

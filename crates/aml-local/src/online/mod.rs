@@ -572,13 +572,14 @@ impl LocalWorkspace {
             .map(|pid| (chosen, pid)))
     }
 
-    /// Per-deployment metrics of the endpoint's last `window`, from its router's records.
-    pub fn endpoint_metrics(
+    /// The records of the requests the endpoint answered in its last `window`, and that
+    /// window as (since, until) in milliseconds.
+    pub fn endpoint_requests(
         &self,
         endpoint: &str,
         deployment: Option<&str>,
         window: Duration,
-    ) -> Result<aml_core::requests::EndpointMetrics> {
+    ) -> Result<((i64, i64), Vec<aml_core::requests::RequestRecord>)> {
         self.endpoint_record(endpoint)?;
         if let Some(name) = deployment
             && !self.deployment_records(endpoint)?.iter().any(|d| d.name == name)
@@ -591,7 +592,7 @@ impl LocalWorkspace {
         let until = aml_core::time::now_millis() + 1;
         let since = until - i64::try_from(window.as_millis()).unwrap_or(i64::MAX).min(until);
         let records = request_log::read(&self.endpoint_dir(&EndpointName::new(endpoint)?), since);
-        Ok(aml_core::requests::metrics(endpoint, &records, (since, until), deployment))
+        Ok(((since, until), records))
     }
 
     /// The deployment's server log, whole or its last `tail` lines.
