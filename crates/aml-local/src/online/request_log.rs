@@ -1,5 +1,6 @@
 //! The router's record of every scoring request: one JSON line per request in
-//! `requests/YYYY-MM-DD.jsonl` under the endpoint's folder (UTC days). The request path
+//! `requests/YYYY-MM-DD.jsonl` under the endpoint's folder (UTC days), kept for
+//! `KEEP_DAYS` days (a busy endpoint writes some 150 bytes a request). The request path
 //! only hands the record to a writer task, which appends whatever has arrived and flushes
 //! when it has caught up, so recording costs a request no disk time; a router killed
 //! outright loses at most the records still in flight, and a torn last line is skipped
@@ -12,6 +13,9 @@ use std::path::{Path, PathBuf};
 use tokio::sync::mpsc;
 
 use aml_core::requests::{RequestRecord, record_millis};
+
+/// How many days of records are kept: older day files go when a new day's file is opened.
+const KEEP_DAYS: i64 = 30;
 
 pub fn requests_dir(endpoint_dir: &Path) -> PathBuf {
     endpoint_dir.join("requests")
@@ -62,6 +66,7 @@ fn write_records(dir: &Path, mut receiver: mpsc::UnboundedReceiver<RequestRecord
                 if let Some((_, mut writer)) = open.take() {
                     let _ = writer.flush();
                 }
+                forget_old_days(dir);
                 match OpenOptions::new().create(true).append(true).open(&path) {
                     Ok(file) => open = Some((path, BufWriter::new(file))),
                     Err(e) => {
@@ -76,6 +81,20 @@ fn write_records(dir: &Path, mut receiver: mpsc::UnboundedReceiver<RequestRecord
         }
         if let Some((_, writer)) = open.as_mut() {
             let _ = writer.flush();
+        }
+    }
+}
+
+/// Remove the day files older than `KEEP_DAYS`.
+fn forget_old_days(dir: &Path) {
+    let oldest = aml_core::requests::record_time(aml_core::time::now_millis() - KEEP_DAYS * 86_400_000);
+    let Some(oldest_day) = oldest.get(..10) else { return };
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        let old = path.extension().is_some_and(|e| e == "jsonl")
+            && path.file_stem().and_then(|s| s.to_str()).is_some_and(|day| day < oldest_day);
+        if old {
+            let _ = fs::remove_file(&path);
         }
     }
 }
@@ -106,4 +125,25 @@ pub fn read(endpoint_dir: &Path, since: i64) -> Vec<RequestRecord> {
         );
     }
     records
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn day_files_older_than_the_kept_days_go_and_the_rest_stay() {
+        let dir = std::env::temp_dir().join(format!("aml-request-log-{}", aml_core::ids::random_hex::<8>().unwrap()));
+        fs::create_dir_all(&dir).unwrap();
+        let today = aml_core::requests::record_time(aml_core::time::now_millis());
+        for name in ["2001-01-01.jsonl", &format!("{}.jsonl", &today[..10]), "notes.txt"] {
+            fs::write(dir.join(name), "").unwrap();
+        }
+        forget_old_days(&dir);
+        let mut left: Vec<String> =
+            fs::read_dir(&dir).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        left.sort();
+        let _ = fs::remove_dir_all(&dir);
+        assert_eq!(left, [format!("{}.jsonl", &today[..10]), "notes.txt".to_string()]);
+    }
 }
