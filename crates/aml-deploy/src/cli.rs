@@ -148,6 +148,11 @@ pub struct RolloutArgs {
     /// where it is (traffic and all; exit 4) for a person to decide: `--resume` goes on
     #[arg(long, value_enum, default_value = "fail")]
     pub inconclusive: crate::analysis::Inconclusive,
+    /// With `--inconclusive pause`: who may decide. A pause then files an approval request
+    /// for the new deployment's model (as `approval-gate request`), whose id the output
+    /// gives: `approval-gate wait ID`, then `aml-deploy rollout --resume`
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    pub approvers: Vec<String>,
     /// Continue a rollout of this deployment that was interrupted (killed, a lost agent) from
     /// the step it reached, with its steps. Without it, an interrupted rollout's traffic is
     /// put back before this one starts.

@@ -133,6 +133,9 @@ pub struct Rollout {
     pub steps: Vec<Step>,
     /// On failure: the end of the new deployment's log.
     pub log_tail: Option<String>,
+    /// Paused with `--approvers`: the approval request filed for a person to decide.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval_request: Option<String>,
 }
 
 impl Report for Rollout {
@@ -222,7 +225,11 @@ impl Report for Rollout {
     }
 
     fn ci_outputs(&self) -> Vec<(&'static str, String)> {
-        vec![("rolloutStatus", self.status.to_string())]
+        let mut outputs = vec![("rolloutStatus", self.status.to_string())];
+        if let Some(id) = &self.approval_request {
+            outputs.push(("approvalRequestId", id.clone()));
+        }
+        outputs
     }
 
     fn summary(&self) -> Option<String> {

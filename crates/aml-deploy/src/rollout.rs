@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use aml_client::approvals::{ApprovalRequest, ApprovalState, NewAuditEntry};
 use aml_client::ci::Ci;
 use aml_client::online::{Endpoint, JournalUpdate, RolloutJournal, TrafficChange, TrafficOutcome};
 use aml_client::process::{Cancellation, ChildSpec, Outcome, run_child};
@@ -71,6 +72,9 @@ struct Context<'a> {
     /// Kept with the endpoint, updated with each move: what a killed rollout leaves for the
     /// next one to resume or put back.
     journal: RolloutJournal,
+    /// Who decides a paused rollout (`--approvers`), and the CI run to name in the request.
+    approvers: Vec<String>,
+    ci_run: Option<String>,
 }
 
 pub async fn rollout(ws: &mut Workspace, workspace_location: &str, args: RolloutArgs, ci: &Ci) -> Result<Rollout> {
@@ -97,6 +101,12 @@ pub async fn rollout(ws: &mut Workspace, workspace_location: &str, args: Rollout
         ));
     }
     let analysis = Analysis::parse(&args.analysis, args.min_requests, args.inconclusive)?;
+    if !args.approvers.is_empty() && (analysis.is_none() || args.inconclusive != Inconclusive::Pause) {
+        return Err(Error::usage(
+            "`--approvers` decide a rollout paused by an inconclusive analysis, and this one cannot pause",
+            "add `--analysis RULE --inconclusive pause`, or drop `--approvers`",
+        ));
+    }
     let found = ws.endpoint(&endpoint).await?;
     if analysis.is_some() {
         // Where metrics cannot be read, say so now, before anything is deployed.
@@ -203,6 +213,8 @@ pub async fn rollout(ws: &mut Workspace, workspace_location: &str, args: Rollout
             },
             by: ci.requester.clone(),
             journal,
+            approvers: args.approvers.iter().map(|a| a.trim().to_string()).filter(|a| !a.is_empty()).collect(),
+            ci_run: ci.run_url.clone(),
         };
         // Checks often carry the key: the CI masks it in its logs, and we never print it.
         if let Ok(access) = cx.ws.endpoint_access(&endpoint).await {
@@ -391,6 +403,7 @@ pub async fn rollout(ws: &mut Workspace, workspace_location: &str, args: Rollout
             traffic: now.traffic,
             steps: cx.steps,
             log_tail: None,
+            approval_request: None,
         })
     }
 }
@@ -523,6 +536,7 @@ impl Context<'_> {
             traffic: found.traffic,
             steps: std::mem::take(&mut self.steps),
             log_tail: None,
+            approval_request: None,
         })
     }
 
@@ -531,6 +545,10 @@ impl Context<'_> {
     async fn paused(&mut self, reason: String) -> Result<Rollout> {
         aml_client::status!("pausing: {reason}");
         let now = self.ws.endpoint(&self.endpoint).await?;
+        let approval_request = match self.approvers.is_empty() {
+            true => None,
+            false => Some(self.request_decision(&now, &reason).await?),
+        };
         Ok(Rollout {
             endpoint: self.endpoint.clone(),
             deployment: self.deployment.clone(),
@@ -540,7 +558,58 @@ impl Context<'_> {
             traffic: now.traffic,
             steps: std::mem::take(&mut self.steps),
             log_tail: None,
+            approval_request,
         })
+    }
+
+    /// File an approval request for the new deployment's model, as `approval-gate request`
+    /// does: its approvers decide whether the rollout goes on.
+    async fn request_decision(&mut self, now: &Endpoint, reason: &str) -> Result<String> {
+        let model =
+            now.deployments.iter().find(|d| d.name == self.deployment).and_then(|d| d.model.clone()).ok_or_else(
+                || {
+                    Error::usage(
+                        format!(
+                            "deployment `{}` serves no registered model to file an approval request for",
+                            self.deployment
+                        ),
+                        "drop `--approvers` and decide with `aml-deploy rollout --resume` or `aml-deploy traffic`",
+                    )
+                },
+            )?;
+        let requester = self.by.clone().unwrap_or_else(|| "aml-deploy rollout".into());
+        let request = ApprovalRequest {
+            id: aml_client::ids::random_hex::<5>()?,
+            model,
+            stage: format!("rollout of {} on {}", self.deployment, self.endpoint),
+            approvers: self.approvers.clone(),
+            requester: requester.clone(),
+            allow_self_approval: false,
+            state: ApprovalState::Pending,
+            decided_by: None,
+            comment: None,
+            created_at: aml_client::time::now(),
+            decided_at: None,
+            ci_run: self.ci_run.clone(),
+        };
+        let entry = NewAuditEntry {
+            kind: "approval-requested".into(),
+            model: Some(request.model.clone()),
+            job: None,
+            request: Some(request.id.clone()),
+            decision: "requested".into(),
+            by: Some(requester),
+            details: serde_json::json!({"stage": request.stage, "approvers": request.approvers, "reason": reason}),
+            ci_run: self.ci_run.clone(),
+        };
+        self.ws.request_approval(&request, &entry).await?;
+        aml_client::status!(
+            "asked {} to decide: `approval-gate approve {} --by NAME` (or `reject`); `approval-gate wait {}` waits for it",
+            request.approvers.join(" or "),
+            request.id,
+            request.id
+        );
+        Ok(request.id)
     }
 
     /// Put traffic back as it was and report the failure with the new deployment's log.
@@ -569,6 +638,7 @@ impl Context<'_> {
             traffic: now.traffic,
             steps: std::mem::take(&mut self.steps),
             log_tail,
+            approval_request: None,
         })
     }
 }

@@ -153,10 +153,18 @@ fn with_no_traffic_an_analysis_is_inconclusive_and_does_what_the_flag_says() {
     );
     assert_eq!(report["traffic"], serde_json::json!({"blue": 100}));
 
-    let output = rollout(&endpoint, "10,100", "200ms", &["--inconclusive", "pause"]);
+    let output = rollout(&endpoint, "10,100", "200ms", &["--inconclusive", "pause", "--approvers", "ml-lead"]);
     assert_eq!(output.status.code(), Some(4), "{}", render(&output));
     let report = json(&output);
     assert_eq!(report["status"], "paused");
+    // A person decides: the pause filed an approval request approval-gate sees and closes.
+    let id = report["approval_request"].as_str().unwrap().to_string();
+    let gate = |args: &[&str]| endpoint.ws.run(&aml_client::testing::binary("approval-gate"), args);
+    let pending = json(&gate(&["list", "--state", "pending", "-o", "json"]));
+    assert_eq!(pending[0]["id"], id.as_str(), "{pending}");
+    assert_eq!(pending[0]["model"], "linear-green:1", "{pending}");
+    let approved = gate(&["approve", &id, "--by", "ml-lead"]);
+    assert_eq!(approved.status.code(), Some(0), "{}", render(&approved));
     assert_eq!(report["traffic"], serde_json::json!({"blue": 90, "green": 10}), "left at the step: {report}");
     // The rollout's journal stays with the endpoint: `--resume` goes on from 10%.
 
@@ -168,6 +176,8 @@ fn with_no_traffic_an_analysis_is_inconclusive_and_does_what_the_flag_says() {
 #[test]
 fn a_rule_naming_no_metric_is_refused_before_anything_is_deployed() {
     let endpoint = Endpoint::with_blue();
+    let output = rollout(&endpoint, "10,100", "200ms", &["--approvers", "ml-lead"]);
+    assert_eq!(output.status.code(), Some(2), "approvers without a pause: {}", render(&output));
     for (rule, says) in [("error_rat < 0.01", "did you mean `error_rate`?"), ("p99_ms <", "column 9")] {
         let output = endpoint.deploy(&[
             "rollout",
