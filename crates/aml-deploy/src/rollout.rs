@@ -339,6 +339,7 @@ pub async fn rollout(ws: &mut Workspace, workspace_location: &str, args: Rollout
                 let verdict = decision.verdict;
                 let failed_rules = decision.failed_rules();
                 let requests = decision.new_requests;
+                cx.audit_analysis(&decision, *weight).await?;
                 if let Some(step) = cx.steps.last_mut() {
                     step.analysis.push(decision);
                 }
@@ -560,6 +561,32 @@ impl Context<'_> {
             log_tail: None,
             approval_request,
         })
+    }
+
+    /// The new deployment's registered model, where it serves one.
+    async fn new_model(&mut self) -> Result<Option<String>> {
+        let endpoint = self.ws.endpoint(&self.endpoint).await?;
+        Ok(endpoint.deployments.iter().find(|d| d.name == self.deployment).and_then(|d| d.model.clone()))
+    }
+
+    /// Each analysis joins the audit trail of the new deployment's model, as a gate's
+    /// decision does (`approval-gate history MODEL` shows it).
+    async fn audit_analysis(&mut self, decision: &crate::analysis::Decision, weight: u32) -> Result<()> {
+        let Some(model) = self.new_model().await? else { return Ok(()) };
+        let entry = NewAuditEntry {
+            kind: "rollout-analysis".into(),
+            model: Some(model),
+            job: None,
+            request: None,
+            decision: decision.verdict.into(),
+            by: self.by.clone(),
+            details: serde_json::json!({
+                "endpoint": self.endpoint, "deployment": self.deployment, "weight": weight, "analysis": decision,
+            }),
+            ci_run: self.ci_run.clone(),
+        };
+        self.ws.record_audit(&entry, &BTreeMap::new()).await?;
+        Ok(())
     }
 
     /// File an approval request for the new deployment's model, as `approval-gate request`

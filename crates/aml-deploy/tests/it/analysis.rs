@@ -102,6 +102,19 @@ fn a_deployment_failing_5_percent_of_requests_rolls_back_at_the_first_step_with_
         "{}",
         render(&output)
     );
+    // Each analysis is in the model's audit trail, as a gate's decision is.
+    let history = json(
+        &endpoint.ws.run(&aml_client::testing::binary("approval-gate"), &["history", "linear-green:1", "-o", "json"]),
+    );
+    let analyses: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "rollout-analysis")
+        .map(|e| e["decision"].as_str().unwrap())
+        .collect();
+    assert_eq!(analyses.last(), Some(&"failed"), "{history}");
+    assert_eq!(analyses.len(), decisions.len(), "{history}");
 
     // The same deployment without the fault reaches 100%; in GitHub Actions the step
     // summary carries each step's decision table and a chart.
