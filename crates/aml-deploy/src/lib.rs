@@ -17,6 +17,10 @@ use aml_client::{Access, Error, Result, Workspace};
 pub use cli::{Cli, Command};
 use output::{Applied, Deleted, EndpointView, Endpoints, Logs, Validated};
 
+/// The most points in time `metrics --plot` draws: more would not be readable, and would
+/// take long to compute over a long window.
+const MAX_CHART_POINTS: i64 = 2000;
+
 pub async fn run(cli: Cli, session: Session) -> Result<Box<dyn Report>> {
     let global = &cli.global;
     match cli.command {
@@ -93,6 +97,15 @@ pub async fn run(cli: Cli, session: Session) -> Result<Box<dyn Report>> {
                 Some(path) => {
                     let bucket = args.bucket.unwrap_or(args.since / 20).max(std::time::Duration::from_secs(1));
                     let bucket_ms = i64::try_from(bucket.as_millis()).unwrap_or(i64::MAX);
+                    let points = (span.1 - span.0) / bucket_ms;
+                    if points > MAX_CHART_POINTS {
+                        return Err(Error::usage(
+                            format!(
+                                "`--bucket` cuts the window into {points} points; a chart takes at most {MAX_CHART_POINTS}"
+                            ),
+                            "give a wider `--bucket` (or leave it out: a twentieth of the window)",
+                        ));
+                    }
                     let series = aml_client::requests::series(&records, span, bucket_ms, deployment);
                     metrics_plot::write(path, &args.name, &series)?;
                     Some(path.display().to_string())

@@ -108,6 +108,10 @@ fn metrics_equal_an_independent_reading_of_the_request_records() {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&parsed.stdout).trim(), "2 6", "{}", render(&parsed));
+    let too_fine =
+        endpoint.deploy(&["metrics", "linear", "--since", "1000d", "--plot", "charts/x.svg", "--bucket", "1s"]);
+    assert_eq!(too_fine.status.code(), Some(2), "{}", render(&too_fine));
+    assert!(!endpoint.ws.path().join("charts/x.svg").exists(), "nothing is written for bad input");
     let unknown = endpoint.deploy(&["metrics", "linear", "--deployment", "teal"]);
     assert_eq!(unknown.status.code(), Some(2), "{}", render(&unknown));
 }
