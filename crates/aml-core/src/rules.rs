@@ -539,6 +539,16 @@ impl fmt::Display for EvalError {
     }
 }
 
+impl std::error::Error for EvalError {}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "column {}: {}", self.column, self.message)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
 struct Metrics<'a> {
     candidate: &'a BTreeMap<String, f64>,
     champion: &'a BTreeMap<String, f64>,
@@ -630,26 +640,26 @@ mod tests {
     }
 
     #[test]
-    fn an_analysis_reads_bare_names_as_the_new_side_and_speaks_its_own_words() {
-        let rule =
-            Rule::parse_with("error_rate < 0.01 and new.p99_ms <= old.p99_ms * 1.2", Vocabulary::ANALYSIS).unwrap();
+    fn an_analysis_reads_bare_names_as_the_new_side_and_speaks_its_own_words()
+    -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let rule = Rule::parse_with("error_rate < 0.01 and new.p99_ms <= old.p99_ms * 1.2", Vocabulary::ANALYSIS)?;
         let named: Vec<(Side, String)> = rule.metrics().into_iter().map(|m| (m.side, m.name)).collect();
         let expected = [(Side::Candidate, "error_rate"), (Side::Candidate, "p99_ms"), (Side::Champion, "p99_ms")];
         assert_eq!(named, expected.map(|(side, name)| (side, name.to_string())));
         let new = metrics(&[("error_rate", 0.0), ("p99_ms", 110.0)]);
-        assert!(rule.evaluate(&new, &metrics(&[("p99_ms", 100.0)])).unwrap());
-        assert!(!rule.evaluate(&new, &metrics(&[("p99_ms", 90.0)])).unwrap());
+        assert!(rule.evaluate(&new, &metrics(&[("p99_ms", 100.0)]))?);
+        assert!(!rule.evaluate(&new, &metrics(&[("p99_ms", 90.0)]))?);
 
         let refused = Rule::parse_with("candidate.r2 > 1", Vocabulary::ANALYSIS).unwrap_err();
         assert_eq!(refused.column, 10, "{}", refused.message);
         let refused = Rule::parse_with("p99_ms", Vocabulary::ANALYSIS).unwrap_err();
         assert!(refused.message.contains("`error_rate < 0.01`"), "{}", refused.message);
-        let undecided = Rule::parse_with("new.p99_ms / old.p99_ms > 1", Vocabulary::ANALYSIS)
-            .unwrap()
+        let undecided = Rule::parse_with("new.p99_ms / old.p99_ms > 1", Vocabulary::ANALYSIS)?
             .evaluate(&metrics(&[("p99_ms", 1.0)]), &metrics(&[("p99_ms", 0.0)]))
             .unwrap_err();
         assert_eq!(undecided.operand, "new.p99_ms / old.p99_ms");
         // The gate's words are unchanged, and a bare name is no metric there.
         assert!(Rule::parse("r2 > 0.3").unwrap_err().message.contains("unknown word `r2`"));
+        Ok(())
     }
 }

@@ -77,10 +77,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_session_with_a_busy_child_shows_its_memory_and_cpu() {
+    fn a_session_with_a_busy_child_shows_its_memory_and_cpu() -> std::result::Result<(), Box<dyn std::error::Error>> {
         // The test process's own session holds at least this process.
-        let own = Stat::read(std::process::id()).expect("own stat").session;
-        let before = session_usage(own).expect("own session");
+        let own = Stat::read(std::process::id()).ok_or("cannot read our own /proc stat")?.session;
+        let before = session_usage(own).ok_or("our own session has no process")?;
         assert!(before.resident_bytes > 1024 * 1024, "{before:?}");
         // Busy until the reading shows a tenth of a second more CPU (however loaded the
         // machine is), within a bound that only a reading that never moves reaches.
@@ -91,9 +91,10 @@ mod tests {
             for _ in 0..1_000_000 {
                 x = std::hint::black_box(x.wrapping_add(1));
             }
-            after = session_usage(own).expect("own session");
+            after = session_usage(own).ok_or("our own session has no process")?;
         }
         assert!(after.cpu_seconds >= before.cpu_seconds + 0.1, "{before:?} then {after:?}");
         assert_eq!(session_usage(u32::MAX), None);
+        Ok(())
     }
 }

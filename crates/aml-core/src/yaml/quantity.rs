@@ -152,10 +152,11 @@ mod tests {
     }
 
     #[test]
-    fn requests_above_limits_and_unreadable_figures_are_refused_by_field() {
+    fn requests_above_limits_and_unreadable_figures_are_refused_by_field()
+    -> std::result::Result<(), Box<dyn std::error::Error>> {
         let file = Path::new("blue.yml");
         let fine = ResourceRequirements { requests: settings("0.1", "100Mi"), limits: settings("0.5", "1Gi") };
-        let read = Resources::read(file, Some(&fine)).unwrap();
+        let read = Resources::read(file, Some(&fine))?;
         assert_eq!(read.limit(Resource::Memory).map(|a| a.value), Some(1024f64.powi(3)));
         assert_eq!(read.request(Resource::Cpu).map(|a| a.written.as_str()), Some("0.1"));
         assert_eq!(read.limit(Resource::Gpu), None);
@@ -167,6 +168,7 @@ mod tests {
         let unreadable = ResourceRequirements { requests: None, limits: settings("0.5", "lots") };
         let refused = Resources::read(file, Some(&unreadable)).unwrap_err().to_string();
         assert!(refused.contains("resources.limits.memory") && refused.contains("`lots`"), "{refused}");
-        assert_eq!(Resources::read(file, None).unwrap(), Resources::default());
+        assert_eq!(Resources::read(file, None)?, Resources::default());
+        Ok(())
     }
 }

@@ -132,18 +132,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn day_files_older_than_the_kept_days_go_and_the_rest_stay() {
-        let dir = std::env::temp_dir().join(format!("aml-request-log-{}", aml_core::ids::random_hex::<8>().unwrap()));
-        fs::create_dir_all(&dir).unwrap();
+    fn day_files_older_than_the_kept_days_go_and_the_rest_stay() -> std::result::Result<(), Box<dyn std::error::Error>>
+    {
+        let dir = std::env::temp_dir().join(format!("aml-request-log-{}", aml_core::ids::random_hex::<8>()?));
+        fs::create_dir_all(&dir)?;
         let today = aml_core::requests::record_time(aml_core::time::now_millis());
         for name in ["2001-01-01.jsonl", &format!("{}.jsonl", &today[..10]), "notes.txt"] {
-            fs::write(dir.join(name), "").unwrap();
+            fs::write(dir.join(name), "")?;
         }
         forget_old_days(&dir);
         let mut left: Vec<String> =
-            fs::read_dir(&dir).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+            fs::read_dir(&dir)?.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
         left.sort();
         let _ = fs::remove_dir_all(&dir);
         assert_eq!(left, [format!("{}.jsonl", &today[..10]), "notes.txt".to_string()]);
+        Ok(())
     }
 }
