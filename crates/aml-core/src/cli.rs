@@ -166,6 +166,16 @@ pub fn finish(result: Result<Box<dyn Report>, Error>, global: &GlobalArgs, ci: &
 }
 
 /// `error: …`, then each cause, then the hint on its own line.
+/// Write a file the user asked a tool for (a report, a chart) where they said, its folder
+/// made first.
+pub fn write_output(path: &std::path::Path, text: &str) -> Result<(), Error> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| Error::storage(format!("cannot create `{}`", parent.display()), e))?;
+    }
+    std::fs::write(path, text).map_err(|e| Error::storage(format!("cannot write `{}`", path.display()), e))
+}
+
 pub fn print_error(error: &Error) {
     let mut err = io::stderr().lock();
     let _ = writeln!(err, "error: {}", crate::redact::urls(&error.to_string()));

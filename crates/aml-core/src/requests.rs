@@ -153,17 +153,23 @@ pub fn series(
     deployment: Option<&str>,
 ) -> Vec<DeploymentSeries> {
     let bucket_ms = bucket_ms.max(1);
+    // Each record read once, into its bucket; then each bucket's metrics from its own records.
+    let mut buckets: BTreeMap<i64, Vec<RequestRecord>> = BTreeMap::new();
+    for record in records {
+        if let Some(at) = record_millis(record).filter(|t| *t >= since && *t < until) {
+            buckets.entry((at - since) / bucket_ms).or_default().push(record.clone());
+        }
+    }
     let mut by_deployment: BTreeMap<String, Vec<(f64, DeploymentMetrics)>> = BTreeMap::new();
-    let mut start = since;
-    while start < until {
+    for (index, in_bucket) in buckets {
+        let start = since + index * bucket_ms;
         let end = (start + bucket_ms).min(until);
         let middle = ((start + end) as f64 / 2.0 - since as f64) / 1000.0;
-        for figures in metrics("", records, (start, end), deployment).deployments {
+        for figures in metrics("", &in_bucket, (start, end), deployment).deployments {
             if figures.requests > 0 {
                 by_deployment.entry(figures.deployment.clone()).or_default().push((middle, figures));
             }
         }
-        start = end;
     }
     by_deployment.into_iter().map(|(deployment, points)| DeploymentSeries { deployment, points }).collect()
 }

@@ -162,6 +162,18 @@ pub struct Row {
     pub problem: Option<String>,
 }
 
+impl Row {
+    /// `new.error_rate=0.0490, old.p99_ms=none`: what the rule read, for the text and summary.
+    pub fn observed_text(&self) -> String {
+        let figures: Vec<String> = self
+            .observed
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.map(|v| format!("{v:.4}")).unwrap_or_else(|| "none".into())))
+            .collect();
+        figures.join(", ")
+    }
+}
+
 impl Decision {
     /// The rules that failed, for a rollback's reason.
     pub fn failed_rules(&self) -> String {

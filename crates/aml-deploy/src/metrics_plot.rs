@@ -3,9 +3,9 @@
 
 use std::path::Path;
 
+use aml_client::Result;
 use aml_client::chart::{LineChart, PALETTE, Series};
 use aml_client::requests::DeploymentSeries;
-use aml_client::{Error, Result};
 
 pub fn write(path: &Path, endpoint: &str, series: &[DeploymentSeries]) -> Result<()> {
     let mut colours = PALETTE.iter().cycle();
@@ -54,9 +54,5 @@ pub fn write(path: &Path, endpoint: &str, series: &[DeploymentSeries]) -> Result
         top.replacen("<svg ", "<svg y=\"0\" ", 1),
         bottom.replacen("<svg ", "<svg y=\"400\" ", 1)
     );
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| Error::storage(format!("cannot create `{}`", parent.display()), e))?;
-    }
-    std::fs::write(path, svg).map_err(|e| Error::storage(format!("cannot write `{}`", path.display()), e))
+    aml_client::cli::write_output(path, &svg)
 }

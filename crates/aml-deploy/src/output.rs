@@ -158,12 +158,7 @@ impl Report for Rollout {
                     decision.min_requests
                 )?;
                 for row in &decision.rows {
-                    let observed: Vec<String> = row
-                        .observed
-                        .iter()
-                        .map(|(k, v)| format!("{k}={}", v.map(|v| format!("{v:.4}")).unwrap_or_else(|| "none".into())))
-                        .collect();
-                    writeln!(out, "      {:<9} {}  [{}]", row.verdict, row.rule, observed.join(", "))?;
+                    writeln!(out, "      {:<9} {}  [{}]", row.verdict, row.rule, row.observed_text())?;
                 }
             }
         }
@@ -247,20 +242,13 @@ impl Report for Rollout {
             for step in analysed {
                 for decision in &step.analysis {
                     for row in &decision.rows {
-                        let observed: Vec<String> = row
-                            .observed
-                            .iter()
-                            .map(|(k, v)| {
-                                format!("{k}={}", v.map(|v| format!("{v:.4}")).unwrap_or_else(|| "none".into()))
-                            })
-                            .collect();
                         md.push_str(&format!(
                             "| {}% ({}, {} requests) | `{}` | {} | {} |\n",
                             step.weight,
                             decision.verdict,
                             decision.new_requests,
                             row.rule.replace('|', "\\|"),
-                            observed.join(", "),
+                            row.observed_text(),
                             row.verdict
                         ));
                     }

@@ -75,6 +75,8 @@ struct Context<'a> {
     /// Who decides a paused rollout (`--approvers`), and the CI run to name in the request.
     approvers: Vec<String>,
     ci_run: Option<String>,
+    /// The new deployment's registered model, once it is applied.
+    new_model: Option<String>,
 }
 
 pub async fn rollout(ws: &mut Workspace, workspace_location: &str, args: RolloutArgs, ci: &Ci) -> Result<Rollout> {
@@ -215,6 +217,7 @@ pub async fn rollout(ws: &mut Workspace, workspace_location: &str, args: Rollout
             journal,
             approvers: args.approvers.iter().map(|a| a.trim().to_string()).filter(|a| !a.is_empty()).collect(),
             ci_run: ci.run_url.clone(),
+            new_model: None,
         };
         // Checks often carry the key: the CI masks it in its logs, and we never print it.
         if let Ok(access) = cx.ws.endpoint_access(&endpoint).await {
@@ -239,7 +242,10 @@ pub async fn rollout(ws: &mut Workspace, workspace_location: &str, args: Rollout
             )
             .await
         {
-            Ok(_) => {}
+            Ok((applied, _)) => {
+                // What the new deployment serves: the model its analyses and approvals are about.
+                cx.new_model = applied.deployments.iter().find(|d| d.name == deployment).and_then(|d| d.model.clone());
+            }
             Err(Error::Failed { message, .. }) => return cx.roll_back(message, false).await,
             Err(other) => return Err(other),
         }
@@ -548,7 +554,7 @@ impl Context<'_> {
         let now = self.ws.endpoint(&self.endpoint).await?;
         let approval_request = match self.approvers.is_empty() {
             true => None,
-            false => Some(self.request_decision(&now, &reason).await?),
+            false => Some(self.request_decision(&reason).await?),
         };
         Ok(Rollout {
             endpoint: self.endpoint.clone(),
@@ -563,16 +569,10 @@ impl Context<'_> {
         })
     }
 
-    /// The new deployment's registered model, where it serves one.
-    async fn new_model(&mut self) -> Result<Option<String>> {
-        let endpoint = self.ws.endpoint(&self.endpoint).await?;
-        Ok(endpoint.deployments.iter().find(|d| d.name == self.deployment).and_then(|d| d.model.clone()))
-    }
-
     /// Each analysis joins the audit trail of the new deployment's model, as a gate's
     /// decision does (`approval-gate history MODEL` shows it).
     async fn audit_analysis(&mut self, decision: &crate::analysis::Decision, weight: u32) -> Result<()> {
-        let Some(model) = self.new_model().await? else { return Ok(()) };
+        let Some(model) = self.new_model.clone() else { return Ok(()) };
         let entry = NewAuditEntry {
             kind: "rollout-analysis".into(),
             model: Some(model),
@@ -591,19 +591,13 @@ impl Context<'_> {
 
     /// File an approval request for the new deployment's model, as `approval-gate request`
     /// does: its approvers decide whether the rollout goes on.
-    async fn request_decision(&mut self, now: &Endpoint, reason: &str) -> Result<String> {
-        let model =
-            now.deployments.iter().find(|d| d.name == self.deployment).and_then(|d| d.model.clone()).ok_or_else(
-                || {
-                    Error::usage(
-                        format!(
-                            "deployment `{}` serves no registered model to file an approval request for",
-                            self.deployment
-                        ),
-                        "drop `--approvers` and decide with `aml-deploy rollout --resume` or `aml-deploy traffic`",
-                    )
-                },
-            )?;
+    async fn request_decision(&mut self, reason: &str) -> Result<String> {
+        let model = self.new_model.clone().ok_or_else(|| {
+            Error::usage(
+                format!("deployment `{}` serves no registered model to file an approval request for", self.deployment),
+                "drop `--approvers` and decide with `aml-deploy rollout --resume` or `aml-deploy traffic`",
+            )
+        })?;
         let requester = self.by.clone().unwrap_or_else(|| "aml-deploy rollout".into());
         let request = ApprovalRequest {
             id: aml_client::ids::random_hex::<5>()?,

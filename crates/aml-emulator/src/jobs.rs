@@ -21,7 +21,33 @@ fn system_data() -> Value {
     json!({"createdAt": now, "createdBy": CLIENT_ID, "createdByType": "Application", "lastModifiedAt": now})
 }
 
+/// A workspace asset version as the service stores and answers it: its ARM id and type from
+/// the kind (`codes`, `environments`, `data`, `components`), the properties sent, who made it.
+fn asset_version(prefix: &str, kind: &str, (name, version): (&str, &str), value: &Value) -> Value {
+    json!({
+        "id": format!("{prefix}/{kind}/{name}/versions/{version}"), "name": version,
+        "type": format!("Microsoft.MachineLearningServices/workspaces/{kind}/versions"),
+        "properties": value["properties"].clone(), "systemData": system_data(),
+    })
+}
+
 impl State {
+    /// A stored asset version, or the service's 404 naming what was looked for.
+    fn found_version(
+        &mut self,
+        what: &str,
+        schema: &str,
+        found: Option<Value>,
+        label: &str,
+        name: &str,
+        version: &str,
+    ) -> Answer {
+        match found {
+            Some(found) => self.respond(what, schema, 200, found),
+            None => arm_error(404, "UserError", &format!("Could not find {label} {name}:{version}")),
+        }
+    }
+
     pub(crate) fn job_assets(
         &mut self,
         method: &str,
@@ -69,10 +95,8 @@ impl State {
                 self.respond(what, "PendingUploadResponseDto", 200, answer)
             }
             ("GET", ["codes", name, "versions", version]) => {
-                match self.codes.get(&(name.to_string(), version.to_string())).cloned() {
-                    Some(found) => self.respond(what, "CodeVersion", 200, found),
-                    None => arm_error(404, "UserError", &format!("Could not find code {name}:{version}")),
-                }
+                let found = self.codes.get(&(name.to_string(), version.to_string())).cloned();
+                self.found_version(what, "CodeVersion", found, "code", name, version)
             }
             ("PUT", ["codes", name, "versions", version]) => {
                 let Some(value) = body else { return Some(arm_error(400, "BadRequest", "no body")) };
@@ -91,20 +115,14 @@ impl State {
                     }
                     return Some(self.respond(what, "CodeVersion", 200, existing));
                 }
-                let mut stored = json!({
-                    "id": format!("{prefix}/codes/{name}/versions/{version}"), "name": version,
-                    "type": "Microsoft.MachineLearningServices/workspaces/codes/versions",
-                    "properties": value["properties"].clone(), "systemData": system_data(),
-                });
+                let mut stored = asset_version(prefix, "codes", (name, version), &value);
                 stored["properties"]["provisioningState"] = json!("Succeeded");
                 self.codes.insert(key, stored.clone());
                 self.respond(what, "CodeVersion", 201, stored)
             }
             ("GET", ["environments", name, "versions", version]) => {
-                match self.environments.get(&(name.to_string(), version.to_string())).cloned() {
-                    Some(found) => self.respond(what, "EnvironmentVersion", 200, found),
-                    None => arm_error(404, "UserError", &format!("Could not find environment {name}:{version}")),
-                }
+                let found = self.environments.get(&(name.to_string(), version.to_string())).cloned();
+                self.found_version(what, "EnvironmentVersion", found, "environment", name, version)
             }
             ("PUT", ["environments", name, "versions", version]) => {
                 let Some(value) = body else { return Some(arm_error(400, "BadRequest", "no body")) };
@@ -113,21 +131,15 @@ impl State {
                 }
                 let key = (name.to_string(), version.to_string());
                 let existed = self.environments.contains_key(&key);
-                let mut stored = json!({
-                    "id": format!("{prefix}/environments/{name}/versions/{version}"), "name": version,
-                    "type": "Microsoft.MachineLearningServices/workspaces/environments/versions",
-                    "properties": value["properties"].clone(), "systemData": system_data(),
-                });
+                let mut stored = asset_version(prefix, "environments", (name, version), &value);
                 stored["properties"]["environmentType"] = json!("UserCreated");
                 stored["properties"]["provisioningState"] = json!("Succeeded");
                 self.environments.insert(key, stored.clone());
                 self.respond(what, "EnvironmentVersion", if existed { 200 } else { 201 }, stored)
             }
             ("GET", ["data", name, "versions", version]) => {
-                match self.data.get(&(name.to_string(), version.to_string())).cloned() {
-                    Some(found) => self.respond(what, "DataVersionBase", 200, found),
-                    None => arm_error(404, "UserError", &format!("Could not find data {name}:{version}")),
-                }
+                let found = self.data.get(&(name.to_string(), version.to_string())).cloned();
+                self.found_version(what, "DataVersionBase", found, "data", name, version)
             }
             ("PUT", ["data", name, "versions", version]) => {
                 let Some(value) = body else { return Some(arm_error(400, "BadRequest", "no body")) };
@@ -140,19 +152,13 @@ impl State {
                 if self.data.contains_key(&key) {
                     return Some(arm_error(409, "UserError", &format!("Data {name}:{version} already exists")));
                 }
-                let stored = json!({
-                    "id": format!("{prefix}/data/{name}/versions/{version}"), "name": version,
-                    "type": "Microsoft.MachineLearningServices/workspaces/data/versions",
-                    "properties": value["properties"].clone(), "systemData": system_data(),
-                });
+                let stored = asset_version(prefix, "data", (name, version), &value);
                 self.data.insert(key, stored.clone());
                 self.respond(what, "DataVersionBase", 201, stored)
             }
             ("GET", ["components", name, "versions", version]) => {
-                match self.components.get(&(name.to_string(), version.to_string())).cloned() {
-                    Some(found) => self.respond(what, "ComponentVersion", 200, found),
-                    None => arm_error(404, "UserError", &format!("Could not find component {name}:{version}")),
-                }
+                let found = self.components.get(&(name.to_string(), version.to_string())).cloned();
+                self.found_version(what, "ComponentVersion", found, "component", name, version)
             }
             ("PUT", ["components", name, "versions", version]) => {
                 let Some(value) = body else { return Some(arm_error(400, "BadRequest", "no body")) };
@@ -179,11 +185,7 @@ impl State {
                     }
                 }
                 let key = (name.to_string(), version.to_string());
-                let mut stored = json!({
-                    "id": format!("{prefix}/components/{name}/versions/{version}"), "name": version,
-                    "type": "Microsoft.MachineLearningServices/workspaces/components/versions",
-                    "properties": value["properties"].clone(), "systemData": system_data(),
-                });
+                let mut stored = asset_version(prefix, "components", (name, version), &value);
                 stored["properties"]["provisioningState"] = json!("Succeeded");
                 let existed = self.components.insert(key, stored.clone()).is_some();
                 self.respond(what, "ComponentVersion", if existed { 200 } else { 201 }, stored)

@@ -74,7 +74,10 @@ pub async fn run(cli: Cli, session: Session) -> Result<Box<dyn Report>> {
             let plot = match &args.plot {
                 Some(path) => {
                     let title = format!("smoke-test profile {}", target);
-                    write_file(path, &plot::svg(&title, &steps, (&budget.percentile, budget.limit_ms)))?;
+                    aml_client::cli::write_output(
+                        path,
+                        &plot::svg(&title, &steps, (&budget.percentile, budget.limit_ms)),
+                    )?;
                     Some(path.display().to_string())
                 }
                 None => None,
@@ -125,14 +128,6 @@ async fn deployment_server(
         });
     }
     Ok(server)
-}
-
-fn write_file(path: &std::path::Path, text: &str) -> Result<()> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| Error::storage(format!("cannot create `{}`", parent.display()), e))?;
-    }
-    std::fs::write(path, text).map_err(|e| Error::storage(format!("cannot write `{}`", path.display()), e))
 }
 
 /// The scoring URI and key: from the workspace for `--endpoint`, else the URL and the key's variable.
@@ -282,5 +277,5 @@ fn write_junit(path: &std::path::Path, report: &RunReport, cases_file: &std::pat
             report.latency_ms.p50, report.latency_ms.p95, report.latency_ms.p99
         ),
     };
-    write_file(path, &junit::render(&suite))
+    aml_client::cli::write_output(path, &junit::render(&suite))
 }

@@ -7,8 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use aml_client::scoring::{Bytes, ScoringClient};
-use aml_client::testing::{block_on, json, render, settings};
-use aml_client::{Access, Workspace};
+use aml_client::testing::{block_on, json, render};
 
 use crate::deploy::Endpoint;
 
@@ -20,12 +19,7 @@ struct Load {
 
 impl Load {
     fn start(endpoint: &Endpoint) -> Load {
-        let location = format!("local:{}", endpoint.ws.workspace().display());
-        let access = block_on(async {
-            let mut ws = Workspace::open(&location, Access::Existing, &settings()).await?;
-            ws.endpoint_access("linear").await
-        })
-        .unwrap();
+        let access = endpoint.access();
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::spawn(move || {
@@ -47,28 +41,18 @@ impl Drop for Load {
     }
 }
 
-/// A rollout of green, analysed, in `steps` of `interval`.
+/// A rollout of green, analysed, in `steps` of `interval`, ready to run.
+fn rollout_command(endpoint: &Endpoint, steps: &str, interval: &str, extra: &[&str]) -> std::process::Command {
+    let mut command = endpoint.ws.command(&aml_client::testing::binary("aml-deploy"));
+    command.args(["rollout", "--endpoint", "linear", "-f", "linear/deployment-green.yml"]);
+    command.args(["--steps", steps, "--interval", interval]);
+    command.args(["--analysis", "error_rate < 0.01", "--analysis", "new.p99_ms <= old.p99_ms * 10 + 100"]);
+    command.args(["-q", "-o", "json"]).args(extra);
+    command
+}
+
 fn rollout(endpoint: &Endpoint, steps: &str, interval: &str, extra: &[&str]) -> std::process::Output {
-    let mut args = vec![
-        "rollout",
-        "--endpoint",
-        "linear",
-        "-f",
-        "linear/deployment-green.yml",
-        "--steps",
-        steps,
-        "--interval",
-        interval,
-        "--analysis",
-        "error_rate < 0.01",
-        "--analysis",
-        "new.p99_ms <= old.p99_ms * 10 + 100",
-        "-q",
-        "-o",
-        "json",
-    ];
-    args.extend(extra);
-    endpoint.deploy(&args)
+    rollout_command(endpoint, steps, interval, extra).output().unwrap()
 }
 
 #[test]
@@ -119,27 +103,7 @@ fn a_deployment_failing_5_percent_of_requests_rolls_back_at_the_first_step_with_
     // The same deployment without the fault reaches 100%; in GitHub Actions the step
     // summary carries each step's decision table and a chart.
     let summary = endpoint.ws.path().join("summary.md");
-    let output = endpoint
-        .ws
-        .command(&aml_client::testing::binary("aml-deploy"))
-        .args([
-            "rollout",
-            "--endpoint",
-            "linear",
-            "-f",
-            "linear/deployment-green.yml",
-            "--steps",
-            "10,50,100",
-            "--interval",
-            "2s",
-            "--analysis",
-            "error_rate < 0.01",
-            "--inconclusive",
-            "pass",
-            "-q",
-            "-o",
-            "json",
-        ])
+    let output = rollout_command(&endpoint, "10,50,100", "2s", &["--inconclusive", "pass"])
         .env("AML_CI", "github")
         .env("GITHUB_STEP_SUMMARY", &summary)
         .env("GITHUB_OUTPUT", endpoint.ws.path().join("outputs.txt"))

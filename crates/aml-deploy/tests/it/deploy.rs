@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
+use aml_client::online::EndpointAccess;
 use aml_client::scoring::{Bytes, ScoringClient};
 use aml_client::testing::{TestWorkspace, binary, block_on, json, render, settings};
 use aml_client::{Access, Workspace};
@@ -54,15 +55,20 @@ impl Endpoint {
         show["deployments"].as_array().unwrap().iter().find(|d| d["name"] == deployment).cloned().unwrap_or_default()
     }
 
-    /// Send `n` requests through the router (pinned to `deployment` if given); count the
-    /// answers by what they are.
-    pub(crate) fn answers(&self, n: usize, deployment: Option<&str>) -> BTreeMap<String, usize> {
+    /// The endpoint's scoring URI and key, as a client looks them up.
+    pub(crate) fn access(&self) -> EndpointAccess {
         let location = format!("local:{}", self.ws.workspace().display());
-        let access = block_on(async {
+        block_on(async {
             let mut ws = Workspace::open(&location, Access::Existing, &settings()).await?;
             ws.endpoint_access("linear").await
         })
-        .unwrap();
+        .unwrap()
+    }
+
+    /// Send `n` requests through the router (pinned to `deployment` if given); count the
+    /// answers by what they are.
+    pub(crate) fn answers(&self, n: usize, deployment: Option<&str>) -> BTreeMap<String, usize> {
+        let access = self.access();
         let client = ScoringClient::new(&access, deployment.map(str::to_owned), Duration::from_secs(10)).unwrap();
         let mut counts = BTreeMap::new();
         for _ in 0..n {
@@ -643,13 +649,8 @@ fn after_a_killed_rollout_a_new_one_puts_its_traffic_back_first() {
 }
 
 /// The endpoint's port and key, as a client gets them.
-pub(crate) fn access(endpoint: &Endpoint) -> (u16, String) {
-    let location = format!("local:{}", endpoint.ws.workspace().display());
-    let access = block_on(async {
-        let mut ws = Workspace::open(&location, Access::Existing, &settings()).await?;
-        ws.endpoint_access("linear").await
-    })
-    .unwrap();
+pub(crate) fn port_and_key(endpoint: &Endpoint) -> (u16, String) {
+    let access = endpoint.access();
     let port = access.scoring_uri.rsplit_once(':').unwrap().1.trim_end_matches("/score").parse().unwrap();
     (port, access.key)
 }
@@ -673,7 +674,7 @@ fn status_of(answer: &str) -> &str {
 #[test]
 fn an_abused_endpoint_answers_413_400_and_closes_slow_connections() {
     let endpoint = Endpoint::with_blue();
-    let (port, key) = access(&endpoint);
+    let (port, key) = port_and_key(&endpoint);
     let head = |extra: &str| {
         format!(
             "POST /score HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nConnection: close\r\n{extra}\r\n"
@@ -731,7 +732,7 @@ fn request_settings_give_408_past_the_timeout_and_429_past_the_concurrency() {
     endpoint.ws.write("linear/deployment-limited.yml", &limited);
     let applied = endpoint.deploy(&["apply", "-f", "linear/deployment-limited.yml", "-q"]);
     assert_eq!(applied.status.code(), Some(0), "{}", render(&applied));
-    let (port, key) = access(&endpoint);
+    let (port, key) = port_and_key(&endpoint);
     let ask = move |sleep: f64| {
         let body = format!(r#"{{"data": [[1, 1]], "sleep": {sleep}}}"#);
         let request = format!(
@@ -760,7 +761,7 @@ fn request_settings_give_408_past_the_timeout_and_429_past_the_concurrency() {
 #[test]
 fn a_dead_server_means_503_with_retry_after_and_show_says_so_until_it_is_back() {
     let endpoint = Endpoint::with_blue();
-    let (port, key) = access(&endpoint);
+    let (port, key) = port_and_key(&endpoint);
     let blue = deployment_pid(&endpoint.ws.workspace(), "blue");
     // The whole group: the server and its workers.
     assert!(std::process::Command::new("kill").args(["-9", "--", &format!("-{blue}")]).status().unwrap().success());

@@ -6,8 +6,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use aml_client::scoring::{Bytes, ScoringClient};
-use aml_client::testing::{block_on, render, settings};
-use aml_client::{Access, Workspace};
+use aml_client::testing::{block_on, render};
 
 use crate::deploy::{BLUE, Endpoint, GREEN};
 
@@ -122,12 +121,7 @@ fn a_cpu_limit_of_half_a_core_caps_throughput() {
     };
     apply("half", "{cpu: '0.5', memory: 1Gi}");
     apply("whole", "{memory: 1Gi}");
-    let location = format!("local:{}", endpoint.ws.workspace().display());
-    let access = block_on(async {
-        let mut ws = Workspace::open(&location, Access::Existing, &settings()).await?;
-        ws.endpoint_access("linear").await
-    })
-    .unwrap();
+    let access = endpoint.access();
     let client = |d: &str| ScoringClient::new(&access, Some(d.to_string()), Duration::from_secs(30)).unwrap();
     let (half, whole) = (client("half"), client("whole"));
 

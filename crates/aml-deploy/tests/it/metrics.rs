@@ -5,10 +5,9 @@
 use std::time::Duration;
 
 use aml_client::scoring::{Bytes, ScoringClient};
-use aml_client::testing::{block_on, json, render, settings};
-use aml_client::{Access, Workspace};
+use aml_client::testing::{block_on, json, render};
 
-use crate::deploy::{Endpoint, access as port_and_key, raw_exchange, wait_until};
+use crate::deploy::{Endpoint, port_and_key, raw_exchange, wait_until};
 
 #[test]
 fn metrics_equal_an_independent_reading_of_the_request_records() {
@@ -16,12 +15,7 @@ fn metrics_equal_an_independent_reading_of_the_request_records() {
     let green = endpoint.deploy(&["apply", "-f", "linear/deployment-green.yml", "-q"]);
     assert_eq!(green.status.code(), Some(0), "{}", render(&green));
 
-    let location = format!("local:{}", endpoint.ws.workspace().display());
-    let access = block_on(async {
-        let mut ws = Workspace::open(&location, Access::Existing, &settings()).await?;
-        ws.endpoint_access("linear").await
-    })
-    .unwrap();
+    let access = endpoint.access();
     let client = |deployment: Option<&str>| {
         ScoringClient::new(&access, deployment.map(str::to_owned), Duration::from_secs(10)).unwrap()
     };

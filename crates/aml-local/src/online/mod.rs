@@ -723,8 +723,15 @@ impl LocalWorkspace {
             "--workspace".into(),
             format!("local:{}", self.root().display()),
         ];
-        let pid =
-            server::spawn_detached(&program, &args, &[("AML_CI".into(), "none".into())], self.root(), &log, &dir)?;
+        let pid = server::spawn_detached(
+            &program,
+            &args,
+            &[("AML_CI".into(), "none".into())],
+            self.root(),
+            &log,
+            &dir,
+            Vec::new(),
+        )?;
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(20) {
             let record = self.endpoint_record(name)?;

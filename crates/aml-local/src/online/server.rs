@@ -54,21 +54,10 @@ pub fn free_port(preferred: Option<u16>) -> Result<u16> {
 pub const SERVES: &str = "AML_SERVES";
 
 /// Start a program detached: its own session, output appended to `log`, marked as serving
-/// the endpoint whose folder is `serves` (see `processes`).
+/// the endpoint whose folder is `serves` (see `processes`). It first joins the cgroups whose
+/// `cgroup.procs` files are given (none for the router), so that it and everything it starts
+/// are under their limits from the start.
 pub fn spawn_detached(
-    program: &Path,
-    args: &[String],
-    env: &[(String, String)],
-    cwd: &Path,
-    log: &Path,
-    serves: &Path,
-) -> Result<u32> {
-    spawn_detached_in(program, args, env, cwd, log, serves, Vec::new())
-}
-
-/// As `spawn_detached`, the process first joining the cgroups whose `cgroup.procs` files
-/// are given, so that it and everything it starts are under their limits from the start.
-fn spawn_detached_in(
     program: &Path,
     args: &[String],
     env: &[(String, String)],
@@ -186,7 +175,7 @@ pub fn start_inference_server(
         health_port.to_string(),
     ];
     let cgroup_procs = enforced.as_ref().map(|e| e.cgroup.procs_files()).unwrap_or_default();
-    let pid = spawn_detached_in(&deployment.python, &args, &env, &code, log, serves, cgroup_procs)?;
+    let pid = spawn_detached(&deployment.python, &args, &env, &code, log, serves, cgroup_procs)?;
     Ok(Started { pid, port, enforced })
 }
 
