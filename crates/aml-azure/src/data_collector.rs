@@ -7,7 +7,8 @@
 
 use serde_json::{Map, Value, json};
 
-use aml_core::error::Result;
+use aml_core::collected::CollectedLine;
+use aml_core::error::{Error, Result};
 use aml_core::yaml::data_collector::{CollectionData, DEFAULT_PATH, DataAsset, DataCollector};
 
 use super::AzureWorkspace;
@@ -76,5 +77,67 @@ impl AzureWorkspace {
             let _: Value = self.arm.put(&path, &body).await?;
         }
         Ok(path)
+    }
+}
+
+impl AzureWorkspace {
+    /// What a deployment's collection holds from `since` (seconds) on, oldest first: the
+    /// lines of the files under its data asset's folder.
+    pub async fn collected(
+        &self,
+        endpoint: &str,
+        deployment: &str,
+        collection: &str,
+        since: i64,
+    ) -> Result<Vec<CollectedLine>> {
+        let path = format!("{}/onlineEndpoints/{endpoint}/deployments/{deployment}", self.prefix);
+        let found: Value = self.arm.get_optional(&path).await?.ok_or_else(|| {
+            Error::usage(
+                format!("endpoint `{endpoint}` has no deployment `{deployment}`"),
+                "`aml-deploy show` lists them",
+            )
+        })?;
+        let collections = found["properties"]["dataCollector"]["collections"].as_object().cloned().unwrap_or_default();
+        let Some((_, entry)) = collections.iter().find(|(name, _)| name.eq_ignore_ascii_case(collection)) else {
+            return Err(Error::usage(
+                format!("deployment `{deployment}` of endpoint `{endpoint}` does not collect `{collection}`"),
+                match collections.is_empty() {
+                    true => "its YAML has no data_collector".to_string(),
+                    false => format!(
+                        "its collections: {}",
+                        collections.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                    ),
+                },
+            ));
+        };
+        let data_id = entry["dataId"].as_str().unwrap_or_default();
+        let data_path = match data_id.strip_prefix("azureml:").and_then(|r| r.split_once(':')) {
+            Some((name, version)) => format!("{}/data/{name}/versions/{version}", self.prefix),
+            None => data_id.trim_start_matches("azureml:").to_string(),
+        };
+        let data: Value = self.arm.get(&data_path).await?;
+        let uri = data["properties"]["dataUri"].as_str().unwrap_or_default();
+        let (datastore, folder) = aml_core::collected::datastore_folder(uri).ok_or_else(|| {
+            Error::service(format!("collection `{collection}`'s data asset points at `{uri}`, not a datastore"), None)
+        })?;
+        let store = self.datastore(&datastore).await?;
+        let prefix = format!("{folder}/");
+        let mut names: Vec<String> = store
+            .container
+            .list(&prefix)
+            .await?
+            .into_iter()
+            .filter(|name| name.ends_with(".jsonl"))
+            .filter(|name| aml_core::collected::may_hold(name.strip_prefix(&prefix).unwrap_or(name), since))
+            .collect();
+        names.sort();
+        let mut lines = Vec::new();
+        for name in names {
+            if let Some(bytes) = store.container.read(&name).await? {
+                lines.extend(aml_core::collected::lines_since(&String::from_utf8_lossy(&bytes), since));
+            }
+        }
+        lines.sort_by(|a, b| a.time.cmp(&b.time));
+        Ok(lines)
     }
 }

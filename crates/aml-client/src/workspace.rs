@@ -356,6 +356,27 @@ impl Workspace {
         }
     }
 
+    /// What a deployment's data collection holds (`data_collector`) from `window` ago on,
+    /// oldest first: the local workspace's files, or those in Azure ML's blob store.
+    pub async fn collected(
+        &self,
+        endpoint: &str,
+        deployment: &str,
+        collection: &str,
+        window: std::time::Duration,
+    ) -> Result<Vec<aml_core::collected::CollectedLine>> {
+        NameKind::Endpoint.usage(endpoint)?;
+        NameKind::Deployment.usage(deployment)?;
+        match self {
+            Workspace::Local(ws) => ws.collected(endpoint, deployment, collection, window),
+            Workspace::Azure(ws) => {
+                let since =
+                    (aml_core::time::now_millis() - i64::try_from(window.as_millis()).unwrap_or(i64::MAX)) / 1000;
+                ws.collected(endpoint, deployment, collection, since).await
+            }
+        }
+    }
+
     /// Where a deployment's log is, and its text (its last `tail` lines when given).
     pub async fn deployment_log(
         &self,

@@ -7,6 +7,7 @@ pub mod approvals;
 pub mod chart;
 pub mod ci;
 pub mod cli;
+pub mod collected;
 pub mod digest;
 pub mod duration;
 pub mod error;

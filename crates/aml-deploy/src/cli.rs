@@ -68,6 +68,19 @@ pub enum Command {
     ///   aml-deploy metrics diabetes --since 10m --deployment green -o json
     #[command(verbatim_doc_comment)]
     Metrics(MetricsArgs),
+    /// Print what a deployment's data collector collected: one JSON line per event
+    ///
+    /// A collection is one of the deployment's `data_collector.collections`: `request` and
+    /// `response` (the calls' payloads, logged by the endpoint) or one the scoring script fills
+    /// with azureml-ai-monitoring's `Collector` (`model_inputs`, `model_outputs`, …). Lines are
+    /// Azure ML's (`specversion`, `id`, `type`, `time`, `data`, `xrequestid`, …); the lines of
+    /// one call share its `x-request-id`. Read from the local workspace's datastore folder, or
+    /// from the Azure ML workspace's blob store.
+    ///
+    /// Example:
+    ///   aml-deploy collected diabetes green model_inputs --since 1h
+    #[command(verbatim_doc_comment)]
+    Collected(CollectedArgs),
     /// Delete an endpoint (stopping everything it runs), or one of its deployments
     Delete(DeleteArgs),
     /// Run an endpoint's router (started for you by the other commands)
@@ -218,6 +231,22 @@ pub struct MetricsArgs {
     /// The width of each point in time on the chart (default: a twentieth of the window)
     #[arg(long, value_parser = parse_duration, requires = "plot")]
     pub bucket: Option<Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct CollectedArgs {
+    /// The endpoint's name
+    #[arg(value_parser = aml_client::names::endpoint_arg)]
+    pub endpoint: String,
+    /// The deployment's name
+    #[arg(value_parser = aml_client::names::deployment_arg)]
+    pub deployment: String,
+    /// The collection: request, response, model_inputs, model_outputs, or another the
+    /// deployment's data_collector names
+    pub collection: String,
+    /// Lines collected this long ago or since
+    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    pub since: Duration,
 }
 
 #[derive(Debug, Args)]

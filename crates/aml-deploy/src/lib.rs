@@ -114,6 +114,11 @@ pub async fn run(cli: Cli, session: Session) -> Result<Box<dyn Report>> {
             };
             Ok(Box::new(output::Metrics { metrics, plot }))
         }
+        Command::Collected(args) => {
+            let ws = Workspace::open(&global.workspace, Access::Existing, &session.settings).await?;
+            let lines = ws.collected(&args.endpoint, &args.deployment, &args.collection, args.since).await?;
+            Ok(Box::new(output::Collected { lines }))
+        }
         Command::Delete(args) => {
             let mut ws = Workspace::open(&global.workspace, Access::Existing, &session.settings).await?;
             let what = match &args.deployment {

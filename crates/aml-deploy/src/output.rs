@@ -331,6 +331,24 @@ impl Report for Validated {
     }
 }
 
+/// `aml-deploy collected`: the lines as they are stored (JSON Lines), or one document.
+pub struct Collected {
+    pub lines: Vec<aml_client::collected::CollectedLine>,
+}
+
+impl Report for Collected {
+    fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        for line in &self.lines {
+            writeln!(out, "{}", serde_json::to_string(line).map_err(io::Error::other)?)?;
+        }
+        Ok(())
+    }
+
+    fn to_json(&self) -> Value {
+        serde_json::json!({ "count": self.lines.len(), "lines": self.lines })
+    }
+}
+
 /// `aml-deploy metrics`: one line per deployment.
 pub struct Metrics {
     pub metrics: aml_client::requests::EndpointMetrics,

@@ -36,6 +36,10 @@ fn the_example_trains_deploys_and_rolls_out() {
         &["run", "--endpoint", "diabetes", "--cases", "diabetes/smoke.jsonl", "-o", "json"],
     ));
     assert_eq!(json(&smoke)["failed"], 0);
+    // blue collects no data: its score.py's collector says so in the log, once, at start.
+    let logs = ok(ws.run(&binary("aml-deploy"), &["logs", "diabetes", "blue"]));
+    let log = String::from_utf8_lossy(&logs.stdout);
+    assert_eq!(log.matches("data collection: custom logging is not enabled").count(), 1, "{log}");
     profile_recommends_what_the_deployment_uses(&ws);
 
     let bin = binary("aml-deploy").parent().unwrap().display().to_string();

@@ -5,6 +5,7 @@
 
 mod analysis;
 mod azure;
+mod collection;
 mod data_collection;
 mod deploy;
 mod diabetes;

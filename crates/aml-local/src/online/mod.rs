@@ -3,6 +3,7 @@
 //! Both run detached and outlive the command that started them; their state lives in the
 //! registry, so any later command (or the router itself) brings them back after a crash.
 
+pub mod collector;
 mod hop;
 mod layout;
 pub mod limits;
@@ -236,6 +237,11 @@ impl LocalWorkspace {
         aml_core::refs::check_name(&spec.name, "deployment name")?;
         let code = aml_core::yaml::endpoint::scoring_code(file, spec)?;
         let limits = limits::ContainerLimits::of(file, spec)?;
+        let collection = match &spec.data_collector {
+            Some(collector) => aml_core::collected::CollectionPlan::of(collector, &spec.endpoint_name, &spec.name)
+                .map_err(|bad| bad.in_file(file))?,
+            None => None,
+        };
         let mut warnings = Vec::new();
         let declared_env = match (&spec.environment, &code) {
             (Some(environment), _) => Some(plan_environment(file, "environment", environment, &mut warnings)?),
@@ -300,7 +306,7 @@ impl LocalWorkspace {
                 "model": model.as_ref().map(|m| m.digest),
                 "code": code_digest,
                 "environment": format!("{env_plan:?}"),
-                "launcher": 1,
+                "launcher": 3,
             }))?
             .as_bytes(),
         );
@@ -322,6 +328,10 @@ impl LocalWorkspace {
             }
         }
 
+        let collector_port = match &collection {
+            Some(plan) if plan.custom().next().is_some() => Some(server::free_port(None)?),
+            _ => None,
+        };
         let revision = self.deployment_dir(&spec.endpoint_name, &spec.name).join(&fingerprint.hex()[..12]);
         if !revision.join("launch.py").is_file() {
             let staging = revision.with_extension("partial");
@@ -362,6 +372,7 @@ impl LocalWorkspace {
             error: None,
             restarts: 0,
             limits,
+            collector_port,
             created_at: previous.as_ref().map(|p| p.created_at.clone()).unwrap_or_else(|| now.clone()),
             updated_at: now,
         };
@@ -595,18 +606,36 @@ impl LocalWorkspace {
         Ok(((since, until), records))
     }
 
+    /// What a deployment's collection holds from `window` ago on, oldest first.
+    pub fn collected(
+        &self,
+        endpoint: &str,
+        deployment: &str,
+        collection: &str,
+        window: Duration,
+    ) -> Result<Vec<aml_core::collected::CollectedLine>> {
+        let records = self.deployment_records(endpoint)?;
+        let record = records
+            .iter()
+            .find(|d| d.name == deployment)
+            .ok_or_else(|| no_deployment(endpoint, deployment, &records))?;
+        let Some(folder) = collector::collection_folder(self.root(), record, collection)? else {
+            return Err(Error::usage(
+                format!("deployment `{deployment}` of endpoint `{endpoint}` collects no data"),
+                format!("enable the collection in its YAML: data_collector.collections.{collection}.enabled: 'True'"),
+            ));
+        };
+        let since = (aml_core::time::now_millis() - i64::try_from(window.as_millis()).unwrap_or(i64::MAX)) / 1000;
+        Ok(collector::read(&folder, since))
+    }
+
     /// The deployment's server log, whole or its last `tail` lines.
     pub fn deployment_log(&self, endpoint: &str, deployment: &str, tail: Option<usize>) -> Result<(String, String)> {
         let records = self.deployment_records(endpoint)?;
-        let record = records.iter().find(|d| d.name == deployment).ok_or_else(|| {
-            Error::usage(
-                format!("endpoint `{endpoint}` has no deployment `{deployment}`"),
-                format!(
-                    "its deployments: {}",
-                    records.iter().map(|d| format!("`{}`", d.name)).collect::<Vec<_>>().join(", ")
-                ),
-            )
-        })?;
+        let record = records
+            .iter()
+            .find(|d| d.name == deployment)
+            .ok_or_else(|| no_deployment(endpoint, deployment, &records))?;
         let path = record.log_path();
         let text = match tail {
             Some(lines) => server::log_tail(&path, lines),
@@ -820,4 +849,11 @@ fn no_code_model_check(file: &Path, spec: &OnlineDeployment) -> Result<()> {
         }
         Some(DeploymentModel::Registered(_)) => Ok(()),
     }
+}
+
+fn no_deployment(endpoint: &str, deployment: &str, records: &[DeploymentRecord]) -> Error {
+    Error::usage(
+        format!("endpoint `{endpoint}` has no deployment `{deployment}`"),
+        format!("its deployments: {}", records.iter().map(|d| format!("`{}`", d.name)).collect::<Vec<_>>().join(", ")),
+    )
 }

@@ -55,6 +55,10 @@ pub struct DeploymentRecord {
     /// A Kubernetes deployment's limits, enforced on its processes (see `limits`).
     #[serde(default)]
     pub limits: Option<ContainerLimits>,
+    /// Where the router listens for what the scoring script collects (`AZUREML_MDC_PORT`),
+    /// when its `data_collector` enables a collection besides request and response.
+    #[serde(default)]
+    pub collector_port: Option<u16>,
     pub created_at: String,
     pub updated_at: String,
 }

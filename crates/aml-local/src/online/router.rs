@@ -24,6 +24,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use super::collector::{CollectedFiles, CollectionsByPort, DeploymentCollection, Listeners};
 use super::hop::Hop;
 use super::records::{DeploymentRecord, EndpointRecord};
 use super::request_log::RequestLog;
@@ -49,6 +50,9 @@ struct Routing {
     traffic: Vec<(String, u32)>,
     mirror: Vec<(String, u32)>,
     servers: HashMap<String, Upstream>,
+    /// The data each deployment collects, by name and by the port its collector SDK posts to.
+    collections: HashMap<String, Arc<DeploymentCollection>>,
+    collector_ports: HashMap<u16, Arc<DeploymentCollection>>,
 }
 
 /// A running deployment as the router reaches it.
@@ -91,6 +95,18 @@ struct RouterState {
     /// Wakes the supervisor at once when a request finds a server dead.
     dead_server: tokio::sync::Notify,
     requests: RequestLog,
+    collected: CollectedFiles,
+    listeners: Listeners,
+}
+
+impl CollectionsByPort for RouterState {
+    fn collection(&self, port: u16) -> Option<Arc<DeploymentCollection>> {
+        self.routing.read().unwrap_or_else(|p| p.into_inner()).collector_ports.get(&port).cloned()
+    }
+
+    fn files(&self) -> &CollectedFiles {
+        &self.collected
+    }
 }
 
 fn database(root: &Path) -> PathBuf {
@@ -103,12 +119,23 @@ fn load(root: &Path, endpoint: &str) -> Result<Option<Routing>> {
     let Some((record, generation)) = registry.endpoint(endpoint)? else { return Ok(None) };
     let record: EndpointRecord =
         serde_json::from_str(&record).map_err(|e| Error::storage("an endpoint record is unreadable", e))?;
-    let mut servers = HashMap::new();
+    let (mut servers, mut collections, mut collector_ports) = (HashMap::new(), HashMap::new(), HashMap::new());
     for text in registry.deployments(endpoint)? {
         let deployment: DeploymentRecord =
             serde_json::from_str(&text).map_err(|e| Error::storage("a deployment record is unreadable", e))?;
         if let (DeploymentState::Succeeded, Some(port)) = (deployment.state, deployment.port) {
             servers.insert(deployment.name.clone(), Upstream::from_record(&deployment, port));
+            match DeploymentCollection::of(root, &deployment) {
+                Ok(Some(collection)) => {
+                    let collection = Arc::new(collection);
+                    if let Some(port) = deployment.collector_port {
+                        collector_ports.insert(port, collection.clone());
+                    }
+                    collections.insert(deployment.name.clone(), collection);
+                }
+                Ok(None) => {}
+                Err(e) => eprintln!("{} deployment `{}` collects no data: {e}", aml_core::time::now(), deployment.name),
+            }
         }
     }
     Ok(Some(Routing {
@@ -117,6 +144,8 @@ fn load(root: &Path, endpoint: &str) -> Result<Option<Routing>> {
         traffic: record.traffic.iter().filter(|(_, w)| **w > 0).map(|(k, w)| (k.clone(), *w)).collect(),
         mirror: record.mirror_traffic.iter().filter(|(_, w)| **w > 0).map(|(k, w)| (k.clone(), *w)).collect(),
         servers,
+        collections,
+        collector_ports,
     }))
 }
 
@@ -169,7 +198,10 @@ pub async fn serve(root: PathBuf, endpoint: String, settings: &Settings) -> Resu
             &root,
             &aml_core::names::EndpointName::new(&endpoint)?,
         )),
+        collected: CollectedFiles::start(),
+        listeners: Listeners::default(),
     });
+    listen_for_collectors(&state);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(watch_generation(state.clone(), stop_tx.clone()));
     let probes = ProbeClient::new(TransportOptions::service(Duration::from_secs(10)), Retry::Never)?;
@@ -238,15 +270,24 @@ fn listen(port: u16) -> std::io::Result<tokio::net::TcpListener> {
     socket.listen(1024)
 }
 
-fn reload(state: &RouterState) -> Result<Option<i64>> {
+fn reload(state: &Arc<RouterState>) -> Result<Option<i64>> {
     match load(&state.root, &state.endpoint)? {
         Some(routing) => {
             let generation = routing.generation;
             *state.routing.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(routing);
+            listen_for_collectors(state);
             Ok(Some(generation))
         }
         None => Ok(None),
     }
+}
+
+/// A collector listener for each deployment whose scoring script collects data, before any
+/// call reaches it.
+fn listen_for_collectors(state: &Arc<RouterState>) {
+    let ports: Vec<u16> =
+        state.routing.read().unwrap_or_else(|p| p.into_inner()).collector_ports.keys().copied().collect();
+    state.listeners.keep(&ports, state.clone());
 }
 
 /// Reload when the endpoint's generation moves; stop when the endpoint is gone.
@@ -289,7 +330,7 @@ async fn supervise(state: Arc<RouterState>, probes: ProbeClient) {
     }
 }
 
-async fn restart_dead(state: &RouterState, probes: &ProbeClient) -> Result<()> {
+async fn restart_dead(state: &Arc<RouterState>, probes: &ProbeClient) -> Result<()> {
     let endpoint = aml_core::names::EndpointName::new(&state.endpoint)?;
     let endpoints = super::layout::endpoints_dir(&state.root);
     // A command changing the endpoint holds its lock: it may be starting the very server
@@ -516,6 +557,8 @@ async fn forward(state: &RouterState, routing: &Routing, deployment: &str, reque
         Err(e) => return message(StatusCode::BAD_REQUEST, format!("the request body could not be read: {e}")),
     };
     let port = upstream.port;
+    let collection = routing.collections.get(deployment);
+    let collected_body = collection.map(|_| body.clone());
     for (mirror, percent) in &routing.mirror {
         if *mirror != deployment
             && state.roll(100) < *percent
@@ -529,7 +572,12 @@ async fn forward(state: &RouterState, routing: &Routing, deployment: &str, reque
         }
     }
     match tokio::time::timeout(upstream.timeout, state.hop.send(&parts, body, port)).await {
-        Ok(Some(response)) => response,
+        Ok(Some(response)) => match (collection, collected_body) {
+            (Some(collection), Some(body)) => {
+                super::collector::log_call(&state.collected, collection, &parts, &body, response).await
+            }
+            _ => response,
+        },
         Ok(None) => {
             // Refused or reset: a dead server is restarted now, not at the next tick.
             if upstream.pid.is_none_or(|pid| !process_alive(pid as i32)) {

@@ -20,10 +20,53 @@ use bytes::Bytes;
 
 /// The inference server binds 0.0.0.0 and a shared gunicorn control socket by default;
 /// locally it binds 127.0.0.1 only, on the ports we pick, and opens no control socket.
+///
+/// With data collection on, what a scoring script collects while it answers a call carries
+/// that call's `x-request-id` as its correlation id (as collected data does on Azure ML), so
+/// the call's inputs, outputs, request and response are tied together: the collector SDK's
+/// fresh context is replaced, inside a request, by one with the request's id. Its sampling
+/// draw is the call's too (`aml_core::collected::sampled`: SHA-256 of the id, its first 8
+/// bytes over 2^64 - 1), so a call's collections are kept or dropped together, with the
+/// router's request and response.
 const LAUNCHER: &str = r#""""Start the Azure ML inference server on 127.0.0.1 (written by aml-deploy)."""
+import os
 import sys
 
 import azureml_inference_server_http.constants as constants
+
+if os.environ.get("AZUREML_MDC_CONFIG_PATH"):
+    try:
+        import flask
+        import azureml.ai.monitoring.collector_json as collector_json
+        from azureml.ai.monitoring.context import BasicCorrelationContext
+    except ImportError:
+        pass
+    else:
+        import hashlib
+        import random
+
+        fresh_context = collector_json.get_context
+
+        def call_id():
+            if flask.has_request_context():
+                return getattr(flask.g, "request_id", "")
+            return ""
+
+        def call_context():
+            if call_id():
+                return BasicCorrelationContext(id=call_id())
+            return fresh_context()
+
+        class CallDraw:
+            @staticmethod
+            def random():
+                if not call_id():
+                    return random.random()
+                first = hashlib.sha256(call_id().encode()).digest()[:8]
+                return int.from_bytes(first, "big") / 0xFFFFFFFFFFFFFFFF
+
+        collector_json.get_context = call_context
+        collector_json.random = CallDraw
 
 constants.DEFAULT_HOST = "127.0.0.1"
 from azureml_inference_server_http.amlserver import run  # noqa: E402
@@ -148,6 +191,9 @@ pub fn start_inference_server(
         ("PYTHONUNBUFFERED".to_string(), "1".to_string()),
         ("PYTHONDONTWRITEBYTECODE".to_string(), "1".to_string()),
     ]);
+    if let Some(port) = deployment.collector_port {
+        env.extend(collector_env(deployment, port)?);
+    }
     let enforced = deployment.limits.as_ref().and_then(|limits| {
         let cgroup = Cgroup::prepare(revision, limits)?;
         let oom_kills_before = cgroup.oom_kills();
@@ -177,6 +223,26 @@ pub fn start_inference_server(
     let cgroup_procs = enforced.as_ref().map(|e| e.cgroup.procs_files()).unwrap_or_default();
     let pid = spawn_detached(&deployment.python, &args, &env, &code, log, serves, cgroup_procs)?;
     Ok(Started { pid, port, enforced })
+}
+
+/// What the collector SDK reads: its collections (a file in the revision's folder) and where
+/// the router listens for them.
+fn collector_env(deployment: &DeploymentRecord, port: u16) -> Result<Vec<(String, String)>> {
+    let plan = deployment
+        .spec
+        .data_collector
+        .as_ref()
+        .map(|c| aml_core::collected::CollectionPlan::of(c, &deployment.endpoint, &deployment.name))
+        .transpose()?
+        .flatten();
+    let Some(plan) = plan else { return Ok(Vec::new()) };
+    let config = deployment.dir.join("mdc-config.json");
+    fs::write(&config, super::collector::sdk_config(&plan).to_string()).with_path("cannot write", &config)?;
+    Ok(vec![
+        ("AZUREML_MDC_CONFIG_PATH".to_string(), config.display().to_string()),
+        ("AZUREML_MDC_HOST".to_string(), "127.0.0.1".to_string()),
+        ("AZUREML_MDC_PORT".to_string(), port.to_string()),
+    ])
 }
 
 /// Whether `GET path` on 127.0.0.1:`port` answers 200 within two seconds.
