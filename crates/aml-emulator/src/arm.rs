@@ -78,6 +78,7 @@ impl State {
             deploy_errors: BTreeMap::new(),
             operation_polls: 1,
             scoring_counter: 0,
+            uploading_collected_data: false,
             registry_backend: None,
             acr_refresh: BTreeSet::new(),
             acr_access: BTreeMap::new(),

@@ -4,6 +4,7 @@
 //! `workspaceartifactstore` as it grows (where clients stream it from), and its outputs,
 //! metrics and status land where Azure ML would put them.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -647,6 +648,10 @@ fn deploy(state: &Arc<Mutex<State>>, tools: &Path, endpoint: &str, deployment: &
     if let Some(variables) = props["environmentVariables"].as_object().filter(|v| !v.is_empty()) {
         spec["environment_variables"] = Value::Object(variables.clone());
     }
+    let collects = props["dataCollector"]["collections"].as_object().is_some_and(|c| !c.is_empty());
+    if collects {
+        spec["data_collector"] = data_collector(state, &props["dataCollector"])?;
+    }
     if !has_endpoint {
         std::fs::write(
             work.path().join("endpoint.yml"),
@@ -668,5 +673,89 @@ fn deploy(state: &Arc<Mutex<State>>, tools: &Path, endpoint: &str, deployment: &
     })?
     .map_err(|e| e.to_string())?;
     lock(state).local_access.insert(endpoint.to_string(), (access.scoring_uri, access.key));
+    if collects {
+        upload_collected_data(state.clone(), blobs);
+    }
     Ok(())
+}
+
+/// A deployment's `dataCollector` as the YAML the local workspace reads: each collection
+/// written to its data asset's folder, so that the files land where Azure ML puts them.
+fn data_collector(state: &Mutex<State>, collector: &Value) -> Result<Value, String> {
+    let mut collections = serde_json::Map::new();
+    let mut sampling = None;
+    for (name, collection) in collector["collections"].as_object().into_iter().flatten() {
+        let data_id = collection["dataId"].as_str().unwrap_or_default();
+        let data = {
+            let at = data_id.find("/data/").ok_or(format!("dataId {data_id} names no data asset"))?;
+            let parts: Vec<&str> = data_id[at + 6..].split('/').collect();
+            let [asset, "versions", version] = parts.as_slice() else { return Err(format!("bad dataId {data_id}")) };
+            lock(state)
+                .data
+                .get(&(asset.to_string(), version.to_string()))
+                .cloned()
+                .ok_or(format!("data asset {data_id} does not exist"))?
+        };
+        let enabled = if collection["dataCollectionMode"] == "enabled" { "True" } else { "False" };
+        collections.insert(name.clone(), json!({"enabled": enabled, "data": {"path": data["properties"]["dataUri"]}}));
+        sampling = sampling.or(collection["samplingRate"].as_f64());
+    }
+    let mut spec = json!({ "collections": collections });
+    if let Some(rate) = sampling {
+        spec["sampling_rate"] = json!(rate);
+    }
+    if let Some(rolling) = collector["rollingRate"].as_str() {
+        spec["rolling_rate"] = json!(rolling);
+    }
+    if let Some(headers) = collector["requestLogging"]["captureHeaders"].as_array() {
+        spec["request_logging"] = json!({ "capture_headers": headers });
+    }
+    Ok(spec)
+}
+
+/// What the deployments collect goes up to the datastore's container as it grows, as Azure
+/// ML's collector uploads it: every half second, each file of the local workspace's
+/// datastore folders whose size changed. One thread for the emulator.
+fn upload_collected_data(state: Arc<Mutex<State>>, blobs: Blobs) {
+    {
+        let mut state = lock(&state);
+        if state.uploading_collected_data {
+            return;
+        }
+        state.uploading_collected_data = true;
+    }
+    std::thread::spawn(move || {
+        let mut uploaded: BTreeMap<PathBuf, u64> = BTreeMap::new();
+        loop {
+            let root = lock(&state).local_workspace.join("datastores");
+            for datastore in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+                let name = datastore.file_name().to_string_lossy().into_owned();
+                let Some((_, container)) = lock(&state).datastore(&name) else { continue };
+                let mut files = Vec::new();
+                files_under(&datastore.path(), &mut files);
+                for file in files {
+                    let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+                    if uploaded.get(&file) == Some(&size) {
+                        continue;
+                    }
+                    let Ok(relative) = file.strip_prefix(datastore.path()) else { continue };
+                    let blob = relative.to_string_lossy().replace('\\', "/");
+                    if blobs.upload(&container, &file, &blob).is_ok() {
+                        uploaded.insert(file, size);
+                    }
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+    });
+}
+
+fn files_under(dir: &Path, into: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        match entry.file_type() {
+            Ok(kind) if kind.is_dir() => files_under(&entry.path(), into),
+            Ok(kind) if kind.is_file() => into.push(entry.path()),
+            _ => {}
+        }
+    }
 }

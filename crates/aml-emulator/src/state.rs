@@ -94,6 +94,8 @@ pub struct State {
     /// In-progress answers an endpoint operation gives before it succeeds.
     pub(crate) operation_polls: u32,
     pub(crate) scoring_counter: u64,
+    /// Whether collected data is being uploaded as it grows (`runner::upload_collected_data`).
+    pub(crate) uploading_collected_data: bool,
     /// The Distribution registry behind the ACR front, and the tokens handed out for it.
     pub(crate) registry_backend: Option<String>,
     pub(crate) acr_refresh: BTreeSet<String>,

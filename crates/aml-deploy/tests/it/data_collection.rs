@@ -65,6 +65,25 @@ fn each_collection_gets_its_data_asset_and_the_body_is_azure_ai_ml_s() {
     }
     assert_eq!(sent, oracle(&azure, file, &sent));
 
+    // What the deployment collects lands in the blob store, where `collected` reads it.
+    let smoke = azure
+        .run("smoke-test", &["run", "--endpoint", "linear", "--deployment", "blue", "--cases", "linear/cases.jsonl"]);
+    assert_eq!(smoke.status.code(), Some(0), "{}", aml_client::testing::render(&smoke));
+    let collected = |collection: &str| {
+        azure.json("aml-deploy", &["collected", "linear", "blue", collection, "--since", "10m"])
+    };
+    let start = std::time::Instant::now();
+    while collected("response")["count"] != 2 {
+        assert!(start.elapsed() < std::time::Duration::from_secs(60), "{:#}", collected("response"));
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    let requests = collected("request");
+    assert_eq!(requests["count"], 2, "{requests:#}");
+    for line in requests["lines"].as_array().unwrap() {
+        assert_eq!(line["type"], "azureml.inference.request");
+        assert_eq!(line["path"], "/score");
+    }
+
     // Applied again: nothing written, neither the deployment nor its data assets.
     let writes = |azure: &AzureTest| {
         (azure.requests_containing("PUT", "/deployments/blue"), azure.requests_containing("PUT", "/data/"))
