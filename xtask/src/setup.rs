@@ -148,7 +148,8 @@ pub fn ensure_base_image() -> Result<PathBuf, String> {
 }
 
 /// The request schemas the emulator holds every body to, generated from the models in the
-/// venv's azure-ai-ml (ORACLE.md) and databricks-sdk — once per venv, under target/.
+/// venv's azure-ai-ml (ORACLE.md), databricks-sdk and azure-mgmt-monitor — once per venv, under
+/// target/.
 pub fn oracle_schema_path() -> PathBuf {
     root().join("target").join("aml-test-cache").join("oracle").join("arm-2025-12-01.json")
 }
@@ -157,9 +158,14 @@ pub fn databricks_schema_path() -> PathBuf {
     root().join("target").join("aml-test-cache").join("oracle").join("databricks.json")
 }
 
+pub fn monitor_schema_path() -> PathBuf {
+    root().join("target").join("aml-test-cache").join("oracle").join("monitor.json")
+}
+
 pub fn ensure_oracle_schema() -> Result<(), String> {
     generate_schema(&oracle_schema_path(), "oracle_schema.py", "azure-ai-ml")?;
-    generate_schema(&databricks_schema_path(), "oracle_databricks.py", "databricks-sdk")
+    generate_schema(&databricks_schema_path(), "oracle_databricks.py", "databricks-sdk")?;
+    generate_schema(&monitor_schema_path(), "oracle_monitor.py", "azure-mgmt-monitor")
 }
 
 fn generate_schema(path: &Path, script: &str, package: &str) -> Result<(), String> {

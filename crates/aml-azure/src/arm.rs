@@ -98,6 +98,14 @@ impl Arm {
         format!("{}{path}{separator}api-version={API_VERSION}", self.endpoint)
     }
 
+    /// An absolute URL for a path of another resource provider under ARM (Azure Monitor's
+    /// `providers/Microsoft.Insights/…` on a workspace's resource), with that provider's
+    /// api-version.
+    pub fn url_with_version(&self, path: &str, api_version: &str) -> String {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        format!("{}{path}{separator}api-version={api_version}", self.endpoint)
+    }
+
     /// Send and return the answer whatever its status; only a failure to get one (after
     /// retries) or a token that cannot be had is an error.
     pub async fn send(&self, method: Method, url: &str, body: Option<&Value>) -> Result<Reply> {

@@ -11,6 +11,7 @@ pub mod hash;
 mod iso;
 pub mod jobs;
 mod kubernetes;
+mod monitor;
 pub mod online;
 mod pipelines;
 mod sweeps;

@@ -309,8 +309,14 @@ impl Workspace {
         deployment: Option<&str>,
         window: std::time::Duration,
     ) -> Result<aml_core::requests::EndpointMetrics> {
-        let (span, records) = self.endpoint_requests(endpoint, deployment, window).await?;
-        Ok(aml_core::requests::metrics(endpoint, &records, span, deployment))
+        NameKind::Endpoint.usage(endpoint)?;
+        match self {
+            Workspace::Local(_) => {
+                let (span, records) = self.endpoint_requests(endpoint, deployment, window).await?;
+                Ok(aml_core::requests::metrics(endpoint, &records, span, deployment))
+            }
+            Workspace::Azure(ws) => ws.endpoint_metrics(endpoint, deployment, window_ending_now(window)).await,
+        }
     }
 
     /// The records of the requests an endpoint answered over the last `window`, and the
@@ -325,8 +331,8 @@ impl Workspace {
         match self {
             Workspace::Local(ws) => ws.endpoint_requests(endpoint, deployment, window),
             Workspace::Azure(_) => Err(Error::usage(
-                "`aml-deploy metrics` reads a local endpoint's request records; Azure ML's come from Azure Monitor, which this build does not read yet",
-                "see the endpoint's metrics in the Azure portal (Monitoring → Metrics), or run the deployment on a local workspace",
+                "an Azure ML endpoint keeps no record of each request; its metrics come from Azure Monitor, per minute",
+                "drop `--plot` for the figures, or see them over time in the Azure portal (Monitoring → Metrics)",
             )),
         }
     }
@@ -530,4 +536,10 @@ fn check_approval_id(id: &str) -> Result<()> {
             "`approval-gate list` shows the requests and their ids",
         ))
     }
+}
+
+/// The window (since, until, in milliseconds) of `window` up to now.
+fn window_ending_now(window: std::time::Duration) -> (i64, i64) {
+    let until = aml_core::time::now_millis() + 1;
+    (until - i64::try_from(window.as_millis()).unwrap_or(i64::MAX).min(until), until)
 }

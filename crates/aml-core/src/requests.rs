@@ -45,6 +45,10 @@ pub struct EndpointMetrics {
     pub deployments: Vec<DeploymentMetrics>,
     /// Requests refused before any deployment was chosen (no key, malformed, no traffic).
     pub unrouted_requests: u64,
+    /// Where the figures come from when it is not the endpoint's own record of each request,
+    /// and what that changes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -134,6 +138,7 @@ pub fn metrics(
         window_seconds,
         deployments,
         unrouted_requests: unrouted,
+        note: None,
     }
 }
 

@@ -91,10 +91,11 @@ pub async fn run(cli: Cli, session: Session) -> Result<Box<dyn Report>> {
         Command::Metrics(args) => {
             let ws = Workspace::open(&global.workspace, Access::Existing, &session.settings).await?;
             let deployment = args.deployment.as_deref();
-            let (span, records) = ws.endpoint_requests(&args.name, deployment, args.since).await?;
-            let metrics = aml_client::requests::metrics(&args.name, &records, span, deployment);
-            let plot = match &args.plot {
+            let (metrics, plot) = match &args.plot {
+                None => (ws.endpoint_metrics(&args.name, deployment, args.since).await?, None),
                 Some(path) => {
+                    let (span, records) = ws.endpoint_requests(&args.name, deployment, args.since).await?;
+                    let metrics = aml_client::requests::metrics(&args.name, &records, span, deployment);
                     let bucket = args.bucket.unwrap_or(args.since / 20).max(std::time::Duration::from_secs(1));
                     let bucket_ms = i64::try_from(bucket.as_millis()).unwrap_or(i64::MAX);
                     let points = (span.1 - span.0) / bucket_ms;
@@ -108,9 +109,8 @@ pub async fn run(cli: Cli, session: Session) -> Result<Box<dyn Report>> {
                     }
                     let series = aml_client::requests::series(&records, span, bucket_ms, deployment);
                     metrics_plot::write(path, &args.name, &series)?;
-                    Some(path.display().to_string())
+                    (metrics, Some(path.display().to_string()))
                 }
-                None => None,
             };
             Ok(Box::new(output::Metrics { metrics, plot }))
         }

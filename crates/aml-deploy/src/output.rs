@@ -384,6 +384,9 @@ impl Report for Metrics {
                 m.unrouted_requests
             )?;
         }
+        if let Some(note) = &m.note {
+            writeln!(out, "  ({note})")?;
+        }
         if let Some(plot) = &self.plot {
             writeln!(out, "chart: {plot}")?;
         }

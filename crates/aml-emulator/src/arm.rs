@@ -41,6 +41,7 @@ fn storage_token(tenant: &str) -> String {
 impl State {
     pub fn new(
         schema: Schema,
+        monitor: Schema,
         storage: Option<Storage>,
         port: u16,
         local_workspace: std::path::PathBuf,
@@ -49,6 +50,7 @@ impl State {
     ) -> State {
         State {
             schema,
+            monitor,
             storage,
             port,
             tokens: BTreeSet::new(),
@@ -190,6 +192,9 @@ impl State {
                 && let Some(answer) = self.operation(&path)
             {
                 return answer;
+            }
+            if path.ends_with(crate::insights::METRICS_PATH) {
+                return self.insights(method, &path, &query);
             }
             if query.get("api-version").map(String::as_str) != Some(self.schema.api_version.as_str()) {
                 self.violations.push(format!(

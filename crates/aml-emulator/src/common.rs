@@ -112,6 +112,11 @@ pub fn databricks_schema() -> PathBuf {
     repo_root().join("target").join("aml-test-cache").join("oracle").join("databricks.json")
 }
 
+/// The schema `cargo xtask test` generates from azure-mgmt-monitor.
+pub fn monitor_schema() -> PathBuf {
+    repo_root().join("target").join("aml-test-cache").join("oracle").join("monitor.json")
+}
+
 /// The schema `cargo xtask test` generates from azure-ai-ml.
 pub fn oracle_schema() -> PathBuf {
     repo_root().join("target").join("aml-test-cache").join("oracle").join("arm-2025-12-01.json")

@@ -16,6 +16,7 @@ mod code_hash;
 pub mod common;
 pub mod databricks;
 pub mod harness;
+mod insights;
 mod jobs;
 mod online;
 pub mod proxy;

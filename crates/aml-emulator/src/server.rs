@@ -16,7 +16,7 @@ use aml_http::client::HttpMethod;
 use crate::common::TENANT;
 use crate::common::WORKSPACE;
 use crate::common::blocking;
-use crate::common::{ACR_HOST, Storage, databricks_schema, loopback_client, oracle_schema, settings};
+use crate::common::{ACR_HOST, Storage, databricks_schema, loopback_client, monitor_schema, oracle_schema, settings};
 use crate::common::{CLIENT_ID, CLIENT_SECRET, RESOURCE_GROUP, SUBSCRIPTION};
 use crate::resources::{Databricks, DatabricksRun, EXISTING_CLUSTER, MlflowRun};
 use crate::state::{Answer, Fault, State};
@@ -80,8 +80,13 @@ impl Emulator {
             ))?,
             dir.path().join("databricks-driver"),
         );
+        let monitor = crate::schema::Schema::load(&aml_client::testing::set_up(
+            "the metrics schema generated from azure-mgmt-monitor",
+            &monitor_schema(),
+        ))?;
         let state = Arc::new(Mutex::new(State::new(
             schema,
+            monitor,
             storage,
             port,
             dir.path().join("local-workspace"),

@@ -55,6 +55,8 @@ pub(crate) fn ok(status: u16, body: Value) -> Answer {
 
 pub struct State {
     pub(crate) schema: Schema,
+    /// Azure Monitor's metrics models (azure-mgmt-monitor): the `insights` queries and answers.
+    pub(crate) monitor: Schema,
     pub(crate) storage: Option<Storage>,
     pub(crate) port: u16,
     pub(crate) tokens: BTreeSet<String>,

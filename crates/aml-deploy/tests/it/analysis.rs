@@ -176,3 +176,71 @@ fn a_rule_naming_no_metric_is_refused_before_anything_is_deployed() {
         .collect();
     assert_eq!(names, ["blue"]);
 }
+
+/// On Azure ML the figures come from Azure Monitor (the emulator answers its metrics API from
+/// its own router's records, per minute, held to azure-mgmt-monitor's models), and a rollout
+/// analysed by them behaves as locally.
+#[test]
+fn on_azure_metrics_come_from_azure_monitor_and_an_analysed_rollout_rolls_back_a_failing_deployment() {
+    let azure = aml_emulator::harness::AzureTest::start();
+    azure.ws.copy_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/linear"), "linear");
+    azure.json("aml-deploy", &["apply", "-f", "linear/endpoint.yml"]);
+    let blue = azure.run("aml-deploy", &["apply", "-f", "linear/deployment-blue.yml", "-q"]);
+    assert_eq!(blue.status.code(), Some(0), "{}", render(&blue));
+    let smoke =
+        azure.run("smoke-test", &["run", "--endpoint", "linear", "--cases", "linear/cases.jsonl", "--requests", "30"]);
+    assert_eq!(smoke.status.code(), Some(0), "{}", render(&smoke));
+    let metrics = azure.json("aml-deploy", &["metrics", "linear", "--since", "10m"]);
+    let blue = &metrics["deployments"][0];
+    assert_eq!((blue["deployment"].as_str(), blue["requests"].as_u64()), (Some("blue"), Some(30)), "{metrics:#}");
+    assert_eq!(blue["errors"], 0, "{metrics:#}");
+    assert!(blue["latency_ms"]["p50"].as_f64().unwrap() > 0.0, "{metrics:#}");
+    assert!(metrics["note"].as_str().unwrap().contains("Azure Monitor"), "{metrics:#}");
+    let text = azure.run("aml-deploy", &["metrics", "linear", "--deployment", "blue"]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("Azure Monitor"), "{}", render(&text));
+
+    let start_load = || {
+        azure
+            .command("smoke-test")
+            .args(["run", "--endpoint", "linear", "--cases", "linear/cases.jsonl", "--duration", "300s"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut load = start_load();
+    let output = azure
+        .command("aml-deploy")
+        .args(["rollout", "--endpoint", "linear", "-f", "linear/deployment-green.yml", "--steps", "10,50,100"])
+        .args(["--interval", "3s", "--analysis", "error_rate < 0.01", "--inconclusive", "pass"])
+        .args(["--set", "environment_variables.FAIL_EVERY=20", "-q", "-o", "json"])
+        .output()
+        .unwrap();
+    let _ = load.kill();
+    let _ = load.wait();
+    azure.assert_no_secrets(&output);
+    assert_eq!(output.status.code(), Some(1), "{}", render(&output));
+    let report = json(&output);
+    assert_eq!(report["status"], "rolled_back", "{report}");
+    assert_eq!(report["traffic"], serde_json::json!({"blue": 100}), "traffic exactly as before: {report}");
+    let last =
+        report["steps"].as_array().unwrap().iter().flat_map(|s| s["analysis"].as_array().unwrap()).last().unwrap();
+    assert_eq!(last["verdict"], "failed", "{report}");
+    assert!(last["new_requests"].as_u64().unwrap() >= 50, "{last}");
+
+    // Without the fault it reaches 100%: as `teal`, since Azure Monitor's minutes still hold
+    // the faulty green's errors.
+    let mut load = start_load();
+    let output = azure
+        .command("aml-deploy")
+        .args(["rollout", "--endpoint", "linear", "-f", "linear/deployment-green.yml", "--set", "name=teal"])
+        .args(["--steps", "50,100"])
+        .args(["--interval", "3s", "--analysis", "error_rate < 0.01", "--inconclusive", "fail", "-q", "-o", "json"])
+        .output()
+        .unwrap();
+    let _ = load.kill();
+    let _ = load.wait();
+    assert_eq!(output.status.code(), Some(0), "{}", render(&output));
+    assert_eq!(json(&output)["traffic"], serde_json::json!({"blue": 0, "teal": 100}));
+    azure.emulator.assert_clean();
+}

@@ -69,9 +69,8 @@ fn each_collection_gets_its_data_asset_and_the_body_is_azure_ai_ml_s() {
     let smoke = azure
         .run("smoke-test", &["run", "--endpoint", "linear", "--deployment", "blue", "--cases", "linear/cases.jsonl"]);
     assert_eq!(smoke.status.code(), Some(0), "{}", aml_client::testing::render(&smoke));
-    let collected = |collection: &str| {
-        azure.json("aml-deploy", &["collected", "linear", "blue", collection, "--since", "10m"])
-    };
+    let collected =
+        |collection: &str| azure.json("aml-deploy", &["collected", "linear", "blue", collection, "--since", "10m"]);
     let start = std::time::Instant::now();
     while collected("response")["count"] != 2 {
         assert!(start.elapsed() < std::time::Duration::from_secs(60), "{:#}", collected("response"));
