@@ -89,7 +89,9 @@ fn every_call_is_collected_once_per_collection_tied_by_its_request_id_and_sample
     ok(ws.run(&binary("aml-register"), &["model", "-f", "diabetes/model.yml", "--job", "train-1"]));
     ok(ws.run(&binary("aml-deploy"), &["apply", "-f", "diabetes/endpoint-prod.yml"]));
     let prod = ["apply", "-f", "diabetes/deployment-prod.yml", "--set", "model=azureml:diabetes:1", "-q"];
-    ok(ws.run(&binary("aml-deploy"), &prod));
+    // A collection score.py fills but the YAML leaves off: said in the log at the first call.
+    let off = [&prod[..], &["--set", "data_collector.collections.model_inputs.enabled='False'"]].concat();
+    ok(ws.run(&binary("aml-deploy"), &off));
 
     let location = format!("local:{}", ws.workspace().display());
     let access = block_on(async {
@@ -99,6 +101,12 @@ fn every_call_is_collected_once_per_collection_tied_by_its_request_id_and_sample
     .unwrap();
     let port: u16 = access.scoring_uri.rsplit_once(':').unwrap().1.trim_end_matches("/score").parse().unwrap();
     let folder = ws.workspace().join("datastores/workspaceblobstore/modelDataCollector/diabetes/green");
+    let one = r#"{"data": [[59, 2, 32.1, 101, 157, 93.2, 38, 4, 4.8598, 87]]}"#;
+    score(port, &access.key, "first-call", one);
+    let logs = ok(ws.run(&binary("aml-deploy"), &["logs", "diabetes", "green"]));
+    let log = String::from_utf8_lossy(&logs.stdout);
+    assert!(log.contains("data collection: collection model_inputs is not enabled"), "{log}");
+    ok(ws.run(&binary("aml-deploy"), &prod));
 
     let mut answers = BTreeMap::new();
     for i in 0..100 {
