@@ -149,8 +149,28 @@ fn load(root: &Path, endpoint: &str) -> Result<Option<Routing>> {
     }))
 }
 
-/// Run the router for `endpoint` until the endpoint is deleted or the process is told to stop.
+/// Run the router for `endpoint` until the endpoint is deleted or the process is told to stop,
+/// on a runtime of its own with one thread, so that a request is never handed between threads
+/// on its way through (see BENCHMARKS.md); the inference servers, not the router, bound what
+/// an endpoint serves.
 pub async fn serve(root: PathBuf, endpoint: String, settings: &Settings) -> Result<()> {
+    let settings = settings.clone();
+    let (done, finished) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("router".into())
+        .spawn(move || {
+            let outcome = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| Error::storage("cannot start the router's runtime", e))
+                .and_then(|runtime| runtime.block_on(serve_here(root, endpoint, &settings)));
+            let _ = done.send(outcome);
+        })
+        .map_err(|e| Error::storage("cannot start the router's thread", e))?;
+    finished.await.unwrap_or_else(|_| Err(Error::failed("the router's thread ended without a word", None)))
+}
+
+async fn serve_here(root: PathBuf, endpoint: String, settings: &Settings) -> Result<()> {
     let hop = Hop::new(settings)?;
     let Some(routing) = load(&root, &endpoint)? else {
         return Err(Error::usage(format!("no endpoint named `{endpoint}`"), "apply the endpoint first"));
