@@ -75,6 +75,8 @@ pub enum Scope {
     Local,
     /// aml-train runs it on no backend yet; `az ml job create` submits it.
     Everywhere,
+    /// The local workspace runs it; aml-train does not submit it to Azure ML yet.
+    Remote,
 }
 
 impl Blocker {
@@ -82,7 +84,11 @@ impl Blocker {
         Blocker { field: field.into(), problem: problem.into(), hint: hint.into(), scope: Scope::Local }
     }
 
-    fn everywhere(file: &Path, field: impl Into<String>, problem: impl Into<String>) -> Self {
+    pub(super) fn remote_only(field: impl Into<String>, problem: impl Into<String>, hint: impl Into<String>) -> Self {
+        Blocker { field: field.into(), problem: problem.into(), hint: hint.into(), scope: Scope::Remote }
+    }
+
+    pub(super) fn everywhere(file: &Path, field: impl Into<String>, problem: impl Into<String>) -> Self {
         Blocker {
             field: field.into(),
             problem: problem.into(),
@@ -95,7 +101,7 @@ impl Blocker {
     pub fn refusal(&self, file: &Path, place: &str) -> Error {
         let hint = match self.scope {
             Scope::Local => format!("{}, or run on Azure ML (`--workspace azureml://…`), which resolves it", self.hint),
-            Scope::Everywhere => self.hint.clone(),
+            Scope::Everywhere | Scope::Remote => self.hint.clone(),
         };
         Error::in_file(file, Some(&self.field), format!("{}; aml-train does not run it {place}", self.problem), hint)
     }
@@ -105,6 +111,7 @@ impl Blocker {
         let place = match self.scope {
             Scope::Local => "not run here: Azure ML runs it (`--workspace azureml://…`)",
             Scope::Everywhere => "valid, but aml-train runs it on no backend yet",
+            Scope::Remote => "runs on a local workspace; aml-train does not submit it to Azure ML yet",
         };
         format!("{}: {} ({place}; {})", self.field, self.problem, self.hint)
     }
@@ -131,6 +138,9 @@ pub struct StepPlan {
     pub outputs: Vec<(String, AssetType)>,
     pub timeout_seconds: Option<u64>,
     pub depends_on: Vec<String>,
+    /// A parallel step: its command runs the parallel driver (`jobplan::PARALLEL_DRIVER`),
+    /// which the runner writes beside the job.
+    pub parallel: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -195,7 +205,7 @@ impl Plan {
     /// Refuse, as bad input naming the file and field, what only Azure ML can run: called
     /// before a local workspace is touched.
     pub fn check_runs_locally(&self) -> Result<()> {
-        if let Some(blocker) = self.blockers.first() {
+        if let Some(blocker) = self.blockers.iter().find(|b| b.scope != Scope::Remote) {
             return Err(blocker.refusal(&self.file, "locally"));
         }
         Ok(())
@@ -205,7 +215,8 @@ impl Plan {
 impl Plan {
     /// Refuse what aml-train submits to no backend yet: called before a remote workspace is touched.
     pub fn check_submits(&self) -> Result<()> {
-        match self.blockers.iter().find(|b| b.scope == Scope::Everywhere) {
+        match self.blockers.iter().find(|b| b.scope != Scope::Local) {
+            Some(blocker) if blocker.scope == Scope::Remote => Err(blocker.refusal(&self.file, "on Azure ML yet")),
             Some(blocker) => Err(blocker.refusal(&self.file, "on any backend yet")),
             None => Ok(()),
         }
@@ -283,6 +294,7 @@ pub(super) async fn plan_command(
         outputs: outputs.clone(),
         timeout_seconds: job.limits.as_ref().and_then(|l| l.timeout),
         depends_on: Vec::new(),
+        parallel: false,
     };
     Ok(Plan {
         file: file.to_path_buf(),
@@ -369,12 +381,23 @@ pub(super) async fn plan_pipeline(
         declared_inputs: Option<OrderedMap<crate::yaml::component::InputDeclaration>>,
         outputs: Vec<(String, AssetType)>,
         timeout: Option<u64>,
+        parallel: bool,
     }
     let mut drafts = Vec::new();
     for (name, step) in job.jobs.iter() {
         let field = format!("jobs.{name}");
+        let parallel = step.kind.as_deref() == Some("parallel");
+        if !parallel && let Some(extra) = step.parallel_fields().first() {
+            return Err(Error::in_file(
+                file,
+                Some(&format!("{field}.{extra}")),
+                "is a parallel step's field",
+                "add `type: parallel` to the step, or remove the field",
+            ));
+        }
         if let Some(kind) = step.kind.as_deref()
             && kind != "command"
+            && !parallel
         {
             return Err(Error::in_file(
                 file,
@@ -386,7 +409,30 @@ pub(super) async fn plan_pipeline(
                 ),
             ));
         }
-        let draft = if let Some(component) = &step.component {
+        let draft = if parallel && step.component.is_none() {
+            let planned = super::parallel::plan_parallel_step(file, &field, step, notes)?;
+            Draft {
+                name: name.clone(),
+                step,
+                source: file.to_path_buf(),
+                command: planned.command,
+                code: planned.code,
+                environment: planned.environment,
+                environment_variables: pairs(&step.environment_variables),
+                declared_inputs: None,
+                outputs: step.outputs.iter().map(|(n, o)| (n.clone(), o.kind())).collect(),
+                timeout: None,
+                parallel: true,
+            }
+        } else if parallel {
+            notes.blockers.push(Blocker::everywhere(
+                file,
+                format!("{field}.component"),
+                "a parallel step made from a parallel component",
+            ));
+            open_steps.push((name.clone(), &step.outputs));
+            continue;
+        } else if let Some(component) = &step.component {
             if step.command.is_some() || step.code.is_some() || step.environment.is_some() {
                 return Err(Error::in_file(
                     file,
@@ -434,6 +480,7 @@ pub(super) async fn plan_pipeline(
                 declared_inputs: Some(spec.inputs.clone()),
                 outputs,
                 timeout: step.limits.as_ref().and_then(|l| l.timeout),
+                parallel: false,
             }
         } else {
             let command = step.command.clone().ok_or_else(|| {
@@ -463,6 +510,7 @@ pub(super) async fn plan_pipeline(
                 declared_inputs: None,
                 outputs: step.outputs.iter().map(|(n, o)| (n.clone(), o.kind())).collect(),
                 timeout: step.limits.as_ref().and_then(|l| l.timeout),
+                parallel: false,
             }
         };
         drafts.push(draft);
@@ -643,6 +691,7 @@ pub(super) async fn plan_pipeline(
             outputs: draft.outputs.clone(),
             timeout_seconds: draft.timeout,
             depends_on,
+            parallel: draft.parallel,
         });
     }
 

@@ -4,6 +4,7 @@
 
 mod build;
 pub mod online;
+mod parallel;
 pub mod sweep;
 pub mod template;
 
@@ -11,6 +12,7 @@ pub use build::{
     Blocker, DataResolver, DataSource, EnvPlan, InputPlan, PipelineOutput, Plan, Scope, StepPlan, SweepSettings,
     plan_environment, requirement_lines, requirements_of,
 };
+pub use parallel::{DRIVER_VARIABLE, PARALLEL_DRIVER};
 
 use crate::error::Result;
 use crate::yaml::job::{JobSpec, LoadedJob};

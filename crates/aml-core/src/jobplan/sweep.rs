@@ -75,6 +75,7 @@ pub(super) async fn plan_sweep(
             outputs: outputs.clone(),
             timeout_seconds: limits.trial_timeout,
             depends_on: Vec::new(),
+            parallel: false,
         });
         trials.push((step, values));
     }

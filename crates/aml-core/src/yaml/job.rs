@@ -157,6 +157,60 @@ pub struct PipelineStep {
     pub identity: Option<Value>,
     pub services: Option<Value>,
     pub queue_settings: Option<Value>,
+    // A parallel step's own fields (`type: parallel`), as azure-ai-ml's
+    // `PipelineParallelJobSchema` reads them: the data it splits into mini-batches, how many
+    // run at once, what failures it tolerates, and the task that scores each mini-batch.
+    pub input_data: Option<String>,
+    /// A count of files, or a size of tabular data (`10kb`, `1mb`): a string, as azure-ai-ml reads it.
+    pub mini_batch_size: Option<String>,
+    pub partition_keys: Option<Vec<String>>,
+    pub max_concurrency_per_instance: Option<i64>,
+    pub error_threshold: Option<i64>,
+    pub mini_batch_error_threshold: Option<i64>,
+    pub logging_level: Option<String>,
+    pub retry_settings: Option<RetrySettings>,
+    pub task: Option<ParallelTask>,
+}
+
+impl PipelineStep {
+    /// The parallel-only fields this step sets: none may be set on a step of another type.
+    pub fn parallel_fields(&self) -> Vec<&'static str> {
+        let set = [
+            ("input_data", self.input_data.is_some()),
+            ("mini_batch_size", self.mini_batch_size.is_some()),
+            ("partition_keys", self.partition_keys.is_some()),
+            ("max_concurrency_per_instance", self.max_concurrency_per_instance.is_some()),
+            ("error_threshold", self.error_threshold.is_some()),
+            ("mini_batch_error_threshold", self.mini_batch_error_threshold.is_some()),
+            ("logging_level", self.logging_level.is_some()),
+            ("retry_settings", self.retry_settings.is_some()),
+            ("task", self.task.is_some()),
+        ];
+        set.into_iter().filter(|(_, on)| *on).map(|(name, _)| name).collect()
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetrySettings {
+    /// Seconds a mini-batch may take (a number, or a `${{…}}` binding).
+    pub timeout: Option<Value>,
+    pub max_retries: Option<Value>,
+}
+
+/// The task of a parallel step: a scoring script's `init()` and `run(mini_batch)`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ParallelTask {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub code: Option<String>,
+    pub entry_script: Option<String>,
+    pub program_arguments: Option<String>,
+    pub model: Option<String>,
+    pub append_row_to: Option<String>,
+    pub environment: Option<EnvironmentRef>,
+    #[serde(flatten)]
+    pub rest: std::collections::BTreeMap<String, Value>,
 }
 
 /// A job file after parsing and `--set`.
@@ -192,9 +246,10 @@ pub fn foreign_kind(kind: &str) -> &'static str {
     AZURE_ONLY_JOB_TYPES.iter().copied().chain(["pipeline"]).find(|k| *k == kind).unwrap_or("foreign")
 }
 
-/// Whether a pipeline step of this type is one aml-train does not run.
+/// Whether a pipeline step of this type is one aml-train does not run (a parallel step it
+/// runs locally; a parallel job of its own it does not).
 pub fn is_foreign_step(kind: &str) -> bool {
-    kind == "pipeline" || AZURE_ONLY_JOB_TYPES.contains(&kind)
+    kind == "pipeline" || (AZURE_ONLY_JOB_TYPES.contains(&kind) && kind != "parallel")
 }
 
 /// Job and step types Azure ML runs that aml-train does not run on either backend yet.

@@ -490,6 +490,11 @@ async fn run_step(
         env.push(("VIRTUAL_ENV".into(), venv.display().to_string()));
     }
     env.extend(step.environment_variables.iter().cloned());
+    if step.parallel {
+        let driver = dir.join("parallel_driver.py");
+        fs::write(&driver, aml_core::jobplan::PARALLEL_DRIVER).with_path("cannot write", &driver)?;
+        env.push((aml_core::jobplan::DRIVER_VARIABLE.into(), driver.display().to_string()));
+    }
 
     job.status = JobStatus::Running;
     job.started_at = Some(aml_core::time::now());

@@ -8,5 +8,6 @@ mod corpus;
 mod databricks;
 mod diabetes;
 mod oracle;
+mod parallel;
 mod run;
 mod validate;
