@@ -30,11 +30,6 @@ impl BlobStore {
         self.path(digest).is_file()
     }
 
-    /// Every blob a manifest names is present.
-    pub fn has_all(&self, manifest: &aml_core::tree::Manifest) -> bool {
-        manifest.entries.iter().all(|e| self.contains(&e.digest))
-    }
-
     /// Read `source` once: hash it while a second thread writes it to a temp file (starting
     /// the disk write as it goes), fsync, then move it under its digest. The digest is of
     /// the very bytes written, so a file changing mid-read cannot yield a mislabelled blob.

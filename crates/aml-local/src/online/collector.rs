@@ -280,7 +280,7 @@ async fn receive<S: CollectionsByPort>(State((state, port)): State<(Arc<S>, u16)
     };
     // Sampled already, by the SDK.
     let call = header("ce-x-request-id");
-    let id = header("trace-id").or_else(|| aml_core::ids::uuid4().ok()).unwrap_or_default();
+    let id = event_id(header("trace-id"));
     let seconds = header("ce-time")
         .and_then(|t| t.parse::<f64>().ok())
         .map_or_else(|| aml_core::time::now_millis() / 1000, |t| t as i64);
@@ -294,6 +294,15 @@ async fn receive<S: CollectionsByPort>(State((state, port)): State<(Arc<S>, u16)
     line.agent = header("ce-agent");
     state.files().write(&collection, &name, line, &payload);
     (StatusCode::OK, "accepted").into_response()
+}
+
+/// The event's id, which names its payload's file when the payload is large: only a plain
+/// id is taken (the SDK sends a UUID); anything else gets one made here.
+fn event_id(given: Option<String>) -> String {
+    given
+        .filter(|id| !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        .or_else(|| aml_core::ids::uuid4().ok())
+        .unwrap_or_default()
 }
 
 /// Log a forwarded call's request and response, where the deployment collects them and the
@@ -462,6 +471,17 @@ mod tests {
         );
         assert_eq!(read(&dir, 1_669_888_800).len(), 2, "read from a time on");
         Ok(())
+    }
+
+    #[test]
+    fn an_event_id_that_is_not_a_plain_id_is_replaced_before_it_names_a_file() {
+        let uuid = "725aa8af-0834-415c-aaf5-c76d0c08f694";
+        assert_eq!(event_id(Some(uuid.into())), uuid);
+        for hostile in ["../../etc/passwd", "a/b", "", "x".repeat(65).as_str(), "name with space"] {
+            let made = event_id(Some(hostile.into()));
+            assert_ne!(made, hostile);
+            assert_eq!(made.len(), 36, "a UUID is made instead of `{hostile}`");
+        }
     }
 
     #[test]
