@@ -254,14 +254,23 @@ impl Workspace {
         spec: &OnlineSpec,
         options: &DeployOptions,
     ) -> Result<(Endpoint, ApplyOutcome)> {
+        if let OnlineSpec::BatchEndpoint { file, .. } | OnlineSpec::BatchDeployment { file, .. } = spec {
+            return Err(batch_not_applied(file));
+        }
         match self {
             Workspace::Local(ws) => match spec {
                 OnlineSpec::Endpoint { spec, .. } => ws.apply_endpoint(spec).await,
                 OnlineSpec::Deployment { file, spec } => ws.apply_deployment(file, spec, options).await,
+                OnlineSpec::BatchEndpoint { file, .. } | OnlineSpec::BatchDeployment { file, .. } => {
+                    Err(batch_not_applied(file))
+                }
             },
             Workspace::Azure(ws) => match spec {
                 OnlineSpec::Endpoint { spec, .. } => ws.apply_endpoint(spec).await,
                 OnlineSpec::Deployment { file, spec } => ws.apply_deployment(file, spec, options).await,
+                OnlineSpec::BatchEndpoint { file, .. } | OnlineSpec::BatchDeployment { file, .. } => {
+                    Err(batch_not_applied(file))
+                }
             },
         }
     }
@@ -542,4 +551,14 @@ fn check_approval_id(id: &str) -> Result<()> {
 fn window_ending_now(window: std::time::Duration) -> (i64, i64) {
     let until = aml_core::time::now_millis() + 1;
     (until - i64::try_from(window.as_millis()).unwrap_or(i64::MAX).min(until), until)
+}
+
+/// A batch file is judged, not applied: refused before any workspace is touched.
+pub fn batch_not_applied(file: &std::path::Path) -> Error {
+    Error::in_file(
+        file,
+        Some("$schema"),
+        "a batch endpoint or deployment, which aml-deploy does not deploy yet",
+        "`aml-deploy validate -f FILE` judges it as azure-ai-ml does; create it on Azure ML with `az ml batch-endpoint create` or `az ml batch-deployment create`",
+    )
 }

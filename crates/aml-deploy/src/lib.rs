@@ -31,10 +31,16 @@ pub async fn run(cli: Cli, session: Session) -> Result<Box<dyn Report>> {
         }
         Command::Apply(args) => {
             let spec = load_online(&args.file, &args.sets)?;
+            if let OnlineSpec::BatchEndpoint { file, .. } | OnlineSpec::BatchDeployment { file, .. } = &spec {
+                return Err(aml_client::workspace::batch_not_applied(file));
+            }
             let mut ws = match (&spec, Workspace::open_if_exists(&global.workspace, &session.settings).await?) {
                 (_, Some(ws)) => ws,
                 (OnlineSpec::Endpoint { .. }, None) => {
                     Workspace::open(&global.workspace, Access::CreateIfMissing, &session.settings).await?
+                }
+                (OnlineSpec::BatchEndpoint { file, .. } | OnlineSpec::BatchDeployment { file, .. }, None) => {
+                    return Err(aml_client::workspace::batch_not_applied(file));
                 }
                 (OnlineSpec::Deployment { spec, .. }, None) => {
                     return Err(Error::in_file(
@@ -48,6 +54,9 @@ pub async fn run(cli: Cli, session: Session) -> Result<Box<dyn Report>> {
             let (kind, name) = match &spec {
                 OnlineSpec::Endpoint { spec, .. } => ("endpoint", spec.name.to_string()),
                 OnlineSpec::Deployment { spec, .. } => ("deployment", spec.name.to_string()),
+                OnlineSpec::BatchEndpoint { file, .. } | OnlineSpec::BatchDeployment { file, .. } => {
+                    return Err(aml_client::workspace::batch_not_applied(file));
+                }
             };
             let options = DeployOptions {
                 all_traffic: args.all_traffic,

@@ -310,6 +310,10 @@ impl Validated {
             OnlineSpec::Deployment { spec, .. } => {
                 ("deployment", spec.name.to_string(), spec.endpoint_name.to_string())
             }
+            OnlineSpec::BatchEndpoint { spec, .. } => ("batch endpoint", spec.name.to_string(), spec.name.to_string()),
+            OnlineSpec::BatchDeployment { spec, .. } => {
+                ("batch deployment", spec.name().to_string(), spec.endpoint_name().to_string())
+            }
         };
         Validated { file: file.display().to_string(), kind, name, endpoint, valid: true, notes }
     }
@@ -321,8 +325,8 @@ impl Report for Validated {
             writeln!(out, "note: {note}")?;
         }
         match self.kind {
-            "endpoint" => writeln!(out, "ok: {} (endpoint `{}`)", self.file, self.name),
-            _ => writeln!(out, "ok: {} (deployment `{}` of endpoint `{}`)", self.file, self.name, self.endpoint),
+            "endpoint" | "batch endpoint" => writeln!(out, "ok: {} ({} `{}`)", self.file, self.kind, self.name),
+            _ => writeln!(out, "ok: {} ({} `{}` of endpoint `{}`)", self.file, self.kind, self.name, self.endpoint),
         }
     }
 

@@ -90,6 +90,9 @@ pub async fn rollout(ws: &mut Workspace, workspace_location: &str, args: Rollout
                 "give the new deployment's YAML with `-f`",
             ));
         }
+        OnlineSpec::BatchEndpoint { file, .. } | OnlineSpec::BatchDeployment { file, .. } => {
+            return Err(aml_client::workspace::batch_not_applied(&file));
+        }
     };
     if let Some(endpoint) = &args.endpoint {
         spec.1.endpoint_name = aml_client::names::EndpointName::new(endpoint)?;

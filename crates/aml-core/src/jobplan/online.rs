@@ -11,7 +11,11 @@ use crate::yaml::environment::EnvironmentRef;
 /// environment, looked up when applied).
 pub fn check_online(spec: &OnlineSpec) -> Result<Vec<String>> {
     let mut notes = Vec::new();
-    let OnlineSpec::Deployment { file, spec } = spec else { return Ok(notes) };
+    let (file, spec) = match spec {
+        OnlineSpec::Deployment { file, spec } => (file, spec),
+        OnlineSpec::BatchEndpoint { .. } | OnlineSpec::BatchDeployment { .. } => return check_batch(spec),
+        OnlineSpec::Endpoint { .. } => return Ok(notes),
+    };
     let code = scoring_code(file, spec)?;
     // With neither code nor model, the environment must be the whole server (a model
     // package, a custom container); with none of the three there is nothing to serve.
@@ -53,6 +57,66 @@ pub fn check_online(spec: &OnlineSpec) -> Result<Vec<String>> {
             inline_model(file, spec, inline, None)?;
         }
         None => {}
+    }
+    Ok(notes)
+}
+
+/// What not applying a batch file means, said on every one.
+pub const BATCH_NOT_APPLIED: &str = "batch endpoints and deployments are judged here as azure-ai-ml judges them; aml-deploy does not deploy them yet (`az ml batch-endpoint create` / `az ml batch-deployment create` do)";
+
+/// A batch file's own paths, as azure-ai-ml's path fields check them when it loads the file:
+/// the code folder, an inline model, an inline environment's files, a component file.
+fn check_batch(spec: &OnlineSpec) -> Result<Vec<String>> {
+    use crate::yaml::batch::BatchDeployment;
+    let mut notes = vec![BATCH_NOT_APPLIED.to_string()];
+    let OnlineSpec::BatchDeployment { file, spec } = spec else { return Ok(notes) };
+    let exists = |field: &str, written: &str| -> Result<()> {
+        let path = crate::yaml::resolve_path(file, written);
+        if path.exists() {
+            return Ok(());
+        }
+        Err(Error::in_file(
+            file,
+            Some(field),
+            format!("`{written}` does not exist (looked for `{}`)", path.display()),
+            "paths are relative to the deployment file's folder",
+        ))
+    };
+    match spec {
+        BatchDeployment::Model(spec) => {
+            if let Some(code) = &spec.code_configuration
+                && !code.code.starts_with("azureml:")
+            {
+                exists("code_configuration.code", &code.code)?;
+            }
+            match &spec.environment {
+                Some(EnvironmentRef::Registered(name)) => {
+                    notes.push(format!("environment `{name}` is looked up in the workspace when applied"));
+                }
+                Some(environment) => {
+                    super::plan_environment(file, "environment", environment, &mut notes)?;
+                }
+                None => {}
+            }
+            match &spec.model {
+                Some(DeploymentModel::Registered(written)) => {
+                    notes.push(format!("model `{written}` is looked up in the workspace when applied"));
+                }
+                Some(DeploymentModel::Inline(inline)) => {
+                    if let Some(path) = &inline.path {
+                        exists("model.path", path)?;
+                    }
+                }
+                None => {}
+            }
+        }
+        BatchDeployment::Pipeline(spec) => {
+            if let Some(yaml_serde::Value::String(component)) = &spec.component
+                && !component.starts_with("azureml:")
+            {
+                exists("component", component)?;
+            }
+        }
     }
     Ok(notes)
 }

@@ -413,8 +413,24 @@ pub fn inline_model(
 /// An endpoint or a deployment file, told apart by their fields as `az ml` users write them.
 #[derive(Debug, Clone)]
 pub enum OnlineSpec {
-    Endpoint { file: PathBuf, spec: Box<OnlineEndpoint> },
-    Deployment { file: PathBuf, spec: Box<OnlineDeployment> },
+    Endpoint {
+        file: PathBuf,
+        spec: Box<OnlineEndpoint>,
+    },
+    Deployment {
+        file: PathBuf,
+        spec: Box<OnlineDeployment>,
+    },
+    /// A batch endpoint or deployment (`$schema: …/batchEndpoint.schema.json`, …): judged as
+    /// azure-ai-ml judges it; not applied yet.
+    BatchEndpoint {
+        file: PathBuf,
+        spec: Box<super::batch::BatchEndpoint>,
+    },
+    BatchDeployment {
+        file: PathBuf,
+        spec: super::batch::BatchDeployment,
+    },
 }
 
 pub fn load_online(path: &Path, sets: &[SetArg]) -> Result<OnlineSpec> {
@@ -434,12 +450,7 @@ pub fn load_online(path: &Path, sets: &[SetArg]) -> Result<OnlineSpec> {
         || (!schema.contains("endpoint")
             && (peek.endpoint_name.is_some() || peek.model.is_some() || peek.code_configuration.is_some()));
     if schema.contains("batch") {
-        return Err(Error::in_file(
-            path,
-            Some("$schema"),
-            "batch endpoints and deployments are not supported",
-            "use an online endpoint or deployment",
-        ));
+        return load_batch(path, &text, sets, &schema, file);
     }
     if is_deployment {
         let spec: OnlineDeployment = super::parse_with_sets(path, &text, sets)?;
@@ -451,6 +462,48 @@ pub fn load_online(path: &Path, sets: &[SetArg]) -> Result<OnlineSpec> {
     } else {
         Ok(OnlineSpec::Endpoint { file, spec: Box::new(super::parse_with_sets(path, &text, sets)?) })
     }
+}
+
+/// A batch file, read with the schema its `$schema` names, as azure-ai-ml's loaders read it.
+fn load_batch(path: &Path, text: &str, sets: &[SetArg], schema: &str, file: PathBuf) -> Result<OnlineSpec> {
+    use super::batch::{BatchDeployment, BatchEndpoint, ModelBatchDeployment, PipelineBatchDeployment};
+    if !schema.contains("deployment") {
+        let spec: BatchEndpoint = super::parse_with_sets(path, text, sets)?;
+        return Ok(OnlineSpec::BatchEndpoint { file, spec: Box::new(spec) });
+    }
+    if schema.contains("pipelinecomponentbatchdeployment") {
+        let spec: PipelineBatchDeployment = super::parse_with_sets(path, text, sets)?;
+        return Ok(OnlineSpec::BatchDeployment { file, spec: BatchDeployment::Pipeline(Box::new(spec)) });
+    }
+    let spec: ModelBatchDeployment = super::parse_with_sets(path, text, sets)?;
+    // The older `batchDeployment` schema has its settings at the top level, not under `settings`.
+    if schema.contains("modelbatchdeployment") && spec.compute.is_none() {
+        return Err(Error::in_file(
+            path,
+            Some("compute"),
+            "is missing",
+            "name the compute cluster the deployment runs on: `compute: azureml:batch-cluster`",
+        ));
+    }
+    if schema.contains("modelbatchdeployment")
+        && let Some(field) = spec.top_level_settings().first()
+    {
+        return Err(Error::in_file(
+            path,
+            Some(field),
+            "is a setting of the older batchDeployment.schema.json; modelBatchDeployment.schema.json has it under `settings`",
+            format!("move `{field}` under `settings:`"),
+        ));
+    }
+    if !schema.contains("modelbatchdeployment") && spec.settings.is_some() {
+        return Err(Error::in_file(
+            path,
+            Some("settings"),
+            "is not a field of batchDeployment.schema.json",
+            "use `$schema: https://azuremlschemas.azureedge.net/latest/modelBatchDeployment.schema.json` (as `az ml` files do now)",
+        ));
+    }
+    Ok(OnlineSpec::BatchDeployment { file, spec: BatchDeployment::Model(Box::new(spec)) })
 }
 
 /// azure-ai-ml reads a deployment with the schema of its `type`: a field of the other

@@ -4,6 +4,7 @@
 //! Unknown fields are rejected, as the official loaders reject them: a typo in a job
 //! file should stop the run before compute is spent, not be silently ignored.
 
+pub mod batch;
 pub mod component;
 pub mod data_collector;
 pub mod endpoint;

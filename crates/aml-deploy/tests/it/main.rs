@@ -5,6 +5,7 @@
 
 mod analysis;
 mod azure;
+mod batch;
 mod collection;
 mod data_collection;
 mod deploy;

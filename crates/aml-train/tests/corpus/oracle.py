@@ -7,7 +7,7 @@ usage: python oracle.py CORPUS_DIR
 import json, os, re, sys, warnings, logging
 warnings.filterwarnings("ignore")
 logging.disable(logging.CRITICAL)
-from azure.ai import ml
+from azure.ai.ml.entities import _load_functions as ml  # every loader, the batch ones included
 
 LOADERS = {
     "commandjob": "load_job", "pipelinejob": "load_job", "sweepjob": "load_job", "sparkjob": "load_job",
@@ -15,8 +15,8 @@ LOADERS = {
     "managedonlineendpoint": "load_online_endpoint", "kubernetesonlineendpoint": "load_online_endpoint",
     "managedonlinedeployment": "load_online_deployment", "kubernetesonlinedeployment": "load_online_deployment",
     "batchendpoint": "load_batch_endpoint",
-    "batchdeployment": "load_batch_deployment", "modelbatchdeployment": "load_batch_deployment",
-    "pipelinecomponentbatchdeployment": "load_batch_deployment",
+    "batchdeployment": "load_batch_deployment", "modelbatchdeployment": "load_model_batch_deployment",
+    "pipelinecomponentbatchdeployment": "load_pipeline_component_batch_deployment",
     "model": "load_model", "environment": "load_environment", "data": "load_data",
     "commandcomponent": "load_component", "pipelinecomponent": "load_component", "sparkcomponent": "load_component",
 }

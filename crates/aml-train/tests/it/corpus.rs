@@ -11,6 +11,8 @@ use aml_client::testing::{TestWorkspace, binary, repo_root, venv_python};
 /// Agreement reached so far (of the files we have a verb for, batch excluded); raise it as
 /// causes are solved, never lower it.
 const REACHED: usize = 255;
+/// Agreement on the batch endpoint and deployment files, judged apart.
+const BATCH_REACHED: usize = 41;
 /// The goal: 95 in 100.
 const TARGET_PERCENT: usize = 95;
 
@@ -115,7 +117,7 @@ fn public_az_ml_files_are_judged_as_azure_ai_ml_judges_them() {
     let mut by_kind: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut disagreements = Vec::new();
     let mut unexplained = Vec::new();
-    let (mut agree, mut judged, mut batch, mut no_verb) = (0, 0, 0, 0);
+    let (mut agree, mut judged, mut batch, mut batch_agree, mut no_verb) = (0, 0, 0, 0, 0);
     for (file, verdict) in &verdicts {
         let Some((tool, args)) = verb(&verdict.kind) else {
             no_verb += 1;
@@ -129,12 +131,18 @@ fn public_az_ml_files_are_judged_as_azure_ai_ml_judges_them() {
             "{tool} on {file}: exit {code:?}, not 0 or 2: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        let ours = code == Some(0);
         if is_batch(&verdict.kind) {
+            // Judged apart: the target is on the other kinds; batch files have their own ratchet.
             batch += 1;
-            assert_eq!(code, Some(2), "{file}: batch files are refused cleanly until batch endpoints land");
+            if ours == verdict.accepted {
+                batch_agree += 1;
+            } else {
+                disagreements.push(format!("{file} (batch): azure-ai-ml {}, we {}", verdict.accepted, ours));
+                unexplained.push(file.clone());
+            }
             continue;
         }
-        let ours = code == Some(0);
         judged += 1;
         let entry = by_kind.entry(verdict.kind.clone()).or_default();
         entry.1 += 1;
@@ -161,7 +169,7 @@ fn public_az_ml_files_are_judged_as_azure_ai_ml_judges_them() {
         }
     }
     let mut report = format!(
-        "agreement with azure-ai-ml on {judged} files we have a verb for: {agree} ({}%; target {TARGET_PERCENT}%, reached before {REACHED}); {batch} batch files refused cleanly; {no_verb} files of kinds without a verb\n",
+        "agreement with azure-ai-ml on {judged} files we have a verb for: {agree} ({}%; target {TARGET_PERCENT}%, reached before {REACHED}); batch files (judged by `aml-deploy validate`, not deployed): {batch_agree} of {batch} (reached before {BATCH_REACHED}); {no_verb} files of kinds without a verb\n",
         agree * 100 / judged.max(1)
     );
     for (kind, (agreed, files)) in &by_kind {
@@ -172,6 +180,7 @@ fn public_az_ml_files_are_judged_as_azure_ai_ml_judges_them() {
     }
     eprintln!("{report}");
     assert!(agree >= REACHED, "agreement fell from {REACHED} to {agree}:\n{report}");
+    assert!(batch_agree >= BATCH_REACHED, "batch agreement fell from {BATCH_REACHED} to {batch_agree}:\n{report}");
     assert!(unexplained.is_empty(), "disagreements with no reason in EXPLAINED: {unexplained:?}\n{report}");
     assert!(agree * 100 >= judged * TARGET_PERCENT, "agreement is below the target:\n{report}");
 }
