@@ -176,6 +176,27 @@ fn every_call_is_collected_once_per_collection_tied_by_its_request_id_and_sample
         &["collected", "diabetes", "green", "model_inputs", "--since", "1h", "-o", "json"],
     )));
     assert_eq!(shown["count"], 100, "{shown}");
+    let mut first = shown["lines"][0].clone();
+    for volatile in ["id", "time", "correlationid", "xrequestid", "data", "contentrange"] {
+        first[volatile] = "[redacted]".into();
+    }
+    insta::assert_json_snapshot!(first, @r#"
+    {
+      "agent": "azureml-ai-monitoring/1.0.0",
+      "collectdatatype": "pandas.core.frame.DataFrame",
+      "contentrange": "[redacted]",
+      "correlationid": "[redacted]",
+      "data": "[redacted]",
+      "datacontenttype": "application/json",
+      "id": "[redacted]",
+      "modelversion": "default",
+      "source": "/workspaces/local/onlineEndpoints/diabetes/deployments/green",
+      "specversion": "1.0",
+      "time": "[redacted]",
+      "type": "azureml.inference.model_inputs",
+      "xrequestid": "[redacted]"
+    }
+    "#);
     let unknown = ws.run(&binary("aml-deploy"), &["collected", "diabetes", "green", "features"]);
     assert_eq!(unknown.status.code(), Some(2), "{}", render(&unknown));
 
