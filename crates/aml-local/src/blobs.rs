@@ -155,7 +155,43 @@ pub(crate) fn process_alive(pid: i32) -> bool {
         let state = stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().next());
         return state.is_some_and(|s| s != "Z" && s != "X");
     }
+    alive_by_signal(pid)
+}
+
+/// Where there is no procfs: signal 0 says whether the process exists (one we may not signal
+/// exists too).
+#[allow(unsafe_code)]
+fn alive_by_signal(pid: i32) -> bool {
     // SAFETY: kill with signal 0 only checks that the process exists; it sends nothing.
     let rc = unsafe { libc::kill(pid, 0) };
     rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_zombie_is_not_alive_and_a_running_process_is() -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let own = std::process::id() as i32;
+        assert!(process_alive(own) && alive_by_signal(own));
+        assert!(!process_alive(0) && !process_alive(-1));
+        // A child that has exited and is not reaped yet is a zombie: not alive.
+        let mut child = std::process::Command::new("true").spawn()?;
+        let pid = child.id() as i32;
+        let mut zombie = false;
+        for _ in 0..500 {
+            let stat = fs::read_to_string(format!("/proc/{pid}/stat"))?;
+            if stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().next()) == Some("Z") {
+                zombie = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(zombie, "the child never became a zombie");
+        assert!(!process_alive(pid), "a zombie counted as alive");
+        child.wait()?;
+        assert!(!process_alive(pid) && !alive_by_signal(pid), "a reaped process counted as alive");
+        Ok(())
+    }
 }
