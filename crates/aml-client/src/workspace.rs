@@ -77,7 +77,7 @@ use aml_core::model::{ModelVersion, NewModelVersion, Registered};
 pub use aml_core::online::DeployOptions;
 use aml_core::online::{ApplyOutcome, Endpoint, EndpointAccess, TrafficChange, TrafficOutcome};
 use aml_core::refs::ModelRef;
-use aml_core::yaml::endpoint::OnlineSpec;
+use aml_core::yaml::deploy_file::OnlineSpec;
 use aml_core::yaml::job::LoadedJob;
 use aml_databricks::Compute;
 

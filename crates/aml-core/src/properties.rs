@@ -110,7 +110,7 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("spec.yml");
         std::fs::write(&file, &text).unwrap();
-        if let Err(error) = crate::yaml::endpoint::load_online(&file, &[]) {
+        if let Err(error) = crate::yaml::deploy_file::load_online(&file, &[]) {
             prop_assert!(error.to_string().contains("spec.yml"), "{error}");
         }
     }
@@ -122,7 +122,7 @@ fn deeply_nested_yaml_is_refused_not_a_stack_overflow() {
     let file = dir.path().join("deep.yml");
     for text in [format!("name: {}x{}\n", "[".repeat(10_000), "]".repeat(10_000)), "- ".repeat(5_000)] {
         std::fs::write(&file, text).unwrap();
-        assert!(crate::yaml::endpoint::load_online(&file, &[]).is_err());
+        assert!(crate::yaml::deploy_file::load_online(&file, &[]).is_err());
     }
 }
 

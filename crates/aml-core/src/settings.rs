@@ -76,6 +76,8 @@ env_vars! {
     AML_BLOB_BLOCKS_IN_FLIGHT = "4";
     /// Where environments and image layers are cached.
     AML_CACHE_DIR = "$XDG_CACHE_HOME/aml-tools, else ~/.cache/aml-tools";
+    /// The most the image layer cache keeps, in MiB: past it, the layers used least recently go.
+    AML_PACKAGE_CACHE_MIB = "10240";
     /// The Python that builds job and deployment environments.
     AML_PYTHON = "python3";
     /// Jenkins: the properties file output variables are written to.

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use aml_client::cli::{Report, Session};
 use aml_client::names::DeploymentName;
 use aml_client::workspace::DeployOptions;
-use aml_client::yaml::endpoint::{OnlineSpec, load_online};
+use aml_client::yaml::deploy_file::{OnlineSpec, load_online};
 use aml_client::{Access, Error, Result, Workspace};
 pub use cli::{Cli, Command};
 use output::{Applied, Deleted, EndpointView, Endpoints, Logs, Validated};

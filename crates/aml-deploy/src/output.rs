@@ -303,8 +303,12 @@ pub struct Validated {
 }
 
 impl Validated {
-    pub fn new(file: &std::path::Path, spec: &aml_client::yaml::endpoint::OnlineSpec, notes: Vec<String>) -> Validated {
-        use aml_client::yaml::endpoint::OnlineSpec;
+    pub fn new(
+        file: &std::path::Path,
+        spec: &aml_client::yaml::deploy_file::OnlineSpec,
+        notes: Vec<String>,
+    ) -> Validated {
+        use aml_client::yaml::deploy_file::OnlineSpec;
         let (kind, name, endpoint) = match spec {
             OnlineSpec::Endpoint { spec, .. } => ("endpoint", spec.name.to_string(), spec.name.to_string()),
             OnlineSpec::Deployment { spec, .. } => {

@@ -13,7 +13,7 @@ use aml_client::ci::Ci;
 use aml_client::online::{Endpoint, JournalUpdate, RolloutJournal, TrafficChange, TrafficOutcome};
 use aml_client::process::{Cancellation, ChildSpec, Outcome, run_child};
 use aml_client::workspace::DeployOptions;
-use aml_client::yaml::endpoint::{OnlineSpec, load_online};
+use aml_client::yaml::deploy_file::{OnlineSpec, load_online};
 use aml_client::{Error, Result, Workspace};
 
 use crate::analysis::{Analysis, Inconclusive};

@@ -241,6 +241,16 @@ pub async fn build(args: ImageArgs, workspace: &str, settings: &Settings) -> Res
             image.to_string()
         }
     };
+    let limit_mib: u64 = settings.number(aml_client::settings::EnvVars::AML_PACKAGE_CACHE_MIB, 10_240);
+    let keep: Vec<Digest> =
+        manifest.layers.iter().map(|l| l.digest).chain([manifest.config.digest, manifest_digest]).collect();
+    let freed = crate::cache_bound::prune(&cache, limit_mib.saturating_mul(1 << 20), &keep);
+    if freed > 0 {
+        aml_client::status!(
+            "the layer cache was over {limit_mib} MiB (AML_PACKAGE_CACHE_MIB): {} MiB of the layers used least recently removed",
+            freed.div_ceil(1 << 20)
+        );
+    }
     ws.set_model_properties(
         &model,
         &BTreeMap::from([

@@ -2,6 +2,7 @@
 //! what `main` calls and what the tests call; it returns a report and never exits.
 
 pub mod base;
+mod cache_bound;
 mod cli;
 pub mod image;
 pub mod layers;

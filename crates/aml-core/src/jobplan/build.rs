@@ -410,14 +410,23 @@ pub(super) async fn plan_pipeline(
             ));
         }
         let draft = if parallel && step.component.is_none() {
-            let planned = super::parallel::plan_parallel_step(file, &field, step, notes)?;
+            let planned = super::parallel::parallel_command(file, &field, step)?;
+            for (where_, what) in planned.elsewhere {
+                notes.blockers.push(Blocker::everywhere(file, where_, what));
+            }
+            notes.blockers.push(Blocker::remote_only(
+                format!("{field}.type"),
+                "a parallel step",
+                "run it here (a local workspace), or submit the pipeline with `az ml job create`",
+            ));
+            let environment_field = format!("{field}.task.environment");
             Draft {
                 name: name.clone(),
                 step,
                 source: file.to_path_buf(),
                 command: planned.command,
-                code: planned.code,
-                environment: planned.environment,
+                code: plan_code(file, &format!("{field}.task.code"), planned.code.as_deref())?,
+                environment: plan_environment(file, &environment_field, &planned.environment, &mut notes.warnings)?,
                 environment_variables: pairs(&step.environment_variables),
                 declared_inputs: None,
                 outputs: step.outputs.iter().map(|(n, o)| (n.clone(), o.kind())).collect(),

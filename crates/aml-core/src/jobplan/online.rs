@@ -4,7 +4,8 @@
 
 use crate::error::{Error, Result};
 use crate::refs::ModelRef;
-use crate::yaml::endpoint::{DeploymentModel, OnlineSpec, inline_model, nothing_to_serve, scoring_code};
+use crate::yaml::deploy_file::OnlineSpec;
+use crate::yaml::endpoint::{DeploymentModel, inline_model, nothing_to_serve, scoring_code};
 use crate::yaml::environment::EnvironmentRef;
 
 /// Checks the file; the notes say what only a workspace can settle (a registered model or

@@ -6,10 +6,10 @@
 //! `error_threshold` and `mini_batch_error_threshold` say, and writes `append_row_to`'s rows
 //! in input order.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use super::build::{Blocker, EnvPlan, Notes, plan_code, plan_environment};
 use crate::error::{Error, Result};
+use crate::yaml::environment::EnvironmentRef;
 use crate::yaml::io::{AssetType, JobInput};
 use crate::yaml::job::PipelineStep;
 
@@ -23,22 +23,21 @@ const DEFAULT_MINI_BATCH_SIZE: u64 = 10;
 const DEFAULT_RETRIES: i64 = 3;
 const DEFAULT_TIMEOUT: i64 = 60;
 
-/// What a parallel step runs: its command, code and environment.
+/// What a parallel step runs: its command, and its task's code folder and environment as
+/// written (the pipeline's planner resolves them as it does a command step's).
 pub(super) struct ParallelCommand {
     pub command: String,
-    pub code: Option<PathBuf>,
-    pub environment: EnvPlan,
+    pub code: Option<String>,
+    pub environment: EnvironmentRef,
+    /// Parts only Azure ML runs, as (field, what): said where the plan says what runs where.
+    pub elsewhere: Vec<(String, String)>,
 }
 
 /// Fields a command step has and a parallel step does not.
 const COMMAND_ONLY: [&str; 4] = ["command", "code", "distribution", "limits"];
 
-pub(super) fn plan_parallel_step(
-    file: &Path,
-    field: &str,
-    step: &PipelineStep,
-    notes: &mut Notes,
-) -> Result<ParallelCommand> {
+pub(super) fn parallel_command(file: &Path, field: &str, step: &PipelineStep) -> Result<ParallelCommand> {
+    let mut elsewhere = Vec::new();
     let command_only =
         [step.command.is_some(), step.code.is_some(), step.distribution.is_some(), step.limits.is_some()];
     if let Some((name, _)) = COMMAND_ONLY.iter().zip(command_only).find(|(_, set)| *set) {
@@ -58,11 +57,7 @@ pub(super) fn plan_parallel_step(
         )
     })?;
     if task.kind != "run_function" {
-        notes.blockers.push(Blocker::everywhere(
-            file,
-            format!("{field}.task.type"),
-            format!("a parallel task of type `{}`", task.kind),
-        ));
+        elsewhere.push((format!("{field}.task.type"), format!("a parallel task of type `{}`", task.kind)));
     }
     let environment = task.environment.as_ref().ok_or_else(|| {
         Error::in_file(
@@ -72,8 +67,6 @@ pub(super) fn plan_parallel_step(
             "give the task an environment (`image` and `conda_file`)",
         )
     })?;
-    let environment = plan_environment(file, &format!("{field}.task.environment"), environment, &mut notes.warnings)?;
-    let code = plan_code(file, &format!("{field}.task.code"), task.code.as_deref())?;
     let entry = task.entry_script.as_deref().ok_or_else(|| {
         Error::in_file(
             file,
@@ -113,18 +106,13 @@ pub(super) fn plan_parallel_step(
         Some(text) => text.parse::<u64>().ok().filter(|n| *n > 0),
     };
     if matches!(files_in, AssetType::Mltable) || count.is_none() {
-        notes.blockers.push(Blocker::everywhere(
-            file,
+        elsewhere.push((
             format!("{field}.input_data"),
-            "tabular data split into mini-batches by size (an `mltable` input, or a `mini_batch_size` like `10kb`); a local workspace splits a `uri_folder` of files by count",
+            "tabular data split into mini-batches by size (an `mltable` input, or a `mini_batch_size` like `10kb`); a local workspace splits a `uri_folder` of files by count".into(),
         ));
     }
     if step.partition_keys.is_some() {
-        notes.blockers.push(Blocker::everywhere(
-            file,
-            format!("{field}.partition_keys"),
-            "mini-batches partitioned by keys",
-        ));
+        elsewhere.push((format!("{field}.partition_keys"), "mini-batches partitioned by keys".into()));
     }
     let retries = step.retry_settings.as_ref();
     let number = |value: Option<&yaml_serde::Value>, name: &str, default: i64| -> Result<i64> {
@@ -151,12 +139,7 @@ pub(super) fn plan_parallel_step(
         command.push_str(" -- ");
         command.push_str(arguments.trim());
     }
-    notes.blockers.push(Blocker::remote_only(
-        format!("{field}.type"),
-        "a parallel step",
-        "run it here (a local workspace), or submit the pipeline with `az ml job create`",
-    ));
-    Ok(ParallelCommand { command, code, environment })
+    Ok(ParallelCommand { command, code: task.code.clone(), environment: environment.clone(), elsewhere })
 }
 
 fn bad_number(file: &Path, field: &str, name: &str) -> Error {

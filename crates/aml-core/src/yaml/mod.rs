@@ -7,6 +7,7 @@
 pub mod batch;
 pub mod component;
 pub mod data_collector;
+pub mod deploy_file;
 pub mod endpoint;
 pub mod environment;
 pub mod io;

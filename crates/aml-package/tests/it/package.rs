@@ -385,3 +385,62 @@ fn a_base_must_be_a_root_file_system_and_a_full_disk_leaves_no_half_copied_layer
     assert!(said.contains("no space left on device"), "{}", render(&out));
     assert!(!said.contains("LEFTOVER "), "a partial copy was left behind: {}", render(&out));
 }
+
+/// The layer cache stays under `AML_PACKAGE_CACHE_MIB`: past it, the layers used least
+/// recently go (never the image's own, never one used in the last minutes), images already
+/// written stay whole, and a layer that went is built again when next needed.
+#[test]
+fn the_layer_cache_keeps_under_its_bound_dropping_the_layers_used_least_recently() {
+    let ws = setup();
+    let cache = ws.path().join("cache");
+    let first = with_cache(&ws, &cache, &package_args("oci:one", "oci:base:bookworm"));
+    assert_eq!(first.status.code(), Some(0), "{}", render(&first));
+    let first = json(&first);
+    let model_layer = |image: &serde_json::Value| {
+        image["layers"].as_array().unwrap().iter().find(|l| l["content"] == "model").unwrap()["digest"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("sha256:")
+            .to_string()
+    };
+    let blobs = cache.join("oci/blobs/sha256");
+    let old_model = model_layer(&first);
+    assert!(blobs.join(&old_model).is_file());
+    // Everything cached so far was last used two hours ago.
+    for entry in std::fs::read_dir(&blobs).unwrap() {
+        let touched =
+            std::process::Command::new("touch").args(["-d", "2 hours ago"]).arg(entry.unwrap().path()).status();
+        assert!(touched.unwrap().success());
+    }
+
+    // A second model, packaged with a bound the cache is already over.
+    ws.copy_dir(&ws.path().join("linear/model"), "linear/model-2");
+    ws.write("linear/model-2/notes.txt", "the second model\n");
+    let model = ws.run(&binary("aml-register"), &["model", "--name", "linear", "--path", "linear/model-2"]);
+    assert_eq!(model.status.code(), Some(0), "{}", render(&model));
+    let mut args = package_args("oci:two", "oci:base:bookworm");
+    args[2] = "linear:2";
+    let second = ws
+        .command(&binary("aml-package"))
+        .env("AML_CACHE_DIR", &cache)
+        .env("AML_PACKAGE_CACHE_MIB", "0")
+        .args(&args)
+        .output()
+        .unwrap();
+    assert_eq!(second.status.code(), Some(0), "{}", render(&second));
+    assert!(String::from_utf8_lossy(&second.stderr).contains("AML_PACKAGE_CACHE_MIB"), "{}", render(&second));
+    let second = json(&second);
+    assert!(!blobs.join(&old_model).exists(), "the first model's layer, used least recently, went");
+    for layer in second["layers"].as_array().unwrap() {
+        let digest = layer["digest"].as_str().unwrap().trim_start_matches("sha256:");
+        assert!(blobs.join(digest).is_file(), "the new image's own layers stay: {layer}");
+    }
+    assert!(ws.path().join("one/blobs/sha256").join(&old_model).is_file(), "an image already written stays whole");
+
+    // The first model's image again: its model layer is built again, to the same digest.
+    let again = with_cache(&ws, &cache, &package_args("oci:three", "oci:base:bookworm"));
+    assert_eq!(again.status.code(), Some(0), "{}", render(&again));
+    let again = json(&again);
+    assert_eq!(model_layer(&again), old_model);
+    assert_eq!(again["digest"], first["digest"], "the same image as before");
+}

@@ -71,7 +71,7 @@ fn ours(ws: &TestWorkspace, kind: &str, path: &Path) -> std::process::Output {
 
 /// Our loader's verdict on an endpoint or deployment file, as the exit code `aml-deploy` gives.
 fn online(path: &Path) -> std::process::Output {
-    let code = match aml_client::yaml::endpoint::load_online(path, &[]) {
+    let code = match aml_client::yaml::deploy_file::load_online(path, &[]) {
         Ok(_) => "exit 0",
         Err(e) => {
             eprintln!("{e}");
