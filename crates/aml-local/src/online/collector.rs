@@ -183,13 +183,17 @@ fn open_append(file: &Path) -> std::io::Result<fs::File> {
     OpenOptions::new().create(true).append(true).open(file)
 }
 
-/// The request headers `capture_headers` names, as a line carries them.
+/// Headers never written, whatever `capture_headers` says: they carry the endpoint's key.
+const NEVER_CAPTURED: [&str; 3] = ["authorization", "cookie", "proxy-authorization"];
+
+/// The request headers `capture_headers` names, as a line carries them (never a credential).
 pub fn captured(headers: &HeaderMap, names: &[String]) -> Option<serde_json::Map<String, serde_json::Value>> {
     if names.is_empty() {
         return None;
     }
     let map: serde_json::Map<String, serde_json::Value> = names
         .iter()
+        .filter(|name| !NEVER_CAPTURED.contains(&name.as_str()))
         .filter_map(|name| Some((name.clone(), headers.get(name.as_str())?.to_str().ok()?.to_string().into())))
         .collect();
     Some(map)
@@ -470,6 +474,17 @@ mod tests {
             ]
         );
         assert_eq!(read(&dir, 1_669_888_800).len(), 2, "read from a time on");
+        Ok(())
+    }
+
+    #[test]
+    fn captured_headers_never_include_the_key() -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let mut headers = HeaderMap::new();
+        headers.insert("authorization", "Bearer secret-key".parse()?);
+        headers.insert("x-client", "ci".parse()?);
+        let names = vec!["authorization".to_string(), "x-client".to_string(), "absent".to_string()];
+        let captured = captured(&headers, &names).ok_or("nothing captured")?;
+        assert_eq!(serde_json::Value::Object(captured), serde_json::json!({"x-client": "ci"}));
         Ok(())
     }
 
