@@ -766,3 +766,184 @@ impl Registry {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aml_core::tree::FileEntry;
+
+    type TestResult = std::result::Result<(), Box<dyn std::error::Error>>;
+
+    fn registry() -> std::result::Result<(tempfile::TempDir, Registry), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let registry = Registry::open(&dir.path().join("registry.db"))?;
+        Ok((dir, registry))
+    }
+
+    fn new_model(name: &str, tags: &[(&str, &str)]) -> NewModelVersion {
+        NewModelVersion {
+            name: name.into(),
+            version: None,
+            kind: aml_core::yaml::model::ModelType::CustomModel,
+            description: None,
+            source: "model".into(),
+            source_path: "model".into(),
+            tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            properties: BTreeMap::new(),
+            metrics: BTreeMap::new(),
+            lineage: Default::default(),
+            force_new: false,
+        }
+    }
+
+    fn manifest(bytes: &[u8]) -> Manifest {
+        Manifest {
+            entries: vec![FileEntry {
+                path: "model.bin".into(),
+                size: bytes.len() as u64,
+                digest: Digest::of_bytes(bytes),
+            }],
+        }
+    }
+
+    #[test]
+    fn a_full_disk_is_told_from_other_storage_failures() {
+        let said = |code: std::ffi::c_int| {
+            sql(rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None)).to_string()
+        };
+        // SQLITE_FULL, and SQLITE_IOERR_SHMSIZE (10 | 19 << 8): the disk is full.
+        for full in [13, 10 | (19 << 8)] {
+            assert!(said(full).contains("no space left on device"), "{full}: {}", said(full));
+        }
+        // Another I/O error, a busy database, a lone extended part: not a full disk.
+        for other in [10 | (1 << 8), 5, 19 << 8] {
+            assert!(!said(other).contains("no space left"), "{other}: {}", said(other));
+        }
+    }
+
+    #[test]
+    fn a_version_is_found_by_its_digest_size_and_tags_and_keeps_its_properties() -> TestResult {
+        let (_dir, mut registry) = registry()?;
+        let bytes = b"weights";
+        let new = new_model("m", &[("stage", "qa")]);
+        registry.insert_model_version(&new, &manifest(bytes), "2026-12-05T00:00:00Z")?;
+        let found = registry.find_by_digest("m", &manifest(bytes).digest())?.ok_or("not found by digest")?;
+        assert_eq!(found.version, "1");
+        assert!(registry.find_by_digest("m", &manifest(b"other").digest())?.is_none());
+        assert!(registry.find_by_digest("n", &manifest(bytes).digest())?.is_none());
+        assert!(registry.has_version_sized("m", bytes.len() as u64, 1)?);
+        assert!(!registry.has_version_sized("m", bytes.len() as u64 + 1, 1)?);
+        assert!(!registry.has_version_sized("m", bytes.len() as u64, 2)?);
+        let tagged = |value: &str| VersionSelector::Tag { key: "stage".into(), value: value.into() };
+        assert_eq!(registry.model_version("m", &tagged("qa"))?.map(|v| v.version), Some("1".into()));
+        assert!(registry.model_version("m", &tagged("prod"))?.is_none(), "no version carries it: none, not ambiguous");
+        registry.update_properties("m", "1", &BTreeMap::from([("image".to_string(), "oci:x".to_string())]))?;
+        let read = registry.model_version("m", &VersionSelector::Exact("1".into()))?.ok_or("vanished")?;
+        assert_eq!(read.properties.get("image").map(String::as_str), Some("oci:x"));
+        Ok(())
+    }
+
+    fn job(name: &str, parent: Option<&str>) -> std::result::Result<Job, Box<dyn std::error::Error>> {
+        Ok(Job {
+            name: aml_core::names::JobName::new(name)?,
+            kind: "command".into(),
+            parent: parent.map(str::to_owned),
+            step: parent.map(|_| "step".to_string()),
+            display_name: None,
+            experiment_name: "tests".into(),
+            status: JobStatus::Queued,
+            created_at: "2026-12-05T00:00:00Z".into(),
+            started_at: None,
+            ended_at: None,
+            inputs: BTreeMap::new(),
+            outputs: BTreeMap::new(),
+            code_digest: None,
+            environment: None,
+            command: None,
+            error: None,
+            file: None,
+            tags: BTreeMap::new(),
+            git: None,
+            created_by: None,
+            runner_pid: None,
+        })
+    }
+
+    #[test]
+    fn a_job_its_steps_metrics_params_and_tags_are_kept() -> TestResult {
+        let (_dir, mut registry) = registry()?;
+        registry.insert_job(&job("parent-job", None)?)?;
+        registry.insert_job(&job("parent-job_step", Some("parent-job"))?)?;
+        let mut running = job("parent-job", None)?;
+        running.status = JobStatus::Running;
+        registry.update_job(&running)?;
+        assert_eq!(registry.job("parent-job")?.ok_or("no job")?.status, JobStatus::Running);
+        let children: Vec<String> = registry.children("parent-job")?.iter().map(|j| j.name.to_string()).collect();
+        assert_eq!(children, ["parent-job_step"]);
+        // The names a "did you mean" offers: top-level jobs, not steps.
+        assert_eq!(registry.recent_job_names(5)?, ["parent-job"]);
+        registry.log_metric("parent-job", "rmse", 0.5, 0, 1)?;
+        registry.log_metric("parent-job", "rmse", 0.25, 1, 2)?;
+        registry.log_param("parent-job", "alpha", "0.1")?;
+        registry.set_job_tag("parent-job", "owner", "ci")?;
+        assert_eq!(registry.latest_metrics("parent-job")?.get("rmse"), Some(&0.25));
+        assert_eq!(registry.metric_history("parent-job", "rmse")?, [(0, 1, 0.5), (1, 2, 0.25)]);
+        assert_eq!(registry.params("parent-job")?.get("alpha").map(String::as_str), Some("0.1"));
+        assert_eq!(registry.job_tags("parent-job")?.get("owner").map(String::as_str), Some("ci"));
+        Ok(())
+    }
+
+    #[test]
+    fn endpoint_records_move_their_generation_and_deployments_go_with_them() -> TestResult {
+        let (_dir, mut registry) = registry()?;
+        assert_eq!(registry.put_endpoint("ep", "first")?, 1);
+        assert_eq!(registry.put_endpoint("ep", "second")?, 2, "each write moves the generation");
+        assert_eq!(registry.endpoint("ep")?, Some(("second".to_string(), 2)));
+        assert_eq!(registry.generation("ep")?, Some(2));
+        assert_eq!(registry.endpoint_names()?, ["ep"]);
+        let generation = registry.modify_endpoint("ep", |text| Ok(format!("{text}+changed")))?;
+        assert_eq!((registry.endpoint("ep")?, generation), (Some(("second+changed".to_string(), 3)), 3));
+        registry.put_deployment("ep", "blue", "b1")?;
+        registry.put_deployment("ep", "green", "g1")?;
+        registry.modify_deployment("ep", "blue", |text| Ok(format!("{text}+changed")))?;
+        let mut records = registry.deployments("ep")?;
+        records.sort();
+        assert_eq!(records, ["b1+changed", "g1"]);
+        assert!(registry.generation("ep")? > Some(3), "a deployment's change moves its endpoint's generation");
+        registry.delete_deployment("ep", "green")?;
+        assert_eq!(registry.deployments("ep")?, ["b1+changed"]);
+        registry.delete_endpoint("ep")?;
+        assert_eq!((registry.endpoint("ep")?, registry.generation("ep")?), (None, None));
+        assert!(registry.deployments("ep")?.is_empty(), "an endpoint's deployments go with it");
+        assert!(registry.endpoint_names()?.is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn a_busy_database_is_tried_again_and_any_other_failure_is_not() {
+        let busy = || rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY), None);
+        let mut tries = 0;
+        let outcome = retry_while_busy(|| {
+            tries += 1;
+            if tries < 3 { Err(busy()) } else { Ok(()) }
+        });
+        assert!(outcome.is_ok() && tries == 3, "{outcome:?} after {tries} tries");
+        let mut tries = 0;
+        let outcome = retry_while_busy(|| {
+            tries += 1;
+            Err(rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT), None))
+        });
+        assert!(outcome.is_err() && tries == 1, "{outcome:?} after {tries} tries");
+    }
+
+    #[test]
+    fn writes_are_fsynced_unless_relaxed_for_metrics() -> TestResult {
+        let (_dir, mut registry) = registry()?;
+        let synchronous =
+            |r: &mut Registry| r.connection().pragma_query_value(None, "synchronous", |row| row.get::<_, i64>(0));
+        assert_eq!(synchronous(&mut registry)?, 2, "FULL");
+        registry.relax_durability()?;
+        assert_eq!(synchronous(&mut registry)?, 1, "NORMAL");
+        Ok(())
+    }
+}
