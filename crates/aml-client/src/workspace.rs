@@ -324,7 +324,9 @@ impl Workspace {
                 let (span, records) = self.endpoint_requests(endpoint, deployment, window).await?;
                 Ok(aml_core::requests::metrics(endpoint, &records, span, deployment))
             }
-            Workspace::Azure(ws) => ws.endpoint_metrics(endpoint, deployment, window_ending_now(window)).await,
+            Workspace::Azure(ws) => {
+                ws.endpoint_metrics(endpoint, deployment, aml_core::time::window_ending_now(window)).await
+            }
         }
     }
 
@@ -385,8 +387,7 @@ impl Workspace {
         match self {
             Workspace::Local(ws) => ws.collected(endpoint, deployment, collection, window),
             Workspace::Azure(ws) => {
-                let since =
-                    (aml_core::time::now_millis() - i64::try_from(window.as_millis()).unwrap_or(i64::MAX)) / 1000;
+                let since = aml_core::time::window_ending_now(window).0 / 1000;
                 ws.collected(endpoint, deployment, collection, since).await
             }
         }
@@ -545,12 +546,6 @@ fn check_approval_id(id: &str) -> Result<()> {
             "`approval-gate list` shows the requests and their ids",
         ))
     }
-}
-
-/// The window (since, until, in milliseconds) of `window` up to now.
-fn window_ending_now(window: std::time::Duration) -> (i64, i64) {
-    let until = aml_core::time::now_millis() + 1;
-    (until - i64::try_from(window.as_millis()).unwrap_or(i64::MAX).min(until), until)
 }
 
 /// A batch file is judged, not applied: refused before any workspace is touched.

@@ -316,12 +316,11 @@ impl From<UnwritablePath> for Error {
 
 /// `azureml://datastores/<d>/paths/<p>` as its datastore and path (no trailing slash).
 fn datastore_path(uri: &str) -> Option<(String, String)> {
-    let rest = uri.strip_prefix("azureml://datastores/")?;
-    let (datastore, path) = rest.split_once("/paths/")?;
-    let path = path.trim_matches('/');
-    crate::names::DatastoreName::new(datastore).ok()?;
-    crate::names::relative_path(path).ok()?;
-    Some((datastore.to_string(), path.to_string()))
+    // This workspace's datastores only: not another workspace's `azureml://subscriptions/…`.
+    let (datastore, path) = datastore_folder(uri).filter(|_| uri.starts_with("azureml://datastores/"))?;
+    crate::names::DatastoreName::new(&datastore).ok()?;
+    crate::names::relative_path(&path).ok()?;
+    Some((datastore, path))
 }
 
 #[cfg(test)]

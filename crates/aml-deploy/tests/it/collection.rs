@@ -11,23 +11,11 @@ use aml_client::{Access, Workspace};
 use serde_json::Value;
 
 use crate::deploy::{raw_exchange, wait_until};
+use crate::diabetes::{Cleanup, ok};
 
 const COLLECTIONS: [&str; 4] = ["request", "response", "model_inputs", "model_outputs"];
 /// The keys Azure ML documents for every collected line.
 const KEYS: [&str; 7] = ["specversion", "id", "source", "type", "datacontenttype", "time", "data"];
-
-struct Cleanup<'a>(&'a TestWorkspace);
-
-impl Drop for Cleanup<'_> {
-    fn drop(&mut self) {
-        let _ = self.0.run(&binary("aml-deploy"), &["delete", "diabetes"]);
-    }
-}
-
-fn ok(output: std::process::Output) -> std::process::Output {
-    assert_eq!(output.status.code(), Some(0), "{}", render(&output));
-    output
-}
 
 /// Every collected file under `folder`, as (path relative to it, its lines).
 fn collected(folder: &Path) -> Vec<(String, Vec<Value>)> {

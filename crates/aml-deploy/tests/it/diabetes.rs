@@ -4,7 +4,8 @@
 
 use aml_client::testing::{TestWorkspace, binary, json, render};
 
-struct Cleanup<'a>(&'a TestWorkspace);
+/// Deletes the example's endpoint when the test ends, however it ends.
+pub(crate) struct Cleanup<'a>(pub(crate) &'a TestWorkspace);
 
 impl Drop for Cleanup<'_> {
     fn drop(&mut self) {
@@ -12,7 +13,7 @@ impl Drop for Cleanup<'_> {
     }
 }
 
-fn ok(output: std::process::Output) -> std::process::Output {
+pub(crate) fn ok(output: std::process::Output) -> std::process::Output {
     assert_eq!(output.status.code(), Some(0), "{}", render(&output));
     output
 }

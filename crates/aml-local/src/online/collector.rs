@@ -119,15 +119,14 @@ impl CollectedFiles {
 
     /// Write `line` of `collection` for `deployment`: in its rolled folder, its payload in a
     /// file of its own when large.
-    pub fn write(&self, deployment: &DeploymentCollection, collection: &str, mut line: CollectedLine, payload: &[u8]) {
+    pub fn write(&self, deployment: &DeploymentCollection, collection: &str, mut line: CollectedLine, payload: &Bytes) {
         let Some((dir, uri)) = deployment.folders.get(collection) else { return };
         let rolled = deployment.rolling.folders(line.seconds().unwrap_or(0));
         let dir = dir.join(&rolled);
         if payload.len() > LARGE_PAYLOAD_BYTES {
             line.data = serde_json::Value::String(format!("{uri}/{rolled}/{}", line.id));
             line.datainblob = Some("true".into());
-            let _ =
-                self.sender.send(Pending::Payload { file: dir.join(&line.id), bytes: Bytes::copy_from_slice(payload) });
+            let _ = self.sender.send(Pending::Payload { file: dir.join(&line.id), bytes: payload.clone() });
         }
         if let Ok(text) = serde_json::to_string(&line) {
             let _ = self.sender.send(Pending::Line { file: dir.join(format!("{}.jsonl", self.instance)), line: text });
@@ -460,7 +459,7 @@ mod tests {
         for (i, seconds) in [1_669_885_199, 1_669_885_200, 1_669_888_800, 1_669_888_801].into_iter().enumerate() {
             let line =
                 CollectedLine::new("model_inputs", format!("e{i}"), "/s".into(), seconds, "application/json", b"[]");
-            files.write(&collection, "model_inputs", line, b"[]");
+            files.write(&collection, "model_inputs", line, &Bytes::from_static(b"[]"));
         }
         let dir = root.path().join("datastores/workspaceblobstore/modelDataCollector/ep/blue/model_inputs");
         settle(&dir, 4);
@@ -505,7 +504,7 @@ mod tests {
         let root = tempfile::tempdir()?;
         let collection = collection(root.path(), "day")?;
         let files = CollectedFiles::start();
-        let payload = vec![b'7'; LARGE_PAYLOAD_BYTES + 1];
+        let payload = Bytes::from(vec![b'7'; LARGE_PAYLOAD_BYTES + 1]);
         let line =
             CollectedLine::new("model_inputs", "big".into(), "/s".into(), 1_669_885_199, "application/json", &payload);
         files.write(&collection, "model_inputs", line, &payload);

@@ -600,8 +600,7 @@ impl LocalWorkspace {
                 "`aml-deploy show` lists them",
             ));
         }
-        let until = aml_core::time::now_millis() + 1;
-        let since = until - i64::try_from(window.as_millis()).unwrap_or(i64::MAX).min(until);
+        let (since, until) = aml_core::time::window_ending_now(window);
         let records = request_log::read(&self.endpoint_dir(&EndpointName::new(endpoint)?), since);
         Ok(((since, until), records))
     }
@@ -625,8 +624,7 @@ impl LocalWorkspace {
                 format!("enable the collection in its YAML: data_collector.collections.{collection}.enabled: 'True'"),
             ));
         };
-        let since = (aml_core::time::now_millis() - i64::try_from(window.as_millis()).unwrap_or(i64::MAX)) / 1000;
-        Ok(collector::read(&folder, since))
+        Ok(collector::read(&folder, aml_core::time::window_ending_now(window).0 / 1000))
     }
 
     /// The deployment's server log, whole or its last `tail` lines.
