@@ -219,8 +219,14 @@ impl AzureWorkspace {
             None => None,
             Some(DeploymentModel::Registered(reference)) => Some(self.deployment_model_id(file, reference).await?),
             Some(DeploymentModel::Inline(inline)) => {
-                let registered =
-                    self.register_model_async(&inline_model(file, spec, inline, options.requested_by.clone())?).await?;
+                let registered = self
+                    .register_model_async(&inline_model(
+                        file,
+                        (&spec.endpoint_name, &spec.name),
+                        inline,
+                        options.requested_by.clone(),
+                    )?)
+                    .await?;
                 let version = registered.version;
                 Some(format!("{}/versions/{}", self.models_path(&version.name), version.version))
             }
@@ -597,7 +603,9 @@ fn endpoint_from_arm(resource: &Value, deployments: &[Value]) -> Endpoint {
         kind: match props["compute"].is_string() {
             true => OnlineKind::Kubernetes,
             false => OnlineKind::Managed,
-        },
+        }
+        .into(),
+        default_deployment: None,
         compute: props["compute"].as_str().and_then(|id| id.rsplit('/').next()).map(str::to_owned),
         provisioning_state: props["provisioningState"].as_str().unwrap_or("Unknown").to_string(),
         created_at: resource["systemData"]["createdAt"].as_str().unwrap_or_default().to_string(),

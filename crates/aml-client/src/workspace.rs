@@ -214,6 +214,17 @@ impl Workspace {
         }
     }
 
+    /// A job as the tools print it: its metrics, params, log and steps read from this workspace.
+    pub async fn job_view(&self, job: &Job) -> Result<aml_core::job_view::JobView> {
+        use aml_core::job_view::{JobView, StepView};
+        let mut steps = Vec::new();
+        for step in self.job_steps(&job.name).await? {
+            steps.push(StepView::new(&step, self.job_metrics(&step).await?, self.job_log(&step.name)));
+        }
+        let log = if job.kind != "pipeline" { Some(self.job_log(&job.name)) } else { None };
+        Ok(JobView::new(job, self.job_metrics(job).await?, self.job_params(job).await?, log, steps))
+    }
+
     /// Where a job's log is kept: a file here, or a location in the workspace.
     pub fn job_log(&self, name: &JobName) -> String {
         match self {
@@ -254,16 +265,12 @@ impl Workspace {
         spec: &OnlineSpec,
         options: &DeployOptions,
     ) -> Result<(Endpoint, ApplyOutcome)> {
-        if let OnlineSpec::BatchEndpoint { file, .. } | OnlineSpec::BatchDeployment { file, .. } = spec {
-            return Err(batch_not_applied(file));
-        }
         match self {
             Workspace::Local(ws) => match spec {
                 OnlineSpec::Endpoint { spec, .. } => ws.apply_endpoint(spec).await,
                 OnlineSpec::Deployment { file, spec } => ws.apply_deployment(file, spec, options).await,
-                OnlineSpec::BatchEndpoint { file, .. } | OnlineSpec::BatchDeployment { file, .. } => {
-                    Err(batch_not_applied(file))
-                }
+                OnlineSpec::BatchEndpoint { file, spec } => ws.apply_batch_endpoint(file, spec).await,
+                OnlineSpec::BatchDeployment { file, spec } => ws.apply_batch_deployment(file, spec, options).await,
             },
             Workspace::Azure(ws) => match spec {
                 OnlineSpec::Endpoint { spec, .. } => ws.apply_endpoint(spec).await,
@@ -275,10 +282,42 @@ impl Workspace {
         }
     }
 
+    /// Refuse an online-only command on a batch endpoint, saying what it is.
+    fn online_only(&self, name: &str) -> Result<()> {
+        match self {
+            Workspace::Local(ws) if ws.is_batch_endpoint(name)? => Err(aml_core::online::not_online(name)),
+            Workspace::Local(_) | Workspace::Azure(_) => Ok(()),
+        }
+    }
+
+    /// Start a batch endpoint's scoring job over `input` and follow it to its end: the
+    /// deployment named, else the endpoint's default, with `sets` over its settings.
+    pub async fn invoke_batch(
+        &mut self,
+        invocation: &aml_core::online::BatchInvocation,
+        options: &RunOptions,
+    ) -> Result<RunResult> {
+        NameKind::Endpoint.usage(&invocation.endpoint)?;
+        if let Some(deployment) = &invocation.deployment {
+            NameKind::Deployment.usage(deployment)?;
+        }
+        let input =
+            aml_core::jobplan::batch::invocation_input(&invocation.input, invocation.input_type, &*self).await?;
+        match self {
+            Workspace::Local(ws) => {
+                let plan =
+                    ws.scoring_plan(&invocation.endpoint, invocation.deployment.as_deref(), input, &invocation.sets)?;
+                aml_local::runner::run(ws, &plan, options, None).await
+            }
+            Workspace::Azure(_) => Err(not_on_azure("batch endpoints")),
+        }
+    }
+
     /// An endpoint as it is now (on the local backend, its router is started again if it stopped).
     pub async fn endpoint(&mut self, name: &str) -> Result<Endpoint> {
         NameKind::Endpoint.usage(name)?;
         match self {
+            Workspace::Local(ws) if ws.is_batch_endpoint(name)? => ws.batch_endpoint(name),
             Workspace::Local(ws) => ws.endpoint(name).await,
             Workspace::Azure(ws) => ws.endpoint(name).await,
         }
@@ -286,7 +325,12 @@ impl Workspace {
 
     pub async fn endpoints(&self) -> Result<Vec<Endpoint>> {
         match self {
-            Workspace::Local(ws) => ws.endpoints(),
+            Workspace::Local(ws) => {
+                let mut all = ws.endpoints()?;
+                all.extend(ws.batch_endpoints()?);
+                all.sort_by(|a, b| a.name.cmp(&b.name));
+                Ok(all)
+            }
             Workspace::Azure(ws) => ws.endpoints().await,
         }
     }
@@ -294,6 +338,7 @@ impl Workspace {
     /// The scoring URI and key of an endpoint. The key is a secret.
     pub async fn endpoint_access(&mut self, name: &str) -> Result<EndpointAccess> {
         NameKind::Endpoint.usage(name)?;
+        self.online_only(name)?;
         match self {
             Workspace::Local(ws) => ws.endpoint_access(name).await,
             Workspace::Azure(ws) => ws.endpoint_access(name).await,
@@ -305,6 +350,7 @@ impl Workspace {
     /// a local workspace serves here; Azure ML's deployments give `None`.
     pub fn deployment_server(&self, endpoint: &str, deployment: Option<&str>) -> Result<Option<(String, u32)>> {
         NameKind::Endpoint.usage(endpoint)?;
+        self.online_only(endpoint)?;
         match self {
             Workspace::Local(ws) => ws.deployment_server(endpoint, deployment),
             Workspace::Azure(_) => Ok(None),
@@ -319,6 +365,7 @@ impl Workspace {
         window: std::time::Duration,
     ) -> Result<aml_core::requests::EndpointMetrics> {
         NameKind::Endpoint.usage(endpoint)?;
+        self.online_only(endpoint)?;
         match self {
             Workspace::Local(_) => {
                 let (span, records) = self.endpoint_requests(endpoint, deployment, window).await?;
@@ -339,6 +386,7 @@ impl Workspace {
         window: std::time::Duration,
     ) -> Result<((i64, i64), Vec<aml_core::requests::RequestRecord>)> {
         NameKind::Endpoint.usage(endpoint)?;
+        self.online_only(endpoint)?;
         match self {
             Workspace::Local(ws) => ws.endpoint_requests(endpoint, deployment, window),
             Workspace::Azure(_) => Err(Error::usage(
@@ -355,6 +403,7 @@ impl Workspace {
         mirror: Option<BTreeMap<String, u32>>,
         by: Option<String>,
     ) -> Result<Endpoint> {
+        self.online_only(name)?;
         match self.change_traffic(name, TrafficChange { traffic, mirror, by, ..TrafficChange::default() }).await? {
             TrafficOutcome::Changed(endpoint) | TrafficOutcome::NotAsExpected(endpoint) => Ok(endpoint),
         }
@@ -364,6 +413,7 @@ impl Workspace {
     /// (someone else changed it).
     pub async fn change_traffic(&mut self, name: &str, change: TrafficChange) -> Result<TrafficOutcome> {
         NameKind::Endpoint.usage(name)?;
+        self.online_only(name)?;
         for deployment in change.traffic.iter().chain(change.mirror.iter()).flat_map(|split| split.keys()) {
             NameKind::Deployment.usage(deployment)?;
         }
@@ -383,6 +433,7 @@ impl Workspace {
         window: std::time::Duration,
     ) -> Result<Vec<aml_core::collected::CollectedLine>> {
         NameKind::Endpoint.usage(endpoint)?;
+        self.online_only(endpoint)?;
         NameKind::Deployment.usage(deployment)?;
         match self {
             Workspace::Local(ws) => ws.collected(endpoint, deployment, collection, window),
@@ -401,6 +452,7 @@ impl Workspace {
         tail: Option<usize>,
     ) -> Result<(String, String)> {
         NameKind::Endpoint.usage(endpoint)?;
+        self.online_only(endpoint)?;
         NameKind::Deployment.usage(deployment)?;
         match self {
             Workspace::Local(ws) => ws.deployment_log(endpoint, deployment, tail),
@@ -411,6 +463,7 @@ impl Workspace {
     pub async fn delete_endpoint(&mut self, name: &str) -> Result<()> {
         NameKind::Endpoint.usage(name)?;
         match self {
+            Workspace::Local(ws) if ws.is_batch_endpoint(name)? => ws.delete_batch_endpoint(name).await,
             Workspace::Local(ws) => ws.delete_endpoint(name).await,
             Workspace::Azure(ws) => ws.delete_endpoint(name).await,
         }
@@ -420,6 +473,9 @@ impl Workspace {
         NameKind::Endpoint.usage(endpoint)?;
         NameKind::Deployment.usage(deployment)?;
         match self {
+            Workspace::Local(ws) if ws.is_batch_endpoint(endpoint)? => {
+                ws.delete_batch_deployment(endpoint, deployment).await
+            }
             Workspace::Local(ws) => ws.delete_deployment(endpoint, deployment).await,
             Workspace::Azure(ws) => ws.delete_deployment(endpoint, deployment).await,
         }
@@ -548,12 +604,12 @@ fn check_approval_id(id: &str) -> Result<()> {
     }
 }
 
-/// A batch file is judged, not applied: refused before any workspace is touched.
+/// A batch file for an Azure ML workspace: refused before anything is sent.
 pub fn batch_not_applied(file: &std::path::Path) -> Error {
     Error::in_file(
         file,
         Some("$schema"),
-        "a batch endpoint or deployment, which aml-deploy does not deploy yet",
+        "a batch endpoint or deployment, which aml-deploy deploys to a local workspace only yet",
         "`aml-deploy validate -f FILE` judges it as azure-ai-ml does; create it on Azure ML with `az ml batch-endpoint create` or `az ml batch-deployment create`",
     )
 }

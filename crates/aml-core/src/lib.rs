@@ -12,6 +12,7 @@ pub mod digest;
 pub mod duration;
 pub mod error;
 pub mod ids;
+pub mod job_view;
 pub mod jobplan;
 pub mod jobs;
 pub mod lineage;

@@ -20,9 +20,13 @@ pub struct Endpoint {
     pub mirror_traffic: BTreeMap<String, u32>,
     pub deployments: Vec<Deployment>,
     pub tags: BTreeMap<String, String>,
-    /// `managed`, or `kubernetes`: served by a Kubernetes compute of the workspace.
+    /// `managed`; `kubernetes`: served by a Kubernetes compute of the workspace; `batch`: a
+    /// batch endpoint, whose deployments score files in jobs (`aml-deploy invoke`).
     #[serde(default)]
-    pub kind: crate::yaml::endpoint::OnlineKind,
+    pub kind: EndpointKind,
+    /// A batch endpoint's deployment that `invoke` runs unless told another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_deployment: Option<String>,
     /// A Kubernetes endpoint's compute, by name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compute: Option<String>,
@@ -37,6 +41,46 @@ pub struct Endpoint {
     /// --resume` continues, or what the next rollout puts back first.
     #[serde(skip)]
     pub rollout: Option<RolloutJournal>,
+}
+
+/// What an online-only command (traffic, logs, metrics, collected data, rollouts) says of a
+/// batch endpoint.
+pub fn not_online(name: &str) -> crate::error::Error {
+    crate::error::Error::usage(
+        format!("`{name}` is a batch endpoint: it has no traffic, server, requests or collected data"),
+        format!("`aml-deploy invoke {name} --input PATH` runs a scoring job; `aml-deploy show {name}` shows it"),
+    )
+}
+
+/// One invocation of a batch endpoint (`aml-deploy invoke`).
+#[derive(Debug, Clone)]
+pub struct BatchInvocation {
+    pub endpoint: String,
+    /// The deployment to run; the endpoint's default when absent.
+    pub deployment: Option<String>,
+    /// A local path, `azureml://datastores/…/paths/…`, or an `https://` file.
+    pub input: String,
+    pub input_type: crate::yaml::io::AssetType,
+    /// Settings over the deployment's for this invocation, as (name, value).
+    pub sets: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndpointKind {
+    #[default]
+    Managed,
+    Kubernetes,
+    Batch,
+}
+
+impl From<crate::yaml::endpoint::OnlineKind> for EndpointKind {
+    fn from(kind: crate::yaml::endpoint::OnlineKind) -> Self {
+        match kind {
+            crate::yaml::endpoint::OnlineKind::Managed => EndpointKind::Managed,
+            crate::yaml::endpoint::OnlineKind::Kubernetes => EndpointKind::Kubernetes,
+        }
+    }
 }
 
 /// A rollout in progress, kept with the endpoint (its record locally, a tag on Azure) and

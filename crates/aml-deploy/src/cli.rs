@@ -7,14 +7,18 @@ use aml_client::cli::GlobalArgs;
 use aml_client::yaml::SetArg;
 use clap::{Args, Parser, Subcommand};
 
-/// Create online endpoints and deployments, and roll out new model versions blue/green
+/// Create online and batch endpoints and deployments, roll out new model versions
+/// blue/green, and run batch scoring jobs
 ///
 /// Reads the endpoint and deployment YAML `az ml online-endpoint|online-deployment create`
-/// reads. On the local workspace a deployment is the Azure ML inference server running your
-/// `score.py`, and the endpoint is a router on 127.0.0.1 with key auth, a traffic split, the
-/// `azureml-model-deployment` header to pin a deployment, and mirrored traffic. They keep
-/// running after this command exits, until `delete`. On an Azure ML workspace they are
-/// managed online endpoints and deployments, each change followed until Azure ML is done.
+/// and `az ml batch-endpoint|batch-deployment create` read. On the local workspace an online
+/// deployment is the Azure ML inference server running your `score.py`, and the endpoint is a
+/// router on 127.0.0.1 with key auth, a traffic split, the `azureml-model-deployment` header
+/// to pin a deployment, and mirrored traffic. They keep running after this command exits,
+/// until `delete`. On an Azure ML workspace they are managed online endpoints and
+/// deployments, each change followed until Azure ML is done. A batch endpoint runs nothing
+/// between invocations: `invoke` runs its deployment's scoring script over files as a job
+/// (local workspace only, for now).
 ///
 /// Exit codes: 0 success; 1 a deployment never became ready, or a rollout failed its checks
 /// or analysis and was rolled back; 2 bad input, nothing changed; 3 storage or service
@@ -35,6 +39,8 @@ pub enum Command {
     /// Idempotent: the same spec with the same model and code changes nothing and restarts
     /// nothing. A deployment's first revision on an endpoint that serves nothing yet gets
     /// 100% of the traffic; otherwise new deployments get none until `traffic` or `rollout`.
+    /// A batch deployment is built and frozen (code, model, environment, settings) for
+    /// `invoke`; the first on its endpoint becomes the default.
     Apply(ApplyArgs),
     /// Check an endpoint or deployment file as `apply` would, without a workspace and
     /// without changing anything
@@ -81,6 +87,19 @@ pub enum Command {
     ///   aml-deploy collected diabetes green model_inputs --since 1h
     #[command(verbatim_doc_comment)]
     Collected(CollectedArgs),
+    /// Run a batch endpoint's deployment over files: a scoring job, followed to its end
+    ///
+    /// The deployment's scoring script (`init()` once per worker, `run(mini_batch)` per
+    /// mini-batch of files) runs over every file of `--input`; with `output_action:
+    /// append_row` the results go to the job's `score` output, one line each in input order,
+    /// in `output_file_name` (`predictions.csv`). Prints the job as `aml-train run` does; it
+    /// is a job like any other for `aml-train show|logs|cancel` and `aml-register --job`.
+    /// Exit 1 when the job fails, e.g. more files failed than `error_threshold` allows.
+    ///
+    /// Example:
+    ///   aml-deploy invoke diabetes-batch --input data/batch --set mini_batch_size=2
+    #[command(verbatim_doc_comment)]
+    Invoke(InvokeArgs),
     /// Delete an endpoint (stopping everything it runs), or one of its deployments
     Delete(DeleteArgs),
     /// Run an endpoint's router (started for you by the other commands)
@@ -106,7 +125,8 @@ pub struct ApplyArgs {
     /// Override a field of the file, e.g. `--set model=azureml:diabetes:4` (repeatable)
     #[arg(long = "set", value_name = "FIELD=VALUE")]
     pub sets: Vec<SetArg>,
-    /// Give this deployment all of the endpoint's traffic once it is ready
+    /// Give this deployment all of the endpoint's traffic once it is ready (a batch deployment:
+    /// make it the endpoint's default deployment)
     #[arg(long)]
     pub all_traffic: bool,
     /// Do not echo the environment build's output
@@ -247,6 +267,45 @@ pub struct CollectedArgs {
     /// Lines collected this long ago or since
     #[arg(long, default_value = "1h", value_parser = parse_duration)]
     pub since: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct InvokeArgs {
+    /// The batch endpoint's name
+    #[arg(value_parser = aml_client::names::endpoint_arg)]
+    pub name: String,
+    /// The deployment to run (default: the endpoint's default deployment)
+    #[arg(long, value_parser = aml_client::names::deployment_arg)]
+    pub deployment: Option<String>,
+    /// The data to score: a local folder or file, `azureml://datastores/NAME/paths/PATH`, or
+    /// an `https://` file
+    #[arg(long, value_name = "PATH|URI")]
+    pub input: String,
+    /// Whether the input is a folder of files or one file
+    #[arg(long, value_enum, default_value = "uri_folder")]
+    pub input_type: InputType,
+    /// A setting for this job only (repeatable): mini_batch_size, max_concurrency_per_instance,
+    /// instance_count, output_file_name, error_threshold, max_retries, timeout, logging_level
+    #[arg(long = "set", value_name = "SETTING=VALUE", value_parser = setting)]
+    pub sets: Vec<(String, String)>,
+    /// The job's name (default: a new unique name)
+    #[arg(long, value_parser = aml_client::names::job_arg)]
+    pub job_name: Option<String>,
+    /// Do not echo the job's log while it runs
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum InputType {
+    UriFolder,
+    UriFile,
+}
+
+fn setting(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text.split_once('=').ok_or_else(|| format!("`{text}` is not SETTING=VALUE"))?;
+    Ok((name.trim().to_string(), value.to_string()))
 }
 
 #[derive(Debug, Args)]

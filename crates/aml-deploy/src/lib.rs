@@ -1,4 +1,4 @@
-//! `aml-deploy`: online endpoints and deployments. `run` is what `main` calls and what the
+//! `aml-deploy`: online and batch endpoints and deployments. `run` is what `main` calls and what the
 //! tests call; it returns a report and never exits the process.
 
 mod analysis;
@@ -10,9 +10,12 @@ pub mod rollout;
 use std::collections::BTreeMap;
 
 use aml_client::cli::{Report, Session};
+use aml_client::jobs::RunOptions;
 use aml_client::names::DeploymentName;
+use aml_client::online::BatchInvocation;
 use aml_client::workspace::DeployOptions;
 use aml_client::yaml::deploy_file::{OnlineSpec, load_online};
+use aml_client::yaml::io::AssetType;
 use aml_client::{Access, Error, Result, Workspace};
 pub use cli::{Cli, Command};
 use output::{Applied, Deleted, EndpointView, Endpoints, Logs, Validated};
@@ -31,22 +34,21 @@ pub async fn run(cli: Cli, session: Session) -> Result<Box<dyn Report>> {
         }
         Command::Apply(args) => {
             let spec = load_online(&args.file, &args.sets)?;
-            if let OnlineSpec::BatchEndpoint { file, .. } | OnlineSpec::BatchDeployment { file, .. } = &spec {
-                return Err(aml_client::workspace::batch_not_applied(file));
-            }
             let mut ws = match (&spec, Workspace::open_if_exists(&global.workspace, &session.settings).await?) {
                 (_, Some(ws)) => ws,
-                (OnlineSpec::Endpoint { .. }, None) => {
+                (OnlineSpec::Endpoint { .. } | OnlineSpec::BatchEndpoint { .. }, None) => {
                     Workspace::open(&global.workspace, Access::CreateIfMissing, &session.settings).await?
                 }
-                (OnlineSpec::BatchEndpoint { file, .. } | OnlineSpec::BatchDeployment { file, .. }, None) => {
-                    return Err(aml_client::workspace::batch_not_applied(file));
-                }
-                (OnlineSpec::Deployment { spec, .. }, None) => {
+                (OnlineSpec::Deployment { .. } | OnlineSpec::BatchDeployment { .. }, None) => {
+                    let endpoint = match &spec {
+                        OnlineSpec::BatchDeployment { spec, .. } => spec.endpoint_name().to_string(),
+                        OnlineSpec::Deployment { spec, .. } => spec.endpoint_name.to_string(),
+                        OnlineSpec::Endpoint { .. } | OnlineSpec::BatchEndpoint { .. } => String::new(),
+                    };
                     return Err(Error::in_file(
                         &args.file,
                         Some("endpoint_name"),
-                        format!("endpoint `{}` does not exist: there is no workspace here yet", spec.endpoint_name),
+                        format!("endpoint `{endpoint}` does not exist: there is no workspace here yet"),
                         "apply the endpoint file first (`aml-deploy apply -f endpoint.yml`)",
                     ));
                 }
@@ -54,9 +56,8 @@ pub async fn run(cli: Cli, session: Session) -> Result<Box<dyn Report>> {
             let (kind, name) = match &spec {
                 OnlineSpec::Endpoint { spec, .. } => ("endpoint", spec.name.to_string()),
                 OnlineSpec::Deployment { spec, .. } => ("deployment", spec.name.to_string()),
-                OnlineSpec::BatchEndpoint { file, .. } | OnlineSpec::BatchDeployment { file, .. } => {
-                    return Err(aml_client::workspace::batch_not_applied(file));
-                }
+                OnlineSpec::BatchEndpoint { spec, .. } => ("batch endpoint", spec.name.to_string()),
+                OnlineSpec::BatchDeployment { spec, .. } => ("batch deployment", spec.name().to_string()),
             };
             let options = DeployOptions {
                 all_traffic: args.all_traffic,
@@ -66,6 +67,28 @@ pub async fn run(cli: Cli, session: Session) -> Result<Box<dyn Report>> {
             };
             let (endpoint, outcome) = ws.apply_online(&spec, &options).await?;
             Ok(Box::new(Applied { kind, name, outcome, endpoint }))
+        }
+        Command::Invoke(args) => {
+            let mut ws = Workspace::open(&global.workspace, Access::Existing, &session.settings).await?;
+            let invocation = BatchInvocation {
+                endpoint: args.name,
+                deployment: args.deployment,
+                input: args.input,
+                input_type: match args.input_type {
+                    cli::InputType::UriFolder => AssetType::UriFolder,
+                    cli::InputType::UriFile => AssetType::UriFile,
+                },
+                sets: args.sets,
+            };
+            let options = RunOptions {
+                name: args.job_name,
+                experiment_name: None,
+                display_name: None,
+                stream_logs: !args.quiet,
+                ci: session.ci.clone(),
+            };
+            let result = ws.invoke_batch(&invocation, &options).await?;
+            Ok(Box::new(ws.job_view(&result.job).await?))
         }
         Command::Rollout(args) => {
             let mut ws = Workspace::open(&global.workspace, Access::Existing, &session.settings).await?;

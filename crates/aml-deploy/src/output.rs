@@ -1,12 +1,14 @@
 //! What `aml-deploy` prints. The JSON is a public contract: `show` guarantees `name`,
 //! `scoring_uri`, `traffic` (deployment → weight), `mirror_traffic`, `kind` (`managed` or
-//! `kubernetes`, with its `compute`) and `deployments` (each with `name`, `model`, `state`). Fields are only ever added. No key is ever printed.
+//! `kubernetes`, with its `compute`; `batch`, with its `default_deployment`) and `deployments`
+//! (each with `name`, `model`, `state`); `invoke` prints the job as `aml-train run` does.
+//! Fields are only ever added. No key is ever printed.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use aml_client::cli::Report;
-use aml_client::online::{ApplyOutcome, Endpoint};
+use aml_client::online::{ApplyOutcome, Endpoint, EndpointKind};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -22,11 +24,18 @@ pub struct EndpointView(pub Endpoint);
 impl Report for EndpointView {
     fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
         let e = &self.0;
-        writeln!(out, "endpoint {}  {}", e.name, e.scoring_uri.as_deref().unwrap_or("(not serving)"))?;
+        if e.kind == EndpointKind::Batch {
+            writeln!(out, "batch endpoint {}  (aml-deploy invoke {} --input PATH)", e.name, e.name)?;
+            writeln!(out, "  default  {}", e.default_deployment.as_deref().unwrap_or("(none)"))?;
+        } else {
+            writeln!(out, "endpoint {}  {}", e.name, e.scoring_uri.as_deref().unwrap_or("(not serving)"))?;
+        }
         if let Some(compute) = &e.compute {
             writeln!(out, "  compute  {compute} (kubernetes)")?;
         }
-        writeln!(out, "  traffic  {}", split(&e.traffic))?;
+        if e.kind != EndpointKind::Batch {
+            writeln!(out, "  traffic  {}", split(&e.traffic))?;
+        }
         if !e.mirror_traffic.is_empty() {
             writeln!(out, "  mirror   {}", split(&e.mirror_traffic))?;
         }
@@ -55,6 +64,11 @@ impl Report for Endpoints {
             return writeln!(out, "no endpoints");
         }
         for e in &self.0 {
+            if e.kind == EndpointKind::Batch {
+                let default = e.default_deployment.as_deref().unwrap_or("-");
+                writeln!(out, "{}  batch  default {default}", e.name)?;
+                continue;
+            }
             let kind = e.compute.as_ref().map(|c| format!("  kubernetes:{c}")).unwrap_or_default();
             writeln!(out, "{}  {}  {}{kind}", e.name, e.scoring_uri.as_deref().unwrap_or("-"), split(&e.traffic))?;
         }

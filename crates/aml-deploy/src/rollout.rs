@@ -91,7 +91,12 @@ pub async fn rollout(ws: &mut Workspace, workspace_location: &str, args: Rollout
             ));
         }
         OnlineSpec::BatchEndpoint { file, .. } | OnlineSpec::BatchDeployment { file, .. } => {
-            return Err(aml_client::workspace::batch_not_applied(&file));
+            return Err(Error::in_file(
+                &file,
+                Some("$schema"),
+                "is a batch file; a rollout shifts an online endpoint's traffic, and a batch endpoint has none",
+                "apply it with `aml-deploy apply -f FILE` (add `--all-traffic` to make it the endpoint's default deployment)",
+            ));
         }
     };
     if let Some(endpoint) = &args.endpoint {

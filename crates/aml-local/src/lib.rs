@@ -3,6 +3,7 @@
 //! MLflow endpoint its own jobs log to), so it runs the same on a laptop and in CI.
 
 pub mod audit;
+pub mod batch;
 pub mod blobs;
 pub mod downloads;
 pub mod online;

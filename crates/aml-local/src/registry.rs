@@ -29,7 +29,7 @@ pub fn sql(e: rusqlite::Error) -> Error {
 
 /// Migrations, in order; `PRAGMA user_version` counts how many a database has had.
 /// Append only: a workspace made by an older build is brought up to date when opened.
-const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
+const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
 
 const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -122,6 +122,20 @@ CREATE INDEX IF NOT EXISTS audit_job ON audit (job, id);
 CREATE TABLE IF NOT EXISTS approval_requests (
     id TEXT PRIMARY KEY,
     record TEXT NOT NULL
+);
+";
+
+/// Batch endpoints and their deployments (aml-deploy, local backend); their jobs are jobs.
+const SCHEMA_V4: &str = "
+CREATE TABLE IF NOT EXISTS batch_endpoints (
+    name TEXT PRIMARY KEY,
+    record TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS batch_deployments (
+    endpoint TEXT NOT NULL,
+    name TEXT NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (endpoint, name)
 );
 ";
 

@@ -15,7 +15,7 @@ use aml_client::yaml::SetArg;
 use aml_client::yaml::job::{LoadedJob, load_job};
 use aml_client::{Access, Error, Result, Workspace};
 pub use cli::{Cli, Command};
-use output::{JobView, LogPart, LogsView, MetricsView, StepView, ValidateView};
+use output::{JobView, LogPart, LogsView, MetricsView, ValidateView};
 
 pub async fn run(cli: Cli, session: Session) -> Result<Box<dyn Report>> {
     let global = &cli.global;
@@ -187,10 +187,5 @@ fn validate_view(file: &Path, plan: &Plan, data_checks: Vec<contract::DataCheck>
 }
 
 async fn job_view(ws: &Workspace, job: &aml_client::jobs::Job) -> Result<JobView> {
-    let mut steps = Vec::new();
-    for step in ws.job_steps(&job.name).await? {
-        steps.push(StepView::new(&step, ws.job_metrics(&step).await?, ws.job_log(&step.name)));
-    }
-    let log = if job.kind != "pipeline" { Some(ws.job_log(&job.name)) } else { None };
-    Ok(JobView::new(job, ws.job_metrics(job).await?, ws.job_params(job).await?, log, steps))
+    ws.job_view(job).await
 }

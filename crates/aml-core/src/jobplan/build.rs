@@ -166,7 +166,8 @@ pub enum DataSource {
     Remote(String),
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// Serializable: a batch deployment keeps the environment it was applied with.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum EnvPlan {
     /// Packages to install into a virtualenv, from a conda file or requirements.
     Packages { packages: Vec<String>, python: Option<String>, described_by: PathBuf },

@@ -2,6 +2,7 @@
 //! and pipeline binding checked, steps in dependency order. `validate` and `run` share it,
 //! so a job that validates has no input error left for `run` to find.
 
+pub mod batch;
 mod build;
 pub mod online;
 mod parallel;

@@ -55,21 +55,21 @@ pub fn check_online(spec: &OnlineSpec) -> Result<Vec<String>> {
             notes.push(format!("model `{written}` is looked up in the workspace when applied"));
         }
         Some(DeploymentModel::Inline(inline)) => {
-            inline_model(file, spec, inline, None)?;
+            inline_model(file, (&spec.endpoint_name, &spec.name), inline, None)?;
         }
         None => {}
     }
     Ok(notes)
 }
 
-/// What not applying a batch file means, said on every one.
-pub const BATCH_NOT_APPLIED: &str = "batch endpoints and deployments are judged here as azure-ai-ml judges them; aml-deploy does not deploy them yet (`az ml batch-endpoint create` / `az ml batch-deployment create` do)";
+/// Where a batch file applies, said on every one.
+pub const BATCH_WHERE: &str = "batch endpoints and model deployments apply to a local workspace (`aml-deploy apply`, then `aml-deploy invoke`); aml-deploy does not deploy them to Azure ML yet (`az ml batch-endpoint create` / `az ml batch-deployment create` do)";
 
 /// A batch file's own paths, as azure-ai-ml's path fields check them when it loads the file:
 /// the code folder, an inline model, an inline environment's files, a component file.
 fn check_batch(spec: &OnlineSpec) -> Result<Vec<String>> {
     use crate::yaml::batch::BatchDeployment;
-    let mut notes = vec![BATCH_NOT_APPLIED.to_string()];
+    let mut notes = vec![BATCH_WHERE.to_string()];
     let OnlineSpec::BatchDeployment { file, spec } = spec else { return Ok(notes) };
     let exists = |field: &str, written: &str| -> Result<()> {
         let path = crate::yaml::resolve_path(file, written);

@@ -124,22 +124,67 @@ pub(super) fn parallel_command(file: &Path, field: &str, step: &PipelineStep) ->
     };
     let max_retries = number(retries.and_then(|r| r.max_retries.as_ref()), "max_retries", DEFAULT_RETRIES)?;
     let timeout = number(retries.and_then(|r| r.timeout.as_ref()), "timeout", DEFAULT_TIMEOUT)?;
-    let mut command = format!(
-        "python \"${DRIVER_VARIABLE}\" --entry-script {} --input-data {input} --mini-batch-size {} --max-concurrency {} --error-threshold {} --mini-batch-error-threshold {} --max-retries {max_retries} --timeout {timeout}",
-        shell_quote(entry),
-        count.unwrap_or(DEFAULT_MINI_BATCH_SIZE),
-        step.max_concurrency_per_instance.unwrap_or(1).max(1),
-        step.error_threshold.unwrap_or(-1),
-        step.mini_batch_error_threshold.unwrap_or(-1),
-    );
-    if let Some(append) = &task.append_row_to {
-        command.push_str(&format!(" --append-row-to {append}"));
-    }
-    if let Some(arguments) = &task.program_arguments {
-        command.push_str(" -- ");
-        command.push_str(arguments.trim());
-    }
+    let call = DriverCall {
+        entry_script: entry,
+        input,
+        mini_batch_size: count.unwrap_or(DEFAULT_MINI_BATCH_SIZE),
+        max_concurrency: u64::try_from(step.max_concurrency_per_instance.unwrap_or(1)).unwrap_or(1).max(1),
+        error_threshold: step.error_threshold.unwrap_or(-1),
+        mini_batch_error_threshold: step.mini_batch_error_threshold.unwrap_or(-1),
+        max_retries,
+        timeout,
+        append_row_to: task.append_row_to.as_deref(),
+        logging_level: step.logging_level.as_deref(),
+        program_arguments: task.program_arguments.as_deref(),
+    };
+    let command = call.command();
     Ok(ParallelCommand { command, code: task.code.clone(), environment: environment.clone(), elsewhere })
+}
+
+/// One run of the parallel driver: the task, its input and how it is split, retried and judged.
+pub(super) struct DriverCall<'a> {
+    pub entry_script: &'a str,
+    /// The data to split, as the command writes it (`${{inputs.NAME}}`).
+    pub input: &'a str,
+    pub mini_batch_size: u64,
+    pub max_concurrency: u64,
+    /// Failed files tolerated; -1: any number.
+    pub error_threshold: i64,
+    pub mini_batch_error_threshold: i64,
+    pub max_retries: i64,
+    pub timeout: i64,
+    /// Where the results go, one line each (`${{outputs.NAME}}`, or a file in it).
+    pub append_row_to: Option<&'a str>,
+    pub logging_level: Option<&'a str>,
+    /// The task's own arguments, after `--`.
+    pub program_arguments: Option<&'a str>,
+}
+
+impl DriverCall<'_> {
+    pub fn command(&self) -> String {
+        let mut command = format!(
+            "python \"${DRIVER_VARIABLE}\" --entry-script {} --input-data {} --mini-batch-size {} --max-concurrency {} --error-threshold {} --mini-batch-error-threshold {} --max-retries {} --timeout {}",
+            shell_quote(self.entry_script),
+            self.input,
+            self.mini_batch_size,
+            self.max_concurrency,
+            self.error_threshold,
+            self.mini_batch_error_threshold,
+            self.max_retries,
+            self.timeout,
+        );
+        if let Some(append) = self.append_row_to {
+            command.push_str(&format!(" --append-row-to {append}"));
+        }
+        if let Some(level) = self.logging_level {
+            command.push_str(&format!(" --logging-level {}", shell_quote(level)));
+        }
+        if let Some(arguments) = self.program_arguments {
+            command.push_str(" -- ");
+            command.push_str(arguments.trim());
+        }
+        command
+    }
 }
 
 fn bad_number(file: &Path, field: &str, name: &str) -> Error {

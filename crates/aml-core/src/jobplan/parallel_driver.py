@@ -12,6 +12,7 @@ files. Standard library only: it runs in the task's own environment."""
 
 import argparse
 import importlib.util
+import logging
 import multiprocessing
 import os
 import sys
@@ -32,6 +33,7 @@ def arguments():
     parser.add_argument("--max-retries", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=60)
     parser.add_argument("--append-row-to")
+    parser.add_argument("--logging-level")
     own, _, program = split(sys.argv[1:])
     return parser.parse_args(own), program
 
@@ -59,12 +61,14 @@ task = None
 init_error = None
 
 
-def start_worker(entry_script, program):
+def start_worker(entry_script, program, logging_level=None):
     """`init()` once per worker, with the program arguments where the script looks for them.
     A failure is kept and raised by each mini-batch the worker takes (a pool whose
     initializer raises starts workers forever)."""
     global task, init_error
     try:
+        if logging_level:
+            logging.basicConfig(level=logging_level.upper(), format="%(levelname)s %(message)s")
         sys.argv = [entry_script] + program
         sys.path.insert(0, os.path.dirname(os.path.abspath(entry_script)))
         spec = importlib.util.spec_from_file_location("entry_script", entry_script)
@@ -102,7 +106,7 @@ def main():
     results = [None] * len(batches)
     failed_items, failed_batches = [], 0
     attempts = [0] * len(batches)
-    with context.Pool(args.max_concurrency, initializer=start_worker, initargs=(args.entry_script, program)) as pool:
+    with context.Pool(args.max_concurrency, initializer=start_worker, initargs=(args.entry_script, program, args.logging_level)) as pool:
         pending = {i: pool.apply_async(score, (batch,)) for i, batch in enumerate(batches)}
         started = {i: time.monotonic() for i in pending}
         done = 0
@@ -113,8 +117,10 @@ def main():
                 if job.ready():
                     try:
                         rows = job.get()
-                    except Exception:
-                        error = traceback.format_exc()
+                    except Exception as failure:
+                        # The worker's own traceback, not the pool's re-raise of it.
+                        remote = failure.__cause__
+                        error = str(remote).strip().strip('"').strip() if remote else traceback.format_exc()
                 elif time.monotonic() - started[i] > args.timeout:
                     error = f"no answer within {args.timeout:g} s"
                 else:
@@ -132,8 +138,8 @@ def main():
                     print(f"parallel: {done}/{len(batches)} mini-batches done", flush=True)
                 elif attempts[i] < args.max_retries:
                     attempts[i] += 1
-                    print(f"parallel: mini-batch {i + 1} ({', '.join(map(os.path.basename, batches[i]))}) failed, "
-                          f"try {attempts[i] + 1} of {args.max_retries + 1}:\n{error}", flush=True)
+                    print(f"parallel: mini-batch {i + 1} ({', '.join(map(os.path.basename, batches[i]))}) failed "
+                          f"({last_line(error)}); try {attempts[i] + 1} of {args.max_retries + 1}", flush=True)
                     pending[i] = pool.apply_async(score, (batches[i],))
                     started[i] = time.monotonic()
                 else:
@@ -156,6 +162,12 @@ def main():
                 for row in rows or []:
                     out.write(row + "\n")
     report(failed_items, failed_batches, args)
+
+
+def last_line(error):
+    """What a retry says of the error: its last line (the whole trace comes once, at the end)."""
+    lines = [line for line in error.strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else "no message"
 
 
 def failed_count(failed_items):

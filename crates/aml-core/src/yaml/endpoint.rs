@@ -354,7 +354,12 @@ pub fn nothing_to_serve(file: &Path) -> Error {
 /// when the deployment has no `code_configuration`: Azure ML then serves an MLflow model
 /// with its own scoring script (a no-code deployment), or a custom container as it is.
 pub fn scoring_code(file: &Path, spec: &OnlineDeployment) -> Result<Option<(PathBuf, String)>> {
-    let Some(code) = spec.code_configuration.as_ref() else { return Ok(None) };
+    code_of(file, spec.code_configuration.as_ref())
+}
+
+/// A deployment's code folder and scoring script (online or batch), both checked.
+pub fn code_of(file: &Path, code: Option<&CodeConfiguration>) -> Result<Option<(PathBuf, String)>> {
+    let Some(code) = code else { return Ok(None) };
     let code_dir = super::resolve_path(file, &code.code);
     if !code_dir.join(&code.scoring_script).is_file() {
         return Err(Error::in_file(
@@ -378,7 +383,7 @@ pub fn scoring_code(file: &Path, spec: &OnlineDeployment) -> Result<Option<(Path
 /// (as `az ml` registers it): named `<endpoint>-<deployment>` unless it has a name.
 pub fn inline_model(
     file: &Path,
-    spec: &OnlineDeployment,
+    (endpoint, deployment): (&str, &str),
     inline: &super::model::ModelSpec,
     created_by: Option<String>,
 ) -> Result<crate::model::NewModelVersion> {
@@ -396,10 +401,10 @@ pub fn inline_model(
         ));
     }
     Ok(crate::model::NewModelVersion {
-        name: inline.name.clone().unwrap_or_else(|| format!("{}-{}", spec.endpoint_name, spec.name)),
+        name: inline.name.clone().unwrap_or_else(|| format!("{endpoint}-{deployment}")),
         version: None,
         kind: inline.kind.unwrap_or(super::model::ModelType::CustomModel),
-        description: Some(format!("registered by applying deployment `{}`", spec.name)),
+        description: Some(format!("registered by applying deployment `{deployment}`")),
         source: path.display().to_string(),
         source_path: path,
         tags: BTreeMap::from([("anonymous".to_string(), "true".to_string())]),

@@ -1,9 +1,10 @@
-//! Batch endpoints and deployments: judged as azure-ai-ml judges them (`validate`), refused
-//! cleanly by `apply` before anything is written, each refusal naming the file and field.
+//! Batch endpoints and deployments: judged as azure-ai-ml judges them (`validate`), applied
+//! to a local workspace, and invoked: the diabetes model scoring a folder of CSV files as a
+//! job of the runner, read back by `aml-train`.
 
 use std::path::{Path, PathBuf};
 
-use aml_client::testing::{TestWorkspace, binary, render};
+use aml_client::testing::{TestWorkspace, binary, json, render};
 
 fn corpus(file: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -12,20 +13,18 @@ fn corpus(file: &str) -> PathBuf {
 }
 
 #[test]
-fn batch_files_validate_as_azure_ai_ml_reads_them_and_apply_refuses_them_writing_nothing() {
+fn batch_files_validate_as_azure_ai_ml_reads_them_and_a_deployment_needs_its_endpoint() {
     let ws = TestWorkspace::new();
     for file in ["endpoint.yml", "deployment-custom/deployment.yml", "deployment-simple/deployment.yml"] {
         let checked = ws.run(&binary("aml-deploy"), &["validate", "-f", corpus(file).to_str().unwrap()]);
         assert_eq!(checked.status.code(), Some(0), "{file}: {}", render(&checked));
         let text = String::from_utf8_lossy(&checked.stdout);
-        assert!(text.contains("aml-deploy does not deploy them yet"), "{text}");
         assert!(text.contains("ok: ") && text.contains("batch "), "{text}");
-
-        let refused = ws.run(&binary("aml-deploy"), &["apply", "-f", corpus(file).to_str().unwrap()]);
-        assert_eq!(refused.status.code(), Some(2), "{file}: {}", render(&refused));
-        let said = String::from_utf8_lossy(&refused.stderr);
-        assert!(said.contains("$schema") && said.contains("az ml batch-"), "{said}");
     }
+    let refused =
+        ws.run(&binary("aml-deploy"), &["apply", "-f", corpus("deployment-custom/deployment.yml").to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(2), "{}", render(&refused));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("endpoint_name"), "{}", render(&refused));
     assert!(!ws.workspace().exists(), "a refused apply created the workspace");
 
     let deployment = std::fs::read_to_string(corpus("deployment-custom/deployment.yml")).unwrap();
@@ -44,4 +43,194 @@ fn batch_files_validate_as_azure_ai_ml_reads_them_and_apply_refuses_them_writing
         assert_eq!(refused.status.code(), Some(2), "{field}: {}", render(&refused));
         assert!(String::from_utf8_lossy(&refused.stderr).contains(field), "{field}: {}", render(&refused));
     }
+}
+
+/// Train and register the diabetes model, then apply the example's batch endpoint and deployment.
+fn diabetes_batch() -> TestWorkspace {
+    let ws = TestWorkspace::new();
+    ws.copy_example("diabetes");
+    ok(ws.run(&binary("aml-train"), &["run", "diabetes/job.yml", "--name", "train-1", "-q"]));
+    ok(ws.run(&binary("aml-register"), &["model", "-f", "diabetes/model.yml", "--job", "train-1"]));
+    ok(ws.run(&binary("aml-deploy"), &["apply", "-f", "diabetes/endpoint-batch.yml"]));
+    ok(ws.run(&binary("aml-deploy"), &["apply", "-f", "diabetes/deployment-batch.yml", "-q"]));
+    ws
+}
+
+fn ok(output: std::process::Output) -> std::process::Output {
+    assert_eq!(output.status.code(), Some(0), "{}", render(&output));
+    output
+}
+
+/// `(file, row)` of every patient of the input folder, files by name, rows as written.
+fn patients(folder: &Path) -> Vec<(String, usize)> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(folder).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    let mut rows = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        rows.extend((0..text.lines().count() - 1).map(|row| (name.clone(), row)));
+    }
+    rows
+}
+
+fn predictions(job: &serde_json::Value) -> Vec<(String, usize, f64)> {
+    let folder = job["output_paths"]["score"].as_str().unwrap();
+    let text = std::fs::read_to_string(Path::new(folder).join("predictions.csv")).unwrap();
+    text.lines()
+        .map(|line| {
+            let fields: Vec<&str> = line.split(' ').collect();
+            assert_eq!(fields.len(), 3, "{line}");
+            (fields[0].to_string(), fields[1].parse().unwrap(), fields[2].parse().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn the_diabetes_model_scores_a_folder_of_csv_files_a_row_per_patient_in_input_order() {
+    let ws = diabetes_batch();
+    let again =
+        ok(ws.run(&binary("aml-deploy"), &["apply", "-f", "diabetes/deployment-batch.yml", "-q", "-o", "json"]));
+    assert_eq!(json(&again)["outcome"], "unchanged", "{}", render(&again));
+    let mut show = json(&ok(ws.run(&binary("aml-deploy"), &["show", "diabetes-batch", "-o", "json"])));
+    for field in ["created_at", "updated_at"] {
+        show[field] = "[redacted]".into();
+    }
+    for field in ["created_at", "updated_at", "model_digest"] {
+        show["deployments"][0][field] = "[redacted]".into();
+    }
+    insta::assert_json_snapshot!(show, @r#"
+    {
+      "auth_mode": "aad_token",
+      "created_at": "[redacted]",
+      "default_deployment": "ridge",
+      "deployments": [
+        {
+          "created_at": "[redacted]",
+          "endpoint": "diabetes-batch",
+          "error": null,
+          "model": "diabetes:1",
+          "model_digest": "[redacted]",
+          "name": "ridge",
+          "state": "Succeeded",
+          "updated_at": "[redacted]"
+        }
+      ],
+      "description": "Scores files of patients' baseline measurements with the diabetes model.",
+      "kind": "batch",
+      "mirror_traffic": {},
+      "name": "diabetes-batch",
+      "provisioning_state": "Succeeded",
+      "scoring_uri": null,
+      "tags": {
+        "example": "diabetes"
+      },
+      "traffic": {},
+      "updated_at": "[redacted]"
+    }
+    "#);
+
+    let input = ws.path().join("diabetes/data/batch");
+    let invoked =
+        ok(ws
+            .run(&binary("aml-deploy"), &["invoke", "diabetes-batch", "--input", "diabetes/data/batch", "-o", "json"]));
+    let job = json(&invoked);
+    assert_eq!(job["status"], "Completed");
+    assert_eq!(job["type"], "pipeline");
+    assert_eq!(job["experiment_name"], "diabetes-batch");
+    assert_eq!(job["display_name"], "ridge");
+    let scored = predictions(&job);
+    let expected = patients(&input);
+    assert_eq!(expected.len(), 50);
+    assert_eq!(scored.iter().map(|(f, r, _)| (f.clone(), *r)).collect::<Vec<_>>(), expected);
+    assert!(scored.iter().all(|(_, _, p)| p.is_finite() && *p > 0.0), "{scored:?}");
+
+    // The job is a job: aml-train reads it, its log has the mini-batches' progress.
+    let name = job["name"].as_str().unwrap();
+    let shown = json(&ok(ws.run(&binary("aml-train"), &["show", name, "-o", "json"])));
+    assert_eq!(shown["status"], "Completed");
+    assert_eq!(shown["outputs"]["score"], format!("azureml://jobs/{name}/outputs/score"));
+    let logs = ok(ws.run(&binary("aml-train"), &["logs", name]));
+    let log = String::from_utf8_lossy(&logs.stdout);
+    assert!(log.contains("parallel: 10 file(s) in 4 mini-batch(es) of up to 3, 2 worker(s)"), "{log}");
+    assert!(log.contains("4/4 mini-batches done"), "{log}");
+    assert!(log.contains("INFO batch scoring: model loaded"), "logging_level info: {log}");
+}
+
+#[test]
+fn a_file_the_script_fails_on_fails_the_job_under_error_threshold_0_and_is_listed_under_1() {
+    let ws = diabetes_batch();
+    let input = ws.copy_dir(&ws.path().join("diabetes/data/batch"), "with-bad");
+    std::fs::write(input.join("patients-05b.csv"), "age,sex\n50,1\n").unwrap();
+
+    let failed = ws.run(
+        &binary("aml-deploy"),
+        &["invoke", "diabetes-batch", "--input", "with-bad", "--set", "mini_batch_size=1", "-q", "-o", "json"],
+    );
+    assert_eq!(failed.status.code(), Some(1), "{}", render(&failed));
+    let job = json(&failed);
+    assert_eq!(job["status"], "Failed");
+    let error = job["steps"][0]["error"].as_str().unwrap();
+    assert!(error.contains("patients-05b.csv") && error.contains("error_threshold 0"), "{error}");
+
+    let tolerated = ok(ws.run(
+        &binary("aml-deploy"),
+        &[
+            "invoke",
+            "diabetes-batch",
+            "--input",
+            "with-bad",
+            "--set",
+            "mini_batch_size=1",
+            "--set",
+            "settings.error_threshold=1",
+            "-q",
+            "-o",
+            "json",
+        ],
+    ));
+    let job = json(&tolerated);
+    assert_eq!(job["status"], "Completed");
+    let scored = predictions(&job);
+    assert_eq!(scored.len(), 50, "every good file scored, the bad one left out");
+    assert!(scored.iter().all(|(file, _, _)| file != "patients-05b.csv"));
+    let logs = ok(ws.run(&binary("aml-train"), &["logs", job["name"].as_str().unwrap()]));
+    let log = String::from_utf8_lossy(&logs.stdout);
+    assert!(log.contains("1 file(s) failed") && log.contains("patients-05b.csv has no column(s)"), "{log}");
+}
+
+#[test]
+fn bad_invocations_exit_2_naming_what_to_fix() {
+    let ws = diabetes_batch();
+    let cases: [(&[&str], &str); 6] = [
+        (&["invoke", "diabetes-batch", "--input", "nowhere"], "nowhere"),
+        (
+            &["invoke", "diabetes-batch", "--input", "diabetes/data/batch", "--set", "output_file_name=../x.csv"],
+            "output_file_name",
+        ),
+        (
+            &["invoke", "diabetes-batch", "--input", "diabetes/data/batch", "--set", "mini_batch_size=0"],
+            "mini_batch_size",
+        ),
+        (
+            &["invoke", "diabetes-batch", "--input", "diabetes/data/batch", "--set", "colour=blue"],
+            "mini_batch_size, max_concurrency_per_instance",
+        ),
+        (
+            &["invoke", "diabetes-batch", "--input", "diabetes/data/batch", "--deployment", "nope"],
+            "no deployment `nope`",
+        ),
+        (&["invoke", "no-such", "--input", "diabetes/data/batch"], "no batch endpoint named `no-such`"),
+    ];
+    for (args, says) in cases {
+        let refused = ws.run(&binary("aml-deploy"), args);
+        assert_eq!(refused.status.code(), Some(2), "{args:?}: {}", render(&refused));
+        assert!(String::from_utf8_lossy(&refused.stderr).contains(says), "{args:?}: {}", render(&refused));
+    }
+    let jobs = std::fs::read_dir(ws.workspace().join("jobs")).unwrap().count();
+    assert_eq!(jobs, 1, "only the training job: a refused invocation starts none");
+    // Online commands on a batch endpoint say what it is.
+    let traffic = ws.run(&binary("aml-deploy"), &["logs", "diabetes-batch", "ridge"]);
+    assert_eq!(traffic.status.code(), Some(2), "{}", render(&traffic));
+    assert!(String::from_utf8_lossy(&traffic.stderr).contains("is a batch endpoint"), "{}", render(&traffic));
 }

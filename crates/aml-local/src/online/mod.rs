@@ -7,7 +7,7 @@ pub mod collector;
 mod hop;
 mod layout;
 pub mod limits;
-mod lock;
+pub(crate) mod lock;
 mod mlflow;
 pub mod processes;
 pub mod records;
@@ -111,6 +111,7 @@ impl LocalWorkspace {
     fn endpoint_record(&self, name: &str) -> Result<EndpointRecord> {
         match self.registry_ref().endpoint(name)? {
             Some((text, _)) => decode(&text),
+            None if self.is_batch_endpoint(name)? => Err(aml_core::online::not_online(name)),
             None => {
                 let known = self.registry_ref().endpoint_names()?;
                 let hint = match aml_core::yaml::closest(name, &known.iter().map(String::as_str).collect::<Vec<_>>()) {
@@ -164,6 +165,12 @@ impl LocalWorkspace {
         let existing = self.registry_ref().endpoint(&spec.name)?;
         let outcome = match existing {
             None => {
+                if self.is_batch_endpoint(&spec.name)? {
+                    return Err(Error::usage(
+                        format!("`{}` is a batch endpoint of this workspace", spec.name),
+                        "give the online endpoint another name: online and batch endpoints share one set of names",
+                    ));
+                }
                 if !spec.traffic.is_empty() || !spec.mirror_traffic.is_empty() {
                     return Err(Error::usage(
                         format!("endpoint `{}` is new, so it has no deployments to give traffic to", spec.name),
@@ -267,7 +274,12 @@ impl LocalWorkspace {
         }
         let model = match &spec.model {
             None => None,
-            Some(model) => Some(self.deployment_model(file, spec, model, options.requested_by.clone())?),
+            Some(model) => Some(self.deployment_model(
+                file,
+                (&spec.endpoint_name, &spec.name),
+                model,
+                options.requested_by.clone(),
+            )?),
         };
         let (code_dir, scoring_script) = match code {
             Some(code) => (Some(code.0), code.1),
@@ -468,10 +480,10 @@ impl LocalWorkspace {
 
     /// The model a deployment serves: a registered reference, or an inline model registered
     /// on the fly (as `az ml` registers an anonymous model asset).
-    fn deployment_model(
+    pub(crate) fn deployment_model(
         &mut self,
         file: &Path,
-        spec: &OnlineDeployment,
+        names: (&str, &str),
         model: &DeploymentModel,
         requested_by: Option<String>,
     ) -> Result<aml_core::model::ModelVersion> {
@@ -490,14 +502,14 @@ impl LocalWorkspace {
                 })
             }
             DeploymentModel::Inline(inline) => {
-                let new = aml_core::yaml::endpoint::inline_model(file, spec, inline, requested_by.clone())?;
+                let new = aml_core::yaml::endpoint::inline_model(file, names, inline, requested_by.clone())?;
                 Ok(self.register_model(&new)?.version)
             }
         }
     }
 
     /// A Python with the environment's packages and the inference server.
-    async fn deployment_python(&self, plan: &EnvPlan, echo: bool) -> Result<PathBuf> {
+    pub(crate) async fn deployment_python(&self, plan: &EnvPlan, echo: bool) -> Result<PathBuf> {
         let mut cancel = Cancellation::install()?;
         let interpreter = environment::ensure(plan, &mut cancel, echo, self.settings()).await?;
         let check = std::process::Command::new(&interpreter.python)

@@ -13,12 +13,15 @@ warnings.filterwarnings("ignore")
 logging.disable(logging.CRITICAL)
 
 from azure.ai.ml import (  # noqa: E402
+    load_batch_endpoint,
     load_component,
     load_job,
     load_model,
     load_online_deployment,
     load_online_endpoint,
 )
+# A modelBatchDeployment file is read by its own loader, as `az ml batch-deployment create` does.
+from azure.ai.ml.entities._load_functions import load_model_batch_deployment  # noqa: E402
 
 LOADERS = {
     "job": load_job,
@@ -26,6 +29,8 @@ LOADERS = {
     "component": load_component,
     "endpoint": load_online_endpoint,
     "deployment": load_online_deployment,
+    "batch-endpoint": load_batch_endpoint,
+    "batch-deployment": load_model_batch_deployment,
 }
 results = {}
 for argument in sys.argv[1:]:

@@ -1,0 +1,349 @@
+//! Batch endpoints on the local workspace. An endpoint is a record with its default
+//! deployment; a model deployment is a frozen revision (the code snapshot, the model's
+//! files, the environment and the run settings it was applied with); an invocation is an
+//! ordinary job of the runner — a pipeline of one parallel step over the input's files — so
+//! `aml-train show|logs|cancel` and `aml-register --job` read it as any job. Nothing runs
+//! between invocations: there is no process to keep alive.
+
+mod records;
+mod store;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use records::{BatchDeploymentRecord, BatchEndpointRecord};
+
+use crate::LocalWorkspace;
+use crate::online::lock::EndpointLock;
+use crate::runner::environment;
+use aml_core::digest::Digest;
+use aml_core::error::{Error, IoContext, Result};
+use aml_core::jobplan::batch::{ScoringJob, scoring_plan};
+use aml_core::jobplan::{InputPlan, Plan, plan_environment};
+use aml_core::names::{DeploymentName, EndpointName};
+use aml_core::online::{ApplyOutcome, DeployOptions, Endpoint};
+use aml_core::process::Cancellation;
+use aml_core::yaml::batch::{BatchDeployment, BatchEndpoint};
+
+fn encode<T: serde::Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::storage("cannot encode a record", e))
+}
+
+fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| Error::storage("a stored batch endpoint record is unreadable", e))
+}
+
+impl LocalWorkspace {
+    fn batch_endpoints_dir(&self) -> PathBuf {
+        self.root().join("batch-endpoints")
+    }
+
+    /// A deployment's folder of revisions. Only checked names make a path.
+    fn batch_deployment_dir(&self, endpoint: &EndpointName, deployment: &DeploymentName) -> PathBuf {
+        self.batch_endpoints_dir().join(endpoint).join(deployment)
+    }
+
+    /// One writer per batch endpoint, as for online ones.
+    async fn batch_lock(&self, endpoint: &EndpointName) -> Result<EndpointLock> {
+        EndpointLock::acquire(&self.batch_endpoints_dir(), endpoint).await
+    }
+
+    pub fn is_batch_endpoint(&self, name: &str) -> Result<bool> {
+        Ok(self.registry_ref().batch_endpoint(name)?.is_some())
+    }
+
+    fn batch_endpoint_record(&self, name: &str) -> Result<BatchEndpointRecord> {
+        match self.registry_ref().batch_endpoint(name)? {
+            Some(text) => decode(&text),
+            None => Err(Error::usage(
+                format!("no batch endpoint named `{name}` in this workspace"),
+                "`aml-deploy list` shows the endpoints; `aml-deploy apply -f endpoint.yml` creates one",
+            )),
+        }
+    }
+
+    fn batch_deployment_records(&self, endpoint: &str) -> Result<Vec<BatchDeploymentRecord>> {
+        self.registry_ref().batch_deployments(endpoint)?.iter().map(|t| decode(t)).collect()
+    }
+
+    pub fn batch_endpoint(&self, name: &str) -> Result<Endpoint> {
+        let record = self.batch_endpoint_record(name)?;
+        Ok(record.view(&self.batch_deployment_records(name)?))
+    }
+
+    pub fn batch_endpoints(&self) -> Result<Vec<Endpoint>> {
+        self.registry_ref().batch_endpoint_names()?.iter().map(|n| self.batch_endpoint(n)).collect()
+    }
+
+    pub async fn apply_batch_endpoint(
+        &mut self,
+        file: &Path,
+        spec: &BatchEndpoint,
+    ) -> Result<(Endpoint, ApplyOutcome)> {
+        let _lock = self.batch_lock(&spec.name).await?;
+        let wanted_default = spec.defaults.as_ref().and_then(|d| d.deployment_name.clone());
+        let outcome = match self.registry_ref().batch_endpoint(&spec.name)? {
+            None => {
+                if let Some(default) = &wanted_default {
+                    return Err(Error::in_file(
+                        file,
+                        Some("defaults.deployment_name"),
+                        format!("endpoint `{}` is new, so it has no deployment `{default}` yet", spec.name),
+                        "leave `defaults` out for now: the first deployment applied becomes the default",
+                    ));
+                }
+                let now = aml_core::time::now();
+                let record = BatchEndpointRecord {
+                    name: spec.name.to_string(),
+                    spec: spec.clone(),
+                    default_deployment: None,
+                    created_at: now.clone(),
+                    updated_at: now,
+                };
+                self.registry().insert_batch_endpoint(&spec.name, &encode(&record)?)?;
+                ApplyOutcome::Created
+            }
+            Some(text) => {
+                let mut record: BatchEndpointRecord = decode(&text)?;
+                let deployments = self.batch_deployment_records(&spec.name)?;
+                if let Some(default) = wanted_default.as_ref().filter(|d| !deployments.iter().any(|r| &&r.name == d)) {
+                    let known: Vec<String> = deployments.iter().map(|d| format!("`{}`", d.name)).collect();
+                    return Err(Error::in_file(
+                        file,
+                        Some("defaults.deployment_name"),
+                        format!("endpoint `{}` has no deployment `{default}`", spec.name),
+                        match known.is_empty() {
+                            true => "apply the deployment first".to_string(),
+                            false => format!("its deployments: {}", known.join(", ")),
+                        },
+                    ));
+                }
+                let default_changes = wanted_default.is_some() && wanted_default != record.default_deployment;
+                if encode(&record.spec)? == encode(spec)? && !default_changes {
+                    ApplyOutcome::Unchanged
+                } else {
+                    record.spec = spec.clone();
+                    if wanted_default.is_some() {
+                        record.default_deployment = wanted_default;
+                    }
+                    record.updated_at = aml_core::time::now();
+                    self.registry_ref().update_batch_endpoint(&spec.name, &encode(&record)?)?;
+                    ApplyOutcome::Updated
+                }
+            }
+        };
+        Ok((self.batch_endpoint(&spec.name)?, outcome))
+    }
+
+    /// Create or update a model deployment: its environment built (as Azure ML builds the
+    /// image), its code and model frozen in a revision folder named by their digest. The
+    /// same spec, code, model and environment change nothing.
+    pub async fn apply_batch_deployment(
+        &mut self,
+        file: &Path,
+        spec: &BatchDeployment,
+        options: &DeployOptions,
+    ) -> Result<(Endpoint, ApplyOutcome)> {
+        let endpoint = spec.endpoint_name();
+        if self.registry_ref().batch_endpoint(endpoint)?.is_none() {
+            return Err(Error::in_file(
+                file,
+                Some("endpoint_name"),
+                format!("there is no batch endpoint `{endpoint}` in this workspace"),
+                "apply the endpoint file first (`aml-deploy apply -f endpoint.yml`)",
+            ));
+        }
+        let spec = match spec {
+            BatchDeployment::Model(spec) => spec,
+            BatchDeployment::Pipeline(_) => {
+                return Err(Error::in_file(
+                    file,
+                    Some("type"),
+                    "is `pipeline`: a pipeline-component deployment, which the local workspace does not run yet",
+                    "deploy it to Azure ML with `az ml batch-deployment create`, or run its pipeline with `aml-train run`",
+                ));
+            }
+        };
+        let (code_dir, scoring_script) =
+            aml_core::yaml::endpoint::code_of(file, spec.code_configuration.as_ref())?.ok_or_else(|| {
+                Error::in_file(
+                    file,
+                    Some("code_configuration"),
+                    "is missing: a model deployment without a scoring script (an MLflow model scored by Azure ML's own script) does not run locally yet",
+                    "give `code_configuration` with a scoring script whose `init()` and `run(mini_batch)` score the files",
+                )
+            })?;
+        let environment = spec.environment.as_ref().ok_or_else(|| {
+            Error::in_file(file, Some("environment"), "is missing", "give the environment (`image` and `conda_file`)")
+        })?;
+        let mut warnings = Vec::new();
+        let env_plan = plan_environment(file, "environment", environment, &mut warnings)?;
+        if let Some(blocker) = env_plan.blocker(file, "environment") {
+            return Err(blocker.refusal(file, "locally"));
+        }
+        for warning in warnings {
+            aml_core::status!("warning: {warning}");
+        }
+        let settings = spec.run_settings(file)?;
+        let model = match &spec.model {
+            Some(model) => {
+                Some(self.deployment_model(file, (endpoint, &spec.name), model, options.requested_by.clone())?)
+            }
+            None => None,
+        };
+        // Built now, as Azure ML builds a deployment's image: a broken environment fails
+        // `apply`, not the first invocation. Cached by content, so invocations reuse it.
+        let mut cancel = Cancellation::install()?;
+        environment::ensure(&env_plan, &mut cancel, options.stream_logs, self.settings()).await?;
+
+        let _lock = self.batch_lock(endpoint).await?;
+        let code_digest = aml_core::tree::hash_files(aml_core::tree::snapshot_files(&code_dir)?)?.digest();
+        let fingerprint = Digest::of_bytes(
+            encode(&serde_json::json!({
+                "spec": spec,
+                "model": model.as_ref().map(|m| m.digest),
+                "code": code_digest,
+                "environment": env_plan,
+                "settings": settings,
+            }))?
+            .as_bytes(),
+        );
+        let previous = self.batch_deployment_records(endpoint)?.into_iter().find(|d| d.name == spec.name.as_str());
+        let unchanged = previous.as_ref().is_some_and(|p| p.fingerprint == fingerprint && p.dir.is_dir());
+        if !unchanged {
+            let revision = self.batch_deployment_dir(endpoint, &spec.name).join(&fingerprint.hex()[..12]);
+            if !revision.join("code").is_dir() {
+                let staging = revision.with_extension("partial");
+                let _ = fs::remove_dir_all(&staging);
+                fs::create_dir_all(staging.join("model")).with_path("cannot create", &staging)?;
+                crate::runner::snapshot(&code_dir, &staging.join("code"))?;
+                // The snapshot is what each job copies, whole: its ignore rules were applied
+                // when it was taken, and the workspace folder's own `.gitignore` (everything)
+                // must not apply to it. An empty `.amlignore` takes precedence over both.
+                let ignore = staging.join("code").join(".amlignore");
+                fs::write(&ignore, "").with_path("cannot write", &ignore)?;
+                if let Some(model) = &model {
+                    self.download_model(model, &staging.join("model"))?;
+                }
+                let _ = fs::remove_dir_all(&revision);
+                fs::rename(&staging, &revision).with_path("cannot move into place", &revision)?;
+            }
+            let now = aml_core::time::now();
+            let record = BatchDeploymentRecord {
+                endpoint: endpoint.to_string(),
+                name: spec.name.to_string(),
+                spec: (**spec).clone(),
+                file: file.to_path_buf(),
+                model: model.as_ref().map(|m| m.id()),
+                model_digest: model.as_ref().map(|m| m.digest),
+                fingerprint,
+                dir: revision,
+                scoring_script,
+                environment: env_plan,
+                settings,
+                created_at: previous.as_ref().map(|p| p.created_at.clone()).unwrap_or_else(|| now.clone()),
+                updated_at: now,
+            };
+            self.registry_ref().put_batch_deployment(endpoint, &spec.name, &encode(&record)?)?;
+            // The revision replaced is not removed: a job may be running from it.
+        }
+        let mut record = self.batch_endpoint_record(endpoint)?;
+        let becomes_default = options.all_traffic || record.default_deployment.is_none();
+        if becomes_default && record.default_deployment.as_deref() != Some(spec.name.as_str()) {
+            aml_core::status!("deployment {} is the default deployment of batch endpoint {endpoint}", spec.name);
+            record.default_deployment = Some(spec.name.to_string());
+            record.updated_at = aml_core::time::now();
+            self.registry_ref().update_batch_endpoint(endpoint, &encode(&record)?)?;
+        }
+        let outcome = match (previous, unchanged) {
+            (_, true) => ApplyOutcome::Unchanged,
+            (Some(_), false) => ApplyOutcome::Updated,
+            (None, false) => ApplyOutcome::Created,
+        };
+        Ok((self.batch_endpoint(endpoint)?, outcome))
+    }
+
+    /// Forget a deployment and its revisions. The default deployment goes last: another
+    /// must be made the default first, or the endpoint deleted.
+    pub async fn delete_batch_deployment(&mut self, endpoint: &str, deployment: &str) -> Result<()> {
+        let endpoint_name = EndpointName::new(endpoint)?;
+        let deployment_name = DeploymentName::new(deployment)?;
+        let _lock = self.batch_lock(&endpoint_name).await?;
+        let record = self.batch_endpoint_record(endpoint)?;
+        let deployments = self.batch_deployment_records(endpoint)?;
+        if !deployments.iter().any(|d| d.name == deployment) {
+            return Err(Error::usage(
+                format!("batch endpoint `{endpoint}` has no deployment `{deployment}`"),
+                "`aml-deploy show` lists them",
+            ));
+        }
+        if record.default_deployment.as_deref() == Some(deployment) && deployments.len() > 1 {
+            return Err(Error::usage(
+                format!("deployment `{deployment}` is the default deployment of batch endpoint `{endpoint}`"),
+                "make another the default first: `aml-deploy apply -f endpoint.yml --set defaults.deployment_name=OTHER`",
+            ));
+        }
+        self.registry_ref().delete_batch_deployment(endpoint, deployment)?;
+        if record.default_deployment.as_deref() == Some(deployment) {
+            let mut record = record;
+            record.default_deployment = None;
+            record.updated_at = aml_core::time::now();
+            self.registry_ref().update_batch_endpoint(endpoint, &encode(&record)?)?;
+        }
+        let _ = fs::remove_dir_all(self.batch_deployment_dir(&endpoint_name, &deployment_name));
+        Ok(())
+    }
+
+    pub async fn delete_batch_endpoint(&mut self, name: &str) -> Result<()> {
+        let endpoint = EndpointName::new(name)?;
+        let _lock = self.batch_lock(&endpoint).await?;
+        self.batch_endpoint_record(name)?;
+        self.registry_ref().delete_batch_endpoint(name)?;
+        let _ = fs::remove_dir_all(self.batch_endpoints_dir().join(&endpoint));
+        Ok(())
+    }
+
+    /// What invoking the endpoint runs: its deployment (the one named, else the default)
+    /// over the input, with the invocation's settings over the deployment's.
+    pub fn scoring_plan(
+        &self,
+        endpoint: &str,
+        deployment: Option<&str>,
+        input: InputPlan,
+        sets: &[(String, String)],
+    ) -> Result<Plan> {
+        let record = self.batch_endpoint_record(endpoint)?;
+        let deployments = self.batch_deployment_records(endpoint)?;
+        let wanted = match deployment.or(record.default_deployment.as_deref()) {
+            Some(name) => name,
+            None => {
+                return Err(Error::usage(
+                    format!("batch endpoint `{endpoint}` has no default deployment"),
+                    "name one with `--deployment`, or apply a deployment (the first becomes the default)",
+                ));
+            }
+        };
+        let chosen = deployments.into_iter().find(|d| d.name == wanted).ok_or_else(|| {
+            Error::usage(
+                format!("batch endpoint `{endpoint}` has no deployment `{wanted}`"),
+                "`aml-deploy show ENDPOINT` lists its deployments",
+            )
+        })?;
+        let mut settings = chosen.settings.clone();
+        for (name, value) in sets {
+            settings.set(name, value)?;
+        }
+        let model_dir = chosen.dir.join("model");
+        Ok(scoring_plan(ScoringJob {
+            file: chosen.file.clone(),
+            endpoint: chosen.endpoint.clone(),
+            deployment: chosen.name.clone(),
+            code: chosen.dir.join("code"),
+            scoring_script: chosen.scoring_script.clone(),
+            environment: chosen.environment.clone(),
+            model_dir: chosen.model.is_some().then_some(model_dir),
+            input,
+            settings,
+        }))
+    }
+}
