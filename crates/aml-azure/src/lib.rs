@@ -4,6 +4,7 @@
 
 pub mod arm;
 pub mod audit;
+mod batch;
 pub mod blob;
 pub mod code;
 mod data_collector;

@@ -76,7 +76,7 @@ impl AzureWorkspace {
     }
 
     /// PUT and follow the operation to its end, printing its status changes.
-    async fn put_and_wait(&self, what: &str, path: &str, body: &Value) -> Result<()> {
+    pub(super) async fn put_and_wait(&self, what: &str, path: &str, body: &Value) -> Result<()> {
         let reply = self.arm.call(Method::Put, path, Some(body)).await?;
         aml_core::status!("{what}: {}", if reply.status == 201 { "creating" } else { "updating" });
         let progress = Progress::waiting(what, &self.settings);
@@ -334,7 +334,7 @@ impl AzureWorkspace {
     }
 
     /// `azureml:name:version` (or `@latest`) → the model version's ARM id, checked to exist.
-    async fn deployment_model_id(&self, file: &Path, reference: &str) -> Result<String> {
+    pub(super) async fn deployment_model_id(&self, file: &Path, reference: &str) -> Result<String> {
         let text = reference.strip_prefix("azureml:").unwrap_or(reference);
         if text.starts_with("/subscriptions/") {
             return Ok(text.to_string());
@@ -501,7 +501,7 @@ impl AzureWorkspace {
         Ok((format!("{}/getLogs", self.deployment_path(endpoint, deployment)), text))
     }
 
-    async fn delete_and_wait(&self, what: &str, path: &str) -> Result<()> {
+    pub(super) async fn delete_and_wait(&self, what: &str, path: &str) -> Result<()> {
         let reply = self.arm.call(Method::Delete, path, None).await?;
         aml_core::status!("{what}: deleting");
         let progress = Progress::waiting(what, &self.settings);
@@ -536,7 +536,7 @@ impl AzureWorkspace {
 }
 
 /// Null, `{}` and absent compare equal: the service fills empty maps in.
-fn normalized(value: &Value) -> Value {
+pub(super) fn normalized(value: &Value) -> Value {
     match value {
         Value::Object(map) if map.is_empty() => Value::Null,
         other => other.clone(),

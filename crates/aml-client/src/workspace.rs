@@ -275,9 +275,8 @@ impl Workspace {
             Workspace::Azure(ws) => match spec {
                 OnlineSpec::Endpoint { spec, .. } => ws.apply_endpoint(spec).await,
                 OnlineSpec::Deployment { file, spec } => ws.apply_deployment(file, spec, options).await,
-                OnlineSpec::BatchEndpoint { file, .. } | OnlineSpec::BatchDeployment { file, .. } => {
-                    Err(batch_not_applied(file))
-                }
+                OnlineSpec::BatchEndpoint { file, spec } => ws.apply_batch_endpoint(file, spec).await,
+                OnlineSpec::BatchDeployment { file, spec } => ws.apply_batch_deployment(file, spec, options).await,
             },
         }
     }
@@ -319,7 +318,11 @@ impl Workspace {
         match self {
             Workspace::Local(ws) if ws.is_batch_endpoint(name)? => ws.batch_endpoint(name),
             Workspace::Local(ws) => ws.endpoint(name).await,
-            Workspace::Azure(ws) => ws.endpoint(name).await,
+            // Online first: a batch endpoint is looked for only when there is no online one.
+            Workspace::Azure(ws) => match ws.endpoint(name).await {
+                Err(Error::BadInput(_)) if ws.is_batch_endpoint(name).await? => ws.batch_endpoint(name).await,
+                other => other,
+            },
         }
     }
 
@@ -331,7 +334,12 @@ impl Workspace {
                 all.sort_by(|a, b| a.name.cmp(&b.name));
                 Ok(all)
             }
-            Workspace::Azure(ws) => ws.endpoints().await,
+            Workspace::Azure(ws) => {
+                let mut all = ws.endpoints().await?;
+                all.extend(ws.batch_endpoints().await?);
+                all.sort_by(|a, b| a.name.cmp(&b.name));
+                Ok(all)
+            }
         }
     }
 
@@ -465,7 +473,10 @@ impl Workspace {
         match self {
             Workspace::Local(ws) if ws.is_batch_endpoint(name)? => ws.delete_batch_endpoint(name).await,
             Workspace::Local(ws) => ws.delete_endpoint(name).await,
-            Workspace::Azure(ws) => ws.delete_endpoint(name).await,
+            Workspace::Azure(ws) => match ws.delete_endpoint(name).await {
+                Err(Error::BadInput(_)) if ws.is_batch_endpoint(name).await? => ws.delete_batch_endpoint(name).await,
+                other => other,
+            },
         }
     }
 
@@ -477,7 +488,12 @@ impl Workspace {
                 ws.delete_batch_deployment(endpoint, deployment).await
             }
             Workspace::Local(ws) => ws.delete_deployment(endpoint, deployment).await,
-            Workspace::Azure(ws) => ws.delete_deployment(endpoint, deployment).await,
+            Workspace::Azure(ws) => match ws.delete_deployment(endpoint, deployment).await {
+                Err(Error::BadInput(_)) if ws.is_batch_endpoint(endpoint).await? => {
+                    ws.delete_batch_deployment(endpoint, deployment).await
+                }
+                other => other,
+            },
         }
     }
 
@@ -602,14 +618,4 @@ fn check_approval_id(id: &str) -> Result<()> {
             "`approval-gate list` shows the requests and their ids",
         ))
     }
-}
-
-/// A batch file for an Azure ML workspace: refused before anything is sent.
-pub fn batch_not_applied(file: &std::path::Path) -> Error {
-    Error::in_file(
-        file,
-        Some("$schema"),
-        "a batch endpoint or deployment, which aml-deploy deploys to a local workspace only yet",
-        "`aml-deploy validate -f FILE` judges it as azure-ai-ml does; create it on Azure ML with `az ml batch-endpoint create` or `az ml batch-deployment create`",
-    )
 }

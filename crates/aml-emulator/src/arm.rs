@@ -71,6 +71,8 @@ impl State {
             computes: BTreeMap::new(),
             endpoints: BTreeMap::new(),
             deployments: BTreeMap::new(),
+            batch_endpoints: BTreeMap::new(),
+            batch_deployments: BTreeMap::new(),
             operations: BTreeMap::new(),
             endpoint_keys: BTreeMap::new(),
             endpoint_tokens: BTreeMap::new(),
@@ -444,6 +446,13 @@ impl State {
                 self.update_container(name, &prefix);
                 self.respond(&what, "ModelVersion", if existed { 200 } else { 201 }, stored)
             }
+            (method, ["batchEndpoints", ..]) => match self.batch(method, &tail, query, body_json, &prefix, &what) {
+                Some(answer) => answer,
+                None => {
+                    self.violations.push(format!("{what}: not an operation the emulator knows"));
+                    arm_error(404, "NotFound", "not an operation the emulator implements")
+                }
+            },
             (method, ["onlineEndpoints", ..]) => match self.online(method, &tail, query, body_json, &prefix, &what) {
                 Some(answer) => answer,
                 None => {

@@ -10,6 +10,7 @@
 mod acr;
 mod arm;
 pub mod azurite;
+mod batch;
 mod blob_rest;
 mod cluster;
 mod code_hash;

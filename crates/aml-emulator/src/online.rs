@@ -32,7 +32,7 @@ impl State {
         )
     }
 
-    fn start_operation(&mut self, by_task: bool, endpoint: Option<String>) -> String {
+    pub(crate) fn start_operation(&mut self, by_task: bool, endpoint: Option<String>) -> String {
         let id = format!("op-{}", self.operations.len() + 1);
         let polls_left = self.operation_polls;
         self.operations
@@ -40,7 +40,7 @@ impl State {
         id
     }
 
-    fn async_reply(&self, status: u16, body: Value, operation: &str) -> Answer {
+    pub(crate) fn async_reply(&self, status: u16, body: Value, operation: &str) -> Answer {
         Answer::Reply {
             status,
             headers: vec![
@@ -52,7 +52,7 @@ impl State {
         }
     }
 
-    fn location_reply(&self, operation: &str) -> Answer {
+    pub(crate) fn location_reply(&self, operation: &str) -> Answer {
         Answer::Reply {
             status: 202,
             headers: vec![
@@ -299,7 +299,7 @@ impl State {
         })
     }
 
-    fn missing_asset(&self, properties: &Value) -> Option<String> {
+    pub(crate) fn missing_asset(&self, properties: &Value) -> Option<String> {
         let parts = |id: &str, kind: &str| -> Option<(String, String)> {
             let at = id.find(&format!("/{kind}/"))?;
             match id[at + kind.len() + 2..].split('/').collect::<Vec<_>>().as_slice() {
@@ -312,12 +312,15 @@ impl State {
         {
             return Some(format!("model {model} does not exist"));
         }
-        let code = properties["codeConfiguration"]["codeId"].as_str().unwrap_or_default();
-        if !parts(code, "codes").is_some_and(|k| self.codes.contains_key(&k)) {
+        // An MLflow model deployed without code names neither: Azure ML makes both.
+        if let Some(code) = properties["codeConfiguration"]["codeId"].as_str()
+            && !parts(code, "codes").is_some_and(|k| self.codes.contains_key(&k))
+        {
             return Some(format!("codeId {code} does not exist"));
         }
-        let environment = properties["environmentId"].as_str().unwrap_or_default();
-        if !parts(environment, "environments").is_some_and(|k| self.environments.contains_key(&k)) {
+        if let Some(environment) = properties["environmentId"].as_str()
+            && !parts(environment, "environments").is_some_and(|k| self.environments.contains_key(&k))
+        {
             return Some(format!("environmentId {environment} does not exist"));
         }
         None

@@ -81,6 +81,8 @@ pub struct State {
     pub(crate) computes: BTreeMap<String, Value>,
     pub(crate) endpoints: BTreeMap<String, Value>,
     pub(crate) deployments: BTreeMap<(String, String), Value>,
+    pub(crate) batch_endpoints: BTreeMap<String, Value>,
+    pub(crate) batch_deployments: BTreeMap<(String, String), Value>,
     pub(crate) operations: BTreeMap<String, Operation>,
     pub(crate) endpoint_keys: BTreeMap<String, [String; 2]>,
     /// AML tokens handed out by `token`, and their endpoint.

@@ -23,8 +23,8 @@ pub struct BatchEndpoint {
     pub tags: OrderedMap<String>,
     #[serde(default, deserialize_with = "string_map")]
     pub properties: OrderedMap<String>,
-    /// Azure ML's batch endpoints take Entra tokens (`aad_token`).
-    #[serde(default)]
+    /// Azure ML's batch endpoints take Entra tokens (`aad_token`, azure-ai-ml's default).
+    #[serde(default = "aad_token")]
     pub auth_mode: AuthMode,
     pub defaults: Option<BatchEndpointDefaults>,
     pub identity: Option<Value>,
@@ -33,6 +33,10 @@ pub struct BatchEndpoint {
     pub provisioning_state: Option<String>,
     pub scoring_uri: Option<String>,
     pub openapi_uri: Option<String>,
+}
+
+fn aad_token() -> AuthMode {
+    AuthMode::AadToken
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -396,11 +400,12 @@ impl BatchRunSettings {
             ));
         }
         let level = self.logging_level.to_ascii_lowercase();
-        if !["debug", "info", "warning", "error", "critical"].contains(&level.as_str()) {
+        // Azure ML's `BatchLoggingLevel`: three levels, any case.
+        if !["debug", "info", "warning"].contains(&level.as_str()) {
             return Err((
                 "logging_level",
-                format!("`{}` is not a logging level", self.logging_level),
-                "give debug, info, warning, error or critical".into(),
+                format!("`{}` is not a batch logging level", self.logging_level),
+                "give debug, info or warning".into(),
             ));
         }
         Ok(())

@@ -6,6 +6,7 @@
 mod analysis;
 mod azure;
 mod batch;
+mod batch_azure;
 mod collection;
 mod data_collection;
 mod deploy;

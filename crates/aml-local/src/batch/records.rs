@@ -46,7 +46,10 @@ impl BatchEndpointRecord {
         Endpoint {
             name: self.name.clone(),
             description: self.spec.description.clone(),
-            auth_mode: "aad_token".into(),
+            auth_mode: serde_json::to_value(self.spec.auth_mode)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
             scoring_uri: None,
             traffic: BTreeMap::new(),
             mirror_traffic: BTreeMap::new(),
