@@ -377,3 +377,143 @@ fn batch_endpoint_from_arm(resource: &Value, deployments: &[Value]) -> Endpoint 
         rollout: None,
     }
 }
+
+/// How long the scoring URI may take to answer an invocation (it only starts the job).
+const INVOKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+impl AzureWorkspace {
+    /// Invoke a batch endpoint as `BatchEndpointOperations.invoke` does — a local input
+    /// uploaded first, a POST to the scoring URI with an Entra token for Azure ML — then
+    /// follow the job it starts as `aml-train run` follows a job.
+    pub async fn invoke_batch(
+        &mut self,
+        invocation: &aml_core::online::BatchInvocation,
+        input: &aml_core::jobplan::InputPlan,
+        options: &aml_core::jobs::RunOptions,
+    ) -> Result<aml_core::jobs::RunResult> {
+        let endpoint = self.batch_endpoint_resource(&invocation.endpoint).await?;
+        let deployment = match &invocation.deployment {
+            Some(named) => named.clone(),
+            None => {
+                endpoint["properties"]["defaults"]["deploymentName"].as_str().map(str::to_owned).ok_or_else(|| {
+                    Error::usage(
+                        format!("batch endpoint `{}` has no default deployment", invocation.endpoint),
+                        "name one with `--deployment`, or apply a deployment (the first becomes the default)",
+                    )
+                })?
+            }
+        };
+        if self
+            .arm
+            .get_optional::<Value>(&self.batch_deployment_path(&invocation.endpoint, &deployment))
+            .await?
+            .is_none()
+        {
+            return Err(Error::usage(
+                format!("batch endpoint `{}` has no deployment `{deployment}`", invocation.endpoint),
+                "`aml-deploy show ENDPOINT` lists its deployments",
+            ));
+        }
+        let body = self.invocation_body(invocation, input, options).await?;
+        let scoring_uri = endpoint["properties"]["scoringUri"].as_str().ok_or_else(|| {
+            Error::service(format!("batch endpoint `{}` has no scoring URI yet", invocation.endpoint), None)
+        })?;
+        let token = self.identity.token(super::online::ML_SCOPE).await?;
+        let authorization = format!("Bearer {}", token.token.secret());
+        let request_id = aml_core::ids::uuid4()?;
+        let mut headers = vec![
+            ("content-type", "application/json"),
+            ("authorization", authorization.as_str()),
+            ("repeatability_request-id", request_id.as_str()),
+        ];
+        if invocation.deployment.is_some() {
+            headers.push((aml_core::online::DEPLOYMENT_HEADER, deployment.as_str()));
+        }
+        let client = aml_http::client::Client::new(
+            aml_http::transport::TransportOptions::service(INVOKE_TIMEOUT),
+            aml_http::pipeline::Retry::Never,
+        )?;
+        let bytes = serde_json::to_vec(&body).map_err(|e| Error::storage("cannot encode the invocation", e))?;
+        let answer =
+            client.send(azure_core::http::Method::Post, scoring_uri, &headers, bytes.into(), INVOKE_TIMEOUT).await?;
+        let started: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+        if !(200..300).contains(&answer.status) {
+            let message = started["error"]["message"]
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| String::from_utf8_lossy(&answer.body).chars().take(300).collect::<String>());
+            return Err(Error::service(
+                format!("invoking batch endpoint `{}`: HTTP {}: {message}", invocation.endpoint, answer.status),
+                None,
+            ));
+        }
+        let name = started["name"].as_str().ok_or_else(|| {
+            Error::service(format!("invoking batch endpoint `{}` answered no job name", invocation.endpoint), None)
+        })?;
+        aml_core::status!("job {name} started by batch endpoint {} (deployment {deployment})", invocation.endpoint);
+        let last = self.follow(name, false).await?;
+        let job = self.job_from_arm(&last).await?;
+        Ok(aml_core::jobs::RunResult { job, steps: Vec::new() })
+    }
+
+    /// The body `BatchJobSchema` makes: the input by URI (a local one uploaded first, a
+    /// folder's with a trailing `/`), the job's name, and the settings this invocation sets.
+    async fn invocation_body(
+        &self,
+        invocation: &aml_core::online::BatchInvocation,
+        input: &aml_core::jobplan::InputPlan,
+        options: &aml_core::jobs::RunOptions,
+    ) -> Result<Value> {
+        use aml_core::jobplan::{DataSource, InputPlan};
+        use aml_core::refs::DataRef;
+        use aml_core::yaml::io::AssetType;
+        let InputPlan::Data { kind, source: DataSource::Path(path), written } = input else {
+            return Err(Error::usage("--input names no data", "give a folder, a file or a datastore path"));
+        };
+        let uri = match DataRef::parse(written) {
+            DataRef::LocalPath(_) => {
+                let uploaded = self.upload_input(path).await?;
+                if *kind == AssetType::UriFolder { format!("{}/", uploaded.trim_end_matches('/')) } else { uploaded }
+            }
+            DataRef::Registered(name) => {
+                return Err(Error::usage(
+                    format!("--input `{name}` is a registered data asset, which aml-deploy does not resolve yet"),
+                    "give its datastore path (`azureml://datastores/NAME/paths/PATH`) or a local folder",
+                ));
+            }
+            DataRef::Datastore { .. } | DataRef::JobOutput { .. } | DataRef::Remote(_) => written.clone(),
+        };
+        let rest_kind = if *kind == AssetType::UriFile { "UriFile" } else { "UriFolder" };
+        let mut properties = serde_json::Map::new();
+        properties.insert("inputData".into(), json!({rest_kind: {"jobInputType": rest_kind, "uri": uri}}));
+        if let Some(name) = &options.name {
+            properties.insert("name".into(), json!(name));
+        }
+        let mut retry = serde_json::Map::new();
+        for (setting, value) in &invocation.sets {
+            let setting = setting.strip_prefix("settings.").unwrap_or(setting);
+            // Checked as the local backend checks them.
+            aml_core::yaml::batch::BatchRunSettings::default().set(setting, value)?;
+            let number = || value.trim().parse::<i64>().unwrap_or_default();
+            match setting {
+                "mini_batch_size" => properties.insert("miniBatchSize".into(), json!(number())),
+                "error_threshold" => properties.insert("errorThreshold".into(), json!(number())),
+                "output_file_name" => properties.insert("outputFileName".into(), json!(value)),
+                "max_retries" => retry.insert("maxRetries".into(), json!(number())),
+                "timeout" => {
+                    retry.insert("timeout".into(), json!(super::iso::seconds(u64::try_from(number()).unwrap_or(0))))
+                }
+                other => {
+                    return Err(Error::usage(
+                        format!("`{other}` is the deployment's on Azure ML: an invocation does not change it"),
+                        "give mini_batch_size, error_threshold, output_file_name, max_retries or timeout, or apply the deployment with the setting changed",
+                    ));
+                }
+            };
+        }
+        if !retry.is_empty() {
+            properties.insert("retrySettings".into(), Value::Object(retry));
+        }
+        Ok(json!({"properties": properties}))
+    }
+}

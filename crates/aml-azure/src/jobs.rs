@@ -268,7 +268,7 @@ impl AzureWorkspace {
 
     /// Poll the job to a terminal status, printing status changes and (when asked) its new
     /// log lines; Ctrl-C or the CI cancelling the step cancels the job in Azure ML.
-    async fn follow(&self, name: &str, stream: bool) -> Result<Value> {
+    pub(super) async fn follow(&self, name: &str, stream: bool) -> Result<Value> {
         let mut cancel = aml_core::process::Cancellation::install()?;
         let mut cancel_sent = false;
         let started = Instant::now();

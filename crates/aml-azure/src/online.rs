@@ -29,7 +29,7 @@ use aml_core::yaml::endpoint::{
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(45 * 60);
 
 /// The audience of tokens for endpoints in `aad_token` mode.
-const ML_SCOPE: &str = "https://ml.azure.com/.default";
+pub(super) const ML_SCOPE: &str = "https://ml.azure.com/.default";
 
 fn auth_mode_name(mode: AuthMode) -> &'static str {
     match mode {

@@ -308,7 +308,7 @@ impl Workspace {
                     ws.scoring_plan(&invocation.endpoint, invocation.deployment.as_deref(), input, &invocation.sets)?;
                 aml_local::runner::run(ws, &plan, options, None).await
             }
-            Workspace::Azure(_) => Err(not_on_azure("batch endpoints")),
+            Workspace::Azure(ws) => ws.invoke_batch(invocation, &input, options).await,
         }
     }
 

@@ -73,6 +73,7 @@ impl State {
             deployments: BTreeMap::new(),
             batch_endpoints: BTreeMap::new(),
             batch_deployments: BTreeMap::new(),
+            batch_runs: BTreeMap::new(),
             operations: BTreeMap::new(),
             endpoint_keys: BTreeMap::new(),
             endpoint_tokens: BTreeMap::new(),
@@ -184,6 +185,11 @@ impl State {
             && let Some(endpoint) = path.strip_prefix("/score/")
         {
             return self.score(endpoint, headers, body);
+        }
+        if method == "POST"
+            && let Some(endpoint) = path.strip_prefix("/batch/").and_then(|rest| rest.strip_suffix("/jobs"))
+        {
+            return self.batch_invoke(endpoint, headers, body);
         }
         if let Some(rest) = path.strip_prefix("/subscriptions/") {
             let token = headers.get("authorization").and_then(|h| h.strip_prefix("Bearer ")).unwrap_or("");

@@ -133,3 +133,130 @@ impl State {
         })
     }
 }
+
+/// What an invocation body may hold, as azure-ai-ml's `BatchJobSchema` writes it.
+const INVOCATION_FIELDS: [&str; 11] = [
+    "inputData",
+    "name",
+    "miniBatchSize",
+    "errorThreshold",
+    "outputFileName",
+    "retrySettings",
+    "outputData",
+    "outputDataset",
+    "compute",
+    "dataset",
+    "properties",
+];
+
+impl State {
+    /// `POST` to a batch endpoint's scoring URI, as `BatchEndpointOperations.invoke` sends it:
+    /// an Entra token for Azure ML, the deployment in `azureml-model-deployment` (else the
+    /// endpoint's default), the input in `properties.inputData`. Starts a pipeline job the
+    /// compute runs with `aml-deploy invoke` on a local workspace; answers the job.
+    pub(crate) fn batch_invoke(&mut self, endpoint: &str, headers: &BTreeMap<String, String>, body: &[u8]) -> Answer {
+        let what = format!("POST /batch/{endpoint}/jobs");
+        let token = headers.get("authorization").and_then(|h| h.strip_prefix("Bearer ")).unwrap_or("");
+        if !self.tokens.contains(token) {
+            return arm_error(401, "InvalidAuthenticationToken", "The access token is invalid.");
+        }
+        let Some(found) = self.batch_endpoints.get(endpoint).cloned() else {
+            return arm_error(404, "UserError", &format!("Could not find batch endpoint {endpoint}"));
+        };
+        let request: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        self.bodies.push((format!("/batch/{endpoint}/jobs"), request.clone()));
+        let Some(properties) = request["properties"].as_object() else {
+            self.violations.push(format!("{what}: the body has no `properties` object"));
+            return arm_error(400, "BadRequest", "the body has no properties");
+        };
+        if let Some(unknown) = properties.keys().find(|k| !INVOCATION_FIELDS.contains(&k.as_str())) {
+            self.violations.push(format!("{what}: unknown field properties.{unknown}"));
+            return arm_error(400, "BadRequest", &format!("unknown field {unknown}"));
+        }
+        let given = &request["properties"];
+        let Some((kind, input)) =
+            given["inputData"].as_object().and_then(|inputs| inputs.values().next()).and_then(|input| {
+                let kind = match input["jobInputType"].as_str()? {
+                    "UriFolder" => "uri_folder",
+                    "UriFile" => "uri_file",
+                    _ => return None,
+                };
+                Some((kind, input["uri"].as_str()?.to_string()))
+            })
+        else {
+            self.violations.push(format!("{what}: inputData is not one UriFolder or UriFile input with its uri"));
+            return arm_error(400, "BadRequest", "no input");
+        };
+        let deployment = match headers.get("azureml-model-deployment") {
+            Some(named) => named.clone(),
+            None => match found["properties"]["defaults"]["deploymentName"].as_str() {
+                Some(default) => default.to_string(),
+                None => {
+                    return arm_error(
+                        400,
+                        "UserError",
+                        &format!("Batch endpoint {endpoint} has no default deployment"),
+                    );
+                }
+            },
+        };
+        if !self.batch_deployments.contains_key(&(endpoint.to_string(), deployment.clone())) {
+            return arm_error(
+                404,
+                "UserError",
+                &format!("Could not find deployment {deployment} of batch endpoint {endpoint}"),
+            );
+        }
+        let name = given["name"].as_str().map(str::to_owned).unwrap_or_else(aml_client::ids::job_name);
+        if self.jobs.contains_key(&name) {
+            return arm_error(409, "UserError", &format!("A job with name {name} already exists"));
+        }
+        let mut sets = Vec::new();
+        for (field, setting) in [
+            ("miniBatchSize", "mini_batch_size"),
+            ("errorThreshold", "error_threshold"),
+            ("outputFileName", "output_file_name"),
+        ] {
+            if let Some(value) = properties.get(field).filter(|v| !v.is_null()) {
+                sets.push((
+                    setting.to_string(),
+                    value.as_str().map(str::to_owned).unwrap_or_else(|| value.to_string()),
+                ));
+            }
+        }
+        if let Some(retries) = given["retrySettings"]["maxRetries"].as_i64() {
+            sets.push(("max_retries".into(), retries.to_string()));
+        }
+        let prefix = crate::common::workspace_id();
+        let stored = json!({
+            "id": format!("{prefix}/jobs/{name}"), "name": name, "type": "Microsoft.MachineLearningServices/workspaces/jobs",
+            "properties": {
+                "jobType": "Pipeline", "displayName": deployment, "experimentName": endpoint, "status": "NotStarted",
+                "inputs": {"input_data": {"jobInputType": kind, "uri": input}},
+                "outputs": {"score": {"jobOutputType": "uri_folder", "mode": "ReadWriteMount"}},
+                "jobs": {}, "settings": {}, "properties": {}, "tags": {},
+            },
+            "systemData": system_data(),
+        });
+        self.check(&format!("the job {what} starts"), "JobBase", &stored, Direction::Response);
+        self.jobs.insert(name.clone(), stored);
+        self.runs.insert(name.clone(), crate::resources::Run::default());
+        let run = crate::resources::BatchRun {
+            endpoint: endpoint.to_string(),
+            deployment,
+            input,
+            input_type: kind.to_string(),
+            sets,
+        };
+        self.batch_runs.insert(name.clone(), run);
+        self.queued.push(name.clone());
+        ok(
+            200,
+            json!({
+                "id": format!("{prefix}/jobs/{name}"), "name": name,
+                "type": "Microsoft.MachineLearningServices/workspaces/jobs",
+                "properties": {"status": "NotStarted"},
+            }),
+        )
+    }
+}

@@ -19,6 +19,19 @@ pub struct Run {
     pub error: Option<String>,
 }
 
+/// What a batch endpoint's invocation runs: the deployment over the input, with the
+/// invocation's settings over the deployment's (as `aml-deploy invoke --set` takes them).
+#[derive(Clone, Debug)]
+pub struct BatchRun {
+    pub endpoint: String,
+    pub deployment: String,
+    /// `azureml://datastores/…/paths/…` or an `https://` file.
+    pub input: String,
+    /// `uri_folder` or `uri_file`.
+    pub input_type: String,
+    pub sets: Vec<(String, String)>,
+}
+
 /// A long-running operation: finished by a poll count (endpoints) or by a task (deployments).
 #[derive(Clone, Debug)]
 pub struct Operation {

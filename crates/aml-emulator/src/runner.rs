@@ -28,7 +28,7 @@ fn now_ms() -> i64 {
 pub fn spawn(state: Arc<Mutex<State>>, tools: Option<PathBuf>, job: String) {
     std::thread::spawn(move || {
         let outcome = match tools {
-            Some(tools) => run(&state, &tools.join("aml-train"), &job),
+            Some(tools) => run(&state, &tools, &job),
             None => Err("the emulator was given no compute (Emulator::set_compute)".to_string()),
         };
         if let Err(problem) = outcome {
@@ -84,7 +84,9 @@ impl Blobs {
     }
 }
 
-fn run(state: &Arc<Mutex<State>>, compute: &Path, job: &str) -> Result<(), String> {
+/// Run a job on a scratch local workspace with the tools in `tools`: `aml-train run` for a
+/// submitted job, `aml-deploy invoke` for a batch endpoint's.
+fn run(state: &Arc<Mutex<State>>, tools: &Path, job: &str) -> Result<(), String> {
     let (resource, storage) = {
         let mut state = lock(state);
         state.set_status(job, "Queued");
@@ -99,16 +101,28 @@ fn run(state: &Arc<Mutex<State>>, compute: &Path, job: &str) -> Result<(), Strin
     let work = aml_client::testing::TestWorkspace::new();
     lock(state).set_status(job, "Preparing");
 
-    let spec = if props["jobType"] == "Pipeline" {
-        pipeline_spec(state, &blobs, props, work.path())?
-    } else if props["jobType"] == "Sweep" {
-        sweep_spec(state, &blobs, props, work.path())?
-    } else {
-        command_spec(state, &blobs, props, work.path())?
+    let batch = lock(state).batch_runs.get(job).cloned();
+    let (compute, args, batch_environment) = match &batch {
+        Some(batch) => {
+            let (args, environment) = prepare_batch(state, &blobs, tools, batch, job, &work)?;
+            (tools.join("aml-deploy"), args, environment)
+        }
+        None => {
+            let spec = if props["jobType"] == "Pipeline" {
+                pipeline_spec(state, &blobs, props, work.path())?
+            } else if props["jobType"] == "Sweep" {
+                sweep_spec(state, &blobs, props, work.path())?
+            } else {
+                command_spec(state, &blobs, props, work.path())?
+            };
+            // JSON is YAML: aml-train reads it as the job file.
+            let job_file = work.path().join("job.yml");
+            std::fs::write(&job_file, serde_json::to_vec_pretty(&spec).unwrap_or_default())
+                .map_err(|e| e.to_string())?;
+            let args = ["run", "job.yml", "--name", job, "--output", "json", "--quiet"].map(str::to_owned).to_vec();
+            (tools.join("aml-train"), args, None)
+        }
     };
-    // JSON is YAML: aml-train reads it as the job file.
-    let job_file = work.path().join("job.yml");
-    std::fs::write(&job_file, serde_json::to_vec_pretty(&spec).unwrap_or_default()).map_err(|e| e.to_string())?;
 
     {
         let mut state = lock(state);
@@ -119,8 +133,8 @@ fn run(state: &Arc<Mutex<State>>, compute: &Path, job: &str) -> Result<(), Strin
     }
     let stderr_file = work.path().join("runner-stderr.txt");
     let mut child = work
-        .command(compute)
-        .args(["run", "job.yml", "--name", job, "--output", "json", "--quiet"])
+        .command(&compute)
+        .args(&args)
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(&stderr_file).map_err(|e| e.to_string())?)
         .spawn()
@@ -200,6 +214,10 @@ fn run(state: &Arc<Mutex<State>>, compute: &Path, job: &str) -> Result<(), Strin
         // A sweep's trials run its trial's command with their values in place.
         if props["jobType"] == "Sweep" {
             component = json!({"command": step["command"], "environment": props["trial"]["environmentId"]});
+        }
+        // A batch job's step runs the deployment's scoring script in its environment.
+        if let Some(environment) = &batch_environment {
+            component = json!({"command": step["command"], "environment": environment});
         }
         let environment =
             component["environment"].as_str().unwrap_or_default().trim_start_matches("azureml:").to_string();
@@ -497,6 +515,126 @@ fn pipeline_spec(state: &Mutex<State>, blobs: &Blobs, props: &Value, work: &Path
 }
 
 /// A code version's snapshot into `work/code`; it must hash to what the version claims.
+/// A batch invocation made ready to run on `work`'s local workspace: the deployment applied
+/// there from its model, code and environment in Azure (as `deploy` does an online one), its
+/// input downloaded. Returns `aml-deploy invoke`'s arguments and the deployment's environment id.
+fn prepare_batch(
+    state: &Mutex<State>,
+    blobs: &Blobs,
+    tools: &Path,
+    batch: &crate::resources::BatchRun,
+    job: &str,
+    work: &aml_client::testing::TestWorkspace,
+) -> Result<(Vec<String>, Option<String>), String> {
+    let resource = lock(state)
+        .batch_deployments
+        .get(&(batch.endpoint.clone(), batch.deployment.clone()))
+        .cloned()
+        .ok_or("the batch deployment vanished")?;
+    let props = &resource["properties"];
+    let compute = props["compute"].as_str().and_then(|id| id.rsplit('/').next()).unwrap_or("batch-cluster");
+    let mut spec = json!({
+        "$schema": "https://azuremlschemas.azureedge.net/latest/modelBatchDeployment.schema.json",
+        "name": batch.deployment, "endpoint_name": batch.endpoint, "type": "model", "compute": format!("azureml:{compute}"),
+    });
+    if let Some(model_id) = props["model"]["assetId"].as_str() {
+        let at = model_id.find("/models/").ok_or("bad model id")?;
+        let parts: Vec<&str> = model_id[at + 8..].split('/').collect();
+        let [name, "versions", version] = parts.as_slice() else { return Err(format!("bad model id {model_id}")) };
+        let model = lock(state)
+            .versions
+            .get(&(name.to_string(), version.to_string()))
+            .cloned()
+            .ok_or(format!("model {model_id} does not exist"))?;
+        let uri = model["properties"]["modelUri"].as_str().unwrap_or_default();
+        let (datastore, path) = datastore_path(uri).ok_or(format!("modelUri {uri} is not on a datastore"))?;
+        let (_, container) = lock(state).datastore(&datastore).ok_or(format!("no datastore {datastore}"))?;
+        blobs.download(&container, &path, &work.path().join("model"))?;
+        spec["model"] = json!({"path": "./model"});
+    }
+    if let Some(code_id) = props["codeConfiguration"]["codeId"].as_str() {
+        fetch_code(state, blobs, code_id, work.path())?;
+        spec["code_configuration"] =
+            json!({"code": "./code", "scoring_script": props["codeConfiguration"]["scoringScript"]});
+    }
+    let environment = props["environmentId"].as_str().map(str::to_owned);
+    if let Some(environment_id) = &environment {
+        spec["environment"] = fetch_environment(state, environment_id, work.path())?;
+    }
+    let mut settings = serde_json::Map::new();
+    for (rest, yaml) in [
+        ("miniBatchSize", "mini_batch_size"),
+        ("maxConcurrencyPerInstance", "max_concurrency_per_instance"),
+        ("errorThreshold", "error_threshold"),
+        ("outputFileName", "output_file_name"),
+        ("loggingLevel", "logging_level"),
+        ("environmentVariables", "environment_variables"),
+    ] {
+        if !props[rest].is_null() {
+            settings.insert(yaml.into(), props[rest].clone());
+        }
+    }
+    if let Some(action) = props["outputAction"].as_str() {
+        let action = if action.eq_ignore_ascii_case("SummaryOnly") { "summary_only" } else { "append_row" };
+        settings.insert("output_action".into(), json!(action));
+    }
+    if props["retrySettings"].is_object() {
+        let mut retry = serde_json::Map::new();
+        if let Some(n) = props["retrySettings"]["maxRetries"].as_i64() {
+            retry.insert("max_retries".into(), json!(n));
+        }
+        if let Some(seconds) = props["retrySettings"]["timeout"].as_str().and_then(iso_seconds) {
+            retry.insert("timeout".into(), json!(seconds));
+        }
+        settings.insert("retry_settings".into(), Value::Object(retry));
+    }
+    spec["settings"] = Value::Object(settings);
+    if let Some(count) = props["resources"]["instanceCount"].as_i64() {
+        spec["resources"] = json!({"instance_count": count});
+    }
+    let endpoint = json!({
+        "$schema": "https://azuremlschemas.azureedge.net/latest/batchEndpoint.schema.json", "name": batch.endpoint,
+    });
+    for (file, body) in [("endpoint.yml", &endpoint), ("deployment.yml", &spec)] {
+        std::fs::write(work.path().join(file), serde_json::to_vec_pretty(body).unwrap_or_default())
+            .map_err(|e| e.to_string())?;
+        let applied = work
+            .command(&tools.join("aml-deploy"))
+            .args(["apply", "-f", file, "--quiet"])
+            .output()
+            .map_err(|e| format!("cannot run aml-deploy: {e}"))?;
+        if !applied.status.success() {
+            return Err(format!(
+                "the batch deployment could not be applied: {}",
+                String::from_utf8_lossy(&applied.stderr).trim()
+            ));
+        }
+    }
+    let input = match datastore_path(&batch.input) {
+        Some(_) => {
+            let fetched = fetch_input(
+                state,
+                blobs,
+                "input_data",
+                &json!({"jobInputType": batch.input_type, "uri": batch.input}),
+                work.path(),
+            )?;
+            fetched["path"].as_str().unwrap_or_default().to_string()
+        }
+        None => batch.input.clone(),
+    };
+    let mut args: Vec<String> = ["invoke", &batch.endpoint, "--deployment", &batch.deployment, "--input", &input]
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    args.extend(["--input-type".into(), batch.input_type.clone(), "--job-name".into(), job.to_string()]);
+    for (name, value) in &batch.sets {
+        args.extend(["--set".into(), format!("{name}={value}")]);
+    }
+    args.extend(["--output".into(), "json".into(), "--quiet".into()]);
+    Ok((args, environment))
+}
+
 fn fetch_code(state: &Mutex<State>, blobs: &Blobs, code_id: &str, work: &Path) -> Result<(), String> {
     let code = find_version(state, code_id, "codes").ok_or(format!("codeId {code_id} does not exist"))?;
     let uri = code["properties"]["codeUri"].as_str().unwrap_or_default();

@@ -83,6 +83,8 @@ pub struct State {
     pub(crate) deployments: BTreeMap<(String, String), Value>,
     pub(crate) batch_endpoints: BTreeMap<String, Value>,
     pub(crate) batch_deployments: BTreeMap<(String, String), Value>,
+    /// Jobs started by invoking a batch endpoint, by job name.
+    pub(crate) batch_runs: BTreeMap<String, crate::resources::BatchRun>,
     pub(crate) operations: BTreeMap<String, Operation>,
     pub(crate) endpoint_keys: BTreeMap<String, [String; 2]>,
     /// AML tokens handed out by `token`, and their endpoint.

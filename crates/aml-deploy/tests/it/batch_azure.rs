@@ -138,3 +138,82 @@ fn the_batch_examples_apply_to_azure_ml_as_azure_ai_ml_sends_them_and_again_chan
     assert_eq!(deleted.status.code(), Some(0), "{}", render(&deleted));
     azure.emulator.assert_clean();
 }
+
+/// The diabetes model (trained on a local workspace, registered in Azure ML) applied as the
+/// example's batch deployment and invoked over its ten CSV files: the emulator's compute runs
+/// the job (the deployment applied on a local workspace from what Azure holds), and
+/// `aml-train` reads it back as any Azure ML job.
+#[test]
+fn invoking_the_diabetes_batch_endpoint_on_azure_runs_a_job_aml_train_reads() {
+    let azure = AzureTest::start();
+    azure.ws.copy_example("diabetes");
+    let local = format!("local:{}", azure.ws.path().join("trained").display());
+    let trained = azure
+        .command("aml-train")
+        .args(["run", "diabetes/job.yml", "--name", "train-1", "-q", "--workspace", &local])
+        .output()
+        .unwrap();
+    assert_eq!(trained.status.code(), Some(0), "{}", render(&trained));
+    let model = azure.ws.path().join("trained/jobs/train-1/outputs/model");
+    let registered =
+        azure.run("aml-register", &["model", "-f", "diabetes/model.yml", "--path", model.to_str().unwrap()]);
+    assert_eq!(registered.status.code(), Some(0), "{}", render(&registered));
+    for file in ["diabetes/endpoint-batch.yml", "diabetes/deployment-batch.yml"] {
+        let applied = azure.run("aml-deploy", &["apply", "-f", file, "-q"]);
+        assert_eq!(applied.status.code(), Some(0), "{}", render(&applied));
+    }
+
+    let invoked =
+        azure.run("aml-deploy", &["invoke", "diabetes-batch", "--input", "diabetes/data/batch", "-o", "json"]);
+    assert_eq!(invoked.status.code(), Some(0), "{}", render(&invoked));
+    let job = aml_client::testing::json(&invoked);
+    assert_eq!(job["status"], "Completed", "{job:#}");
+    assert_eq!(job["type"], "pipeline", "{job:#}");
+    assert_eq!(job["experiment_name"], "diabetes-batch", "{job:#}");
+    let name = job["name"].as_str().unwrap();
+    let sent = last_body(&azure, "/batch/diabetes-batch/jobs");
+    let uri = sent["properties"]["inputData"]["UriFolder"]["uri"].as_str().unwrap();
+    assert!(
+        uri.starts_with("azureml://datastores/workspaceblobstore/paths/LocalUpload/") && uri.ends_with("/"),
+        "{sent:#}"
+    );
+
+    let shown = azure.json("aml-train", &["show", name]);
+    assert_eq!(shown["status"], "Completed", "{shown:#}");
+    assert_eq!(shown["outputs"]["score"], format!("azureml://jobs/{name}/outputs/score"), "{shown:#}");
+    assert_eq!(shown["steps"][0]["step"], "batchscoring", "{shown:#}");
+    let logs = azure.run("aml-train", &["logs", name]);
+    let log = String::from_utf8_lossy(&logs.stdout);
+    assert!(log.contains("4/4 mini-batches done"), "{}", render(&logs));
+
+    // A setting of the invocation's reaches the job: one file a mini-batch.
+    let again = azure.run(
+        "aml-deploy",
+        &[
+            "invoke",
+            "diabetes-batch",
+            "--input",
+            "diabetes/data/batch",
+            "--set",
+            "mini_batch_size=1",
+            "--job-name",
+            "one-each",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(again.status.code(), Some(0), "{}", render(&again));
+    let logs = azure.run("aml-train", &["logs", "one-each"]);
+    assert!(String::from_utf8_lossy(&logs.stdout).contains("10/10 mini-batches done"), "{}", render(&logs));
+
+    // A file the script fails on fails the job under the deployment's `error_threshold: 0`.
+    let input = azure.ws.copy_dir(&azure.ws.path().join("diabetes/data/batch"), "with-bad");
+    std::fs::write(input.join("patients-05b.csv"), "age,sex\n50,1\n").unwrap();
+    let failed = azure.run("aml-deploy", &["invoke", "diabetes-batch", "--input", "with-bad", "-o", "json"]);
+    assert_eq!(failed.status.code(), Some(1), "{}", render(&failed));
+    assert_eq!(aml_client::testing::json(&failed)["status"], "Failed", "{}", render(&failed));
+    for output in [&invoked, &again, &failed] {
+        azure.assert_no_secrets(output);
+    }
+    azure.emulator.assert_clean();
+}
