@@ -302,13 +302,30 @@ impl Workspace {
         }
         let input =
             aml_core::jobplan::batch::invocation_input(&invocation.input, invocation.input_type, &*self).await?;
-        match self {
-            Workspace::Local(ws) => {
-                let plan =
-                    ws.scoring_plan(&invocation.endpoint, invocation.deployment.as_deref(), input, &invocation.sets)?;
-                aml_local::runner::run(ws, &plan, options, None).await
-            }
-            Workspace::Azure(ws) => ws.invoke_batch(invocation, &input, options).await,
+        let local_plan = match &*self {
+            Workspace::Azure(_) => None,
+            Workspace::Local(ws) => Some(
+                match ws.batch_invocation(
+                    &invocation.endpoint,
+                    invocation.deployment.as_deref(),
+                    input.clone(),
+                    &invocation.sets,
+                )? {
+                    aml_local::batch::BatchInvocationPlan::Ready(plan) => *plan,
+                    // A pipeline-component deployment's job is planned as any pipeline job.
+                    aml_local::batch::BatchInvocationPlan::Pipeline { file, text } => {
+                        let loaded = aml_core::yaml::job::load_job_text(&file, &text, &[])?;
+                        let plan = aml_core::jobplan::plan(&loaded, Some(&*self)).await?;
+                        plan.check_runs_locally()?;
+                        plan
+                    }
+                },
+            ),
+        };
+        match (self, local_plan) {
+            (Workspace::Local(ws), Some(plan)) => aml_local::runner::run(ws, &plan, options, None).await,
+            (Workspace::Azure(ws), _) => ws.invoke_batch(invocation, &input, options).await,
+            (Workspace::Local(_), None) => Err(Error::usage("the local workspace planned no job", "")),
         }
     }
 
@@ -604,6 +621,14 @@ impl DataResolver for Workspace {
 
     async fn datastore_path(&self, datastore: &str, path: &str) -> Result<PathBuf> {
         Workspace::datastore_path(self, datastore, path).await
+    }
+
+    async fn model_path(&self, reference: &str) -> Result<PathBuf> {
+        let parsed: ModelRef = reference.parse()?;
+        match self {
+            Workspace::Local(ws) => ws.model_folder(&ws.model_version(&parsed)?),
+            Workspace::Azure(_) => Err(not_on_azure("a registered model as a local folder")),
+        }
     }
 }
 

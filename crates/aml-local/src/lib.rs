@@ -216,6 +216,33 @@ impl LocalWorkspace {
         Ok(manifest.entries.iter().map(|e| (e.path.clone(), self.blobs.path(&e.digest))).collect())
     }
 
+    /// A version's files as a folder of their own (`models/<digest>/`), made once and shared
+    /// by every job whose input names the model; named by the content digest, so no user
+    /// string becomes a path and two versions with the same files share it.
+    pub fn model_folder(&self, version: &ModelVersion) -> Result<PathBuf> {
+        let dir = self.root.join("models").join(version.digest.hex());
+        if dir.is_dir() {
+            return Ok(dir);
+        }
+        let staging =
+            self.root.join("tmp").join(format!("model-{}-{}", &version.digest.hex()[..16], std::process::id()));
+        let _ = fs::remove_dir_all(&staging);
+        fs::create_dir_all(&staging).with_path("cannot create", &staging)?;
+        self.download_model(version, &staging)?;
+        if let Some(parent) = dir.parent() {
+            fs::create_dir_all(parent).with_path("cannot create", parent)?;
+        }
+        match fs::rename(&staging, &dir) {
+            Ok(()) => Ok(dir),
+            // Another job made it first: theirs is the same files.
+            Err(_) if dir.is_dir() => {
+                let _ = fs::remove_dir_all(&staging);
+                Ok(dir)
+            }
+            Err(e) => Err(e).with_path("cannot move into place", &dir),
+        }
+    }
+
     /// Copy a version's files into `dir`, checking every byte against its digest.
     /// Refuses before writing anything if a file would be overwritten.
     pub fn download_model(&self, version: &ModelVersion, dir: &Path) -> Result<Vec<PathBuf>> {

@@ -4,7 +4,7 @@
 //! `output_file_name`.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::parallel::DriverCall;
 use super::{EnvPlan, InputPlan, PipelineOutput, Plan, StepPlan};
@@ -114,4 +114,79 @@ pub async fn invocation_input(written: &str, kind: AssetType, ws: &dyn super::Da
         )),
         None => Ok(input),
     }
+}
+
+/// A pipeline-component deployment's invocation as the text of a pipeline job: the
+/// component (by its absolute path) with the endpoint's experiment, the deployment's name,
+/// the deployment's settings, and `input` bound to the component's one data input (or the
+/// one named `input_data`). Without an input, the component is only checked to make a
+/// pipeline the runner can read.
+pub fn pipeline_invocation(
+    component: &Path,
+    endpoint: &str,
+    deployment: &str,
+    spec: &crate::yaml::batch::PipelineBatchDeployment,
+    input: Option<(&str, AssetType)>,
+) -> Result<String> {
+    use yaml_serde::{Mapping, Value};
+    let declared: Value = crate::yaml::parse(component, &crate::yaml::read(component)?)?;
+    let data_inputs: Vec<String> = match declared.get("inputs") {
+        Some(Value::Mapping(inputs)) => inputs
+            .iter()
+            .filter(|(_, d)| {
+                matches!(d.get("type").and_then(Value::as_str), Some("uri_folder" | "uri_file" | "mltable") | None)
+            })
+            .filter_map(|(name, _)| name.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut job = Mapping::new();
+    job.insert("$schema".into(), "https://azuremlschemas.azureedge.net/latest/pipelineJob.schema.json".into());
+    job.insert("type".into(), "pipeline".into());
+    job.insert("experiment_name".into(), endpoint.into());
+    job.insert("display_name".into(), deployment.into());
+    job.insert("component".into(), component.display().to_string().into());
+    if let Some(settings) = &spec.settings {
+        let mut mapping = Mapping::new();
+        for (key, value) in settings.iter() {
+            mapping.insert(key.as_str().into(), value.clone());
+        }
+        job.insert("settings".into(), Value::Mapping(mapping));
+    }
+    if let Some((path, kind)) = input {
+        let bound = match data_inputs.as_slice() {
+            [only] => only.clone(),
+            several if several.iter().any(|n| n == INPUT_DATA) => INPUT_DATA.to_string(),
+            none_or_many => {
+                return Err(Error::usage(
+                    format!(
+                        "--input binds the pipeline component's data input, and `{}` has {}",
+                        component.display(),
+                        if none_or_many.is_empty() { "none".to_string() } else { none_or_many.join(", ") }
+                    ),
+                    "give the component one data input (or one named `input_data`)",
+                ));
+            }
+        };
+        let mut asset = Mapping::new();
+        asset.insert("type".into(), kind.as_str().into());
+        asset.insert("path".into(), path.into());
+        let mut inputs = Mapping::new();
+        inputs.insert(bound.into(), Value::Mapping(asset));
+        job.insert("inputs".into(), Value::Mapping(inputs));
+    }
+    let text = yaml_serde::to_string(&Value::Mapping(job))
+        .map_err(|e| Error::usage(format!("cannot write the invocation's pipeline job: {e}"), ""))?;
+    // Read back as the runner will: the component must make a pipeline aml-train reads.
+    let loaded = crate::yaml::job::load_job_text(component, &text, &[])?;
+    if let crate::yaml::job::JobSpec::Pipeline(job) = &loaded.spec {
+        crate::yaml::job::expand_pipeline_component(component, job, component).map_err(|e| match e {
+            Error::BadInput(bad) => Error::usage(
+                format!("the pipeline component `{}`: {}", component.display(), bad),
+                bad.hint.clone().unwrap_or_default(),
+            ),
+            other => other,
+        })?;
+    }
+    Ok(text)
 }

@@ -9,7 +9,9 @@ use crate::error::{Error, Result};
 use crate::refs::DataRef;
 use crate::yaml::component::{DeclaredType, load_step_component};
 use crate::yaml::environment::{CondaDependency, CondaFile, CondaFileRef, EnvironmentRef, load_conda_file};
-use crate::yaml::job::{AssetType, CommandJob, ForeignJob, JobInput, JobOutput, PipelineJob, PipelineStep};
+use crate::yaml::job::{
+    AssetType, CommandJob, ForeignJob, JobInput, JobOutput, JobSpec, LoadedJob, PipelineJob, PipelineStep,
+};
 use crate::yaml::{OrderedMap, resolve_path};
 
 /// What planning needs from the workspace the job will run on: whether references are
@@ -23,6 +25,9 @@ pub trait DataResolver {
     async fn job_output_path(&self, job: &str, output: &str) -> Result<PathBuf>;
     /// Where `azureml://datastores/<datastore>/paths/<path>` is on this machine.
     async fn datastore_path(&self, datastore: &str, path: &str) -> Result<PathBuf>;
+    /// A registered model (`azureml:NAME:VERSION`, `azureml:NAME@latest`) as a folder of its
+    /// files on this machine.
+    async fn model_path(&self, reference: &str) -> Result<PathBuf>;
 }
 
 #[derive(Debug, Clone)]
@@ -329,14 +334,31 @@ pub(super) async fn plan_pipeline(
                 "a pipeline job either names a pipeline component or lists its steps under `jobs:`",
             ));
         }
-        if !component.starts_with("azureml:") {
+        if component.starts_with("azureml:") {
+            notes.blockers.push(Blocker::everywhere(
+                file,
+                "component",
+                format!("`{component}` names a pipeline component registered in Azure ML, which aml-train does not fetch yet"),
+            ));
+        } else {
             check_exists(file, "component", component)?;
+            // The component's steps with this job's inputs: planned as the pipeline they make.
+            match crate::yaml::job::expand_pipeline_component(file, job, &resolve_path(file, component)) {
+                Ok(LoadedJob { file: component_file, spec: JobSpec::Pipeline(expanded) }) => {
+                    let mut plan = Box::pin(plan_pipeline(&component_file, &expanded, ws, notes)).await?;
+                    plan.file = file.to_path_buf();
+                    plan.name = job.name.clone().or(plan.name);
+                    return Ok(plan);
+                }
+                Ok(_) => {}
+                // Judged as Azure ML would judge the job; what keeps it from running here is said.
+                Err(problem) => notes.blockers.push(Blocker::everywhere(
+                    file,
+                    "component",
+                    format!("the pipeline component `{component}` cannot be run as a pipeline here: {problem}"),
+                )),
+            }
         }
-        notes.blockers.push(Blocker::everywhere(
-            file,
-            "component",
-            format!("a pipeline job made from the pipeline component `{component}`"),
-        ));
     } else if job.jobs.is_empty() && job.foreign_steps.is_empty() {
         return Err(Error::in_file(
             file,
@@ -858,6 +880,30 @@ pub(super) async fn plan_input(
                         DataSource::Path(PathBuf::from(&written))
                     }
                 },
+                // A model the workspace has: its files, as a job reads a model input.
+                DataRef::Registered(name)
+                    if matches!(
+                        asset.kind,
+                        AssetType::CustomModel | AssetType::MlflowModel | AssetType::TritonModel
+                    ) && ws.is_some() =>
+                {
+                    let found = match ws {
+                        Some(ws) => ws.model_path(&name).await,
+                        None => Err(Error::usage("no workspace", "")),
+                    };
+                    match found {
+                        Ok(folder) => DataSource::Path(folder),
+                        // Not here: Azure ML may have it; a run here is refused naming the field.
+                        Err(missing) => {
+                            notes.blockers.push(Blocker::local(
+                                format!("{field}.path"),
+                                format!("`{name}`: {missing}"),
+                                "register the model here first (`aml-register model`)",
+                            ));
+                            DataSource::Path(PathBuf::from(&written))
+                        }
+                    }
+                }
                 DataRef::Registered(name) => {
                     notes.blockers.push(Blocker::local(
                         format!("{field}.path"),

@@ -178,6 +178,28 @@ impl<'de> Deserialize<'de> for OutputAction {
     }
 }
 
+/// How a pipeline-component deployment names its component.
+pub enum ComponentRef<'a> {
+    /// A file, as written (relative to the deployment file).
+    File(&'a str),
+    /// `azureml:NAME@latest`, `azureml:NAME:V`: registered in the workspace.
+    Registered(&'a str),
+    /// The component written out under `component:`.
+    Inline,
+    Missing,
+}
+
+impl PipelineBatchDeployment {
+    pub fn component_ref(&self) -> ComponentRef<'_> {
+        match &self.component {
+            Some(Value::String(written)) if written.starts_with("azureml:") => ComponentRef::Registered(written),
+            Some(Value::String(written)) => ComponentRef::File(written),
+            Some(_) => ComponentRef::Inline,
+            None => ComponentRef::Missing,
+        }
+    }
+}
+
 /// A deployment of a pipeline component: its inputs come with each invocation.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]

@@ -259,6 +259,12 @@ pub const AZURE_ONLY_JOB_TYPES: &[&str] =
 /// Load a job file as `az ml job create --file` would, with `--set` overrides applied.
 pub fn load_job(path: &Path, sets: &[SetArg]) -> Result<LoadedJob> {
     let text = super::read(path)?;
+    load_job_text(path, &text, sets)
+}
+
+/// A job from its text, as if read from `path` (relative paths in it are relative to its folder).
+pub fn load_job_text(path: &Path, text: &str, sets: &[SetArg]) -> Result<LoadedJob> {
+    let text = text.to_string();
     #[derive(Deserialize)]
     struct Peek {
         #[serde(rename = "type")]
@@ -312,4 +318,107 @@ pub fn load_job(path: &Path, sets: &[SetArg]) -> Result<LoadedJob> {
         }
     };
     Ok(LoadedJob { file, spec })
+}
+
+/// Where a pipeline job made from a pipeline component is read: the component's steps, with
+/// the job's inputs, outputs and settings over the component's declarations (its defaults
+/// where the job gives none), as one pipeline job whose relative paths are the component's.
+/// The job's own local paths are made absolute first, so they keep pointing where it meant.
+pub fn expand_pipeline_component(job_file: &Path, job: &PipelineJob, component_file: &Path) -> Result<LoadedJob> {
+    let text = super::read(component_file)?;
+    let value: Value = super::parse(component_file, &text)?;
+    let Value::Mapping(mut map) = value else {
+        return Err(Error::in_file(
+            component_file,
+            None,
+            "is not a mapping",
+            "a pipeline component has `type: pipeline` and `jobs:`",
+        ));
+    };
+    if map.get("type").and_then(Value::as_str) != Some("pipeline") {
+        return Err(Error::in_file(
+            component_file,
+            Some("type"),
+            "is not `pipeline`",
+            "a pipeline job's `component:` names a pipeline component (`type: pipeline`, with `jobs:`)",
+        ));
+    }
+    for key in ["name", "version", "is_deterministic", "$schema"] {
+        map.remove(key);
+    }
+    let declared = match map.remove("inputs") {
+        Some(Value::Mapping(declared)) => declared,
+        _ => Default::default(),
+    };
+    let mut inputs = yaml_serde::Mapping::new();
+    for (name, given) in job.inputs.iter() {
+        if !declared.contains_key(name.as_str()) {
+            return Err(Error::in_file(
+                job_file,
+                Some(&format!("inputs.{name}")),
+                format!("the pipeline component `{}` declares no input `{name}`", component_file.display()),
+                format!("its inputs: {}", declared.keys().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")),
+            ));
+        }
+        let mut given = given.clone();
+        if let JobInput::Asset(asset) = &mut given
+            && let Some(path) =
+                asset.path.as_deref().filter(|p| !p.contains("://") && !p.starts_with("azureml:") && !p.contains("${{"))
+        {
+            asset.path = Some(super::resolve_path(job_file, path).display().to_string());
+        }
+        inputs.insert(Value::from(name.as_str()), super::to_value(&given)?);
+    }
+    for (name, declaration) in declared.iter() {
+        if inputs.contains_key(name) {
+            continue;
+        }
+        let kind = declaration.get("type").and_then(Value::as_str).unwrap_or("uri_folder");
+        let literal = matches!(kind, "string" | "integer" | "number" | "boolean");
+        match declaration.get("default") {
+            Some(default) if literal => {
+                inputs.insert(name.clone(), default.clone());
+            }
+            Some(default) => {
+                let mut asset = yaml_serde::Mapping::new();
+                asset.insert("type".into(), kind.into());
+                asset.insert("path".into(), default.clone());
+                inputs.insert(name.clone(), Value::Mapping(asset));
+            }
+            // A data input nobody gave: planned as an input without a path, which says so.
+            None if !literal => {
+                let mut asset = yaml_serde::Mapping::new();
+                asset.insert("type".into(), kind.into());
+                inputs.insert(name.clone(), Value::Mapping(asset));
+            }
+            None => {}
+        }
+    }
+    map.insert("inputs".into(), Value::Mapping(inputs));
+    if let Some(Value::Mapping(outputs)) = map.get_mut("outputs") {
+        for (name, declaration) in outputs.iter_mut() {
+            if let Value::Mapping(fields) = declaration {
+                fields.remove("description");
+            }
+            if let Some(given) = name.as_str().and_then(|n| job.outputs.get(n)) {
+                *declaration = super::to_value(given)?;
+            }
+        }
+    }
+    map.insert("$schema".into(), "https://azuremlschemas.azureedge.net/latest/pipelineJob.schema.json".into());
+    for (key, given) in [
+        ("display_name", job.display_name.clone()),
+        ("experiment_name", job.experiment_name.clone()),
+        ("description", job.description.clone()),
+    ] {
+        if let Some(given) = given {
+            map.insert(key.into(), given.into());
+        }
+    }
+    if let Some(settings) = &job.settings {
+        map.insert("settings".into(), super::to_value(settings)?);
+    }
+    let text = yaml_serde::to_string(&Value::Mapping(map))
+        .map_err(|e| Error::in_file(component_file, None, format!("cannot be read as a pipeline job: {e}"), ""))?;
+    load_job_text(component_file, &text, &[])
 }

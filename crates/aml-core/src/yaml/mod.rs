@@ -83,6 +83,11 @@ pub fn parse_with_sets<T: DeserializeOwned>(path: &Path, text: &str, sets: &[Set
 
 /// Judge a value already parsed (and edited, as a pipeline whose foreign steps were set
 /// aside); `at` is where the value sat in the file. Values carry no line numbers.
+/// A value as YAML, for files the tools write from what they read.
+pub(crate) fn to_value<T: Serialize>(value: &T) -> Result<Value> {
+    yaml_serde::to_value(value).map_err(|e| Error::usage(format!("cannot write a value as YAML: {e}"), ""))
+}
+
 pub(crate) fn from_value<T: DeserializeOwned>(path: &Path, value: Value, at: &str) -> Result<T> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let inner = e.path().to_string();

@@ -234,3 +234,93 @@ fn bad_invocations_exit_2_naming_what_to_fix() {
     assert_eq!(traffic.status.code(), Some(2), "{}", render(&traffic));
     assert!(String::from_utf8_lossy(&traffic.stderr).contains("is a batch endpoint"), "{}", render(&traffic));
 }
+
+fn csv_scores(folder: &str) -> Vec<(String, usize, f64)> {
+    let text = std::fs::read_to_string(Path::new(folder).join("predictions.csv")).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("file,row,progression"));
+    lines
+        .map(|line| {
+            let fields: Vec<&str> = line.split(',').collect();
+            (fields[0].to_string(), fields[1].parse().unwrap(), fields[2].parse().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn a_pipeline_component_deployment_runs_its_pipeline_over_the_input_with_the_same_predictions() {
+    let ws = diabetes_batch();
+    let applied = json(&ok(
+        ws.run(&binary("aml-deploy"), &["apply", "-f", "diabetes/deployment-batch-pipeline.yml", "-o", "json"])
+    ));
+    assert_eq!(applied["outcome"], "created", "{applied:#}");
+    assert_eq!(applied["endpoint"]["default_deployment"], "ridge", "the first deployment stays the default");
+    let again = json(&ok(
+        ws.run(&binary("aml-deploy"), &["apply", "-f", "diabetes/deployment-batch-pipeline.yml", "-o", "json"])
+    ));
+    assert_eq!(again["outcome"], "unchanged", "{again:#}");
+
+    let by_model = json(&ok(ws.run(
+        &binary("aml-deploy"),
+        &["invoke", "diabetes-batch", "--input", "diabetes/data/batch", "-q", "-o", "json"],
+    )));
+    let piped = json(&ok(ws.run(
+        &binary("aml-deploy"),
+        &[
+            "invoke",
+            "diabetes-batch",
+            "--deployment",
+            "prep-score",
+            "--input",
+            "diabetes/data/batch",
+            "-q",
+            "-o",
+            "json",
+        ],
+    )));
+    assert_eq!(piped["status"], "Completed", "{piped:#}");
+    assert_eq!(piped["experiment_name"], "diabetes-batch");
+    let steps: Vec<&str> = piped["steps"].as_array().unwrap().iter().map(|s| s["step"].as_str().unwrap()).collect();
+    assert_eq!(steps, ["prep", "score"]);
+    let scores = csv_scores(piped["output_paths"]["scores"].as_str().unwrap());
+    let expected = predictions(&by_model);
+    assert_eq!(scores.len(), expected.len());
+    for ((file, row, value), (file2, row2, value2)) in scores.iter().zip(&expected) {
+        assert_eq!((file, row), (file2, row2));
+        assert!((value - value2).abs() < 1e-9, "{file} {row}: {value} vs {value2}");
+    }
+    let refused = ws.run(
+        &binary("aml-deploy"),
+        &[
+            "invoke",
+            "diabetes-batch",
+            "--deployment",
+            "prep-score",
+            "--input",
+            "diabetes/data/batch",
+            "--set",
+            "mini_batch_size=2",
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(2), "{}", render(&refused));
+
+    // The same component as a pipeline job's `component:` runs with aml-train.
+    ws.write(
+        "diabetes/score-job.yml",
+        "$schema: https://azuremlschemas.azureedge.net/latest/pipelineJob.schema.json\ntype: pipeline\ncomponent: ./batch-pipeline.yml\ninputs:\n  input_data:\n    type: uri_folder\n    path: ./data/batch\n",
+    );
+    let run = json(&ok(ws.run(&binary("aml-train"), &["run", "diabetes/score-job.yml", "-q", "-o", "json"])));
+    assert_eq!(run["status"], "Completed", "{run:#}");
+    assert_eq!(csv_scores(run["output_paths"]["scores"].as_str().unwrap()), scores);
+
+    // A component changed since it was applied is not run as if it were the one applied.
+    let component = ws.path().join("diabetes/batch-pipeline.yml");
+    let text = std::fs::read_to_string(&component).unwrap();
+    std::fs::write(&component, text.replace("Diabetes batch scoring", "Diabetes scoring")).unwrap();
+    let stale = ws.run(
+        &binary("aml-deploy"),
+        &["invoke", "diabetes-batch", "--deployment", "prep-score", "--input", "diabetes/data/batch"],
+    );
+    assert_eq!(stale.status.code(), Some(2), "{}", render(&stale));
+    assert!(String::from_utf8_lossy(&stale.stderr).contains("apply the deployment again"), "{}", render(&stale));
+}

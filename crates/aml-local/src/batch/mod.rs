@@ -11,7 +11,7 @@ mod store;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use records::{BatchDeploymentRecord, BatchEndpointRecord};
+use records::{BatchDeploymentRecord, BatchEndpointRecord, BatchRuns};
 
 use crate::LocalWorkspace;
 use crate::online::lock::EndpointLock;
@@ -23,7 +23,7 @@ use aml_core::jobplan::{InputPlan, Plan, plan_environment};
 use aml_core::names::{DeploymentName, EndpointName};
 use aml_core::online::{ApplyOutcome, DeployOptions, Endpoint};
 use aml_core::process::Cancellation;
-use aml_core::yaml::batch::{BatchDeployment, BatchEndpoint};
+use aml_core::yaml::batch::{BatchDeployment, BatchEndpoint, ComponentRef, PipelineBatchDeployment};
 
 fn encode<T: serde::Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|e| Error::storage("cannot encode a record", e))
@@ -155,14 +155,7 @@ impl LocalWorkspace {
         }
         let spec = match spec {
             BatchDeployment::Model(spec) => spec,
-            BatchDeployment::Pipeline(_) => {
-                return Err(Error::in_file(
-                    file,
-                    Some("type"),
-                    "is `pipeline`: a pipeline-component deployment, which the local workspace does not run yet",
-                    "deploy it to Azure ML with `az ml batch-deployment create`, or run its pipeline with `aml-train run`",
-                ));
-            }
+            BatchDeployment::Pipeline(spec) => return self.apply_pipeline_deployment(file, spec, options).await,
         };
         let (code_dir, scoring_script) =
             aml_core::yaml::endpoint::code_of(file, spec.code_configuration.as_ref())?.ok_or_else(|| {
@@ -209,7 +202,9 @@ impl LocalWorkspace {
             .as_bytes(),
         );
         let previous = self.batch_deployment_records(endpoint)?.into_iter().find(|d| d.name == spec.name.as_str());
-        let unchanged = previous.as_ref().is_some_and(|p| p.fingerprint == fingerprint && p.dir.is_dir());
+        let unchanged = previous.as_ref().is_some_and(|p| {
+            p.fingerprint == fingerprint && matches!(&p.runs, BatchRuns::Model { dir, .. } if dir.is_dir())
+        });
         if !unchanged {
             let revision = self.batch_deployment_dir(endpoint, &spec.name).join(&fingerprint.hex()[..12]);
             if !revision.join("code").is_dir() {
@@ -232,35 +227,117 @@ impl LocalWorkspace {
             let record = BatchDeploymentRecord {
                 endpoint: endpoint.to_string(),
                 name: spec.name.to_string(),
-                spec: (**spec).clone(),
                 file: file.to_path_buf(),
                 model: model.as_ref().map(|m| m.id()),
                 model_digest: model.as_ref().map(|m| m.digest),
                 fingerprint,
-                dir: revision,
-                scoring_script,
-                environment: env_plan,
-                settings,
+                runs: BatchRuns::Model {
+                    spec: spec.clone(),
+                    dir: revision,
+                    scoring_script,
+                    environment: env_plan,
+                    settings,
+                },
                 created_at: previous.as_ref().map(|p| p.created_at.clone()).unwrap_or_else(|| now.clone()),
                 updated_at: now,
             };
             self.registry_ref().put_batch_deployment(endpoint, &spec.name, &encode(&record)?)?;
             // The revision replaced is not removed: a job may be running from it.
         }
+        self.finish_batch_apply(endpoint, &spec.name, options, previous.is_some(), unchanged)
+    }
+
+    /// A deployment's record is in: make it the default if it is the first (or asked), and
+    /// say what changed.
+    fn finish_batch_apply(
+        &mut self,
+        endpoint: &str,
+        deployment: &str,
+        options: &DeployOptions,
+        existed: bool,
+        unchanged: bool,
+    ) -> Result<(Endpoint, ApplyOutcome)> {
         let mut record = self.batch_endpoint_record(endpoint)?;
         let becomes_default = options.all_traffic || record.default_deployment.is_none();
-        if becomes_default && record.default_deployment.as_deref() != Some(spec.name.as_str()) {
-            aml_core::status!("deployment {} is the default deployment of batch endpoint {endpoint}", spec.name);
-            record.default_deployment = Some(spec.name.to_string());
+        if becomes_default && record.default_deployment.as_deref() != Some(deployment) {
+            aml_core::status!("deployment {deployment} is the default deployment of batch endpoint {endpoint}");
+            record.default_deployment = Some(deployment.to_string());
             record.updated_at = aml_core::time::now();
             self.registry_ref().update_batch_endpoint(endpoint, &encode(&record)?)?;
         }
-        let outcome = match (previous, unchanged) {
+        let outcome = match (existed, unchanged) {
             (_, true) => ApplyOutcome::Unchanged,
-            (Some(_), false) => ApplyOutcome::Updated,
-            (None, false) => ApplyOutcome::Created,
+            (true, false) => ApplyOutcome::Updated,
+            (false, false) => ApplyOutcome::Created,
         };
         Ok((self.batch_endpoint(endpoint)?, outcome))
+    }
+
+    /// A pipeline-component deployment: its component file checked to be a pipeline the
+    /// local runner can read, and recorded with its digest.
+    async fn apply_pipeline_deployment(
+        &mut self,
+        file: &Path,
+        spec: &PipelineBatchDeployment,
+        options: &DeployOptions,
+    ) -> Result<(Endpoint, ApplyOutcome)> {
+        let component = match spec.component_ref() {
+            ComponentRef::File(written) => aml_core::yaml::resolve_path(file, written),
+            ComponentRef::Registered(written) => {
+                return Err(Error::in_file(
+                    file,
+                    Some("component"),
+                    format!(
+                        "`{written}` names a component registered in Azure ML, which a local workspace does not fetch yet"
+                    ),
+                    "name the pipeline component's file (`component: ./pipeline.yml`)",
+                ));
+            }
+            ComponentRef::Inline => {
+                return Err(Error::in_file(
+                    file,
+                    Some("component"),
+                    "is written inline, which a local workspace does not run yet",
+                    "put the pipeline component in a file of its own and name it (`component: ./pipeline.yml`)",
+                ));
+            }
+            ComponentRef::Missing => {
+                return Err(Error::in_file(
+                    file,
+                    Some("component"),
+                    "is missing",
+                    "name the pipeline component's file (`component: ./pipeline.yml`)",
+                ));
+            }
+        };
+        let text = aml_core::yaml::read(&component).map_err(|e| {
+            Error::in_file(file, Some("component"), e.to_string(), "name an existing pipeline component file")
+        })?;
+        aml_core::jobplan::batch::pipeline_invocation(&component, &spec.endpoint_name, &spec.name, spec, None)?;
+        let component_digest = Digest::of_bytes(text.as_bytes());
+        let endpoint = spec.endpoint_name.as_str();
+        let _lock = self.batch_lock(&spec.endpoint_name).await?;
+        let fingerprint = Digest::of_bytes(
+            encode(&serde_json::json!({"spec": spec, "component": component, "digest": component_digest}))?.as_bytes(),
+        );
+        let previous = self.batch_deployment_records(endpoint)?.into_iter().find(|d| d.name == spec.name.as_str());
+        let unchanged = previous.as_ref().is_some_and(|p| p.fingerprint == fingerprint);
+        if !unchanged {
+            let now = aml_core::time::now();
+            let record = BatchDeploymentRecord {
+                endpoint: endpoint.to_string(),
+                name: spec.name.to_string(),
+                file: file.to_path_buf(),
+                model: None,
+                model_digest: None,
+                fingerprint,
+                runs: BatchRuns::Pipeline { spec: Box::new(spec.clone()), component, component_digest },
+                created_at: previous.as_ref().map(|p| p.created_at.clone()).unwrap_or_else(|| now.clone()),
+                updated_at: now,
+            };
+            self.registry_ref().put_batch_deployment(endpoint, &spec.name, &encode(&record)?)?;
+        }
+        self.finish_batch_apply(endpoint, &spec.name, options, previous.is_some(), unchanged)
     }
 
     /// Forget a deployment and its revisions. The default deployment goes last: another
@@ -305,13 +382,13 @@ impl LocalWorkspace {
 
     /// What invoking the endpoint runs: its deployment (the one named, else the default)
     /// over the input, with the invocation's settings over the deployment's.
-    pub fn scoring_plan(
+    pub fn batch_invocation(
         &self,
         endpoint: &str,
         deployment: Option<&str>,
         input: InputPlan,
         sets: &[(String, String)],
-    ) -> Result<Plan> {
+    ) -> Result<BatchInvocationPlan> {
         let record = self.batch_endpoint_record(endpoint)?;
         let deployments = self.batch_deployment_records(endpoint)?;
         let wanted = match deployment.or(record.default_deployment.as_deref()) {
@@ -329,21 +406,65 @@ impl LocalWorkspace {
                 "`aml-deploy show ENDPOINT` lists its deployments",
             )
         })?;
-        let mut settings = chosen.settings.clone();
-        for (name, value) in sets {
-            settings.set(name, value)?;
+        match &chosen.runs {
+            BatchRuns::Model { dir, scoring_script, environment, settings, .. } => {
+                let mut settings = settings.clone();
+                for (name, value) in sets {
+                    settings.set(name, value)?;
+                }
+                Ok(BatchInvocationPlan::Ready(Box::new(scoring_plan(ScoringJob {
+                    file: chosen.file.clone(),
+                    endpoint: chosen.endpoint.clone(),
+                    deployment: chosen.name.clone(),
+                    code: dir.join("code"),
+                    scoring_script: scoring_script.clone(),
+                    environment: environment.clone(),
+                    model_dir: chosen.model.is_some().then(|| dir.join("model")),
+                    input,
+                    settings,
+                }))))
+            }
+            BatchRuns::Pipeline { spec, component, component_digest } => {
+                if let Some((name, _)) = sets.first() {
+                    return Err(Error::usage(
+                        format!("`--set {name}`: a pipeline-component deployment has no run settings to change"),
+                        "leave `--set` out; the pipeline's own inputs and settings apply",
+                    ));
+                }
+                let now = aml_core::yaml::read(component).map(|text| Digest::of_bytes(text.as_bytes()));
+                if now.ok().as_ref() != Some(component_digest) {
+                    return Err(Error::usage(
+                        format!(
+                            "the pipeline component `{}` of deployment `{}` changed (or went) since it was applied",
+                            component.display(),
+                            chosen.name
+                        ),
+                        format!("apply the deployment again: `aml-deploy apply -f {}`", chosen.file.display()),
+                    ));
+                }
+                let InputPlan::Data { kind, written, source } = &input else {
+                    return Err(Error::usage("--input names no data", "give a folder or a file"));
+                };
+                let path = match source {
+                    aml_core::jobplan::DataSource::Path(path) if !written.contains("://") => path.display().to_string(),
+                    _ => written.clone(),
+                };
+                let text = aml_core::jobplan::batch::pipeline_invocation(
+                    component,
+                    &chosen.endpoint,
+                    &chosen.name,
+                    spec,
+                    Some((&path, *kind)),
+                )?;
+                Ok(BatchInvocationPlan::Pipeline { file: chosen.file.clone(), text })
+            }
         }
-        let model_dir = chosen.dir.join("model");
-        Ok(scoring_plan(ScoringJob {
-            file: chosen.file.clone(),
-            endpoint: chosen.endpoint.clone(),
-            deployment: chosen.name.clone(),
-            code: chosen.dir.join("code"),
-            scoring_script: chosen.scoring_script.clone(),
-            environment: chosen.environment.clone(),
-            model_dir: chosen.model.is_some().then_some(model_dir),
-            input,
-            settings,
-        }))
     }
+}
+
+/// An invocation as the runner takes it: planned already (a model deployment), or a
+/// pipeline job's text still to plan against the workspace (a pipeline-component one).
+pub enum BatchInvocationPlan {
+    Ready(Box<Plan>),
+    Pipeline { file: PathBuf, text: String },
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use aml_core::digest::Digest;
 use aml_core::jobplan::EnvPlan;
 use aml_core::online::{Deployment, DeploymentState, Endpoint, EndpointKind};
-use aml_core::yaml::batch::{BatchEndpoint, BatchRunSettings, ModelBatchDeployment};
+use aml_core::yaml::batch::{BatchEndpoint, BatchRunSettings, ModelBatchDeployment, PipelineBatchDeployment};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BatchEndpointRecord {
@@ -20,25 +20,38 @@ pub struct BatchEndpointRecord {
     pub updated_at: String,
 }
 
-/// A model deployment as applied: everything an invocation needs, frozen.
+/// A deployment as applied: what an invocation runs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BatchDeploymentRecord {
     pub endpoint: String,
     pub name: String,
-    pub spec: ModelBatchDeployment,
     /// The file it was applied from, for the jobs' records.
     pub file: PathBuf,
     pub model: Option<String>,
     pub model_digest: Option<Digest>,
-    /// Digest of spec, model, code, environment and settings: equal means nothing to do.
+    /// Digest of everything that makes the deployment what it is: equal means nothing to do.
     pub fingerprint: Digest,
-    /// The revision folder: `code/` (the snapshot) and `model/` (the model's files).
-    pub dir: PathBuf,
-    pub scoring_script: String,
-    pub environment: EnvPlan,
-    pub settings: BatchRunSettings,
+    pub runs: BatchRuns,
     pub created_at: String,
     pub updated_at: String,
+}
+
+/// What a deployment runs when invoked.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum BatchRuns {
+    /// A scoring script over files, frozen: the revision folder holds `code/` (the snapshot)
+    /// and `model/` (the model's files).
+    Model {
+        spec: Box<ModelBatchDeployment>,
+        dir: PathBuf,
+        scoring_script: String,
+        environment: EnvPlan,
+        settings: BatchRunSettings,
+    },
+    /// A pipeline component, run as a pipeline job with the invocation's inputs; its file
+    /// must be as it was applied.
+    Pipeline { spec: Box<PipelineBatchDeployment>, component: PathBuf, component_digest: Digest },
 }
 
 impl BatchEndpointRecord {

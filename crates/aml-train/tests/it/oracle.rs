@@ -33,6 +33,7 @@ const CASES: &[(&str, &str, bool)] = &[
     ("deployment", "examples/diabetes/deployment-prod.yml", true),
     ("batch-endpoint", "examples/diabetes/endpoint-batch.yml", true),
     ("batch-deployment", "examples/diabetes/deployment-batch.yml", true),
+    ("pipeline-batch-deployment", "examples/diabetes/deployment-batch-pipeline.yml", true),
     ("endpoint", "crates/aml-deploy/tests/fixtures/linear/endpoint-kubernetes.yml", true),
     ("deployment", "crates/aml-deploy/tests/fixtures/linear/deployment-kubernetes.yml", true),
     ("endpoint", "crates/aml-deploy/tests/fixtures/linear/endpoint.yml", true),
@@ -58,7 +59,7 @@ fn ours(ws: &TestWorkspace, kind: &str, path: &Path) -> std::process::Output {
     match kind {
         "job" => ws.run(&binary("aml-train"), &["validate", &path.display().to_string()]),
         // Endpoint and deployment files: parsed by aml-deploy's loader (which has no dry run).
-        "endpoint" | "deployment" | "batch-endpoint" | "batch-deployment" => online(path),
+        "endpoint" | "deployment" | "batch-endpoint" | "batch-deployment" | "pipeline-batch-deployment" => online(path),
         // Components are checked as pipelines use them (the pipeline fixture above).
         "component" => ws.run(
             &binary("aml-train"),

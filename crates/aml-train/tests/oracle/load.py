@@ -21,7 +21,10 @@ from azure.ai.ml import (  # noqa: E402
     load_online_endpoint,
 )
 # A modelBatchDeployment file is read by its own loader, as `az ml batch-deployment create` does.
-from azure.ai.ml.entities._load_functions import load_model_batch_deployment  # noqa: E402
+from azure.ai.ml.entities._load_functions import (  # noqa: E402
+    load_model_batch_deployment,
+    load_pipeline_component_batch_deployment,
+)
 
 LOADERS = {
     "job": load_job,
@@ -31,6 +34,7 @@ LOADERS = {
     "deployment": load_online_deployment,
     "batch-endpoint": load_batch_endpoint,
     "batch-deployment": load_model_batch_deployment,
+    "pipeline-batch-deployment": load_pipeline_component_batch_deployment,
 }
 results = {}
 for argument in sys.argv[1:]:
