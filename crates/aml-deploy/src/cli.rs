@@ -97,7 +97,8 @@ pub enum Command {
     /// Exit 1 when the job fails, e.g. more files failed than `error_threshold` allows.
     ///
     /// Example:
-    ///   aml-deploy invoke diabetes-batch --input data/batch --set mini_batch_size=2
+    ///   aml-deploy invoke diabetes-batch --input data/batch --set mini_batch_size=2 \
+    ///     --expect-rows 50 --expect-columns file,row,progression
     #[command(verbatim_doc_comment)]
     Invoke(InvokeArgs),
     /// Delete an endpoint (stopping everything it runs), or one of its deployments
@@ -291,6 +292,14 @@ pub struct InvokeArgs {
     /// The job's name (default: a new unique name)
     #[arg(long, value_parser = aml_client::names::job_arg)]
     pub job_name: Option<String>,
+    /// A scoring smoke test: the output's file (its one file, or `predictions.csv`) must
+    /// hold this many rows (a header naming `--expect-columns` is not one); exit 1 if not
+    #[arg(long, value_name = "N")]
+    pub expect_rows: Option<usize>,
+    /// The columns every row must have, by name (a header line, if the file has one, must
+    /// name them; otherwise each row must have that many fields); exit 1 if not
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    pub expect_columns: Vec<String>,
     /// Do not echo the job's log while it runs
     #[arg(long, short = 'q')]
     pub quiet: bool,

@@ -3,6 +3,7 @@
 
 mod analysis;
 mod cli;
+mod expect;
 mod metrics_plot;
 pub mod output;
 pub mod rollout;
@@ -87,8 +88,23 @@ pub async fn run(cli: Cli, session: Session) -> Result<Box<dyn Report>> {
                 stream_logs: !args.quiet,
                 ci: session.ci.clone(),
             };
+            let expected = expect::Expectation { rows: args.expect_rows, columns: args.expect_columns };
             let result = ws.invoke_batch(&invocation, &options).await?;
-            Ok(Box::new(ws.job_view(&result.job).await?))
+            let job = ws.job_view(&result.job).await?;
+            let completed = result.job.status == aml_client::jobs::JobStatus::Completed;
+            let check = match (expected.is_empty(), completed) {
+                (false, true) => {
+                    // The model deployment's `score`, or the pipeline's one output.
+                    let output = match job.outputs.keys().collect::<Vec<_>>().as_slice() {
+                        [only] => (*only).clone(),
+                        _ => aml_client::jobplan::batch::SCORE_OUTPUT.to_string(),
+                    };
+                    let folder = ws.job_output_path(&job.name, &output).await?;
+                    Some(expect::check(&folder, &expected)?)
+                }
+                _ => None,
+            };
+            Ok(Box::new(expect::Invoked { job, check }))
         }
         Command::Rollout(args) => {
             let mut ws = Workspace::open(&global.workspace, Access::Existing, &session.settings).await?;

@@ -155,6 +155,44 @@ fn the_diabetes_model_scores_a_folder_of_csv_files_a_row_per_patient_in_input_or
     assert!(log.contains("parallel: 10 file(s) in 4 mini-batch(es) of up to 3, 2 worker(s)"), "{log}");
     assert!(log.contains("4/4 mini-batches done"), "{log}");
     assert!(log.contains("INFO batch scoring: model loaded"), "logging_level info: {log}");
+
+    // The scoring smoke test a pipeline runs: rows and columns of the output counted.
+    let checked = json(&ok(ws.run(
+        &binary("aml-deploy"),
+        &[
+            "invoke",
+            "diabetes-batch",
+            "--input",
+            "diabetes/data/batch",
+            "-q",
+            "-o",
+            "json",
+            "--expect-rows",
+            "50",
+            "--expect-columns",
+            "file,row,progression",
+        ],
+    )));
+    assert_eq!(checked["output_check"]["passed"], true, "{checked:#}");
+    assert_eq!(checked["output_check"]["file"], "predictions.csv");
+    assert_eq!(checked["output_check"]["header"], false, "append_row writes no header");
+    let wrong = ws.run(
+        &binary("aml-deploy"),
+        &[
+            "invoke",
+            "diabetes-batch",
+            "--input",
+            "diabetes/data/batch",
+            "-q",
+            "--expect-rows",
+            "49",
+            "--expect-columns",
+            "file,progression",
+        ],
+    );
+    assert_eq!(wrong.status.code(), Some(1), "{}", render(&wrong));
+    let said = String::from_utf8_lossy(&wrong.stdout);
+    assert!(said.contains("50 row(s), expected 49") && said.contains("row 1 has 3 column(s), expected 2"), "{said}");
 }
 
 #[test]
@@ -279,6 +317,26 @@ fn a_pipeline_component_deployment_runs_its_pipeline_over_the_input_with_the_sam
         ],
     )));
     assert_eq!(piped["status"], "Completed", "{piped:#}");
+    let counted = json(&ok(ws.run(
+        &binary("aml-deploy"),
+        &[
+            "invoke",
+            "diabetes-batch",
+            "--deployment",
+            "prep-score",
+            "--input",
+            "diabetes/data/batch",
+            "-q",
+            "-o",
+            "json",
+            "--expect-rows",
+            "50",
+            "--expect-columns",
+            "file,row,progression",
+        ],
+    )));
+    assert_eq!(counted["output_check"]["header"], true, "{counted:#}");
+    assert_eq!(counted["output_check"]["passed"], true, "{counted:#}");
     assert_eq!(piped["experiment_name"], "diabetes-batch");
     let steps: Vec<&str> = piped["steps"].as_array().unwrap().iter().map(|s| s["step"].as_str().unwrap()).collect();
     assert_eq!(steps, ["prep", "score"]);

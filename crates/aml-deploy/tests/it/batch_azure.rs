@@ -163,11 +163,26 @@ fn invoking_the_diabetes_batch_endpoint_on_azure_runs_a_job_aml_train_reads() {
         assert_eq!(applied.status.code(), Some(0), "{}", render(&applied));
     }
 
-    let invoked =
-        azure.run("aml-deploy", &["invoke", "diabetes-batch", "--input", "diabetes/data/batch", "-o", "json"]);
+    let invoked = azure.run(
+        "aml-deploy",
+        &[
+            "invoke",
+            "diabetes-batch",
+            "--input",
+            "diabetes/data/batch",
+            "-o",
+            "json",
+            "--expect-rows",
+            "50",
+            "--expect-columns",
+            "file,row,progression",
+        ],
+    );
     assert_eq!(invoked.status.code(), Some(0), "{}", render(&invoked));
     let job = aml_client::testing::json(&invoked);
     assert_eq!(job["status"], "Completed", "{job:#}");
+    // Counted from the output downloaded out of the workspace's storage.
+    assert_eq!(job["output_check"]["passed"], true, "{job:#}");
     assert_eq!(job["type"], "pipeline", "{job:#}");
     assert_eq!(job["experiment_name"], "diabetes-batch", "{job:#}");
     let name = job["name"].as_str().unwrap();
