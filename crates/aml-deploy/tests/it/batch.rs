@@ -382,3 +382,40 @@ fn a_pipeline_component_deployment_runs_its_pipeline_over_the_input_with_the_sam
     assert_eq!(stale.status.code(), Some(2), "{}", render(&stale));
     assert!(String::from_utf8_lossy(&stale.stderr).contains("apply the deployment again"), "{}", render(&stale));
 }
+
+#[test]
+fn an_mlflow_model_without_a_scoring_script_is_scored_per_file_as_azure_ml_does() {
+    let ws = TestWorkspace::new();
+    ws.copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mlflow"), "mlflow");
+    ok(ws.run(
+        &binary("aml-register"),
+        &["model", "--name", "doubler", "--type", "mlflow_model", "--path", "mlflow/model"],
+    ));
+    ws.write(
+        "batch/endpoint.yml",
+        "$schema: https://azuremlschemas.azureedge.net/latest/batchEndpoint.schema.json\nname: doubler-batch\n",
+    );
+    ws.write(
+        "batch/deployment.yml",
+        "$schema: https://azuremlschemas.azureedge.net/latest/modelBatchDeployment.schema.json\nname: doubler\nendpoint_name: doubler-batch\ntype: model\nmodel: azureml:doubler@latest\ncompute: azureml:batch-cluster\nsettings:\n  mini_batch_size: 1\n  output_action: append_row\n  error_threshold: 0\n",
+    );
+    ws.write("rows/a.csv", "a,b\n1.0,2.0\n3.0,4.0\n");
+    ws.write("rows/b.csv", "a,b\n0.5,0.5\n");
+    ok(ws.run(&binary("aml-deploy"), &["apply", "-f", "batch/endpoint.yml"]));
+    ok(ws.run(&binary("aml-deploy"), &["apply", "-f", "batch/deployment.yml", "-q"]));
+    let job =
+        json(&ok(ws.run(&binary("aml-deploy"), &["invoke", "doubler-batch", "--input", "rows", "-q", "-o", "json"])));
+    assert_eq!(job["status"], "Completed", "{job:#}");
+    let text =
+        std::fs::read_to_string(Path::new(job["output_paths"]["score"].as_str().unwrap()).join("predictions.csv"))
+            .unwrap();
+    // One `[file, prediction]` per row, as Azure ML's no-code MLflow deployments write them.
+    assert_eq!(text, "['a.csv', 6.0]\n['a.csv', 14.0]\n['b.csv', 2.0]\n");
+
+    // A file type Azure ML does not read fails its mini-batch, and so the job.
+    ws.write("rows/c.parquet", "not a table");
+    let failed = ws.run(&binary("aml-deploy"), &["invoke", "doubler-batch", "--input", "rows", "-q", "-o", "json"]);
+    assert_eq!(failed.status.code(), Some(1), "{}", render(&failed));
+    let error = json(&failed)["steps"][0]["error"].as_str().unwrap().to_string();
+    assert!(error.contains("c.parquet"), "{error}");
+}

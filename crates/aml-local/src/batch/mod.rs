@@ -25,6 +25,14 @@ use aml_core::online::{ApplyOutcome, DeployOptions, Endpoint};
 use aml_core::process::Cancellation;
 use aml_core::yaml::batch::{BatchDeployment, BatchEndpoint, ComponentRef, PipelineBatchDeployment};
 
+/// The script Azure ML's no-code MLflow batch deployments stand for.
+const MLFLOW_SCORING_SCRIPT: &str = include_str!("mlflow_batch_score.py");
+const MLFLOW_SCORING_SCRIPT_NAME: &str = "mlflow_batch_score.py";
+
+fn no_environment(file: &Path) -> Error {
+    Error::in_file(file, Some("environment"), "is missing", "give the environment (`image` and `conda_file`)")
+}
+
 fn encode<T: serde::Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|e| Error::storage("cannot encode a record", e))
 }
@@ -157,21 +165,15 @@ impl LocalWorkspace {
             BatchDeployment::Model(spec) => spec,
             BatchDeployment::Pipeline(spec) => return self.apply_pipeline_deployment(file, spec, options).await,
         };
-        let (code_dir, scoring_script) =
-            aml_core::yaml::endpoint::code_of(file, spec.code_configuration.as_ref())?.ok_or_else(|| {
-                Error::in_file(
-                    file,
-                    Some("code_configuration"),
-                    "is missing: a model deployment without a scoring script (an MLflow model scored by Azure ML's own script) does not run locally yet",
-                    "give `code_configuration` with a scoring script whose `init()` and `run(mini_batch)` score the files",
-                )
-            })?;
-        let environment = spec.environment.as_ref().ok_or_else(|| {
-            Error::in_file(file, Some("environment"), "is missing", "give the environment (`image` and `conda_file`)")
-        })?;
+        let code = aml_core::yaml::endpoint::code_of(file, spec.code_configuration.as_ref())?;
         let mut warnings = Vec::new();
-        let env_plan = plan_environment(file, "environment", environment, &mut warnings)?;
-        if let Some(blocker) = env_plan.blocker(file, "environment") {
+        let declared_env = match (&spec.environment, &code) {
+            (Some(environment), _) => Some(plan_environment(file, "environment", environment, &mut warnings)?),
+            // Without a scoring script the MLflow model brings its own environment.
+            (None, None) => None,
+            (None, Some(_)) => return Err(no_environment(file)),
+        };
+        if let Some(blocker) = declared_env.as_ref().and_then(|env| env.blocker(file, "environment")) {
             return Err(blocker.refusal(file, "locally"));
         }
         for warning in warnings {
@@ -184,13 +186,40 @@ impl LocalWorkspace {
             }
             None => None,
         };
+        // No scoring script: an MLflow model scored by the script Azure ML's no-code batch
+        // deployments stand for, in its own environment unless the file names one.
+        let (code_dir, scoring_script, env_plan) = match (code, &model) {
+            (Some((dir, script)), _) => (Some(dir), script, declared_env.ok_or_else(|| no_environment(file))?),
+            (None, Some(model)) => {
+                let files = self.model_files(model)?;
+                if crate::online::mlflow::model_root(files.iter().map(|(p, _)| p.as_str())).is_none() {
+                    return Err(crate::online::mlflow::not_mlflow(&model.id()));
+                }
+                let environment = match declared_env {
+                    Some(environment) => environment,
+                    None => crate::online::mlflow::environment(&model.id(), &files)?,
+                };
+                (None, MLFLOW_SCORING_SCRIPT_NAME.to_string(), environment)
+            }
+            (None, None) => {
+                return Err(Error::in_file(
+                    file,
+                    Some("code_configuration"),
+                    "is missing, and there is no model to score without it",
+                    "give `code_configuration` (`code` and `scoring_script`), or an MLflow `model`",
+                ));
+            }
+        };
         // Built now, as Azure ML builds a deployment's image: a broken environment fails
         // `apply`, not the first invocation. Cached by content, so invocations reuse it.
         let mut cancel = Cancellation::install()?;
         environment::ensure(&env_plan, &mut cancel, options.stream_logs, self.settings()).await?;
 
         let _lock = self.batch_lock(endpoint).await?;
-        let code_digest = aml_core::tree::hash_files(aml_core::tree::snapshot_files(&code_dir)?)?.digest();
+        let code_digest = match &code_dir {
+            Some(code_dir) => aml_core::tree::hash_files(aml_core::tree::snapshot_files(code_dir)?)?.digest(),
+            None => Digest::of_bytes(MLFLOW_SCORING_SCRIPT.as_bytes()),
+        };
         let fingerprint = Digest::of_bytes(
             encode(&serde_json::json!({
                 "spec": spec,
@@ -211,7 +240,16 @@ impl LocalWorkspace {
                 let staging = revision.with_extension("partial");
                 let _ = fs::remove_dir_all(&staging);
                 fs::create_dir_all(staging.join("model")).with_path("cannot create", &staging)?;
-                crate::runner::snapshot(&code_dir, &staging.join("code"))?;
+                match &code_dir {
+                    Some(code_dir) => {
+                        crate::runner::snapshot(code_dir, &staging.join("code"))?;
+                    }
+                    None => {
+                        fs::create_dir_all(staging.join("code")).with_path("cannot create", &staging)?;
+                        let script = staging.join("code").join(MLFLOW_SCORING_SCRIPT_NAME);
+                        fs::write(&script, MLFLOW_SCORING_SCRIPT).with_path("cannot write", &script)?;
+                    }
+                }
                 // The snapshot is what each job copies, whole: its ignore rules were applied
                 // when it was taken, and the workspace folder's own `.gitignore` (everything)
                 // must not apply to it. An empty `.amlignore` takes precedence over both.

@@ -8,7 +8,7 @@ mod hop;
 mod layout;
 pub mod limits;
 pub(crate) mod lock;
-mod mlflow;
+pub(crate) mod mlflow;
 pub mod processes;
 pub mod records;
 pub mod request_log;
