@@ -22,7 +22,7 @@ import sys
 
 import yaml
 
-TOOLS = ["aml-train", "aml-register", "aml-package", "aml-deploy", "approval-gate", "smoke-test"]
+TOOLS = ["aml-train", "aml-register", "aml-package", "aml-deploy", "approval-gate", "smoke-test", "aml-infra"]
 TOOL_RE = re.compile(r"(?:^|[\s;|&(\"'])(" + "|".join(map(re.escape, TOOLS)) + r")\s+([a-z][a-z-]*)")
 FLAG_RE = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*|-[a-zA-Z])(?![\w-])")
 

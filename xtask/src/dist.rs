@@ -8,7 +8,8 @@ use std::process::Command;
 
 use crate::setup::{self, root, step};
 
-pub const TOOLS: [&str; 6] = ["aml-train", "aml-register", "aml-package", "aml-deploy", "approval-gate", "smoke-test"];
+pub const TOOLS: [&str; 7] =
+    ["aml-train", "aml-register", "aml-package", "aml-deploy", "approval-gate", "smoke-test", "aml-infra"];
 
 /// The workspace's version, from the root Cargo.toml.
 pub fn version() -> Result<String, String> {

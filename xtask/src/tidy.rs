@@ -8,7 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The tools: each depends on the façade and third-party crates only.
-const TOOLS: &[&str] = &["aml-train", "aml-register", "aml-package", "aml-deploy", "smoke-test", "approval-gate"];
+const TOOLS: &[&str] =
+    &["aml-train", "aml-register", "aml-package", "aml-deploy", "smoke-test", "approval-gate", "aml-infra"];
 
 /// What each library crate may depend on inside the workspace (normal dependencies).
 const LAYERS: &[(&str, &[&str])] = &[

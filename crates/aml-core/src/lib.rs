@@ -4,6 +4,7 @@
 //! It knows nothing about HTTP, SQLite or any backend.
 
 pub mod approvals;
+pub mod arm_template;
 pub mod chart;
 pub mod ci;
 pub mod cli;

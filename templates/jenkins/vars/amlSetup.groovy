@@ -18,7 +18,7 @@ def call(Map args = [:]) {
               mkdir -p "$ROOT/bin"
               tar --extract --gzip --file "$archive" --directory "$ROOT/bin"
             else
-              for tool in aml-train aml-register aml-package aml-deploy approval-gate smoke-test; do
+              for tool in aml-train aml-register aml-package aml-deploy approval-gate smoke-test aml-infra; do
                 cargo install --locked --quiet --root "$ROOT" --path "crates/$tool"
               done
             fi
