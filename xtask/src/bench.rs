@@ -316,27 +316,7 @@ fn seed_versions(database: &Path, count: u64) -> Result<(), String> {
 
 /// `az` from PyPI's azure-cli, in its own venv.
 fn ensure_az() -> Result<PathBuf, String> {
-    let venv = root().join(".venv-bench");
-    let requirements = root().join("xtask").join("requirements-bench.txt");
-    let wanted = std::fs::read_to_string(&requirements).map_err(|e| e.to_string())?;
-    let stamp = venv.join(".xtask-requirements");
-    let az = venv.join("bin").join("az");
-    if az.is_file() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
-        return Ok(az);
-    }
-    let test_venv = setup::ensure_venv()?;
-    step("installing the peer `az` (azure-cli) into .venv-bench");
-    let uv = test_venv.join("bin").join("uv");
-    setup::run(Command::new(&uv).args(["venv", "--quiet", "--python", "python3"]).arg(&venv))?;
-    setup::run(
-        Command::new(&uv)
-            .args(["pip", "install", "--quiet", "--python"])
-            .arg(venv.join("bin").join("python"))
-            .arg("-r")
-            .arg(&requirements),
-    )?;
-    std::fs::write(&stamp, wanted).map_err(|e| e.to_string())?;
-    Ok(az)
+    Ok(setup::ensure_side_venv("bench")?.join("bin").join("az"))
 }
 
 fn command_output(program: &str, args: &[&str]) -> String {

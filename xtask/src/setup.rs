@@ -60,6 +60,28 @@ pub fn ensure_venv() -> Result<PathBuf, String> {
     Ok(venv)
 }
 
+/// A venv of its own (`.venv-NAME`, from `xtask/requirements-NAME.txt`) for tools whose pins
+/// conflict with the test venv's, installed with the test venv's `uv` unless the same list is.
+pub fn ensure_side_venv(name: &str) -> Result<PathBuf, String> {
+    let venv = root().join(format!(".venv-{name}"));
+    let requirements = root().join("xtask").join(format!("requirements-{name}.txt"));
+    let wanted = std::fs::read_to_string(&requirements).map_err(|e| e.to_string())?;
+    let stamp = venv.join(".xtask-requirements");
+    if venv.join("bin").join("python").is_file() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
+        return Ok(venv);
+    }
+    let uv = ensure_venv()?.join("bin").join("uv");
+    step(&format!("installing {}", venv.display()));
+    run(Command::new(&uv).args(["venv", "--quiet", "--python", "python3"]).arg(&venv))?;
+    run(Command::new(&uv)
+        .args(["pip", "install", "--quiet", "--python"])
+        .arg(venv.join("bin").join("python"))
+        .arg("-r")
+        .arg(&requirements))?;
+    std::fs::write(&stamp, wanted).map_err(|e| e.to_string())?;
+    Ok(venv)
+}
+
 /// PATH with the venv's bin folder last: its `uv` is found, the system `python3` still wins.
 pub fn path_with_venv() -> String {
     let path = std::env::var("PATH").unwrap_or_default();

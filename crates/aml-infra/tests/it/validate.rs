@@ -89,7 +89,7 @@ fn parameters_are_held_to_the_template_s_declarations() {
             "\"purgeProtection\": { \"value\": \"yes\" }",
             "not a bool",
         ),
-        ("minimum", "\"tags\"", "\"clusterMaxNodes\": { \"value\": 0 },\n    \"tags\"", "under its minValue 1"),
+        ("minimum", "\"project\"", "\"clusterMaxNodes\": { \"value\": 0 },\n    \"project\"", "under its minValue 1"),
         (
             "json",
             "\"environment\": { \"value\": \"prod\" },",
