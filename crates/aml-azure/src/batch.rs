@@ -489,6 +489,10 @@ impl AzureWorkspace {
         if let Some(name) = &options.name {
             properties.insert("name".into(), json!(name));
         }
+        if let Some((datastore, path)) = &invocation.output_path {
+            let uri = format!("azureml://datastores/{datastore}/paths/{path}");
+            properties.insert("outputData".into(), json!({"score": {"jobOutputType": "UriFolder", "uri": uri}}));
+        }
         let mut retry = serde_json::Map::new();
         for (setting, value) in &invocation.sets {
             let setting = setting.strip_prefix("settings.").unwrap_or(setting);

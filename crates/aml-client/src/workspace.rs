@@ -323,7 +323,19 @@ impl Workspace {
             ),
         };
         match (self, local_plan) {
-            (Workspace::Local(ws), Some(plan)) => aml_local::runner::run(ws, &plan, options, None).await,
+            (Workspace::Local(ws), Some(plan)) => {
+                let result = aml_local::runner::run(ws, &plan, options, None).await?;
+                if let Some((datastore, path)) = &invocation.output_path {
+                    // A model deployment's `score`, or a pipeline's one output.
+                    let outputs: Vec<&String> = result.job.outputs.keys().collect();
+                    let output = match outputs.as_slice() {
+                        [only] => only.as_str(),
+                        _ => aml_core::jobplan::batch::SCORE_OUTPUT,
+                    };
+                    ws.copy_output_to(&result.job, output, datastore, path)?;
+                }
+                Ok(result)
+            }
             (Workspace::Azure(ws), _) => ws.invoke_batch(invocation, &input, options).await,
             (Workspace::Local(_), None) => Err(Error::usage("the local workspace planned no job", "")),
         }

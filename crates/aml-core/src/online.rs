@@ -63,6 +63,8 @@ pub struct BatchInvocation {
     pub input_type: crate::yaml::io::AssetType,
     /// Settings over the deployment's for this invocation, as (name, value).
     pub sets: Vec<(String, String)>,
+    /// Where the `score` output goes, as (datastore, path in it): `--output-path`.
+    pub output_path: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

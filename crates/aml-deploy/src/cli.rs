@@ -292,6 +292,10 @@ pub struct InvokeArgs {
     /// The job's name (default: a new unique name)
     #[arg(long, value_parser = aml_client::names::job_arg)]
     pub job_name: Option<String>,
+    /// Where the job's `score` output goes: `azureml://datastores/NAME/paths/PATH` (a folder of
+    /// the local workspace's datastore, or of the Azure ML workspace's)
+    #[arg(long, value_name = "URI", value_parser = output_path)]
+    pub output_path: Option<(String, String)>,
     /// A scoring smoke test: the output's file (its one file, or `predictions.csv`) must
     /// hold this many rows (a header naming `--expect-columns` is not one); exit 1 if not
     #[arg(long, value_name = "N")]
@@ -310,6 +314,19 @@ pub struct InvokeArgs {
 pub enum InputType {
     UriFolder,
     UriFile,
+}
+
+fn output_path(text: &str) -> Result<(String, String), String> {
+    let rest = text
+        .strip_prefix("azureml://datastores/")
+        .ok_or_else(|| format!("`{text}` is not a datastore path; write `azureml://datastores/NAME/paths/PATH`"))?;
+    let (datastore, path) = rest
+        .split_once("/paths/")
+        .ok_or_else(|| format!("`{text}` has no `/paths/`; write `azureml://datastores/NAME/paths/PATH`"))?;
+    aml_client::names::DatastoreName::new(datastore).map_err(|e| e.to_string())?;
+    let path = path.trim_matches('/');
+    aml_client::names::relative_path(path).map_err(|e| e.to_string())?;
+    Ok((datastore.to_string(), path.to_string()))
 }
 
 fn setting(text: &str) -> Result<(String, String), String> {

@@ -80,6 +80,7 @@ pub async fn run(cli: Cli, session: Session) -> Result<Box<dyn Report>> {
                     cli::InputType::UriFile => AssetType::UriFile,
                 },
                 sets: args.sets,
+                output_path: args.output_path,
             };
             let options = RunOptions {
                 name: args.job_name,

@@ -241,12 +241,28 @@ impl State {
         self.check(&format!("the job {what} starts"), "JobBase", &stored, Direction::Response);
         self.jobs.insert(name.clone(), stored);
         self.runs.insert(name.clone(), crate::resources::Run::default());
+        let output = match given["outputData"].as_object() {
+            None => None,
+            Some(outputs) => {
+                let score = outputs.get("score").and_then(|o| o["uri"].as_str()).and_then(|uri| {
+                    let rest = uri.strip_prefix("azureml://datastores/")?;
+                    let (datastore, path) = rest.split_once("/paths/")?;
+                    Some((datastore.to_string(), path.trim_matches('/').to_string()))
+                });
+                if score.is_none() || outputs.len() != 1 {
+                    self.violations.push(format!("{what}: outputData is not one `score` output with a datastore uri"));
+                    return arm_error(400, "BadRequest", "bad outputData");
+                }
+                score
+            }
+        };
         let run = crate::resources::BatchRun {
             endpoint: endpoint.to_string(),
             deployment,
             input,
             input_type: kind.to_string(),
             sets,
+            output,
         };
         self.batch_runs.insert(name.clone(), run);
         self.queued.push(name.clone());

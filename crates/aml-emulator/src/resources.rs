@@ -30,6 +30,8 @@ pub struct BatchRun {
     /// `uri_folder` or `uri_file`.
     pub input_type: String,
     pub sets: Vec<(String, String)>,
+    /// Where the `score` output goes, as (datastore, path), when the invocation says.
+    pub output: Option<(String, String)>,
 }
 
 /// A long-running operation: finished by a poll count (endpoints) or by a task (deployments).

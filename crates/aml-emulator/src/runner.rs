@@ -179,14 +179,20 @@ fn run(state: &Arc<Mutex<State>>, tools: &Path, job: &str) -> Result<(), String>
         )
     })?;
     let mut output_uris = serde_json::Map::new();
+    let asked = batch.as_ref().and_then(|b| b.output.clone());
     for (name, path) in result["output_paths"].as_object().cloned().unwrap_or_default() {
         let folder = PathBuf::from(path.as_str().unwrap_or_default());
-        let prefix = format!("azureml/{job}/{name}");
+        // A batch job's `score` goes where its invocation said (`outputData`), else the job's own.
+        let (datastore, prefix) = match &asked {
+            Some((datastore, path)) if name == "score" => (datastore.clone(), path.clone()),
+            _ => ("workspaceblobstore".to_string(), format!("azureml/{job}/{name}")),
+        };
+        let (_, container) = lock(state).datastore(&datastore).ok_or(format!("no datastore {datastore}"))?;
         let files = aml_client::tree::list(&folder).unwrap_or_default();
         for (rel, file) in &files {
-            blobs.upload(&storage.container, file, &format!("{prefix}/{rel}"))?;
+            blobs.upload(&container, file, &format!("{prefix}/{rel}"))?;
         }
-        output_uris.insert(name, json!(format!("azureml://datastores/workspaceblobstore/paths/{prefix}/")));
+        output_uris.insert(name, json!(format!("azureml://datastores/{datastore}/paths/{prefix}/")));
     }
     // A pipeline's steps become its run's children: jobs of their own, with logs and metrics.
     let mut children = Vec::new();

@@ -174,6 +174,21 @@ fn the_diabetes_model_scores_a_folder_of_csv_files_a_row_per_patient_in_input_or
         ],
     )));
     assert_eq!(checked["output_check"]["passed"], true, "{checked:#}");
+    // The output also where the invocation says, in the workspace's datastore.
+    ok(ws.run(
+        &binary("aml-deploy"),
+        &[
+            "invoke",
+            "diabetes-batch",
+            "--input",
+            "diabetes/data/batch",
+            "-q",
+            "--output-path",
+            "azureml://datastores/workspaceblobstore/paths/scores/run-1",
+        ],
+    ));
+    let copied = ws.workspace().join("datastores/workspaceblobstore/scores/run-1/predictions.csv");
+    assert_eq!(std::fs::read_to_string(copied).unwrap().lines().count(), 50);
     assert_eq!(checked["output_check"]["file"], "predictions.csv");
     assert_eq!(checked["output_check"]["header"], false, "append_row writes no header");
     let wrong = ws.run(
@@ -240,7 +255,7 @@ fn a_file_the_script_fails_on_fails_the_job_under_error_threshold_0_and_is_liste
 #[test]
 fn bad_invocations_exit_2_naming_what_to_fix() {
     let ws = diabetes_batch();
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 7] = [
         (&["invoke", "diabetes-batch", "--input", "nowhere"], "nowhere"),
         (
             &["invoke", "diabetes-batch", "--input", "diabetes/data/batch", "--set", "output_file_name=../x.csv"],
@@ -259,6 +274,17 @@ fn bad_invocations_exit_2_naming_what_to_fix() {
             "no deployment `nope`",
         ),
         (&["invoke", "no-such", "--input", "diabetes/data/batch"], "no batch endpoint named `no-such`"),
+        (
+            &[
+                "invoke",
+                "diabetes-batch",
+                "--input",
+                "diabetes/data/batch",
+                "--output-path",
+                "azureml://datastores/workspaceblobstore/paths/a/../../b",
+            ],
+            "--output-path",
+        ),
     ];
     for (args, says) in cases {
         let refused = ws.run(&binary("aml-deploy"), args);

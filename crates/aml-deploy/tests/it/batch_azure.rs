@@ -218,6 +218,31 @@ fn invoking_the_diabetes_batch_endpoint_on_azure_runs_a_job_aml_train_reads() {
         ],
     );
     assert_eq!(again.status.code(), Some(0), "{}", render(&again));
+    let sent = last_body(&azure, "/batch/diabetes-batch/jobs");
+    assert_eq!(sent["properties"]["miniBatchSize"], 1, "{sent:#}");
+    let counted = azure.json(
+        "aml-deploy",
+        &[
+            "invoke",
+            "diabetes-batch",
+            "--input",
+            "diabetes/data/batch",
+            "--job-name",
+            "elsewhere",
+            "--output-path",
+            "azureml://datastores/workspaceblobstore/paths/scores/elsewhere",
+            "--expect-rows",
+            "50",
+        ],
+    );
+    // Counted from where the invocation put it.
+    assert_eq!(counted["output_check"]["passed"], true, "{counted:#}");
+    let sent = last_body(&azure, "/batch/diabetes-batch/jobs");
+    assert_eq!(
+        sent["properties"]["outputData"]["score"]["uri"],
+        "azureml://datastores/workspaceblobstore/paths/scores/elsewhere",
+        "{sent:#}"
+    );
     let logs = azure.run("aml-train", &["logs", "one-each"]);
     assert!(String::from_utf8_lossy(&logs.stdout).contains("10/10 mini-batches done"), "{}", render(&logs));
 

@@ -409,6 +409,29 @@ impl LocalWorkspace {
         Ok(())
     }
 
+    /// A completed job's output copied to a folder of the workspace's datastore
+    /// (`invoke --output-path azureml://datastores/NAME/paths/PATH`), where later jobs and
+    /// tools find it by that path. A job that did not complete has nothing to copy.
+    pub fn copy_output_to(&self, job: &aml_core::jobs::Job, output: &str, datastore: &str, path: &str) -> Result<()> {
+        if job.status != aml_core::jobs::JobStatus::Completed {
+            return Ok(());
+        }
+        let Some(record) = job.outputs.get(output) else { return Ok(()) };
+        let target = self.datastore_path(&aml_core::names::DatastoreName::new(datastore)?, path)?;
+        for (relative, source) in aml_core::tree::list(Path::new(&record.path))? {
+            let into = target.join(aml_core::names::relative_path(&relative)?);
+            if let Some(parent) = into.parent() {
+                fs::create_dir_all(parent).with_path("cannot create", parent)?;
+            }
+            fs::copy(&source, &into).with_path("cannot copy the output to", &into)?;
+        }
+        aml_core::status!(
+            "output {output} of job {} copied to azureml://datastores/{datastore}/paths/{path}",
+            job.name
+        );
+        Ok(())
+    }
+
     pub async fn delete_batch_endpoint(&mut self, name: &str) -> Result<()> {
         let endpoint = EndpointName::new(name)?;
         let _lock = self.batch_lock(&endpoint).await?;
