@@ -131,3 +131,27 @@ fn a_split_with_unknown_deployments_is_refused() {
     let split = BTreeMap::from([("../x".to_string(), 100)]);
     assert!(crate::online::check_traffic(&split, &["blue"]).is_err());
 }
+
+/// Text an ARM template's author (or a broken file) gives an expression: function calls,
+/// quotes, brackets and dots in any order.
+fn template_expression() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "\\[[a-z(),'.\\[\\] 0-9-]{0,60}\\]",
+        "\\[(concat\\(|format\\(|parameters\\('p'\\)|variables\\('v'\\)|'x'|,|\\)|\\.a|\\[0\\]){0,30}\\]",
+        any::<String>(),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn an_arm_expression_evaluates_or_is_refused_without_a_panic(text in template_expression()) {
+        let parameters = BTreeMap::from([("p".to_string(), crate::arm_template::expr::Value::Str("mlops".into()))]);
+        let serde_json::Value::Object(variables) = serde_json::json!({"v": "[concat(parameters('p'), variables('v'))]"}) else {
+            return Err(TestCaseError::fail("variables"));
+        };
+        let scope = crate::arm_template::expr::Scope::new(&parameters, &variables);
+        let _ = scope.value(&serde_json::Value::String(text));
+    }
+}

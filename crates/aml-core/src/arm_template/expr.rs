@@ -64,7 +64,7 @@ enum Expr {
 
 /// Whether a JSON string is an expression (`[…]`, not `[[…` which is a literal `[`).
 pub fn is_expression(text: &str) -> bool {
-    text.starts_with('[') && text.ends_with(']') && !text.starts_with("[[")
+    text.len() >= 2 && text.starts_with('[') && text.ends_with(']') && !text.starts_with("[[")
 }
 
 struct Parser<'a> {
@@ -180,6 +180,9 @@ impl Parser<'_> {
 }
 
 fn parse(source: &str) -> Result<Expr, String> {
+    if !is_expression(source) {
+        return Err(format!("`{source}` is not an expression (`[…]`)"));
+    }
     let inner = &source[1..source.len() - 1];
     let mut parser = Parser { chars: inner.chars().collect(), at: 0, source };
     let expr = parser.expression(0)?;
@@ -442,6 +445,9 @@ mod tests {
         assert!(scope_eval(&[], vars.clone(), "[concat('a'").is_err());
         assert!(scope_eval(&[], vars.clone(), "[parameters('missing')]").is_err());
         let deep = format!("[{}'x'{}]", "concat(".repeat(200), ")".repeat(200));
-        assert!(scope_eval(&[], vars, &deep).is_err());
+        assert!(scope_eval(&[], vars.clone(), &deep).is_err());
+        for odd in ["[", "[]", "[ ]", "[concat(]", "['unclosed]", "[x.]", "[a(1)[]"] {
+            assert!(scope_eval(&[], vars.clone(), odd).is_err(), "{odd}");
+        }
     }
 }
