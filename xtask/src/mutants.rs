@@ -123,6 +123,16 @@ const SCOPES: &[Scope] = &[
         in_ci: false,
         timeout: 600,
     },
+    Scope {
+        name: "arm-names",
+        guards: "Azure's naming rules held to the infrastructure's resource names before any request",
+        files: &["crates/aml-core/src/arm_template/names.rs"],
+        packages: &["aml-core"],
+        filter: Some("arm_template::"),
+        skip: None,
+        in_ci: false,
+        timeout: 120,
+    },
 ];
 
 pub fn run(args: &[String]) -> Result<(), String> {
