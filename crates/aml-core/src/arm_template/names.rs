@@ -185,4 +185,44 @@ mod tests {
             .map(|r| r.problem(&format!("{}abc", UNIQUE.to_string().repeat(13))));
         assert_eq!(storage, Some(None), "uniqueString's characters are lowercase letters and digits");
     }
+
+    fn verdict(kind: &str, name: &str) -> Option<bool> {
+        rule_for(kind).map(|rule| rule.problem(name).is_none())
+    }
+
+    #[test]
+    fn lengths_are_inclusive_at_both_ends() {
+        let storage = "Microsoft.Storage/storageAccounts";
+        for (length, fits) in [(2, false), (3, true), (24, true), (25, false)] {
+            assert_eq!(verdict(storage, &"a".repeat(length)), Some(fits), "{length} characters");
+        }
+    }
+
+    #[test]
+    fn each_alphabet_refuses_what_it_does_not_list() {
+        let cases = [
+            ("Microsoft.KeyVault/vaults", "mlops_kv", false),
+            ("Microsoft.KeyVault/vaults", "mlops-kv", true),
+            ("Microsoft.MachineLearningServices/workspaces", "mlops.ws", false),
+            ("Microsoft.MachineLearningServices/workspaces", "mlops_ws", true),
+            ("Microsoft.MachineLearningServices/workspaces", "mlops-ws", true),
+            ("Microsoft.Insights/components", "a%b", false),
+            ("Microsoft.Insights/components", "a\u{7}b", false),
+            ("Microsoft.Insights/components", "a b(c)", true),
+            ("Microsoft.MachineLearningServices/workspaces/computes", "1cluster", false),
+            ("Microsoft.MachineLearningServices/workspaces/computes", "cluster1", true),
+        ];
+        for (kind, name, fits) in cases {
+            assert_eq!(verdict(kind, name), Some(fits), "{kind}: {name:?}");
+        }
+        // uniqueString() may start a name that must start with a letter: it is taken to.
+        let vault = format!("{}kv", UNIQUE.to_string().repeat(13));
+        assert_eq!(verdict("Microsoft.KeyVault/vaults", &vault), Some(true));
+    }
+
+    #[test]
+    fn a_rule_says_itself() {
+        let said = rule_for("Microsoft.Storage/storageAccounts").map(NameRule::describe);
+        assert_eq!(said.as_deref(), Some("a storage account name is 3–24 lowercase letters and digits"));
+    }
 }
