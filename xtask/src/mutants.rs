@@ -130,7 +130,7 @@ const SCOPES: &[Scope] = &[
         packages: &["aml-core"],
         filter: Some("arm_template::"),
         skip: None,
-        in_ci: false,
+        in_ci: true,
         timeout: 120,
     },
 ];
