@@ -107,10 +107,12 @@ pub async fn invocation_input(written: &str, kind: AssetType, ws: &dyn super::Da
         .map_err(|e| Error::usage(format!("no current folder: {e}"), "run from an existing folder"))?;
     let mut notes = super::build::Notes::default();
     let input = super::build::plan_input(&here, "--input", &JobInput::Asset(asset), Some(ws), &mut notes).await?;
+    // Said of the current folder, not of the stand-in file named after the flag.
+    let plainly = |text: &str| text.replace(&format!("the folder of `{}`", here.display()), "the current folder");
     match notes.blockers.first() {
         Some(blocker) => Err(Error::usage(
-            format!("--input {}", blocker.problem),
-            format!("{} (`--input-type` says whether it is a uri_folder or a uri_file)", blocker.hint),
+            format!("--input {}", plainly(&blocker.problem)),
+            format!("{} (`--input-type` says whether it is a uri_folder or a uri_file)", plainly(&blocker.hint)),
         )),
         None => Ok(input),
     }

@@ -163,7 +163,8 @@ pub(super) struct DriverCall<'a> {
 impl DriverCall<'_> {
     pub fn command(&self) -> String {
         let mut command = format!(
-            "python \"${DRIVER_VARIABLE}\" --entry-script {} --input-data {} --mini-batch-size {} --max-concurrency {} --error-threshold {} --mini-batch-error-threshold {} --max-retries {} --timeout {}",
+            // The paths are double-quoted: a folder of the user's may have spaces in its name.
+            "python \"${DRIVER_VARIABLE}\" --entry-script {} --input-data \"{}\" --mini-batch-size {} --max-concurrency {} --error-threshold {} --mini-batch-error-threshold {} --max-retries {} --timeout {}",
             shell_quote(self.entry_script),
             self.input,
             self.mini_batch_size,
@@ -174,7 +175,7 @@ impl DriverCall<'_> {
             self.timeout,
         );
         if let Some(append) = self.append_row_to {
-            command.push_str(&format!(" --append-row-to {append}"));
+            command.push_str(&format!(" --append-row-to \"{append}\""));
         }
         if let Some(level) = self.logging_level {
             command.push_str(&format!(" --logging-level {}", shell_quote(level)));

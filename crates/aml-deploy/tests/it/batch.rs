@@ -213,12 +213,13 @@ fn the_diabetes_model_scores_a_folder_of_csv_files_a_row_per_patient_in_input_or
 #[test]
 fn a_file_the_script_fails_on_fails_the_job_under_error_threshold_0_and_is_listed_under_1() {
     let ws = diabetes_batch();
-    let input = ws.copy_dir(&ws.path().join("diabetes/data/batch"), "with-bad");
+    // A folder with a space in its name, as users have them.
+    let input = ws.copy_dir(&ws.path().join("diabetes/data/batch"), "with bad");
     std::fs::write(input.join("patients-05b.csv"), "age,sex\n50,1\n").unwrap();
 
     let failed = ws.run(
         &binary("aml-deploy"),
-        &["invoke", "diabetes-batch", "--input", "with-bad", "--set", "mini_batch_size=1", "-q", "-o", "json"],
+        &["invoke", "diabetes-batch", "--input", "with bad", "--set", "mini_batch_size=1", "-q", "-o", "json"],
     );
     assert_eq!(failed.status.code(), Some(1), "{}", render(&failed));
     let job = json(&failed);
@@ -232,7 +233,7 @@ fn a_file_the_script_fails_on_fails_the_job_under_error_threshold_0_and_is_liste
             "invoke",
             "diabetes-batch",
             "--input",
-            "with-bad",
+            "with bad",
             "--set",
             "mini_batch_size=1",
             "--set",
