@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::AzureWorkspace;
 use super::online::normalized;
 use aml_core::error::{Error, Result};
-use aml_core::online::{ApplyOutcome, DeployOptions, Deployment, DeploymentState, Endpoint, EndpointKind};
+use aml_core::online::{ApplyOutcome, DeployOptions, Deployment, Endpoint, EndpointKind};
 use aml_core::yaml::batch::{BatchDeployment, BatchEndpoint, ModelBatchDeployment, OutputAction};
 use aml_core::yaml::endpoint::{AuthMode, DeploymentModel, inline_model};
 
@@ -331,26 +331,14 @@ fn batch_endpoint_from_arm(resource: &Value, deployments: &[Value]) -> Endpoint 
     let mut deployments: Vec<Deployment> = deployments
         .iter()
         .map(|d| {
-            let model = d["properties"]["model"]["assetId"].as_str().and_then(|id| {
-                let at = id.find("/models/")?;
-                match id[at + 8..].split('/').collect::<Vec<_>>().as_slice() {
-                    [model, "versions", version] => Some(format!("{model}:{version}")),
-                    _ => None,
-                }
-            });
+            let model = d["properties"]["model"]["assetId"].as_str().and_then(super::online::model_of_id);
             let state = d["properties"]["provisioningState"].as_str().unwrap_or("Failed");
             Deployment {
                 name: d["name"].as_str().unwrap_or_default().to_string(),
                 endpoint: name.clone(),
                 model,
                 model_digest: None,
-                state: match state {
-                    "Succeeded" => DeploymentState::Succeeded,
-                    "Creating" => DeploymentState::Creating,
-                    "Updating" => DeploymentState::Updating,
-                    "Deleting" => DeploymentState::Deleting,
-                    _ => DeploymentState::Failed,
-                },
+                state: super::online::deployment_state(state),
                 error: None,
                 created_at: d["systemData"]["createdAt"].as_str().unwrap_or_default().to_string(),
                 updated_at: d["systemData"]["lastModifiedAt"].as_str().unwrap_or_default().to_string(),

@@ -543,7 +543,16 @@ pub(super) fn normalized(value: &Value) -> Value {
     }
 }
 
-fn deployment_state(text: &str) -> DeploymentState {
+/// A model version's ARM id as `name:version`.
+pub(super) fn model_of_id(id: &str) -> Option<String> {
+    let at = id.find("/models/")?;
+    match id[at + 8..].split('/').collect::<Vec<_>>().as_slice() {
+        [model, "versions", version] => Some(format!("{model}:{version}")),
+        _ => None,
+    }
+}
+
+pub(super) fn deployment_state(text: &str) -> DeploymentState {
     match text {
         "Succeeded" => DeploymentState::Succeeded,
         "Creating" => DeploymentState::Creating,
@@ -568,14 +577,7 @@ fn endpoint_from_arm(resource: &Value, deployments: &[Value]) -> Endpoint {
     let mut deployments: Vec<Deployment> = deployments
         .iter()
         .map(|d| {
-            let model = d["properties"]["model"].as_str().and_then(|id| {
-                let at = id.find("/models/")?;
-                let parts: Vec<&str> = id[at + 8..].split('/').collect();
-                match parts.as_slice() {
-                    [model, "versions", version] => Some(format!("{model}:{version}")),
-                    _ => None,
-                }
-            });
+            let model = d["properties"]["model"].as_str().and_then(model_of_id);
             let state = d["properties"]["provisioningState"].as_str().unwrap_or("Failed");
             Deployment {
                 name: d["name"].as_str().unwrap_or_default().to_string(),
