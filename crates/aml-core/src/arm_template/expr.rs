@@ -200,6 +200,51 @@ pub struct Scope<'a> {
     pub variables: &'a serde_json::Map<String, serde_json::Value>,
     pub read: std::cell::RefCell<std::collections::BTreeSet<String>>,
     depth: std::cell::Cell<usize>,
+    deployment: Option<&'a Deployment<'a>>,
+}
+
+/// What a deployment knows and a check before it does not: where it goes (so
+/// `subscription()`, `resourceGroup()`, `resourceId()` and `uniqueString()` have values) and
+/// what exists (`reference()`).
+pub struct Deployment<'a> {
+    pub subscription_id: String,
+    pub tenant_id: String,
+    pub resource_group: String,
+    pub location: String,
+    pub name: String,
+    /// A resource's state by its id, as `reference()` reads it (the full resource).
+    pub reference: &'a dyn Fn(&str) -> Option<serde_json::Value>,
+}
+
+impl Deployment<'_> {
+    pub fn group_id(&self) -> String {
+        format!("/subscriptions/{}/resourceGroups/{}", self.subscription_id, self.resource_group)
+    }
+
+    /// `type` `A/b/c` named `x/y` in this resource group: `…/providers/A/b/x/c/y`.
+    pub fn resource_id(&self, resource_type: &str, names: &[String]) -> Result<String, String> {
+        child_id(&self.group_id(), resource_type, names)
+    }
+}
+
+/// A resource's id under `parent` (a resource group's or, for an extension, any resource's).
+pub fn child_id(parent: &str, resource_type: &str, names: &[String]) -> Result<String, String> {
+    let mut kinds = resource_type.split('/');
+    let namespace = kinds.next().unwrap_or_default();
+    let kinds: Vec<&str> = kinds.collect();
+    let names: Vec<&str> = names.iter().flat_map(|n| n.split('/')).collect();
+    if kinds.is_empty() || kinds.len() != names.len() || names.iter().any(|n| n.is_empty()) {
+        return Err(format!(
+            "type `{resource_type}` takes {} name segment(s), given `{}`",
+            kinds.len(),
+            names.join("/")
+        ));
+    }
+    let mut id = format!("{}/providers/{namespace}", parent.trim_end_matches('/'));
+    for (kind, name) in kinds.iter().zip(&names) {
+        id.push_str(&format!("/{kind}/{name}"));
+    }
+    Ok(id)
 }
 
 impl<'a> Scope<'a> {
@@ -207,7 +252,13 @@ impl<'a> Scope<'a> {
         parameters: &'a BTreeMap<String, Value>,
         variables: &'a serde_json::Map<String, serde_json::Value>,
     ) -> Scope<'a> {
-        Scope { parameters, variables, read: Default::default(), depth: Default::default() }
+        Scope { parameters, variables, read: Default::default(), depth: Default::default(), deployment: None }
+    }
+
+    /// Evaluate as the deployment does, with what only it knows.
+    pub fn at(mut self, deployment: &'a Deployment<'a>) -> Scope<'a> {
+        self.deployment = Some(deployment);
+        self
     }
 
     /// A JSON value of the template, its expressions evaluated.
@@ -258,6 +309,11 @@ impl<'a> Scope<'a> {
     fn call(&self, name: &str, args: &[Expr]) -> Result<Value, String> {
         let values = || args.iter().map(|a| self.eval(a)).collect::<Result<Vec<_>, _>>();
         let text_args = |values: &[Value]| -> Option<Vec<String>> { values.iter().map(Value::text).collect() };
+        if let Some(deployment) = self.deployment
+            && DEPLOYMENT_FUNCTIONS.contains(&name)
+        {
+            return deployment_call(deployment, name, &values()?);
+        }
         Ok(match name {
             "parameters" => {
                 let Some(Value::Str(key)) = values()?.into_iter().next() else { return Ok(Value::Unknown) };
@@ -382,6 +438,68 @@ impl<'a> Scope<'a> {
             }
         })
     }
+}
+
+const DEPLOYMENT_FUNCTIONS: &[&str] =
+    &["uniquestring", "subscription", "resourcegroup", "deployment", "resourceid", "extensionresourceid", "reference"];
+
+fn deployment_call(deployment: &Deployment, name: &str, values: &[Value]) -> Result<Value, String> {
+    let texts = || -> Result<Vec<String>, String> {
+        values.iter().map(|v| v.text().ok_or_else(|| format!("{name}() takes strings, given {v:?}"))).collect()
+    };
+    let object = |pairs: &[(&str, &str)]| {
+        Value::Object(pairs.iter().map(|(k, v)| (k.to_string(), Value::Str(v.to_string()))).collect())
+    };
+    Ok(match name {
+        "uniquestring" => Value::Str(super::unique::unique_string(&texts()?)),
+        "subscription" => object(&[
+            ("id", &format!("/subscriptions/{}", deployment.subscription_id)),
+            ("subscriptionId", &deployment.subscription_id),
+            ("tenantId", &deployment.tenant_id),
+            ("displayName", &deployment.subscription_id),
+        ]),
+        "resourcegroup" => object(&[
+            ("id", &deployment.group_id()),
+            ("name", &deployment.resource_group),
+            ("type", "Microsoft.Resources/resourceGroups"),
+            ("location", &deployment.location),
+        ]),
+        "deployment" => object(&[("name", &deployment.name)]),
+        "resourceid" => {
+            let texts = texts()?;
+            // Optional subscription and resource group come before the type, the only
+            // argument with a `/`.
+            let at = texts.iter().position(|t| t.contains('/')).ok_or("resourceId() needs a resource type")?;
+            let (subscription, group) = match at {
+                0 => (deployment.subscription_id.clone(), deployment.resource_group.clone()),
+                1 => (deployment.subscription_id.clone(), texts[0].clone()),
+                2 => (texts[0].clone(), texts[1].clone()),
+                _ => {
+                    return Err("resourceId() takes at most a subscription and a resource group before the type".into());
+                }
+            };
+            Value::Str(child_id(
+                &format!("/subscriptions/{subscription}/resourceGroups/{group}"),
+                &texts[at],
+                &texts[at + 1..],
+            )?)
+        }
+        "extensionresourceid" => {
+            let texts = texts()?;
+            let [parent, resource_type, names @ ..] = texts.as_slice() else {
+                return Err("extensionResourceId() takes a resource id, a type and names".into());
+            };
+            Value::Str(child_id(parent, resource_type, names)?)
+        }
+        "reference" => {
+            let Some(Value::Str(id)) = values.first() else { return Err("reference() takes a resource id".into()) };
+            let full = values.iter().skip(1).any(|v| matches!(v, Value::Str(s) if s.eq_ignore_ascii_case("full")));
+            let found = (deployment.reference)(id).ok_or_else(|| format!("the resource `{id}` is not defined"))?;
+            let json = if full { found } else { found.get("properties").cloned().unwrap_or_default() };
+            Value::from_json(&json)
+        }
+        _ => Value::Unknown,
+    })
 }
 
 /// A name for people: each run of `uniqueString()` characters shown as how many they are,

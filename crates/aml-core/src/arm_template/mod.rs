@@ -4,8 +4,10 @@
 //! resource name that the template writes or computes from parameters held to Azure's naming
 //! rule for its type. Deploying stays Azure Resource Manager's: nothing here creates anything.
 
+pub mod deploy;
 pub mod expr;
 pub mod names;
+mod unique;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
