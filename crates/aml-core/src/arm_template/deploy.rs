@@ -141,7 +141,7 @@ pub fn expand(
         let name = text("name")?;
         let api_version = text("apiVersion")?;
         let id = match declaration.get("scope") {
-            None => deployment.resource_id(&resource_type, &[name.clone()])?,
+            None => deployment.resource_id(&resource_type, std::slice::from_ref(&name))?,
             Some(_) => {
                 let scope_text = text("scope")?;
                 let parent = if scope_text.starts_with('/') {
@@ -156,7 +156,7 @@ pub fn expand(
                         _ => return Err(format!("`{}` is neither a resource id nor `Type/name`", at("scope"))),
                     }
                 };
-                child_id(&parent, &resource_type, &[name.clone()])?
+                child_id(&parent, &resource_type, std::slice::from_ref(&name))?
             }
         };
         let condition = match declaration.get("condition") {
