@@ -13,46 +13,15 @@ import json
 import re
 import sys
 
+from oracle_msrest import describe
+
 from azure.mgmt.monitor import models
 from azure.mgmt.monitor.operations import _metrics_operations
 
 PARAM = re.compile(r'_params\["([^"]+)"\]')
-LIST = re.compile(r"^\[(.+)\]$")
-DICT = re.compile(r"^\{(.+)\}$")
-SCALARS = {"str": "str", "int": "int", "long": "int", "float": "number", "bool": "bool", "iso-8601": "str",
-           "duration": "str", "object": "any"}
-
-
-def kind(text):
-    if text in SCALARS:
-        return {"kind": SCALARS[text]}
-    if match := LIST.match(text):
-        return {"kind": "list", "item": kind(match.group(1))}
-    if match := DICT.match(text):
-        return {"kind": "dict", "value": kind(match.group(1))}
-    return {"kind": "model", "name": text}
-
-
-def describe(cls, classes):
-    if cls.__name__ in classes:
-        return
-    validation = getattr(cls, "_validation", {})
-    fields = {}
-    classes[cls.__name__] = {"fields": fields}
-    for attr, spec in cls._attribute_map.items():
-        rules = validation.get(attr, {})
-        fields[spec["key"]] = {
-            "type": kind(spec["type"]),
-            "required": bool(rules.get("required")),
-            "readonly": bool(rules.get("readonly")),
-        }
-        nested = getattr(models, spec["type"].strip("[]{}"), None)
-        if inspect.isclass(nested):
-            describe(nested, classes)
-
 
 classes = {}
-describe(models.Response, classes)
+describe(models, models.Response, classes)
 source = inspect.getsource(_metrics_operations.build_list_request)
 query = {name: {"type": {"kind": "str"}, "required": name == "api-version", "readonly": False}
          for name in PARAM.findall(source)}

@@ -170,7 +170,7 @@ pub fn ensure_base_image() -> Result<PathBuf, String> {
 }
 
 /// The request schemas the emulator holds every body to, generated from the models in the
-/// venv's azure-ai-ml (ORACLE.md), databricks-sdk and azure-mgmt-monitor — once per venv, under
+/// venv's azure-ai-ml (ORACLE.md), databricks-sdk, azure-mgmt-monitor and azure-mgmt-resource — once per venv, under
 /// target/.
 pub fn oracle_schema_path() -> PathBuf {
     root().join("target").join("aml-test-cache").join("oracle").join("arm-2025-12-01.json")
@@ -184,7 +184,12 @@ pub fn monitor_schema_path() -> PathBuf {
     root().join("target").join("aml-test-cache").join("oracle").join("monitor.json")
 }
 
+pub fn resources_schema_path() -> PathBuf {
+    root().join("target").join("aml-test-cache").join("oracle").join("resources.json")
+}
+
 pub fn ensure_oracle_schema() -> Result<(), String> {
+    generate_schema(&resources_schema_path(), "oracle_resources.py", "azure-mgmt-resource")?;
     generate_schema(&oracle_schema_path(), "oracle_schema.py", "azure-ai-ml")?;
     generate_schema(&databricks_schema_path(), "oracle_databricks.py", "databricks-sdk")?;
     generate_schema(&monitor_schema_path(), "oracle_monitor.py", "azure-mgmt-monitor")
@@ -193,7 +198,10 @@ pub fn ensure_oracle_schema() -> Result<(), String> {
 fn generate_schema(path: &Path, script: &str, package: &str) -> Result<(), String> {
     let stamp = venv().join(".xtask-requirements");
     let fresh = |p: &Path| p.metadata().and_then(|m| m.modified()).ok();
-    if path.is_file() && fresh(path) >= fresh(&stamp) {
+    // Made again when the venv's packages or the scripts that read them change.
+    let scripts = [root().join("xtask").join(script), root().join("xtask").join("oracle_msrest.py")];
+    let newest_input = scripts.iter().map(|s| fresh(s)).chain([fresh(&stamp)]).max().flatten();
+    if path.is_file() && fresh(path) >= newest_input {
         return Ok(());
     }
     step(&format!("generating the emulator's request schema from {package}'s models"));

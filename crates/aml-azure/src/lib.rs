@@ -8,6 +8,7 @@ mod batch;
 pub mod blob;
 pub mod code;
 mod data_collector;
+pub mod deployments;
 pub mod hash;
 mod iso;
 pub mod jobs;
@@ -37,6 +38,27 @@ use arm::Arm;
 use blob::{BlobOptions, Container, StorageAuth};
 
 const DEFAULT_ARM: &str = "https://management.azure.com";
+
+/// Resource Manager as these settings reach it: the endpoint (`AML_ARM_ENDPOINT`, https
+/// only), the audience (`AML_ARM_SCOPE`) and the identity. No request is made.
+pub(crate) fn connect(settings: &Settings) -> Result<(Arm, azure_core::http::Transport, aml_auth::Identity)> {
+    let transport = aml_http::transport::transport(TransportOptions::service(std::time::Duration::from_secs(120)))?;
+    let identity = aml_auth::identity(settings, &transport)?;
+    let endpoint = settings.get(EnvVars::AML_ARM_ENDPOINT).unwrap_or(DEFAULT_ARM).to_string();
+    if !endpoint.starts_with("https://") {
+        return Err(Error::usage(
+            format!("{}=`{endpoint}` is not https", EnvVars::AML_ARM_ENDPOINT),
+            "Resource Manager is only reached over TLS",
+        ));
+    }
+    // Sovereign clouds and emulators name their own audience.
+    let scope = settings
+        .get(EnvVars::AML_ARM_SCOPE)
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("{}/.default", endpoint.trim_end_matches('/')));
+    let arm = Arm::new(&endpoint, &scope, &identity, &transport, Retry::service(settings));
+    Ok((arm, transport, identity))
+}
 
 pub struct AzureWorkspace {
     /// What this workspace's tools were started with.
@@ -76,21 +98,7 @@ impl AzureWorkspace {
         workspace: &str,
         settings: &Settings,
     ) -> Result<AzureWorkspace> {
-        let transport = aml_http::transport::transport(TransportOptions::service(std::time::Duration::from_secs(120)))?;
-        let identity = aml_auth::identity(settings, &transport)?;
-        let endpoint = settings.get(EnvVars::AML_ARM_ENDPOINT).unwrap_or(DEFAULT_ARM).to_string();
-        if !endpoint.starts_with("https://") {
-            return Err(Error::usage(
-                format!("{}=`{endpoint}` is not https", EnvVars::AML_ARM_ENDPOINT),
-                "Resource Manager is only reached over TLS",
-            ));
-        }
-        // Sovereign clouds and emulators name their own audience.
-        let scope = settings
-            .get(EnvVars::AML_ARM_SCOPE)
-            .map(str::to_owned)
-            .unwrap_or_else(|| format!("{}/.default", endpoint.trim_end_matches('/')));
-        let arm = Arm::new(&endpoint, &scope, &identity, &transport, Retry::service(settings));
+        let (arm, transport, identity) = connect(settings)?;
         let prefix = format!(
             "/subscriptions/{subscription}/resourceGroups/{resource_group}/providers/Microsoft.MachineLearningServices/workspaces/{workspace}"
         );

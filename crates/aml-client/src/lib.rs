@@ -4,6 +4,7 @@
 //! CLI plumbing) is re-exported from `aml-core`; images from `aml-oci`; scoring and CI REST
 //! calls from `aml-http`; Azure Databricks compute from `aml-databricks`.
 
+pub mod infra;
 pub mod workspace;
 
 pub use aml_core::{

@@ -94,6 +94,8 @@ env_vars! {
     DATABRICKS_VOLUME = "/Volumes/main/default/aml_train";
     /// The Entra tenant of the identity.
     AZURE_TENANT_ID = "-";
+    /// The subscription `aml-infra` deploys into (`--subscription`).
+    AZURE_SUBSCRIPTION_ID = "-";
     /// The identity's application (client) id; with managed identity, a user-assigned one.
     AZURE_CLIENT_ID = "-";
     /// A client secret of the application.

@@ -14,7 +14,7 @@ use crate::common::{
 };
 use crate::resources::Databricks;
 use crate::resources::RESOURCE;
-use crate::schema::{Direction, Schema};
+use crate::schema::Direction;
 use crate::state::Answer;
 use crate::state::State;
 use crate::state::arm_error;
@@ -40,8 +40,7 @@ fn storage_token(tenant: &str) -> String {
 
 impl State {
     pub fn new(
-        schema: Schema,
-        monitor: Schema,
+        oracles: crate::state::Oracles,
         storage: Option<Storage>,
         port: u16,
         local_workspace: std::path::PathBuf,
@@ -49,8 +48,9 @@ impl State {
         cert: std::path::PathBuf,
     ) -> State {
         State {
-            schema,
-            monitor,
+            schema: oracles.ml,
+            monitor: oracles.monitor,
+            infra: crate::deployments::Infra::new(oracles.resources),
             storage,
             port,
             tokens: BTreeSet::new(),
@@ -204,6 +204,9 @@ impl State {
             if path.ends_with(crate::insights::METRICS_PATH) {
                 return self.insights(method, &path, &query);
             }
+            if let Some(answer) = self.resource_manager(method, &path, &query, body) {
+                return answer;
+            }
             if query.get("api-version").map(String::as_str) != Some(self.schema.api_version.as_str()) {
                 self.violations.push(format!(
                     "{method} {path}: api-version {:?}, not {}",
@@ -331,20 +334,23 @@ impl State {
                 &format!("Resource group '{}' could not be found.", group.unwrap_or(&"")),
             );
         }
-        if group != Some(&RESOURCE_GROUP) {
-            return arm_error(
-                404,
-                "ResourceGroupNotFound",
-                &format!("Resource group '{}' could not be found.", group.unwrap_or(&"")),
-            );
-        }
-        if ws != Some(&WORKSPACE) {
+        let (group, ws) = (group.copied().unwrap_or_default(), ws.copied().unwrap_or_default());
+        let own = group == RESOURCE_GROUP && ws == WORKSPACE;
+        // A workspace a template deployment made is served from the same store.
+        let deployed = if own { None } else { self.infra.workspace(group, ws).map(|stored| stored.state.clone()) };
+        if !own && deployed.is_none() {
+            if !self.infra.groups.contains_key(&group.to_ascii_lowercase()) {
+                return arm_error(
+                    404,
+                    "ResourceGroupNotFound",
+                    &format!("Resource group '{group}' could not be found."),
+                );
+            }
             return arm_error(
                 404,
                 "ResourceNotFound",
                 &format!(
-                    "The Resource 'Microsoft.MachineLearningServices/workspaces/{}' under resource group '{RESOURCE_GROUP}' was not found.",
-                    ws.unwrap_or(&"")
+                    "The Resource 'Microsoft.MachineLearningServices/workspaces/{ws}' under resource group '{group}' was not found."
                 ),
             );
         }
@@ -358,15 +364,19 @@ impl State {
                 }
             }
         }
-        let prefix = crate::common::workspace_id();
+        let prefix = match &deployed {
+            Some(found) => found["id"].as_str().unwrap_or_default().to_string(),
+            None => crate::common::workspace_id(),
+        };
         let tail: Vec<&str> = parts[7..].to_vec();
         let what = format!("{method} {path}");
         match (method, tail.as_slice()) {
             ("GET", []) => {
+                let location = deployed.as_ref().and_then(|d| d["location"].as_str()).unwrap_or("westeurope");
                 let workspace = json!({
-                    "id": prefix, "name": WORKSPACE, "type": "Microsoft.MachineLearningServices/workspaces", "location": "westeurope",
+                    "id": prefix, "name": ws, "type": "Microsoft.MachineLearningServices/workspaces", "location": location,
                     "properties": {
-                        "friendlyName": WORKSPACE,
+                        "friendlyName": ws,
                         "discoveryUrl": format!("https://127.0.0.1:{}/discovery", self.port),
                         "mlFlowTrackingUri": format!("azureml://127.0.0.1:{}/mlflow/v1.0{prefix}", self.port),
                     }

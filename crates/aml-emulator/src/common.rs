@@ -117,6 +117,11 @@ pub fn monitor_schema() -> PathBuf {
     repo_root().join("target").join("aml-test-cache").join("oracle").join("monitor.json")
 }
 
+/// The schema `cargo xtask test` generates from azure-mgmt-resource.
+pub fn resources_schema() -> PathBuf {
+    repo_root().join("target").join("aml-test-cache").join("oracle").join("resources.json")
+}
+
 /// The schema `cargo xtask test` generates from azure-ai-ml.
 pub fn oracle_schema() -> PathBuf {
     repo_root().join("target").join("aml-test-cache").join("oracle").join("arm-2025-12-01.json")

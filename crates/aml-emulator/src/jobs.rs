@@ -287,12 +287,7 @@ impl State {
 
     /// Run history (`…/runs/{id}/details`) and MLflow (`…/api/2.0/mlflow/runs/get`).
     pub(crate) fn data_plane(&mut self, method: &str, path: &str, query: &BTreeMap<String, String>) -> Answer {
-        let workspace = format!(
-            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.MachineLearningServices/workspaces/{}",
-            crate::common::SUBSCRIPTION,
-            crate::common::RESOURCE_GROUP,
-            crate::common::WORKSPACE
-        );
+        let workspace = self.served_workspace(path).unwrap_or_else(crate::common::workspace_id);
         if method == "GET"
             && let Some(rest) = path.strip_prefix(&format!("/history/v1.0{workspace}/runs/"))
             && let Some(run) = rest.strip_suffix("/details")

@@ -16,6 +16,7 @@ mod cluster;
 mod code_hash;
 pub mod common;
 pub mod databricks;
+mod deployments;
 pub mod harness;
 mod insights;
 mod jobs;

@@ -16,7 +16,9 @@ use aml_http::client::HttpMethod;
 use crate::common::TENANT;
 use crate::common::WORKSPACE;
 use crate::common::blocking;
-use crate::common::{ACR_HOST, Storage, databricks_schema, loopback_client, monitor_schema, oracle_schema, settings};
+use crate::common::{
+    ACR_HOST, Storage, databricks_schema, loopback_client, monitor_schema, oracle_schema, resources_schema, settings,
+};
 use crate::common::{CLIENT_ID, CLIENT_SECRET, RESOURCE_GROUP, SUBSCRIPTION};
 use crate::resources::{Databricks, DatabricksRun, EXISTING_CLUSTER, MlflowRun};
 use crate::state::{Answer, Fault, State};
@@ -84,9 +86,12 @@ impl Emulator {
             "the metrics schema generated from azure-mgmt-monitor",
             &monitor_schema(),
         ))?;
+        let resources = crate::schema::Schema::load(&aml_client::testing::set_up(
+            "the deployment schema generated from azure-mgmt-resource",
+            &resources_schema(),
+        ))?;
         let state = Arc::new(Mutex::new(State::new(
-            schema,
-            monitor,
+            crate::state::Oracles { ml: schema, monitor, resources },
             storage,
             port,
             dir.path().join("local-workspace"),
@@ -135,6 +140,25 @@ impl Emulator {
             "properties": inner,
         });
         self.state().computes.insert(name.to_string(), compute);
+    }
+
+    /// An empty resource group, as an administrator makes one for a team.
+    pub fn add_resource_group(&self, name: &str, location: &str) {
+        let body = serde_json::json!({
+            "id": format!("/subscriptions/{}/resourceGroups/{name}", crate::common::SUBSCRIPTION), "name": name,
+            "type": "Microsoft.Resources/resourceGroups", "location": location, "properties": {"provisioningState": "Succeeded"}
+        });
+        self.state().infra.groups.insert(name.to_ascii_lowercase(), body);
+    }
+
+    /// Make the resource provider fail every deployment of `resource_type` with this error.
+    pub fn fail_resource_type(&self, resource_type: &str, code: &str, message: &str) {
+        self.state().infra.failing.insert(resource_type.to_ascii_lowercase(), (code.to_string(), message.to_string()));
+    }
+
+    /// What template deployments made, by lowercase id: ARM's reading of each resource.
+    pub fn deployed_resources(&self) -> BTreeMap<String, Value> {
+        self.state().infra.resources.iter().map(|(id, stored)| (id.clone(), stored.state.clone())).collect()
     }
 
     /// Put the workspace's datastores on this storage (started after the emulator, e.g. an

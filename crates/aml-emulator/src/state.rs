@@ -53,10 +53,22 @@ pub(crate) fn ok(status: u16, body: Value) -> Answer {
     Answer::Reply { status, headers: vec![("x-ms-request-id".into(), "emulator-ok".into())], body }
 }
 
+/// The models requests and answers are held to, each generated from Microsoft's SDK.
+pub struct Oracles {
+    /// azure-ai-ml's REST models.
+    pub ml: Schema,
+    /// azure-mgmt-monitor's metrics models.
+    pub monitor: Schema,
+    /// azure-mgmt-resource's deployment models.
+    pub resources: Schema,
+}
+
 pub struct State {
     pub(crate) schema: Schema,
     /// Azure Monitor's metrics models (azure-mgmt-monitor): the `insights` queries and answers.
     pub(crate) monitor: Schema,
+    /// Resource groups and template deployments (azure-mgmt-resource's models).
+    pub(crate) infra: crate::deployments::Infra,
     pub(crate) storage: Option<Storage>,
     pub(crate) port: u16,
     pub(crate) tokens: BTreeSet<String>,

@@ -23,6 +23,8 @@ pub struct Resource {
     pub api_version: String,
     /// `location`, `tags`, `sku`, `kind`, `identity`, `properties`: what is PUT.
     pub body: Json,
+    /// The ids (lowercase) of the deployed resources it waits for.
+    pub depends_on: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -188,7 +190,10 @@ pub fn expand(
                 .collect::<Result<Vec<_>, _>>()?,
             _ => Vec::new(),
         };
-        declared.push((Resource { id, resource_type, name, api_version, body: Json::Object(body) }, depends_on));
+        declared.push((
+            Resource { id, resource_type, name, api_version, body: Json::Object(body), depends_on: Vec::new() },
+            depends_on,
+        ));
     }
     let ids: BTreeSet<String> = declared.iter().map(|(r, _)| r.id.to_ascii_lowercase()).collect();
     for (resource, depends_on) in &declared {
@@ -216,7 +221,9 @@ pub fn expand(
         let Some(index) = ready else {
             return Err("Deployment template validation failed: circular dependency among the resources.".into());
         };
-        let resource = declared[index].0.clone();
+        let mut resource = declared[index].0.clone();
+        resource.depends_on =
+            declared[index].1.iter().map(|d| d.to_ascii_lowercase()).filter(|d| !skipped.contains(d)).collect();
         done.insert(resource.id.to_ascii_lowercase());
         ordered.push(resource);
     }

@@ -4,6 +4,7 @@
 //! resource name that the template writes or computes from parameters held to Azure's naming
 //! rule for its type. Deploying stays Azure Resource Manager's: nothing here creates anything.
 
+pub mod changes;
 pub mod deploy;
 pub mod expr;
 pub mod names;

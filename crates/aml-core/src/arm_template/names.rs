@@ -135,6 +135,47 @@ pub const RULES: &[NameRule] = &[
     },
 ];
 
+fn group_character(c: char) -> bool {
+    c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '(' | ')')
+}
+
+fn ends_with_dot(name: &str) -> bool {
+    name.ends_with('.')
+}
+
+/// Names that are not a template's resources but a deployment's own: where it goes and
+/// what it is called.
+pub const RESOURCE_GROUP: NameRule = NameRule {
+    resource_type: "Microsoft.Resources/resourceGroups",
+    what: "a resource group name",
+    min: 1,
+    max: 90,
+    allowed: group_character,
+    alphabet: "letters, digits, hyphens, underscores, periods and parentheses",
+    extra: &[(ends_with_dot, "it does not end with a period")],
+};
+
+pub const DEPLOYMENT: NameRule = NameRule {
+    resource_type: "Microsoft.Resources/deployments",
+    what: "a deployment name",
+    min: 1,
+    max: 64,
+    allowed: group_character,
+    alphabet: "letters, digits, hyphens, underscores, periods and parentheses",
+    extra: &[],
+};
+
+/// An Azure region's programmatic name: `westeurope`, `eastus2`.
+pub const LOCATION: NameRule = NameRule {
+    resource_type: "location",
+    what: "a region name",
+    min: 3,
+    max: 40,
+    allowed: lower_alnum,
+    alphabet: "lowercase letters and digits (`westeurope`, as `az account list-locations` names them)",
+    extra: &[],
+};
+
 pub fn rule_for(resource_type: &str) -> Option<&'static NameRule> {
     RULES.iter().find(|r| r.resource_type.eq_ignore_ascii_case(resource_type))
 }

@@ -3,4 +3,5 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic here is the test failing
 
+mod deploy;
 mod validate;
