@@ -10,7 +10,10 @@ on a local workspace, not only linted.
 
 Not a general agent: `checkout` and the setup template are skipped (the tools under test are
 on PATH), `Cache@2` is skipped, `PublishTestResults@2` checks that its files exist, and a
-deployment job's environment approval is given by REVIEWER (said so in the log).
+deployment job's environment approval is given by REVIEWER (said so in the log). A step's
+`condition:` is evaluated with `and`, `or`, `not`, `eq`, `ne`, `succeeded()`,
+`succeededOrFailed()`, `always()`, `failed()`, `canceled()` and `variables['X']`; the run is a CI build of `refs/heads/main` unless the variables
+`Build.SourceBranch` / `Build.Reason` say otherwise.
 
 usage: run_pipeline.py ROOT PIPELINE BIN_DIR WORKDIR REVIEWER [NAME=VALUE ...]
 (a NAME of `parameters.X` sets the pipeline's run parameter X; any other, a variable)
@@ -70,6 +73,8 @@ class Agent:
             "Build.ArtifactStagingDirectory": str(self.work / "staging"),
             "Pipeline.Workspace": str(self.work / "pipeline"),
             "System.AccessToken": "local-agent-token",
+            "Build.SourceBranch": "refs/heads/main",
+            "Build.Reason": "IndividualCI",
         }
         for d in ("agent-temp", "agent-work", "staging", "pipeline"):
             (self.work / d).mkdir(parents=True, exist_ok=True)
@@ -130,6 +135,44 @@ class Agent:
             raise SystemExit(f"`{value}`: job {stage}.{job} set no output `{key}` (it set: {sorted(outputs or {})})")
         return outputs[key]
 
+    def condition(self, text, variables):
+        """A step's `condition:`: the functions the recipes use, over this run's variables."""
+        tokens = re.findall(r"'[^']*'|\w+|\[|\]|\(|\)|,|\.", text)
+        at = 0
+
+        def value():
+            nonlocal at
+            token = tokens[at]
+            at += 1
+            if token.startswith("'"):
+                return token[1:-1]
+            if token == "variables":
+                at += 1  # [
+                name = tokens[at][1:-1]
+                at += 2  # 'name' ]
+                return str(variables.get(name, self.predefined.get(name, "")))
+            if token in ("true", "false"):
+                return token == "true"
+            at += 1  # (
+            args = []
+            while tokens[at] != ")":
+                args.append(value())
+                if tokens[at] == ",":
+                    at += 1
+            at += 1
+            functions = {
+                "succeeded": lambda: True, "succeededorfailed": lambda: True, "always": lambda: True,
+                # A failed step ends the run here, so a later step never sees a failure.
+                "failed": lambda: False, "canceled": lambda: False, "and": lambda *a: all(a), "or": lambda *a: any(a),
+                "not": lambda a: not a, "eq": lambda a, b: str(a).lower() == str(b).lower(),
+                "ne": lambda a, b: str(a).lower() != str(b).lower(),
+            }
+            if token.lower() not in functions:
+                raise SystemExit(f"this local agent cannot evaluate `{token}` in the condition `{text}`")
+            return functions[token.lower()](*args)
+
+        return bool(value())
+
     def bash(self, step, variables, label):
         env = dict(os.environ)
         env.pop("AML_CI", None)
@@ -187,6 +230,9 @@ class Agent:
             label = f"{stage}.{name}: {step.get('displayName') or step.get('name') or step.get('task') or 'step'}"
             if "checkout" in step:
                 continue
+            if "condition" in step and not self.condition(str(step["condition"]), local):
+                print(f"  [{label}: skipped, its condition `{step['condition']}` is false]", flush=True)
+                continue
             if "task" in step:
                 self.task(step, local, label)
                 continue
@@ -205,6 +251,9 @@ class Agent:
         parameters.update({k.split(".", 1)[1]: v for k, v in self.overrides.items() if k.startswith("parameters.")})
         variables = {k: str(compile_value(v, parameters)) for k, v in (doc.get("variables") or {}).items()}
         variables.update({k: v for k, v in self.overrides.items() if not k.startswith("parameters.")})
+        for name in ("Build.SourceBranch", "Build.Reason"):
+            if name in variables:
+                self.predefined[name] = variables[name]
         variables = {k: self.macros(v, variables) for k, v in variables.items()}
         stages = doc["stages"]
         done = set()

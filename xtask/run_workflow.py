@@ -8,6 +8,9 @@ on a local workspace, not only linted.
 
 Not a general runner: `actions/checkout` is skipped (it runs in a copy of the repository),
 `./templates/github/setup` is skipped (the tools under test are on PATH), and an
+job's `if:` is evaluated (`==`, `!=`, `&&`, `||` over `github.event_name` and `github.ref`,
+a push to `refs/heads/main` unless GITHUB_EVENT_NAME / GITHUB_REF are given; a job whose
+condition is false is skipped, and so are the jobs that need it), and an
 `environment:` with required reviewers is approved by REVIEWER through a local server that
 answers GitHub's documented `GET …/actions/runs/{run_id}/approvals` (contracts/ci/github-rest)
 and refuses any request the spec does not describe.
@@ -80,6 +83,26 @@ def evaluate(text, context):
         return ""
 
     return re.sub(r"\$\{\{\s*(.*?)\s*\}\}", one, str(text))
+
+
+def condition(text, context):
+    """A job's `if:`: comparisons of context paths and strings, joined by `&&` and `||`."""
+    text = re.sub(r"^\$\{\{\s*(.*?)\s*\}\}$", r"\1", str(text).strip())
+
+    def operand(token):
+        token = token.strip()
+        return token[1:-1] if token[:1] == token[-1:] == "'" else lookup(context, token)
+
+    def comparison(part):
+        for operator, test in (("==", lambda a, b: a == b), ("!=", lambda a, b: a != b)):
+            if operator in part:
+                left, right = part.split(operator, 1)
+                return test(str(operand(left)), str(operand(right)))
+        if not re.fullmatch(r"\s*[\w.]+\s*", part):
+            raise SystemExit(f"this local runner cannot evaluate `{part}` in `if: {text}`")
+        return operand(part) not in ("", None, False, "false")
+
+    return any(all(comparison(part) for part in alternative.split("&&")) for alternative in text.split("||"))
 
 
 def read_outputs(path):
@@ -161,6 +184,7 @@ class Runner:
         (self.work / "runner-temp").mkdir(parents=True, exist_ok=True)
         jobs = self.workflow["jobs"]
         done = {}
+        skipped = set()
         while len(done) < len(jobs):
             ready = [name for name, job in jobs.items() if name not in done and all(n in done for n in ([job["needs"]] if isinstance(job.get("needs"), str) else job.get("needs", [])))]
             if not ready:
@@ -168,10 +192,17 @@ class Runner:
             name = ready[0]
             job = jobs[name]
             print(f"job {name}", flush=True)
+            needs = [job["needs"]] if isinstance(job.get("needs"), str) else job.get("needs", [])
+            github = {"event_name": self.env.get("GITHUB_EVENT_NAME", "push"), "ref": self.env.get("GITHUB_REF", "refs/heads/main")}
+            if any(n in skipped for n in needs) or ("if" in job and not condition(job["if"], {"github": github, "env": self.env})):
+                print(f"  [skipped: {'a job it needs was skipped' if any(n in skipped for n in needs) else 'its if: is false'}]", flush=True)
+                skipped.add(name)
+                done[name] = {}
+                continue
             if job.get("environment"):
                 self.approve(name, job["environment"])
             steps = {}
-            context = {"env": self.env, "needs": {n: {"outputs": done[n]} for n in done}, "runner": {"temp": str(self.work / "runner-temp")}, "github": {"token": TOKEN, "workspace": str(self.work / "repo")}}
+            context = {"env": self.env, "needs": {n: {"outputs": done[n]} for n in done}, "runner": {"temp": str(self.work / "runner-temp")}, "github": {"token": TOKEN, "workspace": str(self.work / "repo"), "event_name": self.env.get("GITHUB_EVENT_NAME", "push"), "ref": self.env.get("GITHUB_REF", "refs/heads/main")}}
             for step in job["steps"]:
                 uses = step.get("uses", "")
                 label = f"{name}: {step.get('id') or uses or 'run'}"

@@ -318,10 +318,72 @@ pub fn run() -> Result<(), String> {
         &["BASE_IMAGE", "ROLLOUT_INTERVAL"],
         &[("recipes/github/train-gate-deploy.yml", &[])],
     )?;
+    step(
+        "running recipes/azure-devops/infrastructure.yml, then recipes/github/infrastructure.yml, as pushes to main against the emulator's Resource Manager",
+    );
+    run_infrastructure_recipes(&validators)?;
     eprintln!(
         "templates and recipes pass every check; {} broken fixtures are caught; the Azure DevOps and GitHub recipes run",
         fixtures.len()
     );
+    Ok(())
+}
+
+/// The infrastructure recipes run by the local agents against one emulator process (its
+/// Resource Manager, every request held to azure-mgmt-resource's models): the Azure DevOps
+/// recipe plans and deploys dev, qa and prod into an empty subscription; the GitHub recipe
+/// after it plans the same files (no change) and deploys them again (nothing changes). The
+/// emulator exits non-zero if any request or answer broke the models.
+fn run_infrastructure_recipes(validators: &Validators) -> Result<(), String> {
+    use std::io::BufRead;
+    let work = crate::setup::target_dir().join("infra-recipe-run");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(work.join("repo")).map_err(|e| e.to_string())?;
+    setup::run(Command::new("cp").arg("-r").arg(root().join("infra")).arg(work.join("repo")))?;
+    let mut emulator = Command::new(validators.bin.join("azure-emulator"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start azure-emulator: {e}"))?;
+    let mut settings = Vec::new();
+    if let Some(out) = emulator.stdout.take() {
+        for line in std::io::BufReader::new(out).lines() {
+            let line = line.map_err(|e| format!("azure-emulator: {e}"))?;
+            if line == "ready" {
+                break;
+            }
+            settings.push(line);
+        }
+    }
+    let mut result = Ok(());
+    for (runner_script, recipe) in [
+        ("run_pipeline.py", "recipes/azure-devops/infrastructure.yml"),
+        ("run_workflow.py", "recipes/github/infrastructure.yml"),
+    ] {
+        let mut runner = Command::new(&validators.python);
+        runner
+            .arg(root().join("xtask").join(runner_script))
+            .arg(root())
+            .arg(root().join(recipe))
+            .arg(&validators.bin)
+            .arg(&work)
+            .arg("ml-lead")
+            .args(&settings)
+            .env("PATH", setup::path_with_venv());
+        result = setup::run(&mut runner);
+        if result.is_err() {
+            break;
+        }
+    }
+    // Its standard input closed, the emulator says what broke the models and exits.
+    drop(emulator.stdin.take());
+    let ended = emulator.wait().map_err(|e| format!("azure-emulator: {e}"))?;
+    result?;
+    if !ended.success() {
+        return Err(
+            "azure-emulator: the recipes' requests or its answers broke azure-mgmt-resource's models (above)".into()
+        );
+    }
     Ok(())
 }
 

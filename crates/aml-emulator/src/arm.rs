@@ -50,7 +50,7 @@ impl State {
         State {
             schema: oracles.ml,
             monitor: oracles.monitor,
-            infra: crate::deployments::Infra::new(oracles.resources),
+            infra: crate::resources::Infra::new(oracles.resources),
             storage,
             port,
             tokens: BTreeSet::new(),

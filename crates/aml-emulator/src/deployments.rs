@@ -15,90 +15,9 @@ use aml_client::arm_template::deploy::{Resource, expand, outputs};
 use aml_client::arm_template::expr::{Deployment, Value as TemplateValue};
 
 use crate::common::{SUBSCRIPTION, TENANT};
-use crate::schema::{Direction, Schema};
+use crate::resources::{DeploymentRun, Stored, group_body};
+use crate::schema::Direction;
 use crate::state::{Answer, State, arm_error, ok};
-
-/// A resource a deployment made: what was PUT and what ARM answers for it.
-#[derive(Clone, Debug)]
-pub struct Stored {
-    pub group: String,
-    pub requested: Value,
-    pub state: Value,
-}
-
-/// A deployment under way or done.
-pub struct Run {
-    pub record: Value,
-    template: Map<String, Value>,
-    parameters: BTreeMap<String, TemplateValue>,
-    pending: Vec<Resource>,
-    done: Vec<String>,
-    pub operations: Vec<Value>,
-    group: String,
-    location: String,
-    name: String,
-    operation: String,
-    started: jiff::Timestamp,
-}
-
-pub struct Infra {
-    pub(crate) schema: Schema,
-    /// Resource groups by lowercase name.
-    pub(crate) groups: BTreeMap<String, Value>,
-    /// What deployments made, by lowercase id.
-    pub(crate) resources: BTreeMap<String, Stored>,
-    /// Deployments by lowercase (group, name).
-    pub(crate) runs: BTreeMap<(String, String), Run>,
-    /// whatIf results by operation id.
-    pub(crate) what_ifs: BTreeMap<String, Value>,
-    /// Resource types whose creation fails, by lowercase type: (code, message).
-    pub(crate) failing: BTreeMap<String, (String, String)>,
-    counter: u64,
-}
-
-impl Infra {
-    pub fn new(schema: Schema) -> Infra {
-        let mut groups = BTreeMap::new();
-        groups.insert(
-            crate::common::RESOURCE_GROUP.to_ascii_lowercase(),
-            group_body(crate::common::RESOURCE_GROUP, "westeurope", None),
-        );
-        Infra {
-            schema,
-            groups,
-            resources: BTreeMap::new(),
-            runs: BTreeMap::new(),
-            what_ifs: BTreeMap::new(),
-            failing: BTreeMap::new(),
-            counter: 0,
-        }
-    }
-
-    fn next_id(&mut self) -> String {
-        self.counter += 1;
-        format!("{:08x}-0000-4000-8000-{:012x}", jiff::Timestamp::now().as_second(), self.counter)
-    }
-
-    /// The workspace a deployment made, if it made this one.
-    pub fn workspace(&self, group: &str, name: &str) -> Option<&Stored> {
-        let id = format!(
-            "/subscriptions/{SUBSCRIPTION}/resourcegroups/{group}/providers/microsoft.machinelearningservices/workspaces/{name}"
-        );
-        self.resources.get(&id.to_ascii_lowercase())
-    }
-}
-
-fn group_body(name: &str, location: &str, tags: Option<&Value>) -> Value {
-    let mut body = json!({
-        "id": format!("/subscriptions/{SUBSCRIPTION}/resourceGroups/{name}"), "name": name,
-        "type": "Microsoft.Resources/resourceGroups", "location": location,
-        "properties": {"provisioningState": "Succeeded"}
-    });
-    if let Some(tags) = tags {
-        body["tags"] = tags.clone();
-    }
-    body
-}
 
 /// The property paths where `after` differs from `before`, as what-if writes them
 /// (`tags.project`, `properties.sku.name`); arrays compare whole.
@@ -469,7 +388,7 @@ impl State {
         });
         self.infra.runs.insert(
             key,
-            Run {
+            DeploymentRun {
                 record: record.clone(),
                 template,
                 parameters,
@@ -517,7 +436,7 @@ impl State {
         ok(200, status)
     }
 
-    fn deploy_ready(&mut self, run: &mut Run) {
+    fn deploy_ready(&mut self, run: &mut DeploymentRun) {
         let now = jiff::Timestamp::now();
         let (ready, waiting): (Vec<Resource>, Vec<Resource>) = std::mem::take(&mut run.pending)
             .into_iter()

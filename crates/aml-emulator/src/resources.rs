@@ -1,11 +1,16 @@
 //! The resources the emulator keeps besides ARM's JSON bodies: a job's run (MLflow and run
-//! history), endpoint operations and the compute's tasks, and the Databricks workspace with
-//! its runs, MLflow runs and volume folder.
+//! history), endpoint operations and the compute's tasks, the Databricks workspace with
+//! its runs, MLflow runs and volume folder, and what template deployments made (`Infra`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use serde_json::Value;
+use serde_json::{Map, Value, json};
+
+use crate::common::SUBSCRIPTION;
+
+use aml_client::arm_template::deploy::Resource;
+use aml_client::arm_template::expr::Value as TemplateValue;
 
 use crate::schema::Schema;
 
@@ -150,4 +155,86 @@ impl Databricks {
         self.next_id += 1;
         self.next_id
     }
+}
+
+/// A resource a deployment made: what was PUT and what ARM answers for it.
+#[derive(Clone, Debug)]
+pub struct Stored {
+    pub group: String,
+    pub requested: Value,
+    pub state: Value,
+}
+
+/// A deployment under way or done.
+pub struct DeploymentRun {
+    pub record: Value,
+    pub(crate) template: Map<String, Value>,
+    pub(crate) parameters: BTreeMap<String, TemplateValue>,
+    pub(crate) pending: Vec<Resource>,
+    pub(crate) done: Vec<String>,
+    pub operations: Vec<Value>,
+    pub(crate) group: String,
+    pub(crate) location: String,
+    pub(crate) name: String,
+    pub(crate) operation: String,
+    pub(crate) started: jiff::Timestamp,
+}
+
+pub struct Infra {
+    pub(crate) schema: Schema,
+    /// Resource groups by lowercase name.
+    pub(crate) groups: BTreeMap<String, Value>,
+    /// What deployments made, by lowercase id.
+    pub(crate) resources: BTreeMap<String, Stored>,
+    /// Deployments by lowercase (group, name).
+    pub(crate) runs: BTreeMap<(String, String), DeploymentRun>,
+    /// whatIf results by operation id.
+    pub(crate) what_ifs: BTreeMap<String, Value>,
+    /// Resource types whose creation fails, by lowercase type: (code, message).
+    pub(crate) failing: BTreeMap<String, (String, String)>,
+    pub(crate) counter: u64,
+}
+
+impl Infra {
+    pub fn new(schema: Schema) -> Infra {
+        let mut groups = BTreeMap::new();
+        groups.insert(
+            crate::common::RESOURCE_GROUP.to_ascii_lowercase(),
+            group_body(crate::common::RESOURCE_GROUP, "westeurope", None),
+        );
+        Infra {
+            schema,
+            groups,
+            resources: BTreeMap::new(),
+            runs: BTreeMap::new(),
+            what_ifs: BTreeMap::new(),
+            failing: BTreeMap::new(),
+            counter: 0,
+        }
+    }
+
+    pub(crate) fn next_id(&mut self) -> String {
+        self.counter += 1;
+        format!("{:08x}-0000-4000-8000-{:012x}", jiff::Timestamp::now().as_second(), self.counter)
+    }
+
+    /// The workspace a deployment made, if it made this one.
+    pub fn workspace(&self, group: &str, name: &str) -> Option<&Stored> {
+        let id = format!(
+            "/subscriptions/{SUBSCRIPTION}/resourcegroups/{group}/providers/microsoft.machinelearningservices/workspaces/{name}"
+        );
+        self.resources.get(&id.to_ascii_lowercase())
+    }
+}
+
+pub(crate) fn group_body(name: &str, location: &str, tags: Option<&Value>) -> Value {
+    let mut body = json!({
+        "id": format!("/subscriptions/{SUBSCRIPTION}/resourceGroups/{name}"), "name": name,
+        "type": "Microsoft.Resources/resourceGroups", "location": location,
+        "properties": {"provisioningState": "Succeeded"}
+    });
+    if let Some(tags) = tags {
+        body["tags"] = tags.clone();
+    }
+    body
 }

@@ -68,7 +68,7 @@ pub struct State {
     /// Azure Monitor's metrics models (azure-mgmt-monitor): the `insights` queries and answers.
     pub(crate) monitor: Schema,
     /// Resource groups and template deployments (azure-mgmt-resource's models).
-    pub(crate) infra: crate::deployments::Infra,
+    pub(crate) infra: crate::resources::Infra,
     pub(crate) storage: Option<Storage>,
     pub(crate) port: u16,
     pub(crate) tokens: BTreeSet<String>,
