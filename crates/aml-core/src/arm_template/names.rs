@@ -262,6 +262,23 @@ mod tests {
     }
 
     #[test]
+    fn a_deployment_s_own_names_follow_resource_manager_s_rules() {
+        assert_eq!(RESOURCE_GROUP.problem("rg-mlops_dev.(eu)1"), None);
+        assert_eq!(RESOURCE_GROUP.problem("résumé"), None, "Unicode letters are allowed in a group name");
+        for bad in ["rg/../x", "rg mlops", "rg-mlops.", "", &"g".repeat(91)] {
+            assert!(RESOURCE_GROUP.problem(bad).is_some(), "{bad:?}");
+        }
+        assert!(RESOURCE_GROUP.problem("rg.").is_some_and(|p| p.contains("period")));
+        assert_eq!(DEPLOYMENT.problem("aml-infra.v2(1)"), None);
+        assert_eq!(DEPLOYMENT.problem("ends.with."), None, "a deployment name may end with a period");
+        for bad in ["a b", "a/b", &"d".repeat(65)] {
+            assert!(DEPLOYMENT.problem(bad).is_some(), "{bad:?}");
+        }
+        assert_eq!(LOCATION.problem("westeurope"), None);
+        assert!(LOCATION.problem("West Europe").is_some());
+    }
+
+    #[test]
     fn a_rule_says_itself() {
         let said = rule_for("Microsoft.Storage/storageAccounts").map(NameRule::describe);
         assert_eq!(said.as_deref(), Some("a storage account name is 3–24 lowercase letters and digits"));

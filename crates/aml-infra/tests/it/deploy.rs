@@ -134,9 +134,19 @@ fn the_dev_workspace_is_planned_deployed_trained_on_and_deployed_again_without_c
     assert_eq!(plan["failed"], true);
     let shown = infra.infra(&args);
     assert_eq!(shown.status.code(), Some(1), "{}", render(&shown));
-    let text = String::from_utf8_lossy(&shown.stdout);
-    assert!(text.contains("Modify tags.environment: \"dev\" → \"development\""), "{text}");
-    assert!(text.contains("0 to create, 1 to modify, 0 to delete, 6 unchanged"), "{text}");
+    insta::assert_snapshot!(String::from_utf8_lossy(&shown.stdout), @r#"
+    what-if: deployment `aml-infra` into `rg-mlops-dev` (Incremental)
+      Modify    Microsoft.Storage/storageAccounts                       mlopsdevst3v6sb
+          Modify tags.environment: "dev" → "development"
+      NoChange  Microsoft.KeyVault/vaults                               mlops-dev-kv-3v6sb
+      NoChange  Microsoft.OperationalInsights/workspaces                mlops-dev-log
+      NoChange  Microsoft.Insights/components                           mlops-dev-appi
+      NoChange  Microsoft.ContainerRegistry/registries                  mlopsdevcr3v6sb
+      NoChange  Microsoft.MachineLearningServices/workspaces            mlops-dev-mlw
+      NoChange  Microsoft.MachineLearningServices/workspaces/computes   mlops-dev-mlw/cpu-cluster
+    0 to create, 1 to modify, 0 to delete, 6 unchanged, 0 ignored
+    failed: a change of a kind --fail-on lists (Modify)
+    "#);
     infra.0.emulator.assert_clean();
 }
 
