@@ -97,7 +97,7 @@ const SCOPES: &[Scope] = &[
         name: "rules",
         guards: "the rule language of gates and rollout analyses",
         files: &["crates/aml-core/src/rules.rs"],
-        packages: &["approval-gate"],
+        packages: &["aml-core"],
         filter: None,
         skip: None,
         in_ci: false,
