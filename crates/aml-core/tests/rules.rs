@@ -152,3 +152,98 @@ fn numbers_with_a_leading_dot_or_a_dangling_exponent() {
         assert_eq!(refused.column, column, "{rule}: {}", refused.message);
     }
 }
+
+/// Each spelling of an operator is read as what it says: `!=` beside `==`, `||` beside `or`.
+#[test]
+fn each_spelling_of_an_operator_is_read() {
+    assert!(check("1 != 2", &[], &[]));
+    assert!(!check("1 != 1", &[], &[]));
+    assert!(check("1 > 2 || 2 > 1", &[], &[]));
+    assert!(!check("1 > 2 || 2 > 3", &[], &[]));
+}
+
+/// An error says what it found where it expected something else.
+#[test]
+fn an_error_names_what_it_found() {
+    let error = |rule: &str| Rule::parse(rule).expect_err("rule is rejected").message;
+    assert!(error("(1 < 2").contains("found the end of the rule"), "{}", error("(1 < 2"));
+    assert!(error("(1 < 2 3").contains("found `3`"), "{}", error("(1 < 2 3"));
+}
+
+/// Nesting is bounded by how deep a rule goes, not by how many groups it has: 64 levels
+/// parse and 65 do not, while a hundred shallow groups, negations or `not`s side by side
+/// parse.
+#[test]
+fn nesting_is_bounded_by_depth_not_by_count() {
+    let nested = |levels: usize| format!("{}1{} > 0", "(".repeat(levels), ")".repeat(levels));
+    assert!(Rule::parse(&nested(64)).is_ok());
+    let refused = Rule::parse(&nested(65)).expect_err("65 levels are refused");
+    assert!(refused.message.contains("deeper than 64"), "{}", refused.message);
+    let side_by_side = |unit: &str, join: &str| vec![unit; 100].join(join);
+    assert!(check(&format!("{} == 100", side_by_side("(1)", " + ")), &[], &[]));
+    assert!(check(&format!("{} == -100", side_by_side("-1", " + ")), &[], &[]));
+    assert!(check(&side_by_side("not 1 > 2", " and "), &[], &[]));
+    assert!(check(&format!("{} == 100", side_by_side("abs(-1)", " + ")), &[], &[]));
+}
+
+/// Each operator computes what it says, at its boundary and on both sides of it.
+#[test]
+fn each_operator_computes_what_it_says() {
+    let table = [
+        ("1 < 2", true),
+        ("2 < 2", false),
+        ("3 < 2", false),
+        ("1 <= 2", true),
+        ("2 <= 2", true),
+        ("3 <= 2", false),
+        ("1 > 2", false),
+        ("2 > 2", false),
+        ("3 > 2", true),
+        ("1 >= 2", false),
+        ("2 >= 2", true),
+        ("3 >= 2", true),
+        ("2 == 2", true),
+        ("1 == 2", false),
+        ("2 != 2", false),
+        ("not 1 < 2", false),
+        ("not 2 < 1", true),
+        ("not not 1 < 2", true),
+        ("-3 + 5 == 2", true),
+        ("-(2 - 5) == 3", true),
+        ("7 / 2 == 3.5", true),
+        ("7 - 2 == 5", true),
+        ("7 * 2 == 14", true),
+        ("7 + 2 == 9", true),
+        ("abs(-3) == 3", true),
+        ("1 < 2 and 2 < 1", false),
+        ("1 < 2 and 2 < 3", true),
+        ("1 < 2 or 2 < 1", true),
+        ("2 < 1 or 3 < 2", false),
+    ];
+    for (rule, expected) in table {
+        assert_eq!(check(rule, &[], &[]), expected, "{rule}");
+    }
+}
+
+/// Whether a rule needs a champion is whether it names one.
+#[test]
+fn a_rule_needs_a_champion_only_when_it_names_one() {
+    assert!(!Rule::parse("candidate.r2 > 0.3").expect("parses").uses_champion());
+    assert!(Rule::parse("champion.r2 > 0.3").expect("parses").uses_champion());
+    assert!(Rule::parse("candidate.r2 > champion.r2").expect("parses").uses_champion());
+}
+
+/// A rule of at most 1000 words and symbols parses; one more is refused at that symbol's column.
+#[test]
+fn a_rule_is_at_most_a_thousand_words_and_symbols() {
+    let sum = |ones: usize| vec!["1"; ones].join(" + ");
+    // `-` + 499 ones with 498 `+` + `>` `0`: 1000 tokens.
+    let longest = format!("-{} > 0", sum(499));
+    assert!(Rule::parse(&longest).is_ok());
+    // 500 ones with 499 `+` + `>` `0`: 1001 tokens.
+    let too_long = format!("{} > 0", sum(500));
+    let refused = Rule::parse(&too_long).expect_err("1001 tokens are refused");
+    assert!(refused.message.contains("longer than 1000"), "{}", refused.message);
+    assert_eq!(refused.column, too_long.chars().count(), "the 1001st token is the final `0`");
+    assert!(refused.to_string().starts_with(&format!("column {}: the rule is longer", refused.column)));
+}
