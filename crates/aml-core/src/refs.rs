@@ -22,6 +22,12 @@ impl FromStr for ModelRef {
         let (name, selector) = if let Some((name, label)) = bare.split_once('@') {
             match label.split_once('=') {
                 Some((key, value)) if !key.is_empty() => {
+                    crate::names::NameKind::TagKey.check(key).map_err(|problem| {
+                        Error::usage(
+                            format!("`{text}`: {problem}"),
+                            format!("a tag key is {}", crate::names::NameKind::TagKey.rule()),
+                        )
+                    })?;
                     (name, VersionSelector::Tag { key: key.into(), value: value.into() })
                 }
                 None if label == "latest" => (name, VersionSelector::Latest),
@@ -142,6 +148,9 @@ mod tests {
         check("diabetes", r#""diabetes" Latest"#);
         check("diabetes@stage=production", r#""diabetes" Tag { key: "stage", value: "production" }"#);
         check("diabetes@prod", "error: `diabetes@prod`: `@prod` is neither `@latest` nor `@<tag>=<value>`");
+        // A tag key is held to Azure ML's rule; its value is free text, as Azure ML's are.
+        assert!("diabetes@../=x".parse::<ModelRef>().is_err());
+        check("diabetes@stage=../x", r#""diabetes" Tag { key: "stage", value: "../x" }"#);
         check("dia betes:1", "error: `dia betes:1`: `dia betes` is not a valid model name");
     }
 
