@@ -329,6 +329,22 @@ pub fn run() -> Result<(), String> {
     Ok(())
 }
 
+/// A local agent (`xtask/run_pipeline.py` or `run_workflow.py`) set to run `recipe` in
+/// `work` with the tools under test, `ml-lead` standing in for the approvers; the caller adds
+/// the recipe's settings.
+fn recipe_runner(validators: &Validators, runner_script: &str, recipe: &str, work: &Path) -> Command {
+    let mut runner = Command::new(&validators.python);
+    runner
+        .arg(root().join("xtask").join(runner_script))
+        .arg(root())
+        .arg(root().join(recipe))
+        .arg(&validators.bin)
+        .arg(work)
+        .arg("ml-lead")
+        .env("PATH", setup::path_with_venv());
+    runner
+}
+
 /// The infrastructure recipes run by the local agents against one emulator process (its
 /// Resource Manager, every request held to azure-mgmt-resource's models): the Azure DevOps
 /// recipe plans and deploys dev, qa and prod into an empty subscription; the GitHub recipe
@@ -360,16 +376,8 @@ fn run_infrastructure_recipes(validators: &Validators) -> Result<(), String> {
         ("run_pipeline.py", "recipes/azure-devops/infrastructure.yml"),
         ("run_workflow.py", "recipes/github/infrastructure.yml"),
     ] {
-        let mut runner = Command::new(&validators.python);
-        runner
-            .arg(root().join("xtask").join(runner_script))
-            .arg(root())
-            .arg(root().join(recipe))
-            .arg(&validators.bin)
-            .arg(&work)
-            .arg("ml-lead")
-            .args(&settings)
-            .env("PATH", setup::path_with_venv());
+        let mut runner = recipe_runner(validators, runner_script, recipe, &work);
+        runner.args(&settings);
         result = setup::run(&mut runner);
         if result.is_err() {
             break;
@@ -429,20 +437,13 @@ fn run_recipes(
     )?;
     let mut result = Ok(());
     for (recipe, extra) in recipes {
-        let mut runner = Command::new(&validators.python);
+        let mut runner = recipe_runner(validators, runner_script, recipe, &work);
         runner
-            .arg(root().join("xtask").join(runner_script))
-            .arg(root())
-            .arg(root().join(recipe))
-            .arg(&validators.bin)
-            .arg(&work)
-            .arg("ml-lead")
             .arg(format!("AML_WORKSPACE={}", workspaces[0]))
             .arg(format!("{}={base}", knobs[0]))
             .arg(format!("{}=1s", knobs[1]))
             .args(extra.iter().map(|e| e.replace("{work}", &work.display().to_string())))
-            .env("AML_CACHE_DIR", setup::test_cache())
-            .env("PATH", setup::path_with_venv());
+            .env("AML_CACHE_DIR", setup::test_cache());
         result = setup::run(&mut runner);
         if result.is_err() {
             break;

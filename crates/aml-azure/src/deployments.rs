@@ -114,16 +114,22 @@ impl ResourceGroup {
         self.arm.status_error(method, url, reply)
     }
 
-    /// ARM's preflight: the ids of the resources it would deploy.
-    pub async fn validate(&self, name: &str, request: &Request<'_>) -> Result<Vec<String>> {
-        let url = self.url(&format!("{}/validate", Self::deployment(name)));
+    /// POST an action of a deployment (`validate`, `whatIf`) and its result: at once (200),
+    /// or at the Location of a 202.
+    async fn action(&self, name: &str, action: &str, request: &Request<'_>, what: &str) -> Result<Value> {
+        let url = self.url(&format!("{}/{action}", Self::deployment(name)));
         let reply = self.arm.send(Method::Post, &url, Some(&request.body())).await?;
         let reply = match reply.status {
             200 => reply,
-            202 => self.follow_location(&reply, "validation").await?,
+            202 => self.follow_location(&reply, what).await?,
             _ => return Err(self.refusal(request, &Method::Post, &url, &reply)),
         };
-        let result: Value = reply.json("the validation")?;
+        reply.json(&format!("the {what}"))
+    }
+
+    /// ARM's preflight: the ids of the resources it would deploy.
+    pub async fn validate(&self, name: &str, request: &Request<'_>) -> Result<Vec<String>> {
+        let result = self.action(name, "validate", request, "validation").await?;
         if let Some(error) = result.get("error").filter(|e| e.is_object()) {
             return Err(Error::in_file(
                 request.file,
@@ -161,14 +167,7 @@ impl ResourceGroup {
 
     /// What a deployment would change, resource by resource, as ARM's what-if says it.
     pub async fn what_if(&self, name: &str, request: &Request<'_>) -> Result<Vec<Change>> {
-        let url = self.url(&format!("{}/whatIf", Self::deployment(name)));
-        let reply = self.arm.send(Method::Post, &url, Some(&request.body())).await?;
-        let reply = match reply.status {
-            200 => reply,
-            202 => self.follow_location(&reply, "what-if").await?,
-            _ => return Err(self.refusal(request, &Method::Post, &url, &reply)),
-        };
-        let result: Value = reply.json("the what-if")?;
+        let result = self.action(name, "whatIf", request, "what-if").await?;
         if result["status"].as_str().is_some_and(|s| s.eq_ignore_ascii_case("Failed")) {
             let error = &result["error"];
             return Err(Error::failed(

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use aml_client::arm_template::deploy::{Resource, expand, outputs};
+use aml_client::arm_template::deploy::{Resource, expand, outputs, to_json};
 use aml_client::arm_template::expr::{Deployment, Value as TemplateValue};
 
 use crate::common::{SUBSCRIPTION, TENANT};
@@ -374,7 +374,7 @@ impl State {
                     TemplateValue::Object(_) => "Object",
                     _ => "String",
                 };
-                let value = if value.is_null() { template_json(v) } else { value };
+                let value = if value.is_null() { to_json(v, k).unwrap_or_default() } else { value };
                 (k.clone(), json!({"type": kind, "value": value}))
             })
             .collect();
@@ -563,15 +563,4 @@ fn with_identity(resource: &Resource) -> Value {
     body["type"] = json!(resource.resource_type);
     body["apiVersion"] = json!(resource.api_version);
     body
-}
-
-fn template_json(value: &TemplateValue) -> Value {
-    match value {
-        TemplateValue::Null | TemplateValue::Unknown => Value::Null,
-        TemplateValue::Bool(b) => json!(b),
-        TemplateValue::Int(i) => json!(i),
-        TemplateValue::Str(s) => json!(s),
-        TemplateValue::Array(items) => Value::Array(items.iter().map(template_json).collect()),
-        TemplateValue::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), template_json(v))).collect()),
-    }
 }

@@ -79,7 +79,7 @@ pub fn parameter_values(
 }
 
 /// A value the deployment can write: nothing left that only Azure would know.
-fn to_json(value: &Value, at: &str) -> Result<Json, String> {
+pub fn to_json(value: &Value, at: &str) -> Result<Json, String> {
     Ok(match value {
         Value::Null => Json::Null,
         Value::Bool(b) => Json::Bool(*b),
