@@ -694,7 +694,8 @@ fn an_abused_endpoint_answers_413_400_and_closes_slow_connections() {
     let streamed = raw_exchange(port, &chunked);
     assert_eq!(status_of(&streamed), "413", "{streamed}");
 
-    // Framed two ways, or aimed at a proxy: 400, not 500.
+    // Framed two ways, read as chunked (Transfer-Encoding wins), a body that is no chunk;
+    // or aimed at a proxy: 400, not 500.
     let body = r#"{"data": [[1, 1]]}"#;
     let both = raw_exchange(
         port,

@@ -5,12 +5,16 @@
 //! when told, else within 250 ms) and restarts deployment processes that die.
 //!
 //! It answers as Azure ML's managed endpoints do when abused: 413 over the body limit
-//! (`AML_ENDPOINT_MAX_REQUEST_BYTES`, 1.5 MiB), 400 for a request framed two ways
-//! (`Content-Length` with `Transfer-Encoding`) or in absolute form, 408 past the deployment's
+//! (`AML_ENDPOINT_MAX_REQUEST_BYTES`, 1.5 MiB), 400 for a request in absolute form or whose
+//! chunked body does not parse, 408 past the deployment's
 //! `request_timeout_ms` (5000 by default), 429 past twice its
 //! `max_concurrent_requests_per_instance` × `instance_count` in flight (when set), and 503
 //! with `Retry-After` while a dead server restarts. Connections that send no complete request
 //! header within `HEADER_TIMEOUT` (a slow client, or an idle keep-alive) are closed.
+//!
+//! A request framed two ways (`Content-Length` with `Transfer-Encoding: chunked`) is read as
+//! chunked, its `Content-Length` dropped by hyper as RFC 9112 §6.3 says, and its body goes on
+//! whole with a length the hop states: nothing behind the router can read it another way.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -627,15 +631,13 @@ fn too_large(limit: usize) -> Response {
     message(StatusCode::PAYLOAD_TOO_LARGE, format!("the request body is over {limit} bytes, this endpoint's limit"))
 }
 
-/// A request whose length is stated two ways (a smuggling attempt through a proxy), or whose
-/// target is an absolute URI (meant for a proxy, not an endpoint), is refused.
+/// A request whose target is an absolute URI (meant for a proxy, not an endpoint) is refused.
 fn malformed(request: &Request) -> Option<&'static str> {
-    let headers = request.headers();
-    if headers.contains_key("content-length") && headers.contains_key("transfer-encoding") {
-        return Some("a request may not carry both Content-Length and Transfer-Encoding");
-    }
     if request.uri().scheme().is_some() || request.uri().authority().is_some() {
         return Some("the request target must be a path (`/score`), not an absolute URI");
     }
     None
 }
+
+#[cfg(test)]
+mod tests;
