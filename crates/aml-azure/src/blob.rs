@@ -325,6 +325,8 @@ impl Container {
             let mut request = Request::new(self.blob_url(name, "")?, Method::Put);
             request.insert_header("x-ms-blob-type", "BlockBlob");
             request.insert_header("content-type", "application/octet-stream");
+            // Checked by the service as each block's is: bytes changed on the way are refused.
+            request.insert_header("content-md5", BASE64.encode(md5::Md5::digest(&bytes)));
             let length = bytes.len() as u64;
             request.set_body(bytes);
             self.send_expecting(request, &format!("uploading `{}`", path.display()), &[201]).await?;
@@ -522,3 +524,6 @@ impl Container {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

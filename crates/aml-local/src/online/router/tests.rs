@@ -651,18 +651,25 @@ fn a_request_id_is_kept_or_made_and_every_request_is_recorded() -> TestResult {
 
 #[test]
 fn a_dead_deployment_is_answered_503_with_retry_after_and_a_failed_restart_is_recorded() -> TestResult {
-    // A server that is gone: its port closed, its process exited.
+    // A server that dies once the router runs: its port closed, its process gone.
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let mut exited = std::process::Command::new("true").spawn()?;
-    exited.wait()?;
-    let serving = Serving { pid: Some(exited.id()), ..Serving::default() };
+    let mut server = std::process::Command::new("sleep").arg("60").spawn()?;
+    let serving = Serving { pid: Some(server.id()), ..Serving::default() };
     let endpoint = Endpoint::start(&[("blue", 100)], &[], &[("blue", port, serving)], &[])?;
+    // Held as a command changing the endpoint holds it, the supervisor cannot restart the
+    // server before the request finds it dead.
+    let endpoints = super::super::layout::endpoints_dir(endpoint.root.path());
+    let name = aml_core::names::EndpointName::new(&endpoint.name)?;
+    let lock = super::super::lock::EndpointLock::try_acquire(&endpoints, &name)?.ok_or("the endpoint is locked")?;
+    server.kill()?;
+    server.wait()?;
     let key = bearer(KEYS[0]);
     let reply = endpoint.score(&[("authorization", &key)])?;
     assert_eq!(reply.status, 503, "{reply:?}");
     assert_eq!(reply.header("retry-after"), Some(RETRY_AFTER_SECONDS));
     assert!(reply.body.contains("`blue` is restarting"), "{reply:?}");
     assert_eq!(reply.header(DEPLOYMENT_HEADER), Some("blue"));
+    drop(lock);
 
     // Nothing can start it again here: the record says so, and the router stops sending to it.
     let started = Instant::now();
