@@ -340,6 +340,7 @@ fn batch_endpoint_from_arm(resource: &Value, deployments: &[Value]) -> Endpoint 
                 model_digest: None,
                 state: super::online::deployment_state(state),
                 error: None,
+                restarts: None,
                 created_at: d["systemData"]["createdAt"].as_str().unwrap_or_default().to_string(),
                 updated_at: d["systemData"]["lastModifiedAt"].as_str().unwrap_or_default().to_string(),
             }

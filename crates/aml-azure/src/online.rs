@@ -587,6 +587,7 @@ fn endpoint_from_arm(resource: &Value, deployments: &[Value]) -> Endpoint {
                 state: deployment_state(state),
                 error: (state == "Failed")
                     .then(|| "the deployment failed in Azure ML; `aml-deploy logs` shows its log".to_string()),
+                restarts: None,
                 created_at: d["systemData"]["createdAt"].as_str().unwrap_or_default().to_string(),
                 updated_at: d["systemData"]["lastModifiedAt"].as_str().unwrap_or_default().to_string(),
             }

@@ -159,6 +159,10 @@ pub struct Deployment {
     pub model_digest: Option<Digest>,
     pub state: DeploymentState,
     pub error: Option<String>,
+    /// How many times a local endpoint's router started the deployment's server again after
+    /// it died; shown once it has happened (Azure ML keeps its own count in its logs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restarts: Option<u32>,
     pub created_at: String,
     pub updated_at: String,
 }

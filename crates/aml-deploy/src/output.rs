@@ -42,7 +42,18 @@ impl Report for EndpointView {
         for d in &e.deployments {
             let error =
                 d.error.as_ref().map(|e| format!("  ({})", e.lines().next().unwrap_or_default())).unwrap_or_default();
-            writeln!(out, "  deployment {}  {}  model {}{error}", d.name, d.state, d.model.as_deref().unwrap_or("-"))?;
+            let restarts = match d.restarts {
+                Some(1) => "  (restarted once)".to_string(),
+                Some(n) => format!("  (restarted {n} times)"),
+                None => String::new(),
+            };
+            writeln!(
+                out,
+                "  deployment {}  {}  model {}{error}{restarts}",
+                d.name,
+                d.state,
+                d.model.as_deref().unwrap_or("-")
+            )?;
         }
         Ok(())
     }

@@ -375,6 +375,7 @@ fn the_endpoint_comes_back_after_crashes_and_a_taken_port() {
             && pid_alive(deployment_pid(&endpoint.ws.workspace(), "blue"))
     });
     wait_until("blue to answer again", || endpoint.answers(1, None).contains_key(BLUE));
+    assert_eq!(endpoint.record("blue")["restarts"], 1, "{}", endpoint.show());
 
     // The router dies and its port is taken meanwhile: the next command brings the endpoint
     // back on a new port, with its traffic split.

@@ -89,6 +89,7 @@ impl BatchDeploymentRecord {
             model_digest: self.model_digest,
             state: DeploymentState::Succeeded,
             error: None,
+            restarts: None,
             created_at: self.created_at.clone(),
             updated_at: self.updated_at.clone(),
         }

@@ -105,6 +105,7 @@ impl DeploymentRecord {
                 true => Some("its server is not running; the endpoint's router is starting it again".into()),
                 false => self.error.clone(),
             },
+            restarts: (self.restarts > 0).then_some(self.restarts),
             created_at: self.created_at.clone(),
             updated_at: self.updated_at.clone(),
         }

@@ -209,13 +209,12 @@ async fn serve_here(root: PathBuf, endpoint: String, settings: &Settings) -> Res
         hop.name()
     );
 
-    let seed = u64::from(pid) ^ aml_core::time::now_millis() as u64 | 1;
     let state = Arc::new(RouterState {
         root: root.clone(),
         endpoint: endpoint.clone(),
         routing: RwLock::new(Arc::new(routing)),
         hop,
-        random: AtomicU64::new(seed),
+        random: AtomicU64::new(traffic_seed(pid, aml_core::time::now_millis())),
         max_request_bytes: settings.number(EnvVars::AML_ENDPOINT_MAX_REQUEST_BYTES, 1_572_864usize),
         dead_server: tokio::sync::Notify::new(),
         requests: RequestLog::start(&super::layout::endpoint_dir(
@@ -438,13 +437,42 @@ fn authorized(routing: &Routing, request: &Request) -> bool {
     })
 }
 
+/// Where a router's traffic rolls start: never zero (xorshift's one fixed point, which would
+/// send every request to the first deployment), and apart for routers started by different
+/// processes or at different times.
+fn traffic_seed(pid: u32, millis: i64) -> u64 {
+    (u64::from(pid) ^ millis as u64) | 1
+}
+
+/// Marsaglia's xorshift64 (13, 7, 17): every non-zero state, once each, in 2^64 - 1 steps.
+fn next_random(mut x: u64) -> u64 {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    x
+}
+
+/// The deployment a roll in `0..total weight` lands on: each takes as many of the rolls as
+/// its weight, in the split's order.
+fn choose(traffic: &[(String, u32)], mut roll: u32) -> Option<&str> {
+    for (name, weight) in traffic {
+        if roll < *weight {
+            return Some(name);
+        }
+        roll -= weight;
+    }
+    None
+}
+
+/// Whether a request whose roll in `0..100` this is gets copied to a mirror taking `percent`.
+fn copied(roll: u32, percent: u32) -> bool {
+    roll < percent
+}
+
 impl RouterState {
-    /// A number in 0..bound, xorshift: enough to split traffic by weight.
+    /// A number in 0..bound: enough to split traffic by weight.
     fn roll(&self, bound: u32) -> u32 {
-        let mut x = self.random.load(Ordering::Relaxed);
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
+        let x = next_random(self.random.load(Ordering::Relaxed));
         self.random.store(x, Ordering::Relaxed);
         (x % u64::from(bound.max(1))) as u32
     }
@@ -454,14 +482,7 @@ impl RouterState {
         if total == 0 {
             return None;
         }
-        let mut roll = self.roll(total);
-        for (name, weight) in &routing.traffic {
-            if roll < *weight {
-                return Some(name.clone());
-            }
-            roll -= weight;
-        }
-        None
+        choose(&routing.traffic, self.roll(total)).map(str::to_owned)
     }
 }
 
@@ -585,7 +606,7 @@ async fn forward(state: &RouterState, routing: &Routing, deployment: &str, reque
     let collected_body = collection.map(|_| body.clone());
     for (mirror, percent) in &routing.mirror {
         if *mirror != deployment
-            && state.roll(100) < *percent
+            && copied(state.roll(100), *percent)
             && let Some(mirror_port) = routing.servers.get(mirror).map(|m| m.port)
         {
             let hop = state.hop.clone();

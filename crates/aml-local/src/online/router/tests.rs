@@ -333,9 +333,13 @@ fn a_request_needs_one_of_the_endpoints_two_keys_and_the_key_never_reaches_the_d
         assert_eq!(reply.json()["saw_key"], false, "the key went on to the deployment: {reply:?}");
     }
     let same_length_wrong = format!("{}X", &KEYS[0][..KEYS[0].len() - 1]);
+    // Two bytes off by the same bit: differences that must not cancel out.
+    let twice_off: String =
+        KEYS[0].bytes().enumerate().map(|(i, b)| if i < 2 { char::from(b ^ 1) } else { char::from(b) }).collect();
     let refused = [
         None,
         Some(bearer(&same_length_wrong)),
+        Some(bearer(&twice_off)),
         Some(bearer(&KEYS[0][..KEYS[0].len() - 1])),
         Some(bearer(&format!("{}0", KEYS[0]))),
         Some(format!("Basic {}", KEYS[0])),
@@ -513,6 +517,12 @@ fn a_request_framed_two_ways_is_read_as_chunked_and_one_aimed_at_a_proxy_is_refu
     let reply = exchange(endpoint.port, absolute.as_bytes())?;
     assert_eq!(reply.status, 400, "{reply:?}");
     assert!(reply.body.contains("must be a path"), "{reply:?}");
+    // A tunnel asked for by its authority alone, with no scheme.
+    let tunnel = format!(
+        "CONNECT evil.example:443 HTTP/1.1\r\nhost: evil.example:443\r\nconnection: close\r\nauthorization: {key}\r\n\r\n"
+    );
+    let reply = exchange(endpoint.port, tunnel.as_bytes())?;
+    assert_eq!(reply.status, 400, "{reply:?}");
     assert_eq!(blue.hits(), 1);
     Ok(())
 }
@@ -534,22 +544,23 @@ fn a_deployment_slower_than_its_request_timeout_is_answered_408() -> TestResult 
 #[test]
 fn requests_past_twice_the_instances_concurrency_are_answered_429() -> TestResult {
     let blue = Backend::start("blue")?;
-    // Two instances taking one request each: four in flight at most, as Azure ML allows.
+    // Three instances taking two requests each: twelve in flight at most, as Azure ML allows.
     let serving = Serving {
-        request_settings: Some(json!({ "max_concurrent_requests_per_instance": 1 })),
-        instance_count: Some(2),
+        request_settings: Some(json!({ "max_concurrent_requests_per_instance": 2 })),
+        instance_count: Some(3),
         ..Serving::default()
     };
     let endpoint = Endpoint::start(&[("blue", 100)], &[], &[("blue", blue.port, serving)], &[])?;
     let key = bearer(KEYS[0]);
     let mut statuses: Vec<u16> = std::thread::scope(|scope| {
-        let callers: Vec<_> = (0..7)
+        let callers: Vec<_> = (0..14)
             .map(|_| scope.spawn(|| endpoint.call("POST", "/sleep/2500", &[("authorization", &key)], b"{}")))
             .collect();
         callers.into_iter().map(|c| c.join().map_or(0, |reply| reply.map_or(0, |r| r.status))).collect()
     });
     statuses.sort();
-    assert_eq!(statuses, [200, 200, 200, 200, 429, 429, 429]);
+    let expected: Vec<u16> = [[200; 12].as_slice(), &[429, 429]].concat();
+    assert_eq!(statuses, expected);
     // The slots come back with the answers.
     let after = endpoint.call("POST", "/score", &[("authorization", &key)], b"{}")?;
     assert_eq!(after.status, 200, "{after:?}");
@@ -624,13 +635,18 @@ fn a_request_id_is_kept_or_made_and_every_request_is_recorded() -> TestResult {
     assert_ne!(replaced.header("x-request-id"), Some(too_long.as_str()));
     let refused = endpoint.score(&[("x-request-id", "no-key")])?;
     assert_eq!(refused.status, 401);
+    // Our own paths are not the endpoint's traffic: not recorded.
+    endpoint.call("GET", HEALTH_PATH, &[("x-request-id", "health")], b"")?;
+    endpoint.call("POST", RELOAD_PATH, &[("authorization", &key), ("x-request-id", "reload")], b"")?;
+    let slow = endpoint.call("POST", "/sleep/200", &[("authorization", &key), ("x-request-id", "slow")], b"")?;
+    assert_eq!(slow.status, 200);
 
     let dir =
         super::super::layout::endpoint_dir(endpoint.root.path(), &aml_core::names::EndpointName::new(&endpoint.name)?);
     let started = Instant::now();
     let records = loop {
         let records = super::super::request_log::read(&dir, 0);
-        if records.len() >= 4 || started.elapsed() > Duration::from_secs(5) {
+        if records.len() >= 5 || started.elapsed() > Duration::from_secs(5) {
             break records;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -644,8 +660,12 @@ fn a_request_id_is_kept_or_made_and_every_request_is_recorded() -> TestResult {
             (made_id.as_str(), 200, Some("blue"), 2),
             (replaced.header("x-request-id").unwrap_or_default(), 200, Some("blue"), 2),
             ("no-key", 401, None, 2),
+            ("slow", 200, Some("blue"), 0),
         ]
     );
+    // In milliseconds, from arrival to answer.
+    let latency = records.last().map_or(0.0, |r| r.latency_ms);
+    assert!((200.0..950.0).contains(&latency), "a 200 ms answer recorded as {latency} ms");
     Ok(())
 }
 
@@ -733,4 +753,54 @@ fn readiness_waits_as_long_as_azure_mls_probe_would() -> TestResult {
         Some(serde_json::from_value(json!({ "initial_delay": 3, "period": 2, "failure_threshold": 5 }))?);
     assert_eq!(readiness_timeout(&record), Duration::from_secs(3 + 2 * 5));
     Ok(())
+}
+
+#[test]
+fn traffic_rolls_never_start_at_zero_and_differ_between_routers() {
+    for (pid, millis) in [(1, 0), (0, 1), (7, 7), (u32::MAX, i64::from(u32::MAX))] {
+        assert_ne!(traffic_seed(pid, millis), 0, "pid {pid} at {millis}");
+    }
+    assert_ne!(traffic_seed(1, 2), traffic_seed(1, 4), "the start time is not in the seed");
+    assert_ne!(traffic_seed(1, 2), traffic_seed(3, 2), "the process is not in the seed");
+}
+
+#[test]
+fn each_deployment_takes_exactly_as_many_rolls_as_its_weight_in_the_splits_order() {
+    let split = |weights: &[(&str, u32)]| weights.iter().map(|(n, w)| (n.to_string(), *w)).collect::<Vec<_>>();
+    for weights in
+        [vec![("a", 90), ("b", 10)], vec![("a", 50), ("b", 30), ("c", 20)], vec![("a", 0), ("b", 1), ("c", 1)]]
+    {
+        let traffic = split(&weights);
+        let total: u32 = weights.iter().map(|(_, w)| w).sum();
+        let landed: Vec<&str> = (0..total).filter_map(|roll| choose(&traffic, roll)).collect();
+        let expected: Vec<&str> = weights.iter().flat_map(|(n, w)| std::iter::repeat_n(*n, *w as usize)).collect();
+        assert_eq!(landed, expected, "{weights:?}");
+        assert_eq!(choose(&traffic, total), None);
+    }
+}
+
+#[test]
+fn rolls_are_spread_evenly_and_do_not_repeat_soon() {
+    // Chi-square of 100,000 rolls over 100 values (99 degrees of freedom: about 99, with a
+    // standard deviation of 14); 200 is more than seven deviations away.
+    for seed in [traffic_seed(1, 0), traffic_seed(4242, 1_765_000_000_000), u64::MAX] {
+        let mut counts = [0u32; 100];
+        let mut state = seed;
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..100_000 {
+            state = next_random(state);
+            assert!(seen.insert(state), "the sequence from {seed} repeats within 100,000 rolls");
+            counts[(state % 100) as usize] += 1;
+        }
+        let expected = 1000.0;
+        let chi_square: f64 = counts.iter().map(|c| (f64::from(*c) - expected).powi(2) / expected).sum();
+        assert!(chi_square < 200.0, "rolls from {seed} are uneven: chi-square {chi_square:.0}, counts {counts:?}");
+    }
+}
+
+#[test]
+fn a_mirror_taking_a_percent_is_copied_that_many_rolls_in_a_hundred() {
+    for percent in [0, 1, 30, 99, 100] {
+        assert_eq!((0..100).filter(|roll| copied(*roll, percent)).count(), percent as usize);
+    }
 }
