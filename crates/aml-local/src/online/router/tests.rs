@@ -20,10 +20,11 @@ type TestResult = std::result::Result<(), Box<dyn std::error::Error>>;
 const KEYS: [&str; 2] = ["primary-key-0123456789abcdef", "secondary-key-0123456789abcde"];
 
 /// A deployment's server: answers every path with its name after a pause the path asks for
-/// (`/sleep/MS`), and says what it was sent.
+/// (`/sleep/MS`), or once the test opens its gate (`/hold`), and says what it was sent.
 struct Backend {
     port: u16,
     hits: Arc<AtomicUsize>,
+    gate: Arc<tokio::sync::Semaphore>,
 }
 
 impl Backend {
@@ -33,15 +34,20 @@ impl Backend {
         let port = listener.local_addr()?.port();
         let hits = Arc::new(AtomicUsize::new(0));
         let counted = hits.clone();
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        let held = gate.clone();
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
         std::thread::spawn(move || {
             runtime.block_on(async move {
                 let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
                 let app = axum::Router::new().fallback(move |request: Request| {
-                    let hits = counted.clone();
+                    let (hits, gate) = (counted.clone(), held.clone());
                     async move {
                         hits.fetch_add(1, Ordering::SeqCst);
                         let path = request.uri().path().to_string();
+                        if path == "/hold" {
+                            let _ = gate.acquire().await.map(|permit| permit.forget());
+                        }
                         if let Some(ms) = path.strip_prefix("/sleep/").and_then(|ms| ms.parse().ok()) {
                             tokio::time::sleep(Duration::from_millis(ms)).await;
                         }
@@ -64,11 +70,16 @@ impl Backend {
                 let _ = axum::serve(listener, app).await;
             });
         });
-        Ok(Backend { port, hits })
+        Ok(Backend { port, hits, gate })
     }
 
     fn hits(&self) -> usize {
         self.hits.load(Ordering::SeqCst)
+    }
+
+    /// Let every held request through, and every later one.
+    fn open(&self) {
+        self.gate.add_permits(tokio::sync::Semaphore::MAX_PERMITS / 2);
     }
 }
 
@@ -79,6 +90,10 @@ struct Serving {
     instance_count: Option<u32>,
     /// Default: this test process, alive.
     pid: Option<u32>,
+    /// `data_collector`, and the port its collector listens on.
+    collecting: Option<(serde_json::Value, u16)>,
+    /// What a restart runs: `python launch.py --port N …` (default: nothing to run).
+    python: Option<PathBuf>,
 }
 
 /// An endpoint in a fresh local workspace, its router serving it on a thread of its own.
@@ -116,6 +131,9 @@ fn deployment_record(endpoint: &str, name: &str, port: u16, serving: &Serving, r
     if let Some(count) = serving.instance_count {
         spec["instance_count"] = json!(count);
     }
+    if let Some((collector, _)) = &serving.collecting {
+        spec["data_collector"] = collector.clone();
+    }
     let record = DeploymentRecord {
         endpoint: endpoint.into(),
         name: name.into(),
@@ -125,7 +143,7 @@ fn deployment_record(endpoint: &str, name: &str, port: u16, serving: &Serving, r
         fingerprint: Digest::of_bytes(name.as_bytes()),
         dir: root.join("revisions").join(name).join("0"),
         // Nothing to start: a restart of this deployment fails, and says so.
-        python: root.join("no-python-here"),
+        python: serving.python.clone().unwrap_or_else(|| root.join("no-python-here")),
         entry_script: "score.py".into(),
         environment_variables: Vec::new(),
         port: Some(port),
@@ -134,7 +152,7 @@ fn deployment_record(endpoint: &str, name: &str, port: u16, serving: &Serving, r
         error: None,
         restarts: 0,
         limits: None,
-        collector_port: None,
+        collector_port: serving.collecting.as_ref().map(|(_, port)| *port),
         created_at: aml_core::time::now(),
         updated_at: aml_core::time::now(),
     };
@@ -190,6 +208,9 @@ impl Endpoint {
             {
                 return Ok(Endpoint { root, name, port: listening, stopped: std::sync::Mutex::new(stopped) });
             }
+            if let Ok(ended) = stopped.try_recv() {
+                return Err(format!("the router ended before it listened: {ended:?}").into());
+            }
             if started.elapsed() > Duration::from_secs(20) {
                 return Err("the router did not listen within 20 s".into());
             }
@@ -237,6 +258,15 @@ impl Drop for Endpoint {
         }
         if let Ok(stopped) = self.stopped.lock() {
             let _ = stopped.recv_timeout(Duration::from_secs(5));
+        }
+        // A server a restart started runs detached, marked as serving the endpoint: stopped
+        // too, whatever the test's outcome.
+        let Ok(name) = aml_core::names::EndpointName::new(&self.name) else { return };
+        let marked = super::super::processes::serving(&super::super::layout::endpoint_dir(self.root.path(), &name));
+        if let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            for process in marked {
+                runtime.block_on(server::stop(process.pid));
+            }
         }
     }
 }
@@ -552,11 +582,29 @@ fn requests_past_twice_the_instances_concurrency_are_answered_429() -> TestResul
     };
     let endpoint = Endpoint::start(&[("blue", 100)], &[], &[("blue", blue.port, serving)], &[])?;
     let key = bearer(KEYS[0]);
+    // Fourteen callers at once, held by the deployment until the two it has no room for
+    // have been answered (or ten seconds have passed): which two, and when each arrives, does
+    // not matter.
     let mut statuses: Vec<u16> = std::thread::scope(|scope| {
-        let callers: Vec<_> = (0..14)
-            .map(|_| scope.spawn(|| endpoint.call("POST", "/sleep/2500", &[("authorization", &key)], b"{}")))
-            .collect();
-        callers.into_iter().map(|c| c.join().map_or(0, |reply| reply.map_or(0, |r| r.status))).collect()
+        let (answered, answers) = mpsc::channel();
+        for _ in 0..14 {
+            let (answered, endpoint, key) = (answered.clone(), &endpoint, &key);
+            scope.spawn(move || {
+                let status = endpoint.call("POST", "/hold", &[("authorization", key)], b"{}").map_or(0, |r| r.status);
+                let _ = answered.send(status);
+            });
+        }
+        let mut statuses = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while statuses.len() < 2 {
+            match answers.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(status) => statuses.push(status),
+                Err(_) => break,
+            }
+        }
+        blue.open();
+        statuses.extend(answers.iter().take(14 - statuses.len()));
+        statuses
     });
     statuses.sort();
     let expected: Vec<u16> = [[200; 12].as_slice(), &[429, 429]].concat();
@@ -803,4 +851,111 @@ fn a_mirror_taking_a_percent_is_copied_that_many_rolls_in_a_hundred() {
     for percent in [0, 1, 30, 99, 100] {
         assert_eq!((0..100).filter(|roll| copied(*roll, percent)).count(), percent as usize);
     }
+}
+
+#[test]
+fn what_a_deployment_collects_is_written_from_its_calls_and_from_its_collector_port() -> TestResult {
+    let blue = Backend::start("blue")?;
+    let collector_port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let collector = json!({ "collections": {
+        "request": { "enabled": "True" },
+        "model_inputs": { "enabled": "True" },
+    }});
+    let serving = Serving { collecting: Some((collector, collector_port)), ..Serving::default() };
+    let endpoint = Endpoint::start(&[("blue", 100)], &[], &[("blue", blue.port, serving)], &[])?;
+    let reply = endpoint.call(
+        "POST",
+        "/score",
+        &[("authorization", &bearer(KEYS[0])), ("x-request-id", "call-1")],
+        b"[1,2]",
+    )?;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    // What the scoring script's collector SDK sends for the same call.
+    let event = b"{\"x\":[1,2]}";
+    let head = format!(
+        "POST {} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\nce-type: azureml.inference.model_inputs\r\nce-x-request-id: call-1\r\ntrace-id: event-1\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        super::super::collector::LOG_PATH,
+        event.len()
+    );
+    let accepted = exchange(collector_port, &[head.as_bytes(), event].concat())?;
+    assert_eq!((accepted.status, accepted.body.as_str()), (200, "accepted"), "{accepted:?}");
+
+    let text = endpoint.registry()?.deployments(&endpoint.name)?.pop().unwrap_or_default();
+    let record: DeploymentRecord = serde_json::from_str(&text)?;
+    for (collection, expected) in [("request", "[1,2]"), ("model_inputs", "{\"x\":[1,2]}")] {
+        let folder = super::super::collector::collection_folder(endpoint.root.path(), &record, collection)?
+            .ok_or("no folder")?;
+        let started = Instant::now();
+        let lines = loop {
+            let lines = super::super::collector::read(&folder, 0);
+            if !lines.is_empty() || started.elapsed() > Duration::from_secs(5) {
+                break lines;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let line = serde_json::to_value(lines.first().ok_or(format!("nothing collected in `{collection}`"))?)?;
+        assert_eq!(line["correlationid"], "call-1", "{collection}: {line}");
+        assert_eq!(line["data"], serde_json::from_str::<serde_json::Value>(expected)?, "{collection}: {line}");
+        assert_eq!(line["type"], format!("azureml.inference.{collection}"));
+    }
+    Ok(())
+}
+
+/// A stand-in for the inference server a restart starts: `launch.py --port N` answers every
+/// request with `{"deployment": "blue", "restarted": true}`.
+const STAND_IN_LAUNCHER: &str = r#"
+import http.server, json, sys
+port = int(sys.argv[sys.argv.index("--port") + 1])
+class Answer(http.server.BaseHTTPRequestHandler):
+    def answer(self):
+        length = int(self.headers.get("content-length") or 0)
+        self.rfile.read(length)
+        body = json.dumps({"deployment": "blue", "restarted": True}).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    do_GET = do_POST = answer
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", port), Answer).serve_forever()
+"#;
+
+#[test]
+fn a_server_that_dies_is_started_again_counted_and_served() -> TestResult {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let mut server = std::process::Command::new("sleep").arg("60").spawn()?;
+    let serving = Serving { pid: Some(server.id()), python: Some(PathBuf::from("python3")), ..Serving::default() };
+    let endpoint = Endpoint::start(&[("blue", 100)], &[], &[("blue", port, serving)], &[])?;
+    let revision = endpoint.root.path().join("revisions").join("blue").join("0");
+    std::fs::create_dir_all(revision.join("code"))?;
+    std::fs::write(revision.join("launch.py"), STAND_IN_LAUNCHER)?;
+    server.kill()?;
+    server.wait()?;
+
+    let key = bearer(KEYS[0]);
+    let started = Instant::now();
+    let answer = loop {
+        let reply = endpoint.score(&[("authorization", &key)])?;
+        if reply.status == 200 || started.elapsed() > Duration::from_secs(30) {
+            break reply;
+        }
+        assert_eq!(reply.status, 503, "{reply:?}");
+        assert_eq!(reply.header("retry-after"), Some(RETRY_AFTER_SECONDS), "{reply:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // Back on the same port, it may answer before its record is written: wait for that.
+    let record = loop {
+        let text = endpoint.registry()?.deployments(&endpoint.name)?.pop().unwrap_or_default();
+        let record: DeploymentRecord = serde_json::from_str(&text)?;
+        if record.pid != Some(server.id()) || started.elapsed() > Duration::from_secs(30) {
+            break record;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!((answer.status, answer.json()["restarted"].as_bool()), (200, Some(true)), "{answer:?}");
+    assert_eq!((record.state, record.restarts, record.error), (DeploymentState::Succeeded, 1, None));
+    assert_ne!(record.pid, Some(server.id()));
+    Ok(())
 }
