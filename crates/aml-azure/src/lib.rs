@@ -15,6 +15,7 @@ pub mod jobs;
 mod kubernetes;
 mod monitor;
 pub mod online;
+mod parallel;
 mod pipelines;
 mod sweeps;
 

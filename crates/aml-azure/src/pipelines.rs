@@ -3,7 +3,8 @@
 //! (`components/azureml_anonymous/versions/<hash>`, its spec naming the code and environment
 //! by ARM id), then one PipelineJob whose `jobs` are nodes pointing at those components, with
 //! the bindings (`${{parent.inputs.x}}`, `${{parent.jobs.prep.outputs.y}}`) as written. The
-//! steps' child jobs are read back through run history's `children`.
+//! steps' child jobs are read back through run history's `children`. A parallel step is
+//! registered as an anonymous parallel component instead (see `parallel`).
 
 use std::collections::BTreeMap;
 
@@ -11,6 +12,7 @@ use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
 use super::AzureWorkspace;
+use super::parallel;
 use aml_core::error::{Error, Result};
 use aml_core::jobplan::{DataSource, InputPlan, Plan};
 use aml_core::jobs::{Job, RunOptions};
@@ -43,10 +45,15 @@ impl AzureWorkspace {
                     (loaded.file.clone(), loaded.spec.command.clone(), loaded.spec.environment.clone(), declared)
                 }
                 None => {
-                    let environment = step.environment.clone().ok_or_else(|| {
+                    // A parallel step's environment is its task's.
+                    let (environment, environment_field) = match &step.task {
+                        Some(task) if step_plan.parallel => (task.environment.clone(), "task.environment"),
+                        _ => (step.environment.clone(), "environment"),
+                    };
+                    let environment = environment.ok_or_else(|| {
                         Error::in_file(
                             file,
-                            Some(&format!("{field}.environment")),
+                            Some(&format!("{field}.{environment_field}")),
                             "is missing",
                             "give the step an environment",
                         )
@@ -54,19 +61,31 @@ impl AzureWorkspace {
                     (file.clone(), step.command.clone().unwrap_or_default(), environment, BTreeMap::new())
                 }
             };
-            let environment_id = self.ensure_environment(&source, &environment).await?;
-            let mut component = json!({
-                "name": ANONYMOUS_COMPONENT,
-                "version": "1",
-                "type": "command",
-                "command": command,
-                "environment": format!("azureml:{environment_id}"),
-                "is_deterministic": true,
-                "_source": "YAML.JOB",
-            });
-            if let Some(code) = &step_plan.code {
-                let asset = self.ensure_code(code).await?;
-                component["code"] = json!(format!("azureml:{}", asset.id));
+            let environment_id = format!("azureml:{}", self.ensure_environment(&source, &environment).await?);
+            let code_id = match &step_plan.code {
+                Some(code) => Some(format!("azureml:{}", self.ensure_code(code).await?.id)),
+                None => None,
+            };
+            // A parallel step's task and settings go in its component and again in its node,
+            // as azure-ai-ml writes them.
+            let parallel = match (&step.task, step_plan.parallel) {
+                (Some(task), true) => Some(parallel::Parallel::of(step, task, code_id.as_deref(), &environment_id)),
+                _ => None,
+            };
+            let mut component = match &parallel {
+                Some(parallel) => parallel.component(),
+                None => json!({
+                    "type": "command",
+                    "command": command,
+                    "environment": environment_id,
+                }),
+            };
+            component["name"] = json!(ANONYMOUS_COMPONENT);
+            component["version"] = json!("1");
+            component["is_deterministic"] = json!(true);
+            component["_source"] = json!("YAML.JOB");
+            if let (Some(code), None) = (&code_id, &parallel) {
+                component["code"] = json!(code);
             }
             if !step_plan.environment_variables.is_empty() {
                 let variables: BTreeMap<&String, &String> =
@@ -88,7 +107,13 @@ impl AzureWorkspace {
             );
             let component_id = self.ensure_component(&component).await?;
 
-            let mut node = json!({"name": name, "type": "command", "_source": "YAML.JOB", "componentId": component_id});
+            let mut node = match &parallel {
+                Some(parallel) => parallel.node(),
+                None => json!({"type": "command"}),
+            };
+            node["name"] = json!(name);
+            node["_source"] = json!("YAML.JOB");
+            node["componentId"] = json!(component_id);
             let mut inputs = serde_json::Map::new();
             for (input, given) in step.inputs.iter() {
                 let value = match given {

@@ -165,23 +165,24 @@ impl State {
                 if !self.check(what, "ComponentVersion", &value, Direction::Request) {
                     return Some(arm_error(400, "UserError", "the body does not match ComponentVersion"));
                 }
-                // The spec is free-form in the REST models; the parts a command runs from are not.
+                // The spec is free-form in the REST models; the parts a command runs from are
+                // not, nor those of a parallel component's task.
                 let spec = &value["properties"]["componentSpec"];
-                for field in ["command", "environment"] {
-                    if spec[field].as_str().is_none_or(str::is_empty) {
-                        self.violations.push(format!("{what}: componentSpec.{field} missing"));
-                        return Some(arm_error(400, "UserError", &format!("componentSpec.{field} is required")));
+                let (runs_from, place, required): (&Value, &str, &[&str]) = match spec["type"].as_str() {
+                    Some("parallel") => (&spec["task"], "componentSpec.task", &["entry_script", "environment"]),
+                    _ => (spec, "componentSpec", &["command", "environment"]),
+                };
+                for field in required {
+                    if runs_from[field].as_str().is_none_or(str::is_empty) {
+                        self.violations.push(format!("{what}: {place}.{field} missing"));
+                        return Some(arm_error(400, "UserError", &format!("{place}.{field} is required")));
                     }
                 }
                 for (field, kind) in [("environment", "environments"), ("code", "codes")] {
-                    if let Some(id) = spec[field].as_str()
+                    if let Some(id) = runs_from[field].as_str()
                         && find_stored(self, id, kind).is_none()
                     {
-                        return Some(arm_error(
-                            400,
-                            "UserError",
-                            &format!("componentSpec.{field} {id} does not exist"),
-                        ));
+                        return Some(arm_error(400, "UserError", &format!("{place}.{field} {id} does not exist")));
                     }
                 }
                 let key = (name.to_string(), version.to_string());

@@ -221,6 +221,11 @@ fn run(state: &Arc<Mutex<State>>, tools: &Path, job: &str) -> Result<(), String>
         if props["jobType"] == "Sweep" {
             component = json!({"command": step["command"], "environment": props["trial"]["environmentId"]});
         }
+        // A parallel step is answered as Azure ML answers one, a command job: the driver's
+        // command, in the task's environment.
+        if component["type"] == "parallel" {
+            component = json!({"command": step["command"], "environment": component["task"]["environment"]});
+        }
         // A batch job's step runs the deployment's scoring script in its environment.
         if let Some(environment) = &batch_environment {
             component = json!({"command": step["command"], "environment": environment});
@@ -471,20 +476,33 @@ fn pipeline_spec(state: &Mutex<State>, blobs: &Blobs, props: &Value, work: &Path
         let component = &component["properties"]["componentSpec"];
         let folder = work.join(format!("node-{node}"));
         std::fs::create_dir_all(&folder).map_err(|e| e.to_string())?;
+        // A parallel component keeps its code and environment in its task.
+        let parallel = component["type"] == "parallel";
+        let made_of = if parallel { &component["task"] } else { component };
         let mut step = json!({"type": "command", "command": component["command"]});
-        if let Some(code) = component["code"].as_str() {
-            fetch_code(state, blobs, code.trim_start_matches("azureml:"), &folder)?;
-            step["code"] = json!(format!("./node-{node}/code"));
-        }
+        let code = match made_of["code"].as_str() {
+            Some(code) => {
+                fetch_code(state, blobs, code.trim_start_matches("azureml:"), &folder)?;
+                Some(json!(format!("./node-{node}/code")))
+            }
+            None => None,
+        };
         let mut environment = fetch_environment(
             state,
-            component["environment"].as_str().unwrap_or_default().trim_start_matches("azureml:"),
+            made_of["environment"].as_str().unwrap_or_default().trim_start_matches("azureml:"),
             &folder,
         )?;
         if environment.get("conda_file").is_some() {
             environment["conda_file"] = json!(format!("./node-{node}/conda.yml"));
         }
-        step["environment"] = environment;
+        if parallel {
+            step = parallel_step(&job, &component["task"], code, environment);
+        } else {
+            if let Some(code) = code {
+                step["code"] = code;
+            }
+            step["environment"] = environment;
+        }
         if let Some(variables) = component["environment_variables"].as_object() {
             step["environment_variables"] = Value::Object(variables.clone());
         }
@@ -520,7 +538,40 @@ fn pipeline_spec(state: &Mutex<State>, blobs: &Blobs, props: &Value, work: &Path
     }))
 }
 
-/// A code version's snapshot into `work/code`; it must hash to what the version claims.
+/// A parallel node as the YAML step it was written from: the node's run settings, the task
+/// with the code and environment fetched beside the job.
+fn parallel_step(node: &Value, task: &Value, code: Option<Value>, environment: Value) -> Value {
+    let mut rebuilt_task = json!({ "type": task["type"], "environment": environment });
+    if let Some(code) = code {
+        rebuilt_task["code"] = code;
+    }
+    for key in ["entry_script", "program_arguments", "append_row_to", "model"] {
+        if !task[key].is_null() {
+            rebuilt_task[key] = task[key].clone();
+        }
+    }
+    let mut step = json!({ "type": "parallel", "task": rebuilt_task });
+    for key in [
+        "input_data",
+        "max_concurrency_per_instance",
+        "error_threshold",
+        "mini_batch_error_threshold",
+        "logging_level",
+        "retry_settings",
+    ] {
+        if !node[key].is_null() {
+            step[key] = node[key].clone();
+        }
+    }
+    // A number in the node, a string in YAML.
+    match &node["mini_batch_size"] {
+        Value::Null => {}
+        Value::String(size) => step["mini_batch_size"] = json!(size),
+        size => step["mini_batch_size"] = json!(size.to_string()),
+    }
+    step
+}
+
 /// A batch invocation made ready to run on `work`'s local workspace: the deployment applied
 /// there from its model, code and environment in Azure (as `deploy` does an online one), its
 /// input downloaded. Returns `aml-deploy invoke`'s arguments and the deployment's environment id.
@@ -641,6 +692,7 @@ fn prepare_batch(
     Ok((args, environment))
 }
 
+/// A code version's snapshot into `work/code`; it must hash to what the version claims.
 fn fetch_code(state: &Mutex<State>, blobs: &Blobs, code_id: &str, work: &Path) -> Result<(), String> {
     let code = find_version(state, code_id, "codes").ok_or(format!("codeId {code_id} does not exist"))?;
     let uri = code["properties"]["codeUri"].as_str().unwrap_or_default();

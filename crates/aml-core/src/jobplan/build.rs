@@ -80,17 +80,11 @@ pub enum Scope {
     Local,
     /// aml-train runs it on no backend yet; `az ml job create` submits it.
     Everywhere,
-    /// The local workspace runs it; aml-train does not submit it to Azure ML yet.
-    Remote,
 }
 
 impl Blocker {
     fn local(field: impl Into<String>, problem: impl Into<String>, hint: impl Into<String>) -> Self {
         Blocker { field: field.into(), problem: problem.into(), hint: hint.into(), scope: Scope::Local }
-    }
-
-    pub(super) fn remote_only(field: impl Into<String>, problem: impl Into<String>, hint: impl Into<String>) -> Self {
-        Blocker { field: field.into(), problem: problem.into(), hint: hint.into(), scope: Scope::Remote }
     }
 
     pub(super) fn everywhere(file: &Path, field: impl Into<String>, problem: impl Into<String>) -> Self {
@@ -106,7 +100,7 @@ impl Blocker {
     pub fn refusal(&self, file: &Path, place: &str) -> Error {
         let hint = match self.scope {
             Scope::Local => format!("{}, or run on Azure ML (`--workspace azureml://…`), which resolves it", self.hint),
-            Scope::Everywhere | Scope::Remote => self.hint.clone(),
+            Scope::Everywhere => self.hint.clone(),
         };
         Error::in_file(file, Some(&self.field), format!("{}; aml-train does not run it {place}", self.problem), hint)
     }
@@ -116,7 +110,6 @@ impl Blocker {
         let place = match self.scope {
             Scope::Local => "not run here: Azure ML runs it (`--workspace azureml://…`)",
             Scope::Everywhere => "valid, but aml-train runs it on no backend yet",
-            Scope::Remote => "runs on a local workspace; aml-train does not submit it to Azure ML yet",
         };
         format!("{}: {} ({place}; {})", self.field, self.problem, self.hint)
     }
@@ -211,7 +204,7 @@ impl Plan {
     /// Refuse, as bad input naming the file and field, what only Azure ML can run: called
     /// before a local workspace is touched.
     pub fn check_runs_locally(&self) -> Result<()> {
-        if let Some(blocker) = self.blockers.iter().find(|b| b.scope != Scope::Remote) {
+        if let Some(blocker) = self.blockers.first() {
             return Err(blocker.refusal(&self.file, "locally"));
         }
         Ok(())
@@ -221,8 +214,7 @@ impl Plan {
 impl Plan {
     /// Refuse what aml-train submits to no backend yet: called before a remote workspace is touched.
     pub fn check_submits(&self) -> Result<()> {
-        match self.blockers.iter().find(|b| b.scope != Scope::Local) {
-            Some(blocker) if blocker.scope == Scope::Remote => Err(blocker.refusal(&self.file, "on Azure ML yet")),
+        match self.blockers.iter().find(|b| b.scope == Scope::Everywhere) {
             Some(blocker) => Err(blocker.refusal(&self.file, "on any backend yet")),
             None => Ok(()),
         }
@@ -437,11 +429,6 @@ pub(super) async fn plan_pipeline(
             for (where_, what) in planned.elsewhere {
                 notes.blockers.push(Blocker::everywhere(file, where_, what));
             }
-            notes.blockers.push(Blocker::remote_only(
-                format!("{field}.type"),
-                "a parallel step",
-                "run it here (a local workspace), or submit the pipeline with `az ml job create`",
-            ));
             let environment_field = format!("{field}.task.environment");
             Draft {
                 name: name.clone(),

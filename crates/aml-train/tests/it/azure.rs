@@ -375,3 +375,53 @@ fn a_sweep_is_sent_as_azure_ai_ml_sends_it_and_runs_its_trials_on_azure() {
     assert_eq!(shown["metrics"]["rmse"].as_f64(), Some(best), "{shown:#}");
     azure.emulator.assert_clean();
 }
+
+#[test]
+fn a_parallel_step_is_sent_as_azure_ai_ml_sends_it_and_scores_its_mini_batches_on_azure() {
+    let azure = Azure::start();
+    azure.ws.copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/parallel"), "parallel");
+    let output = azure.run(&["run", "parallel/pipeline.yml", "--name", "scores", "--output", "json", "--quiet"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let job: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(job["status"], "Completed", "{job:#}");
+
+    // The step ran as a parallel step on the emulator's compute: mini-batches, workers, the
+    // one unreadable file tolerated by `error_threshold: 1`.
+    let logs = azure.run(&["logs", "scores", "--step", "scale_readings"]);
+    let text = String::from_utf8_lossy(&logs.stdout);
+    assert!(text.contains("10 file(s) in 4 mini-batch(es) of up to 3, 2 worker(s)"), "{text}");
+    assert!(text.contains("reading-07.txt"), "{text}");
+
+    // One anonymous parallel component; the node repeats its task and settings. The whole
+    // body is azure-ai-ml's for the same file, given the same ids.
+    let sent = azure.emulator.bodies("/jobs/scores").pop().unwrap();
+    let node = &sent["properties"]["jobs"]["scale_readings"];
+    assert_eq!(node["type"], "parallel", "{node:#}");
+    assert_eq!(node["mini_batch_size"], 3, "{node:#}");
+    let component_id = node["componentId"].as_str().unwrap();
+    let mut oracle = std::process::Command::new(aml_client::testing::venv_python());
+    oracle
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/job_body.py"))
+        .arg(azure.ws.path().join("parallel/pipeline.yml"))
+        .arg(format!("jobs.scale_readings={component_id}"))
+        .arg(format!("task.scale_readings.code={}", node["task"]["code"].as_str().unwrap()))
+        .arg(format!("task.scale_readings.environment={}", node["task"]["environment"].as_str().unwrap()));
+    if let Some(compute) = sent["properties"]["computeId"].as_str() {
+        oracle.arg(format!("compute={compute}"));
+    }
+    let uploaded = node["inputs"]["readings"]["uri"].as_str().unwrap();
+    let oracle = oracle.output().unwrap();
+    assert!(oracle.status.success(), "{}", String::from_utf8_lossy(&oracle.stderr));
+    let mut expected: Value = serde_json::from_slice(&oracle.stdout).unwrap();
+    // The step's local input as uploaded (the oracle is given pipeline inputs only).
+    expected["properties"]["jobs"]["scale_readings"]["inputs"]["readings"]["uri"] = serde_json::json!(uploaded);
+    let mut ours = sent.clone();
+    ours["properties"]["properties"].as_object_mut().unwrap().retain(|k, _| !k.starts_with("aml."));
+    assert_eq!(ours, expected);
+    let components = azure.emulator.bodies("/components/azureml_anonymous/versions/");
+    let spec = &components.last().unwrap()["properties"]["componentSpec"];
+    assert_eq!(spec["type"], "parallel", "{spec:#}");
+    assert_eq!(spec["mini_batch_size"], "3", "{spec:#}");
+    assert_eq!(spec["task"], node["task"], "{spec:#}");
+    azure.emulator.assert_clean();
+}

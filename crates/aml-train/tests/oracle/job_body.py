@@ -2,7 +2,8 @@
 
 usage: job_body.py FILE KEY=ID...
 with KEY one of `compute`, `inputs.NAME` (an uploaded input's URI), `jobs.STEP` (a step's
-component), `trial.code`, `trial.environment` (a sweep's). Prints the job's
+component), `task.STEP.code`, `task.STEP.environment` (a parallel step's, which its node
+repeats), `trial.code`, `trial.environment` (a sweep's). Prints the job's
 `_to_rest_object().as_dict()` as JSON, as `az ml job create` sends it after creating those.
 """
 import json
@@ -26,6 +27,9 @@ for item in given:
         job.inputs[name].path = value
     elif kind == "jobs":
         job.jobs[name]._component = value
+    elif kind == "task":
+        step, _, field = name.partition(".")
+        setattr(job.jobs[step].task, field, value)
     elif kind == "trial":
         setattr(job.trial, name, value)
     else:
