@@ -243,16 +243,10 @@ impl Container {
             .next()
             .unwrap_or("")
             .to_string();
-        let hint = match code.as_str() {
-            "AuthenticationFailed" | "AuthorizationFailure" => {
-                Some("the datastore's credentials were refused; check its account key or SAS".into())
-            }
-            "KeyBasedAuthenticationNotPermitted" => {
-                Some("the account refuses account keys; use an identity-based datastore".into())
-            }
-            _ => None,
-        };
-        Err(Error::service(format!("{what}: {shown}: HTTP {status} {code} {message}").trim_end().to_string(), hint))
+        Err(Error::service(
+            format!("{what}: {shown}: HTTP {status} {code} {message}").trim_end().to_string(),
+            refusal_hint(&code),
+        ))
     }
 
     /// Metadata of a blob, or `None` when it does not exist.
@@ -501,6 +495,19 @@ impl Container {
             on_bytes(chunk.len() as u64);
         }
         Ok(written)
+    }
+}
+
+/// What to do about a storage error code that is the caller's to fix.
+fn refusal_hint(code: &str) -> Option<String> {
+    match code {
+        "AuthenticationFailed" | "AuthorizationFailure" => {
+            Some("the datastore's credentials were refused; check its account key or SAS".into())
+        }
+        "KeyBasedAuthenticationNotPermitted" => {
+            Some("the account refuses account keys; use an identity-based datastore".into())
+        }
+        _ => None,
     }
 }
 

@@ -120,7 +120,7 @@ fn a_file_goes_up_in_blocks_of_the_size_asked_in_order_and_comes_back_equal() ->
         for (name, size, blocks) in [
             ("model/weights.bin", 4 * MIB + 123, vec![MIB as u64, MIB as u64, MIB as u64, MIB as u64, 123]),
             ("model/exact.bin", 5 * MIB, vec![MIB as u64; 5]),
-            ("model/one-put.bin", SINGLE_PUT_MAX as usize, vec![]),
+            ("model/one-put.bin", 4 * MIB, vec![]),
         ] {
             let path = dir.path().join(name.replace('/', "-"));
             std::fs::write(&path, content(size))?;
@@ -225,7 +225,8 @@ fn a_listing_follows_the_service_from_page_to_page() -> TestResult {
         let one = dir.path().join("one");
         std::fs::write(&one, b"1")?;
         let files: Vec<(PathBuf, String)> = (0..5003).map(|i| (one.clone(), format!("many/{i:05}"))).collect();
-        container.upload_files(&files, &|_| {}).await?;
+        let upload = container.upload_files(&files, &|_| {}).await?;
+        assert_eq!((upload.files, upload.bytes), (5003, 5003));
         let listed = container.list("many/").await?;
         assert_eq!(listed.len(), 5003);
         assert_eq!(listed.last().map(String::as_str), Some("many/05002"));
@@ -284,6 +285,12 @@ fn a_wrong_account_key_is_refused_with_what_to_check() -> TestResult {
         let Err(refused) = container.create().await else { return Err("a wrong key was accepted".into()) };
         assert!(refused.to_string().contains("HTTP 403 AuthorizationFailure"), "{refused}");
         assert!(refused.hint().is_some_and(|h| h.contains("account key or SAS")), "{refused:?}");
+        for code in ["AuthenticationFailed", "AuthorizationFailure"] {
+            assert!(refusal_hint(code).is_some_and(|h| h.contains("account key or SAS")), "{code}");
+        }
+        // An account that takes identities only: Azurite cannot be one.
+        assert!(refusal_hint("KeyBasedAuthenticationNotPermitted").is_some_and(|h| h.contains("identity-based")));
+        assert_eq!(refusal_hint("BlobNotFound"), None);
         let not_base64 =
             Container::new(ACCOUNT, &url, StorageAuth::AccountKey("not base64!".into()), &transport, small_blocks());
         assert!(not_base64.is_err());
@@ -422,4 +429,25 @@ async fn flip_once(
         }
         to.write_all(chunk).await?;
     }
+}
+
+#[test]
+fn by_default_a_file_goes_up_whole_to_4_mib_and_in_4_mib_blocks_past_that() -> TestResult {
+    let azurite = Azurite::start()?;
+    let runtime = runtime()?;
+    let dir = tempfile::tempdir()?;
+    runtime.block_on(async {
+        let container =
+            container(azurite.port, "defaults", KEY, BlobOptions::from_settings(&Settings::from_vars([]))).await?;
+        for (name, size, blocks) in
+            [("whole.bin", 4 * MIB, vec![]), ("blocks.bin", 4 * MIB + 1, vec![4 * MIB as u64, 1])]
+        {
+            let path = dir.path().join(name);
+            std::fs::write(&path, content(size))?;
+            container.upload_file(&path, name, &|_| {}).await?;
+            assert_eq!(committed_blocks(&container, name).await?, blocks, "{name}");
+            assert_eq!(container.read(name).await?, Some(content(size)), "{name}");
+        }
+        Ok(())
+    })
 }
