@@ -209,7 +209,10 @@ fn a_name_is_stored_and_listed_as_given_whatever_its_characters() -> TestResult 
             assert_eq!(container.read(name).await?, Some(name.as_bytes().to_vec()), "{name}");
         }
         assert_eq!(container.read("missing").await?, None);
-        assert!(container.download("missing", &dir.path().join("m"), &|_| {}).await.is_err());
+        let Err(missing) = container.download("missing", &dir.path().join("m"), &|_| {}).await else {
+            return Err("a missing blob was downloaded".into());
+        };
+        assert!(missing.to_string().contains("downloading `missing`: HTTP 404"), "{missing}");
         Ok(())
     })
 }
