@@ -115,7 +115,7 @@ const SCOPES: &[Scope] = &[
     },
     Scope {
         name: "upload",
-        guards: "blob uploads to Azure storage: blocks, Content-MD5, retries",
+        guards: "blob storage: blocks, Content-MD5, names, listings, conditional writes",
         files: &["crates/aml-azure/src/blob.rs"],
         packages: &["aml-azure"],
         filter: Some("blob::tests"),
