@@ -87,9 +87,10 @@ impl AzureWorkspace {
             if let (Some(code), None) = (&code_id, &parallel) {
                 component["code"] = json!(code);
             }
-            if !step_plan.environment_variables.is_empty() {
-                let variables: BTreeMap<&String, &String> =
-                    step_plan.environment_variables.iter().map(|(k, v)| (k, v)).collect();
+            // A command component carries its variables; a parallel step's node does.
+            let variables: BTreeMap<&String, &String> =
+                step_plan.environment_variables.iter().map(|(k, v)| (k, v)).collect();
+            if !variables.is_empty() && parallel.is_none() {
                 component["environment_variables"] = json!(variables);
             }
             let mut component_inputs = serde_json::Map::new();
@@ -114,6 +115,9 @@ impl AzureWorkspace {
             node["name"] = json!(name);
             node["_source"] = json!("YAML.JOB");
             node["componentId"] = json!(component_id);
+            if !variables.is_empty() && parallel.is_some() {
+                node["environment_variables"] = json!(variables);
+            }
             let mut inputs = serde_json::Map::new();
             for (input, given) in step.inputs.iter() {
                 let value = match given {

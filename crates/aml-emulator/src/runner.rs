@@ -558,6 +558,7 @@ fn parallel_step(node: &Value, task: &Value, code: Option<Value>, environment: V
         "mini_batch_error_threshold",
         "logging_level",
         "retry_settings",
+        "environment_variables",
     ] {
         if !node[key].is_null() {
             step[key] = node[key].clone();

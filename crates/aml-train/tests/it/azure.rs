@@ -380,6 +380,18 @@ fn a_sweep_is_sent_as_azure_ai_ml_sends_it_and_runs_its_trials_on_azure() {
 fn a_parallel_step_is_sent_as_azure_ai_ml_sends_it_and_scores_its_mini_batches_on_azure() {
     let azure = Azure::start();
     azure.ws.copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/parallel"), "parallel");
+    // A variable for the workers, which azure-ai-ml puts on the node, not in the component.
+    let text = std::fs::read_to_string(azure.ws.path().join("parallel/pipeline.yml")).unwrap();
+    let with_variable = text.replace(
+        "    input_data: ${{inputs.readings}}",
+        "    environment_variables:\n      READINGS_UNIT: celsius\n    input_data: ${{inputs.readings}}",
+    );
+    assert_ne!(with_variable, text);
+    azure.ws.write("parallel/pipeline.yml", &with_variable);
+    let script = std::fs::read_to_string(azure.ws.path().join("parallel/src/scale.py")).unwrap();
+    let saying_it = script.replace("no number in it\"", "no number in it ({os.environ.get('READINGS_UNIT')})\"");
+    assert_ne!(saying_it, script);
+    azure.ws.write("parallel/src/scale.py", &saying_it);
     let output = azure.run(&["run", "parallel/pipeline.yml", "--name", "scores", "--output", "json", "--quiet"]);
     assert!(output.status.success(), "{}", stderr(&output));
     let job: Value = serde_json::from_slice(&output.stdout).unwrap();
@@ -390,7 +402,7 @@ fn a_parallel_step_is_sent_as_azure_ai_ml_sends_it_and_scores_its_mini_batches_o
     let logs = azure.run(&["logs", "scores", "--step", "scale_readings"]);
     let text = String::from_utf8_lossy(&logs.stdout);
     assert!(text.contains("10 file(s) in 4 mini-batch(es) of up to 3, 2 worker(s)"), "{text}");
-    assert!(text.contains("reading-07.txt"), "{text}");
+    assert!(text.contains("reading-07.txt: no number in it (celsius)"), "the worker has the step's variable: {text}");
 
     // One anonymous parallel component; the node repeats its task and settings. The whole
     // body is azure-ai-ml's for the same file, given the same ids.
@@ -398,6 +410,7 @@ fn a_parallel_step_is_sent_as_azure_ai_ml_sends_it_and_scores_its_mini_batches_o
     let node = &sent["properties"]["jobs"]["scale_readings"];
     assert_eq!(node["type"], "parallel", "{node:#}");
     assert_eq!(node["mini_batch_size"], 3, "{node:#}");
+    assert_eq!(node["environment_variables"], serde_json::json!({"READINGS_UNIT": "celsius"}), "{node:#}");
     let component_id = node["componentId"].as_str().unwrap();
     let mut oracle = std::process::Command::new(aml_client::testing::venv_python());
     oracle
