@@ -12,19 +12,18 @@ use crate::setup::{root, step};
 
 const LARGEST: u64 = 200_000;
 
+/// `git -C CHECKOUT ARGS…`'s output, or what git said.
+pub fn git_in(checkout: &Path, args: &[&str]) -> Result<Vec<u8>, String> {
+    let out =
+        Command::new("git").arg("-C").arg(checkout).args(args).output().map_err(|e| format!("cannot run git: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("git {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok(out.stdout)
+}
+
 pub fn vendor(checkout: &Path) -> Result<(), String> {
-    let git = |args: &[&str]| -> Result<Vec<u8>, String> {
-        let out = Command::new("git")
-            .arg("-C")
-            .arg(checkout)
-            .args(args)
-            .output()
-            .map_err(|e| format!("cannot run git: {e}"))?;
-        if !out.status.success() {
-            return Err(format!("git {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr)));
-        }
-        Ok(out.stdout)
-    };
+    let git = |args: &[&str]| git_in(checkout, args);
     let commit = String::from_utf8_lossy(&git(&["rev-parse", "HEAD"])?).trim().to_string();
     let into = root().join("crates/aml-train/tests/corpus/azureml-examples");
     step(&format!("vendoring Azure/azureml-examples@{} cli/ into {}", &commit[..7], into.display()));

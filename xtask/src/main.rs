@@ -1,6 +1,7 @@
 //! Project automation: `cargo xtask demo | test | bench | check-templates | mutants`. Only the standard library, so it
 //! compiles in seconds; every tool it needs it installs or builds itself.
 
+mod assets_index;
 mod bench;
 mod bench_blob;
 mod bench_serve;
@@ -28,13 +29,17 @@ fn main() -> ExitCode {
         Some("setup") => set_up(),
         Some("chaos") => chaos::run(),
         Some("mutants") => mutants::run(&args[1..]),
+        Some("assets-index") => match args.get(1) {
+            Some(checkout) => assets_index::generate(std::path::Path::new(checkout)),
+            None => Err("usage: cargo xtask assets-index CHECKOUT (a git checkout of Azure/azureml-assets)".into()),
+        },
         Some("vendor-corpus") => match args.get(1) {
             Some(checkout) => corpus::vendor(std::path::Path::new(checkout)),
             None => Err("usage: cargo xtask vendor-corpus CHECKOUT (a git checkout of Azure/azureml-examples)".into()),
         },
         _ => {
             eprintln!(
-                "usage: cargo xtask <task>\n\n  demo    validate, train and register the diabetes example on a local workspace\n  test    install what the tests need (idempotent), then run every test\n  bench   measure against the peer tools and write BENCHMARKS.md\n  check-templates  validate templates/ and recipes/ (schemas, linters, references, flags, outputs)\n  dist    build the release archive the CI setup templates install\n  setup   only install what the tests need (venv, Debian packages, base image, npm tools, oracle schemas)\n  chaos   only the crash-and-race suite (kill -9 at seeded moments, racing writers; AML_CHAOS_SEED replays)\n  mutants [--ci] [SCOPE…]  break the invariants' modules on purpose and check the tests notice (survivors reviewed in MUTANTS.md)\n  vendor-corpus CHECKOUT  copy Azure/azureml-examples' cli/ into the fidelity test's corpus"
+                "usage: cargo xtask <task>\n\n  demo    validate, train and register the diabetes example on a local workspace\n  test    install what the tests need (idempotent), then run every test\n  bench   measure against the peer tools and write BENCHMARKS.md\n  check-templates  validate templates/ and recipes/ (schemas, linters, references, flags, outputs)\n  dist    build the release archive the CI setup templates install\n  setup   only install what the tests need (venv, Debian packages, base image, npm tools, oracle schemas)\n  chaos   only the crash-and-race suite (kill -9 at seeded moments, racing writers; AML_CHAOS_SEED replays)\n  mutants [--ci] [SCOPE…]  break the invariants' modules on purpose and check the tests notice (survivors reviewed in MUTANTS.md)\n  vendor-corpus CHECKOUT  copy Azure/azureml-examples' cli/ into the fidelity test's corpus\n  assets-index CHECKOUT   index Azure/azureml-assets' environments for the local backend"
             );
             return ExitCode::from(2);
         }

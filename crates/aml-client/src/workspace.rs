@@ -50,6 +50,13 @@ impl Workspace {
         Workspace::open(location, Access::Existing, settings).await.map(Some)
     }
 
+    /// Refuse, before anything is written, a plan the local backend cannot run on this
+    /// machine: what only Azure ML runs, and an environment built for a Python not here.
+    pub fn check_runs_here(plan: &aml_core::jobplan::Plan, settings: &Settings) -> Result<()> {
+        plan.check_runs_locally()?;
+        aml_local::runner::environment::check_interpreters(plan, settings)
+    }
+
     /// The error reading commands give when the workspace does not exist.
     pub fn missing(location: &str) -> Error {
         match location.parse::<WorkspaceLocation>() {
@@ -316,7 +323,7 @@ impl Workspace {
                     aml_local::batch::BatchInvocationPlan::Pipeline { file, text } => {
                         let loaded = aml_core::yaml::job::load_job_text(&file, &text, &[])?;
                         let plan = aml_core::jobplan::plan(&loaded, Some(&*self)).await?;
-                        plan.check_runs_locally()?;
+                        Workspace::check_runs_here(&plan, ws.settings())?;
                         plan
                     }
                 },

@@ -85,7 +85,12 @@ async fn run(state: &Arc<Mutex<State>>, run_id: i64) -> Result<(), String> {
         .filter_map(|l| l["pypi"]["package"].as_str().map(str::to_owned))
         .collect();
     update(state, run_id, |run| run.message = "Installing libraries".into());
-    let plan = EnvPlan::Packages { packages, python: None, described_by: format!("libraries of run {run_id}").into() };
+    let plan = EnvPlan::Packages {
+        packages,
+        python: None,
+        described_by: format!("libraries of run {run_id}").into(),
+        python_required: false,
+    };
     let interpreter =
         match aml_local::runner::environment::ensure(&plan, &mut cancel, false, &crate::common::settings()).await {
             Ok(interpreter) => interpreter,

@@ -35,8 +35,10 @@ pub async fn run(cli: Cli, session: Session) -> Result<Box<dyn Report>> {
                 load_and_plan(&args.file, &args.sets, &global.workspace, &session.settings).await?;
             let databricks = compute(&args.compute, &args.file, &plan, &session.settings).await?;
             let location: aml_client::location::WorkspaceLocation = global.workspace.parse()?;
-            if matches!(location, aml_client::location::WorkspaceLocation::Local(_)) || databricks.is_some() {
+            if databricks.is_some() {
                 plan.check_runs_locally()?;
+            } else if matches!(location, aml_client::location::WorkspaceLocation::Local(_)) {
+                Workspace::check_runs_here(&plan, &session.settings)?;
             } else {
                 plan.check_submits()?;
             }

@@ -68,13 +68,17 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 /// A container of the account at `port` (Azurite's, or a proxy's in front of it), path-style
 /// as Azurite serves it, made if missing.
 async fn container(port: u16, name: &str, key: &str, options: BlobOptions) -> Result<Container> {
+    let container = container_at(port, name, key, options)?;
+    container.create().await?;
+    Ok(container)
+}
+
+/// A client of a container, without creating it.
+fn container_at(port: u16, name: &str, key: &str, options: BlobOptions) -> Result<Container> {
     let transport =
         aml_http::transport::transport(aml_http::transport::TransportOptions::service(Duration::from_secs(30)))?;
     let url = format!("http://127.0.0.1:{port}/{ACCOUNT}/{name}");
-    let container =
-        Container::new(ACCOUNT, &url, StorageAuth::AccountKey(key.to_string().into()), &transport, options)?;
-    container.create().await?;
-    Ok(container)
+    Container::new(ACCOUNT, &url, StorageAuth::AccountKey(key.to_string().into()), &transport, options)
 }
 
 /// Blocks of one MiB, two in flight; two retries, quickly.
@@ -160,8 +164,10 @@ fn a_block_corrupted_on_the_way_is_refused_by_the_service_and_nothing_is_committ
         for (name, size) in [("big.bin", 4 * MIB + 5), ("small.bin", 1000)] {
             // The first body byte of the first request for this blob flipped; every other
             // byte as sent.
+            // Only the upload goes through the proxy: the container is made beside it.
+            container(azurite.port, "corrupted", KEY, small_blocks()).await?;
             let proxy = FlippingProxy::start(azurite.port, name).await?;
-            let container = container(proxy.port, "corrupted", KEY, small_blocks()).await?;
+            let container = container_at(proxy.port, "corrupted", KEY, small_blocks())?;
             let path = dir.path().join(name);
             std::fs::write(&path, content(size))?;
             let Err(refused) = container.upload_file(&path, name, &|_| {}).await else {

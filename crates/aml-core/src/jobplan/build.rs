@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::registry_environments::Resolved;
 use super::template::{self, Placeholder};
 use crate::error::{Error, Result};
 use crate::refs::DataRef;
@@ -168,12 +169,25 @@ pub enum DataSource {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum EnvPlan {
     /// Packages to install into a virtualenv, from a conda file or requirements.
-    Packages { packages: Vec<String>, python: Option<String>, described_by: PathBuf },
+    Packages {
+        packages: Vec<String>,
+        python: Option<String>,
+        described_by: PathBuf,
+        /// The environment was built for `python` alone (one of Azure ML's own): another
+        /// Python is refused, where a user's conda file only gets a warning.
+        #[serde(default)]
+        python_required: bool,
+    },
     /// Only an image was given; locally the base interpreter runs the job.
     BaseInterpreter { image: Option<String> },
     /// A registered environment (`azureml:NAME@latest`, `azureml:NAME:V`, a registry's
-    /// `azureml://registries/…`): Azure ML resolves it; the local backend cannot build it yet.
-    Registered { reference: String },
+    /// `azureml://registries/…`) the local backend cannot build: Azure ML resolves it.
+    Registered {
+        reference: String,
+        /// Why it cannot be built here, when more is known than that it is registered.
+        #[serde(default)]
+        why: Option<String>,
+    },
     /// A build context with only a Dockerfile: it needs a container engine to build.
     DockerBuild { context: PathBuf },
 }
@@ -182,9 +196,14 @@ impl EnvPlan {
     /// What keeps a backend from building this environment, if anything.
     pub fn blocker(&self, file: &Path, field: &str) -> Option<Blocker> {
         match self {
-            EnvPlan::Registered { reference } => Some(Blocker::local(
+            EnvPlan::Registered { reference, why } => Some(Blocker::local(
                 field,
-                format!("`{reference}` is a registered environment; the local workspace cannot build it yet"),
+                match why {
+                    Some(why) => format!("`{reference}`: {why}"),
+                    None => {
+                        format!("`{reference}` is a registered environment; the local workspace cannot build it yet")
+                    }
+                },
                 "define the environment inline (`image:` and `conda_file:`) to run here",
             )),
             EnvPlan::DockerBuild { context } => Some(Blocker::everywhere(
@@ -987,10 +1006,27 @@ pub fn plan_environment(
 ) -> Result<EnvPlan> {
     let env = match environment {
         EnvironmentRef::Registered(reference) => {
+            match super::registry_environments::resolve(reference) {
+                Some(Resolved::Conda { conda, about }) => {
+                    let mut conda_warnings = Vec::new();
+                    let mut plan = conda_packages(&conda, PathBuf::from(reference), &mut conda_warnings);
+                    if let EnvPlan::Packages { python, python_required, .. } = &mut plan {
+                        // Published for one Python: another is refused, not warned about.
+                        *python_required = python.is_some();
+                        warnings.push(about.warning(field, reference, python.as_deref()));
+                    }
+                    warnings.extend(conda_warnings);
+                    return Ok(plan);
+                }
+                Some(Resolved::Unbuildable(why)) => {
+                    return Ok(EnvPlan::Registered { reference: reference.clone(), why: Some(why) });
+                }
+                None => {}
+            }
             warnings.push(format!(
                 "{field}: `{reference}` is a registered environment: Azure ML resolves it; the local workspace cannot build it yet"
             ));
-            return Ok(EnvPlan::Registered { reference: reference.clone() });
+            return Ok(EnvPlan::Registered { reference: reference.clone(), why: None });
         }
         EnvironmentRef::Inline(env) => env,
     };
@@ -1033,7 +1069,7 @@ pub fn plan_environment(
             let packages = requirement_lines(&crate::yaml::read(&requirements)?);
             // The official `python:X.Y` images say which Python the packages were pinned for.
             let python = python_of_dockerfile(&context.join(build.dockerfile_path.as_deref().unwrap_or("Dockerfile")));
-            return Ok(EnvPlan::Packages { packages, python, described_by: requirements });
+            return Ok(EnvPlan::Packages { packages, python, described_by: requirements, python_required: false });
         }
         if !context.join("Dockerfile").is_file() {
             return Err(Error::in_file(
@@ -1135,7 +1171,7 @@ fn conda_packages(conda: &CondaFile, described_by: PathBuf, warnings: &mut Vec<S
             list(from_conda.iter().map(String::as_str))
         ));
     }
-    EnvPlan::Packages { packages, python, described_by }
+    EnvPlan::Packages { packages, python, described_by, python_required: false }
 }
 
 pub(super) fn check_command(

@@ -6,6 +6,7 @@ pub mod batch;
 mod build;
 pub mod online;
 mod parallel;
+pub mod registry_environments;
 pub mod sweep;
 pub mod template;
 

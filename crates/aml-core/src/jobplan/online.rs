@@ -40,7 +40,7 @@ pub fn check_online(spec: &OnlineSpec) -> Result<Vec<String>> {
                 "give the environment (`image` and `conda_file`)",
             ));
         }
-        Some(EnvironmentRef::Registered(name)) => {
+        Some(EnvironmentRef::Registered(name)) if super::registry_environments::azureml_environment(name).is_none() => {
             notes.push(format!("environment `{name}` is looked up in the workspace when applied"));
         }
         Some(environment) => {
@@ -91,7 +91,9 @@ fn check_batch(spec: &OnlineSpec) -> Result<Vec<String>> {
                 exists("code_configuration.code", &code.code)?;
             }
             match &spec.environment {
-                Some(EnvironmentRef::Registered(name)) => {
+                Some(EnvironmentRef::Registered(name))
+                    if super::registry_environments::azureml_environment(name).is_none() =>
+                {
                     notes.push(format!("environment `{name}` is looked up in the workspace when applied"));
                 }
                 Some(environment) => {

@@ -183,10 +183,10 @@ fn auth_mode_is_read_in_any_casing_azure_ai_ml_accepts() {
 fn a_deployment_with_a_registered_environment_is_valid_but_not_applied_locally() {
     let ws = TestWorkspace::new();
     fixture(&ws);
-    let registered = ["--set", "environment=azureml://registries/azureml/environments/sklearn-1.5/labels/latest"];
+    let registered = ["--set", "environment=azureml:team-sklearn@latest"];
     let checked = deploy(&ws, &[&["validate", "-f", "linear/deployment-blue.yml"][..], &registered].concat());
     assert_eq!(checked.status.code(), Some(0), "{}", render(&checked));
-    assert!(String::from_utf8_lossy(&checked.stdout).contains("note: environment `azureml://registries/"));
+    assert!(String::from_utf8_lossy(&checked.stdout).contains("note: environment `azureml:team-sklearn@latest`"));
     let created = deploy(&ws, &["apply", "-f", "linear/endpoint.yml"]);
     assert_eq!(created.status.code(), Some(0), "{}", render(&created));
     let applied = deploy(&ws, &[&["apply", "-f", "linear/deployment-blue.yml"][..], &registered].concat());

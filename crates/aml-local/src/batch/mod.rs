@@ -176,6 +176,9 @@ impl LocalWorkspace {
         if let Some(blocker) = declared_env.as_ref().and_then(|env| env.blocker(file, "environment")) {
             return Err(blocker.refusal(file, "locally"));
         }
+        if let Some(env) = &declared_env {
+            crate::runner::environment::check_interpreter(env, file, "environment", self.settings())?;
+        }
         for warning in warnings {
             aml_core::status!("warning: {warning}");
         }

@@ -49,6 +49,7 @@ pub fn environment(model: &str, files: &[(String, PathBuf)]) -> Result<EnvPlan> 
         packages,
         python,
         described_by: PathBuf::from(format!("the requirements.txt of MLflow model {model}")),
+        python_required: false,
     })
 }
 

@@ -266,6 +266,9 @@ impl LocalWorkspace {
         if let Some(blocker) = declared_env.as_ref().and_then(|env| env.blocker(file, "environment")) {
             return Err(blocker.refusal(file, "locally"));
         }
+        if let Some(env) = &declared_env {
+            environment::check_interpreter(env, file, "environment", self.settings())?;
+        }
         if code.is_none() {
             no_code_model_check(file, spec)?;
         }

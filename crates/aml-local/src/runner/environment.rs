@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use aml_core::digest::Digest;
 use aml_core::error::{Error, IoContext, Result};
-use aml_core::jobplan::EnvPlan;
+use aml_core::jobplan::{EnvPlan, Plan};
 use aml_core::process::{Cancellation, ChildSpec, Outcome, run_child, tail};
 use aml_core::settings::{EnvVars, Settings};
 
@@ -42,13 +42,22 @@ pub async fn ensure(plan: &EnvPlan, cancel: &mut Cancellation, echo: bool, setti
     if let Some(blocker) = plan.blocker(Path::new("the job"), "environment") {
         return Err(Error::usage(blocker.problem, blocker.hint));
     }
-    let base = base_python(settings)?;
-    let EnvPlan::Packages { packages, python: pin, described_by } = plan else {
+    let EnvPlan::Packages { packages, python: pin, described_by, python_required } = plan else {
+        let base = base_python(settings)?;
         return Ok(Interpreter {
             python: base.clone(),
             venv: None,
             description: format!("base interpreter `{}`", base.display()),
         });
+    };
+    let (base, version) = match pin {
+        Some(pin) if *python_required => interpreter_for(pin, settings)
+            .map_err(|(problem, hint)| Error::usage(format!("`{}` {problem}", described_by.display()), hint))?,
+        _ => {
+            let base = base_python(settings)?;
+            let version = python_version(&base).await?;
+            (base, version)
+        }
     };
     if packages.is_empty() {
         return Ok(Interpreter {
@@ -57,9 +66,8 @@ pub async fn ensure(plan: &EnvPlan, cancel: &mut Cancellation, echo: bool, setti
             description: format!("base interpreter `{}` (no packages listed)", base.display()),
         });
     }
-    let version = python_version(&base).await?;
     if let Some(pin) = pin
-        && !version.starts_with(pin.trim_end_matches(".*").trim_end_matches('*'))
+        && !is_version(&version, pin)
     {
         aml_core::status!(
             "warning: `{}` asks for python {pin}; running with {version} (`{}`), the interpreter available here",
@@ -168,6 +176,66 @@ pub async fn ensure(plan: &EnvPlan, cancel: &mut Cancellation, echo: bool, setti
     }
     fs::write(&marker, key_text).with_path("cannot write", &marker)?;
     Ok(Interpreter { python, venv: Some(dir), description: described })
+}
+
+/// Refuse, before anything is written, a job whose environment was built for a Python this
+/// machine does not have (one of Azure ML's own environments, `EnvPlan::Packages::python_required`).
+pub fn check_interpreters(plan: &Plan, settings: &Settings) -> Result<()> {
+    for step in &plan.steps {
+        let field = match &step.step {
+            Some(name) => format!("jobs.{name}.environment"),
+            None => "environment".to_string(),
+        };
+        check_interpreter(&step.environment, &plan.file, &field, settings)?;
+    }
+    Ok(())
+}
+
+/// The same for one environment, the `field` of `file`.
+pub fn check_interpreter(environment: &EnvPlan, file: &Path, field: &str, settings: &Settings) -> Result<()> {
+    if let EnvPlan::Packages { python: Some(pin), python_required: true, described_by, .. } = environment {
+        interpreter_for(pin, settings).map_err(|(problem, hint)| {
+            Error::in_file(file, Some(field), format!("`{}` {problem}", described_by.display()), hint)
+        })?;
+    }
+    Ok(())
+}
+
+/// The interpreter of Python `pin` (`3.10`): `AML_PYTHON`, then `python3.10`, `python3` and
+/// `python` on PATH, the first of that version; else what to say (problem, hint).
+fn interpreter_for(pin: &str, settings: &Settings) -> std::result::Result<(PathBuf, String), (String, String)> {
+    let pin = pin.trim_end_matches(".*").trim_end_matches('*');
+    let mut candidates: Vec<PathBuf> = settings.get(EnvVars::AML_PYTHON).map(PathBuf::from).into_iter().collect();
+    candidates.extend(
+        [format!("python{pin}"), "python3".into(), "python".into()].iter().filter_map(|p| settings.find_on_path(p)),
+    );
+    let mut found = Vec::new();
+    for candidate in candidates {
+        let version = std::process::Command::new(&candidate)
+            .args(["-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+        match version {
+            Some(version) if is_version(&version, pin) => return Ok((candidate, version)),
+            Some(version) => found.push(format!("`{}` is {version}", candidate.display())),
+            None => found.push(format!("`{}` does not run", candidate.display())),
+        }
+    }
+    let found = if found.is_empty() { "no Python on PATH".to_string() } else { found.join(", ") };
+    Err((
+        format!("is built for Python {pin}, and there is no Python {pin} here ({found})"),
+        format!(
+            "install Python {pin} as `python{pin}` on PATH or set AML_PYTHON to it; or run the job on Azure ML (`--workspace azureml://…`), which runs the environment's own image"
+        ),
+    ))
+}
+
+/// Whether `version` (`3.10.12`) is of `pin` (`3`, `3.10`, `3.10.12`).
+fn is_version(version: &str, pin: &str) -> bool {
+    let pin = pin.trim_end_matches(".*").trim_end_matches('*');
+    version == pin || version.strip_prefix(pin).is_some_and(|rest| rest.starts_with('.'))
 }
 
 async fn python_version(python: &Path) -> Result<String> {

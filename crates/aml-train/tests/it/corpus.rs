@@ -189,6 +189,22 @@ fn public_az_ml_files_are_judged_as_azure_ai_ml_judges_them() {
 /// take minutes to fail); the test fails on any other that does not complete.
 const RUNS_EXPLAINED: &[(&str, &str)] = &[
     (
+        "cli/jobs/basics/hello-interactive.yml",
+        "Azure ML's `tensorflow-2.16-cuda12` environment is a GPU one (`tensorflow[and-cuda]`: gigabytes of CUDA wheels), and its `matplotlib~=3.5.0` has no wheel for Python 3.11: pip builds it from source, which downloads freetype from sourceforge, beyond this machine's network",
+    ),
+    (
+        "cli/jobs/pipelines-with-components/basics/6a_tf_hello_world/pipeline.yml",
+        "Azure ML's `tensorflow-2.16-cuda12` environment is a GPU one (`tensorflow[and-cuda]`: gigabytes of CUDA wheels), and its `matplotlib~=3.5.0` has no wheel for Python 3.11: pip builds it from source, which downloads freetype from sourceforge, beyond this machine's network",
+    ),
+    (
+        "cli/jobs/single-step/tensorflow/mnist-distributed/job.yml",
+        "Azure ML's `tensorflow-2.16-cuda12` environment is a GPU one (`tensorflow[and-cuda]`: gigabytes of CUDA wheels), and its `matplotlib~=3.5.0` has no wheel for Python 3.11: pip builds it from source, which downloads freetype from sourceforge, beyond this machine's network",
+    ),
+    (
+        "cli/jobs/single-step/tensorflow/mnist/job.yml",
+        "Azure ML's `tensorflow-2.16-cuda12` environment is a GPU one (`tensorflow[and-cuda]`: gigabytes of CUDA wheels), and its `matplotlib~=3.5.0` has no wheel for Python 3.11: pip builds it from source, which downloads freetype from sourceforge, beyond this machine's network",
+    ),
+    (
         "cli/jobs/single-step/scikit-learn/iris-notebook/job.yml",
         "its Dockerfile's base is python:3.8 and its pins (scipy==1.7.1) have no wheel for the Python 3.11 here",
     ),
@@ -233,6 +249,7 @@ fn the_public_jobs_both_accept_run_to_completed_locally() {
     let mut report = String::new();
     let (mut completed, mut web, mut not_here) = (0, 0, 0);
     let mut failures = Vec::new();
+    let mut needs_python: BTreeMap<String, usize> = BTreeMap::new();
     for (file, verdict) in verdicts(&corpus) {
         if !verdict.accepted || !matches!(verdict.kind.as_str(), "commandjob" | "pipelinejob") {
             continue;
@@ -273,6 +290,15 @@ fn the_public_jobs_both_accept_run_to_completed_locally() {
             .current_dir(path.parent().unwrap())
             .output()
             .unwrap();
+        // Azure ML's own environments are built on the Python they were published for; where
+        // this machine has none, the run is refused before anything is written, saying so.
+        let said = String::from_utf8_lossy(&run.stderr);
+        if let Some(wanted) = said.split("is built for Python ").nth(1).and_then(|rest| rest.split(',').next()) {
+            assert_eq!(run.status.code(), Some(2), "{file}: {said}");
+            *needs_python.entry(wanted.to_string()).or_insert(0) += 1;
+            report.push_str(&format!("  refused, its environment needs Python {wanted}: {file}\n"));
+            continue;
+        }
         let status = serde_json::from_slice::<serde_json::Value>(&run.stdout)
             .map(|job| job["status"].as_str().unwrap_or_default().to_string())
             .unwrap_or_else(|_| format!("exit {:?}", run.status.code()));
@@ -286,7 +312,7 @@ fn the_public_jobs_both_accept_run_to_completed_locally() {
         }
     }
     eprintln!(
-        "public jobs both accept: {completed} ran to Completed here ({web} reading the web from the stand-in), {} explained, {not_here} need Azure ML\n{report}",
+        "public jobs both accept: {completed} ran to Completed here ({web} reading the web from the stand-in), {} explained, {not_here} need Azure ML, refused for a Python this machine lacks: {needs_python:?}\n{report}",
         RUNS_EXPLAINED.len()
     );
     assert!(completed >= 17, "fewer public jobs ran than before: {completed}");

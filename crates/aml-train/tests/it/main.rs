@@ -9,5 +9,6 @@ mod databricks;
 mod diabetes;
 mod oracle;
 mod parallel;
+mod registry_environments;
 mod run;
 mod validate;

@@ -274,7 +274,7 @@ fn a_registered_environment_is_valid_and_refused_only_where_it_cannot_be_built()
         "registry-env.yml",
         "$schema: https://azuremlschemas.azureedge.net/latest/commandJob.schema.json\n\
          command: echo hello\n\
-         environment: azureml://registries/azureml/environments/sklearn-1.5/labels/latest\n",
+         environment: azureml:team-sklearn@latest\n",
     );
     let checked = ws.run(&binary("aml-train"), &["validate", "registry-env.yml"]);
     assert_eq!(checked.status.code(), Some(0), "{}", render(&checked));
