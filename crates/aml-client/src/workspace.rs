@@ -649,6 +649,52 @@ impl DataResolver for Workspace {
             Workspace::Azure(_) => Err(not_on_azure("a registered model as a local folder")),
         }
     }
+
+    async fn environment(&self, reference: &str) -> Result<Option<aml_core::jobplan::EnvPlan>> {
+        match self {
+            Workspace::Local(ws) => {
+                // A reference this workspace could not hold (`@label`) is simply not found here.
+                let Ok((name, selector)) = aml_core::environments::parse_reference(reference) else { return Ok(None) };
+                Ok(ws.registry_ref().environment_version(&name, &selector)?.map(|found| found.plan))
+            }
+            // Azure ML resolves its own references when the job starts.
+            Workspace::Azure(_) => Ok(None),
+        }
+    }
+}
+
+// Environments.
+impl Workspace {
+    /// Register an environment file's environment; `bool`: an existing version was returned.
+    pub fn register_environment(
+        &mut self,
+        new: &aml_core::environments::NewEnvironment,
+    ) -> Result<(aml_core::environments::EnvironmentVersion, bool)> {
+        match self {
+            Workspace::Local(ws) => ws.register_environment(new),
+            Workspace::Azure(_) => Err(not_on_azure("registering an environment")),
+        }
+    }
+
+    /// `NAME`, `NAME:V`, `NAME@latest` (with or without `azureml:`).
+    pub fn environment_version(&self, reference: &str) -> Result<aml_core::environments::EnvironmentVersion> {
+        let (name, selector) = aml_core::environments::parse_reference(reference)?;
+        match self {
+            Workspace::Local(ws) => ws.environment_version(&name, &selector),
+            Workspace::Azure(_) => Err(not_on_azure("showing an environment")),
+        }
+    }
+
+    /// A name's versions, newest first; without a name, the newest version of each.
+    pub fn environment_versions(&self, name: Option<&str>) -> Result<Vec<aml_core::environments::EnvironmentVersion>> {
+        if let Some(name) = name {
+            NameKind::Environment.usage(name)?;
+        }
+        match self {
+            Workspace::Local(ws) => ws.environment_versions(name),
+            Workspace::Azure(_) => Err(not_on_azure("listing environments")),
+        }
+    }
 }
 
 /// An approval request's id as the tools make them (hex digits); it names a blob on Azure.

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod collected;
 pub mod digest;
 pub mod duration;
+pub mod environments;
 pub mod error;
 pub mod ids;
 pub mod job_view;

@@ -183,6 +183,10 @@ pub fn model_arg(text: &str) -> Result<String, String> {
     arg(NameKind::Model, text)
 }
 
+pub fn environment_arg(text: &str) -> Result<String, String> {
+    arg(NameKind::Environment, text)
+}
+
 pub fn version_arg(text: &str) -> Result<String, String> {
     arg(NameKind::Version, text)
 }

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod batch;
 pub mod blobs;
 pub mod downloads;
+mod environment_versions;
 pub mod online;
 pub mod registry;
 pub mod runner;
@@ -17,6 +18,7 @@ use std::path::{Path, PathBuf};
 use blobs::BlobStore;
 use registry::Registry;
 
+use aml_core::environments::{EnvironmentVersion, NewEnvironment};
 use aml_core::error::{Error, IoContext, Result};
 use aml_core::jobs::{Job, JobStatus};
 use aml_core::location::Access;
@@ -107,6 +109,35 @@ impl LocalWorkspace {
 
     pub fn registry_ref(&self) -> &Registry {
         &self.registry
+    }
+
+    // Environments.
+
+    pub fn register_environment(&mut self, new: &NewEnvironment) -> Result<(EnvironmentVersion, bool)> {
+        self.registry.insert_environment(new, &aml_core::time::now())
+    }
+
+    /// A registered environment version, or exit 2 naming what there is.
+    pub fn environment_version(&self, name: &str, selector: &VersionSelector) -> Result<EnvironmentVersion> {
+        if let Some(found) = self.registry.environment_version(name, selector)? {
+            return Ok(found);
+        }
+        let versions = self.registry.environment_versions(Some(name))?;
+        let hint = match versions.first() {
+            Some(newest) => {
+                format!("`{name}` has versions up to `{}`: `aml-register environment list {name}`", newest.version)
+            }
+            None => format!("register it first: `aml-register environment -f env.yml` (with `name: {name}`)"),
+        };
+        let which = match selector {
+            VersionSelector::Exact(version) => format!("`{name}:{version}`"),
+            VersionSelector::Latest | VersionSelector::Tag { .. } => format!("`{name}`"),
+        };
+        Err(Error::usage(format!("there is no environment {which} in this workspace"), hint))
+    }
+
+    pub fn environment_versions(&self, name: Option<&str>) -> Result<Vec<EnvironmentVersion>> {
+        self.registry.environment_versions(name)
     }
 
     // Models.

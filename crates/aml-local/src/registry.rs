@@ -29,7 +29,7 @@ pub fn sql(e: rusqlite::Error) -> Error {
 
 /// Migrations, in order; `PRAGMA user_version` counts how many a database has had.
 /// Append only: a workspace made by an older build is brought up to date when opened.
-const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
+const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5];
 
 const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -136,6 +136,19 @@ CREATE TABLE IF NOT EXISTS batch_deployments (
     name TEXT NOT NULL,
     record TEXT NOT NULL,
     PRIMARY KEY (endpoint, name)
+);
+";
+
+/// Environments registered in the workspace (`aml-register environment`): each version's
+/// record as JSON, `seq` ordering a name's versions.
+const SCHEMA_V5: &str = "
+CREATE TABLE IF NOT EXISTS environment_versions (
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    digest TEXT NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (name, version)
 );
 ";
 

@@ -55,6 +55,52 @@ pub enum Command {
     ///   aml-register promote diabetes:7 --to local:/srv/aml-prod --tag stage=production
     #[command(verbatim_doc_comment)]
     Promote(PromoteArgs),
+    /// Register, list and show environments: what jobs and deployments name as
+    /// `azureml:NAME@latest` or `azureml:NAME:VERSION`
+    ///
+    /// A version freezes what the file says when it is registered: its image, and the
+    /// packages of its conda file and their Python. Registering the same environment again
+    /// returns the version it already is; a changed one is the next version.
+    ///
+    /// Examples:
+    ///
+    ///   aml-register environment -f environment/train.yml
+    ///   aml-register environment -f env.yml --name team-sklearn --version 2
+    ///   aml-register environment list [NAME]
+    ///   aml-register environment show team-sklearn@latest
+    #[command(verbatim_doc_comment)]
+    Environment(EnvironmentArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct EnvironmentArgs {
+    #[command(subcommand)]
+    pub action: Option<EnvironmentAction>,
+    /// An environment YAML file, as `az ml environment create --file` reads; flags override
+    /// its fields
+    #[arg(long, short = 'f', value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// The environment's name
+    #[arg(long, short = 'n', value_parser = aml_client::names::environment_arg)]
+    pub name: Option<String>,
+    /// An explicit version; by default the next free number
+    #[arg(long, value_parser = aml_client::names::version_arg)]
+    pub version: Option<String>,
+    /// Override a field of the YAML file, e.g. `--set image=python:3.11-slim`
+    #[arg(long = "set", value_name = "FIELD=VALUE", requires = "file")]
+    pub sets: Vec<SetArg>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EnvironmentAction {
+    /// An environment's versions, newest first (without a name, the newest version of each)
+    List {
+        #[arg(value_parser = aml_client::names::environment_arg)]
+        name: Option<String>,
+    },
+    /// One environment version: `NAME`, `NAME:VERSION` or `NAME@latest`
+    Show { environment: String },
 }
 
 #[derive(Debug, Args)]

@@ -1,7 +1,8 @@
-//! `aml-register`: version models with their metrics and lineage. `run` is what `main`
+//! `aml-register`: version models with their metrics and lineage, and environments. `run` is what `main`
 //! calls and what the tests call; it returns a report and never exits the process.
 
 mod cli;
+mod environments;
 pub mod output;
 
 use std::collections::BTreeMap;
@@ -97,6 +98,7 @@ pub async fn run(cli: Cli, session: Session) -> Result<Box<dyn Report>> {
                 files: files.iter().map(|f| f.display().to_string()).collect(),
             }))
         }
+        Command::Environment(args) => environments::run(args, &global.workspace, &session).await,
         Command::Promote(args) => {
             if args.to.trim().is_empty() {
                 return Err(Error::usage(

@@ -29,6 +29,9 @@ pub trait DataResolver {
     /// A registered model (`azureml:NAME:VERSION`, `azureml:NAME@latest`) as a folder of its
     /// files on this machine.
     async fn model_path(&self, reference: &str) -> Result<PathBuf>;
+    /// An environment registered in this (local) workspace, `azureml:NAME@latest` or
+    /// `azureml:NAME:V`, as it was frozen when registered; None if there is none.
+    async fn environment(&self, reference: &str) -> Result<Option<EnvPlan>>;
 }
 
 #[derive(Debug, Clone)]
@@ -200,11 +203,11 @@ impl EnvPlan {
                 field,
                 match why {
                     Some(why) => format!("`{reference}`: {why}"),
-                    None => {
-                        format!("`{reference}` is a registered environment; the local workspace cannot build it yet")
-                    }
+                    None => format!(
+                        "`{reference}` is an environment registered in a workspace, and this local workspace has none by that name"
+                    ),
                 },
-                "define the environment inline (`image:` and `conda_file:`) to run here",
+                "register it here with `aml-register environment -f env.yml`, or define it inline (`image:` and `conda_file:`)",
             )),
             EnvPlan::DockerBuild { context } => Some(Blocker::everywhere(
                 file,
@@ -299,7 +302,7 @@ pub(super) async fn plan_command(
     let outputs: Vec<(String, AssetType)> = job.outputs.iter().map(|(n, o)| (n.clone(), o.kind())).collect();
     check_command(file, "command", &job.command, &inputs, &outputs)?;
     let environment = plan_environment(file, "environment", &job.environment, &mut notes.warnings)?;
-    notes.blockers.extend(environment.blocker(file, "environment"));
+    let environment = resolve_environment(file, "environment", environment, ws, notes).await?;
     let step = StepPlan {
         step: None,
         display_name: job.display_name.clone(),
@@ -717,13 +720,14 @@ pub(super) async fn plan_pipeline(
         }
         check_command(&draft.source, "command", &draft.command, &step_inputs, &draft.outputs)
             .map_err(|e| relabel(e, &draft.source, file, &format!("{field}.command")))?;
-        notes.blockers.extend(draft.environment.blocker(file, &format!("{field}.environment")));
+        let environment =
+            resolve_environment(file, &format!("{field}.environment"), draft.environment.clone(), ws, notes).await?;
         steps.push(StepPlan {
             step: Some(draft.name.clone()),
             display_name: draft.step.display_name.clone().or_else(|| Some(draft.name.clone())),
             command: draft.command.clone(),
             code: draft.code.clone(),
-            environment: draft.environment.clone(),
+            environment,
             environment_variables: draft.environment_variables.clone(),
             inputs: step_inputs,
             outputs: draft.outputs.clone(),
@@ -997,6 +1001,34 @@ pub(super) fn plan_code(file: &Path, field: &str, code: Option<&str>) -> Result<
     Ok(Some(path))
 }
 
+/// A planned environment where the job will run: one registered in a workspace is looked up
+/// in the local workspace (a remote one resolves it itself); what still cannot be built
+/// here becomes the field's blocker.
+pub(super) async fn resolve_environment(
+    file: &Path,
+    field: &str,
+    planned: EnvPlan,
+    ws: Option<&dyn DataResolver>,
+    notes: &mut Notes,
+) -> Result<EnvPlan> {
+    let resolved = match (&planned, ws) {
+        (EnvPlan::Registered { reference, why: None }, Some(ws)) if !ws.is_remote() => {
+            let found = ws.environment(reference).await.map_err(|e| match e {
+                Error::BadInput(bad) => Error::in_file(file, Some(field), bad.problem, bad.hint.unwrap_or_default()),
+                other => other,
+            })?;
+            if found.is_some() {
+                notes.warnings.push(format!("{field}: `{reference}` is this workspace's registered environment"));
+            }
+            found
+        }
+        _ => None,
+    };
+    let plan = resolved.unwrap_or(planned);
+    notes.blockers.extend(plan.blocker(file, field));
+    Ok(plan)
+}
+
 /// What an `environment:` (inline, with a conda file or a build context) installs locally.
 pub fn plan_environment(
     file: &Path,
@@ -1023,9 +1055,7 @@ pub fn plan_environment(
                 }
                 None => {}
             }
-            warnings.push(format!(
-                "{field}: `{reference}` is a registered environment: Azure ML resolves it; the local workspace cannot build it yet"
-            ));
+            // A workspace's own: looked up when the workspace is known (`resolve_environment`).
             return Ok(EnvPlan::Registered { reference: reference.clone(), why: None });
         }
         EnvironmentRef::Inline(env) => env,

@@ -34,7 +34,7 @@ pub(super) async fn plan_sweep(
     let outputs: Vec<(String, crate::yaml::job::AssetType)> =
         job.outputs.iter().map(|(n, o)| (n.clone(), o.kind())).collect();
     let environment = plan_environment(file, "trial.environment", &job.trial.environment, &mut notes.warnings)?;
-    notes.blockers.extend(environment.blocker(file, "trial.environment"));
+    let environment = super::build::resolve_environment(file, "trial.environment", environment, ws, notes).await?;
     let code = plan_code(file, "trial.code", job.trial.code.as_deref())?;
     let limits = job.limits.clone().unwrap_or_default();
     if limits.max_concurrent_trials.is_some_and(|n| n > 1) {

@@ -235,7 +235,9 @@ fn on_azure_metrics_come_from_azure_monitor_and_an_analysed_rollout_rolls_back_a
         .command("aml-deploy")
         .args(["rollout", "--endpoint", "linear", "-f", "linear/deployment-green.yml", "--set", "name=teal"])
         .args(["--steps", "50,100"])
-        .args(["--interval", "3s", "--analysis", "error_rate < 0.01", "--inconclusive", "fail", "-q", "-o", "json"])
+        // Long enough for the 50 requests an analysis needs even on a loaded machine (45 in
+        // 3 s were seen), where an inconclusive step would roll back.
+        .args(["--interval", "6s", "--analysis", "error_rate < 0.01", "--inconclusive", "fail", "-q", "-o", "json"])
         .output()
         .unwrap();
     let _ = load.kill();

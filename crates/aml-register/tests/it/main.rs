@@ -6,4 +6,5 @@
 mod azure;
 mod ci;
 mod durability;
+mod environments;
 mod register;

@@ -10,7 +10,7 @@ use aml_client::testing::{TestWorkspace, binary, repo_root, venv_python};
 
 /// Agreement reached so far (of the files we have a verb for, batch excluded); raise it as
 /// causes are solved, never lower it.
-const REACHED: usize = 255;
+const REACHED: usize = 265;
 /// Agreement on the batch endpoint and deployment files, judged apart.
 const BATCH_REACHED: usize = 41;
 /// The goal: 95 in 100.
@@ -53,6 +53,10 @@ const EXPLAINED: &[(&str, &str)] = &[
         "an automl job's own fields (here `resources`) are Azure ML's to judge: aml-train does not run automl, so it does not model them",
     ),
     (
+        "cli/jobs/pipelines-with-components/nyc_taxi_data_regression/env_train.yml",
+        "`version: 1-<VERSION>` is a placeholder; Azure ML's versions are digits and letters",
+    ),
+    (
         "cli/jobs/pipelines-with-components/nyc_taxi_data_regression/artifacts/model/nyc-taxi-model.yaml",
         "`version: <VERSION>` is a placeholder; Azure ML's versions are digits and letters",
     ),
@@ -75,6 +79,7 @@ fn verb(kind: &str) -> Option<(&'static str, &'static [&'static str])> {
         | "modelbatchdeployment"
         | "pipelinecomponentbatchdeployment" => ("aml-deploy", &["validate", "-f"]),
         "model" => ("aml-register", &["model", "-f"]),
+        "environment" => ("aml-register", &["environment", "-f"]),
         _ => return None,
     })
 }

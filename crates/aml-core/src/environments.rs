@@ -1,0 +1,157 @@
+//! Environments registered in a workspace (`az ml environment create -f env.yml`), as both
+//! backends record them and the tools print them: what a job naming `azureml:NAME@latest` or
+//! `azureml:NAME:V` runs with. A version freezes what the file said when it was registered —
+//! the packages of its conda file (read then, not when a job uses it), its Python, its image —
+//! so a later edit of the file is a new version, as on Azure ML.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::jobplan::{EnvPlan, plan_environment};
+use crate::model::VersionSelector;
+use crate::names::NameKind;
+use crate::yaml::SetArg;
+use crate::yaml::environment::{Environment, EnvironmentRef};
+
+/// A registered environment version.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EnvironmentVersion {
+    pub name: String,
+    pub version: String,
+    pub description: Option<String>,
+    pub tags: BTreeMap<String, String>,
+    pub image: Option<String>,
+    /// What the local backend builds: packages on a Python, an image alone, or a build
+    /// context it cannot build (said when a job uses it).
+    pub plan: EnvPlan,
+    /// Of what decides the environment (image and plan), not of its description or tags.
+    pub digest: Digest,
+    pub created_at: String,
+}
+
+impl EnvironmentVersion {
+    pub fn id(&self) -> String {
+        format!("{}:{}", self.name, self.version)
+    }
+}
+
+/// An environment file read and checked, ready to register.
+#[derive(Debug, Clone)]
+pub struct NewEnvironment {
+    pub name: String,
+    /// None: the next free number, or the newest version if it is the same environment.
+    pub version: Option<String>,
+    pub description: Option<String>,
+    pub tags: BTreeMap<String, String>,
+    pub image: Option<String>,
+    pub plan: EnvPlan,
+    pub digest: Digest,
+    /// What planning had to say (conda packages taken from PyPI, a Dockerfile not run here).
+    pub warnings: Vec<String>,
+}
+
+impl NewEnvironment {
+    /// Read an environment file as `az ml environment create --file` does; `name` and
+    /// `version` override the file's.
+    pub fn from_file(file: &Path, sets: &[SetArg], name: Option<&str>, version: Option<&str>) -> Result<Self> {
+        let text = crate::yaml::read(file)?;
+        let spec: Environment = crate::yaml::parse_with_sets(file, &text, sets)?;
+        let name = match name.map(str::to_string).or_else(|| spec.name.clone()) {
+            Some(name) => name,
+            None => {
+                return Err(Error::in_file(
+                    file,
+                    Some("name"),
+                    "is missing",
+                    "give the environment a name (`name:` in the file, or `--name`)",
+                ));
+            }
+        };
+        NameKind::Environment.usage(&name).map_err(|e| relabel(e, file, "name"))?;
+        let version = version.map(str::to_string).or_else(|| spec.version.as_ref().map(|v| v.as_str().to_string()));
+        if let Some(version) = &version {
+            NameKind::Version.usage(version).map_err(|e| relabel(e, file, "version"))?;
+        }
+        let mut warnings = Vec::new();
+        // Planned as a job's `environment:` is; the file's own fields are named without it.
+        let plan =
+            plan_environment(file, "environment", &EnvironmentRef::Inline(Box::new(spec.clone())), &mut warnings)
+                .map_err(|e| match e {
+                    Error::BadInput(mut bad) => {
+                        bad.field = bad.field.map(|f| f.strip_prefix("environment.").unwrap_or(&f).to_string());
+                        Error::BadInput(bad)
+                    }
+                    other => other,
+                })?;
+        let digest = Digest::of_bytes(
+            serde_json::to_string(&(&spec.image, &plan))
+                .map_err(|e| Error::failed(format!("cannot describe the environment: {e}"), None))?
+                .as_bytes(),
+        );
+        Ok(NewEnvironment {
+            name,
+            version,
+            description: spec.description.clone(),
+            tags: spec.tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            image: spec.image.clone(),
+            plan,
+            digest,
+            warnings,
+        })
+    }
+}
+
+fn relabel(error: Error, file: &Path, field: &str) -> Error {
+    match error {
+        Error::BadInput(bad) => Error::in_file(file, Some(field), bad.problem, bad.hint.unwrap_or_default()),
+        other => other,
+    }
+}
+
+/// `azureml:NAME@latest`, `azureml:NAME:V`, or without `azureml:` (`NAME`, `NAME:V`, as
+/// `aml-register environment show` takes them): the name and which version.
+pub fn parse_reference(text: &str) -> Result<(String, VersionSelector)> {
+    let bare = text.strip_prefix("azureml:").unwrap_or(text);
+    let (name, selector) = match (bare.split_once('@'), bare.rsplit_once(':')) {
+        (Some((name, "latest")), _) => (name, VersionSelector::Latest),
+        (Some((_, label)), _) => {
+            return Err(Error::usage(
+                format!("`{text}`: `@{label}` is not a version; environments take `@latest`"),
+                "write `NAME@latest` or `NAME:VERSION`",
+            ));
+        }
+        (None, Some((name, version))) => {
+            NameKind::Version.usage(version)?;
+            (name, VersionSelector::Exact(version.to_string()))
+        }
+        (None, None) => (bare, VersionSelector::Latest),
+    };
+    NameKind::Environment.usage(name)?;
+    Ok((name.to_string(), selector))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_are_read_as_azure_ml_writes_them() {
+        let latest = |n: &str| Ok::<_, String>((n.to_string(), VersionSelector::Latest));
+        let exact = |n: &str, v: &str| Ok::<_, String>((n.to_string(), VersionSelector::Exact(v.into())));
+        for (text, expected) in [
+            ("azureml:my-env@latest", latest("my-env")),
+            ("azureml:my-env:3", exact("my-env", "3")),
+            ("my-env", latest("my-env")),
+            ("my_env.1:v2", exact("my_env.1", "v2")),
+        ] {
+            assert_eq!(parse_reference(text).map_err(|e| e.to_string()), expected, "{text}");
+        }
+        for bad in ["azureml:my-env@prod", "azureml:../x:1", "azureml:my-env:", "-env@latest", ""] {
+            assert!(parse_reference(bad).is_err(), "{bad}");
+        }
+    }
+}
