@@ -115,12 +115,17 @@ fn relabel(error: Error, file: &Path, field: &str) -> Error {
 /// `azureml:NAME@latest`, `azureml:NAME:V`, or without `azureml:` (`NAME`, `NAME:V`, as
 /// `aml-register environment show` takes them): the name and which version.
 pub fn parse_reference(text: &str) -> Result<(String, VersionSelector)> {
+    parse_asset_reference(text, NameKind::Environment)
+}
+
+/// The same for any asset whose name is held to `kind`'s rule.
+pub fn parse_asset_reference(text: &str, kind: NameKind) -> Result<(String, VersionSelector)> {
     let bare = text.strip_prefix("azureml:").unwrap_or(text);
     let (name, selector) = match (bare.split_once('@'), bare.rsplit_once(':')) {
         (Some((name, "latest")), _) => (name, VersionSelector::Latest),
         (Some((_, label)), _) => {
             return Err(Error::usage(
-                format!("`{text}`: `@{label}` is not a version; environments take `@latest`"),
+                format!("`{text}`: `@{label}` is not a version; assets take `@latest`"),
                 "write `NAME@latest` or `NAME:VERSION`",
             ));
         }
@@ -130,7 +135,7 @@ pub fn parse_reference(text: &str) -> Result<(String, VersionSelector)> {
         }
         (None, None) => (bare, VersionSelector::Latest),
     };
-    NameKind::Environment.usage(name)?;
+    kind.usage(name)?;
     Ok((name.to_string(), selector))
 }
 

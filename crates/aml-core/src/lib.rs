@@ -9,6 +9,7 @@ pub mod chart;
 pub mod ci;
 pub mod cli;
 pub mod collected;
+pub mod data_assets;
 pub mod digest;
 pub mod duration;
 pub mod environments;

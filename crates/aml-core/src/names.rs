@@ -218,6 +218,14 @@ pub fn optional_environment<'de, D: serde::Deserializer<'de>>(deserializer: D) -
     optional(NameKind::Environment, deserializer)
 }
 
+pub fn optional_data<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    optional(NameKind::Data, deserializer)
+}
+
+pub fn data_arg(text: &str) -> Result<String, String> {
+    arg(NameKind::Data, text)
+}
+
 pub fn optional_component<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
     optional(NameKind::Component, deserializer)
 }

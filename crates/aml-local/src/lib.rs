@@ -2,11 +2,11 @@
 //! and one folder per job. It never opens a connection to anything but 127.0.0.1 (the
 //! MLflow endpoint its own jobs log to), so it runs the same on a laptop and in CI.
 
+mod asset_versions;
 pub mod audit;
 pub mod batch;
 pub mod blobs;
 pub mod downloads;
-mod environment_versions;
 pub mod online;
 pub mod registry;
 pub mod runner;
@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 use blobs::BlobStore;
 use registry::Registry;
 
+use aml_core::data_assets::{DataContent, DataVersion, NewData};
+use aml_core::digest::Digest;
 use aml_core::environments::{EnvironmentVersion, NewEnvironment};
 use aml_core::error::{Error, IoContext, Result};
 use aml_core::jobs::{Job, JobStatus};
@@ -122,18 +124,14 @@ impl LocalWorkspace {
         if let Some(found) = self.registry.environment_version(name, selector)? {
             return Ok(found);
         }
-        let versions = self.registry.environment_versions(Some(name))?;
-        let hint = match versions.first() {
-            Some(newest) => {
-                format!("`{name}` has versions up to `{}`: `aml-register environment list {name}`", newest.version)
-            }
-            None => format!("register it first: `aml-register environment -f env.yml` (with `name: {name}`)"),
-        };
-        let which = match selector {
-            VersionSelector::Exact(version) => format!("`{name}:{version}`"),
-            VersionSelector::Latest | VersionSelector::Tag { .. } => format!("`{name}`"),
-        };
-        Err(Error::usage(format!("there is no environment {which} in this workspace"), hint))
+        let newest = self.registry.environment_versions(Some(name))?.into_iter().next();
+        Err(missing_asset(
+            "environment",
+            "aml-register environment -f env.yml",
+            name,
+            selector,
+            newest.map(|v| v.version),
+        ))
     }
 
     pub fn environment_versions(&self, name: Option<&str>) -> Result<Vec<EnvironmentVersion>> {
@@ -251,15 +249,20 @@ impl LocalWorkspace {
     /// by every job whose input names the model; named by the content digest, so no user
     /// string becomes a path and two versions with the same files share it.
     pub fn model_folder(&self, version: &ModelVersion) -> Result<PathBuf> {
-        let dir = self.root.join("models").join(version.digest.hex());
+        self.materialized("models", &version.digest, &self.manifest(version)?)
+    }
+
+    /// Files stored under `digest` as a folder `KIND/<digest>/` of the workspace, made once
+    /// (in a staging folder, then renamed into place) and shared by every job that reads it.
+    fn materialized(&self, kind: &str, digest: &Digest, manifest: &Manifest) -> Result<PathBuf> {
+        let dir = self.root.join(kind).join(digest.hex());
         if dir.is_dir() {
             return Ok(dir);
         }
-        let staging =
-            self.root.join("tmp").join(format!("model-{}-{}", &version.digest.hex()[..16], std::process::id()));
+        let staging = self.root.join("tmp").join(format!("{kind}-{}-{}", &digest.hex()[..16], std::process::id()));
         let _ = fs::remove_dir_all(&staging);
         fs::create_dir_all(&staging).with_path("cannot create", &staging)?;
-        self.download_model(version, &staging)?;
+        self.write_files(manifest, &staging)?;
         if let Some(parent) = dir.parent() {
             fs::create_dir_all(parent).with_path("cannot create", parent)?;
         }
@@ -277,7 +280,10 @@ impl LocalWorkspace {
     /// Copy a version's files into `dir`, checking every byte against its digest.
     /// Refuses before writing anything if a file would be overwritten.
     pub fn download_model(&self, version: &ModelVersion, dir: &Path) -> Result<Vec<PathBuf>> {
-        let manifest = self.manifest(version)?;
+        self.write_files(&self.manifest(version)?, dir)
+    }
+
+    fn write_files(&self, manifest: &Manifest, dir: &Path) -> Result<Vec<PathBuf>> {
         // Entry paths may come from a remote listing: each must stay inside `dir`.
         let targets: Vec<PathBuf> = manifest
             .entries
@@ -297,6 +303,60 @@ impl LocalWorkspace {
             self.blobs.copy_out(&entry.digest, target)?;
         }
         Ok(targets)
+    }
+
+    // Data assets.
+
+    /// A local file or folder is copied into the blob store first (a version keeps what it
+    /// held then); a path elsewhere is recorded as written.
+    pub fn register_data(&mut self, new: &NewData) -> Result<(DataVersion, bool)> {
+        let now = aml_core::time::now();
+        match &new.content {
+            DataContent::Elsewhere(path) => {
+                let digest = Digest::of_bytes(format!("{}\n{path}", new.kind.as_str()).as_bytes());
+                self.registry.insert_data(new, digest, None, path, &now)
+            }
+            DataContent::Local(source) => {
+                self.blobs.sweep_abandoned();
+                let files = tree::list(source)?;
+                let total = files.iter().map(|(_, f)| fs::metadata(f).map(|m| m.len()).unwrap_or(0)).sum();
+                let progress = Progress::bytes(format!("registering `{}`", new.name), total, &self.settings);
+                let mut entries = Vec::with_capacity(files.len());
+                for (name, file) in &files {
+                    let (digest, size) = self.blobs.ingest(file, &progress)?;
+                    entries.push(tree::FileEntry { path: name.clone(), size, digest });
+                }
+                progress.finish();
+                let manifest = Manifest { entries };
+                let path = source.display().to_string();
+                self.registry.insert_data(new, manifest.digest(), Some(&manifest), &path, &now)
+            }
+        }
+    }
+
+    /// A registered data asset version, or exit 2 naming what there is.
+    pub fn data_version(&self, name: &str, selector: &VersionSelector) -> Result<DataVersion> {
+        if let Some(found) = self.registry.data_version(name, selector)? {
+            return Ok(found);
+        }
+        let newest = self.registry.data_versions(Some(name))?.into_iter().next();
+        Err(missing_asset("data asset", "aml-register data -f data.yml", name, selector, newest.map(|v| v.version)))
+    }
+
+    pub fn data_versions(&self, name: Option<&str>) -> Result<Vec<DataVersion>> {
+        self.registry.data_versions(name)
+    }
+
+    /// What a job input naming this version reads: the copied files' folder (the file in it,
+    /// for a `uri_file`), or the path elsewhere it names.
+    pub fn data_target(&self, version: &DataVersion) -> Result<String> {
+        let Some(manifest) = self.registry.data_manifest(version)? else { return Ok(version.path.clone()) };
+        let folder = self.materialized("data", &version.digest, &manifest)?;
+        let target = match (version.kind, manifest.entries.as_slice()) {
+            (aml_core::yaml::io::AssetType::UriFile, [only]) => folder.join(&only.path),
+            _ => folder,
+        };
+        Ok(target.display().to_string())
     }
 
     // Jobs.
@@ -424,4 +484,18 @@ fn refresh_abandoned(mut job: Job) -> Job {
         job.error = Some(format!("the aml-train process (pid {pid}) that ran this job ended without finishing it"));
     }
     job
+}
+
+/// A registered asset that is not here: what there is, or how to register it.
+fn missing_asset(what: &str, register: &str, name: &str, selector: &VersionSelector, newest: Option<String>) -> Error {
+    let which = match selector {
+        VersionSelector::Exact(version) => format!("`{name}:{version}`"),
+        VersionSelector::Latest | VersionSelector::Tag { .. } => format!("`{name}`"),
+    };
+    let kind = what.split(' ').next().unwrap_or(what);
+    let hint = match newest {
+        Some(newest) => format!("`{name}` has versions up to `{newest}`: `aml-register {kind} list {name}`"),
+        None => format!("register it first: `{register}` (with `name: {name}`)"),
+    };
+    Error::usage(format!("there is no {what} {which} in this workspace"), hint)
 }

@@ -69,38 +69,52 @@ pub enum Command {
     ///   aml-register environment list [NAME]
     ///   aml-register environment show team-sklearn@latest
     #[command(verbatim_doc_comment)]
-    Environment(EnvironmentArgs),
+    Environment(AssetArgs),
+    /// Register, list and show data assets: what job inputs name as `azureml:NAME@latest`
+    /// or `azureml:NAME:VERSION`
+    ///
+    /// A local file or folder is copied into the workspace when it is registered, so a
+    /// version keeps what it held then; a path elsewhere (`https://…`,
+    /// `azureml://datastores/…`) is kept as written. The same content again returns the
+    /// version it already is.
+    ///
+    /// Examples:
+    ///
+    ///   aml-register data -f data/train.yml
+    ///   aml-register data -f data.yml --name diabetes-train --set path=./data/2026-12
+    ///   aml-register data list [NAME]
+    ///   aml-register data show diabetes-train@latest
+    #[command(verbatim_doc_comment)]
+    Data(AssetArgs),
 }
 
+/// `aml-register environment|data`: register from a file, or `list` / `show`.
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
-pub struct EnvironmentArgs {
+pub struct AssetArgs {
     #[command(subcommand)]
-    pub action: Option<EnvironmentAction>,
-    /// An environment YAML file, as `az ml environment create --file` reads; flags override
+    pub action: Option<AssetAction>,
+    /// The asset's YAML file, as `az ml environment|data create --file` reads; flags override
     /// its fields
     #[arg(long, short = 'f', value_name = "FILE")]
     pub file: Option<PathBuf>,
-    /// The environment's name
-    #[arg(long, short = 'n', value_parser = aml_client::names::environment_arg)]
+    /// The asset's name (checked against Azure ML's rule for its kind)
+    #[arg(long, short = 'n')]
     pub name: Option<String>,
     /// An explicit version; by default the next free number
     #[arg(long, value_parser = aml_client::names::version_arg)]
     pub version: Option<String>,
-    /// Override a field of the YAML file, e.g. `--set image=python:3.11-slim`
+    /// Override a field of the YAML file, e.g. `--set description=…`
     #[arg(long = "set", value_name = "FIELD=VALUE", requires = "file")]
     pub sets: Vec<SetArg>,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum EnvironmentAction {
-    /// An environment's versions, newest first (without a name, the newest version of each)
-    List {
-        #[arg(value_parser = aml_client::names::environment_arg)]
-        name: Option<String>,
-    },
-    /// One environment version: `NAME`, `NAME:VERSION` or `NAME@latest`
-    Show { environment: String },
+pub enum AssetAction {
+    /// An asset's versions, newest first (without a name, the newest version of each)
+    List { name: Option<String> },
+    /// One version: `NAME`, `NAME:VERSION` or `NAME@latest`
+    Show { reference: String },
 }
 
 #[derive(Debug, Args)]

@@ -12,11 +12,11 @@ use aml_client::{Access, Error, Result, Workspace};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::cli::{EnvironmentAction, EnvironmentArgs};
+use crate::cli::{AssetAction, AssetArgs};
 
-pub async fn run(args: EnvironmentArgs, workspace: &str, session: &Session) -> Result<Box<dyn Report>> {
+pub async fn run(args: AssetArgs, workspace: &str, session: &Session) -> Result<Box<dyn Report>> {
     match args.action {
-        Some(EnvironmentAction::List { name }) => {
+        Some(AssetAction::List { name }) => {
             let ws = Workspace::open(workspace, Access::Existing, &session.settings).await?;
             let versions = ws.environment_versions(name.as_deref())?;
             if let (Some(name), true) = (&name, versions.is_empty()) {
@@ -25,9 +25,9 @@ pub async fn run(args: EnvironmentArgs, workspace: &str, session: &Session) -> R
             }
             Ok(Box::new(EnvironmentListing(versions.iter().map(EnvironmentView::from).collect())))
         }
-        Some(EnvironmentAction::Show { environment }) => {
+        Some(AssetAction::Show { reference }) => {
             let ws = Workspace::open(workspace, Access::Existing, &session.settings).await?;
-            Ok(Box::new(EnvironmentView::from(&ws.environment_version(&environment)?)))
+            Ok(Box::new(EnvironmentView::from(&ws.environment_version(&reference)?)))
         }
         None => {
             let Some(file) = &args.file else {

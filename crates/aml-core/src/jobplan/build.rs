@@ -32,6 +32,9 @@ pub trait DataResolver {
     /// An environment registered in this (local) workspace, `azureml:NAME@latest` or
     /// `azureml:NAME:V`, as it was frozen when registered; None if there is none.
     async fn environment(&self, reference: &str) -> Result<Option<EnvPlan>>;
+    /// A data asset registered in this (local) workspace: its type and what an input naming
+    /// it reads (a local path, or the path elsewhere it names); None if there is none.
+    async fn data_asset(&self, reference: &str) -> Result<Option<(AssetType, String)>>;
 }
 
 #[derive(Debug, Clone)]
@@ -832,6 +835,12 @@ pub(super) async fn plan_input(
                     written,
                 });
             }
+            let parsed = match (parsed, ws) {
+                (DataRef::Registered(name), Some(ws)) if !is_model(asset.kind) => {
+                    registered_data(file, field, &name, asset.kind, ws, notes).await?
+                }
+                (parsed, _) => parsed,
+            };
             let source = match parsed {
                 DataRef::LocalPath(path) => {
                     let resolved = resolve_path(file, &path);
@@ -917,8 +926,10 @@ pub(super) async fn plan_input(
                 DataRef::Registered(name) => {
                     notes.blockers.push(Blocker::local(
                         format!("{field}.path"),
-                        format!("`{name}` names an asset registered in Azure ML; the local workspace has no data registry yet"),
-                        "use a local path to run here",
+                        format!(
+                            "`{name}` names a registered data asset, and this local workspace has none by that name"
+                        ),
+                        "register it here with `aml-register data -f data.yml`, or use a local path",
                     ));
                     DataSource::Path(PathBuf::from(&written))
                 }
@@ -999,6 +1010,36 @@ pub(super) fn plan_code(file: &Path, field: &str, code: Option<&str>) -> Result<
         other => other,
     })?;
     Ok(Some(path))
+}
+
+fn is_model(kind: AssetType) -> bool {
+    matches!(kind, AssetType::CustomModel | AssetType::MlflowModel | AssetType::TritonModel)
+}
+
+/// A data input naming a data asset of the local workspace reads what the asset holds, as an
+/// input written with it would; one the workspace does not have stays a reference (a blocker
+/// here: Azure ML may have it).
+async fn registered_data(
+    file: &Path,
+    field: &str,
+    reference: &str,
+    kind: AssetType,
+    ws: &dyn DataResolver,
+    notes: &mut Notes,
+) -> Result<DataRef> {
+    let Some((registered, target)) = ws.data_asset(reference).await? else {
+        return Ok(DataRef::Registered(reference.to_string()));
+    };
+    if registered != kind {
+        return Err(Error::in_file(
+            file,
+            Some(&format!("{field}.type")),
+            format!("is `{}`, and `{reference}` is a `{}` data asset", kind.as_str(), registered.as_str()),
+            format!("give the input `type: {}`, as the asset was registered", registered.as_str()),
+        ));
+    }
+    notes.warnings.push(format!("{field}: `{reference}` is this workspace's data asset, reading `{target}`"));
+    Ok(DataRef::parse(&target))
 }
 
 /// A planned environment where the job will run: one registered in a workspace is looked up

@@ -5,6 +5,7 @@
 
 mod azure;
 mod ci;
+mod data;
 mod durability;
 mod environments;
 mod register;

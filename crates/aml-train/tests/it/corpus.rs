@@ -10,7 +10,7 @@ use aml_client::testing::{TestWorkspace, binary, repo_root, venv_python};
 
 /// Agreement reached so far (of the files we have a verb for, batch excluded); raise it as
 /// causes are solved, never lower it.
-const REACHED: usize = 265;
+const REACHED: usize = 283;
 /// Agreement on the batch endpoint and deployment files, judged apart.
 const BATCH_REACHED: usize = 41;
 /// The goal: 95 in 100.
@@ -20,6 +20,10 @@ const TARGET_PERCENT: usize = 95;
 /// file to when it is created, which azure-ai-ml does not check when it loads the file. A
 /// disagreement not listed here fails the test: fix its cause, or say here why it stays.
 const EXPLAINED: &[(&str, &str)] = &[
+    (
+        "cli/endpoints/batch/deploy-models/imagenet-classifier/imagenet-sample-unlabeled.yml",
+        "its folder `data` is not in the repository (its description says to download it first); registering copies a local folder, so it must exist, as `az ml data create` must upload it",
+    ),
     (
         "cli/endpoints/online/deploy-with-packages/custom-model/model-deployment.yml",
         "`regular_deployment`: Azure ML's deployment names are 3 to 32 letters, digits and `-`; we check names where they enter",
@@ -80,6 +84,7 @@ fn verb(kind: &str) -> Option<(&'static str, &'static [&'static str])> {
         | "pipelinecomponentbatchdeployment" => ("aml-deploy", &["validate", "-f"]),
         "model" => ("aml-register", &["model", "-f"]),
         "environment" => ("aml-register", &["environment", "-f"]),
+        "data" => ("aml-register", &["data", "-f"]),
         _ => return None,
     })
 }
