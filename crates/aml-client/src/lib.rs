@@ -8,8 +8,8 @@ pub mod infra;
 pub mod workspace;
 
 pub use aml_core::{
-    approvals, arm_template, chart, ci, cli, collected, data_assets, digest, duration, environments, error, ids,
-    job_view, jobplan, jobs, lineage, location, model, names, online, process, progress, refs, requests, rules,
+    approvals, arm_template, chart, ci, cli, collected, components, data_assets, digest, duration, environments, error,
+    ids, job_view, jobplan, jobs, lineage, location, model, names, online, process, progress, refs, requests, rules,
     settings, status, time, tree, usage, yaml,
 };
 pub use aml_databricks as databricks;

@@ -662,6 +662,19 @@ impl DataResolver for Workspace {
         }
     }
 
+    async fn component(&self, reference: &str) -> Result<Option<PathBuf>> {
+        match self {
+            Workspace::Local(ws) => {
+                let Ok((name, selector)) = aml_core::components::parse_reference(reference) else { return Ok(None) };
+                match ws.registry_ref().component_version(&name, &selector)? {
+                    Some(found) => Ok(Some(ws.component_file(&found)?)),
+                    None => Ok(None),
+                }
+            }
+            Workspace::Azure(_) => Ok(None),
+        }
+    }
+
     async fn data_asset(&self, reference: &str) -> Result<Option<(aml_core::yaml::io::AssetType, String)>> {
         match self {
             Workspace::Local(ws) => {
@@ -672,6 +685,40 @@ impl DataResolver for Workspace {
                 }
             }
             Workspace::Azure(_) => Ok(None),
+        }
+    }
+}
+
+// Components.
+impl Workspace {
+    /// Register a command component file's component; `bool`: an existing version was returned.
+    pub fn register_component(
+        &mut self,
+        new: &aml_core::components::NewComponent,
+    ) -> Result<(aml_core::components::ComponentVersion, bool)> {
+        match self {
+            Workspace::Local(ws) => ws.register_component(new),
+            Workspace::Azure(_) => Err(not_on_azure("registering a component")),
+        }
+    }
+
+    /// `NAME`, `NAME:V`, `NAME@latest` (with or without `azureml:`).
+    pub fn component_version(&self, reference: &str) -> Result<aml_core::components::ComponentVersion> {
+        let (name, selector) = aml_core::components::parse_reference(reference)?;
+        match self {
+            Workspace::Local(ws) => ws.component_version(&name, &selector),
+            Workspace::Azure(_) => Err(not_on_azure("showing a component")),
+        }
+    }
+
+    /// A name's versions, newest first; without a name, the newest version of each.
+    pub fn component_versions(&self, name: Option<&str>) -> Result<Vec<aml_core::components::ComponentVersion>> {
+        if let Some(name) = name {
+            NameKind::Component.usage(name)?;
+        }
+        match self {
+            Workspace::Local(ws) => ws.component_versions(name),
+            Workspace::Azure(_) => Err(not_on_azure("listing components")),
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod chart;
 pub mod ci;
 pub mod cli;
 pub mod collected;
+pub mod components;
 pub mod data_assets;
 pub mod digest;
 pub mod duration;

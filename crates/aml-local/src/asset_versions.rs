@@ -1,4 +1,5 @@
-//! Versioned assets other than models in the local registry — environments and data assets —
+//! Versioned assets other than models in the local registry — environments, data assets and
+//! components —
 //! each registered in one transaction, so racing registrations of the same content end as one
 //! version and a killed one leaves none. A version's record is JSON; what decides whether two
 //! registrations are the same asset is its digest.
@@ -7,6 +8,7 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use aml_core::components::{ComponentVersion, NewComponent};
 use aml_core::data_assets::{DataVersion, NewData};
 use aml_core::digest::Digest;
 use aml_core::environments::{EnvironmentVersion, NewEnvironment};
@@ -25,6 +27,7 @@ struct Kind {
 
 const ENVIRONMENTS: Kind = Kind { table: "environment_versions", what: "environment" };
 const DATA: Kind = Kind { table: "data_versions", what: "data asset" };
+const COMPONENTS: Kind = Kind { table: "component_versions", what: "component" };
 
 /// A registration: the asset's name, the version asked for, and what it holds.
 struct Registration<'a> {
@@ -98,11 +101,54 @@ impl Registry {
 
     /// The files a data asset version copied in.
     pub fn data_manifest(&self, version: &DataVersion) -> Result<Option<Manifest>> {
+        self.asset_manifest(DATA, &version.name, &version.version)
+    }
+
+    /// `frozen`: the manifest of the component's frozen folder (its blobs already stored).
+    pub fn insert_component(
+        &mut self,
+        new: &NewComponent,
+        frozen: &Manifest,
+        code_files: u64,
+        now: &str,
+    ) -> Result<(ComponentVersion, bool)> {
+        let digest = frozen.digest();
+        let registration =
+            Registration { name: &new.name, version: new.version.as_deref(), digest, manifest: Some(json(frozen)?) };
+        self.insert_asset(COMPONENTS, registration, |version| ComponentVersion {
+            name: new.name.clone(),
+            version,
+            display_name: new.display_name.clone(),
+            description: new.description.clone(),
+            tags: new.tags.clone(),
+            command: new.command.clone(),
+            inputs: new.inputs.clone(),
+            outputs: new.outputs.clone(),
+            environment: new.environment.clone(),
+            digest,
+            code_files,
+            created_at: now.to_string(),
+        })
+    }
+
+    pub fn component_version(&self, name: &str, selector: &VersionSelector) -> Result<Option<ComponentVersion>> {
+        self.asset_version(COMPONENTS, name, selector)
+    }
+
+    pub fn component_versions(&self, name: Option<&str>) -> Result<Vec<ComponentVersion>> {
+        self.asset_versions(COMPONENTS, name)
+    }
+
+    pub fn component_manifest(&self, version: &ComponentVersion) -> Result<Option<Manifest>> {
+        self.asset_manifest(COMPONENTS, &version.name, &version.version)
+    }
+
+    fn asset_manifest(&self, kind: Kind, name: &str, version: &str) -> Result<Option<Manifest>> {
         let manifest: Option<Option<String>> = self
             .conn
             .query_row(
-                "SELECT manifest FROM data_versions WHERE name = ?1 AND version = ?2",
-                params![version.name, version.version],
+                &format!("SELECT manifest FROM {} WHERE name = ?1 AND version = ?2", kind.table),
+                params![name, version],
                 |r| r.get(0),
             )
             .optional()

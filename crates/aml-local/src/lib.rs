@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use blobs::BlobStore;
 use registry::Registry;
 
+use aml_core::components::{ComponentVersion, NewComponent};
 use aml_core::data_assets::{DataContent, DataVersion, NewData};
 use aml_core::digest::Digest;
 use aml_core::environments::{EnvironmentVersion, NewEnvironment};
@@ -303,6 +304,84 @@ impl LocalWorkspace {
             self.blobs.copy_out(&entry.digest, target)?;
         }
         Ok(targets)
+    }
+
+    // Components.
+
+    /// The component file and its code folder's files go into the blob store, frozen as one
+    /// folder (`component.yml`, `code/…`); the same folder again is the same version.
+    pub fn register_component(&mut self, new: &NewComponent) -> Result<(ComponentVersion, bool)> {
+        use aml_core::components::{CODE_FOLDER, COMPONENT_FILE};
+        self.blobs.sweep_abandoned();
+        let mut files = match &new.code {
+            Some(code) => tree::code_files(code)?,
+            None => Vec::new(),
+        };
+        for include in &new.includes {
+            let under = include.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let included = tree::code_files(include)?;
+            if include.is_file() {
+                files.extend(included);
+            } else {
+                files.extend(included.into_iter().map(|(name, file)| (format!("{under}/{name}"), file)));
+            }
+        }
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        if let Some(twice) = files.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(Error::usage(
+                format!("`{}` is both in the code folder and among `additional_includes`", twice[0].0),
+                "rename one of them, or leave it out of `additional_includes`",
+            ));
+        }
+        let total = files.iter().map(|(_, f)| fs::metadata(f).map(|m| m.len()).unwrap_or(0)).sum();
+        let progress = Progress::bytes(format!("registering `{}`", new.name), total, &self.settings);
+        let mut entries = Vec::with_capacity(files.len() + 1);
+        for (name, file) in &files {
+            let (digest, size) = self.blobs.ingest(file, &progress)?;
+            entries.push(tree::FileEntry { path: format!("{CODE_FOLDER}/{name}"), size, digest });
+        }
+        progress.finish();
+        let amlignore = format!("{CODE_FOLDER}/.amlignore");
+        if !entries.is_empty() && !entries.iter().any(|e| e.path == amlignore) {
+            // The files were chosen when registering; laid out inside the workspace (whose
+            // `.gitignore` excludes everything) they must all go into a job's snapshot.
+            let digest = self.blobs.put_bytes(b"")?;
+            entries.push(tree::FileEntry { path: amlignore, size: 0, digest });
+        }
+        let digest = self.blobs.put_bytes(new.frozen.as_bytes())?;
+        entries.push(tree::FileEntry { path: COMPONENT_FILE.into(), size: new.frozen.len() as u64, digest });
+        entries.sort_by(|a, b| a.path.cmp(&b.path));
+        let manifest = Manifest { entries };
+        self.registry.insert_component(new, &manifest, files.len() as u64, &aml_core::time::now())
+    }
+
+    /// A registered component version, or exit 2 naming what there is.
+    pub fn component_version(&self, name: &str, selector: &VersionSelector) -> Result<ComponentVersion> {
+        if let Some(found) = self.registry.component_version(name, selector)? {
+            return Ok(found);
+        }
+        let newest = self.registry.component_versions(Some(name))?.into_iter().next();
+        Err(missing_asset(
+            "component",
+            "aml-register component -f component.yml",
+            name,
+            selector,
+            newest.map(|v| v.version),
+        ))
+    }
+
+    pub fn component_versions(&self, name: Option<&str>) -> Result<Vec<ComponentVersion>> {
+        self.registry.component_versions(name)
+    }
+
+    /// The frozen component file, in its folder laid out once under `components/<digest>/`.
+    pub fn component_file(&self, version: &ComponentVersion) -> Result<PathBuf> {
+        let manifest = self
+            .registry
+            .component_manifest(version)?
+            .ok_or_else(|| Error::failed(format!("component `{}` has no files recorded", version.id()), None))?;
+        let folder = self.materialized("components", &version.digest, &manifest)?;
+        Ok(folder.join(aml_core::components::COMPONENT_FILE))
     }
 
     // Data assets.

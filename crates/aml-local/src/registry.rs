@@ -29,7 +29,7 @@ pub fn sql(e: rusqlite::Error) -> Error {
 
 /// Migrations, in order; `PRAGMA user_version` counts how many a database has had.
 /// Append only: a workspace made by an older build is brought up to date when opened.
-const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6];
+const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7];
 
 const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -156,6 +156,20 @@ CREATE TABLE IF NOT EXISTS environment_versions (
 /// JSON, and the manifest of the files copied in (none for a path elsewhere).
 const SCHEMA_V6: &str = "
 CREATE TABLE IF NOT EXISTS data_versions (
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    digest TEXT NOT NULL,
+    record TEXT NOT NULL,
+    manifest TEXT,
+    PRIMARY KEY (name, version)
+);
+";
+
+/// Command components registered in the workspace (`aml-register component`): each version's
+/// record as JSON, and the manifest of its frozen folder (the component file and its code).
+const SCHEMA_V7: &str = "
+CREATE TABLE IF NOT EXISTS component_versions (
     name TEXT NOT NULL,
     version TEXT NOT NULL,
     seq INTEGER NOT NULL,

@@ -86,6 +86,20 @@ pub enum Command {
     ///   aml-register data show diabetes-train@latest
     #[command(verbatim_doc_comment)]
     Data(AssetArgs),
+    /// Register, list and show command components: what pipeline steps name as
+    /// `component: azureml:NAME@latest` or `azureml:NAME:VERSION`
+    ///
+    /// A version freezes the component file, its code folder's files (as `.amlignore` /
+    /// `.gitignore` select them) and its conda file's packages as they are when registered;
+    /// the same again returns the version it already is.
+    ///
+    /// Examples:
+    ///
+    ///   aml-register component -f components/train.yml
+    ///   aml-register component list [NAME]
+    ///   aml-register component show train_linear_model@latest
+    #[command(verbatim_doc_comment)]
+    Component(AssetArgs),
 }
 
 /// `aml-register environment|data`: register from a file, or `list` / `show`.

@@ -2,6 +2,7 @@
 //! calls and what the tests call; it returns a report and never exits the process.
 
 mod cli;
+mod components;
 mod data;
 mod environments;
 pub mod output;
@@ -101,6 +102,7 @@ pub async fn run(cli: Cli, session: Session) -> Result<Box<dyn Report>> {
         }
         Command::Environment(args) => environments::run(args, &global.workspace, &session).await,
         Command::Data(args) => data::run(args, &global.workspace, &session).await,
+        Command::Component(args) => components::run(args, &global.workspace, &session).await,
         Command::Promote(args) => {
             if args.to.trim().is_empty() {
                 return Err(Error::usage(

@@ -35,6 +35,9 @@ pub trait DataResolver {
     /// A data asset registered in this (local) workspace: its type and what an input naming
     /// it reads (a local path, or the path elsewhere it names); None if there is none.
     async fn data_asset(&self, reference: &str) -> Result<Option<(AssetType, String)>>;
+    /// A command component registered in this (local) workspace: its frozen component file;
+    /// None if there is none.
+    async fn component(&self, reference: &str) -> Result<Option<PathBuf>>;
 }
 
 #[derive(Debug, Clone)]
@@ -485,20 +488,49 @@ pub(super) async fn plan_pipeline(
                     "keep the command in the component file, or write the step inline without `component`",
                 ));
             }
-            if component.starts_with("azureml:") {
-                notes.blockers.push(Blocker::everywhere(
-                    file,
-                    format!("{field}.component"),
-                    format!(
-                        "`{component}` names a component registered in Azure ML, which aml-train does not fetch yet"
-                    ),
-                ));
-                open_steps.push((name.clone(), &step.outputs));
-                continue;
-            }
-            let path = resolve_path(file, component);
+            let registered = match ws {
+                Some(ws) if component.starts_with("azureml:") && !ws.is_remote() => ws.component(component).await?,
+                _ => None,
+            };
+            let path = match registered {
+                Some(frozen) => {
+                    notes.warnings.push(format!("{field}.component: `{component}` is this workspace's component"));
+                    frozen
+                }
+                None if component.starts_with("azureml:") => {
+                    notes.blockers.push(Blocker {
+                        field: format!("{field}.component"),
+                        problem: format!(
+                            "`{component}` names a registered component, which this local workspace does not have and aml-train does not fetch from Azure ML yet"
+                        ),
+                        hint: format!(
+                            "register it here with `aml-register component -f component.yml`, or submit the pipeline with `az ml job create -f {}`",
+                            file.display()
+                        ),
+                        scope: Scope::Everywhere,
+                    });
+                    open_steps.push((name.clone(), &step.outputs));
+                    continue;
+                }
+                None => resolve_path(file, component),
+            };
             let loaded = load_step_component(&path)?;
             let spec = loaded.spec;
+            // A registered component has them merged already (and none left to name).
+            if !spec.additional_includes.is_empty() {
+                notes.blockers.push(Blocker {
+                    field: format!("{field}.component"),
+                    problem: format!(
+                        "`{}` has `additional_includes`, which are merged into its code only when it is registered",
+                        path.display()
+                    ),
+                    hint: format!(
+                        "register it (`aml-register component -f {}`) and name it as `azureml:NAME@latest`",
+                        path.display()
+                    ),
+                    scope: Scope::Everywhere,
+                });
+            }
             let mut outputs: Vec<(String, AssetType)> = spec.outputs.iter().map(|(n, o)| (n.clone(), o.kind)).collect();
             for (output, _) in step.outputs.iter() {
                 if !outputs.iter().any(|(n, _)| n == output) {
@@ -992,7 +1024,7 @@ fn check_exists(file: &Path, field: &str, written: &str) -> Result<PathBuf> {
     Ok(path)
 }
 
-pub(super) fn plan_code(file: &Path, field: &str, code: Option<&str>) -> Result<Option<PathBuf>> {
+pub fn plan_code(file: &Path, field: &str, code: Option<&str>) -> Result<Option<PathBuf>> {
     let Some(code) = code else { return Ok(None) };
     if code.starts_with("azureml:") {
         return Err(Error::in_file(

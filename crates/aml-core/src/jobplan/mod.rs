@@ -12,7 +12,7 @@ pub mod template;
 
 pub use build::{
     Blocker, DataResolver, DataSource, EnvPlan, InputPlan, PipelineOutput, Plan, Scope, StepPlan, SweepSettings,
-    plan_environment, requirement_lines, requirements_of,
+    plan_code, plan_environment, requirement_lines, requirements_of,
 };
 pub use parallel::{DRIVER_VARIABLE, PARALLEL_DRIVER};
 

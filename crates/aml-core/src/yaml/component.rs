@@ -30,6 +30,10 @@ pub struct CommandComponent {
     pub properties: OrderedMap<String>,
     pub is_deterministic: Option<bool>,
     pub code: Option<String>,
+    /// Files and folders copied into the code folder's root when the component is
+    /// registered (relative to the component file), as Azure ML does.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub additional_includes: Vec<String>,
     pub environment: EnvironmentRef,
     pub command: String,
     #[serde(default, deserialize_with = "string_map")]

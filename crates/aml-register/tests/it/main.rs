@@ -5,6 +5,7 @@
 
 mod azure;
 mod ci;
+mod components;
 mod data;
 mod durability;
 mod environments;

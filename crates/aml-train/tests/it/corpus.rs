@@ -10,7 +10,7 @@ use aml_client::testing::{TestWorkspace, binary, repo_root, venv_python};
 
 /// Agreement reached so far (of the files we have a verb for, batch excluded); raise it as
 /// causes are solved, never lower it.
-const REACHED: usize = 283;
+const REACHED: usize = 356;
 /// Agreement on the batch endpoint and deployment files, judged apart.
 const BATCH_REACHED: usize = 41;
 /// The goal: 95 in 100.
@@ -85,6 +85,7 @@ fn verb(kind: &str) -> Option<(&'static str, &'static [&'static str])> {
         "model" => ("aml-register", &["model", "-f"]),
         "environment" => ("aml-register", &["environment", "-f"]),
         "data" => ("aml-register", &["data", "-f"]),
+        "commandcomponent" => ("aml-register", &["component", "-f"]),
         _ => return None,
     })
 }
@@ -134,6 +135,9 @@ fn public_az_ml_files_are_judged_as_azure_ai_ml_judges_them() {
             continue;
         };
         let path = corpus.join(file);
+        // Each file registers into a workspace of its own: files of different examples reuse
+        // names and versions, as they do in the different workspaces they are written for.
+        let workspace = format!("{workspace}-{judged}-{batch}");
         let out = ws.command(&binary(tool)).args(args).arg(&path).args(["--workspace", &workspace]).output().unwrap();
         let code = out.status.code();
         assert!(
