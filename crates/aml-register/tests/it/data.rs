@@ -133,3 +133,34 @@ fn a_data_asset_not_registered_here_is_valid_and_refused_here_and_a_bad_file_wri
         assert!(!ws.workspace().exists(), "{file}: a refused registration created the workspace");
     }
 }
+
+#[test]
+fn racing_registrations_of_the_same_content_end_as_one_version_each() {
+    let ws = TestWorkspace::new();
+    asset_files(&ws, "50,24.1");
+    // The workspace exists first, so the race is on the registration, not on creating it.
+    ws.write("env.yml", "name: racer\nimage: python:3.11-slim\n");
+    assert_eq!(ws.run(&binary("aml-register"), &["environment", "-f", "env.yml"]).status.code(), Some(0));
+    let racers: Vec<_> = (0..8)
+        .map(|i| {
+            let kind = if i % 2 == 0 { "data" } else { "environment" };
+            let mut command = ws.command(&binary("aml-register"));
+            match kind {
+                "data" => command.args(["data", "-f", "data.yml", "-o", "json"]),
+                _ => command.args(["environment", "-f", "env.yml", "--set", "image=python:3.12-slim", "-o", "json"]),
+            };
+            command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap()
+        })
+        .collect();
+    let mut ids = std::collections::BTreeSet::new();
+    for racer in racers {
+        let out = racer.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", render(&out));
+        ids.insert(json(&out)["id"].as_str().unwrap().to_string());
+    }
+    assert_eq!(ids.into_iter().collect::<Vec<_>>(), ["patients:1", "racer:2"]);
+    let versions = json(&data(&ws, &["list", "patients", "-o", "json"]));
+    assert_eq!(versions.as_array().map(|v| v.len()), Some(1), "{versions}");
+    let environments = json(&ws.run(&binary("aml-register"), &["environment", "list", "racer", "-o", "json"]));
+    assert_eq!(environments.as_array().map(|v| v.len()), Some(2), "{environments}");
+}
