@@ -9,6 +9,7 @@ pub mod blob;
 pub mod code;
 mod data_collector;
 pub mod deployments;
+mod environments;
 pub mod hash;
 mod iso;
 pub mod jobs;

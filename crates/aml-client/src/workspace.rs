@@ -760,33 +760,36 @@ impl Workspace {
 // Environments.
 impl Workspace {
     /// Register an environment file's environment; `bool`: an existing version was returned.
-    pub fn register_environment(
+    pub async fn register_environment(
         &mut self,
         new: &aml_core::environments::NewEnvironment,
     ) -> Result<(aml_core::environments::EnvironmentVersion, bool)> {
         match self {
             Workspace::Local(ws) => ws.register_environment(new),
-            Workspace::Azure(_) => Err(not_on_azure("registering an environment")),
+            Workspace::Azure(ws) => ws.register_environment(new).await,
         }
     }
 
     /// `NAME`, `NAME:V`, `NAME@latest` (with or without `azureml:`).
-    pub fn environment_version(&self, reference: &str) -> Result<aml_core::environments::EnvironmentVersion> {
+    pub async fn environment_version(&self, reference: &str) -> Result<aml_core::environments::EnvironmentVersion> {
         let (name, selector) = aml_core::environments::parse_reference(reference)?;
         match self {
             Workspace::Local(ws) => ws.environment_version(&name, &selector),
-            Workspace::Azure(_) => Err(not_on_azure("showing an environment")),
+            Workspace::Azure(ws) => ws.environment_version(&name, &selector).await,
         }
     }
 
     /// A name's versions, newest first; without a name, the newest version of each.
-    pub fn environment_versions(&self, name: Option<&str>) -> Result<Vec<aml_core::environments::EnvironmentVersion>> {
+    pub async fn environment_versions(
+        &self,
+        name: Option<&str>,
+    ) -> Result<Vec<aml_core::environments::EnvironmentVersion>> {
         if let Some(name) = name {
             NameKind::Environment.usage(name)?;
         }
         match self {
             Workspace::Local(ws) => ws.environment_versions(name),
-            Workspace::Azure(_) => Err(not_on_azure("listing environments")),
+            Workspace::Azure(ws) => ws.environment_versions(name).await,
         }
     }
 }

@@ -15,7 +15,7 @@ use crate::jobplan::{EnvPlan, plan_environment};
 use crate::model::VersionSelector;
 use crate::names::NameKind;
 use crate::yaml::SetArg;
-use crate::yaml::environment::{Environment, EnvironmentRef};
+use crate::yaml::environment::{CondaFileRef, Environment, EnvironmentRef};
 
 /// A registered environment version.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -48,6 +48,12 @@ pub struct NewEnvironment {
     pub description: Option<String>,
     pub tags: BTreeMap<String, String>,
     pub image: Option<String>,
+    /// The conda file's text (as written, or the inline mapping written out), which Azure ML
+    /// builds the image with.
+    pub conda_file: Option<String>,
+    /// A build context: Azure ML builds it from the uploaded folder.
+    pub has_build_context: bool,
+    pub os_type: Option<String>,
     pub plan: EnvPlan,
     pub digest: Digest,
     /// What planning had to say (conda packages taken from PyPI, a Dockerfile not run here).
@@ -92,9 +98,24 @@ impl NewEnvironment {
                 .map_err(|e| Error::failed(format!("cannot describe the environment: {e}"), None))?
                 .as_bytes(),
         );
+        let conda_file = match &spec.conda_file {
+            Some(CondaFileRef::Path(path)) => Some(crate::yaml::read(&crate::yaml::resolve_path(file, path))?),
+            Some(CondaFileRef::Inline(conda)) => Some(yaml_serde::to_string(conda).map_err(|e| {
+                Error::in_file(
+                    file,
+                    Some("conda_file"),
+                    format!("cannot be written back as YAML: {e}"),
+                    "write it in a file and name the file",
+                )
+            })?),
+            None => None,
+        };
         Ok(NewEnvironment {
             name,
             version,
+            conda_file,
+            has_build_context: spec.build.is_some(),
+            os_type: spec.os_type.clone(),
             description: spec.description.clone(),
             tags: spec.tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             image: spec.image.clone(),

@@ -32,6 +32,22 @@ fn asset_version(prefix: &str, kind: &str, (name, version): (&str, &str), value:
 }
 
 impl State {
+    /// An environment's container as the service answers it: its newest version (the one
+    /// created last) as `latestVersion`.
+    fn environment_container(&self, prefix: &str, name: &str) -> Option<Value> {
+        let newest = self
+            .environments
+            .iter()
+            .filter(|((n, _), _)| n == name)
+            .max_by_key(|(_, v)| v["systemData"]["createdAt"].as_str().unwrap_or_default().to_string())?;
+        Some(json!({
+            "id": format!("{prefix}/environments/{name}"), "name": name,
+            "type": "Microsoft.MachineLearningServices/workspaces/environments",
+            "properties": {"latestVersion": newest.0.1, "isArchived": false},
+            "systemData": newest.1["systemData"].clone(),
+        }))
+    }
+
     /// A stored asset version, or the service's 404 naming what was looked for.
     fn found_version(
         &mut self,
@@ -120,6 +136,21 @@ impl State {
                 self.codes.insert(key, stored.clone());
                 self.respond(what, "CodeVersion", 201, stored)
             }
+            ("GET", ["environments"]) => {
+                let names: std::collections::BTreeSet<String> =
+                    self.environments.keys().map(|(n, _)| n.clone()).collect();
+                let items: Vec<Value> = names.iter().filter_map(|n| self.environment_container(prefix, n)).collect();
+                self.page(what, "EnvironmentContainer", &format!("{prefix}/environments"), items, query)
+            }
+            ("GET", ["environments", name]) => match self.environment_container(prefix, name) {
+                Some(container) => self.respond(what, "EnvironmentContainer", 200, container),
+                None => arm_error(404, "UserError", &format!("Could not find asset with name {name}")),
+            },
+            ("GET", ["environments", name, "versions"]) => {
+                let items: Vec<Value> =
+                    self.environments.iter().filter(|((n, _), _)| n == name).map(|(_, v)| v.clone()).collect();
+                self.page(what, "EnvironmentVersion", &format!("{prefix}/environments/{name}/versions"), items, query)
+            }
             ("GET", ["environments", name, "versions", version]) => {
                 let found = self.environments.get(&(name.to_string(), version.to_string())).cloned();
                 self.found_version(what, "EnvironmentVersion", found, "environment", name, version)
@@ -132,6 +163,10 @@ impl State {
                 let key = (name.to_string(), version.to_string());
                 let existed = self.environments.contains_key(&key);
                 let mut stored = asset_version(prefix, "environments", (name, version), &value);
+                if let Some(previous) = self.environments.get(&key) {
+                    // Written again, it is still the version it was when created.
+                    stored["systemData"] = previous["systemData"].clone();
+                }
                 stored["properties"]["environmentType"] = json!("UserCreated");
                 stored["properties"]["provisioningState"] = json!("Succeeded");
                 self.environments.insert(key, stored.clone());

@@ -18,16 +18,16 @@ pub async fn run(args: AssetArgs, workspace: &str, session: &Session) -> Result<
     match args.action {
         Some(AssetAction::List { name }) => {
             let ws = Workspace::open(workspace, Access::Existing, &session.settings).await?;
-            let versions = ws.environment_versions(name.as_deref())?;
+            let versions = ws.environment_versions(name.as_deref()).await?;
             if let (Some(name), true) = (&name, versions.is_empty()) {
                 // The same message and hint as a missing environment anywhere else.
-                ws.environment_version(name)?;
+                ws.environment_version(name).await?;
             }
             Ok(Box::new(EnvironmentListing(versions.iter().map(EnvironmentView::from).collect())))
         }
         Some(AssetAction::Show { reference }) => {
             let ws = Workspace::open(workspace, Access::Existing, &session.settings).await?;
-            Ok(Box::new(EnvironmentView::from(&ws.environment_version(&reference)?)))
+            Ok(Box::new(EnvironmentView::from(&ws.environment_version(&reference).await?)))
         }
         None => {
             let Some(file) = &args.file else {
@@ -42,7 +42,7 @@ pub async fn run(args: AssetArgs, workspace: &str, session: &Session) -> Result<
                 aml_client::status!("warning: {warning}");
             }
             let mut ws = Workspace::open(workspace, Access::CreateIfMissing, &session.settings).await?;
-            let (version, reused) = ws.register_environment(&new)?;
+            let (version, reused) = ws.register_environment(&new).await?;
             let mut view = EnvironmentView::from(&version);
             view.reused = Some(reused);
             Ok(Box::new(EnvironmentRegistration(view)))

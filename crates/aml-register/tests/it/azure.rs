@@ -376,3 +376,55 @@ fn a_byte_flipped_on_the_wire_is_refused_by_storage_never_stored() {
         assert!(!listed.to_string().contains("flipped"), "a version was registered: {listed}");
     }
 }
+
+/// Environments registered in an Azure ML workspace as `az ml environment create` registers
+/// them (the body held to EnvironmentVersion), and a job naming one by `@latest` submitted
+/// with that version.
+#[test]
+fn an_environment_registers_on_azure_once_per_content_and_jobs_name_it() {
+    let azure = Azure::start();
+    let ws = &azure.ws;
+    ws.write("conda.yml", "dependencies:\n  - python=3.11\n  - pip:\n    - six==1.16.0\n");
+    ws.write(
+        "env.yml",
+        "$schema: https://azuremlschemas.azureedge.net/latest/environment.schema.json\n\
+         name: team-tools\n\
+         image: mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04\n\
+         conda_file: conda.yml\n\
+         description: what the team's jobs use\n",
+    );
+    let first = azure.json(&["environment", "-f", "env.yml"]);
+    assert_eq!((first["id"].as_str(), first["reused"].as_bool()), (Some("team-tools:1"), Some(false)), "{first}");
+    assert_eq!(first["packages"], serde_json::json!(["six==1.16.0"]), "the plan read back: {first}");
+    let sent = azure.emulator.bodies("/environments/team-tools/versions/1");
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["properties"]["image"], "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04");
+    assert!(sent[0]["properties"]["condaFile"].as_str().unwrap().contains("six==1.16.0"), "{}", sent[0]);
+
+    let again = azure.json(&["environment", "-f", "env.yml"]);
+    assert_eq!((again["id"].as_str(), again["reused"].as_bool()), (Some("team-tools:1"), Some(true)), "{again}");
+    assert_eq!(azure.requests_containing("PUT", "/environments/team-tools/"), 1, "the same file was sent again");
+    ws.write("conda.yml", "dependencies:\n  - python=3.11\n  - pip:\n    - six==1.17.0\n");
+    let second = azure.json(&["environment", "-f", "env.yml"]);
+    assert_eq!(second["id"], "team-tools:2", "{second}");
+    let taken = azure.run(&["environment", "-f", "env.yml", "--version", "1"]);
+    assert_eq!(taken.status.code(), Some(2), "{}", stderr(&taken));
+    assert!(stderr(&taken).contains("already has a version `1`"), "{}", stderr(&taken));
+
+    assert_eq!(azure.json(&["environment", "show", "team-tools@latest"])["version"], "2");
+    let versions = azure.json(&["environment", "list", "team-tools"]);
+    let ids: Vec<&str> = versions.as_array().unwrap().iter().map(|v| v["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["team-tools:2", "team-tools:1"]);
+    let newest = azure.json(&["environment", "list"]);
+    assert_eq!(newest.as_array().map(|a| a.len()), Some(1), "{newest}");
+    let missing = azure.run(&["environment", "show", "team-tools:9"]);
+    assert_eq!(missing.status.code(), Some(2), "{}", stderr(&missing));
+
+    ws.write("job.yml", "command: echo hello\nenvironment: azureml:team-tools@latest\n");
+    let job = azure.0.run("aml-train", &["run", "job.yml", "-q"]);
+    assert_eq!(job.status.code(), Some(0), "{}", stderr(&job));
+    let submitted = azure.emulator.bodies("/jobs/");
+    let environment = submitted.iter().find_map(|b| b["properties"]["environmentId"].as_str()).unwrap_or_default();
+    assert!(environment.ends_with("/environments/team-tools/versions/2"), "{environment}");
+    azure.emulator.assert_clean();
+}
