@@ -7,6 +7,7 @@ pub mod audit;
 mod batch;
 pub mod blob;
 pub mod code;
+mod data_assets;
 mod data_collector;
 pub mod deployments;
 mod environments;

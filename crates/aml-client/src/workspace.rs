@@ -726,33 +726,33 @@ impl Workspace {
 // Data assets.
 impl Workspace {
     /// Register a data asset file's asset; `bool`: an existing version was returned.
-    pub fn register_data(
+    pub async fn register_data(
         &mut self,
         new: &aml_core::data_assets::NewData,
     ) -> Result<(aml_core::data_assets::DataVersion, bool)> {
         match self {
             Workspace::Local(ws) => ws.register_data(new),
-            Workspace::Azure(_) => Err(not_on_azure("registering a data asset")),
+            Workspace::Azure(ws) => ws.register_data(new).await,
         }
     }
 
     /// `NAME`, `NAME:V`, `NAME@latest` (with or without `azureml:`).
-    pub fn data_version(&self, reference: &str) -> Result<aml_core::data_assets::DataVersion> {
+    pub async fn data_version(&self, reference: &str) -> Result<aml_core::data_assets::DataVersion> {
         let (name, selector) = aml_core::data_assets::parse_reference(reference)?;
         match self {
             Workspace::Local(ws) => ws.data_version(&name, &selector),
-            Workspace::Azure(_) => Err(not_on_azure("showing a data asset")),
+            Workspace::Azure(ws) => ws.data_version(&name, &selector).await,
         }
     }
 
     /// A name's versions, newest first; without a name, the newest version of each.
-    pub fn data_versions(&self, name: Option<&str>) -> Result<Vec<aml_core::data_assets::DataVersion>> {
+    pub async fn data_versions(&self, name: Option<&str>) -> Result<Vec<aml_core::data_assets::DataVersion>> {
         if let Some(name) = name {
             NameKind::Data.usage(name)?;
         }
         match self {
             Workspace::Local(ws) => ws.data_versions(name),
-            Workspace::Azure(_) => Err(not_on_azure("listing data assets")),
+            Workspace::Azure(ws) => ws.data_versions(name).await,
         }
     }
 }

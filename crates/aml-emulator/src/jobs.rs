@@ -21,6 +21,31 @@ fn system_data() -> Value {
     json!({"createdAt": now, "createdBy": CLIENT_ID, "createdByType": "Application", "lastModifiedAt": now})
 }
 
+/// An asset's container as the service answers it: its newest version (the one created last)
+/// as `latestVersion`.
+fn asset_container(
+    versions: &BTreeMap<(String, String), Value>,
+    prefix: &str,
+    kind: &str,
+    name: &str,
+) -> Option<Value> {
+    let newest = versions
+        .iter()
+        .filter(|((n, _), _)| n == name)
+        .max_by_key(|(_, v)| v["systemData"]["createdAt"].as_str().unwrap_or_default().to_string())?;
+    let mut container = json!({
+        "id": format!("{prefix}/{kind}/{name}"), "name": name,
+        "type": format!("Microsoft.MachineLearningServices/workspaces/{kind}"),
+        "properties": {"latestVersion": newest.0.1, "isArchived": false},
+        "systemData": newest.1["systemData"].clone(),
+    });
+    if kind == "data" {
+        // A data container has the type of its versions (DataContainerProperties requires it).
+        container["properties"]["dataType"] = newest.1["properties"]["dataType"].clone();
+    }
+    Some(container)
+}
+
 /// A workspace asset version as the service stores and answers it: its ARM id and type from
 /// the kind (`codes`, `environments`, `data`, `components`), the properties sent, who made it.
 fn asset_version(prefix: &str, kind: &str, (name, version): (&str, &str), value: &Value) -> Value {
@@ -32,20 +57,12 @@ fn asset_version(prefix: &str, kind: &str, (name, version): (&str, &str), value:
 }
 
 impl State {
-    /// An environment's container as the service answers it: its newest version (the one
-    /// created last) as `latestVersion`.
-    fn environment_container(&self, prefix: &str, name: &str) -> Option<Value> {
-        let newest = self
-            .environments
-            .iter()
-            .filter(|((n, _), _)| n == name)
-            .max_by_key(|(_, v)| v["systemData"]["createdAt"].as_str().unwrap_or_default().to_string())?;
-        Some(json!({
-            "id": format!("{prefix}/environments/{name}"), "name": name,
-            "type": "Microsoft.MachineLearningServices/workspaces/environments",
-            "properties": {"latestVersion": newest.0.1, "isArchived": false},
-            "systemData": newest.1["systemData"].clone(),
-        }))
+    /// The stored versions of an asset kind and its REST models' name.
+    fn assets(&self, kind: &str) -> (&BTreeMap<(String, String), Value>, &'static str) {
+        match kind {
+            "data" => (&self.data, "Data"),
+            _ => (&self.environments, "Environment"),
+        }
     }
 
     /// A stored asset version, or the service's 404 naming what was looked for.
@@ -136,20 +153,27 @@ impl State {
                 self.codes.insert(key, stored.clone());
                 self.respond(what, "CodeVersion", 201, stored)
             }
-            ("GET", ["environments"]) => {
-                let names: std::collections::BTreeSet<String> =
-                    self.environments.keys().map(|(n, _)| n.clone()).collect();
-                let items: Vec<Value> = names.iter().filter_map(|n| self.environment_container(prefix, n)).collect();
-                self.page(what, "EnvironmentContainer", &format!("{prefix}/environments"), items, query)
-            }
-            ("GET", ["environments", name]) => match self.environment_container(prefix, name) {
-                Some(container) => self.respond(what, "EnvironmentContainer", 200, container),
-                None => arm_error(404, "UserError", &format!("Could not find asset with name {name}")),
-            },
-            ("GET", ["environments", name, "versions"]) => {
+            ("GET", [kind @ ("environments" | "data")]) => {
+                let (versions, class) = self.assets(kind);
+                let names: std::collections::BTreeSet<&String> = versions.keys().map(|(n, _)| n).collect();
                 let items: Vec<Value> =
-                    self.environments.iter().filter(|((n, _), _)| n == name).map(|(_, v)| v.clone()).collect();
-                self.page(what, "EnvironmentVersion", &format!("{prefix}/environments/{name}/versions"), items, query)
+                    names.iter().filter_map(|n| asset_container(versions, prefix, kind, n)).collect();
+                self.page(what, &format!("{class}Container"), &format!("{prefix}/{kind}"), items, query)
+            }
+            ("GET", [kind @ ("environments" | "data"), name]) => {
+                let (versions, class) = self.assets(kind);
+                match asset_container(versions, prefix, kind, name) {
+                    Some(container) => self.respond(what, &format!("{class}Container"), 200, container),
+                    None => arm_error(404, "UserError", &format!("Could not find asset with name {name}")),
+                }
+            }
+            ("GET", [kind @ ("environments" | "data"), name, "versions"]) => {
+                let (versions, class) = self.assets(kind);
+                let items: Vec<Value> =
+                    versions.iter().filter(|((n, _), _)| n == name).map(|(_, v)| v.clone()).collect();
+                let version_class =
+                    if class == "Data" { "DataVersionBase".to_string() } else { format!("{class}Version") };
+                self.page(what, &version_class, &format!("{prefix}/{kind}/{name}/versions"), items, query)
             }
             ("GET", ["environments", name, "versions", version]) => {
                 let found = self.environments.get(&(name.to_string(), version.to_string())).cloned();

@@ -17,16 +17,16 @@ pub async fn run(args: AssetArgs, workspace: &str, session: &Session) -> Result<
     match args.action {
         Some(AssetAction::List { name }) => {
             let ws = Workspace::open(workspace, Access::Existing, &session.settings).await?;
-            let versions = ws.data_versions(name.as_deref())?;
+            let versions = ws.data_versions(name.as_deref()).await?;
             if let (Some(name), true) = (&name, versions.is_empty()) {
                 // The same message and hint as a missing data asset anywhere else.
-                ws.data_version(name)?;
+                ws.data_version(name).await?;
             }
             Ok(Box::new(DataListing(versions.iter().map(DataView::from).collect())))
         }
         Some(AssetAction::Show { reference }) => {
             let ws = Workspace::open(workspace, Access::Existing, &session.settings).await?;
-            Ok(Box::new(DataView::from(&ws.data_version(&reference)?)))
+            Ok(Box::new(DataView::from(&ws.data_version(&reference).await?)))
         }
         None => {
             let Some(file) = &args.file else {
@@ -38,7 +38,7 @@ pub async fn run(args: AssetArgs, workspace: &str, session: &Session) -> Result<
             // The file is checked whole before a workspace is created.
             let new = NewData::from_file(file, &args.sets, args.name.as_deref(), args.version.as_deref())?;
             let mut ws = Workspace::open(workspace, Access::CreateIfMissing, &session.settings).await?;
-            let (version, reused) = ws.register_data(&new)?;
+            let (version, reused) = ws.register_data(&new).await?;
             let mut view = DataView::from(&version);
             view.reused = Some(reused);
             Ok(Box::new(DataRegistration(view)))

@@ -428,3 +428,41 @@ fn an_environment_registers_on_azure_once_per_content_and_jobs_name_it() {
     assert!(environment.ends_with("/environments/team-tools/versions/2"), "{environment}");
     azure.emulator.assert_clean();
 }
+
+/// Data assets registered in an Azure ML workspace as `az ml data create` registers them:
+/// local files uploaded to `LocalUpload/…` once, the DataVersion held to DataVersionBase.
+#[test]
+fn a_data_asset_registers_on_azure_once_per_content() {
+    let azure = Azure::start();
+    let ws = &azure.ws;
+    ws.write("rows/part-0.csv", "age,bmi\n50,24.1\n");
+    ws.write("data.yml", "name: patients\ntype: uri_folder\npath: ./rows\ndescription: the training rows\n");
+    let first = azure.json(&["data", "-f", "data.yml"]);
+    assert_eq!((first["id"].as_str(), first["reused"].as_bool()), (Some("patients:1"), Some(false)), "{first}");
+    assert_eq!((first["copied"].as_bool(), first["file_count"].as_u64()), (Some(true), Some(1)), "{first}");
+    let sent = azure.emulator.bodies("/data/patients/versions/1");
+    assert_eq!(sent.len(), 1);
+    let uri = sent[0]["properties"]["dataUri"].as_str().unwrap_or_default();
+    assert!(uri.starts_with("azureml://datastores/workspaceblobstore/paths/LocalUpload/"), "{uri}");
+    assert_eq!(sent[0]["properties"]["dataType"], "uri_folder");
+
+    let again = azure.json(&["data", "-f", "data.yml"]);
+    assert_eq!((again["id"].as_str(), again["reused"].as_bool()), (Some("patients:1"), Some(true)), "{again}");
+    assert_eq!(azure.requests_containing("PUT", "/data/patients/"), 1, "the same content was sent again");
+    ws.write("rows/part-0.csv", "age,bmi\n61,27.5\n");
+    assert_eq!(azure.json(&["data", "-f", "data.yml"])["id"], "patients:2");
+
+    ws.write("web.yml", "name: scores\ntype: uri_file\npath: https://example.com/data/scores.csv\n");
+    let web = azure.json(&["data", "-f", "web.yml"]);
+    assert_eq!(
+        (web["copied"].as_bool(), web["path"].as_str()),
+        (Some(false), Some("https://example.com/data/scores.csv"))
+    );
+
+    let versions = azure.json(&["data", "list", "patients"]);
+    let ids: Vec<&str> = versions.as_array().unwrap().iter().map(|v| v["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["patients:2", "patients:1"]);
+    assert_eq!(azure.json(&["data", "list"]).as_array().map(|a| a.len()), Some(2));
+    assert_eq!(azure.json(&["data", "show", "patients@latest"])["version"], "2");
+    azure.emulator.assert_clean();
+}
