@@ -152,6 +152,7 @@ fn environment_from_arm(name: &str, resource: &Value) -> EnvironmentVersion {
         description: props["description"].as_str().map(str::to_string),
         tags: serde_json::from_value(props["tags"].clone()).unwrap_or_default(),
         image,
+        conda_file: props["condaFile"].as_str().map(str::to_string),
         plan,
         digest,
         created_at: resource["systemData"]["createdAt"].as_str().unwrap_or_default().to_string(),

@@ -711,6 +711,14 @@ impl Workspace {
         }
     }
 
+    /// A version's frozen component file, laid out in this (local) workspace.
+    pub fn component_file(&self, version: &aml_core::components::ComponentVersion) -> Result<PathBuf> {
+        match self {
+            Workspace::Local(ws) => ws.component_file(version),
+            Workspace::Azure(_) => Err(not_on_azure("promoting a component")),
+        }
+    }
+
     /// A name's versions, newest first; without a name, the newest version of each.
     pub fn component_versions(&self, name: Option<&str>) -> Result<Vec<aml_core::components::ComponentVersion>> {
         if let Some(name) = name {
@@ -742,6 +750,20 @@ impl Workspace {
         match self {
             Workspace::Local(ws) => ws.data_version(&name, &selector),
             Workspace::Azure(ws) => ws.data_version(&name, &selector).await,
+        }
+    }
+
+    /// What a version holds, as a registration elsewhere takes it: its copied files laid out
+    /// in this (local) workspace, or the path elsewhere it names.
+    pub fn data_content(
+        &self,
+        version: &aml_core::data_assets::DataVersion,
+    ) -> Result<aml_core::data_assets::DataContent> {
+        use aml_core::data_assets::DataContent;
+        match (self, version.copied) {
+            (_, None) => Ok(DataContent::Elsewhere(version.path.clone())),
+            (Workspace::Local(ws), Some(_)) => Ok(DataContent::Local(ws.data_target(version)?.into())),
+            (Workspace::Azure(_), Some(_)) => Err(not_on_azure("promoting a data asset's uploaded files")),
         }
     }
 

@@ -25,6 +25,9 @@ pub struct EnvironmentVersion {
     pub description: Option<String>,
     pub tags: BTreeMap<String, String>,
     pub image: Option<String>,
+    /// The conda file's text as registered (what Azure ML builds the image with).
+    #[serde(default)]
+    pub conda_file: Option<String>,
     /// What the local backend builds: packages on a Python, an image alone, or a build
     /// context it cannot build (said when a job uses it).
     pub plan: EnvPlan,
@@ -36,6 +39,24 @@ pub struct EnvironmentVersion {
 impl EnvironmentVersion {
     pub fn id(&self) -> String {
         format!("{}:{}", self.name, self.version)
+    }
+
+    /// This version as a registration in another workspace: the same environment, so the
+    /// same digest; the next free version there.
+    pub fn to_new(&self) -> NewEnvironment {
+        NewEnvironment {
+            name: self.name.clone(),
+            version: None,
+            description: self.description.clone(),
+            tags: self.tags.clone(),
+            image: self.image.clone(),
+            conda_file: self.conda_file.clone(),
+            has_build_context: matches!(self.plan, EnvPlan::DockerBuild { .. }),
+            os_type: None,
+            plan: self.plan.clone(),
+            digest: self.digest,
+            warnings: Vec::new(),
+        }
     }
 }
 

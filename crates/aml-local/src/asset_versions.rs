@@ -47,6 +47,7 @@ impl Registry {
             description: new.description.clone(),
             tags: new.tags.clone(),
             image: new.image.clone(),
+            conda_file: new.conda_file.clone(),
             plan: new.plan.clone(),
             digest: new.digest,
             created_at: now.to_string(),

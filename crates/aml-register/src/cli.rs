@@ -129,6 +129,15 @@ pub enum AssetAction {
     List { name: Option<String> },
     /// One version: `NAME`, `NAME:VERSION` or `NAME@latest`
     Show { reference: String },
+    /// Copy a version to another workspace (dev → qa → prod): the same content, so the
+    /// same digest; the next free version there, or the version that already holds it
+    Promote {
+        /// `NAME:VERSION` or `NAME@latest`
+        reference: String,
+        /// The workspace to copy to: `local:DIR` or `azureml://…`
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Debug, Args)]

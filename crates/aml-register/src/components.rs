@@ -28,6 +28,19 @@ pub async fn run(args: AssetArgs, workspace: &str, session: &Session) -> Result<
             let ws = Workspace::open(workspace, Access::Existing, &session.settings).await?;
             Ok(Box::new(ComponentView::from(&ws.component_version(&reference)?)))
         }
+        Some(AssetAction::Promote { reference, to }) => {
+            let source = Workspace::open(workspace, Access::Existing, &session.settings).await?;
+            let version = source.component_version(&reference)?;
+            crate::check_promotion(&source, &to, "component", session).await?;
+            // The frozen file registers as what it is: the same folder, the same digest.
+            let frozen = source.component_file(&version)?;
+            let new = NewComponent::from_file(&frozen, &[], None, None)?;
+            let mut target = Workspace::open(&to, Access::CreateIfMissing, &session.settings).await?;
+            let (promoted, reused) = target.register_component(&new)?;
+            let mut view = ComponentView::from(&promoted);
+            view.reused = Some(reused);
+            Ok(Box::new(ComponentRegistration(view)))
+        }
         None => {
             let Some(file) = &args.file else {
                 return Err(Error::usage(

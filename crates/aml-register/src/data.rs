@@ -28,6 +28,25 @@ pub async fn run(args: AssetArgs, workspace: &str, session: &Session) -> Result<
             let ws = Workspace::open(workspace, Access::Existing, &session.settings).await?;
             Ok(Box::new(DataView::from(&ws.data_version(&reference).await?)))
         }
+        Some(AssetAction::Promote { reference, to }) => {
+            let source = Workspace::open(workspace, Access::Existing, &session.settings).await?;
+            let version = source.data_version(&reference).await?;
+            crate::check_promotion(&source, &to, "data asset", session).await?;
+            let new = NewData {
+                name: version.name.clone(),
+                version: None,
+                kind: version.kind,
+                description: version.description.clone(),
+                tags: version.tags.clone(),
+                properties: version.properties.clone(),
+                content: source.data_content(&version)?,
+            };
+            let mut target = Workspace::open(&to, Access::CreateIfMissing, &session.settings).await?;
+            let (promoted, reused) = target.register_data(&new).await?;
+            let mut view = DataView::from(&promoted);
+            view.reused = Some(reused);
+            Ok(Box::new(DataRegistration(view)))
+        }
         None => {
             let Some(file) = &args.file else {
                 return Err(Error::usage(

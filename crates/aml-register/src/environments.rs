@@ -29,6 +29,16 @@ pub async fn run(args: AssetArgs, workspace: &str, session: &Session) -> Result<
             let ws = Workspace::open(workspace, Access::Existing, &session.settings).await?;
             Ok(Box::new(EnvironmentView::from(&ws.environment_version(&reference).await?)))
         }
+        Some(AssetAction::Promote { reference, to }) => {
+            let source = Workspace::open(workspace, Access::Existing, &session.settings).await?;
+            let version = source.environment_version(&reference).await?;
+            crate::check_promotion(&source, &to, "environment", session).await?;
+            let mut target = Workspace::open(&to, Access::CreateIfMissing, &session.settings).await?;
+            let (promoted, reused) = target.register_environment(&version.to_new()).await?;
+            let mut view = EnvironmentView::from(&promoted);
+            view.reused = Some(reused);
+            Ok(Box::new(EnvironmentRegistration(view)))
+        }
         None => {
             let Some(file) = &args.file else {
                 return Err(Error::usage(

@@ -420,6 +420,15 @@ fn an_environment_registers_on_azure_once_per_content_and_jobs_name_it() {
     let missing = azure.run(&["environment", "show", "team-tools:9"]);
     assert_eq!(missing.status.code(), Some(2), "{}", stderr(&missing));
 
+    // One registered in a local workspace promotes to Azure ML as the same environment.
+    ws.write("other.yml", "name: other-tools\nimage: python:3.11-slim\n");
+    let local = ["--workspace", "local:dev"];
+    assert_eq!(azure.run(&[&["environment", "-f", "other.yml"][..], &local].concat()).status.code(), Some(0));
+    let azure_ws = azure.emulator.env().into_iter().find(|(k, _)| k == "AML_WORKSPACE").map(|(_, v)| v).unwrap();
+    let promoted =
+        azure.json(&[&["environment", "promote", "other-tools:1", "--to", azure_ws.as_str()][..], &local].concat());
+    assert_eq!((promoted["id"].as_str(), promoted["reused"].as_bool()), (Some("other-tools:1"), Some(false)));
+
     ws.write("job.yml", "command: echo hello\nenvironment: azureml:team-tools@latest\n");
     let job = azure.0.run("aml-train", &["run", "job.yml", "-q"]);
     assert_eq!(job.status.code(), Some(0), "{}", stderr(&job));

@@ -108,3 +108,36 @@ fn a_component_not_registered_here_is_refused_naming_the_step_and_a_bad_file_wri
         assert!(!ws.workspace().exists(), "{file}: a refused registration created the workspace");
     }
 }
+
+/// `promote` copies an environment, a data asset and a component to another workspace with
+/// the same digest; promoting again changes nothing; a pipeline there runs the copy.
+#[test]
+fn assets_promote_to_another_workspace_with_the_same_digest() {
+    let ws = TestWorkspace::new();
+    files(&ws, "hello");
+    ws.write("env.yml", "name: team-tools\nimage: python:3.11-slim\n");
+    ws.write("data.yml", "name: words\ntype: uri_file\npath: ./shared/words.txt\n");
+    let registered: Vec<serde_json::Value> = [
+        &["component", "-f", "components/greet.yml", "-o", "json"][..],
+        &["environment", "-f", "env.yml", "-o", "json"],
+        &["data", "-f", "data.yml", "-o", "json"],
+    ]
+    .iter()
+    .map(|args| json(&ws.run(&binary("aml-register"), args)))
+    .collect();
+    let prod = format!("local:{}", ws.path().join("prod").display());
+    for (asset, source) in [("component", &registered[0]), ("environment", &registered[1]), ("data", &registered[2])] {
+        let id = source["id"].as_str().unwrap();
+        let promoted = json(&ws.run(&binary("aml-register"), &[asset, "promote", id, "--to", &prod, "-o", "json"]));
+        assert_eq!((promoted["id"].as_str(), promoted["reused"].as_bool()), (Some(id), Some(false)), "{promoted}");
+        assert_eq!(promoted["digest"], source["digest"], "{asset}: {promoted}");
+        let again = json(&ws.run(&binary("aml-register"), &[asset, "promote", id, "--to", &prod, "-o", "json"]));
+        assert_eq!(again["reused"], true, "{asset}: {again}");
+        let same = ws.run(&binary("aml-register"), &[asset, "promote", id, "--to", "local:.aml"]);
+        assert_eq!(same.status.code(), Some(2), "{}", render(&same));
+    }
+    pipeline(&ws, "azureml:greet@latest");
+    let run = ws.run(&binary("aml-train"), &["run", "pipeline.yml", "--workspace", &prod]);
+    assert_eq!(run.status.code(), Some(0), "{}", render(&run));
+    assert!(render(&run).contains("hello team, from the shared words"), "{}", render(&run));
+}
