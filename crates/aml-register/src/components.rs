@@ -31,7 +31,7 @@ pub async fn run(args: AssetArgs, workspace: &str, session: &Session) -> Result<
         Some(AssetAction::Promote { reference, to }) => {
             let source = Workspace::open(workspace, Access::Existing, &session.settings).await?;
             let version = source.component_version(&reference)?;
-            crate::check_promotion(&source, &to, "component", session).await?;
+            crate::promotion::check(&source, &to, "component", session).await?;
             // The frozen file registers as what it is: the same folder, the same digest.
             let frozen = source.component_file(&version)?;
             let new = NewComponent::from_file(&frozen, &[], None, None)?;

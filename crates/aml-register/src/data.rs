@@ -31,7 +31,7 @@ pub async fn run(args: AssetArgs, workspace: &str, session: &Session) -> Result<
         Some(AssetAction::Promote { reference, to }) => {
             let source = Workspace::open(workspace, Access::Existing, &session.settings).await?;
             let version = source.data_version(&reference).await?;
-            crate::check_promotion(&source, &to, "data asset", session).await?;
+            crate::promotion::check(&source, &to, "data asset", session).await?;
             let new = NewData {
                 name: version.name.clone(),
                 version: None,

@@ -32,7 +32,7 @@ pub async fn run(args: AssetArgs, workspace: &str, session: &Session) -> Result<
         Some(AssetAction::Promote { reference, to }) => {
             let source = Workspace::open(workspace, Access::Existing, &session.settings).await?;
             let version = source.environment_version(&reference).await?;
-            crate::check_promotion(&source, &to, "environment", session).await?;
+            crate::promotion::check(&source, &to, "environment", session).await?;
             let mut target = Workspace::open(&to, Access::CreateIfMissing, &session.settings).await?;
             let (promoted, reused) = target.register_environment(&version.to_new()).await?;
             let mut view = EnvironmentView::from(&promoted);

@@ -6,6 +6,7 @@ mod components;
 mod data;
 mod environments;
 pub mod output;
+mod promotion;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -22,24 +23,6 @@ use aml_client::{Access, Error, Result, Workspace};
 use cli::ModelArgs;
 pub use cli::{Cli, Command};
 use output::{Download, Listing, ModelView, Registration};
-
-/// `--to` names a workspace other than the one `source` is.
-pub(crate) async fn check_promotion(source: &Workspace, to: &str, what: &str, session: &Session) -> Result<()> {
-    if to.trim().is_empty() {
-        return Err(Error::usage(
-            "`--to` names no workspace",
-            "give the workspace to promote to: `--to local:DIR` or `--to azureml://…`",
-        ));
-    }
-    let target = Workspace::open_if_exists(to, &session.settings).await?.map(|w| w.location());
-    if target.as_deref() == Some(source.location().as_str()) {
-        return Err(Error::usage(
-            format!("`--to {to}` is the workspace the {what} is in"),
-            "name another workspace: `--to local:DIR` or `--to azureml://…`",
-        ));
-    }
-    Ok(())
-}
 
 pub async fn run(cli: Cli, session: Session) -> Result<Box<dyn Report>> {
     let global = &cli.global;
@@ -126,7 +109,7 @@ pub async fn run(cli: Cli, session: Session) -> Result<Box<dyn Report>> {
                 args.tags.iter().map(|t| key_value(t, "tag")).collect::<Result<_>>()?;
             let source = Workspace::open(&global.workspace, Access::Existing, &session.settings).await?;
             let version = source.model_version(&args.model.parse()?).await?;
-            check_promotion(&source, &args.to, "model", &session).await?;
+            promotion::check(&source, &args.to, "model", &session).await?;
             // Through a verified download: every byte is checked against the source's digests
             // on the way, and the copy is registered from those files.
             let staging = aml_client::process::scratch_dir("aml-promote")?;
