@@ -575,8 +575,10 @@ fn a_deployment_slower_than_its_request_timeout_is_answered_408() -> TestResult 
 fn requests_past_twice_the_instances_concurrency_are_answered_429() -> TestResult {
     let blue = Backend::start("blue")?;
     // Three instances taking two requests each: twelve in flight at most, as Azure ML allows.
+    // A request timeout far past the wait below: on a loaded machine the last callers may
+    // start seconds late, and a held request timed out (408) would free a slot for one.
     let serving = Serving {
-        request_settings: Some(json!({ "max_concurrent_requests_per_instance": 2 })),
+        request_settings: Some(json!({ "max_concurrent_requests_per_instance": 2, "request_timeout_ms": 60000 })),
         instance_count: Some(3),
         ..Serving::default()
     };
