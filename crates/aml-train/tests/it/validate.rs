@@ -238,7 +238,10 @@ fn inputs_only_azure_ml_reaches_are_valid_and_refused_locally_naming_the_field()
     assert_eq!(checked.status.code(), Some(0), "{}", render(&checked));
     let said = render(&checked);
     assert!(said.contains("note: inputs.iris.path:"), "{said}");
-    assert!(said.contains("note: inputs.registered.path: `azureml:sampledata@latest` names an asset"), "{said}");
+    assert!(
+        said.contains("note: inputs.registered.path: `azureml:sampledata@latest` names a registered data asset"),
+        "{said}"
+    );
     assert!(!said.contains("secret") && !said.contains("sig=abc"), "a credential was printed: {said}");
     let run = ws.run(&binary("aml-train"), &["run", "remote.yml"]);
     assert_eq!(run.status.code(), Some(2), "{}", render(&run));
