@@ -9,17 +9,14 @@ use serde_json::{Value, json};
 
 use aml_core::data_assets::{DataContent, DataVersion, NewData};
 use aml_core::digest::Digest;
-use aml_core::error::{Error, Result};
+use aml_core::error::Result;
 use aml_core::model::VersionSelector;
 use aml_core::yaml::io::AssetType;
 
 use crate::AzureWorkspace;
+use crate::assets::{AssetKind, Registration};
 
 impl AzureWorkspace {
-    fn data_path(&self, name: &str) -> String {
-        format!("{}/data/{name}", self.prefix)
-    }
-
     pub async fn register_data(&self, new: &NewData) -> Result<(DataVersion, bool)> {
         let (digest, copied) = match &new.content {
             DataContent::Local(path) => {
@@ -31,28 +28,13 @@ impl AzureWorkspace {
                 (Digest::of_bytes(format!("{}\n{path}", new.kind.as_str()).as_bytes()), None)
             }
         };
-        let container: Option<Value> = self.arm.get_optional(&self.data_path(&new.name)).await?;
-        let latest = container.as_ref().and_then(|c| c["properties"]["latestVersion"].as_str()).map(str::to_string);
-        if let Some(version) = new.version.clone().or(latest.clone())
-            && let Some(existing) = self.data_at(&new.name, &version).await?
-        {
-            if existing.digest == digest {
-                return Ok((existing, true));
-            }
-            if new.version.is_some() {
-                return Err(Error::usage(
-                    format!("data asset `{}` already has a version `{version}`, holding something else", new.name),
-                    "a version cannot change: leave `version` out to get the next free one, or pick another",
-                ));
-            }
-        }
+        let version = match self.registration(&DATA, &new.name, new.version.as_deref(), &digest).await? {
+            Registration::Existing(existing) => return Ok((existing, true)),
+            Registration::New(version) => version,
+        };
         let (uri, source) = match &new.content {
             DataContent::Local(path) => (self.upload_input(path).await?, path.display().to_string()),
             DataContent::Elsewhere(path) => (path.clone(), path.clone()),
-        };
-        let version = match &new.version {
-            Some(version) => version.clone(),
-            None => (latest.and_then(|v| v.parse::<u64>().ok()).unwrap_or(0) + 1).to_string(),
         };
         let mut own: BTreeMap<String, String> = new.properties.clone();
         own.insert("aml.digest".into(), digest.to_string());
@@ -73,61 +55,32 @@ impl AzureWorkspace {
         }
         let created: Value = self
             .arm
-            .put(&format!("{}/versions/{version}", self.data_path(&new.name)), &json!({ "properties": properties }))
+            .put(
+                &format!("{}/versions/{version}", self.asset_path(&DATA, &new.name)),
+                &json!({ "properties": properties }),
+            )
             .await?;
         Ok((data_from_arm(&new.name, &created), false))
     }
 
     pub async fn data_version(&self, name: &str, selector: &VersionSelector) -> Result<DataVersion> {
-        let version = match selector {
-            VersionSelector::Exact(version) => Some(version.clone()),
-            VersionSelector::Latest | VersionSelector::Tag { .. } => {
-                let container: Option<Value> = self.arm.get_optional(&self.data_path(name)).await?;
-                container.and_then(|c| c["properties"]["latestVersion"].as_str().map(str::to_string))
-            }
-        };
-        let found = match &version {
-            Some(version) => self.data_at(name, version).await?,
-            None => None,
-        };
-        found.ok_or_else(|| {
-            Error::usage(
-                format!(
-                    "there is no data asset `{name}{}` in this workspace",
-                    version.map(|v| format!(":{v}")).unwrap_or_default()
-                ),
-                "`aml-register data list` shows the data assets there are",
-            )
-        })
+        self.asset_version(&DATA, name, selector).await
     }
 
     /// A name's versions, newest first; without a name, the newest version of each.
     pub async fn data_versions(&self, name: Option<&str>) -> Result<Vec<DataVersion>> {
-        let Some(name) = name else {
-            let containers: Vec<Value> = self.arm.list(&format!("{}/data", self.prefix)).await?;
-            let mut newest = Vec::new();
-            for container in containers {
-                let (Some(name), Some(version)) =
-                    (container["name"].as_str(), container["properties"]["latestVersion"].as_str())
-                else {
-                    continue;
-                };
-                newest.extend(self.data_at(name, version).await?);
-            }
-            return Ok(newest);
-        };
-        let resources: Vec<Value> = self.arm.list(&format!("{}/versions", self.data_path(name))).await?;
-        let mut versions: Vec<DataVersion> = resources.iter().map(|r| data_from_arm(name, r)).collect();
-        versions.sort_by(|a, b| b.created_at.cmp(&a.created_at));
-        Ok(versions)
-    }
-
-    async fn data_at(&self, name: &str, version: &str) -> Result<Option<DataVersion>> {
-        let found: Option<Value> =
-            self.arm.get_optional(&format!("{}/versions/{version}", self.data_path(name))).await?;
-        Ok(found.map(|resource| data_from_arm(name, &resource)))
+        self.asset_versions(&DATA, name).await
     }
 }
+
+const DATA: AssetKind<DataVersion> = AssetKind {
+    segment: "data",
+    what: "data asset",
+    verb: "data",
+    from_arm: data_from_arm,
+    digest: |version| version.digest,
+    created_at: |version| &version.created_at,
+};
 
 /// A DataVersion read back; one registered by other tools has no digest of ours: its digest
 /// is that of its type and URI.

@@ -14,12 +14,9 @@ use aml_core::jobplan::EnvPlan;
 use aml_core::model::VersionSelector;
 
 use crate::AzureWorkspace;
+use crate::assets::{AssetKind, Registration};
 
 impl AzureWorkspace {
-    fn environments_path(&self, name: &str) -> String {
-        format!("{}/environments/{name}", self.prefix)
-    }
-
     pub async fn register_environment(&self, new: &NewEnvironment) -> Result<(EnvironmentVersion, bool)> {
         if new.has_build_context {
             return Err(Error::usage(
@@ -33,25 +30,9 @@ impl AzureWorkspace {
                 "an environment on Azure ML starts from an image, e.g. `mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04`",
             ));
         };
-        let container: Option<Value> = self.arm.get_optional(&self.environments_path(&new.name)).await?;
-        let latest = container.as_ref().and_then(|c| c["properties"]["latestVersion"].as_str()).map(str::to_string);
-        let asked = new.version.clone().or(latest.clone());
-        if let Some(version) = &asked
-            && let Some(existing) = self.environment_at(&new.name, version).await?
-        {
-            if existing.digest == new.digest {
-                return Ok((existing, true));
-            }
-            if new.version.is_some() {
-                return Err(Error::usage(
-                    format!("environment `{}` already has a version `{version}`, holding something else", new.name),
-                    "a version cannot change: leave `version` out to get the next free one, or pick another",
-                ));
-            }
-        }
-        let version = match &new.version {
-            Some(version) => version.clone(),
-            None => (latest.and_then(|v| v.parse::<u64>().ok()).unwrap_or(0) + 1).to_string(),
+        let version = match self.registration(&ENVIRONMENTS, &new.name, new.version.as_deref(), &new.digest).await? {
+            Registration::Existing(existing) => return Ok((existing, true)),
+            Registration::New(version) => version,
         };
         let mut properties = json!({
             "image": image,
@@ -75,7 +56,7 @@ impl AzureWorkspace {
         let created: Value = self
             .arm
             .put(
-                &format!("{}/versions/{version}", self.environments_path(&new.name)),
+                &format!("{}/versions/{version}", self.asset_path(&ENVIRONMENTS, &new.name)),
                 &json!({ "properties": properties }),
             )
             .await?;
@@ -83,55 +64,23 @@ impl AzureWorkspace {
     }
 
     pub async fn environment_version(&self, name: &str, selector: &VersionSelector) -> Result<EnvironmentVersion> {
-        let version = match selector {
-            VersionSelector::Exact(version) => Some(version.clone()),
-            VersionSelector::Latest | VersionSelector::Tag { .. } => {
-                let container: Option<Value> = self.arm.get_optional(&self.environments_path(name)).await?;
-                container.and_then(|c| c["properties"]["latestVersion"].as_str().map(str::to_string))
-            }
-        };
-        let found = match &version {
-            Some(version) => self.environment_at(name, version).await?,
-            None => None,
-        };
-        found.ok_or_else(|| {
-            Error::usage(
-                format!(
-                    "there is no environment `{name}{}` in this workspace",
-                    version.map(|v| format!(":{v}")).unwrap_or_default()
-                ),
-                "`aml-register environment list` shows the environments there are",
-            )
-        })
+        self.asset_version(&ENVIRONMENTS, name, selector).await
     }
 
     /// A name's versions, newest first; without a name, the newest version of each.
     pub async fn environment_versions(&self, name: Option<&str>) -> Result<Vec<EnvironmentVersion>> {
-        let Some(name) = name else {
-            let containers: Vec<Value> = self.arm.list(&format!("{}/environments", self.prefix)).await?;
-            let mut newest = Vec::new();
-            for container in containers {
-                let (Some(name), Some(version)) =
-                    (container["name"].as_str(), container["properties"]["latestVersion"].as_str())
-                else {
-                    continue;
-                };
-                newest.extend(self.environment_at(name, version).await?);
-            }
-            return Ok(newest);
-        };
-        let resources: Vec<Value> = self.arm.list(&format!("{}/versions", self.environments_path(name))).await?;
-        let mut versions: Vec<EnvironmentVersion> = resources.iter().map(|r| environment_from_arm(name, r)).collect();
-        versions.sort_by(|a, b| b.created_at.cmp(&a.created_at));
-        Ok(versions)
-    }
-
-    async fn environment_at(&self, name: &str, version: &str) -> Result<Option<EnvironmentVersion>> {
-        let found: Option<Value> =
-            self.arm.get_optional(&format!("{}/versions/{version}", self.environments_path(name))).await?;
-        Ok(found.map(|resource| environment_from_arm(name, &resource)))
+        self.asset_versions(&ENVIRONMENTS, name).await
     }
 }
+
+const ENVIRONMENTS: AssetKind<EnvironmentVersion> = AssetKind {
+    segment: "environments",
+    what: "environment",
+    verb: "environment",
+    from_arm: environment_from_arm,
+    digest: |version| version.digest,
+    created_at: |version| &version.created_at,
+};
 
 /// An EnvironmentVersion read back; one registered by other tools has no plan of ours, so it
 /// reads as an image alone, its digest that of what it is made of.

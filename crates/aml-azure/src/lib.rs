@@ -3,6 +3,7 @@
 //! on the caller's runtime.
 
 pub mod arm;
+mod assets;
 pub mod audit;
 mod batch;
 pub mod blob;

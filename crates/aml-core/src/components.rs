@@ -83,19 +83,13 @@ impl NewComponent {
                 "register it on Azure ML with `az ml component create -f FILE`",
             ));
         }
-        let Some(name) = name.map(str::to_string).or_else(|| spec.name.clone()) else {
-            return Err(Error::in_file(
-                file,
-                Some("name"),
-                "is missing",
-                "give the component a name (`name:` or `--name`)",
-            ));
-        };
-        NameKind::Component.usage(&name).map_err(|e| in_field(e, file, "name"))?;
-        let version = version.map(str::to_string).or_else(|| spec.version.as_ref().map(|v| v.as_str().to_string()));
-        if let Some(version) = &version {
-            NameKind::Version.usage(version).map_err(|e| in_field(e, file, "version"))?;
-        }
+        let (name, version) = crate::environments::asset_identity(
+            file,
+            NameKind::Component,
+            "component",
+            (spec.name.as_ref(), spec.version.as_ref()),
+            (name, version),
+        )?;
         let code = crate::jobplan::plan_code(file, "code", spec.code.as_deref())?;
         let mut includes = Vec::new();
         for (i, include) in spec.additional_includes.iter().enumerate() {
@@ -149,13 +143,6 @@ impl NewComponent {
             environment,
             warnings,
         })
-    }
-}
-
-fn in_field(error: Error, file: &Path, field: &str) -> Error {
-    match error {
-        Error::BadInput(bad) => Error::in_file(file, Some(field), bad.problem, bad.hint.unwrap_or_default()),
-        other => other,
     }
 }
 

@@ -92,19 +92,13 @@ impl NewData {
     pub fn from_file(file: &Path, sets: &[SetArg], name: Option<&str>, version: Option<&str>) -> Result<Self> {
         let text = crate::yaml::read(file)?;
         let spec: DataSpec = crate::yaml::parse_with_sets(file, &text, sets)?;
-        let Some(name) = name.map(str::to_string).or_else(|| spec.name.clone()) else {
-            return Err(Error::in_file(
-                file,
-                Some("name"),
-                "is missing",
-                "give the data asset a name (`name:` or `--name`)",
-            ));
-        };
-        NameKind::Data.usage(&name).map_err(|e| in_field(e, file, "name"))?;
-        let version = version.map(str::to_string).or_else(|| spec.version.as_ref().map(|v| v.as_str().to_string()));
-        if let Some(version) = &version {
-            NameKind::Version.usage(version).map_err(|e| in_field(e, file, "version"))?;
-        }
+        let (name, version) = crate::environments::asset_identity(
+            file,
+            NameKind::Data,
+            "data asset",
+            (spec.name.as_ref(), spec.version.as_ref()),
+            (name, version),
+        )?;
         // azure-ai-ml's default type for a data asset.
         let kind = spec.kind.unwrap_or(AssetType::UriFolder);
         if !matches!(kind, AssetType::UriFile | AssetType::UriFolder | AssetType::Mltable) {
@@ -162,13 +156,6 @@ impl NewData {
             properties: pairs(&spec.properties),
             content,
         })
-    }
-}
-
-fn in_field(error: Error, file: &Path, field: &str) -> Error {
-    match error {
-        Error::BadInput(bad) => Error::in_file(file, Some(field), bad.problem, bad.hint.unwrap_or_default()),
-        other => other,
     }
 }
 

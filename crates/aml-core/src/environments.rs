@@ -14,8 +14,8 @@ use crate::error::{Error, Result};
 use crate::jobplan::{EnvPlan, plan_environment};
 use crate::model::VersionSelector;
 use crate::names::NameKind;
-use crate::yaml::SetArg;
 use crate::yaml::environment::{CondaFileRef, Environment, EnvironmentRef};
+use crate::yaml::{Scalar, SetArg};
 
 /// A registered environment version.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -87,22 +87,13 @@ impl NewEnvironment {
     pub fn from_file(file: &Path, sets: &[SetArg], name: Option<&str>, version: Option<&str>) -> Result<Self> {
         let text = crate::yaml::read(file)?;
         let spec: Environment = crate::yaml::parse_with_sets(file, &text, sets)?;
-        let name = match name.map(str::to_string).or_else(|| spec.name.clone()) {
-            Some(name) => name,
-            None => {
-                return Err(Error::in_file(
-                    file,
-                    Some("name"),
-                    "is missing",
-                    "give the environment a name (`name:` in the file, or `--name`)",
-                ));
-            }
-        };
-        NameKind::Environment.usage(&name).map_err(|e| relabel(e, file, "name"))?;
-        let version = version.map(str::to_string).or_else(|| spec.version.as_ref().map(|v| v.as_str().to_string()));
-        if let Some(version) = &version {
-            NameKind::Version.usage(version).map_err(|e| relabel(e, file, "version"))?;
-        }
+        let (name, version) = asset_identity(
+            file,
+            NameKind::Environment,
+            "environment",
+            (spec.name.as_ref(), spec.version.as_ref()),
+            (name, version),
+        )?;
         let mut warnings = Vec::new();
         // Planned as a job's `environment:` is; the file's own fields are named without it.
         let plan =
@@ -147,13 +138,6 @@ impl NewEnvironment {
     }
 }
 
-fn relabel(error: Error, file: &Path, field: &str) -> Error {
-    match error {
-        Error::BadInput(bad) => Error::in_file(file, Some(field), bad.problem, bad.hint.unwrap_or_default()),
-        other => other,
-    }
-}
-
 /// `azureml:NAME@latest`, `azureml:NAME:V`, or without `azureml:` (`NAME`, `NAME:V`, as
 /// `aml-register environment show` takes them): the name and which version.
 pub fn parse_reference(text: &str) -> Result<(String, VersionSelector)> {
@@ -179,6 +163,31 @@ pub fn parse_asset_reference(text: &str, kind: NameKind) -> Result<(String, Vers
     };
     kind.usage(name)?;
     Ok((name.to_string(), selector))
+}
+
+/// An asset file's name and version — the flags' over the file's — each held to Azure ML's
+/// rule (`kind` for the name); a missing name is bad input naming the field.
+pub(crate) fn asset_identity(
+    file: &Path,
+    kind: NameKind,
+    what: &str,
+    written: (Option<&String>, Option<&Scalar>),
+    given: (Option<&str>, Option<&str>),
+) -> Result<(String, Option<String>)> {
+    let Some(name) = given.0.map(str::to_string).or_else(|| written.0.cloned()) else {
+        return Err(Error::in_file(
+            file,
+            Some("name"),
+            "is missing",
+            format!("give the {what} a name (`name:` or `--name`)"),
+        ));
+    };
+    kind.usage(&name).map_err(|e| e.in_field(file, "name"))?;
+    let version = given.1.map(str::to_string).or_else(|| written.1.map(|v| v.as_str().to_string()));
+    if let Some(version) = &version {
+        NameKind::Version.usage(version).map_err(|e| e.in_field(file, "version"))?;
+    }
+    Ok((name, version))
 }
 
 #[cfg(test)]

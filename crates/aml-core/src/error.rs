@@ -88,6 +88,15 @@ impl Error {
         }))
     }
 
+    /// Bad input said of a file's field (a name rule broken by a value read from it); any
+    /// other error as it is.
+    pub fn in_field(self, file: &Path, field: &str) -> Self {
+        match self {
+            Error::BadInput(bad) => Error::in_file(file, Some(field), bad.problem, bad.hint.unwrap_or_default()),
+            other => other,
+        }
+    }
+
     pub fn failed(message: impl Into<String>, hint: Option<String>) -> Self {
         Error::Failed { message: message.into(), hint }
     }

@@ -1086,10 +1086,7 @@ pub(super) async fn resolve_environment(
 ) -> Result<EnvPlan> {
     let resolved = match (&planned, ws) {
         (EnvPlan::Registered { reference, why: None }, Some(ws)) if !ws.is_remote() => {
-            let found = ws.environment(reference).await.map_err(|e| match e {
-                Error::BadInput(bad) => Error::in_file(file, Some(field), bad.problem, bad.hint.unwrap_or_default()),
-                other => other,
-            })?;
+            let found = ws.environment(reference).await.map_err(|e| e.in_field(file, field))?;
             if found.is_some() {
                 notes.warnings.push(format!("{field}: `{reference}` is this workspace's registered environment"));
             }
