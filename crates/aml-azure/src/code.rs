@@ -80,6 +80,23 @@ impl AzureWorkspace {
 
     pub(super) async fn ensure_code(&self, path: &Path) -> Result<CodeAsset> {
         let files = snapshot(path)?;
+        let folder = path
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "code".into());
+        self.ensure_code_files(&path.display().to_string(), &folder, path.is_file(), files).await
+    }
+
+    /// The code version for `files` (`(path in the snapshot, file on disk)`), uploaded under
+    /// `folder/` unless it is a single file; `label` names it in messages.
+    pub(super) async fn ensure_code_files(
+        &self,
+        label: &str,
+        folder: &str,
+        single: bool,
+        files: Vec<(String, PathBuf)>,
+    ) -> Result<CodeAsset> {
         let (hash, digest) = hash_snapshot(&files)?;
         let bytes: u64 = files.iter().map(|(_, p)| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)).sum();
         // As azure-ai-ml: a fresh anonymous name, and the service answers the hash query
@@ -90,7 +107,7 @@ impl AzureWorkspace {
             .list(&format!("{}/codes/{name}/versions?hash={hash}&hashVersion={HASH_VERSION}", self.prefix))
             .await?;
         if let Some(id) = existing.iter().find_map(|v| v["id"].as_str()) {
-            aml_core::status!("code `{}` unchanged ({} files): reusing {}", path.display(), files.len(), short_id(id));
+            aml_core::status!("code `{label}` unchanged ({} files): reusing {}", files.len(), short_id(id));
             return Ok(CodeAsset { id: id.to_string(), digest, reused: true, files: files.len(), bytes });
         }
         let version_path = format!("{}/codes/{name}/versions/1", self.prefix);
@@ -116,23 +133,12 @@ impl AzureWorkspace {
             &self.transport,
             self.blob_options,
         )?;
-        let folder = path
-            .canonicalize()
-            .ok()
-            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .unwrap_or_else(|| "code".into());
-        let single = path.is_file();
         let uploads: Vec<(PathBuf, String)> = files
             .iter()
             .map(|(rel, disk)| (disk.clone(), if single { rel.clone() } else { format!("{folder}/{rel}") }))
             .collect();
-        aml_core::status!(
-            "uploading code `{}`: {} files, {} …",
-            path.display(),
-            files.len(),
-            aml_core::cli::human_size(bytes)
-        );
-        let progress = Progress::bytes(format!("uploading code `{}`", path.display()), bytes, &self.settings);
+        aml_core::status!("uploading code `{label}`: {} files, {} …", files.len(), aml_core::cli::human_size(bytes));
+        let progress = Progress::bytes(format!("uploading code `{label}`"), bytes, &self.settings);
         container.upload_files(&uploads, &|done| progress.add(done)).await?;
         progress.finish();
         let code_uri = if single { blob_uri.clone() } else { format!("{blob_uri}/{folder}") };

@@ -240,6 +240,10 @@ impl AzureWorkspace {
         if name.starts_with("/subscriptions/") {
             return Ok(name.to_string());
         }
+        // A curated environment's short name is expanded by the service, as azure-ai-ml leaves it.
+        if name.starts_with("AzureML-") {
+            return Ok(format!("azureml:{name}"));
+        }
         if let Some(name) = name.strip_suffix("@latest") {
             let container: Value =
                 self.arm.get_optional(&format!("{}/environments/{name}", self.prefix)).await?.ok_or_else(|| {
@@ -662,6 +666,12 @@ fn is_std_log(name: &str) -> bool {
     let rest = rest.strip_suffix("_ps").unwrap_or(rest);
     let zeros_from = rest.trim_end_matches('0').len();
     !rest[..zeros_from].chars().any(|c| c.is_ascii_digit())
+}
+
+/// An id as a component spec names it: `azureml:` before an ARM id, a registry's asset id or a
+/// curated name as they are (they carry their own scheme).
+pub(super) fn spec_id(id: &str) -> String {
+    if id.starts_with("azureml:") { id.to_string() } else { format!("azureml:{id}") }
 }
 
 /// azure-ai-ml's version for an anonymous environment from an image: SHA-256 of the image's

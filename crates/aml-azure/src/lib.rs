@@ -8,6 +8,7 @@ pub mod audit;
 mod batch;
 pub mod blob;
 pub mod code;
+mod components;
 mod data_assets;
 mod data_collector;
 pub mod deployments;

@@ -18,7 +18,7 @@ use aml_core::jobplan::{DataSource, InputPlan, Plan};
 use aml_core::jobs::{Job, RunOptions};
 use aml_core::refs::DataRef;
 use aml_core::yaml::component::load_step_component;
-use aml_core::yaml::job::{JobInput, JobOutput, Literal, PipelineJob};
+use aml_core::yaml::job::{JobInput, JobOutput, Literal, PipelineJob, PipelineStep};
 use aml_core::yaml::resolve_path;
 
 const ANONYMOUS_COMPONENT: &str = "azureml_anonymous";
@@ -31,7 +31,14 @@ impl AzureWorkspace {
         for (name, step) in spec.jobs.iter() {
             let field = format!("jobs.{name}");
             // The plan's steps are in the order they run, not the file's.
-            let Some(step_plan) = plan.step(name) else { continue };
+            let Some(step_plan) = plan.step(name) else {
+                // A registered component's step: a node naming its id, its bindings as written.
+                if let Some(reference) = step.component.as_deref().filter(|c| c.starts_with("azureml:")) {
+                    let id = self.component_id(file, &format!("{field}.component"), reference).await?;
+                    nodes.insert(name.clone(), self.registered_node(file, name, step, &id).await?);
+                }
+                continue;
+            };
             // Where the command and environment are written: the step, or its component file.
             let (source, command, environment, declared) = match &step.component {
                 Some(component) => {
@@ -61,7 +68,7 @@ impl AzureWorkspace {
                     (file.clone(), step.command.clone().unwrap_or_default(), environment, BTreeMap::new())
                 }
             };
-            let environment_id = format!("azureml:{}", self.ensure_environment(&source, &environment).await?);
+            let environment_id = super::jobs::spec_id(&self.ensure_environment(&source, &environment).await?);
             let code_id = match &step_plan.code {
                 Some(code) => Some(format!("azureml:{}", self.ensure_code(code).await?.id)),
                 None => None,
@@ -140,18 +147,7 @@ impl AzureWorkspace {
             if !inputs.is_empty() {
                 node["inputs"] = Value::Object(inputs);
             }
-            let mut outputs = serde_json::Map::new();
-            for (output, given) in step.outputs.iter() {
-                match given {
-                    JobOutput::Binding(binding) => {
-                        outputs.insert(output.clone(), json!({"value": binding, "type": "literal"}))
-                    }
-                    JobOutput::Asset(asset) => {
-                        outputs.insert(output.clone(), json!({"job_output_type": asset.kind.as_str()}))
-                    }
-                    JobOutput::Default => None,
-                };
-            }
+            let outputs = node_outputs(step);
             if !outputs.is_empty() {
                 node["outputs"] = Value::Object(outputs);
             }
@@ -186,6 +182,44 @@ impl AzureWorkspace {
         }
         properties.insert("settings".into(), settings);
         Ok(json!({ "properties": properties }))
+    }
+
+    /// The node of a step made from a registered component: its literals, local inputs
+    /// uploaded, bindings and outputs as written; Azure ML checks them against the component.
+    async fn registered_node(
+        &self,
+        file: &std::path::Path,
+        name: &str,
+        step: &PipelineStep,
+        id: &str,
+    ) -> Result<Value> {
+        let mut node = json!({"type": "command", "name": name, "_source": "YAML.JOB", "componentId": id});
+        let mut inputs = serde_json::Map::new();
+        for (input, given) in step.inputs.iter() {
+            let value = match given {
+                JobInput::Literal(Literal::Str(text)) => json!({"job_input_type": "literal", "value": text}),
+                JobInput::Literal(other) => json!({"job_input_type": "literal", "value": other.to_string()}),
+                JobInput::Asset(asset) => {
+                    let uri = match asset.path.as_deref().map(DataRef::parse) {
+                        Some(DataRef::LocalPath(path)) => self.upload_input(&resolve_path(file, &path)).await?,
+                        _ => asset.path.clone().unwrap_or_default(),
+                    };
+                    json!({"job_input_type": asset.kind.as_str(), "uri": uri})
+                }
+            };
+            inputs.insert(input.clone(), value);
+        }
+        if !inputs.is_empty() {
+            node["inputs"] = Value::Object(inputs);
+        }
+        let outputs = node_outputs(step);
+        if !outputs.is_empty() {
+            node["outputs"] = Value::Object(outputs);
+        }
+        if let Some(compute) = self.compute_id(step.compute.as_deref())? {
+            node["computeId"] = json!(compute);
+        }
+        Ok(node)
     }
 
     /// An anonymous component version: its version is a hash of its spec, so the same step
@@ -249,6 +283,19 @@ impl AzureWorkspace {
         steps.sort_by(|a, b| a.created_at.cmp(&b.created_at));
         Ok(steps)
     }
+}
+
+/// A node's outputs as azure-ai-ml writes them: a binding as a literal, a typed one by type.
+fn node_outputs(step: &PipelineStep) -> serde_json::Map<String, Value> {
+    let mut outputs = serde_json::Map::new();
+    for (output, given) in step.outputs.iter() {
+        match given {
+            JobOutput::Binding(binding) => outputs.insert(output.clone(), json!({"value": binding, "type": "literal"})),
+            JobOutput::Asset(asset) => outputs.insert(output.clone(), json!({"job_output_type": asset.kind.as_str()})),
+            JobOutput::Default => None,
+        };
+    }
+    outputs
 }
 
 /// A component input's declared type as the spec writes it (`number`, `uri_folder`, …).

@@ -692,22 +692,22 @@ impl DataResolver for Workspace {
 // Components.
 impl Workspace {
     /// Register a command component file's component; `bool`: an existing version was returned.
-    pub fn register_component(
+    pub async fn register_component(
         &mut self,
         new: &aml_core::components::NewComponent,
     ) -> Result<(aml_core::components::ComponentVersion, bool)> {
         match self {
             Workspace::Local(ws) => ws.register_component(new),
-            Workspace::Azure(_) => Err(not_on_azure("registering a component")),
+            Workspace::Azure(ws) => ws.register_component(new).await,
         }
     }
 
     /// `NAME`, `NAME:V`, `NAME@latest` (with or without `azureml:`).
-    pub fn component_version(&self, reference: &str) -> Result<aml_core::components::ComponentVersion> {
+    pub async fn component_version(&self, reference: &str) -> Result<aml_core::components::ComponentVersion> {
         let (name, selector) = aml_core::components::parse_reference(reference)?;
         match self {
             Workspace::Local(ws) => ws.component_version(&name, &selector),
-            Workspace::Azure(_) => Err(not_on_azure("showing a component")),
+            Workspace::Azure(ws) => ws.component_version(&name, &selector).await,
         }
     }
 
@@ -715,18 +715,18 @@ impl Workspace {
     pub fn component_file(&self, version: &aml_core::components::ComponentVersion) -> Result<PathBuf> {
         match self {
             Workspace::Local(ws) => ws.component_file(version),
-            Workspace::Azure(_) => Err(not_on_azure("promoting a component")),
+            Workspace::Azure(_) => Err(not_on_azure("promoting a component from Azure ML")),
         }
     }
 
     /// A name's versions, newest first; without a name, the newest version of each.
-    pub fn component_versions(&self, name: Option<&str>) -> Result<Vec<aml_core::components::ComponentVersion>> {
+    pub async fn component_versions(&self, name: Option<&str>) -> Result<Vec<aml_core::components::ComponentVersion>> {
         if let Some(name) = name {
             NameKind::Component.usage(name)?;
         }
         match self {
             Workspace::Local(ws) => ws.component_versions(name),
-            Workspace::Azure(_) => Err(not_on_azure("listing components")),
+            Workspace::Azure(ws) => ws.component_versions(name).await,
         }
     }
 }

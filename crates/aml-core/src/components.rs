@@ -50,6 +50,8 @@ impl ComponentVersion {
 /// A component file read, checked and frozen, ready to register.
 #[derive(Debug, Clone)]
 pub struct NewComponent {
+    /// The file it was read from.
+    pub file: PathBuf,
     pub name: String,
     pub version: Option<String>,
     /// The component as it will be stored: its code at `./code`, its conda file inline.
@@ -59,6 +61,8 @@ pub struct NewComponent {
     /// `additional_includes`: each file or folder goes into the code folder's root under its
     /// own name.
     pub includes: Vec<PathBuf>,
+    /// `additional_includes` as the file writes them (Azure ML keeps them in the spec).
+    pub additional_includes: Vec<String>,
     pub display_name: Option<String>,
     pub description: Option<String>,
     pub tags: BTreeMap<String, String>,
@@ -91,20 +95,7 @@ impl NewComponent {
             (name, version),
         )?;
         let code = crate::jobplan::plan_code(file, "code", spec.code.as_deref())?;
-        let mut includes = Vec::new();
-        for (i, include) in spec.additional_includes.iter().enumerate() {
-            let field = format!("additional_includes[{i}]");
-            let path = crate::jobplan::plan_code(file, &field, Some(include))?.unwrap_or_default();
-            if path.file_name().is_none() {
-                return Err(Error::in_file(
-                    file,
-                    Some(&field),
-                    format!("`{include}` has no name to copy it under"),
-                    "name a file or a folder",
-                ));
-            }
-            includes.push(path);
-        }
+        let includes = additional_includes(file, &spec.additional_includes)?;
         let mut warnings = Vec::new();
         crate::jobplan::plan_environment(file, "environment", &spec.environment, &mut warnings)?;
         let environment = match &mut spec.environment {
@@ -123,17 +114,19 @@ impl NewComponent {
         };
         spec.code = (code.is_some() || !includes.is_empty()).then(|| format!("./{CODE_FOLDER}"));
         // Merged into the frozen code folder.
-        spec.additional_includes.clear();
+        let additional_includes = std::mem::take(&mut spec.additional_includes);
         spec.name = Some(name.clone());
         let frozen = yaml_serde::to_string(&spec).map_err(|e| {
             Error::in_file(file, None, format!("cannot be written back as YAML: {e}"), "check the file's values")
         })?;
         Ok(NewComponent {
+            file: file.to_path_buf(),
             name,
             version,
             frozen,
             code,
             includes,
+            additional_includes,
             display_name: spec.display_name.clone(),
             description: spec.description.clone(),
             tags: spec.tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
@@ -144,6 +137,59 @@ impl NewComponent {
             warnings,
         })
     }
+}
+
+impl NewComponent {
+    /// Its code as it registers: the code folder's files, and `additional_includes` merged in.
+    pub fn code_files(&self) -> Result<Vec<(String, PathBuf)>> {
+        merged_code_files(self.code.as_deref(), &self.includes)
+    }
+}
+
+/// A component file's `additional_includes`, each checked and resolved against the file.
+pub fn additional_includes(file: &Path, written: &[String]) -> Result<Vec<PathBuf>> {
+    let mut includes = Vec::new();
+    for (i, include) in written.iter().enumerate() {
+        let field = format!("additional_includes[{i}]");
+        let path = crate::jobplan::plan_code(file, &field, Some(include))?.unwrap_or_default();
+        if path.file_name().is_none() {
+            return Err(Error::in_file(
+                file,
+                Some(&field),
+                format!("`{include}` has no name to copy it under"),
+                "name a file or a folder",
+            ));
+        }
+        includes.push(path);
+    }
+    Ok(includes)
+}
+
+/// A code folder's files (`.amlignore`/`.gitignore` applied) with each include merged into its
+/// root under its own name, as Azure ML merges them, sorted by path; a path both in the folder
+/// and among the includes is refused.
+pub fn merged_code_files(code: Option<&Path>, includes: &[PathBuf]) -> Result<Vec<(String, PathBuf)>> {
+    let mut files = match code {
+        Some(code) => crate::tree::code_files(code)?,
+        None => Vec::new(),
+    };
+    for include in includes {
+        let under = include.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let included = crate::tree::code_files(include)?;
+        if include.is_file() {
+            files.extend(included);
+        } else {
+            files.extend(included.into_iter().map(|(name, file)| (format!("{under}/{name}"), file)));
+        }
+    }
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    if let Some(twice) = files.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(Error::usage(
+            format!("`{}` is both in the code folder and among `additional_includes`", twice[0].0),
+            "rename one of them, or leave it out of `additional_includes`",
+        ));
+    }
+    Ok(files)
 }
 
 /// `azureml:NAME@latest`, `azureml:NAME:V`, or without `azureml:`: the name and which version.

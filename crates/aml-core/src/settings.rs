@@ -80,6 +80,10 @@ env_vars! {
     AML_PACKAGE_CACHE_MIB = "10240";
     /// The Python that builds job and deployment environments.
     AML_PYTHON = "python3";
+    /// pyenv's root: Pythons of other versions than PATH's are looked for in its `versions/`.
+    PYENV_ROOT = "~/.pyenv";
+    /// Where uv keeps the Pythons it installed: looked for there too.
+    UV_PYTHON_INSTALL_DIR = "~/.local/share/uv/python";
     /// Jenkins: the properties file output variables are written to.
     AML_OUTPUTS_FILE = "aml-outputs.properties";
     /// The longest wait, in milliseconds, between two polls of a Databricks run.

@@ -61,6 +61,7 @@ impl State {
     fn assets(&self, kind: &str) -> (&BTreeMap<(String, String), Value>, &'static str) {
         match kind {
             "data" => (&self.data, "Data"),
+            "components" => (&self.components, "Component"),
             _ => (&self.environments, "Environment"),
         }
     }
@@ -153,21 +154,21 @@ impl State {
                 self.codes.insert(key, stored.clone());
                 self.respond(what, "CodeVersion", 201, stored)
             }
-            ("GET", [kind @ ("environments" | "data")]) => {
+            ("GET", [kind @ ("environments" | "data" | "components")]) => {
                 let (versions, class) = self.assets(kind);
                 let names: std::collections::BTreeSet<&String> = versions.keys().map(|(n, _)| n).collect();
                 let items: Vec<Value> =
                     names.iter().filter_map(|n| asset_container(versions, prefix, kind, n)).collect();
                 self.page(what, &format!("{class}Container"), &format!("{prefix}/{kind}"), items, query)
             }
-            ("GET", [kind @ ("environments" | "data"), name]) => {
+            ("GET", [kind @ ("environments" | "data" | "components"), name]) => {
                 let (versions, class) = self.assets(kind);
                 match asset_container(versions, prefix, kind, name) {
                     Some(container) => self.respond(what, &format!("{class}Container"), 200, container),
                     None => arm_error(404, "UserError", &format!("Could not find asset with name {name}")),
                 }
             }
-            ("GET", [kind @ ("environments" | "data"), name, "versions"]) => {
+            ("GET", [kind @ ("environments" | "data" | "components"), name, "versions"]) => {
                 let (versions, class) = self.assets(kind);
                 let items: Vec<Value> =
                     versions.iter().filter(|((n, _), _)| n == name).map(|(_, v)| v.clone()).collect();
@@ -238,7 +239,8 @@ impl State {
                     }
                 }
                 for (field, kind) in [("environment", "environments"), ("code", "codes")] {
-                    if let Some(id) = runs_from[field].as_str()
+                    // A registry's asset or a curated environment is the service's to resolve.
+                    if let Some(id) = runs_from[field].as_str().filter(|id| is_workspace_asset(id))
                         && find_stored(self, id, kind).is_none()
                     {
                         return Some(arm_error(400, "UserError", &format!("{place}.{field} {id} does not exist")));
@@ -407,6 +409,12 @@ impl State {
 }
 
 /// The stored version an ARM id (`…/<kind>/<name>/versions/<version>`, `azureml:` or not) names.
+/// Whether an id names one of this workspace's assets (`azureml:/subscriptions/…`), not a
+/// registry's (`azureml://registries/…`) or a curated environment (`azureml:AzureML-…`).
+pub(crate) fn is_workspace_asset(id: &str) -> bool {
+    id.trim_start_matches("azureml:").starts_with("/subscriptions/")
+}
+
 pub(crate) fn find_stored(state: &State, id: &str, kind: &str) -> Option<Value> {
     let at = id.find(&format!("/{kind}/"))?;
     let parts: Vec<&str> = id[at + kind.len() + 2..].split('/').collect();

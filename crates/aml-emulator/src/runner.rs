@@ -714,6 +714,12 @@ fn fetch_code(state: &Mutex<State>, blobs: &Blobs, code_id: &str, work: &Path) -
 
 /// An environment version as the inline `environment:` of a local file (`work/conda.yml`).
 fn fetch_environment(state: &Mutex<State>, environment_id: &str, work: &Path) -> Result<Value, String> {
+    // Azure ML builds these from their published definitions; so does the local runner.
+    // (Callers may have cut the `azureml:` off.)
+    if !crate::jobs::is_workspace_asset(environment_id) {
+        let written = environment_id.trim_start_matches("azureml:");
+        return Ok(json!(format!("azureml:{written}")));
+    }
     let environment = find_version(state, environment_id, "environments")
         .ok_or(format!("environmentId {environment_id} does not exist"))?;
     let mut env = json!({"image": environment["properties"]["image"]});

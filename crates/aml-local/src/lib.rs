@@ -313,26 +313,7 @@ impl LocalWorkspace {
     pub fn register_component(&mut self, new: &NewComponent) -> Result<(ComponentVersion, bool)> {
         use aml_core::components::{CODE_FOLDER, COMPONENT_FILE};
         self.blobs.sweep_abandoned();
-        let mut files = match &new.code {
-            Some(code) => tree::code_files(code)?,
-            None => Vec::new(),
-        };
-        for include in &new.includes {
-            let under = include.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let included = tree::code_files(include)?;
-            if include.is_file() {
-                files.extend(included);
-            } else {
-                files.extend(included.into_iter().map(|(name, file)| (format!("{under}/{name}"), file)));
-            }
-        }
-        files.sort_by(|a, b| a.0.cmp(&b.0));
-        if let Some(twice) = files.windows(2).find(|w| w[0].0 == w[1].0) {
-            return Err(Error::usage(
-                format!("`{}` is both in the code folder and among `additional_includes`", twice[0].0),
-                "rename one of them, or leave it out of `additional_includes`",
-            ));
-        }
+        let files = new.code_files()?;
         let total = files.iter().map(|(_, f)| fs::metadata(f).map(|m| m.len()).unwrap_or(0)).sum();
         let progress = Progress::bytes(format!("registering `{}`", new.name), total, &self.settings);
         let mut entries = Vec::with_capacity(files.len() + 1);

@@ -17,26 +17,26 @@ pub async fn run(args: AssetArgs, workspace: &str, session: &Session) -> Result<
     match args.action {
         Some(AssetAction::List { name }) => {
             let ws = Workspace::open(workspace, Access::Existing, &session.settings).await?;
-            let versions = ws.component_versions(name.as_deref())?;
+            let versions = ws.component_versions(name.as_deref()).await?;
             if let (Some(name), true) = (&name, versions.is_empty()) {
                 // The same message and hint as a missing component anywhere else.
-                ws.component_version(name)?;
+                ws.component_version(name).await?;
             }
             Ok(Box::new(ComponentListing(versions.iter().map(ComponentView::from).collect())))
         }
         Some(AssetAction::Show { reference }) => {
             let ws = Workspace::open(workspace, Access::Existing, &session.settings).await?;
-            Ok(Box::new(ComponentView::from(&ws.component_version(&reference)?)))
+            Ok(Box::new(ComponentView::from(&ws.component_version(&reference).await?)))
         }
         Some(AssetAction::Promote { reference, to }) => {
             let source = Workspace::open(workspace, Access::Existing, &session.settings).await?;
-            let version = source.component_version(&reference)?;
+            let version = source.component_version(&reference).await?;
             crate::promotion::check(&source, &to, "component", session).await?;
             // The frozen file registers as what it is: the same folder, the same digest.
             let frozen = source.component_file(&version)?;
             let new = NewComponent::from_file(&frozen, &[], None, None)?;
             let mut target = Workspace::open(&to, Access::CreateIfMissing, &session.settings).await?;
-            let (promoted, reused) = target.register_component(&new)?;
+            let (promoted, reused) = target.register_component(&new).await?;
             let mut view = ComponentView::from(&promoted);
             view.reused = Some(reused);
             Ok(Box::new(ComponentRegistration(view)))
@@ -54,7 +54,7 @@ pub async fn run(args: AssetArgs, workspace: &str, session: &Session) -> Result<
                 aml_client::status!("warning: {warning}");
             }
             let mut ws = Workspace::open(workspace, Access::CreateIfMissing, &session.settings).await?;
-            let (version, reused) = ws.register_component(&new)?;
+            let (version, reused) = ws.register_component(&new).await?;
             let mut view = ComponentView::from(&version);
             view.reused = Some(reused);
             Ok(Box::new(ComponentRegistration(view)))

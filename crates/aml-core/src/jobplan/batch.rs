@@ -67,6 +67,7 @@ pub fn scoring_plan(job: ScoringJob) -> Plan {
         timeout_seconds: None,
         depends_on: Vec::new(),
         parallel: true,
+        default_artifacts: false,
     };
     Plan {
         file,

@@ -149,6 +149,37 @@ pub struct StepPlan {
     /// A parallel step: its command runs the parallel driver (`jobplan::PARALLEL_DRIVER`),
     /// which the runner writes beside the job.
     pub parallel: bool,
+    /// Its output `artifacts` was declared with nothing in it: Azure ML's default output, the
+    /// folder holding what the step wrote to `./outputs` and its logs.
+    pub default_artifacts: bool,
+}
+
+/// An inline step's outputs and their types; one bound to a pipeline output
+/// (`${{parent.outputs.NAME}}`) has that output's type, as Azure ML gives it.
+fn step_outputs(job: &PipelineJob, step: &PipelineStep) -> Vec<(String, AssetType)> {
+    step.outputs
+        .iter()
+        .map(|(name, output)| {
+            let kind = match output {
+                JobOutput::Binding(text) => match template::whole_binding(text) {
+                    Some(Placeholder::ParentOutput(parent)) => {
+                        job.outputs.get(&parent).map_or(output.kind(), JobOutput::kind)
+                    }
+                    _ => output.kind(),
+                },
+                _ => output.kind(),
+            };
+            (name.clone(), kind)
+        })
+        .collect()
+}
+
+/// The name of a step's default output, as a pipeline binds it.
+pub const DEFAULT_ARTIFACTS: &str = "artifacts";
+
+/// Whether `outputs` declares the default artifacts output (`artifacts:` with no value).
+fn declares_default_artifacts(outputs: &OrderedMap<JobOutput>) -> bool {
+    matches!(outputs.get(DEFAULT_ARTIFACTS), Some(JobOutput::Default))
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -321,6 +352,7 @@ pub(super) async fn plan_command(
         timeout_seconds: job.limits.as_ref().and_then(|l| l.timeout),
         depends_on: Vec::new(),
         parallel: false,
+        default_artifacts: declares_default_artifacts(&job.outputs),
     };
     Ok(Plan {
         file: file.to_path_buf(),
@@ -467,7 +499,7 @@ pub(super) async fn plan_pipeline(
                 environment: plan_environment(file, &environment_field, &planned.environment, &mut notes.warnings)?,
                 environment_variables: pairs(&step.environment_variables),
                 declared_inputs: None,
-                outputs: step.outputs.iter().map(|(n, o)| (n.clone(), o.kind())).collect(),
+                outputs: step_outputs(job, step),
                 timeout: None,
                 parallel: true,
             }
@@ -488,8 +520,14 @@ pub(super) async fn plan_pipeline(
                     "keep the command in the component file, or write the step inline without `component`",
                 ));
             }
+            let remote = ws.is_some_and(|ws| ws.is_remote());
+            if component.starts_with("azureml:") && remote {
+                // Azure ML runs the registered component it names; its interface is checked there.
+                open_steps.push((name.clone(), &step.outputs));
+                continue;
+            }
             let registered = match ws {
-                Some(ws) if component.starts_with("azureml:") && !ws.is_remote() => ws.component(component).await?,
+                Some(ws) if component.starts_with("azureml:") => ws.component(component).await?,
                 _ => None,
             };
             let path = match registered {
@@ -497,18 +535,24 @@ pub(super) async fn plan_pipeline(
                     notes.warnings.push(format!("{field}.component: `{component}` is this workspace's component"));
                     frozen
                 }
+                None if component.starts_with("azureml://registries/") => {
+                    notes.blockers.push(Blocker::local(
+                        format!("{field}.component"),
+                        format!("`{component}` is a component in an Azure ML registry, which a local workspace does not fetch"),
+                        "run the pipeline on Azure ML (`--workspace azureml://…`), which resolves it",
+                    ));
+                    open_steps.push((name.clone(), &step.outputs));
+                    continue;
+                }
                 None if component.starts_with("azureml:") => {
-                    notes.blockers.push(Blocker {
-                        field: format!("{field}.component"),
-                        problem: format!(
-                            "`{component}` names a registered component, which this local workspace does not have and aml-train does not fetch from Azure ML yet"
-                        ),
-                        hint: format!(
-                            "register it here with `aml-register component -f component.yml`, or submit the pipeline with `az ml job create -f {}`",
+                    notes.blockers.push(Blocker::local(
+                        format!("{field}.component"),
+                        format!("`{component}` names a registered component, which this local workspace does not have"),
+                        format!(
+                            "register it here with `aml-register component -f component.yml`, or run the pipeline on the Azure ML workspace that has it (`aml-train run {} --workspace azureml://…`)",
                             file.display()
                         ),
-                        scope: Scope::Everywhere,
-                    });
+                    ));
                     open_steps.push((name.clone(), &step.outputs));
                     continue;
                 }
@@ -584,7 +628,7 @@ pub(super) async fn plan_pipeline(
                 environment: plan_environment(file, &format!("{field}.environment"), environment, &mut notes.warnings)?,
                 environment_variables: pairs(&step.environment_variables),
                 declared_inputs: None,
-                outputs: step.outputs.iter().map(|(n, o)| (n.clone(), o.kind())).collect(),
+                outputs: step_outputs(job, step),
                 timeout: step.limits.as_ref().and_then(|l| l.timeout),
                 parallel: false,
             }
@@ -769,6 +813,7 @@ pub(super) async fn plan_pipeline(
             timeout_seconds: draft.timeout,
             depends_on,
             parallel: draft.parallel,
+            default_artifacts: draft.declared_inputs.is_none() && declares_default_artifacts(&draft.step.outputs),
         });
     }
 

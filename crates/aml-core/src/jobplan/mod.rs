@@ -11,8 +11,8 @@ pub mod sweep;
 pub mod template;
 
 pub use build::{
-    Blocker, DataResolver, DataSource, EnvPlan, InputPlan, PipelineOutput, Plan, Scope, StepPlan, SweepSettings,
-    plan_code, plan_environment, requirement_lines, requirements_of,
+    Blocker, DEFAULT_ARTIFACTS, DataResolver, DataSource, EnvPlan, InputPlan, PipelineOutput, Plan, Scope, StepPlan,
+    SweepSettings, plan_code, plan_environment, requirement_lines, requirements_of,
 };
 pub use parallel::{DRIVER_VARIABLE, PARALLEL_DRIVER};
 

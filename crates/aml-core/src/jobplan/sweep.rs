@@ -76,6 +76,7 @@ pub(super) async fn plan_sweep(
             timeout_seconds: limits.trial_timeout,
             depends_on: Vec::new(),
             parallel: false,
+            default_artifacts: false,
         });
         trials.push((step, values));
     }

@@ -201,14 +201,17 @@ pub fn check_interpreter(environment: &EnvPlan, file: &Path, field: &str, settin
     Ok(())
 }
 
-/// The interpreter of Python `pin` (`3.10`): `AML_PYTHON`, then `python3.10`, `python3` and
-/// `python` on PATH, the first of that version; else what to say (problem, hint).
+/// The interpreter of Python `pin` (`3.10`): `AML_PYTHON`, then `python3.10` on PATH, then
+/// the Pythons pyenv and uv installed (which PATH shows only one of, or none), then `python3`
+/// and `python` on PATH, the first of that version; else what to say (problem, hint).
 fn interpreter_for(pin: &str, settings: &Settings) -> std::result::Result<(PathBuf, String), (String, String)> {
     let pin = pin.trim_end_matches(".*").trim_end_matches('*');
     let mut candidates: Vec<PathBuf> = settings.get(EnvVars::AML_PYTHON).map(PathBuf::from).into_iter().collect();
-    candidates.extend(
-        [format!("python{pin}"), "python3".into(), "python".into()].iter().filter_map(|p| settings.find_on_path(p)),
-    );
+    candidates.extend(settings.find_on_path(&format!("python{pin}")));
+    if pin.contains('.') {
+        candidates.extend(installed_pythons(pin, settings));
+    }
+    candidates.extend(["python3", "python"].iter().filter_map(|p| settings.find_on_path(p)));
     let mut found = Vec::new();
     for candidate in candidates {
         let version = std::process::Command::new(&candidate)
@@ -227,9 +230,46 @@ fn interpreter_for(pin: &str, settings: &Settings) -> std::result::Result<(PathB
     Err((
         format!("is built for Python {pin}, and there is no Python {pin} here ({found})"),
         format!(
-            "install Python {pin} as `python{pin}` on PATH or set AML_PYTHON to it; or run the job on Azure ML (`--workspace azureml://…`), which runs the environment's own image"
+            "install Python {pin} (as `python{pin}` on PATH, or with `pyenv install {pin}` or `uv python install {pin}`) or set AML_PYTHON to it; or run the job on Azure ML (`--workspace azureml://…`), which runs the environment's own image"
         ),
     ))
+}
+
+/// Pythons of version `pin` installed by pyenv (`$PYENV_ROOT/versions/3.10.13/bin/python3.10`)
+/// and uv (`$UV_PYTHON_INSTALL_DIR/cpython-3.10.13-linux-x86_64-gnu/bin/python3.10`), newest
+/// patch release first. Only folder names are matched, never a path built from the pin.
+fn installed_pythons(pin: &str, settings: &Settings) -> Vec<PathBuf> {
+    let home = settings.get(EnvVars::HOME).map(PathBuf::from);
+    let pyenv = settings
+        .get(EnvVars::PYENV_ROOT)
+        .map(PathBuf::from)
+        .or_else(|| home.as_ref().map(|h| h.join(".pyenv")))
+        .map(|root| (root.join("versions"), ""));
+    let uv = settings
+        .get(EnvVars::UV_PYTHON_INSTALL_DIR)
+        .map(PathBuf::from)
+        .or_else(|| home.as_ref().map(|h| h.join(".local/share/uv/python")))
+        .map(|root| (root, "cpython-"));
+    let mut found = Vec::new();
+    for (root, prefix) in [pyenv, uv].into_iter().flatten() {
+        let Ok(entries) = fs::read_dir(&root) else { continue };
+        let mut versions: Vec<(Vec<u32>, PathBuf)> = entries
+            .filter_map(|entry| entry.ok())
+            .filter_map(|entry| {
+                let name = entry.file_name().into_string().ok()?;
+                let version = name.strip_prefix(prefix)?.split('-').next()?.to_string();
+                if !is_version(&version, pin) {
+                    return None;
+                }
+                let numbers = version.split('.').map(|n| n.parse().ok()).collect::<Option<Vec<u32>>>()?;
+                let python = entry.path().join("bin").join(format!("python{}.{}", numbers.first()?, numbers.get(1)?));
+                python.is_file().then_some((numbers, python))
+            })
+            .collect();
+        versions.sort_by(|a, b| b.0.cmp(&a.0));
+        found.extend(versions.into_iter().map(|(_, python)| python));
+    }
+    found
 }
 
 /// Whether `version` (`3.10.12`) is of `pin` (`3`, `3.10`, `3.10.12`).
@@ -275,5 +315,39 @@ async fn acquire(lock: &File, cancel: &mut Cancellation) -> Result<()> {
             told = true;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn python_at(root: &Path, folder: &str, minor: &str) -> PathBuf {
+        let bin = root.join(folder).join("bin");
+        fs::create_dir_all(&bin).unwrap();
+        let python = bin.join(format!("python{minor}"));
+        fs::write(&python, "").unwrap();
+        python
+    }
+
+    #[test]
+    fn pythons_installed_by_pyenv_and_uv_are_found_newest_first_and_only_of_the_version_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let pyenv = dir.path().join("pyenv");
+        let uv = dir.path().join("uv");
+        let older = python_at(&pyenv.join("versions"), "3.10.4", "3.10");
+        let newer = python_at(&pyenv.join("versions"), "3.10.13", "3.10");
+        python_at(&pyenv.join("versions"), "3.1.5", "3.1");
+        python_at(&pyenv.join("versions"), "3.11.7", "3.11");
+        python_at(&pyenv.join("versions"), "pypy3.10-7.3.12", "3.10");
+        let managed = python_at(&uv, "cpython-3.10.16-linux-x86_64-gnu", "3.10");
+        let settings = Settings::from_vars([
+            ("PYENV_ROOT", pyenv.display().to_string()),
+            ("UV_PYTHON_INSTALL_DIR", uv.display().to_string()),
+        ]);
+        assert_eq!(installed_pythons("3.10", &settings), [newer, older, managed]);
+        assert_eq!(installed_pythons("3.12", &settings), Vec::<PathBuf>::new());
+        // Neither root: nothing, not an error.
+        assert!(installed_pythons("3.10", &Settings::from_vars([])).is_empty());
     }
 }

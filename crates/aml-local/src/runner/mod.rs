@@ -354,6 +354,22 @@ impl TrialWatch for policy::PolicyWatch {
     }
 }
 
+/// A job's default artifacts output, as Azure ML keeps a run's artifacts: a folder whose
+/// `outputs/` is what the command wrote to `./outputs` and whose `logs/` are its logs (links,
+/// relative so the workspace can move).
+fn default_artifacts(dir: &Path) -> Result<PathBuf> {
+    let folder = dir.join(aml_core::jobplan::DEFAULT_ARTIFACTS);
+    fs::create_dir_all(&folder).with_path("cannot create the output folder", &folder)?;
+    fs::create_dir_all(dir.join("logs")).with_path("cannot create the job folder", &dir.join("logs"))?;
+    for (name, target) in [("outputs", "../code/outputs"), ("logs", "../logs")] {
+        let link = folder.join(name);
+        if fs::symlink_metadata(&link).is_err() {
+            std::os::unix::fs::symlink(target, &link).with_path("cannot link", &link)?;
+        }
+    }
+    Ok(folder)
+}
+
 /// A pipeline's (or sweep's) outputs: where the child output they stand for is, else an
 /// empty folder of the parent's.
 fn record_outputs<'a>(
@@ -453,9 +469,14 @@ async fn run_step(
     job.environment = Some(interpreter.description.clone());
 
     for (output, kind) in &step.outputs {
-        let path = dir.join("outputs").join(output);
-        let folder = if *kind == AssetType::UriFile { dir.join("outputs") } else { path.clone() };
-        fs::create_dir_all(&folder).with_path("cannot create the output folder", &folder)?;
+        let path = if step.default_artifacts && output == aml_core::jobplan::DEFAULT_ARTIFACTS {
+            default_artifacts(&dir)?
+        } else {
+            let path = dir.join("outputs").join(output);
+            let folder = if *kind == AssetType::UriFile { dir.join("outputs") } else { path.clone() };
+            fs::create_dir_all(&folder).with_path("cannot create the output folder", &folder)?;
+            path
+        };
         job.outputs.insert(
             output.clone(),
             JobOutputRecord {

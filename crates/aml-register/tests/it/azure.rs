@@ -475,3 +475,90 @@ fn a_data_asset_registers_on_azure_once_per_content() {
     assert_eq!(azure.json(&["data", "show", "patients@latest"])["version"], "2");
     azure.emulator.assert_clean();
 }
+
+/// Command components registered in an Azure ML workspace as `az ml component create`
+/// registers them: the ComponentVersion equal to azure-ai-ml's for the same file (its code
+/// uploaded with `additional_includes` merged), once per content; a pipeline step naming one
+/// by `@latest` is submitted with that version and runs it.
+#[test]
+fn a_component_registers_on_azure_as_azure_ai_ml_sends_it_and_pipelines_run_it() {
+    let azure = Azure::start();
+    let ws = &azure.ws;
+    ws.write("lib/shared.py", "GREETING = 'hello'\n");
+    ws.write(
+        "greet/src/main.py",
+        "import pathlib, sys\nfrom shared import GREETING\n\
+         out = pathlib.Path(sys.argv[2]); out.mkdir(parents=True, exist_ok=True)\n\
+         (out / 'greeting.txt').write_text(GREETING + ' ' + sys.argv[1])\n",
+    );
+    ws.write("greet/conda.yml", "dependencies:\n  - python=3.11\n");
+    ws.write(
+        "greet/component.yml",
+        "$schema: https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json\n\
+         name: greet\n\
+         display_name: Greet\n\
+         description: writes a greeting\n\
+         tags:\n  team: ml\n\
+         type: command\n\
+         inputs:\n\
+         \x20 who:\n    type: string\n    default: world\n\
+         \x20 times:\n    type: integer\n    default: 2\n    min: 1\n    max: 5\n\
+         \x20 rate:\n    type: number\n    default: 1\n    optional: true\n    description: how fast\n\
+         \x20 loud:\n    type: boolean\n    default: false\n\
+         \x20 rows:\n    type: uri_folder\n    optional: true\n    mode: ro_mount\n\
+         outputs:\n  out:\n    type: uri_folder\n    mode: rw_mount\n\
+         code: ./src\n\
+         additional_includes:\n  - ../lib/shared.py\n\
+         environment:\n  image: python:3.11-slim\n  conda_file: conda.yml\n\
+         command: python main.py ${{inputs.who}} ${{outputs.out}}\n",
+    );
+    let first = azure.json(&["component", "-f", "greet/component.yml"]);
+    assert_eq!((first["id"].as_str(), first["reused"].as_bool()), (Some("greet:1"), Some(false)), "{first}");
+    assert_eq!(first["code_files"], 2, "main.py and the included shared.py: {first}");
+    let sent = azure.emulator.bodies("/components/greet/versions/1");
+    assert_eq!(sent.len(), 1);
+    let spec = &sent[0]["properties"]["componentSpec"];
+    let oracle = std::process::Command::new(aml_client::testing::venv_python())
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/component_body.py"))
+        .arg(ws.path().join("greet/component.yml"))
+        .arg(format!("code={}", spec["code"].as_str().unwrap()))
+        .arg(format!("environment={}", spec["environment"].as_str().unwrap()))
+        .arg("version=1")
+        .output()
+        .unwrap();
+    assert!(oracle.status.success(), "{}", String::from_utf8_lossy(&oracle.stderr));
+    let mut expected: Value = serde_json::from_slice(&oracle.stdout).unwrap();
+    // What differs by design: our `aml.*` properties in place of azure-ai-ml's own hash.
+    expected["properties"]["properties"] = sent[0]["properties"]["properties"].clone();
+    assert_eq!(sent[0]["properties"], expected["properties"], "ours, then azure-ai-ml's");
+
+    let again = azure.json(&["component", "-f", "greet/component.yml"]);
+    assert_eq!((again["id"].as_str(), again["reused"].as_bool()), (Some("greet:1"), Some(true)), "{again}");
+    assert_eq!(azure.requests_containing("PUT", "/components/greet/"), 1, "the same component was sent again");
+    ws.write("lib/shared.py", "GREETING = 'good morning'\n");
+    let second = azure.json(&["component", "-f", "greet/component.yml"]);
+    assert_eq!(second["id"], "greet:2", "an included file changed: {second}");
+    assert_eq!(azure.json(&["component", "show", "greet@latest"])["version"], "2");
+    let versions = azure.json(&["component", "list", "greet"]);
+    let ids: Vec<&str> = versions.as_array().unwrap().iter().map(|v| v["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["greet:2", "greet:1"]);
+    let missing = azure.run(&["component", "show", "greet:7"]);
+    assert_eq!(missing.status.code(), Some(2), "{}", stderr(&missing));
+
+    ws.write(
+        "pipeline.yml",
+        "type: pipeline\n\
+         outputs:\n  greeting:\n    type: uri_folder\n\
+         jobs:\n  hello:\n    component: azureml:greet@latest\n    inputs:\n      who: team\n\
+         \x20   outputs:\n      out: ${{parent.outputs.greeting}}\n",
+    );
+    let run = azure.0.run("aml-train", &["run", "pipeline.yml", "-q", "-o", "json"]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let job: Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(job["status"], "Completed", "{job}");
+    let submitted = azure.emulator.bodies("/jobs/");
+    let node = submitted.iter().find_map(|b| b["properties"]["jobs"].get("hello").cloned()).unwrap_or_default();
+    let component = node["componentId"].as_str().unwrap_or_default();
+    assert!(component.ends_with("/components/greet/versions/2"), "{node}");
+    azure.emulator.assert_clean();
+}

@@ -53,7 +53,8 @@ fn a_registry_environment_with_a_published_conda_file_becomes_a_virtualenv_and_t
 #[test]
 fn an_environment_built_for_a_python_not_here_is_refused_naming_the_python_and_where_it_runs() {
     let ws = TestWorkspace::new();
-    // Only the machine's python3 on PATH; the environment asks for another Python.
+    // Only the machine's python3 on PATH, and no pyenv or uv Pythons; the environment asks
+    // for another Python.
     let bin = ws.path().join("bin");
     std::fs::create_dir(&bin).unwrap();
     let python3 = real_python3();
@@ -62,17 +63,26 @@ fn an_environment_built_for_a_python_not_here_is_refused_naming_the_python_and_w
         if python3_version() == "3.10" { ("sklearn-1.1", "3.9") } else { ("sklearn-1.5", "3.10") };
     job(&ws, &format!("azureml://registries/azureml/environments/{environment}/labels/latest"));
 
-    let checked = ws.command(&binary("aml-train")).args(["validate", "job.yml"]).env("PATH", &bin).output().unwrap();
+    let only_path = |command: &mut std::process::Command| {
+        command.env("PATH", &bin).env("PYENV_ROOT", ws.path().join("no-pyenv"));
+        command.env("UV_PYTHON_INSTALL_DIR", ws.path().join("no-uv"));
+    };
+    let mut validate = ws.command(&binary("aml-train"));
+    only_path(validate.args(["validate", "job.yml"]));
+    let checked = validate.output().unwrap();
     assert_eq!(checked.status.code(), Some(0), "{}", render(&checked));
     assert!(render(&checked).contains(&format!("on Python {wanted}")), "{}", render(&checked));
 
-    let run = ws.command(&binary("aml-train")).args(["run", "job.yml"]).env("PATH", &bin).output().unwrap();
+    let mut run = ws.command(&binary("aml-train"));
+    only_path(run.args(["run", "job.yml"]));
+    let run = run.output().unwrap();
     let said = String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(2), "{said}");
     assert!(said.contains("job.yml: field `environment`"), "{said}");
     assert!(said.contains(&format!("is built for Python {wanted}, and there is no Python {wanted} here")), "{said}");
     assert!(said.contains(&format!("is {}.", python3_version())), "what was found is named: {said}");
-    assert!(said.contains(&format!("`python{wanted}` on PATH or set AML_PYTHON")), "{said}");
+    assert!(said.contains(&format!("`pyenv install {wanted}`")), "{said}");
+    assert!(said.contains("set AML_PYTHON"), "{said}");
     assert!(said.contains("--workspace azureml://"), "{said}");
     assert!(!ws.workspace().exists(), "a refused run created the workspace");
 }
