@@ -655,6 +655,16 @@ pub(super) async fn plan_pipeline(
                 ));
             }
             let input_field = format!("{field}.inputs.{input}");
+            // `{type, path: ${{parent.…}}}` binds as the bare `${{parent.…}}` does.
+            let written_binding;
+            let value = match value {
+                JobInput::Asset(asset) if asset.path.as_deref().is_some_and(|p| p.contains("${{")) => {
+                    written_binding =
+                        JobInput::Literal(crate::yaml::job::Literal::Str(asset.path.clone().unwrap_or_default()));
+                    &written_binding
+                }
+                other => other,
+            };
             let planned = match value {
                 JobInput::Literal(crate::yaml::job::Literal::Str(text)) if text.contains("${{") => {
                     match template::whole_binding(text) {

@@ -67,6 +67,8 @@ struct Upstream {
     timeout: Duration,
     /// In-flight requests allowed, when `max_concurrent_requests_per_instance` is set.
     slots: Option<Arc<tokio::sync::Semaphore>>,
+    /// How many `slots` holds when none is taken.
+    slot_count: usize,
 }
 
 /// Azure ML's default `request_timeout_ms`.
@@ -82,10 +84,12 @@ impl Upstream {
         let timeout = settings.request_timeout_ms.map_or(DEFAULT_REQUEST_TIMEOUT, Duration::from_millis);
         let instances = deployment.spec.instance_count.unwrap_or(1).max(1);
         // Azure ML answers 429 past twice the concurrent requests its instances take.
-        let slots = settings
+        let slot_count = settings
             .max_concurrent_requests_per_instance
-            .map(|per_instance| Arc::new(tokio::sync::Semaphore::new((2 * per_instance.max(1) * instances) as usize)));
-        Upstream { port, pid: deployment.pid, timeout, slots }
+            .map_or(0, |per_instance| (2 * per_instance.max(1) * instances) as usize);
+        let slots =
+            settings.max_concurrent_requests_per_instance.map(|_| Arc::new(tokio::sync::Semaphore::new(slot_count)));
+        Upstream { port, pid: deployment.pid, timeout, slots, slot_count }
     }
 }
 
@@ -295,9 +299,20 @@ fn listen(port: u16) -> std::io::Result<tokio::net::TcpListener> {
 
 fn reload(state: &Arc<RouterState>) -> Result<Option<i64>> {
     match load(&state.root, &state.endpoint)? {
-        Some(routing) => {
+        Some(mut routing) => {
             let generation = routing.generation;
-            *state.routing.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(routing);
+            let mut current = state.routing.write().unwrap_or_else(|p| p.into_inner());
+            // The requests in flight hold the slots of the deployment they went to: a reload
+            // (another deployment changed, a server restarted) must not hand out fresh ones.
+            for (name, upstream) in routing.servers.iter_mut() {
+                if let Some(before) = current.servers.get(name)
+                    && (before.port, before.slot_count) == (upstream.port, upstream.slot_count)
+                {
+                    upstream.slots = before.slots.clone();
+                }
+            }
+            *current = Arc::new(routing);
+            drop(current);
             listen_for_collectors(state);
             Ok(Some(generation))
         }

@@ -20,6 +20,8 @@ pub struct Interpreter {
     pub python: PathBuf,
     /// The virtualenv, when packages were installed.
     pub venv: Option<PathBuf>,
+    /// The cached environment a job's own layer (`venv`) sits on, whose programs it also runs.
+    pub beneath: Option<PathBuf>,
     pub description: String,
 }
 
@@ -47,6 +49,7 @@ pub async fn ensure(plan: &EnvPlan, cancel: &mut Cancellation, echo: bool, setti
         return Ok(Interpreter {
             python: base.clone(),
             venv: None,
+            beneath: None,
             description: format!("base interpreter `{}`", base.display()),
         });
     };
@@ -63,6 +66,7 @@ pub async fn ensure(plan: &EnvPlan, cancel: &mut Cancellation, echo: bool, setti
         return Ok(Interpreter {
             python: base.clone(),
             venv: None,
+            beneath: None,
             description: format!("base interpreter `{}` (no packages listed)", base.display()),
         });
     }
@@ -76,7 +80,7 @@ pub async fn ensure(plan: &EnvPlan, cancel: &mut Cancellation, echo: bool, setti
         );
     }
     let real_base = fs::canonicalize(&base).unwrap_or_else(|_| base.clone());
-    let key_text = format!("aml-env-v1\n{}\n{version}\n{}\n", real_base.display(), packages.join("\n"));
+    let key_text = format!("aml-env-v2\n{}\n{version}\n{}\n", real_base.display(), packages.join("\n"));
     let key = Digest::of_bytes(key_text.as_bytes()).hex()[..16].to_string();
     let root = settings.cache_dir().join("envs");
     let dir = root.join(&key);
@@ -85,7 +89,7 @@ pub async fn ensure(plan: &EnvPlan, cancel: &mut Cancellation, echo: bool, setti
     let described =
         format!("virtualenv `{}` ({} packages from `{}`)", dir.display(), packages.len(), described_by.display());
     if marker.is_file() {
-        return Ok(Interpreter { python, venv: Some(dir), description: described });
+        return Ok(Interpreter { python, venv: Some(dir), beneath: None, description: described });
     }
 
     fs::create_dir_all(&root).with_path("cannot create the environment cache", &root)?;
@@ -93,7 +97,7 @@ pub async fn ensure(plan: &EnvPlan, cancel: &mut Cancellation, echo: bool, setti
     let lock = File::create(&lock_path).with_path("cannot create", &lock_path)?;
     acquire(&lock, cancel).await?;
     if marker.is_file() {
-        return Ok(Interpreter { python, venv: Some(dir), description: described });
+        return Ok(Interpreter { python, venv: Some(dir), beneath: None, description: described });
     }
     if dir.exists() {
         // A build that was killed half way; start it again.
@@ -112,6 +116,9 @@ pub async fn ensure(plan: &EnvPlan, cancel: &mut Cancellation, echo: bool, setti
                 vec![
                     "venv".into(),
                     "--quiet".into(),
+                    // pip in the environment, as `python -m venv` and Azure ML's conda
+                    // environments have it: a job's `pip install` goes to its own Python.
+                    "--seed".into(),
                     "--python".into(),
                     base.display().to_string(),
                     dir.display().to_string(),
@@ -175,7 +182,67 @@ pub async fn ensure(plan: &EnvPlan, cancel: &mut Cancellation, echo: bool, setti
         }
     }
     fs::write(&marker, key_text).with_path("cannot write", &marker)?;
-    Ok(Interpreter { python, venv: Some(dir), description: described })
+    Ok(Interpreter { python, venv: Some(dir), beneath: None, description: described })
+}
+
+/// A job's own layer over a cached environment: a virtualenv in the job's folder that sees
+/// the cached one's packages (a `.pth` line adding its site-packages, theirs processed too)
+/// and has a `pip` of its own, so what the job's command installs goes into the job's folder,
+/// as into a fresh container on Azure ML, never into the environment later jobs share.
+pub async fn job_layer(shared: Interpreter, job_dir: &Path) -> Result<Interpreter> {
+    let Some(cached) = shared.venv.clone() else { return Ok(shared) };
+    let layer = job_dir.join("env");
+    let made = tokio::process::Command::new(&shared.python)
+        .args(["-m", "venv", "--without-pip"])
+        .arg(&layer)
+        .output()
+        .await
+        .map_err(|e| Error::failed(format!("cannot make the job's environment layer: {e}"), None))?;
+    if !made.status.success() {
+        return Err(Error::failed(
+            format!(
+                "cannot make the job's environment layer `{}`: {}",
+                layer.display(),
+                String::from_utf8_lossy(&made.stderr).trim()
+            ),
+            None,
+        ));
+    }
+    let (Some(own), Some(beneath)) = (site_packages(&layer), site_packages(&cached)) else {
+        return Err(Error::failed(format!("`{}` has no site-packages folder", layer.display()), None));
+    };
+    let pth = own.join("aml-environment.pth");
+    let line = format!("import site; site.addsitedir({:?})\n", beneath.display().to_string());
+    fs::write(&pth, line).with_path("cannot write", &pth)?;
+    if beneath.join("pip").is_dir() {
+        use std::os::unix::fs::PermissionsExt;
+        let python = layer.join("bin").join("python");
+        for name in ["pip", "pip3"] {
+            let script = layer.join("bin").join(name);
+            let text = format!(
+                "#!{}\nimport sys\nfrom pip._internal.cli.main import main\nsys.exit(main())\n",
+                python.display()
+            );
+            fs::write(&script, text).with_path("cannot write", &script)?;
+            fs::set_permissions(&script, fs::Permissions::from_mode(0o755))
+                .with_path("cannot make runnable", &script)?;
+        }
+    }
+    Ok(Interpreter {
+        python: layer.join("bin").join("python"),
+        venv: Some(layer),
+        beneath: Some(cached),
+        description: format!("{} under the job's own layer", shared.description),
+    })
+}
+
+/// A virtualenv's `lib/pythonX.Y/site-packages`.
+fn site_packages(venv: &Path) -> Option<PathBuf> {
+    fs::read_dir(venv.join("lib"))
+        .ok()?
+        .flatten()
+        .map(|entry| entry.path().join("site-packages"))
+        .find(|candidate| candidate.is_dir())
 }
 
 /// Refuse, before anything is written, a job whose environment was built for a Python this

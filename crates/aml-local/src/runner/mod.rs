@@ -466,6 +466,7 @@ async fn run_step(
         }
         Err(other) => return Err(other),
     };
+    let interpreter = environment::job_layer(interpreter, &dir).await?;
     job.environment = Some(interpreter.description.clone());
 
     for (output, kind) in &step.outputs {
@@ -507,7 +508,8 @@ async fn run_step(
     ];
     if let Some(venv) = &interpreter.venv {
         let path = ws.settings().get(aml_core::settings::EnvVars::PATH).unwrap_or_default().to_string();
-        env.push(("PATH".into(), format!("{}:{path}", venv.join("bin").display())));
+        let beneath = interpreter.beneath.iter().map(|b| format!("{}:", b.join("bin").display())).collect::<String>();
+        env.push(("PATH".into(), format!("{}:{beneath}{path}", venv.join("bin").display())));
         env.push(("VIRTUAL_ENV".into(), venv.display().to_string()));
     }
     env.extend(step.environment_variables.iter().cloned());

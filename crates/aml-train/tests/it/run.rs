@@ -514,3 +514,68 @@ fn a_web_input_is_fetched_once_and_asked_again_only_whether_it_changed() {
     assert!(render(&missing).contains("answered HTTP 404"), "{}", render(&missing));
     assert!(!ws.workspace().join("jobs/web-3").exists());
 }
+
+/// On Azure ML each job starts in a fresh container: what one job's command pip-installs is
+/// gone for the next. Locally the environment is cached and shared, so a job installs into a
+/// layer of its own; the next job with the same environment does not see it.
+#[test]
+fn what_a_job_pip_installs_stays_with_that_job() {
+    let ws = TestWorkspace::new();
+    ws.write("conda.yml", "dependencies:\n  - python=3\n  - pip:\n    - six==1.16.0\n");
+    let environment = "environment:\n  image: python:3.11-slim\n  conda_file: conda.yml\n";
+    ws.write(
+        "installs.yml",
+        &format!("command: pip install -q pyjokes==0.8.3 && python -c \"import pyjokes, six; print('told', pyjokes.get_joke()[:0] + 'a joke')\"\n{environment}"),
+    );
+    ws.write(
+        "next.yml",
+        &format!("command: python -c \"import importlib.util as u, six; print('six', six.__version__, 'pyjokes', u.find_spec('pyjokes') is not None)\"\n{environment}"),
+    );
+    let first = ws.run(&aml_train(), &["run", "installs.yml", "-o", "json"]);
+    assert_eq!(first.status.code(), Some(0), "{}", render(&first));
+    let first = json(&first);
+    let log = std::fs::read_to_string(
+        ws.workspace().join("jobs").join(first["name"].as_str().unwrap()).join("logs/std_log.txt"),
+    )
+    .unwrap();
+    assert!(log.contains("told a joke"), "{log}");
+
+    let next = ws.run(&aml_train(), &["run", "next.yml", "-o", "json"]);
+    assert_eq!(next.status.code(), Some(0), "{}", render(&next));
+    let next = json(&next);
+    let log = std::fs::read_to_string(
+        ws.workspace().join("jobs").join(next["name"].as_str().unwrap()).join("logs/std_log.txt"),
+    )
+    .unwrap();
+    assert!(log.contains("six 1.16.0 pyjokes False"), "the next job saw the first one's install: {log}");
+}
+
+/// A step input written as `{type, path: ${{parent.jobs.S.outputs.O}}}` binds to that output,
+/// as the bare `${{parent.jobs.S.outputs.O}}` does; a step's `artifacts:` output with nothing
+/// in it is Azure ML's default output, holding what the step wrote to `./outputs`.
+#[test]
+fn typed_bindings_and_the_default_artifacts_output_carry_a_steps_files() {
+    let ws = TestWorkspace::new();
+    ws.write(
+        "pipeline.yml",
+        "type: pipeline\n\
+         jobs:\n\
+         \x20 write:\n\
+         \x20   command: mkdir -p ${{outputs.rows}} && echo 1,2 > ${{outputs.rows}}/part.csv && echo done > ./outputs/note.txt\n\
+         \x20   environment:\n      image: python:3.11-slim\n\
+         \x20   outputs:\n      rows:\n        type: uri_folder\n      artifacts:\n\
+         \x20 read:\n\
+         \x20   command: cat ${{inputs.rows}}/part.csv ${{inputs.artifacts}}/outputs/note.txt\n\
+         \x20   environment:\n      image: python:3.11-slim\n\
+         \x20   inputs:\n\
+         \x20     rows:\n        type: uri_folder\n        path: ${{parent.jobs.write.outputs.rows}}\n\
+         \x20     artifacts: ${{parent.jobs.write.outputs.artifacts}}\n",
+    );
+    let run = ws.run(&aml_train(), &["run", "pipeline.yml", "-o", "json"]);
+    assert_eq!(run.status.code(), Some(0), "{}", render(&run));
+    let name = json(&run)["name"].as_str().unwrap().to_string();
+    let log =
+        std::fs::read_to_string(ws.workspace().join("jobs").join(format!("{name}_read")).join("logs/std_log.txt"))
+            .unwrap();
+    assert_eq!(log, "1,2\ndone\n");
+}
