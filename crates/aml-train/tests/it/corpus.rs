@@ -281,15 +281,15 @@ fn reads_left_out_data(file: &Path, document: &serde_json::Value) -> bool {
         scan(&job["inputs"]);
     }
     paths.iter().any(|path| {
-        walkdir(&dir.join(path)).iter().any(|f| std::fs::read(f).is_ok_and(|b| b.starts_with(b"stand-in: ")))
+        files_under(&dir.join(path)).iter().any(|f| std::fs::read(f).is_ok_and(|b| b.starts_with(b"stand-in: ")))
     })
 }
 
-fn walkdir(path: &Path) -> Vec<std::path::PathBuf> {
+fn files_under(path: &Path) -> Vec<std::path::PathBuf> {
     if path.is_file() {
         return vec![path.to_path_buf()];
     }
-    std::fs::read_dir(path).into_iter().flatten().flatten().flat_map(|e| walkdir(&e.path())).collect()
+    std::fs::read_dir(path).into_iter().flatten().flatten().flat_map(|e| files_under(&e.path())).collect()
 }
 
 /// Every command and pipeline job azure-ai-ml and we both accept, with nothing `validate`
