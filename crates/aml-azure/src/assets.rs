@@ -1,4 +1,4 @@
-//! What registered environments and data assets share on Azure ML: a container whose
+//! What registered environments, data assets and components share on Azure ML: a container whose
 //! `latestVersion` names the newest version, versions read back into our records, and the
 //! rule for which version a registration is (the one that already holds the same content, or
 //! the next number).
@@ -74,6 +74,19 @@ impl AzureWorkspace {
             Some(version) => version.to_string(),
             None => (latest.and_then(|v| v.parse::<u64>().ok()).unwrap_or(0) + 1).to_string(),
         }))
+    }
+
+    /// Create version `version` of `name` with these properties; the version as read back.
+    pub(crate) async fn create_version<T>(
+        &self,
+        kind: &AssetKind<T>,
+        name: &str,
+        version: &str,
+        properties: Value,
+    ) -> Result<T> {
+        let path = format!("{}/versions/{version}", self.asset_path(kind, name));
+        let created: Value = self.arm.put(&path, &serde_json::json!({ "properties": properties })).await?;
+        Ok((kind.from_arm)(name, &created))
     }
 
     pub(crate) async fn asset_version<T>(

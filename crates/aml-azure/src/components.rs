@@ -24,6 +24,7 @@ impl AzureWorkspace {
     pub async fn register_component(&self, new: &NewComponent) -> Result<(ComponentVersion, bool)> {
         let spec: CommandComponent = aml_core::yaml::parse(&new.file, &new.frozen)?;
         let files = new.code_files()?;
+        let code_files = files.len();
         let code = if files.is_empty() {
             None
         } else {
@@ -34,7 +35,7 @@ impl AzureWorkspace {
                 .and_then(|c| c.file_name().map(|n| n.to_string_lossy().into_owned()))
                 .unwrap_or_else(|| "code".into());
             let label = new.code.as_deref().unwrap_or(&new.file).display().to_string();
-            Some(format!("azureml:{}", self.ensure_code_files(&label, &folder, false, files.clone()).await?.id))
+            Some(format!("azureml:{}", self.ensure_code_files(&label, &folder, false, files).await?.id))
         };
         let environment = crate::jobs::spec_id(&self.ensure_environment(&new.file, &spec.environment).await?);
         let mut component = component_spec(&spec, &new.name, code.as_deref(), &environment);
@@ -53,7 +54,7 @@ impl AzureWorkspace {
             "isArchived": false,
             "properties": {
                 "aml.digest": digest.to_string(),
-                "aml.code_files": files.len().to_string(),
+                "aml.code_files": code_files.to_string(),
                 "aml.environment": new.environment,
             },
             "tags": new.tags,
@@ -61,14 +62,7 @@ impl AzureWorkspace {
         if let Some(description) = &new.description {
             properties["description"] = json!(description);
         }
-        let created: Value = self
-            .arm
-            .put(
-                &format!("{}/versions/{version}", self.asset_path(&COMPONENTS, &new.name)),
-                &json!({ "properties": properties }),
-            )
-            .await?;
-        Ok((component_from_arm(&new.name, &created), false))
+        Ok((self.create_version(&COMPONENTS, &new.name, &version, properties).await?, false))
     }
 
     pub async fn component_version(&self, name: &str, selector: &VersionSelector) -> Result<ComponentVersion> {

@@ -53,14 +53,7 @@ impl AzureWorkspace {
         if let Some(description) = &new.description {
             properties["description"] = json!(description);
         }
-        let created: Value = self
-            .arm
-            .put(
-                &format!("{}/versions/{version}", self.asset_path(&DATA, &new.name)),
-                &json!({ "properties": properties }),
-            )
-            .await?;
-        Ok((data_from_arm(&new.name, &created), false))
+        Ok((self.create_version(&DATA, &new.name, &version, properties).await?, false))
     }
 
     pub async fn data_version(&self, name: &str, selector: &VersionSelector) -> Result<DataVersion> {

@@ -53,14 +53,7 @@ impl AzureWorkspace {
         if let Some(os) = &new.os_type {
             properties["osType"] = json!(if os.eq_ignore_ascii_case("windows") { "Windows" } else { "Linux" });
         }
-        let created: Value = self
-            .arm
-            .put(
-                &format!("{}/versions/{version}", self.asset_path(&ENVIRONMENTS, &new.name)),
-                &json!({ "properties": properties }),
-            )
-            .await?;
-        Ok((environment_from_arm(&new.name, &created), false))
+        Ok((self.create_version(&ENVIRONMENTS, &new.name, &version, properties).await?, false))
     }
 
     pub async fn environment_version(&self, name: &str, selector: &VersionSelector) -> Result<EnvironmentVersion> {

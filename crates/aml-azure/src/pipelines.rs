@@ -7,6 +7,7 @@
 //! registered as an anonymous parallel component instead (see `parallel`).
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
@@ -125,35 +126,12 @@ impl AzureWorkspace {
             if !variables.is_empty() && parallel.is_some() {
                 node["environment_variables"] = json!(variables);
             }
-            let mut inputs = serde_json::Map::new();
-            for (input, given) in step.inputs.iter() {
-                let value = match given {
-                    JobInput::Literal(Literal::Str(text)) => json!({"job_input_type": "literal", "value": text}),
-                    JobInput::Literal(other) => json!({"job_input_type": "literal", "value": other.to_string()}),
-                    JobInput::Asset(asset) => {
-                        let planned = step_plan.inputs.iter().find(|(n, _)| n == input).map(|(_, p)| p);
-                        let uri = match (planned, asset.path.as_deref().map(DataRef::parse)) {
-                            (
-                                Some(InputPlan::Data { source: DataSource::Path(path), .. }),
-                                Some(DataRef::LocalPath(_)),
-                            ) => self.upload_input(path).await?,
-                            _ => asset.path.clone().unwrap_or_default(),
-                        };
-                        json!({"job_input_type": asset.kind.as_str(), "uri": uri})
-                    }
-                };
-                inputs.insert(input.clone(), value);
-            }
-            if !inputs.is_empty() {
-                node["inputs"] = Value::Object(inputs);
-            }
-            let outputs = node_outputs(step);
-            if !outputs.is_empty() {
-                node["outputs"] = Value::Object(outputs);
-            }
-            if let Some(compute) = self.compute_id(step.compute.as_deref())? {
-                node["computeId"] = json!(compute);
-            }
+            // A local path is uploaded from where the plan resolved it.
+            let planned_path = |input: &str| match step_plan.inputs.iter().find(|(n, _)| n == input) {
+                Some((_, InputPlan::Data { source: DataSource::Path(path), .. })) => Some(path.clone()),
+                _ => None,
+            };
+            self.node_io(&mut node, step, &planned_path).await?;
             nodes.insert(name.clone(), node);
         }
 
@@ -186,23 +164,37 @@ impl AzureWorkspace {
 
     /// The node of a step made from a registered component: its literals, local inputs
     /// uploaded, bindings and outputs as written; Azure ML checks them against the component.
-    async fn registered_node(
-        &self,
-        file: &std::path::Path,
-        name: &str,
-        step: &PipelineStep,
-        id: &str,
-    ) -> Result<Value> {
+    async fn registered_node(&self, file: &Path, name: &str, step: &PipelineStep, id: &str) -> Result<Value> {
         let mut node = json!({"type": "command", "name": name, "_source": "YAML.JOB", "componentId": id});
+        let written_path = |input: &str| match step.inputs.get(input) {
+            Some(JobInput::Asset(asset)) => match asset.path.as_deref().map(DataRef::parse) {
+                Some(DataRef::LocalPath(path)) => Some(resolve_path(file, &path)),
+                _ => None,
+            },
+            _ => None,
+        };
+        self.node_io(&mut node, step, &written_path).await?;
+        Ok(node)
+    }
+
+    /// A node's inputs (literals as strings, a local path uploaded from where `local` puts
+    /// it, anything else as written), outputs and compute, as azure-ai-ml writes them.
+    async fn node_io(
+        &self,
+        node: &mut Value,
+        step: &PipelineStep,
+        local: &dyn Fn(&str) -> Option<PathBuf>,
+    ) -> Result<()> {
         let mut inputs = serde_json::Map::new();
         for (input, given) in step.inputs.iter() {
             let value = match given {
                 JobInput::Literal(Literal::Str(text)) => json!({"job_input_type": "literal", "value": text}),
                 JobInput::Literal(other) => json!({"job_input_type": "literal", "value": other.to_string()}),
                 JobInput::Asset(asset) => {
-                    let uri = match asset.path.as_deref().map(DataRef::parse) {
-                        Some(DataRef::LocalPath(path)) => self.upload_input(&resolve_path(file, &path)).await?,
-                        _ => asset.path.clone().unwrap_or_default(),
+                    let is_local = matches!(asset.path.as_deref().map(DataRef::parse), Some(DataRef::LocalPath(_)));
+                    let uri = match local(input).filter(|_| is_local) {
+                        Some(path) => self.upload_input(&path).await?,
+                        None => asset.path.clone().unwrap_or_default(),
                     };
                     json!({"job_input_type": asset.kind.as_str(), "uri": uri})
                 }
@@ -212,14 +204,25 @@ impl AzureWorkspace {
         if !inputs.is_empty() {
             node["inputs"] = Value::Object(inputs);
         }
-        let outputs = node_outputs(step);
+        let mut outputs = serde_json::Map::new();
+        for (output, given) in step.outputs.iter() {
+            match given {
+                JobOutput::Binding(binding) => {
+                    outputs.insert(output.clone(), json!({"value": binding, "type": "literal"}))
+                }
+                JobOutput::Asset(asset) => {
+                    outputs.insert(output.clone(), json!({"job_output_type": asset.kind.as_str()}))
+                }
+                JobOutput::Default => None,
+            };
+        }
         if !outputs.is_empty() {
             node["outputs"] = Value::Object(outputs);
         }
         if let Some(compute) = self.compute_id(step.compute.as_deref())? {
             node["computeId"] = json!(compute);
         }
-        Ok(node)
+        Ok(())
     }
 
     /// An anonymous component version: its version is a hash of its spec, so the same step
@@ -283,19 +286,6 @@ impl AzureWorkspace {
         steps.sort_by(|a, b| a.created_at.cmp(&b.created_at));
         Ok(steps)
     }
-}
-
-/// A node's outputs as azure-ai-ml writes them: a binding as a literal, a typed one by type.
-fn node_outputs(step: &PipelineStep) -> serde_json::Map<String, Value> {
-    let mut outputs = serde_json::Map::new();
-    for (output, given) in step.outputs.iter() {
-        match given {
-            JobOutput::Binding(binding) => outputs.insert(output.clone(), json!({"value": binding, "type": "literal"})),
-            JobOutput::Asset(asset) => outputs.insert(output.clone(), json!({"job_output_type": asset.kind.as_str()})),
-            JobOutput::Default => None,
-        };
-    }
-    outputs
 }
 
 /// A component input's declared type as the spec writes it (`number`, `uri_folder`, …).

@@ -515,6 +515,14 @@ fn a_web_input_is_fetched_once_and_asked_again_only_whether_it_changed() {
     assert!(!ws.workspace().join("jobs/web-3").exists());
 }
 
+/// Run a job file to completion; its log.
+fn completed_job_log(ws: &TestWorkspace, file: &str) -> String {
+    let run = ws.run(&aml_train(), &["run", file, "-o", "json"]);
+    assert_eq!(run.status.code(), Some(0), "{}", render(&run));
+    let name = json(&run)["name"].as_str().unwrap().to_string();
+    std::fs::read_to_string(ws.workspace().join("jobs").join(name).join("logs/std_log.txt")).unwrap()
+}
+
 /// On Azure ML each job starts in a fresh container: what one job's command pip-installs is
 /// gone for the next. Locally the environment is cached and shared, so a job installs into a
 /// layer of its own; the next job with the same environment does not see it.
@@ -531,22 +539,10 @@ fn what_a_job_pip_installs_stays_with_that_job() {
         "next.yml",
         &format!("command: python -c \"import importlib.util as u, six; print('six', six.__version__, 'pyjokes', u.find_spec('pyjokes') is not None)\"\n{environment}"),
     );
-    let first = ws.run(&aml_train(), &["run", "installs.yml", "-o", "json"]);
-    assert_eq!(first.status.code(), Some(0), "{}", render(&first));
-    let first = json(&first);
-    let log = std::fs::read_to_string(
-        ws.workspace().join("jobs").join(first["name"].as_str().unwrap()).join("logs/std_log.txt"),
-    )
-    .unwrap();
+    let log = completed_job_log(&ws, "installs.yml");
     assert!(log.contains("told a joke"), "{log}");
 
-    let next = ws.run(&aml_train(), &["run", "next.yml", "-o", "json"]);
-    assert_eq!(next.status.code(), Some(0), "{}", render(&next));
-    let next = json(&next);
-    let log = std::fs::read_to_string(
-        ws.workspace().join("jobs").join(next["name"].as_str().unwrap()).join("logs/std_log.txt"),
-    )
-    .unwrap();
+    let log = completed_job_log(&ws, "next.yml");
     assert!(log.contains("six 1.16.0 pyjokes False"), "the next job saw the first one's install: {log}");
 }
 
